@@ -1,0 +1,190 @@
+//! The subcommands and flags, and what each one does with them.
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::plan::Plan;
+use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind};
+
+/// Exit code for an invalid profile or usage (clap uses it for usage errors too).
+pub const EXIT_INVALID: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gonogo",
+    version,
+    about = "A terminal release cockpit: walk a release over SSH with go / no-go gates, a watch window and rollback one decision away."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate release profiles and report every problem with its file:line:col.
+    Check {
+        /// Profile files (TOML).
+        #[arg(required = true, value_name = "PROFILE")]
+        profiles: Vec<PathBuf>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Print the release checklist a profile describes, with variables filled in.
+    Plan {
+        #[arg(value_name = "PROFILE")]
+        profile: PathBuf,
+        /// Give a variable its value (repeatable): --set version=v1.2.1
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
+        set: Vec<(String, String)>,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Markdown,
+    Json,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check { profiles, strict } => {
+            let mut failed = false;
+            for path in &profiles {
+                failed |= !check_one(path, strict);
+            }
+            exit(failed)
+        }
+        Command::Plan {
+            profile,
+            set,
+            format,
+            strict,
+        } => plan(&profile, &set, format, strict),
+    }
+}
+
+fn exit(failed: bool) -> ExitCode {
+    if failed {
+        ExitCode::from(EXIT_INVALID)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn check_one(path: &Path, strict: bool) -> bool {
+    let Some(source) = read(path) else {
+        return false;
+    };
+    let (profile, mut diags) = profile::load(&source);
+    if let Some(p) = &profile {
+        profile::resolve(
+            p,
+            &[],
+            |name| std::env::var(name).ok(),
+            Purpose::Check,
+            &mut diags,
+        );
+    }
+    let ok = report(&source, diags, strict);
+    match profile {
+        Some(p) if ok => {
+            let (steps, targets, gates) = summary(&p);
+            println!(
+                "ok: {} ({steps} steps, {targets} targets, {gates} gates)",
+                source.path
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) -> ExitCode {
+    let Some(source) = read(path) else {
+        return exit(true);
+    };
+    let (profile, mut diags) = profile::load(&source);
+    let vars = profile.as_ref().map(|p| {
+        profile::resolve(
+            p,
+            sets,
+            |name| std::env::var(name).ok(),
+            Purpose::Plan,
+            &mut diags,
+        )
+    });
+    if !report(&source, diags, strict) {
+        return exit(true);
+    }
+    let (Some(profile), Some(vars)) = (profile, vars) else {
+        return exit(true);
+    };
+    let plan = Plan::new(&profile, &vars);
+    match format {
+        Format::Markdown => print!("{}", plan.to_markdown()),
+        Format::Json => print!("{}", plan.to_json()),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads a profile; a missing or unreadable file is reported like any other problem.
+fn read(path: &Path) -> Option<Source> {
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(Source::new(shown, text)),
+        Err(e) => {
+            eprintln!("{shown}: error: cannot read the profile: {e}");
+            eprintln!(
+                "  help: check the path; profiles are TOML files such as profiles/example.toml"
+            );
+            None
+        }
+    }
+}
+
+/// Prints every diagnostic and a summary; true when the profile may be used.
+fn report(source: &Source, diags: Diagnostics, strict: bool) -> bool {
+    let errors = diags.count(Severity::Error);
+    let warnings = diags.count(Severity::Warning);
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    for d in diags.into_sorted() {
+        eprint!("{}", source.render(&d, color));
+    }
+    let failed = errors > 0 || (strict && warnings > 0);
+    if failed {
+        let why = if errors == 0 {
+            " (--strict: warnings count as errors)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "{}: {} error{}, {} warning{}{why}",
+            source.path,
+            errors,
+            plural(errors),
+            warnings,
+            plural(warnings)
+        );
+    }
+    !failed
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Steps, targets and gates: what `check` says of a valid profile.
+pub fn summary(p: &Profile) -> (usize, usize, usize) {
+    let gates = p.steps.iter().filter(|s| s.kind == StepKind::Gate).count();
+    (p.steps.len(), p.targets.len(), gates)
+}

@@ -1,0 +1,7 @@
+//! gonogo: a terminal release cockpit. A release is an event log; the engine is pure; drivers
+//! at the edges turn effects into events. See docs/architecture.md.
+
+pub mod cli;
+pub mod engine;
+pub mod plan;
+pub mod profile;

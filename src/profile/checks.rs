@@ -1,0 +1,119 @@
+//! Checks across tables once everything is read: names that point nowhere, and the warnings an
+//! experienced operator would give about a release plan.
+
+use super::diag::{Diagnostic, did_you_mean};
+use super::load::Loader;
+use super::schema::{Profile, Selector, StepKind};
+
+impl Loader<'_> {
+    pub(crate) fn cross_check(&mut self, p: &Profile) {
+        self.names_are_unambiguous(p);
+        for step in p.steps.iter().chain(&p.rollback) {
+            if let Some(on) = &step.on {
+                self.selector_resolves(p, on, "on");
+            }
+        }
+        for log in &p.logs {
+            self.selector_resolves(p, &log.on, "on");
+        }
+        let vias = p.health.iter().filter_map(|h| h.via.as_ref());
+        for via in vias.chain(p.metrics.iter().filter_map(|m| m.via.as_ref())) {
+            self.selector_resolves(p, via, "via");
+        }
+        self.warnings(p);
+    }
+
+    fn names_are_unambiguous(&mut self, p: &Profile) {
+        for target in &p.targets {
+            if let Some(other) = p.targets.iter().find(|t| t.roles.contains(&target.name)) {
+                self.diags.push(
+                    Diagnostic::error(
+                        other.span.clone(),
+                        format!(
+                            "`{}` is both a target and a role of target `{}`",
+                            target.name, other.name
+                        ),
+                    )
+                    .help("`on` could mean either: rename the role or the target"),
+                );
+            }
+        }
+    }
+
+    fn selector_resolves(&mut self, p: &Profile, selector: &Selector, key: &str) {
+        let targets: Vec<&str> = p.targets.iter().map(|t| t.name.as_str()).collect();
+        let mut roles: Vec<&str> = p
+            .targets
+            .iter()
+            .flat_map(|t| t.roles.iter().map(String::as_str))
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        for (name, span) in selector.names.iter().zip(&selector.spans) {
+            if targets.contains(&name.as_str()) || roles.contains(&name.as_str()) {
+                continue;
+            }
+            let known = || {
+                format!(
+                    "targets: {}; roles: {}",
+                    list_or_none(&targets),
+                    list_or_none(&roles)
+                )
+            };
+            let help = match did_you_mean(name, targets.iter().chain(&roles).copied()) {
+                Some(near) => format!("did you mean `{near}`? ({})", known()),
+                None if targets.is_empty() => {
+                    "declare a target first, e.g. [targets.web-1] host = \"web-1.example.com\""
+                        .to_string()
+                }
+                None => known(),
+            };
+            self.diags.push(
+                Diagnostic::error(
+                    span.clone(),
+                    format!("`{key} = \"{name}\"` names no target and no role"),
+                )
+                .help(help),
+            );
+        }
+    }
+
+    fn warnings(&mut self, p: &Profile) {
+        for (i, step) in p.steps.iter().enumerate() {
+            if !step.irreversible {
+                continue;
+            }
+            let gated = p.steps[..i]
+                .iter()
+                .any(|s| s.phase == step.phase && s.kind == StepKind::Gate);
+            if !gated {
+                self.diags.push(
+                    Diagnostic::warning(step.span.clone(), format!("irreversible step `{}` has no gate before it in phase {}", step.name.raw(), step.phase))
+                        .help(format!("add a gate before it so a person decides: [[step]] phase = \"{}\" gate = \"Run {}?\"", step.phase, step.name.raw())),
+                );
+            }
+        }
+        if p.rollback.is_empty()
+            && let Some(first_run) = p.steps.iter().find(|s| s.kind == StepKind::Run)
+        {
+            self.diags.push(
+                Diagnostic::warning(first_run.span.clone(), "the release changes things but has no [[rollback]] steps")
+                    .help("add [[rollback]] steps that restore the previous release, so rollback is one decision away"),
+            );
+        }
+        if p.release.is_production() && !p.steps.iter().any(|s| s.kind == StepKind::Gate) {
+            self.diags.push(
+                Diagnostic::warning(p.release.environment_span.clone(), "a production release with no gate")
+                    .help("add at least one [[step]] gate = \"Go for production?\" before the first change"),
+            );
+        }
+    }
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,668 @@
+//! Loading a profile: TOML syntax, then every table, collecting every problem with its place.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::diag::{Diagnostic, Diagnostics, Source, did_you_mean};
+use super::read::{Fields, content_offset, wrong_type};
+use super::schema::*;
+use super::template::{Template, is_var_name};
+use crate::engine::watch_rule::parse_rule;
+
+const TOP_KEYS: &[&str] = &[
+    "version", "release", "vars", "ssh", "targets", "logs", "health", "metrics", "step", "watch",
+    "rollback", "notify", "policy",
+];
+
+/// Builds a [`Profile`] from a source, collecting diagnostics as it goes.
+pub(crate) struct Loader<'s> {
+    pub src: &'s Source,
+    pub diags: Diagnostics,
+    /// Declared variable names, so templates can be checked as they are read.
+    pub var_names: Vec<String>,
+}
+
+/// Parses and checks one profile. The profile is there only when no error was found.
+pub fn load(src: &Source) -> (Option<Profile>, Diagnostics) {
+    let mut loader = Loader {
+        src,
+        diags: Diagnostics::default(),
+        var_names: Vec::new(),
+    };
+    let profile = loader.profile();
+    let profile = profile.filter(|_| !loader.diags.has_errors());
+    (profile, loader.diags)
+}
+
+impl<'s> Loader<'s> {
+    fn profile(&mut self) -> Option<Profile> {
+        let (doc, errors) = DeTable::parse_recoverable(&self.src.text);
+        if !errors.is_empty() {
+            let mut seen = Vec::new();
+            for e in errors {
+                let span = e.span().unwrap_or(0..0);
+                if seen.contains(&span.start) {
+                    continue;
+                }
+                seen.push(span.start);
+                self.diags.push(
+                    Diagnostic::error(span, format!("invalid TOML: {}", e.message()))
+                        .help("fix the syntax here; the profile format is TOML (https://toml.io)"),
+                );
+            }
+            return None;
+        }
+        let top = Fields::new(
+            doc.get_ref(),
+            0..0,
+            "the profile",
+            TOP_KEYS,
+            &mut self.diags,
+        );
+        self.version(&top);
+        let vars = self.vars(&top);
+        self.var_names = vars.iter().map(|v| v.name.clone()).collect();
+        let release = self.release(&top);
+        let ssh = self.ssh(&top);
+        let targets = self.targets(&top);
+        let logs = self.logs(&top);
+        let health = self.health(&top);
+        let metrics = self.metrics(&top);
+        let steps = self.steps(&top, "step", "[[step]]");
+        let rollback = self.steps(&top, "rollback", "[[rollback]]");
+        let watch = self.watch(&top);
+        let notify = self.notify(&top);
+        let policy = self.policy(&top);
+        let profile = Profile {
+            release: release?,
+            vars,
+            ssh,
+            targets,
+            logs,
+            health,
+            metrics,
+            steps,
+            watch,
+            rollback,
+            notify,
+            policy,
+        };
+        self.cross_check(&profile);
+        Some(profile)
+    }
+
+    fn version(&mut self, top: &Fields<'_, '_>) {
+        let Some(version) = top.integer("version", &mut self.diags) else {
+            if !top.has("version") {
+                self.diags.push(
+                    Diagnostic::error(0..0, "the profile does not say its format version")
+                        .help("add `version = 1` as the first line"),
+                );
+            }
+            return;
+        };
+        if *version.get_ref() != 1 {
+            self.diags.push(
+                Diagnostic::error(
+                    version.span(),
+                    format!(
+                        "profile format version {} is not supported",
+                        version.get_ref()
+                    ),
+                )
+                .help("this gonogo reads `version = 1`"),
+            );
+        }
+    }
+
+    /// A required table: reports it missing at the top of the file.
+    fn required_table<'a, 'i>(
+        &mut self,
+        top: &Fields<'a, 'i>,
+        key: &str,
+        example: &str,
+    ) -> Option<(&'a DeTable<'i>, Range<usize>)> {
+        if !top.has(key) {
+            self.diags.push(
+                Diagnostic::error(0..0, format!("the profile has no [{key}] table"))
+                    .help(format!("add it, e.g.\n{example}")),
+            );
+            return None;
+        }
+        top.table(key, &mut self.diags)
+    }
+
+    pub(crate) fn required_str(
+        &mut self,
+        fields: &Fields<'_, '_>,
+        key: &str,
+        place: &str,
+        example: &str,
+    ) -> Option<Spanned<String>> {
+        if !fields.has(key) {
+            self.diags.push(
+                Diagnostic::error(fields.span.clone(), format!("{place} has no `{key}`"))
+                    .help(format!("add `{key} = {example}`")),
+            );
+            return None;
+        }
+        let value = fields.str(key, &mut self.diags)?;
+        if value.get_ref().trim().is_empty() {
+            self.diags.push(
+                Diagnostic::error(value.span(), format!("`{key}` in {place} is empty"))
+                    .help(format!("for example: {key} = {example}")),
+            );
+            return None;
+        }
+        Some(value)
+    }
+
+    fn release(&mut self, top: &Fields<'_, '_>) -> Option<ReleaseInfo> {
+        let example = "[release]\nname = \"acme-web\"\nenvironment = \"production\"\nversion = \"{{version}}\"";
+        let (table, span) = self.required_table(top, "release", example)?;
+        let f = Fields::new(
+            table,
+            span,
+            "[release]",
+            &["name", "environment", "version"],
+            &mut self.diags,
+        );
+        let name = self.required_str(&f, "name", "[release]", "\"acme-web\"");
+        let environment = self.required_str(&f, "environment", "[release]", "\"production\"");
+        let version = f.str("version", &mut self.diags).map(|v| self.template(&v));
+        let environment = environment?;
+        Some(ReleaseInfo {
+            name: name?.into_inner(),
+            environment_span: environment.span(),
+            environment: environment.into_inner(),
+            version,
+        })
+    }
+
+    fn vars(&mut self, top: &Fields<'_, '_>) -> Vec<VarDecl> {
+        let Some((table, _)) = top.table("vars", &mut self.diags) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in table.iter() {
+            let name = key.get_ref().to_string();
+            if !is_var_name(&name) {
+                self.diags.push(
+                    Diagnostic::error(key.span(), format!("`{name}` is not a variable name"))
+                        .help("use letters, digits and _, starting with a letter: app_dir"),
+                );
+                continue;
+            }
+            let mut var = VarDecl {
+                name,
+                default: None,
+                required: false,
+                description: None,
+                env: None,
+                secret: false,
+                span: key.span(),
+            };
+            match value.get_ref() {
+                DeValue::String(s) => var.default = Some(s.to_string()),
+                DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
+                    var.default = self.src.text.get(value.span()).map(str::to_string);
+                }
+                DeValue::Table(t) => {
+                    let place = format!("variable `{}`", var.name);
+                    let f = Fields::new(
+                        t,
+                        value.span(),
+                        &place,
+                        &["default", "required", "description", "env", "secret"],
+                        &mut self.diags,
+                    );
+                    var.default = f.str("default", &mut self.diags).map(Spanned::into_inner);
+                    var.required = f.bool("required", &mut self.diags).unwrap_or(false);
+                    var.description = f
+                        .str("description", &mut self.diags)
+                        .map(Spanned::into_inner);
+                    var.env = f.str("env", &mut self.diags).map(Spanned::into_inner);
+                    var.secret = f.bool("secret", &mut self.diags).unwrap_or(false);
+                    if var.required && var.default.is_some() {
+                        self.diags.push(
+                            Diagnostic::error(f.key_span("default").unwrap_or(value.span()), format!("variable `{}` is required and has a default", var.name))
+                                .help("a default means it is never missing: drop `required` or the default"),
+                        );
+                    }
+                    if var.secret && var.default.is_some() {
+                        self.diags.push(
+                            Diagnostic::error(
+                                f.key_span("default").unwrap_or(value.span()),
+                                format!(
+                                    "secret `{}` has its value written in the profile",
+                                    var.name
+                                ),
+                            )
+                            .help("take it from the environment instead: env = \"NAME\""),
+                        );
+                    }
+                }
+                _ => self.diags.push(wrong_type(
+                    &var.name,
+                    value,
+                    "a value or a table",
+                    &format!("{} = {{ required = true, description = \"…\" }}", var.name),
+                )),
+            }
+            out.push(var);
+        }
+        out
+    }
+
+    fn ssh(&mut self, top: &Fields<'_, '_>) -> SshSettings {
+        let Some((table, span)) = top.table("ssh", &mut self.diags) else {
+            return SshSettings::default();
+        };
+        let keys = [
+            "config",
+            "known_hosts",
+            "identity",
+            "keepalive",
+            "connect_timeout",
+        ];
+        let f = Fields::new(table, span, "[ssh]", &keys, &mut self.diags);
+        let d = &mut self.diags;
+        SshSettings {
+            config: f.str("config", d).map(Spanned::into_inner),
+            known_hosts: f.str("known_hosts", d).map(Spanned::into_inner),
+            identity: f.str("identity", d).map(Spanned::into_inner),
+            keepalive: f.duration("keepalive", d).map(Spanned::into_inner),
+            connect_timeout: f.duration("connect_timeout", d).map(Spanned::into_inner),
+        }
+    }
+
+    /// Each `[section.NAME]` table, with its name checked.
+    fn named_tables<'a, 'i>(
+        &mut self,
+        top: &Fields<'a, 'i>,
+        section: &str,
+    ) -> Vec<(String, &'a DeTable<'i>, Range<usize>)> {
+        let Some((table, _)) = top.table(section, &mut self.diags) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (key, value) in table.iter() {
+            let name = key.get_ref().to_string();
+            if !is_name(&name) {
+                self.diags.push(
+                    Diagnostic::error(key.span(), format!("`{name}` is not a usable name"))
+                        .help("use letters, digits, '-', '_' and '.'"),
+                );
+            }
+            match value.get_ref().as_table() {
+                Some(t) => out.push((name, t, value.span())),
+                None => self.diags.push(wrong_type(
+                    &format!("{section}.{name}"),
+                    value,
+                    "a table",
+                    &format!("[{section}.{name}]"),
+                )),
+            }
+        }
+        out
+    }
+
+    fn targets(&mut self, top: &Fields<'_, '_>) -> Vec<Target> {
+        let keys = ["host", "user", "port", "identity", "roles", "transport"];
+        let mut out = Vec::new();
+        for (name, table, span) in self.named_tables(top, "targets") {
+            let place = format!("[targets.{name}]");
+            let f = Fields::new(table, span, &place, &keys, &mut self.diags);
+            let host = f.str("host", &mut self.diags).map(|h| self.template(&h));
+            let user = f.str("user", &mut self.diags).map(|u| self.template(&u));
+            let port = f
+                .count("port", 1..=65535, &mut self.diags)
+                .map(|p| p.into_inner() as u16);
+            let identity = f.str("identity", &mut self.diags).map(Spanned::into_inner);
+            let roles = f.strings("roles", &mut self.diags).unwrap_or_default();
+            for role in &roles {
+                if !is_name(role.get_ref()) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            role.span(),
+                            format!("`{}` is not a usable role name", role.get_ref()),
+                        )
+                        .help("use letters, digits, '-', '_' and '.'"),
+                    );
+                }
+            }
+            let transport = match f.str("transport", &mut self.diags) {
+                None => Transport::Ssh,
+                Some(t) if t.get_ref() == "ssh" => Transport::Ssh,
+                Some(t) if t.get_ref() == "local" => Transport::Local,
+                Some(t) => {
+                    let help = did_you_mean(t.get_ref(), ["ssh", "local"]).map_or(
+                        "transport is \"ssh\" (the default) or \"local\"".into(),
+                        |n| format!("did you mean \"{n}\"?"),
+                    );
+                    self.diags.push(
+                        Diagnostic::error(
+                            t.span(),
+                            format!("unknown transport \"{}\"", t.get_ref()),
+                        )
+                        .help(help),
+                    );
+                    Transport::Ssh
+                }
+            };
+            if transport == Transport::Local {
+                for key in ["host", "user", "port", "identity"] {
+                    if let Some(span) = f.key_span(key) {
+                        self.diags.push(
+                            Diagnostic::error(span, format!("`{key}` has no meaning on a local target"))
+                                .help("a local target runs on this machine's shell: remove it, or use transport = \"ssh\""),
+                        );
+                    }
+                }
+            }
+            out.push(Target {
+                name,
+                host,
+                user,
+                port,
+                identity,
+                roles: roles.into_iter().map(Spanned::into_inner).collect(),
+                transport,
+                span: f.span.clone(),
+            });
+        }
+        out
+    }
+
+    fn logs(&mut self, top: &Fields<'_, '_>) -> Vec<LogSource> {
+        let mut out = Vec::new();
+        for (name, table, span) in self.named_tables(top, "logs") {
+            let place = format!("[logs.{name}]");
+            let f = Fields::new(
+                table,
+                span,
+                &place,
+                &["on", "command", "errors"],
+                &mut self.diags,
+            );
+            let on = self.selector(&f, "on", &place);
+            let command = self.required_str(
+                &f,
+                "command",
+                &place,
+                "\"journalctl -u app -f -n 0 --no-pager\"",
+            );
+            let errors = self.regex(&f, "errors");
+            if let (Some(on), Some(command)) = (on, command) {
+                out.push(LogSource {
+                    name,
+                    on,
+                    command: self.template(&command),
+                    errors,
+                });
+            }
+        }
+        out
+    }
+
+    fn health(&mut self, top: &Fields<'_, '_>) -> Vec<HealthCheck> {
+        let keys = ["url", "via", "expect", "every", "timeout"];
+        let mut out = Vec::new();
+        for (name, table, span) in self.named_tables(top, "health") {
+            let place = format!("[health.{name}]");
+            let f = Fields::new(table, span, &place, &keys, &mut self.diags);
+            let url = self.required_str(&f, "url", &place, "\"http://127.0.0.1:8000/health\"");
+            let via = f
+                .has("via")
+                .then(|| self.selector(&f, "via", &place))
+                .flatten();
+            let expect = f
+                .count("expect", 100..=599, &mut self.diags)
+                .map_or(200, |e| e.into_inner() as u16);
+            let every = f
+                .duration("every", &mut self.diags)
+                .map_or(Duration::from_secs(5), Spanned::into_inner);
+            let timeout = f
+                .duration("timeout", &mut self.diags)
+                .map_or(Duration::from_secs(2), Spanned::into_inner);
+            if let Some(url) = url {
+                out.push(HealthCheck {
+                    name,
+                    url: self.template(&url),
+                    via,
+                    expect,
+                    every,
+                    timeout,
+                });
+            }
+        }
+        out
+    }
+
+    fn metrics(&mut self, top: &Fields<'_, '_>) -> Vec<MetricSource> {
+        let keys = ["url", "via", "errors", "requests", "latency", "every"];
+        let mut out = Vec::new();
+        for (name, table, span) in self.named_tables(top, "metrics") {
+            let place = format!("[metrics.{name}]");
+            let f = Fields::new(table, span, &place, &keys, &mut self.diags);
+            let url = self.required_str(&f, "url", &place, "\"http://127.0.0.1:8000/metrics\"");
+            let via = f
+                .has("via")
+                .then(|| self.selector(&f, "via", &place))
+                .flatten();
+            let d = &mut self.diags;
+            let errors = f.str("errors", d).map(Spanned::into_inner);
+            let requests = f.str("requests", d).map(Spanned::into_inner);
+            let latency = f.str("latency", d).map(Spanned::into_inner);
+            let every = f
+                .duration("every", d)
+                .map_or(Duration::from_secs(15), Spanned::into_inner);
+            if let Some(url) = url {
+                out.push(MetricSource {
+                    name,
+                    url: self.template(&url),
+                    via,
+                    errors,
+                    requests,
+                    latency,
+                    every,
+                });
+            }
+        }
+        out
+    }
+
+    fn watch(&mut self, top: &Fields<'_, '_>) -> Option<Watch> {
+        let (table, span) = top.table("watch", &mut self.diags)?;
+        let f = Fields::new(
+            table,
+            span,
+            "[watch]",
+            &["duration", "rollback_on", "auto_rollback"],
+            &mut self.diags,
+        );
+        let duration = match f.duration("duration", &mut self.diags) {
+            None => Duration::from_secs(10 * 60),
+            Some(d) => {
+                let secs = d.get_ref().as_secs_f64();
+                if !(60.0..=3600.0).contains(&secs) {
+                    self.diags.push(
+                        Diagnostic::error(d.span(), "the watch window must last from 1m to 60m")
+                            .help(
+                                "operators watch 5m to 15m after a deploy, e.g. duration = \"10m\"",
+                            ),
+                    );
+                } else if !(300.0..=900.0).contains(&secs) {
+                    self.diags.push(
+                        Diagnostic::warning(d.span(), "a watch window outside 5m–15m")
+                            .help("most regressions show within 5–15 minutes; shorter misses them, longer holds the lock"),
+                    );
+                }
+                d.into_inner()
+            }
+        };
+        let mut rollback_on = Vec::new();
+        if let Some(rules) = f.get("rollback_on") {
+            match rules.get_ref().as_array() {
+                None => self.diags.push(wrong_type(
+                    "rollback_on",
+                    rules,
+                    "an array of rules",
+                    "rollback_on = [\"error_ratio > 5% for 1m\"]",
+                )),
+                Some(items) => {
+                    for item in items.iter() {
+                        let Some(text) = item.get_ref().as_str() else {
+                            self.diags.push(wrong_type(
+                                "rollback_on",
+                                item,
+                                "an array of strings",
+                                "rollback_on = [\"health failing for 30s\"]",
+                            ));
+                            continue;
+                        };
+                        match parse_rule(text) {
+                            Ok(rule) => rollback_on.push(rule),
+                            Err(e) => {
+                                let at = content_offset(&self.src.text, &item.span(), text)
+                                    .map_or(item.span(), |start| {
+                                        start + e.offset..start + e.offset + 1
+                                    });
+                                self.diags.push(
+                                    Diagnostic::error(at, format!("rollback rule: {}", e.message))
+                                        .help(e.help),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let auto_rollback = f.bool("auto_rollback", &mut self.diags).unwrap_or(false);
+        Some(Watch {
+            duration,
+            rollback_on,
+            auto_rollback,
+        })
+    }
+
+    fn notify(&mut self, top: &Fields<'_, '_>) -> Option<Notify> {
+        let (table, span) = top.table("notify", &mut self.diags)?;
+        let f = Fields::new(
+            table,
+            span,
+            "[notify]",
+            &["webhook", "every"],
+            &mut self.diags,
+        );
+        let webhook = f.str("webhook", &mut self.diags).map(|w| self.template(&w));
+        let every = f
+            .duration("every", &mut self.diags)
+            .map(Spanned::into_inner);
+        Some(Notify { webhook, every })
+    }
+
+    fn policy(&mut self, top: &Fields<'_, '_>) -> Option<Policy> {
+        let (table, span) = top.table("policy", &mut self.diags)?;
+        let f = Fields::new(table, span, "[policy]", &["windows"], &mut self.diags);
+        let mut windows = Vec::new();
+        for w in f.strings("windows", &mut self.diags).unwrap_or_default() {
+            match super::policy::parse_window(w.get_ref()) {
+                Ok(window) => windows.push(window),
+                Err((offset, why)) => {
+                    let at = content_offset(&self.src.text, &w.span(), w.get_ref())
+                        .map_or(w.span(), |s| s + offset..s + offset + 1);
+                    self.diags.push(
+                        Diagnostic::error(at, format!("release window: {why}"))
+                            .help("write days then hours, e.g. \"Mon-Thu 09:00-16:00\""),
+                    );
+                }
+            }
+        }
+        Some(Policy { windows })
+    }
+
+    /// `on` / `via`: names are checked against targets and roles once all are read.
+    pub(crate) fn selector(
+        &mut self,
+        f: &Fields<'_, '_>,
+        key: &str,
+        place: &str,
+    ) -> Option<Selector> {
+        if !f.has(key) {
+            self.diags.push(
+                Diagnostic::error(f.span.clone(), format!("{place} has no `{key}`"))
+                    .help(format!("say where it runs: {key} = \"<target or role>\"")),
+            );
+            return None;
+        }
+        let names = f.strings(key, &mut self.diags)?;
+        if names.is_empty() {
+            self.diags.push(
+                Diagnostic::error(
+                    f.get(key).map_or(f.span.clone(), |v| v.span()),
+                    format!("`{key}` names nothing"),
+                )
+                .help(format!("name a target or a role: {key} = \"web\"")),
+            );
+            return None;
+        }
+        Some(Selector {
+            spans: names.iter().map(Spanned::span).collect(),
+            names: names.into_iter().map(Spanned::into_inner).collect(),
+        })
+    }
+
+    pub(crate) fn regex(&mut self, f: &Fields<'_, '_>, key: &str) -> Option<String> {
+        let pattern = f.str(key, &mut self.diags)?;
+        match regex::Regex::new(pattern.get_ref()) {
+            Ok(_) => Some(pattern.into_inner()),
+            Err(e) => {
+                let text = e.to_string();
+                let why = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("error: "))
+                    .unwrap_or(text.lines().last().unwrap_or("invalid"));
+                self.diags.push(
+                    Diagnostic::error(pattern.span(), format!("`{key}` is not a valid regular expression: {why}"))
+                        .help("regex syntax: https://docs.rs/regex/#syntax; escape literal ( [ { . with \\\\"),
+                );
+                None
+            }
+        }
+    }
+
+    /// A template whose every `{{name}}` must be declared in `[vars]`.
+    pub(crate) fn template(&mut self, value: &Spanned<String>) -> Template {
+        let template = Template::parse(value.get_ref());
+        let start = content_offset(&self.src.text, &value.span(), value.get_ref());
+        for (name, offset) in template.vars() {
+            if self.var_names.iter().any(|v| v == name) {
+                continue;
+            }
+            let at = start.map_or(value.span(), |s| s + offset..s + offset + name.len() + 4);
+            let help = match did_you_mean(name, self.var_names.iter().map(String::as_str)) {
+                Some(near) => format!("did you mean `{{{{{near}}}}}`?"),
+                None => format!(
+                    "declare it in [vars], e.g. {name} = {{ required = true, description = \"…\" }}"
+                ),
+            };
+            self.diags.push(
+                Diagnostic::error(at, format!("`{{{{{name}}}}}` is not a declared variable"))
+                    .help(help),
+            );
+        }
+        template
+    }
+}
+
+/// Target, role and section names: what is safe in a file name and a log prefix.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}

@@ -1,0 +1,19 @@
+//! The release profile: a TOML file describing targets, steps, probes, the watch window and
+//! rollback. Loading keeps spans so that every problem is reported as `file:line:col`.
+
+mod checks;
+pub mod diag;
+mod load;
+pub mod policy;
+mod read;
+pub mod resolve;
+pub mod schema;
+mod steps;
+pub mod template;
+
+pub use diag::{Diagnostic, Diagnostics, Severity, Source};
+pub use load::load;
+pub use read::parse_duration;
+pub use resolve::{Purpose, parse_set, resolve};
+pub use schema::*;
+pub use template::{MASK, Quoting, Template, VarValues};

@@ -1,0 +1,229 @@
+//! The typed release profile (schema v1), as the loader builds it from a validated file.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::template::Template;
+use crate::engine::watch_rule::WatchRule;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Profile {
+    pub release: ReleaseInfo,
+    pub vars: Vec<VarDecl>,
+    pub ssh: SshSettings,
+    pub targets: Vec<Target>,
+    pub logs: Vec<LogSource>,
+    pub health: Vec<HealthCheck>,
+    pub metrics: Vec<MetricSource>,
+    pub steps: Vec<Step>,
+    pub watch: Option<Watch>,
+    pub rollback: Vec<Step>,
+    pub notify: Option<Notify>,
+    pub policy: Option<Policy>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseInfo {
+    pub name: String,
+    pub environment: String,
+    pub version: Option<Template>,
+    #[serde(skip)]
+    pub environment_span: Range<usize>,
+}
+
+impl ReleaseInfo {
+    /// Production (or prod) stands out everywhere and asks for stronger confirmations.
+    pub fn is_production(&self) -> bool {
+        matches!(
+            self.environment.to_ascii_lowercase().as_str(),
+            "production" | "prod"
+        )
+    }
+}
+
+/// One `[vars]` entry. Its value comes from `--set`, else `env`, else `default`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VarDecl {
+    pub name: String,
+    pub default: Option<String>,
+    pub required: bool,
+    pub description: Option<String>,
+    pub env: Option<String>,
+    pub secret: bool,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SshSettings {
+    pub config: Option<String>,
+    pub known_hosts: Option<String>,
+    pub identity: Option<String>,
+    pub keepalive: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Ssh,
+    Local,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    pub name: String,
+    /// Hostname, address or `~/.ssh/config` alias; the target's name when not given.
+    pub host: Option<Template>,
+    pub user: Option<Template>,
+    pub port: Option<u16>,
+    pub identity: Option<String>,
+    pub roles: Vec<String>,
+    pub transport: Transport,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+impl Target {
+    /// What an operator would type after `ssh`: `user@host:port` without the parts not set.
+    pub fn address(&self) -> String {
+        if self.transport == Transport::Local {
+            return "local".into();
+        }
+        let host = self.host.as_ref().map_or(self.name.as_str(), |t| t.raw());
+        let mut out = String::new();
+        if let Some(user) = &self.user {
+            out.push_str(user.raw());
+            out.push('@');
+        }
+        out.push_str(host);
+        if let Some(port) = self.port {
+            out.push_str(&format!(":{port}"));
+        }
+        out
+    }
+}
+
+/// `on = "web"` or `on = ["web-1", "db"]`: target names and roles, resolved against `[targets]`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Selector {
+    pub names: Vec<String>,
+    #[serde(skip)]
+    pub spans: Vec<Range<usize>>,
+}
+
+impl Selector {
+    /// The targets named, directly or by role, in profile order, each once.
+    pub fn resolve<'p>(&self, targets: &'p [Target]) -> Vec<&'p Target> {
+        targets
+            .iter()
+            .filter(|t| {
+                self.names
+                    .iter()
+                    .any(|n| *n == t.name || t.roles.iter().any(|r| r == n))
+            })
+            .collect()
+    }
+
+    pub fn label(&self) -> String {
+        self.names.join(", ")
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LogSource {
+    pub name: String,
+    pub on: Selector,
+    pub command: Template,
+    pub errors: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthCheck {
+    pub name: String,
+    pub url: Template,
+    pub via: Option<Selector>,
+    pub expect: u16,
+    pub every: Duration,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricSource {
+    pub name: String,
+    pub url: Template,
+    pub via: Option<Selector>,
+    pub errors: Option<String>,
+    pub requests: Option<String>,
+    pub latency: Option<String>,
+    pub every: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Check,
+    Run,
+    Manual,
+    Gate,
+}
+
+impl StepKind {
+    pub const KEYS: [&'static str; 4] = ["check", "run", "manual", "gate"];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            StepKind::Check => "check",
+            StepKind::Run => "run",
+            StepKind::Manual => "manual",
+            StepKind::Gate => "gate",
+        }
+    }
+
+    /// Checks and actions run commands on targets; manual items and gates wait for a person.
+    pub fn runs_command(&self) -> bool {
+        matches!(self, StepKind::Check | StepKind::Run)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub phase: String,
+    pub name: Template,
+    pub kind: StepKind,
+    /// The command (check/run), the item (manual) or the question (gate).
+    pub text: Template,
+    pub on: Option<Selector>,
+    pub serial: Option<u32>,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_delay: Duration,
+    pub expect: Option<String>,
+    pub irreversible: bool,
+    pub approvals: u32,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+pub const DEFAULT_STEP_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Watch {
+    pub duration: Duration,
+    pub rollback_on: Vec<WatchRule>,
+    pub auto_rollback: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notify {
+    pub webhook: Option<Template>,
+    pub every: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub windows: Vec<super::policy::Window>,
+}

@@ -1,0 +1,224 @@
+//! `[[step]]` and `[[rollback]]` entries: exactly one of check / run / manual / gate, and only
+//! the keys that mean something for that kind.
+
+use std::time::Duration;
+
+use toml::Spanned;
+
+use super::diag::Diagnostic;
+use super::load::Loader;
+use super::read::{Fields, wrong_type};
+use super::schema::{DEFAULT_RETRY_DELAY, DEFAULT_STEP_TIMEOUT, Step, StepKind};
+use super::template::Template;
+
+const STEP_KEYS: &[&str] = &[
+    "phase",
+    "name",
+    "on",
+    "check",
+    "run",
+    "manual",
+    "gate",
+    "serial",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "expect",
+    "irreversible",
+    "approvals",
+];
+
+/// Keys that only make sense on steps that run commands on targets.
+const TARGET_KEYS: &[&str] = &["on", "serial", "timeout", "expect"];
+
+impl Loader<'_> {
+    pub(crate) fn steps(&mut self, top: &Fields<'_, '_>, key: &str, place: &str) -> Vec<Step> {
+        let Some(value) = top.get(key) else {
+            return Vec::new();
+        };
+        let Some(items) = value.get_ref().as_array() else {
+            self.diags.push(wrong_type(
+                key,
+                value,
+                "an array of tables",
+                &format!("[[{key}]]"),
+            ));
+            return Vec::new();
+        };
+        let mut phase = if key == "rollback" {
+            "Rollback"
+        } else {
+            "Release"
+        }
+        .to_string();
+        let mut out = Vec::new();
+        for item in items.iter() {
+            let Some(table) = item.get_ref().as_table() else {
+                self.diags
+                    .push(wrong_type(key, item, "a table", &format!("[[{key}]]")));
+                continue;
+            };
+            let f = Fields::new(table, item.span(), place, STEP_KEYS, &mut self.diags);
+            if let Some(p) = f.str("phase", &mut self.diags) {
+                phase = p.into_inner();
+            }
+            if let Some(step) = self.step(&f, place, &phase, key == "rollback") {
+                out.push(step);
+            }
+        }
+        out
+    }
+
+    fn step(
+        &mut self,
+        f: &Fields<'_, '_>,
+        place: &str,
+        phase: &str,
+        in_rollback: bool,
+    ) -> Option<Step> {
+        let present: Vec<&str> = StepKind::KEYS.into_iter().filter(|k| f.has(k)).collect();
+        let kind = match present.as_slice() {
+            [] => {
+                self.diags.push(
+                    Diagnostic::error(f.span.clone(), format!("{place} has none of check, run, manual, gate"))
+                        .help("give it exactly one: check = \"…\" (verifies), run = \"…\" (changes things),\nmanual = \"…\" (a person does it), gate = \"…?\" (a go / no-go question)"),
+                );
+                return None;
+            }
+            [one] => kind_of(one),
+            [first, second, ..] => {
+                self.diags.push(
+                    Diagnostic::error(
+                        f.key_span(second).unwrap_or(f.span.clone()),
+                        format!("{place} has both `{first}` and `{second}`"),
+                    )
+                    .help("a step does exactly one thing: split it into two steps"),
+                );
+                return None;
+            }
+        };
+        if in_rollback && kind == StepKind::Gate {
+            self.diags.push(
+                Diagnostic::error(f.key_span("gate").unwrap_or(f.span.clone()), "a rollback step cannot be a gate")
+                    .help("the decision to roll back is the gate; use `manual` for a person's part of the rollback"),
+            );
+            return None;
+        }
+        let text = self.required_str(f, kind.key(), place, "\"…\"")?;
+        let text_template = self.template(&text);
+        let name = match f.str("name", &mut self.diags) {
+            Some(n) => self.template(&n),
+            None => Template::parse(text.get_ref()),
+        };
+        self.reject_keys(f, &kind);
+        let on = if kind.runs_command() {
+            self.selector(f, "on", place)
+        } else {
+            None
+        };
+        let d = &mut self.diags;
+        let serial = f
+            .count("serial", 1..=i64::from(u32::MAX), d)
+            .map(Spanned::into_inner);
+        let timeout = f
+            .duration("timeout", d)
+            .map_or(DEFAULT_STEP_TIMEOUT, Spanned::into_inner);
+        let retries = f
+            .count("retries", 0..=100, d)
+            .map_or(0, Spanned::into_inner);
+        let retry_delay = f
+            .duration("retry_delay", d)
+            .map_or(DEFAULT_RETRY_DELAY, Spanned::into_inner);
+        let irreversible = f.bool("irreversible", d).unwrap_or(false);
+        let approvals = f
+            .count("approvals", 1..=10, d)
+            .map_or(1, Spanned::into_inner);
+        if timeout == Duration::ZERO {
+            let span = f.get("timeout").map_or(f.span.clone(), |v| v.span());
+            self.diags.push(
+                Diagnostic::error(span, "a zero timeout would fail every target at once")
+                    .help("e.g. timeout = \"10m\""),
+            );
+        }
+        let expect = self.regex(f, "expect");
+        Some(Step {
+            phase: phase.to_string(),
+            name,
+            kind,
+            text: text_template,
+            on,
+            serial,
+            timeout,
+            retries,
+            retry_delay,
+            expect,
+            irreversible,
+            approvals,
+            span: f.span.clone(),
+        })
+    }
+
+    /// Keys that mean nothing for this kind of step are errors, not silently ignored.
+    fn reject_keys(&mut self, f: &Fields<'_, '_>, kind: &StepKind) {
+        let mut reject = |key: &str, why: &str| {
+            if let Some(span) = f.key_span(key) {
+                self.diags.push(
+                    Diagnostic::error(
+                        span,
+                        format!("`{key}` has no meaning on a `{}` step", kind.key()),
+                    )
+                    .help(why.to_string()),
+                );
+            }
+        };
+        if !kind.runs_command() {
+            for key in TARGET_KEYS {
+                reject(key, "only check and run steps run on targets: remove it");
+            }
+            reject(
+                "retries",
+                "only checks are retried automatically: remove it",
+            );
+            reject(
+                "retry_delay",
+                "only checks are retried automatically: remove it",
+            );
+            reject(
+                "irreversible",
+                "only a `run` step changes things: remove it",
+            );
+        }
+        match kind {
+            StepKind::Run => {
+                reject(
+                    "retries",
+                    "a `run` step changes things, so only the operator retries it: remove it",
+                );
+                reject(
+                    "retry_delay",
+                    "a `run` step changes things, so only the operator retries it: remove it",
+                );
+            }
+            StepKind::Check => reject(
+                "irreversible",
+                "a check changes nothing, so it is never irreversible",
+            ),
+            StepKind::Manual | StepKind::Gate => {}
+        }
+        if *kind != StepKind::Gate {
+            reject(
+                "approvals",
+                "approvals are counted on gates: move it to the gate that decides",
+            );
+        }
+    }
+}
+
+fn kind_of(key: &str) -> StepKind {
+    match key {
+        "check" => StepKind::Check,
+        "run" => StepKind::Run,
+        "manual" => StepKind::Manual,
+        _ => StepKind::Gate,
+    }
+}
