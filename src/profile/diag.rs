@@ -193,16 +193,21 @@ impl Source {
     }
 }
 
-/// "did you mean `check`?" for a near miss among the words that would be right.
+/// "did you mean `check`?" for a near miss among the words that would be right: a typo or two
+/// (swapped letters count as one), or a long word that is mostly the same.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter_map(|c| {
+            let edits = strsim::damerau_levenshtein(word, c);
+            let close =
+                edits <= (c.chars().count() / 3).max(1) || strsim::jaro_winkler(word, c) > 0.9;
+            close.then_some((edits, c))
+        })
+        .min_by_key(|(edits, _)| *edits)
         .map(|(_, c)| c)
 }
 
@@ -237,5 +242,7 @@ mod tests {
         assert_eq!(did_you_mean("chek", keys), Some("check"));
         assert_eq!(did_you_mean("gaet", keys), Some("gate"));
         assert_eq!(did_you_mean("zzzz", keys), None);
+        assert_eq!(did_you_mean("wbe", ["web-1", "web"]), Some("web"));
+        assert_eq!(did_you_mean("db", ["web-1", "web"]), None);
     }
 }

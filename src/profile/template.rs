@@ -206,12 +206,29 @@ mod tests {
     }
 
     #[test]
-    fn values_are_one_shell_word() {
-        let t = Template::parse("echo {{evil}} {{app_dir}}");
-        assert_eq!(
-            t.expand(&vars(), Quoting::Shell),
-            r#"echo ''"'"'; touch /tmp/pwned; '"'"'' /var/www/app"#
-        );
+    fn values_reach_the_shell_as_one_literal_word() {
+        let nasty = [
+            "'; touch /tmp/pwned; '",
+            "$(id) `id` $HOME",
+            "a b\tc\nd",
+            "\"quoted\" \\ back",
+            "*",
+            "",
+        ];
+        for value in nasty {
+            let mut v = VarValues::default();
+            v.insert("x", Some(value.into()), false);
+            let command = Template::parse("printf %s {{x}}").expand(&v, Quoting::Shell);
+            let out = std::process::Command::new("sh")
+                .args(["-c", &command])
+                .output()
+                .expect("run sh");
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                value,
+                "command: {command}"
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,359 @@
+//! `gonogo check` and `gonogo plan` on broken profiles: every error, with its place and a help
+//! line, in one run; exit code 2.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn gonogo(args: &[&str], profile: &str) -> Outcome {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path: PathBuf = dir.path().join("p.toml");
+    std::fs::write(&path, profile).expect("write profile");
+    let output = Command::cargo_bin("gonogo")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(args)
+        .arg("p.toml")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run gonogo");
+    Outcome {
+        code: output.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn check(profile: &str) -> Outcome {
+    gonogo(&["check"], profile)
+}
+
+/// The line after `first` in the output, which must be its `help:` line.
+fn help_after<'a>(stderr: &'a str, first: &str) -> &'a str {
+    let mut lines = stderr.lines();
+    lines
+        .find(|l| l.starts_with(first))
+        .unwrap_or_else(|| panic!("no line starting with {first:?} in:\n{stderr}"));
+    lines.next().expect("a line after the error").trim()
+}
+
+const HEAD: &str = r#"version = 1
+
+[release]
+name = "shop"
+environment = "staging"
+
+[targets.web-1]
+host = "web-1.example.com"
+roles = ["web"]
+"#;
+
+#[test]
+fn a_toml_syntax_error_is_located() {
+    let out = check(&format!(
+        "{HEAD}\n[[step]]\nname = \"Restart\nrun = \"true\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("p.toml:12:16: error: invalid TOML"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_wrong_type_names_the_key_and_an_example() {
+    let out = check(&format!(
+        "{HEAD}\n[[step]]\ncheck = \"true\"\non = \"web\"\nretries = \"three\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    let first = "p.toml:14:11: error: `retries` must be an integer, found a string";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: for example: retries = 1"
+    );
+}
+
+#[test]
+fn an_unknown_key_suggests_the_near_miss() {
+    let out = check(&format!(
+        "{HEAD}\n[[step]]\nchek = \"true\"\non = \"web\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    let first = "p.toml:12:1: error: unknown key `chek` in [[step]]";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: did you mean `check`?"
+    );
+}
+
+#[test]
+fn a_step_needs_exactly_one_kind() {
+    let out = check(&format!(
+        "{HEAD}\n[[step]]\nname = \"nothing\"\non = \"web\"\n\n[[step]]\ncheck = \"true\"\nrun = \"make\"\non = \"web\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("p.toml:11:1: error: [[step]] has none of check, run, manual, gate"),
+        "{}",
+        out.stderr
+    );
+    let first = "p.toml:17:1: error: [[step]] has both `check` and `run`";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: a step does exactly one thing: split it into two steps"
+    );
+}
+
+#[test]
+fn on_and_via_must_name_a_target_or_role() {
+    let out = check(&format!(
+        "{HEAD}\n[health.app]\nurl = \"http://127.0.0.1/health\"\nvia = \"db\"\n\n[[step]]\ncheck = \"true\"\non = \"wbe\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    let first = "p.toml:13:7: error: `via = \"db\"` names no target and no role";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: targets: web-1; roles: web"
+    );
+    let first = "p.toml:17:6: error: `on = \"wbe\"` names no target and no role";
+    assert!(help_after(&out.stderr, first).starts_with("help: did you mean `web`?"));
+}
+
+#[test]
+fn an_undeclared_variable_is_pointed_at_inside_the_string() {
+    let out = check(&format!(
+        "{HEAD}\n[vars]\napp_dir = \"/srv/app\"\n\n[[step]]\nrun = \"cd {{{{app_dri}}}} && make\"\non = \"web\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    let first = "p.toml:15:11: error: `{{app_dri}}` is not a declared variable";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: did you mean `{{app_dir}}`?"
+    );
+}
+
+const NEEDS_VERSION: &str = r#"version = 1
+
+[release]
+name = "shop"
+environment = "staging"
+version = "{{version}}"
+
+[vars]
+version = { required = true, description = "tag to deploy" }
+"#;
+
+#[test]
+fn a_missing_required_variable_is_a_note_for_check() {
+    let out = check(NEEDS_VERSION);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("p.toml:9:1: note: `version` (tag to deploy) is required"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout
+            .starts_with("ok: p.toml (0 steps, 0 targets, 0 gates)")
+    );
+}
+
+#[test]
+fn a_missing_required_variable_stops_plan() {
+    let out = gonogo(&["plan"], NEEDS_VERSION);
+    assert_eq!(out.code, 2);
+    let first = "p.toml:9:1: error: variable `version` (tag to deploy) has no value";
+    assert_eq!(help_after(&out.stderr, first), "help: pass --set version=…");
+    assert!(out.stdout.is_empty());
+
+    let out = gonogo(&["plan", "--set", "version=v9"], NEEDS_VERSION);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("# Release shop v9 to staging"));
+}
+
+#[test]
+fn numbers_and_durations_are_checked() {
+    let out = check(&format!(
+        "{HEAD}\n[[step]]\nrun = \"make\"\non = \"web\"\nserial = 0\ntimeout = \"ten minutes\"\n\n[[rollback]]\nrun = \"true\"\non = \"web\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    let first = "p.toml:14:10: error: `serial = 0` is out of range";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: `serial` takes a whole number from 1 up"
+    );
+    assert!(
+        out.stderr
+            .contains("p.toml:15:11: error: `timeout = \"ten minutes\"` is not a duration"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_watch_window_must_be_a_sane_length() {
+    let out = check(&format!("{HEAD}\n[watch]\nduration = \"2h\"\n"));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("p.toml:12:12: error: the watch window must last from 1m to 60m"),
+        "{}",
+        out.stderr
+    );
+
+    let out = check(&format!("{HEAD}\n[watch]\nduration = \"30m\"\n"));
+    assert_eq!(out.code, 0, "a long window is a warning: {}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("p.toml:12:12: warning: a watch window outside 5m–15m")
+    );
+    assert_eq!(
+        gonogo(
+            &["check", "--strict"],
+            &format!("{HEAD}\n[watch]\nduration = \"30m\"\n")
+        )
+        .code,
+        2
+    );
+}
+
+#[test]
+fn a_bad_rollback_rule_points_at_the_column_inside_the_string() {
+    let out = check(&format!(
+        "{HEAD}\n[watch]\nrollback_on = [\n  \"error_ratio > 5% for 1m\",\n  \"error_ratio > 5 for 1m\",\n  \"eror_ratio > 5%\",\n]\n"
+    ));
+    assert_eq!(out.code, 2);
+    // Line 14 is `  "error_ratio > 5 for 1m",`: the 5 is column 18.
+    assert!(
+        out.stderr
+            .contains("p.toml:14:18: error: rollback rule: `5` needs a unit"),
+        "{}",
+        out.stderr
+    );
+    let first = "p.toml:15:4: error: rollback rule: unknown signal `eror_ratio`";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: did you mean `error_ratio`?"
+    );
+}
+
+#[test]
+fn regexes_must_compile() {
+    let out = check(&format!(
+        "{HEAD}\n[logs.app]\non = \"web\"\ncommand = \"journalctl -f\"\nerrors = '(ERROR|CRIT'\n\n[[step]]\ncheck = \"curl -s localhost\"\non = \"web\"\nexpect = '[ok'\n"
+    ));
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains(
+            "p.toml:14:10: error: `errors` is not a valid regular expression: unclosed group"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("p.toml:19:10: error: `expect` is not a valid regular expression"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn risky_plans_are_warned_about_but_pass_unless_strict() {
+    let profile = r#"version = 1
+
+[release]
+name = "shop"
+environment = "production"
+
+[targets.db-1]
+host = "db-1"
+
+[[step]]
+phase = "Deploy"
+run = "./migrate"
+on = "db-1"
+irreversible = true
+"#;
+    let out = check(profile);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("p.toml:5:15: warning: a production release with no gate"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(
+        "p.toml:10:1: warning: irreversible step `./migrate` has no gate before it in phase Deploy"
+    ));
+    assert!(out.stderr.contains(
+        "p.toml:10:1: warning: the release changes things but has no [[rollback]] steps"
+    ));
+    assert!(
+        out.stdout
+            .starts_with("ok: p.toml (1 steps, 1 targets, 0 gates)")
+    );
+
+    let out = gonogo(&["check", "--strict"], profile);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr
+            .contains("0 errors, 3 warnings (--strict: warnings count as errors)")
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn every_error_of_a_file_is_reported_in_one_run() {
+    let out = check(&format!(
+        "{HEAD}\n[[step]]\nchek = \"true\"\non = \"web\"\n\n[[step]]\nrun = \"make\"\non = \"nowhere\"\nserial = 0\n\n[watch]\nduration = \"5 fortnights\"\n"
+    ));
+    assert_eq!(out.code, 2);
+    let errors = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": error: "))
+        .count();
+    // The step with `chek` has no kind either: both are said.
+    assert_eq!(errors, 5, "{}", out.stderr);
+    assert!(out.stderr.contains("p.toml: 5 errors, 1 warning"));
+}
+
+#[test]
+fn a_missing_file_is_a_clear_error() {
+    let out = Command::cargo_bin("gonogo")
+        .expect("binary")
+        .args(["check", "no/such/profile.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("no/such/profile.toml: error: cannot read the profile"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn set_of_an_undeclared_variable_is_refused() {
+    let out = gonogo(
+        &["plan", "--set", "verison=v1", "--set", "version=v1"],
+        NEEDS_VERSION,
+    );
+    assert_eq!(out.code, 2);
+    let first = "p.toml: error: `--set verison=…`: the profile declares no variable `verison`";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: did you mean `--set version=…`?"
+    );
+}
