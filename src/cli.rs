@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::plan::Plan;
+use crate::engine::plan::ReleasePlan;
 use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind};
 
 /// Exit code for an invalid profile or usage (clap uses it for usage errors too).
@@ -129,10 +129,10 @@ fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) ->
     let (Some(profile), Some(vars)) = (profile, vars) else {
         return exit(true);
     };
-    let plan = Plan::new(&profile, &vars);
+    let plan = ReleasePlan::new(&profile, &vars);
     match format {
-        Format::Markdown => print!("{}", plan.to_markdown()),
-        Format::Json => print!("{}", plan.to_json()),
+        Format::Markdown => print!("{}", crate::plan::to_markdown(&plan)),
+        Format::Json => print!("{}", crate::plan::to_json(&plan)),
     }
     ExitCode::SUCCESS
 }

@@ -17,9 +17,9 @@ fn exercise(text: &str) {
             Purpose::Plan,
             &mut diags,
         );
-        let plan = gonogo::plan::Plan::new(p, &vars);
-        let _ = plan.to_markdown();
-        let _ = plan.to_json();
+        let plan = gonogo::engine::plan::ReleasePlan::new(p, &vars);
+        let _ = gonogo::plan::to_markdown(&plan);
+        let _ = gonogo::plan::to_json(&plan);
     }
     for d in diags.into_sorted() {
         let _ = source.render(&d, true);

@@ -113,15 +113,21 @@ fn json_plan_carries_the_same_plan_for_tools() {
     let plan: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     assert_eq!(plan["release"], "shop");
     assert_eq!(plan["version"], "v2");
-    let phases = plan["phases"].as_array().expect("phases");
-    assert_eq!(phases.len(), 2);
-    let restart = &phases[1]["items"][0];
+    let steps = plan["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 3);
+    let restart = &steps[2];
+    assert_eq!(restart["phase"], "Deploy");
     assert_eq!(restart["kind"], "run");
     assert_eq!(restart["serial"], 1);
     assert_eq!(restart["targets"], serde_json::json!(["web-1", "web-2"]));
     assert_eq!(restart["text"], "cd /srv/shop && ./restart v2");
-    assert_eq!(phases[0]["items"][1]["approvals"], 2);
-    assert_eq!(plan["watch"]["rollback_on"][0], "health failing for 30s");
+    assert_eq!(restart["timeout_ms"], 300_000);
+    assert_eq!(steps[1]["approvals"], 2);
+    assert_eq!(steps[0]["text"], "PGPASSWORD=•••• psql -c 'select 1'");
+    assert_eq!(
+        plan["watch"]["rollback_on"][0]["text"],
+        "health failing for 30s"
+    );
     assert_eq!(plan["rollback"][0]["name"], "Previous release");
 }
 
