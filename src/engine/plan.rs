@@ -70,7 +70,7 @@ impl ReleasePlan {
                 .iter()
                 .map(|t| PlannedTarget {
                     name: t.name.clone(),
-                    address: t.address(),
+                    address: t.address(vars),
                     roles: t.roles.clone(),
                     transport: t.transport,
                 })
@@ -105,7 +105,12 @@ impl PlannedStep {
         };
         PlannedStep {
             phase: step.phase.clone(),
-            name: step.name.display(vars, Quoting::Plain),
+            // A step without a name is named by its text, shown the same way.
+            name: if step.name == step.text {
+                step.text.display(vars, quoting)
+            } else {
+                step.name.display(vars, Quoting::Plain)
+            },
             kind: step.kind,
             text: step.text.display(vars, quoting),
             on,

@@ -80,7 +80,7 @@ impl Loader<'_> {
 
     fn warnings(&mut self, p: &Profile) {
         for (i, step) in p.steps.iter().enumerate() {
-            if !step.irreversible {
+            if !step.irreversible || step.kind != StepKind::Run {
                 continue;
             }
             let gated = p.steps[..i]

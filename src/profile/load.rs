@@ -192,7 +192,7 @@ impl<'s> Loader<'s> {
             if !is_var_name(&name) {
                 self.diags.push(
                     Diagnostic::error(key.span(), format!("`{name}` is not a variable name"))
-                        .help("use letters, digits and _, starting with a letter: app_dir"),
+                        .help("use letters, digits and _, not starting with a digit: app_dir"),
                 );
                 continue;
             }

@@ -88,21 +88,21 @@ pub struct Target {
 
 impl Target {
     /// What an operator would type after `ssh`: `user@host:port` without the parts not set.
-    pub fn address(&self) -> String {
+    pub fn address(&self, vars: &super::template::VarValues) -> String {
+        use super::template::Quoting;
         if self.transport == Transport::Local {
             return "local".into();
         }
-        let host = self.host.as_ref().map_or(self.name.as_str(), |t| t.raw());
-        let mut out = String::new();
-        if let Some(user) = &self.user {
-            out.push_str(user.raw());
-            out.push('@');
+        let host = self
+            .host
+            .as_ref()
+            .map_or(self.name.clone(), |t| t.display(vars, Quoting::Plain));
+        let user = self.user.as_ref().map(|u| u.display(vars, Quoting::Plain));
+        let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
+        match user {
+            Some(user) => format!("{user}@{host}{port}"),
+            None => format!("{host}{port}"),
         }
-        out.push_str(host);
-        if let Some(port) = self.port {
-            out.push_str(&format!(":{port}"));
-        }
-        out
     }
 }
 

@@ -1,0 +1,545 @@
+//! `Release::apply`: the rules of a release, as a function of the state and one event.
+
+use regex::Regex;
+
+use super::event::{Decision, Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
+use super::plan::{PlannedStep, ReleasePlan};
+use super::release::{
+    DecisionRecord, Link, OUTPUT_LINES_KEPT, OutputLine, Question, Release, RunStatus, Stage,
+    StepState, StepStatus, TargetRun, TargetState,
+};
+use crate::profile::StepKind;
+
+impl Release {
+    /// Applies one event and returns what the drivers must do next. Pure: no I/O, no clock.
+    pub fn apply(&mut self, event: &Event) -> Vec<Effect> {
+        self.now = self.now.max(event.at);
+        let mut fx = Vec::new();
+        match &event.kind {
+            EventKind::Started {
+                session,
+                operator,
+                plan,
+            } => {
+                self.start(session, operator, plan, &mut fx);
+            }
+            EventKind::Connected { target } => self.connected(target, &mut fx),
+            EventKind::ConnectFailed { target, error } => {
+                self.set_link(
+                    target,
+                    Link::Failed {
+                        error: error.clone(),
+                    },
+                );
+                if matches!(self.stage, Stage::Connecting | Stage::Locking) {
+                    self.finish(Outcome::Refused, &mut fx);
+                }
+            }
+            EventKind::ConnectionLost { target, error } => {
+                let down = Link::Down {
+                    since: self.now,
+                    error: error.clone(),
+                };
+                self.set_link(target, down);
+            }
+            EventKind::Reconnected { target } => self.set_link(target, Link::Up),
+            EventKind::LockTaken { target } => self.locked(target, &mut fx),
+            EventKind::LockBroken {
+                target,
+                holder,
+                reason,
+            } => {
+                self.broken_locks
+                    .push((target.clone(), holder.clone(), reason.clone()));
+                self.locked(target, &mut fx);
+            }
+            EventKind::LockRefused { .. } => {
+                if !self.is_finished() {
+                    self.finish(Outcome::Refused, &mut fx);
+                }
+            }
+            EventKind::Output { run, stream, line } => {
+                if self.run_is_live(run) {
+                    self.output_line(run, *stream, line);
+                }
+            }
+            EventKind::Exited { run, status } => {
+                let failure = (*status != 0).then(|| format!("exit {status}"));
+                self.run_ended(run, failure, &mut fx);
+            }
+            EventKind::RunFailed { run, error } => {
+                self.run_ended(run, Some(error.clone()), &mut fx)
+            }
+            EventKind::TimerFired { timer } => self.timer(timer, &mut fx),
+            EventKind::Decided { by, decision, note } => {
+                self.decisions.push(DecisionRecord {
+                    at: self.now,
+                    by: by.clone(),
+                    decision: decision.clone(),
+                    note: note.clone(),
+                    question: self.question.clone(),
+                });
+                self.decide(by, decision, &mut fx);
+            }
+        }
+        fx
+    }
+
+    fn start(&mut self, session: &str, operator: &str, plan: &ReleasePlan, fx: &mut Vec<Effect>) {
+        if self.stage != Stage::Idle {
+            return;
+        }
+        self.session = session.to_string();
+        self.operator = operator.to_string();
+        self.plan = plan.clone();
+        self.started_at = Some(self.now);
+        self.steps = plan.steps.iter().map(fresh_state).collect();
+        self.rollback = plan.rollback.iter().map(fresh_state).collect();
+        // The loader validated every pattern; one that fails here matches nothing.
+        let compile = |s: &PlannedStep| s.expect.as_deref().and_then(|p| Regex::new(p).ok());
+        self.expect = plan.steps.iter().map(compile).collect();
+        self.rollback_expect = plan.rollback.iter().map(compile).collect();
+        self.targets = plan
+            .targets
+            .iter()
+            .map(|t| TargetState {
+                name: t.name.clone(),
+                link: Link::Connecting,
+                locked: false,
+            })
+            .collect();
+        self.stage = Stage::Connecting;
+        fx.extend(self.targets.iter().map(|t| Effect::Connect {
+            target: t.name.clone(),
+        }));
+        self.connected_all(fx);
+    }
+
+    fn set_link(&mut self, target: &str, link: Link) {
+        if let Some(t) = self.targets.iter_mut().find(|t| t.name == target) {
+            t.link = link;
+        }
+    }
+
+    fn connected(&mut self, target: &str, fx: &mut Vec<Effect>) {
+        self.set_link(target, Link::Up);
+        self.connected_all(fx);
+    }
+
+    /// Every target reached: take the deploy locks, before anything runs.
+    fn connected_all(&mut self, fx: &mut Vec<Effect>) {
+        if self.stage != Stage::Connecting || self.targets.iter().any(|t| t.link != Link::Up) {
+            return;
+        }
+        self.stage = Stage::Locking;
+        fx.extend(self.targets.iter().map(|t| Effect::TakeLock {
+            target: t.name.clone(),
+        }));
+        self.locked_all(fx);
+    }
+
+    fn locked(&mut self, target: &str, fx: &mut Vec<Effect>) {
+        if let Some(t) = self.targets.iter_mut().find(|t| t.name == target) {
+            t.locked = true;
+        }
+        self.locked_all(fx);
+    }
+
+    fn locked_all(&mut self, fx: &mut Vec<Effect>) {
+        if self.stage == Stage::Locking && self.targets.iter().all(|t| t.locked) {
+            self.enter(StepList::Main, 0, fx);
+        }
+    }
+
+    /// Moves to step `index` of `list`, passing through steps that need nobody.
+    fn enter(&mut self, list: StepList, index: usize, fx: &mut Vec<Effect>) {
+        let Some(step) = self.list(list).get(index) else {
+            return self.list_done(list, fx);
+        };
+        let kind = step.kind;
+        self.stage = Stage::Running { list, step: index };
+        let now = self.now;
+        let state = &mut self.states_mut(list)[index];
+        state.started_at = Some(now);
+        match kind {
+            StepKind::Gate | StepKind::Manual => {
+                state.status = StepStatus::Waiting;
+                self.question = Some(match kind {
+                    StepKind::Gate => Question::Gate { step: index },
+                    _ => Question::Manual { list, step: index },
+                });
+                fx.push(Effect::Ask);
+            }
+            StepKind::Check | StepKind::Run => {
+                state.status = StepStatus::Running;
+                self.progress(list, index, fx);
+            }
+        }
+    }
+
+    fn list_done(&mut self, list: StepList, fx: &mut Vec<Effect>) {
+        match (list, &self.plan.watch) {
+            (StepList::Main, Some(watch)) => {
+                self.stage = Stage::Watching {
+                    until: self.now + watch.duration_ms,
+                };
+                fx.push(Effect::StartTimer {
+                    timer: Timer::WatchEnd,
+                    after_ms: watch.duration_ms,
+                });
+            }
+            (StepList::Main, None) => self.finish(Outcome::Released, fx),
+            (StepList::Rollback, _) => {
+                for state in &mut self.steps {
+                    if state.status == StepStatus::Passed {
+                        state.status = StepStatus::RolledBack;
+                    }
+                }
+                self.finish(Outcome::RolledBack, fx);
+            }
+        }
+    }
+
+    /// Decides what a running step does next: start more targets, ask, or move on.
+    fn progress(&mut self, list: StepList, index: usize, fx: &mut Vec<Effect>) {
+        if self.stage != (Stage::Running { list, step: index }) || self.question.is_some() {
+            return;
+        }
+        let step = &self.list(list)[index];
+        let limit = step.serial.map_or(usize::MAX, |n| n as usize);
+        let state = &self.states(list)[index];
+        let busy = state
+            .targets
+            .iter()
+            .filter(|t| matches!(t.status, RunStatus::Running | RunStatus::RetryWaiting))
+            .count();
+        let failed = state.targets.iter().any(|t| t.status == RunStatus::Failed);
+        let pending: Vec<usize> = state
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.status == RunStatus::Pending)
+            .map(|(i, _)| i)
+            .collect();
+        // After a failure nothing new starts: the operator decides once the rest have finished.
+        if !failed {
+            for &t in pending.iter().take(limit.saturating_sub(busy)) {
+                self.start_run(list, index, t, fx);
+            }
+            if busy > 0 || !pending.is_empty() {
+                return;
+            }
+        } else if busy > 0 {
+            return;
+        }
+        let now = self.now;
+        let state = &mut self.states_mut(list)[index];
+        state.finished_at = Some(now);
+        if failed {
+            state.status = StepStatus::Failed;
+            self.question = Some(Question::Failure { list, step: index });
+            fx.push(Effect::Ask);
+        } else {
+            state.status = StepStatus::Passed;
+            self.enter(list, index + 1, fx);
+        }
+    }
+
+    fn start_run(&mut self, list: StepList, index: usize, t: usize, fx: &mut Vec<Effect>) {
+        let timeout_ms = self.list(list)[index].timeout_ms;
+        let now = self.now;
+        let run = &mut self.states_mut(list)[index].targets[t];
+        run.attempt += 1;
+        run.status = RunStatus::Running;
+        run.started_at = Some(now);
+        run.finished_at = None;
+        run.exit = None;
+        run.expect_matched = false;
+        run.failure = None;
+        let id = RunId {
+            list,
+            step: index,
+            target: run.target.clone(),
+            attempt: run.attempt,
+        };
+        fx.push(Effect::StartRun { run: id.clone() });
+        fx.push(Effect::StartTimer {
+            timer: Timer::Timeout { run: id },
+            after_ms: timeout_ms,
+        });
+    }
+
+    fn target_run_mut(&mut self, run: &RunId) -> Option<&mut TargetRun> {
+        self.states_mut(run.list)
+            .get_mut(run.step)?
+            .targets
+            .iter_mut()
+            .find(|t| t.target == run.target)
+    }
+
+    /// Events about an attempt that is no longer the running one are history, not news.
+    fn run_is_live(&self, run: &RunId) -> bool {
+        self.run_state(run)
+            .is_some_and(|t| t.attempt == run.attempt && t.status == RunStatus::Running)
+    }
+
+    fn output_line(&mut self, run: &RunId, stream: super::event::Stream, line: &str) {
+        let regex = match run.list {
+            StepList::Main => self.expect.get(run.step),
+            StepList::Rollback => self.rollback_expect.get(run.step),
+        };
+        let matched = regex
+            .and_then(Option::as_ref)
+            .is_some_and(|r| r.is_match(line));
+        if matched && let Some(t) = self.target_run_mut(run) {
+            t.expect_matched = true;
+        }
+        if self.output.len() == OUTPUT_LINES_KEPT {
+            self.output.pop_front();
+            self.output_dropped += 1;
+        }
+        self.output.push_back(OutputLine {
+            at: self.now,
+            run: run.clone(),
+            stream,
+            line: line.to_string(),
+        });
+    }
+
+    fn run_ended(&mut self, run: &RunId, mut failure: Option<String>, fx: &mut Vec<Effect>) {
+        if !self.run_is_live(run) {
+            return;
+        }
+        let step = &self.list(run.list)[run.step];
+        let (kind, retries, delay) = (step.kind, step.retries, step.retry_delay_ms);
+        if failure.is_none()
+            && let Some(pattern) = &step.expect
+            && !self.run_state(run).is_some_and(|t| t.expect_matched)
+        {
+            failure = Some(format!("expected output /{pattern}/ not seen"));
+        }
+        let now = self.now;
+        let Some(t) = self.target_run_mut(run) else {
+            return;
+        };
+        t.finished_at = Some(now);
+        t.status = match &failure {
+            None => RunStatus::Passed,
+            Some(_) if kind == StepKind::Check && t.attempt <= retries => {
+                let next = RunId {
+                    attempt: t.attempt + 1,
+                    ..run.clone()
+                };
+                fx.push(Effect::StartTimer {
+                    timer: Timer::Retry { run: next },
+                    after_ms: delay,
+                });
+                RunStatus::RetryWaiting
+            }
+            Some(_) => RunStatus::Failed,
+        };
+        t.failure = failure;
+        self.progress(run.list, run.step, fx);
+    }
+
+    fn timer(&mut self, timer: &Timer, fx: &mut Vec<Effect>) {
+        match timer {
+            Timer::Timeout { run } => {
+                if self.run_is_live(run) {
+                    let limit = self.list(run.list)[run.step].timeout_ms;
+                    fx.push(Effect::CancelRun { run: run.clone() });
+                    let why = format!(
+                        "timed out after {}",
+                        humantime::format_duration(std::time::Duration::from_millis(limit))
+                    );
+                    self.run_ended(run, Some(why), fx);
+                }
+            }
+            Timer::Retry { run } => {
+                let due = self.run_state(run).is_some_and(|t| {
+                    t.status == RunStatus::RetryWaiting && t.attempt + 1 == run.attempt
+                });
+                let t = self.states(run.list)[run.step]
+                    .targets
+                    .iter()
+                    .position(|t| t.target == run.target);
+                if let (true, Some(t)) = (due, t) {
+                    self.start_run(run.list, run.step, t, fx);
+                }
+            }
+            Timer::WatchEnd => {
+                if matches!(self.stage, Stage::Watching { .. }) {
+                    self.finish(Outcome::Released, fx);
+                }
+            }
+        }
+    }
+
+    fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
+        if self.is_finished() || self.stage == Stage::Idle {
+            return;
+        }
+        let question = self.question.clone();
+        match (question, decision) {
+            (_, Decision::Abort) => self.abort(fx),
+            (Some(Question::ConfirmRollback { .. }), Decision::ConfirmRollback) => {
+                self.roll_back(fx)
+            }
+            (Some(Question::ConfirmRollback { then, .. }), Decision::Cancel) => {
+                self.question = then.map(|q| *q);
+                if self.question.is_some() {
+                    fx.push(Effect::Ask);
+                } else if let Some((list, step)) = self.current() {
+                    self.progress(list, step, fx);
+                }
+            }
+            (question, Decision::Rollback) => self.offer_rollback(question, fx),
+            (Some(Question::Gate { step }), Decision::Go) => {
+                let state = &mut self.steps[step];
+                if !state.approved_by.iter().any(|b| b == by) {
+                    state.approved_by.push(by.to_string());
+                }
+                if state.approved_by.len() >= self.plan.steps[step].approvals as usize {
+                    self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
+                } else {
+                    fx.push(Effect::Ask);
+                }
+            }
+            (Some(Question::Gate { step }), Decision::NoGo) => {
+                self.steps[step].status = StepStatus::Failed;
+                self.abort(fx);
+            }
+            (Some(Question::Manual { list, step }), Decision::Done) => {
+                self.pass_waiting(list, step, StepStatus::Passed, fx);
+            }
+            (
+                Some(Question::Manual { list, step } | Question::Failure { list, step }),
+                Decision::Skip { reason },
+            ) if !reason.trim().is_empty() => {
+                self.states_mut(list)[step].skip_reason = Some(reason.clone());
+                self.pass_waiting(list, step, StepStatus::Skipped, fx);
+            }
+            (Some(Question::Failure { list, step }), Decision::Retry) => {
+                self.question = None;
+                let state = &mut self.states_mut(list)[step];
+                state.status = StepStatus::Running;
+                state.finished_at = None;
+                for t in &mut state.targets {
+                    if t.status == RunStatus::Failed {
+                        t.status = RunStatus::Pending;
+                    }
+                }
+                self.progress(list, step, fx);
+            }
+            (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
+                self.finish(Outcome::Released, fx);
+            }
+            // Anything else does not answer the open question: it is recorded and changes nothing.
+            _ => {}
+        }
+    }
+
+    /// Closes a gate, manual item or failure with `status` and moves on.
+    fn pass_waiting(
+        &mut self,
+        list: StepList,
+        step: usize,
+        status: StepStatus,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.question = None;
+        let now = self.now;
+        let state = &mut self.states_mut(list)[step];
+        state.status = status;
+        state.finished_at = Some(now);
+        self.enter(list, step + 1, fx);
+    }
+
+    /// Rollback is offered until the release ends; irreversible steps that ran are named first.
+    fn offer_rollback(&mut self, question: Option<Question>, fx: &mut Vec<Effect>) {
+        let rolling_back = matches!(
+            self.stage,
+            Stage::Running {
+                list: StepList::Rollback,
+                ..
+            }
+        );
+        if self.plan.rollback.is_empty()
+            || rolling_back
+            || matches!(self.stage, Stage::Connecting | Stage::Locking)
+        {
+            return;
+        }
+        let irreversible = self.irreversible_done();
+        if irreversible.is_empty() {
+            return self.roll_back(fx);
+        }
+        self.question = Some(Question::ConfirmRollback {
+            irreversible,
+            then: question.map(Box::new),
+        });
+        fx.push(Effect::Ask);
+    }
+
+    fn roll_back(&mut self, fx: &mut Vec<Effect>) {
+        self.cancel_all(fx);
+        self.question = None;
+        self.enter(StepList::Rollback, 0, fx);
+    }
+
+    fn abort(&mut self, fx: &mut Vec<Effect>) {
+        self.cancel_all(fx);
+        self.finish(Outcome::Aborted, fx);
+    }
+
+    /// Stops everything in flight; the step it interrupts shows as cancelled.
+    fn cancel_all(&mut self, fx: &mut Vec<Effect>) {
+        self.question = None;
+        for list in [StepList::Main, StepList::Rollback] {
+            for (index, state) in self.states_mut(list).iter_mut().enumerate() {
+                for t in &mut state.targets {
+                    match t.status {
+                        RunStatus::Running => {
+                            fx.push(Effect::CancelRun {
+                                run: RunId {
+                                    list,
+                                    step: index,
+                                    target: t.target.clone(),
+                                    attempt: t.attempt,
+                                },
+                            });
+                            t.status = RunStatus::Cancelled;
+                        }
+                        RunStatus::RetryWaiting => t.status = RunStatus::Cancelled,
+                        _ => {}
+                    }
+                }
+                if matches!(state.status, StepStatus::Running | StepStatus::Waiting) {
+                    state.status = StepStatus::Cancelled;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome, fx: &mut Vec<Effect>) {
+        self.stage = Stage::Finished;
+        self.question = None;
+        self.outcome = Some(outcome);
+        fx.push(Effect::ReleaseLocks);
+        fx.push(Effect::Finish { outcome });
+    }
+}
+
+fn fresh_state(step: &PlannedStep) -> StepState {
+    StepState {
+        targets: step
+            .targets
+            .iter()
+            .map(|t| TargetRun {
+                target: t.clone(),
+                ..TargetRun::default()
+            })
+            .collect(),
+        ..StepState::default()
+    }
+}

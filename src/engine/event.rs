@@ -1,0 +1,199 @@
+//! Everything that happens in a release is an [`Event`]; what the engine asks the world to do is
+//! an [`Effect`]. Both are plain serde data: the journal writes events, followers receive them.
+
+use serde::{Deserialize, Serialize};
+
+use super::plan::ReleasePlan;
+
+/// Milliseconds since the Unix epoch. Time enters the engine only inside events.
+pub type Millis = u64;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: Millis,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+impl Event {
+    pub fn new(at: Millis, kind: EventKind) -> Self {
+        Self { at, kind }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// The session begins: who runs it, from where, and the plan as shown (no secrets).
+    Started {
+        session: String,
+        operator: String,
+        plan: ReleasePlan,
+    },
+    Connected {
+        target: String,
+    },
+    /// Could not reach a target before the release began.
+    ConnectFailed {
+        target: String,
+        error: String,
+    },
+    /// A link dropped mid-release; the transport is reconnecting.
+    ConnectionLost {
+        target: String,
+        error: String,
+    },
+    Reconnected {
+        target: String,
+    },
+    LockTaken {
+        target: String,
+    },
+    /// Another session holds the deploy lock; `holder` says who, from where, since when.
+    LockRefused {
+        target: String,
+        holder: String,
+    },
+    /// `--break-lock`: the previous holder's lock was overridden, with the operator's reason.
+    LockBroken {
+        target: String,
+        holder: String,
+        reason: String,
+    },
+    /// One line of a step's output on one target, control sequences stripped, secrets masked.
+    Output {
+        run: RunId,
+        stream: Stream,
+        line: String,
+    },
+    Exited {
+        run: RunId,
+        status: i32,
+    },
+    /// The command could not be started or its result collected.
+    RunFailed {
+        run: RunId,
+        error: String,
+    },
+    TimerFired {
+        timer: Timer,
+    },
+    /// A person's decision, with who made it and an optional note.
+    Decided {
+        by: String,
+        decision: Decision,
+        note: Option<String>,
+    },
+}
+
+/// The main checklist or the rollback steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepList {
+    Main,
+    Rollback,
+}
+
+/// One attempt of one step on one target.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunId {
+    pub list: StepList,
+    pub step: usize,
+    pub target: String,
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "timer", rename_all = "snake_case")]
+pub enum Timer {
+    /// The run has had its `timeout`.
+    Timeout { run: RunId },
+    /// A failed check's next attempt is due.
+    Retry { run: RunId },
+    /// The watch window is over.
+    WatchEnd,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Gate: go.
+    Go,
+    /// Gate: no-go, which aborts the release.
+    NoGo,
+    /// Manual item done.
+    Done,
+    /// Skip a manual item or a failed step; the reason is required and recorded.
+    Skip { reason: String },
+    /// Run the failed targets of the failed step again.
+    Retry,
+    /// Roll back: offered at gates, failures, during the watch, and from anywhere.
+    Rollback,
+    /// Confirms a rollback after being told which irreversible steps already ran.
+    ConfirmRollback,
+    /// Goes back to the question asked before a rollback confirmation.
+    Cancel,
+    /// Stop now: nothing more runs, locks are released.
+    Abort,
+    /// End the watch window early and call the release done.
+    EndWatch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Released,
+    /// A step failed or the operator aborted (no-go included).
+    Aborted,
+    RolledBack,
+    /// Refused to start: a lock held, a host key, an unreachable target.
+    Refused,
+}
+
+impl Outcome {
+    /// The process exit code documented in the README.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Released => 0,
+            Outcome::Aborted => 1,
+            Outcome::RolledBack => 3,
+            Outcome::Refused => 4,
+        }
+    }
+}
+
+/// What the engine asks drivers to do. Commands are named by run, never carried: the runtime
+/// holds the real (unmasked) commands, so no secret is in an effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    Connect {
+        target: String,
+    },
+    TakeLock {
+        target: String,
+    },
+    ReleaseLocks,
+    StartRun {
+        run: RunId,
+    },
+    CancelRun {
+        run: RunId,
+    },
+    StartTimer {
+        timer: Timer,
+        after_ms: u64,
+    },
+    /// A question is open: prompt the operator (the question itself is in the state).
+    Ask,
+    Finish {
+        outcome: Outcome,
+    },
+}

@@ -1,0 +1,290 @@
+//! The state of one release, derived from its events alone.
+
+use std::collections::VecDeque;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::event::{Decision, Millis, Outcome, RunId, StepList, Stream};
+use super::plan::{PlannedStep, ReleasePlan};
+use crate::profile::StepKind;
+
+/// Output lines kept for the cockpit; older lines are dropped (the journal keeps them all).
+pub const OUTPUT_LINES_KEPT: usize = 10_000;
+
+#[derive(Debug, Clone, Default)]
+pub struct Release {
+    pub session: String,
+    pub operator: String,
+    pub plan: ReleasePlan,
+    pub started_at: Option<Millis>,
+    pub now: Millis,
+    pub stage: Stage,
+    pub steps: Vec<StepState>,
+    pub rollback: Vec<StepState>,
+    pub targets: Vec<TargetState>,
+    pub question: Option<Question>,
+    pub outcome: Option<Outcome>,
+    pub output: VecDeque<OutputLine>,
+    /// Lines dropped from `output` so far, so views can number lines stably.
+    pub output_dropped: u64,
+    /// Every decision with who took it and why, for the report.
+    pub decisions: Vec<DecisionRecord>,
+    /// Locks broken with `--break-lock`: target, previous holder, reason.
+    pub broken_locks: Vec<(String, String, String)>,
+    pub(crate) expect: Vec<Option<Regex>>,
+    pub(crate) rollback_expect: Vec<Option<Regex>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "stage", rename_all = "snake_case")]
+pub enum Stage {
+    /// Before the `Started` event.
+    #[default]
+    Idle,
+    Connecting,
+    Locking,
+    Running {
+        list: StepList,
+        step: usize,
+    },
+    Watching {
+        until: Millis,
+    },
+    Finished,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    #[default]
+    Pending,
+    Running,
+    /// A gate or manual item, or a failure, waits for the operator.
+    Waiting,
+    Passed,
+    Failed,
+    Skipped,
+    /// Passed, then undone by the rollback.
+    RolledBack,
+    /// Was running when the operator aborted or rolled back.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct StepState {
+    pub status: StepStatus,
+    pub targets: Vec<TargetRun>,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+    /// Who said go (gates count distinct people against `approvals`).
+    pub approved_by: Vec<String>,
+    pub skip_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    #[default]
+    Pending,
+    Running,
+    /// Failed, another attempt is scheduled.
+    RetryWaiting,
+    Passed,
+    Failed,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TargetRun {
+    pub target: String,
+    pub status: RunStatus,
+    pub attempt: u32,
+    pub started_at: Option<Millis>,
+    pub finished_at: Option<Millis>,
+    pub exit: Option<i32>,
+    pub expect_matched: bool,
+    /// Why it failed, in words: "exit 2", "timed out after 5m", "expected /ok/ not seen".
+    pub failure: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TargetState {
+    pub name: String,
+    pub link: Link,
+    pub locked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Link {
+    #[default]
+    Connecting,
+    Up,
+    /// Dropped mid-release, reconnecting.
+    Down {
+        since: Millis,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "question", rename_all = "snake_case")]
+pub enum Question {
+    Gate {
+        step: usize,
+    },
+    Manual {
+        list: StepList,
+        step: usize,
+    },
+    Failure {
+        list: StepList,
+        step: usize,
+    },
+    /// Rolling back cannot undo these steps: say so and ask again.
+    ConfirmRollback {
+        irreversible: Vec<IrreversibleDone>,
+        then: Option<Box<Question>>,
+    },
+}
+
+/// An irreversible step that ran, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IrreversibleDone {
+    pub step: String,
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputLine {
+    pub at: Millis,
+    pub run: RunId,
+    pub stream: Stream,
+    pub line: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRecord {
+    pub at: Millis,
+    pub by: String,
+    pub decision: Decision,
+    pub note: Option<String>,
+    pub question: Option<Question>,
+}
+
+impl Release {
+    pub fn list(&self, list: StepList) -> &[PlannedStep] {
+        match list {
+            StepList::Main => &self.plan.steps,
+            StepList::Rollback => &self.plan.rollback,
+        }
+    }
+
+    pub fn states(&self, list: StepList) -> &[StepState] {
+        match list {
+            StepList::Main => &self.steps,
+            StepList::Rollback => &self.rollback,
+        }
+    }
+
+    pub(crate) fn states_mut(&mut self, list: StepList) -> &mut Vec<StepState> {
+        match list {
+            StepList::Main => &mut self.steps,
+            StepList::Rollback => &mut self.rollback,
+        }
+    }
+
+    pub fn run_state(&self, run: &RunId) -> Option<&TargetRun> {
+        self.states(run.list)
+            .get(run.step)?
+            .targets
+            .iter()
+            .find(|t| t.target == run.target)
+    }
+
+    /// The answers the open question takes, for prompts and help.
+    pub fn choices(&self) -> Vec<&'static str> {
+        let rollback: &[&'static str] = if self.plan.rollback.is_empty() {
+            &[]
+        } else {
+            &["rollback"]
+        };
+        let choices: &[&[&'static str]] = match &self.question {
+            None => &[],
+            Some(Question::Gate { .. }) => &[&["go", "no-go"], rollback],
+            Some(Question::Manual { .. }) => &[&["done", "skip REASON"]],
+            Some(Question::Failure {
+                list: StepList::Main,
+                ..
+            }) => &[&["retry", "skip REASON"], rollback, &["abort"]],
+            Some(Question::Failure { .. }) => &[&["retry", "skip REASON", "abort"]],
+            Some(Question::ConfirmRollback { .. }) => &[&["confirm", "cancel"]],
+        };
+        choices.concat()
+    }
+
+    /// Irreversible steps that have run (on at least one target), for the rollback offer.
+    pub fn irreversible_done(&self) -> Vec<IrreversibleDone> {
+        self.plan
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .filter(|(plan, _)| plan.irreversible)
+            .filter_map(|(plan, state)| {
+                let targets: Vec<String> = state
+                    .targets
+                    .iter()
+                    .filter(|t| t.started_at.is_some())
+                    .map(|t| t.target.clone())
+                    .collect();
+                (!targets.is_empty()).then(|| IrreversibleDone {
+                    step: plan.name.clone(),
+                    targets,
+                })
+            })
+            .collect()
+    }
+
+    /// The step the release is on, if any.
+    pub fn current(&self) -> Option<(StepList, usize)> {
+        match self.stage {
+            Stage::Running { list, step } => Some((list, step)),
+            _ => None,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.stage == Stage::Finished
+    }
+
+    /// Whether anything is executing on a host right now.
+    pub fn is_running_commands(&self) -> bool {
+        self.steps
+            .iter()
+            .chain(&self.rollback)
+            .flat_map(|s| &s.targets)
+            .any(|t| t.status == RunStatus::Running)
+    }
+
+    pub fn step_kind(&self, list: StepList, step: usize) -> Option<StepKind> {
+        self.list(list).get(step).map(|s| s.kind)
+    }
+}
+
+impl Default for ReleasePlan {
+    fn default() -> Self {
+        ReleasePlan {
+            release: String::new(),
+            environment: String::new(),
+            production: false,
+            version: None,
+            targets: Vec::new(),
+            steps: Vec::new(),
+            watch: None,
+            rollback: Vec::new(),
+        }
+    }
+}
