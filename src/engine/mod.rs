@@ -12,3 +12,6 @@ pub use event::{
 };
 pub use plan::ReleasePlan;
 pub use release::{Question, Release, RunStatus, Stage, StepStatus};
+
+#[cfg(test)]
+mod tests;

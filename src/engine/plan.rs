@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::watch_rule::WatchRule;
 use crate::profile::{Profile, Quoting, Step, StepKind, Transport, VarValues};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleasePlan {
     pub release: String,
     pub environment: String,

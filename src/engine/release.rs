@@ -273,18 +273,3 @@ impl Release {
         self.list(list).get(step).map(|s| s.kind)
     }
 }
-
-impl Default for ReleasePlan {
-    fn default() -> Self {
-        ReleasePlan {
-            release: String::new(),
-            environment: String::new(),
-            production: false,
-            version: None,
-            targets: Vec::new(),
-            steps: Vec::new(),
-            watch: None,
-            rollback: Vec::new(),
-        }
-    }
-}

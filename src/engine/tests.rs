@@ -1,0 +1,674 @@
+//! The engine's rules, driven by event sequences: no SSH, no clock, no I/O.
+
+use super::*;
+use crate::engine::release::RunStatus;
+use crate::profile::{self, Purpose, Source};
+
+const TWO_HOSTS: &str = r#"version = 1
+[release]
+name = "shop"
+environment = "staging"
+
+[targets.a]
+host = "a"
+roles = ["web"]
+[targets.b]
+host = "b"
+roles = ["web"]
+
+[[step]]
+name = "ready"
+check = "true"
+on = "web"
+
+[[step]]
+gate = "Go?"
+
+[[step]]
+manual = "Tell support"
+
+[[step]]
+name = "restart"
+run = "restart"
+on = "web"
+serial = 1
+
+[[rollback]]
+name = "undo"
+run = "undo"
+on = "web"
+"#;
+
+fn plan(toml: &str) -> ReleasePlan {
+    let source = Source::new("t.toml", toml);
+    let (p, diags) = profile::load(&source);
+    let p = p.unwrap_or_else(|| panic!("test profile invalid: {diags:?}"));
+    let mut diags = profile::Diagnostics::default();
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut diags);
+    ReleasePlan::new(&p, &vars)
+}
+
+/// A release and a clock: each event happens one second after the last.
+struct Run {
+    release: Release,
+    at: Millis,
+}
+
+impl Run {
+    fn new(toml: &str) -> Self {
+        let mut run = Run {
+            release: Release::default(),
+            at: 1_000_000,
+        };
+        let plan = plan(toml);
+        run.send(EventKind::Started {
+            session: "s1".into(),
+            operator: "ana".into(),
+            plan,
+        });
+        run
+    }
+
+    /// Started, connected and locked: the first step is under way.
+    fn going(toml: &str) -> Self {
+        let mut run = Run::new(toml);
+        for t in run.target_names() {
+            run.send(EventKind::Connected { target: t });
+        }
+        for t in run.target_names() {
+            run.send(EventKind::LockTaken { target: t });
+        }
+        run
+    }
+
+    fn target_names(&self) -> Vec<String> {
+        self.release
+            .plan
+            .targets
+            .iter()
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
+    fn send(&mut self, kind: EventKind) -> Vec<Effect> {
+        self.at += 1000;
+        self.release.apply(&Event::new(self.at, kind))
+    }
+
+    fn exit(&mut self, step: usize, target: &str, attempt: u32, status: i32) -> Vec<Effect> {
+        self.exit_in(StepList::Main, step, target, attempt, status)
+    }
+
+    fn exit_in(
+        &mut self,
+        list: StepList,
+        step: usize,
+        target: &str,
+        attempt: u32,
+        status: i32,
+    ) -> Vec<Effect> {
+        self.send(EventKind::Exited {
+            run: run_id(list, step, target, attempt),
+            status,
+        })
+    }
+
+    fn decide(&mut self, by: &str, decision: Decision) -> Vec<Effect> {
+        self.send(EventKind::Decided {
+            by: by.into(),
+            decision,
+            note: None,
+        })
+    }
+
+    fn status(&self, step: usize) -> StepStatus {
+        self.release.steps[step].status
+    }
+}
+
+fn run_id(list: StepList, step: usize, target: &str, attempt: u32) -> RunId {
+    RunId {
+        list,
+        step,
+        target: target.into(),
+        attempt,
+    }
+}
+
+fn started(fx: &[Effect]) -> Vec<(StepList, usize, String, u32)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::StartRun { run } => Some((run.list, run.step, run.target.clone(), run.attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn main_run(step: usize, target: &str, attempt: u32) -> (StepList, usize, String, u32) {
+    (StepList::Main, step, target.to_string(), attempt)
+}
+
+fn finished(fx: &[Effect]) -> Option<Outcome> {
+    fx.iter().find_map(|e| match e {
+        Effect::Finish { outcome } => Some(*outcome),
+        _ => None,
+    })
+}
+
+#[test]
+fn nothing_runs_before_every_target_is_connected_and_locked() {
+    let mut run = Run::new(TWO_HOSTS);
+    assert_eq!(run.release.stage, Stage::Connecting);
+    assert!(started(&run.send(EventKind::Connected { target: "a".into() })).is_empty());
+    let fx = run.send(EventKind::Connected { target: "b".into() });
+    assert_eq!(
+        fx,
+        vec![
+            Effect::TakeLock { target: "a".into() },
+            Effect::TakeLock { target: "b".into() }
+        ]
+    );
+    assert!(started(&run.send(EventKind::LockTaken { target: "a".into() })).is_empty());
+    let fx = run.send(EventKind::LockTaken { target: "b".into() });
+    assert_eq!(
+        started(&fx),
+        vec![main_run(0, "a", 1), main_run(0, "b", 1)],
+        "checks fan out in parallel"
+    );
+}
+
+#[test]
+fn a_release_walks_checks_gates_manual_items_and_serial_actions_to_the_end() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    assert_eq!(run.status(0), StepStatus::Running, "b is still running");
+    let fx = run.exit(0, "b", 1, 0);
+    assert_eq!(run.status(0), StepStatus::Passed);
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
+    assert_eq!(run.release.choices(), vec!["go", "no-go", "rollback"]);
+
+    let fx = run.decide("ana", Decision::Go);
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(
+        run.release.question,
+        Some(Question::Manual {
+            list: StepList::Main,
+            step: 2
+        })
+    );
+
+    let fx = run.decide("ana", Decision::Done);
+    assert_eq!(
+        started(&fx),
+        vec![main_run(3, "a", 1)],
+        "serial = 1: one host at a time"
+    );
+    let fx = run.exit(3, "a", 1, 0);
+    assert_eq!(started(&fx), vec![main_run(3, "b", 1)]);
+    let fx = run.exit(3, "b", 1, 0);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::ReleaseLocks,
+            Effect::Finish {
+                outcome: Outcome::Released
+            }
+        ]
+    );
+    assert!(run.release.is_finished());
+}
+
+#[test]
+fn refusals_before_the_start_release_what_was_taken() {
+    let mut run = Run::new(TWO_HOSTS);
+    let fx = run.send(EventKind::ConnectFailed {
+        target: "b".into(),
+        error: "connection refused".into(),
+    });
+    assert_eq!(finished(&fx), Some(Outcome::Refused));
+
+    let mut run = Run::new(TWO_HOSTS);
+    run.send(EventKind::Connected { target: "a".into() });
+    run.send(EventKind::Connected { target: "b".into() });
+    run.send(EventKind::LockTaken { target: "a".into() });
+    let fx = run.send(EventKind::LockRefused {
+        target: "b".into(),
+        holder: "bob@laptop since 10:02".into(),
+    });
+    assert_eq!(
+        fx,
+        vec![
+            Effect::ReleaseLocks,
+            Effect::Finish {
+                outcome: Outcome::Refused
+            }
+        ]
+    );
+    assert!(
+        run.release
+            .steps
+            .iter()
+            .all(|s| s.status == StepStatus::Pending),
+        "nothing ran"
+    );
+}
+
+#[test]
+fn a_failure_waits_for_the_rest_then_asks_and_retry_reruns_only_the_failed_targets() {
+    let mut run = Run::going(TWO_HOSTS);
+    let fx = run.exit(0, "a", 1, 3);
+    assert!(fx.is_empty(), "b still runs: no question yet");
+    let fx = run.exit(0, "b", 1, 0);
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(
+        run.release.question,
+        Some(Question::Failure {
+            list: StepList::Main,
+            step: 0
+        })
+    );
+    assert_eq!(
+        run.release.choices(),
+        vec!["retry", "skip REASON", "rollback", "abort"]
+    );
+    assert_eq!(
+        run.release.steps[0].targets[0].failure.as_deref(),
+        Some("exit 3")
+    );
+
+    // Nothing proceeds without a decision.
+    assert!(run.decide("ana", Decision::Go).is_empty());
+    assert_eq!(run.status(1), StepStatus::Pending);
+
+    let fx = run.decide("ana", Decision::Retry);
+    assert_eq!(started(&fx), vec![main_run(0, "a", 2)]);
+    run.exit(0, "a", 2, 0);
+    assert_eq!(run.status(0), StepStatus::Passed);
+    assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
+}
+
+#[test]
+fn serial_steps_stop_starting_hosts_after_a_failure() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    let fx = run.exit(3, "a", 1, 1);
+    assert!(started(&fx).is_empty(), "b must not start after a failed");
+    assert_eq!(
+        run.release.question,
+        Some(Question::Failure {
+            list: StepList::Main,
+            step: 3
+        })
+    );
+    assert_eq!(run.release.steps[3].targets[1].status, RunStatus::Pending);
+}
+
+#[test]
+fn skipping_needs_a_reason_and_records_it() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 1);
+    run.exit(0, "b", 1, 0);
+    assert!(
+        run.decide(
+            "ana",
+            Decision::Skip {
+                reason: "  ".into()
+            }
+        )
+        .is_empty()
+    );
+    assert_eq!(run.status(0), StepStatus::Failed);
+    let fx = run.decide(
+        "ana",
+        Decision::Skip {
+            reason: "a is being decommissioned".into(),
+        },
+    );
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(run.status(0), StepStatus::Skipped);
+    assert_eq!(
+        run.release.steps[0].skip_reason.as_deref(),
+        Some("a is being decommissioned")
+    );
+    assert_eq!(
+        run.release.decisions.len(),
+        2,
+        "even the refused skip is on record"
+    );
+}
+
+#[test]
+fn checks_retry_by_themselves_after_their_delay() {
+    let profile = TWO_HOSTS.replace(
+        "check = \"true\"",
+        "check = \"true\"\nretries = 1\nretry_delay = \"2s\"",
+    );
+    let mut run = Run::going(&profile);
+    let fx = run.exit(0, "a", 1, 1);
+    let retry = run_id(StepList::Main, 0, "a", 2);
+    assert_eq!(
+        fx,
+        vec![Effect::StartTimer {
+            timer: Timer::Retry { run: retry.clone() },
+            after_ms: 2000
+        }]
+    );
+    assert_eq!(
+        run.release.steps[0].targets[0].status,
+        RunStatus::RetryWaiting
+    );
+    run.exit(0, "b", 1, 0);
+    assert!(
+        run.release.question.is_none(),
+        "a retry is pending, not a failure"
+    );
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::Retry { run: retry },
+    });
+    assert_eq!(started(&fx), vec![main_run(0, "a", 2)]);
+    run.exit(0, "a", 2, 1);
+    assert_eq!(
+        run.release.question,
+        Some(Question::Failure {
+            list: StepList::Main,
+            step: 0
+        }),
+        "retries used up"
+    );
+}
+
+#[test]
+fn a_timeout_cancels_the_run_and_fails_it() {
+    let mut run =
+        Run::going(&TWO_HOSTS.replace("check = \"true\"", "check = \"true\"\ntimeout = \"30s\""));
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::Timeout {
+            run: run_id(StepList::Main, 0, "a", 1),
+        },
+    });
+    assert_eq!(
+        fx,
+        vec![Effect::CancelRun {
+            run: run_id(StepList::Main, 0, "a", 1)
+        }]
+    );
+    assert_eq!(
+        run.release.steps[0].targets[0].failure.as_deref(),
+        Some("timed out after 30s")
+    );
+    // The exit status of the cancelled attempt arrives late: it changes nothing.
+    run.exit(0, "a", 1, 0);
+    assert_eq!(run.release.steps[0].targets[0].status, RunStatus::Failed);
+}
+
+#[test]
+fn expect_must_match_some_output_line() {
+    let profile = TWO_HOSTS.replace(
+        "check = \"true\"",
+        "check = \"curl\"\nexpect = 'HTTP/1.1 200'",
+    );
+    let mut run = Run::going(&profile);
+    let out = |target: &str, line: &str| EventKind::Output {
+        run: run_id(StepList::Main, 0, target, 1),
+        stream: Stream::Stdout,
+        line: line.into(),
+    };
+    run.send(out("a", "HTTP/1.1 200 OK"));
+    run.send(out("b", "HTTP/1.1 502 Bad Gateway"));
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    assert_eq!(run.release.steps[0].targets[0].status, RunStatus::Passed);
+    assert_eq!(
+        run.release.steps[0].targets[1].failure.as_deref(),
+        Some("expected output /HTTP/1.1 200/ not seen")
+    );
+    assert_eq!(run.release.output.len(), 2);
+}
+
+#[test]
+fn rollback_from_a_failure_runs_the_rollback_steps_and_ends_rolled_back() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    run.exit(3, "a", 1, 1);
+    let fx = run.decide("ana", Decision::Rollback);
+    let rollback = |t: &str| (StepList::Rollback, 0, t.to_string(), 1);
+    assert_eq!(started(&fx), vec![rollback("a"), rollback("b")]);
+    run.exit_in(StepList::Rollback, 0, "a", 1, 0);
+    let fx = run.exit_in(StepList::Rollback, 0, "b", 1, 0);
+    assert_eq!(finished(&fx), Some(Outcome::RolledBack));
+    assert_eq!(run.status(0), StepStatus::RolledBack);
+    assert_eq!(run.status(3), StepStatus::Failed);
+}
+
+#[test]
+fn a_failing_rollback_offers_retry_skip_abort_but_not_rollback() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Rollback);
+    run.exit_in(StepList::Rollback, 0, "a", 1, 0);
+    run.exit_in(StepList::Rollback, 0, "b", 1, 7);
+    assert_eq!(
+        run.release.question,
+        Some(Question::Failure {
+            list: StepList::Rollback,
+            step: 0
+        })
+    );
+    assert_eq!(run.release.choices(), vec!["retry", "skip REASON", "abort"]);
+    assert!(run.decide("ana", Decision::Rollback).is_empty());
+    let fx = run.decide("ana", Decision::Retry);
+    assert_eq!(
+        started(&fx),
+        vec![(StepList::Rollback, 0, "b".to_string(), 2)]
+    );
+}
+
+const IRREVERSIBLE: &str = r#"version = 1
+[release]
+name = "shop"
+environment = "staging"
+[targets.db]
+host = "db"
+
+[[step]]
+gate = "Migrate?"
+[[step]]
+name = "Migrate"
+run = "migrate"
+on = "db"
+irreversible = true
+[[step]]
+gate = "Open traffic?"
+
+[[rollback]]
+run = "undo"
+on = "db"
+"#;
+
+#[test]
+fn rollback_after_an_irreversible_step_names_it_and_asks_to_confirm() {
+    let mut run = Run::going(IRREVERSIBLE);
+    run.decide("ana", Decision::Go);
+    run.exit(1, "db", 1, 0);
+    assert_eq!(run.release.question, Some(Question::Gate { step: 2 }));
+    let fx = run.decide("ana", Decision::Rollback);
+    assert_eq!(fx, vec![Effect::Ask]);
+    let Some(Question::ConfirmRollback { irreversible, then }) = run.release.question.clone()
+    else {
+        panic!("expected a confirmation, got {:?}", run.release.question);
+    };
+    assert_eq!(irreversible[0].step, "Migrate");
+    assert_eq!(irreversible[0].targets, vec!["db".to_string()]);
+    assert_eq!(then.as_deref(), Some(&Question::Gate { step: 2 }));
+
+    run.decide("ana", Decision::Cancel);
+    assert_eq!(
+        run.release.question,
+        Some(Question::Gate { step: 2 }),
+        "cancel goes back to the gate"
+    );
+
+    run.decide("ana", Decision::Rollback);
+    let fx = run.decide("ana", Decision::ConfirmRollback);
+    assert_eq!(
+        started(&fx),
+        vec![(StepList::Rollback, 0, "db".to_string(), 1)]
+    );
+}
+
+#[test]
+fn no_go_aborts_and_releases_the_locks() {
+    let mut run = Run::going(IRREVERSIBLE);
+    let fx = run.decide("ana", Decision::NoGo);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::ReleaseLocks,
+            Effect::Finish {
+                outcome: Outcome::Aborted
+            }
+        ]
+    );
+    assert_eq!(
+        run.status(1),
+        StepStatus::Pending,
+        "the migration never ran"
+    );
+}
+
+#[test]
+fn abort_mid_step_cancels_what_runs() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    let fx = run.decide("ana", Decision::Abort);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::CancelRun {
+                run: run_id(StepList::Main, 0, "b", 1)
+            },
+            Effect::ReleaseLocks,
+            Effect::Finish {
+                outcome: Outcome::Aborted
+            },
+        ]
+    );
+    assert_eq!(run.status(0), StepStatus::Cancelled);
+    assert!(!run.release.is_running_commands());
+}
+
+#[test]
+fn a_gate_with_two_approvals_needs_two_different_people() {
+    let profile = IRREVERSIBLE.replace("gate = \"Migrate?\"", "gate = \"Migrate?\"\napprovals = 2");
+    let mut run = Run::going(&profile);
+    assert_eq!(run.decide("ana", Decision::Go), vec![Effect::Ask]);
+    assert_eq!(
+        run.decide("ana", Decision::Go),
+        vec![Effect::Ask],
+        "the same person twice is one approval"
+    );
+    let fx = run.decide("bob", Decision::Go);
+    assert_eq!(started(&fx), vec![main_run(1, "db", 1)]);
+    assert_eq!(
+        run.release.steps[0].approved_by,
+        vec!["ana".to_string(), "bob".to_string()]
+    );
+}
+
+#[test]
+fn the_watch_window_holds_the_release_until_it_ends() {
+    let profile = format!("{TWO_HOSTS}\n[watch]\nduration = \"10m\"\n");
+    let mut run = Run::going(&profile);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    run.exit(3, "a", 1, 0);
+    let fx = run.exit(3, "b", 1, 0);
+    assert_eq!(
+        fx,
+        vec![Effect::StartTimer {
+            timer: Timer::WatchEnd,
+            after_ms: 600_000
+        }]
+    );
+    assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert_eq!(finished(&fx), Some(Outcome::Released));
+}
+
+#[test]
+fn rollback_is_offered_during_the_watch() {
+    let profile = format!("{TWO_HOSTS}\n[watch]\nduration = \"10m\"\n");
+    let mut run = Run::going(&profile);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    run.exit(3, "a", 1, 0);
+    run.exit(3, "b", 1, 0);
+    let fx = run.decide("ana", Decision::Rollback);
+    assert_eq!(started(&fx).len(), 2);
+    // The watch timer firing during the rollback does not end the release as released.
+    assert!(
+        finished(&run.send(EventKind::TimerFired {
+            timer: Timer::WatchEnd
+        }))
+        .is_none()
+    );
+}
+
+#[test]
+fn events_survive_a_round_trip_through_json() {
+    let events = vec![
+        Event::new(
+            1,
+            EventKind::Started {
+                session: "s".into(),
+                operator: "ana".into(),
+                plan: plan(TWO_HOSTS),
+            },
+        ),
+        Event::new(
+            2,
+            EventKind::Output {
+                run: run_id(StepList::Main, 0, "a", 1),
+                stream: Stream::Stderr,
+                line: "oops".into(),
+            },
+        ),
+        Event::new(
+            3,
+            EventKind::Decided {
+                by: "ana".into(),
+                decision: Decision::Skip {
+                    reason: "known".into(),
+                },
+                note: Some("n".into()),
+            },
+        ),
+        Event::new(
+            4,
+            EventKind::TimerFired {
+                timer: Timer::Retry {
+                    run: run_id(StepList::Rollback, 1, "b", 2),
+                },
+            },
+        ),
+    ];
+    for event in events {
+        let line = serde_json::to_string(&event).expect("serialize");
+        let back: Event = serde_json::from_str(&line).expect("deserialize");
+        assert_eq!(back, event, "{line}");
+    }
+}
