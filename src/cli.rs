@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::engine::Outcome;
 use crate::engine::plan::ReleasePlan;
+use crate::launch::RunFlags;
 use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind};
 
 /// Exit code for an invalid profile or usage (clap uses it for usage errors too).
@@ -47,6 +49,26 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Run a release: connect, lock, walk the steps, stop at every gate.
+    Run {
+        #[arg(value_name = "PROFILE")]
+        profile: PathBuf,
+        /// Give a variable its value (repeatable): --set version=v1.2.1
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
+        set: Vec<(String, String)>,
+        /// No cockpit: one line per event; questions are answered on stdin.
+        #[arg(long)]
+        headless: bool,
+        /// Answer go to gates and done to manual items (rehearsals, CI). Never decides a failure.
+        #[arg(long)]
+        yes: bool,
+        /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
+        #[arg(long)]
+        accept_new_host_keys: bool,
+        /// Take over a deploy lock held by another session; the reason is recorded.
+        #[arg(long, value_name = "REASON")]
+        break_lock: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -70,6 +92,21 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             strict,
         } => plan(&profile, &set, format, strict),
+        Command::Run {
+            profile,
+            set,
+            headless,
+            yes,
+            accept_new_host_keys,
+            break_lock,
+        } => {
+            let flags = RunFlags {
+                yes,
+                accept_new_host_keys,
+                break_lock,
+            };
+            run_release(&profile, &set, headless, &flags)
+        }
     }
 }
 
@@ -135,6 +172,63 @@ fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) ->
         Format::Json => print!("{}", crate::plan::to_json(&plan)),
     }
     ExitCode::SUCCESS
+}
+
+fn run_release(
+    path: &Path,
+    sets: &[(String, String)],
+    headless: bool,
+    flags: &RunFlags,
+) -> ExitCode {
+    if flags
+        .break_lock
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        eprintln!(
+            "error: --break-lock needs a reason, e.g. --break-lock \"previous deploy crashed, checked with ana\""
+        );
+        return exit(true);
+    }
+    if !headless {
+        eprintln!("error: the cockpit (the terminal UI) is not built yet: run with --headless");
+        return exit(true);
+    }
+    let Some(source) = read(path) else {
+        return exit(true);
+    };
+    let (profile, mut diags) = profile::load(&source);
+    let vars = profile.as_ref().map(|p| {
+        profile::resolve(
+            p,
+            sets,
+            |name| std::env::var(name).ok(),
+            Purpose::Run,
+            &mut diags,
+        )
+    });
+    if !report(&source, diags, false) {
+        return exit(true);
+    }
+    let (Some(profile), Some(vars)) = (profile, vars) else {
+        return exit(true);
+    };
+    match crate::launch::run_headless(&profile, &vars, flags) {
+        Ok(outcome) => {
+            let said = match outcome {
+                Outcome::Released => "released",
+                Outcome::Aborted => "aborted: nothing more ran; locks released",
+                Outcome::RolledBack => "rolled back",
+                Outcome::Refused => "refused to start: nothing ran",
+            };
+            println!("gonogo: {said}");
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit(true)
+        }
+    }
 }
 
 /// Reads a profile; a missing or unreadable file is reported like any other problem.

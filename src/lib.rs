@@ -3,5 +3,9 @@
 
 pub mod cli;
 pub mod engine;
+pub mod headless;
+pub mod launch;
 pub mod plan;
 pub mod profile;
+pub mod runtime;
+pub mod transport;

@@ -1,0 +1,363 @@
+//! `gonogo run --headless`: one line per event that matters, questions answered on stdin.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use crate::engine::release::{RunStatus, TargetRun};
+use crate::engine::{Decision, Event, EventKind, Question, Release, Stage, StepList, Stream};
+use crate::runtime::{Frontend, Input};
+
+pub struct Headless {
+    out: std::io::BufWriter<std::io::Stdout>,
+    /// `--yes`: answer go / done to gates and manual items (never to failures).
+    yes: bool,
+    stdin_closed: bool,
+    operator: String,
+    shown_step: Option<(StepList, usize)>,
+    shown_watch: bool,
+}
+
+impl Headless {
+    pub fn new(operator: &str, yes: bool) -> Self {
+        Headless {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            yes,
+            stdin_closed: false,
+            operator: operator.to_string(),
+            shown_step: None,
+            shown_watch: false,
+        }
+    }
+
+    fn line(&mut self, text: impl AsRef<str>) {
+        let _ = writeln!(self.out, "{}", text.as_ref());
+    }
+
+    fn decided(&self, decision: Decision, note: Option<String>) -> EventKind {
+        EventKind::Decided {
+            by: self.operator.clone(),
+            decision,
+            note,
+        }
+    }
+
+    /// A header when the release moves to a new step or stage.
+    fn show_progress(&mut self, release: &Release) {
+        if let Some((list, index)) = release.current()
+            && self.shown_step != Some((list, index))
+        {
+            if list == StepList::Rollback
+                && self.shown_step.is_none_or(|(l, _)| l == StepList::Main)
+            {
+                self.line("== rolling back");
+            }
+            self.shown_step = Some((list, index));
+            let step = &release.list(list)[index];
+            if step.kind.runs_command() {
+                let mut how = format!("{} on {}", step.kind.key(), step.targets.join(", "));
+                match step.serial {
+                    Some(1) => how.push_str(", one host at a time"),
+                    Some(n) => how.push_str(&format!(", {n} hosts at a time")),
+                    None => {}
+                }
+                let n = index + 1;
+                self.line(format!("==> [{}] {n}. {} ({how})", step.phase, step.name));
+                if step.name != step.text {
+                    self.line(format!("    $ {}", step.text));
+                }
+            }
+        }
+        if let Stage::Watching { until } = release.stage
+            && !self.shown_watch
+        {
+            self.shown_watch = true;
+            let left = Duration::from_millis(until.saturating_sub(release.now));
+            self.line(format!(
+                "==> watch window: {} (answer `rollback` to roll back, `done` to end the watch now)",
+                humantime::format_duration(Duration::from_secs(left.as_secs()))
+            ));
+        }
+    }
+}
+
+fn took(run: &TargetRun) -> String {
+    match (run.started_at, run.finished_at) {
+        (Some(a), Some(b)) => format!("{:.1}s", b.saturating_sub(a) as f64 / 1000.0),
+        _ => String::new(),
+    }
+}
+
+impl Frontend for Headless {
+    fn show(&mut self, event: &Event, release: &Release) {
+        match &event.kind {
+            EventKind::Started { session, operator, plan } => {
+                let version = plan.version.as_deref().map_or(String::new(), |v| format!(" {v}"));
+                self.line(format!(
+                    "gonogo: release {}{version} to {} (session {session}, {operator})",
+                    plan.release, plan.environment
+                ));
+            }
+            EventKind::Connected { target } => self.line(format!("connected {target}")),
+            EventKind::ConnectFailed { target, error } => self.line(format!("cannot reach {target}: {error}")),
+            EventKind::ConnectionLost { target, error } => {
+                self.line(format!("link to {target} lost ({error}): reconnecting; the step goes on on the host"));
+            }
+            EventKind::Reconnected { target } => self.line(format!("link to {target} back: re-attached")),
+            EventKind::LockTaken { target } => self.line(format!("lock taken on {target}")),
+            EventKind::LockRefused { target, holder } => self.line(format!(
+                "{target} is locked by {holder}: not starting (--break-lock \"REASON\" takes it over)"
+            )),
+            EventKind::LockBroken { target, holder, reason } => {
+                self.line(format!("broke the lock of {holder} on {target}: {reason}"));
+            }
+            EventKind::Output { run, stream, line } => {
+                let mark = if *stream == Stream::Stderr { "!" } else { "" };
+                self.line(format!("[{}]{mark} {line}", run.target));
+            }
+            EventKind::Exited { run, .. } | EventKind::RunFailed { run, .. } | EventKind::TimerFired { timer: crate::engine::Timer::Timeout { run } } => {
+                if let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) {
+                    let name = &release.list(run.list)[run.step].name;
+                    let why = state.failure.clone().unwrap_or_default();
+                    let verdict = match state.status {
+                        RunStatus::Passed => format!("ok   {} {name} ({})", run.target, took(state)),
+                        RunStatus::RetryWaiting => format!("FAIL {} {name}: {why} ({}), retrying", run.target, took(state)),
+                        RunStatus::Failed => format!("FAIL {} {name}: {why} ({})", run.target, took(state)),
+                        _ => String::new(),
+                    };
+                    if !verdict.is_empty() {
+                        self.line(verdict);
+                    }
+                }
+            }
+            EventKind::Decided { by, decision, note } => {
+                let note = note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
+                self.line(format!("decided by {by}: {}{note}", describe(decision)));
+            }
+            EventKind::TimerFired { .. } => {}
+        }
+        self.show_progress(release);
+        if let Some(outcome) = release.outcome
+            && matches!(
+                event.kind,
+                EventKind::Decided { .. }
+                    | EventKind::Exited { .. }
+                    | EventKind::RunFailed { .. }
+                    | EventKind::TimerFired { .. }
+                    | EventKind::LockRefused { .. }
+                    | EventKind::ConnectFailed { .. }
+                    | EventKind::LockTaken { .. }
+            )
+        {
+            let _ = outcome; // the CLI prints the outcome once the locks are released
+        }
+    }
+
+    fn ask(&mut self, release: &Release) -> Option<EventKind> {
+        let question = release.question.clone()?;
+        match &question {
+            Question::Gate { step } => {
+                let s = &release.plan.steps[*step];
+                self.line(format!("?? GATE [{}] {}", s.phase, s.text));
+                if let Some(next) = release
+                    .plan
+                    .steps
+                    .get(step + 1)
+                    .filter(|n| n.kind.runs_command())
+                {
+                    self.line(format!(
+                        "   next: {} on {}",
+                        next.name,
+                        next.targets.join(", ")
+                    ));
+                }
+                if s.approvals > 1 {
+                    self.line(format!(
+                        "   needs {} approvals, {} so far",
+                        s.approvals,
+                        release.steps[*step].approved_by.len()
+                    ));
+                }
+            }
+            Question::Manual { list, step } => {
+                let s = &release.list(*list)[*step];
+                self.line(format!("?? MANUAL [{}] {}", s.phase, s.text));
+            }
+            Question::Failure { list, step } => {
+                let s = &release.list(*list)[*step];
+                let failed: Vec<String> = release.states(*list)[*step]
+                    .targets
+                    .iter()
+                    .filter(|t| t.status == RunStatus::Failed)
+                    .map(|t| {
+                        format!(
+                            "{} ({})",
+                            t.target,
+                            t.failure.as_deref().unwrap_or("failed")
+                        )
+                    })
+                    .collect();
+                let what = if *list == StepList::Rollback {
+                    "rollback step"
+                } else {
+                    "step"
+                };
+                self.line(format!(
+                    "?? FAILED {what} {}: {}",
+                    s.name,
+                    failed.join(", ")
+                ));
+            }
+            Question::ConfirmRollback { irreversible, .. } => {
+                for done in irreversible {
+                    self.line(format!(
+                        "!! {} is irreversible and already ran on {}: rollback cannot undo it",
+                        done.step,
+                        done.targets.join(", ")
+                    ));
+                }
+            }
+        }
+        let choices = release.choices();
+        self.line(format!("   answer: {}", choices.join(" / ")));
+        let _ = self.out.flush();
+        if self.yes {
+            match question {
+                Question::Gate { .. } => {
+                    return Some(self.decided(Decision::Go, Some("--yes".into())));
+                }
+                Question::Manual { .. } => {
+                    return Some(self.decided(Decision::Done, Some("--yes".into())));
+                }
+                _ => {}
+            }
+        }
+        if self.stdin_closed {
+            self.line("stdin is closed and nobody can answer: aborting safely");
+            return Some(self.decided(Decision::Abort, Some("stdin closed".into())));
+        }
+        None
+    }
+
+    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
+        let line = match input {
+            Input::Interrupt => {
+                self.line("interrupted: aborting (nothing more runs; locks are released)");
+                return Some(self.decided(Decision::Abort, Some("Ctrl-C".into())));
+            }
+            Input::Closed => {
+                self.stdin_closed = true;
+                if release.question.is_some() {
+                    self.line("stdin closed while a question is open: aborting safely");
+                    return Some(self.decided(Decision::Abort, Some("stdin closed".into())));
+                }
+                return None;
+            }
+            Input::Line(line) => line,
+        };
+        let (answer, note) = match line.split_once(" -- ") {
+            Some((a, n)) => (a.trim(), Some(n.trim().to_string())),
+            None => (line.trim(), None),
+        };
+        if answer.is_empty() {
+            return None;
+        }
+        match parse_answer(answer, release) {
+            Ok(decision) => Some(self.decided(decision, note)),
+            Err(why) => {
+                self.line(why);
+                let _ = self.out.flush();
+                None
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+/// An answer typed on stdin, checked against the open question.
+fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
+    let (word, rest) = answer
+        .split_once(char::is_whitespace)
+        .unwrap_or((answer, ""));
+    let reason = rest.trim().to_string();
+    let decision = match (word.to_ascii_lowercase().as_str(), &release.question) {
+        ("abort", _) => Decision::Abort,
+        ("rollback", Some(Question::ConfirmRollback { .. }) | None)
+            if matches!(release.question, Some(Question::ConfirmRollback { .. })) =>
+        {
+            Decision::ConfirmRollback
+        }
+        ("confirm", Some(Question::ConfirmRollback { .. })) => Decision::ConfirmRollback,
+        ("cancel", Some(Question::ConfirmRollback { .. })) => Decision::Cancel,
+        ("rollback", _) if !release.plan.rollback.is_empty() => Decision::Rollback,
+        ("go", Some(Question::Gate { .. })) => Decision::Go,
+        ("no-go" | "nogo", Some(Question::Gate { .. })) => Decision::NoGo,
+        ("done", Some(Question::Manual { .. })) => Decision::Done,
+        ("done" | "end", None) if matches!(release.stage, Stage::Watching { .. }) => {
+            Decision::EndWatch
+        }
+        ("retry", Some(Question::Failure { .. })) => Decision::Retry,
+        ("skip", Some(Question::Manual { .. } | Question::Failure { .. })) => {
+            if reason.is_empty() {
+                return Err("skip needs a reason: skip REASON (it is recorded)".into());
+            }
+            Decision::Skip { reason }
+        }
+        _ => {
+            let choices = release.choices();
+            return Err(if choices.is_empty() {
+                format!(
+                    "`{answer}` is not an answer now: nothing is asked (abort and rollback are always possible)"
+                )
+            } else {
+                format!(
+                    "`{answer}` is not an answer here: answer {}",
+                    choices.join(" / ")
+                )
+            });
+        }
+    };
+    Ok(decision)
+}
+
+fn describe(decision: &Decision) -> String {
+    match decision {
+        Decision::Go => "go".into(),
+        Decision::NoGo => "no-go".into(),
+        Decision::Done => "done".into(),
+        Decision::Skip { reason } => format!("skip: {reason}"),
+        Decision::Retry => "retry".into(),
+        Decision::Rollback => "rollback".into(),
+        Decision::ConfirmRollback => "rollback confirmed".into(),
+        Decision::Cancel => "cancel".into(),
+        Decision::Abort => "abort".into(),
+        Decision::EndWatch => "end the watch".into(),
+    }
+}
+
+/// Reads stdin line by line into the run loop's input channel.
+pub fn read_stdin(inputs: tokio::sync::mpsc::Sender<Input>) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match stdin.read_line(&mut line) {
+                Ok(0) | Err(_) => {
+                    let _ = inputs.blocking_send(Input::Closed);
+                    return;
+                }
+                Ok(_) => {
+                    if inputs
+                        .blocking_send(Input::Line(line.trim_end().to_string()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}

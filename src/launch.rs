@@ -1,0 +1,147 @@
+//! `gonogo run`: from a checked profile and the command line to a session on its way.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::engine::{Outcome, ReleasePlan, StepList};
+use crate::headless::{self, Headless};
+use crate::profile::{Profile, Quoting, Transport, VarValues};
+use crate::runtime::{self, Input, Session};
+use crate::transport::Link;
+use crate::transport::known_hosts;
+use crate::transport::lines::Redactor;
+use crate::transport::lock::Holder;
+use crate::transport::ssh::SshOptions;
+use crate::transport::ssh_config::{self, TargetAddress};
+
+#[derive(Debug, Clone, Default)]
+pub struct RunFlags {
+    pub yes: bool,
+    pub accept_new_host_keys: bool,
+    pub break_lock: Option<String>,
+}
+
+/// Runs the release headless; an error here means it never started (exit code 2).
+pub fn run_headless(
+    profile: &Profile,
+    vars: &VarValues,
+    flags: &RunFlags,
+) -> Result<Outcome, String> {
+    let config = ssh_config::load(profile.ssh.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async {
+        let (events, event_rx) = mpsc::channel(4096);
+        let (inputs, input_rx) = mpsc::channel(16);
+        let operator = ssh_config::local_user();
+        let session = session(
+            profile,
+            vars,
+            flags,
+            config.as_ref(),
+            &operator,
+            events.clone(),
+        );
+        let mut frontend = Headless::new(&operator, flags.yes);
+        headless::read_stdin(inputs.clone());
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if inputs.send(Input::Interrupt).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(runtime::run(session, &mut frontend, events, event_rx, input_rx).await)
+    })
+}
+
+fn session(
+    profile: &Profile,
+    vars: &VarValues,
+    flags: &RunFlags,
+    config: Option<&ssh2_config::SshConfig>,
+    operator: &str,
+    events: mpsc::Sender<crate::engine::EventKind>,
+) -> Session {
+    let now = chrono::Utc::now();
+    let id = format!(
+        "{}-{:05}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        std::process::id() % 100_000
+    );
+    let from = gethostname::gethostname().to_string_lossy().into_owned();
+    let mut files: Vec<_> = profile
+        .ssh
+        .known_hosts
+        .iter()
+        .map(|p| ssh_config::expand_home(p))
+        .collect();
+    files.extend(known_hosts::default_files());
+    let opts = Arc::new(SshOptions {
+        known_hosts: files,
+        accept_new: flags.accept_new_host_keys,
+        keepalive: profile.ssh.keepalive.unwrap_or(Duration::from_secs(15)),
+        connect_timeout: profile
+            .ssh
+            .connect_timeout
+            .unwrap_or(Duration::from_secs(10)),
+        interactive: false,
+    });
+    let links = profile
+        .targets
+        .iter()
+        .map(|t| {
+            let link = match t.transport {
+                Transport::Local => Link::local(&t.name, events.clone()),
+                Transport::Ssh => {
+                    let address = TargetAddress {
+                        host: t
+                            .host
+                            .as_ref()
+                            .map_or(t.name.clone(), |h| h.expand(vars, Quoting::Plain)),
+                        user: t.user.as_ref().map(|u| u.expand(vars, Quoting::Plain)),
+                        port: t.port,
+                        identity: t.identity.clone(),
+                    };
+                    let endpoint =
+                        ssh_config::resolve(&address, profile.ssh.identity.as_deref(), config);
+                    Link::ssh(&t.name, endpoint, opts.clone(), events.clone())
+                }
+            };
+            (t.name.clone(), Arc::new(link))
+        })
+        .collect();
+    let mut commands = HashMap::new();
+    for (list, steps) in [
+        (StepList::Main, &profile.steps),
+        (StepList::Rollback, &profile.rollback),
+    ] {
+        for (i, step) in steps.iter().enumerate() {
+            if step.kind.runs_command() {
+                commands.insert((list, i), step.text.expand(vars, Quoting::Shell));
+            }
+        }
+    }
+    Session {
+        holder: Holder {
+            session: id.clone(),
+            operator: operator.to_string(),
+            from,
+            since: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            release: profile.release.name.clone(),
+        },
+        id,
+        operator: operator.to_string(),
+        plan: ReleasePlan::new(profile, vars),
+        commands,
+        links,
+        break_lock: flags.break_lock.clone(),
+        redactor: Arc::new(Redactor::new(vars.secrets())),
+    }
+}
