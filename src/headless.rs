@@ -12,6 +12,8 @@ pub struct Headless {
     /// `--yes`: answer go / done to gates and manual items (never to failures).
     yes: bool,
     stdin_closed: bool,
+    /// Answers typed ahead of their question (piped stdin): used in order as questions come.
+    typed_ahead: std::collections::VecDeque<String>,
     operator: String,
     shown_step: Option<(StepList, usize)>,
     shown_watch: bool,
@@ -23,6 +25,7 @@ impl Headless {
             out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
             yes,
             stdin_closed: false,
+            typed_ahead: std::collections::VecDeque::new(),
             operator: operator.to_string(),
             shown_step: None,
             shown_watch: false,
@@ -220,6 +223,12 @@ impl Frontend for Headless {
         let choices = release.choices();
         self.line(format!("   answer: {}", choices.join(" / ")));
         let _ = self.out.flush();
+        while let Some(line) = self.typed_ahead.pop_front() {
+            self.line(format!("> {line}"));
+            if let Some(kind) = self.answer(&line, release) {
+                return Some(kind);
+            }
+        }
         if self.yes {
             match question {
                 Question::Gate { .. } => {
@@ -246,7 +255,7 @@ impl Frontend for Headless {
             }
             Input::Closed => {
                 self.stdin_closed = true;
-                if release.question.is_some() {
+                if release.question.is_some() && self.typed_ahead.is_empty() {
                     self.line("stdin closed while a question is open: aborting safely");
                     return Some(self.decided(Decision::Abort, Some("stdin closed".into())));
                 }
@@ -254,6 +263,23 @@ impl Frontend for Headless {
             }
             Input::Line(line) => line,
         };
+        let urgent = matches!(line.trim(), "abort" | "rollback");
+        if release.question.is_none() && !urgent && !matches!(release.stage, Stage::Watching { .. })
+        {
+            self.typed_ahead.push_back(line);
+            return None;
+        }
+        self.answer(&line, release)
+    }
+
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+impl Headless {
+    /// An answer to the open question, or a word on why it is not one.
+    fn answer(&mut self, line: &str, release: &Release) -> Option<EventKind> {
         let (answer, note) = match line.split_once(" -- ") {
             Some((a, n)) => (a.trim(), Some(n.trim().to_string())),
             None => (line.trim(), None),
@@ -269,10 +295,6 @@ impl Frontend for Headless {
                 None
             }
         }
-    }
-
-    fn flush(&mut self) {
-        let _ = self.out.flush();
     }
 }
 

@@ -113,7 +113,15 @@ fn write_item(out: &mut String, step: &PlannedStep) {
                 None => {}
             }
             if step.retries > 0 {
-                how.push(format!("up to {} {}", step.retries, if step.retries == 1 { "retry" } else { "retries" }));
+                how.push(format!(
+                    "up to {} {}",
+                    step.retries,
+                    if step.retries == 1 {
+                        "retry"
+                    } else {
+                        "retries"
+                    }
+                ));
             }
             if step.irreversible {
                 how.push("**irreversible**".into());

@@ -46,14 +46,19 @@ fi"#,
     )
 }
 
-/// Streams stdout and stderr from byte offsets until the step's process ends.
+/// Streams stdout and stderr from byte offsets until the step has ended. The `tail`s follow a
+/// watcher child of this shell, which ends once the status file is written (all output is in
+/// the files by then) or the step's process is gone; a child is reaped at once, an orphaned step
+/// may not be.
 pub fn follow_script(session: &str, run: &RunId, out_from: u64, err_from: u64) -> String {
     format!(
         r#"d={dir}
 [ -f "$d/pid" ] || {{ echo "gonogo: $d is missing" >&2; exit 112; }}
 pid=$(cat "$d/pid")
-tail -c +{out} --pid="$pid" -s 0.2 -f "$d/out" &
-tail -c +{err} --pid="$pid" -s 0.2 -f "$d/err" >&2 &
+( while [ ! -f "$d/status" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done ) &
+w=$!
+tail -c +{out} --pid="$w" -s 0.05 -f "$d/out" &
+tail -c +{err} --pid="$w" -s 0.05 -f "$d/err" >&2 &
 wait"#,
         dir = run_dir(session, run),
         out = out_from + 1,
