@@ -263,9 +263,14 @@ impl Frontend for Headless {
             }
             Input::Line(line) => line,
         };
-        let urgent = matches!(line.trim(), "abort" | "rollback");
-        if release.question.is_none() && !urgent && !matches!(release.stage, Stage::Watching { .. })
-        {
+        // Abort acts at once; rollback too once the release is under way. Anything else typed
+        // before its question (piped answers) waits for it.
+        let under_way = matches!(
+            release.stage,
+            Stage::Running { .. } | Stage::Watching { .. }
+        );
+        let now = line.trim() == "abort" || (line.trim() == "rollback" && under_way);
+        if release.question.is_none() && !now && !matches!(release.stage, Stage::Watching { .. }) {
             self.typed_ahead.push_back(line);
             return None;
         }

@@ -75,6 +75,75 @@ impl Gonogo {
     }
 }
 
+/// A gonogo still running, whose stdout is read line by line as it comes.
+struct Live {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Live {
+    fn start(g: &Gonogo, args: &[&str]) -> Live {
+        let mut child = g.command(args).spawn().expect("start gonogo");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Live {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to a minute) for a line containing `needle`.
+    fn wait_for(&mut self, needle: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            match self
+                .lines
+                .recv_timeout(std::time::Duration::from_millis(200))
+            {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(_) => break,
+            }
+        }
+        panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
+    }
+
+    fn say(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").expect("write answer");
+    }
+
+    /// Closes stdin, waits for the exit, returns the code and everything printed.
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.stdin.take());
+        let status = self.child.wait().expect("gonogo exits");
+        self.seen.extend(self.lines.iter());
+        (status.code(), self.seen.join("\n"))
+    }
+}
+
 fn text(out: &Output) -> String {
     format!(
         "--- exit {:?}\n--- stdout\n{}--- stderr\n{}",
@@ -152,4 +221,253 @@ on = \"web\"
         })
         .count();
     assert_eq!(restarts, 2, "the restart ran once on each host: {t}");
+}
+
+const FAILING_CHECK: &str = "
+[[step]]
+name = \"Config present\"
+check = \"test -f {{flag}}\"
+on = \"web\"
+
+[[step]]
+name = \"Deploy\"
+run = \"touch {{flag}}.deployed\"
+on = \"web\"
+
+[[rollback]]
+name = \"Put back\"
+run = \"touch {{flag}}.rolled-back\"
+on = \"web\"
+";
+
+fn failing_check_release(sshd: &Sshd, dir: &Path) -> (Gonogo, std::path::PathBuf) {
+    let flag = dir.join("config");
+    let body = format!(
+        "[vars]\nflag = \"{}\"\n\n{}{FAILING_CHECK}",
+        flag.display(),
+        target("web-1", sshd, &["web"])
+    );
+    let kh = known_hosts(dir, &[sshd]);
+    (Gonogo::new(&release("failing", &kh, &body)), flag)
+}
+
+#[test]
+fn a_failed_check_answered_rollback_runs_the_rollback_and_exits_3() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let (g, flag) = failing_check_release(&sshd, work.path());
+    let out = g.run(&[], &["rollback"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("?? FAILED step Config present: web-1 (exit 1)"),
+        "{t}"
+    );
+    assert!(t.contains("== rolling back"), "{t}");
+    assert!(
+        flag.with_extension("rolled-back").exists(),
+        "the rollback step ran: {t}"
+    );
+    assert!(
+        !flag.with_extension("deployed").exists(),
+        "nothing after the failure ran: {t}"
+    );
+    assert!(t.contains("gonogo: rolled back"), "{t}");
+}
+
+#[test]
+fn a_failed_check_retried_after_the_cause_is_fixed_passes() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let (g, flag) = failing_check_release(&sshd, work.path());
+    let mut live = Live::start(&g, &[]);
+    live.wait_for("?? FAILED step Config present");
+    std::fs::write(&flag, "fixed").expect("fix the cause");
+    live.say("retry");
+    live.wait_for("gonogo: released");
+    let (code, t) = live.finish();
+    assert_eq!(code, Some(0), "{t}");
+    assert!(flag.with_extension("deployed").exists(), "{t}");
+}
+
+#[test]
+fn a_changed_host_key_is_refused_before_any_command() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let other = support::sshd::keygen(&work.path().join("other"), "someone-else");
+    let kh = work.path().join("known_hosts");
+    std::fs::write(
+        &kh,
+        format!("# the old key\n[127.0.0.1]:{} {other}\n", sshd.port()),
+    )
+    .expect("known_hosts");
+    let marker = work.path().join("ran");
+    let body = format!(
+        "{}\n[[step]]\ncheck = \"touch {}\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[]),
+        marker.display()
+    );
+    let g = Gonogo::new(&release("changed", &kh, &body));
+    let out = g.run(&[], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains("HOST KEY CHANGED"), "{t}");
+    assert!(
+        t.contains(&format!("{}:2", kh.display())),
+        "names the file and line: {t}"
+    );
+    assert!(!marker.exists(), "no command ran: {t}");
+    // Even --accept-new-host-keys never accepts a changed key.
+    let out = g.run(&["--accept-new-host-keys"], &[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(!marker.exists());
+}
+
+#[test]
+fn an_unknown_host_is_refused_unless_accepted_and_then_recorded_hashed() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = work.path().join("known_hosts");
+    let body = format!(
+        "{}\n[[step]]\ncheck = \"true\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[])
+    );
+    let g = Gonogo::new(&release("unknown", &kh, &body));
+    let out = g.run(&[], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains("unknown host key SHA256:"), "{t}");
+    assert!(
+        t.contains("--accept-new-host-keys"),
+        "says how to accept it: {t}"
+    );
+
+    let out = g.run(&["--accept-new-host-keys"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let written = std::fs::read_to_string(&kh).expect("known_hosts written");
+    assert!(written.starts_with("|1|"), "hashed: {written}");
+    let found = Command::new("ssh-keygen")
+        .args(["-F", &format!("[127.0.0.1]:{}", sshd.port()), "-f"])
+        .arg(&kh)
+        .output()
+        .expect("ssh-keygen");
+    assert!(
+        found.status.success(),
+        "OpenSSH finds the entry gonogo wrote"
+    );
+    // And from now on it is trusted without the flag.
+    assert_eq!(g.run(&[], &[]).status.code(), Some(0));
+}
+
+#[test]
+fn a_lock_held_by_another_session_refuses_and_break_lock_takes_it_over() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let body = format!(
+        "{}\n[[step]]\ngate = \"Proceed?\"\n\n[[step]]\nrun = \"true\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[])
+    );
+    let g = Gonogo::new(&release("locked", &kh, &body));
+    let mut first = Live::start(&g, &[]);
+    first.wait_for("?? GATE");
+
+    let out = g.run(&[], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(t.contains("web-1 is locked by "), "{t}");
+    assert!(
+        t.contains(&format!("@{}", gethostname())) && t.contains(" since "),
+        "names the holder: {t}"
+    );
+
+    let out = g.run(
+        &[
+            "--break-lock",
+            "first session hung, checked with ana",
+            "--yes",
+        ],
+        &[],
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("broke the lock of ") && t.contains("first session hung, checked with ana"),
+        "{t}"
+    );
+
+    first.say("abort");
+    let (code, t) = first.finish();
+    assert_eq!(code, Some(1), "{t}");
+}
+
+fn gethostname() -> String {
+    String::from_utf8(Command::new("hostname").output().expect("hostname").stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_dropped_connection_mid_step_reconnects_and_the_step_runs_exactly_once() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let counter = work.path().join("counter");
+    let body = format!(
+        "[vars]\ncounter = \"{}\"\n\n{}\n[[step]]\nname = \"Migrate\"\nrun = \"n=$(cat {{{{counter}}}} 2>/dev/null || echo 0); echo $((n + 1)) > {{{{counter}}}}; echo started; sleep 3; echo finished\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        counter.display(),
+        target("web-1", &sshd, &[])
+    );
+    let g = Gonogo::new(&release("drop", &kh, &body));
+    let mut live = Live::start(&g, &[]);
+    live.wait_for("[web-1] started");
+    assert!(sshd.kill_sessions() > 0, "the connection was cut");
+    live.wait_for("link to web-1 lost");
+    live.wait_for("link to web-1 back");
+    live.wait_for("gonogo: released");
+    let (code, t) = live.finish();
+    assert_eq!(code, Some(0), "{t}");
+    assert!(t.contains("[web-1] finished"), "the output resumed: {t}");
+    assert_eq!(
+        t.matches("[web-1] started").count(),
+        1,
+        "no line twice: {t}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&counter).expect("counter").trim(),
+        "1",
+        "ran exactly once: {t}"
+    );
+}
+
+#[test]
+fn values_stay_literal_and_secrets_never_show() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let pwned = work.path().join("pwned");
+    let out_file = work.path().join("out");
+    let body = format!(
+        "[vars]\nevil = {{ required = true }}\nout = \"{}\"\ntoken = {{ env = \"GONOGO_TEST_TOKEN\", secret = true }}\n\n{}\n[[step]]\nrun = \"printf '%s' {{{{evil}}}} > {{{{out}}}}\"\non = \"web-1\"\n\n[[step]]\nname = \"Use the token\"\nrun = \"echo using {{{{token}}}}; echo token={{{{token}}}} >&2\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        out_file.display(),
+        target("web-1", &sshd, &[])
+    );
+    let g = Gonogo::new(&release("quoting", &kh, &body));
+    let evil = format!("'; touch {}; '", pwned.display());
+    let out = g
+        .command(&["--set", &format!("evil={evil}")])
+        .env("GONOGO_TEST_TOKEN", "tok-8c1f-secret")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!pwned.exists(), "the value was not run as a command: {t}");
+    assert_eq!(std::fs::read_to_string(&out_file).expect("out"), evil);
+    assert!(!t.contains("tok-8c1f-secret"), "a secret leaked: {t}");
+    assert!(
+        t.contains("[web-1] using ••••") && t.contains("[web-1]! token=••••"),
+        "{t}"
+    );
 }
