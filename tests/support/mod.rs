@@ -5,4 +5,5 @@
 
 #![allow(dead_code)]
 
+pub mod gonogo;
 pub mod sshd;
