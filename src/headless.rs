@@ -113,9 +113,11 @@ impl Frontend for Headless {
             EventKind::LockBroken { target, holder, reason } => {
                 self.line(format!("broke the lock of {holder} on {target}: {reason}"));
             }
-            EventKind::Output { run, stream, line } => {
-                let mark = if *stream == Stream::Stderr { "!" } else { "" };
-                self.line(format!("[{}]{mark} {line}", run.target));
+            EventKind::Output { run, stream, lines } => {
+                let mark = if *stream == Stream::Stderr { "]! " } else { "] " };
+                for line in lines {
+                    let _ = writeln!(self.out, "[{}{mark}{line}", run.target);
+                }
             }
             EventKind::Exited { run, .. } | EventKind::RunFailed { run, .. } | EventKind::TimerFired { timer: crate::engine::Timer::Timeout { run } } => {
                 if let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) {

@@ -58,9 +58,12 @@ impl Release {
                     self.finish(Outcome::Refused, &mut fx);
                 }
             }
-            EventKind::Output { run, stream, line } => {
+            EventKind::Output { run, stream, lines } => {
                 if self.run_is_live(run) {
-                    self.output_line(run, *stream, line);
+                    let run = std::sync::Arc::new(run.clone());
+                    for line in lines {
+                        self.output_line(&run, *stream, line);
+                    }
                 }
             }
             EventKind::Exited { run, status } => {
@@ -283,7 +286,12 @@ impl Release {
             .is_some_and(|t| t.attempt == run.attempt && t.status == RunStatus::Running)
     }
 
-    fn output_line(&mut self, run: &RunId, stream: super::event::Stream, line: &str) {
+    fn output_line(
+        &mut self,
+        run: &std::sync::Arc<RunId>,
+        stream: super::event::Stream,
+        line: &str,
+    ) {
         let regex = match run.list {
             StepList::Main => self.expect.get(run.step),
             StepList::Rollback => self.rollback_expect.get(run.step),
@@ -291,7 +299,7 @@ impl Release {
         let matched = regex
             .and_then(Option::as_ref)
             .is_some_and(|r| r.is_match(line));
-        if matched && let Some(t) = self.target_run_mut(run) {
+        if matched && let Some(t) = self.target_run_mut(run.as_ref()) {
             t.expect_matched = true;
         }
         if self.output.len() == OUTPUT_LINES_KEPT {

@@ -60,11 +60,12 @@ pub enum EventKind {
         holder: String,
         reason: String,
     },
-    /// One line of a step's output on one target, control sequences stripped, secrets masked.
+    /// Lines of a step's output on one target, as they arrived together; control sequences
+    /// stripped, secrets masked.
     Output {
         run: RunId,
         stream: Stream,
-        line: String,
+        lines: Vec<String>,
     },
     Exited {
         run: RunId,

@@ -161,7 +161,8 @@ pub struct IrreversibleDone {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputLine {
     pub at: Millis,
-    pub run: RunId,
+    /// Shared by the lines of one output event.
+    pub run: std::sync::Arc<RunId>,
     pub stream: Stream,
     pub line: String,
 }

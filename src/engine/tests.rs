@@ -415,7 +415,7 @@ fn expect_must_match_some_output_line() {
     let out = |target: &str, line: &str| EventKind::Output {
         run: run_id(StepList::Main, 0, target, 1),
         stream: Stream::Stdout,
-        line: line.into(),
+        lines: vec![line.into()],
     };
     run.send(out("a", "HTTP/1.1 200 OK"));
     run.send(out("b", "HTTP/1.1 502 Bad Gateway"));
@@ -644,7 +644,7 @@ fn events_survive_a_round_trip_through_json() {
             EventKind::Output {
                 run: run_id(StepList::Main, 0, "a", 1),
                 stream: Stream::Stderr,
-                line: "oops".into(),
+                lines: vec!["oops".into(), "again".into()],
             },
         ),
         Event::new(

@@ -52,25 +52,34 @@ fn lock_dir(release: &str) -> String {
     )
 }
 
+/// The lock appears whole or not at all: its info is written in a scratch directory that is
+/// then renamed into place (rename fails if the lock exists). Two targets that are one machine
+/// in one session find their own session in it and share it.
 fn take_script(holder: &Holder, break_lock: bool) -> String {
     let breaking = if break_lock {
         // Keep what the old holder wrote, to record whose lock was broken.
-        r#"if [ -d "$l" ] && [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" != "$s" ]; then
+        r#"prev=
+if [ -d "$l" ] && [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" != "$s" ]; then
   prev=$(cat "$l/info" 2>/dev/null); rm -rf "$l"
-  if mkdir "$l" 2>/dev/null; then printf '%s' "$info" > "$l/info"; echo broken; printf '%s\n' "$prev"; exit 0; fi
 fi
 "#
     } else {
-        ""
+        "prev=\n"
     };
     format!(
         r#"l={dir}
 s={session}
 info={info}
 mkdir -p "$HOME/.gonogo/locks" || exit 111
-{breaking}if mkdir "$l" 2>/dev/null; then printf '%s' "$info" > "$l/info"; echo taken
-elif [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then echo taken
-else echo held; cat "$l/info" 2>/dev/null; fi"#,
+{breaking}t="$l.new.$$"
+rm -rf "$t"; mkdir "$t" && printf '%s' "$info" > "$t/info" || exit 111
+if mv -T "$t" "$l" 2>/dev/null; then
+  if [ -n "$prev" ]; then echo broken; printf '%s\n' "$prev"; else echo taken; fi
+else
+  rm -rf "$t"
+  if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then echo taken
+  else echo held; cat "$l/info" 2>/dev/null; fi
+fi"#,
         dir = lock_dir(&holder.release),
         session = shell_word(&holder.session),
         info = shell_word(&holder.info()),

@@ -28,43 +28,48 @@ fn run_dir(session: &str, run: &RunId) -> String {
     format!("{}/{}", session_dir(session), shell_word(&name))
 }
 
-/// Starts the command unless this run's directory exists already: that is what makes a start
-/// after a reconnect safe (the step never runs twice).
-pub fn start_script(session: &str, run: &RunId, command: &str) -> String {
+/// One script per attach: start the command unless this run's directory exists already (what
+/// makes attaching again after a reconnect safe: the step never runs twice), stream stdout and
+/// stderr from byte offsets until the step has ended, and exit with the step's status.
+///
+/// The `tail`s follow a watcher child of this shell, which ends once the status file is written
+/// (all output is in the files by then) or the step's process is gone; a child is reaped at
+/// once, an orphaned step may not be.
+pub fn attach_script(
+    session: &str,
+    run: &RunId,
+    command: &str,
+    out_from: u64,
+    err_from: u64,
+) -> String {
     format!(
         r#"d={dir}
-mkdir -p {session} || exit 111
+mkdir -p {session} || {{ echo "gonogo: cannot make the run directory under ~/.gonogo on this host" >&2; exit {NO_STATUS}; }}
 if mkdir "$d" 2>/dev/null; then
   printf '%s\n' {command} > "$d/cmd"
   : > "$d/out"; : > "$d/err"
   nohup setsid sh -c 'sh "$1/cmd" >"$1/out" 2>"$1/err" </dev/null; echo $? >"$1/status.tmp"; mv "$1/status.tmp" "$1/status"' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
   echo $! > "$d/pid"
-fi"#,
-        dir = run_dir(session, run),
-        session = session_dir(session),
-        command = shell_word(command),
-    )
-}
-
-/// Streams stdout and stderr from byte offsets until the step has ended. The `tail`s follow a
-/// watcher child of this shell, which ends once the status file is written (all output is in
-/// the files by then) or the step's process is gone; a child is reaped at once, an orphaned step
-/// may not be.
-pub fn follow_script(session: &str, run: &RunId, out_from: u64, err_from: u64) -> String {
-    format!(
-        r#"d={dir}
-[ -f "$d/pid" ] || {{ echo "gonogo: $d is missing" >&2; exit 112; }}
+fi
 pid=$(cat "$d/pid")
 ( while [ ! -f "$d/status" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done ) &
 w=$!
 tail -c +{out} --pid="$w" -s 0.05 -f "$d/out" &
 tail -c +{err} --pid="$w" -s 0.05 -f "$d/err" >&2 &
-wait"#,
+wait
+[ -f "$d/status" ] && exit "$(cat "$d/status")"
+exit {NO_STATUS}"#,
         dir = run_dir(session, run),
+        session = session_dir(session),
+        command = shell_word(command),
         out = out_from + 1,
         err = err_from + 1,
     )
 }
+
+/// The attach script's exit code when the step left no status; a step may exit 255 itself, so
+/// that code is confirmed with [`status_script`].
+const NO_STATUS: u32 = 255;
 
 fn status_script(session: &str, run: &RunId) -> String {
     format!(
@@ -116,75 +121,65 @@ async fn attach(
     redactor: &Redactor,
     events: &mpsc::Sender<EventKind>,
 ) -> Result<i32, String> {
-    let start = start_script(session, run, command);
-    loop {
-        match link.output(&start).await? {
-            (ExecEnd::Exited(0), _, _) => break,
-            (ExecEnd::Lost, _, _) => link.reconnect().await?,
-            (end, _, err) => {
-                return Err(format!(
-                    "could not start the step on the host ({end:?}): {}",
-                    err.trim()
-                ));
-            }
-        }
-    }
     let mut offsets = [0u64; 2];
     let mut splitters = [LineSplitter::default(), LineSplitter::default()];
-    loop {
+    let code = loop {
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
-        let follow = follow_script(session, run, offsets[0], offsets[1]);
+        let script = attach_script(session, run, command, offsets[0], offsets[1]);
         let stream_lines = async {
             while let Some((stream, data)) = rx.recv().await {
                 let i = stream as usize;
                 offsets[i] += data.len() as u64;
                 let mut lines = Vec::new();
-                splitters[i].push(&data, &mut |line| lines.push(line));
-                for line in lines {
-                    send_line(events, run, stream, line, redactor).await;
-                }
+                splitters[i].push(&data, &mut |line| lines.push(redactor.mask(line)));
+                send_lines(events, run, stream, lines).await;
             }
         };
-        let (end, ()) = tokio::join!(link.exec(&follow, tx), stream_lines);
+        let (end, ()) = tokio::join!(link.exec(&script, tx), stream_lines);
         match end? {
             ExecEnd::Lost => link.reconnect().await?,
-            ExecEnd::Exited(0) => break,
-            other => return Err(format!("lost track of the step on the host ({other:?})")),
-        }
-    }
-    for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
-        let mut last = Vec::new();
-        splitters[i].finish(&mut |line| last.push(line));
-        for line in last {
-            send_line(events, run, stream, line, redactor).await;
-        }
-    }
-    loop {
-        match link.output(&status_script(session, run)).await? {
-            (ExecEnd::Lost, _, _) => link.reconnect().await?,
-            (_, out, _) => {
-                return out.trim().parse::<i32>().map_err(|_| {
-                    "the step's process ended without an exit status (killed on the host?)"
-                        .to_string()
-                });
+            ExecEnd::Exited(code) => break code,
+            ExecEnd::Signalled(signal) => {
+                return Err(format!(
+                    "the step's watcher was killed on the host ({signal})"
+                ));
             }
         }
+    };
+    for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
+        let mut last = Vec::new();
+        splitters[i].finish(&mut |line| last.push(redactor.mask(line)));
+        send_lines(events, run, stream, last).await;
+    }
+    match code {
+        NO_STATUS => loop {
+            match link.output(&status_script(session, run)).await? {
+                (ExecEnd::Lost, _, _) => link.reconnect().await?,
+                (_, out, _) => {
+                    return out.trim().parse::<i32>().map_err(|_| {
+                        "the step's process ended without an exit status (killed on the host?)"
+                            .to_string()
+                    });
+                }
+            }
+        },
+        code => Ok(code as i32),
     }
 }
 
-async fn send_line(
+async fn send_lines(
     events: &mpsc::Sender<EventKind>,
     run: &RunId,
     stream: Stream,
-    line: String,
-    redactor: &Redactor,
+    lines: Vec<String>,
 ) {
-    let line = redactor.mask(line);
-    let _ = events
-        .send(EventKind::Output {
-            run: run.clone(),
-            stream,
-            line,
-        })
-        .await;
+    if !lines.is_empty() {
+        let _ = events
+            .send(EventKind::Output {
+                run: run.clone(),
+                stream,
+                lines,
+            })
+            .await;
+    }
 }

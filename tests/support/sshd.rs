@@ -266,6 +266,37 @@ impl Sshd {
         connections
     }
 
+    /// Kills only the sshd processes serving connections (SIGKILL), as when the
+    /// process serving a client dies or the network drops: the commands they
+    /// started are not killed by the test, and what a command detached from
+    /// its session (gonogo's steps) keeps running. Returns how many sshd
+    /// processes were killed, once they are gone.
+    pub fn drop_connections(&self) -> usize {
+        let sshd: Vec<u32> = descendants(self.pid())
+            .into_iter()
+            .map(|(pid, _)| pid)
+            .filter(|&pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|comm| comm.trim().starts_with("sshd"))
+            })
+            .collect();
+        let pids: Vec<String> = sshd.iter().map(u32::to_string).collect();
+        if pids.is_empty() {
+            return 0;
+        }
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(r#"kill -KILL "$@" 2>/dev/null"#)
+            .arg("sh")
+            .args(&pids)
+            .status();
+        let deadline = Instant::now() + KILL_DEADLINE;
+        while sshd.iter().any(|&pid| is_alive(pid)) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        sshd.len()
+    }
+
     /// Kills the session trees; returns the number of connections and any
     /// process that outlived [`KILL_DEADLINE`].
     fn kill_sessions_inner(&self) -> (usize, Vec<u32>) {
