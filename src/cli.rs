@@ -190,10 +190,6 @@ fn run_release(
         );
         return exit(true);
     }
-    if !headless {
-        eprintln!("error: the cockpit (the terminal UI) is not built yet: run with --headless");
-        return exit(true);
-    }
     let Some(source) = read(path) else {
         return exit(true);
     };
@@ -213,7 +209,7 @@ fn run_release(
     let (Some(profile), Some(vars)) = (profile, vars) else {
         return exit(true);
     };
-    match crate::launch::run_headless(&profile, &vars, flags) {
+    match crate::launch::run(&profile, &vars, flags, headless) {
         Ok(outcome) => {
             let said = match outcome {
                 Outcome::Released => "released",

@@ -251,6 +251,7 @@ impl Frontend for Headless {
 
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
         let line = match input {
+            Input::Key(_) | Input::Resize | Input::Tick => return None,
             Input::Interrupt => {
                 self.line("interrupted: aborting (nothing more runs; locks are released)");
                 return Some(self.decided(Decision::Abort, Some("Ctrl-C".into())));
@@ -279,7 +280,7 @@ impl Frontend for Headless {
         self.answer(&line, release)
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self, _release: &Release) {
         let _ = self.out.flush();
     }
 }

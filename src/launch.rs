@@ -16,6 +16,8 @@ use crate::transport::lines::Redactor;
 use crate::transport::lock::Holder;
 use crate::transport::ssh::SshOptions;
 use crate::transport::ssh_config::{self, TargetAddress};
+use crate::ui::cockpit::Cockpit;
+use crate::ui::theme::Theme;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunFlags {
@@ -24,11 +26,12 @@ pub struct RunFlags {
     pub break_lock: Option<String>,
 }
 
-/// Runs the release headless; an error here means it never started (exit code 2).
-pub fn run_headless(
+/// Runs the release, headless or in the cockpit; an error here means it never started.
+pub fn run(
     profile: &Profile,
     vars: &VarValues,
     flags: &RunFlags,
+    headless: bool,
 ) -> Result<Outcome, String> {
     let config = ssh_config::load(profile.ssh.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -38,7 +41,7 @@ pub fn run_headless(
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
         let (events, event_rx) = mpsc::channel(4096);
-        let (inputs, input_rx) = mpsc::channel(16);
+        let (inputs, input_rx) = mpsc::channel(64);
         let operator = ssh_config::local_user();
         let session = session(
             profile,
@@ -48,17 +51,57 @@ pub fn run_headless(
             &operator,
             events.clone(),
         );
-        let mut frontend = Headless::new(&operator, flags.yes);
-        headless::read_stdin(inputs.clone());
-        tokio::spawn(async move {
-            while tokio::signal::ctrl_c().await.is_ok() {
-                if inputs.send(Input::Interrupt).await.is_err() {
-                    return;
+        if headless {
+            let mut frontend = Headless::new(&operator, flags.yes);
+            headless::read_stdin(inputs.clone());
+            tokio::spawn(async move {
+                while tokio::signal::ctrl_c().await.is_ok() {
+                    if inputs.send(Input::Interrupt).await.is_err() {
+                        return;
+                    }
                 }
-            }
-        });
-        Ok(runtime::run(session, &mut frontend, events, event_rx, input_rx).await)
+            });
+            return Ok(runtime::run(session, &mut frontend, events, event_rx, input_rx).await);
+        }
+        // ratatui::init installs a panic hook that restores the terminal before the message.
+        let terminal = ratatui::init();
+        read_terminal(inputs);
+        let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env());
+        let outcome = runtime::run(session, &mut cockpit, events, event_rx, input_rx).await;
+        drop(cockpit);
+        ratatui::restore();
+        Ok(outcome)
     })
+}
+
+/// Keys and resizes from the terminal, and a beat for the clock, into the run loop.
+fn read_terminal(inputs: mpsc::Sender<Input>) {
+    use futures::StreamExt as _;
+    use ratatui::crossterm::event::{Event as TermEvent, EventStream};
+    let keys = inputs.clone();
+    tokio::spawn(async move {
+        let mut stream = EventStream::new();
+        while let Some(Ok(event)) = stream.next().await {
+            let input = match event {
+                TermEvent::Key(key) => Input::Key(key),
+                TermEvent::Resize(..) => Input::Resize,
+                _ => continue,
+            };
+            if keys.send(input).await.is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut beat = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            beat.tick().await;
+            // A full queue means the loop is busy and will redraw anyway.
+            if let Err(mpsc::error::TrySendError::Closed(_)) = inputs.try_send(Input::Tick) {
+                return;
+            }
+        }
+    });
 }
 
 fn session(

@@ -9,3 +9,4 @@ pub mod plan;
 pub mod profile;
 pub mod runtime;
 pub mod transport;
+pub mod ui;

@@ -19,6 +19,10 @@ use crate::transport::{Link, remote};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     Line(String),
+    Key(ratatui::crossterm::event::KeyEvent),
+    Resize,
+    /// A beat for clocks and countdowns on screen.
+    Tick,
     /// No more input will come (stdin closed).
     Closed,
     /// Ctrl-C.
@@ -32,8 +36,12 @@ pub trait Frontend {
     /// A question is open. An answer given at once (`--yes`, closed input) is returned.
     fn ask(&mut self, release: &Release) -> Option<EventKind>;
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind>;
-    /// Called after each batch of events: a chance to flush or redraw once.
-    fn flush(&mut self) {}
+    /// Called after each batch of events and inputs: flush or redraw once for the batch.
+    fn flush(&mut self, release: &Release);
+    /// Whether to stay after the release has ended (the cockpit shows the end until `q`).
+    fn keep_open(&self) -> bool {
+        false
+    }
 }
 
 /// Everything a run needs from the profile and the command line.
@@ -90,7 +98,16 @@ pub async fn run(
     };
     lp.handle(started);
     let mut batch = Vec::with_capacity(512);
-    while !lp.release.is_finished() {
+    let mut shut = false;
+    loop {
+        if lp.release.is_finished() && !shut {
+            lp.frontend.flush(&lp.release);
+            lp.shut_down().await;
+            shut = true;
+        }
+        if shut && !lp.frontend.keep_open() {
+            break;
+        }
         tokio::select! {
             // Input first: a flood of output never delays the operator.
             biased;
@@ -99,7 +116,7 @@ pub async fn run(
                     lp.handle(kind);
                 }
             }
-            n = event_rx.recv_many(&mut batch, 512) => {
+            n = event_rx.recv_many(&mut batch, 512), if !shut => {
                 if n == 0 {
                     break;
                 }
@@ -110,10 +127,14 @@ pub async fn run(
                     }
                 }
             }
+            else => break,
         }
-        lp.frontend.flush();
+        lp.frontend.flush(&lp.release);
     }
-    lp.shut_down().await;
+    if !shut {
+        lp.shut_down().await;
+    }
+    lp.frontend.flush(&lp.release);
     lp.release.outcome.unwrap_or(Outcome::Aborted)
 }
 

@@ -193,8 +193,9 @@ impl Release {
             }
             (StepList::Main, None) => self.finish(Outcome::Released, fx),
             (StepList::Rollback, _) => {
-                for state in &mut self.steps {
-                    if state.status == StepStatus::Passed {
+                // Only actions changed things; checks, gates and manual items stay as they were.
+                for (state, step) in self.steps.iter_mut().zip(&self.plan.steps) {
+                    if state.status == StepStatus::Passed && step.kind == StepKind::Run {
                         state.status = StepStatus::RolledBack;
                     }
                 }

@@ -1,0 +1,124 @@
+//! The checklist pane: phases and steps in order with their state, duration and, expanded,
+//! their per-target results; the current step highlighted and kept in view.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::state::{Pane, UiState, row_of};
+use super::theme::Theme;
+use crate::engine::release::StepState;
+use crate::engine::{Release, StepList};
+
+pub fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    if s < 60 {
+        format!("{}.{}s", s, (ms % 1000) / 100)
+    } else if s < 3600 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}
+
+fn took(state: &StepState, now: u64) -> String {
+    match (state.started_at, state.finished_at) {
+        (Some(a), Some(b)) => duration(b.saturating_sub(a)),
+        (Some(a), None) => duration(now.saturating_sub(a)),
+        _ => String::new(),
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+    let focused = ui.focus == Pane::Checklist;
+    let block = Block::bordered().title(Line::from(" Checklist ").style(if focused {
+        theme.bold()
+    } else {
+        theme.dim()
+    }));
+    let inner = block.inner(area);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let mut cursor_line = 0;
+    let current = release.current();
+    for list in [StepList::Main, StepList::Rollback] {
+        let mut phase: Option<&str> = None;
+        for (i, step) in release.list(list).iter().enumerate() {
+            let header = if list == StepList::Rollback {
+                "Rollback"
+            } else {
+                step.phase.as_str()
+            };
+            if phase != Some(header) {
+                phase = Some(header);
+                lines.push(Line::from(Span::styled(header.to_string(), theme.bold())));
+            }
+            let state = &release.states(list)[i];
+            let (symbol, style) = theme.step(state.status);
+            let row = row_of(release, list, i);
+            if row == ui.cursor {
+                cursor_line = lines.len();
+            }
+            let time = took(state, release.now);
+            let kind = match step.kind {
+                crate::profile::StepKind::Gate => "gate: ",
+                crate::profile::StepKind::Manual => "",
+                _ => "",
+            };
+            let name = format!("{kind}{}", step.name);
+            let room = width.saturating_sub(4 + time.len() + 1);
+            let shown: String = if name.chars().count() > room {
+                name.chars()
+                    .take(room.saturating_sub(1))
+                    .chain(['…'])
+                    .collect()
+            } else {
+                name
+            };
+            let pad = width.saturating_sub(3 + shown.chars().count() + time.len());
+            let mut line = Line::from(vec![
+                Span::styled(format!(" {symbol} "), style),
+                Span::raw(shown),
+                Span::raw(" ".repeat(pad)),
+                Span::styled(time, theme.dim()),
+            ]);
+            if row == ui.cursor && focused {
+                line = line.style(theme.selected());
+            } else if current == Some((list, i)) {
+                line = line.style(theme.bold());
+            }
+            lines.push(line);
+            if ui.expanded.contains(&(list, i)) {
+                for t in &state.targets {
+                    let (symbol, style) = theme.run(t.status);
+                    let mut detail = format!("attempt {}", t.attempt.max(1));
+                    if let Some(f) = &t.failure {
+                        detail = f.clone();
+                    } else if let (Some(a), Some(b)) = (t.started_at, t.finished_at) {
+                        detail = format!("{} ok", duration(b.saturating_sub(a)));
+                    }
+                    lines.push(Line::from(vec![
+                        Span::raw("     "),
+                        Span::styled(format!("{symbol} "), style),
+                        Span::styled(t.target.clone(), theme.target(&t.target)),
+                        Span::styled(format!("  {detail}"), theme.dim()),
+                    ]));
+                }
+                if let Some(reason) = &state.skip_reason {
+                    lines.push(Line::from(Span::styled(
+                        format!("     skipped: {reason}"),
+                        theme.dim(),
+                    )));
+                }
+            }
+        }
+    }
+    // Keep the cursor (the current step while tracking) in view, a little below the top.
+    let height = inner.height as usize;
+    let top = cursor_line
+        .saturating_sub(height / 3)
+        .min(lines.len().saturating_sub(height));
+    let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
+    frame.render_widget(Paragraph::new(visible).block(block), area);
+}

@@ -1,0 +1,414 @@
+//! The cockpit as a `Frontend` of the run loop: keys become actions, actions that are
+//! decisions become events; it redraws at most ~30 times a second.
+
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use ratatui_textarea::TextArea;
+
+use super::keymap::{self, Action, Choice, Mode};
+use super::modal::choices;
+use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
+use super::theme::Theme;
+use crate::engine::{Decision, Event, EventKind, Question, Release, Stage, StepList};
+use crate::runtime::{Frontend, Input, now_ms};
+
+const FRAME: Duration = Duration::from_millis(33);
+
+pub struct Cockpit<B: Backend> {
+    terminal: Terminal<B>,
+    pub ui: UiState,
+    theme: Theme,
+    operator: String,
+    dirty: bool,
+    last_draw: Option<Instant>,
+    /// The operator asked to leave: close once the release has ended.
+    quitting: bool,
+}
+
+impl<B: Backend> Cockpit<B> {
+    pub fn new(terminal: Terminal<B>, operator: &str, theme: Theme) -> Self {
+        Cockpit {
+            terminal,
+            ui: UiState::default(),
+            theme,
+            operator: operator.to_string(),
+            dirty: true,
+            last_draw: None,
+            quitting: false,
+        }
+    }
+
+    pub fn terminal(&self) -> &Terminal<B> {
+        &self.terminal
+    }
+
+    pub fn draw(&mut self, release: &Release, now: u64) {
+        #[cfg(debug_assertions)]
+        if std::env::var_os("GONOGO_TEST_PANIC").is_some() {
+            panic!("injected panic (GONOGO_TEST_PANIC) to test terminal restore");
+        }
+        let (ui, theme) = (&self.ui, &self.theme);
+        let _ = self
+            .terminal
+            .draw(|frame| super::draw(frame, release, ui, theme, now));
+        self.last_draw = Some(Instant::now());
+        self.dirty = false;
+    }
+
+    fn decided(&self, decision: Decision, note: Option<String>) -> EventKind {
+        EventKind::Decided {
+            by: self.operator.clone(),
+            decision,
+            note,
+        }
+    }
+
+    fn page(&self) -> usize {
+        self.terminal
+            .size()
+            .map_or(10, |s| (s.height as usize).saturating_sub(8).max(1))
+    }
+
+    /// One key: text boxes first, then the keymap of the current mode.
+    pub fn key(&mut self, key: KeyEvent, release: &Release) -> Option<EventKind> {
+        if key.kind != KeyEventKind::Press {
+            return None;
+        }
+        self.dirty = true;
+        if let Some(input) = self.ui.filter_input.as_mut() {
+            match key.code {
+                KeyCode::Esc => {
+                    self.ui.filter_input = None;
+                    self.ui.filter = None;
+                    self.ui.filter_error = None;
+                }
+                KeyCode::Enter => {
+                    let text = input.lines().join("");
+                    if text.is_empty() {
+                        self.ui.filter = None;
+                        self.ui.filter_input = None;
+                    } else {
+                        match regex::Regex::new(&text) {
+                            Ok(r) => {
+                                self.ui.filter = Some(r);
+                                self.ui.filter_input = None;
+                                self.ui.filter_error = None;
+                            }
+                            Err(_) => self.ui.filter_error = Some("not a valid regex".into()),
+                        }
+                    }
+                }
+                _ => {
+                    input.input(key);
+                }
+            }
+            return None;
+        }
+        let mode = self.ui.mode();
+        if mode == Mode::Answer
+            && let Some(a) = self.ui.answer.as_mut()
+        {
+            if a.editing && !matches!(key.code, KeyCode::Tab | KeyCode::Esc | KeyCode::Enter) {
+                a.note.input(key);
+                return None;
+            }
+            if a.editing && key.code == KeyCode::Esc {
+                a.editing = false;
+                return None;
+            }
+            // In production, GO is confirmed by typing `go`.
+            if a.armed == Some(Choice::Go) && release.plan.production && !a.editing {
+                match key.code {
+                    KeyCode::Char(c) => {
+                        a.typed.push(c);
+                        return None;
+                    }
+                    KeyCode::Backspace => {
+                        a.typed.pop();
+                        return None;
+                    }
+                    KeyCode::Esc => {
+                        a.armed = None;
+                        a.typed.clear();
+                        return None;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let action = keymap::resolve(mode, &key)?;
+        self.act(action, release)
+    }
+
+    fn act(&mut self, action: Action, release: &Release) -> Option<EventKind> {
+        let page = self.page();
+        let ui = &mut self.ui;
+        match action {
+            Action::Up | Action::Down => {
+                let down = action == Action::Down;
+                match ui.focus {
+                    Pane::Checklist => {
+                        ui.track_current = false;
+                        let last = UiState::rows(release).saturating_sub(1);
+                        ui.cursor = if down {
+                            (ui.cursor + 1).min(last)
+                        } else {
+                            ui.cursor.saturating_sub(1)
+                        };
+                    }
+                    Pane::Output => {
+                        if down {
+                            ui.scroll = ui.scroll.saturating_sub(1);
+                            if ui.scroll == 0 {
+                                ui.resume_follow();
+                            }
+                        } else {
+                            ui.pause_follow(release);
+                            ui.scroll += 1;
+                        }
+                    }
+                }
+            }
+            Action::ToggleExpand => {
+                if let Some(step) = ui.cursor_step(release)
+                    && !ui.expanded.remove(&step)
+                {
+                    ui.expanded.insert(step);
+                }
+            }
+            Action::TickManual => {
+                if let Some(Question::Manual { .. }) = release.question
+                    && ui
+                        .answer
+                        .as_ref()
+                        .is_some_and(|a| a.opened.elapsed() >= STRAY_KEY_GUARD)
+                {
+                    return Some(self.decided(Decision::Done, None));
+                }
+            }
+            Action::FocusNext => {
+                ui.focus = match ui.focus {
+                    Pane::Checklist => Pane::Output,
+                    Pane::Output => Pane::Checklist,
+                }
+            }
+            Action::PageUp => {
+                ui.pause_follow(release);
+                ui.scroll += page;
+            }
+            Action::PageDown => {
+                ui.scroll = ui.scroll.saturating_sub(page);
+                if ui.scroll == 0 {
+                    ui.resume_follow();
+                }
+            }
+            Action::Follow => ui.resume_follow(),
+            Action::Top => {
+                ui.pause_follow(release);
+                ui.scroll = release.output.len().saturating_sub(page);
+            }
+            Action::SwitchSource => {
+                ui.source = match ui.source {
+                    Source::Steps => Source::Logs,
+                    Source::Logs => Source::Steps,
+                }
+            }
+            Action::Filter => {
+                let mut input = TextArea::default();
+                if let Some(f) = &ui.filter {
+                    input.insert_str(f.as_str());
+                }
+                ui.filter_input = Some(input);
+            }
+            Action::CycleTarget => {
+                let names: Vec<&String> = release.plan.targets.iter().map(|t| &t.name).collect();
+                let next = match &ui.target {
+                    None => names.first().map(|n| (*n).clone()),
+                    Some(t) => names
+                        .iter()
+                        .position(|n| *n == t)
+                        .and_then(|i| names.get(i + 1))
+                        .map(|n| (*n).clone()),
+                };
+                ui.target = next;
+            }
+            Action::Wrap => ui.wrap = !ui.wrap,
+            Action::TrackCurrent => {
+                ui.track_current = true;
+                ui.sync_cursor(release);
+            }
+            Action::ShowQuestion => {
+                if let Some(a) = ui.answer.as_mut() {
+                    a.hidden = false;
+                }
+            }
+            Action::RollbackNow => {
+                let rolling_back = matches!(
+                    release.stage,
+                    Stage::Running {
+                        list: StepList::Rollback,
+                        ..
+                    }
+                );
+                let under_way = matches!(
+                    release.stage,
+                    Stage::Running { .. } | Stage::Watching { .. }
+                );
+                if !release.plan.rollback.is_empty() && under_way && !rolling_back {
+                    ui.confirm = Some(Confirm::RollbackNow);
+                }
+            }
+            Action::EndWatch => {
+                if matches!(release.stage, Stage::Watching { .. }) {
+                    return Some(self.decided(Decision::EndWatch, None));
+                }
+            }
+            Action::Help => ui.help = true,
+            Action::Quit | Action::Interrupt => {
+                if release.is_finished() {
+                    self.quitting = true;
+                } else if release.is_running_commands() {
+                    ui.confirm = Some(Confirm::Abort);
+                } else {
+                    self.quitting = true;
+                    return Some(self.decided(Decision::Abort, Some("quit".into())));
+                }
+            }
+            Action::Arm(choice) => {
+                let a = ui.answer.as_mut()?;
+                if a.opened.elapsed() < STRAY_KEY_GUARD {
+                    a.refusal = Some(
+                        "Ignored: keys right after a question opens do not count. Press again.",
+                    );
+                    return None;
+                }
+                if choices(&a.question, release).contains(&choice) {
+                    a.armed = Some(choice);
+                    a.typed.clear();
+                    a.refusal = None;
+                    a.editing = choice == Choice::Skip;
+                }
+            }
+            Action::EditText => {
+                if let Some(a) = ui.answer.as_mut() {
+                    a.editing = !a.editing;
+                }
+            }
+            Action::Confirm => return self.confirm_answer(release),
+            Action::Close => {
+                if ui.help {
+                    ui.help = false;
+                } else if let Some(a) = ui.answer.as_mut() {
+                    a.hidden = true;
+                }
+            }
+            Action::Yes => match ui.confirm.take() {
+                Some(Confirm::RollbackNow) => {
+                    // The operator saw the irreversible steps here: the engine's own
+                    // confirmation is answered with this one.
+                    ui.rollback_confirmed = !release.irreversible_done().is_empty();
+                    return Some(self.decided(Decision::Rollback, None));
+                }
+                Some(Confirm::Abort) => {
+                    self.quitting = true;
+                    return Some(self.decided(Decision::Abort, Some("operator".into())));
+                }
+                None => {}
+            },
+            Action::No => ui.confirm = None,
+        }
+        None
+    }
+
+    fn confirm_answer(&mut self, release: &Release) -> Option<EventKind> {
+        let a = self.ui.answer.as_mut()?;
+        let Some(choice) = a.armed else {
+            a.refusal = Some("Arm an answer with its letter first.");
+            return None;
+        };
+        if choice == Choice::Go && release.plan.production && a.typed.trim() != "go" {
+            a.refusal = Some("Production: type go, then Enter.");
+            return None;
+        }
+        let text = a.text();
+        let note = (!text.is_empty()).then(|| text.clone());
+        let decision = match choice {
+            Choice::Go => Decision::Go,
+            Choice::NoGo => Decision::NoGo,
+            Choice::Done => Decision::Done,
+            Choice::Skip => {
+                if text.is_empty() {
+                    a.refusal = Some("A skip needs a reason: type it in the box.");
+                    a.editing = true;
+                    return None;
+                }
+                return Some(self.decided(Decision::Skip { reason: text }, None));
+            }
+            Choice::Retry => Decision::Retry,
+            Choice::Rollback => Decision::Rollback,
+            Choice::Abort => Decision::Abort,
+            Choice::RollbackAnyway => Decision::ConfirmRollback,
+            Choice::Cancel => Decision::Cancel,
+        };
+        Some(self.decided(decision, note))
+    }
+}
+
+impl<B: Backend> Frontend for Cockpit<B> {
+    fn show(&mut self, _event: &Event, release: &Release) {
+        self.ui.sync_question(release, Instant::now());
+        self.ui.sync_cursor(release);
+        self.dirty = true;
+    }
+
+    fn ask(&mut self, release: &Release) -> Option<EventKind> {
+        self.ui.sync_question(release, Instant::now());
+        self.dirty = true;
+        if matches!(release.question, Some(Question::ConfirmRollback { .. }))
+            && self.ui.rollback_confirmed
+        {
+            self.ui.rollback_confirmed = false;
+            return Some(self.decided(
+                Decision::ConfirmRollback,
+                Some("confirmed with the rollback".into()),
+            ));
+        }
+        None
+    }
+
+    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
+        match input {
+            Input::Key(key) => self.key(key, release),
+            Input::Resize => {
+                self.dirty = true;
+                let _ = self.terminal.autoresize();
+                None
+            }
+            Input::Tick => {
+                // The clock and countdowns move once a second.
+                if self
+                    .last_draw
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+                {
+                    self.dirty = true;
+                }
+                None
+            }
+            Input::Interrupt => self.act(Action::Interrupt, release),
+            Input::Line(_) | Input::Closed => None,
+        }
+    }
+
+    fn flush(&mut self, release: &Release) {
+        if self.dirty && self.last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            self.draw(release, now_ms());
+        }
+    }
+
+    fn keep_open(&self) -> bool {
+        !self.quitting
+    }
+}

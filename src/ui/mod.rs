@@ -1,0 +1,84 @@
+//! The cockpit: a ratatui view of `&Release` plus the cockpit's own `UiState`.
+//!
+//! ```text
+//! ┌ status: release · ENVIRONMENT · version · elapsed · lock · hosts · watch ───────────┐
+//! │ Checklist (≈38%)        │ Output / Logs                                             │
+//! │  phases, steps, state   │  [target] line …                                          │
+//! │                         ├──────────────────────────────────────────────────────────┤
+//! │                         │ Health: links, watch rules                                │
+//! └ hints / what waits ──────────────────────────────────────────────────────────────────┘
+//!   modals (question, confirmations, help) draw last, over a cleared area
+//! ```
+
+pub mod checklist;
+pub mod cockpit;
+pub mod keymap;
+pub mod modal;
+pub mod output;
+pub mod panels;
+pub mod state;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout};
+
+use crate::engine::Release;
+use state::UiState;
+use theme::Theme;
+
+/// Draws one frame. `now` (ms since the epoch) is passed in so a frame is a function of its
+/// inputs: snapshots and replays draw the same thing twice.
+pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, now: u64) {
+    let area = frame.area();
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let checklist_width = (area.width * 38 / 100).clamp(28.min(area.width), 60);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
+            .areas(middle);
+    let rules = release
+        .plan
+        .watch
+        .as_ref()
+        .map_or(1, |w| w.rollback_on.len());
+    let health_height =
+        (release.targets.len() + rules + 2).clamp(3, (middle.height / 3).max(3) as usize) as u16;
+    let [output_area, health_area] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
+
+    panels::status_bar(frame, top, release, theme, now);
+    checklist::render(frame, left, release, ui, theme);
+    output::render(frame, output_area, release, ui, theme);
+    panels::health(frame, health_area, release, theme, now);
+    panels::hints(frame, bottom, release, ui, theme);
+
+    if let Some(input) = &ui.filter_input {
+        let rect = ratatui::layout::Rect {
+            x: output_area.x,
+            y: output_area.bottom().saturating_sub(3),
+            width: output_area.width,
+            height: 3.min(output_area.height),
+        };
+        frame.render_widget(ratatui::widgets::Clear, rect);
+        let mut input = input.clone();
+        let title = match &ui.filter_error {
+            Some(e) => format!(" filter: {e} "),
+            None => " filter (regex, Enter applies, Esc clears) ".to_string(),
+        };
+        input.set_block(ratatui::widgets::Block::bordered().title(title));
+        frame.render_widget(&input, rect);
+    }
+    if let Some(answer) = ui.answer.as_ref().filter(|a| !a.hidden) {
+        modal::answer(frame, area, release, answer, theme);
+    }
+    if let Some(which) = ui.confirm {
+        modal::confirm(frame, area, release, which, theme);
+    }
+    if ui.help {
+        modal::help(frame, area, theme);
+    }
+}

@@ -1,0 +1,311 @@
+//! Modals: the open question (gate, manual item, failure, rollback confirmation), the cockpit's
+//! own yes / no confirmations, and the help overlay. They draw last, over a cleared area.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::keymap::{self, Choice, Mode};
+use super::state::{Answer, Confirm};
+use super::theme::Theme;
+use crate::engine::release::{Link, RunStatus};
+use crate::engine::{Question, Release, StepList};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+fn choice_label(choice: Choice) -> (&'static str, &'static str) {
+    match choice {
+        Choice::Go => ("g", "GO"),
+        Choice::NoGo => ("n", "NO-GO"),
+        Choice::Done => ("d", "DONE"),
+        Choice::Skip => ("s", "SKIP"),
+        Choice::Retry => ("t", "RETRY"),
+        Choice::Rollback => ("r", "ROLLBACK"),
+        Choice::Abort => ("x", "ABORT"),
+        Choice::RollbackAnyway => ("y", "ROLL BACK ANYWAY"),
+        Choice::Cancel => ("c", "CANCEL"),
+    }
+}
+
+/// The answers a question takes, in the order shown.
+pub fn choices(question: &Question, release: &Release) -> Vec<Choice> {
+    let rollback = !release.plan.rollback.is_empty();
+    let mut out = match question {
+        Question::Gate { .. } => vec![Choice::Go, Choice::NoGo],
+        Question::Manual { .. } => vec![Choice::Done, Choice::Skip],
+        Question::Failure {
+            list: StepList::Main,
+            ..
+        } => vec![Choice::Retry, Choice::Skip],
+        Question::Failure { .. } => vec![Choice::Retry, Choice::Skip, Choice::Abort],
+        Question::ConfirmRollback { .. } => return vec![Choice::RollbackAnyway, Choice::Cancel],
+    };
+    if rollback
+        && matches!(
+            question,
+            Question::Gate { .. }
+                | Question::Failure {
+                    list: StepList::Main,
+                    ..
+                }
+        )
+    {
+        out.push(Choice::Rollback);
+    }
+    if matches!(
+        question,
+        Question::Failure {
+            list: StepList::Main,
+            ..
+        }
+    ) {
+        out.push(Choice::Abort);
+    }
+    out
+}
+
+/// What the rollback would run, for every confirmation that leads to it.
+fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for done in release.irreversible_done() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "! {} is irreversible and ran on {}: rollback cannot undo it",
+                done.step,
+                done.targets.join(", ")
+            ),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines.push(Line::from("Rollback runs:"));
+    for step in &release.plan.rollback {
+        let on = if step.targets.is_empty() {
+            String::new()
+        } else {
+            format!(" on {}", step.targets.join(", "))
+        };
+        lines.push(Line::from(format!("  · {}{on}", step.name)));
+    }
+    lines
+}
+
+pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, theme: &Theme) {
+    let production = release.plan.production;
+    let mut lines: Vec<Line> = Vec::new();
+    let title = match &a.question {
+        Question::Gate { step } => {
+            let s = &release.plan.steps[*step];
+            lines.push(Line::from(Span::styled(s.text.clone(), theme.bold())));
+            if let Some(next) = release
+                .plan
+                .steps
+                .get(step + 1)
+                .filter(|n| n.kind.runs_command())
+            {
+                lines.push(Line::from(format!(
+                    "Next: {} on {}",
+                    next.name,
+                    next.targets.join(", ")
+                )));
+            }
+            let up = release
+                .targets
+                .iter()
+                .filter(|t| t.link == Link::Up)
+                .count();
+            lines.push(Line::from(format!(
+                "Health now: {up}/{} hosts up; no probe samples yet",
+                release.targets.len()
+            )));
+            if s.approvals > 1 {
+                let by = &release.steps[*step].approved_by;
+                lines.push(Line::from(format!(
+                    "Approvals: {} of {} ({})",
+                    by.len(),
+                    s.approvals,
+                    by.join(", ")
+                )));
+            }
+            if production {
+                " PRODUCTION GATE "
+            } else {
+                " GATE "
+            }
+        }
+        Question::Manual { list, step } => {
+            lines.push(Line::from(Span::styled(
+                release.list(*list)[*step].text.clone(),
+                theme.bold(),
+            )));
+            " MANUAL ITEM "
+        }
+        Question::Failure { list, step } => {
+            let s = &release.list(*list)[*step];
+            lines.push(Line::from(Span::styled(
+                format!("{} failed", s.name),
+                theme.bold(),
+            )));
+            for t in release.states(*list)[*step]
+                .targets
+                .iter()
+                .filter(|t| t.status == RunStatus::Failed)
+            {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  ✗ {}", t.target), theme.target(&t.target)),
+                    Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
+                ]));
+            }
+            if *list == StepList::Main {
+                " STEP FAILED "
+            } else {
+                " ROLLBACK STEP FAILED "
+            }
+        }
+        Question::ConfirmRollback { .. } => {
+            lines.extend(rollback_lines(release, theme));
+            " CONFIRM ROLLBACK "
+        }
+    };
+    lines.push(Line::from(""));
+    let mut options = Vec::new();
+    for choice in choices(&a.question, release) {
+        let (key, label) = choice_label(choice);
+        let style = if a.armed == Some(choice) {
+            theme.selected().add_modifier(Modifier::BOLD)
+        } else {
+            theme.bold()
+        };
+        options.push(Span::styled(format!("[{key}] {label}"), style));
+        options.push(Span::raw("  "));
+    }
+    lines.push(Line::from(options));
+    let hint = match a.armed {
+        None => "Press a letter to arm an answer, then Enter to confirm.".to_string(),
+        Some(Choice::Go) if production => format!(
+            "Type go and press Enter to confirm GO in production: > {}_",
+            a.typed
+        ),
+        Some(Choice::Skip) => {
+            "Type the reason below (Tab), then Enter: a skip is recorded with its reason."
+                .to_string()
+        }
+        Some(choice) => format!(
+            "Enter confirms {}. Another letter changes it; Esc hides.",
+            choice_label(choice).1
+        ),
+    };
+    lines.push(Line::from(Span::styled(hint, theme.fg(Color::Yellow))));
+    if let Some(why) = a.refusal {
+        lines.push(Line::from(Span::styled(
+            why,
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    let text_height = 3;
+    let body = lines.len() as u16;
+    let rect = centered(area, 76, body + text_height + 2);
+    frame.render_widget(Clear, rect);
+    let border = if production {
+        theme.fg(Color::Red)
+    } else {
+        theme.fg(Color::Magenta)
+    };
+    let block = Block::bordered()
+        .title(Line::from(title).style(border.add_modifier(Modifier::BOLD)))
+        .border_style(border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [text_area, note_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(text_height)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+    let label = if a.armed == Some(Choice::Skip) {
+        " reason (required) "
+    } else {
+        " note (optional, recorded) "
+    };
+    let mut note = a.note.clone();
+    note.set_block(Block::bordered().title(label).border_style(if a.editing {
+        theme.bold()
+    } else {
+        theme.dim()
+    }));
+    if !a.editing {
+        note.set_cursor_style(ratatui::style::Style::new());
+    }
+    frame.render_widget(&note, note_area);
+}
+
+pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, which: Confirm, theme: &Theme) {
+    let (title, mut lines) = match which {
+        Confirm::RollbackNow => {
+            let mut lines = vec![Line::from(Span::styled("Roll back now?", theme.bold()))];
+            if release.is_running_commands() {
+                lines.push(Line::from("Steps running now are stopped first."));
+            }
+            lines.extend(rollback_lines(release, theme));
+            (" ROLLBACK ", lines)
+        }
+        Confirm::Abort => (
+            " ABORT ",
+            vec![
+                Line::from(Span::styled("Abort the release?", theme.bold())),
+                Line::from(
+                    "Steps running now are stopped, nothing more runs, the locks are released.",
+                ),
+            ],
+        ),
+    };
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("[y] yes   [n] no", theme.bold())));
+    let rect = centered(area, 72, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered()
+        .title(title)
+        .border_style(theme.fg(Color::Red));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block),
+        rect,
+    );
+}
+
+pub fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let mut lines = Vec::new();
+    for (mode, title) in [
+        (Mode::Normal, "Cockpit"),
+        (Mode::Answer, "Answering a question"),
+        (Mode::Confirm, "Confirmations"),
+    ] {
+        lines.push(Line::from(Span::styled(title, theme.bold())));
+        for (keys, what) in keymap::help(mode) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {keys:<8}"), theme.bold()),
+                Span::raw(what),
+            ]));
+        }
+    }
+    lines.push(Line::from(Span::styled(
+        "A gate is answered with two deliberate keys (a letter, then Enter); in production GO also needs `go` typed.",
+        theme.dim(),
+    )));
+    let rect = centered(area, 84, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(" Help (Esc closes) ")),
+        rect,
+    );
+}

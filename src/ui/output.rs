@@ -1,0 +1,129 @@
+//! The output pane: the steps' output (and, later, the log streams), each line prefixed with
+//! its target in a stable colour, errors highlighted, following the end until scrolled.
+
+use std::sync::LazyLock;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use regex::Regex;
+
+use super::state::{Pane, Source, UiState};
+use super::theme::Theme;
+use crate::engine::release::OutputLine;
+use crate::engine::{Release, Stream};
+
+static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(error|fatal|critical|panic|traceback|exception|failed)\b")
+        .expect("valid pattern")
+});
+
+fn shown(line: &OutputLine, ui: &UiState) -> bool {
+    ui.target.as_ref().is_none_or(|t| *t == line.run.target)
+        && ui.filter.as_ref().is_none_or(|f| f.is_match(&line.line))
+}
+
+/// How many screen rows a line takes.
+fn rows(line: &OutputLine, width: usize, wrap: bool) -> usize {
+    if !wrap || width == 0 {
+        return 1;
+    }
+    let len = line.run.target.len() + 3 + line.line.chars().count();
+    len.div_ceil(width).max(1)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+    let focused = ui.focus == Pane::Output;
+    let mut title = vec![Span::styled(
+        match ui.source {
+            Source::Steps => " Output ",
+            Source::Logs => " Logs ",
+        },
+        if focused { theme.bold() } else { theme.dim() },
+    )];
+    if ui.follow {
+        title.push(Span::styled("· following ", theme.dim()));
+    } else {
+        let new = UiState::lines_seen(release).saturating_sub(ui.paused_at);
+        title.push(Span::styled(
+            format!("· paused, {new} new (End follows) "),
+            theme.bold(),
+        ));
+    }
+    if let Some(t) = &ui.target {
+        title.push(Span::styled(format!("· {t} only "), theme.target(t)));
+    }
+    if let Some(f) = &ui.filter {
+        title.push(Span::raw(format!("· /{}/ ", f.as_str())));
+    }
+    if ui.wrap {
+        title.push(Span::styled("· wrap ", theme.dim()));
+    }
+    let block = Block::bordered().title(Line::from(title));
+    let inner = block.inner(area);
+    let height = inner.height as usize;
+    let width = inner.width as usize;
+
+    if ui.source == Source::Logs {
+        let text =
+            "No log streams in this release yet: [logs.*] followers start with the watch window.";
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true })
+                .block(block),
+            area,
+        );
+        return;
+    }
+    if release.output.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No output yet.")
+                .style(theme.dim())
+                .block(block),
+            area,
+        );
+        return;
+    }
+    // Walk back from the end, skipping `scroll` rows, until the pane is full: the cost is the
+    // screen, not the scrollback.
+    let skip = if ui.follow { 0 } else { ui.scroll };
+    let mut picked: Vec<&OutputLine> = Vec::with_capacity(height);
+    let (mut skipped, mut filled) = (0, 0);
+    for line in release.output.iter().rev().filter(|l| shown(l, ui)) {
+        let r = rows(line, width, ui.wrap);
+        if skipped < skip {
+            skipped += r;
+            continue;
+        }
+        if filled + r > height && filled > 0 {
+            break;
+        }
+        filled += r;
+        picked.push(line);
+    }
+    picked.reverse();
+    let lines: Vec<Line> = picked
+        .into_iter()
+        .map(|l| {
+            let error = ERROR_LINE.is_match(&l.line);
+            let mark = if l.stream == Stream::Stderr { "!" } else { " " };
+            let text_style = if error {
+                theme.error_line()
+            } else {
+                ratatui::style::Style::new()
+            };
+            Line::from(vec![
+                Span::styled(format!("[{}]", l.run.target), theme.target(&l.run.target)),
+                Span::styled(mark, theme.error_line()),
+                Span::styled(l.line.clone(), text_style),
+            ])
+        })
+        .collect();
+    let mut paragraph = Paragraph::new(lines).block(block);
+    if ui.wrap {
+        paragraph = paragraph.wrap(Wrap { trim: false });
+    }
+    frame.render_widget(paragraph, area);
+}

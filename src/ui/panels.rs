@@ -1,0 +1,157 @@
+//! The status bar, the key hints and the health pane.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::checklist::duration;
+use super::keymap::Mode;
+use super::state::UiState;
+use super::theme::Theme;
+use crate::engine::release::Link;
+use crate::engine::{Outcome, Question, Release, Stage};
+
+/// Release, environment (production stands out), version, elapsed, lock, links, watch.
+pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
+    let plan = &release.plan;
+    let mut spans = vec![
+        Span::styled(format!(" {} ", plan.release), theme.bold()),
+        Span::styled(
+            format!(" {} ", plan.environment.to_uppercase()),
+            theme.environment(plan.production),
+        ),
+    ];
+    if let Some(v) = &plan.version {
+        spans.push(Span::raw(format!(" {v}")));
+    }
+    if let Some(start) = release.started_at {
+        spans.push(Span::styled(
+            format!("  ⏱ {}", duration(now.saturating_sub(start))),
+            theme.dim(),
+        ));
+    }
+    let total = release.targets.len();
+    let locked = release.targets.iter().filter(|t| t.locked).count();
+    let up = release
+        .targets
+        .iter()
+        .filter(|t| t.link == Link::Up)
+        .count();
+    let lock_text = if release.is_finished() {
+        "lock released".to_string()
+    } else {
+        format!("lock {locked}/{total}")
+    };
+    spans.push(Span::raw(format!("  {lock_text}  hosts {up}/{total} up")));
+    if let Stage::Watching { until } = release.stage {
+        let left = until.saturating_sub(now);
+        spans.push(Span::styled(
+            format!("  watch {} left", duration(left)),
+            theme
+                .fg(Color::Yellow)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    if let Some(outcome) = release.outcome {
+        let (text, color) = match outcome {
+            Outcome::Released => ("RELEASED", Color::Green),
+            Outcome::RolledBack => ("ROLLED BACK", Color::Cyan),
+            Outcome::Aborted => ("ABORTED", Color::Red),
+            Outcome::Refused => ("REFUSED TO START", Color::Red),
+        };
+        spans.push(Span::styled(
+            format!("  {text}"),
+            theme.fg(color).add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys that matter now, and what waits for the operator.
+pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+    let waiting = match (&release.question, ui.mode()) {
+        (Some(q), Mode::Normal) => Some(match q {
+            Question::Gate { .. } => " GATE waits: a answers ",
+            Question::Manual { .. } => " MANUAL item waits: a answers ",
+            Question::Failure { .. } => " STEP FAILED: a decides ",
+            Question::ConfirmRollback { .. } => " ROLLBACK to confirm: a ",
+        }),
+        _ => None,
+    };
+    let mut spans = Vec::new();
+    if matches!(release.stage, Stage::Watching { .. }) && waiting.is_none() {
+        spans.push(Span::styled(
+            " WATCHING: R rolls back, E ends the watch ",
+            theme
+                .fg(Color::Yellow)
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    if let Some(w) = waiting {
+        spans.push(Span::styled(
+            w,
+            theme
+                .fg(Color::Magenta)
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    let keys = if release.is_finished() {
+        "q quit  ? help  ↑↓ move  Tab output  / filter"
+    } else {
+        "? help  R rollback  Tab focus  Enter expand  / filter  t target  l logs  q quit"
+    };
+    spans.push(Span::styled(keys, theme.dim()));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Links to the targets now, and the watch window's rollback rules against their values.
+pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
+    let mut lines = Vec::new();
+    for t in &release.targets {
+        let (symbol, text, style) = match &t.link {
+            Link::Up => ("●", "up".to_string(), theme.fg(Color::Green)),
+            Link::Connecting => ("○", "connecting".to_string(), theme.dim()),
+            Link::Down { since, .. } => (
+                "◌",
+                format!(
+                    "down {}, reconnecting",
+                    duration(now.saturating_sub(*since))
+                ),
+                theme.fg(Color::Yellow),
+            ),
+            Link::Failed { error } => (
+                "✗",
+                error.lines().next().unwrap_or("failed").to_string(),
+                theme.fg(Color::Red),
+            ),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{symbol} "), style),
+            Span::styled(format!("{:<10}", t.name), theme.target(&t.name)),
+            Span::styled(text, style),
+        ]));
+    }
+    match &release.plan.watch {
+        Some(watch) => {
+            for rule in &watch.rollback_on {
+                lines.push(Line::from(vec![
+                    Span::styled("– ", theme.dim()),
+                    Span::raw(rule.text.clone()),
+                    Span::styled("  (no samples yet)", theme.dim()),
+                ]));
+            }
+        }
+        None => lines.push(Line::from(Span::styled(
+            "no watch window in this profile",
+            theme.dim(),
+        ))),
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Health ")),
+        area,
+    );
+}

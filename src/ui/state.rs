@@ -1,0 +1,187 @@
+//! What the cockpit remembers that the release does not: focus, cursor, scroll, filters, and
+//! the half-given answer in a modal.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use ratatui_textarea::TextArea;
+use regex::Regex;
+
+use super::keymap::{Choice, Mode};
+use crate::engine::{Question, Release, StepList};
+
+/// Keys pressed this soon after a question opens are ignored: they were meant for what was on
+/// screen before, not for the question.
+pub const STRAY_KEY_GUARD: Duration = Duration::from_millis(400);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Checklist,
+    Output,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Steps,
+    Logs,
+}
+
+/// A yes / no asked by the cockpit itself before it sends a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    RollbackNow,
+    Abort,
+}
+
+/// The answer being given to the open question.
+pub struct Answer {
+    pub question: Question,
+    pub opened: Instant,
+    pub armed: Option<Choice>,
+    /// Production gates: `go` typed out before Enter confirms.
+    pub typed: String,
+    pub note: TextArea<'static>,
+    pub editing: bool,
+    pub hidden: bool,
+    pub refusal: Option<&'static str>,
+}
+
+impl Answer {
+    fn new(question: Question, now: Instant) -> Self {
+        Answer {
+            question,
+            opened: now,
+            armed: None,
+            typed: String::new(),
+            note: TextArea::default(),
+            editing: false,
+            hidden: false,
+            refusal: None,
+        }
+    }
+
+    /// The note or skip reason as typed (one line each, joined).
+    pub fn text(&self) -> String {
+        self.note.lines().join(" ").trim().to_string()
+    }
+}
+
+pub struct UiState {
+    pub focus: Pane,
+    /// Index into the checklist rows: main steps then rollback steps.
+    pub cursor: usize,
+    pub track_current: bool,
+    pub expanded: HashSet<(StepList, usize)>,
+    pub source: Source,
+    pub follow: bool,
+    /// Lines above the bottom when not following.
+    pub scroll: usize,
+    /// Output lines seen so far (kept + dropped) when follow was paused.
+    pub paused_at: u64,
+    pub filter: Option<Regex>,
+    pub filter_input: Option<TextArea<'static>>,
+    pub filter_error: Option<String>,
+    pub target: Option<String>,
+    pub wrap: bool,
+    pub help: bool,
+    pub confirm: Option<Confirm>,
+    pub answer: Option<Answer>,
+    /// The operator confirmed a rollback seeing the irreversible steps: no second question.
+    pub rollback_confirmed: bool,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            focus: Pane::Checklist,
+            cursor: 0,
+            track_current: true,
+            expanded: HashSet::new(),
+            source: Source::Steps,
+            follow: true,
+            scroll: 0,
+            paused_at: 0,
+            filter: None,
+            filter_input: None,
+            filter_error: None,
+            target: None,
+            wrap: false,
+            help: false,
+            confirm: None,
+            answer: None,
+            rollback_confirmed: false,
+        }
+    }
+}
+
+impl UiState {
+    pub fn mode(&self) -> Mode {
+        if self.help {
+            Mode::Help
+        } else if self.confirm.is_some() {
+            Mode::Confirm
+        } else if self.answer.as_ref().is_some_and(|a| !a.hidden) {
+            Mode::Answer
+        } else {
+            Mode::Normal
+        }
+    }
+
+    /// Keeps the modal in step with the release's open question.
+    pub fn sync_question(&mut self, release: &Release, now: Instant) {
+        match (&release.question, &self.answer) {
+            (None, _) => self.answer = None,
+            (Some(q), Some(a)) if *q == a.question => {}
+            (Some(q), _) => self.answer = Some(Answer::new(q.clone(), now)),
+        }
+    }
+
+    /// Keeps the cursor on the current step while tracking.
+    pub fn sync_cursor(&mut self, release: &Release) {
+        if self.track_current
+            && let Some((list, step)) = release.current()
+        {
+            self.cursor = row_of(release, list, step);
+        }
+    }
+
+    /// Total output lines seen (kept and dropped): stable numbers for "N new lines".
+    pub fn lines_seen(release: &Release) -> u64 {
+        release.output_dropped + release.output.len() as u64
+    }
+
+    pub fn pause_follow(&mut self, release: &Release) {
+        if self.follow {
+            self.follow = false;
+            self.paused_at = Self::lines_seen(release);
+        }
+    }
+
+    pub fn resume_follow(&mut self) {
+        self.follow = true;
+        self.scroll = 0;
+    }
+
+    pub fn rows(release: &Release) -> usize {
+        release.plan.steps.len() + release.plan.rollback.len()
+    }
+
+    /// The step under the cursor.
+    pub fn cursor_step(&self, release: &Release) -> Option<(StepList, usize)> {
+        let main = release.plan.steps.len();
+        if self.cursor < main {
+            Some((StepList::Main, self.cursor))
+        } else if self.cursor < Self::rows(release) {
+            Some((StepList::Rollback, self.cursor - main))
+        } else {
+            None
+        }
+    }
+}
+
+pub fn row_of(release: &Release, list: StepList, step: usize) -> usize {
+    match list {
+        StepList::Main => step,
+        StepList::Rollback => release.plan.steps.len() + step,
+    }
+}
