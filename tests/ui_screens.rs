@@ -1,0 +1,385 @@
+//! The cockpit's screens on a TestBackend (insta snapshots at 80×24 and 160×48) and its key
+//! handling: what an operator sees and what their keys decide.
+
+use std::time::{Duration, Instant};
+
+use gonogo::engine::{Decision, Event, EventKind, Release, ReleasePlan, RunId, StepList, Stream};
+use gonogo::profile::{self, Diagnostics, Purpose, Source};
+use gonogo::ui::cockpit::Cockpit;
+use gonogo::ui::state::{Confirm, Pane, UiState};
+use gonogo::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const PROFILE: &str = r#"version = 1
+[release]
+name = "acme-web"
+environment = "ENV"
+version = "v1.2.1"
+
+[targets.web-1]
+host = "web-1.example.com"
+roles = ["web", "migrate"]
+[targets.web-2]
+host = "web-2.example.com"
+roles = ["web"]
+
+[[step]]
+phase = "Preflight"
+name = "Required env vars present"
+check = "test -n \"$DATABASE_URL\""
+on = "web"
+
+[[step]]
+manual = "Database backup completed and restore command documented"
+
+[[step]]
+gate = "Go for ENV deploy of v1.2.1?"
+
+[[step]]
+phase = "Deploy"
+name = "Migrate"
+run = "./venv/bin/alembic upgrade head"
+on = "migrate"
+irreversible = true
+
+[[step]]
+name = "Restart app servers"
+run = "sudo systemctl restart gunicorn"
+on = "web"
+serial = 1
+
+[watch]
+duration = "10m"
+rollback_on = ["error_ratio > 5% for 1m", "health failing for 30s"]
+
+[[rollback]]
+name = "Check out the previous release"
+run = "git checkout $(cat PREVIOUS_REVISION)"
+on = "web"
+"#;
+
+const T0: u64 = 1_790_000_000_000;
+
+struct Scene {
+    release: Release,
+    at: u64,
+}
+
+impl Scene {
+    fn new(environment: &str) -> Scene {
+        let text = PROFILE.replace("ENV", environment);
+        let (p, diags) = profile::load(&Source::new("t.toml", text));
+        let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+        let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+        let plan = ReleasePlan::new(&p, &vars);
+        let mut scene = Scene { release: Release::default(), at: T0 };
+        scene.send(EventKind::Started { session: "s1".into(), operator: "ana".into(), plan });
+        for t in ["web-1", "web-2"] {
+            scene.send(EventKind::Connected { target: t.into() });
+        }
+        for t in ["web-1", "web-2"] {
+            scene.send(EventKind::LockTaken { target: t.into() });
+        }
+        scene
+    }
+
+    fn send(&mut self, kind: EventKind) {
+        self.at += 1500;
+        self.release.apply(&Event::new(self.at, kind));
+    }
+
+    fn output(&mut self, step: usize, target: &str, stream: Stream, lines: &[&str]) {
+        let run = RunId { list: StepList::Main, step, target: target.into(), attempt: 1 };
+        self.send(EventKind::Output { run, stream, lines: lines.iter().map(|l| l.to_string()).collect() });
+    }
+
+    fn exit(&mut self, list: StepList, step: usize, target: &str, status: i32) {
+        let run = RunId { list, step, target: target.into(), attempt: 1 };
+        self.send(EventKind::Exited { run, status });
+    }
+
+    fn decide(&mut self, decision: Decision) {
+        self.send(EventKind::Decided { by: "ana".into(), decision, note: None });
+    }
+
+    /// Preflight passed, manual item done: the gate is open.
+    fn at_gate(environment: &str) -> Scene {
+        let mut s = Scene::new(environment);
+        s.output(0, "web-1", Stream::Stdout, &["DATABASE_URL is set"]);
+        s.output(0, "web-2", Stream::Stdout, &["DATABASE_URL is set"]);
+        s.exit(StepList::Main, 0, "web-1", 0);
+        s.exit(StepList::Main, 0, "web-2", 0);
+        s.decide(Decision::Done);
+        s
+    }
+}
+
+fn screen(release: &Release, ui: &UiState, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    let theme = Theme { color: true };
+    terminal
+        .draw(|f| gonogo::ui::draw(f, release, ui, &theme, release.now + 700))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+fn ui_for(release: &Release) -> UiState {
+    let mut ui = UiState::default();
+    ui.sync_question(release, Instant::now());
+    ui.sync_cursor(release);
+    ui
+}
+
+fn snapshots(name: &str, release: &Release, ui: &UiState) {
+    insta::assert_snapshot!(format!("{name}_80x24"), screen(release, ui, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), screen(release, ui, 160, 48));
+}
+
+#[test]
+fn running_step_with_output() {
+    let mut s = Scene::new("staging");
+    s.output(0, "web-1", Stream::Stdout, &["checking env", "DATABASE_URL is set"]);
+    s.output(0, "web-2", Stream::Stderr, &["ERROR: DATABASE_URL is empty"]);
+    s.exit(StepList::Main, 0, "web-1", 0);
+    let ui = ui_for(&s.release);
+    snapshots("running", &s.release, &ui);
+}
+
+#[test]
+fn gate_modal() {
+    let s = Scene::at_gate("staging");
+    snapshots("gate", &s.release, &ui_for(&s.release));
+}
+
+#[test]
+fn production_gate_modal_armed() {
+    let s = Scene::at_gate("production");
+    let mut ui = ui_for(&s.release);
+    let a = ui.answer.as_mut().expect("a question");
+    a.armed = Some(gonogo::ui::keymap::Choice::Go);
+    a.typed = "g".into();
+    snapshots("production_gate_armed", &s.release, &ui);
+}
+
+#[test]
+fn manual_item_modal() {
+    let mut s = Scene::new("staging");
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 0);
+    snapshots("manual", &s.release, &ui_for(&s.release));
+}
+
+#[test]
+fn failure_modal() {
+    let mut s = Scene::new("staging");
+    s.output(0, "web-2", Stream::Stderr, &["DATABASE_URL: unbound variable"]);
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 1);
+    snapshots("failure", &s.release, &ui_for(&s.release));
+}
+
+/// The migration ran, the restart failed: rolling back names what it cannot undo.
+fn after_irreversible() -> Scene {
+    let mut s = Scene::at_gate("staging");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 1);
+    s
+}
+
+#[test]
+fn rollback_confirmation_names_irreversible_steps() {
+    let mut s = after_irreversible();
+    s.decide(Decision::Rollback);
+    snapshots("confirm_rollback", &s.release, &ui_for(&s.release));
+}
+
+#[test]
+fn rollback_from_anywhere_confirmation() {
+    let s = after_irreversible();
+    let mut ui = ui_for(&s.release);
+    ui.answer.as_mut().expect("failure question").hidden = true;
+    ui.confirm = Some(Confirm::RollbackNow);
+    snapshots("rollback_now", &s.release, &ui);
+}
+
+#[test]
+fn abort_confirmation() {
+    let s = Scene::new("staging");
+    let mut ui = ui_for(&s.release);
+    ui.confirm = Some(Confirm::Abort);
+    snapshots("abort", &s.release, &ui);
+}
+
+#[test]
+fn help_overlay() {
+    let s = Scene::new("staging");
+    let mut ui = ui_for(&s.release);
+    ui.help = true;
+    snapshots("help", &s.release, &ui);
+}
+
+#[test]
+fn checklist_expanded_and_output_filtered_paused() {
+    let mut s = Scene::new("staging");
+    for i in 0..40 {
+        s.output(0, if i % 2 == 0 { "web-1" } else { "web-2" }, Stream::Stdout, &[&format!("line {i}")]);
+    }
+    s.exit(StepList::Main, 0, "web-1", 0);
+    let mut ui = ui_for(&s.release);
+    ui.expanded.insert((StepList::Main, 0));
+    ui.focus = Pane::Output;
+    ui.pause_follow(&s.release);
+    ui.scroll = 5;
+    ui.target = Some("web-1".into());
+    ui.filter = Some(regex::Regex::new("line [0-9]*[02468]$").expect("regex"));
+    s.output(0, "web-2", Stream::Stdout, &["a new line while paused"]);
+    snapshots("expanded_filtered", &s.release, &ui);
+}
+
+#[test]
+fn watch_window_and_the_end() {
+    let mut s = Scene::at_gate("staging");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-2", 0);
+    snapshots("watching", &s.release, &ui_for(&s.release));
+    s.decide(Decision::EndWatch);
+    snapshots("released", &s.release, &ui_for(&s.release));
+}
+
+// --- Keys: what the operator's keys decide -------------------------------------------------
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn cockpit() -> Cockpit<TestBackend> {
+    Cockpit::new(Terminal::new(TestBackend::new(80, 24)).expect("terminal"), "ana", Theme { color: false })
+}
+
+/// The question has been on screen for a while (the stray-key guard has passed).
+fn settled(c: &mut Cockpit<TestBackend>, release: &Release) {
+    c.ui.sync_question(release, Instant::now());
+    if let Some(a) = c.ui.answer.as_mut() {
+        a.opened = Instant::now() - Duration::from_secs(2);
+    }
+}
+
+fn decision(kind: Option<EventKind>) -> Option<Decision> {
+    match kind {
+        Some(EventKind::Decided { decision, .. }) => Some(decision),
+        _ => None,
+    }
+}
+
+#[test]
+fn a_stray_key_never_approves_a_gate() {
+    let s = Scene::at_gate("staging");
+    let mut c = cockpit();
+    c.ui.sync_question(&s.release, Instant::now());
+    // Keys typed just as the gate opens are ignored, and one key alone decides nothing.
+    assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
+    settled(&mut c, &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None, "Enter alone approves nothing");
+    assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None, "g only arms");
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), Some(Decision::Go));
+}
+
+#[test]
+fn a_production_gate_needs_go_typed() {
+    let s = Scene::at_gate("production");
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Char('g')), &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None, "armed is not enough");
+    c.key(key(KeyCode::Char('g')), &s.release);
+    c.key(key(KeyCode::Char('o')), &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), Some(Decision::Go));
+}
+
+#[test]
+fn a_note_goes_with_the_decision() {
+    let s = Scene::at_gate("staging");
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Tab), &s.release);
+    for ch in "dashboards green".chars() {
+        c.key(key(KeyCode::Char(ch)), &s.release);
+    }
+    c.key(key(KeyCode::Tab), &s.release);
+    c.key(key(KeyCode::Char('n')), &s.release);
+    match c.key(key(KeyCode::Enter), &s.release) {
+        Some(EventKind::Decided { decision: Decision::NoGo, note, .. }) => {
+            assert_eq!(note.as_deref(), Some("dashboards green"));
+        }
+        other => panic!("expected a no-go with a note, got {other:?}"),
+    }
+}
+
+#[test]
+fn skipping_a_failure_needs_a_reason() {
+    let mut s = Scene::new("staging");
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 1);
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Char('s')), &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None, "no reason yet");
+    for ch in "known flaky".chars() {
+        c.key(key(KeyCode::Char(ch)), &s.release);
+    }
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        Some(Decision::Skip { reason: "known flaky".into() })
+    );
+}
+
+#[test]
+fn rollback_from_anywhere_takes_one_key_and_one_confirmation() {
+    let s = after_irreversible();
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Esc), &s.release); // hide the failure question
+    assert_eq!(decision(c.key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT), &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    assert_eq!(decision(c.key(key(KeyCode::Char('y')), &s.release)), Some(Decision::Rollback));
+    // The engine's own confirmation about the migration is answered by that one.
+    let mut s = s;
+    s.decide(Decision::Rollback);
+    use gonogo::runtime::Frontend as _;
+    assert_eq!(decision(c.ask(&s.release)), Some(Decision::ConfirmRollback));
+}
+
+#[test]
+fn quit_asks_only_when_something_runs() {
+    let s = Scene::new("staging"); // the first check runs
+    let mut c = cockpit();
+    assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::Abort));
+    assert_eq!(decision(c.key(key(KeyCode::Char('y')), &s.release)), Some(Decision::Abort));
+
+    let s = Scene::at_gate("staging"); // nothing runs at a gate
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Esc), &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), Some(Decision::Abort));
+}
+
+#[test]
+fn scrolling_up_pauses_follow_and_end_resumes() {
+    let mut s = Scene::new("staging");
+    s.output(0, "web-1", Stream::Stdout, &["a", "b", "c"]);
+    let mut c = cockpit();
+    c.key(key(KeyCode::Tab), &s.release);
+    c.key(key(KeyCode::Up), &s.release);
+    assert!(!c.ui.follow);
+    s.output(0, "web-1", Stream::Stdout, &["d", "e"]);
+    assert_eq!(UiState::lines_seen(&s.release) - c.ui.paused_at, 2, "two new lines counted");
+    c.key(key(KeyCode::End), &s.release);
+    assert!(c.ui.follow);
+}
