@@ -251,7 +251,7 @@ impl Frontend for Headless {
 
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
         let line = match input {
-            Input::Key(_) | Input::Resize | Input::Tick => return None,
+            Input::Key(_) | Input::Resize | Input::Tick | Input::Terminate(_) => return None,
             Input::Interrupt => {
                 self.line("interrupted: aborting (nothing more runs; locks are released)");
                 return Some(self.decided(Decision::Abort, Some("Ctrl-C".into())));

@@ -51,6 +51,7 @@ pub fn run(
             &operator,
             events.clone(),
         );
+        watch_signals(inputs.clone());
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes);
             headless::read_stdin(inputs.clone());
@@ -72,6 +73,25 @@ pub fn run(
         ratatui::restore();
         Ok(outcome)
     })
+}
+
+/// SIGTERM and SIGHUP end the release cleanly: abort, locks released, then exit.
+fn watch_signals(inputs: mpsc::Sender<Input>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for (kind, why) in [
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "the terminal went away (SIGHUP)"),
+    ] {
+        let Ok(mut stream) = signal(kind) else {
+            continue;
+        };
+        let inputs = inputs.clone();
+        tokio::spawn(async move {
+            if stream.recv().await.is_some() {
+                let _ = inputs.send(Input::Terminate(why.to_string())).await;
+            }
+        });
+    }
 }
 
 /// Keys and resizes from the terminal, and a beat for the clock, into the run loop.

@@ -27,6 +27,8 @@ pub enum Input {
     Closed,
     /// Ctrl-C.
     Interrupt,
+    /// SIGTERM, or the terminal went away (SIGHUP): abort now, release the locks, leave.
+    Terminate(String),
 }
 
 /// A face of the run: headless lines today, the cockpit later. It shows and asks; the loop
@@ -99,20 +101,25 @@ pub async fn run(
     lp.handle(started);
     let mut batch = Vec::with_capacity(512);
     let mut shut = false;
+    let mut terminated = false;
     loop {
         if lp.release.is_finished() && !shut {
             lp.frontend.flush(&lp.release);
             lp.shut_down().await;
             shut = true;
         }
-        if shut && !lp.frontend.keep_open() {
+        if shut && (terminated || !lp.frontend.keep_open()) {
             break;
         }
         tokio::select! {
             // Input first: a flood of output never delays the operator.
             biased;
             Some(input) = inputs.recv() => {
-                if let Some(kind) = lp.frontend.input(input, &lp.release) {
+                if let Input::Terminate(why) = input {
+                    terminated = true;
+                    let operator = lp.session.operator.clone();
+                    lp.handle(EventKind::Decided { by: operator, decision: crate::engine::Decision::Abort, note: Some(why) });
+                } else if let Some(kind) = lp.frontend.input(input, &lp.release) {
                     lp.handle(kind);
                 }
             }

@@ -159,3 +159,28 @@ fn a_local_target_runs_on_this_machine() {
     assert!(t.contains("[here] hello from Linux"), "{t}");
     assert!(marker.exists());
 }
+
+#[test]
+fn sigterm_aborts_cleanly_and_releases_the_lock() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let body = format!(
+        "{}\n[[step]]\ngate = \"Deploy?\"\n\n[[step]]\nrun = \"true\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[])
+    );
+    let profile = release("sigterm", &kh, &body);
+    let g = Gonogo::new(&profile);
+    let mut live = support::gonogo::Live::start(&g, &[]);
+    live.wait_for("?? GATE");
+    assert!(lock_dir(&profile).exists(), "the lock is held at the gate");
+    let killed = Command::new("kill")
+        .args(["-TERM", &live.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let (code, t) = live.finish();
+    assert_eq!(code, Some(1), "{t}");
+    assert!(t.contains("abort (SIGTERM)"), "{t}");
+    assert!(!lock_dir(&profile).exists(), "the lock was released: {t}");
+}

@@ -74,8 +74,15 @@ impl Scene {
         let p = p.unwrap_or_else(|| panic!("{diags:?}"));
         let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
         let plan = ReleasePlan::new(&p, &vars);
-        let mut scene = Scene { release: Release::default(), at: T0 };
-        scene.send(EventKind::Started { session: "s1".into(), operator: "ana".into(), plan });
+        let mut scene = Scene {
+            release: Release::default(),
+            at: T0,
+        };
+        scene.send(EventKind::Started {
+            session: "s1".into(),
+            operator: "ana".into(),
+            plan,
+        });
         for t in ["web-1", "web-2"] {
             scene.send(EventKind::Connected { target: t.into() });
         }
@@ -91,17 +98,35 @@ impl Scene {
     }
 
     fn output(&mut self, step: usize, target: &str, stream: Stream, lines: &[&str]) {
-        let run = RunId { list: StepList::Main, step, target: target.into(), attempt: 1 };
-        self.send(EventKind::Output { run, stream, lines: lines.iter().map(|l| l.to_string()).collect() });
+        let run = RunId {
+            list: StepList::Main,
+            step,
+            target: target.into(),
+            attempt: 1,
+        };
+        self.send(EventKind::Output {
+            run,
+            stream,
+            lines: lines.iter().map(|l| l.to_string()).collect(),
+        });
     }
 
     fn exit(&mut self, list: StepList, step: usize, target: &str, status: i32) {
-        let run = RunId { list, step, target: target.into(), attempt: 1 };
+        let run = RunId {
+            list,
+            step,
+            target: target.into(),
+            attempt: 1,
+        };
         self.send(EventKind::Exited { run, status });
     }
 
     fn decide(&mut self, decision: Decision) {
-        self.send(EventKind::Decided { by: "ana".into(), decision, note: None });
+        self.send(EventKind::Decided {
+            by: "ana".into(),
+            decision,
+            note: None,
+        });
     }
 
     /// Preflight passed, manual item done: the gate is open.
@@ -140,8 +165,18 @@ fn snapshots(name: &str, release: &Release, ui: &UiState) {
 #[test]
 fn running_step_with_output() {
     let mut s = Scene::new("staging");
-    s.output(0, "web-1", Stream::Stdout, &["checking env", "DATABASE_URL is set"]);
-    s.output(0, "web-2", Stream::Stderr, &["ERROR: DATABASE_URL is empty"]);
+    s.output(
+        0,
+        "web-1",
+        Stream::Stdout,
+        &["checking env", "DATABASE_URL is set"],
+    );
+    s.output(
+        0,
+        "web-2",
+        Stream::Stderr,
+        &["ERROR: DATABASE_URL is empty"],
+    );
     s.exit(StepList::Main, 0, "web-1", 0);
     let ui = ui_for(&s.release);
     snapshots("running", &s.release, &ui);
@@ -174,7 +209,12 @@ fn manual_item_modal() {
 #[test]
 fn failure_modal() {
     let mut s = Scene::new("staging");
-    s.output(0, "web-2", Stream::Stderr, &["DATABASE_URL: unbound variable"]);
+    s.output(
+        0,
+        "web-2",
+        Stream::Stderr,
+        &["DATABASE_URL: unbound variable"],
+    );
     s.exit(StepList::Main, 0, "web-1", 0);
     s.exit(StepList::Main, 0, "web-2", 1);
     snapshots("failure", &s.release, &ui_for(&s.release));
@@ -225,7 +265,12 @@ fn help_overlay() {
 fn checklist_expanded_and_output_filtered_paused() {
     let mut s = Scene::new("staging");
     for i in 0..40 {
-        s.output(0, if i % 2 == 0 { "web-1" } else { "web-2" }, Stream::Stdout, &[&format!("line {i}")]);
+        s.output(
+            0,
+            if i % 2 == 0 { "web-1" } else { "web-2" },
+            Stream::Stdout,
+            &[&format!("line {i}")],
+        );
     }
     s.exit(StepList::Main, 0, "web-1", 0);
     let mut ui = ui_for(&s.release);
@@ -258,7 +303,11 @@ fn key(code: KeyCode) -> KeyEvent {
 }
 
 fn cockpit() -> Cockpit<TestBackend> {
-    Cockpit::new(Terminal::new(TestBackend::new(80, 24)).expect("terminal"), "ana", Theme { color: false })
+    Cockpit::new(
+        Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
+        "ana",
+        Theme { color: false },
+    )
 }
 
 /// The question has been on screen for a while (the stray-key guard has passed).
@@ -285,9 +334,20 @@ fn a_stray_key_never_approves_a_gate() {
     assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None);
     assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
     settled(&mut c, &s.release);
-    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None, "Enter alone approves nothing");
-    assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None, "g only arms");
-    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), Some(Decision::Go));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        None,
+        "Enter alone approves nothing"
+    );
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('g')), &s.release)),
+        None,
+        "g only arms"
+    );
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        Some(Decision::Go)
+    );
 }
 
 #[test]
@@ -296,10 +356,17 @@ fn a_production_gate_needs_go_typed() {
     let mut c = cockpit();
     settled(&mut c, &s.release);
     c.key(key(KeyCode::Char('g')), &s.release);
-    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None, "armed is not enough");
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        None,
+        "armed is not enough"
+    );
     c.key(key(KeyCode::Char('g')), &s.release);
     c.key(key(KeyCode::Char('o')), &s.release);
-    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), Some(Decision::Go));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        Some(Decision::Go)
+    );
 }
 
 #[test]
@@ -314,7 +381,11 @@ fn a_note_goes_with_the_decision() {
     c.key(key(KeyCode::Tab), &s.release);
     c.key(key(KeyCode::Char('n')), &s.release);
     match c.key(key(KeyCode::Enter), &s.release) {
-        Some(EventKind::Decided { decision: Decision::NoGo, note, .. }) => {
+        Some(EventKind::Decided {
+            decision: Decision::NoGo,
+            note,
+            ..
+        }) => {
             assert_eq!(note.as_deref(), Some("dashboards green"));
         }
         other => panic!("expected a no-go with a note, got {other:?}"),
@@ -329,13 +400,19 @@ fn skipping_a_failure_needs_a_reason() {
     let mut c = cockpit();
     settled(&mut c, &s.release);
     c.key(key(KeyCode::Char('s')), &s.release);
-    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None, "no reason yet");
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        None,
+        "no reason yet"
+    );
     for ch in "known flaky".chars() {
         c.key(key(KeyCode::Char(ch)), &s.release);
     }
     assert_eq!(
         decision(c.key(key(KeyCode::Enter), &s.release)),
-        Some(Decision::Skip { reason: "known flaky".into() })
+        Some(Decision::Skip {
+            reason: "known flaky".into()
+        })
     );
 }
 
@@ -345,9 +422,18 @@ fn rollback_from_anywhere_takes_one_key_and_one_confirmation() {
     let mut c = cockpit();
     settled(&mut c, &s.release);
     c.key(key(KeyCode::Esc), &s.release); // hide the failure question
-    assert_eq!(decision(c.key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT), &s.release)), None);
+    assert_eq!(
+        decision(c.key(
+            KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT),
+            &s.release
+        )),
+        None
+    );
     assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
-    assert_eq!(decision(c.key(key(KeyCode::Char('y')), &s.release)), Some(Decision::Rollback));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('y')), &s.release)),
+        Some(Decision::Rollback)
+    );
     // The engine's own confirmation about the migration is answered by that one.
     let mut s = s;
     s.decide(Decision::Rollback);
@@ -361,13 +447,19 @@ fn quit_asks_only_when_something_runs() {
     let mut c = cockpit();
     assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), None);
     assert_eq!(c.ui.confirm, Some(Confirm::Abort));
-    assert_eq!(decision(c.key(key(KeyCode::Char('y')), &s.release)), Some(Decision::Abort));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('y')), &s.release)),
+        Some(Decision::Abort)
+    );
 
     let s = Scene::at_gate("staging"); // nothing runs at a gate
     let mut c = cockpit();
     settled(&mut c, &s.release);
     c.key(key(KeyCode::Esc), &s.release);
-    assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), Some(Decision::Abort));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('q')), &s.release)),
+        Some(Decision::Abort)
+    );
 }
 
 #[test]
@@ -379,7 +471,11 @@ fn scrolling_up_pauses_follow_and_end_resumes() {
     c.key(key(KeyCode::Up), &s.release);
     assert!(!c.ui.follow);
     s.output(0, "web-1", Stream::Stdout, &["d", "e"]);
-    assert_eq!(UiState::lines_seen(&s.release) - c.ui.paused_at, 2, "two new lines counted");
+    assert_eq!(
+        UiState::lines_seen(&s.release) - c.ui.paused_at,
+        2,
+        "two new lines counted"
+    );
     c.key(key(KeyCode::End), &s.release);
     assert!(c.ui.follow);
 }

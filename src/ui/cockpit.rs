@@ -398,7 +398,7 @@ impl<B: Backend> Frontend for Cockpit<B> {
                 None
             }
             Input::Interrupt => self.act(Action::Interrupt, release),
-            Input::Line(_) | Input::Closed => None,
+            Input::Line(_) | Input::Closed | Input::Terminate(_) => None,
         }
     }
 

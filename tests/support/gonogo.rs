@@ -131,6 +131,10 @@ impl Live {
         panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn say(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").expect("write answer");

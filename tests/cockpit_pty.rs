@@ -1,0 +1,202 @@
+//! The real binary in a pseudo-terminal: the screen read through vt100 as a person would see
+//! it, keys pressed as a person would press them.
+
+mod support;
+
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use expectrl::process::unix::WaitStatus;
+use support::gonogo::{known_hosts, release, target};
+use support::sshd::Sshd;
+
+const COLS: u16 = 100;
+const ROWS: u16 = 30;
+
+struct Pty {
+    session: expectrl::session::OsSession,
+    screen: vt100::Parser,
+}
+
+impl Pty {
+    /// Runs `gonogo ARGS` in `dir` on a 100×30 terminal; `after` runs in the same terminal
+    /// once gonogo has exited (to look at the terminal's state).
+    fn spawn(dir: &std::path::Path, args: &str, env: &[(&str, &str)], after: &str) -> Pty {
+        let bin = env!("CARGO_BIN_EXE_gonogo");
+        let script =
+            format!("stty cols {COLS} rows {ROWS}; {bin} {args}; echo \"EXIT=$?\"; {after}");
+        let mut command = std::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .env("TERM", "xterm-256color")
+            .env("RUST_BACKTRACE", "0")
+            .env_remove("SSH_AUTH_SOCK");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let session = expectrl::session::Session::spawn(command).expect("spawn in a pty");
+        Pty {
+            session,
+            screen: vt100::Parser::new(
+                ROWS.try_into().expect("rows"),
+                COLS.try_into().expect("cols"),
+                0,
+            ),
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen.screen().contents()
+    }
+
+    /// Reads what the program draws until `seen` holds for the screen or `limit` passes.
+    fn read_until(&mut self, limit: Duration, seen: impl Fn(&str) -> bool) -> bool {
+        let deadline = Instant::now() + limit;
+        let mut buf = [0u8; 8192];
+        loop {
+            if seen(&self.contents()) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            match self.session.try_read(&mut buf) {
+                Ok(n) if n > 0 => {
+                    self.screen.process(&buf[..n]);
+                    continue;
+                }
+                _ => {}
+            }
+            // Nothing to read yet: give the program a moment.
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn wait_text(&mut self, text: &str) {
+        if !self.read_until(Duration::from_secs(60), |s| s.contains(text)) {
+            panic!("never saw {text:?}; the screen:\n{}", self.contents());
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.session.write_all(keys.as_bytes()).expect("type");
+        self.session.flush().expect("flush");
+    }
+
+    /// Presses `key` until the modal shows `armed` (keys right after a question opens are
+    /// ignored by design), then Enter.
+    fn answer(&mut self, key: &str, armed: &str) {
+        for _ in 0..20 {
+            self.press(key);
+            if self.read_until(Duration::from_millis(500), |s| s.contains(armed)) {
+                self.press("\r");
+                return;
+            }
+        }
+        panic!("could not arm {armed:?}; the screen:\n{}", self.contents());
+    }
+
+    fn exit_code(&mut self) -> Option<i32> {
+        self.wait_text("EXIT=");
+        let text = self.contents();
+        let code = text
+            .split("EXIT=")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok();
+        match self.session.get_process().wait() {
+            Ok(WaitStatus::Exited(_, _)) | Err(_) => {}
+            Ok(_) => {}
+        }
+        code
+    }
+}
+
+fn profile(sshd: &Sshd, dir: &std::path::Path, failing: bool) -> String {
+    let kh = known_hosts(dir, &[sshd]);
+    let check = if failing {
+        "echo config missing >&2; exit 1"
+    } else {
+        "echo all good"
+    };
+    let body = format!(
+        "{}\n[[step]]\nphase = \"Preflight\"\nname = \"Config present\"\ncheck = \"{check}\"\non = \"web\"\n\n[[step]]\ngate = \"Ship it to the fixture?\"\n\n[[step]]\nphase = \"Deploy\"\nname = \"Deploy\"\nrun = \"echo deployed > {dir}/deployed\"\non = \"web\"\n\n[[rollback]]\nname = \"Undo\"\nrun = \"echo undone > {dir}/undone\"\non = \"web\"\n",
+        target("web-1", sshd, &["web"]),
+        dir = dir.display()
+    );
+    let text = release("pty", &kh, &body);
+    std::fs::write(dir.join("release.toml"), &text).expect("write profile");
+    text
+}
+
+#[test]
+fn the_release_runs_to_a_gate_the_operator_approves_and_it_finishes() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    profile(&sshd, work.path(), false);
+    let mut pty = Pty::spawn(work.path(), "run release.toml", &[], "");
+    pty.wait_text("[g] GO");
+    assert!(
+        pty.screen.screen().alternate_screen(),
+        "the cockpit uses the alternate screen"
+    );
+    pty.answer("g", "Enter confirms GO");
+    pty.wait_text("RELEASED");
+    assert!(
+        work.path().join("deployed").exists(),
+        "the deploy step ran on the host"
+    );
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+}
+
+#[test]
+fn a_failed_step_answered_rollback_on_the_modal_rolls_back() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    profile(&sshd, work.path(), true);
+    let mut pty = Pty::spawn(work.path(), "run release.toml", &[], "");
+    pty.wait_text("[t] RETRY");
+    pty.wait_text("config missing");
+    pty.answer("r", "Enter confirms ROLLBACK");
+    pty.wait_text("ROLLED BACK");
+    assert!(work.path().join("undone").exists(), "the rollback step ran");
+    assert!(
+        !work.path().join("deployed").exists(),
+        "nothing after the failure ran"
+    );
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(3), "{}", pty.contents());
+}
+
+#[test]
+fn a_panic_leaves_the_terminal_restored_with_the_message() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    profile(&sshd, work.path(), false);
+    let mut pty = Pty::spawn(
+        work.path(),
+        "run release.toml",
+        &[("GONOGO_TEST_PANIC", "1")],
+        "stty -a",
+    );
+    pty.wait_text("EXIT=");
+    pty.wait_text("speed");
+    let screen = pty.contents();
+    assert!(
+        !pty.screen.screen().alternate_screen(),
+        "back on the normal screen:\n{screen}"
+    );
+    assert!(
+        screen.contains("injected panic"),
+        "the panic message is shown:\n{screen}"
+    );
+    assert!(
+        screen.contains(" icanon") && screen.contains(" echo"),
+        "cooked mode again:\n{screen}"
+    );
+}
