@@ -23,6 +23,8 @@ pub struct Cockpit<B: Backend> {
     theme: Theme,
     operator: String,
     dirty: bool,
+    /// A key was pressed: draw now, whatever the frame budget says.
+    urgent: bool,
     last_draw: Option<Instant>,
     /// The operator asked to leave: close once the release has ended.
     quitting: bool,
@@ -36,6 +38,7 @@ impl<B: Backend> Cockpit<B> {
             theme,
             operator: operator.to_string(),
             dirty: true,
+            urgent: false,
             last_draw: None,
             quitting: false,
         }
@@ -56,6 +59,7 @@ impl<B: Backend> Cockpit<B> {
             .draw(|frame| super::draw(frame, release, ui, theme, now));
         self.last_draw = Some(Instant::now());
         self.dirty = false;
+        self.urgent = false;
     }
 
     fn decided(&self, decision: Decision, note: Option<String>) -> EventKind {
@@ -78,6 +82,7 @@ impl<B: Backend> Cockpit<B> {
             return None;
         }
         self.dirty = true;
+        self.urgent = true;
         if let Some(input) = self.ui.filter_input.as_mut() {
             match key.code {
                 KeyCode::Esc => {
@@ -403,7 +408,7 @@ impl<B: Backend> Frontend for Cockpit<B> {
     }
 
     fn flush(&mut self, release: &Release) {
-        if self.dirty && self.last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+        if self.dirty && (self.urgent || self.last_draw.is_none_or(|t| t.elapsed() >= FRAME)) {
             self.draw(release, now_ms());
         }
     }
