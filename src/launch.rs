@@ -43,7 +43,7 @@ pub fn run(
         let (events, event_rx) = mpsc::channel(4096);
         let (inputs, input_rx) = mpsc::channel(64);
         let operator = ssh_config::local_user();
-        let session = session(
+        let mut session = session(
             profile,
             vars,
             flags,
@@ -51,6 +51,22 @@ pub fn run(
             &operator,
             events.clone(),
         );
+        if !headless {
+            // Before the cockpit takes the terminal: the one moment a passphrase can be asked.
+            let paths: Vec<_> = session
+                .links
+                .values()
+                .flat_map(|l| l.identities())
+                .collect();
+            let unlocked = crate::transport::ssh::unlock_keys(&paths).await;
+            if !unlocked.is_empty() {
+                for link in session.links.values_mut() {
+                    if let Some(link) = Arc::get_mut(link) {
+                        link.unlock(&unlocked);
+                    }
+                }
+            }
+        }
         watch_signals(inputs.clone());
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes);
@@ -154,7 +170,7 @@ fn session(
             .ssh
             .connect_timeout
             .unwrap_or(Duration::from_secs(10)),
-        interactive: false,
+        unlocked: HashMap::new(),
     });
     let links = profile
         .targets

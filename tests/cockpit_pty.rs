@@ -200,3 +200,35 @@ fn a_panic_leaves_the_terminal_restored_with_the_message() {
         "cooked mode again:\n{screen}"
     );
 }
+
+#[test]
+fn an_encrypted_key_asks_its_passphrase_before_the_cockpit_starts() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let key = work.path().join("locked_key");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "correct horse", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    // Authorise the new key on the fixture next to its own.
+    let authorized = sshd.dir().join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&authorized).expect("authorized_keys");
+    keys.push_str(&std::fs::read_to_string(key.with_extension("pub")).expect("pub"));
+    std::fs::write(&authorized, keys).expect("authorize");
+    let text = profile(&sshd, work.path(), false).replace(
+        &sshd.identity().display().to_string(),
+        &key.display().to_string(),
+    );
+    std::fs::write(work.path().join("release.toml"), text).expect("profile");
+    let home = work.path().display().to_string();
+    let mut pty = Pty::spawn(work.path(), "run release.toml", &[("HOME", &home)], "");
+    pty.wait_text("passphrase for");
+    pty.press("correct horse\r");
+    pty.wait_text("[g] GO");
+    pty.answer("g", "Enter confirms GO");
+    pty.wait_text("RELEASED");
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+}

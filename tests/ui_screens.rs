@@ -479,3 +479,30 @@ fn scrolling_up_pauses_follow_and_end_resumes() {
     c.key(key(KeyCode::End), &s.release);
     assert!(c.ui.follow);
 }
+
+#[test]
+fn no_color_means_no_colour_and_states_still_read() {
+    let mut s = Scene::new("production");
+    s.output(0, "web-1", Stream::Stderr, &["ERROR: boom"]);
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 1);
+    let ui = ui_for(&s.release);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+    let theme = Theme { color: false };
+    terminal
+        .draw(|f| gonogo::ui::draw(f, &s.release, &ui, &theme, s.release.now))
+        .expect("draw");
+    let buffer = terminal.backend().buffer();
+    let coloured = buffer
+        .content()
+        .iter()
+        .filter(|c| c.fg != ratatui::style::Color::Reset || c.bg != ratatui::style::Color::Reset)
+        .count();
+    assert_eq!(coloured, 0, "no cell is coloured under NO_COLOR");
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("✗ Required env vars"),
+        "a failed step reads as failed without colour:\n{text}"
+    );
+    assert!(text.contains("PRODUCTION"), "{text}");
+}

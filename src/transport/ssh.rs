@@ -21,8 +21,8 @@ pub struct SshOptions {
     pub accept_new: bool,
     pub keepalive: Duration,
     pub connect_timeout: Duration,
-    /// Whether a passphrase may be asked on the terminal (never in headless runs).
-    pub interactive: bool,
+    /// Encrypted keys unlocked before the cockpit took the terminal (never in headless runs).
+    pub unlocked: std::collections::HashMap<PathBuf, Arc<russh::keys::PrivateKey>>,
 }
 
 /// Where and as whom to connect, after `~/.ssh/config`.
@@ -305,7 +305,7 @@ impl Session {
             };
             tried.push(path.display().to_string());
             let hash = key.algorithm().is_rsa().then_some(rsa_hash).flatten();
-            let key = PrivateKeyWithHashAlg::new(Arc::new(key), hash);
+            let key = PrivateKeyWithHashAlg::new(key, hash);
             match self.handle.authenticate_publickey(&ep.user, key).await {
                 Ok(r) if r.success() => return Ok(()),
                 Ok(_) => {}
@@ -363,13 +363,14 @@ impl Session {
     }
 }
 
-fn load_key(path: &std::path::Path, opts: &SshOptions) -> Result<russh::keys::PrivateKey, String> {
+fn load_key(
+    path: &std::path::Path,
+    opts: &SshOptions,
+) -> Result<Arc<russh::keys::PrivateKey>, String> {
     match russh::keys::load_secret_key(path, None) {
-        Ok(key) => Ok(key),
-        Err(russh::keys::Error::KeyIsEncrypted) if opts.interactive => {
-            let prompt = format!("passphrase for {}: ", path.display());
-            let pass = rpassword::prompt_password(prompt).map_err(|e| e.to_string())?;
-            russh::keys::load_secret_key(path, Some(&pass)).map_err(|e| e.to_string())
+        Ok(key) => Ok(Arc::new(key)),
+        Err(russh::keys::Error::KeyIsEncrypted) if opts.unlocked.contains_key(path) => {
+            Ok(opts.unlocked[path].clone())
         }
         Err(russh::keys::Error::KeyIsEncrypted) => Err(format!(
             "encrypted and no terminal to ask its passphrase: add it to the agent with ssh-add {}",
@@ -377,6 +378,58 @@ fn load_key(path: &std::path::Path, opts: &SshOptions) -> Result<russh::keys::Pr
         )),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Asks, on the terminal, the passphrase of every encrypted identity the agent does not hold,
+/// before the cockpit takes the screen. An empty answer skips the key.
+pub async fn unlock_keys(
+    paths: &[PathBuf],
+) -> std::collections::HashMap<PathBuf, Arc<russh::keys::PrivateKey>> {
+    let mut in_agent = Vec::new();
+    if let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await {
+        for identity in agent.request_identities().await.unwrap_or_default() {
+            if let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity {
+                in_agent.push(key.key_data().clone());
+            }
+        }
+    }
+    let mut unlocked = std::collections::HashMap::new();
+    for path in paths {
+        if unlocked.contains_key(path)
+            || !matches!(
+                russh::keys::load_secret_key(path, None),
+                Err(russh::keys::Error::KeyIsEncrypted)
+            )
+        {
+            continue;
+        }
+        let public = std::fs::read_to_string(path.with_extension("pub"))
+            .ok()
+            .and_then(|text| russh::keys::ssh_key::PublicKey::from_openssh(text.trim()).ok());
+        if public.is_some_and(|p| in_agent.contains(p.key_data())) {
+            continue;
+        }
+        for _ in 0..3 {
+            let prompt = format!(
+                "gonogo: passphrase for {} (empty skips it): ",
+                path.display()
+            );
+            let Ok(pass) = rpassword::prompt_password(prompt) else {
+                break;
+            };
+            if pass.is_empty() {
+                break;
+            }
+            match russh::keys::load_secret_key(path, Some(&pass)) {
+                Ok(key) => {
+                    unlocked.insert(path.clone(), Arc::new(key));
+                    break;
+                }
+                Err(_) => eprintln!("gonogo: wrong passphrase"),
+            }
+        }
+    }
+    unlocked
 }
 
 fn io_error(e: std::io::Error) -> russh::Error {
