@@ -210,7 +210,8 @@ fn run_release(
         return exit(true);
     };
     match crate::launch::run(&profile, &vars, flags, headless) {
-        Ok(outcome) => {
+        Ok(release) => {
+            let outcome = release.outcome.unwrap_or(Outcome::Aborted);
             let said = match outcome {
                 Outcome::Released => "released",
                 Outcome::Aborted => "aborted: nothing more ran; locks released",

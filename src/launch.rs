@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::engine::{Outcome, ReleasePlan, StepList};
+use crate::engine::{Release, ReleasePlan, StepList};
 use crate::headless::{self, Headless};
 use crate::profile::{Profile, Quoting, Transport, VarValues};
 use crate::runtime::{self, Input, Session};
@@ -32,7 +32,7 @@ pub fn run(
     vars: &VarValues,
     flags: &RunFlags,
     headless: bool,
-) -> Result<Outcome, String> {
+) -> Result<Release, String> {
     let config = ssh_config::load(profile.ssh.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -84,10 +84,14 @@ pub fn run(
         let terminal = ratatui::init();
         read_terminal(inputs);
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env());
-        let outcome = runtime::run(session, &mut cockpit, events, event_rx, input_rx).await;
+        let release = runtime::run(session, &mut cockpit, events, event_rx, input_rx).await;
         drop(cockpit);
         ratatui::restore();
-        Ok(outcome)
+        // What the cockpit showed about a refusal, on the terminal it leaves behind.
+        for why in &release.refusals {
+            eprintln!("gonogo: {why}");
+        }
+        Ok(release)
     })
 }
 

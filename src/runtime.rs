@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::engine::{
-    Effect, Event, EventKind, Millis, Outcome, Release, ReleasePlan, RunId, StepList, Timer,
+    Effect, Event, EventKind, Millis, Release, ReleasePlan, RunId, StepList, Timer,
 };
 use crate::transport::lines::Redactor;
 use crate::transport::lock::{self, Holder, LockOutcome};
@@ -76,14 +76,14 @@ struct Loop<'f> {
     timers: Vec<JoinHandle<()>>,
 }
 
-/// Runs a release to its end and returns how it ended.
+/// Runs a release to its end and returns it as it ended.
 pub async fn run(
     session: Session,
     frontend: &mut dyn Frontend,
     events: mpsc::Sender<EventKind>,
     mut event_rx: mpsc::Receiver<EventKind>,
     mut inputs: mpsc::Receiver<Input>,
-) -> Outcome {
+) -> Release {
     let started = EventKind::Started {
         session: session.id.clone(),
         operator: session.operator.clone(),
@@ -142,7 +142,7 @@ pub async fn run(
         lp.shut_down().await;
     }
     lp.frontend.flush(&lp.release);
-    lp.release.outcome.unwrap_or(Outcome::Aborted)
+    lp.release
 }
 
 impl Loop<'_> {

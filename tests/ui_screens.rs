@@ -506,3 +506,25 @@ fn no_color_means_no_colour_and_states_still_read() {
     );
     assert!(text.contains("PRODUCTION"), "{text}");
 }
+
+#[test]
+fn refused_to_start_says_why_in_full() {
+    let text = PROFILE.replace("ENV", "staging");
+    let (p, _) = profile::load(&Source::new("t.toml", text));
+    let p = p.expect("valid");
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    let mut release = Release::default();
+    release.apply(&Event::new(
+        T0,
+        EventKind::Started {
+            session: "s1".into(),
+            operator: "ana".into(),
+            plan: ReleasePlan::new(&p, &vars),
+        },
+    ));
+    release.apply(&Event::new(T0 + 900, EventKind::ConnectFailed {
+        target: "web-2".into(),
+        error: "web-2.example.com:22: HOST KEY CHANGED: the host now presents SHA256:abc, which does not match /home/ana/.ssh/known_hosts:12.".into(),
+    }));
+    snapshots("refused", &release, &ui_for(&release));
+}

@@ -25,6 +25,10 @@ impl Release {
             }
             EventKind::Connected { target } => self.connected(target, &mut fx),
             EventKind::ConnectFailed { target, error } => {
+                if matches!(self.stage, Stage::Connecting | Stage::Locking) {
+                    self.refusals
+                        .push(format!("cannot reach {target}: {error}"));
+                }
                 self.set_link(
                     target,
                     Link::Failed {
@@ -53,7 +57,10 @@ impl Release {
                     .push((target.clone(), holder.clone(), reason.clone()));
                 self.locked(target, &mut fx);
             }
-            EventKind::LockRefused { .. } => {
+            EventKind::LockRefused { target, holder } => {
+                self.refusals.push(format!(
+                    "{target} is locked by {holder} (--break-lock \"REASON\" takes it over)"
+                ));
                 if !self.is_finished() {
                     self.finish(Outcome::Refused, &mut fx);
                 }

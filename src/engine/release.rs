@@ -30,6 +30,8 @@ pub struct Release {
     pub output_dropped: u64,
     /// Every decision with who took it and why, for the report.
     pub decisions: Vec<DecisionRecord>,
+    /// Why the release could not start, in words (a target unreachable, a lock held).
+    pub refusals: Vec<String>,
     /// Locks broken with `--break-lock`: target, previous holder, reason.
     pub broken_locks: Vec<(String, String, String)>,
     pub(crate) expect: Vec<Option<Regex>>,

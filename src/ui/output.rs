@@ -77,6 +77,21 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         );
         return;
     }
+    if release.output.is_empty() && !release.refusals.is_empty() {
+        // Nothing ran: say why the release was refused, here and in full.
+        let mut lines = vec![Line::from(Span::styled(
+            "Refused to start, nothing ran:",
+            theme.error_line(),
+        ))];
+        lines.extend(release.refusals.iter().map(|r| Line::from(r.clone())));
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block),
+            area,
+        );
+        return;
+    }
     if release.output.is_empty() {
         frame.render_widget(
             Paragraph::new("No output yet.")

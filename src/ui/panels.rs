@@ -40,7 +40,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
         .filter(|t| t.link == Link::Up)
         .count();
     let lock_text = if release.is_finished() {
-        "lock released".to_string()
+        "unlocked".to_string()
     } else {
         format!("lock {locked}/{total}")
     };
@@ -59,7 +59,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
             Outcome::Released => ("RELEASED", Color::Green),
             Outcome::RolledBack => ("ROLLED BACK", Color::Cyan),
             Outcome::Aborted => ("ABORTED", Color::Red),
-            Outcome::Refused => ("REFUSED TO START", Color::Red),
+            Outcome::Refused => ("REFUSED", Color::Red),
         };
         spans.push(Span::styled(
             format!("  {text}"),
