@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::engine::Outcome;
 use crate::engine::plan::ReleasePlan;
 use crate::launch::RunFlags;
-use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind};
+use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind, VarValues};
 
 /// Exit code for an invalid profile or usage (clap uses it for usage errors too).
 pub const EXIT_INVALID: u8 = 2;
@@ -146,24 +146,32 @@ fn check_one(path: &Path, strict: bool) -> bool {
     }
 }
 
-fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) -> ExitCode {
-    let Some(source) = read(path) else {
-        return exit(true);
-    };
+/// Reads, checks and resolves a profile for `plan` or `run`; prints every diagnostic.
+fn load_resolved(
+    path: &Path,
+    sets: &[(String, String)],
+    purpose: Purpose,
+    strict: bool,
+) -> Option<(Profile, VarValues)> {
+    let source = read(path)?;
     let (profile, mut diags) = profile::load(&source);
     let vars = profile.as_ref().map(|p| {
         profile::resolve(
             p,
             sets,
             |name| std::env::var(name).ok(),
-            Purpose::Plan,
+            purpose,
             &mut diags,
         )
     });
     if !report(&source, diags, strict) {
-        return exit(true);
+        return None;
     }
-    let (Some(profile), Some(vars)) = (profile, vars) else {
+    profile.zip(vars)
+}
+
+fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) -> ExitCode {
+    let Some((profile, vars)) = load_resolved(path, sets, Purpose::Plan, strict) else {
         return exit(true);
     };
     let plan = ReleasePlan::new(&profile, &vars);
@@ -190,23 +198,7 @@ fn run_release(
         );
         return exit(true);
     }
-    let Some(source) = read(path) else {
-        return exit(true);
-    };
-    let (profile, mut diags) = profile::load(&source);
-    let vars = profile.as_ref().map(|p| {
-        profile::resolve(
-            p,
-            sets,
-            |name| std::env::var(name).ok(),
-            Purpose::Run,
-            &mut diags,
-        )
-    });
-    if !report(&source, diags, false) {
-        return exit(true);
-    }
-    let (Some(profile), Some(vars)) = (profile, vars) else {
+    let Some((profile, vars)) = load_resolved(path, sets, Purpose::Run, false) else {
         return exit(true);
     };
     match crate::launch::run(&profile, &vars, flags, headless) {

@@ -17,6 +17,8 @@ pub struct Headless {
     operator: String,
     shown_step: Option<(StepList, usize)>,
     shown_watch: bool,
+    /// Attempts whose start was printed: (list, step, target, attempt).
+    shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
 }
 
 impl Headless {
@@ -29,6 +31,7 @@ impl Headless {
             operator: operator.to_string(),
             shown_step: None,
             shown_watch: false,
+            shown_starts: std::collections::HashSet::new(),
         }
     }
 
@@ -45,6 +48,28 @@ impl Headless {
     }
 
     /// A header when the release moves to a new step or stage.
+    /// A line when a target starts (serial steps and retries start targets one by one).
+    fn show_starts(&mut self, release: &Release) {
+        let Some((list, index)) = release.current() else {
+            return;
+        };
+        let name = &release.list(list)[index].name;
+        for t in &release.states(list)[index].targets {
+            if t.status == RunStatus::Running
+                && self
+                    .shown_starts
+                    .insert((list, index, t.target.clone(), t.attempt))
+            {
+                let attempt = if t.attempt > 1 {
+                    format!(" (attempt {})", t.attempt)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(self.out, "...  {} {name}: started{attempt}", t.target);
+            }
+        }
+    }
+
     fn show_progress(&mut self, release: &Release) {
         if let Some((list, index)) = release.current()
             && self.shown_step != Some((list, index))
@@ -124,7 +149,7 @@ impl Frontend for Headless {
                     let name = &release.list(run.list)[run.step].name;
                     let why = state.failure.clone().unwrap_or_default();
                     let verdict = match state.status {
-                        RunStatus::Passed => format!("ok   {} {name} ({})", run.target, took(state)),
+                        RunStatus::Passed => format!("ok   {} {name}: exit 0 ({})", run.target, took(state)),
                         RunStatus::RetryWaiting => format!("FAIL {} {name}: {why} ({}), retrying", run.target, took(state)),
                         RunStatus::Failed => format!("FAIL {} {name}: {why} ({})", run.target, took(state)),
                         _ => String::new(),
@@ -141,20 +166,7 @@ impl Frontend for Headless {
             EventKind::TimerFired { .. } => {}
         }
         self.show_progress(release);
-        if let Some(outcome) = release.outcome
-            && matches!(
-                event.kind,
-                EventKind::Decided { .. }
-                    | EventKind::Exited { .. }
-                    | EventKind::RunFailed { .. }
-                    | EventKind::TimerFired { .. }
-                    | EventKind::LockRefused { .. }
-                    | EventKind::ConnectFailed { .. }
-                    | EventKind::LockTaken { .. }
-            )
-        {
-            let _ = outcome; // the CLI prints the outcome once the locks are released
-        }
+        self.show_starts(release);
     }
 
     fn ask(&mut self, release: &Release) -> Option<EventKind> {

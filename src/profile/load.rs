@@ -1,7 +1,6 @@
 //! Loading a profile: TOML syntax, then every table, collecting every problem with its place.
 
 use std::ops::Range;
-use std::time::Duration;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -10,7 +9,6 @@ use super::diag::{Diagnostic, Diagnostics, Source, did_you_mean};
 use super::read::{Fields, content_offset, wrong_type};
 use super::schema::*;
 use super::template::{Template, is_var_name};
-use crate::engine::watch_rule::parse_rule;
 
 const TOP_KEYS: &[&str] = &[
     "version", "release", "vars", "ssh", "targets", "logs", "health", "metrics", "step", "watch",
@@ -280,7 +278,7 @@ impl<'s> Loader<'s> {
     }
 
     /// Each `[section.NAME]` table, with its name checked.
-    fn named_tables<'a, 'i>(
+    pub(crate) fn named_tables<'a, 'i>(
         &mut self,
         top: &Fields<'a, 'i>,
         section: &str,
@@ -375,214 +373,6 @@ impl<'s> Loader<'s> {
             });
         }
         out
-    }
-
-    fn logs(&mut self, top: &Fields<'_, '_>) -> Vec<LogSource> {
-        let mut out = Vec::new();
-        for (name, table, span) in self.named_tables(top, "logs") {
-            let place = format!("[logs.{name}]");
-            let f = Fields::new(
-                table,
-                span,
-                &place,
-                &["on", "command", "errors"],
-                &mut self.diags,
-            );
-            let on = self.selector(&f, "on", &place);
-            let command = self.required_str(
-                &f,
-                "command",
-                &place,
-                "\"journalctl -u app -f -n 0 --no-pager\"",
-            );
-            let errors = self.regex(&f, "errors");
-            if let (Some(on), Some(command)) = (on, command) {
-                out.push(LogSource {
-                    name,
-                    on,
-                    command: self.template(&command),
-                    errors,
-                });
-            }
-        }
-        out
-    }
-
-    fn health(&mut self, top: &Fields<'_, '_>) -> Vec<HealthCheck> {
-        let keys = ["url", "via", "expect", "every", "timeout"];
-        let mut out = Vec::new();
-        for (name, table, span) in self.named_tables(top, "health") {
-            let place = format!("[health.{name}]");
-            let f = Fields::new(table, span, &place, &keys, &mut self.diags);
-            let url = self.required_str(&f, "url", &place, "\"http://127.0.0.1:8000/health\"");
-            let via = f
-                .has("via")
-                .then(|| self.selector(&f, "via", &place))
-                .flatten();
-            let expect = f
-                .count("expect", 100..=599, &mut self.diags)
-                .map_or(200, |e| e.into_inner() as u16);
-            let every = f
-                .duration("every", &mut self.diags)
-                .map_or(Duration::from_secs(5), Spanned::into_inner);
-            let timeout = f
-                .duration("timeout", &mut self.diags)
-                .map_or(Duration::from_secs(2), Spanned::into_inner);
-            if let Some(url) = url {
-                out.push(HealthCheck {
-                    name,
-                    url: self.template(&url),
-                    via,
-                    expect,
-                    every,
-                    timeout,
-                });
-            }
-        }
-        out
-    }
-
-    fn metrics(&mut self, top: &Fields<'_, '_>) -> Vec<MetricSource> {
-        let keys = ["url", "via", "errors", "requests", "latency", "every"];
-        let mut out = Vec::new();
-        for (name, table, span) in self.named_tables(top, "metrics") {
-            let place = format!("[metrics.{name}]");
-            let f = Fields::new(table, span, &place, &keys, &mut self.diags);
-            let url = self.required_str(&f, "url", &place, "\"http://127.0.0.1:8000/metrics\"");
-            let via = f
-                .has("via")
-                .then(|| self.selector(&f, "via", &place))
-                .flatten();
-            let d = &mut self.diags;
-            let errors = f.str("errors", d).map(Spanned::into_inner);
-            let requests = f.str("requests", d).map(Spanned::into_inner);
-            let latency = f.str("latency", d).map(Spanned::into_inner);
-            let every = f
-                .duration("every", d)
-                .map_or(Duration::from_secs(15), Spanned::into_inner);
-            if let Some(url) = url {
-                out.push(MetricSource {
-                    name,
-                    url: self.template(&url),
-                    via,
-                    errors,
-                    requests,
-                    latency,
-                    every,
-                });
-            }
-        }
-        out
-    }
-
-    fn watch(&mut self, top: &Fields<'_, '_>) -> Option<Watch> {
-        let (table, span) = top.table("watch", &mut self.diags)?;
-        let f = Fields::new(
-            table,
-            span,
-            "[watch]",
-            &["duration", "rollback_on", "auto_rollback"],
-            &mut self.diags,
-        );
-        let duration = match f.duration("duration", &mut self.diags) {
-            None => Duration::from_secs(10 * 60),
-            Some(d) => {
-                let secs = d.get_ref().as_secs_f64();
-                if !(60.0..=3600.0).contains(&secs) {
-                    self.diags.push(
-                        Diagnostic::error(d.span(), "the watch window must last from 1m to 60m")
-                            .help(
-                                "operators watch 5m to 15m after a deploy, e.g. duration = \"10m\"",
-                            ),
-                    );
-                } else if !(300.0..=900.0).contains(&secs) {
-                    self.diags.push(
-                        Diagnostic::warning(d.span(), "a watch window outside 5m–15m")
-                            .help("most regressions show within 5–15 minutes; shorter misses them, longer holds the lock"),
-                    );
-                }
-                d.into_inner()
-            }
-        };
-        let mut rollback_on = Vec::new();
-        if let Some(rules) = f.get("rollback_on") {
-            match rules.get_ref().as_array() {
-                None => self.diags.push(wrong_type(
-                    "rollback_on",
-                    rules,
-                    "an array of rules",
-                    "rollback_on = [\"error_ratio > 5% for 1m\"]",
-                )),
-                Some(items) => {
-                    for item in items.iter() {
-                        let Some(text) = item.get_ref().as_str() else {
-                            self.diags.push(wrong_type(
-                                "rollback_on",
-                                item,
-                                "an array of strings",
-                                "rollback_on = [\"health failing for 30s\"]",
-                            ));
-                            continue;
-                        };
-                        match parse_rule(text) {
-                            Ok(rule) => rollback_on.push(rule),
-                            Err(e) => {
-                                let at = content_offset(&self.src.text, &item.span(), text)
-                                    .map_or(item.span(), |start| {
-                                        start + e.offset..start + e.offset + 1
-                                    });
-                                self.diags.push(
-                                    Diagnostic::error(at, format!("rollback rule: {}", e.message))
-                                        .help(e.help),
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let auto_rollback = f.bool("auto_rollback", &mut self.diags).unwrap_or(false);
-        Some(Watch {
-            duration,
-            rollback_on,
-            auto_rollback,
-        })
-    }
-
-    fn notify(&mut self, top: &Fields<'_, '_>) -> Option<Notify> {
-        let (table, span) = top.table("notify", &mut self.diags)?;
-        let f = Fields::new(
-            table,
-            span,
-            "[notify]",
-            &["webhook", "every"],
-            &mut self.diags,
-        );
-        let webhook = f.str("webhook", &mut self.diags).map(|w| self.template(&w));
-        let every = f
-            .duration("every", &mut self.diags)
-            .map(Spanned::into_inner);
-        Some(Notify { webhook, every })
-    }
-
-    fn policy(&mut self, top: &Fields<'_, '_>) -> Option<Policy> {
-        let (table, span) = top.table("policy", &mut self.diags)?;
-        let f = Fields::new(table, span, "[policy]", &["windows"], &mut self.diags);
-        let mut windows = Vec::new();
-        for w in f.strings("windows", &mut self.diags).unwrap_or_default() {
-            match super::policy::parse_window(w.get_ref()) {
-                Ok(window) => windows.push(window),
-                Err((offset, why)) => {
-                    let at = content_offset(&self.src.text, &w.span(), w.get_ref())
-                        .map_or(w.span(), |s| s + offset..s + offset + 1);
-                    self.diags.push(
-                        Diagnostic::error(at, format!("release window: {why}"))
-                            .help("write days then hours, e.g. \"Mon-Thu 09:00-16:00\""),
-                    );
-                }
-            }
-        }
-        Some(Policy { windows })
     }
 
     /// `on` / `via`: names are checked against targets and roles once all are read.

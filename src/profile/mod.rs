@@ -8,6 +8,7 @@ pub mod policy;
 mod read;
 pub mod resolve;
 pub mod schema;
+mod sections;
 mod steps;
 pub mod template;
 

@@ -1,10 +1,12 @@
 //! The engine's rules, driven by event sequences: no SSH, no clock, no I/O.
 
 use super::*;
+
+mod rollback;
 use crate::engine::release::RunStatus;
 use crate::profile::{self, Purpose, Source};
 
-const TWO_HOSTS: &str = r#"version = 1
+pub(super) const TWO_HOSTS: &str = r#"version = 1
 [release]
 name = "shop"
 environment = "staging"
@@ -39,7 +41,7 @@ run = "undo"
 on = "web"
 "#;
 
-fn plan(toml: &str) -> ReleasePlan {
+pub(super) fn plan(toml: &str) -> ReleasePlan {
     let source = Source::new("t.toml", toml);
     let (p, diags) = profile::load(&source);
     let p = p.unwrap_or_else(|| panic!("test profile invalid: {diags:?}"));
@@ -49,13 +51,13 @@ fn plan(toml: &str) -> ReleasePlan {
 }
 
 /// A release and a clock: each event happens one second after the last.
-struct Run {
-    release: Release,
+pub(super) struct Run {
+    pub(super) release: Release,
     at: Millis,
 }
 
 impl Run {
-    fn new(toml: &str) -> Self {
+    pub(super) fn new(toml: &str) -> Self {
         let mut run = Run {
             release: Release::default(),
             at: 1_000_000,
@@ -70,7 +72,7 @@ impl Run {
     }
 
     /// Started, connected and locked: the first step is under way.
-    fn going(toml: &str) -> Self {
+    pub(super) fn going(toml: &str) -> Self {
         let mut run = Run::new(toml);
         for t in run.target_names() {
             run.send(EventKind::Connected { target: t });
@@ -81,7 +83,7 @@ impl Run {
         run
     }
 
-    fn target_names(&self) -> Vec<String> {
+    pub(super) fn target_names(&self) -> Vec<String> {
         self.release
             .plan
             .targets
@@ -90,16 +92,22 @@ impl Run {
             .collect()
     }
 
-    fn send(&mut self, kind: EventKind) -> Vec<Effect> {
+    pub(super) fn send(&mut self, kind: EventKind) -> Vec<Effect> {
         self.at += 1000;
         self.release.apply(&Event::new(self.at, kind))
     }
 
-    fn exit(&mut self, step: usize, target: &str, attempt: u32, status: i32) -> Vec<Effect> {
+    pub(super) fn exit(
+        &mut self,
+        step: usize,
+        target: &str,
+        attempt: u32,
+        status: i32,
+    ) -> Vec<Effect> {
         self.exit_in(StepList::Main, step, target, attempt, status)
     }
 
-    fn exit_in(
+    pub(super) fn exit_in(
         &mut self,
         list: StepList,
         step: usize,
@@ -113,7 +121,7 @@ impl Run {
         })
     }
 
-    fn decide(&mut self, by: &str, decision: Decision) -> Vec<Effect> {
+    pub(super) fn decide(&mut self, by: &str, decision: Decision) -> Vec<Effect> {
         self.send(EventKind::Decided {
             by: by.into(),
             decision,
@@ -121,12 +129,12 @@ impl Run {
         })
     }
 
-    fn status(&self, step: usize) -> StepStatus {
+    pub(super) fn status(&self, step: usize) -> StepStatus {
         self.release.steps[step].status
     }
 }
 
-fn run_id(list: StepList, step: usize, target: &str, attempt: u32) -> RunId {
+pub(super) fn run_id(list: StepList, step: usize, target: &str, attempt: u32) -> RunId {
     RunId {
         list,
         step,
@@ -135,7 +143,7 @@ fn run_id(list: StepList, step: usize, target: &str, attempt: u32) -> RunId {
     }
 }
 
-fn started(fx: &[Effect]) -> Vec<(StepList, usize, String, u32)> {
+pub(super) fn started(fx: &[Effect]) -> Vec<(StepList, usize, String, u32)> {
     fx.iter()
         .filter_map(|e| match e {
             Effect::StartRun { run } => Some((run.list, run.step, run.target.clone(), run.attempt)),
@@ -144,11 +152,11 @@ fn started(fx: &[Effect]) -> Vec<(StepList, usize, String, u32)> {
         .collect()
 }
 
-fn main_run(step: usize, target: &str, attempt: u32) -> (StepList, usize, String, u32) {
+pub(super) fn main_run(step: usize, target: &str, attempt: u32) -> (StepList, usize, String, u32) {
     (StepList::Main, step, target.to_string(), attempt)
 }
 
-fn finished(fx: &[Effect]) -> Option<Outcome> {
+pub(super) fn finished(fx: &[Effect]) -> Option<Outcome> {
     fx.iter().find_map(|e| match e {
         Effect::Finish { outcome } => Some(*outcome),
         _ => None,
@@ -430,148 +438,9 @@ fn expect_must_match_some_output_line() {
 }
 
 #[test]
-fn rollback_from_a_failure_runs_the_rollback_steps_and_ends_rolled_back() {
-    let mut run = Run::going(TWO_HOSTS);
-    run.exit(0, "a", 1, 0);
-    run.exit(0, "b", 1, 0);
-    run.decide("ana", Decision::Go);
-    run.decide("ana", Decision::Done);
-    run.exit(3, "a", 1, 1);
-    let fx = run.decide("ana", Decision::Rollback);
-    let rollback = |t: &str| (StepList::Rollback, 0, t.to_string(), 1);
-    assert_eq!(started(&fx), vec![rollback("a"), rollback("b")]);
-    run.exit_in(StepList::Rollback, 0, "a", 1, 0);
-    let fx = run.exit_in(StepList::Rollback, 0, "b", 1, 0);
-    assert_eq!(finished(&fx), Some(Outcome::RolledBack));
-    assert_eq!(
-        run.status(0),
-        StepStatus::Passed,
-        "a check changed nothing to roll back"
-    );
-    assert_eq!(run.status(3), StepStatus::Failed);
-}
-
-#[test]
-fn a_failing_rollback_offers_retry_skip_abort_but_not_rollback() {
-    let mut run = Run::going(TWO_HOSTS);
-    run.exit(0, "a", 1, 0);
-    run.exit(0, "b", 1, 0);
-    run.decide("ana", Decision::Rollback);
-    run.exit_in(StepList::Rollback, 0, "a", 1, 0);
-    run.exit_in(StepList::Rollback, 0, "b", 1, 7);
-    assert_eq!(
-        run.release.question,
-        Some(Question::Failure {
-            list: StepList::Rollback,
-            step: 0
-        })
-    );
-    assert_eq!(run.release.choices(), vec!["retry", "skip REASON", "abort"]);
-    assert!(run.decide("ana", Decision::Rollback).is_empty());
-    let fx = run.decide("ana", Decision::Retry);
-    assert_eq!(
-        started(&fx),
-        vec![(StepList::Rollback, 0, "b".to_string(), 2)]
-    );
-}
-
-const IRREVERSIBLE: &str = r#"version = 1
-[release]
-name = "shop"
-environment = "staging"
-[targets.db]
-host = "db"
-
-[[step]]
-gate = "Migrate?"
-[[step]]
-name = "Migrate"
-run = "migrate"
-on = "db"
-irreversible = true
-[[step]]
-gate = "Open traffic?"
-
-[[rollback]]
-run = "undo"
-on = "db"
-"#;
-
-#[test]
-fn rollback_after_an_irreversible_step_names_it_and_asks_to_confirm() {
-    let mut run = Run::going(IRREVERSIBLE);
-    run.decide("ana", Decision::Go);
-    run.exit(1, "db", 1, 0);
-    assert_eq!(run.release.question, Some(Question::Gate { step: 2 }));
-    let fx = run.decide("ana", Decision::Rollback);
-    assert_eq!(fx, vec![Effect::Ask]);
-    let Some(Question::ConfirmRollback { irreversible, then }) = run.release.question.clone()
-    else {
-        panic!("expected a confirmation, got {:?}", run.release.question);
-    };
-    assert_eq!(irreversible[0].step, "Migrate");
-    assert_eq!(irreversible[0].targets, vec!["db".to_string()]);
-    assert_eq!(then.as_deref(), Some(&Question::Gate { step: 2 }));
-
-    run.decide("ana", Decision::Cancel);
-    assert_eq!(
-        run.release.question,
-        Some(Question::Gate { step: 2 }),
-        "cancel goes back to the gate"
-    );
-
-    run.decide("ana", Decision::Rollback);
-    let fx = run.decide("ana", Decision::ConfirmRollback);
-    assert_eq!(
-        started(&fx),
-        vec![(StepList::Rollback, 0, "db".to_string(), 1)]
-    );
-}
-
-#[test]
-fn no_go_aborts_and_releases_the_locks() {
-    let mut run = Run::going(IRREVERSIBLE);
-    let fx = run.decide("ana", Decision::NoGo);
-    assert_eq!(
-        fx,
-        vec![
-            Effect::ReleaseLocks,
-            Effect::Finish {
-                outcome: Outcome::Aborted
-            }
-        ]
-    );
-    assert_eq!(
-        run.status(1),
-        StepStatus::Pending,
-        "the migration never ran"
-    );
-}
-
-#[test]
-fn abort_mid_step_cancels_what_runs() {
-    let mut run = Run::going(TWO_HOSTS);
-    run.exit(0, "a", 1, 0);
-    let fx = run.decide("ana", Decision::Abort);
-    assert_eq!(
-        fx,
-        vec![
-            Effect::CancelRun {
-                run: run_id(StepList::Main, 0, "b", 1)
-            },
-            Effect::ReleaseLocks,
-            Effect::Finish {
-                outcome: Outcome::Aborted
-            },
-        ]
-    );
-    assert_eq!(run.status(0), StepStatus::Cancelled);
-    assert!(!run.release.is_running_commands());
-}
-
-#[test]
 fn a_gate_with_two_approvals_needs_two_different_people() {
-    let profile = IRREVERSIBLE.replace("gate = \"Migrate?\"", "gate = \"Migrate?\"\napprovals = 2");
+    let profile =
+        rollback::IRREVERSIBLE.replace("gate = \"Migrate?\"", "gate = \"Migrate?\"\napprovals = 2");
     let mut run = Run::going(&profile);
     assert_eq!(run.decide("ana", Decision::Go), vec![Effect::Ask]);
     assert_eq!(
@@ -584,51 +453,6 @@ fn a_gate_with_two_approvals_needs_two_different_people() {
     assert_eq!(
         run.release.steps[0].approved_by,
         vec!["ana".to_string(), "bob".to_string()]
-    );
-}
-
-#[test]
-fn the_watch_window_holds_the_release_until_it_ends() {
-    let profile = format!("{TWO_HOSTS}\n[watch]\nduration = \"10m\"\n");
-    let mut run = Run::going(&profile);
-    run.exit(0, "a", 1, 0);
-    run.exit(0, "b", 1, 0);
-    run.decide("ana", Decision::Go);
-    run.decide("ana", Decision::Done);
-    run.exit(3, "a", 1, 0);
-    let fx = run.exit(3, "b", 1, 0);
-    assert_eq!(
-        fx,
-        vec![Effect::StartTimer {
-            timer: Timer::WatchEnd,
-            after_ms: 600_000
-        }]
-    );
-    assert!(matches!(run.release.stage, Stage::Watching { .. }));
-    let fx = run.send(EventKind::TimerFired {
-        timer: Timer::WatchEnd,
-    });
-    assert_eq!(finished(&fx), Some(Outcome::Released));
-}
-
-#[test]
-fn rollback_is_offered_during_the_watch() {
-    let profile = format!("{TWO_HOSTS}\n[watch]\nduration = \"10m\"\n");
-    let mut run = Run::going(&profile);
-    run.exit(0, "a", 1, 0);
-    run.exit(0, "b", 1, 0);
-    run.decide("ana", Decision::Go);
-    run.decide("ana", Decision::Done);
-    run.exit(3, "a", 1, 0);
-    run.exit(3, "b", 1, 0);
-    let fx = run.decide("ana", Decision::Rollback);
-    assert_eq!(started(&fx).len(), 2);
-    // The watch timer firing during the rollback does not end the release as released.
-    assert!(
-        finished(&run.send(EventKind::TimerFired {
-            timer: Timer::WatchEnd
-        }))
-        .is_none()
     );
 }
 
