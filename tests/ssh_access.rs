@@ -1,0 +1,97 @@
+//! Reaching hosts the way operators do: through a jump host from `~/.ssh/config`, and with keys
+//! held by the ssh-agent.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::gonogo::{Gonogo, known_hosts, release, text};
+use support::sshd::Sshd;
+
+#[test]
+fn a_host_behind_a_jump_host_is_reached_through_it() {
+    let (jump, inner) = (Sshd::start(), Sshd::start());
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&jump, &inner]);
+    let config = work.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host bastion\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n\nHost app-inner\n  HostName 127.0.0.1\n  Port {}\n  User {}\n  IdentityFile {}\n  ProxyJump bastion\n",
+            jump.port(),
+            jump.user(),
+            jump.identity().display(),
+            inner.port(),
+            inner.user(),
+            inner.identity().display()
+        ),
+    )
+    .expect("ssh config");
+    let body = format!(
+        "[targets.app]\nhost = \"app-inner\"\n\n[[step]]\nname = \"Where am I\"\ncheck = \"echo via $SSH_CONNECTION\"\non = \"app\"\n"
+    );
+    let profile = release("jump", &kh, &body).replace(
+        "[ssh]\n",
+        &format!("[ssh]\nconfig = \"{}\"\n", config.display()),
+    );
+    let out = Gonogo::new(&profile).run(&[], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(&format!(" 127.0.0.1 {}", inner.port())),
+        "the step ran on the inner host: {t}"
+    );
+    assert!(
+        jump.log().contains("Accepted publickey"),
+        "the connection went through the jump host"
+    );
+}
+
+#[test]
+fn keys_in_the_ssh_agent_are_used() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let sock = work.path().join("agent.sock");
+    let agent = Command::new("ssh-agent")
+        .arg("-a")
+        .arg(&sock)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("ssh-agent");
+    assert!(agent.status.success());
+    let pid = String::from_utf8_lossy(&agent.stdout)
+        .split("SSH_AGENT_PID=")
+        .nth(1)
+        .and_then(|r| r.split(';').next())
+        .expect("agent pid")
+        .to_string();
+    let added = Command::new("ssh-add")
+        .arg(sshd.identity())
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .expect("ssh-add");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    // No identity file anywhere gonogo would look: only the agent can log in.
+    let body = format!(
+        "[targets.web-1]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\n\n[[step]]\ncheck = \"echo agent-ok\"\non = \"web-1\"\n",
+        sshd.port(),
+        sshd.user()
+    );
+    let g = Gonogo::new(&release("agent", &kh, &body));
+    let out = g
+        .command(&[])
+        .env("SSH_AUTH_SOCK", &sock)
+        .env("HOME", work.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let _ = Command::new("kill").arg(&pid).status();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("[web-1] agent-ok"), "{t}");
+}
