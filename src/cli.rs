@@ -1,6 +1,6 @@
 //! The subcommands and flags, and what each one does with them.
 
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -210,7 +210,8 @@ fn run_release(
                 Outcome::RolledBack => "rolled back",
                 Outcome::Refused => "refused to start: nothing ran",
             };
-            println!("gonogo: {said}");
+            // The terminal may be gone (SIGHUP): the outcome is in the exit code either way.
+            let _ = writeln!(std::io::stdout(), "gonogo: {said}");
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {

@@ -27,10 +27,8 @@ fn a_host_behind_a_jump_host_is_reached_through_it() {
         ),
     )
     .expect("ssh config");
-    let body = format!(
-        "[targets.app]\nhost = \"app-inner\"\n\n[[step]]\nname = \"Where am I\"\ncheck = \"echo via $SSH_CONNECTION\"\non = \"app\"\n"
-    );
-    let profile = release("jump", &kh, &body).replace(
+    let body = "[targets.app]\nhost = \"app-inner\"\n\n[[step]]\nname = \"Where am I\"\ncheck = \"echo via $SSH_CONNECTION\"\non = \"app\"\n";
+    let profile = release("jump", &kh, body).replace(
         "[ssh]\n",
         &format!("[ssh]\nconfig = \"{}\"\n", config.display()),
     );
