@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Decision, Millis, Outcome, RunId, StepList, Stream};
 use super::plan::{PlannedStep, ReleasePlan};
-use crate::profile::StepKind;
 
 /// Output lines kept for the cockpit; older lines are dropped (the journal keeps them all).
 pub const OUTPUT_LINES_KEPT: usize = 10_000;
@@ -270,9 +269,5 @@ impl Release {
             .chain(&self.rollback)
             .flat_map(|s| &s.targets)
             .any(|t| t.status == RunStatus::Running)
-    }
-
-    pub fn step_kind(&self, list: StepList, step: usize) -> Option<StepKind> {
-        self.list(list).get(step).map(|s| s.kind)
     }
 }

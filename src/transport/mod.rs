@@ -95,14 +95,6 @@ impl Link {
         }
     }
 
-    /// What the operator would recognise: `deploy@web-1:22` or `local`.
-    pub fn describe(&self) -> String {
-        match &self.kind {
-            LinkKind::Ssh { endpoint, .. } => endpoint.to_string(),
-            LinkKind::Local => "local".into(),
-        }
-    }
-
     /// The first connection, before the release starts. The error is the whole explanation.
     pub async fn connect(&self) -> Result<(), String> {
         let LinkKind::Ssh {

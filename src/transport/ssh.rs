@@ -117,7 +117,7 @@ impl ConnectError {
     }
 }
 
-pub fn known_host_name(host: &str, port: u16) -> String {
+fn known_host_name(host: &str, port: u16) -> String {
     if port == 22 {
         host.to_string()
     } else {

@@ -44,10 +44,6 @@ impl<B: Backend> Cockpit<B> {
         }
     }
 
-    pub fn terminal(&self) -> &Terminal<B> {
-        &self.terminal
-    }
-
     pub fn draw(&mut self, release: &Release, now: u64) {
         #[cfg(debug_assertions)]
         if std::env::var_os("GONOGO_TEST_PANIC").is_some() {
