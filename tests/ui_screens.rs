@@ -528,3 +528,20 @@ fn refused_to_start_says_why_in_full() {
     }));
     snapshots("refused", &release, &ui_for(&release));
 }
+
+#[test]
+fn help_scrolls_to_every_section_on_a_small_terminal() {
+    let s = Scene::new("staging");
+    let mut c = cockpit();
+    c.key(key(KeyCode::Char('?')), &s.release);
+    assert!(c.ui.help);
+    for _ in 0..60 {
+        c.key(key(KeyCode::Down), &s.release);
+    }
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(
+        text.contains("Confirmations") && text.contains("This help"),
+        "{text}"
+    );
+    insta::assert_snapshot!("help_scrolled_80x24", text);
+}

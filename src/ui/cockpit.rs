@@ -148,6 +148,13 @@ impl<B: Backend> Cockpit<B> {
         let page = self.page();
         let ui = &mut self.ui;
         match action {
+            Action::Up | Action::Down if ui.help => {
+                ui.help_scroll = if action == Action::Down {
+                    ui.help_scroll.saturating_add(1)
+                } else {
+                    ui.help_scroll.saturating_sub(1)
+                };
+            }
             Action::Up | Action::Down => {
                 let down = action == Action::Down;
                 match ui.focus {
@@ -267,7 +274,10 @@ impl<B: Backend> Cockpit<B> {
                     return Some(self.decided(Decision::EndWatch, None));
                 }
             }
-            Action::Help => ui.help = true,
+            Action::Help => {
+                ui.help = true;
+                ui.help_scroll = 0;
+            }
             Action::Quit | Action::Interrupt => {
                 if release.is_finished() {
                     self.quitting = true;

@@ -317,6 +317,10 @@ pub const BINDINGS: &[Binding] = &[
     bind(M::Confirm, K::Char('n'), "n/Esc", A::No, "no"),
     bind(M::Confirm, K::Esc, "", A::No, ""),
     bind(M::Help, K::Esc, "Esc/?/q", A::Close, "close the help"),
+    bind(M::Help, K::Down, "↑↓/j k", A::Down, "scroll the help"),
+    bind(M::Help, K::Up, "", A::Up, ""),
+    bind(M::Help, K::Char('j'), "", A::Down, ""),
+    bind(M::Help, K::Char('k'), "", A::Up, ""),
     bind(M::Help, K::Char('?'), "", A::Close, ""),
     bind(M::Help, K::Char('q'), "", A::Close, ""),
 ];

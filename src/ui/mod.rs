@@ -79,6 +79,6 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
         modal::confirm(frame, area, release, which, theme);
     }
     if ui.help {
-        modal::help(frame, area, theme);
+        modal::help(frame, area, ui.help_scroll, theme);
     }
 }

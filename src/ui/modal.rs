@@ -281,12 +281,13 @@ pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, which: Confirm,
     );
 }
 
-pub fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
+pub fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
     let mut lines = Vec::new();
     for (mode, title) in [
         (Mode::Normal, "Cockpit"),
         (Mode::Answer, "Answering a question"),
         (Mode::Confirm, "Confirmations"),
+        (Mode::Help, "This help"),
     ] {
         lines.push(Line::from(Span::styled(title, theme.bold())));
         for (keys, what) in keymap::help(mode) {
@@ -297,15 +298,28 @@ pub fn help(frame: &mut Frame, area: Rect, theme: &Theme) {
         }
     }
     lines.push(Line::from(Span::styled(
-        "A gate is answered with two deliberate keys (a letter, then Enter); in production GO also needs `go` typed.",
+        "Gates: a letter arms, Enter confirms; a production GO also needs `go` typed.",
         theme.dim(),
     )));
-    let rect = centered(area, 84, lines.len() as u16 + 2);
+    let total = lines.len() as u16;
+    let rect = centered(area, 84, total + 2);
+    let visible = rect.height.saturating_sub(2);
+    let scroll = scroll.min(total.saturating_sub(visible));
+    let title = if total > visible {
+        format!(
+            " Help (Esc closes, ↑↓ scroll: {}-{} of {total}) ",
+            scroll + 1,
+            (scroll + visible).min(total)
+        )
+    } else {
+        " Help (Esc closes) ".to_string()
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(" Help (Esc closes) ")),
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(title)),
         rect,
     );
 }

@@ -43,16 +43,16 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         if focused { theme.bold() } else { theme.dim() },
     )];
     if ui.follow {
-        title.push(Span::styled("· following ", theme.dim()));
+        title.push(Span::styled("· follow ", theme.dim()));
     } else {
         let new = UiState::lines_seen(release).saturating_sub(ui.paused_at);
         title.push(Span::styled(
-            format!("· paused, {new} new (End follows) "),
+            format!("· paused +{new} (End) "),
             theme.bold(),
         ));
     }
     if let Some(t) = &ui.target {
-        title.push(Span::styled(format!("· {t} only "), theme.target(t)));
+        title.push(Span::styled(format!("· {t} "), theme.target(t)));
     }
     if let Some(f) = &ui.filter {
         title.push(Span::raw(format!("· /{}/ ", f.as_str())));

@@ -84,6 +84,8 @@ pub struct UiState {
     pub target: Option<String>,
     pub wrap: bool,
     pub help: bool,
+    /// Rows the help overlay is scrolled down (small terminals).
+    pub help_scroll: u16,
     pub confirm: Option<Confirm>,
     pub answer: Option<Answer>,
     /// The operator confirmed a rollback seeing the irreversible steps: no second question.
@@ -107,6 +109,7 @@ impl Default for UiState {
             target: None,
             wrap: false,
             help: false,
+            help_scroll: 0,
             confirm: None,
             answer: None,
             rollback_confirmed: false,
