@@ -105,7 +105,7 @@ fn main() {
         samples.len()
     );
     assert!(
-        seen.contains("following") || seen.contains("paused"),
+        seen.contains("· follow") || seen.contains("paused"),
         "the output pane was live:\n{seen}"
     );
 }
