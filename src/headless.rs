@@ -245,8 +245,14 @@ impl Frontend for Headless {
         }
         if self.yes {
             match question {
-                Question::Gate { .. } => {
+                // One person approves once: a gate that needs more approvals waits for others.
+                Question::Gate { step }
+                    if !release.steps[step].approved_by.contains(&self.operator) =>
+                {
                     return Some(self.decided(Decision::Go, Some("--yes".into())));
+                }
+                Question::Gate { .. } => {
+                    self.line("   --yes approved once; this gate needs another person's approval");
                 }
                 Question::Manual { .. } => {
                     return Some(self.decided(Decision::Done, Some("--yes".into())));

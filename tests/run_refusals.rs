@@ -184,3 +184,23 @@ fn sigterm_aborts_cleanly_and_releases_the_lock() {
     assert!(t.contains("abort (SIGTERM)"), "{t}");
     assert!(!lock_dir(&profile).exists(), "the lock was released: {t}");
 }
+
+#[test]
+fn a_gate_needing_two_approvals_is_not_passed_by_one_person_saying_yes_twice() {
+    let work = tempfile::tempdir().expect("work dir");
+    let marker = work.path().join("ran");
+    let body = format!(
+        "[targets.here]\ntransport = \"local\"\n\n[[step]]\ngate = \"Two people agree?\"\napprovals = 2\n\n[[step]]\nrun = \"touch {}\"\non = \"here\"\n\n[[rollback]]\nrun = \"true\"\non = \"here\"\n",
+        marker.display()
+    );
+    let out = Gonogo::new(&release("two-people", &work.path().join("kh"), &body))
+        .run(&["--yes"], &["go"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(t.contains("needs 2 approvals, 1 so far"), "{t}");
+    assert!(
+        t.contains("this gate needs another person's approval"),
+        "{t}"
+    );
+    assert!(!marker.exists(), "nothing ran past the gate: {t}");
+}
