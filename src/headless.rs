@@ -162,6 +162,17 @@ impl Frontend for Headless {
             EventKind::Decided { by, decision, note } => {
                 let note = note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
                 self.line(format!("decided by {by}: {}{note}", describe(decision)));
+                // Nothing half-run goes unexplained: name what this decision stopped.
+                for list in [StepList::Main, StepList::Rollback] {
+                    for (i, state) in release.states(list).iter().enumerate() {
+                        for t in state.targets.iter().filter(|t| t.status == RunStatus::Cancelled && t.finished_at.is_none()) {
+                            let name = &release.list(list)[i].name;
+                            if self.shown_starts.remove(&(list, i, t.target.clone(), t.attempt)) {
+                                self.line(format!("stop {} {name}: it was running; its processes on the host were stopped", t.target));
+                            }
+                        }
+                    }
+                }
             }
             EventKind::TimerFired { .. } => {}
         }

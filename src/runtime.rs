@@ -188,13 +188,17 @@ impl Loop<'_> {
                 });
             }
             Effect::ReleaseLocks => {
-                for link in self.session.links.values() {
-                    let link = link.clone();
-                    let holder = self.session.holder.clone();
-                    self.closing.push(tokio::spawn(async move {
-                        let _ = lock::release(&link, &holder).await;
-                    }));
-                }
+                // Cancels first: releasing also removes the run directories a cancel reads.
+                let cancels = std::mem::take(&mut self.closing);
+                let links: Vec<Arc<Link>> = self.session.links.values().cloned().collect();
+                let holder = self.session.holder.clone();
+                self.closing.push(tokio::spawn(async move {
+                    for cancel in cancels {
+                        let _ = tokio::time::timeout(Duration::from_secs(30), cancel).await;
+                    }
+                    let releases = links.iter().map(|link| lock::release(link, &holder));
+                    futures::future::join_all(releases).await;
+                }));
             }
             Effect::StartRun { run } => {
                 let link = self.link(&run.target);

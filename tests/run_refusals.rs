@@ -204,3 +204,50 @@ fn a_gate_needing_two_approvals_is_not_passed_by_one_person_saying_yes_twice() {
     );
     assert!(!marker.exists(), "nothing ran past the gate: {t}");
 }
+
+/// Alive, and not a zombie waiting to be reaped.
+fn running(pid: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn abort_mid_step_stops_the_step_on_the_host_and_says_so() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let pidfile = work.path().join("pid");
+    let body = format!(
+        "{}\n[[step]]\nname = \"Long migration\"\nrun = \"echo $$ > {}; echo started; sleep 30; echo never\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[]),
+        pidfile.display()
+    );
+    let profile = release("abort-mid", &kh, &body);
+    let g = Gonogo::new(&profile);
+    let mut live = support::gonogo::Live::start(&g, &[]);
+    live.wait_for("[web-1] started");
+    let pid = std::fs::read_to_string(&pidfile)
+        .expect("the step wrote its pid")
+        .trim()
+        .to_string();
+    assert!(running(&pid), "the step runs");
+    live.say("abort");
+    let (code, t) = live.finish();
+    assert_eq!(code, Some(1), "{t}");
+    assert!(
+        t.contains(
+            "stop web-1 Long migration: it was running; its processes on the host were stopped"
+        ),
+        "{t}"
+    );
+    assert!(
+        !running(&pid),
+        "the step's process was stopped on the host: {t}"
+    );
+    assert!(!lock_dir(&profile).exists(), "{t}");
+}

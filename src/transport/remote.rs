@@ -84,9 +84,9 @@ pub fn cancel_script(session: &str, run: &RunId) -> String {
         r#"d={dir}
 [ -f "$d/pid" ] || exit 0
 pid=$(cat "$d/pid")
-kill -TERM -- "-$pid" 2>/dev/null || exit 0
+kill -TERM "-$pid" 2>/dev/null || exit 0
 for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.2; done
-kill -KILL -- "-$pid" 2>/dev/null
+kill -KILL "-$pid" 2>/dev/null
 exit 0"#,
         dir = run_dir(session, run)
     )
