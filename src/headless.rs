@@ -343,12 +343,9 @@ fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
     let reason = rest.trim().to_string();
     let decision = match (word.to_ascii_lowercase().as_str(), &release.question) {
         ("abort", _) => Decision::Abort,
-        ("rollback", Some(Question::ConfirmRollback { .. }) | None)
-            if matches!(release.question, Some(Question::ConfirmRollback { .. })) =>
-        {
+        ("confirm" | "rollback", Some(Question::ConfirmRollback { .. })) => {
             Decision::ConfirmRollback
         }
-        ("confirm", Some(Question::ConfirmRollback { .. })) => Decision::ConfirmRollback,
         ("cancel", Some(Question::ConfirmRollback { .. })) => Decision::Cancel,
         ("rollback", _) if !release.plan.rollback.is_empty() => Decision::Rollback,
         ("go", Some(Question::Gate { .. })) => Decision::Go,

@@ -251,3 +251,22 @@ fn abort_mid_step_stops_the_step_on_the_host_and_says_so() {
     );
     assert!(!lock_dir(&profile).exists(), "{t}");
 }
+
+#[test]
+fn rolling_back_after_an_irreversible_step_names_it_and_needs_confirm() {
+    let work = tempfile::tempdir().expect("work dir");
+    let body = format!(
+        "[targets.here]\ntransport = \"local\"\n\n[[step]]\ngate = \"Migrate?\"\n\n[[step]]\nname = \"Migrate\"\nrun = \"true\"\non = \"here\"\nirreversible = true\n\n[[step]]\ngate = \"Open traffic?\"\n\n[[rollback]]\nname = \"Undo\"\nrun = \"touch {}\"\non = \"here\"\n",
+        work.path().join("undone").display()
+    );
+    let out = Gonogo::new(&release("irreversible", &work.path().join("kh"), &body))
+        .run(&[], &["go", "rollback", "confirm"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("!! Migrate is irreversible and already ran on here: rollback cannot undo it"),
+        "{t}"
+    );
+    assert!(t.contains("answer: confirm / cancel"), "{t}");
+    assert!(work.path().join("undone").exists(), "{t}");
+}

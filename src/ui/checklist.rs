@@ -61,10 +61,10 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
                 cursor_line = lines.len();
             }
             let time = took(state, release.now);
-            let kind = match step.kind {
-                crate::profile::StepKind::Gate => "gate: ",
-                crate::profile::StepKind::Manual => "",
-                _ => "",
+            let kind = if step.kind == crate::profile::StepKind::Gate {
+                "gate: "
+            } else {
+                ""
             };
             let name = format!("{kind}{}", step.name);
             let room = width.saturating_sub(4 + time.len() + 1);
