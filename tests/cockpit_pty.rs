@@ -24,7 +24,7 @@ impl Pty {
     fn spawn(dir: &std::path::Path, args: &str, env: &[(&str, &str)], after: &str) -> Pty {
         let bin = env!("CARGO_BIN_EXE_gonogo");
         let script =
-            format!("stty cols {COLS} rows {ROWS}; {bin} {args}; echo \"EXIT=$?\"; {after}");
+            format!("stty cols {COLS} rows {ROWS}; {bin} {args}; echo \"EXIT=$? END\"; {after}");
         let mut command = std::process::Command::new("sh");
         command
             .arg("-c")
@@ -99,7 +99,7 @@ impl Pty {
     }
 
     fn exit_code(&mut self) -> Option<i32> {
-        self.wait_text("EXIT=");
+        self.wait_text(" END");
         let text = self.contents();
         let code = text
             .split("EXIT=")
@@ -182,10 +182,10 @@ fn a_panic_leaves_the_terminal_restored_with_the_message() {
         work.path(),
         "run release.toml",
         &[("GONOGO_TEST_PANIC", "1")],
-        "stty -a",
+        "stty -a; echo STTY-DONE",
     );
     pty.wait_text("EXIT=");
-    pty.wait_text("speed");
+    pty.wait_text("STTY-DONE");
     let screen = pty.contents();
     assert!(
         !pty.screen.screen().alternate_screen(),
