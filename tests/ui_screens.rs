@@ -329,7 +329,8 @@ fn decision(kind: Option<EventKind>) -> Option<Decision> {
 fn a_stray_key_never_approves_a_gate() {
     let s = Scene::at_gate("staging");
     let mut c = cockpit();
-    c.ui.sync_question(&s.release, Instant::now());
+    // The gate has just opened (its clock is set ahead so a slow test machine cannot age it).
+    c.ui.sync_question(&s.release, Instant::now() + Duration::from_secs(60));
     // Keys typed just as the gate opens are ignored, and one key alone decides nothing.
     assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None);
     assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
