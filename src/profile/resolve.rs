@@ -77,7 +77,7 @@ pub fn resolve(
                 (Purpose::Check, _, true) => Some(Diagnostic::note(
                     var.span.clone(),
                     format!(
-                        "`{}`{what} is required: `plan` and `run` will ask for it",
+                        "`{}`{what} is required: `plan` and `run` need a value for it",
                         var.name
                     ),
                 )),
