@@ -280,20 +280,10 @@ impl Sshd {
                     .is_ok_and(|comm| comm.trim().starts_with("sshd"))
             })
             .collect();
-        let pids: Vec<String> = sshd.iter().map(u32::to_string).collect();
-        if pids.is_empty() {
+        if sshd.is_empty() {
             return 0;
         }
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(r#"kill -KILL "$@" 2>/dev/null"#)
-            .arg("sh")
-            .args(&pids)
-            .status();
-        let deadline = Instant::now() + KILL_DEADLINE;
-        while sshd.iter().any(|&pid| is_alive(pid)) && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(10));
-        }
+        kill_and_wait(&sshd);
         sshd.len()
     }
 
@@ -309,28 +299,28 @@ impl Sshd {
             return (0, Vec::new());
         }
         // Breadth-first order: sshd's own processes sit nearest the listener.
-        let pids: Vec<String> = tree.iter().map(|(pid, _)| pid.to_string()).collect();
-        // The shell's built-in kill, so procps need not be installed; some
-        // processes may exit on their own meanwhile, so its status is moot.
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(r#"kill -KILL "$@" 2>/dev/null"#)
-            .arg("sh")
-            .args(&pids)
-            .status();
+        let pids: Vec<u32> = tree.iter().map(|&(pid, _)| pid).collect();
+        (connections, kill_and_wait(&pids))
+    }
+}
 
-        let deadline = Instant::now() + KILL_DEADLINE;
-        loop {
-            let remaining: Vec<u32> = tree
-                .iter()
-                .map(|&(pid, _)| pid)
-                .filter(|&pid| is_alive(pid))
-                .collect();
-            if remaining.is_empty() || Instant::now() >= deadline {
-                return (connections, remaining);
-            }
-            thread::sleep(Duration::from_millis(10));
+/// SIGKILLs `pids` (in order) and waits until they are gone or [`KILL_DEADLINE`] passes;
+/// returns those still alive. The shell's built-in kill, so procps need not be installed;
+/// some processes may exit on their own meanwhile, so its status is moot.
+fn kill_and_wait(pids: &[u32]) -> Vec<u32> {
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(r#"kill -KILL "$@" 2>/dev/null"#)
+        .arg("sh")
+        .args(pids.iter().map(u32::to_string))
+        .status();
+    let deadline = Instant::now() + KILL_DEADLINE;
+    loop {
+        let remaining: Vec<u32> = pids.iter().copied().filter(|&pid| is_alive(pid)).collect();
+        if remaining.is_empty() || Instant::now() >= deadline {
+            return remaining;
         }
+        thread::sleep(Duration::from_millis(10));
     }
 }
 
