@@ -4,7 +4,9 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use crate::engine::release::{RunStatus, TargetRun};
-use crate::engine::{Decision, Event, EventKind, Question, Release, Stage, StepList, Stream};
+use crate::engine::{
+    Answer, Decision, Event, EventKind, Question, Release, Stage, StepList, Stream,
+};
 use crate::runtime::{Frontend, Input};
 
 pub struct Headless {
@@ -341,40 +343,46 @@ fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
         .split_once(char::is_whitespace)
         .unwrap_or((answer, ""));
     let reason = rest.trim().to_string();
-    let decision = match (word.to_ascii_lowercase().as_str(), &release.question) {
-        ("abort", _) => Decision::Abort,
-        ("confirm" | "rollback", Some(Question::ConfirmRollback { .. })) => {
-            Decision::ConfirmRollback
+    let word = word.to_ascii_lowercase();
+    // Abort at any time; rollback once under way; the watch ends with `done`.
+    match word.as_str() {
+        "abort" => return Ok(Decision::Abort),
+        "done" | "end"
+            if release.question.is_none() && matches!(release.stage, Stage::Watching { .. }) =>
+        {
+            return Ok(Decision::EndWatch);
         }
-        ("cancel", Some(Question::ConfirmRollback { .. })) => Decision::Cancel,
-        ("rollback", _) if !release.plan.rollback.is_empty() => Decision::Rollback,
-        ("go", Some(Question::Gate { .. })) => Decision::Go,
-        ("no-go" | "nogo", Some(Question::Gate { .. })) => Decision::NoGo,
-        ("done", Some(Question::Manual { .. })) => Decision::Done,
-        ("done" | "end", None) if matches!(release.stage, Stage::Watching { .. }) => {
-            Decision::EndWatch
+        "rollback"
+            if !release.plan.rollback.is_empty()
+                && !matches!(release.question, Some(Question::ConfirmRollback { .. })) =>
+        {
+            return Ok(Decision::Rollback);
         }
-        ("retry", Some(Question::Failure { .. })) => Decision::Retry,
-        ("skip", Some(Question::Manual { .. } | Question::Failure { .. })) => {
-            if reason.is_empty() {
-                return Err("skip needs a reason: skip REASON (it is recorded)".into());
-            }
-            Decision::Skip { reason }
-        }
-        _ => {
-            let choices = release.choices();
-            return Err(if choices.is_empty() {
-                format!(
-                    "`{answer}` is not an answer now: nothing is asked (abort and rollback are always possible)"
-                )
-            } else {
-                format!(
-                    "`{answer}` is not an answer here: answer {}",
-                    choices.join(" / ")
-                )
-            });
-        }
+        _ => {}
+    }
+    let offered = release.answers();
+    let chosen = offered.iter().copied().find(|a| {
+        let name = a.word().split(' ').next().unwrap_or_default();
+        name == word
+            || (word == "nogo" && *a == Answer::NoGo)
+            || (word == "rollback" && *a == Answer::RollbackAnyway)
+    });
+    let Some(chosen) = chosen else {
+        return Err(if offered.is_empty() {
+            format!(
+                "`{answer}` is not an answer now: nothing is asked (abort and rollback are always possible)"
+            )
+        } else {
+            format!(
+                "`{answer}` is not an answer here: answer {}",
+                release.choices().join(" / ")
+            )
+        });
     };
+    if chosen == Answer::Skip && reason.is_empty() {
+        return Err("skip needs a reason: skip REASON (it is recorded)".into());
+    }
+    let decision = chosen.decision(reason);
     Ok(decision)
 }
 

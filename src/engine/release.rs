@@ -207,27 +207,6 @@ impl Release {
             .find(|t| t.target == run.target)
     }
 
-    /// The answers the open question takes, for prompts and help.
-    pub fn choices(&self) -> Vec<&'static str> {
-        let rollback: &[&'static str] = if self.plan.rollback.is_empty() {
-            &[]
-        } else {
-            &["rollback"]
-        };
-        let choices: &[&[&'static str]] = match &self.question {
-            None => &[],
-            Some(Question::Gate { .. }) => &[&["go", "no-go"], rollback],
-            Some(Question::Manual { .. }) => &[&["done", "skip REASON"]],
-            Some(Question::Failure {
-                list: StepList::Main,
-                ..
-            }) => &[&["retry", "skip REASON"], rollback, &["abort"]],
-            Some(Question::Failure { .. }) => &[&["retry", "skip REASON", "abort"]],
-            Some(Question::ConfirmRollback { .. }) => &[&["confirm", "cancel"]],
-        };
-        choices.concat()
-    }
-
     /// Irreversible steps that have run (on at least one target), for the rollback offer.
     pub fn irreversible_done(&self) -> Vec<IrreversibleDone> {
         self.plan

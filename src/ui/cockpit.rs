@@ -9,7 +9,6 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
 use super::keymap::{self, Action, Choice, Mode};
-use super::modal::choices;
 use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
 use super::theme::Theme;
 use crate::engine::{Decision, Event, EventKind, Question, Release, Stage, StepList};
@@ -296,7 +295,7 @@ impl<B: Backend> Cockpit<B> {
                     );
                     return None;
                 }
-                if choices(&a.question, release).contains(&choice) {
+                if release.answers().contains(&choice) {
                     a.armed = Some(choice);
                     a.typed.clear();
                     a.refusal = None;
@@ -346,24 +345,15 @@ impl<B: Backend> Cockpit<B> {
         }
         let text = a.text();
         let note = (!text.is_empty()).then(|| text.clone());
-        let decision = match choice {
-            Choice::Go => Decision::Go,
-            Choice::NoGo => Decision::NoGo,
-            Choice::Done => Decision::Done,
-            Choice::Skip => {
-                if text.is_empty() {
-                    a.refusal = Some("A skip needs a reason: type it in the box.");
-                    a.editing = true;
-                    return None;
-                }
-                return Some(self.decided(Decision::Skip { reason: text }, None));
+        if choice == Choice::Skip {
+            if text.is_empty() {
+                a.refusal = Some("A skip needs a reason: type it in the box.");
+                a.editing = true;
+                return None;
             }
-            Choice::Retry => Decision::Retry,
-            Choice::Rollback => Decision::Rollback,
-            Choice::Abort => Decision::Abort,
-            Choice::RollbackAnyway => Decision::ConfirmRollback,
-            Choice::Cancel => Decision::Cancel,
-        };
+            return Some(self.decided(choice.decision(text), None));
+        }
+        let decision = choice.decision(String::new());
         Some(self.decided(decision, note))
     }
 }

@@ -14,20 +14,8 @@ pub enum Mode {
     Help,
 }
 
-/// An answer that is armed by its key and confirmed with Enter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Choice {
-    Go,
-    NoGo,
-    Done,
-    Skip,
-    Retry,
-    Rollback,
-    Abort,
-    /// In the rollback confirmation: roll back anyway / go back.
-    RollbackAnyway,
-    Cancel,
-}
+/// An answer that is armed by its key and confirmed with Enter: the engine's list.
+pub use crate::engine::Answer as Choice;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

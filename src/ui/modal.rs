@@ -38,43 +38,6 @@ fn choice_label(choice: Choice) -> (&'static str, &'static str) {
     }
 }
 
-/// The answers a question takes, in the order shown.
-pub fn choices(question: &Question, release: &Release) -> Vec<Choice> {
-    let rollback = !release.plan.rollback.is_empty();
-    let mut out = match question {
-        Question::Gate { .. } => vec![Choice::Go, Choice::NoGo],
-        Question::Manual { .. } => vec![Choice::Done, Choice::Skip],
-        Question::Failure {
-            list: StepList::Main,
-            ..
-        } => vec![Choice::Retry, Choice::Skip],
-        Question::Failure { .. } => vec![Choice::Retry, Choice::Skip, Choice::Abort],
-        Question::ConfirmRollback { .. } => return vec![Choice::RollbackAnyway, Choice::Cancel],
-    };
-    if rollback
-        && matches!(
-            question,
-            Question::Gate { .. }
-                | Question::Failure {
-                    list: StepList::Main,
-                    ..
-                }
-        )
-    {
-        out.push(Choice::Rollback);
-    }
-    if matches!(
-        question,
-        Question::Failure {
-            list: StepList::Main,
-            ..
-        }
-    ) {
-        out.push(Choice::Abort);
-    }
-    out
-}
-
 /// What the rollback would run, for every confirmation that leads to it.
 fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -179,7 +142,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, them
     };
     lines.push(Line::from(""));
     let mut options = Vec::new();
-    for choice in choices(&a.question, release) {
+    for choice in release.answers() {
         let (key, label) = choice_label(choice);
         let style = if a.armed == Some(choice) {
             theme.selected().add_modifier(Modifier::BOLD)
