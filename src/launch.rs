@@ -14,7 +14,7 @@ use crate::transport::Link;
 use crate::transport::known_hosts;
 use crate::transport::lines::Redactor;
 use crate::transport::lock::Holder;
-use crate::transport::ssh::SshOptions;
+use crate::transport::ssh::{Endpoint, SshOptions};
 use crate::transport::ssh_config::{self, TargetAddress};
 use crate::ui::cockpit::Cockpit;
 use crate::ui::theme::Theme;
@@ -43,30 +43,26 @@ pub fn run(
         let (events, event_rx) = mpsc::channel(4096);
         let (inputs, input_rx) = mpsc::channel(64);
         let operator = ssh_config::local_user();
-        let mut session = session(
+        let endpoints = endpoints(profile, vars, config.as_ref());
+        // Before the cockpit takes the terminal: the one moment a passphrase can be asked.
+        let unlocked = if headless {
+            HashMap::new()
+        } else {
+            let paths: Vec<_> = endpoints
+                .iter()
+                .flat_map(|(_, ep)| ep.iter().flat_map(Endpoint::identity_files))
+                .collect();
+            crate::transport::ssh::unlock_keys(&paths).await
+        };
+        let session = session(
             profile,
             vars,
             flags,
-            config.as_ref(),
+            endpoints,
+            unlocked,
             &operator,
             events.clone(),
         );
-        if !headless {
-            // Before the cockpit takes the terminal: the one moment a passphrase can be asked.
-            let paths: Vec<_> = session
-                .links
-                .values()
-                .flat_map(|l| l.identities())
-                .collect();
-            let unlocked = crate::transport::ssh::unlock_keys(&paths).await;
-            if !unlocked.is_empty() {
-                for link in session.links.values_mut() {
-                    if let Some(link) = Arc::get_mut(link) {
-                        link.unlock(&unlocked);
-                    }
-                }
-            }
-        }
         watch_signals(inputs.clone());
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes);
@@ -144,11 +140,39 @@ fn read_terminal(inputs: mpsc::Sender<Input>) {
     });
 }
 
+/// Each target's SSH endpoint after `~/.ssh/config` (none for a local target).
+fn endpoints(
+    profile: &Profile,
+    vars: &VarValues,
+    config: Option<&ssh2_config::SshConfig>,
+) -> Vec<(String, Option<Endpoint>)> {
+    profile
+        .targets
+        .iter()
+        .map(|t| {
+            let endpoint = (t.transport == Transport::Ssh).then(|| {
+                let address = TargetAddress {
+                    host: t
+                        .host
+                        .as_ref()
+                        .map_or(t.name.clone(), |h| h.expand(vars, Quoting::Plain)),
+                    user: t.user.as_ref().map(|u| u.expand(vars, Quoting::Plain)),
+                    port: t.port,
+                    identity: t.identity.clone(),
+                };
+                ssh_config::resolve(&address, profile.ssh.identity.as_deref(), config)
+            });
+            (t.name.clone(), endpoint)
+        })
+        .collect()
+}
+
 fn session(
     profile: &Profile,
     vars: &VarValues,
     flags: &RunFlags,
-    config: Option<&ssh2_config::SshConfig>,
+    endpoints: Vec<(String, Option<Endpoint>)>,
+    unlocked: HashMap<std::path::PathBuf, Arc<russh::keys::PrivateKey>>,
     operator: &str,
     events: mpsc::Sender<crate::engine::EventKind>,
 ) -> Session {
@@ -174,30 +198,16 @@ fn session(
             .ssh
             .connect_timeout
             .unwrap_or(Duration::from_secs(10)),
-        unlocked: HashMap::new(),
+        unlocked,
     });
-    let links = profile
-        .targets
-        .iter()
-        .map(|t| {
-            let link = match t.transport {
-                Transport::Local => Link::local(&t.name, events.clone()),
-                Transport::Ssh => {
-                    let address = TargetAddress {
-                        host: t
-                            .host
-                            .as_ref()
-                            .map_or(t.name.clone(), |h| h.expand(vars, Quoting::Plain)),
-                        user: t.user.as_ref().map(|u| u.expand(vars, Quoting::Plain)),
-                        port: t.port,
-                        identity: t.identity.clone(),
-                    };
-                    let endpoint =
-                        ssh_config::resolve(&address, profile.ssh.identity.as_deref(), config);
-                    Link::ssh(&t.name, endpoint, opts.clone(), events.clone())
-                }
+    let links = endpoints
+        .into_iter()
+        .map(|(name, endpoint)| {
+            let link = match endpoint {
+                None => Link::local(&name, events.clone()),
+                Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), events.clone()),
             };
-            (t.name.clone(), Arc::new(link))
+            (name, Arc::new(link))
         })
         .collect();
     let mut commands = HashMap::new();

@@ -65,36 +65,6 @@ impl Link {
         }
     }
 
-    /// The identity files this link may try.
-    pub fn identities(&self) -> Vec<std::path::PathBuf> {
-        match &self.kind {
-            LinkKind::Ssh { endpoint, .. } => {
-                let mut out = endpoint.identities.clone();
-                let mut jump = endpoint.jump.as_deref();
-                while let Some(j) = jump {
-                    out.extend(j.identities.iter().cloned());
-                    jump = j.jump.as_deref();
-                }
-                out.into_iter().filter(|p| p.exists()).collect()
-            }
-            LinkKind::Local => Vec::new(),
-        }
-    }
-
-    /// Gives this link the keys unlocked before the cockpit started.
-    pub fn unlock(
-        &mut self,
-        keys: &std::collections::HashMap<std::path::PathBuf, Arc<russh::keys::PrivateKey>>,
-    ) {
-        if let LinkKind::Ssh { opts, .. } = &mut self.kind {
-            let mut with_keys = (**opts).clone();
-            with_keys
-                .unlocked
-                .extend(keys.iter().map(|(k, v)| (k.clone(), v.clone())));
-            *opts = Arc::new(with_keys);
-        }
-    }
-
     /// The first connection, before the release starts. The error is the whole explanation.
     pub async fn connect(&self) -> Result<(), String> {
         let LinkKind::Ssh {

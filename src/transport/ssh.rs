@@ -36,6 +36,19 @@ pub struct Endpoint {
     pub jump: Option<Box<Endpoint>>,
 }
 
+impl Endpoint {
+    /// The identity files that exist for this endpoint and its jump hosts.
+    pub fn identity_files(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut hop = Some(self);
+        while let Some(ep) = hop {
+            out.extend(ep.identities.iter().filter(|p| p.exists()).cloned());
+            hop = ep.jump.as_deref();
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}@{}:{}", self.user, self.host, self.port)
