@@ -129,10 +129,14 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
             } else {
                 ratatui::style::Style::new()
             };
+            // Spans borrow the release's lines: a frame copies no log text.
+            let target = theme.target(&l.run.target);
             Line::from(vec![
-                Span::styled(format!("[{}]", l.run.target), theme.target(&l.run.target)),
+                Span::styled("[", target),
+                Span::styled(l.run.target.as_str(), target),
+                Span::styled("]", target),
                 Span::styled(mark, theme.error_line()),
-                Span::styled(l.line.clone(), text_style),
+                Span::styled(l.line.as_str(), text_style),
             ])
         })
         .collect();
