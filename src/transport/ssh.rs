@@ -92,6 +92,9 @@ impl ConnectError {
                 "{at}: no answer after {}: check the address, the VPN, the firewall",
                 humantime::format_duration(*after)
             ),
+            ConnectError::Network(e) if e.contains("lookup") => format!(
+                "{at}: {e}: check the host name, or the ~/.ssh/config alias it should match"
+            ),
             ConnectError::Network(e) => format!("{at}: {e}"),
             ConnectError::UnknownHostKey {
                 fingerprint,
