@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::engine::Outcome;
 use crate::engine::plan::ReleasePlan;
+use crate::engine::{LockState, Outcome};
 use crate::launch::RunFlags;
 use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind, VarValues};
 
@@ -68,6 +68,10 @@ pub enum Command {
         /// Take over a deploy lock held by another session; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         break_lock: Option<String>,
+        /// With --break-lock: stop the previous session's steps still running on the hosts
+        /// (TERM, then KILL) instead of refusing to break its lock.
+        #[arg(long, requires = "break_lock")]
+        stop_previous: bool,
     },
 }
 
@@ -99,11 +103,13 @@ pub fn run(cli: Cli) -> ExitCode {
             yes,
             accept_new_host_keys,
             break_lock,
+            stop_previous,
         } => {
             let flags = RunFlags {
                 yes,
                 accept_new_host_keys,
                 break_lock,
+                stop_previous,
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -206,12 +212,33 @@ fn run_release(
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
             let said = match outcome {
                 Outcome::Released => "released",
-                Outcome::Aborted => "aborted: nothing more ran; locks released",
+                Outcome::Aborted => "aborted: nothing more ran",
                 Outcome::RolledBack => "rolled back",
                 Outcome::Refused => "refused to start: nothing ran",
             };
+            // Only what the hosts confirmed: a lock kept is named with how to remove it.
+            let locks = match release.kept_locks.len() {
+                0 if release
+                    .targets
+                    .iter()
+                    .any(|t| t.lock == LockState::Released) =>
+                {
+                    "; locks released".to_string()
+                }
+                0 => String::new(),
+                n => format!(
+                    "; {n} lock{} kept: {}",
+                    plural(n),
+                    release
+                        .kept_locks
+                        .iter()
+                        .map(|k| k.target.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
             // The terminal may be gone (SIGHUP): the outcome is in the exit code either way.
-            let _ = writeln!(std::io::stdout(), "gonogo: {said}");
+            let _ = writeln!(std::io::stdout(), "gonogo: {said}{locks}");
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {

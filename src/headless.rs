@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::engine::release::{RunStatus, TargetRun};
 use crate::engine::{
-    Answer, Decision, Event, EventKind, Question, Release, Stage, StepList, Stream,
+    Answer, Decision, Event, EventKind, Question, Release, RunId, Stage, StepList, Stream,
 };
 use crate::runtime::{Frontend, Input};
 
@@ -21,6 +21,8 @@ pub struct Headless {
     shown_watch: bool,
     /// Attempts whose start was printed: (list, step, target, attempt).
     shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
+    /// Run states already reported, so that an end is said once however often it is heard.
+    shown_ends: std::collections::HashSet<(RunId, RunStatus, Option<u64>)>,
 }
 
 impl Headless {
@@ -34,6 +36,7 @@ impl Headless {
             shown_step: None,
             shown_watch: false,
             shown_starts: std::collections::HashSet::new(),
+            shown_ends: std::collections::HashSet::new(),
         }
     }
 
@@ -110,6 +113,50 @@ impl Headless {
     }
 }
 
+impl Headless {
+    /// One line per state a run reaches, once: passed, failed, stopping, stopped, unknown.
+    fn show_run(&mut self, run: &RunId, release: &Release) {
+        let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) else {
+            return;
+        };
+        if !self
+            .shown_ends
+            .insert((run.clone(), state.status, state.finished_at))
+        {
+            return;
+        }
+        let name = &release.list(run.list)[run.step].name;
+        let target = &run.target;
+        let why = state.failure.clone().unwrap_or_default();
+        let stopped = state
+            .stopped
+            .as_deref()
+            .map_or(String::new(), |s| format!("; {s}"));
+        let verdict = match state.status {
+            RunStatus::Passed => format!("ok   {target} {name}: exit 0 ({})", took(state)),
+            RunStatus::RetryWaiting => {
+                format!("FAIL {target} {name}: {why} ({}), retrying", took(state))
+            }
+            RunStatus::Failed => format!("FAIL {target} {name}: {why} ({}){stopped}", took(state)),
+            RunStatus::Unknown => format!("???  {target} {name}: {why}"),
+            RunStatus::Stopping => {
+                let cause = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("{why}: ")
+                };
+                format!("stop {target} {name}: {cause}stopping it on the host…")
+            }
+            RunStatus::Cancelled => match &state.stopped {
+                Some(how) => format!("stop {target} {name}: {how}"),
+                None => format!("stop {target} {name}: {why}"),
+            },
+            RunStatus::Pending | RunStatus::Running => return,
+        };
+        self.line(verdict);
+    }
+}
+
 fn took(run: &TargetRun) -> String {
     match (run.started_at, run.finished_at) {
         (Some(a), Some(b)) => format!("{:.1}s", b.saturating_sub(a) as f64 / 1000.0),
@@ -137,8 +184,11 @@ impl Frontend for Headless {
             EventKind::LockRefused { target, holder } => self.line(format!(
                 "{target} is locked by {holder}: not starting (--break-lock \"REASON\" takes it over)"
             )),
-            EventKind::LockBroken { target, holder, reason } => {
+            EventKind::LockBroken { target, holder, reason, leftovers } => {
                 self.line(format!("broke the lock of {holder} on {target}: {reason}"));
+                for left in leftovers {
+                    self.line(format!("   that session left on {target}: {left}"));
+                }
             }
             EventKind::Output { run, stream, lines } => {
                 let mark = if *stream == Stream::Stderr { "]! " } else { "] " };
@@ -146,34 +196,39 @@ impl Frontend for Headless {
                     let _ = writeln!(self.out, "[{}{mark}{line}", run.target);
                 }
             }
-            EventKind::Exited { run, .. } | EventKind::RunFailed { run, .. } | EventKind::TimerFired { timer: crate::engine::Timer::Timeout { run } } => {
-                if let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) {
-                    let name = &release.list(run.list)[run.step].name;
-                    let why = state.failure.clone().unwrap_or_default();
-                    let verdict = match state.status {
-                        RunStatus::Passed => format!("ok   {} {name}: exit 0 ({})", run.target, took(state)),
-                        RunStatus::RetryWaiting => format!("FAIL {} {name}: {why} ({}), retrying", run.target, took(state)),
-                        RunStatus::Failed => format!("FAIL {} {name}: {why} ({})", run.target, took(state)),
-                        _ => String::new(),
-                    };
-                    if !verdict.is_empty() {
-                        self.line(verdict);
-                    }
+            EventKind::Exited { run, .. }
+            | EventKind::RunFailed { run, .. }
+            | EventKind::RunLost { run, .. }
+            | EventKind::RunStopped { run, .. }
+            | EventKind::StopFailed { run, .. }
+            | EventKind::LockLost { run, .. }
+            | EventKind::TimerFired { timer: crate::engine::Timer::Timeout { run } } => {
+                self.show_run(run, release);
+                if let (EventKind::LockLost { .. }, Some(why)) = (&event.kind, &release.halted) {
+                    self.line(format!("!! {why}"));
                 }
             }
             EventKind::Decided { by, decision, note } => {
                 let note = note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
                 self.line(format!("decided by {by}: {}{note}", describe(decision)));
-                // Nothing half-run goes unexplained: name what this decision stopped.
-                for list in [StepList::Main, StepList::Rollback] {
-                    for (i, state) in release.states(list).iter().enumerate() {
-                        for t in state.targets.iter().filter(|t| t.status == RunStatus::Cancelled && t.finished_at.is_none()) {
-                            let name = &release.list(list)[i].name;
-                            if self.shown_starts.remove(&(list, i, t.target.clone(), t.attempt)) {
-                                self.line(format!("stop {} {name}: it was running; its processes on the host were stopped", t.target));
-                            }
-                        }
-                    }
+                // Nothing half-run goes unexplained: name what this decision is stopping.
+                let stopping: Vec<RunId> = release
+                    .runs()
+                    .filter(|(_, _, t)| t.status == RunStatus::Stopping)
+                    .map(|(list, step, t)| RunId { list, step, target: t.target.clone(), attempt: t.attempt })
+                    .collect();
+                for run in stopping {
+                    self.show_run(&run, release);
+                }
+            }
+            EventKind::LockFailed { target, error } => self.line(format!("cannot take the lock on {target}: {error}")),
+            EventKind::LocksReleased { released, kept } => {
+                if !released.is_empty() {
+                    self.line(format!("locks released on {}", released.join(", ")));
+                }
+                for k in kept {
+                    self.line(format!("!! lock kept on {}: {}", k.target, k.why));
+                    self.line(format!("   once checked, remove it with: {}", k.remove));
                 }
             }
             EventKind::TimerFired { .. } => {}

@@ -24,6 +24,7 @@ pub struct RunFlags {
     pub yes: bool,
     pub accept_new_host_keys: bool,
     pub break_lock: Option<String>,
+    pub stop_previous: bool,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -177,11 +178,7 @@ fn session(
     events: mpsc::Sender<crate::engine::EventKind>,
 ) -> Session {
     let now = chrono::Utc::now();
-    let id = format!(
-        "{}-{:05}",
-        now.format("%Y%m%dT%H%M%SZ"),
-        std::process::id() % 100_000
-    );
+    let id = session_id(now);
     let from = gethostname::gethostname().to_string_lossy().into_owned();
     let mut files: Vec<_> = profile
         .ssh
@@ -200,12 +197,16 @@ fn session(
             .unwrap_or(Duration::from_secs(10)),
         unlocked,
     });
+    let budget = profile
+        .ssh
+        .reconnect_budget
+        .unwrap_or(crate::transport::RECONNECT_BUDGET);
     let links = endpoints
         .into_iter()
         .map(|(name, endpoint)| {
             let link = match endpoint {
                 None => Link::local(&name, events.clone()),
-                Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), events.clone()),
+                Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), budget, events.clone()),
             };
             (name, Arc::new(link))
         })
@@ -222,19 +223,51 @@ fn session(
         }
     }
     Session {
-        holder: Holder {
+        holder: Arc::new(Holder {
             session: id.clone(),
             operator: operator.to_string(),
             from,
             since: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             release: profile.release.name.clone(),
-        },
+            place: profile
+                .release
+                .lock_dir
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LOCK_DIR.to_string()),
+        }),
         id,
         operator: operator.to_string(),
         plan: ReleasePlan::new(profile, vars),
         commands,
         links,
         break_lock: flags.break_lock.clone(),
+        stop_previous: flags.stop_previous,
         redactor: Arc::new(Redactor::new(vars.secrets())),
+    }
+}
+
+/// Where deploy locks live on a host unless the profile says (`[release] lock_dir`).
+pub const DEFAULT_LOCK_DIR: &str = "~/.gonogo/locks";
+
+/// A session id: the UTC time for people, then 64 random bits so that two sessions never share
+/// one (it names the run directories on the hosts and is the lock's owner token).
+fn session_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut bytes = [0u8; 8];
+    // No randomness means no unique id: better to stop than to share another run's directory.
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{random}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_ids_made_in_the_same_second_differ() {
+        let now = chrono::Utc::now();
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::session_id(now)).collect();
+        assert_eq!(ids.len(), 1000);
+        let id = ids.iter().next().expect("an id");
+        assert_eq!(id.rsplit('-').next().map(str::len), Some(16), "{id}");
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::engine::{
-    Effect, Event, EventKind, Millis, Release, ReleasePlan, RunId, StepList, Timer,
+    Effect, Event, EventKind, KeptLock, Millis, Release, ReleasePlan, RunId, StepList, Timer,
 };
 use crate::transport::lines::Redactor;
 use crate::transport::lock::{self, Holder, LockOutcome};
@@ -54,8 +54,10 @@ pub struct Session {
     /// The real commands (secrets included) per step, never put in an event.
     pub commands: HashMap<(StepList, usize), String>,
     pub links: HashMap<String, Arc<Link>>,
-    pub holder: Holder,
+    pub holder: Arc<Holder>,
     pub break_lock: Option<String>,
+    /// `--stop-previous`: breaking a lock also stops the previous session's steps still running.
+    pub stop_previous: bool,
     pub redactor: Arc<Redactor>,
 }
 
@@ -71,9 +73,9 @@ struct Loop<'f> {
     events: mpsc::Sender<EventKind>,
     frontend: &'f mut dyn Frontend,
     runs: HashMap<RunId, JoinHandle<()>>,
-    /// Lock releases and cancels that must finish before the process exits.
+    /// Lock takes and releases, and cancels: each reports back as an event.
     closing: Vec<JoinHandle<()>>,
-    timers: Vec<JoinHandle<()>>,
+    timers: HashMap<Timer, JoinHandle<()>>,
 }
 
 /// Runs a release to its end and returns it as it ended.
@@ -96,7 +98,7 @@ pub async fn run(
         frontend,
         runs: HashMap::new(),
         closing: Vec::new(),
-        timers: Vec::new(),
+        timers: HashMap::new(),
     };
     lp.handle(started);
     let mut batch = Vec::with_capacity(512);
@@ -161,10 +163,15 @@ impl Loop<'_> {
         match effect {
             Effect::Connect { target } => {
                 let link = self.link(&target);
+                let redactor = self.session.redactor.clone();
                 tokio::spawn(async move {
                     let kind = match link.connect().await {
                         Ok(()) => EventKind::Connected { target },
-                        Err(error) => EventKind::ConnectFailed { target, error },
+                        // A secret used in a host or user name is not shown in the error either.
+                        Err(error) => EventKind::ConnectFailed {
+                            target,
+                            error: redactor.mask(error),
+                        },
                     };
                     let _ = events.send(kind).await;
                 });
@@ -173,31 +180,51 @@ impl Loop<'_> {
                 let link = self.link(&target);
                 let holder = self.session.holder.clone();
                 let reason = self.session.break_lock.clone();
-                tokio::spawn(async move {
-                    let kind = match lock::take(&link, &holder, reason.is_some()).await {
+                let stop = self.session.stop_previous;
+                self.closing.push(tokio::spawn(async move {
+                    let kind = match lock::take(&link, &holder, reason.as_deref(), stop).await {
                         Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
                         Ok(LockOutcome::Held(holder)) => EventKind::LockRefused { target, holder },
-                        Ok(LockOutcome::Broken(holder)) => EventKind::LockBroken {
+                        Ok(LockOutcome::Broken { holder, leftovers }) => EventKind::LockBroken {
                             target,
                             holder,
                             reason: reason.unwrap_or_default(),
+                            leftovers,
                         },
-                        Err(error) => EventKind::ConnectFailed { target, error },
+                        Ok(LockOutcome::StillRunning { holder, running }) => {
+                            EventKind::LockRefused {
+                                target,
+                                holder: format!(
+                                    "{holder}, whose steps still run there: {}; not breaking it (--stop-previous stops them first)",
+                                    running.join(", ")
+                                ),
+                            }
+                        }
+                        Err(error) => EventKind::LockFailed { target, error },
                     };
                     let _ = events.send(kind).await;
-                });
+                }));
             }
-            Effect::ReleaseLocks => {
-                // Cancels first: releasing also removes the run directories a cancel reads.
-                let cancels = std::mem::take(&mut self.closing);
-                let links: Vec<Arc<Link>> = self.session.links.values().cloned().collect();
+            Effect::ReleaseLocks { targets } => {
+                let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
                 let holder = self.session.holder.clone();
                 self.closing.push(tokio::spawn(async move {
-                    for cancel in cancels {
-                        let _ = tokio::time::timeout(Duration::from_secs(30), cancel).await;
+                    let releases = links.iter().map(|link| release_lock(link, &holder));
+                    let answers = futures::future::join_all(releases).await;
+                    let (mut released, mut kept) = (Vec::new(), Vec::new());
+                    for (link, answer) in links.iter().zip(answers) {
+                        match answer {
+                            Ok(()) => released.push(link.target.clone()),
+                            Err(why) => kept.push(KeptLock {
+                                target: link.target.clone(),
+                                remove: holder.remove_command(&link.target),
+                                why,
+                            }),
+                        }
                     }
-                    let releases = links.iter().map(|link| lock::release(link, &holder));
-                    futures::future::join_all(releases).await;
+                    let _ = events
+                        .send(EventKind::LocksReleased { released, kept })
+                        .await;
                 }));
             }
             Effect::StartRun { run } => {
@@ -210,27 +237,36 @@ impl Loop<'_> {
                     .unwrap_or_default();
                 let task = remote::drive(
                     link,
-                    self.session.id.clone(),
+                    self.session.holder.clone(),
                     run.clone(),
                     command,
                     self.session.redactor.clone(),
                     events,
                 );
-                self.runs.insert(run, tokio::spawn(task));
+                if let Some(old) = self.runs.insert(run, tokio::spawn(task)) {
+                    old.abort();
+                }
             }
             Effect::CancelRun { run } => {
+                // The attach stops reporting; the cancel reports what the host confirmed.
                 if let Some(task) = self.runs.remove(&run) {
                     task.abort();
                 }
                 let link = self.link(&run.target);
-                let script = remote::cancel_script(&self.session.id, &run);
-                self.closing.push(tokio::spawn(async move {
-                    let _ = link.output(&script).await;
-                }));
+                let holder = self.session.holder.clone();
+                self.closing
+                    .push(tokio::spawn(remote::stop(link, holder, run, events)));
             }
             Effect::StartTimer { timer, after_ms } => {
-                self.timers
-                    .push(tokio::spawn(fire(timer, after_ms, events)));
+                let task = tokio::spawn(fire(timer.clone(), after_ms, events));
+                if let Some(old) = self.timers.insert(timer, task) {
+                    old.abort();
+                }
+            }
+            Effect::CancelTimer { timer } => {
+                if let Some(task) = self.timers.remove(&timer) {
+                    task.abort();
+                }
             }
             Effect::Ask => {
                 if let Some(kind) = self.frontend.ask(&self.release) {
@@ -249,22 +285,35 @@ impl Loop<'_> {
             .expect("every planned target has a link")
     }
 
-    /// Nothing is left behind: cancels and lock releases finish, then the links close.
+    /// Nothing is left behind: the engine has had every cancel and lock release confirmed
+    /// before it finished; what is still in flight here is given a moment, then the links close.
     async fn shut_down(&mut self) {
-        for task in self
-            .runs
-            .drain()
-            .map(|(_, t)| t)
-            .chain(self.timers.drain(..))
-        {
+        let runs = self.runs.drain().map(|(_, task)| task);
+        for task in runs.chain(self.timers.drain().map(|(_, task)| task)) {
             task.abort();
         }
         for task in self.closing.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
         }
         for link in self.session.links.values() {
             link.close().await;
         }
+    }
+}
+
+/// How long releasing a lock may take at the end, reconnecting included.
+const RELEASE_WAIT: Duration = Duration::from_secs(30);
+
+/// Releases one target's lock; `Err` says why it was kept.
+async fn release_lock(link: &Link, holder: &Holder) -> Result<(), String> {
+    match tokio::time::timeout(RELEASE_WAIT, lock::release(link, holder)).await {
+        Ok(Ok(lock::Released::Released)) => Ok(()),
+        Ok(Ok(lock::Released::Kept(why))) => Err(why),
+        Ok(Err(e)) => Err(format!("could not release it: {e}")),
+        Err(_) => Err(format!(
+            "could not release it: no answer within {}",
+            humantime::format_duration(RELEASE_WAIT)
+        )),
     }
 }
 

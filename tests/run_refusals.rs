@@ -242,9 +242,7 @@ fn abort_mid_step_stops_the_step_on_the_host_and_says_so() {
     let (code, t) = live.finish();
     assert_eq!(code, Some(1), "{t}");
     assert!(
-        t.contains(
-            "stop web-1 Long migration: it was running; its processes on the host were stopped"
-        ),
+        t.contains("stop web-1 Long migration: stopped with TERM"),
         "{t}"
     );
     assert!(

@@ -293,6 +293,10 @@ fn watch_window_and_the_end() {
     s.exit(StepList::Main, 4, "web-2", 0);
     snapshots("watching", &s.release, &ui_for(&s.release));
     s.decide(Decision::EndWatch);
+    s.send(EventKind::LocksReleased {
+        released: vec!["web-1".into(), "web-2".into()],
+        kept: Vec::new(),
+    });
     snapshots("released", &s.release, &ui_for(&s.release));
 }
 

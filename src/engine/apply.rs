@@ -5,8 +5,8 @@ use regex::Regex;
 use super::event::{Decision, Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
-    DecisionRecord, Link, OUTPUT_LINES_KEPT, OutputLine, Question, Release, RunStatus, Stage,
-    StepState, StepStatus, TargetRun, TargetState,
+    AfterStop, DecisionRecord, Link, LockState, OUTPUT_LINES_KEPT, OutputLine, Question, Release,
+    RunStatus, Stage, StepState, StepStatus, TargetRun, TargetState,
 };
 use crate::profile::StepKind;
 
@@ -25,17 +25,19 @@ impl Release {
             }
             EventKind::Connected { target } => self.connected(target, &mut fx),
             EventKind::ConnectFailed { target, error } => {
-                if matches!(self.stage, Stage::Connecting | Stage::Locking) {
+                if self.stage == Stage::Locking {
+                    let why = format!("cannot take the lock on {target}: {error}");
+                    self.lock_answer(target, LockState::Failed, Some(why), &mut fx);
+                } else if self.stage == Stage::Connecting {
                     self.refusals
                         .push(format!("cannot reach {target}: {error}"));
-                }
-                self.set_link(
-                    target,
-                    Link::Failed {
-                        error: error.clone(),
-                    },
-                );
-                if matches!(self.stage, Stage::Connecting | Stage::Locking) {
+                    self.set_link(
+                        target,
+                        Link::Failed {
+                            error: error.clone(),
+                        },
+                    );
+                    // No lock is taken before every target is reached: nothing to wait for.
                     self.finish(Outcome::Refused, &mut fx);
                 }
             }
@@ -47,24 +49,38 @@ impl Release {
                 self.set_link(target, down);
             }
             EventKind::Reconnected { target } => self.set_link(target, Link::Up),
-            EventKind::LockTaken { target } => self.locked(target, &mut fx),
+            EventKind::LockTaken { target } => {
+                self.lock_answer(target, LockState::Held, None, &mut fx)
+            }
             EventKind::LockBroken {
                 target,
                 holder,
                 reason,
+                ..
             } => {
-                self.broken_locks
-                    .push((target.clone(), holder.clone(), reason.clone()));
-                self.locked(target, &mut fx);
+                if self.stage == Stage::Locking {
+                    self.broken_locks
+                        .push((target.clone(), holder.clone(), reason.clone()));
+                }
+                self.lock_answer(target, LockState::Held, None, &mut fx);
             }
             EventKind::LockRefused { target, holder } => {
-                self.refusals.push(format!(
+                let why = format!(
                     "{target} is locked by {holder} (--break-lock \"REASON\" takes it over)"
-                ));
-                if !self.is_finished() {
-                    self.finish(Outcome::Refused, &mut fx);
-                }
+                );
+                self.lock_answer(target, LockState::Refused, Some(why), &mut fx);
             }
+            EventKind::LockFailed { target, error } => {
+                let why = format!("cannot take the lock on {target}: {error}");
+                self.lock_answer(target, LockState::Failed, Some(why), &mut fx);
+            }
+            EventKind::LockLost { run, holder } => self.lock_lost(run, holder, &mut fx),
+            EventKind::LocksReleased { released, kept } => {
+                self.locks_released(released, kept, &mut fx)
+            }
+            EventKind::RunLost { run, error } => self.run_lost(run, error, &mut fx),
+            EventKind::RunStopped { run, how } => self.run_stopped(run, Ok(how), &mut fx),
+            EventKind::StopFailed { run, error } => self.run_stopped(run, Err(error), &mut fx),
             EventKind::Output { run, stream, lines } => {
                 if self.run_is_live(run) {
                     let run = std::sync::Arc::new(run.clone());
@@ -75,7 +91,12 @@ impl Release {
             }
             EventKind::Exited { run, status } => {
                 let failure = (*status != 0).then(|| format!("exit {status}"));
-                self.run_ended(run, failure, &mut fx);
+                if self.run_is(run, RunStatus::Stopping) {
+                    // It ended on its own while the cancel was on its way: it has stopped.
+                    self.run_stopped(run, Ok(&format!("ended (exit {status})")), &mut fx);
+                } else {
+                    self.run_ended(run, failure, &mut fx);
+                }
             }
             EventKind::RunFailed { run, error } => {
                 self.run_ended(run, Some(error.clone()), &mut fx)
@@ -115,7 +136,7 @@ impl Release {
             .map(|t| TargetState {
                 name: t.name.clone(),
                 link: Link::Connecting,
-                locked: false,
+                lock: LockState::None,
             })
             .collect();
         self.stage = Stage::Connecting;
@@ -125,7 +146,7 @@ impl Release {
         self.connected_all(fx);
     }
 
-    fn set_link(&mut self, target: &str, link: Link) {
+    pub(super) fn set_link(&mut self, target: &str, link: Link) {
         if let Some(t) = self.targets.iter_mut().find(|t| t.name == target) {
             t.link = link;
         }
@@ -145,24 +166,11 @@ impl Release {
         fx.extend(self.targets.iter().map(|t| Effect::TakeLock {
             target: t.name.clone(),
         }));
-        self.locked_all(fx);
-    }
-
-    fn locked(&mut self, target: &str, fx: &mut Vec<Effect>) {
-        if let Some(t) = self.targets.iter_mut().find(|t| t.name == target) {
-            t.locked = true;
-        }
-        self.locked_all(fx);
-    }
-
-    fn locked_all(&mut self, fx: &mut Vec<Effect>) {
-        if self.stage == Stage::Locking && self.targets.iter().all(|t| t.locked) {
-            self.enter(StepList::Main, 0, fx);
-        }
+        self.lock_answer("", LockState::None, None, fx);
     }
 
     /// Moves to step `index` of `list`, passing through steps that need nobody.
-    fn enter(&mut self, list: StepList, index: usize, fx: &mut Vec<Effect>) {
+    pub(super) fn enter(&mut self, list: StepList, index: usize, fx: &mut Vec<Effect>) {
         let Some(step) = self.list(list).get(index) else {
             return self.list_done(list, fx);
         };
@@ -212,7 +220,10 @@ impl Release {
     }
 
     /// Decides what a running step does next: start more targets, ask, or move on.
-    fn progress(&mut self, list: StepList, index: usize, fx: &mut Vec<Effect>) {
+    pub(super) fn progress(&mut self, list: StepList, index: usize, fx: &mut Vec<Effect>) {
+        if self.after_stop.is_some() {
+            return self.settle(fx);
+        }
         if self.stage != (Stage::Running { list, step: index }) || self.question.is_some() {
             return;
         }
@@ -222,9 +233,17 @@ impl Release {
         let busy = state
             .targets
             .iter()
-            .filter(|t| matches!(t.status, RunStatus::Running | RunStatus::RetryWaiting))
+            .filter(|t| {
+                matches!(
+                    t.status,
+                    RunStatus::Running | RunStatus::RetryWaiting | RunStatus::Stopping
+                )
+            })
             .count();
-        let failed = state.targets.iter().any(|t| t.status == RunStatus::Failed);
+        let failed = state
+            .targets
+            .iter()
+            .any(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown));
         let pending: Vec<usize> = state
             .targets
             .iter()
@@ -256,7 +275,13 @@ impl Release {
         }
     }
 
-    fn start_run(&mut self, list: StepList, index: usize, t: usize, fx: &mut Vec<Effect>) {
+    pub(super) fn start_run(
+        &mut self,
+        list: StepList,
+        index: usize,
+        t: usize,
+        fx: &mut Vec<Effect>,
+    ) {
         let timeout_ms = self.list(list)[index].timeout_ms;
         let now = self.now;
         let run = &mut self.states_mut(list)[index].targets[t];
@@ -267,6 +292,7 @@ impl Release {
         run.exit = None;
         run.expect_matched = false;
         run.failure = None;
+        run.stopped = None;
         let id = RunId {
             list,
             step: index,
@@ -280,7 +306,7 @@ impl Release {
         });
     }
 
-    fn target_run_mut(&mut self, run: &RunId) -> Option<&mut TargetRun> {
+    pub(super) fn target_run_mut(&mut self, run: &RunId) -> Option<&mut TargetRun> {
         self.states_mut(run.list)
             .get_mut(run.step)?
             .targets
@@ -289,9 +315,14 @@ impl Release {
     }
 
     /// Events about an attempt that is no longer the running one are history, not news.
-    fn run_is_live(&self, run: &RunId) -> bool {
+    pub(super) fn run_is_live(&self, run: &RunId) -> bool {
+        self.run_is(run, RunStatus::Running)
+    }
+
+    /// Whether `run` is the current attempt of its target and has `status`.
+    pub(super) fn run_is(&self, run: &RunId, status: RunStatus) -> bool {
         self.run_state(run)
-            .is_some_and(|t| t.attempt == run.attempt && t.status == RunStatus::Running)
+            .is_some_and(|t| t.attempt == run.attempt && t.status == status)
     }
 
     fn output_line(
@@ -335,6 +366,9 @@ impl Release {
             failure = Some(format!("expected output /{pattern}/ not seen"));
         }
         let now = self.now;
+        fx.push(Effect::CancelTimer {
+            timer: Timer::Timeout { run: run.clone() },
+        });
         let Some(t) = self.target_run_mut(run) else {
             return;
         };
@@ -363,12 +397,12 @@ impl Release {
             Timer::Timeout { run } => {
                 if self.run_is_live(run) {
                     let limit = self.list(run.list)[run.step].timeout_ms;
-                    fx.push(Effect::CancelRun { run: run.clone() });
                     let why = format!(
                         "timed out after {}",
                         humantime::format_duration(std::time::Duration::from_millis(limit))
                     );
-                    self.run_ended(run, Some(why), fx);
+                    // It fails once the host confirms it stopped, not before.
+                    self.stop_run(run, Some(why), fx);
                 }
             }
             Timer::Retry { run } => {
@@ -392,7 +426,14 @@ impl Release {
     }
 
     fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
-        if self.is_finished() || self.stage == Stage::Idle {
+        if self.outcome.is_some() || self.stage == Stage::Idle {
+            return;
+        }
+        if self.after_stop.is_some() {
+            // Waiting for runs to stop: only an abort changes what comes next.
+            if *decision == Decision::Abort {
+                self.after_stop = Some(AfterStop::Abort);
+            }
             return;
         }
         let question = self.question.clone();
@@ -445,6 +486,8 @@ impl Release {
                         t.status = RunStatus::Pending;
                     }
                 }
+                // A run whose outcome is unknown is attached to again, never started anew.
+                self.reattach_unknown(list, step, fx);
                 self.progress(list, step, fx);
             }
             (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
@@ -497,36 +540,59 @@ impl Release {
         fx.push(Effect::Ask);
     }
 
+    /// Rolls back once every run in flight has confirmed it stopped.
     fn roll_back(&mut self, fx: &mut Vec<Effect>) {
-        self.cancel_all(fx);
         self.question = None;
-        self.enter(StepList::Rollback, 0, fx);
+        if self.cancel_all(fx) {
+            self.after_stop = Some(AfterStop::Rollback);
+        } else {
+            self.enter(StepList::Rollback, 0, fx);
+        }
     }
 
-    fn abort(&mut self, fx: &mut Vec<Effect>) {
-        self.cancel_all(fx);
-        self.finish(Outcome::Aborted, fx);
+    /// Aborts once every run in flight has confirmed it stopped.
+    pub(super) fn abort(&mut self, fx: &mut Vec<Effect>) {
+        self.question = None;
+        if self.cancel_all(fx) {
+            self.after_stop = Some(AfterStop::Abort);
+        } else {
+            self.finish(Outcome::Aborted, fx);
+        }
     }
 
-    /// Stops everything in flight; the step it interrupts shows as cancelled.
-    fn cancel_all(&mut self, fx: &mut Vec<Effect>) {
+    /// Sends a cancel to everything in flight (runs whose outcome is unknown too); the step it
+    /// interrupts shows as cancelled. True when some run must confirm it stopped.
+    fn cancel_all(&mut self, fx: &mut Vec<Effect>) -> bool {
         self.question = None;
+        let mut stopping = false;
         for list in [StepList::Main, StepList::Rollback] {
             for (index, state) in self.states_mut(list).iter_mut().enumerate() {
                 for t in &mut state.targets {
+                    let run = RunId {
+                        list,
+                        step: index,
+                        target: t.target.clone(),
+                        attempt: t.attempt,
+                    };
                     match t.status {
-                        RunStatus::Running => {
-                            fx.push(Effect::CancelRun {
-                                run: RunId {
-                                    list,
-                                    step: index,
-                                    target: t.target.clone(),
-                                    attempt: t.attempt,
+                        RunStatus::Running | RunStatus::Unknown => {
+                            fx.push(Effect::CancelRun { run });
+                            t.status = RunStatus::Stopping;
+                            t.failure = None;
+                            stopping = true;
+                        }
+                        RunStatus::Stopping => stopping = true,
+                        RunStatus::RetryWaiting => {
+                            fx.push(Effect::CancelTimer {
+                                timer: Timer::Retry {
+                                    run: RunId {
+                                        attempt: run.attempt + 1,
+                                        ..run
+                                    },
                                 },
                             });
                             t.status = RunStatus::Cancelled;
                         }
-                        RunStatus::RetryWaiting => t.status = RunStatus::Cancelled,
                         _ => {}
                     }
                 }
@@ -535,14 +601,28 @@ impl Release {
                 }
             }
         }
+        stopping
     }
 
-    fn finish(&mut self, outcome: Outcome, fx: &mut Vec<Effect>) {
-        self.stage = Stage::Finished;
+    /// The outcome is known: release the locks this session holds, then finish once the
+    /// drivers say what became of them.
+    pub(super) fn finish(&mut self, outcome: Outcome, fx: &mut Vec<Effect>) {
         self.question = None;
+        self.after_stop = None;
         self.outcome = Some(outcome);
-        fx.push(Effect::ReleaseLocks);
-        fx.push(Effect::Finish { outcome });
+        let held: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.lock == LockState::Held)
+            .map(|t| t.name.clone())
+            .collect();
+        if held.is_empty() {
+            self.stage = Stage::Finished;
+            fx.push(Effect::Finish { outcome });
+        } else {
+            self.stage = Stage::Closing;
+            fx.push(Effect::ReleaseLocks { targets: held });
+        }
     }
 }
 

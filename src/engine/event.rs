@@ -49,6 +49,11 @@ pub enum EventKind {
     LockTaken {
         target: String,
     },
+    /// The lock script could not run on a target (not a connection problem).
+    LockFailed {
+        target: String,
+        error: String,
+    },
     /// Another session holds the deploy lock; `holder` says who, from where, since when.
     LockRefused {
         target: String,
@@ -59,6 +64,9 @@ pub enum EventKind {
         target: String,
         holder: String,
         reason: String,
+        /// What the previous session left on the host: its runs, ended or stopped.
+        #[serde(default)]
+        leftovers: Vec<String>,
     },
     /// Lines of a step's output on one target, as they arrived together; control sequences
     /// stripped, secrets masked.
@@ -71,10 +79,37 @@ pub enum EventKind {
         run: RunId,
         status: i32,
     },
-    /// The command could not be started or its result collected.
+    /// The command could not be started or its result collected; nothing of it runs.
     RunFailed {
         run: RunId,
         error: String,
+    },
+    /// The attach gave up (the link did not come back within its budget, or the watcher on the
+    /// host died): the step may still be running there. Its outcome is unknown, not failed.
+    RunLost {
+        run: RunId,
+        error: String,
+    },
+    /// A cancel confirmed that nothing the run started is left on the host; `how` says how it
+    /// ended ("stopped with TERM", "killed after 5s", "had already ended").
+    RunStopped {
+        run: RunId,
+        how: String,
+    },
+    /// A cancel could not confirm that the run stopped: it may still be running.
+    StopFailed {
+        run: RunId,
+        error: String,
+    },
+    /// The run did not start: the target's deploy lock is no longer this session's.
+    LockLost {
+        run: RunId,
+        holder: String,
+    },
+    /// At the end: which targets' locks were released, and which were kept and why.
+    LocksReleased {
+        released: Vec<String>,
+        kept: Vec<KeptLock>,
     },
     TimerFired {
         timer: Timer,
@@ -111,7 +146,15 @@ pub enum Stream {
     Stderr,
 }
 
+/// A lock the end of the release did not remove, why, and the command that removes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptLock {
+    pub target: String,
+    pub why: String,
+    pub remove: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "timer", rename_all = "snake_case")]
 pub enum Timer {
     /// The run has had its `timeout`.
@@ -181,16 +224,27 @@ pub enum Effect {
     TakeLock {
         target: String,
     },
-    ReleaseLocks,
+    /// Release the deploy locks this session holds on these targets (and remove its run
+    /// directories there, keeping those of steps still running).
+    ReleaseLocks {
+        targets: Vec<String>,
+    },
+    /// Start a run, or attach again to the same attempt (the host never starts it twice).
     StartRun {
         run: RunId,
     },
+    /// Stop everything the run started on its host (TERM, a grace period, KILL of its process
+    /// group and session), then report `RunStopped` or `StopFailed`.
     CancelRun {
         run: RunId,
     },
     StartTimer {
         timer: Timer,
         after_ms: u64,
+    },
+    /// The timer is no longer needed (its run ended): it must not fire.
+    CancelTimer {
+        timer: Timer,
     },
     /// A question is open: prompt the operator (the question itself is in the state).
     Ask,

@@ -6,14 +6,15 @@ mod apply;
 pub mod event;
 pub mod plan;
 pub mod release;
+mod stopping;
 pub mod watch_rule;
 
 pub use answer::Answer;
 pub use event::{
-    Decision, Effect, Event, EventKind, Millis, Outcome, RunId, StepList, Stream, Timer,
+    Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream, Timer,
 };
 pub use plan::ReleasePlan;
-pub use release::{Question, Release, RunStatus, Stage, StepStatus};
+pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
 
 #[cfg(test)]
 mod tests;

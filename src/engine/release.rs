@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::event::{Decision, Millis, Outcome, RunId, StepList, Stream};
+use super::event::{Decision, KeptLock, Millis, Outcome, RunId, StepList, Stream};
 use super::plan::{PlannedStep, ReleasePlan};
 
 /// Output lines kept for the cockpit; older lines are dropped (the journal keeps them all).
@@ -33,6 +33,12 @@ pub struct Release {
     pub refusals: Vec<String>,
     /// Locks broken with `--break-lock`: target, previous holder, reason.
     pub broken_locks: Vec<(String, String, String)>,
+    /// Locks the end of the release left in place, with why and how to remove them.
+    pub kept_locks: Vec<KeptLock>,
+    /// What happens once every run being stopped has confirmed it stopped.
+    pub after_stop: Option<AfterStop>,
+    /// Why the release stopped on its own (a lock taken over by another session).
+    pub halted: Option<String>,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }
@@ -52,7 +58,17 @@ pub enum Stage {
     Watching {
         until: Millis,
     },
+    /// The outcome is known; the locks are being released.
+    Closing,
     Finished,
+}
+
+/// A decision that waits until the runs it cancelled have stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AfterStop {
+    Abort,
+    Rollback,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -83,7 +99,7 @@ pub struct StepState {
     pub skip_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     #[default]
@@ -94,6 +110,10 @@ pub enum RunStatus {
     Passed,
     Failed,
     Cancelled,
+    /// A cancel was sent; not yet confirmed.
+    Stopping,
+    /// The link was lost past its budget: the step may still be running on the host.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,13 +127,33 @@ pub struct TargetRun {
     pub expect_matched: bool,
     /// Why it failed, in words: "exit 2", "timed out after 5m", "expected /ok/ not seen".
     pub failure: Option<String>,
+    /// How a cancelled or timed-out run was stopped, once the host confirmed it.
+    pub stopped: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct TargetState {
     pub name: String,
     pub link: Link,
-    pub locked: bool,
+    pub lock: LockState,
+}
+
+/// This session's deploy lock on one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockState {
+    #[default]
+    None,
+    Held,
+    /// Another session holds it: the release did not start.
+    Refused,
+    /// The lock script failed.
+    Failed,
+    /// Another session took it over while this one ran.
+    Lost,
+    Released,
+    /// Left in place at the end (a step may still run there, or the host was unreachable).
+    Kept,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -241,12 +281,21 @@ impl Release {
         self.stage == Stage::Finished
     }
 
-    /// Whether anything is executing on a host right now.
+    /// Whether anything is executing on a host right now (or is being stopped).
     pub fn is_running_commands(&self) -> bool {
-        self.steps
-            .iter()
-            .chain(&self.rollback)
-            .flat_map(|s| &s.targets)
-            .any(|t| t.status == RunStatus::Running)
+        self.runs()
+            .any(|(_, _, t)| matches!(t.status, RunStatus::Running | RunStatus::Stopping))
+    }
+
+    /// Every target run of both lists, with its list and step index.
+    pub fn runs(&self) -> impl Iterator<Item = (StepList, usize, &TargetRun)> {
+        [StepList::Main, StepList::Rollback]
+            .into_iter()
+            .flat_map(move |list| {
+                self.states(list)
+                    .iter()
+                    .enumerate()
+                    .flat_map(move |(i, s)| s.targets.iter().map(move |t| (list, i, t)))
+            })
     }
 }

@@ -165,18 +165,28 @@ impl<'s> Loader<'s> {
             table,
             span,
             "[release]",
-            &["name", "environment", "version"],
+            &["name", "environment", "version", "lock_dir"],
             &mut self.diags,
         );
         let name = self.required_str(&f, "name", "[release]", "\"acme-web\"");
         let environment = self.required_str(&f, "environment", "[release]", "\"production\"");
         let version = f.str("version", &mut self.diags).map(|v| self.template(&v));
+        let lock_dir = f.str("lock_dir", &mut self.diags);
+        if let Some(dir) = &lock_dir
+            && !(dir.get_ref().starts_with('/') || dir.get_ref().starts_with("~/"))
+        {
+            self.diags.push(
+                Diagnostic::error(dir.span(), "lock_dir must be an absolute path or start with ~/")
+                    .help("e.g. lock_dir = \"/var/lib/gonogo/locks\" (shared by every account that can write it)"),
+            );
+        }
         let environment = environment?;
         Some(ReleaseInfo {
             name: name?.into_inner(),
             environment_span: environment.span(),
             environment: environment.into_inner(),
             version,
+            lock_dir: lock_dir.map(Spanned::into_inner),
         })
     }
 
@@ -265,6 +275,7 @@ impl<'s> Loader<'s> {
             "identity",
             "keepalive",
             "connect_timeout",
+            "reconnect_budget",
         ];
         let f = Fields::new(table, span, "[ssh]", &keys, &mut self.diags);
         let d = &mut self.diags;
@@ -274,6 +285,7 @@ impl<'s> Loader<'s> {
             identity: f.str("identity", d).map(Spanned::into_inner),
             keepalive: f.duration("keepalive", d).map(Spanned::into_inner),
             connect_timeout: f.duration("connect_timeout", d).map(Spanned::into_inner),
+            reconnect_budget: f.duration("reconnect_budget", d).map(Spanned::into_inner),
         }
     }
 

@@ -29,6 +29,9 @@ pub struct ReleaseInfo {
     pub name: String,
     pub environment: String,
     pub version: Option<Template>,
+    /// Where the deploy lock lives on the hosts (`~/…` or absolute); accounts that share it
+    /// share the lock.
+    pub lock_dir: Option<String>,
     #[serde(skip)]
     pub environment_span: Range<usize>,
 }
@@ -63,6 +66,8 @@ pub struct SshSettings {
     pub identity: Option<String>,
     pub keepalive: Option<Duration>,
     pub connect_timeout: Option<Duration>,
+    /// How long a dropped link is retried before its steps' outcome is called unknown.
+    pub reconnect_budget: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,22 +2,28 @@
 
 use std::process::Stdio;
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use super::ssh::ExecEnd;
 use crate::engine::Stream;
 
-pub async fn exec(command: &str, chunks: super::Chunks) -> Result<ExecEnd, String> {
+/// Runs `sh -s` with `script` on its stdin: the script is never in a process's arguments.
+pub async fn exec(script: &[u8], chunks: super::Chunks) -> Result<ExecEnd, String> {
     let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
+        .arg("-s")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot start sh: {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    stdin
+        .write_all(script)
+        .await
+        .map_err(|e| format!("cannot pass the script to sh: {e}"))?;
+    drop(stdin);
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");
     let (mut out_buf, mut err_buf) = (vec![0u8; 64 * 1024], vec![0u8; 16 * 1024]);

@@ -1,7 +1,9 @@
-//! The deploy lock: one directory per release name on each host, made atomically with `mkdir`.
-//! It names who holds it, from where, since when, and for which session.
+//! The deploy lock: one directory per release name on each host, made atomically. It names who
+//! holds it, from where, since when, for which session (the session id is the owner token that
+//! every step start checks), and why it was taken over if it was.
 
 use super::Link;
+use super::script::MEMBERS_FN;
 use super::ssh::ExecEnd;
 use crate::profile::template::shell_word;
 
@@ -13,15 +15,80 @@ pub struct Holder {
     pub from: String,
     pub since: String,
     pub release: String,
+    /// Where locks live on the hosts: `~/…` or an absolute path (shared by several accounts).
+    pub place: String,
 }
 
 impl Holder {
-    fn info(&self) -> String {
-        format!(
+    fn info(&self, broke: Option<&str>) -> String {
+        let mut info = format!(
             "session={}\noperator={}\nfrom={}\nsince={}\nrelease={}\n",
-            self.session, self.operator, self.from, self.since, self.release
+            one_line(&self.session),
+            one_line(&self.operator),
+            one_line(&self.from),
+            one_line(&self.since),
+            one_line(&self.release)
+        );
+        if let Some(reason) = broke {
+            info.push_str(&format!("broke_reason={}\n", one_line(reason)));
+        }
+        info
+    }
+
+    /// The lock directory, as a shell word (the home part expanded by the host's shell).
+    pub fn lock_dir(&self) -> String {
+        format!(
+            "{}/{}",
+            place_dir(&self.place),
+            shell_word(&lock_name(&self.release))
         )
     }
+
+    /// Where this session's runs live on a host.
+    pub fn session_dir(&self) -> String {
+        format!("\"$HOME\"/.gonogo/runs/{}", shell_word(&self.session))
+    }
+
+    /// The command an operator runs to remove this lock by hand.
+    pub fn remove_command(&self, target: &str) -> String {
+        let dir = match self.place.strip_prefix("~/") {
+            Some(rest) => format!("~/{}", rest.trim_end_matches('/')),
+            None => self.place.trim_end_matches('/').to_string(),
+        };
+        format!(
+            "ssh {target} rm -rf {dir}/{}",
+            shell_word(&lock_name(&self.release))
+        )
+    }
+}
+
+/// A value written into the lock's `key=value` lines cannot start a line of its own.
+fn one_line(value: &str) -> String {
+    value.replace(['\n', '\r'], " ")
+}
+
+/// `~/x` → `"$HOME"/'x'`; `/x` → `'/x'`.
+fn place_dir(place: &str) -> String {
+    let place = place.trim_end_matches('/');
+    match place.strip_prefix("~/").or((place == "~").then_some("")) {
+        Some("") => "\"$HOME\"".into(),
+        Some(rest) => format!("\"$HOME\"/{}", shell_word(rest)),
+        None => shell_word(place),
+    }
+}
+
+/// The lock's file name: every release name gets its own (letters, digits, `-` and `.` are
+/// kept; any other byte is written `_XX` in hex, `_` included, so no two names meet).
+pub fn lock_name(release: &str) -> String {
+    let mut name = String::new();
+    for b in release.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || (b == b'.' && !name.is_empty()) {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("_{b:02X}"));
+        }
+    }
+    format!("{name}.lock")
 }
 
 /// What taking the lock on one target came to.
@@ -30,116 +97,258 @@ pub enum LockOutcome {
     Taken,
     /// Another session holds it: its holder, in words.
     Held(String),
-    /// `--break-lock`: taken over from this holder.
-    Broken(String),
-}
-
-fn lock_dir(release: &str) -> String {
-    // Release names are free text: keep the file name to safe characters.
-    let name: String = release
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!(
-        "\"$HOME\"/.gonogo/locks/{}",
-        shell_word(&format!("{name}.lock"))
-    )
+    /// `--break-lock`: taken over from this holder. `leftovers` says what the previous session
+    /// left on the host (its runs, ended or stopped).
+    Broken {
+        holder: String,
+        leftovers: Vec<String>,
+    },
+    /// `--break-lock` refused: the previous session's steps still run on the host.
+    StillRunning {
+        holder: String,
+        running: Vec<String>,
+    },
 }
 
 /// The lock appears whole or not at all: its info is written in a scratch directory that is
 /// then renamed into place (rename fails if the lock exists). Two targets that are one machine
-/// in one session find their own session in it and share it.
-fn take_script(holder: &Holder, break_lock: bool) -> String {
-    let breaking = if break_lock {
-        // Keep what the old holder wrote, to record whose lock was broken.
-        r#"prev=
-if [ -d "$l" ] && [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" != "$s" ]; then
-  prev=$(cat "$l/info" 2>/dev/null); rm -rf "$l"
+/// in one session find their own session in it and share it. Breaking a lock first looks at
+/// what the previous session left: its steps still running stop the break, unless `stop` says
+/// to stop them.
+fn take_script(holder: &Holder, break_reason: Option<&str>, stop: bool) -> String {
+    let breaking = match break_reason {
+        None => "prev=\n".to_string(),
+        Some(_) => format!(
+            r#"prev=
+ps=$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)
+if [ -d "$l" ] && [ "$ps" != "$s" ]; then
+  prev=$(cat "$l/info" 2>/dev/null)
+  {MEMBERS_FN}
+  running=
+  for d in "$HOME"/.gonogo/runs/"$ps"/*/; do
+    [ -n "$ps" ] && [ -d "$d" ] || continue
+    d=${{d%/}}; n=${{d##*/}}
+    if [ -f "$d/status" ]; then echo "left $n ended (exit $(cat "$d/status"))" >> "$t.leftovers"; continue; fi
+    pid=$(cat "$d/pid" 2>/dev/null)
+    if [ -n "$pid" ] && [ -n "$(members)" ]; then
+      if [ {stop} = yes ]; then
+        kill -TERM $(members) 2>/dev/null; i=0
+        while [ -n "$(members)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+        [ -n "$(members)" ] && kill -KILL $(members) 2>/dev/null
+        echo "left $n was running (pid $pid): stopped" >> "$t.leftovers"
+      else
+        running="$running $n(pid $pid)"
+      fi
+    else
+      echo "left $n ended (no exit status)" >> "$t.leftovers"
+    fi
+  done
+  if [ -n "$running" ]; then rm -f "$t.leftovers"; echo busy; echo "$running"; printf '%s\n' "$prev"; exit 0; fi
+  rm -rf "$l"
 fi
-"#
-    } else {
-        "prev=\n"
+"#,
+            stop = if stop { "yes" } else { "no" }
+        ),
     };
     format!(
-        r#"l={dir}
+        r#"umask 022
+l={dir}
 s={session}
 info={info}
-mkdir -p "$HOME/.gonogo/locks" || exit 111
-{breaking}t="$l.new.$$"
-rm -rf "$t"; mkdir "$t" && printf '%s' "$info" > "$t/info" || exit 111
+t="$l.new.$$"
+mkdir -p {place} || exit 111
+rm -f "$t.leftovers"
+{breaking}rm -rf "$t"; mkdir "$t" && printf '%s' "$info" > "$t/info" || exit 111
 if mv -T "$t" "$l" 2>/dev/null; then
-  if [ -n "$prev" ]; then echo broken; printf '%s\n' "$prev"; else echo taken; fi
+  if [ -n "$prev" ]; then echo broken; cat "$t.leftovers" 2>/dev/null; printf '%s\n' "$prev"; else echo taken; fi
 else
   rm -rf "$t"
   if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then echo taken
   else echo held; cat "$l/info" 2>/dev/null; fi
-fi"#,
-        dir = lock_dir(&holder.release),
+fi
+rm -f "$t.leftovers""#,
+        dir = holder.lock_dir(),
+        place = place_dir(&holder.place),
         session = shell_word(&holder.session),
-        info = shell_word(&holder.info()),
+        info = shell_word(&holder.info(break_reason)),
     )
 }
 
-/// Removes the lock if this session holds it, and the session's run directories.
+/// What releasing the lock on one target came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Released {
+    Released,
+    /// Kept, and why.
+    Kept(String),
+}
+
+/// Removes the session's run directories whose steps have ended, then the lock if this session
+/// holds it and none of its steps still runs there (such a run directory, and the lock, stay).
 fn release_script(holder: &Holder) -> String {
     format!(
         r#"l={dir}
-if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {session} ]; then rm -rf "$l"; fi
-rm -rf "$HOME"/.gonogo/runs/{session}"#,
-        dir = lock_dir(&holder.release),
+r={runs}
+{MEMBERS_FN}
+kept=
+for d in "$r"/*/; do
+  [ -d "$d" ] || continue
+  d=${{d%/}}
+  pid=$(cat "$d/pid" 2>/dev/null)
+  if [ ! -f "$d/status" ] && [ -n "$pid" ] && [ -n "$(members)" ]; then kept="$kept ${{d##*/}}(pid $pid)"; continue; fi
+  rm -rf "$d"
+done
+rmdir "$r" 2>/dev/null
+if [ -n "$kept" ]; then echo "running$kept"; exit 0; fi
+if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {session} ]; then rm -rf "$l" && echo released
+elif [ -d "$l" ]; then echo "taken-over"; cat "$l/info" 2>/dev/null
+else echo released; fi"#,
+        dir = holder.lock_dir(),
+        runs = holder.session_dir(),
         session = shell_word(&holder.session),
     )
 }
 
-pub async fn take(link: &Link, holder: &Holder, break_lock: bool) -> Result<LockOutcome, String> {
-    let (end, out, err) = link.output(&take_script(holder, break_lock)).await?;
+pub async fn take(
+    link: &Link,
+    holder: &Holder,
+    break_reason: Option<&str>,
+    stop_previous: bool,
+) -> Result<LockOutcome, String> {
+    let (end, out, err) = link
+        .answer(&take_script(holder, break_reason, stop_previous))
+        .await?;
     if end != ExecEnd::Exited(0) {
-        return Err(format!(
-            "could not take the deploy lock ({end:?}): {}",
-            err.trim()
-        ));
+        return Err(format!("the lock script failed ({end:?}){}", detail(&err)));
     }
-    let (verdict, info) = out.split_once('\n').unwrap_or((out.trim(), ""));
-    match verdict.trim() {
+    let mut lines = out.lines();
+    let verdict = lines.next().unwrap_or_default().trim();
+    let rest: Vec<&str> = lines.collect();
+    match verdict {
         "taken" => Ok(LockOutcome::Taken),
-        "held" => Ok(LockOutcome::Held(describe(info))),
-        "broken" => Ok(LockOutcome::Broken(describe(info))),
-        other => Err(format!("unexpected answer from the lock script: {other}")),
-    }
-}
-
-pub async fn release(link: &Link, holder: &Holder) -> Result<(), String> {
-    match link.output(&release_script(holder)).await? {
-        (ExecEnd::Exited(0), _, _) => Ok(()),
-        (end, _, err) => Err(format!(
-            "could not release the deploy lock ({end:?}): {}",
-            err.trim()
+        "held" => Ok(LockOutcome::Held(describe(&rest.join("\n")))),
+        "broken" => {
+            let (left, info): (Vec<&str>, Vec<&str>) =
+                rest.iter().partition(|l| l.starts_with("left "));
+            Ok(LockOutcome::Broken {
+                holder: describe(&info.join("\n")),
+                leftovers: left
+                    .iter()
+                    .map(|l| l["left ".len()..].to_string())
+                    .collect(),
+            })
+        }
+        "busy" => Ok(LockOutcome::StillRunning {
+            running: rest
+                .first()
+                .map(|r| r.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+            holder: describe(&rest.get(1..).unwrap_or_default().join("\n")),
+        }),
+        other => Err(format!(
+            "unexpected answer from the lock script: {other:?}{}",
+            detail(&err)
         )),
     }
 }
 
-/// "ana@laptop since 2026-11-22T10:02:00Z (session …)" from a lock's info file.
-fn describe(info: &str) -> String {
+pub async fn release(link: &Link, holder: &Holder) -> Result<Released, String> {
+    let (end, out, err) = link.answer(&release_script(holder)).await?;
+    if end != ExecEnd::Exited(0) {
+        return Err(format!("the lock script failed ({end:?}){}", detail(&err)));
+    }
+    let mut lines = out.lines();
+    let verdict = lines.next().unwrap_or_default().trim().to_string();
+    if verdict == "released" {
+        Ok(Released::Released)
+    } else if let Some(runs) = verdict.strip_prefix("running") {
+        Ok(Released::Kept(format!(
+            "steps of this session still run there:{runs}"
+        )))
+    } else if verdict == "taken-over" {
+        let info: Vec<&str> = lines.collect();
+        Ok(Released::Kept(format!(
+            "another session holds it now: {}",
+            describe(&info.join("\n"))
+        )))
+    } else {
+        Err(format!(
+            "unexpected answer from the lock script: {verdict:?}"
+        ))
+    }
+}
+
+fn detail(err: &str) -> String {
+    let err = err.trim();
+    if err.is_empty() {
+        String::new()
+    } else {
+        format!(": {err}")
+    }
+}
+
+/// "ana@laptop since 2026-11-22T10:02:00Z (session …)" from a lock's info file, with the reason
+/// when that session took the lock over from another.
+pub fn describe(info: &str) -> String {
     let field = |key: &str| {
         info.lines()
             .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
-            .unwrap_or("?")
-            .to_string()
+            .map(str::to_string)
     };
     if info.trim().is_empty() {
-        return "another session (its lock has no details yet)".into();
+        return "another session (its lock has no details, or you may not read them)".into();
     }
-    format!(
+    let get = |key: &str| field(key).unwrap_or_else(|| "?".into());
+    let mut said = format!(
         "{}@{} since {} (session {})",
-        field("operator"),
-        field("from"),
-        field("since"),
-        field("session")
-    )
+        get("operator"),
+        get("from"),
+        get("since"),
+        get("session")
+    );
+    if let Some(reason) = field("broke_reason") {
+        said.push_str(&format!(", who broke the previous lock: {reason}"));
+    }
+    said
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_map_to_distinct_lock_files() {
+        let names = ["a/b", "a_b", "a b", "a.b", "a_2Fb", "ünï", ".hidden", "_"];
+        let files: std::collections::HashSet<String> = names.iter().map(|n| lock_name(n)).collect();
+        assert_eq!(files.len(), names.len(), "{files:?}");
+        assert!(
+            files
+                .iter()
+                .all(|f| !f.contains('/') && !f.starts_with('.'))
+        );
+        assert_eq!(lock_name("acme-web"), "acme-web.lock");
+    }
+
+    #[test]
+    fn the_lock_place_is_home_relative_or_absolute() {
+        assert_eq!(place_dir("~/.gonogo/locks"), "\"$HOME\"/.gonogo/locks");
+        assert_eq!(place_dir("/var/lib/gonogo/"), "/var/lib/gonogo");
+        assert_eq!(place_dir("/srv/it's"), shell_word("/srv/it's"));
+    }
+
+    #[test]
+    fn lock_info_values_cannot_add_lines() {
+        let h = Holder {
+            session: "s".into(),
+            operator: "ana\nsession=forged".into(),
+            from: "laptop".into(),
+            since: "now".into(),
+            release: "r".into(),
+            place: "~/.gonogo/locks".into(),
+        };
+        let info = h.info(Some("hung\nsession=x"));
+        assert_eq!(
+            info.lines().filter(|l| l.starts_with("session=")).count(),
+            1
+        );
+    }
 }

@@ -6,6 +6,7 @@ pub mod lines;
 pub mod local;
 pub mod lock;
 pub mod remote;
+pub mod script;
 pub mod ssh;
 pub mod ssh_config;
 
@@ -20,7 +21,7 @@ use ssh::{ConnectError, Endpoint, ExecEnd, Session, SshOptions};
 /// Where an exec sends its output: chunks of bytes, per stream, not lines.
 pub type Chunks = mpsc::Sender<(Stream, Vec<u8>)>;
 
-/// How long a dropped link is retried before the steps on it are given up.
+/// How long a dropped link is retried, by default, before the steps on it are given up.
 pub const RECONNECT_BUDGET: Duration = Duration::from_secs(120);
 
 /// The one connection to a target, reused for every step (and later logs and tunnels).
@@ -28,6 +29,8 @@ pub struct Link {
     pub target: String,
     kind: LinkKind,
     events: mpsc::Sender<EventKind>,
+    /// How long a dropped link is retried before what depends on it is given up.
+    budget: Duration,
 }
 
 enum LinkKind {
@@ -44,6 +47,7 @@ impl Link {
         target: &str,
         endpoint: Endpoint,
         opts: Arc<SshOptions>,
+        budget: Duration,
         events: mpsc::Sender<EventKind>,
     ) -> Self {
         Link {
@@ -54,6 +58,7 @@ impl Link {
                 session: Mutex::new(None),
             },
             events,
+            budget,
         }
     }
 
@@ -62,6 +67,7 @@ impl Link {
             target: target.to_string(),
             kind: LinkKind::Local,
             events,
+            budget: RECONNECT_BUDGET,
         }
     }
 
@@ -82,17 +88,44 @@ impl Link {
         Ok(())
     }
 
-    /// Runs a command on the target, streaming its output chunks to `chunks`.
-    pub async fn exec(&self, command: &str, chunks: Chunks) -> Result<ExecEnd, String> {
-        match &self.kind {
-            LinkKind::Local => local::exec(command, chunks).await,
-            LinkKind::Ssh { session, .. } => {
-                let current = session.lock().await.clone();
-                match current {
-                    Some(s) if !s.is_closed() => s.exec(command, chunks).await,
-                    _ => Ok(ExecEnd::Lost),
+    /// Runs one of gonogo's scripts on the target (see [`script`]), streaming its own output
+    /// chunks to `chunks`; what the account's shell printed before the script started is not
+    /// passed on. A script that never started is an error that quotes the shell's words.
+    pub async fn exec(&self, body: &str, chunks: Chunks) -> Result<ExecEnd, String> {
+        let text = script::wrap(body);
+        let (raw_tx, mut raw) = mpsc::channel::<(Stream, Vec<u8>)>(64);
+        let running = async {
+            match &self.kind {
+                LinkKind::Local => local::exec(text.as_bytes(), raw_tx).await,
+                LinkKind::Ssh { session, .. } => {
+                    let current = session.lock().await.clone();
+                    match current {
+                        Some(s) if !s.is_closed() => {
+                            s.exec(script::SHELL, text.as_bytes(), raw_tx).await
+                        }
+                        _ => Ok(ExecEnd::Lost),
+                    }
                 }
             }
+        };
+        let passing = async {
+            let mut begin = script::AfterBegin::default();
+            while let Some((stream, data)) = raw.recv().await {
+                if let Some(data) = begin.pass(stream, &data) {
+                    let _ = chunks.send((stream, data)).await;
+                }
+            }
+            let err = begin.leftover(Stream::Stderr);
+            if begin.started() && !err.is_empty() {
+                let _ = chunks.send((Stream::Stderr, err)).await;
+            }
+            begin
+        };
+        let (end, begin) = tokio::join!(running, passing);
+        match end? {
+            ExecEnd::Lost => Ok(ExecEnd::Lost),
+            _ if !begin.started() => Err(begin.explain()),
+            end => Ok(end),
         }
     }
 
@@ -114,6 +147,17 @@ impl Link {
         };
         let (end, (out, err)) = tokio::join!(self.exec(command, tx), collect);
         Ok((end?, out, err))
+    }
+
+    /// Runs a short script to its end, reconnecting (within the budget) when the link drops:
+    /// gonogo's scripts are safe to run again.
+    pub async fn answer(&self, body: &str) -> Result<(ExecEnd, String, String), String> {
+        loop {
+            match self.output(body).await? {
+                (ExecEnd::Lost, _, _) => self.reconnect().await?,
+                done => return Ok(done),
+            }
+        }
     }
 
     /// Gets the link back after a drop, with backoff; tells the release it was lost and found.
@@ -160,7 +204,13 @@ impl Link {
                 ) => {
                     return Err(e.explain(endpoint));
                 }
-                Err(e) if started.elapsed() > RECONNECT_BUDGET => return Err(e.explain(endpoint)),
+                Err(e) if started.elapsed() > self.budget => {
+                    return Err(format!(
+                        "not back after {}: {}",
+                        humantime::format_duration(Duration::from_secs(self.budget.as_secs())),
+                        e.explain(endpoint)
+                    ));
+                }
                 Err(_) => {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));

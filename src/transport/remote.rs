@@ -1,131 +1,182 @@
 //! Steps run on the host detached from the SSH channel, with output and exit status kept in
-//! `~/.gonogo/runs/SESSION/RUN/`; gonogo streams from there and re-attaches after a drop, so a
-//! lost connection neither kills a step nor runs it twice. Also the deploy lock.
+//! `~/.gonogo/runs/SESSION/RUN/` (mode 0700); gonogo streams from there and re-attaches after a
+//! drop, so a lost connection neither kills a step nor runs it twice.
 //!
-//! Needs a POSIX `sh`, `setsid`, and GNU `tail` (`--pid`) on the host, as on any Linux.
+//! On the host a run directory holds `cmd` (the command, removed once it ends: it may hold a
+//! secret), `pid` (the step's session leader, written by itself before the command starts),
+//! `out`, `err` and, once it ended, `status`. Needs a POSIX `sh`, `setsid`, GNU `tail` (`--pid`)
+//! and /proc, as on any Linux.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
 use super::Link;
 use super::lines::{LineSplitter, Redactor};
+use super::lock::Holder;
+use super::script::MEMBERS_FN;
 use super::ssh::ExecEnd;
 use crate::engine::{EventKind, RunId, StepList, Stream};
 use crate::profile::template::shell_word;
 
-/// `"$HOME"/.gonogo/runs/'SESSION'`: where a session's runs live on a host.
-fn session_dir(session: &str) -> String {
-    format!("\"$HOME\"/.gonogo/runs/{}", shell_word(session))
-}
+/// How long a cancelled step has between TERM and KILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
-fn run_dir(session: &str, run: &RunId) -> String {
+fn run_dir(holder: &Holder, run: &RunId) -> String {
     let list = match run.list {
         StepList::Main => "step",
         StepList::Rollback => "rollback",
     };
     let name = format!("{list}-{}-{}-{}", run.step + 1, run.target, run.attempt);
-    format!("{}/{}", session_dir(session), shell_word(&name))
+    format!("{}/{}", holder.session_dir(), shell_word(&name))
 }
+
+/// The attach script's exit code when it has something to say beyond the step's own status;
+/// a step may exit with it too, so it is confirmed with [`status_script`].
+const ASK_STATUS: u32 = 255;
 
 /// One script per attach: start the command unless this run's directory exists already (what
 /// makes attaching again after a reconnect safe: the step never runs twice), stream stdout and
 /// stderr from byte offsets until the step has ended, and exit with the step's status.
 ///
-/// The `tail`s follow a watcher child of this shell, which ends once the status file is written
-/// (all output is in the files by then) or the step's process is gone; a child is reaped at
-/// once, an orphaned step may not be.
-pub fn attach_script(
-    session: &str,
-    run: &RunId,
-    command: &str,
-    out_from: u64,
-    err_from: u64,
-) -> String {
+/// A new run starts only while the deploy lock is still this session's. The step writes its own
+/// pid before its command starts, so a run that started can always be found and stopped.
+pub fn attach_script(holder: &Holder, run: &RunId, command: &str, from: [u64; 2]) -> String {
     format!(
         r#"d={dir}
-mkdir -p {session} || {{ echo "gonogo: cannot make the run directory under ~/.gonogo on this host" >&2; exit {NO_STATUS}; }}
-if mkdir "$d" 2>/dev/null; then
-  printf '%s\n' {command} > "$d/cmd"
-  : > "$d/out"; : > "$d/err"
-  nohup setsid sh -c 'sh "$1/cmd" >"$1/out" 2>"$1/err" </dev/null; echo $? >"$1/status.tmp"; mv "$1/status.tmp" "$1/status"' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
-  echo $! > "$d/pid"
+l={lock}
+mkdir -p {session} || {{ echo "gonogo: cannot make the run directory under ~/.gonogo on this host" >&2; exit {ASK_STATUS}; }}
+if [ ! -d "$d" ]; then
+  [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {sid} ] || exit {ASK_STATUS}
+  if mkdir "$d" 2>/dev/null; then
+    printf '%s\n' {command} > "$d/cmd"
+    : > "$d/out"; : > "$d/err"
+    setsid sh -c 'echo $$ > "$1/pid.new" && mv "$1/pid.new" "$1/pid" || exit 1; sh "$1/cmd" >"$1/out" 2>"$1/err" </dev/null; echo $? >"$1/status.new"; rm -f "$1/cmd"; mv "$1/status.new" "$1/status"' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
+  fi
 fi
-pid=$(cat "$d/pid")
+i=0
+while [ ! -f "$d/pid" ] && [ ! -f "$d/status" ]; do
+  i=$((i + 1)); [ $i -gt 200 ] && exit {ASK_STATUS}
+  sleep 0.05
+done
+pid=$(cat "$d/pid" 2>/dev/null)
 ( while [ ! -f "$d/status" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; done ) &
 w=$!
 tail -c +{out} --pid="$w" -s 0.05 -f "$d/out" &
 tail -c +{err} --pid="$w" -s 0.05 -f "$d/err" >&2 &
 wait
 [ -f "$d/status" ] && exit "$(cat "$d/status")"
-exit {NO_STATUS}"#,
-        dir = run_dir(session, run),
-        session = session_dir(session),
+exit {ASK_STATUS}"#,
+        dir = run_dir(holder, run),
+        lock = holder.lock_dir(),
+        session = holder.session_dir(),
+        sid = shell_word(&holder.session),
         command = shell_word(command),
-        out = out_from + 1,
-        err = err_from + 1,
+        out = from[0] + 1,
+        err = from[1] + 1,
     )
 }
 
-/// The attach script's exit code when the step left no status; a step may exit 255 itself, so
-/// that code is confirmed with [`status_script`].
-const NO_STATUS: u32 = 255;
-
-fn status_script(session: &str, run: &RunId) -> String {
-    format!(
-        "cat {}/status 2>/dev/null || echo none",
-        run_dir(session, run)
-    )
-}
-
-/// Stops the step's whole process group: TERM, then KILL if it lingers.
-pub fn cancel_script(session: &str, run: &RunId) -> String {
+/// What became of a run, read from its directory: `ended N`, `running`, `gone` (its processes
+/// died without a status), `unstarted` (never got a pid), `lock-lost` + the lock's info, or
+/// `no-run`.
+fn status_script(holder: &Holder, run: &RunId) -> String {
     format!(
         r#"d={dir}
-[ -f "$d/pid" ] || exit 0
-pid=$(cat "$d/pid")
-kill -TERM "-$pid" 2>/dev/null || exit 0
-for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || exit 0; sleep 0.2; done
-kill -KILL "-$pid" 2>/dev/null
-exit 0"#,
-        dir = run_dir(session, run)
+l={lock}
+{MEMBERS_FN}
+if [ -f "$d/status" ]; then echo "ended $(cat "$d/status")"
+elif [ -f "$d/pid" ]; then pid=$(cat "$d/pid"); if [ -n "$(members)" ]; then echo running; else echo gone; fi
+elif [ -d "$d" ]; then echo unstarted
+elif [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" != {sid} ]; then echo lock-lost; cat "$l/info" 2>/dev/null
+else echo no-run; fi"#,
+        dir = run_dir(holder, run),
+        lock = holder.lock_dir(),
+        sid = shell_word(&holder.session),
     )
 }
 
-/// Runs one step on one target to its end, through drops of the link, and reports it as events.
+/// Stops everything the step started: TERM to every process in its session and process group,
+/// a grace period, then KILL, and waits until none is left. Answers `stopped TERM`,
+/// `stopped KILL`, `ended N` (it had ended), `unstarted`, or `alive PIDS` if something survived.
+pub fn cancel_script(holder: &Holder, run: &RunId) -> String {
+    let ticks = STOP_GRACE.as_millis() / 100;
+    format!(
+        r#"d={dir}
+{MEMBERS_FN}
+[ -d "$d" ] || {{ echo unstarted; exit 0; }}
+i=0
+while [ ! -f "$d/pid" ] && [ ! -f "$d/status" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+pid=$(cat "$d/pid" 2>/dev/null)
+if [ -z "$pid" ]; then rm -f "$d/cmd"; echo unstarted; exit 0; fi
+if [ -z "$(members)" ]; then rm -f "$d/cmd"; echo "ended $(cat "$d/status" 2>/dev/null || echo none)"; exit 0; fi
+kill -TERM $(members) 2>/dev/null
+i=0
+while [ -n "$(members)" ] && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i + 1)); done
+how=TERM
+if [ -n "$(members)" ]; then
+  how=KILL; kill -KILL $(members) 2>/dev/null
+  i=0; while [ -n "$(members)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+left=$(members)
+if [ -n "$left" ]; then echo alive $left; exit 0; fi
+rm -f "$d/cmd"
+echo "stopped $how""#,
+        dir = run_dir(holder, run),
+    )
+}
+
+/// What a run came to, as the attach saw it.
+enum End {
+    Exited(i32),
+    /// Known to have ended without running to completion, or never started.
+    Failed(String),
+    /// Nobody can tell: the step may still be running.
+    Lost(String),
+    LockLost(String),
+}
+
+/// Runs one step on one target to its end, through drops of the link, and reports it as one
+/// event: exited, failed, lost (outcome unknown) or refused for a lock taken over.
 pub async fn drive(
     link: Arc<Link>,
-    session: String,
+    holder: Arc<Holder>,
     run: RunId,
     command: String,
     redactor: Arc<Redactor>,
     events: mpsc::Sender<EventKind>,
 ) {
-    let end = attach(&link, &session, &run, &command, &redactor, &events).await;
-    let _ = events
-        .send(match end {
-            Ok(status) => EventKind::Exited { run, status },
-            Err(error) => EventKind::RunFailed {
-                run,
-                error: redactor.mask(error),
-            },
-        })
-        .await;
+    let end = attach(&link, &holder, &run, &command, &redactor, &events).await;
+    let kind = match end {
+        End::Exited(status) => EventKind::Exited { run, status },
+        End::Failed(error) => EventKind::RunFailed {
+            run,
+            error: redactor.mask(error),
+        },
+        End::Lost(error) => EventKind::RunLost {
+            run,
+            error: redactor.mask(error),
+        },
+        End::LockLost(holder) => EventKind::LockLost { run, holder },
+    };
+    let _ = events.send(kind).await;
 }
 
 async fn attach(
     link: &Link,
-    session: &str,
+    holder: &Holder,
     run: &RunId,
     command: &str,
     redactor: &Redactor,
     events: &mpsc::Sender<EventKind>,
-) -> Result<i32, String> {
+) -> End {
     let mut offsets = [0u64; 2];
     let mut splitters = [LineSplitter::default(), LineSplitter::default()];
-    let code = loop {
+    let mut watcher_deaths = 0;
+    let end = loop {
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
-        let script = attach_script(session, run, command, offsets[0], offsets[1]);
+        let script = attach_script(holder, run, command, offsets);
         let stream_lines = async {
             while let Some((stream, data)) = rx.recv().await {
                 let i = stream as usize;
@@ -136,13 +187,33 @@ async fn attach(
             }
         };
         let (end, ()) = tokio::join!(link.exec(&script, tx), stream_lines);
-        match end? {
-            ExecEnd::Lost => link.reconnect().await?,
-            ExecEnd::Exited(code) => break code,
-            ExecEnd::Signalled(signal) => {
-                return Err(format!(
-                    "the step's watcher was killed on the host ({signal})"
-                ));
+        match end {
+            Err(error) => break End::Lost(error),
+            Ok(ExecEnd::Lost) => {
+                if let Err(error) = link.reconnect().await {
+                    break End::Lost(error);
+                }
+            }
+            Ok(ExecEnd::Exited(code)) if code != ASK_STATUS => break End::Exited(code as i32),
+            // Still running (`None`): attach again.
+            Ok(ExecEnd::Exited(_)) => {
+                if let Some(end) = confirm(link, holder, run).await {
+                    break end;
+                }
+            }
+            Ok(ExecEnd::Signalled(signal)) => {
+                watcher_deaths += 1;
+                match confirm(link, holder, run).await {
+                    Some(end) => break end,
+                    None if watcher_deaths < 3 => {
+                        tokio::time::sleep(Duration::from_millis(200)).await
+                    }
+                    None => {
+                        break End::Lost(format!(
+                            "gonogo's watcher on the host keeps being killed ({signal})"
+                        ));
+                    }
+                }
             }
         }
     };
@@ -151,20 +222,81 @@ async fn attach(
         splitters[i].finish(&mut |line| last.push(redactor.mask(line)));
         send_lines(events, run, stream, last).await;
     }
-    match code {
-        NO_STATUS => loop {
-            match link.output(&status_script(session, run)).await? {
-                (ExecEnd::Lost, _, _) => link.reconnect().await?,
-                (_, out, _) => {
-                    return out.trim().parse::<i32>().map_err(|_| {
-                        "the step's process ended without an exit status (killed on the host?)"
-                            .to_string()
-                    });
-                }
-            }
-        },
-        code => Ok(code as i32),
+    end
+}
+
+/// Reads what became of a run whose attach did not bring back its status. `None`: it still
+/// runs, attach again.
+async fn confirm(link: &Link, holder: &Holder, run: &RunId) -> Option<End> {
+    let script = status_script(holder, run);
+    let out = match link.answer(&script).await {
+        Err(error) => return Some(End::Lost(error)),
+        Ok((_, out, _)) => out,
+    };
+    let (verdict, rest) = out.split_once('\n').unwrap_or((out.trim(), ""));
+    let verdict = verdict.trim();
+    if let Some(code) = verdict.strip_prefix("ended ") {
+        return Some(match code.trim().parse::<i32>() {
+            Ok(code) => End::Exited(code),
+            Err(_) => End::Failed(format!("the step left an unreadable status ({code})")),
+        });
     }
+    Some(match verdict {
+        "running" => return None,
+        "gone" => End::Failed(
+            "the step's processes are gone and left no exit status (killed on the host, or the host restarted)"
+                .into(),
+        ),
+        "unstarted" => End::Failed(
+            "the step never started on the host (the link dropped while it was being started): nothing ran"
+                .into(),
+        ),
+        "lock-lost" => End::LockLost(super::lock::describe(rest)),
+        "no-run" => End::Failed(
+            "the step could not be started: its run directory could not be made under ~/.gonogo"
+                .into(),
+        ),
+        other => End::Lost(format!("unexpected answer from the host: {other:?}")),
+    })
+}
+
+/// Sends the cancel (reconnecting if it must) and reports what the host confirmed.
+pub async fn stop(
+    link: Arc<Link>,
+    holder: Arc<Holder>,
+    run: RunId,
+    events: mpsc::Sender<EventKind>,
+) {
+    let script = cancel_script(&holder, &run);
+    let kind = match link.answer(&script).await {
+        Err(error) => EventKind::StopFailed { run, error },
+        Ok((_, out, err)) => stopped(run, out.trim(), err.trim()),
+    };
+    let _ = events.send(kind).await;
+}
+
+fn stopped(run: RunId, answer: &str, err: &str) -> EventKind {
+    let grace = humantime::format_duration(STOP_GRACE);
+    let how = match answer.split_whitespace().collect::<Vec<_>>().as_slice() {
+        ["stopped", "TERM"] => "stopped with TERM".to_string(),
+        ["stopped", "KILL"] => format!("killed: it ignored TERM for {grace}"),
+        ["ended", "none"] => "had already ended".to_string(),
+        ["ended", code] => format!("had already ended (exit {code})"),
+        ["unstarted"] => "had not started: nothing ran".to_string(),
+        ["alive", pids @ ..] => {
+            return EventKind::StopFailed {
+                run,
+                error: format!("processes {} survived KILL", pids.join(" ")),
+            };
+        }
+        _ => {
+            return EventKind::StopFailed {
+                run,
+                error: format!("unexpected answer from the host: {answer:?} {err}"),
+            };
+        }
+    };
+    EventKind::RunStopped { run, how }
 }
 
 async fn send_lines(

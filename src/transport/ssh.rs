@@ -335,15 +335,26 @@ impl Session {
         self.handle.is_closed()
     }
 
-    /// Runs `command` with no PTY, sending output chunks (not lines) to `chunks` as they
-    /// arrive; a slow reader slows the channel down rather than filling memory.
-    pub async fn exec(&self, command: &str, chunks: super::Chunks) -> Result<ExecEnd, String> {
+    /// Runs `command` with no PTY, writing `stdin` to it and then EOF, and sending output
+    /// chunks (not lines) to `chunks` as they arrive; a slow reader slows the channel down
+    /// rather than filling memory.
+    pub async fn exec(
+        &self,
+        command: &str,
+        stdin: &[u8],
+        chunks: super::Chunks,
+    ) -> Result<ExecEnd, String> {
         let mut channel = match self.handle.channel_open_session().await {
             Ok(c) => c,
             Err(_) if self.handle.is_closed() => return Ok(ExecEnd::Lost),
             Err(e) => return Err(e.to_string()),
         };
-        if let Err(e) = channel.exec(true, command).await {
+        let sent = async {
+            channel.exec(true, command).await?;
+            channel.data(stdin).await?;
+            channel.eof().await
+        };
+        if let Err(e) = sent.await {
             return if self.handle.is_closed() {
                 Ok(ExecEnd::Lost)
             } else {

@@ -122,7 +122,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, them
             for t in release.states(*list)[*step]
                 .targets
                 .iter()
-                .filter(|t| t.status == RunStatus::Failed)
+                .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
             {
                 lines.push(Line::from(vec![
                     Span::styled(format!("  ✗ {}", t.target), theme.target(&t.target)),

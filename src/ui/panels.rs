@@ -33,16 +33,22 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
         ));
     }
     let total = release.targets.len();
-    let locked = release.targets.iter().filter(|t| t.locked).count();
+    let locked = release
+        .targets
+        .iter()
+        .filter(|t| t.lock == crate::engine::LockState::Held)
+        .count();
     let up = release
         .targets
         .iter()
         .filter(|t| t.link == Link::Up)
         .count();
-    let lock_text = if release.is_finished() {
-        "unlocked".to_string()
-    } else {
-        format!("lock {locked}/{total}")
+    // Said only once the hosts confirmed it: a kept lock stays on screen.
+    let lock_text = match (release.stage, release.kept_locks.len()) {
+        (Stage::Closing, _) => "unlocking…".to_string(),
+        (Stage::Finished, 0) => "unlocked".to_string(),
+        (Stage::Finished, n) => format!("lock kept {n}/{total}"),
+        _ => format!("lock {locked}/{total}"),
     };
     spans.push(Span::raw(format!("  {lock_text}  hosts {up}/{total} up")));
     if let Stage::Watching { until } = release.stage {

@@ -60,6 +60,8 @@ impl Theme {
             RunStatus::Passed => ("✓", self.fg(Color::Green)),
             RunStatus::Failed => ("✗", self.fg(Color::Red)),
             RunStatus::Cancelled => ("⊘", self.fg(Color::DarkGray)),
+            RunStatus::Stopping => ("◼", self.fg(Color::Yellow)),
+            RunStatus::Unknown => ("?", self.fg(Color::Magenta)),
         }
     }
 

@@ -132,6 +132,39 @@ impl Run {
     pub(super) fn status(&self, step: usize) -> StepStatus {
         self.release.steps[step].status
     }
+
+    /// The drivers released every lock that was asked for.
+    pub(super) fn locks_released(&mut self, fx: &[Effect]) -> Vec<Effect> {
+        let targets = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::ReleaseLocks { targets } => Some(targets.clone()),
+                _ => None,
+            })
+            .expect("the locks are released");
+        self.send(EventKind::LocksReleased {
+            released: targets,
+            kept: Vec::new(),
+        })
+    }
+}
+
+/// The effects but for cancelled timers (each run that ends cancels its timeout).
+pub(super) fn no_cancels(fx: Vec<Effect>) -> Vec<Effect> {
+    fx.into_iter()
+        .filter(|e| !matches!(e, Effect::CancelTimer { .. }))
+        .collect()
+}
+
+/// The effects that are not timer bookkeeping.
+pub(super) fn acts(fx: Vec<Effect>) -> Vec<Effect> {
+    fx.into_iter()
+        .filter(|e| !matches!(e, Effect::CancelTimer { .. } | Effect::StartTimer { .. }))
+        .collect()
+}
+
+pub(super) fn both() -> Vec<String> {
+    vec!["a".to_string(), "b".to_string()]
 }
 
 pub(super) fn run_id(list: StepList, step: usize, target: &str, attempt: u32) -> RunId {
@@ -192,7 +225,7 @@ fn a_release_walks_checks_gates_manual_items_and_serial_actions_to_the_end() {
     assert_eq!(run.status(0), StepStatus::Running, "b is still running");
     let fx = run.exit(0, "b", 1, 0);
     assert_eq!(run.status(0), StepStatus::Passed);
-    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(no_cancels(fx), vec![Effect::Ask]);
     assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
     assert_eq!(run.release.choices(), vec!["go", "no-go", "rollback"]);
 
@@ -216,13 +249,19 @@ fn a_release_walks_checks_gates_manual_items_and_serial_actions_to_the_end() {
     assert_eq!(started(&fx), vec![main_run(3, "b", 1)]);
     let fx = run.exit(3, "b", 1, 0);
     assert_eq!(
+        acts(fx.clone()),
+        vec![Effect::ReleaseLocks { targets: both() }]
+    );
+    assert!(
+        !run.release.is_finished(),
+        "not before the locks are released"
+    );
+    let fx = run.locks_released(&fx);
+    assert_eq!(
         fx,
-        vec![
-            Effect::ReleaseLocks,
-            Effect::Finish {
-                outcome: Outcome::Released
-            }
-        ]
+        vec![Effect::Finish {
+            outcome: Outcome::Released
+        }]
     );
     assert!(run.release.is_finished());
 }
@@ -246,13 +285,12 @@ fn refusals_before_the_start_release_what_was_taken() {
     });
     assert_eq!(
         fx,
-        vec![
-            Effect::ReleaseLocks,
-            Effect::Finish {
-                outcome: Outcome::Refused
-            }
-        ]
+        vec![Effect::ReleaseLocks {
+            targets: vec!["a".into()]
+        }],
+        "only the lock taken is released"
     );
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Refused));
     assert!(
         run.release
             .steps
@@ -266,9 +304,9 @@ fn refusals_before_the_start_release_what_was_taken() {
 fn a_failure_waits_for_the_rest_then_asks_and_retry_reruns_only_the_failed_targets() {
     let mut run = Run::going(TWO_HOSTS);
     let fx = run.exit(0, "a", 1, 3);
-    assert!(fx.is_empty(), "b still runs: no question yet");
+    assert!(no_cancels(fx).is_empty(), "b still runs: no question yet");
     let fx = run.exit(0, "b", 1, 0);
-    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(no_cancels(fx), vec![Effect::Ask]);
     assert_eq!(
         run.release.question,
         Some(Question::Failure {
@@ -359,7 +397,7 @@ fn checks_retry_by_themselves_after_their_delay() {
     let fx = run.exit(0, "a", 1, 1);
     let retry = run_id(StepList::Main, 0, "a", 2);
     assert_eq!(
-        fx,
+        no_cancels(fx),
         vec![Effect::StartTimer {
             timer: Timer::Retry { run: retry.clone() },
             after_ms: 2000

@@ -1,0 +1,212 @@
+//! Runs that stop, get lost or are attached to again, and the deploy locks' lifetime: nothing
+//! is said to have stopped, ended or been released before a driver confirmed it.
+
+use super::event::{Effect, KeptLock, Outcome, RunId, StepList, Timer};
+use super::release::{AfterStop, Link, LockState, Release, RunStatus, Stage};
+
+impl Release {
+    /// Sends a cancel for a live run; `failure` is why it fails once stopped (a timeout), or
+    /// `None` when it is cancelled by an abort or a rollback.
+    pub(super) fn stop_run(&mut self, run: &RunId, failure: Option<String>, fx: &mut Vec<Effect>) {
+        let Some(t) = self.target_run_mut(run) else {
+            return;
+        };
+        t.status = RunStatus::Stopping;
+        t.failure = failure;
+        fx.push(Effect::CancelRun { run: run.clone() });
+    }
+
+    /// The host answered a cancel: the run stopped (`Ok(how)`), or nobody can tell (`Err`).
+    pub(super) fn run_stopped(
+        &mut self,
+        run: &RunId,
+        answer: Result<&String, &String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        if !self.run_is(run, RunStatus::Stopping) {
+            return;
+        }
+        let now = self.now;
+        fx.push(Effect::CancelTimer {
+            timer: Timer::Timeout { run: run.clone() },
+        });
+        let Some(t) = self.target_run_mut(run) else {
+            return;
+        };
+        t.finished_at = Some(now);
+        match answer {
+            Ok(how) => {
+                t.stopped = Some(how.clone());
+                t.status = if t.failure.is_some() {
+                    RunStatus::Failed
+                } else {
+                    RunStatus::Cancelled
+                };
+            }
+            Err(error) => {
+                let before = t.failure.take().map_or(String::new(), |f| format!("{f}; "));
+                t.failure = Some(format!(
+                    "{before}could not confirm it stopped ({error}): it may still be running"
+                ));
+                t.status = RunStatus::Unknown;
+            }
+        }
+        self.progress(run.list, run.step, fx);
+    }
+
+    /// The attach gave up: what the step did on the host is not known.
+    pub(super) fn run_lost(&mut self, run: &RunId, error: &str, fx: &mut Vec<Effect>) {
+        if !self.run_is_live(run) {
+            return;
+        }
+        let now = self.now;
+        let down_for = self
+            .targets
+            .iter()
+            .find(|t| t.name == run.target)
+            .and_then(|t| match &t.link {
+                Link::Down { since, .. } => Some(now.saturating_sub(*since)),
+                _ => None,
+            });
+        let lost = match down_for {
+            Some(ms) => format!(
+                "connection lost {}",
+                humantime::format_duration(std::time::Duration::from_secs(ms / 1000))
+            ),
+            None => format!("lost track of it ({error})"),
+        };
+        fx.push(Effect::CancelTimer {
+            timer: Timer::Timeout { run: run.clone() },
+        });
+        if let Some(t) = self.target_run_mut(run) {
+            t.status = RunStatus::Unknown;
+            t.finished_at = Some(now);
+            t.failure = Some(format!("{lost}; the step may still be running"));
+        }
+        self.progress(run.list, run.step, fx);
+    }
+
+    /// Retry of a step whose runs' outcome is unknown: attach to the same attempt again.
+    pub(super) fn reattach_unknown(&mut self, list: StepList, step: usize, fx: &mut Vec<Effect>) {
+        let timeout_ms = self.list(list)[step].timeout_ms;
+        let now = self.now;
+        for t in &mut self.states_mut(list)[step].targets {
+            if t.status != RunStatus::Unknown {
+                continue;
+            }
+            t.status = RunStatus::Running;
+            t.finished_at = None;
+            t.failure = None;
+            t.started_at.get_or_insert(now);
+            let run = RunId {
+                list,
+                step,
+                target: t.target.clone(),
+                attempt: t.attempt,
+            };
+            fx.push(Effect::StartRun { run: run.clone() });
+            fx.push(Effect::StartTimer {
+                timer: Timer::Timeout { run },
+                after_ms: timeout_ms,
+            });
+        }
+    }
+
+    /// Carries out a decision that waited for runs to stop, once none is in flight.
+    pub(super) fn settle(&mut self, fx: &mut Vec<Effect>) {
+        let in_flight = self
+            .runs()
+            .any(|(_, _, t)| matches!(t.status, RunStatus::Running | RunStatus::Stopping));
+        if in_flight {
+            return;
+        }
+        match self.after_stop.take() {
+            Some(AfterStop::Abort) => self.finish(Outcome::Aborted, fx),
+            Some(AfterStop::Rollback) => {
+                self.question = None;
+                self.enter(StepList::Rollback, 0, fx);
+            }
+            None => {}
+        }
+    }
+
+    /// A target answered the lock take (or `target` is empty: just check). Once every target
+    /// has answered: start, or refuse and release what was taken.
+    pub(super) fn lock_answer(
+        &mut self,
+        target: &str,
+        lock: LockState,
+        refusal: Option<String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        if self.stage != Stage::Locking {
+            return;
+        }
+        if let Some(t) = self.targets.iter_mut().find(|t| t.name == target)
+            && t.lock == LockState::None
+        {
+            t.lock = lock;
+            self.refusals.extend(refusal);
+        }
+        if self.targets.iter().any(|t| t.lock == LockState::None) {
+            return;
+        }
+        if self.targets.iter().all(|t| t.lock == LockState::Held) {
+            self.enter(StepList::Main, 0, fx);
+        } else {
+            self.finish(Outcome::Refused, fx);
+        }
+    }
+
+    /// A run found its target's lock taken over: nothing more starts; runs in flight end, then
+    /// the release stops.
+    pub(super) fn lock_lost(&mut self, run: &RunId, holder: &str, fx: &mut Vec<Effect>) {
+        if !self.run_is_live(run) {
+            return;
+        }
+        let now = self.now;
+        fx.push(Effect::CancelTimer {
+            timer: Timer::Timeout { run: run.clone() },
+        });
+        if let Some(t) = self.target_run_mut(run) {
+            t.status = RunStatus::Cancelled;
+            t.finished_at = Some(now);
+            t.failure = Some("not started: the deploy lock is no longer this session's".into());
+        }
+        if let Some(t) = self.targets.iter_mut().find(|t| t.name == run.target) {
+            t.lock = LockState::Lost;
+        }
+        let name = &self.list(run.list)[run.step].name;
+        self.halted.get_or_insert(format!(
+            "{}: the deploy lock was taken over by {holder}: this session stops before `{name}`; nothing more runs",
+            run.target
+        ));
+        self.question = None;
+        self.after_stop = Some(AfterStop::Abort);
+        self.settle(fx);
+    }
+
+    /// The drivers released (or kept) the locks: the release is over.
+    pub(super) fn locks_released(
+        &mut self,
+        released: &[String],
+        kept: &[KeptLock],
+        fx: &mut Vec<Effect>,
+    ) {
+        if self.stage != Stage::Closing {
+            return;
+        }
+        for t in &mut self.targets {
+            if released.contains(&t.name) {
+                t.lock = LockState::Released;
+            } else if kept.iter().any(|k| k.target == t.name) {
+                t.lock = LockState::Kept;
+            }
+        }
+        self.kept_locks = kept.to_vec();
+        self.stage = Stage::Finished;
+        if let Some(outcome) = self.outcome {
+            fx.push(Effect::Finish { outcome });
+        }
+    }
+}
