@@ -86,7 +86,12 @@ pub struct Live {
 
 impl Live {
     pub fn start(g: &Gonogo, args: &[&str]) -> Live {
-        let mut child = g.command(args).spawn().expect("start gonogo");
+        Live::spawn(g.command(args))
+    }
+
+    /// Starts a command made with [`Gonogo::command`] (to add environment variables).
+    pub fn spawn(mut command: Command) -> Live {
+        let mut child = command.spawn().expect("start gonogo");
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().expect("stdout");
         let (tx, lines) = std::sync::mpsc::channel();
@@ -129,6 +134,14 @@ impl Live {
             }
         }
         panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
+    }
+
+    /// The first line seen so far that contains `needle`.
+    pub fn line_with(&self, needle: &str) -> Option<&str> {
+        self.seen
+            .iter()
+            .find(|l| l.contains(needle))
+            .map(String::as_str)
     }
 
     pub fn pid(&self) -> u32 {

@@ -3,6 +3,7 @@
 use super::*;
 
 mod rollback;
+mod stopping;
 use crate::engine::release::RunStatus;
 use crate::profile::{self, Purpose, Source};
 

@@ -1,0 +1,194 @@
+//! Stops confirmed by the host, outcomes unknown, runs that end once, and the locks' lifetime.
+
+use super::*;
+
+fn a0() -> RunId {
+    run_id(StepList::Main, 0, "a", 1)
+}
+
+fn b0() -> RunId {
+    run_id(StepList::Main, 0, "b", 1)
+}
+
+#[test]
+fn a_refused_start_waits_for_every_lock_take_in_flight_and_releases_what_it_took() {
+    let mut run = Run::new(TWO_HOSTS);
+    run.send(EventKind::Connected { target: "a".into() });
+    run.send(EventKind::Connected { target: "b".into() });
+    let fx = run.send(EventKind::LockRefused {
+        target: "b".into(),
+        holder: "bob@laptop".into(),
+    });
+    assert!(fx.is_empty(), "a's take is still on its way: {fx:?}");
+    assert_eq!(run.release.outcome, None);
+    let fx = run.send(EventKind::LockTaken { target: "a".into() });
+    assert_eq!(
+        fx,
+        vec![Effect::ReleaseLocks {
+            targets: vec!["a".into()]
+        }]
+    );
+    assert!(started(&fx).is_empty());
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Refused));
+}
+
+#[test]
+fn a_timeout_fails_the_run_only_once_the_host_confirms_it_stopped() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "b", 1, 0);
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::Timeout { run: a0() },
+    });
+    assert_eq!(fx, vec![Effect::CancelRun { run: a0() }]);
+    assert_eq!(run.release.steps[0].targets[0].status, RunStatus::Stopping);
+    assert_eq!(run.release.question, None, "no failure before the stop");
+    let fx = run.send(EventKind::RunStopped {
+        run: a0(),
+        how: "killed: it ignored TERM for 5s".into(),
+    });
+    assert_eq!(no_cancels(fx), vec![Effect::Ask]);
+    let t = &run.release.steps[0].targets[0];
+    assert_eq!(t.status, RunStatus::Failed);
+    assert_eq!(t.stopped.as_deref(), Some("killed: it ignored TERM for 5s"));
+}
+
+#[test]
+fn rollback_and_abort_wait_for_the_cancelled_runs_to_stop() {
+    let mut run = Run::going(TWO_HOSTS);
+    let fx = run.decide("ana", Decision::Rollback);
+    assert_eq!(
+        fx,
+        vec![
+            Effect::CancelRun { run: a0() },
+            Effect::CancelRun { run: b0() }
+        ]
+    );
+    let fx = run.send(EventKind::RunStopped {
+        run: a0(),
+        how: "stopped with TERM".into(),
+    });
+    assert!(started(&fx).is_empty(), "b has not stopped yet");
+    // An answer while runs stop changes nothing but an abort.
+    assert!(run.decide("ana", Decision::Retry).is_empty());
+    let fx = run.send(EventKind::StopFailed {
+        run: b0(),
+        error: "host unreachable".into(),
+    });
+    assert_eq!(
+        started(&fx),
+        vec![
+            (StepList::Rollback, 0, "a".to_string(), 1),
+            (StepList::Rollback, 0, "b".to_string(), 1)
+        ]
+    );
+    assert_eq!(
+        run.release.steps[0].targets[1].status,
+        RunStatus::Unknown,
+        "a stop nobody confirmed leaves the outcome unknown"
+    );
+
+    let mut run = Run::going(TWO_HOSTS);
+    run.decide("ana", Decision::Abort);
+    assert_eq!(run.release.outcome, None, "not aborted before the stops");
+    run.send(EventKind::RunStopped {
+        run: a0(),
+        how: "stopped with TERM".into(),
+    });
+    let fx = run.exit(0, "b", 1, 143);
+    assert_eq!(
+        acts(fx.clone()),
+        vec![Effect::ReleaseLocks { targets: both() }]
+    );
+    assert_eq!(
+        run.release.steps[0].targets[1].stopped.as_deref(),
+        Some("ended (exit 143)")
+    );
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Aborted));
+}
+
+#[test]
+fn a_lost_run_is_unknown_and_retry_attaches_to_the_same_attempt() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "b", 1, 0);
+    run.send(EventKind::ConnectionLost {
+        target: "a".into(),
+        error: "connection lost".into(),
+    });
+    let fx = run.send(EventKind::RunLost {
+        run: a0(),
+        error: "not back after 2m".into(),
+    });
+    assert_eq!(no_cancels(fx), vec![Effect::Ask]);
+    let t = &run.release.steps[0].targets[0];
+    assert_eq!(t.status, RunStatus::Unknown);
+    assert_eq!(
+        t.failure.as_deref(),
+        Some("connection lost 1s; the step may still be running")
+    );
+    let fx = run.decide("ana", Decision::Retry);
+    assert_eq!(started(&fx), vec![main_run(0, "a", 1)], "same attempt");
+    // It had finished on the host: the re-attach brings its status back.
+    let fx = run.exit(0, "a", 1, 0);
+    assert_eq!(no_cancels(fx), vec![Effect::Ask], "on to the gate");
+    assert_eq!(run.status(0), StepStatus::Passed);
+}
+
+#[test]
+fn a_run_ends_once_and_its_timeout_is_cancelled() {
+    let mut run = Run::going(TWO_HOSTS);
+    let fx = run.exit(0, "a", 1, 0);
+    assert!(fx.contains(&Effect::CancelTimer {
+        timer: Timer::Timeout { run: a0() }
+    }));
+    let before = run.release.steps[0].targets[0].clone();
+    for late in [
+        EventKind::Exited {
+            run: a0(),
+            status: 1,
+        },
+        EventKind::RunLost {
+            run: a0(),
+            error: "late".into(),
+        },
+        EventKind::RunStopped {
+            run: a0(),
+            how: "late".into(),
+        },
+        EventKind::TimerFired {
+            timer: Timer::Timeout { run: a0() },
+        },
+    ] {
+        assert!(run.send(late).is_empty());
+        let after = &run.release.steps[0].targets[0];
+        assert_eq!(
+            (after.status, after.finished_at, &after.failure),
+            (before.status, before.finished_at, &before.failure)
+        );
+    }
+}
+
+#[test]
+fn a_lock_taken_over_stops_the_release_once_runs_in_flight_end() {
+    let mut run = Run::going(TWO_HOSTS);
+    let fx = run.send(EventKind::LockLost {
+        run: a0(),
+        holder: "bob@laptop (session s2), who broke the previous lock: hung".into(),
+    });
+    assert!(started(&fx).is_empty());
+    assert!(
+        run.release
+            .halted
+            .as_deref()
+            .is_some_and(|h| h.contains("bob@laptop") && h.contains("stops before `ready`"))
+    );
+    assert_eq!(run.release.outcome, None, "b still runs");
+    let fx = run.exit(0, "b", 1, 0);
+    assert_eq!(
+        acts(fx),
+        vec![Effect::ReleaseLocks {
+            targets: vec!["b".into()]
+        }],
+        "a's lock is no longer this session's to release"
+    );
+    assert_eq!(run.release.question, None);
+}
