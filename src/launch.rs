@@ -85,8 +85,12 @@ pub fn run(
         drop(cockpit);
         ratatui::restore();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.
-        for why in &release.refusals {
+        for why in release.refusals.iter().chain(&release.halted) {
             eprintln!("gonogo: {why}");
+        }
+        for kept in &release.kept_locks {
+            eprintln!("gonogo: lock kept on {}: {}", kept.target, kept.why);
+            eprintln!("  once checked, remove it with: {}", kept.remove);
         }
         Ok(release)
     })

@@ -407,3 +407,29 @@ fn an_account_whose_shell_prints_a_banner_still_works() {
     assert!(!t.contains("disk 91% full"), "{t}");
     assert!(t.contains("locks released on web-1"), "{t}");
 }
+
+#[test]
+fn a_secret_used_as_a_host_or_user_is_masked_in_connection_errors() {
+    let work = tempfile::tempdir().expect("work dir");
+    let body = "[vars]\nhost = { env = \"GONOGO_TEST_HOST\", secret = true }\nwho = { env = \"GONOGO_TEST_USER\", secret = true }\n\n[targets.db]\nhost = \"{{host}}\"\nuser = \"{{who}}\"\nport = 1\n\n[[step]]\ncheck = \"true\"\non = \"db\"\n";
+    let g = Gonogo::new(&impatient(release(
+        "masked-host",
+        &work.path().join("kh"),
+        body,
+    )));
+    let out = g
+        .command(&[])
+        .env("GONOGO_TEST_HOST", "127.0.0.1")
+        .env("GONOGO_TEST_USER", "svc-8f2e-secret")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains("cannot reach db: ••••:1: connection refused"),
+        "{t}"
+    );
+    assert!(!t.contains("127.0.0.1"), "{t}");
+    assert!(!t.contains("svc-8f2e-secret"), "{t}");
+}

@@ -220,6 +220,38 @@ fn failure_modal() {
     snapshots("failure", &s.release, &ui_for(&s.release));
 }
 
+/// web-2's link did not come back within its budget: its step may still be running.
+#[test]
+fn unknown_outcome_in_the_failure_modal() {
+    let mut s = Scene::new("staging");
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.send(EventKind::ConnectionLost {
+        target: "web-2".into(),
+        error: "connection lost".into(),
+    });
+    s.at += 120_000;
+    let run = RunId {
+        list: StepList::Main,
+        step: 0,
+        target: "web-2".into(),
+        attempt: 1,
+    };
+    s.send(EventKind::RunLost {
+        run,
+        error: "not back after 2m".into(),
+    });
+    snapshots("unknown_outcome", &s.release, &ui_for(&s.release));
+}
+
+/// A rollback waits until the host confirms the running step stopped, and says so.
+#[test]
+fn stopping_before_the_rollback() {
+    let mut s = Scene::new("staging");
+    s.output(0, "web-1", Stream::Stdout, &["checking env"]);
+    s.decide(Decision::Rollback);
+    snapshots("stopping", &s.release, &ui_for(&s.release));
+}
+
 /// The migration ran, the restart failed: rolling back names what it cannot undo.
 fn after_irreversible() -> Scene {
     let mut s = Scene::at_gate("staging");

@@ -166,6 +166,11 @@ pub enum Link {
         since: Millis,
         error: String,
     },
+    /// Not back within the reconnect budget; a retry tries again.
+    Lost {
+        since: Millis,
+        error: String,
+    },
     Failed {
         error: String,
     },

@@ -60,14 +60,16 @@ impl Release {
             return;
         }
         let now = self.now;
-        let down_for = self
-            .targets
-            .iter()
-            .find(|t| t.name == run.target)
-            .and_then(|t| match &t.link {
-                Link::Down { since, .. } => Some(now.saturating_sub(*since)),
-                _ => None,
-            });
+        let mut down_for = None;
+        if let Some(t) = self.targets.iter_mut().find(|t| t.name == run.target)
+            && let Link::Down { since, .. } | Link::Lost { since, .. } = t.link.clone()
+        {
+            down_for = Some(now.saturating_sub(since));
+            t.link = Link::Lost {
+                since,
+                error: error.to_string(),
+            };
+        }
         let lost = match down_for {
             Some(ms) => format!(
                 "connection lost {}",

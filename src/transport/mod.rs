@@ -18,6 +18,9 @@ use tokio::sync::{Mutex, mpsc};
 use crate::engine::{EventKind, Stream};
 use ssh::{ConnectError, Endpoint, ExecEnd, Session, SshOptions};
 
+/// How long one of gonogo's short scripts (lock, status, stop) may take on a host.
+pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Where an exec sends its output: chunks of bytes, per stream, not lines.
 pub type Chunks = mpsc::Sender<(Stream, Vec<u8>)>;
 
@@ -153,7 +156,15 @@ impl Link {
     /// gonogo's scripts are safe to run again.
     pub async fn answer(&self, body: &str) -> Result<(ExecEnd, String, String), String> {
         loop {
-            match self.output(body).await? {
+            let answered = tokio::time::timeout(SCRIPT_TIMEOUT, self.output(body)).await;
+            let Ok(answered) = answered else {
+                return Err(format!(
+                    "gonogo's script on {} did not answer within {}",
+                    self.target,
+                    humantime::format_duration(SCRIPT_TIMEOUT)
+                ));
+            };
+            match answered? {
                 (ExecEnd::Lost, _, _) => self.reconnect().await?,
                 done => return Ok(done),
             }

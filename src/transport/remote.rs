@@ -174,6 +174,9 @@ async fn attach(
     let mut offsets = [0u64; 2];
     let mut splitters = [LineSplitter::default(), LineSplitter::default()];
     let mut watcher_deaths = 0;
+    // Attaching again after the attach ended early backs off, so a host that keeps ending it
+    // is not asked in a tight loop.
+    let mut pause = Duration::from_millis(50);
     let end = loop {
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
         let script = attach_script(holder, run, command, offsets);
@@ -200,6 +203,8 @@ async fn attach(
                 if let Some(end) = confirm(link, holder, run).await {
                     break end;
                 }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
             }
             Ok(ExecEnd::Signalled(signal)) => {
                 watcher_deaths += 1;

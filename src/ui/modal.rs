@@ -115,8 +115,17 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, them
         }
         Question::Failure { list, step } => {
             let s = &release.list(*list)[*step];
+            let unknown = release.states(*list)[*step]
+                .targets
+                .iter()
+                .any(|t| t.status == RunStatus::Unknown);
+            let what = if unknown {
+                "outcome unknown: retry re-attaches, never reruns"
+            } else {
+                "failed"
+            };
             lines.push(Line::from(Span::styled(
-                format!("{} failed", s.name),
+                format!("{} {what}", s.name),
                 theme.bold(),
             )));
             for t in release.states(*list)[*step]
@@ -124,8 +133,9 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, them
                 .iter()
                 .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
             {
+                let (symbol, _) = theme.run(t.status);
                 lines.push(Line::from(vec![
-                    Span::styled(format!("  ✗ {}", t.target), theme.target(&t.target)),
+                    Span::styled(format!("  {symbol} {}", t.target), theme.target(&t.target)),
                     Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
                 ]));
             }

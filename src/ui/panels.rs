@@ -10,6 +10,7 @@ use super::checklist::duration;
 use super::keymap::Mode;
 use super::state::UiState;
 use super::theme::Theme;
+use crate::engine::AfterStop;
 use crate::engine::release::Link;
 use crate::engine::{Outcome, Question, Release, Stage};
 
@@ -86,7 +87,27 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
         }),
         _ => None,
     };
+    // What the hosts have not confirmed yet, or what they left behind, stays on screen.
+    let pending = match (release.after_stop, release.stage) {
+        (Some(AfterStop::Rollback), _) => Some(" STOPPING the running steps, then rolling back "),
+        (Some(AfterStop::Abort), _) => Some(" STOPPING the running steps, then aborting "),
+        (None, Stage::Closing) => Some(" RELEASING the locks "),
+        (None, Stage::Finished) if !release.kept_locks.is_empty() => {
+            Some(" LOCK KEPT: after q, gonogo prints how to remove it ")
+        }
+        _ => None,
+    };
+    let waiting = waiting.or(pending);
     let mut spans = Vec::new();
+    if let Some(why) = &release.halted {
+        spans.push(Span::styled(
+            format!(" {why} "),
+            theme
+                .fg(Color::Red)
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(" "));
+    }
     if matches!(release.stage, Stage::Watching { .. }) && waiting.is_none() {
         spans.push(Span::styled(
             " WATCHING: R rolls back, E ends the watch ",
@@ -128,6 +149,11 @@ pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
                     duration(now.saturating_sub(*since))
                 ),
                 theme.fg(Color::Yellow),
+            ),
+            Link::Lost { since, .. } => (
+                "◌",
+                format!("down {}, gave up", duration(now.saturating_sub(*since))),
+                theme.fg(Color::Red),
             ),
             Link::Failed { error } => (
                 "✗",
