@@ -357,3 +357,18 @@ fn set_of_an_undeclared_variable_is_refused() {
         "help: did you mean `--set version=…`?"
     );
 }
+
+#[test]
+fn a_relative_lock_dir_is_refused_with_an_example() {
+    let out = check(&HEAD.replace(
+        "environment = \"staging\"\n",
+        "environment = \"staging\"\nlock_dir = \"locks\"\n",
+    ));
+    assert_eq!(out.code, 2);
+    let first = "p.toml:6:12: error: lock_dir must be an absolute path or start with ~/";
+    assert!(
+        help_after(&out.stderr, first).contains("lock_dir = \"/var/lib/gonogo/locks\""),
+        "{}",
+        out.stderr
+    );
+}
