@@ -248,10 +248,8 @@ impl Loop<'_> {
                 }
             }
             Effect::CancelRun { run } => {
-                // The attach stops reporting; the cancel reports what the host confirmed.
-                if let Some(task) = self.runs.remove(&run) {
-                    task.abort();
-                }
+                // The attach keeps streaming what the step says while it stops; the cancel
+                // reports what the host confirmed.
                 let link = self.link(&run.target);
                 let holder = self.session.holder.clone();
                 self.closing

@@ -82,7 +82,8 @@ impl Release {
             EventKind::RunStopped { run, how } => self.run_stopped(run, Ok(how), &mut fx),
             EventKind::StopFailed { run, error } => self.run_stopped(run, Err(error), &mut fx),
             EventKind::Output { run, stream, lines } => {
-                if self.run_is_live(run) {
+                // A step being stopped still speaks (its TERM handler): keep its words.
+                if self.run_is_live(run) || self.run_is(run, RunStatus::Stopping) {
                     let run = std::sync::Arc::new(run.clone());
                     for line in lines {
                         self.output_line(&run, *stream, line);
@@ -92,8 +93,10 @@ impl Release {
             EventKind::Exited { run, status } => {
                 let failure = (*status != 0).then(|| format!("exit {status}"));
                 if self.run_is(run, RunStatus::Stopping) {
-                    // It ended on its own while the cancel was on its way: it has stopped.
-                    self.run_stopped(run, Ok(&format!("ended (exit {status})")), &mut fx);
+                    // Its shell ended; whether anything it started is left, the stop says.
+                    if let Some(t) = self.target_run_mut(run) {
+                        t.exit = Some(*status);
+                    }
                 } else {
                     self.run_ended(run, failure, &mut fx);
                 }

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::state::{Pane, UiState, row_of};
 use super::theme::Theme;
+use crate::engine::RunStatus;
 use crate::engine::release::StepState;
 use crate::engine::{Release, StepList};
 
@@ -93,10 +94,18 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
                 for t in &state.targets {
                     let (symbol, style) = theme.run(t.status);
                     let mut detail = format!("attempt {}", t.attempt.max(1));
+                    let took = match (t.started_at, t.finished_at) {
+                        (Some(a), Some(b)) => Some(duration(b.saturating_sub(a))),
+                        _ => None,
+                    };
                     if let Some(f) = &t.failure {
                         detail = f.clone();
-                    } else if let (Some(a), Some(b)) = (t.started_at, t.finished_at) {
-                        detail = format!("{} ok", duration(b.saturating_sub(a)));
+                    } else if t.status == RunStatus::Stopping {
+                        detail = "stopping on the host…".into();
+                    } else if let Some(how) = &t.stopped {
+                        detail = format!("{} {how}", took.unwrap_or_default());
+                    } else if let Some(took) = took {
+                        detail = format!("{took} ok");
                     }
                     lines.push(Line::from(vec![
                         Span::raw("     "),

@@ -447,8 +447,13 @@ fn a_timeout_cancels_the_run_and_fails_it() {
         run.release.steps[0].targets[0].failure.as_deref(),
         Some("timed out after 30s")
     );
-    // The exit status of the cancelled attempt arrives late: it changes nothing.
+    // The exit status of the cancelled attempt arrives late: it does not pass the run.
     run.exit(0, "a", 1, 0);
+    assert_eq!(run.release.steps[0].targets[0].status, RunStatus::Stopping);
+    run.send(EventKind::RunStopped {
+        run: run_id(StepList::Main, 0, "a", 1),
+        how: "had already ended (exit 0)".into(),
+    });
     assert_eq!(run.release.steps[0].targets[0].status, RunStatus::Failed);
 }
 
