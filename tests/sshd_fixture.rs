@@ -11,7 +11,7 @@ use std::process::{Child, ExitStatus, Output, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::sshd::{self, Sshd};
+use support::sshd::{self, Sshd, SshdOptions};
 
 /// Runs the command and returns its output, panicking only if ssh itself
 /// could not be started.
@@ -186,6 +186,40 @@ fn kill_sessions_drops_the_connection_and_keeps_listening() {
     let out = output(sshd.ssh_command("echo hello-again"));
     assert!(out.status.success(), "{}", explain(&sshd, &out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello-again\n");
+}
+
+#[test]
+fn options_add_host_key_types_and_config_lines() {
+    let sshd = Sshd::start_with(SshdOptions {
+        host_key_types: &["ed25519", "ecdsa"],
+        extra_config: "ForceCommand echo forced-by-extra-config",
+    });
+    assert!(sshd.host_public_key().starts_with("ssh-ed25519 "));
+    let ecdsa = sshd.host_public_key_of("ecdsa");
+    assert!(ecdsa.starts_with("ecdsa-sha2-nistp256 "), "{ecdsa}");
+    let known_hosts = std::fs::read_to_string(sshd.known_hosts()).expect("read known_hosts");
+    assert_eq!(
+        known_hosts,
+        format!(
+            "{0} {1}\n{0} {ecdsa}\n",
+            sshd.host_pattern(),
+            sshd.host_public_key()
+        )
+    );
+
+    // The server really offers the ECDSA key: OpenSSH, knowing only that one, asks for it first
+    // and gets in; and the appended config line took effect.
+    std::fs::write(
+        sshd.known_hosts(),
+        format!("{} {ecdsa}\n", sshd.host_pattern()),
+    )
+    .expect("rewrite known_hosts");
+    let out = output(sshd.ssh_command("echo not-forced"));
+    assert!(out.status.success(), "{}", explain(&sshd, &out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "forced-by-extra-config\n"
+    );
 }
 
 #[test]

@@ -14,6 +14,9 @@
 //! sshd's stderr (`-e`, `LogLevel VERBOSE`) goes to `sshd.log` in that
 //! directory; [`Sshd::log`] reads it, so failing tests can show why the server
 //! turned a client away.
+//!
+//! [`Sshd::start_with`] takes [`SshdOptions`]: more host key types, and lines
+//! appended to the server's config (`MaxAuthTries 2`, a `ForceCommand`...).
 
 #![allow(dead_code)]
 
@@ -50,6 +53,28 @@ const READY_DEADLINE: Duration = Duration::from_secs(10);
 /// How long killed processes get to disappear.
 const KILL_DEADLINE: Duration = Duration::from_secs(5);
 
+/// How a fixture differs from the default one ([`Sshd::start`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SshdOptions<'a> {
+    /// Host key types as `ssh-keygen -t` names them (`ed25519`, `ecdsa`,
+    /// `rsa`), one `HostKey` each, in this order. The first is
+    /// [`Sshd::host_public_key`]. Default: `["ed25519"]`.
+    pub host_key_types: &'a [&'a str],
+    /// Lines appended to `sshd_config`. sshd keeps the first value it reads
+    /// for an option, so only options the fixture does not set itself take
+    /// effect; `Match` blocks go here too. Default: none.
+    pub extra_config: &'a str,
+}
+
+impl Default for SshdOptions<'_> {
+    fn default() -> Self {
+        SshdOptions {
+            host_key_types: &["ed25519"],
+            extra_config: "",
+        }
+    }
+}
+
 /// A running OpenSSH server on 127.0.0.1, stopped on drop.
 pub struct Sshd {
     /// The listening sshd (`-D`, so it never forks away from us).
@@ -58,7 +83,8 @@ pub struct Sshd {
     user: String,
     identity: PathBuf,
     known_hosts: PathBuf,
-    host_public_key: String,
+    /// `(type, .pub line)` of every host key, in the order of the options.
+    host_public_keys: Vec<(String, String)>,
     log: PathBuf,
     /// Holds every file above; removed after the server has stopped, because
     /// `Drop for Sshd` runs before the fields are dropped.
@@ -71,6 +97,16 @@ impl Sshd {
     /// Panics with sshd's own output if it cannot start: a test without its
     /// server has nothing to check.
     pub fn start() -> Sshd {
+        Sshd::start_with(SshdOptions::default())
+    }
+
+    /// Starts a server with more host keys or config lines than the default
+    /// one; see [`SshdOptions`].
+    pub fn start_with(options: SshdOptions<'_>) -> Sshd {
+        assert!(
+            !options.host_key_types.is_empty(),
+            "a server needs at least one host key type"
+        );
         assert!(
             Path::new(SSHD_PATH).exists(),
             "{SSHD_PATH} is missing: install the openssh-server package (scripts/test does so when run as root)"
@@ -90,8 +126,20 @@ impl Sshd {
             "temporary directory {root_str:?} contains whitespace, '\"' or '%', which sshd_config cannot take; set TMPDIR elsewhere"
         );
 
-        let host_key = root.join("ssh_host_ed25519_key");
-        let host_public_key = keygen(&host_key, "gonogo-test-host");
+        let host_keys: Vec<PathBuf> = options
+            .host_key_types
+            .iter()
+            .map(|kind| root.join(format!("ssh_host_{kind}_key")))
+            .collect();
+        let host_public_keys: Vec<(String, String)> = options
+            .host_key_types
+            .iter()
+            .zip(&host_keys)
+            .map(|(kind, path)| {
+                let line = keygen_typed(path, kind, "gonogo-test-host");
+                (kind.to_string(), line)
+            })
+            .collect();
         let identity = root.join("id_ed25519");
         let client_public_key = keygen(&identity, "gonogo-test-client");
         let authorized_keys = root.join("authorized_keys");
@@ -106,16 +154,20 @@ impl Sshd {
         let mut last_log = String::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
-            fs::write(
-                &config,
-                sshd_config(port, &root, &host_key, &authorized_keys),
-            )
-            .expect("write sshd_config");
-            fs::write(
-                &known_hosts,
-                format!("{} {host_public_key}\n", host_pattern(port)),
-            )
-            .expect("write known_hosts");
+            let mut text = sshd_config(port, &root, &host_keys, &authorized_keys);
+            if !options.extra_config.is_empty() {
+                text.push_str("# SshdOptions::extra_config\n");
+                text.push_str(options.extra_config);
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+            }
+            fs::write(&config, text).expect("write sshd_config");
+            let lines: String = host_public_keys
+                .iter()
+                .map(|(_, line)| format!("{} {line}\n", host_pattern(port)))
+                .collect();
+            fs::write(&known_hosts, lines).expect("write known_hosts");
             // Truncated per attempt, so a failure shows only its own output.
             let log_file = OpenOptions::new()
                 .create(true)
@@ -143,7 +195,7 @@ impl Sshd {
                         user,
                         identity,
                         known_hosts,
-                        host_public_key,
+                        host_public_keys,
                         log,
                         dir,
                     };
@@ -175,15 +227,27 @@ impl Sshd {
         &self.identity
     }
 
-    /// A `known_hosts` file holding exactly this server's host key, under
+    /// A `known_hosts` file holding exactly this server's host keys (one line
+    /// each, in the order of [`SshdOptions::host_key_types`]), under
     /// [`Sshd::host_pattern`]. Tests may rewrite it.
     pub fn known_hosts(&self) -> &Path {
         &self.known_hosts
     }
 
-    /// The host key's `.pub` line: `ssh-ed25519 AAAA… gonogo-test-host`.
+    /// The first host key's `.pub` line: `ssh-ed25519 AAAA… gonogo-test-host`
+    /// for a default fixture.
     pub fn host_public_key(&self) -> String {
-        self.host_public_key.clone()
+        self.host_public_keys[0].1.clone()
+    }
+
+    /// The `.pub` line of the host key of type `kind` (`"ecdsa"`, `"rsa"`...).
+    /// Panics if the fixture was not started with that type.
+    pub fn host_public_key_of(&self, kind: &str) -> String {
+        self.host_public_keys
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, line)| line.clone())
+            .unwrap_or_else(|| panic!("this fixture has no {kind} host key"))
     }
 
     /// How `known_hosts` names this server: `[127.0.0.1]:PORT`.
@@ -380,8 +444,14 @@ fn wait_ready(child: &mut Child, port: u16, log: &Path) -> Result<(), PortTaken>
 /// Makes an unencrypted ed25519 key pair at `path` and `path.pub` and returns
 /// the public key line. Useful for a second, unrelated key in tests.
 pub fn keygen(path: &Path, comment: &str) -> String {
+    keygen_typed(path, "ed25519", comment)
+}
+
+/// Like [`keygen`], with the key type as `ssh-keygen -t` names it (`ed25519`,
+/// `ecdsa`, `rsa`).
+pub fn keygen_typed(path: &Path, kind: &str, comment: &str) -> String {
     let output = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
+        .args(["-q", "-t", kind, "-N", "", "-C", comment, "-f"])
         .arg(path)
         .stdin(Stdio::null())
         .output()
@@ -413,15 +483,18 @@ fn host_pattern(port: u16) -> String {
     format!("[{HOST}]:{port}")
 }
 
-fn sshd_config(port: u16, dir: &Path, host_key: &Path, authorized_keys: &Path) -> String {
+fn sshd_config(port: u16, dir: &Path, host_keys: &[PathBuf], authorized_keys: &Path) -> String {
+    let host_keys: String = host_keys
+        .iter()
+        .map(|key| format!("HostKey {}\n", key.display()))
+        .collect();
     let mut config = format!(
         "\
 # Written by tests/support/sshd.rs for one test fixture.
 Port {port}
 ListenAddress {HOST}
 AddressFamily inet
-HostKey {host_key}
-PidFile {pid_file}
+{host_keys}PidFile {pid_file}
 AuthorizedKeysFile {authorized_keys}
 PubkeyAuthentication yes
 PasswordAuthentication no
@@ -440,7 +513,6 @@ X11Forwarding no
 MaxStartups 100
 LogLevel VERBOSE
 ",
-        host_key = host_key.display(),
         pid_file = dir.join("sshd.pid").display(),
         authorized_keys = authorized_keys.display(),
     );
