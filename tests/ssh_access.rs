@@ -1,12 +1,50 @@
-//! Reaching hosts the way operators do: through a jump host from `~/.ssh/config`, and with keys
-//! held by the ssh-agent.
+//! Reaching hosts the way operators do: through a jump host from `~/.ssh/config`, with keys
+//! held by the ssh-agent, with hosts known by whatever key type OpenSSH recorded.
 
 mod support;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
-use support::gonogo::{Gonogo, known_hosts, release, text};
-use support::sshd::Sshd;
+use support::gonogo::{Gonogo, known_hosts, release, target, text};
+use support::sshd::{Sshd, SshdOptions};
+
+/// Runs headless with `home` as HOME, so nothing of the tester's own ~/.ssh is used.
+fn run_at_home(g: &Gonogo, home: &Path) -> Output {
+    g.command(&[])
+        .env("HOME", home)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gonogo")
+}
+
+#[test]
+fn a_host_known_only_by_its_ecdsa_or_rsa_key_is_checked_against_that_key() {
+    let sshd = Sshd::start_with(SshdOptions {
+        host_key_types: &["ed25519", "ecdsa", "rsa"],
+        ..SshdOptions::default()
+    });
+    let work = tempfile::tempdir().expect("work dir");
+    for kind in ["ecdsa", "rsa"] {
+        // As OpenSSH leaves it after a first connection that negotiated this key type.
+        let kh = work.path().join(format!("known_hosts_{kind}"));
+        let line = format!(
+            "{} {}\n",
+            sshd.host_pattern(),
+            sshd.host_public_key_of(kind)
+        );
+        std::fs::write(&kh, line).expect("known_hosts");
+        let body = format!(
+            "{}\n[[step]]\ncheck = \"echo known-by-{kind}\"\non = \"web-1\"\n",
+            target("web-1", &sshd, &[])
+        );
+        let out = run_at_home(&Gonogo::new(&release(kind, &kh, &body)), work.path());
+        let t = text(&out);
+        assert!(!t.contains("HOST KEY CHANGED"), "a false alarm: {t}");
+        assert_eq!(out.status.code(), Some(0), "{t}");
+        assert!(t.contains(&format!("[web-1] known-by-{kind}")), "{t}");
+    }
+}
 
 #[test]
 fn a_host_behind_a_jump_host_is_reached_through_it() {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use russh::client::{self, Handle};
 use russh::keys::PrivateKeyWithHashAlg;
+use russh::keys::ssh_key::{Algorithm, HashAlg};
 use russh::{ChannelMsg, Disconnect};
 
 use super::known_hosts::{self, Verdict};
@@ -215,7 +216,12 @@ impl Session {
             Some(j) => Some(Box::new(Box::pin(Session::connect(j, opts)).await?)),
             None => None,
         };
+        let known = known_hosts::known_algorithms(&opts.known_hosts, &ep.host, ep.port);
         let config = Arc::new(client::Config {
+            preferred: russh::Preferred {
+                key: host_key_preference(&known).into(),
+                ..russh::Preferred::DEFAULT
+            },
             keepalive_interval: Some(opts.keepalive),
             keepalive_max: 3,
             nodelay: true,
@@ -448,6 +454,32 @@ pub async fn unlock_keys(
     unlocked
 }
 
+/// The host key algorithms to ask for, OpenSSH's way: those of the keys the host is known by
+/// first (else a host known by its ECDSA key would show its Ed25519 one and look changed), then
+/// the rest of russh's list so an unknown host still connects. Types russh cannot check are left
+/// out; an RSA key is asked for with SHA-2 signatures.
+fn host_key_preference(known: &[Algorithm]) -> Vec<Algorithm> {
+    let supported = &russh::Preferred::DEFAULT.key;
+    let mut out: Vec<Algorithm> = Vec::new();
+    let wanted = known.iter().flat_map(|a| match a {
+        Algorithm::Rsa { .. } => vec![
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha512),
+            },
+            Algorithm::Rsa {
+                hash: Some(HashAlg::Sha256),
+            },
+        ],
+        other => vec![other.clone()],
+    });
+    for algorithm in wanted.chain(supported.iter().cloned()) {
+        if supported.contains(&algorithm) && !out.contains(&algorithm) {
+            out.push(algorithm);
+        }
+    }
+    out
+}
+
 fn io_error(e: std::io::Error) -> russh::Error {
     russh::Error::IO(e)
 }
@@ -461,5 +493,33 @@ fn classify(e: russh::Error) -> ConnectError {
         },
         russh::Error::ConnectionTimeout => ConnectError::TimedOut(Duration::ZERO),
         other => ConnectError::Protocol(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use russh::keys::ssh_key::EcdsaCurve;
+
+    #[test]
+    fn host_key_algorithms_of_known_keys_come_first_and_the_rest_follow() {
+        let p256 = Algorithm::Ecdsa {
+            curve: EcdsaCurve::NistP256,
+        };
+        let rsa = |hash| Algorithm::Rsa { hash };
+        let ecdsa_first = host_key_preference(std::slice::from_ref(&p256));
+        assert_eq!(ecdsa_first[..2], [p256.clone(), Algorithm::Ed25519]);
+        assert_eq!(ecdsa_first.len(), russh::Preferred::DEFAULT.key.len());
+
+        let rsa_first = host_key_preference(&[rsa(None), Algorithm::Ed25519]);
+        assert_eq!(
+            rsa_first[..3],
+            [
+                rsa(Some(HashAlg::Sha512)),
+                rsa(Some(HashAlg::Sha256)),
+                Algorithm::Ed25519
+            ]
+        );
+        assert_eq!(host_key_preference(&[]), russh::Preferred::DEFAULT.key[..]);
     }
 }
