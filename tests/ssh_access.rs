@@ -131,3 +131,61 @@ fn keys_in_the_ssh_agent_are_used() {
     assert_eq!(out.status.code(), Some(0), "{t}");
     assert!(t.contains("[web-1] agent-ok"), "{t}");
 }
+
+#[test]
+fn a_host_that_accepts_and_never_answers_times_out_naming_it() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = silent.local_addr().expect("addr").port();
+    let work = tempfile::tempdir().expect("work dir");
+    let body = format!(
+        "[targets.web-1]\nhost = \"127.0.0.1\"\nport = {port}\n\n[[step]]\ncheck = \"true\"\non = \"web-1\"\n"
+    );
+    let profile = release("silent", &work.path().join("kh"), &body)
+        .replace("[ssh]\n", "[ssh]\nconnect_timeout = \"1s\"\n");
+    let started = std::time::Instant::now();
+    let out = run_at_home(&Gonogo::new(&profile), work.path());
+    let t = text(&out);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "hung: {t}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains(&format!("127.0.0.1:{port}: no answer after 1s")),
+        "{t}"
+    );
+    drop(silent);
+}
+
+#[test]
+fn a_host_that_stalls_after_the_key_exchange_times_out_naming_it() {
+    // A real sshd whose key lookup never returns: the handshake completes, authentication hangs.
+    let stall = format!(
+        "Match all\n  AuthorizedKeysFile none\n  AuthorizedKeysCommand /bin/sleep 600\n  AuthorizedKeysCommandUser {}\n",
+        support::sshd::current_user()
+    );
+    let sshd = Sshd::start_with(SshdOptions {
+        extra_config: &stall,
+        ..SshdOptions::default()
+    });
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let body = format!(
+        "{}\n[[step]]\ncheck = \"true\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[])
+    );
+    let profile =
+        release("stall", &kh, &body).replace("[ssh]\n", "[ssh]\nconnect_timeout = \"1s\"\n");
+    let started = std::time::Instant::now();
+    let out = run_at_home(&Gonogo::new(&profile), work.path());
+    let t = text(&out);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "hung: {t}"
+    );
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains(&format!("127.0.0.1:{}: no answer", sshd.port())),
+        "{t}"
+    );
+}

@@ -144,15 +144,13 @@ pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
 
-/// The default files: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. Either may be missing;
-/// `verify` skips missing files, and the first is where `append_hashed` should write.
-pub fn default_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Some(home) = std::env::home_dir() {
-        files.push(home.join(".ssh").join("known_hosts"));
-    }
-    files.push(PathBuf::from("/etc/ssh/ssh_known_hosts"));
-    files
+/// The system-wide file, checked after the user's (OpenSSH's GlobalKnownHostsFile default).
+pub const GLOBAL_FILE: &str = "/etc/ssh/ssh_known_hosts";
+
+/// `~/.ssh/known_hosts`, OpenSSH's UserKnownHostsFile default; it may be missing (`verify` skips
+/// missing files, `append_hashed` creates it).
+pub fn default_user_file() -> Option<PathBuf> {
+    std::env::home_dir().map(|home| home.join(".ssh").join("known_hosts"))
 }
 
 /// The name a host is filed under: `host` on port 22, `[host]:port` otherwise. Lowercased, as

@@ -555,7 +555,7 @@ fn ensure_privsep_dir() {
     let _ = fs::create_dir_all(PRIVSEP_DIR);
 }
 
-fn current_user() -> String {
+pub fn current_user() -> String {
     let from_id = Command::new("id")
         .arg("-un")
         .stdin(Stdio::null())
