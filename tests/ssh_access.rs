@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use support::gonogo::{Gonogo, known_hosts, release, target, text};
-use support::sshd::{Sshd, SshdOptions};
+use support::sshd::{SshAgent, Sshd, SshdOptions};
 
 /// Runs headless with `home` as HOME, so nothing of the tester's own ~/.ssh is used.
 fn run_at_home(g: &Gonogo, home: &Path) -> Output {
@@ -186,6 +186,96 @@ fn a_host_that_stalls_after_the_key_exchange_times_out_naming_it() {
     assert_eq!(out.status.code(), Some(4), "{t}");
     assert!(
         t.contains(&format!("127.0.0.1:{}: no answer", sshd.port())),
+        "{t}"
+    );
+}
+
+/// A fixture that hangs up after `tries` failed keys, as servers with a low MaxAuthTries do.
+fn strict_sshd(tries: u32) -> Sshd {
+    Sshd::start_with(SshdOptions {
+        extra_config: &format!("MaxAuthTries {tries}\n"),
+        ..SshdOptions::default()
+    })
+}
+
+#[test]
+fn the_profile_identity_is_offered_before_the_agents_other_keys() {
+    let sshd = strict_sshd(3);
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let agent = SshAgent::start(work.path());
+    agent.add_wrong_keys(work.path(), 4);
+    let body = format!(
+        "{}\n[[step]]\ncheck = \"echo identity-first\"\non = \"web-1\"\n",
+        target("web-1", &sshd, &[])
+    );
+    let out = Gonogo::new(&release("identity-first", &kh, &body))
+        .command(&[])
+        .env("SSH_AUTH_SOCK", agent.socket())
+        .env("HOME", work.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}\nsshd:\n{}", sshd.log());
+    assert!(t.contains("[web-1] identity-first"), "{t}");
+}
+
+#[test]
+fn when_the_server_stops_the_attempts_the_error_lists_the_keys_tried() {
+    let sshd = strict_sshd(2);
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let agent = SshAgent::start(work.path());
+    agent.add_wrong_keys(work.path(), 3);
+    let body = format!(
+        "[targets.web-1]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\n\n[[step]]\ncheck = \"true\"\non = \"web-1\"\n",
+        sshd.port(),
+        sshd.user()
+    );
+    let out = Gonogo::new(&release("max-auth", &kh, &body))
+        .command(&[])
+        .env("SSH_AUTH_SOCK", agent.socket())
+        .env("HOME", work.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains(&format!(
+            "127.0.0.1:{}: the server closed the connection",
+            sshd.port()
+        )) && t.contains("MaxAuthTries"),
+        "{t}"
+    );
+    assert!(
+        t.contains("agent key wrong-1") && t.contains("agent key wrong-2"),
+        "lists what was tried: {t}"
+    );
+    assert!(t.contains("`identity`"), "says what to do: {t}");
+}
+
+#[test]
+fn a_missing_identity_file_is_named_in_the_error() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let missing = work.path().join("keys/deploy_ed25519");
+    let body = format!(
+        "[targets.web-1]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"{}\"\nidentity = \"{}\"\n\n[[step]]\ncheck = \"true\"\non = \"web-1\"\n",
+        sshd.port(),
+        sshd.user(),
+        missing.display()
+    );
+    let out = run_at_home(
+        &Gonogo::new(&release("missing-id", &kh, &body)),
+        work.path(),
+    );
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains(&format!("identity {}: no such file", missing.display())),
         "{t}"
     );
 }
