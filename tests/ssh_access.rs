@@ -279,3 +279,50 @@ fn a_missing_identity_file_is_named_in_the_error() {
         "{t}"
     );
 }
+
+#[test]
+fn a_connection_that_stalls_before_a_command_starts_times_out_naming_the_host() {
+    use gonogo::transport::ssh::{Endpoint, ExecEnd, Session, SshOptions};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    let sshd = Sshd::start();
+    let ep = Endpoint {
+        host: "127.0.0.1".into(),
+        port: sshd.port(),
+        user: sshd.user().into(),
+        identities: vec![sshd.identity().to_path_buf()],
+        ..Endpoint::default()
+    };
+    let opts = Arc::new(SshOptions {
+        known_hosts: vec![sshd.known_hosts().to_path_buf()],
+        connect_timeout: Some(Duration::from_secs(1)),
+        ..SshOptions::default()
+    });
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let session = Session::connect(&ep, &opts).await.expect("connects");
+        let (tx, _rx) = tokio::sync::mpsc::channel(16);
+        assert_eq!(
+            session.exec("true", tx.clone()).await,
+            Ok(ExecEnd::Exited(0))
+        );
+        // The process serving this connection freezes (as a host under memory pressure does).
+        let frozen = sshd.session_pids();
+        assert!(!frozen.is_empty());
+        let stopped = Command::new("kill")
+            .arg("-STOP")
+            .args(frozen.iter().map(u32::to_string))
+            .status()
+            .expect("kill -STOP");
+        assert!(stopped.success());
+        let ended = tokio::time::timeout(Duration::from_secs(30), session.exec("true", tx))
+            .await
+            .expect("did not hang");
+        let error = ended.expect_err("a stalled connection is an error");
+        assert!(
+            error.starts_with(&format!("127.0.0.1:{}: no answer", sshd.port())),
+            "{error}"
+        );
+    });
+}

@@ -340,4 +340,88 @@ mod tests {
         assert_eq!(b.host, "b");
         assert_eq!(b.jump.expect("a").host, "a");
     }
+
+    fn config_with_unsupported(text: &str) -> SshConfig {
+        let rules = ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS;
+        let (text, _) = skip_match_blocks(text);
+        SshConfig::default()
+            .parse(&mut text.as_bytes(), rules)
+            .expect("valid config")
+    }
+
+    fn alias(host: &str) -> TargetAddress {
+        TargetAddress {
+            host: host.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn agent_identities_known_hosts_and_timeouts_come_from_the_config() {
+        let c = config_with_unsupported(
+            "Host web-1\n  IdentityAgent /run/op/agent.sock\n  IdentitiesOnly yes\n  IdentityFile /keys/web.pub\n  UserKnownHostsFile /kh/a /kh/b\n  GlobalKnownHostsFile none\n  ConnectTimeout 7\n  ServerAliveInterval 20\n  ServerAliveCountMax 5\n\nHost off\n  IdentityAgent none\n\nHost *\n  IdentityAgent SSH_AUTH_SOCK\n  ServerAliveInterval 0\n",
+        );
+        let ep = resolve(&alias("web-1"), None, Some(&c));
+        assert_eq!(ep.identities, [PathBuf::from("/keys/web.pub")]);
+        assert!(
+            ep.default_identities.is_empty(),
+            "a named identity replaces the defaults"
+        );
+        let h = &ep.config;
+        assert!(h.identities_only);
+        assert_eq!(h.agent, AgentSocket::At("/run/op/agent.sock".into()));
+        let files = [PathBuf::from("/kh/a"), PathBuf::from("/kh/b")];
+        assert_eq!(h.user_known_hosts.as_deref(), Some(&files[..]));
+        assert_eq!(h.global_known_hosts.as_deref(), Some(&[][..]));
+        let secs = |n| Some(std::time::Duration::from_secs(n));
+        assert_eq!(
+            (h.connect_timeout, h.keepalive, h.keepalive_max),
+            (secs(7), secs(20), Some(5))
+        );
+
+        assert_eq!(
+            resolve(&alias("off"), None, Some(&c)).config.agent,
+            AgentSocket::Off
+        );
+        let other = resolve(&alias("db-1"), None, Some(&c));
+        assert_eq!(other.config.agent, AgentSocket::FromEnv);
+        assert_eq!(
+            other.config.keepalive, None,
+            "0 keeps gonogo's own keepalive"
+        );
+        assert!(!other.config.identities_only);
+    }
+
+    #[test]
+    fn a_match_block_applies_to_nothing_and_is_counted() {
+        let text = "Host web-1\n  User deploy\nMatch host web-1\n  User root\n  Port 2200\n";
+        let (_, lines) = skip_match_blocks(text);
+        assert_eq!(lines, [3]);
+        let c = config_with_unsupported(text);
+        let ep = resolve(&alias("web-1"), None, Some(&c));
+        assert_eq!((ep.user.as_str(), ep.port), ("deploy", 22));
+    }
+
+    #[test]
+    fn unhonoured_keys_are_those_that_change_how_a_host_is_reached_or_trusted() {
+        let c = config_with_unsupported(
+            "Host web-1\n  ProxyCommand ssh -W %h:%p b\n  StrictHostKeyChecking no\n  ForwardAgent yes\n  ControlMaster no\n  AddKeysToAgent yes\n  IdentityAgent none\n  UserKnownHostsFile /kh\n  SomethingNew 1\n\nHost *\n  StrictHostKeyChecking yes\n",
+        );
+        let ep = resolve(&alias("web-1"), None, Some(&c));
+        let keys: Vec<String> = unhonoured("web-1", &ep, &c)
+            .into_iter()
+            .map(|(u, _)| u.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "ForwardAgent yes",
+                "ProxyCommand ssh -W %h:%p b",
+                "SomethingNew 1",
+                "StrictHostKeyChecking no"
+            ]
+        );
+        let plain = resolve(&alias("db-1"), None, Some(&c));
+        assert!(unhonoured("db-1", &plain, &c).is_empty());
+    }
 }
