@@ -11,7 +11,6 @@ use crate::headless::{self, Headless};
 use crate::profile::{Profile, Quoting, Transport, VarValues};
 use crate::runtime::{self, Input, Session};
 use crate::transport::Link;
-use crate::transport::known_hosts;
 use crate::transport::lines::Redactor;
 use crate::transport::lock::Holder;
 use crate::transport::ssh::{Endpoint, SshOptions};
@@ -44,16 +43,17 @@ pub fn run(
         let (events, event_rx) = mpsc::channel(4096);
         let (inputs, input_rx) = mpsc::channel(64);
         let operator = ssh_config::local_user();
-        let endpoints = endpoints(profile, vars, config.as_ref());
+        let (endpoints, warnings) = endpoints(profile, vars, config.as_ref());
+        // Before the release starts (and the cockpit takes the terminal), once.
+        for warning in &warnings {
+            eprintln!("gonogo: warning: {warning}");
+        }
         // Before the cockpit takes the terminal: the one moment a passphrase can be asked.
         let unlocked = if headless {
             HashMap::new()
         } else {
-            let paths: Vec<_> = endpoints
-                .iter()
-                .flat_map(|(_, ep)| ep.iter().flat_map(Endpoint::identity_files))
-                .collect();
-            crate::transport::ssh::unlock_keys(&paths).await
+            let all: Vec<&Endpoint> = endpoints.iter().filter_map(|(_, ep)| ep.as_ref()).collect();
+            crate::transport::ssh::unlock_keys(&all).await
         };
         let session = session(
             profile,
@@ -145,13 +145,15 @@ fn read_terminal(inputs: mpsc::Sender<Input>) {
     });
 }
 
-/// Each target's SSH endpoint after `~/.ssh/config` (none for a local target).
+/// Each target's SSH endpoint after `~/.ssh/config` (none for a local target), and the warnings
+/// about the config: one line per key gonogo does not honour, naming the targets it applies to.
 fn endpoints(
     profile: &Profile,
     vars: &VarValues,
-    config: Option<&ssh2_config::SshConfig>,
-) -> Vec<(String, Option<Endpoint>)> {
-    profile
+    config: Option<&ssh_config::ClientConfig>,
+) -> (Vec<(String, Option<Endpoint>)>, Vec<String>) {
+    let mut unhonoured: Vec<(ssh_config::Unhonoured, Vec<String>)> = Vec::new();
+    let endpoints = profile
         .targets
         .iter()
         .map(|t| {
@@ -165,11 +167,36 @@ fn endpoints(
                     port: t.port,
                     identity: t.identity.clone(),
                 };
-                ssh_config::resolve(&address, profile.ssh.identity.as_deref(), config)
+                let parsed = config.map(|c| &c.config);
+                let ep = ssh_config::resolve(&address, profile.ssh.identity.as_deref(), parsed);
+                let found = parsed.map_or(Vec::new(), |c| {
+                    ssh_config::unhonoured(&address.host, &ep, c)
+                });
+                for (key, jump) in found {
+                    let target = match jump {
+                        Some(jump) => format!("{} (its jump host {jump})", t.name),
+                        None => t.name.clone(),
+                    };
+                    match unhonoured.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, targets)) => targets.push(target),
+                        None => unhonoured.push((key, vec![target])),
+                    }
+                }
+                ep
             });
             (t.name.clone(), endpoint)
         })
-        .collect()
+        .collect();
+    let mut warnings = config.map_or(Vec::new(), |c| c.warnings.clone());
+    warnings.extend(unhonoured.into_iter().map(|(key, targets)| {
+        format!(
+            "ssh config `{}` applies to {} but gonogo does not support it: ignored{}",
+            key.key,
+            targets.join(", "),
+            key.hint
+        )
+    }));
+    (endpoints, warnings)
 }
 
 fn session(
@@ -184,21 +211,16 @@ fn session(
     let now = chrono::Utc::now();
     let id = session_id(now);
     let from = gethostname::gethostname().to_string_lossy().into_owned();
-    let mut files: Vec<_> = profile
-        .ssh
-        .known_hosts
-        .iter()
-        .map(|p| ssh_config::expand_home(p))
-        .collect();
-    files.extend(known_hosts::default_files());
     let opts = Arc::new(SshOptions {
-        known_hosts: files,
-        accept_new: flags.accept_new_host_keys,
-        keepalive: profile.ssh.keepalive.unwrap_or(Duration::from_secs(15)),
-        connect_timeout: profile
+        known_hosts: profile
             .ssh
-            .connect_timeout
-            .unwrap_or(Duration::from_secs(10)),
+            .known_hosts
+            .iter()
+            .map(|p| ssh_config::expand_home(p))
+            .collect(),
+        accept_new: flags.accept_new_host_keys,
+        keepalive: profile.ssh.keepalive,
+        connect_timeout: profile.ssh.connect_timeout,
         unlocked,
     });
     let budget = profile

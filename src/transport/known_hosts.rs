@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, KeyInit, Mac};
 use russh::keys::PublicKey;
 use russh::keys::ssh_encoding::base64::{Base64, Encoding};
-use russh::keys::ssh_key::HashAlg;
 use russh::keys::ssh_key::known_hosts::{Entry, HostPatterns, Marker};
+use russh::keys::ssh_key::{Algorithm, HashAlg};
 use sha1::Sha1;
 
 /// Where a host's key was found or why it is not trusted.
@@ -78,6 +78,30 @@ pub fn verify(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> Verd
     }
 }
 
+/// The key types `host`:`port` is known by in `files`, in the order they are found, each once:
+/// what OpenSSH asks the host to present first, so a host known by its ECDSA or RSA key is not
+/// checked against the Ed25519 key it also has. Revoked and `@cert-authority` lines do not count.
+pub fn known_algorithms(files: &[PathBuf], host: &str, port: u16) -> Vec<Algorithm> {
+    let name = lookup_name(host, port);
+    let mut found = Vec::new();
+    for file in files {
+        let Ok(bytes) = fs::read(file) else { continue };
+        for raw in String::from_utf8_lossy(&bytes).lines() {
+            let Some(entry) = parse_line(raw) else {
+                continue;
+            };
+            let algorithm = entry.public_key().algorithm();
+            if entry.marker().is_none()
+                && host_matches(entry.host_patterns(), &name)
+                && !found.contains(&algorithm)
+            {
+                found.push(algorithm);
+            }
+        }
+    }
+    found
+}
+
 /// Appends a hashed entry (`|1|salt|hash keytype base64`, as OpenSSH's HashKnownHosts writes it:
 /// HMAC-SHA1 keyed by a random 20-byte salt over `host`, or `[host]:port` when port != 22),
 /// creating the file (and its directory, mode 0700) if needed.
@@ -120,15 +144,13 @@ pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
 
-/// The default files: ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts. Either may be missing;
-/// `verify` skips missing files, and the first is where `append_hashed` should write.
-pub fn default_files() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Some(home) = std::env::home_dir() {
-        files.push(home.join(".ssh").join("known_hosts"));
-    }
-    files.push(PathBuf::from("/etc/ssh/ssh_known_hosts"));
-    files
+/// The system-wide file, checked after the user's (OpenSSH's GlobalKnownHostsFile default).
+pub const GLOBAL_FILE: &str = "/etc/ssh/ssh_known_hosts";
+
+/// `~/.ssh/known_hosts`, OpenSSH's UserKnownHostsFile default; it may be missing (`verify` skips
+/// missing files, `append_hashed` creates it).
+pub fn default_user_file() -> Option<PathBuf> {
+    std::env::home_dir().map(|home| home.join(".ssh").join("known_hosts"))
 }
 
 /// The name a host is filed under: `host` on port 22, `[host]:port` otherwise. Lowercased, as
@@ -407,6 +429,40 @@ mod tests {
         let expected = stdout.split_whitespace().nth(1).unwrap();
         assert!(expected.starts_with("SHA256:"));
         assert_eq!(fingerprint(&key), expected);
+    }
+
+    #[test]
+    fn known_algorithms_are_those_of_the_hosts_plain_entries_in_order() {
+        let dir = TempDir::new().unwrap();
+        let (_, ed25519, _) = keygen(&dir, "k");
+        let ecdsa_path = dir.path().join("e");
+        let made = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ecdsa", "-N", "", "-f"])
+            .arg(&ecdsa_path)
+            .status()
+            .expect("run ssh-keygen");
+        assert!(made.success());
+        let ecdsa_line = fs::read_to_string(ecdsa_path.with_extension("pub")).unwrap();
+        let ecdsa = ecdsa_line.split_whitespace().take(2).collect::<Vec<_>>();
+        let ecdsa = ecdsa.join(" ");
+        let file = write(
+            &dir,
+            "kh",
+            &[
+                format!("other {ed25519}"),
+                format!("@revoked db1 {ed25519}"),
+                format!("@cert-authority db1 {ed25519}"),
+                format!("db1 {ecdsa}"),
+                format!("db1 {ed25519}"),
+                format!("db1 {ecdsa}"),
+            ],
+        );
+        let found = known_algorithms(&[file], "db1", 22);
+        let p256 = Algorithm::Ecdsa {
+            curve: russh::keys::ssh_key::EcdsaCurve::NistP256,
+        };
+        assert_eq!(found, [p256, Algorithm::Ed25519]);
+        assert!(known_algorithms(&[], "db1", 22).is_empty());
     }
 
     #[test]

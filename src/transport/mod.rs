@@ -104,7 +104,15 @@ impl Link {
                     let current = session.lock().await.clone();
                     match current {
                         Some(s) if !s.is_closed() => {
-                            s.exec(script::SHELL, text.as_bytes(), raw_tx).await
+                            let end = s.exec(script::SHELL, text.as_bytes(), raw_tx).await;
+                            if matches!(end, Ok(ExecEnd::Lost)) {
+                                // A frozen connection is dropped, so the link reconnects.
+                                let mut slot = session.lock().await;
+                                if slot.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, &s)) {
+                                    *slot = None;
+                                }
+                            }
+                            end
                         }
                         _ => Ok(ExecEnd::Lost),
                     }

@@ -1,48 +1,119 @@
 //! The SSH client (russh): connect with strict host-key checking, authenticate with the agent
 //! then identity files, and run commands with their output streamed and exit status collected.
 
+mod auth;
+mod host_key;
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client::{self, Handle};
-use russh::keys::PrivateKeyWithHashAlg;
 use russh::{ChannelMsg, Disconnect};
 
-use super::known_hosts::{self, Verdict};
-use crate::engine::Stream;
+pub use auth::{AgentSocket, unlock_keys};
 
-/// How gonogo connects, the same for every target of a release.
-#[derive(Debug, Clone)]
+use super::known_hosts;
+use crate::engine::Stream;
+use host_key::{HostKeyCheck, host_key_preference};
+
+/// How long to wait for a host when neither the profile nor the ssh config says.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Between keepalives when neither the profile nor the ssh config says.
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// How gonogo connects, the same for every target of a release: the profile's `[ssh]`.
+#[derive(Debug, Clone, Default)]
 pub struct SshOptions {
-    /// Files that vouch for host keys (the first is where new keys are added).
+    /// The profile's known_hosts files, checked before the endpoint's own (and the first is
+    /// where new keys are added).
     pub known_hosts: Vec<PathBuf>,
     /// `--accept-new-host-keys`: trust a host seen for the first time and record its key.
     pub accept_new: bool,
-    pub keepalive: Duration,
-    pub connect_timeout: Duration,
+    /// The profile's; else `ServerAliveInterval` from the ssh config; else 15 s.
+    pub keepalive: Option<Duration>,
+    /// The profile's; else `ConnectTimeout` from the ssh config; else 10 s. Also bounds
+    /// authentication and the opening of each command's channel.
+    pub connect_timeout: Option<Duration>,
     /// Encrypted keys unlocked before the cockpit took the terminal (never in headless runs).
     pub unlocked: std::collections::HashMap<PathBuf, Arc<russh::keys::PrivateKey>>,
 }
 
+impl SshOptions {
+    /// Where `ep`'s host key is looked up: the profile's files, then the ssh config's
+    /// `UserKnownHostsFile` (else `~/.ssh/known_hosts`), then `GlobalKnownHostsFile` (else
+    /// `/etc/ssh/ssh_known_hosts`).
+    pub fn known_hosts_for(&self, ep: &Endpoint) -> Vec<PathBuf> {
+        let mut files = self.known_hosts.clone();
+        match &ep.config.user_known_hosts {
+            Some(own) => files.extend(own.iter().cloned()),
+            None => files.extend(known_hosts::default_user_file()),
+        }
+        match &ep.config.global_known_hosts {
+            Some(own) => files.extend(own.iter().cloned()),
+            None => files.push(PathBuf::from(known_hosts::GLOBAL_FILE)),
+        }
+        files
+    }
+
+    pub fn connect_timeout_for(&self, ep: &Endpoint) -> Duration {
+        self.connect_timeout
+            .or(ep.config.connect_timeout)
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    fn keepalive_for(&self, ep: &Endpoint) -> Duration {
+        self.keepalive
+            .or(ep.config.keepalive)
+            .unwrap_or(DEFAULT_KEEPALIVE)
+    }
+}
+
 /// Where and as whom to connect, after `~/.ssh/config`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub user: String,
+    /// Identity files the profile or the ssh config name, offered first, in order; a missing
+    /// one is named in the error. A `.pub` file offers the agent's key of that name.
     pub identities: Vec<PathBuf>,
+    /// `~/.ssh/id_*`, when nothing is named (as OpenSSH): offered last, if they exist.
+    pub default_identities: Vec<PathBuf>,
+    /// The rest of what the ssh config says about this host (boxed: a link holds an endpoint).
+    pub config: Box<HostConfig>,
     /// ProxyJump: reach `host` through this one.
     pub jump: Option<Box<Endpoint>>,
 }
 
+/// What `~/.ssh/config` says about a host beyond its address and identities.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostConfig {
+    /// `IdentitiesOnly yes`: the agent's other keys are not offered.
+    pub identities_only: bool,
+    /// `IdentityAgent`.
+    pub agent: AgentSocket,
+    /// `UserKnownHostsFile`, `GlobalKnownHostsFile`: instead of the default files.
+    pub user_known_hosts: Option<Vec<PathBuf>>,
+    pub global_known_hosts: Option<Vec<PathBuf>>,
+    /// `ConnectTimeout`, `ServerAliveInterval`, `ServerAliveCountMax`.
+    pub connect_timeout: Option<Duration>,
+    pub keepalive: Option<Duration>,
+    pub keepalive_max: Option<usize>,
+}
+
 impl Endpoint {
-    /// The identity files that exist for this endpoint and its jump hosts.
+    /// The private key files that exist for this endpoint and its jump hosts.
     pub fn identity_files(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
         let mut hop = Some(self);
         while let Some(ep) = hop {
-            out.extend(ep.identities.iter().filter(|p| p.exists()).cloned());
+            let files = ep.identities.iter().chain(&ep.default_identities);
+            let private = files.map(|p| match p.extension() {
+                Some(e) if e == "pub" => p.with_extension(""),
+                _ => p.clone(),
+            });
+            out.extend(private.filter(|p| p.exists()));
             hop = ep.jump.as_deref();
         }
         out
@@ -60,6 +131,8 @@ impl std::fmt::Display for Endpoint {
 pub enum ConnectError {
     Refused,
     TimedOut(Duration),
+    /// The handshake completed, then the host stopped answering while authenticating.
+    AuthTimedOut(Duration),
     Network(String),
     UnknownHostKey {
         fingerprint: String,
@@ -75,7 +148,12 @@ pub enum ConnectError {
         line: usize,
     },
     Auth {
+        /// The keys offered, in order.
         tried: Vec<String>,
+        /// Identities that could not be offered, and why.
+        notes: Vec<String>,
+        /// The server hung up before every key was offered (its MaxAuthTries).
+        cut_short: bool,
     },
     Protocol(String),
 }
@@ -90,6 +168,10 @@ impl ConnectError {
             }
             ConnectError::TimedOut(after) => format!(
                 "{at}: no answer after {}: check the address, the VPN, the firewall",
+                humantime::format_duration(*after)
+            ),
+            ConnectError::AuthTimedOut(after) => format!(
+                "{at}: no answer during authentication after {}: the host may be overloaded or its key lookup hangs; raise [ssh] connect_timeout if it is only slow",
                 humantime::format_duration(*after)
             ),
             ConnectError::Network(e) if e.contains("lookup") => format!(
@@ -119,15 +201,31 @@ impl ConnectError {
                 "{at}: the host key is marked @revoked at {}:{line}: not connecting",
                 file.display()
             ),
-            ConnectError::Auth { tried } => format!(
-                "{at}: authentication as {} failed (tried: {}): load a key with ssh-add, or set `identity` on the target",
-                ep.user,
-                if tried.is_empty() {
+            ConnectError::Auth {
+                tried,
+                notes,
+                cut_short,
+            } => {
+                let mut listed = tried.clone();
+                listed.extend(notes.iter().cloned());
+                let listed = if listed.is_empty() {
                     "no keys found".to_string()
                 } else {
-                    tried.join(", ")
+                    listed.join(", ")
+                };
+                if *cut_short {
+                    format!(
+                        "{at}: the server closed the connection after {} keys (its MaxAuthTries) while authenticating as {} (tried: {listed}): name the right key with `identity` on the target, or IdentitiesOnly yes in ~/.ssh/config, so it is offered first",
+                        tried.len(),
+                        ep.user
+                    )
+                } else {
+                    format!(
+                        "{at}: authentication as {} failed (tried: {listed}): load a key with ssh-add, or set `identity` on the target",
+                        ep.user
+                    )
                 }
-            ),
+            }
             ConnectError::Protocol(e) => format!("{at}: SSH error: {e}"),
         }
     }
@@ -141,61 +239,13 @@ fn known_host_name(host: &str, port: u16) -> String {
     }
 }
 
-/// Checks the server's key against known_hosts; the verdict is kept to explain a refusal.
-struct HostKeyCheck {
-    host: String,
-    port: u16,
-    opts: Arc<SshOptions>,
-    problem: Arc<Mutex<Option<ConnectError>>>,
-}
-
-impl client::Handler for HostKeyCheck {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        key: &russh::keys::PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let russh::keys::PublicKeyOrCertificate::PublicKey { key, .. } = key else {
-            *self.problem.lock().expect("not poisoned") = Some(ConnectError::Protocol(
-                "the host offered a certificate; gonogo checks plain host keys only".into(),
-            ));
-            return Ok(false);
-        };
-        let verdict = known_hosts::verify(&self.opts.known_hosts, &self.host, self.port, key);
-        let problem = match verdict {
-            Verdict::Trusted { .. } => return Ok(true),
-            Verdict::Unknown if self.opts.accept_new => {
-                let file = self.opts.known_hosts.first().cloned().unwrap_or_default();
-                return match known_hosts::append_hashed(&file, &self.host, self.port, key) {
-                    Ok(()) => Ok(true),
-                    Err(e) => {
-                        *self.problem.lock().expect("not poisoned") = Some(ConnectError::Network(
-                            format!("cannot add the host key to {}: {e}", file.display()),
-                        ));
-                        Ok(false)
-                    }
-                };
-            }
-            Verdict::Unknown => ConnectError::UnknownHostKey {
-                fingerprint: known_hosts::fingerprint(key),
-                known_hosts: self.opts.known_hosts.first().cloned().unwrap_or_default(),
-            },
-            Verdict::Changed { file, line } => ConnectError::ChangedHostKey {
-                fingerprint: known_hosts::fingerprint(key),
-                file,
-                line,
-            },
-            Verdict::Revoked { file, line } => ConnectError::RevokedHostKey { file, line },
-        };
-        *self.problem.lock().expect("not poisoned") = Some(problem);
-        Ok(false)
-    }
-}
-
 /// An authenticated connection, and the jump host it goes through (kept alive with it).
 pub struct Session {
     handle: Handle<HostKeyCheck>,
+    /// `host:port`, for errors.
+    address: String,
+    /// How long opening a command's channel may take before the connection counts as stalled.
+    answer_timeout: Duration,
     _jump: Option<Box<Session>>,
 }
 
@@ -215,9 +265,16 @@ impl Session {
             Some(j) => Some(Box::new(Box::pin(Session::connect(j, opts)).await?)),
             None => None,
         };
+        let files = opts.known_hosts_for(ep);
+        let known = known_hosts::known_algorithms(&files, &ep.host, ep.port);
+        let timeout = opts.connect_timeout_for(ep);
         let config = Arc::new(client::Config {
-            keepalive_interval: Some(opts.keepalive),
-            keepalive_max: 3,
+            preferred: russh::Preferred {
+                key: host_key_preference(&known).into(),
+                ..russh::Preferred::DEFAULT
+            },
+            keepalive_interval: Some(opts.keepalive_for(ep)),
+            keepalive_max: ep.config.keepalive_max.unwrap_or(3),
             nodelay: true,
             // A bigger window keeps bulk output (a 100 MB `cat`) flowing without stalls.
             window_size: 8 * 1024 * 1024,
@@ -227,6 +284,7 @@ impl Session {
         let check = HostKeyCheck {
             host: ep.host.clone(),
             port: ep.port,
+            files,
             opts: opts.clone(),
             problem: problem.clone(),
         };
@@ -257,8 +315,8 @@ impl Session {
                 }
             }
         };
-        let handle = match tokio::time::timeout(opts.connect_timeout, connecting).await {
-            Err(_) => return Err(ConnectError::TimedOut(opts.connect_timeout)),
+        let handle = match tokio::time::timeout(timeout, connecting).await {
+            Err(_) => return Err(ConnectError::TimedOut(timeout)),
             Ok(Ok(handle)) => handle,
             Ok(Err(e)) => {
                 if let Some(p) = problem.lock().expect("not poisoned").take() {
@@ -269,66 +327,15 @@ impl Session {
         };
         let mut session = Session {
             handle,
+            address: format!("{}:{}", ep.host, ep.port),
+            answer_timeout: timeout,
             _jump: jump,
         };
-        session.authenticate(ep, opts).await?;
-        Ok(session)
-    }
-
-    async fn authenticate(&mut self, ep: &Endpoint, opts: &SshOptions) -> Result<(), ConnectError> {
-        let mut tried = Vec::new();
-        let rsa_hash = self
-            .handle
-            .best_supported_rsa_hash()
-            .await
-            .ok()
-            .flatten()
-            .flatten();
-        if let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await {
-            let identities = agent.request_identities().await.unwrap_or_default();
-            for identity in identities {
-                let russh::keys::agent::AgentIdentity::PublicKey { key, comment } = identity else {
-                    continue;
-                };
-                tried.push(format!(
-                    "agent key {}",
-                    if comment.is_empty() {
-                        key.algorithm().to_string()
-                    } else {
-                        comment
-                    }
-                ));
-                let hash = key.algorithm().is_rsa().then_some(rsa_hash).flatten();
-                let result = self
-                    .handle
-                    .authenticate_publickey_with(&ep.user, key, hash, &mut agent)
-                    .await;
-                if result.is_ok_and(|r| r.success()) {
-                    return Ok(());
-                }
-            }
+        let authenticating = auth::authenticate(&mut session.handle, ep, opts);
+        match tokio::time::timeout(timeout, authenticating).await {
+            Err(_) => Err(ConnectError::AuthTimedOut(timeout)),
+            Ok(result) => result.map(|()| session),
         }
-        for path in &ep.identities {
-            if !path.exists() {
-                continue;
-            }
-            let key = match load_key(path, opts) {
-                Ok(key) => key,
-                Err(why) => {
-                    tried.push(format!("{} ({why})", path.display()));
-                    continue;
-                }
-            };
-            tried.push(path.display().to_string());
-            let hash = key.algorithm().is_rsa().then_some(rsa_hash).flatten();
-            let key = PrivateKeyWithHashAlg::new(key, hash);
-            match self.handle.authenticate_publickey(&ep.user, key).await {
-                Ok(r) if r.success() => return Ok(()),
-                Ok(_) => {}
-                Err(e) => return Err(classify(e)),
-            }
-        }
-        Err(ConnectError::Auth { tried })
     }
 
     pub fn is_closed(&self) -> bool {
@@ -337,30 +344,30 @@ impl Session {
 
     /// Runs `command` with no PTY, writing `stdin` to it and then EOF, and sending output
     /// chunks (not lines) to `chunks` as they arrive; a slow reader slows the channel down
-    /// rather than filling memory.
+    /// rather than filling memory. A connection that does not answer the start is dropped and
+    /// reported lost, so the link reconnects instead of asking a frozen connection again.
     pub async fn exec(
         &self,
         command: &str,
         stdin: &[u8],
         chunks: super::Chunks,
     ) -> Result<ExecEnd, String> {
-        let mut channel = match self.handle.channel_open_session().await {
-            Ok(c) => c,
-            Err(_) if self.handle.is_closed() => return Ok(ExecEnd::Lost),
-            Err(e) => return Err(e.to_string()),
-        };
-        let sent = async {
+        let starting = async {
+            let channel = self.handle.channel_open_session().await?;
             channel.exec(true, command).await?;
             channel.data(stdin).await?;
-            channel.eof().await
+            channel.eof().await?;
+            Ok::<_, russh::Error>(channel)
         };
-        if let Err(e) = sent.await {
-            return if self.handle.is_closed() {
-                Ok(ExecEnd::Lost)
-            } else {
-                Err(e.to_string())
-            };
-        }
+        let mut channel = match tokio::time::timeout(self.answer_timeout, starting).await {
+            Ok(Ok(channel)) => channel,
+            Ok(Err(_)) if self.handle.is_closed() => return Ok(ExecEnd::Lost),
+            Ok(Err(e)) => return Err(format!("{}: {e}", self.address)),
+            Err(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.close()).await;
+                return Ok(ExecEnd::Lost);
+            }
+        };
         let mut end = None;
         // exit-status may come after EOF: read until the channel closes.
         while let Some(msg) = channel.wait().await {
@@ -388,75 +395,6 @@ impl Session {
             .disconnect(Disconnect::ByApplication, "release done", "en")
             .await;
     }
-}
-
-fn load_key(
-    path: &std::path::Path,
-    opts: &SshOptions,
-) -> Result<Arc<russh::keys::PrivateKey>, String> {
-    match russh::keys::load_secret_key(path, None) {
-        Ok(key) => Ok(Arc::new(key)),
-        Err(russh::keys::Error::KeyIsEncrypted) if opts.unlocked.contains_key(path) => {
-            Ok(opts.unlocked[path].clone())
-        }
-        Err(russh::keys::Error::KeyIsEncrypted) => Err(format!(
-            "encrypted and no terminal to ask its passphrase: add it to the agent with ssh-add {}",
-            path.display()
-        )),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Asks, on the terminal, the passphrase of every encrypted identity the agent does not hold,
-/// before the cockpit takes the screen. An empty answer skips the key.
-pub async fn unlock_keys(
-    paths: &[PathBuf],
-) -> std::collections::HashMap<PathBuf, Arc<russh::keys::PrivateKey>> {
-    let mut in_agent = Vec::new();
-    if let Ok(mut agent) = russh::keys::agent::client::AgentClient::connect_env().await {
-        for identity in agent.request_identities().await.unwrap_or_default() {
-            if let russh::keys::agent::AgentIdentity::PublicKey { key, .. } = identity {
-                in_agent.push(key.key_data().clone());
-            }
-        }
-    }
-    let mut unlocked = std::collections::HashMap::new();
-    for path in paths {
-        if unlocked.contains_key(path)
-            || !matches!(
-                russh::keys::load_secret_key(path, None),
-                Err(russh::keys::Error::KeyIsEncrypted)
-            )
-        {
-            continue;
-        }
-        let public = std::fs::read_to_string(path.with_extension("pub"))
-            .ok()
-            .and_then(|text| russh::keys::ssh_key::PublicKey::from_openssh(text.trim()).ok());
-        if public.is_some_and(|p| in_agent.contains(p.key_data())) {
-            continue;
-        }
-        for _ in 0..3 {
-            let prompt = format!(
-                "gonogo: passphrase for {} (empty skips it): ",
-                path.display()
-            );
-            let Ok(pass) = rpassword::prompt_password(prompt) else {
-                break;
-            };
-            if pass.is_empty() {
-                break;
-            }
-            match russh::keys::load_secret_key(path, Some(&pass)) {
-                Ok(key) => {
-                    unlocked.insert(path.clone(), Arc::new(key));
-                    break;
-                }
-                Err(_) => eprintln!("gonogo: wrong passphrase"),
-            }
-        }
-    }
-    unlocked
 }
 
 fn io_error(e: std::io::Error) -> russh::Error {

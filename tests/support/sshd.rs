@@ -555,7 +555,7 @@ fn ensure_privsep_dir() {
     let _ = fs::create_dir_all(PRIVSEP_DIR);
 }
 
-fn current_user() -> String {
+pub fn current_user() -> String {
     let from_id = Command::new("id")
         .arg("-un")
         .stdin(Stdio::null())
@@ -660,4 +660,67 @@ fn descendants(root: u32) -> Vec<(u32, usize)> {
         }
     }
     found
+}
+
+/// A real `ssh-agent` on its own socket, stopped on drop.
+pub struct SshAgent {
+    socket: PathBuf,
+    pid: u32,
+}
+
+impl SshAgent {
+    /// Starts an agent listening on `dir/agent.sock`.
+    pub fn start(dir: &Path) -> SshAgent {
+        let socket = dir.join("agent.sock");
+        let output = Command::new("ssh-agent")
+            .arg("-a")
+            .arg(&socket)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh-agent (package openssh-client)");
+        assert!(output.status.success(), "ssh-agent failed: {output:?}");
+        let pid = String::from_utf8_lossy(&output.stdout)
+            .split("SSH_AGENT_PID=")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|pid| pid.parse().ok())
+            .expect("ssh-agent prints its pid");
+        SshAgent { socket, pid }
+    }
+
+    /// Where to point `SSH_AUTH_SOCK` or `IdentityAgent`.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Loads a private key (`ssh-add`).
+    pub fn add(&self, key: &Path) {
+        let added = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh-add");
+        assert!(
+            added.status.success(),
+            "ssh-add {}: {}",
+            key.display(),
+            String::from_utf8_lossy(&added.stderr)
+        );
+    }
+
+    /// Makes `count` keys no server accepts (`dir/wrong-N`, comment `wrong-N`) and loads them.
+    pub fn add_wrong_keys(&self, dir: &Path, count: usize) {
+        for n in 1..=count {
+            let path = dir.join(format!("wrong-{n}"));
+            keygen(&path, &format!("wrong-{n}"));
+            self.add(&path);
+        }
+    }
+}
+
+impl Drop for SshAgent {
+    fn drop(&mut self) {
+        kill_and_wait(&[self.pid]);
+    }
 }
