@@ -8,6 +8,7 @@ use crate::engine::{
     Answer, Decision, Event, EventKind, Question, Release, Stage, StepList, Stream,
 };
 use crate::runtime::{Frontend, Input};
+use crate::text::{printable, printable_lines};
 
 pub struct Headless {
     out: std::io::BufWriter<std::io::Stdout>,
@@ -55,7 +56,7 @@ impl Headless {
         let Some((list, index)) = release.current() else {
             return;
         };
-        let name = &release.list(list)[index].name;
+        let name = printable(&release.list(list)[index].name);
         for t in &release.states(list)[index].targets {
             if t.status == RunStatus::Running
                 && self
@@ -67,7 +68,8 @@ impl Headless {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(self.out, "...  {} {name}: started{attempt}", t.target);
+                let target = printable(&t.target);
+                let _ = writeln!(self.out, "...  {target} {name}: started{attempt}");
             }
         }
     }
@@ -84,16 +86,28 @@ impl Headless {
             self.shown_step = Some((list, index));
             let step = &release.list(list)[index];
             if step.kind.runs_command() {
-                let mut how = format!("{} on {}", step.kind.key(), step.targets.join(", "));
+                let mut how = format!(
+                    "{} on {}",
+                    step.kind.key(),
+                    printable(&step.targets.join(", "))
+                );
                 match step.serial {
                     Some(1) => how.push_str(", one host at a time"),
                     Some(n) => how.push_str(&format!(", {n} hosts at a time")),
                     None => {}
                 }
                 let n = index + 1;
-                self.line(format!("==> [{}] {n}. {} ({how})", step.phase, step.name));
+                self.line(format!(
+                    "==> [{}] {n}. {} ({how})",
+                    printable(&step.phase),
+                    printable(&step.name)
+                ));
                 if step.name != step.text {
-                    self.line(format!("    $ {}", step.text));
+                    // A script of several lines stays one, each line under the `$`.
+                    for (i, line) in step.text.trim_end().split('\n').enumerate() {
+                        let lead = if i == 0 { "    $ " } else { "      " };
+                        self.line(format!("{lead}{}", printable(line)));
+                    }
                 }
             }
         }
@@ -120,40 +134,91 @@ fn took(run: &TargetRun) -> String {
 impl Frontend for Headless {
     fn show(&mut self, event: &Event, release: &Release) {
         match &event.kind {
-            EventKind::Started { session, operator, plan } => {
-                let version = plan.version.as_deref().map_or(String::new(), |v| format!(" {v}"));
+            EventKind::Started {
+                session,
+                operator,
+                plan,
+            } => {
+                let version = plan
+                    .version
+                    .as_deref()
+                    .map_or(String::new(), |v| format!(" {}", printable(v)));
                 self.line(format!(
-                    "gonogo: release {}{version} to {} (session {session}, {operator})",
-                    plan.release, plan.environment
+                    "gonogo: release {}{version} to {} (session {}, {})",
+                    printable(&plan.release),
+                    printable(&plan.environment),
+                    printable(session),
+                    printable(operator)
                 ));
             }
-            EventKind::Connected { target } => self.line(format!("connected {target}")),
-            EventKind::ConnectFailed { target, error } => self.line(format!("cannot reach {target}: {error}")),
-            EventKind::ConnectionLost { target, error } => {
-                self.line(format!("link to {target} lost ({error}): reconnecting; the step goes on on the host"));
+            EventKind::Connected { target } => {
+                self.line(format!("connected {}", printable(target)))
             }
-            EventKind::Reconnected { target } => self.line(format!("link to {target} back: re-attached")),
-            EventKind::LockTaken { target } => self.line(format!("lock taken on {target}")),
-            EventKind::LockRefused { target, holder } => self.line(format!(
-                "{target} is locked by {holder}: not starting (--break-lock \"REASON\" takes it over)"
+            EventKind::ConnectFailed { target, error } => {
+                self.line(format!(
+                    "cannot reach {}: {}",
+                    printable(target),
+                    printable_lines(error)
+                ));
+            }
+            EventKind::ConnectionLost { target, error } => self.line(format!(
+                "link to {} lost ({}): reconnecting; the step goes on on the host",
+                printable(target),
+                printable(error)
             )),
-            EventKind::LockBroken { target, holder, reason } => {
-                self.line(format!("broke the lock of {holder} on {target}: {reason}"));
+            EventKind::Reconnected { target } => {
+                self.line(format!("link to {} back: re-attached", printable(target)));
             }
+            EventKind::LockTaken { target } => {
+                self.line(format!("lock taken on {}", printable(target)))
+            }
+            EventKind::LockRefused { target, holder } => self.line(format!(
+                "{} is locked by {}: not starting (--break-lock \"REASON\" takes it over)",
+                printable(target),
+                printable(holder)
+            )),
+            EventKind::LockBroken {
+                target,
+                holder,
+                reason,
+            } => self.line(format!(
+                "broke the lock of {} on {}: {}",
+                printable(holder),
+                printable(target),
+                printable(reason)
+            )),
             EventKind::Output { run, stream, lines } => {
-                let mark = if *stream == Stream::Stderr { "]! " } else { "] " };
+                // Lines were cleaned where they were read; an event from elsewhere (a journal,
+                // a follower) is made printable here all the same. Plain lines are not copied.
+                let mark = if *stream == Stream::Stderr {
+                    "]! "
+                } else {
+                    "] "
+                };
+                let target = printable(&run.target);
                 for line in lines {
-                    let _ = writeln!(self.out, "[{}{mark}{line}", run.target);
+                    let _ = writeln!(self.out, "[{target}{mark}{}", printable(line));
                 }
             }
-            EventKind::Exited { run, .. } | EventKind::RunFailed { run, .. } | EventKind::TimerFired { timer: crate::engine::Timer::Timeout { run } } => {
+            EventKind::Exited { run, .. }
+            | EventKind::RunFailed { run, .. }
+            | EventKind::TimerFired {
+                timer: crate::engine::Timer::Timeout { run },
+            } => {
                 if let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) {
-                    let name = &release.list(run.list)[run.step].name;
-                    let why = state.failure.clone().unwrap_or_default();
+                    let name = printable(&release.list(run.list)[run.step].name);
+                    let why = printable_lines(state.failure.as_deref().unwrap_or_default());
+                    let target = printable(&run.target);
                     let verdict = match state.status {
-                        RunStatus::Passed => format!("ok   {} {name}: exit 0 ({})", run.target, took(state)),
-                        RunStatus::RetryWaiting => format!("FAIL {} {name}: {why} ({}), retrying", run.target, took(state)),
-                        RunStatus::Failed => format!("FAIL {} {name}: {why} ({})", run.target, took(state)),
+                        RunStatus::Passed => {
+                            format!("ok   {target} {name}: exit 0 ({})", took(state))
+                        }
+                        RunStatus::RetryWaiting => {
+                            format!("FAIL {target} {name}: {why} ({}), retrying", took(state))
+                        }
+                        RunStatus::Failed => {
+                            format!("FAIL {target} {name}: {why} ({})", took(state))
+                        }
                         _ => String::new(),
                     };
                     if !verdict.is_empty() {
@@ -162,15 +227,29 @@ impl Frontend for Headless {
                 }
             }
             EventKind::Decided { by, decision, note } => {
-                let note = note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
-                self.line(format!("decided by {by}: {}{note}", describe(decision)));
+                let note = note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" ({})", printable(n)));
+                self.line(format!(
+                    "decided by {}: {}{note}",
+                    printable(by),
+                    describe(decision)
+                ));
                 // Nothing half-run goes unexplained: name what this decision stopped.
                 for list in [StepList::Main, StepList::Rollback] {
                     for (i, state) in release.states(list).iter().enumerate() {
-                        for t in state.targets.iter().filter(|t| t.status == RunStatus::Cancelled && t.finished_at.is_none()) {
-                            let name = &release.list(list)[i].name;
-                            if self.shown_starts.remove(&(list, i, t.target.clone(), t.attempt)) {
-                                self.line(format!("stop {} {name}: it was running; its processes on the host were stopped", t.target));
+                        for t in state
+                            .targets
+                            .iter()
+                            .filter(|t| t.status == RunStatus::Cancelled && t.finished_at.is_none())
+                        {
+                            let name = printable(&release.list(list)[i].name);
+                            if self
+                                .shown_starts
+                                .remove(&(list, i, t.target.clone(), t.attempt))
+                            {
+                                let target = printable(&t.target);
+                                self.line(format!("stop {target} {name}: it was running; its processes on the host were stopped"));
                             }
                         }
                     }
@@ -187,7 +266,11 @@ impl Frontend for Headless {
         match &question {
             Question::Gate { step } => {
                 let s = &release.plan.steps[*step];
-                self.line(format!("?? GATE [{}] {}", s.phase, s.text));
+                self.line(format!(
+                    "?? GATE [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
                 if let Some(next) = release
                     .plan
                     .steps
@@ -196,8 +279,8 @@ impl Frontend for Headless {
                 {
                     self.line(format!(
                         "   next: {} on {}",
-                        next.name,
-                        next.targets.join(", ")
+                        printable(&next.name),
+                        printable(&next.targets.join(", "))
                     ));
                 }
                 if s.approvals > 1 {
@@ -210,7 +293,11 @@ impl Frontend for Headless {
             }
             Question::Manual { list, step } => {
                 let s = &release.list(*list)[*step];
-                self.line(format!("?? MANUAL [{}] {}", s.phase, s.text));
+                self.line(format!(
+                    "?? MANUAL [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
             }
             Question::Failure { list, step } => {
                 let s = &release.list(*list)[*step];
@@ -221,8 +308,8 @@ impl Frontend for Headless {
                     .map(|t| {
                         format!(
                             "{} ({})",
-                            t.target,
-                            t.failure.as_deref().unwrap_or("failed")
+                            printable(&t.target),
+                            printable_lines(t.failure.as_deref().unwrap_or("failed"))
                         )
                     })
                     .collect();
@@ -233,7 +320,7 @@ impl Frontend for Headless {
                 };
                 self.line(format!(
                     "?? FAILED {what} {}: {}",
-                    s.name,
+                    printable(&s.name),
                     failed.join(", ")
                 ));
             }
@@ -241,8 +328,8 @@ impl Frontend for Headless {
                 for done in irreversible {
                     self.line(format!(
                         "!! {} is irreversible and already ran on {}: rollback cannot undo it",
-                        done.step,
-                        done.targets.join(", ")
+                        printable(&done.step),
+                        printable(&done.targets.join(", "))
                     ));
                 }
             }
@@ -251,7 +338,7 @@ impl Frontend for Headless {
         self.line(format!("   answer: {}", choices.join(" / ")));
         let _ = self.out.flush();
         while let Some(line) = self.typed_ahead.pop_front() {
-            self.line(format!("> {line}"));
+            self.line(format!("> {}", printable(&line)));
             if let Some(kind) = self.answer(&line, release) {
                 return Some(kind);
             }
@@ -370,11 +457,13 @@ fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
     let Some(chosen) = chosen else {
         return Err(if offered.is_empty() {
             format!(
-                "`{answer}` is not an answer now: nothing is asked (abort and rollback are always possible)"
+                "`{}` is not an answer now: nothing is asked (abort and rollback are always possible)",
+                printable(answer)
             )
         } else {
             format!(
-                "`{answer}` is not an answer here: answer {}",
+                "`{}` is not an answer here: answer {}",
+                printable(answer),
                 release.choices().join(" / ")
             )
         });
@@ -391,7 +480,7 @@ fn describe(decision: &Decision) -> String {
         Decision::Go => "go".into(),
         Decision::NoGo => "no-go".into(),
         Decision::Done => "done".into(),
-        Decision::Skip { reason } => format!("skip: {reason}"),
+        Decision::Skip { reason } => format!("skip: {}", printable(reason)),
         Decision::Retry => "retry".into(),
         Decision::Rollback => "rollback".into(),
         Decision::ConfirmRollback => "rollback confirmed".into(),

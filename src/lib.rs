@@ -8,5 +8,6 @@ pub mod launch;
 pub mod plan;
 pub mod profile;
 pub mod runtime;
+pub mod text;
 pub mod transport;
 pub mod ui;
