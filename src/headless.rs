@@ -22,6 +22,8 @@ pub struct Headless {
     shown_watch: bool,
     /// Attempts whose start was printed: (list, step, target, attempt).
     shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
+    /// What the profile asks that this run does not do yet, printed at start.
+    notes: Vec<String>,
 }
 
 impl Headless {
@@ -35,7 +37,14 @@ impl Headless {
             shown_step: None,
             shown_watch: false,
             shown_starts: std::collections::HashSet::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Lines printed right after the start line: `gonogo: note: …`.
+    pub fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.notes = notes;
+        self
     }
 
     fn line(&mut self, text: impl AsRef<str>) {
@@ -143,13 +152,19 @@ impl Frontend for Headless {
                     .version
                     .as_deref()
                     .map_or(String::new(), |v| format!(" {}", printable(v)));
+                let window = plan.window_override.as_deref().map_or(String::new(), |r| {
+                    format!(", outside the release windows: {}", printable(r))
+                });
                 self.line(format!(
-                    "gonogo: release {}{version} to {} (session {}, {})",
+                    "gonogo: release {}{version} to {} (session {}, {}{window})",
                     printable(&plan.release),
                     printable(&plan.environment),
                     printable(session),
                     printable(operator)
                 ));
+                for note in std::mem::take(&mut self.notes) {
+                    self.line(format!("gonogo: note: {note}"));
+                }
             }
             EventKind::Connected { target } => {
                 self.line(format!("connected {}", printable(target)))

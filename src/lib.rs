@@ -6,6 +6,7 @@ pub mod engine;
 pub mod headless;
 pub mod launch;
 pub mod plan;
+pub mod preflight;
 pub mod profile;
 pub mod runtime;
 pub mod text;
