@@ -429,6 +429,15 @@ impl Headless {
             return None;
         }
         match parse_answer(answer, release) {
+            // The engine counts one go per person: say so rather than let it pass unnoticed.
+            Ok(Decision::Go) if already_approved(release, &self.operator) => {
+                let who = printable(&self.operator);
+                self.line(format!(
+                    "   go from {who} not counted: {who} already approved; this gate needs another person"
+                ));
+                let _ = self.out.flush();
+                None
+            }
             Ok(decision) => Some(self.decided(decision, note)),
             Err(why) => {
                 self.line(why);
@@ -437,6 +446,12 @@ impl Headless {
             }
         }
     }
+}
+
+/// Whether `who` has approved the gate that is open (a gate of `approvals = 2` or more).
+fn already_approved(release: &Release, who: &str) -> bool {
+    matches!(release.question, Some(Question::Gate { step })
+        if release.steps.get(step).is_some_and(|s| s.approved_by.iter().any(|b| b == who)))
 }
 
 /// An answer typed on stdin, checked against the open question.
