@@ -239,7 +239,7 @@ fn run_release(
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::text::printable_lines(&e));
             exit(true)
         }
     }

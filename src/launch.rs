@@ -90,7 +90,7 @@ pub fn run(
         ratatui::restore();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.
         for why in &release.refusals {
-            eprintln!("gonogo: {why}");
+            eprintln!("gonogo: {}", crate::text::printable_lines(why));
         }
         Ok(release)
     })
