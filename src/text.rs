@@ -8,7 +8,9 @@ use std::borrow::Cow;
 /// `\x01`, `\u{9b}`), so nothing in it can move the cursor, clear the screen, ring the bell or
 /// start a new line. A tab stays a tab. Plain text is borrowed, not copied.
 pub fn printable(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_escape) {
+    // Most values and output lines are plain ASCII: one byte scan, nothing copied.
+    let plain_ascii = s.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t');
+    if plain_ascii || !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
