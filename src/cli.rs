@@ -72,6 +72,9 @@ pub enum Command {
         /// (TERM, then KILL) instead of refusing to break its lock.
         #[arg(long, requires = "break_lock")]
         stop_previous: bool,
+        /// Release outside the profile's [policy] windows; the reason is recorded.
+        #[arg(long, value_name = "REASON")]
+        override_window: Option<String>,
     },
 }
 
@@ -104,12 +107,14 @@ pub fn run(cli: Cli) -> ExitCode {
             accept_new_host_keys,
             break_lock,
             stop_previous,
+            override_window,
         } => {
             let flags = RunFlags {
                 yes,
                 accept_new_host_keys,
                 break_lock,
                 stop_previous,
+                window_override: override_window,
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -204,10 +209,29 @@ fn run_release(
         );
         return exit(true);
     }
+    if flags
+        .window_override
+        .as_deref()
+        .is_some_and(|r| r.trim().is_empty())
+    {
+        eprintln!(
+            "error: --override-window needs a reason, e.g. --override-window \"INC-1234: checkout down, fix approved by ana\""
+        );
+        return exit(true);
+    }
     let Some((profile, vars)) = load_resolved(path, sets, Purpose::Run, false) else {
         return exit(true);
     };
-    match crate::launch::run(&profile, &vars, flags, headless) {
+    let mut flags = flags.clone();
+    match crate::preflight::closed_window(&profile, local_now()) {
+        None => flags.window_override = None,
+        Some(_) if flags.window_override.is_some() => {}
+        Some(closed) => match ask_window_override(&closed, &profile.release.name, headless) {
+            Some(reason) => flags.window_override = Some(reason),
+            None => return ExitCode::from(Outcome::Refused.exit_code()),
+        },
+    }
+    match crate::launch::run(&profile, &vars, &flags, headless) {
         Ok(release) => {
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
             let said = match outcome {
@@ -242,10 +266,46 @@ fn run_release(
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::text::printable_lines(&e));
             exit(true)
         }
     }
+}
+
+/// The local time release windows are read in. A debug build (the tests) takes it from
+/// `GONOGO_NOW` (`2026-11-23T03:00:00`) when set.
+fn local_now() -> chrono::NaiveDateTime {
+    #[cfg(debug_assertions)]
+    if let Some(now) = std::env::var("GONOGO_NOW")
+        .ok()
+        .and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%dT%H:%M:%S").ok())
+    {
+        return now;
+    }
+    chrono::Local::now().naive_local()
+}
+
+/// Outside every release window: the cockpit asks the operator on the terminal for a reason,
+/// before it takes the screen; with nobody to ask (headless, no terminal) the run is refused.
+fn ask_window_override(
+    closed: &crate::preflight::ClosedWindow,
+    release: &str,
+    headless: bool,
+) -> Option<String> {
+    let stdin = std::io::stdin();
+    if headless || !stdin.is_terminal() {
+        eprintln!("{}", closed.refusal(release));
+        return None;
+    }
+    eprint!("{}", closed.question(release));
+    let mut reason = String::new();
+    let _ = stdin.read_line(&mut reason);
+    let reason = reason.trim();
+    if reason.is_empty() {
+        eprintln!("gonogo: refused: no reason given; nothing ran");
+        return None;
+    }
+    Some(reason.to_string())
 }
 
 /// Reads a profile; a missing or unreadable file is reported like any other problem.

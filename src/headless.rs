@@ -8,6 +8,7 @@ use crate::engine::{
     Answer, Decision, Event, EventKind, Question, Release, RunId, Stage, StepList, Stream,
 };
 use crate::runtime::{Frontend, Input};
+use crate::text::{printable, printable_lines};
 
 pub struct Headless {
     out: std::io::BufWriter<std::io::Stdout>,
@@ -23,6 +24,8 @@ pub struct Headless {
     shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
     /// Run states already reported, so that an end is said once however often it is heard.
     shown_ends: std::collections::HashSet<(RunId, RunStatus, Option<u64>)>,
+    /// What the profile asks that this run does not do yet, printed at start.
+    notes: Vec<String>,
 }
 
 impl Headless {
@@ -37,7 +40,14 @@ impl Headless {
             shown_watch: false,
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Lines printed right after the start line: `gonogo: note: …`.
+    pub fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.notes = notes;
+        self
     }
 
     fn line(&mut self, text: impl AsRef<str>) {
@@ -58,7 +68,7 @@ impl Headless {
         let Some((list, index)) = release.current() else {
             return;
         };
-        let name = &release.list(list)[index].name;
+        let name = printable(&release.list(list)[index].name);
         for t in &release.states(list)[index].targets {
             if t.status == RunStatus::Running
                 && self
@@ -70,7 +80,8 @@ impl Headless {
                 } else {
                     String::new()
                 };
-                let _ = writeln!(self.out, "...  {} {name}: started{attempt}", t.target);
+                let target = printable(&t.target);
+                let _ = writeln!(self.out, "...  {target} {name}: started{attempt}");
             }
         }
     }
@@ -87,16 +98,28 @@ impl Headless {
             self.shown_step = Some((list, index));
             let step = &release.list(list)[index];
             if step.kind.runs_command() {
-                let mut how = format!("{} on {}", step.kind.key(), step.targets.join(", "));
+                let mut how = format!(
+                    "{} on {}",
+                    step.kind.key(),
+                    printable(&step.targets.join(", "))
+                );
                 match step.serial {
                     Some(1) => how.push_str(", one host at a time"),
                     Some(n) => how.push_str(&format!(", {n} hosts at a time")),
                     None => {}
                 }
                 let n = index + 1;
-                self.line(format!("==> [{}] {n}. {} ({how})", step.phase, step.name));
+                self.line(format!(
+                    "==> [{}] {n}. {} ({how})",
+                    printable(&step.phase),
+                    printable(&step.name)
+                ));
                 if step.name != step.text {
-                    self.line(format!("    $ {}", step.text));
+                    // A script of several lines stays one, each line under the `$`.
+                    for (i, line) in step.text.trim_end().split('\n').enumerate() {
+                        let lead = if i == 0 { "    $ " } else { "      " };
+                        self.line(format!("{lead}{}", printable(line)));
+                    }
                 }
             }
         }
@@ -125,13 +148,13 @@ impl Headless {
         {
             return;
         }
-        let name = &release.list(run.list)[run.step].name;
-        let target = &run.target;
-        let why = state.failure.clone().unwrap_or_default();
+        let name = printable(&release.list(run.list)[run.step].name);
+        let target = printable(&run.target);
+        let why = printable_lines(state.failure.as_deref().unwrap_or_default()).into_owned();
         let stopped = state
             .stopped
             .as_deref()
-            .map_or(String::new(), |s| format!("; {s}"));
+            .map_or(String::new(), |s| format!("; {}", printable(s)));
         let verdict = match state.status {
             RunStatus::Passed => format!("ok   {target} {name}: exit 0 ({})", took(state)),
             RunStatus::RetryWaiting => {
@@ -148,7 +171,7 @@ impl Headless {
                 format!("stop {target} {name}: {cause}stopping it on the host…")
             }
             RunStatus::Cancelled => match &state.stopped {
-                Some(how) => format!("stop {target} {name}: {how}"),
+                Some(how) => format!("stop {target} {name}: {}", printable(how)),
                 None => format!("stop {target} {name}: {why}"),
             },
             RunStatus::Pending | RunStatus::Running => return,
@@ -167,33 +190,85 @@ fn took(run: &TargetRun) -> String {
 impl Frontend for Headless {
     fn show(&mut self, event: &Event, release: &Release) {
         match &event.kind {
-            EventKind::Started { session, operator, plan } => {
-                let version = plan.version.as_deref().map_or(String::new(), |v| format!(" {v}"));
+            EventKind::Started {
+                session,
+                operator,
+                plan,
+            } => {
+                let version = plan
+                    .version
+                    .as_deref()
+                    .map_or(String::new(), |v| format!(" {}", printable(v)));
+                let window = plan.window_override.as_deref().map_or(String::new(), |r| {
+                    format!(", outside the release windows: {}", printable(r))
+                });
                 self.line(format!(
-                    "gonogo: release {}{version} to {} (session {session}, {operator})",
-                    plan.release, plan.environment
+                    "gonogo: release {}{version} to {} (session {}, {}{window})",
+                    printable(&plan.release),
+                    printable(&plan.environment),
+                    printable(session),
+                    printable(operator)
+                ));
+                for note in std::mem::take(&mut self.notes) {
+                    self.line(format!("gonogo: note: {note}"));
+                }
+            }
+            EventKind::Connected { target } => {
+                self.line(format!("connected {}", printable(target)))
+            }
+            EventKind::ConnectFailed { target, error } => {
+                self.line(format!(
+                    "cannot reach {}: {}",
+                    printable(target),
+                    printable_lines(error)
                 ));
             }
-            EventKind::Connected { target } => self.line(format!("connected {target}")),
-            EventKind::ConnectFailed { target, error } => self.line(format!("cannot reach {target}: {error}")),
-            EventKind::ConnectionLost { target, error } => {
-                self.line(format!("link to {target} lost ({error}): reconnecting; the step goes on on the host"));
-            }
-            EventKind::Reconnected { target } => self.line(format!("link to {target} back: re-attached")),
-            EventKind::LockTaken { target } => self.line(format!("lock taken on {target}")),
-            EventKind::LockRefused { target, holder } => self.line(format!(
-                "{target} is locked by {holder}: not starting (--break-lock \"REASON\" takes it over)"
+            EventKind::ConnectionLost { target, error } => self.line(format!(
+                "link to {} lost ({}): reconnecting; the step goes on on the host",
+                printable(target),
+                printable(error)
             )),
-            EventKind::LockBroken { target, holder, reason, leftovers } => {
-                self.line(format!("broke the lock of {holder} on {target}: {reason}"));
+            EventKind::Reconnected { target } => {
+                self.line(format!("link to {} back: re-attached", printable(target)));
+            }
+            EventKind::LockTaken { target } => {
+                self.line(format!("lock taken on {}", printable(target)))
+            }
+            EventKind::LockRefused { target, holder } => self.line(format!(
+                "{} is locked by {}: not starting (--break-lock \"REASON\" takes it over)",
+                printable(target),
+                printable(holder)
+            )),
+            EventKind::LockBroken {
+                target,
+                holder,
+                reason,
+                leftovers,
+            } => {
+                let target = printable(target);
+                self.line(format!(
+                    "broke the lock of {} on {target}: {}",
+                    printable(holder),
+                    printable(reason)
+                ));
                 for left in leftovers {
-                    self.line(format!("   that session left on {target}: {left}"));
+                    self.line(format!(
+                        "   that session left on {target}: {}",
+                        printable(left)
+                    ));
                 }
             }
             EventKind::Output { run, stream, lines } => {
-                let mark = if *stream == Stream::Stderr { "]! " } else { "] " };
+                // Lines were cleaned where they were read; an event from elsewhere (a journal,
+                // a follower) is made printable here all the same. Plain lines are not copied.
+                let mark = if *stream == Stream::Stderr {
+                    "]! "
+                } else {
+                    "] "
+                };
+                let target = printable(&run.target);
                 for line in lines {
-                    let _ = writeln!(self.out, "[{}{mark}{line}", run.target);
+                    let _ = writeln!(self.out, "[{target}{mark}{}", printable(line));
                 }
             }
             EventKind::Exited { run, .. }
@@ -202,33 +277,58 @@ impl Frontend for Headless {
             | EventKind::RunStopped { run, .. }
             | EventKind::StopFailed { run, .. }
             | EventKind::LockLost { run, .. }
-            | EventKind::TimerFired { timer: crate::engine::Timer::Timeout { run } } => {
+            | EventKind::TimerFired {
+                timer: crate::engine::Timer::Timeout { run },
+            } => {
                 self.show_run(run, release);
                 if let (EventKind::LockLost { .. }, Some(why)) = (&event.kind, &release.halted) {
-                    self.line(format!("!! {why}"));
+                    self.line(format!("!! {}", printable(why)));
                 }
             }
             EventKind::Decided { by, decision, note } => {
-                let note = note.as_deref().map_or(String::new(), |n| format!(" ({n})"));
-                self.line(format!("decided by {by}: {}{note}", describe(decision)));
+                let note = note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" ({})", printable(n)));
+                self.line(format!(
+                    "decided by {}: {}{note}",
+                    printable(by),
+                    describe(decision)
+                ));
                 // Nothing half-run goes unexplained: name what this decision is stopping.
                 let stopping: Vec<RunId> = release
                     .runs()
                     .filter(|(_, _, t)| t.status == RunStatus::Stopping)
-                    .map(|(list, step, t)| RunId { list, step, target: t.target.clone(), attempt: t.attempt })
+                    .map(|(list, step, t)| RunId {
+                        list,
+                        step,
+                        target: t.target.clone(),
+                        attempt: t.attempt,
+                    })
                     .collect();
                 for run in stopping {
                     self.show_run(&run, release);
                 }
             }
-            EventKind::LockFailed { target, error } => self.line(format!("cannot take the lock on {target}: {error}")),
+            EventKind::LockFailed { target, error } => self.line(format!(
+                "cannot take the lock on {}: {}",
+                printable(target),
+                printable_lines(error)
+            )),
             EventKind::LocksReleased { released, kept } => {
                 if !released.is_empty() {
-                    self.line(format!("locks released on {}", released.join(", ")));
+                    let names: Vec<_> = released.iter().map(|t| printable(t)).collect();
+                    self.line(format!("locks released on {}", names.join(", ")));
                 }
                 for k in kept {
-                    self.line(format!("!! lock kept on {}: {}", k.target, k.why));
-                    self.line(format!("   once checked, remove it with: {}", k.remove));
+                    self.line(format!(
+                        "!! lock kept on {}: {}",
+                        printable(&k.target),
+                        printable(&k.why)
+                    ));
+                    self.line(format!(
+                        "   once checked, remove it with: {}",
+                        printable(&k.remove)
+                    ));
                 }
             }
             EventKind::TimerFired { .. } => {}
@@ -242,7 +342,11 @@ impl Frontend for Headless {
         match &question {
             Question::Gate { step } => {
                 let s = &release.plan.steps[*step];
-                self.line(format!("?? GATE [{}] {}", s.phase, s.text));
+                self.line(format!(
+                    "?? GATE [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
                 if let Some(next) = release
                     .plan
                     .steps
@@ -251,8 +355,8 @@ impl Frontend for Headless {
                 {
                     self.line(format!(
                         "   next: {} on {}",
-                        next.name,
-                        next.targets.join(", ")
+                        printable(&next.name),
+                        printable(&next.targets.join(", "))
                     ));
                 }
                 if s.approvals > 1 {
@@ -265,7 +369,11 @@ impl Frontend for Headless {
             }
             Question::Manual { list, step } => {
                 let s = &release.list(*list)[*step];
-                self.line(format!("?? MANUAL [{}] {}", s.phase, s.text));
+                self.line(format!(
+                    "?? MANUAL [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
             }
             Question::Failure { list, step } => {
                 let s = &release.list(*list)[*step];
@@ -276,8 +384,8 @@ impl Frontend for Headless {
                     .map(|t| {
                         format!(
                             "{} ({})",
-                            t.target,
-                            t.failure.as_deref().unwrap_or("failed")
+                            printable(&t.target),
+                            printable_lines(t.failure.as_deref().unwrap_or("failed"))
                         )
                     })
                     .collect();
@@ -288,7 +396,7 @@ impl Frontend for Headless {
                 };
                 self.line(format!(
                     "?? FAILED {what} {}: {}",
-                    s.name,
+                    printable(&s.name),
                     failed.join(", ")
                 ));
             }
@@ -296,8 +404,8 @@ impl Frontend for Headless {
                 for done in irreversible {
                     self.line(format!(
                         "!! {} is irreversible and already ran on {}: rollback cannot undo it",
-                        done.step,
-                        done.targets.join(", ")
+                        printable(&done.step),
+                        printable(&done.targets.join(", "))
                     ));
                 }
             }
@@ -306,7 +414,7 @@ impl Frontend for Headless {
         self.line(format!("   answer: {}", choices.join(" / ")));
         let _ = self.out.flush();
         while let Some(line) = self.typed_ahead.pop_front() {
-            self.line(format!("> {line}"));
+            self.line(format!("> {}", printable(&line)));
             if let Some(kind) = self.answer(&line, release) {
                 return Some(kind);
             }
@@ -382,6 +490,15 @@ impl Headless {
             return None;
         }
         match parse_answer(answer, release) {
+            // The engine counts one go per person: say so rather than let it pass unnoticed.
+            Ok(Decision::Go) if already_approved(release, &self.operator) => {
+                let who = printable(&self.operator);
+                self.line(format!(
+                    "   go from {who} not counted: {who} already approved; this gate needs another person"
+                ));
+                let _ = self.out.flush();
+                None
+            }
             Ok(decision) => Some(self.decided(decision, note)),
             Err(why) => {
                 self.line(why);
@@ -390,6 +507,12 @@ impl Headless {
             }
         }
     }
+}
+
+/// Whether `who` has approved the gate that is open (a gate of `approvals = 2` or more).
+fn already_approved(release: &Release, who: &str) -> bool {
+    matches!(release.question, Some(Question::Gate { step })
+        if release.steps.get(step).is_some_and(|s| s.approved_by.iter().any(|b| b == who)))
 }
 
 /// An answer typed on stdin, checked against the open question.
@@ -425,11 +548,13 @@ fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
     let Some(chosen) = chosen else {
         return Err(if offered.is_empty() {
             format!(
-                "`{answer}` is not an answer now: nothing is asked (abort and rollback are always possible)"
+                "`{}` is not an answer now: nothing is asked (abort and rollback are always possible)",
+                printable(answer)
             )
         } else {
             format!(
-                "`{answer}` is not an answer here: answer {}",
+                "`{}` is not an answer here: answer {}",
+                printable(answer),
                 release.choices().join(" / ")
             )
         });
@@ -446,7 +571,7 @@ fn describe(decision: &Decision) -> String {
         Decision::Go => "go".into(),
         Decision::NoGo => "no-go".into(),
         Decision::Done => "done".into(),
-        Decision::Skip { reason } => format!("skip: {reason}"),
+        Decision::Skip { reason } => format!("skip: {}", printable(reason)),
         Decision::Retry => "retry".into(),
         Decision::Rollback => "rollback".into(),
         Decision::ConfirmRollback => "rollback confirmed".into(),

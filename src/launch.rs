@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::engine::{Release, ReleasePlan, StepList};
 use crate::headless::{self, Headless};
+use crate::preflight;
 use crate::profile::{Profile, Quoting, Transport, VarValues};
 use crate::runtime::{self, Input, Session};
 use crate::transport::Link;
@@ -24,6 +25,8 @@ pub struct RunFlags {
     pub accept_new_host_keys: bool,
     pub break_lock: Option<String>,
     pub stop_previous: bool,
+    /// Outside every `[policy]` window: the operator's reason to release anyway.
+    pub window_override: Option<String>,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -66,7 +69,8 @@ pub fn run(
         );
         watch_signals(inputs.clone());
         if headless {
-            let mut frontend = Headless::new(&operator, flags.yes);
+            let mut frontend =
+                Headless::new(&operator, flags.yes).with_notes(preflight::not_acted_on(profile));
             headless::read_stdin(inputs.clone());
             tokio::spawn(async move {
                 while tokio::signal::ctrl_c().await.is_ok() {
@@ -81,15 +85,17 @@ pub fn run(
         let terminal = ratatui::init();
         read_terminal(inputs);
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env());
+        cockpit.ui.notes = preflight::not_acted_on(profile);
         let release = runtime::run(session, &mut cockpit, events, event_rx, input_rx).await;
         drop(cockpit);
         ratatui::restore();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.
         for why in release.refusals.iter().chain(&release.halted) {
-            eprintln!("gonogo: {why}");
+            eprintln!("gonogo: {}", crate::text::printable_lines(why));
         }
         for kept in &release.kept_locks {
-            eprintln!("gonogo: lock kept on {}: {}", kept.target, kept.why);
+            let why = crate::text::printable_lines(&kept.why);
+            eprintln!("gonogo: lock kept on {}: {why}", kept.target);
             eprintln!("  once checked, remove it with: {}", kept.remove);
         }
         Ok(release)
@@ -263,7 +269,10 @@ fn session(
         }),
         id,
         operator: operator.to_string(),
-        plan: ReleasePlan::new(profile, vars),
+        plan: ReleasePlan {
+            window_override: flags.window_override.clone(),
+            ..ReleasePlan::new(profile, vars)
+        },
         commands,
         links,
         break_lock: flags.break_lock.clone(),

@@ -5,22 +5,25 @@ use std::fmt::Write as _;
 
 use crate::engine::plan::{PlannedStep, ReleasePlan};
 use crate::profile::StepKind;
+use crate::text::printable;
 
 pub fn to_json(plan: &ReleasePlan) -> String {
     serde_json::to_string_pretty(plan).expect("a plan is plain data") + "\n"
 }
 
 /// `# Release`, then per phase a `##` heading and `- [ ]` items, the watch window, rollback.
+/// Every value is shown [`printable`]: a newline or an escape in one cannot start a line.
 pub fn to_markdown(plan: &ReleasePlan) -> String {
     let mut out = String::new();
     let version = plan
         .version
         .as_deref()
-        .map_or(String::new(), |v| format!(" {v}"));
+        .map_or(String::new(), |v| format!(" {}", printable(v)));
     let _ = writeln!(
         out,
         "# Release {}{version} to {}\n",
-        plan.release, plan.environment
+        printable(&plan.release),
+        printable(&plan.environment)
     );
     if !plan.targets.is_empty() {
         let targets: Vec<String> = plan
@@ -30,9 +33,9 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
                 let roles = if t.roles.is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", t.roles.join(", "))
+                    format!(" ({})", printable(&t.roles.join(", ")))
                 };
-                format!("{} `{}`{roles}", t.name, t.address)
+                format!("{} `{}`{roles}", printable(&t.name), printable(&t.address))
             })
             .collect();
         let _ = writeln!(out, "Targets: {}\n", targets.join(", "));
@@ -43,7 +46,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
             if phase.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "## {}\n", step.phase);
+            let _ = writeln!(out, "## {}\n", printable(&step.phase));
             phase = Some(&step.phase);
         }
         write_item(&mut out, step);
@@ -65,7 +68,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
             "Hold the release under watch for {duration}; when a rule holds, {then}:\n"
         );
         for rule in &watch.rollback_on {
-            let _ = writeln!(out, "- [ ] `{}`", rule.text);
+            let _ = writeln!(out, "- [ ] `{}`", printable(&rule.text));
         }
         if watch.rollback_on.is_empty() {
             let _ = writeln!(
@@ -88,7 +91,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
 fn write_item(out: &mut String, step: &PlannedStep) {
     match step.kind {
         StepKind::Manual => {
-            let _ = writeln!(out, "- [ ] {}", step.text);
+            let _ = writeln!(out, "- [ ] {}", printable(&step.text));
         }
         StepKind::Gate => {
             let approvals = match step.approvals {
@@ -98,14 +101,14 @@ fn write_item(out: &mut String, step: &PlannedStep) {
             let _ = writeln!(
                 out,
                 "- [ ] **Gate: {}** (go / no-go, {approvals})",
-                step.text
+                printable(&step.text)
             );
         }
         StepKind::Check | StepKind::Run => {
             let mut how = vec![format!(
                 "{} on {}",
                 step.kind.key(),
-                step.targets.join(", ")
+                printable(&step.targets.join(", "))
             )];
             match step.serial {
                 Some(1) => how.push("one host at a time".into()),
@@ -129,7 +132,7 @@ fn write_item(out: &mut String, step: &PlannedStep) {
             let title = if step.name == step.text {
                 String::new()
             } else {
-                format!("{}: ", step.name)
+                format!("{}: ", printable(&step.name))
             };
             let _ = writeln!(out, "- [ ] {title}{}", how.join(", "));
             let _ = writeln!(out, "  {}", code(&step.text));
@@ -137,12 +140,15 @@ fn write_item(out: &mut String, step: &PlannedStep) {
     }
 }
 
-/// Inline code that survives backticks in the command; a block when it spans lines.
+/// Inline code that survives backticks in the command; a block when it spans lines, each line
+/// printable and indented under its item.
 fn code(text: &str) -> String {
     if text.contains('\n') {
-        let body = text.trim_end().replace('\n', "\n  ");
-        return format!("```sh\n  {body}\n  ```");
+        let lines: Vec<_> = text.trim_end().split('\n').map(printable).collect();
+        let body = lines.join("\n  ");
+        let fence = if text.contains("```") { "````" } else { "```" };
+        return format!("{fence}sh\n  {body}\n  {fence}");
     }
     let fence = if text.contains('`') { "``" } else { "`" };
-    format!("{fence}{text}{fence}")
+    format!("{fence}{}{fence}", printable(text))
 }

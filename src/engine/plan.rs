@@ -17,6 +17,9 @@ pub struct ReleasePlan {
     pub steps: Vec<PlannedStep>,
     pub watch: Option<PlannedWatch>,
     pub rollback: Vec<PlannedStep>,
+    /// Started outside every `[policy]` window: the reason the operator gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_override: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,6 +85,7 @@ impl ReleasePlan {
                 auto_rollback: w.auto_rollback,
             }),
             rollback: profile.rollback.iter().map(planned).collect(),
+            window_override: None,
         }
     }
 }

@@ -20,6 +20,17 @@ impl Window {
     }
 }
 
+/// Whether a release may start at a moment (weekday 0 = Monday, minute after midnight, local
+/// time): inside one of the windows, or any time when there are none.
+pub fn allows(windows: &[Window], weekday: u8, minute: u16) -> bool {
+    windows.is_empty() || windows.iter().any(|w| w.contains(weekday, minute))
+}
+
+/// The name of a weekday, 0 = Monday, as windows write it.
+pub fn day_name(weekday: u8) -> &'static str {
+    DAYS[usize::from(weekday % 7)]
+}
+
 /// A window, or what is wrong with it and the byte offset in `text` where that is.
 pub fn parse_window(text: &str) -> Result<Window, (usize, String)> {
     let trimmed = text.trim_start();
@@ -110,6 +121,21 @@ mod tests {
         let w = parse_window("Fri-Mon 00:00-24:00").expect("valid window");
         assert!(w.contains(5, 0) && w.contains(6, 0) && w.contains(0, 0));
         assert!(!w.contains(1, 0));
+    }
+
+    #[test]
+    fn a_release_may_start_inside_any_window_or_anytime_without_windows() {
+        let windows = [
+            parse_window("Mon-Thu 09:00-16:00").expect("valid window"),
+            parse_window("Sat 22:00-24:00").expect("valid window"),
+        ];
+        assert!(allows(&windows, 1, 10 * 60));
+        assert!(allows(&windows, 5, 23 * 60 + 59));
+        assert!(!allows(&windows, 5, 3 * 60), "Saturday night before 22:00");
+        assert!(!allows(&windows, 4, 10 * 60), "Friday");
+        assert!(!allows(&windows, 0, 8 * 60 + 59), "Monday before nine");
+        assert!(allows(&[], 6, 3 * 60), "no [policy] windows: any time");
+        assert_eq!(day_name(5), "Sat");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Turning a byte stream into lines a person can read and a journal can keep: split per stream,
 //! lossy UTF-8, terminal control sequences stripped, length capped, secrets masked.
 
+use std::sync::Arc;
+
 use crate::profile::MASK;
 
 /// A line longer than this is cut into pieces, so one runaway line cannot fill memory.
@@ -14,6 +16,17 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     pub fn push(&mut self, data: &[u8], emit: &mut impl FnMut(String)) {
+        self.push_cut(data, &|_, at| Some(at), emit);
+    }
+
+    /// As [`push`](Self::push); a runaway line is cut where `cut(buffer, at)` says (`None`:
+    /// not yet, wait for more data), `at` being the cap on a character boundary.
+    fn push_cut(
+        &mut self,
+        data: &[u8],
+        cut: &impl Fn(&[u8], usize) -> Option<usize>,
+        emit: &mut impl FnMut(String),
+    ) {
         let mut rest = data;
         while let Some(newline) = memchr::memchr(b'\n', rest) {
             if self.buf.is_empty() {
@@ -27,7 +40,9 @@ impl LineSplitter {
         }
         self.buf.extend_from_slice(rest);
         while self.buf.len() >= MAX_LINE {
-            let cut = utf8_cut(&self.buf, MAX_LINE);
+            let Some(cut) = cut(&self.buf, utf8_cut(&self.buf, MAX_LINE)) else {
+                break;
+            };
             emit(clean(&self.buf[..cut]));
             self.buf.drain(..cut);
         }
@@ -73,7 +88,45 @@ pub fn clean(raw: &[u8]) -> String {
         .collect()
 }
 
-/// Replaces every secret value in text with `••••`.
+/// The lines of one stream (stdout or stderr) of a step, as the journal and the screen get them:
+/// split, cleaned, cut at [`MAX_LINE`], with every secret masked. Use one per stream.
+pub struct MaskedLines {
+    lines: LineSplitter,
+    redactor: Arc<Redactor>,
+}
+
+impl MaskedLines {
+    pub fn new(redactor: Arc<Redactor>) -> Self {
+        MaskedLines {
+            lines: LineSplitter::default(),
+            redactor,
+        }
+    }
+
+    /// Takes a chunk as it came (not a line) and emits each line it completes. A runaway line
+    /// is cut before a secret that would straddle the cap, so the secret is masked whole.
+    pub fn push(&mut self, data: &[u8], emit: &mut impl FnMut(String)) {
+        let redactor = &self.redactor;
+        self.lines.push_cut(
+            data,
+            &|buf, at| redactor.cut_outside_secrets(buf, at),
+            &mut |line| emit(redactor.mask(line)),
+        );
+    }
+
+    /// Emits the last line, when the stream ends without a newline.
+    pub fn finish(&mut self, emit: &mut impl FnMut(String)) {
+        let redactor = &self.redactor;
+        self.lines.finish(&mut |line| emit(redactor.mask(line)));
+    }
+}
+
+/// A line of a multi-line secret shorter than this is not masked alone: `}` or `ab` would mask
+/// half of every output.
+const MIN_SECRET_LINE: usize = 4;
+
+/// Replaces every secret value in text with `••••`. Output is read line by line, so each line
+/// of a multi-line secret (a private key, a certificate) is a secret of its own too.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// Longest first, so a secret containing another is masked whole.
@@ -82,13 +135,52 @@ pub struct Redactor {
 
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        let mut secrets: Vec<String> = secrets
-            .into_iter()
-            .map(Into::into)
-            .filter(|s: &String| !s.is_empty())
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self { secrets }
+        let mut all = Vec::new();
+        for secret in secrets.into_iter().map(Into::into) {
+            if secret.contains(['\n', '\r']) {
+                all.extend(
+                    secret
+                        .split(['\n', '\r'])
+                        .map(str::trim)
+                        .filter(|l| l.chars().count() >= MIN_SECRET_LINE)
+                        .map(str::to_string),
+                );
+            }
+            all.push(secret);
+        }
+        all.retain(|s| !s.is_empty());
+        all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        all.dedup();
+        Self { secrets: all }
+    }
+
+    /// Where to cut a runaway line at or before `at` without cutting a secret (or the start of
+    /// one still arriving) in two; `None` when the buffer starts with a secret not complete yet.
+    fn cut_outside_secrets(&self, buf: &[u8], at: usize) -> Option<usize> {
+        let mut cut = at;
+        // Moving the cut back may make it cut another secret: settle.
+        let mut moved = true;
+        while moved {
+            moved = false;
+            for s in self.secrets.iter().map(String::as_bytes) {
+                let lo = (cut + 1).saturating_sub(s.len());
+                let straddling = memchr::memchr_iter(s[0], &buf[lo..cut])
+                    .map(|i| lo + i)
+                    .find(|&p| {
+                        let end = (p + s.len()).min(buf.len());
+                        buf[p..end] == s[..end - p]
+                    });
+                if let Some(p) = straddling {
+                    if p == 0 {
+                        // A secret longer than the cap: cut after it once it is all here.
+                        return (s.len() <= buf.len()).then_some(s.len());
+                    }
+                    cut = p;
+                    moved = true;
+                }
+            }
+        }
+        Some(cut)
     }
 
     pub fn mask(&self, line: String) -> String {
@@ -143,6 +235,54 @@ mod tests {
         let lines = split(&[&long]);
         assert_eq!(lines.len(), 3);
         assert!(lines.iter().all(|l| l.len() <= MAX_LINE));
+    }
+
+    fn masked(secrets: &[&str], chunks: &[&[u8]]) -> Vec<String> {
+        let mut lines = MaskedLines::new(Arc::new(Redactor::new(secrets.iter().copied())));
+        let mut out = Vec::new();
+        for c in chunks {
+            lines.push(c, &mut |l| out.push(l));
+        }
+        lines.finish(&mut |l| out.push(l));
+        out
+    }
+
+    const KEY: &str = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQyNTUxOQAAACDx\nab\n-----END OPENSSH PRIVATE KEY-----\n";
+
+    #[test]
+    fn each_line_of_a_multi_line_secret_is_masked_where_it_appears() {
+        let out = masked(&[KEY], &[KEY.as_bytes(), b"key line: QyNTUxOQAAACDx.\n"]);
+        assert_eq!(
+            out,
+            vec!["••••", "••••", "••••", "ab", "••••", "key line: ••••."],
+            "lines shorter than 4 characters are left: they would mask everything"
+        );
+    }
+
+    #[test]
+    fn a_secret_is_never_cut_in_two_by_the_line_length_cap() {
+        let secret = "hunter2-correct-horse";
+        for before in [MAX_LINE - 3, MAX_LINE - 10, MAX_LINE - 1, MAX_LINE] {
+            let pad = "x".repeat(before);
+            // In one chunk, and cut between two chunks right at the cap.
+            let whole = format!("{pad}{secret}yyy\n");
+            let (a, b) = whole.as_bytes().split_at(MAX_LINE);
+            for chunks in [vec![whole.as_bytes()], vec![a, b]] {
+                let out = masked(&[secret], &chunks);
+                let joined = out.concat();
+                assert!(
+                    joined.contains("••••")
+                        && !out
+                            .iter()
+                            .any(|l| l.contains("hunter") || l.contains("horse")),
+                    "{before}: {:?}",
+                    out.iter()
+                        .map(|l| &l[l.len().saturating_sub(30)..])
+                        .collect::<Vec<_>>()
+                );
+                assert!(out.iter().all(|l| l.len() <= MAX_LINE + secret.len()));
+            }
+        }
     }
 
     #[test]

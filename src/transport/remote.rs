@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Link;
-use super::lines::{LineSplitter, Redactor};
+use super::lines::{MaskedLines, Redactor};
 use super::lock::Holder;
 use super::script::MEMBERS_FN;
 use super::ssh::ExecEnd;
@@ -168,11 +168,15 @@ async fn attach(
     holder: &Holder,
     run: &RunId,
     command: &str,
-    redactor: &Redactor,
+    redactor: &Arc<Redactor>,
     events: &mpsc::Sender<EventKind>,
 ) -> End {
     let mut offsets = [0u64; 2];
-    let mut splitters = [LineSplitter::default(), LineSplitter::default()];
+    // Masked before any cut at the line cap, so a secret is never split in two.
+    let mut splitters = [
+        MaskedLines::new(redactor.clone()),
+        MaskedLines::new(redactor.clone()),
+    ];
     let mut watcher_deaths = 0;
     // Attaching again after the attach ended early backs off, so a host that keeps ending it
     // is not asked in a tight loop.
@@ -185,7 +189,7 @@ async fn attach(
                 let i = stream as usize;
                 offsets[i] += data.len() as u64;
                 let mut lines = Vec::new();
-                splitters[i].push(&data, &mut |line| lines.push(redactor.mask(line)));
+                splitters[i].push(&data, &mut |line| lines.push(line));
                 send_lines(events, run, stream, lines).await;
             }
         };
@@ -224,7 +228,7 @@ async fn attach(
     };
     for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
         let mut last = Vec::new();
-        splitters[i].finish(&mut |line| last.push(redactor.mask(line)));
+        splitters[i].finish(&mut |line| last.push(line));
         send_lines(events, run, stream, last).await;
     }
     end

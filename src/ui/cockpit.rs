@@ -339,6 +339,15 @@ impl<B: Backend> Cockpit<B> {
             a.refusal = Some("Arm an answer with its letter first.");
             return None;
         };
+        let approved = |step: usize| release.steps[step].approved_by.contains(&self.operator);
+        if choice == Choice::Go
+            && matches!(release.question, Some(Question::Gate { step }) if approved(step))
+        {
+            a.armed = None;
+            a.refusal =
+                Some("Not counted: you already approved this gate; it needs another person.");
+            return None;
+        }
         if choice == Choice::Go && release.plan.production && a.typed.trim() != "go" {
             a.refusal = Some("Production: type go, then Enter.");
             return None;

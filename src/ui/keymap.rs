@@ -142,7 +142,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('l'),
         "l",
         A::SwitchSource,
-        "switch step output / log streams",
+        "switch step output / log streams (not built yet)",
     ),
     bind(
         M::Normal,

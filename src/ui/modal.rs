@@ -88,7 +88,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, them
                 .filter(|t| t.link == Link::Up)
                 .count();
             lines.push(Line::from(format!(
-                "Health now: {up}/{} hosts up; no probe samples yet",
+                "Links now: {up}/{} connected; no health probes yet",
                 release.targets.len()
             )));
             if s.approvals > 1 {

@@ -66,8 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
     let width = inner.width as usize;
 
     if ui.source == Source::Logs {
-        let text =
-            "No log streams in this release yet: [logs.*] followers start with the watch window.";
+        let text = "Log streams are not built yet: [logs.*] followers come with a later release.";
         frame.render_widget(
             Paragraph::new(text)
                 .style(theme.dim())
@@ -93,9 +92,12 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         return;
     }
     if release.output.is_empty() {
+        let mut lines = vec![Line::from("No output yet.")];
+        lines.extend(ui.notes.iter().map(|n| Line::from(format!("note: {n}"))));
         frame.render_widget(
-            Paragraph::new("No output yet.")
+            Paragraph::new(lines)
                 .style(theme.dim())
+                .wrap(Wrap { trim: false })
                 .block(block),
             area,
         );

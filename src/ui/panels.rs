@@ -13,6 +13,7 @@ use super::theme::Theme;
 use crate::engine::AfterStop;
 use crate::engine::release::Link;
 use crate::engine::{Outcome, Question, Release, Stage};
+use crate::profile::Transport;
 
 /// Release, environment (production stands out), version, elapsed, lock, links, watch.
 pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
@@ -51,7 +52,8 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
         (Stage::Finished, n) => format!("lock kept {n}/{total}"),
         _ => format!("lock {locked}/{total}"),
     };
-    spans.push(Span::raw(format!("  {lock_text}  hosts {up}/{total} up")));
+    // Links, not health: "up" would read as "healthy".
+    spans.push(Span::raw(format!("  {lock_text}  connected {up}/{total}")));
     if let Stage::Watching { until } = release.stage {
         let left = until.saturating_sub(now);
         spans.push(Span::styled(
@@ -135,29 +137,43 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// Links to the targets now, and the watch window's rollback rules against their values.
+/// Links to the targets now (the connection, not the service's health: no probes yet), and
+/// the watch window's rollback rules, shown but not evaluated yet.
 pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
     let mut lines = Vec::new();
     for t in &release.targets {
+        let local = release
+            .plan
+            .targets
+            .iter()
+            .any(|p| p.name == t.name && p.transport == Transport::Local);
+        let link = if local { "local" } else { "ssh" };
         let (symbol, text, style) = match &t.link {
-            Link::Up => ("●", "up".to_string(), theme.fg(Color::Green)),
-            Link::Connecting => ("○", "connecting".to_string(), theme.dim()),
+            Link::Up if local => ("●", "local shell".to_string(), theme.fg(Color::Green)),
+            Link::Up => ("●", "ssh connected".to_string(), theme.fg(Color::Green)),
+            Link::Connecting => ("○", format!("{link} connecting"), theme.dim()),
             Link::Down { since, .. } => (
                 "◌",
                 format!(
-                    "down {}, reconnecting",
+                    "{link} down {}, reconnecting",
                     duration(now.saturating_sub(*since))
                 ),
                 theme.fg(Color::Yellow),
             ),
             Link::Lost { since, .. } => (
                 "◌",
-                format!("down {}, gave up", duration(now.saturating_sub(*since))),
+                format!(
+                    "{link} down {}, gave up",
+                    duration(now.saturating_sub(*since))
+                ),
                 theme.fg(Color::Red),
             ),
             Link::Failed { error } => (
                 "✗",
-                error.lines().next().unwrap_or("failed").to_string(),
+                format!(
+                    "{link} failed: {}",
+                    error.lines().next().unwrap_or_default()
+                ),
                 theme.fg(Color::Red),
             ),
         };
@@ -173,7 +189,7 @@ pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
                 lines.push(Line::from(vec![
                     Span::styled("– ", theme.dim()),
                     Span::raw(rule.text.clone()),
-                    Span::styled("  (no samples yet)", theme.dim()),
+                    Span::styled("  (not evaluated yet)", theme.dim()),
                 ]));
             }
         }

@@ -90,6 +90,8 @@ pub struct UiState {
     pub answer: Option<Answer>,
     /// The operator confirmed a rollback seeing the irreversible steps: no second question.
     pub rollback_confirmed: bool,
+    /// Parts of the profile this run does not act on yet, shown until output comes.
+    pub notes: Vec<String>,
 }
 
 impl Default for UiState {
@@ -113,6 +115,7 @@ impl Default for UiState {
             confirm: None,
             answer: None,
             rollback_confirmed: false,
+            notes: Vec::new(),
         }
     }
 }

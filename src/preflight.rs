@@ -1,0 +1,156 @@
+//! What `gonogo run` checks and says before anything connects: the release windows of
+//! `[policy]`, and the parts of the profile it does not act on yet.
+
+use chrono::{Datelike as _, NaiveDateTime, Timelike as _};
+
+use crate::profile::Profile;
+use crate::profile::policy;
+use crate::text::printable;
+
+/// A release started outside every window of its `[policy]`, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedWindow {
+    /// The windows as the profile writes them: `Mon-Thu 09:00-16:00, Fri 09:00-12:00`.
+    pub windows: String,
+    /// The moment checked, local time: `Sat 2026-11-21 03:00`.
+    pub now: String,
+}
+
+impl ClosedWindow {
+    /// What happened and the way out, for a run that cannot ask (headless, no terminal).
+    pub fn refusal(&self, release: &str) -> String {
+        format!(
+            "gonogo: refused: {} is released only in its release windows ({}), and it is {} here (local time); nothing ran.\n  Wait for a window, or run again with --override-window \"REASON\" to release now: the reason is recorded.",
+            printable(release),
+            self.windows,
+            self.now
+        )
+    }
+
+    /// The question the cockpit asks on the terminal before it takes the screen.
+    pub fn question(&self, release: &str) -> String {
+        format!(
+            "gonogo: {} is released only in its release windows ({}), and it is {} here (local time).\nTo release now anyway, give the reason (it is recorded; empty refuses): ",
+            printable(release),
+            self.windows,
+            self.now
+        )
+    }
+}
+
+/// `Some` when the profile has release windows and `now` (local time) is in none of them.
+pub fn closed_window(profile: &Profile, now: NaiveDateTime) -> Option<ClosedWindow> {
+    let windows = &profile.policy.as_ref()?.windows;
+    let weekday = u8::try_from(now.weekday().num_days_from_monday()).unwrap_or(0);
+    let minute = u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0);
+    if policy::allows(windows, weekday, minute) {
+        return None;
+    }
+    let texts: Vec<_> = windows.iter().map(|w| printable(&w.text)).collect();
+    Some(ClosedWindow {
+        windows: texts.join(", "),
+        now: format!(
+            "{} {}",
+            policy::day_name(weekday),
+            now.format("%Y-%m-%d %H:%M")
+        ),
+    })
+}
+
+/// One line per part of the profile that `run` does not act on yet, so nobody counts on it.
+pub fn not_acted_on(profile: &Profile) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut note = |part: String, why: &str| {
+        notes.push(format!("[{}] is not acted on yet: {why}", printable(&part)));
+    };
+    for logs in &profile.logs {
+        note(
+            format!("logs.{}", logs.name),
+            "log followers come with a later release",
+        );
+    }
+    for health in &profile.health {
+        note(
+            format!("health.{}", health.name),
+            "health probes come with a later release",
+        );
+    }
+    for metrics in &profile.metrics {
+        note(
+            format!("metrics.{}", metrics.name),
+            "metrics come with a later release",
+        );
+    }
+    if profile.notify.is_some() {
+        note("notify".into(), "notifications come with a later release");
+    }
+    if let Some(watch) = &profile.watch {
+        if !watch.rollback_on.is_empty() {
+            notes.push(
+                "[watch] rollback_on rules are shown, not evaluated yet: watch the release yourself and answer `rollback`".into(),
+            );
+        }
+        if watch.auto_rollback {
+            notes.push(
+                "[watch] auto_rollback is not acted on yet: nothing rolls back by itself".into(),
+            );
+        }
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::{self, Source};
+
+    fn profile(text: &str) -> Profile {
+        let (p, diags) = profile::load(&Source::new("t.toml", text.to_string()));
+        p.unwrap_or_else(|| panic!("{diags:?}"))
+    }
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M").expect("a time")
+    }
+
+    const WINDOWS: &str = "version = 1\n[release]\nname = \"shop\"\nenvironment = \"production\"\n[policy]\nwindows = [\"Mon-Thu 09:00-16:00\", \"Fri 09:00-12:00\"]\n";
+
+    #[test]
+    fn a_release_outside_every_window_is_named_with_the_windows_and_the_time() {
+        let p = profile(WINDOWS);
+        // 2026-11-20 is a Friday, 2026-11-21 a Saturday.
+        assert_eq!(closed_window(&p, at("2026-11-20T11:59")), None);
+        assert_eq!(
+            closed_window(&p, at("2026-11-20T12:00")),
+            Some(ClosedWindow {
+                windows: "Mon-Thu 09:00-16:00, Fri 09:00-12:00".into(),
+                now: "Fri 2026-11-20 12:00".into(),
+            })
+        );
+        assert!(closed_window(&p, at("2026-11-21T10:00")).is_some());
+        let no_policy = WINDOWS.split("[policy]").next().expect("head");
+        assert_eq!(
+            closed_window(&profile(no_policy), at("2026-11-21T03:00")),
+            None
+        );
+    }
+
+    #[test]
+    fn every_part_not_acted_on_gets_a_line() {
+        let p = profile(
+            "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n[targets.web]\nhost = \"h\"\n[logs.gunicorn]\non = \"web\"\ncommand = \"journalctl -f\"\n[health.app]\nurl = \"http://127.0.0.1/health\"\n[metrics.app]\nurl = \"http://127.0.0.1/metrics\"\n[watch]\nduration = \"10m\"\nrollback_on = [\"health failing for 30s\"]\nauto_rollback = true\n[notify]\nevery = \"15m\"\n",
+        );
+        let notes = not_acted_on(&p);
+        assert_eq!(notes.len(), 6, "{notes:#?}");
+        assert_eq!(
+            notes[0],
+            "[logs.gunicorn] is not acted on yet: log followers come with a later release"
+        );
+        assert!(notes.iter().any(|n| n.starts_with("[health.app] ")));
+        assert!(notes.iter().any(|n| n.starts_with("[metrics.app] ")));
+        assert!(notes.iter().any(|n| n.starts_with("[notify] ")));
+        assert!(notes.iter().any(|n| n.contains("rollback_on")));
+        assert!(notes.iter().any(|n| n.contains("auto_rollback")));
+        assert!(not_acted_on(&profile(WINDOWS)).is_empty());
+    }
+}

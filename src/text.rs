@@ -1,0 +1,103 @@
+//! Values gonogo prints come from profiles, `--set`, hosts and typed answers: any of them may
+//! hold terminal control sequences or a newline. Both make a value drive the terminal or pass
+//! for a line of gonogo's own, so every value is made printable before it is interpolated.
+
+use std::borrow::Cow;
+
+/// A value as one visible line: control characters are shown as escapes (`\e`, `\n`, `\r`, `\a`,
+/// `\x01`, `\u{9b}`), so nothing in it can move the cursor, clear the screen, ring the bell or
+/// start a new line. A tab stays a tab. Plain text is borrowed, not copied.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    // Most values and output lines are plain ASCII: one byte scan, nothing copied.
+    let plain_ascii = s.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t');
+    if plain_ascii || !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_visible(&mut out, c);
+    }
+    Cow::Owned(out)
+}
+
+/// A message of several lines (an SSH refusal with its advice, a host's error): each line is
+/// made printable, and a continuation line is indented so it reads as part of the message and
+/// never as a line of gonogo's own.
+pub fn printable_lines(s: &str) -> Cow<'_, str> {
+    let continued = |line: &str| line.starts_with([' ', '\t']);
+    if !s.chars().any(|c| c != '\n' && needs_escape(c)) && s.split('\n').skip(1).all(continued) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !continued(line) {
+                out.push_str("  ");
+            }
+        }
+        out.push_str(&printable(line));
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        // Line and paragraph separators, and the bidi controls that reorder what is shown.
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_visible(out: &mut String, c: char) {
+    use std::fmt::Write as _;
+    if !needs_escape(c) {
+        out.push(c);
+        return;
+    }
+    match c {
+        '\x1b' => out.push_str("\\e"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        c if (c as u32) < 0x80 => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed_unchanged() {
+        assert!(matches!(
+            printable("v1.2.1 déploiement\t✓"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(
+            printable_lines("refused\n  check the key"),
+            Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn control_characters_become_visible_escapes() {
+        assert_eq!(printable("v1\x1b[2J\x07"), "v1\\e[2J\\a");
+        assert_eq!(printable("50%\r100%"), "50%\\r100%");
+        assert_eq!(printable("a\x00b\x7f\u{9b}31m"), "a\\x00b\\x7f\\u{9b}31m");
+        assert_eq!(printable("admin\u{202e}txt.exe"), "admin\\u{202e}txt.exe");
+    }
+
+    #[test]
+    fn a_newline_cannot_start_a_line() {
+        assert_eq!(printable("v1\ngonogo: released"), "v1\\ngonogo: released");
+        assert_eq!(
+            printable_lines("cannot reach web-1\ngonogo: released\n  help\x1b[2J"),
+            "cannot reach web-1\n  gonogo: released\n  help\\e[2J"
+        );
+    }
+}

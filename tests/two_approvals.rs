@@ -1,0 +1,99 @@
+//! A gate of `approvals = 2` needs two people: a second go from the same person is said to be
+//! not counted, headless and in the cockpit, instead of passing unnoticed.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use gonogo::engine::{Decision, Event, EventKind, Release, ReleasePlan};
+use gonogo::profile::{self, Diagnostics, Purpose, Source};
+use gonogo::ui::cockpit::Cockpit;
+use gonogo::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::gonogo::{Gonogo, release, text};
+
+const BODY: &str = "[targets.here]\ntransport = \"local\"\n\n[[step]]\ngate = \"Two people agree?\"\napprovals = 2\n\n[[step]]\nrun = \"true\"\non = \"here\"\n\n[[rollback]]\nrun = \"true\"\non = \"here\"\n";
+
+#[test]
+fn headless_says_a_second_go_from_the_same_person_is_not_counted() {
+    let work = tempfile::tempdir().expect("work dir");
+    let out =
+        Gonogo::new(&release("two-go", &work.path().join("kh"), BODY)).run(&[], &["go", "go"]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "stdin closed at the gate: {t}");
+    let who = t
+        .lines()
+        .find_map(|l| l.strip_prefix("decided by "))
+        .and_then(|l| l.strip_suffix(": go"))
+        .unwrap_or_else(|| panic!("one go was counted: {t}"));
+    assert!(
+        t.contains(&format!(
+            "   go from {who} not counted: {who} already approved; this gate needs another person"
+        )),
+        "{t}"
+    );
+    assert_eq!(t.matches("decided by").count(), 2, "go, then abort: {t}");
+}
+
+#[test]
+fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
+    let text = format!("version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n{BODY}");
+    let (p, diags) = profile::load(&Source::new("t.toml", text));
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    let mut release = Release::default();
+    let mut at = 1_790_000_000_000;
+    let mut send = |release: &mut Release, kind| {
+        at += 1000;
+        release.apply(&Event::new(at, kind));
+    };
+    let plan = ReleasePlan::new(&p, &vars);
+    send(
+        &mut release,
+        EventKind::Started {
+            session: "s1".into(),
+            operator: "ana".into(),
+            plan,
+        },
+    );
+    send(
+        &mut release,
+        EventKind::Connected {
+            target: "here".into(),
+        },
+    );
+    send(
+        &mut release,
+        EventKind::LockTaken {
+            target: "here".into(),
+        },
+    );
+    send(
+        &mut release,
+        EventKind::Decided {
+            by: "ana".into(),
+            decision: Decision::Go,
+            note: None,
+        },
+    );
+    let mut c = Cockpit::new(
+        Terminal::new(TestBackend::new(100, 30)).expect("terminal"),
+        "ana",
+        Theme { color: false },
+    );
+    c.ui.sync_question(&release, Instant::now() - Duration::from_secs(2));
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    c.key(key(KeyCode::Char('g')), &release);
+    assert_eq!(c.key(key(KeyCode::Enter), &release), None, "not sent");
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
+    terminal
+        .draw(|f| gonogo::ui::draw(f, &release, &c.ui, &Theme { color: false }, at))
+        .expect("draw");
+    let screen = terminal.backend().to_string();
+    assert!(
+        screen.contains("Not counted: you already approved this gate; it needs another person."),
+        "{screen}"
+    );
+}
