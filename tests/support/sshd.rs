@@ -509,6 +509,11 @@ PrintMotd no
 PrintLastLog no
 X11Forwarding no
 # No AcceptEnv: the client's environment never reaches the remote side.
+# bash sources ~/.bashrc for commands sshd runs only in a top-level shell: starting at SHLVL 1
+# keeps the test user's rc files (pyenv init on a dev machine: ~100 processes and a lock file
+# that a test killing a connection mid-startup leaves behind) out of every test. The banner
+# test brings its own noisy shell.
+SetEnv SHLVL=1
 # Parallel connections in one test must not be dropped at random.
 MaxStartups 100
 LogLevel VERBOSE
