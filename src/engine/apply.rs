@@ -368,14 +368,9 @@ impl Release {
         {
             failure = Some(format!("expected output /{pattern}/ not seen"));
         }
-        let now = self.now;
-        fx.push(Effect::CancelTimer {
-            timer: Timer::Timeout { run: run.clone() },
-        });
-        let Some(t) = self.target_run_mut(run) else {
+        let Some(t) = self.end_run(run, fx) else {
             return;
         };
-        t.finished_at = Some(now);
         t.status = match &failure {
             None => RunStatus::Passed,
             Some(_) if kind == StepKind::Check && t.attempt <= retries => {

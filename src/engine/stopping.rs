@@ -2,9 +2,20 @@
 //! is said to have stopped, ended or been released before a driver confirmed it.
 
 use super::event::{Effect, KeptLock, Outcome, RunId, StepList, Timer};
-use super::release::{AfterStop, Link, LockState, Release, RunStatus, Stage};
+use super::release::{AfterStop, Link, LockState, Release, RunStatus, Stage, TargetRun};
 
 impl Release {
+    /// A run has ended, one way or another: its timeout must not fire, and it ended now.
+    pub(super) fn end_run(&mut self, run: &RunId, fx: &mut Vec<Effect>) -> Option<&mut TargetRun> {
+        fx.push(Effect::CancelTimer {
+            timer: Timer::Timeout { run: run.clone() },
+        });
+        let now = self.now;
+        let t = self.target_run_mut(run)?;
+        t.finished_at = Some(now);
+        Some(t)
+    }
+
     /// Sends a cancel for a live run; `failure` is why it fails once stopped (a timeout), or
     /// `None` when it is cancelled by an abort or a rollback.
     pub(super) fn stop_run(&mut self, run: &RunId, failure: Option<String>, fx: &mut Vec<Effect>) {
@@ -26,14 +37,9 @@ impl Release {
         if !self.run_is(run, RunStatus::Stopping) {
             return;
         }
-        let now = self.now;
-        fx.push(Effect::CancelTimer {
-            timer: Timer::Timeout { run: run.clone() },
-        });
-        let Some(t) = self.target_run_mut(run) else {
+        let Some(t) = self.end_run(run, fx) else {
             return;
         };
-        t.finished_at = Some(now);
         match answer {
             Ok(how) => {
                 t.stopped = Some(how.clone());
@@ -77,12 +83,8 @@ impl Release {
             ),
             None => format!("lost track of it ({error})"),
         };
-        fx.push(Effect::CancelTimer {
-            timer: Timer::Timeout { run: run.clone() },
-        });
-        if let Some(t) = self.target_run_mut(run) {
+        if let Some(t) = self.end_run(run, fx) {
             t.status = RunStatus::Unknown;
-            t.finished_at = Some(now);
             t.failure = Some(format!("{lost}; the step may still be running"));
         }
         self.progress(run.list, run.step, fx);
@@ -166,13 +168,8 @@ impl Release {
         if !self.run_is_live(run) {
             return;
         }
-        let now = self.now;
-        fx.push(Effect::CancelTimer {
-            timer: Timer::Timeout { run: run.clone() },
-        });
-        if let Some(t) = self.target_run_mut(run) {
+        if let Some(t) = self.end_run(run, fx) {
             t.status = RunStatus::Cancelled;
-            t.finished_at = Some(now);
             t.failure = Some("not started: the deploy lock is no longer this session's".into());
         }
         if let Some(t) = self.targets.iter_mut().find(|t| t.name == run.target) {
