@@ -10,8 +10,9 @@ use crate::text::printable;
 /// A release started outside every window of its `[policy]`, in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClosedWindow {
-    /// The windows as the profile writes them: `Mon-Thu 09:00-16:00, Fri 09:00-12:00`.
-    pub windows: String,
+    /// The rule, after the release's name: `is released only in its release windows (Mon-Thu
+    /// 09:00-16:00)`, or `is in a release freeze (2026-12-20..2027-01-05)`.
+    pub rule: String,
     /// The moment checked, local time: `Sat 2026-11-21 03:00`.
     pub now: String,
 }
@@ -20,9 +21,9 @@ impl ClosedWindow {
     /// What happened and the way out, for a run that cannot ask (headless, no terminal).
     pub fn refusal(&self, release: &str) -> String {
         format!(
-            "gonogo: refused: {} is released only in its release windows ({}), and it is {} here (local time); nothing ran.\n  Wait for a window, or run again with --override-window \"REASON\" to release now: the reason is recorded.",
+            "gonogo: refused: {} {}, and it is {} here (local time); nothing ran.\n  Wait, or run again with --override-window \"REASON\" to release now: the reason is recorded.",
             printable(release),
-            self.windows,
+            self.rule,
             self.now
         )
     }
@@ -30,25 +31,33 @@ impl ClosedWindow {
     /// The question the cockpit asks on the terminal before it takes the screen.
     pub fn question(&self, release: &str) -> String {
         format!(
-            "gonogo: {} is released only in its release windows ({}), and it is {} here (local time).\nTo release now anyway, give the reason (it is recorded; empty refuses): ",
+            "gonogo: {} {}, and it is {} here (local time).\nTo release now anyway, give the reason (it is recorded; empty refuses): ",
             printable(release),
-            self.windows,
+            self.rule,
             self.now
         )
     }
 }
 
-/// `Some` when the profile has release windows and `now` (local time) is in none of them.
+/// `Some` when `now` (local time) is in a freeze of the profile's `[policy]`, or outside every
+/// one of its windows.
 pub fn closed_window(profile: &Profile, now: NaiveDateTime) -> Option<ClosedWindow> {
-    let windows = &profile.policy.as_ref()?.windows;
+    let policy = profile.policy.as_ref()?;
     let weekday = u8::try_from(now.weekday().num_days_from_monday()).unwrap_or(0);
     let minute = u16::try_from(now.hour() * 60 + now.minute()).unwrap_or(0);
-    if policy::allows(windows, weekday, minute) {
+    let rule = if let Some(freeze) = policy.freezes.iter().find(|f| f.contains(now.date())) {
+        format!("is in a release freeze ({})", printable(&freeze.text))
+    } else if policy::allows(&policy.windows, weekday, minute) {
         return None;
-    }
-    let texts: Vec<_> = windows.iter().map(|w| printable(&w.text)).collect();
+    } else {
+        let texts: Vec<_> = policy.windows.iter().map(|w| printable(&w.text)).collect();
+        format!(
+            "is released only in its release windows ({})",
+            texts.join(", ")
+        )
+    };
     Some(ClosedWindow {
-        windows: texts.join(", "),
+        rule,
         now: format!(
             "{} {}",
             policy::day_name(weekday),
@@ -123,7 +132,9 @@ mod tests {
         assert_eq!(
             closed_window(&p, at("2026-11-20T12:00")),
             Some(ClosedWindow {
-                windows: "Mon-Thu 09:00-16:00, Fri 09:00-12:00".into(),
+                rule:
+                    "is released only in its release windows (Mon-Thu 09:00-16:00, Fri 09:00-12:00)"
+                        .into(),
                 now: "Fri 2026-11-20 12:00".into(),
             })
         );
@@ -133,6 +144,19 @@ mod tests {
             closed_window(&profile(no_policy), at("2026-11-21T03:00")),
             None
         );
+    }
+
+    #[test]
+    fn a_freeze_closes_even_the_windows() {
+        let p = profile(&format!(
+            "{WINDOWS}freezes = [\"2026-12-20..2027-01-05\"]\n"
+        ));
+        // 2026-12-21 is a Monday, 10:00 is inside a window.
+        assert_eq!(
+            closed_window(&p, at("2026-12-21T10:00")).map(|c| c.rule),
+            Some("is in a release freeze (2026-12-20..2027-01-05)".into())
+        );
+        assert_eq!(closed_window(&p, at("2027-01-11T10:00")), None);
     }
 
     #[test]

@@ -142,3 +142,43 @@ fn parts_of_the_profile_not_acted_on_yet_are_named_at_start() {
         "right after the start line: {t}"
     );
 }
+
+#[test]
+fn a_release_freeze_refuses_unless_overridden() {
+    let work = tempfile::tempdir().expect("work dir");
+    let marker = work.path().join("ran");
+    let profile = windowed("\"Mon-Sun 00:00-24:00\"", &marker).replace(
+        "[policy]\n",
+        "[policy]\nfreezes = [\"2026-12-20..2027-01-05\"]\n",
+    );
+    let g = Gonogo::new(&profile);
+    let out = g
+        .command(&[])
+        .env("GONOGO_NOW", "2026-12-24T10:00:00")
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{t}");
+    assert!(
+        t.contains(
+            "is in a release freeze (2026-12-20..2027-01-05), and it is Thu 2026-12-24 10:00 here"
+        ),
+        "{t}"
+    );
+    assert!(!marker.exists(), "{t}");
+    let out = g
+        .command(&[
+            "--override-window",
+            "INC-7: payment outage, approved by ana",
+        ])
+        .env("GONOGO_NOW", "2026-12-24T10:00:00")
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("INC-7: payment outage, approved by ana"),
+        "recorded: {t}"
+    );
+    assert!(marker.exists(), "{t}");
+}

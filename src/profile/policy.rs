@@ -103,6 +103,47 @@ fn parse_time(text: &str) -> Option<u16> {
     (h < 24 && m < 60 || h == 24 && m == 0).then_some(h * 60 + m)
 }
 
+/// A release freeze: whole days, local time, from and to inclusive (`2026-12-20..2027-01-05`,
+/// or one day `2026-12-24`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Freeze {
+    pub text: String,
+    #[serde(skip)]
+    pub from: chrono::NaiveDate,
+    #[serde(skip)]
+    pub to: chrono::NaiveDate,
+}
+
+impl Freeze {
+    pub fn contains(&self, day: chrono::NaiveDate) -> bool {
+        (self.from..=self.to).contains(&day)
+    }
+}
+
+/// A freeze, or what is wrong with it and the byte offset in `text` where that is.
+pub fn parse_freeze(text: &str) -> Result<Freeze, (usize, String)> {
+    let date = |t: &str, at: usize| {
+        chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d")
+            .map_err(|_| (at, format!("`{}` is not a date YYYY-MM-DD", t.trim())))
+    };
+    let (from, to) = match text.split_once("..") {
+        Some((a, b)) => (date(a, 0)?, date(b, a.len() + 2)?),
+        None => {
+            let d = date(text, 0)?;
+            (d, d)
+        }
+    };
+    if to < from {
+        let at = text.find("..").map_or(0, |i| i + 2);
+        return Err((at, "the freeze ends before it starts".into()));
+    }
+    Ok(Freeze {
+        text: text.to_string(),
+        from,
+        to,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +177,21 @@ mod tests {
         assert!(!allows(&windows, 0, 8 * 60 + 59), "Monday before nine");
         assert!(allows(&[], 6, 3 * 60), "no [policy] windows: any time");
         assert_eq!(day_name(5), "Sat");
+    }
+
+    #[test]
+    fn freezes_cover_whole_days_from_and_to() {
+        let f = parse_freeze("2026-12-20..2027-01-05").expect("valid freeze");
+        let day = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").expect("date");
+        assert!(f.contains(day("2026-12-20")) && f.contains(day("2027-01-05")));
+        assert!(!f.contains(day("2026-12-19")) && !f.contains(day("2027-01-06")));
+        assert!(
+            parse_freeze("2026-12-24")
+                .expect("one day")
+                .contains(day("2026-12-24"))
+        );
+        assert_eq!(parse_freeze("2026-12-20..2026-12-01").unwrap_err().0, 12);
+        assert_eq!(parse_freeze("2026-12-20..soon").unwrap_err().0, 12);
     }
 
     #[test]

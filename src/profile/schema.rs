@@ -231,4 +231,5 @@ pub struct Notify {
 #[derive(Debug, Clone, Serialize)]
 pub struct Policy {
     pub windows: Vec<super::policy::Window>,
+    pub freezes: Vec<super::policy::Freeze>,
 }

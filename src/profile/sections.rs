@@ -202,7 +202,13 @@ impl Loader<'_> {
 
     pub(crate) fn policy(&mut self, top: &Fields<'_, '_>) -> Option<Policy> {
         let (table, span) = top.table("policy", &mut self.diags)?;
-        let f = Fields::new(table, span, "[policy]", &["windows"], &mut self.diags);
+        let f = Fields::new(
+            table,
+            span,
+            "[policy]",
+            &["windows", "freezes"],
+            &mut self.diags,
+        );
         let mut windows = Vec::new();
         for w in f.strings("windows", &mut self.diags).unwrap_or_default() {
             match super::policy::parse_window(w.get_ref()) {
@@ -217,6 +223,20 @@ impl Loader<'_> {
                 }
             }
         }
-        Some(Policy { windows })
+        let mut freezes = Vec::new();
+        for w in f.strings("freezes", &mut self.diags).unwrap_or_default() {
+            match super::policy::parse_freeze(w.get_ref()) {
+                Ok(freeze) => freezes.push(freeze),
+                Err((offset, why)) => {
+                    let at = content_offset(&self.src.text, &w.span(), w.get_ref())
+                        .map_or(w.span(), |s| s + offset..s + offset + 1);
+                    self.diags.push(
+                        Diagnostic::error(at, format!("release freeze: {why}"))
+                            .help("write dates, e.g. \"2026-12-20..2027-01-05\" or \"2026-12-24\""),
+                    );
+                }
+            }
+        }
+        Some(Policy { windows, freezes })
     }
 }
