@@ -265,7 +265,7 @@ fn session(
                 .release
                 .lock_dir
                 .clone()
-                .unwrap_or_else(|| DEFAULT_LOCK_DIR.to_string()),
+                .unwrap_or_else(|| crate::transport::lock::DEFAULT_LOCK_DIR.to_string()),
         }),
         id,
         operator: operator.to_string(),
@@ -280,9 +280,6 @@ fn session(
         redactor: Arc::new(Redactor::new(vars.secrets())),
     }
 }
-
-/// Where deploy locks live on a host unless the profile says (`[release] lock_dir`).
-pub const DEFAULT_LOCK_DIR: &str = "~/.gonogo/locks";
 
 /// A session id: the UTC time for people, then 64 random bits so that two sessions never share
 /// one (it names the run directories on the hosts and is the lock's owner token).

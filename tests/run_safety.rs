@@ -201,6 +201,16 @@ fn a_secret_is_never_in_a_process_list_nor_left_on_the_host() {
         .and_then(|r| r.split(',').next())
         .expect("session id");
     let session = home().join(".gonogo/runs").join(id);
+    let name = start
+        .strip_prefix("gonogo: release ")
+        .and_then(|r| r.split(' ').next())
+        .expect("release name");
+    let lock = home().join(format!(".gonogo/locks/{name}.lock"));
+    assert_eq!(
+        (mode(&lock) & 0o777, mode(&lock.join("info")) & 0o777),
+        (0o700, 0o600),
+        "the default lock is private"
+    );
     let mut modes = Vec::new();
     walk(&session, &mut |p| modes.push((p.to_path_buf(), mode(p))));
     assert!(!modes.is_empty());
@@ -377,6 +387,16 @@ fn the_lock_lives_where_the_profile_says() {
     assert!(
         held[0].starts_with("placed-") && held[0].ends_with(".lock"),
         "{held:?}"
+    );
+    let mode = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(p).expect("lock").permissions().mode() & 0o777
+    };
+    let lock = locks.join(&held[0]);
+    assert_eq!(
+        (mode(&lock), mode(&lock.join("info"))),
+        (0o755, 0o644),
+        "a shared lock can be read by the other accounts"
     );
     live.say("abort");
     let (code, t) = live.finish();

@@ -7,6 +7,9 @@ use super::script::MEMBERS_FN;
 use super::ssh::ExecEnd;
 use crate::profile::template::shell_word;
 
+/// Where deploy locks live on a host unless the profile says (`[release] lock_dir`).
+pub const DEFAULT_LOCK_DIR: &str = "~/.gonogo/locks";
+
 /// Who is deploying: written into the lock, shown to anyone refused by it.
 #[derive(Debug, Clone)]
 pub struct Holder {
@@ -151,7 +154,7 @@ fi
         ),
     };
     format!(
-        r#"umask 022
+        r#"umask {umask}
 l={dir}
 s={session}
 info={info}
@@ -168,6 +171,13 @@ else
 fi
 rm -f "$t.leftovers""#,
         dir = holder.lock_dir(),
+        // A shared lock_dir is read by the other accounts (who holds it, since when, why); the
+        // default one is private, like everything else gonogo writes on a host.
+        umask = if holder.place == DEFAULT_LOCK_DIR {
+            "077"
+        } else {
+            "022"
+        },
         place = place_dir(&holder.place),
         session = shell_word(&holder.session),
         info = shell_word(&holder.info(break_reason)),
