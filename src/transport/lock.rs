@@ -200,13 +200,17 @@ fn release_script(holder: &Holder) -> String {
 r={runs}
 {MEMBERS_FN}
 kept=
+set --
 for d in "$r"/*/; do
   [ -d "$d" ] || continue
   d=${{d%/}}
-  pid=$(cat "$d/pid" 2>/dev/null)
-  if [ ! -f "$d/status" ] && [ -n "$pid" ] && [ -n "$(members)" ]; then kept="$kept ${{d##*/}}(pid $pid)"; continue; fi
-  rm -rf "$d"
+  if [ ! -f "$d/status" ] && [ -f "$d/pid" ]; then
+    pid=$(cat "$d/pid" 2>/dev/null)
+    if [ -n "$pid" ] && [ -n "$(members)" ]; then kept="$kept ${{d##*/}}(pid $pid)"; continue; fi
+  fi
+  set -- "$@" "$d"
 done
+[ $# -eq 0 ] || rm -rf "$@"
 rmdir "$r" 2>/dev/null
 if [ -n "$kept" ]; then echo "running$kept"; exit 0; fi
 if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {session} ]; then rm -rf "$l" && echo released

@@ -122,7 +122,7 @@ impl Link {
         let passing = async {
             let mut begin = script::AfterBegin::default();
             while let Some((stream, data)) = raw.recv().await {
-                if let Some(data) = begin.pass(stream, &data) {
+                if let Some(data) = begin.pass(stream, data) {
                     let _ = chunks.send((stream, data)).await;
                 }
             }

@@ -44,12 +44,12 @@ pub struct AfterBegin {
 
 impl AfterBegin {
     /// The part of `data` that is the script's own output, if any yet.
-    pub fn pass(&mut self, stream: Stream, data: &[u8]) -> Option<Vec<u8>> {
+    pub fn pass(&mut self, stream: Stream, data: Vec<u8>) -> Option<Vec<u8>> {
         let i = stream as usize;
         if self.seen[i] {
-            return Some(data.to_vec());
+            return Some(data);
         }
-        self.held[i].extend_from_slice(data);
+        self.held[i].extend_from_slice(&data);
         let marker = format!("{BEGIN}\n");
         let found = memchr::memmem::find(&self.held[i], marker.as_bytes())?;
         self.seen[i] = true;
@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn a_banner_before_the_marker_is_dropped_and_kept_for_the_message() {
         let mut a = AfterBegin::default();
-        assert_eq!(a.pass(Stream::Stdout, b"Welcome to web-1\nLast lo"), None);
+        assert_eq!(
+            a.pass(Stream::Stdout, b"Welcome to web-1\nLast lo".to_vec()),
+            None
+        );
         let rest = a.pass(
             Stream::Stdout,
             format!("gin: today\n{BEGIN}\ntaken\n").as_bytes(),
@@ -111,7 +114,7 @@ mod tests {
         assert_eq!(rest.as_deref(), Some(&b"taken\n"[..]));
         assert!(a.started());
         assert_eq!(
-            a.pass(Stream::Stdout, b"more").as_deref(),
+            a.pass(Stream::Stdout, b"more".to_vec()).as_deref(),
             Some(&b"more"[..])
         );
     }
@@ -120,9 +123,9 @@ mod tests {
     fn a_marker_cut_across_chunks_is_found() {
         let mut a = AfterBegin::default();
         let (head, tail) = BEGIN.split_at(7);
-        assert_eq!(a.pass(Stream::Stderr, head.as_bytes()), None);
+        assert_eq!(a.pass(Stream::Stderr, head.as_bytes().to_vec()), None);
         assert_eq!(
-            a.pass(Stream::Stderr, format!("{tail}\nboom\n").as_bytes())
+            a.pass(Stream::Stderr, format!("{tail}\nboom\n").into_bytes())
                 .as_deref(),
             Some(&b"boom\n"[..])
         );
@@ -131,7 +134,7 @@ mod tests {
     #[test]
     fn no_marker_explains_with_what_the_shell_said() {
         let mut a = AfterBegin::default();
-        a.pass(Stream::Stdout, b"This account is not available\n");
+        a.pass(Stream::Stdout, b"This account is not available\n".to_vec());
         assert!(!a.started());
         assert!(a.explain().contains("This account is not available"));
     }
