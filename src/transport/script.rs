@@ -109,7 +109,7 @@ mod tests {
         );
         let rest = a.pass(
             Stream::Stdout,
-            format!("gin: today\n{BEGIN}\ntaken\n").as_bytes(),
+            format!("gin: today\n{BEGIN}\ntaken\n").into_bytes(),
         );
         assert_eq!(rest.as_deref(), Some(&b"taken\n"[..]));
         assert!(a.started());
