@@ -407,10 +407,11 @@ impl Release {
                 let due = self.run_state(run).is_some_and(|t| {
                     t.status == RunStatus::RetryWaiting && t.attempt + 1 == run.attempt
                 });
-                let t = self.states(run.list)[run.step]
-                    .targets
-                    .iter()
-                    .position(|t| t.target == run.target);
+                // A timer from a journal may name a step or target this release does not have.
+                let t = self
+                    .states(run.list)
+                    .get(run.step)
+                    .and_then(|s| s.targets.iter().position(|t| t.target == run.target));
                 if let (true, Some(t)) = (due, t) {
                     self.start_run(run.list, run.step, t, fx);
                 }

@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod props;
 mod rollback;
 mod stopping;
 use crate::engine::release::RunStatus;
