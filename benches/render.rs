@@ -1,7 +1,7 @@
 //! One full cockpit frame at 200×60 with 10,000 lines in the scrollback (target: under 2 ms).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gonogo::engine::{Event, EventKind, Release, ReleasePlan, RunId, StepList, Stream};
+use gonogo::engine::{Event, EventKind, Release, RunId, StepList, Stream};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::state::UiState;
 use gonogo::ui::theme::Theme;
@@ -23,7 +23,7 @@ fn release_with_scrollback() -> Release {
         Purpose::Run,
         &mut Diagnostics::default(),
     );
-    let plan = ReleasePlan::new(&p, &vars);
+    let plan = profile::release_plan(&p, &vars);
     let mut release = Release::default();
     let mut at = 1_790_000_000_000;
     let mut send = |r: &mut Release, kind| {

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::engine::plan::ReleasePlan;
 use crate::engine::{LockState, Outcome};
 use crate::launch::RunFlags;
 use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind, VarValues};
@@ -185,7 +184,7 @@ fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) ->
     let Some((profile, vars)) = load_resolved(path, sets, Purpose::Plan, strict) else {
         return exit(true);
     };
-    let plan = ReleasePlan::new(&profile, &vars);
+    let plan = crate::profile::release_plan(&profile, &vars);
     match format {
         Format::Markdown => print!("{}", crate::plan::to_markdown(&plan)),
         Format::Json => print!("{}", crate::plan::to_json(&plan)),

@@ -271,7 +271,7 @@ fn session(
         operator: operator.to_string(),
         plan: ReleasePlan {
             window_override: flags.window_override.clone(),
-            ..ReleasePlan::new(profile, vars)
+            ..crate::profile::release_plan(profile, vars)
         },
         commands,
         links,

@@ -9,6 +9,7 @@ pub mod plan;
 pub mod preflight;
 pub mod profile;
 pub mod runtime;
+pub mod shell;
 pub mod text;
 pub mod transport;
 pub mod ui;

@@ -4,6 +4,9 @@
 
 use std::borrow::Cow;
 
+/// What a secret looks like wherever gonogo shows it.
+pub const MASK: &str = "••••";
+
 /// A value as one visible line: control characters are shown as escapes (`\e`, `\n`, `\r`, `\a`,
 /// `\x01`, `\u{9b}`), so nothing in it can move the cursor, clear the screen, ring the bell or
 /// start a new line. A tab stays a tab. Plain text is borrowed, not copied.

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Datelike as _;
 use expectrl::Expect as _;
-use gonogo::engine::{Event, EventKind, Release, ReleasePlan};
+use gonogo::engine::{Event, EventKind, Release};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::state::UiState;
 use gonogo::ui::theme::Theme;
@@ -80,7 +80,7 @@ fn started(text: &str) -> Release {
     let p = p.unwrap_or_else(|| panic!("{diags:?}"));
     let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
     let mut release = Release::default();
-    let plan = ReleasePlan::new(&p, &vars);
+    let plan = profile::release_plan(&p, &vars);
     let kind = EventKind::Started {
         session: "s1".into(),
         operator: "ana".into(),

@@ -17,7 +17,7 @@ fn exercise(text: &str) {
             Purpose::Plan,
             &mut diags,
         );
-        let plan = gonogo::engine::plan::ReleasePlan::new(p, &vars);
+        let plan = gonogo::profile::release_plan(p, &vars);
         let _ = gonogo::plan::to_markdown(&plan);
         let _ = gonogo::plan::to_json(&plan);
     }

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use gonogo::engine::{Decision, Event, EventKind, Release, ReleasePlan};
+use gonogo::engine::{Decision, Event, EventKind, Release};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
 use gonogo::ui::theme::Theme;
@@ -49,7 +49,7 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
         at += 1000;
         release.apply(&Event::new(at, kind));
     };
-    let plan = ReleasePlan::new(&p, &vars);
+    let plan = profile::release_plan(&p, &vars);
     send(
         &mut release,
         EventKind::Started {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use gonogo::engine::{Decision, Event, EventKind, Release, ReleasePlan, RunId, StepList, Stream};
+use gonogo::engine::{Decision, Event, EventKind, Release, RunId, StepList, Stream};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
 use gonogo::ui::state::{Confirm, Pane, UiState};
@@ -73,7 +73,7 @@ impl Scene {
         let (p, diags) = profile::load(&Source::new("t.toml", text));
         let p = p.unwrap_or_else(|| panic!("{diags:?}"));
         let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
-        let plan = ReleasePlan::new(&p, &vars);
+        let plan = profile::release_plan(&p, &vars);
         let mut scene = Scene {
             release: Release::default(),
             at: T0,
@@ -556,7 +556,7 @@ fn refused_to_start_says_why_in_full() {
         EventKind::Started {
             session: "s1".into(),
             operator: "ana".into(),
-            plan: ReleasePlan::new(&p, &vars),
+            plan: profile::release_plan(&p, &vars),
         },
     ));
     release.apply(&Event::new(T0 + 900, EventKind::ConnectFailed {

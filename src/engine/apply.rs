@@ -3,12 +3,12 @@
 use regex::Regex;
 
 use super::event::{Decision, Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
+use super::plan::StepKind;
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
     AfterStop, DecisionRecord, Link, LockState, OUTPUT_LINES_KEPT, OutputLine, Question, Release,
     RunStatus, Stage, StepState, StepStatus, TargetRun, TargetState,
 };
-use crate::profile::StepKind;
 
 impl Release {
     /// Applies one event and returns what the drivers must do next. Pure: no I/O, no clock.

@@ -1,11 +1,11 @@
 //! The release as the engine runs it: every step resolved to its targets and its command as
 //! shown to people (secrets masked). It travels in the first event of a session, so a replay or
-//! a follower needs nothing but the journal.
+//! a follower needs nothing but the journal. It is made from a profile on the profile side
+//! (`profile::release_plan`).
 
 use serde::{Deserialize, Serialize};
 
 use super::watch_rule::WatchRule;
-use crate::profile::{Profile, Quoting, Step, StepKind, Transport, VarValues};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReleasePlan {
@@ -56,80 +56,39 @@ pub struct PlannedWatch {
     pub auto_rollback: bool,
 }
 
-impl ReleasePlan {
-    pub fn new(profile: &Profile, vars: &VarValues) -> Self {
-        let planned = |s: &Step| PlannedStep::new(s, profile, vars);
-        ReleasePlan {
-            release: profile.release.name.clone(),
-            environment: profile.release.environment.clone(),
-            production: profile.release.is_production(),
-            version: profile
-                .release
-                .version
-                .as_ref()
-                .map(|v| v.display(vars, Quoting::Plain)),
-            targets: profile
-                .targets
-                .iter()
-                .map(|t| PlannedTarget {
-                    name: t.name.clone(),
-                    address: t.address(vars),
-                    roles: t.roles.clone(),
-                    transport: t.transport,
-                })
-                .collect(),
-            steps: profile.steps.iter().map(planned).collect(),
-            watch: profile.watch.as_ref().map(|w| PlannedWatch {
-                duration_ms: millis(w.duration),
-                rollback_on: w.rollback_on.clone(),
-                auto_rollback: w.auto_rollback,
-            }),
-            rollback: profile.rollback.iter().map(planned).collect(),
-            window_override: None,
+/// A step's kind: `check` verifies and changes nothing, `run` changes things, `manual` is a
+/// person's item, `gate` a go / no-go question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Check,
+    Run,
+    Manual,
+    Gate,
+}
+
+impl StepKind {
+    pub const KEYS: [&'static str; 4] = ["check", "run", "manual", "gate"];
+
+    pub fn key(&self) -> &'static str {
+        match self {
+            StepKind::Check => "check",
+            StepKind::Run => "run",
+            StepKind::Manual => "manual",
+            StepKind::Gate => "gate",
         }
+    }
+
+    /// Checks and actions run commands on targets; manual items and gates wait for a person.
+    pub fn runs_command(&self) -> bool {
+        matches!(self, StepKind::Check | StepKind::Run)
     }
 }
 
-impl PlannedStep {
-    fn new(step: &Step, profile: &Profile, vars: &VarValues) -> Self {
-        let quoting = if step.kind.runs_command() {
-            Quoting::Shell
-        } else {
-            Quoting::Plain
-        };
-        let (on, targets) = match &step.on {
-            Some(sel) => (
-                sel.names.clone(),
-                sel.resolve(&profile.targets)
-                    .iter()
-                    .map(|t| t.name.clone())
-                    .collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
-        PlannedStep {
-            phase: step.phase.clone(),
-            // A step without a name is named by its text, shown the same way.
-            name: if step.name == step.text {
-                step.text.display(vars, quoting)
-            } else {
-                step.name.display(vars, Quoting::Plain)
-            },
-            kind: step.kind,
-            text: step.text.display(vars, quoting),
-            on,
-            targets,
-            serial: step.serial,
-            timeout_ms: millis(step.timeout),
-            retries: step.retries,
-            retry_delay_ms: millis(step.retry_delay),
-            expect: step.expect.clone(),
-            irreversible: step.irreversible,
-            approvals: step.approvals,
-        }
-    }
-}
-
-fn millis(d: std::time::Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+/// How gonogo reaches a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Ssh,
+    Local,
 }

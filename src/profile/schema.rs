@@ -3,9 +3,10 @@
 use std::ops::Range;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::template::Template;
+pub use crate::engine::plan::{StepKind, Transport};
 use crate::engine::watch_rule::WatchRule;
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,13 +69,6 @@ pub struct SshSettings {
     pub connect_timeout: Option<Duration>,
     /// How long a dropped link is retried before its steps' outcome is called unknown.
     pub reconnect_budget: Option<Duration>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Ssh,
-    Local,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -164,33 +158,6 @@ pub struct MetricSource {
     pub requests: Option<String>,
     pub latency: Option<String>,
     pub every: Duration,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepKind {
-    Check,
-    Run,
-    Manual,
-    Gate,
-}
-
-impl StepKind {
-    pub const KEYS: [&'static str; 4] = ["check", "run", "manual", "gate"];
-
-    pub fn key(&self) -> &'static str {
-        match self {
-            StepKind::Check => "check",
-            StepKind::Run => "run",
-            StepKind::Manual => "manual",
-            StepKind::Gate => "gate",
-        }
-    }
-
-    /// Checks and actions run commands on targets; manual items and gates wait for a person.
-    pub fn runs_command(&self) -> bool {
-        matches!(self, StepKind::Check | StepKind::Run)
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -8,8 +8,8 @@ use toml::Spanned;
 use super::diag::Diagnostic;
 use super::load::Loader;
 use super::read::{Fields, content_offset, wrong_type};
+use super::rule::parse_rule;
 use super::schema::*;
-use crate::engine::watch_rule::parse_rule;
 
 impl Loader<'_> {
     pub(crate) fn logs(&mut self, top: &Fields<'_, '_>) -> Vec<LogSource> {

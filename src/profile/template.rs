@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Serialize, Serializer};
 
-/// What a secret looks like wherever gonogo shows it.
-pub const MASK: &str = "••••";
+pub use crate::text::MASK;
 
 /// A profile string with `{{name}}` placeholders. `{{` followed by anything that is not a
 /// variable name (e.g. docker's `{{.Names}}`) is left as written.
@@ -139,11 +138,7 @@ pub fn is_var_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// One word for `sh -c`: safe words as they are, anything else single-quoted.
-pub fn shell_word(value: &str) -> String {
-    // The loader rejects NUL in values, the one thing a POSIX shell cannot quote.
-    shlex::try_quote(value).map_or_else(|_| String::from("''"), |q| q.into_owned())
-}
+pub use crate::shell::shell_word;
 
 /// A variable's resolved value, if it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::profile::MASK;
+use crate::text::MASK;
 
 /// A line longer than this is cut into pieces, so one runaway line cannot fill memory.
 pub const MAX_LINE: usize = 8 * 1024;

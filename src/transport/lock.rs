@@ -5,7 +5,7 @@
 use super::Link;
 use super::script::MEMBERS_FN;
 use super::ssh::ExecEnd;
-use crate::profile::template::shell_word;
+use crate::shell::shell_word;
 
 /// Where deploy locks live on a host unless the profile says (`[release] lock_dir`).
 pub const DEFAULT_LOCK_DIR: &str = "~/.gonogo/locks";

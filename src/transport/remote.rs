@@ -18,7 +18,7 @@ use super::lock::Holder;
 use super::script::MEMBERS_FN;
 use super::ssh::ExecEnd;
 use crate::engine::{EventKind, RunId, StepList, Stream};
-use crate::profile::template::shell_word;
+use crate::shell::shell_word;
 
 /// How long a cancelled step has between TERM and KILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);

@@ -49,7 +49,7 @@ pub(super) fn plan(toml: &str) -> ReleasePlan {
     let p = p.unwrap_or_else(|| panic!("test profile invalid: {diags:?}"));
     let mut diags = profile::Diagnostics::default();
     let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut diags);
-    ReleasePlan::new(&p, &vars)
+    profile::release_plan(&p, &vars)
 }
 
 /// A release and a clock: each event happens one second after the last.

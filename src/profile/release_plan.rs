@@ -1,0 +1,81 @@
+//! From a checked profile to the plan the engine runs: every step resolved to its targets and
+//! its command as shown to people (secrets masked).
+
+use crate::engine::plan::{PlannedStep, PlannedTarget, PlannedWatch, ReleasePlan};
+
+use super::{Profile, Quoting, Step, VarValues};
+
+/// The release as the engine runs it, from a checked profile and its variables' values.
+pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
+    let planned = |s: &Step| planned_step(s, profile, vars);
+    ReleasePlan {
+        release: profile.release.name.clone(),
+        environment: profile.release.environment.clone(),
+        production: profile.release.is_production(),
+        version: profile
+            .release
+            .version
+            .as_ref()
+            .map(|v| v.display(vars, Quoting::Plain)),
+        targets: profile
+            .targets
+            .iter()
+            .map(|t| PlannedTarget {
+                name: t.name.clone(),
+                address: t.address(vars),
+                roles: t.roles.clone(),
+                transport: t.transport,
+            })
+            .collect(),
+        steps: profile.steps.iter().map(planned).collect(),
+        watch: profile.watch.as_ref().map(|w| PlannedWatch {
+            duration_ms: millis(w.duration),
+            rollback_on: w.rollback_on.clone(),
+            auto_rollback: w.auto_rollback,
+        }),
+        rollback: profile.rollback.iter().map(planned).collect(),
+        window_override: None,
+    }
+}
+
+fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep {
+    let quoting = if step.kind.runs_command() {
+        Quoting::Shell
+    } else {
+        Quoting::Plain
+    };
+    let (on, targets) = match &step.on {
+        Some(sel) => (
+            sel.names.clone(),
+            sel.resolve(&profile.targets)
+                .iter()
+                .map(|t| t.name.clone())
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    PlannedStep {
+        phase: step.phase.clone(),
+        // A step without a name is named by its text, shown the same way.
+        name: if step.name == step.text {
+            step.text.display(vars, quoting)
+        } else {
+            step.name.display(vars, Quoting::Plain)
+        },
+        kind: step.kind,
+        text: step.text.display(vars, quoting),
+        on,
+        targets,
+        serial: step.serial,
+        timeout_ms: millis(step.timeout),
+        retries: step.retries,
+        retry_delay_ms: millis(step.retry_delay),
+        expect: step.expect.clone(),
+        irreversible: step.irreversible,
+        approvals: step.approvals,
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,299 @@
+//! Parsing the watch window's rollback rules, with errors that point inside the rule's text.
+//! The rule types are the engine's (`engine::watch_rule`).
+
+use std::time::Duration;
+
+use crate::engine::watch_rule::{Condition, Op, Signal, Threshold, WatchRule};
+
+/// What is wrong with a rule, where in its text (byte offset), and what would be right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleError {
+    pub offset: usize,
+    pub message: String,
+    pub help: String,
+}
+
+const SIGNALS: [&str; 8] = [
+    "error_ratio",
+    "latency_p50",
+    "latency_p90",
+    "latency_p95",
+    "latency_p99",
+    "log_errors",
+    "request_rate",
+    "health",
+];
+
+struct Token<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+fn tokens(text: &str) -> Vec<Token<'_>> {
+    let is_op = |c: char| matches!(c, '<' | '>' | '=');
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(start, c)) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let op = is_op(c);
+        let mut end = start;
+        while let Some(&(i, c)) = chars.peek() {
+            if c.is_whitespace() || is_op(c) != op {
+                break;
+            }
+            end = i + c.len_utf8();
+            chars.next();
+        }
+        out.push(Token {
+            text: &text[start..end],
+            at: start,
+        });
+    }
+    out
+}
+
+fn err(at: usize, message: impl Into<String>, help: impl Into<String>) -> RuleError {
+    RuleError {
+        offset: at,
+        message: message.into(),
+        help: help.into(),
+    }
+}
+
+pub fn parse_rule(text: &str) -> Result<WatchRule, RuleError> {
+    let tokens = tokens(text);
+    let mut it = tokens.iter().peekable();
+    let Some(first) = it.next() else {
+        return Err(err(
+            0,
+            "the rule is empty",
+            "e.g. \"error_ratio > 5% for 1m\"",
+        ));
+    };
+    let signal = parse_signal(first)?;
+    let end = text.len();
+    let condition = if signal == Signal::Health {
+        match it.next() {
+            Some(t) if t.text == "failing" => Condition::Failing,
+            other => {
+                return Err(err(
+                    other.map_or(end, |t| t.at),
+                    "health rules have one condition: `failing`",
+                    "e.g. \"health failing for 30s\"",
+                ));
+            }
+        }
+    } else {
+        let op_token = it.next();
+        let op = match op_token.map(|t| t.text) {
+            Some(">") => Op::Above,
+            Some(">=") => Op::AtLeast,
+            Some("<") => Op::Below,
+            Some("<=") => Op::AtMost,
+            _ => {
+                return Err(err(
+                    op_token.map_or(end, |t| t.at),
+                    format!("expected a comparison after `{}`", first.text),
+                    "use one of >, >=, <, <=",
+                ));
+            }
+        };
+        let Some(value) = it.next() else {
+            return Err(err(end, "expected a threshold", example_for(signal)));
+        };
+        let baseline = it.peek().is_some_and(|t| t.text == "baseline");
+        if baseline {
+            it.next();
+        }
+        let threshold = parse_threshold(signal, value, baseline)?;
+        Condition::Compare { op, threshold }
+    };
+    let sustained = match it.next() {
+        None => Duration::ZERO,
+        Some(t) if t.text == "for" => {
+            let Some(d) = it.next() else {
+                return Err(err(
+                    end,
+                    "expected a duration after `for`",
+                    "e.g. \"for 1m\"",
+                ));
+            };
+            humantime::parse_duration(d.text).map_err(|e| {
+                err(
+                    d.at,
+                    format!("`{}` is not a duration: {e}", d.text),
+                    "e.g. 30s, 1m, 2m30s",
+                )
+            })?
+        }
+        Some(t) => {
+            return Err(err(
+                t.at,
+                format!("unexpected `{}`", t.text),
+                "a rule may end with `for DURATION`, e.g. \"for 1m\"",
+            ));
+        }
+    };
+    if let Some(t) = it.next() {
+        return Err(err(
+            t.at,
+            format!("unexpected `{}` after the duration", t.text),
+            "the rule ends after `for DURATION`",
+        ));
+    }
+    Ok(WatchRule {
+        text: text.to_string(),
+        signal,
+        condition,
+        sustained,
+    })
+}
+
+fn parse_signal(token: &Token<'_>) -> Result<Signal, RuleError> {
+    let signal = match token.text {
+        "error_ratio" => Signal::ErrorRatio,
+        "log_errors" => Signal::LogErrors,
+        "request_rate" => Signal::RequestRate,
+        "health" => Signal::Health,
+        other => match other.strip_prefix("latency_p").map(str::parse::<u8>) {
+            Some(Ok(p)) if [50, 90, 95, 99].contains(&p) => Signal::Latency { percentile: p },
+            _ => {
+                let help = match super::diag::did_you_mean(other, SIGNALS) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("signals: {}", SIGNALS.join(", ")),
+                };
+                return Err(err(token.at, format!("unknown signal `{other}`"), help));
+            }
+        },
+    };
+    Ok(signal)
+}
+
+fn example_for(signal: Signal) -> &'static str {
+    match signal {
+        Signal::ErrorRatio => "a percentage or a multiple of the baseline: 5% or 2x baseline",
+        Signal::Latency { .. } => {
+            "a time or a multiple of the baseline: 800ms, 1.5s or 1.5x baseline"
+        }
+        Signal::LogErrors => "a rate: 20/min or 1/s",
+        Signal::RequestRate => "a rate or a multiple of the baseline: 100/s or 0.5x baseline",
+        Signal::Health => "health rules take `failing`",
+    }
+}
+
+fn parse_threshold(
+    signal: Signal,
+    token: &Token<'_>,
+    baseline: bool,
+) -> Result<Threshold, RuleError> {
+    let text = token.text;
+    let number_end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(number_end);
+    let bad = |message: String| err(token.at, message, example_for(signal));
+    let value: f64 = number
+        .parse()
+        .map_err(|_| bad(format!("`{text}` is not a number with a unit")))?;
+    let threshold = match (unit, baseline) {
+        ("x", true) => Threshold::TimesBaseline(value),
+        ("x", false) => return Err(bad(format!("`{text}` of what? write `{text} baseline`"))),
+        (_, true) => {
+            return Err(bad(format!(
+                "`{text} baseline`: a baseline multiple is written like 1.5x"
+            )));
+        }
+        ("%", false) => Threshold::Percent(value),
+        ("ms", false) => Threshold::Seconds(value / 1000.0),
+        ("s", false) => Threshold::Seconds(value),
+        ("/min" | "/m", false) => Threshold::PerMinute(value),
+        ("/s", false) => Threshold::PerMinute(value * 60.0),
+        ("", false) => return Err(bad(format!("`{text}` needs a unit"))),
+        (other, false) => return Err(bad(format!("unknown unit `{other}`"))),
+    };
+    let fits = matches!(
+        (signal, threshold),
+        (
+            Signal::ErrorRatio,
+            Threshold::Percent(_) | Threshold::TimesBaseline(_)
+        ) | (
+            Signal::Latency { .. },
+            Threshold::Seconds(_) | Threshold::TimesBaseline(_)
+        ) | (Signal::LogErrors, Threshold::PerMinute(_))
+            | (
+                Signal::RequestRate,
+                Threshold::PerMinute(_) | Threshold::TimesBaseline(_)
+            )
+    );
+    if !fits {
+        return Err(bad(format!("`{text}` does not fit this signal")));
+    }
+    Ok(threshold)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_design_rules_parse() {
+        let r = parse_rule("error_ratio > 5% for 1m").expect("valid");
+        assert_eq!(r.signal, Signal::ErrorRatio);
+        assert_eq!(
+            r.condition,
+            Condition::Compare {
+                op: Op::Above,
+                threshold: Threshold::Percent(5.0)
+            }
+        );
+        assert_eq!(r.sustained, Duration::from_secs(60));
+
+        let r = parse_rule("latency_p95 > 1.5x baseline for 2m").expect("valid");
+        assert_eq!(r.signal, Signal::Latency { percentile: 95 });
+        assert_eq!(
+            r.condition,
+            Condition::Compare {
+                op: Op::Above,
+                threshold: Threshold::TimesBaseline(1.5)
+            }
+        );
+
+        let r = parse_rule("health failing for 30s").expect("valid");
+        assert_eq!(
+            (r.condition, r.sustained),
+            (Condition::Failing, Duration::from_secs(30))
+        );
+
+        let r = parse_rule("log_errors > 20/min").expect("valid");
+        assert_eq!(r.sustained, Duration::ZERO);
+        assert_eq!(
+            r.condition,
+            Condition::Compare {
+                op: Op::Above,
+                threshold: Threshold::PerMinute(20.0)
+            }
+        );
+    }
+
+    #[test]
+    fn errors_point_inside_the_rule() {
+        let e = parse_rule("error_ratio > 5 for 1m").unwrap_err();
+        assert_eq!(e.offset, 14);
+        let e = parse_rule("eror_ratio > 5%").unwrap_err();
+        assert_eq!(
+            (e.offset, e.help.as_str()),
+            (0, "did you mean `error_ratio`?")
+        );
+        let e = parse_rule("latency_p95 > 1.5x baseline for soon").unwrap_err();
+        assert_eq!(e.offset, 32);
+        let e = parse_rule("log_errors > 20%").unwrap_err();
+        assert_eq!(e.offset, 13);
+        let e = parse_rule("health > 1").unwrap_err();
+        assert_eq!(e.offset, 7);
+        assert!(parse_rule("").is_err());
+        assert!(parse_rule("error_ratio > 5% for 1m please").is_err());
+    }
+}
