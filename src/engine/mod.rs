@@ -3,6 +3,7 @@
 
 mod answer;
 mod apply;
+mod decide;
 pub mod event;
 pub mod plan;
 pub mod release;

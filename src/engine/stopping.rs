@@ -208,4 +208,25 @@ impl Release {
             fx.push(Effect::Finish { outcome });
         }
     }
+
+    /// The outcome is known: release the locks this session holds, then finish once the
+    /// drivers say what became of them.
+    pub(super) fn finish(&mut self, outcome: Outcome, fx: &mut Vec<Effect>) {
+        self.question = None;
+        self.after_stop = None;
+        self.outcome = Some(outcome);
+        let held: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.lock == LockState::Held)
+            .map(|t| t.name.clone())
+            .collect();
+        if held.is_empty() {
+            self.stage = Stage::Finished;
+            fx.push(Effect::Finish { outcome });
+        } else {
+            self.stage = Stage::Closing;
+            fx.push(Effect::ReleaseLocks { targets: held });
+        }
+    }
 }

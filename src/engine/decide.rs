@@ -1,0 +1,186 @@
+//! Decisions: a person's answer to the open question (or to none), and what it sets going:
+//! gates and approvals, manual items, guided failure, rollback and its confirmation, abort.
+
+use super::event::{Decision, Effect, Outcome, RunId, StepList, Timer};
+use super::release::{AfterStop, Question, Release, RunStatus, Stage, StepStatus};
+
+impl Release {
+    pub(super) fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
+        if self.outcome.is_some() || self.stage == Stage::Idle {
+            return;
+        }
+        if self.after_stop.is_some() {
+            // Waiting for runs to stop: only an abort changes what comes next.
+            if *decision == Decision::Abort {
+                self.after_stop = Some(AfterStop::Abort);
+            }
+            return;
+        }
+        let question = self.question.clone();
+        match (question, decision) {
+            (_, Decision::Abort) => self.abort(fx),
+            (Some(Question::ConfirmRollback { .. }), Decision::ConfirmRollback) => {
+                self.roll_back(fx)
+            }
+            (Some(Question::ConfirmRollback { then, .. }), Decision::Cancel) => {
+                self.question = then.map(|q| *q);
+                if self.question.is_some() {
+                    fx.push(Effect::Ask);
+                } else if let Some((list, step)) = self.current() {
+                    self.progress(list, step, fx);
+                }
+            }
+            (question, Decision::Rollback) => self.offer_rollback(question, fx),
+            (Some(Question::Gate { step }), Decision::Go) => {
+                let state = &mut self.steps[step];
+                if !state.approved_by.iter().any(|b| b == by) {
+                    state.approved_by.push(by.to_string());
+                }
+                if state.approved_by.len() >= self.plan.steps[step].approvals as usize {
+                    self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
+                } else {
+                    fx.push(Effect::Ask);
+                }
+            }
+            (Some(Question::Gate { step }), Decision::NoGo) => {
+                self.steps[step].status = StepStatus::Failed;
+                self.abort(fx);
+            }
+            (Some(Question::Manual { list, step }), Decision::Done) => {
+                self.pass_waiting(list, step, StepStatus::Passed, fx);
+            }
+            (
+                Some(Question::Manual { list, step } | Question::Failure { list, step }),
+                Decision::Skip { reason },
+            ) if !reason.trim().is_empty() => {
+                self.states_mut(list)[step].skip_reason = Some(reason.clone());
+                self.pass_waiting(list, step, StepStatus::Skipped, fx);
+            }
+            (Some(Question::Failure { list, step }), Decision::Retry) => {
+                self.question = None;
+                let state = &mut self.states_mut(list)[step];
+                state.status = StepStatus::Running;
+                state.finished_at = None;
+                for t in &mut state.targets {
+                    if t.status == RunStatus::Failed {
+                        t.status = RunStatus::Pending;
+                    }
+                }
+                // A run whose outcome is unknown is attached to again, never started anew.
+                self.reattach_unknown(list, step, fx);
+                self.progress(list, step, fx);
+            }
+            (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
+                self.finish(Outcome::Released, fx);
+            }
+            // Anything else does not answer the open question: it is recorded and changes nothing.
+            _ => {}
+        }
+    }
+
+    /// Closes a gate, manual item or failure with `status` and moves on.
+    fn pass_waiting(
+        &mut self,
+        list: StepList,
+        step: usize,
+        status: StepStatus,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.question = None;
+        let now = self.now;
+        let state = &mut self.states_mut(list)[step];
+        state.status = status;
+        state.finished_at = Some(now);
+        self.enter(list, step + 1, fx);
+    }
+
+    /// Rollback is offered until the release ends; irreversible steps that ran are named first.
+    fn offer_rollback(&mut self, question: Option<Question>, fx: &mut Vec<Effect>) {
+        let rolling_back = matches!(
+            self.stage,
+            Stage::Running {
+                list: StepList::Rollback,
+                ..
+            }
+        );
+        if self.plan.rollback.is_empty()
+            || rolling_back
+            || matches!(self.stage, Stage::Connecting | Stage::Locking)
+        {
+            return;
+        }
+        let irreversible = self.irreversible_done();
+        if irreversible.is_empty() {
+            return self.roll_back(fx);
+        }
+        self.question = Some(Question::ConfirmRollback {
+            irreversible,
+            then: question.map(Box::new),
+        });
+        fx.push(Effect::Ask);
+    }
+
+    /// Rolls back once every run in flight has confirmed it stopped.
+    fn roll_back(&mut self, fx: &mut Vec<Effect>) {
+        self.question = None;
+        if self.cancel_all(fx) {
+            self.after_stop = Some(AfterStop::Rollback);
+        } else {
+            self.enter(StepList::Rollback, 0, fx);
+        }
+    }
+
+    /// Aborts once every run in flight has confirmed it stopped.
+    pub(super) fn abort(&mut self, fx: &mut Vec<Effect>) {
+        self.question = None;
+        if self.cancel_all(fx) {
+            self.after_stop = Some(AfterStop::Abort);
+        } else {
+            self.finish(Outcome::Aborted, fx);
+        }
+    }
+
+    /// Sends a cancel to everything in flight (runs whose outcome is unknown too); the step it
+    /// interrupts shows as cancelled. True when some run must confirm it stopped.
+    fn cancel_all(&mut self, fx: &mut Vec<Effect>) -> bool {
+        self.question = None;
+        let mut stopping = false;
+        for list in [StepList::Main, StepList::Rollback] {
+            for (index, state) in self.states_mut(list).iter_mut().enumerate() {
+                for t in &mut state.targets {
+                    let run = RunId {
+                        list,
+                        step: index,
+                        target: t.target.clone(),
+                        attempt: t.attempt,
+                    };
+                    match t.status {
+                        RunStatus::Running | RunStatus::Unknown => {
+                            fx.push(Effect::CancelRun { run });
+                            t.status = RunStatus::Stopping;
+                            t.failure = None;
+                            stopping = true;
+                        }
+                        RunStatus::Stopping => stopping = true,
+                        RunStatus::RetryWaiting => {
+                            fx.push(Effect::CancelTimer {
+                                timer: Timer::Retry {
+                                    run: RunId {
+                                        attempt: run.attempt + 1,
+                                        ..run
+                                    },
+                                },
+                            });
+                            t.status = RunStatus::Cancelled;
+                        }
+                        _ => {}
+                    }
+                }
+                if matches!(state.status, StepStatus::Running | StepStatus::Waiting) {
+                    state.status = StepStatus::Cancelled;
+                }
+            }
+        }
+        stopping
+    }
+}
