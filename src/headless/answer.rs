@@ -1,0 +1,103 @@
+//! What the operator types on stdin: answers checked against the open question, and the reader
+//! that brings lines into the run loop.
+
+use crate::engine::{Answer, Decision, Question, Release, Stage};
+use crate::runtime::Input;
+use crate::text::printable;
+
+/// Whether `who` has approved the gate that is open (a gate of `approvals = 2` or more).
+pub(super) fn already_approved(release: &Release, who: &str) -> bool {
+    matches!(release.question, Some(Question::Gate { step })
+        if release.steps.get(step).is_some_and(|s| s.approved_by.iter().any(|b| b == who)))
+}
+
+/// An answer typed on stdin, checked against the open question.
+pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
+    let (word, rest) = answer
+        .split_once(char::is_whitespace)
+        .unwrap_or((answer, ""));
+    let reason = rest.trim().to_string();
+    let word = word.to_ascii_lowercase();
+    // Abort at any time; rollback once under way; the watch ends with `done`.
+    match word.as_str() {
+        "abort" => return Ok(Decision::Abort),
+        "done" | "end"
+            if release.question.is_none() && matches!(release.stage, Stage::Watching { .. }) =>
+        {
+            return Ok(Decision::EndWatch);
+        }
+        "rollback"
+            if !release.plan.rollback.is_empty()
+                && !matches!(release.question, Some(Question::ConfirmRollback { .. })) =>
+        {
+            return Ok(Decision::Rollback);
+        }
+        _ => {}
+    }
+    let offered = release.answers();
+    let chosen = offered.iter().copied().find(|a| {
+        let name = a.word().split(' ').next().unwrap_or_default();
+        name == word
+            || (word == "nogo" && *a == Answer::NoGo)
+            || (word == "rollback" && *a == Answer::RollbackAnyway)
+    });
+    let Some(chosen) = chosen else {
+        return Err(if offered.is_empty() {
+            format!(
+                "`{}` is not an answer now: nothing is asked (abort and rollback are always possible)",
+                printable(answer)
+            )
+        } else {
+            format!(
+                "`{}` is not an answer here: answer {}",
+                printable(answer),
+                release.choices().join(" / ")
+            )
+        });
+    };
+    if chosen == Answer::Skip && reason.is_empty() {
+        return Err("skip needs a reason: skip REASON (it is recorded)".into());
+    }
+    let decision = chosen.decision(reason);
+    Ok(decision)
+}
+
+pub(super) fn describe(decision: &Decision) -> String {
+    match decision {
+        Decision::Go => "go".into(),
+        Decision::NoGo => "no-go".into(),
+        Decision::Done => "done".into(),
+        Decision::Skip { reason } => format!("skip: {}", printable(reason)),
+        Decision::Retry => "retry".into(),
+        Decision::Rollback => "rollback".into(),
+        Decision::ConfirmRollback => "rollback confirmed".into(),
+        Decision::Cancel => "cancel".into(),
+        Decision::Abort => "abort".into(),
+        Decision::EndWatch => "end the watch".into(),
+    }
+}
+
+/// Reads stdin line by line into the run loop's input channel.
+pub fn read_stdin(inputs: tokio::sync::mpsc::Sender<Input>) {
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match stdin.read_line(&mut line) {
+                Ok(0) | Err(_) => {
+                    let _ = inputs.blocking_send(Input::Closed);
+                    return;
+                }
+                Ok(_) => {
+                    if inputs
+                        .blocking_send(Input::Line(line.trim_end().to_string()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
