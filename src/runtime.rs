@@ -38,8 +38,9 @@ pub trait Frontend {
     /// A question is open. An answer given at once (`--yes`, closed input) is returned.
     fn ask(&mut self, release: &Release) -> Option<EventKind>;
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind>;
-    /// Called after each batch of events and inputs: flush or redraw once for the batch.
-    fn flush(&mut self, release: &Release);
+    /// Called after each batch of events and inputs: flush or redraw once for the batch. `now`
+    /// is the loop's clock (a replay passes its own), so front ends read none.
+    fn flush(&mut self, release: &Release, now: Millis);
     /// Whether to stay after the release has ended (the cockpit shows the end until `q`).
     fn keep_open(&self) -> bool {
         false
@@ -106,7 +107,7 @@ pub async fn run(
     let mut terminated = false;
     loop {
         if lp.release.is_finished() && !shut {
-            lp.frontend.flush(&lp.release);
+            lp.frontend.flush(&lp.release, now_ms());
             lp.shut_down().await;
             shut = true;
         }
@@ -138,12 +139,12 @@ pub async fn run(
             }
             else => break,
         }
-        lp.frontend.flush(&lp.release);
+        lp.frontend.flush(&lp.release, now_ms());
     }
     if !shut {
         lp.shut_down().await;
     }
-    lp.frontend.flush(&lp.release);
+    lp.frontend.flush(&lp.release, now_ms());
     lp.release
 }
 

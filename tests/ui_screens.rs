@@ -582,3 +582,26 @@ fn help_scrolls_to_every_section_on_a_small_terminal() {
     );
     insta::assert_snapshot!("help_scrolled_80x24", text);
 }
+
+/// The running step's time moves with the loop's clock, whether or not output arrives.
+#[test]
+fn a_running_step_is_timed_by_the_clock_not_by_its_last_output() {
+    let s = Scene::new("staging");
+    let ui = ui_for(&s.release);
+    let frame = |now: u64| {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        terminal
+            .draw(|f| gonogo::ui::draw(f, &s.release, &ui, &Theme { color: false }, now))
+            .expect("draw");
+        terminal.backend().to_string()
+    };
+    let row = |screen: String| {
+        screen
+            .lines()
+            .find(|l| l.contains("Required env vars"))
+            .map(str::to_string)
+            .expect("the running step")
+    };
+    assert!(row(frame(s.release.now + 2_000)).contains(" 2.0s"));
+    assert!(row(frame(s.release.now + 65_000)).contains(" 1m05s"));
+}

@@ -478,7 +478,7 @@ impl Frontend for Headless {
         self.answer(&line, release)
     }
 
-    fn flush(&mut self, _release: &Release) {
+    fn flush(&mut self, _release: &Release, _now: crate::engine::Millis) {
         let _ = self.out.flush();
     }
 }

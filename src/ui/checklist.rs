@@ -31,7 +31,15 @@ fn took(state: &StepState, now: u64) -> String {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+/// `now` times the steps still running: their clock moves whether or not output arrives.
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    release: &Release,
+    ui: &UiState,
+    theme: &Theme,
+    now: u64,
+) {
     let focused = ui.focus == Pane::Checklist;
     let block = Block::bordered().title(Line::from(" Checklist ").style(if focused {
         theme.bold()
@@ -61,7 +69,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
             if row == ui.cursor {
                 cursor_line = lines.len();
             }
-            let time = took(state, release.now);
+            let time = took(state, now);
             let kind = if step.kind == crate::profile::StepKind::Gate {
                 "gate: "
             } else {

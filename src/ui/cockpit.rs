@@ -12,7 +12,7 @@ use super::keymap::{self, Action, Choice, Mode};
 use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
 use super::theme::Theme;
 use crate::engine::{Decision, Event, EventKind, Question, Release, Stage, StepList};
-use crate::runtime::{Frontend, Input, now_ms};
+use crate::runtime::{Frontend, Input};
 
 const FRAME: Duration = Duration::from_millis(33);
 
@@ -412,9 +412,9 @@ impl<B: Backend> Frontend for Cockpit<B> {
         }
     }
 
-    fn flush(&mut self, release: &Release) {
+    fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
         if self.dirty && (self.urgent || self.last_draw.is_none_or(|t| t.elapsed() >= FRAME)) {
-            self.draw(release, now_ms());
+            self.draw(release, now);
         }
     }
 

@@ -51,7 +51,7 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
         Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
 
     panels::status_bar(frame, top, release, theme, now);
-    checklist::render(frame, left, release, ui, theme);
+    checklist::render(frame, left, release, ui, theme, now);
     output::render(frame, output_area, release, ui, theme);
     panels::health(frame, health_area, release, theme, now);
     panels::hints(frame, bottom, release, ui, theme);
