@@ -69,8 +69,9 @@ pub fn run(
         );
         watch_signals(inputs.clone());
         if headless {
-            let mut frontend =
-                Headless::new(&operator, flags.yes).with_notes(preflight::not_acted_on(profile));
+            let mut frontend = Headless::new(&operator, flags.yes)
+                .with_notes(preflight::not_acted_on(profile))
+                .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
             headless::read_stdin(inputs.clone());
             tokio::spawn(async move {
                 while tokio::signal::ctrl_c().await.is_ok() {

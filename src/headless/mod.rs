@@ -30,6 +30,9 @@ pub struct Headless {
     shown_ends: std::collections::HashSet<(RunId, RunStatus, Option<u64>)>,
     /// What the profile asks that this run does not do yet, printed at start.
     notes: Vec<String>,
+    /// Answers are typed by a person at a terminal: one typed before its question is refused,
+    /// not kept for the next question (a `go` typed while a step runs approves no gate).
+    typing: bool,
 }
 
 impl Headless {
@@ -45,7 +48,14 @@ impl Headless {
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
+            typing: false,
         }
+    }
+
+    /// Stdin is a terminal: answers count only for the question on screen.
+    pub fn typed_at_a_terminal(mut self, typing: bool) -> Self {
+        self.typing = typing;
+        self
     }
 
     /// Lines printed right after the start line: `gonogo: note: …`.
@@ -472,6 +482,15 @@ impl Frontend for Headless {
         );
         let now = line.trim() == "abort" || (line.trim() == "rollback" && under_way);
         if release.question.is_none() && !now && !matches!(release.stage, Stage::Watching { .. }) {
+            if self.typing {
+                if !line.trim().is_empty() {
+                    self.line(format!(
+                        "`{}` not kept: nothing is asked now; answer when the question comes (abort works any time)",
+                        printable(line.trim())
+                    ));
+                }
+                return None;
+            }
             self.typed_ahead.push_back(line);
             return None;
         }
