@@ -27,6 +27,9 @@ pub enum Input {
     Closed,
     /// Ctrl-C.
     Interrupt,
+    /// A question just opened (the engine's `Ask`): a front end shows it, and an answer it has
+    /// at once (`--yes`, answers piped ahead, a closed stdin) comes back as an input decision.
+    Asked,
     /// SIGTERM, or the terminal went away (SIGHUP): abort now, release the locks, leave.
     Terminate(String),
 }
@@ -35,8 +38,8 @@ pub enum Input {
 /// owns the state.
 pub trait Frontend {
     fn show(&mut self, event: &Event, release: &Release);
-    /// A question is open. An answer given at once (`--yes`, closed input) is returned.
-    fn ask(&mut self, release: &Release) -> Option<EventKind>;
+    /// What the operator did; a decision comes back as the event it makes. Decisions enter only
+    /// here, never while an effect runs, so a journal holds every one of them.
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind>;
     /// Called after each batch of events and inputs: flush or redraw once for the batch. `now`
     /// is the loop's clock (a replay passes its own), so front ends read none.
@@ -77,6 +80,8 @@ struct Loop<'f> {
     /// Lock takes and releases, and cancels: each reports back as an event.
     closing: Vec<JoinHandle<()>>,
     timers: HashMap<Timer, JoinHandle<()>>,
+    /// Questions opened and not yet shown to the front end.
+    asked: std::collections::VecDeque<Input>,
 }
 
 /// Runs a release to its end and returns it as it ended.
@@ -100,6 +105,7 @@ pub async fn run(
         runs: HashMap::new(),
         closing: Vec::new(),
         timers: HashMap::new(),
+        asked: std::collections::VecDeque::new(),
     };
     lp.handle(started);
     let mut batch = Vec::with_capacity(512);
@@ -114,18 +120,14 @@ pub async fn run(
         if shut && (terminated || !lp.frontend.keep_open()) {
             break;
         }
+        // Questions the engine just opened go to the front end as inputs, before anything else.
+        while let Some(input) = lp.asked.pop_front() {
+            terminated |= lp.input(input);
+        }
         tokio::select! {
             // Input first: a flood of output never delays the operator.
             biased;
-            Some(input) = inputs.recv() => {
-                if let Input::Terminate(why) = input {
-                    terminated = true;
-                    let operator = lp.session.operator.clone();
-                    lp.handle(EventKind::Decided { by: operator, decision: crate::engine::Decision::Abort, note: Some(why) });
-                } else if let Some(kind) = lp.frontend.input(input, &lp.release) {
-                    lp.handle(kind);
-                }
-            }
+            Some(input) = inputs.recv() => terminated |= lp.input(input),
             n = event_rx.recv_many(&mut batch, 512), if !shut => {
                 if n == 0 {
                     break;
@@ -149,6 +151,24 @@ pub async fn run(
 }
 
 impl Loop<'_> {
+    /// One input: a decision it makes is applied like any event. True for a terminate signal.
+    fn input(&mut self, input: Input) -> bool {
+        if let Input::Terminate(why) = input {
+            let by = self.session.operator.clone();
+            self.handle(EventKind::Decided {
+                by,
+                decision: crate::engine::Decision::Abort,
+                note: Some(why),
+                actor: crate::engine::Actor::Gonogo,
+            });
+            return true;
+        }
+        if let Some(kind) = self.frontend.input(input, &self.release) {
+            self.handle(kind);
+        }
+        false
+    }
+
     fn handle(&mut self, kind: EventKind) {
         let event = Event::new(now_ms(), kind);
         // The journal (a later issue) appends `event` here, before it is applied.
@@ -267,11 +287,7 @@ impl Loop<'_> {
                     task.abort();
                 }
             }
-            Effect::Ask => {
-                if let Some(kind) = self.frontend.ask(&self.release) {
-                    self.handle(kind);
-                }
-            }
+            Effect::Ask => self.asked.push_back(Input::Asked),
             Effect::Finish { .. } => {}
         }
     }

@@ -76,6 +76,7 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
             by: "ana".into(),
             decision: Decision::Go,
             note: None,
+            actor: gonogo::engine::Actor::Person,
         },
     );
     let mut c = Cockpit::new(

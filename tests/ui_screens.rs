@@ -126,6 +126,7 @@ impl Scene {
             by: "ana".into(),
             decision,
             note: None,
+            actor: gonogo::engine::Actor::Person,
         });
     }
 
@@ -467,15 +468,24 @@ fn rollback_from_anywhere_takes_one_key_and_one_confirmation() {
         None
     );
     assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    // The one confirmation carries the irreversible step it showed: the engine asks no more.
+    let decided = decision(c.key(key(KeyCode::Char('y')), &s.release));
     assert_eq!(
-        decision(c.key(key(KeyCode::Char('y')), &s.release)),
-        Some(Decision::Rollback)
+        decided,
+        Some(Decision::ConfirmRollback {
+            acknowledged: s.release.irreversible_done()
+        })
     );
-    // The engine's own confirmation about the migration is answered by that one.
     let mut s = s;
-    s.decide(Decision::Rollback);
-    use gonogo::runtime::Frontend as _;
-    assert_eq!(decision(c.ask(&s.release)), Some(Decision::ConfirmRollback));
+    s.decide(decided.expect("a decision"));
+    assert_eq!(s.release.question, None, "no second question");
+    assert!(matches!(
+        s.release.stage,
+        gonogo::engine::Stage::Running {
+            list: StepList::Rollback,
+            ..
+        }
+    ));
 }
 
 #[test]

@@ -35,8 +35,9 @@ impl Answer {
         }
     }
 
-    /// The decision it makes; a skip carries its reason.
-    pub fn decision(self, reason: String) -> Decision {
+    /// The decision it makes in `release`; a skip carries its reason, a rollback confirmation
+    /// the irreversible steps the question named.
+    pub fn decision(self, reason: String, release: &Release) -> Decision {
         match self {
             Answer::Go => Decision::Go,
             Answer::NoGo => Decision::NoGo,
@@ -45,7 +46,12 @@ impl Answer {
             Answer::Retry => Decision::Retry,
             Answer::Rollback => Decision::Rollback,
             Answer::Abort => Decision::Abort,
-            Answer::RollbackAnyway => Decision::ConfirmRollback,
+            Answer::RollbackAnyway => Decision::ConfirmRollback {
+                acknowledged: match &release.question {
+                    Some(Question::ConfirmRollback { irreversible, .. }) => irreversible.clone(),
+                    _ => release.irreversible_done(),
+                },
+            },
             Answer::Cancel => Decision::Cancel,
         }
     }

@@ -105,7 +105,9 @@ impl Release {
                 self.run_ended(run, Some(error.clone()), &mut fx)
             }
             EventKind::TimerFired { timer } => self.timer(timer, &mut fx),
-            EventKind::Decided { by, decision, note } => {
+            EventKind::Decided {
+                by, decision, note, ..
+            } => {
                 self.decisions.push(DecisionRecord {
                     at: self.now,
                     by: by.clone(),

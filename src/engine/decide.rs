@@ -2,7 +2,9 @@
 //! gates and approvals, manual items, guided failure, rollback and its confirmation, abort.
 
 use super::event::{Decision, Effect, Outcome, RunId, StepList, Timer};
-use super::release::{AfterStop, Question, Release, RunStatus, Stage, StepStatus};
+use super::release::{
+    AfterStop, IrreversibleDone, Question, Release, RunStatus, Stage, StepStatus,
+};
 
 impl Release {
     pub(super) fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
@@ -19,8 +21,14 @@ impl Release {
         let question = self.question.clone();
         match (question, decision) {
             (_, Decision::Abort) => self.abort(fx),
-            (Some(Question::ConfirmRollback { .. }), Decision::ConfirmRollback) => {
-                self.roll_back(fx)
+            // Confirmed from the question or straight from the cockpit's rollback key: it counts
+            // only for the irreversible steps the person was shown.
+            (question, Decision::ConfirmRollback { acknowledged }) => {
+                let before = match question {
+                    Some(Question::ConfirmRollback { then, .. }) => then.map(|q| *q),
+                    other => other,
+                };
+                self.offer_rollback(before, Some(acknowledged), fx);
             }
             (Some(Question::ConfirmRollback { then, .. }), Decision::Cancel) => {
                 self.question = then.map(|q| *q);
@@ -30,7 +38,8 @@ impl Release {
                     self.progress(list, step, fx);
                 }
             }
-            (question, Decision::Rollback) => self.offer_rollback(question, fx),
+            (Some(Question::ConfirmRollback { .. }), Decision::Rollback) => {}
+            (question, Decision::Rollback) => self.offer_rollback(question, None, fx),
             (Some(Question::Gate { step }), Decision::Go) => {
                 let state = &mut self.steps[step];
                 if !state.approved_by.iter().any(|b| b == by) {
@@ -95,7 +104,12 @@ impl Release {
     }
 
     /// Rollback is offered until the release ends; irreversible steps that ran are named first.
-    fn offer_rollback(&mut self, question: Option<Question>, fx: &mut Vec<Effect>) {
+    fn offer_rollback(
+        &mut self,
+        question: Option<Question>,
+        acknowledged: Option<&Vec<IrreversibleDone>>,
+        fx: &mut Vec<Effect>,
+    ) {
         let rolling_back = matches!(
             self.stage,
             Stage::Running {
@@ -110,7 +124,7 @@ impl Release {
             return;
         }
         let irreversible = self.irreversible_done();
-        if irreversible.is_empty() {
+        if irreversible.is_empty() || acknowledged == Some(&irreversible) {
             return self.roll_back(fx);
         }
         self.question = Some(Question::ConfirmRollback {

@@ -119,7 +119,25 @@ pub enum EventKind {
         by: String,
         decision: Decision,
         note: Option<String>,
+        /// Who acted: the person named in `by`, `--yes` on their behalf, or gonogo itself.
+        #[serde(default)]
+        actor: Actor,
     },
+}
+
+/// Who made a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Actor {
+    /// The person in `by`, at the cockpit, a terminal or a follower.
+    #[default]
+    Person,
+    /// `--yes`, answering gates and manual items for the person in `by`.
+    Yes,
+    /// gonogo itself, for safety: stdin closed, the terminal gone, SIGTERM.
+    Gonogo,
+    /// The watch window's rollback rules.
+    AutoRollback,
 }
 
 /// The main checklist or the rollback steps.
@@ -180,8 +198,12 @@ pub enum Decision {
     Retry,
     /// Roll back: offered at gates, failures, during the watch, and from anywhere.
     Rollback,
-    /// Confirms a rollback after being told which irreversible steps already ran.
-    ConfirmRollback,
+    /// Confirms a rollback after being told which irreversible steps already ran: the ones the
+    /// person saw travel with it, and the engine asks again if more have run since.
+    ConfirmRollback {
+        #[serde(default)]
+        acknowledged: Vec<super::release::IrreversibleDone>,
+    },
     /// Goes back to the question asked before a rollback confirmation.
     Cancel,
     /// Stop now: nothing more runs, locks are released.

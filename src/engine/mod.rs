@@ -12,7 +12,8 @@ pub mod watch_rule;
 
 pub use answer::Answer;
 pub use event::{
-    Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream, Timer,
+    Actor, Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream,
+    Timer,
 };
 pub use plan::ReleasePlan;
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};

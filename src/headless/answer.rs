@@ -58,7 +58,7 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
     if chosen == Answer::Skip && reason.is_empty() {
         return Err("skip needs a reason: skip REASON (it is recorded)".into());
     }
-    let decision = chosen.decision(reason);
+    let decision = chosen.decision(reason, release);
     Ok(decision)
 }
 
@@ -70,7 +70,7 @@ pub(super) fn describe(decision: &Decision) -> String {
         Decision::Skip { reason } => format!("skip: {}", printable(reason)),
         Decision::Retry => "retry".into(),
         Decision::Rollback => "rollback".into(),
-        Decision::ConfirmRollback => "rollback confirmed".into(),
+        Decision::ConfirmRollback { .. } => "rollback confirmed".into(),
         Decision::Cancel => "cancel".into(),
         Decision::Abort => "abort".into(),
         Decision::EndWatch => "end the watch".into(),

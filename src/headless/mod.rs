@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::engine::release::{RunStatus, TargetRun};
 use crate::engine::{
-    Decision, Event, EventKind, Question, Release, RunId, Stage, StepList, Stream,
+    Actor, Decision, Event, EventKind, Question, Release, RunId, Stage, StepList, Stream,
 };
 use crate::runtime::{Frontend, Input};
 
@@ -69,11 +69,128 @@ impl Headless {
     }
 
     fn decided(&self, decision: Decision, note: Option<String>) -> EventKind {
+        self.decided_as(Actor::Person, decision, note)
+    }
+
+    fn decided_as(&self, actor: Actor, decision: Decision, note: Option<String>) -> EventKind {
         EventKind::Decided {
             by: self.operator.clone(),
             decision,
             note,
+            actor,
         }
+    }
+
+    /// A question opened: print it, then answer at once what is already answered (answers piped
+    /// ahead, `--yes`, a closed stdin). It comes in as an input, like a typed answer.
+    fn asked(&mut self, release: &Release) -> Option<EventKind> {
+        let question = release.question.clone()?;
+        match &question {
+            Question::Gate { step } => {
+                let s = &release.plan.steps[*step];
+                self.line(format!(
+                    "?? GATE [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
+                if let Some(next) = release
+                    .plan
+                    .steps
+                    .get(step + 1)
+                    .filter(|n| n.kind.runs_command())
+                {
+                    self.line(format!(
+                        "   next: {} on {}",
+                        printable(&next.name),
+                        printable(&next.targets.join(", "))
+                    ));
+                }
+                if s.approvals > 1 {
+                    self.line(format!(
+                        "   needs {} approvals, {} so far",
+                        s.approvals,
+                        release.steps[*step].approved_by.len()
+                    ));
+                }
+            }
+            Question::Manual { list, step } => {
+                let s = &release.list(*list)[*step];
+                self.line(format!(
+                    "?? MANUAL [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
+            }
+            Question::Failure { list, step } => {
+                let s = &release.list(*list)[*step];
+                let failed: Vec<String> = release.states(*list)[*step]
+                    .targets
+                    .iter()
+                    .filter(|t| t.status == RunStatus::Failed)
+                    .map(|t| {
+                        format!(
+                            "{} ({})",
+                            printable(&t.target),
+                            printable_lines(t.failure.as_deref().unwrap_or("failed"))
+                        )
+                    })
+                    .collect();
+                let what = if *list == StepList::Rollback {
+                    "rollback step"
+                } else {
+                    "step"
+                };
+                self.line(format!(
+                    "?? FAILED {what} {}: {}",
+                    printable(&s.name),
+                    failed.join(", ")
+                ));
+            }
+            Question::ConfirmRollback { irreversible, .. } => {
+                for done in irreversible {
+                    self.line(format!(
+                        "!! {} is irreversible and already ran on {}: rollback cannot undo it",
+                        printable(&done.step),
+                        printable(&done.targets.join(", "))
+                    ));
+                }
+            }
+        }
+        let choices = release.choices();
+        self.line(format!("   answer: {}", choices.join(" / ")));
+        let _ = self.out.flush();
+        while let Some(line) = self.typed_ahead.pop_front() {
+            self.line(format!("> {}", printable(&line)));
+            if let Some(kind) = self.answer(&line, release) {
+                return Some(kind);
+            }
+        }
+        if self.yes {
+            match question {
+                // One person approves once: a gate that needs more approvals waits for others.
+                Question::Gate { step }
+                    if !release.steps[step].approved_by.contains(&self.operator) =>
+                {
+                    return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
+                }
+                Question::Gate { .. } => {
+                    self.line("   --yes approved once; this gate needs another person's approval");
+                }
+                Question::Manual { .. } => {
+                    return Some(self.decided_as(Actor::Yes, Decision::Done, Some("--yes".into())));
+                }
+                _ => {}
+            }
+        }
+        if self.stdin_closed {
+            self.line("stdin is closed and nobody can answer: aborting safely");
+            return Some(self.decided_as(
+                Actor::Gonogo,
+                Decision::Abort,
+                Some("stdin closed".into()),
+            ));
+        }
+        None
     }
 
     /// A header when the release moves to a new step or stage.
@@ -299,7 +416,9 @@ impl Frontend for Headless {
                     self.line(format!("!! {}", printable(why)));
                 }
             }
-            EventKind::Decided { by, decision, note } => {
+            EventKind::Decided {
+                by, decision, note, ..
+            } => {
                 let note = note
                     .as_deref()
                     .map_or(String::new(), |n| format!(" ({})", printable(n)));
@@ -351,115 +470,10 @@ impl Frontend for Headless {
         self.show_starts(release);
     }
 
-    fn ask(&mut self, release: &Release) -> Option<EventKind> {
-        let question = release.question.clone()?;
-        match &question {
-            Question::Gate { step } => {
-                let s = &release.plan.steps[*step];
-                self.line(format!(
-                    "?? GATE [{}] {}",
-                    printable(&s.phase),
-                    printable(&s.text)
-                ));
-                if let Some(next) = release
-                    .plan
-                    .steps
-                    .get(step + 1)
-                    .filter(|n| n.kind.runs_command())
-                {
-                    self.line(format!(
-                        "   next: {} on {}",
-                        printable(&next.name),
-                        printable(&next.targets.join(", "))
-                    ));
-                }
-                if s.approvals > 1 {
-                    self.line(format!(
-                        "   needs {} approvals, {} so far",
-                        s.approvals,
-                        release.steps[*step].approved_by.len()
-                    ));
-                }
-            }
-            Question::Manual { list, step } => {
-                let s = &release.list(*list)[*step];
-                self.line(format!(
-                    "?? MANUAL [{}] {}",
-                    printable(&s.phase),
-                    printable(&s.text)
-                ));
-            }
-            Question::Failure { list, step } => {
-                let s = &release.list(*list)[*step];
-                let failed: Vec<String> = release.states(*list)[*step]
-                    .targets
-                    .iter()
-                    .filter(|t| t.status == RunStatus::Failed)
-                    .map(|t| {
-                        format!(
-                            "{} ({})",
-                            printable(&t.target),
-                            printable_lines(t.failure.as_deref().unwrap_or("failed"))
-                        )
-                    })
-                    .collect();
-                let what = if *list == StepList::Rollback {
-                    "rollback step"
-                } else {
-                    "step"
-                };
-                self.line(format!(
-                    "?? FAILED {what} {}: {}",
-                    printable(&s.name),
-                    failed.join(", ")
-                ));
-            }
-            Question::ConfirmRollback { irreversible, .. } => {
-                for done in irreversible {
-                    self.line(format!(
-                        "!! {} is irreversible and already ran on {}: rollback cannot undo it",
-                        printable(&done.step),
-                        printable(&done.targets.join(", "))
-                    ));
-                }
-            }
-        }
-        let choices = release.choices();
-        self.line(format!("   answer: {}", choices.join(" / ")));
-        let _ = self.out.flush();
-        while let Some(line) = self.typed_ahead.pop_front() {
-            self.line(format!("> {}", printable(&line)));
-            if let Some(kind) = self.answer(&line, release) {
-                return Some(kind);
-            }
-        }
-        if self.yes {
-            match question {
-                // One person approves once: a gate that needs more approvals waits for others.
-                Question::Gate { step }
-                    if !release.steps[step].approved_by.contains(&self.operator) =>
-                {
-                    return Some(self.decided(Decision::Go, Some("--yes".into())));
-                }
-                Question::Gate { .. } => {
-                    self.line("   --yes approved once; this gate needs another person's approval");
-                }
-                Question::Manual { .. } => {
-                    return Some(self.decided(Decision::Done, Some("--yes".into())));
-                }
-                _ => {}
-            }
-        }
-        if self.stdin_closed {
-            self.line("stdin is closed and nobody can answer: aborting safely");
-            return Some(self.decided(Decision::Abort, Some("stdin closed".into())));
-        }
-        None
-    }
-
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
         let line = match input {
             Input::Key(_) | Input::Resize | Input::Tick | Input::Terminate(_) => return None,
+            Input::Asked => return self.asked(release),
             Input::Interrupt => {
                 self.line("interrupted: aborting (nothing more runs; locks are released)");
                 return Some(self.decided(Decision::Abort, Some("Ctrl-C".into())));
@@ -468,7 +482,11 @@ impl Frontend for Headless {
                 self.stdin_closed = true;
                 if release.question.is_some() && self.typed_ahead.is_empty() {
                     self.line("stdin closed while a question is open: aborting safely");
-                    return Some(self.decided(Decision::Abort, Some("stdin closed".into())));
+                    return Some(self.decided_as(
+                        Actor::Gonogo,
+                        Decision::Abort,
+                        Some("stdin closed".into()),
+                    ));
                 }
                 return None;
             }

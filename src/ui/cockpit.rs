@@ -11,7 +11,7 @@ use ratatui_textarea::TextArea;
 use super::keymap::{self, Action, Choice, Mode};
 use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
 use super::theme::Theme;
-use crate::engine::{Decision, Event, EventKind, Question, Release, Stage, StepList};
+use crate::engine::{Actor, Decision, Event, EventKind, Question, Release, Stage, StepList};
 use crate::runtime::{Frontend, Input};
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -62,6 +62,7 @@ impl<B: Backend> Cockpit<B> {
             by: self.operator.clone(),
             decision,
             note,
+            actor: Actor::Person,
         }
     }
 
@@ -317,10 +318,15 @@ impl<B: Backend> Cockpit<B> {
             }
             Action::Yes => match ui.confirm.take() {
                 Some(Confirm::RollbackNow) => {
-                    // The operator saw the irreversible steps here: the engine's own
-                    // confirmation is answered with this one.
-                    ui.rollback_confirmed = !release.irreversible_done().is_empty();
-                    return Some(self.decided(Decision::Rollback, None));
+                    // The operator saw the irreversible steps here: the decision carries them,
+                    // and the engine asks again if more have run since.
+                    let acknowledged = release.irreversible_done();
+                    let decision = if acknowledged.is_empty() {
+                        Decision::Rollback
+                    } else {
+                        Decision::ConfirmRollback { acknowledged }
+                    };
+                    return Some(self.decided(decision, None));
                 }
                 Some(Confirm::Abort) => {
                     self.quitting = true;
@@ -360,9 +366,9 @@ impl<B: Backend> Cockpit<B> {
                 a.editing = true;
                 return None;
             }
-            return Some(self.decided(choice.decision(text), None));
+            return Some(self.decided(choice.decision(text, release), None));
         }
-        let decision = choice.decision(String::new());
+        let decision = choice.decision(String::new(), release);
         Some(self.decided(decision, note))
     }
 }
@@ -374,24 +380,14 @@ impl<B: Backend> Frontend for Cockpit<B> {
         self.dirty = true;
     }
 
-    fn ask(&mut self, release: &Release) -> Option<EventKind> {
-        self.ui.sync_question(release, Instant::now());
-        self.dirty = true;
-        if matches!(release.question, Some(Question::ConfirmRollback { .. }))
-            && self.ui.rollback_confirmed
-        {
-            self.ui.rollback_confirmed = false;
-            return Some(self.decided(
-                Decision::ConfirmRollback,
-                Some("confirmed with the rollback".into()),
-            ));
-        }
-        None
-    }
-
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
         match input {
             Input::Key(key) => self.key(key, release),
+            Input::Asked => {
+                self.ui.sync_question(release, Instant::now());
+                self.dirty = true;
+                None
+            }
             Input::Resize => {
                 self.dirty = true;
                 let _ = self.terminal.autoresize();

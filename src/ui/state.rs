@@ -88,8 +88,6 @@ pub struct UiState {
     pub help_scroll: u16,
     pub confirm: Option<Confirm>,
     pub answer: Option<Answer>,
-    /// The operator confirmed a rollback seeing the irreversible steps: no second question.
-    pub rollback_confirmed: bool,
     /// Parts of the profile this run does not act on yet, shown until output comes.
     pub notes: Vec<String>,
 }
@@ -114,7 +112,6 @@ impl Default for UiState {
             help_scroll: 0,
             confirm: None,
             answer: None,
-            rollback_confirmed: false,
             notes: Vec::new(),
         }
     }

@@ -128,6 +128,7 @@ impl Run {
             by: by.into(),
             decision,
             note: None,
+            actor: Actor::Person,
         })
     }
 
@@ -528,6 +529,7 @@ fn events_survive_a_round_trip_through_json() {
                     reason: "known".into(),
                 },
                 note: Some("n".into()),
+                actor: Actor::Yes,
             },
         ),
         Event::new(

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::engine::KeptLock;
+use crate::engine::{Actor, KeptLock};
 
 const TARGETS: [&str; 3] = ["a", "b", "zz"];
 
@@ -35,7 +35,9 @@ fn decision() -> impl Strategy<Value = Decision> {
         "[a-z ]{0,3}".prop_map(|reason| Decision::Skip { reason }),
         Just(Decision::Retry),
         Just(Decision::Rollback),
-        Just(Decision::ConfirmRollback),
+        Just(Decision::ConfirmRollback {
+            acknowledged: Vec::new()
+        }),
         Just(Decision::Cancel),
         Just(Decision::Abort),
         Just(Decision::EndWatch),
@@ -100,6 +102,7 @@ fn event() -> impl Strategy<Value = EventKind> {
                 by: by.into(),
                 decision,
                 note: None,
+                actor: Actor::Person,
             }
         }),
         // A second start, with another plan, arrives mid-release.

@@ -97,10 +97,49 @@ fn rollback_after_an_irreversible_step_names_it_and_asks_to_confirm() {
     );
 
     run.decide("ana", Decision::Rollback);
-    let fx = run.decide("ana", Decision::ConfirmRollback);
+    let Some(Question::ConfirmRollback { irreversible, .. }) = run.release.question.clone() else {
+        panic!("asked to confirm");
+    };
+    let fx = run.decide(
+        "ana",
+        Decision::ConfirmRollback {
+            acknowledged: irreversible,
+        },
+    );
     assert_eq!(
         started(&fx),
         vec![(StepList::Rollback, 0, "db".to_string(), 1)]
+    );
+}
+
+#[test]
+fn a_confirmation_counts_only_for_the_irreversible_steps_it_was_shown() {
+    let mut run = Run::going(IRREVERSIBLE);
+    run.decide("ana", Decision::Go);
+    // Confirmed having seen nothing irreversible, but the migration has started since.
+    let fx = run.decide(
+        "ana",
+        Decision::ConfirmRollback {
+            acknowledged: Vec::new(),
+        },
+    );
+    assert!(started(&fx).is_empty(), "asked again: {fx:?}");
+    let Some(Question::ConfirmRollback { irreversible, .. }) = run.release.question.clone() else {
+        panic!("asked again with what ran");
+    };
+    assert_eq!(irreversible[0].step, "Migrate");
+    // From the cockpit's rollback key, confirmed with what it showed: no second question.
+    let fx = run.decide(
+        "ana",
+        Decision::ConfirmRollback {
+            acknowledged: irreversible,
+        },
+    );
+    assert_eq!(
+        fx,
+        vec![Effect::CancelRun {
+            run: run_id(StepList::Main, 1, "db", 1)
+        }]
     );
 }
 
