@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::drivers::{LiveDrivers, Session};
 use crate::engine::{Release, ReleasePlan, StepList};
 use crate::headless::{self, Headless};
 use crate::preflight;
 use crate::profile::{Profile, Quoting, Transport, VarValues};
-use crate::runtime::{self, Input, Session};
+use crate::runtime::{self, Input};
 use crate::transport::Link;
 use crate::transport::lines::Redactor;
 use crate::transport::lock::Holder;
@@ -80,14 +81,18 @@ pub fn run(
                     }
                 }
             });
-            return Ok(runtime::run(session, &mut frontend, events, event_rx, input_rx).await);
+            let start = session.started();
+            let drivers = LiveDrivers::new(session, events);
+            return Ok(runtime::run(start, drivers, &mut frontend, event_rx, input_rx).await);
         }
         // ratatui::init installs a panic hook that restores the terminal before the message.
         let terminal = ratatui::init();
         read_terminal(inputs);
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env());
         cockpit.ui.notes = preflight::not_acted_on(profile);
-        let release = runtime::run(session, &mut cockpit, events, event_rx, input_rx).await;
+        let start = session.started();
+        let drivers = LiveDrivers::new(session, events);
+        let release = runtime::run(start, drivers, &mut cockpit, event_rx, input_rx).await;
         drop(cockpit);
         ratatui::restore();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.

@@ -1,19 +1,14 @@
 //! The run loop: the single owner of the `Release`. Events from drivers and the operator come
-//! in on channels; each is stamped, applied, shown, and its effects handed to drivers.
+//! in on channels; each is stamped, applied, shown, and its effects handed to the drivers
+//! (`crate::drivers`: live ones, or none for a replay or a test).
 
-use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::collections::VecDeque;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
-use crate::engine::{
-    Effect, Event, EventKind, KeptLock, Millis, Release, ReleasePlan, RunId, StepList, Timer,
-};
-use crate::transport::lines::Redactor;
-use crate::transport::lock::{self, Holder, LockOutcome};
-use crate::transport::{Link, remote};
+use crate::drivers::Drivers;
+use crate::engine::{Actor, Decision, Effect, Event, EventKind, Millis, Release};
 
 /// What the operator does, as the front end reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,71 +45,50 @@ pub trait Frontend {
     }
 }
 
-/// Everything a run needs from the profile and the command line.
-pub struct Session {
-    pub id: String,
-    pub operator: String,
-    pub plan: ReleasePlan,
-    /// The real commands (secrets included) per step, never put in an event.
-    pub commands: HashMap<(StepList, usize), String>,
-    pub links: HashMap<String, Arc<Link>>,
-    pub holder: Arc<Holder>,
-    pub break_lock: Option<String>,
-    /// `--stop-previous`: breaking a lock also stops the previous session's steps still running.
-    pub stop_previous: bool,
-    pub redactor: Arc<Redactor>,
-}
-
 pub fn now_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-struct Loop<'f> {
+struct Loop<'f, D: Drivers> {
     release: Release,
-    session: Session,
-    events: mpsc::Sender<EventKind>,
+    drivers: D,
     frontend: &'f mut dyn Frontend,
-    runs: HashMap<RunId, JoinHandle<()>>,
-    /// Lock takes and releases, and cancels: each reports back as an event.
-    closing: Vec<JoinHandle<()>>,
-    timers: HashMap<Timer, JoinHandle<()>>,
+    /// Who runs the session: a terminate signal aborts in their name.
+    operator: String,
     /// Questions opened and not yet shown to the front end.
-    asked: std::collections::VecDeque<Input>,
+    asked: VecDeque<Input>,
 }
 
-/// Runs a release to its end and returns it as it ended.
-pub async fn run(
-    session: Session,
+/// Runs a release from its first event to its end and returns it as it ended. Events come from
+/// the drivers (or a list, with drivers off) on `events`; the operator's inputs on `inputs`.
+pub async fn run<D: Drivers>(
+    start: EventKind,
+    drivers: D,
     frontend: &mut dyn Frontend,
-    events: mpsc::Sender<EventKind>,
-    mut event_rx: mpsc::Receiver<EventKind>,
+    mut events: mpsc::Receiver<EventKind>,
     mut inputs: mpsc::Receiver<Input>,
 ) -> Release {
-    let started = EventKind::Started {
-        session: session.id.clone(),
-        operator: session.operator.clone(),
-        plan: session.plan.clone(),
+    let operator = match &start {
+        EventKind::Started { operator, .. } => operator.clone(),
+        _ => String::new(),
     };
     let mut lp = Loop {
         release: Release::default(),
-        session,
-        events,
+        drivers,
         frontend,
-        runs: HashMap::new(),
-        closing: Vec::new(),
-        timers: HashMap::new(),
-        asked: std::collections::VecDeque::new(),
+        operator,
+        asked: VecDeque::new(),
     };
-    lp.handle(started);
+    lp.handle(start);
     let mut batch = Vec::with_capacity(512);
     let mut shut = false;
     let mut terminated = false;
     loop {
         if lp.release.is_finished() && !shut {
             lp.frontend.flush(&lp.release, now_ms());
-            lp.shut_down().await;
+            lp.drivers.shut_down().await;
             shut = true;
         }
         if shut && (terminated || !lp.frontend.keep_open()) {
@@ -128,7 +102,7 @@ pub async fn run(
             // Input first: a flood of output never delays the operator.
             biased;
             Some(input) = inputs.recv() => terminated |= lp.input(input),
-            n = event_rx.recv_many(&mut batch, 512), if !shut => {
+            n = events.recv_many(&mut batch, 512), if !shut => {
                 if n == 0 {
                     break;
                 }
@@ -144,22 +118,21 @@ pub async fn run(
         lp.frontend.flush(&lp.release, now_ms());
     }
     if !shut {
-        lp.shut_down().await;
+        lp.drivers.shut_down().await;
     }
     lp.frontend.flush(&lp.release, now_ms());
     lp.release
 }
 
-impl Loop<'_> {
+impl<D: Drivers> Loop<'_, D> {
     /// One input: a decision it makes is applied like any event. True for a terminate signal.
     fn input(&mut self, input: Input) -> bool {
         if let Input::Terminate(why) = input {
-            let by = self.session.operator.clone();
             self.handle(EventKind::Decided {
-                by,
-                decision: crate::engine::Decision::Abort,
+                by: self.operator.clone(),
+                decision: Decision::Abort,
                 note: Some(why),
-                actor: crate::engine::Actor::Gonogo,
+                actor: Actor::Gonogo,
             });
             return true;
         }
@@ -175,164 +148,10 @@ impl Loop<'_> {
         let effects = self.release.apply(&event);
         self.frontend.show(&event, &self.release);
         for effect in effects {
-            self.effect(effect);
+            match effect {
+                Effect::Ask => self.asked.push_back(Input::Asked),
+                effect => self.drivers.effect(effect),
+            }
         }
     }
-
-    fn effect(&mut self, effect: Effect) {
-        let events = self.events.clone();
-        match effect {
-            Effect::Connect { target } => {
-                let link = self.link(&target);
-                let redactor = self.session.redactor.clone();
-                tokio::spawn(async move {
-                    let kind = match link.connect().await {
-                        Ok(()) => EventKind::Connected { target },
-                        // A secret used in a host or user name is not shown in the error either.
-                        Err(error) => EventKind::ConnectFailed {
-                            target,
-                            error: redactor.mask(error),
-                        },
-                    };
-                    let _ = events.send(kind).await;
-                });
-            }
-            Effect::TakeLock { target } => {
-                let link = self.link(&target);
-                let holder = self.session.holder.clone();
-                let reason = self.session.break_lock.clone();
-                let stop = self.session.stop_previous;
-                self.closing.push(tokio::spawn(async move {
-                    let kind = match lock::take(&link, &holder, reason.as_deref(), stop).await {
-                        Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
-                        Ok(LockOutcome::Held(holder)) => EventKind::LockRefused { target, holder },
-                        Ok(LockOutcome::Broken { holder, leftovers }) => EventKind::LockBroken {
-                            target,
-                            holder,
-                            reason: reason.unwrap_or_default(),
-                            leftovers,
-                        },
-                        Ok(LockOutcome::StillRunning { holder, running }) => {
-                            EventKind::LockRefused {
-                                target,
-                                holder: format!(
-                                    "{holder}, whose steps still run there: {}; not breaking it (--stop-previous stops them first)",
-                                    running.join(", ")
-                                ),
-                            }
-                        }
-                        Err(error) => EventKind::LockFailed { target, error },
-                    };
-                    let _ = events.send(kind).await;
-                }));
-            }
-            Effect::ReleaseLocks { targets } => {
-                let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
-                let holder = self.session.holder.clone();
-                self.closing.push(tokio::spawn(async move {
-                    let releases = links.iter().map(|link| release_lock(link, &holder));
-                    let answers = futures::future::join_all(releases).await;
-                    let (mut released, mut kept) = (Vec::new(), Vec::new());
-                    for (link, answer) in links.iter().zip(answers) {
-                        match answer {
-                            Ok(()) => released.push(link.target.clone()),
-                            Err(why) => kept.push(KeptLock {
-                                target: link.target.clone(),
-                                remove: holder.remove_command(&link.target),
-                                why,
-                            }),
-                        }
-                    }
-                    let _ = events
-                        .send(EventKind::LocksReleased { released, kept })
-                        .await;
-                }));
-            }
-            Effect::StartRun { run } => {
-                let link = self.link(&run.target);
-                let command = self
-                    .session
-                    .commands
-                    .get(&(run.list, run.step))
-                    .cloned()
-                    .unwrap_or_default();
-                let task = remote::drive(
-                    link,
-                    self.session.holder.clone(),
-                    run.clone(),
-                    command,
-                    self.session.redactor.clone(),
-                    events,
-                );
-                if let Some(old) = self.runs.insert(run, tokio::spawn(task)) {
-                    old.abort();
-                }
-            }
-            Effect::CancelRun { run } => {
-                // The attach keeps streaming what the step says while it stops; the cancel
-                // reports what the host confirmed.
-                let link = self.link(&run.target);
-                let holder = self.session.holder.clone();
-                self.closing
-                    .push(tokio::spawn(remote::stop(link, holder, run, events)));
-            }
-            Effect::StartTimer { timer, after_ms } => {
-                let task = tokio::spawn(fire(timer.clone(), after_ms, events));
-                if let Some(old) = self.timers.insert(timer, task) {
-                    old.abort();
-                }
-            }
-            Effect::CancelTimer { timer } => {
-                if let Some(task) = self.timers.remove(&timer) {
-                    task.abort();
-                }
-            }
-            Effect::Ask => self.asked.push_back(Input::Asked),
-            Effect::Finish { .. } => {}
-        }
-    }
-
-    fn link(&self, target: &str) -> Arc<Link> {
-        self.session
-            .links
-            .get(target)
-            .cloned()
-            .expect("every planned target has a link")
-    }
-
-    /// Nothing is left behind: the engine has had every cancel and lock release confirmed
-    /// before it finished; what is still in flight here is given a moment, then the links close.
-    async fn shut_down(&mut self) {
-        let runs = self.runs.drain().map(|(_, task)| task);
-        for task in runs.chain(self.timers.drain().map(|(_, task)| task)) {
-            task.abort();
-        }
-        for task in self.closing.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
-        for link in self.session.links.values() {
-            link.close().await;
-        }
-    }
-}
-
-/// How long releasing a lock may take at the end, reconnecting included.
-const RELEASE_WAIT: Duration = Duration::from_secs(30);
-
-/// Releases one target's lock; `Err` says why it was kept.
-async fn release_lock(link: &Link, holder: &Holder) -> Result<(), String> {
-    match tokio::time::timeout(RELEASE_WAIT, lock::release(link, holder)).await {
-        Ok(Ok(lock::Released::Released)) => Ok(()),
-        Ok(Ok(lock::Released::Kept(why))) => Err(why),
-        Ok(Err(e)) => Err(format!("could not release it: {e}")),
-        Err(_) => Err(format!(
-            "could not release it: no answer within {}",
-            humantime::format_duration(RELEASE_WAIT)
-        )),
-    }
-}
-
-async fn fire(timer: Timer, after_ms: u64, events: mpsc::Sender<EventKind>) {
-    tokio::time::sleep(Duration::from_millis(after_ms)).await;
-    let _ = events.send(EventKind::TimerFired { timer }).await;
 }

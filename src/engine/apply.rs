@@ -106,11 +106,15 @@ impl Release {
             }
             EventKind::TimerFired { timer } => self.timer(timer, &mut fx),
             EventKind::Decided {
-                by, decision, note, ..
+                by,
+                decision,
+                note,
+                actor,
             } => {
                 self.decisions.push(DecisionRecord {
                     at: self.now,
                     by: by.clone(),
+                    actor: *actor,
                     decision: decision.clone(),
                     note: note.clone(),
                     question: self.question.clone(),

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::event::{Decision, KeptLock, Millis, Outcome, RunId, StepList, Stream};
+use super::event::{Actor, Decision, KeptLock, Millis, Outcome, RunId, StepList, Stream};
 use super::plan::{PlannedStep, ReleasePlan};
 
 /// Output lines kept for the cockpit; older lines are dropped (the journal keeps them all).
@@ -217,6 +217,7 @@ pub struct OutputLine {
 pub struct DecisionRecord {
     pub at: Millis,
     pub by: String,
+    pub actor: Actor,
     pub decision: Decision,
     pub note: Option<String>,
     pub question: Option<Question>,

@@ -30,6 +30,11 @@ pub struct Cockpit<B: Backend> {
 }
 
 impl<B: Backend> Cockpit<B> {
+    /// The terminal's backend: what is on screen (a test reads a `TestBackend` from it).
+    pub fn backend(&self) -> &B {
+        self.terminal.backend()
+    }
+
     pub fn new(terminal: Terminal<B>, operator: &str, theme: Theme) -> Self {
         Cockpit {
             terminal,

@@ -1,0 +1,246 @@
+//! The drivers: they turn the engine's effects into work on hosts and timers, and report what
+//! happened as events on the channel the run loop reads. They hold no release state. A new
+//! driver (log followers, probes, the notifier, the follow socket) joins `LiveDrivers` and its
+//! task registry; with `DriversOff` the same loop replays a list of events and touches nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::engine::{Effect, EventKind, KeptLock, ReleasePlan, RunId, StepList, Timer};
+use crate::transport::lines::Redactor;
+use crate::transport::lock::{self, Holder, LockOutcome};
+use crate::transport::{Link, remote};
+
+/// What turns effects into events.
+pub trait Drivers {
+    /// Starts the work one effect asks for; its outcome comes back as events.
+    fn effect(&mut self, effect: Effect);
+    /// At the end: what is still in flight is given a moment, then connections close.
+    fn shut_down(&mut self) -> impl std::future::Future<Output = ()>;
+}
+
+/// Every driver off: effects are dropped. Replays and tests feed the loop events themselves.
+#[derive(Debug, Default)]
+pub struct DriversOff {
+    /// The effects asked for, oldest first, for a test to look at.
+    pub asked: Vec<Effect>,
+}
+
+impl Drivers for DriversOff {
+    fn effect(&mut self, effect: Effect) {
+        self.asked.push(effect);
+    }
+
+    async fn shut_down(&mut self) {}
+}
+
+/// Everything a run needs from the profile and the command line.
+pub struct Session {
+    pub id: String,
+    pub operator: String,
+    pub plan: ReleasePlan,
+    /// The real commands (secrets included) per step, never put in an event.
+    pub commands: HashMap<(StepList, usize), String>,
+    pub links: HashMap<String, Arc<Link>>,
+    pub holder: Arc<Holder>,
+    pub break_lock: Option<String>,
+    /// `--stop-previous`: breaking a lock also stops the previous session's steps still running.
+    pub stop_previous: bool,
+    pub redactor: Arc<Redactor>,
+}
+
+impl Session {
+    /// The first event of the session: who runs it, and the plan (no secrets).
+    pub fn started(&self) -> EventKind {
+        EventKind::Started {
+            session: self.id.clone(),
+            operator: self.operator.clone(),
+            plan: self.plan.clone(),
+        }
+    }
+}
+
+/// SSH and local runs, locks and timers, for a live release.
+pub struct LiveDrivers {
+    session: Session,
+    events: mpsc::Sender<EventKind>,
+    runs: HashMap<RunId, JoinHandle<()>>,
+    /// Lock takes and releases, and cancels: each reports back as an event.
+    closing: Vec<JoinHandle<()>>,
+    timers: HashMap<Timer, JoinHandle<()>>,
+}
+
+impl LiveDrivers {
+    pub fn new(session: Session, events: mpsc::Sender<EventKind>) -> Self {
+        LiveDrivers {
+            session,
+            events,
+            runs: HashMap::new(),
+            closing: Vec::new(),
+            timers: HashMap::new(),
+        }
+    }
+
+    fn link(&self, target: &str) -> Arc<Link> {
+        self.session
+            .links
+            .get(target)
+            .cloned()
+            .expect("every planned target has a link")
+    }
+}
+
+impl Drivers for LiveDrivers {
+    fn effect(&mut self, effect: Effect) {
+        let events = self.events.clone();
+        match effect {
+            Effect::Connect { target } => {
+                let link = self.link(&target);
+                let redactor = self.session.redactor.clone();
+                tokio::spawn(async move {
+                    let kind = match link.connect().await {
+                        Ok(()) => EventKind::Connected { target },
+                        // A secret used in a host or user name is not shown in the error either.
+                        Err(error) => EventKind::ConnectFailed {
+                            target,
+                            error: redactor.mask(error),
+                        },
+                    };
+                    let _ = events.send(kind).await;
+                });
+            }
+            Effect::TakeLock { target } => {
+                let link = self.link(&target);
+                let holder = self.session.holder.clone();
+                let reason = self.session.break_lock.clone();
+                let stop = self.session.stop_previous;
+                self.closing.push(tokio::spawn(async move {
+                    let kind = match lock::take(&link, &holder, reason.as_deref(), stop).await {
+                        Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
+                        Ok(LockOutcome::Held(holder)) => EventKind::LockRefused { target, holder },
+                        Ok(LockOutcome::Broken { holder, leftovers }) => EventKind::LockBroken {
+                            target,
+                            holder,
+                            reason: reason.unwrap_or_default(),
+                            leftovers,
+                        },
+                        Ok(LockOutcome::StillRunning { holder, running }) => {
+                            EventKind::LockRefused {
+                                target,
+                                holder: format!(
+                                    "{holder}, whose steps still run there: {}; not breaking it (--stop-previous stops them first)",
+                                    running.join(", ")
+                                ),
+                            }
+                        }
+                        Err(error) => EventKind::LockFailed { target, error },
+                    };
+                    let _ = events.send(kind).await;
+                }));
+            }
+            Effect::ReleaseLocks { targets } => {
+                let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
+                let holder = self.session.holder.clone();
+                self.closing.push(tokio::spawn(async move {
+                    let releases = links.iter().map(|link| release_lock(link, &holder));
+                    let answers = futures::future::join_all(releases).await;
+                    let (mut released, mut kept) = (Vec::new(), Vec::new());
+                    for (link, answer) in links.iter().zip(answers) {
+                        match answer {
+                            Ok(()) => released.push(link.target.clone()),
+                            Err(why) => kept.push(KeptLock {
+                                target: link.target.clone(),
+                                remove: holder.remove_command(&link.target),
+                                why,
+                            }),
+                        }
+                    }
+                    let _ = events
+                        .send(EventKind::LocksReleased { released, kept })
+                        .await;
+                }));
+            }
+            Effect::StartRun { run } => {
+                let link = self.link(&run.target);
+                let command = self
+                    .session
+                    .commands
+                    .get(&(run.list, run.step))
+                    .cloned()
+                    .unwrap_or_default();
+                let task = remote::drive(
+                    link,
+                    self.session.holder.clone(),
+                    run.clone(),
+                    command,
+                    self.session.redactor.clone(),
+                    events,
+                );
+                if let Some(old) = self.runs.insert(run, tokio::spawn(task)) {
+                    old.abort();
+                }
+            }
+            Effect::CancelRun { run } => {
+                // The attach keeps streaming what the step says while it stops; the cancel
+                // reports what the host confirmed.
+                let link = self.link(&run.target);
+                let holder = self.session.holder.clone();
+                self.closing
+                    .push(tokio::spawn(remote::stop(link, holder, run, events)));
+            }
+            Effect::StartTimer { timer, after_ms } => {
+                let task = tokio::spawn(fire(timer.clone(), after_ms, events));
+                if let Some(old) = self.timers.insert(timer, task) {
+                    old.abort();
+                }
+            }
+            Effect::CancelTimer { timer } => {
+                if let Some(task) = self.timers.remove(&timer) {
+                    task.abort();
+                }
+            }
+            // Questions are the loop's business; the end needs no driver.
+            Effect::Ask | Effect::Finish { .. } => {}
+        }
+    }
+
+    /// Nothing is left behind: the engine has had every cancel and lock release confirmed
+    /// before it finished; what is still in flight here is given a moment, then the links close.
+    async fn shut_down(&mut self) {
+        let runs = self.runs.drain().map(|(_, task)| task);
+        for task in runs.chain(self.timers.drain().map(|(_, task)| task)) {
+            task.abort();
+        }
+        for task in self.closing.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        }
+        for link in self.session.links.values() {
+            link.close().await;
+        }
+    }
+}
+
+/// How long releasing a lock may take at the end, reconnecting included.
+const RELEASE_WAIT: Duration = Duration::from_secs(30);
+
+/// Releases one target's lock; `Err` says why it was kept.
+async fn release_lock(link: &Link, holder: &Holder) -> Result<(), String> {
+    match tokio::time::timeout(RELEASE_WAIT, lock::release(link, holder)).await {
+        Ok(Ok(lock::Released::Released)) => Ok(()),
+        Ok(Ok(lock::Released::Kept(why))) => Err(why),
+        Ok(Err(e)) => Err(format!("could not release it: {e}")),
+        Err(_) => Err(format!(
+            "could not release it: no answer within {}",
+            humantime::format_duration(RELEASE_WAIT)
+        )),
+    }
+}
+
+async fn fire(timer: Timer, after_ms: u64, events: mpsc::Sender<EventKind>) {
+    tokio::time::sleep(Duration::from_millis(after_ms)).await;
+    let _ = events.send(EventKind::TimerFired { timer }).await;
+}

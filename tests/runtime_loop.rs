@@ -1,0 +1,147 @@
+//! The run loop end to end with every driver off, as replay will run it: the real cockpit on a
+//! `TestBackend`, events fed from a list as drivers would send them, keys pressed as an operator
+//! would press them. The decision comes back through the loop as an event, with its actor.
+
+use std::time::Duration;
+
+use gonogo::drivers::DriversOff;
+use gonogo::engine::{Actor, Decision, EventKind, Outcome, RunId, StepList, Stream};
+use gonogo::profile::{self, Diagnostics, Purpose, Source};
+use gonogo::runtime::{self, Input};
+use gonogo::ui::cockpit::Cockpit;
+use gonogo::ui::theme::Theme;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+const PROFILE: &str = r#"version = 1
+[release]
+name = "acme-web"
+environment = "staging"
+
+[targets.web-1]
+host = "web-1.example.com"
+
+[[step]]
+name = "Health"
+check = "curl -fsS localhost/health"
+on = "web-1"
+
+[[step]]
+gate = "Go for the restart?"
+
+[[step]]
+name = "Restart"
+run = "systemctl restart app"
+on = "web-1"
+"#;
+
+fn run_id(step: usize) -> RunId {
+    RunId {
+        list: StepList::Main,
+        step,
+        target: "web-1".into(),
+        attempt: 1,
+    }
+}
+
+fn key(c: char) -> Input {
+    Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+#[tokio::test]
+async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() {
+    let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    let start = EventKind::Started {
+        session: "s1".into(),
+        operator: "ana".into(),
+        plan: profile::release_plan(&p, &vars),
+    };
+    let (events, event_rx) = tokio::sync::mpsc::channel(64);
+    let (inputs, input_rx) = tokio::sync::mpsc::channel(64);
+    // What the drivers would report: the host reached and locked, the check passing.
+    for kind in [
+        EventKind::Connected {
+            target: "web-1".into(),
+        },
+        EventKind::LockTaken {
+            target: "web-1".into(),
+        },
+        EventKind::Output {
+            run: run_id(0),
+            stream: Stream::Stdout,
+            lines: vec!["ok".into()],
+        },
+        EventKind::Exited {
+            run: run_id(0),
+            status: 0,
+        },
+    ] {
+        events.send(kind).await.expect("send");
+    }
+    let operator = tokio::spawn(async move {
+        // Past the guard against keys pressed as a question opens.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        for input in [
+            key('g'),
+            Input::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+        ] {
+            inputs.send(input).await.expect("key");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        events
+            .send(EventKind::Exited {
+                run: run_id(2),
+                status: 0,
+            })
+            .await
+            .expect("restart done");
+        events
+            .send(EventKind::LocksReleased {
+                released: vec!["web-1".into()],
+                kept: Vec::new(),
+            })
+            .await
+            .expect("unlocked");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        inputs.send(key('q')).await.expect("quit");
+        inputs
+    });
+    let mut cockpit = Cockpit::new(
+        Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
+        "ana",
+        Theme { color: false },
+    );
+    let release = tokio::time::timeout(
+        Duration::from_secs(20),
+        runtime::run(
+            start,
+            DriversOff::default(),
+            &mut cockpit,
+            event_rx,
+            input_rx,
+        ),
+    )
+    .await
+    .expect("the loop ends");
+    let _inputs = operator.await.expect("operator");
+    assert_eq!(release.outcome, Some(Outcome::Released));
+    let go = &release.decisions[0];
+    assert_eq!(
+        (go.by.as_str(), &go.decision, go.actor),
+        ("ana", &Decision::Go, Actor::Person)
+    );
+    let screen = cockpit.backend().to_string();
+    assert!(screen.contains("RELEASED"), "{screen}");
+    assert!(screen.contains("unlocked"), "{screen}");
+    assert!(
+        release
+            .decisions
+            .iter()
+            .all(|d| d.decision != Decision::Abort),
+        "{:?}",
+        release.decisions
+    );
+}
