@@ -6,8 +6,8 @@ use super::event::{Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
 use super::plan::StepKind;
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
-    DecisionRecord, Link, LockState, OUTPUT_LINES_KEPT, OutputLine, Question, Release, RunStatus,
-    Stage, StepState, StepStatus, TargetRun, TargetState,
+    DecisionRecord, LinkState, LockState, OUTPUT_LINES_KEPT, OutputLine, Question, Release,
+    RunStatus, Stage, StepState, StepStatus, TargetRun, TargetState,
 };
 
 impl Release {
@@ -33,7 +33,7 @@ impl Release {
                         .push(format!("cannot reach {target}: {error}"));
                     self.set_link(
                         target,
-                        Link::Failed {
+                        LinkState::Failed {
                             error: error.clone(),
                         },
                     );
@@ -42,13 +42,13 @@ impl Release {
                 }
             }
             EventKind::ConnectionLost { target, error } => {
-                let down = Link::Down {
+                let down = LinkState::Down {
                     since: self.now,
                     error: error.clone(),
                 };
                 self.set_link(target, down);
             }
-            EventKind::Reconnected { target } => self.set_link(target, Link::Up),
+            EventKind::Reconnected { target } => self.set_link(target, LinkState::Up),
             EventKind::LockTaken { target } => {
                 self.lock_answer(target, LockState::Held, None, &mut fx)
             }
@@ -144,7 +144,7 @@ impl Release {
             .iter()
             .map(|t| TargetState {
                 name: t.name.clone(),
-                link: Link::Connecting,
+                link: LinkState::Connecting,
                 lock: LockState::None,
             })
             .collect();
@@ -155,20 +155,20 @@ impl Release {
         self.connected_all(fx);
     }
 
-    pub(super) fn set_link(&mut self, target: &str, link: Link) {
+    pub(super) fn set_link(&mut self, target: &str, link: LinkState) {
         if let Some(t) = self.targets.iter_mut().find(|t| t.name == target) {
             t.link = link;
         }
     }
 
     fn connected(&mut self, target: &str, fx: &mut Vec<Effect>) {
-        self.set_link(target, Link::Up);
+        self.set_link(target, LinkState::Up);
         self.connected_all(fx);
     }
 
     /// Every target reached: take the deploy locks, before anything runs.
     fn connected_all(&mut self, fx: &mut Vec<Effect>) {
-        if self.stage != Stage::Connecting || self.targets.iter().any(|t| t.link != Link::Up) {
+        if self.stage != Stage::Connecting || self.targets.iter().any(|t| t.link != LinkState::Up) {
             return;
         }
         self.stage = Stage::Locking;

@@ -134,7 +134,7 @@ pub struct TargetRun {
 #[derive(Debug, Clone, Default)]
 pub struct TargetState {
     pub name: String,
-    pub link: Link,
+    pub link: LinkState,
     pub lock: LockState,
 }
 
@@ -157,7 +157,7 @@ pub enum LockState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Link {
+pub enum LinkState {
     #[default]
     Connecting,
     Up,

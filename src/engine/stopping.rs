@@ -2,7 +2,7 @@
 //! is said to have stopped, ended or been released before a driver confirmed it.
 
 use super::event::{Effect, KeptLock, Outcome, RunId, StepList, Timer};
-use super::release::{AfterStop, Link, LockState, Release, RunStatus, Stage, TargetRun};
+use super::release::{AfterStop, LinkState, LockState, Release, RunStatus, Stage, TargetRun};
 
 impl Release {
     /// A run has ended, one way or another: its timeout must not fire, and it ended now.
@@ -68,10 +68,10 @@ impl Release {
         let now = self.now;
         let mut down_for = None;
         if let Some(t) = self.targets.iter_mut().find(|t| t.name == run.target)
-            && let Link::Down { since, .. } | Link::Lost { since, .. } = t.link.clone()
+            && let LinkState::Down { since, .. } | LinkState::Lost { since, .. } = t.link.clone()
         {
             down_for = Some(now.saturating_sub(since));
-            t.link = Link::Lost {
+            t.link = LinkState::Lost {
                 since,
                 error: error.to_string(),
             };

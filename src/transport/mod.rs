@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::engine::{EventKind, Stream};
-use ssh::{ConnectError, Endpoint, ExecEnd, Session, SshOptions};
+use ssh::{ConnectError, Connection, Endpoint, ExecEnd, SshOptions};
 
 /// How long one of gonogo's short scripts (lock, status, stop) may take on a host.
 pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -40,7 +40,7 @@ enum LinkKind {
     Ssh {
         endpoint: Endpoint,
         opts: Arc<SshOptions>,
-        session: Mutex<Option<Arc<Session>>>,
+        session: Mutex<Option<Arc<Connection>>>,
     },
     Local,
 }
@@ -84,7 +84,7 @@ impl Link {
         else {
             return Ok(());
         };
-        let s = Session::connect(endpoint, opts)
+        let s = Connection::connect(endpoint, opts)
             .await
             .map_err(|e| e.explain(endpoint))?;
         *session.lock().await = Some(Arc::new(s));
@@ -204,7 +204,7 @@ impl Link {
         let started = tokio::time::Instant::now();
         let mut delay = Duration::from_millis(100);
         loop {
-            match Session::connect(endpoint, opts).await {
+            match Connection::connect(endpoint, opts).await {
                 Ok(s) => {
                     *guard = Some(Arc::new(s));
                     let _ = self

@@ -240,13 +240,13 @@ fn known_host_name(host: &str, port: u16) -> String {
 }
 
 /// An authenticated connection, and the jump host it goes through (kept alive with it).
-pub struct Session {
+pub struct Connection {
     handle: Handle<HostKeyCheck>,
     /// `host:port`, for errors.
     address: String,
     /// How long opening a command's channel may take before the connection counts as stalled.
     answer_timeout: Duration,
-    _jump: Option<Box<Session>>,
+    _jump: Option<Box<Connection>>,
 }
 
 /// The result of one remote command.
@@ -259,10 +259,13 @@ pub enum ExecEnd {
     Lost,
 }
 
-impl Session {
-    pub async fn connect(ep: &Endpoint, opts: &Arc<SshOptions>) -> Result<Session, ConnectError> {
+impl Connection {
+    pub async fn connect(
+        ep: &Endpoint,
+        opts: &Arc<SshOptions>,
+    ) -> Result<Connection, ConnectError> {
         let jump = match &ep.jump {
-            Some(j) => Some(Box::new(Box::pin(Session::connect(j, opts)).await?)),
+            Some(j) => Some(Box::new(Box::pin(Connection::connect(j, opts)).await?)),
             None => None,
         };
         let files = opts.known_hosts_for(ep);
@@ -325,7 +328,7 @@ impl Session {
                 return Err(classify(e));
             }
         };
-        let mut session = Session {
+        let mut session = Connection {
             handle,
             address: format!("{}:{}", ep.host, ep.port),
             answer_timeout: timeout,

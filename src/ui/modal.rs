@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, Choice, Mode};
-use super::state::{Answer, Confirm};
+use super::state::{Confirm, OpenAnswer};
 use super::theme::Theme;
-use crate::engine::release::{Link, RunStatus};
+use crate::engine::release::{LinkState, RunStatus};
 use crate::engine::{Question, Release, StepList};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -63,7 +63,7 @@ fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, theme: &Theme) {
+pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, theme: &Theme) {
     let production = release.plan.production;
     let mut lines: Vec<Line> = Vec::new();
     let title = match &a.question {
@@ -85,7 +85,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &Answer, them
             let up = release
                 .targets
                 .iter()
-                .filter(|t| t.link == Link::Up)
+                .filter(|t| t.link == LinkState::Up)
                 .count();
             lines.push(Line::from(format!(
                 "Links now: {up}/{} connected; no health probes yet",

@@ -11,7 +11,7 @@ use super::keymap::Mode;
 use super::state::UiState;
 use super::theme::Theme;
 use crate::engine::AfterStop;
-use crate::engine::release::Link;
+use crate::engine::release::LinkState;
 use crate::engine::{Outcome, Question, Release, Stage};
 use crate::profile::Transport;
 
@@ -43,7 +43,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
     let up = release
         .targets
         .iter()
-        .filter(|t| t.link == Link::Up)
+        .filter(|t| t.link == LinkState::Up)
         .count();
     // Said only once the hosts confirmed it: a kept lock stays on screen.
     let lock_text = match (release.stage, release.kept_locks.len()) {
@@ -149,10 +149,10 @@ pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
             .any(|p| p.name == t.name && p.transport == Transport::Local);
         let link = if local { "local" } else { "ssh" };
         let (symbol, text, style) = match &t.link {
-            Link::Up if local => ("●", "local shell".to_string(), theme.fg(Color::Green)),
-            Link::Up => ("●", "ssh connected".to_string(), theme.fg(Color::Green)),
-            Link::Connecting => ("○", format!("{link} connecting"), theme.dim()),
-            Link::Down { since, .. } => (
+            LinkState::Up if local => ("●", "local shell".to_string(), theme.fg(Color::Green)),
+            LinkState::Up => ("●", "ssh connected".to_string(), theme.fg(Color::Green)),
+            LinkState::Connecting => ("○", format!("{link} connecting"), theme.dim()),
+            LinkState::Down { since, .. } => (
                 "◌",
                 format!(
                     "{link} down {}, reconnecting",
@@ -160,7 +160,7 @@ pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
                 ),
                 theme.fg(Color::Yellow),
             ),
-            Link::Lost { since, .. } => (
+            LinkState::Lost { since, .. } => (
                 "◌",
                 format!(
                     "{link} down {}, gave up",
@@ -168,7 +168,7 @@ pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
                 ),
                 theme.fg(Color::Red),
             ),
-            Link::Failed { error } => (
+            LinkState::Failed { error } => (
                 "✗",
                 format!(
                     "{link} failed: {}",

@@ -34,7 +34,7 @@ pub enum Confirm {
 }
 
 /// The answer being given to the open question.
-pub struct Answer {
+pub struct OpenAnswer {
     pub question: Question,
     pub opened: Instant,
     pub armed: Option<Choice>,
@@ -46,9 +46,9 @@ pub struct Answer {
     pub refusal: Option<&'static str>,
 }
 
-impl Answer {
+impl OpenAnswer {
     fn new(question: Question, now: Instant) -> Self {
-        Answer {
+        OpenAnswer {
             question,
             opened: now,
             armed: None,
@@ -87,7 +87,7 @@ pub struct UiState {
     /// Rows the help overlay is scrolled down (small terminals).
     pub help_scroll: u16,
     pub confirm: Option<Confirm>,
-    pub answer: Option<Answer>,
+    pub answer: Option<OpenAnswer>,
     /// Parts of the profile this run does not act on yet, shown until output comes.
     pub notes: Vec<String>,
 }
@@ -135,7 +135,7 @@ impl UiState {
         match (&release.question, &self.answer) {
             (None, _) => self.answer = None,
             (Some(q), Some(a)) if *q == a.question => {}
-            (Some(q), _) => self.answer = Some(Answer::new(q.clone(), now)),
+            (Some(q), _) => self.answer = Some(OpenAnswer::new(q.clone(), now)),
         }
     }
 
