@@ -230,8 +230,23 @@ fn run_release(
             None => return ExitCode::from(Outcome::Refused.exit_code()),
         },
     }
+    let log = crate::logging::start();
+    tracing::info!(profile = %path.display(), headless, "run starts");
+    // Where to look when a run did not go as planned.
+    let show_log = || {
+        if let Some(log) = &log {
+            eprintln!(
+                "gonogo: log of this run: {}",
+                crate::text::printable(&log.path.display().to_string())
+            );
+        }
+    };
     match crate::launch::run(&profile, &vars, &flags, headless) {
         Ok(release) => {
+            tracing::info!(outcome = ?release.outcome, "run ends");
+            if release.outcome != Some(Outcome::Released) || !release.kept_locks.is_empty() {
+                show_log();
+            }
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
             let said = match outcome {
                 Outcome::Released => "released",
@@ -265,7 +280,9 @@ fn run_release(
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {
+            tracing::error!(error = %e, "run did not start");
             eprintln!("error: {}", crate::text::printable_lines(&e));
+            show_log();
             exit(true)
         }
     }

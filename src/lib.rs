@@ -6,6 +6,7 @@ pub mod drivers;
 pub mod engine;
 pub mod headless;
 pub mod launch;
+pub mod logging;
 pub mod plan;
 pub mod preflight;
 pub mod profile;

@@ -144,6 +144,13 @@ impl<D: Drivers> Loop<'_, D> {
 
     fn handle(&mut self, kind: EventKind) {
         let event = Event::new(now_ms(), kind);
+        match &event.kind {
+            // Output is the journal's; the log keeps only how much came.
+            EventKind::Output { run, lines, .. } => {
+                tracing::trace!(target = %run.target, step = run.step, lines = lines.len(), "output");
+            }
+            kind => tracing::info!(event = ?kind),
+        }
         // The journal (a later issue) appends `event` here, before it is applied.
         let effects = self.release.apply(&event);
         self.frontend.show(&event, &self.release);

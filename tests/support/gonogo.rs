@@ -58,6 +58,8 @@ impl Gonogo {
             .args(["run", "release.toml", "--headless"])
             .args(args)
             .env_remove("SSH_AUTH_SOCK")
+            // Each test's run logs stay in its own directory.
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
