@@ -68,10 +68,20 @@ impl Session {
 pub struct LiveDrivers {
     session: Session,
     events: mpsc::Sender<EventKind>,
-    runs: HashMap<RunId, JoinHandle<()>>,
-    /// Lock takes and releases, and cancels: each reports back as an event.
-    closing: Vec<JoinHandle<()>>,
-    timers: HashMap<Timer, JoinHandle<()>>,
+    /// Every task in flight, in one registry: each reports back as events.
+    tasks: HashMap<Task, JoinHandle<()>>,
+    /// Numbers the chores.
+    chores: u64,
+}
+
+/// What a task in the registry is for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Task {
+    /// A step attached on its host: stopped at the end (the step itself goes on on the host).
+    Run(RunId),
+    Timer(Timer),
+    /// A lock take or release, or a stop: given a moment to finish at the end.
+    Chore(u64),
 }
 
 impl LiveDrivers {
@@ -79,10 +89,22 @@ impl LiveDrivers {
         LiveDrivers {
             session,
             events,
-            runs: HashMap::new(),
-            closing: Vec::new(),
-            timers: HashMap::new(),
+            tasks: HashMap::new(),
+            chores: 0,
         }
+    }
+
+    /// Starts a task under `key`; a task already there under the same key is stopped.
+    fn spawn(&mut self, key: Task, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        if let Some(old) = self.tasks.insert(key, tokio::spawn(task)) {
+            old.abort();
+        }
+    }
+
+    fn chore(&mut self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.tasks.retain(|_, t| !t.is_finished());
+        self.chores += 1;
+        self.spawn(Task::Chore(self.chores), task);
     }
 
     fn link(&self, target: &str) -> Arc<Link> {
@@ -118,7 +140,7 @@ impl Drivers for LiveDrivers {
                 let holder = self.session.holder.clone();
                 let reason = self.session.break_lock.clone();
                 let stop = self.session.stop_previous;
-                self.closing.push(tokio::spawn(async move {
+                self.chore(async move {
                     let kind = match lock::take(&link, &holder, reason.as_deref(), stop).await {
                         Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
                         Ok(LockOutcome::Held(holder)) => EventKind::LockRefused { target, holder },
@@ -140,12 +162,12 @@ impl Drivers for LiveDrivers {
                         Err(error) => EventKind::LockFailed { target, error },
                     };
                     let _ = events.send(kind).await;
-                }));
+                });
             }
             Effect::ReleaseLocks { targets } => {
                 let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
                 let holder = self.session.holder.clone();
-                self.closing.push(tokio::spawn(async move {
+                self.chore(async move {
                     let releases = links.iter().map(|link| release_lock(link, &holder));
                     let answers = futures::future::join_all(releases).await;
                     let (mut released, mut kept) = (Vec::new(), Vec::new());
@@ -162,7 +184,7 @@ impl Drivers for LiveDrivers {
                     let _ = events
                         .send(EventKind::LocksReleased { released, kept })
                         .await;
-                }));
+                });
             }
             Effect::StartRun { run } => {
                 let link = self.link(&run.target);
@@ -180,26 +202,20 @@ impl Drivers for LiveDrivers {
                     self.session.redactor.clone(),
                     events,
                 );
-                if let Some(old) = self.runs.insert(run, tokio::spawn(task)) {
-                    old.abort();
-                }
+                self.spawn(Task::Run(run), task);
             }
             Effect::CancelRun { run } => {
                 // The attach keeps streaming what the step says while it stops; the cancel
                 // reports what the host confirmed.
                 let link = self.link(&run.target);
                 let holder = self.session.holder.clone();
-                self.closing
-                    .push(tokio::spawn(remote::stop(link, holder, run, events)));
+                self.chore(remote::stop(link, holder, run, events));
             }
             Effect::StartTimer { timer, after_ms } => {
-                let task = tokio::spawn(fire(timer.clone(), after_ms, events));
-                if let Some(old) = self.timers.insert(timer, task) {
-                    old.abort();
-                }
+                self.spawn(Task::Timer(timer.clone()), fire(timer, after_ms, events));
             }
             Effect::CancelTimer { timer } => {
-                if let Some(task) = self.timers.remove(&timer) {
+                if let Some(task) = self.tasks.remove(&Task::Timer(timer)) {
                     task.abort();
                 }
             }
@@ -211,13 +227,16 @@ impl Drivers for LiveDrivers {
     /// Nothing is left behind: the engine has had every cancel and lock release confirmed
     /// before it finished; what is still in flight here is given a moment, then the links close.
     async fn shut_down(&mut self) {
-        let runs = self.runs.drain().map(|(_, task)| task);
-        for task in runs.chain(self.timers.drain().map(|(_, task)| task)) {
-            task.abort();
+        let mut chores = Vec::new();
+        for (key, task) in self.tasks.drain() {
+            match key {
+                Task::Chore(_) => chores.push(task),
+                Task::Run(_) | Task::Timer(_) => task.abort(),
+            }
         }
-        for task in self.closing.drain(..) {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
-        }
+        // One moment for all of them together, not one each.
+        let _ =
+            tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(chores)).await;
         for link in self.session.links.values() {
             link.close().await;
         }
