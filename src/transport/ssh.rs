@@ -126,27 +126,33 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-/// Why a connection could not be made, in words an operator can act on.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Why a connection could not be made. The kind decides what a caller does (a changed host key
+/// is never retried); [`ConnectError::explain`] says it to an operator, with the endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
+    #[error("connection refused")]
     Refused,
+    #[error("no answer after {}", humantime::format_duration(*.0))]
     TimedOut(Duration),
     /// The handshake completed, then the host stopped answering while authenticating.
+    #[error("no answer during authentication after {}", humantime::format_duration(*.0))]
     AuthTimedOut(Duration),
+    #[error("{0}")]
     Network(String),
+    #[error("unknown host key {fingerprint}")]
     UnknownHostKey {
         fingerprint: String,
         known_hosts: PathBuf,
     },
+    #[error("host key changed: {fingerprint} does not match {}:{line}", file.display())]
     ChangedHostKey {
         fingerprint: String,
         file: PathBuf,
         line: usize,
     },
-    RevokedHostKey {
-        file: PathBuf,
-        line: usize,
-    },
+    #[error("host key revoked at {}:{line}", file.display())]
+    RevokedHostKey { file: PathBuf, line: usize },
+    #[error("authentication failed (tried: {})", tried.join(", "))]
     Auth {
         /// The keys offered, in order.
         tried: Vec<String>,
@@ -155,6 +161,7 @@ pub enum ConnectError {
         /// The server hung up before every key was offered (its MaxAuthTries).
         cut_short: bool,
     },
+    #[error("SSH error: {0}")]
     Protocol(String),
 }
 
