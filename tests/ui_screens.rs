@@ -615,3 +615,44 @@ fn a_running_step_is_timed_by_the_clock_not_by_its_last_output() {
     assert!(row(frame(s.release.now + 2_000)).contains(" 2.0s"));
     assert!(row(frame(s.release.now + 65_000)).contains(" 1m05s"));
 }
+
+/// Once a step has changed the hosts, leaving is never one key: q asks, and offers rollback.
+#[test]
+fn leaving_after_the_hosts_changed_asks_and_offers_rollback() {
+    // Before anything ran: q leaves at once.
+    let s = Scene::at_gate("staging");
+    let mut c = cockpit();
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('q')), &s.release)),
+        Some(Decision::Abort)
+    );
+
+    let s = after_irreversible();
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Esc), &s.release); // hide the failure question
+    assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::Abort));
+    snapshots("leaving_after_changes", &s.release, &c.ui);
+    // r: roll back instead, confirmed the same way as R.
+    assert_eq!(decision(c.key(key(KeyCode::Char('r')), &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+}
+
+/// Ending the watch window takes a yes.
+#[test]
+fn ending_the_watch_asks_first() {
+    let mut s = Scene::at_gate("production");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-2", 0);
+    let mut c = cockpit();
+    let end = KeyEvent::new(KeyCode::Char('E'), KeyModifiers::SHIFT);
+    assert_eq!(decision(c.key(end, &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::EndWatch));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('y')), &s.release)),
+        Some(Decision::EndWatch)
+    );
+}

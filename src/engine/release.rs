@@ -197,6 +197,15 @@ pub enum Question {
     },
 }
 
+/// A `run` step that started on a target, and how it stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub step: String,
+    pub target: String,
+    pub status: RunStatus,
+    pub irreversible: bool,
+}
+
 /// An irreversible step that ran, and where.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IrreversibleDone {
@@ -271,6 +280,29 @@ impl Release {
                     step: plan.name.clone(),
                     targets,
                 })
+            })
+            .collect()
+    }
+
+    /// What the release changed on the hosts so far: each `run` step of the checklist that
+    /// started somewhere, with each target's state (a check changes nothing).
+    pub fn changes(&self) -> Vec<Change> {
+        self.plan
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .filter(|(plan, _)| plan.kind == super::plan::StepKind::Run)
+            .flat_map(|(plan, state)| {
+                state
+                    .targets
+                    .iter()
+                    .filter(|t| t.started_at.is_some())
+                    .map(|t| Change {
+                        step: plan.name.clone(),
+                        target: t.target.clone(),
+                        status: t.status,
+                        irreversible: plan.irreversible,
+                    })
             })
             .collect()
     }

@@ -275,8 +275,9 @@ impl<B: Backend> Cockpit<B> {
                 }
             }
             Action::EndWatch => {
+                // The watch is why gonogo is open after a deploy: ending it takes a yes.
                 if matches!(release.stage, Stage::Watching { .. }) {
-                    return Some(self.decided(Decision::EndWatch, None));
+                    ui.confirm = Some(Confirm::EndWatch);
                 }
             }
             Action::Help => {
@@ -284,9 +285,12 @@ impl<B: Backend> Cockpit<B> {
                 ui.help_scroll = 0;
             }
             Action::Quit | Action::Interrupt => {
-                if release.is_finished() {
+                // The outcome is known (the locks may still be being released): nothing to
+                // abort; gonogo leaves once the release has ended.
+                if release.outcome.is_some() {
                     self.quitting = true;
-                } else if release.is_running_commands() {
+                } else if release.is_running_commands() || !release.changes().is_empty() {
+                    // The hosts have changed: leaving is never one key.
                     ui.confirm = Some(Confirm::Abort);
                 } else {
                     self.quitting = true;
@@ -336,6 +340,9 @@ impl<B: Backend> Cockpit<B> {
                 Some(Confirm::Abort) => {
                     self.quitting = true;
                     return Some(self.decided(Decision::Abort, Some("operator".into())));
+                }
+                Some(Confirm::EndWatch) => {
+                    return Some(self.decided(Decision::EndWatch, None));
                 }
                 None => {}
             },

@@ -191,7 +191,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('E'),
         "E",
         A::EndWatch,
-        "end the watch window now: released",
+        "end the watch window now: released (asks first)",
     ),
     bind(M::Normal, K::Char('?'), "?", A::Help, "this help"),
     bind(
@@ -199,7 +199,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('q'),
         "q",
         A::Quit,
-        "quit (asks to abort if anything runs)",
+        "quit (asks once a step changed the hosts or runs)",
     ),
     Binding {
         mode: M::Normal,
@@ -207,7 +207,7 @@ pub const BINDINGS: &[Binding] = &[
         ctrl: true,
         keys: "Ctrl-C",
         action: A::Interrupt,
-        help: "abort (asks while a step runs)",
+        help: "abort (asks once a step changed the hosts or runs)",
     },
     bind(
         M::Answer,
@@ -302,6 +302,13 @@ pub const BINDINGS: &[Binding] = &[
         help: "abort (asks first)",
     },
     bind(M::Confirm, K::Char('y'), "y", A::Yes, "yes"),
+    bind(
+        M::Confirm,
+        K::Char('r'),
+        "r",
+        A::RollbackNow,
+        "roll back instead (asks first)",
+    ),
     bind(M::Confirm, K::Char('n'), "n/Esc", A::No, "no"),
     bind(M::Confirm, K::Esc, "", A::No, ""),
     bind(M::Help, K::Esc, "Esc/?/q", A::Close, "close the help"),

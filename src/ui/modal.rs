@@ -11,7 +11,7 @@ use super::keymap::{self, Choice, Mode};
 use super::state::{Confirm, OpenAnswer};
 use super::theme::Theme;
 use crate::engine::release::{LinkState, RunStatus};
-use crate::engine::{Question, Release, StepList};
+use crate::engine::{Question, Release, Stage, StepList};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let w = width.min(area.width);
@@ -220,38 +220,114 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
 }
 
 pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, which: Confirm, theme: &Theme) {
-    let (title, mut lines) = match which {
+    let can_roll_back = !release.plan.rollback.is_empty()
+        && matches!(
+            release.stage,
+            Stage::Running {
+                list: StepList::Main,
+                ..
+            } | Stage::Watching { .. }
+        );
+    let (title, lines, keys) = match which {
         Confirm::RollbackNow => {
             let mut lines = vec![Line::from(Span::styled("Roll back now?", theme.bold()))];
             if release.is_running_commands() {
                 lines.push(Line::from("Steps running now are stopped first."));
             }
             lines.extend(rollback_lines(release, theme));
-            (" ROLLBACK ", lines)
+            (" ROLLBACK ", lines, "[y] roll back   [n] no")
         }
-        Confirm::Abort => (
-            " ABORT ",
-            vec![
-                Line::from(Span::styled("Abort the release?", theme.bold())),
-                Line::from(
-                    "Steps running now are stopped, nothing more runs, the locks are released.",
-                ),
-            ],
-        ),
+        Confirm::Abort => {
+            let mut lines = vec![Line::from(Span::styled("Abort the release?", theme.bold()))];
+            lines.extend(change_lines(release, theme));
+            lines.push(Line::from(
+                "Aborting stops what runs and runs nothing more: the hosts stay as they are now.",
+            ));
+            let keys = if can_roll_back {
+                "[y] abort   [r] roll back instead   [n] stay"
+            } else {
+                "[y] abort   [n] stay"
+            };
+            (" ABORT ", lines, keys)
+        }
+        Confirm::EndWatch => {
+            let mut lines = vec![Line::from(Span::styled(
+                "End the watch window now and call the release released?",
+                theme.bold(),
+            ))];
+            if let Stage::Watching { until } = release.stage {
+                lines.push(Line::from(format!(
+                    "It had {} left; rollback is no longer offered once it ends.",
+                    super::checklist::duration(until.saturating_sub(release.now))
+                )));
+            }
+            (
+                " END THE WATCH ",
+                lines,
+                "[y] end the watch   [n] keep watching",
+            )
+        }
     };
-    lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled("[y] yes   [n] no", theme.bold())));
-    let rect = centered(area, 72, lines.len() as u16 + 2);
+    // The keys stay on screen whatever the body's length: it is clipped above them.
+    let width = 72.min(area.width);
+    let inner = width.saturating_sub(2).max(1) as usize;
+    let body: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let rect = centered(area, width, body as u16 + 4);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .title(title)
         .border_style(theme.fg(Color::Red));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        rect,
-    );
+    let inside = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [text, _gap, key_row] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inside);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+    frame.render_widget(Paragraph::new(Span::styled(keys, theme.bold())), key_row);
+}
+
+/// What the release changed on which host, for a person about to leave it.
+fn change_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    let changes = release.changes();
+    if changes.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::from("Changed on the hosts so far:")];
+    let mut targets: Vec<&str> = changes.iter().map(|c| c.target.as_str()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    for target in targets {
+        let steps: Vec<String> = changes
+            .iter()
+            .filter(|c| c.target == target)
+            .map(|c| {
+                let (symbol, _) = theme.run(c.status);
+                let mark = if c.irreversible {
+                    " (irreversible)"
+                } else {
+                    ""
+                };
+                format!("{symbol} {}{mark}", c.step)
+            })
+            .collect();
+        lines.push(Line::from(format!("  {target}: {}", steps.join(", "))));
+    }
+    for c in changes
+        .iter()
+        .filter(|c| c.irreversible && c.status == RunStatus::Running)
+    {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "! {} is irreversible and runs now on {}: stopping it may leave it half done",
+                c.step, c.target
+            ),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines
 }
 
 pub fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {

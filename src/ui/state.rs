@@ -30,7 +30,10 @@ pub enum Source {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirm {
     RollbackNow,
+    /// Leaving (q, Ctrl-C) once something ran: abort, or roll back instead.
     Abort,
+    /// `E`: end the watch window and call the release released.
+    EndWatch,
 }
 
 /// The answer being given to the open question.
