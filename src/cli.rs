@@ -198,6 +198,12 @@ fn run_release(
     headless: bool,
     flags: &RunFlags,
 ) -> ExitCode {
+    if flags.yes && !headless {
+        eprintln!(
+            "error: --yes answers gates for you only with --headless (rehearsals, CI); in the cockpit, answer each question yourself, or add --headless"
+        );
+        return exit(true);
+    }
     if flags
         .break_lock
         .as_deref()

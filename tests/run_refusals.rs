@@ -270,3 +270,27 @@ fn rolling_back_after_an_irreversible_step_names_it_and_needs_confirm() {
     assert!(t.contains("answer: confirm / cancel"), "{t}");
     assert!(work.path().join("undone").exists(), "{t}");
 }
+
+#[test]
+fn yes_is_refused_for_the_cockpit_instead_of_ignored() {
+    let work = tempfile::tempdir().expect("work dir");
+    let marker = work.path().join("ran");
+    let body = format!(
+        "[targets.here]\ntransport = \"local\"\n\n[[step]]\ngate = \"Ship?\"\n\n[[step]]\nrun = \"touch {}\"\non = \"here\"\n",
+        marker.display()
+    );
+    let g = Gonogo::new(&release("yes-cockpit", &work.path().join("kh"), &body));
+    let out = Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .current_dir(g.dir.path())
+        .args(["run", "release.toml", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("--yes answers gates for you only with --headless"),
+        "{t}"
+    );
+    assert!(!marker.exists(), "{t}");
+}

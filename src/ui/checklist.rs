@@ -110,6 +110,12 @@ pub fn render(
                         detail = f.clone();
                     } else if t.status == RunStatus::Stopping {
                         detail = "stopping on the host…".into();
+                    } else if let (RunStatus::Running, Some(a)) = (t.status, t.started_at) {
+                        let again = match t.attempt {
+                            0 | 1 => String::new(),
+                            n => format!(" (#{n})"),
+                        };
+                        detail = format!("running {}{again}", duration(now.saturating_sub(a)));
                     } else if let Some(how) = &t.stopped {
                         detail = format!("{} {how}", took.unwrap_or_default());
                     } else if let Some(took) = took {

@@ -15,6 +15,42 @@ use crate::engine::release::LinkState;
 use crate::engine::{Outcome, Question, Release, Stage};
 use crate::profile::Transport;
 
+/// Who the release waits on, and for how long: the person at a question, or the hosts still
+/// running the current step. A counter that moves tells a wait from a hang.
+fn waiting_on(release: &Release, now: u64) -> Option<String> {
+    let (list, step) = release.current()?;
+    let state = release.states(list).get(step)?;
+    let since = |at: Option<u64>| duration(now.saturating_sub(at.unwrap_or(now)));
+    if release.after_stop.is_some() {
+        return None;
+    }
+    if let Some(question) = &release.question {
+        let at = match question {
+            Question::Failure { .. } => state.finished_at,
+            _ => state.started_at,
+        };
+        return Some(format!("waiting on you · {}", since(at)));
+    }
+    let running: Vec<&str> = state
+        .targets
+        .iter()
+        .filter(|t| t.status == crate::engine::RunStatus::Running)
+        .map(|t| t.target.as_str())
+        .collect();
+    let first = running.first()?;
+    let more = match running.len() {
+        1 => String::new(),
+        n => format!(" +{}", n - 1),
+    };
+    let started = state
+        .targets
+        .iter()
+        .filter(|t| t.status == crate::engine::RunStatus::Running)
+        .filter_map(|t| t.started_at)
+        .min();
+    Some(format!("waiting on {first}{more} · {}", since(started)))
+}
+
 /// Release, environment (production stands out), version, elapsed, lock, links, watch.
 pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
     let plan = &release.plan;
@@ -32,6 +68,14 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
         spans.push(Span::styled(
             format!("  ⏱ {}", duration(now.saturating_sub(start))),
             theme.dim(),
+        ));
+    }
+    if let Some(waiting) = waiting_on(release, now) {
+        spans.push(Span::styled(
+            format!("  {waiting}"),
+            theme
+                .fg(Color::Magenta)
+                .add_modifier(ratatui::style::Modifier::BOLD),
         ));
     }
     let total = release.targets.len();
