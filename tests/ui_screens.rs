@@ -656,3 +656,23 @@ fn ending_the_watch_asks_first() {
         Some(Decision::EndWatch)
     );
 }
+
+/// After a rollback, an irreversible step reads "done, not undone", and a step that never ran
+/// reads "not run"; while the rollback runs, a banner says so.
+#[test]
+fn the_end_of_a_rollback_tells_the_truth_about_each_step() {
+    let mut s = after_irreversible();
+    let acknowledged = s.release.irreversible_done();
+    s.decide(Decision::ConfirmRollback { acknowledged });
+    snapshots("rolling_back", &s.release, &ui_for(&s.release));
+    for t in ["web-1", "web-2"] {
+        s.exit(StepList::Rollback, 0, t, 0);
+    }
+    s.send(EventKind::LocksReleased {
+        released: vec!["web-1".into(), "web-2".into()],
+        kept: Vec::new(),
+    });
+    let screen = screen(&s.release, &ui_for(&s.release), 80, 24);
+    assert!(screen.contains("done, not undone"), "{screen}");
+    snapshots("rolled_back", &s.release, &ui_for(&s.release));
+}

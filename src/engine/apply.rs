@@ -217,9 +217,13 @@ impl Release {
             }
             (StepList::Main, None) => self.finish(Outcome::Released, fx),
             (StepList::Rollback, _) => {
-                // Only actions changed things; checks, gates and manual items stay as they were.
+                // Only actions changed things; checks, gates and manual items stay as they were,
+                // and an irreversible step stays done: rollback cannot undo it.
                 for (state, step) in self.steps.iter_mut().zip(&self.plan.steps) {
-                    if state.status == StepStatus::Passed && step.kind == StepKind::Run {
+                    if state.status == StepStatus::Passed
+                        && step.kind == StepKind::Run
+                        && !step.irreversible
+                    {
                         state.status = StepStatus::RolledBack;
                     }
                 }

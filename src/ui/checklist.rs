@@ -64,18 +64,33 @@ pub fn render(
                 lines.push(Line::from(Span::styled(header.to_string(), theme.bold())));
             }
             let state = &release.states(list)[i];
-            let (symbol, style) = theme.step(state.status);
+            let (mut symbol, mut style) = theme.step(state.status);
+            let ended = release.outcome.is_some();
+            if ended && state.status == crate::engine::StepStatus::Pending {
+                // Never ran, and never will: said, not left to a dot.
+                (symbol, style) = ("–", theme.dim());
+            }
             let row = row_of(release, list, i);
             if row == ui.cursor {
                 cursor_line = lines.len();
             }
-            let time = took(state, now);
+            let mut time = took(state, now);
+            if ended && state.status == crate::engine::StepStatus::Pending {
+                time = "not run".into();
+            } else if step.irreversible
+                && state.status == crate::engine::StepStatus::Passed
+                && release.outcome == Some(crate::engine::Outcome::RolledBack)
+            {
+                time = "done, not undone".into();
+            }
             let kind = if step.kind == crate::profile::StepKind::Gate {
                 "gate: "
             } else {
                 ""
             };
-            let name = format!("{kind}{}", step.name);
+            // Marked before it runs: there is no undo for it.
+            let mark = if step.irreversible { "! " } else { "" };
+            let name = format!("{kind}{mark}{}", step.name);
             let room = width.saturating_sub(4 + time.len() + 1);
             let shown: String = if name.chars().count() > room {
                 name.chars()

@@ -330,6 +330,54 @@ fn change_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
+/// What every state symbol means, from the theme itself: steps, then each host's run.
+fn symbol_legend(theme: &Theme) -> Vec<Line<'static>> {
+    use crate::engine::StepStatus as S;
+    let steps = [
+        (S::Pending, "waiting its turn (– after the end: not run)"),
+        (S::Running, "running"),
+        (S::Waiting, "waits for you: a gate, a manual item"),
+        (S::Passed, "passed"),
+        (S::Failed, "failed"),
+        (S::Skipped, "skipped, with a reason"),
+        (S::RolledBack, "undone by the rollback"),
+        (S::Cancelled, "stopped by an abort or a rollback"),
+    ];
+    let runs = [
+        (
+            RunStatus::RetryWaiting,
+            "a host's check failed; it is tried again",
+        ),
+        (RunStatus::Stopping, "a host's step is being stopped"),
+        (
+            RunStatus::Unknown,
+            "a host's outcome is unknown (link lost): retry re-attaches",
+        ),
+    ];
+    let mut lines: Vec<Line<'static>> = steps
+        .iter()
+        .map(|(status, what)| {
+            let (symbol, style) = theme.step(*status);
+            Line::from(vec![
+                Span::styled(format!("  {symbol:<8}"), style),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.extend(runs.iter().map(|(status, what)| {
+        let (symbol, style) = theme.run(*status);
+        Line::from(vec![
+            Span::styled(format!("  {symbol:<8}"), style),
+            Span::raw(*what),
+        ])
+    }));
+    lines.push(Line::from(vec![
+        Span::styled(format!("  {:<8}", "!"), theme.bold()),
+        Span::raw("irreversible: no rollback undoes it (after one: done, not undone)"),
+    ]));
+    lines
+}
+
 pub fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
     let mut lines = Vec::new();
     for (mode, title) in [
@@ -350,6 +398,8 @@ pub fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
         "Gates: a letter arms, Enter confirms; a production GO also needs `go` typed.",
         theme.dim(),
     )));
+    lines.push(Line::from(Span::styled("Symbols", theme.bold())));
+    lines.extend(symbol_legend(theme));
     let total = lines.len() as u16;
     let rect = centered(area, 84, total + 2);
     let visible = rect.height.saturating_sub(2);

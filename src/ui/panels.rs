@@ -143,7 +143,16 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
         }
         _ => None,
     };
-    let waiting = waiting.or(pending);
+    let rolling_back = matches!(
+        release.stage,
+        Stage::Running {
+            list: crate::engine::StepList::Rollback,
+            ..
+        }
+    );
+    let waiting = waiting
+        .or(pending)
+        .or(rolling_back.then_some(" ROLLING BACK "));
     let mut spans = Vec::new();
     if let Some(why) = &release.halted {
         spans.push(Span::styled(

@@ -61,7 +61,7 @@ impl Theme {
             RunStatus::Failed => ("✗", self.fg(Color::Red)),
             RunStatus::Cancelled => ("⊘", self.fg(Color::DarkGray)),
             RunStatus::Stopping => ("◼", self.fg(Color::Yellow)),
-            RunStatus::Unknown => ("?", self.fg(Color::Magenta)),
+            RunStatus::Unknown => ("◌", self.fg(Color::Magenta)),
         }
     }
 
