@@ -250,8 +250,12 @@ fn run_release(
     match crate::launch::run(&profile, &vars, &flags, headless) {
         Ok(release) => {
             tracing::info!(outcome = ?release.outcome, "run ends");
-            if release.outcome != Some(Outcome::Released) || !release.kept_locks.is_empty() {
-                show_log();
+            let mut out = std::io::stdout();
+            if release.started_at.is_some() {
+                let log = log.as_ref().map(|l| l.path.as_path());
+                for line in crate::summary::lines(&release, log) {
+                    let _ = writeln!(out, "{line}");
+                }
             }
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
             let said = match outcome {

@@ -12,6 +12,7 @@ pub mod preflight;
 pub mod profile;
 pub mod runtime;
 pub mod shell;
+pub mod summary;
 pub mod text;
 pub mod transport;
 pub mod ui;

@@ -1,5 +1,5 @@
-//! Every run writes its own log under `$XDG_STATE_HOME/gonogo/`, never to the terminal; a run
-//! that did not release says where that log is.
+//! Every run writes its own log under `$XDG_STATE_HOME/gonogo/`, never to the terminal; the
+//! summary at the end says where that log is.
 
 mod support;
 
@@ -22,10 +22,10 @@ fn a_failed_run_names_its_log_which_holds_what_happened_and_no_secret() {
         .expect("run");
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let path = stderr
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let path = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("gonogo: log of this run: "))
+        .find_map(|l| l.strip_prefix("   log: "))
         .unwrap_or_else(|| panic!("no log path in:\n{t}"));
     assert!(
         path.starts_with(&state.join("gonogo").display().to_string()),
@@ -45,5 +45,5 @@ fn a_failed_run_names_its_log_which_holds_what_happened_and_no_secret() {
 fn stdout_has_log_lines(stdout: &[u8]) -> bool {
     String::from_utf8_lossy(stdout)
         .lines()
-        .any(|l| l.contains(" INFO ") || l.contains("gonogo::runtime"))
+        .any(|l| l.contains(" INFO ") || l.contains("gonogo::runtime") || l.contains("LockTaken"))
 }

@@ -62,7 +62,7 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
     Ok(decision)
 }
 
-pub(super) fn describe(decision: &Decision) -> String {
+pub(crate) fn describe(decision: &Decision) -> String {
     match decision {
         Decision::Go => "go".into(),
         Decision::NoGo => "no-go".into(),

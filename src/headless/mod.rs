@@ -11,8 +11,9 @@ use crate::runtime::{Frontend, Input};
 
 mod answer;
 use crate::text::{printable, printable_lines};
+pub(crate) use answer::describe;
 pub use answer::read_stdin;
-use answer::{already_approved, describe, parse_answer};
+use answer::{already_approved, parse_answer};
 
 pub struct Headless {
     out: std::io::BufWriter<std::io::Stdout>,

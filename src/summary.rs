@@ -1,0 +1,141 @@
+//! The end-of-release summary, printed on the terminal after a run (cockpit or headless): the
+//! outcome and its length, every decision with who, when and why, retries and skips, the
+//! irreversible steps done, where each host stands, and where the log is. A fold over the
+//! release, like the report and the stats to come.
+
+use crate::engine::release::{Release, RunStatus, StepStatus};
+use crate::engine::{Outcome, StepList};
+use crate::text::printable;
+
+/// The summary's lines, without a trailing newline each.
+pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
+    let mut out = Vec::new();
+    let outcome = match release.outcome {
+        Some(Outcome::Released) => "released",
+        Some(Outcome::RolledBack) => "rolled back",
+        Some(Outcome::Aborted) => "aborted",
+        Some(Outcome::Refused) => "refused to start",
+        None => "not finished",
+    };
+    let took = release
+        .started_at
+        .map(|s| took(release.now.saturating_sub(s)))
+        .unwrap_or_default();
+    let version = release
+        .plan
+        .version
+        .as_deref()
+        .map_or(String::new(), |v| format!(" {}", printable(v)));
+    out.push(format!(
+        "== summary: {}{version} to {}: {outcome} after {took}",
+        printable(&release.plan.release),
+        printable(&release.plan.environment)
+    ));
+    for d in &release.decisions {
+        let note = d
+            .note
+            .as_deref()
+            .map_or(String::new(), |n| format!(" ({})", printable(n)));
+        let actor = match d.actor {
+            crate::engine::Actor::Person => String::new(),
+            other => format!(" [{}]", format!("{other:?}").to_lowercase()),
+        };
+        out.push(format!(
+            "   {} {}{actor}: {}{note}",
+            clock(d.at),
+            printable(&d.by),
+            crate::headless::describe(&d.decision)
+        ));
+    }
+    for list in [StepList::Main, StepList::Rollback] {
+        for (step, state) in release.list(list).iter().zip(release.states(list)) {
+            let name = printable(&step.name);
+            for t in state.targets.iter().filter(|t| t.attempt > 1) {
+                out.push(format!(
+                    "   retried: {name} on {} ({} attempts)",
+                    printable(&t.target),
+                    t.attempt
+                ));
+            }
+            if let (StepStatus::Skipped, Some(why)) = (state.status, &state.skip_reason) {
+                out.push(format!("   skipped: {name}: {}", printable(why)));
+            }
+        }
+    }
+    for done in release.irreversible_done() {
+        out.push(format!(
+            "   irreversible, done on {}: {}",
+            printable(&done.targets.join(", ")),
+            printable(&done.step)
+        ));
+    }
+    for target in &release.targets {
+        out.push(format!(
+            "   {}: {}",
+            printable(&target.name),
+            host_state(release, &target.name)
+        ));
+    }
+    for kept in &release.kept_locks {
+        out.push(format!(
+            "   lock kept on {}: {}",
+            printable(&kept.target),
+            printable(&kept.why)
+        ));
+    }
+    if let Some(log) = log {
+        out.push(format!("   log: {}", printable(&log.display().to_string())));
+    }
+    out
+}
+
+/// Where one host stands: the last step that changed it, and anything not known.
+fn host_state(release: &Release, target: &str) -> String {
+    let mut changed = Vec::new();
+    for (step, state) in release.plan.steps.iter().zip(&release.steps) {
+        if !step.kind.runs_command() {
+            continue;
+        }
+        let Some(t) = state.targets.iter().find(|t| t.target == target) else {
+            continue;
+        };
+        let word = match t.status {
+            RunStatus::Passed if state.status == StepStatus::RolledBack => "rolled back",
+            RunStatus::Passed => "done",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Unknown => "UNKNOWN (may still run)",
+            RunStatus::Cancelled => "stopped",
+            RunStatus::Running | RunStatus::Stopping => "still running",
+            RunStatus::Pending | RunStatus::RetryWaiting => continue,
+        };
+        if step.kind == crate::engine::plan::StepKind::Run || word != "done" {
+            changed.push(format!("{} {word}", printable(&step.name)));
+        }
+    }
+    if changed.is_empty() {
+        "nothing changed".into()
+    } else {
+        changed.join(", ")
+    }
+}
+
+/// `HH:MM:SSZ` of a moment (UTC: the same on every machine that reads it).
+fn clock(at: u64) -> String {
+    i64::try_from(at)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(|| "?".into(), |t| t.format("%H:%M:%SZ").to_string())
+}
+
+fn took(ms: u64) -> String {
+    humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn moments_read_as_utc_clock_times() {
+        assert_eq!(super::clock(1_790_000_000_000), "14:13:20Z");
+        assert_eq!(super::took(125_400), "2m 5s");
+    }
+}
