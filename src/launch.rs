@@ -74,6 +74,7 @@ pub fn run(
                 .with_notes(preflight::not_acted_on(profile))
                 .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
             headless::read_stdin(inputs.clone());
+            beat(inputs.clone(), Duration::from_secs(1));
             tokio::spawn(async move {
                 while tokio::signal::ctrl_c().await.is_ok() {
                     if inputs.send(Input::Interrupt).await.is_err() {
@@ -145,8 +146,13 @@ fn read_terminal(inputs: mpsc::Sender<Input>) {
             }
         }
     });
+    beat(inputs, Duration::from_millis(100));
+}
+
+/// A beat for clocks, countdowns and the headless heartbeat, into the run loop.
+fn beat(inputs: mpsc::Sender<Input>, every: Duration) {
     tokio::spawn(async move {
-        let mut beat = tokio::time::interval(Duration::from_millis(100));
+        let mut beat = tokio::time::interval(every);
         loop {
             beat.tick().await;
             // A full queue means the loop is busy and will redraw anyway.

@@ -54,3 +54,42 @@ fn a_go_typed_at_a_terminal_while_a_step_runs_approves_no_gate() {
     assert!(seen.contains(": no-go"), "{seen}");
     let _ = session.read_to_string(&mut seen);
 }
+
+#[test]
+fn lines_carry_the_time_and_a_quiet_step_gets_a_heartbeat() {
+    let work = tempfile::tempdir().expect("work dir");
+    let body = "[targets.here]\ntransport = \"local\"\n\n[[step]]\nname = \"Quiet\"\nrun = \"sleep 3\"\non = \"here\"\n";
+    let g = Gonogo::new(&release("heartbeat", &work.path().join("kh"), body));
+    let out = g
+        .command(&[])
+        .env("GONOGO_HEARTBEAT_MS", "1000")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    let t = support::gonogo::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stamped = |l: &str| {
+        let b = l.as_bytes();
+        b.len() > 9
+            && b[..8].iter().enumerate().all(|(i, c)| {
+                if i == 2 || i == 5 {
+                    *c == b':'
+                } else {
+                    c.is_ascii_digit()
+                }
+            })
+            && b[8] == b' '
+    };
+    let release_lines: Vec<&str> = stdout
+        .lines()
+        .take_while(|l| !l.starts_with("== summary"))
+        .collect();
+    assert!(release_lines.iter().all(|l| stamped(l)), "{t}");
+    assert!(
+        release_lines
+            .iter()
+            .any(|l| l.contains("...  still running Quiet: here (")),
+        "{t}"
+    );
+}

@@ -201,7 +201,8 @@ fn a_secret_is_never_in_a_process_list_nor_left_on_the_host() {
         .and_then(|r| r.split(',').next())
         .expect("session id");
     let session = home().join(".gonogo/runs").join(id);
-    let name = start
+    let name = support::gonogo::untimed(start);
+    let name = name
         .strip_prefix("gonogo: release ")
         .and_then(|r| r.split(' ').next())
         .expect("release name");

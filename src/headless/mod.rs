@@ -15,6 +15,19 @@ pub(crate) use answer::describe;
 pub use answer::read_stdin;
 use answer::{already_approved, parse_answer};
 
+/// How long headless stays silent before saying what it waits on. A debug build (the tests)
+/// takes it from `GONOGO_HEARTBEAT_MS` when set.
+fn heartbeat_ms() -> u64 {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("GONOGO_HEARTBEAT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return ms;
+    }
+    30_000
+}
+
 pub struct Headless {
     out: std::io::BufWriter<std::io::Stdout>,
     /// `--yes`: answer go / done to gates and manual items (never to failures).
@@ -31,6 +44,14 @@ pub struct Headless {
     shown_ends: std::collections::HashSet<(RunId, RunStatus, Option<u64>)>,
     /// What the profile asks that this run does not do yet, printed at start.
     notes: Vec<String>,
+    /// The loop's clock as last heard (events and flushes): headless reads none of its own.
+    now: crate::engine::Millis,
+    /// When gonogo last printed something, for the heartbeat.
+    quiet_since: crate::engine::Millis,
+    /// Silence, in ms, after which a heartbeat line is printed.
+    heartbeat: u64,
+    /// The time prefix for the current second.
+    stamp: (u64, std::rc::Rc<str>),
     /// Answers are typed by a person at a terminal: one typed before its question is refused,
     /// not kept for the next question (a `go` typed while a step runs approves no gate).
     typing: bool,
@@ -50,7 +71,70 @@ impl Headless {
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
             typing: false,
+            now: 0,
+            quiet_since: 0,
+            heartbeat: heartbeat_ms(),
+            stamp: (u64::MAX, std::rc::Rc::from("")),
         }
+    }
+
+    /// `HH:MM:SS ` of the loop's clock, local time, on every line (computed once a second).
+    fn stamp(&mut self) -> std::rc::Rc<str> {
+        let second = self.now / 1000;
+        if self.stamp.0 != second {
+            let text = i64::try_from(self.now)
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%H:%M:%S ")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            self.stamp = (second, text.into());
+        }
+        self.stamp.1.clone()
+    }
+
+    /// After a long silence, one line saying what the release waits on, so a quiet wait does
+    /// not read as a hang.
+    fn heartbeat(&mut self, release: &Release) {
+        if release.outcome.is_some() || self.now.saturating_sub(self.quiet_since) < self.heartbeat {
+            return;
+        }
+        self.quiet_since = self.now;
+        let waiting = if let Stage::Watching { until } = release.stage {
+            format!(
+                "watching: {} left",
+                humantime::format_duration(Duration::from_secs(
+                    until.saturating_sub(self.now) / 1000
+                ))
+            )
+        } else if release.question.is_some() {
+            "waiting for your answer".to_string()
+        } else if let Some((list, index)) = release.current() {
+            let running: Vec<String> = release.states(list)[index]
+                .targets
+                .iter()
+                .filter(|t| t.status == RunStatus::Running)
+                .map(|t| {
+                    let took = t.started_at.map_or(0, |a| self.now.saturating_sub(a)) / 1000;
+                    format!("{} ({}s)", printable(&t.target), took)
+                })
+                .collect();
+            if running.is_empty() {
+                return;
+            }
+            format!(
+                "still running {}: {}",
+                printable(&release.list(list)[index].name),
+                running.join(", ")
+            )
+        } else {
+            return;
+        };
+        self.line(format!("...  {waiting}"));
+        let _ = self.out.flush();
     }
 
     /// Stdin is a terminal: answers count only for the question on screen.
@@ -66,7 +150,8 @@ impl Headless {
     }
 
     fn line(&mut self, text: impl AsRef<str>) {
-        let _ = writeln!(self.out, "{}", text.as_ref());
+        let stamp = self.stamp();
+        let _ = writeln!(self.out, "{stamp}{}", text.as_ref());
     }
 
     fn decided(&self, decision: Decision, note: Option<String>) -> EventKind {
@@ -213,7 +298,8 @@ impl Headless {
                     String::new()
                 };
                 let target = printable(&t.target);
-                let _ = writeln!(self.out, "...  {target} {name}: started{attempt}");
+                let stamp = self.stamp();
+                let _ = writeln!(self.out, "{stamp}...  {target} {name}: started{attempt}");
             }
         }
     }
@@ -321,6 +407,8 @@ fn took(run: &TargetRun) -> String {
 
 impl Frontend for Headless {
     fn show(&mut self, event: &Event, release: &Release) {
+        self.now = self.now.max(event.at);
+        self.quiet_since = self.now;
         match &event.kind {
             EventKind::Started {
                 session,
@@ -399,8 +487,9 @@ impl Frontend for Headless {
                     "] "
                 };
                 let target = printable(&run.target);
+                let stamp = self.stamp();
                 for line in lines {
-                    let _ = writeln!(self.out, "[{target}{mark}{}", printable(line));
+                    let _ = writeln!(self.out, "{stamp}[{target}{mark}{}", printable(line));
                 }
             }
             EventKind::Exited { run, .. }
@@ -516,7 +605,9 @@ impl Frontend for Headless {
         self.answer(&line, release)
     }
 
-    fn flush(&mut self, _release: &Release, _now: crate::engine::Millis) {
+    fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
+        self.now = self.now.max(now);
+        self.heartbeat(release);
         let _ = self.out.flush();
     }
 }

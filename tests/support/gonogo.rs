@@ -183,3 +183,14 @@ pub fn known_hosts(dir: &Path, servers: &[&Sshd]) -> std::path::PathBuf {
     std::fs::write(&path, lines.concat()).expect("write known_hosts");
     path
 }
+
+/// Headless lines without their `HH:MM:SS ` time, for tests that read whole lines.
+pub fn untimed(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.split_once(' ') {
+            Some((time, rest)) if time.len() == 8 && time.as_bytes()[2] == b':' => rest,
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
