@@ -676,3 +676,43 @@ fn the_end_of_a_rollback_tells_the_truth_about_each_step() {
     assert!(screen.contains("done, not undone"), "{screen}");
     snapshots("rolled_back", &s.release, &ui_for(&s.release));
 }
+
+/// The failure modal shows the evidence: the command, the failed host's last stderr lines, the
+/// other hosts, and that hosts now differ; its keys stay on screen at 80×24.
+#[test]
+fn a_failure_shows_its_evidence_and_keeps_its_keys() {
+    let mut s = Scene::at_gate("staging");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.output(4, "web-2", Stream::Stdout, &["stopping gunicorn"]);
+    s.output(
+        4,
+        "web-2",
+        Stream::Stderr,
+        &[
+            "Job for gunicorn.service failed.",
+            "See \"systemctl status gunicorn.service\" for details.",
+            "curl: (22) The requested URL returned error: 503",
+            "Traceback (most recent call last): ImportError: cannot import name 'v2'",
+        ],
+    );
+    s.exit(StepList::Main, 4, "web-2", 1);
+    let ui = ui_for(&s.release);
+    let small = screen(&s.release, &ui, 80, 24);
+    for needle in [
+        "$ sudo systemctl restart gunicorn",
+        "ImportError",
+        "returned error: 503",
+        "others: ✓ web-1",
+        "the hosts now differ",
+        "[t] RETRY",
+    ] {
+        assert!(small.contains(needle), "{needle:?} not on screen:\n{small}");
+    }
+    assert!(
+        !small.contains("stopping gunicorn"),
+        "stderr comes first:\n{small}"
+    );
+    snapshots("failure_evidence", &s.release, &ui);
+}

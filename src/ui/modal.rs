@@ -63,6 +63,88 @@ fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
+/// Lines of output kept per failed host in the failure modal.
+const EVIDENCE_LINES: usize = 3;
+
+/// Why a step failed, with the evidence in view: the command, each failed host's reason and the
+/// last lines it wrote (stderr first), and where the other hosts stand.
+fn failure_evidence(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let planned = &release.list(list)[step];
+    let state = &release.states(list)[step];
+    let mut lines = vec![Line::from(Span::styled(
+        format!("$ {}", planned.text),
+        theme.dim(),
+    ))];
+    let failed = |t: &crate::engine::release::TargetRun| {
+        matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
+    };
+    for t in state.targets.iter().filter(|t| failed(t)) {
+        let (symbol, _) = theme.run(t.status);
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {symbol} {}", t.target), theme.target(&t.target)),
+            Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
+        ]));
+        let (mut err, mut out) = (Vec::new(), Vec::new());
+        for o in release.output.iter().rev() {
+            if err.len() >= EVIDENCE_LINES && out.len() >= EVIDENCE_LINES {
+                break;
+            }
+            let r = &o.run;
+            if r.list != list || r.step != step || r.target != t.target || r.attempt != t.attempt {
+                continue;
+            }
+            let kept = match o.stream {
+                crate::engine::Stream::Stderr => &mut err,
+                crate::engine::Stream::Stdout => &mut out,
+            };
+            if kept.len() < EVIDENCE_LINES {
+                kept.push(o.line.clone());
+            }
+        }
+        // Stderr explains a failure more often than stdout does: it comes first.
+        let (shown, style) = if err.is_empty() {
+            (out, theme.dim())
+        } else {
+            (err, theme.fg(Color::Red))
+        };
+        for line in shown.into_iter().rev() {
+            lines.push(Line::from(Span::styled(format!("      {line}"), style)));
+        }
+    }
+    let others: Vec<String> = state
+        .targets
+        .iter()
+        .filter(|t| !failed(t) && t.status != RunStatus::Pending)
+        .map(|t| {
+            let (symbol, _) = theme.run(t.status);
+            format!("{symbol} {}", t.target)
+        })
+        .collect();
+    if !others.is_empty() {
+        lines.push(Line::from(format!("  others: {}", others.join(", "))));
+    }
+    let passed = state
+        .targets
+        .iter()
+        .filter(|t| t.status == RunStatus::Passed)
+        .count();
+    if planned.kind == crate::engine::plan::StepKind::Run && passed > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "! {passed} of {} hosts ran it: the hosts now differ",
+                state.targets.len()
+            ),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines
+}
+
 pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, theme: &Theme) {
     let production = release.plan.production;
     let mut lines: Vec<Line> = Vec::new();
@@ -128,17 +210,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
                 format!("{} {what}", s.name),
                 theme.bold(),
             )));
-            for t in release.states(*list)[*step]
-                .targets
-                .iter()
-                .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
-            {
-                let (symbol, _) = theme.run(t.status);
-                lines.push(Line::from(vec![
-                    Span::styled(format!("  {symbol} {}", t.target), theme.target(&t.target)),
-                    Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
-                ]));
-            }
+            lines.extend(failure_evidence(release, *list, *step, theme));
             if *list == StepList::Main {
                 " STEP FAILED "
             } else {
@@ -150,7 +222,8 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
             " CONFIRM ROLLBACK "
         }
     };
-    lines.push(Line::from(""));
+    // The controls stay on screen whatever the evidence above them: it is clipped, not they.
+    let mut controls: Vec<Line> = vec![Line::from("")];
     let mut options = Vec::new();
     for choice in release.answers() {
         let (key, label) = choice_label(choice);
@@ -162,7 +235,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
         options.push(Span::styled(format!("[{key}] {label}"), style));
         options.push(Span::raw("  "));
     }
-    lines.push(Line::from(options));
+    controls.push(Line::from(options));
     let hint = match a.armed {
         None => "Press a letter to arm an answer, then Enter to confirm.".to_string(),
         Some(Choice::Go) if production => format!(
@@ -178,16 +251,23 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
             choice_label(choice).1
         ),
     };
-    lines.push(Line::from(Span::styled(hint, theme.fg(Color::Yellow))));
+    controls.push(Line::from(Span::styled(hint, theme.fg(Color::Yellow))));
     if let Some(why) = a.refusal {
-        lines.push(Line::from(Span::styled(
+        controls.push(Line::from(Span::styled(
             why,
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
     let text_height = 3;
-    let body = lines.len() as u16;
-    let rect = centered(area, 76, body + text_height + 2);
+    let width = 76.min(area.width);
+    let inner_width = width.saturating_sub(2).max(1) as usize;
+    let wrapped = |ls: &[Line]| -> u16 {
+        ls.iter()
+            .map(|l| l.width().max(1).div_ceil(inner_width) as u16)
+            .sum()
+    };
+    let (body, control_rows) = (wrapped(&lines), wrapped(&controls));
+    let rect = centered(area, width, body + control_rows + text_height + 2);
     frame.render_widget(Clear, rect);
     let border = if production {
         theme.fg(Color::Red)
@@ -199,9 +279,17 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
         .border_style(border);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [text_area, note_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(text_height)]).areas(inner);
+    let [text_area, controls_area, note_area] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(control_rows),
+        Constraint::Length(text_height),
+    ])
+    .areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+    frame.render_widget(
+        Paragraph::new(controls).wrap(Wrap { trim: false }),
+        controls_area,
+    );
     let label = if a.armed == Some(Choice::Skip) {
         " reason (required) "
     } else {
