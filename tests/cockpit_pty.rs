@@ -163,6 +163,9 @@ fn a_failed_step_answered_rollback_on_the_modal_rolls_back() {
     pty.wait_text("[t] RETRY");
     pty.wait_text("config missing");
     pty.answer("r", "Enter confirms ROLLBACK");
+    // Confirmed the one way a rollback is confirmed, from a question as from R.
+    pty.wait_text("[y] roll back");
+    pty.press("y");
     pty.wait_text("ROLLED BACK");
     assert!(work.path().join("undone").exists(), "the rollback step ran");
     assert!(

@@ -716,3 +716,30 @@ fn a_failure_shows_its_evidence_and_keeps_its_keys() {
     );
     snapshots("failure_evidence", &s.release, &ui);
 }
+
+/// A rollback is confirmed one way, from a question as from R; R and ? work inside a question.
+#[test]
+fn rollback_from_a_question_is_confirmed_like_r_and_help_opens_over_it() {
+    let s = after_irreversible();
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Char('?')), &s.release)), None);
+    assert!(c.ui.help, "? opens help over the failure");
+    c.key(key(KeyCode::Esc), &s.release);
+    assert!(!c.ui.help);
+    let shift_r = KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT);
+    assert_eq!(decision(c.key(shift_r, &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    c.key(key(KeyCode::Char('n')), &s.release);
+    assert_eq!(c.ui.confirm, None);
+    // The failure's own [r]: armed, Enter, and the same confirmation.
+    c.key(key(KeyCode::Char('r')), &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
+    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    assert_eq!(
+        decision(c.key(key(KeyCode::Char('y')), &s.release)),
+        Some(Decision::ConfirmRollback {
+            acknowledged: s.release.irreversible_done()
+        })
+    );
+}

@@ -370,6 +370,12 @@ impl<B: Backend> Cockpit<B> {
             a.refusal = Some("Production: type go, then Enter.");
             return None;
         }
+        if choice == Choice::Rollback {
+            // One way to confirm a rollback, from a question as from R: the same confirmation,
+            // which names what it cannot undo.
+            a.armed = None;
+            return self.act(Action::RollbackNow, release);
+        }
         let text = a.text();
         let note = (!text.is_empty()).then(|| text.clone());
         if choice == Choice::Skip {

@@ -301,6 +301,14 @@ pub const BINDINGS: &[Binding] = &[
         action: A::Interrupt,
         help: "abort (asks first)",
     },
+    bind(
+        M::Answer,
+        K::Char('R'),
+        "R",
+        A::RollbackNow,
+        "roll back now, from any question (asks to confirm)",
+    ),
+    bind(M::Answer, K::Char('?'), "?", A::Help, "this help"),
     bind(M::Confirm, K::Char('y'), "y", A::Yes, "yes"),
     bind(
         M::Confirm,
