@@ -23,6 +23,35 @@ pub fn duration(ms: u64) -> String {
     }
 }
 
+/// `text` in lines of at most `width` characters, broken between words where it can be.
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        // A word longer than a line is cut.
+        while word.len() > width {
+            if !line.is_empty() {
+                out.push(std::mem::take(&mut line));
+            }
+            out.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if needed > width && !line.is_empty() {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
 fn took(state: &StepState, now: u64) -> String {
     match (state.started_at, state.finished_at) {
         (Some(a), Some(b)) => duration(b.saturating_sub(a)),
@@ -92,13 +121,14 @@ pub fn render(
             let mark = if step.irreversible { "! " } else { "" };
             let name = format!("{kind}{mark}{}", step.name);
             let room = width.saturating_sub(4 + time.len() + 1);
-            let shown: String = if name.chars().count() > room {
+            let cut = name.chars().count() > room;
+            let shown: String = if cut {
                 name.chars()
                     .take(room.saturating_sub(1))
                     .chain(['…'])
                     .collect()
             } else {
-                name
+                name.clone()
             };
             let pad = width.saturating_sub(3 + shown.chars().count() + time.len());
             let mut line = Line::from(vec![
@@ -114,6 +144,15 @@ pub fn render(
             }
             lines.push(line);
             if ui.expanded.contains(&(list, i)) {
+                // Expanded, a name cut to fit is shown whole, wrapped under its row.
+                if cut {
+                    for piece in wrap_words(&name, width.saturating_sub(5).max(1)) {
+                        lines.push(Line::from(Span::styled(
+                            format!("     {piece}"),
+                            theme.bold(),
+                        )));
+                    }
+                }
                 for t in &state.targets {
                     let (symbol, style) = theme.run(t.status);
                     let mut detail = format!("attempt {}", t.attempt.max(1));
@@ -159,4 +198,19 @@ pub fn render(
         .min(lines.len().saturating_sub(height));
     let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
     frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_wrap_between_words() {
+        assert_eq!(
+            super::wrap_words("Required env vars present", 22),
+            vec!["Required env vars", "present"]
+        );
+        assert_eq!(
+            super::wrap_words("abcdefgh ij", 4),
+            vec!["abcd", "efgh", "ij"]
+        );
+    }
 }
