@@ -52,7 +52,11 @@ if [ ! -d "$d" ]; then
   if mkdir "$d" 2>/dev/null; then
     printf '%s\n' {command} > "$d/cmd"
     : > "$d/out"; : > "$d/err"
-    setsid sh -c 'echo $$ > "$1/pid.new" && mv "$1/pid.new" "$1/pid" || exit 1; sh "$1/cmd" >"$1/out" 2>"$1/err" </dev/null; echo $? >"$1/status.new"; rm -f "$1/cmd"; mv "$1/status.new" "$1/status"' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
+    setsid sh -c '
+      echo $$ > "$1/pid.new" && mv "$1/pid.new" "$1/pid" || exit 1
+      sh "$1/cmd" >"$1/out" 2>"$1/err" </dev/null
+      echo $? >"$1/status.new"; rm -f "$1/cmd"; mv "$1/status.new" "$1/status"
+    ' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
   fi
 fi
 i=0

@@ -1,0 +1,133 @@
+//! How headless tells progress: each run's state once, the time on every line, and a
+//! heartbeat when nothing else is said.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use super::Headless;
+use crate::engine::release::{RunStatus, TargetRun};
+use crate::engine::{Release, RunId, Stage};
+use crate::text::{printable, printable_lines};
+
+/// How long headless stays silent before saying what it waits on. A debug build (the tests)
+/// takes it from `GONOGO_HEARTBEAT_MS` when set.
+pub(super) fn heartbeat_ms() -> u64 {
+    #[cfg(debug_assertions)]
+    if let Some(ms) = std::env::var("GONOGO_HEARTBEAT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return ms;
+    }
+    30_000
+}
+
+impl Headless {
+    /// `HH:MM:SS ` of the loop's clock, local time, on every line (computed once a second).
+    pub(super) fn stamp(&mut self) -> std::rc::Rc<str> {
+        let second = self.now / 1000;
+        if self.stamp.0 != second {
+            let text = i64::try_from(self.now)
+                .ok()
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| {
+                    t.with_timezone(&chrono::Local)
+                        .format("%H:%M:%S ")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            self.stamp = (second, text.into());
+        }
+        self.stamp.1.clone()
+    }
+
+    /// After a long silence, one line saying what the release waits on, so a quiet wait does
+    /// not read as a hang.
+    pub(super) fn heartbeat(&mut self, release: &Release) {
+        if release.outcome.is_some() || self.now.saturating_sub(self.quiet_since) < self.heartbeat {
+            return;
+        }
+        self.quiet_since = self.now;
+        let waiting = if let Stage::Watching { until } = release.stage {
+            format!(
+                "watching: {} left",
+                humantime::format_duration(Duration::from_secs(
+                    until.saturating_sub(self.now) / 1000
+                ))
+            )
+        } else if release.question.is_some() {
+            "waiting for your answer".to_string()
+        } else if let Some((list, index)) = release.current() {
+            let running: Vec<String> = release.states(list)[index]
+                .targets
+                .iter()
+                .filter(|t| t.status == RunStatus::Running)
+                .map(|t| {
+                    let took = t.started_at.map_or(0, |a| self.now.saturating_sub(a)) / 1000;
+                    format!("{} ({}s)", printable(&t.target), took)
+                })
+                .collect();
+            if running.is_empty() {
+                return;
+            }
+            format!(
+                "still running {}: {}",
+                printable(&release.list(list)[index].name),
+                running.join(", ")
+            )
+        } else {
+            return;
+        };
+        self.line(format!("...  {waiting}"));
+        let _ = self.out.flush();
+    }
+
+    /// One line per state a run reaches, once: passed, failed, stopping, stopped, unknown.
+    pub(super) fn show_run(&mut self, run: &RunId, release: &Release) {
+        let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) else {
+            return;
+        };
+        if !self
+            .shown_ends
+            .insert((run.clone(), state.status, state.finished_at))
+        {
+            return;
+        }
+        let name = printable(&release.list(run.list)[run.step].name);
+        let target = printable(&run.target);
+        let why = printable_lines(state.failure.as_deref().unwrap_or_default()).into_owned();
+        let stopped = state
+            .stopped
+            .as_deref()
+            .map_or(String::new(), |s| format!("; {}", printable(s)));
+        let verdict = match state.status {
+            RunStatus::Passed => format!("ok   {target} {name}: exit 0 ({})", took(state)),
+            RunStatus::RetryWaiting => {
+                format!("FAIL {target} {name}: {why} ({}), retrying", took(state))
+            }
+            RunStatus::Failed => format!("FAIL {target} {name}: {why} ({}){stopped}", took(state)),
+            RunStatus::Unknown => format!("???  {target} {name}: {why}"),
+            RunStatus::Stopping => {
+                let cause = if why.is_empty() {
+                    String::new()
+                } else {
+                    format!("{why}: ")
+                };
+                format!("stop {target} {name}: {cause}stopping it on the host…")
+            }
+            RunStatus::Cancelled => match &state.stopped {
+                Some(how) => format!("stop {target} {name}: {}", printable(how)),
+                None => format!("stop {target} {name}: {why}"),
+            },
+            RunStatus::Pending | RunStatus::Running => return,
+        };
+        self.line(verdict);
+    }
+}
+
+fn took(run: &TargetRun) -> String {
+    match (run.started_at, run.finished_at) {
+        (Some(a), Some(b)) => format!("{:.1}s", b.saturating_sub(a) as f64 / 1000.0),
+        _ => String::new(),
+    }
+}
