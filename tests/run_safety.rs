@@ -326,6 +326,11 @@ fn break_lock_refuses_while_the_previous_sessions_step_runs_and_stop_previous_st
     let mut next = Live::start(&g, &["--break-lock", "laptop died", "--stop-previous"]);
     next.wait_for("that session left on web-1: step-1-web-1-1 was running");
     assert!(!running(&pid), "the previous session's step was stopped");
+    let left = next
+        .line_with("that session left on web-1")
+        .expect("leftover line")
+        .to_string();
+    assert!(left.contains("stopped, removed"), "{left}");
     next.wait_for("[web-1] started");
     next.say("abort");
     let (code, t) = next.finish();

@@ -131,21 +131,26 @@ if [ -d "$l" ] && [ "$ps" != "$s" ]; then
   for d in "$HOME"/.gonogo/runs/"$ps"/*/; do
     [ -n "$ps" ] && [ -d "$d" ] || continue
     d=${{d%/}}; n=${{d##*/}}
-    if [ -f "$d/status" ]; then echo "left $n ended (exit $(cat "$d/status"))" >> "$t.leftovers"; continue; fi
+    if [ -f "$d/status" ]; then echo "left $n ended (exit $(cat "$d/status")): removed" >> "$t.leftovers"; rm -rf "$d"; continue; fi
     pid=$(cat "$d/pid" 2>/dev/null)
     if [ -n "$pid" ] && [ -n "$(members)" ]; then
       if [ {stop} = yes ]; then
         kill -TERM $(members) 2>/dev/null; i=0
         while [ -n "$(members)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
         [ -n "$(members)" ] && kill -KILL $(members) 2>/dev/null
-        echo "left $n was running (pid $pid): stopped" >> "$t.leftovers"
+        if [ -z "$(members)" ]; then
+          echo "left $n was running (pid $pid): stopped, removed" >> "$t.leftovers"; rm -rf "$d"
+        else
+          running="$running $n(pid $pid, would not stop)"
+        fi
       else
         running="$running $n(pid $pid)"
       fi
     else
-      echo "left $n ended (no exit status)" >> "$t.leftovers"
+      echo "left $n ended (no exit status): removed" >> "$t.leftovers"; rm -rf "$d"
     fi
   done
+  rmdir "$HOME"/.gonogo/runs/"$ps" 2>/dev/null
   if [ -n "$running" ]; then rm -f "$t.leftovers"; echo busy; echo "$running"; printf '%s\n' "$prev"; exit 0; fi
   rm -rf "$l"
 fi

@@ -46,9 +46,9 @@ pub fn attach_script(holder: &Holder, run: &RunId, command: &str, from: [u64; 2]
     format!(
         r#"d={dir}
 l={lock}
-mkdir -p {session} || {{ echo "gonogo: cannot make the run directory under ~/.gonogo on this host" >&2; exit {ASK_STATUS}; }}
 if [ ! -d "$d" ]; then
   [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {sid} ] || exit {ASK_STATUS}
+  mkdir -p {session} || {{ echo "gonogo: cannot make its run directory under ~/.gonogo" >&2; exit {ASK_STATUS}; }}
   if mkdir "$d" 2>/dev/null; then
     printf '%s\n' {command} > "$d/cmd"
     : > "$d/out"; : > "$d/err"
