@@ -3,7 +3,7 @@
 //! every step start checks), and why it was taken over if it was.
 
 use super::Link;
-use super::script::MEMBERS_FN;
+use super::script::{MEMBERS_FN, STOP_FN};
 use super::ssh::ExecEnd;
 use crate::shell::shell_word;
 
@@ -127,6 +127,7 @@ ps=$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)
 if [ -d "$l" ] && [ "$ps" != "$s" ]; then
   prev=$(cat "$l/info" 2>/dev/null)
   {MEMBERS_FN}
+  {STOP_FN}
   running=
   for d in "$HOME"/.gonogo/runs/"$ps"/*/; do
     [ -n "$ps" ] && [ -d "$d" ] || continue
@@ -135,10 +136,7 @@ if [ -d "$l" ] && [ "$ps" != "$s" ]; then
     pid=$(cat "$d/pid" 2>/dev/null)
     if [ -n "$pid" ] && [ -n "$(members)" ]; then
       if [ {stop} = yes ]; then
-        kill -TERM $(members) 2>/dev/null; i=0
-        while [ -n "$(members)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-        [ -n "$(members)" ] && kill -KILL $(members) 2>/dev/null
-        if [ -z "$(members)" ]; then
+        if stop 50; then
           echo "left $n was running (pid $pid): stopped, removed" >> "$t.leftovers"; rm -rf "$d"
         else
           running="$running $n(pid $pid, would not stop)"

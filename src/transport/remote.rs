@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use super::Link;
 use super::lines::{MaskedLines, Redactor};
 use super::lock::Holder;
-use super::script::MEMBERS_FN;
+use super::script::{MEMBERS_FN, STOP_FN};
 use super::ssh::ExecEnd;
 use crate::engine::{EventKind, RunId, StepList, Stream};
 use crate::shell::shell_word;
@@ -109,22 +109,14 @@ pub fn cancel_script(holder: &Holder, run: &RunId) -> String {
     format!(
         r#"d={dir}
 {MEMBERS_FN}
+{STOP_FN}
 [ -d "$d" ] || {{ echo unstarted; exit 0; }}
 i=0
 while [ ! -f "$d/pid" ] && [ ! -f "$d/status" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 pid=$(cat "$d/pid" 2>/dev/null)
 if [ -z "$pid" ]; then rm -f "$d/cmd"; echo unstarted; exit 0; fi
 if [ -z "$(members)" ]; then rm -f "$d/cmd"; echo "ended $(cat "$d/status" 2>/dev/null || echo none)"; exit 0; fi
-kill -TERM $(members) 2>/dev/null
-i=0
-while [ -n "$(members)" ] && [ $i -lt {ticks} ]; do sleep 0.1; i=$((i + 1)); done
-how=TERM
-if [ -n "$(members)" ]; then
-  how=KILL; kill -KILL $(members) 2>/dev/null
-  i=0; while [ -n "$(members)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-fi
-left=$(members)
-if [ -n "$left" ]; then echo alive $left; exit 0; fi
+stop {ticks} || {{ echo alive $(members); exit 0; }}
 rm -f "$d/cmd"
 echo "stopped $how""#,
         dir = run_dir(holder, run),

@@ -30,6 +30,19 @@ pub const MEMBERS_FN: &str = r#"members() {
   done
 }"#;
 
+/// `stop TICKS`: stops every process of the session or group `$pid` (needs `members`): TERM,
+/// up to TICKS tenths of a second, then KILL and up to 5 s more. Sets `how` to `TERM` or `KILL`;
+/// fails if something is still alive.
+pub const STOP_FN: &str = r#"stop() {
+  how=TERM; kill -TERM $(members) 2>/dev/null; i=0
+  while [ -n "$(members)" ] && [ $i -lt "$1" ]; do sleep 0.1; i=$((i + 1)); done
+  if [ -n "$(members)" ]; then
+    how=KILL; kill -KILL $(members) 2>/dev/null; i=0
+    while [ -n "$(members)" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  fi
+  [ -z "$(members)" ]
+}"#;
+
 /// Most of a banner kept to show when a script's marker never came.
 const NOISE_KEPT: usize = 2048;
 
