@@ -175,7 +175,7 @@ impl Release {
         fx.extend(self.targets.iter().map(|t| Effect::TakeLock {
             target: t.name.clone(),
         }));
-        self.lock_answer("", LockState::None, None, fx);
+        self.locks_settled(fx);
     }
 
     /// Moves to step `index` of `list`, passing through steps that need nobody.

@@ -134,8 +134,7 @@ impl Release {
         }
     }
 
-    /// A target answered the lock take (or `target` is empty: just check). Once every target
-    /// has answered: start, or refuse and release what was taken.
+    /// A target answered the lock take.
     pub(super) fn lock_answer(
         &mut self,
         target: &str,
@@ -152,7 +151,13 @@ impl Release {
             t.lock = lock;
             self.refusals.extend(refusal);
         }
-        if self.targets.iter().any(|t| t.lock == LockState::None) {
+        self.locks_settled(fx);
+    }
+
+    /// Once every target has answered the lock take: start, or refuse and release what was
+    /// taken.
+    pub(super) fn locks_settled(&mut self, fx: &mut Vec<Effect>) {
+        if self.stage != Stage::Locking || self.targets.iter().any(|t| t.lock == LockState::None) {
             return;
         }
         if self.targets.iter().all(|t| t.lock == LockState::Held) {
