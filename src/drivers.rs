@@ -27,12 +27,12 @@ pub trait Drivers {
 #[derive(Debug, Default)]
 pub struct DriversOff {
     /// The effects asked for, oldest first, for a test to look at.
-    pub asked: Vec<Effect>,
+    pub effects: Vec<Effect>,
 }
 
 impl Drivers for DriversOff {
     fn effect(&mut self, effect: Effect) {
-        self.asked.push(effect);
+        self.effects.push(effect);
     }
 
     async fn shut_down(&mut self) {}
