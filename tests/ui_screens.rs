@@ -608,7 +608,7 @@ fn a_running_step_is_timed_by_the_clock_not_by_its_last_output() {
     let row = |screen: String| {
         screen
             .lines()
-            .find(|l| l.contains("Required env vars"))
+            .find(|l| l.contains("▶ Required env vars"))
             .map(str::to_string)
             .expect("the running step")
     };
@@ -742,4 +742,52 @@ fn rollback_from_a_question_is_confirmed_like_r_and_help_opens_over_it() {
             acknowledged: s.release.irreversible_done()
         })
     );
+}
+
+/// The output pane reads like the session: a heading and the command per step, how each host's
+/// run ended, a retried failure kept above its new attempt, the link dropping and coming back,
+/// and wrapped lines indented under their host.
+#[test]
+fn the_output_keeps_a_retried_failure_and_the_link_drop() {
+    let mut s = Scene::at_gate("staging");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.output(
+        4,
+        "web-1",
+        Stream::Stdout,
+        &["restarted gunicorn: 4 workers booted, listening on 127.0.0.1:8000, version v1.2.1"],
+    );
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.output(
+        4,
+        "web-2",
+        Stream::Stderr,
+        &["Job for gunicorn.service failed because the control process exited with error code"],
+    );
+    s.exit(StepList::Main, 4, "web-2", 1);
+    s.decide(Decision::Retry);
+    s.send(EventKind::ConnectionLost {
+        target: "web-2".into(),
+        error: "connection reset by peer".into(),
+    });
+    s.send(EventKind::Reconnected {
+        target: "web-2".into(),
+    });
+    let mut ui = ui_for(&s.release);
+    ui.wrap = true;
+    let text = screen(&s.release, &ui, 80, 24);
+    for expected in [
+        "$ sudo systemctl restart gunicorn",
+        "[web-2]!Job for gunicorn.service failed",
+        "[web-2] ✗ failed after",
+        "[web-2] ↻ attempt 2",
+        "[web-2] ◌ connection lost (connection reset by",
+        "[web-2] ◌ reconnected after 1s",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    // The wrapped rest of a host's line starts under its text, not under its prefix.
+    assert!(text.contains("│        "), "{text}");
+    insta::assert_snapshot!("output_retry_link_wrapped_80x24", text);
 }

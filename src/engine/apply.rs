@@ -6,8 +6,8 @@ use super::event::{Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
 use super::plan::StepKind;
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
-    DecisionRecord, LinkState, LockState, OUTPUT_LINES_KEPT, OutputLine, Question, Release,
-    RunStatus, Stage, StepState, StepStatus, TargetRun, TargetState,
+    DecisionRecord, LinkState, LockState, Mark, Question, Release, RunStatus, Stage, StepState,
+    StepStatus, TargetRun, TargetState,
 };
 
 impl Release {
@@ -47,8 +47,13 @@ impl Release {
                     error: error.clone(),
                 };
                 self.set_link(target, down);
+                self.mark_link(target, &format!("connection lost ({error}); reconnecting"));
             }
-            EventKind::Reconnected { target } => self.set_link(target, LinkState::Up),
+            EventKind::Reconnected { target } => {
+                let gap = self.down_for(target).unwrap_or_default();
+                self.set_link(target, LinkState::Up);
+                self.mark_link(target, &format!("reconnected after {gap}"));
+            }
             EventKind::LockTaken { target } => {
                 self.lock_answer(target, LockState::Held, None, &mut fx)
             }
@@ -199,6 +204,7 @@ impl Release {
             }
             StepKind::Check | StepKind::Run => {
                 state.status = StepStatus::Running;
+                self.mark_step_start(list, index);
                 self.progress(list, index, fx);
             }
         }
@@ -312,6 +318,9 @@ impl Release {
             target: run.target.clone(),
             attempt: run.attempt,
         };
+        if id.attempt > 1 {
+            self.mark_attempt(&id, false);
+        }
         fx.push(Effect::StartRun { run: id.clone() });
         fx.push(Effect::StartTimer {
             timer: Timer::Timeout { run: id },
@@ -354,16 +363,7 @@ impl Release {
         if matched && let Some(t) = self.target_run_mut(run.as_ref()) {
             t.expect_matched = true;
         }
-        if self.output.len() == OUTPUT_LINES_KEPT {
-            self.output.pop_front();
-            self.output_dropped += 1;
-        }
-        self.output.push_back(OutputLine {
-            at: self.now,
-            run: run.clone(),
-            stream,
-            line: line.to_string(),
-        });
+        self.push_line(run.clone(), stream, Mark::Printed, line);
     }
 
     fn run_ended(&mut self, run: &RunId, mut failure: Option<String>, fx: &mut Vec<Effect>) {
@@ -397,6 +397,7 @@ impl Release {
             Some(_) => RunStatus::Failed,
         };
         t.failure = failure;
+        self.mark_run_end(run);
         self.progress(run.list, run.step, fx);
     }
 

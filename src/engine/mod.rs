@@ -5,6 +5,7 @@ mod answer;
 mod apply;
 mod decide;
 pub mod event;
+mod marks;
 pub mod plan;
 pub mod release;
 mod stopping;

@@ -219,7 +219,26 @@ pub struct OutputLine {
     /// Shared by the lines of one output event.
     pub run: std::sync::Arc<RunId>,
     pub stream: Stream,
+    pub mark: Mark,
     pub line: String,
+}
+
+/// What an output line is: printed by a step, or one of the release's own marks between the
+/// steps' lines (their run's target is empty when they are about the whole step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A line the step printed on its stream.
+    Printed,
+    /// A check or action begins: its place, name and targets.
+    Step,
+    /// The command the step runs, secrets masked.
+    Command,
+    /// Another attempt begins on a target (a retry, or a re-attach).
+    Attempt,
+    /// The link to a target dropped, came back, or was given up.
+    Link,
+    /// A target's run ended, with how.
+    Ended(RunStatus),
 }
 
 #[derive(Debug, Clone, PartialEq)]

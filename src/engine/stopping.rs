@@ -57,6 +57,7 @@ impl Release {
                 t.status = RunStatus::Unknown;
             }
         }
+        self.mark_run_end(run);
         self.progress(run.list, run.step, fx);
     }
 
@@ -87,6 +88,7 @@ impl Release {
             t.status = RunStatus::Unknown;
             t.failure = Some(format!("{lost}; the step may still be running"));
         }
+        self.mark_run_end(run);
         self.progress(run.list, run.step, fx);
     }
 
@@ -94,6 +96,7 @@ impl Release {
     pub(super) fn reattach_unknown(&mut self, list: StepList, step: usize, fx: &mut Vec<Effect>) {
         let timeout_ms = self.list(list)[step].timeout_ms;
         let now = self.now;
+        let mut reattached = Vec::new();
         for t in &mut self.states_mut(list)[step].targets {
             if t.status != RunStatus::Unknown {
                 continue;
@@ -108,11 +111,15 @@ impl Release {
                 target: t.target.clone(),
                 attempt: t.attempt,
             };
+            reattached.push(run.clone());
             fx.push(Effect::StartRun { run: run.clone() });
             fx.push(Effect::StartTimer {
                 timer: Timer::Timeout { run },
                 after_ms: timeout_ms,
             });
+        }
+        for run in reattached {
+            self.mark_attempt(&run, true);
         }
     }
 

@@ -178,7 +178,7 @@ pub fn render(
                     lines.push(Line::from(vec![
                         Span::raw("     "),
                         Span::styled(format!("{symbol} "), style),
-                        Span::styled(t.target.clone(), theme.target(&t.target)),
+                        Span::styled(t.target.clone(), theme.target(release, &t.target)),
                         Span::styled(format!("  {detail}"), theme.dim()),
                     ]));
                 }

@@ -86,7 +86,10 @@ fn failure_evidence(
     for t in state.targets.iter().filter(|t| failed(t)) {
         let (symbol, _) = theme.run(t.status);
         lines.push(Line::from(vec![
-            Span::styled(format!("  {symbol} {}", t.target), theme.target(&t.target)),
+            Span::styled(
+                format!("  {symbol} {}", t.target),
+                theme.target(release, &t.target),
+            ),
             Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
         ]));
         let (mut err, mut out) = (Vec::new(), Vec::new());
@@ -95,7 +98,12 @@ fn failure_evidence(
                 break;
             }
             let r = &o.run;
-            if r.list != list || r.step != step || r.target != t.target || r.attempt != t.attempt {
+            if o.mark != crate::engine::release::Mark::Printed
+                || r.list != list
+                || r.step != step
+                || r.target != t.target
+                || r.attempt != t.attempt
+            {
                 continue;
             }
             let kept = match o.stream {

@@ -5,23 +5,82 @@ use std::sync::LazyLock;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use regex::Regex;
 
 use super::state::{Pane, Source, UiState};
 use super::theme::Theme;
-use crate::engine::release::OutputLine;
-use crate::engine::{Release, Stream};
+use crate::engine::release::{Mark, OutputLine};
+use crate::engine::{Release, RunStatus, Stream};
 
 static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(error|fatal|critical|panic|traceback|exception|failed)\b")
         .expect("valid pattern")
 });
 
+/// Whether a line passes the target and regex filters. The release's headings about a whole
+/// step stay under a target filter (they say where the lines below come from).
 fn shown(line: &OutputLine, ui: &UiState) -> bool {
-    ui.target.as_ref().is_none_or(|t| *t == line.run.target)
+    let whole_step = line.run.target.is_empty();
+    ui.target
+        .as_ref()
+        .is_none_or(|t| whole_step || *t == line.run.target)
         && ui.filter.as_ref().is_none_or(|f| f.is_match(&line.line))
+}
+
+/// The prefix before a line's text: `[web-1] ` for a target's lines, nothing for a heading.
+fn prefix_width(line: &OutputLine) -> usize {
+    if line.run.target.is_empty() {
+        0
+    } else {
+        line.run.target.chars().count() + 3
+    }
+}
+
+/// The text of a line as shown, with its mark's symbol.
+fn body(line: &OutputLine) -> std::borrow::Cow<'_, str> {
+    match line.mark {
+        Mark::Printed => line.line.as_str().into(),
+        Mark::Step => format!("── {} ", line.line).into(),
+        Mark::Command => format!("   $ {}", line.line).into(),
+        Mark::Attempt => format!("↻ {}", line.line).into(),
+        Mark::Link => format!("◌ {}", line.line).into(),
+        Mark::Ended(status) => {
+            let symbol = match status {
+                RunStatus::Passed => "✓",
+                RunStatus::Cancelled => "⊘",
+                RunStatus::Unknown => "???",
+                _ => "✗",
+            };
+            format!("{symbol} {}", line.line).into()
+        }
+    }
+}
+
+/// The text cut into rows of `room` characters, at a space when there is one in the row's
+/// second half (words stay whole), else mid-word.
+fn chunks(text: &str, room: usize) -> Vec<&str> {
+    if room == 0 || text.is_empty() {
+        return vec![text];
+    }
+    let mut out = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some((hard, _)) = rest.char_indices().nth(room) else {
+            out.push(rest);
+            break;
+        };
+        let cut = rest[..hard]
+            .rfind(' ')
+            .map(|space| space + 1)
+            .filter(|&at| rest[..at].chars().count() > room / 2)
+            .unwrap_or(hard);
+        out.push(&rest[..cut]);
+        rest = &rest[cut..];
+    }
+    out
 }
 
 /// How many screen rows a line takes.
@@ -29,8 +88,73 @@ fn rows(line: &OutputLine, width: usize, wrap: bool) -> usize {
     if !wrap || width == 0 {
         return 1;
     }
-    let len = line.run.target.len() + 3 + line.line.chars().count();
-    len.div_ceil(width).max(1)
+    let room = width.saturating_sub(prefix_width(line)).max(1);
+    chunks(&body(line), room).len()
+}
+
+fn text_style(line: &OutputLine, theme: &Theme) -> Style {
+    match line.mark {
+        Mark::Printed if ERROR_LINE.is_match(&line.line) => theme.error_line(),
+        Mark::Printed => Style::new(),
+        Mark::Step => theme.bold().add_modifier(Modifier::UNDERLINED),
+        Mark::Command => theme.dim(),
+        Mark::Attempt | Mark::Link => theme.fg(Color::Yellow),
+        Mark::Ended(status) => theme.run(status).1,
+    }
+}
+
+/// One output line as screen rows: the target's prefix in its colour, the stderr mark, the
+/// text, and (wrapping) continuation rows indented under the prefix.
+fn screen_rows<'a>(
+    line: &'a OutputLine,
+    release: &Release,
+    width: usize,
+    wrap: bool,
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let style = text_style(line, theme);
+    let text = body(line);
+    let indent = prefix_width(line);
+    let mut head = Vec::new();
+    if indent > 0 {
+        let target = theme.target(release, &line.run.target);
+        let mark = match (line.mark, line.stream) {
+            (Mark::Printed, Stream::Stderr) => "!",
+            _ => " ",
+        };
+        head.push(Span::styled("[", target));
+        head.push(Span::styled(line.run.target.as_str(), target));
+        head.push(Span::styled("]", target));
+        head.push(Span::styled(mark, theme.error_line()));
+    }
+    if !wrap || width == 0 {
+        let rule = (line.mark == Mark::Step)
+            .then(|| "─".repeat(width.saturating_sub(text.chars().count())));
+        head.push(Span::styled(text, style));
+        head.extend(rule.map(|r| Span::styled(r, theme.dim())));
+        return vec![Line::from(head)];
+    }
+    let room = width.saturating_sub(indent).max(1);
+    let mut out = Vec::new();
+    let mut first = Some(head);
+    for piece in chunks(&text, room) {
+        let mut spans = first
+            .take()
+            .unwrap_or_else(|| vec![Span::raw(" ".repeat(indent))]);
+        spans.push(Span::styled(piece.to_string(), style));
+        out.push(Line::from(spans));
+    }
+    // A step's heading is a rule across the pane.
+    if line.mark == Mark::Step
+        && let Some(last) = out.last_mut()
+    {
+        let used = last.width();
+        last.push_span(Span::styled(
+            "─".repeat(width.saturating_sub(used)),
+            theme.dim(),
+        ));
+    }
+    out
 }
 
 pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
@@ -52,7 +176,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         ));
     }
     if let Some(t) = &ui.target {
-        title.push(Span::styled(format!("· {t} "), theme.target(t)));
+        title.push(Span::styled(format!("· {t} "), theme.target(release, t)));
     }
     if let Some(f) = &ui.filter {
         title.push(Span::raw(format!("· /{}/ ", f.as_str())));
@@ -104,8 +228,23 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         return;
     }
     // Walk back from the end, skipping `scroll` rows, until the pane is full: the cost is the
-    // screen, not the scrollback.
-    let skip = if ui.follow { 0 } else { ui.scroll };
+    // screen, not the scrollback. Scrolled past the oldest line shown (a filter keeps few), the
+    // pane shows the oldest page rather than nothing.
+    let total: usize = if ui.follow {
+        0
+    } else {
+        release
+            .output
+            .iter()
+            .filter(|l| shown(l, ui))
+            .map(|l| rows(l, width, ui.wrap))
+            .sum()
+    };
+    let skip = if ui.follow {
+        0
+    } else {
+        ui.scroll.min(total.saturating_sub(height))
+    };
     let mut picked: Vec<&OutputLine> = Vec::with_capacity(height);
     let (mut skipped, mut filled) = (0, 0);
     for line in release.output.iter().rev().filter(|l| shown(l, ui)) {
@@ -121,30 +260,18 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         picked.push(line);
     }
     picked.reverse();
-    let lines: Vec<Line> = picked
+    let mut lines: Vec<Line> = picked
         .into_iter()
-        .map(|l| {
-            let error = ERROR_LINE.is_match(&l.line);
-            let mark = if l.stream == Stream::Stderr { "!" } else { " " };
-            let text_style = if error {
-                theme.error_line()
-            } else {
-                ratatui::style::Style::new()
-            };
-            // Spans borrow the release's lines: a frame copies no log text.
-            let target = theme.target(&l.run.target);
-            Line::from(vec![
-                Span::styled("[", target),
-                Span::styled(l.run.target.as_str(), target),
-                Span::styled("]", target),
-                Span::styled(mark, theme.error_line()),
-                Span::styled(l.line.as_str(), text_style),
-            ])
-        })
+        .flat_map(|l| screen_rows(l, release, width, ui.wrap, theme))
         .collect();
-    let mut paragraph = Paragraph::new(lines).block(block);
-    if ui.wrap {
-        paragraph = paragraph.wrap(Wrap { trim: false });
+    if lines.is_empty() {
+        let why = match &ui.filter {
+            Some(f) => format!("No line matches /{}/ yet (Esc in / clears the filter).", f),
+            None => "No line from this target yet.".to_string(),
+        };
+        lines.push(Line::from(Span::styled(why, theme.dim())));
     }
-    frame.render_widget(paragraph, area);
+    // Rows were cut to the pane's width above: no second wrap, and a heading's rule stops at
+    // the edge.
+    frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -232,7 +232,7 @@ pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
         };
         lines.push(Line::from(vec![
             Span::styled(format!("{symbol} "), style),
-            Span::styled(format!("{:<10}", t.name), theme.target(&t.name)),
+            Span::styled(format!("{:<10}", t.name), theme.target(release, &t.name)),
             Span::styled(text, style),
         ]));
     }

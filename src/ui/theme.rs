@@ -3,8 +3,8 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use crate::engine::StepStatus;
 use crate::engine::release::RunStatus;
+use crate::engine::{Release, StepStatus};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
@@ -65,20 +65,30 @@ impl Theme {
         }
     }
 
-    /// A stable colour per target, so its lines are recognisable at a glance.
-    pub fn target(&self, name: &str) -> Style {
-        const PALETTE: [Color; 6] = [
+    /// A colour per target, distinct for the first twelve in profile order (then they repeat),
+    /// so a host's lines are recognisable at a glance.
+    pub fn target(&self, release: &Release, name: &str) -> Style {
+        const PALETTE: [Color; 12] = [
             Color::Cyan,
             Color::Green,
             Color::Yellow,
             Color::Blue,
             Color::Magenta,
             Color::LightRed,
+            Color::Indexed(208),
+            Color::Indexed(141),
+            Color::Indexed(37),
+            Color::Indexed(178),
+            Color::Indexed(70),
+            Color::Indexed(169),
         ];
-        let hash = name
-            .bytes()
-            .fold(5381u32, |h, b| h.wrapping_mul(33) ^ u32::from(b));
-        self.fg(PALETTE[hash as usize % PALETTE.len()])
+        let index = release
+            .plan
+            .targets
+            .iter()
+            .position(|t| t.name == name)
+            .unwrap_or(0);
+        self.fg(PALETTE[index % PALETTE.len()])
     }
 
     pub fn error_line(&self) -> Style {
@@ -96,5 +106,35 @@ impl Theme {
         } else {
             self.fg(Color::Green).add_modifier(Modifier::BOLD)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::plan::{PlannedTarget, Transport};
+
+    #[test]
+    fn the_first_twelve_targets_each_have_their_own_colour() {
+        let mut release = Release::default();
+        release.plan.targets = (1..=13)
+            .map(|i| PlannedTarget {
+                name: format!("web-{i}"),
+                address: String::new(),
+                roles: Vec::new(),
+                transport: Transport::Ssh,
+            })
+            .collect();
+        let theme = Theme { color: true };
+        let colours: Vec<Style> = (1..=12)
+            .map(|i| theme.target(&release, &format!("web-{i}")))
+            .collect();
+        for (i, a) in colours.iter().enumerate() {
+            for b in &colours[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let no_colour = Theme { color: false };
+        assert_eq!(no_colour.target(&release, "web-1"), Style::new());
     }
 }

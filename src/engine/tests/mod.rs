@@ -459,6 +459,43 @@ fn a_timeout_cancels_the_run_and_fails_it() {
     assert_eq!(run.release.steps[0].targets[0].status, RunStatus::Failed);
 }
 
+/// The output pane keeps a retried failure and says what happened to the link meanwhile.
+#[test]
+fn the_output_tells_attempts_and_link_drops_apart() {
+    let profile = TWO_HOSTS.replace(
+        "check = \"true\"",
+        "check = \"true\"\nretries = 1\nretry_delay = \"2s\"",
+    );
+    let mut run = Run::going(&profile);
+    run.exit(0, "a", 1, 1);
+    run.send(EventKind::ConnectionLost {
+        target: "b".into(),
+        error: "broken pipe".into(),
+    });
+    run.send(EventKind::Reconnected { target: "b".into() });
+    run.send(EventKind::TimerFired {
+        timer: Timer::Retry {
+            run: run_id(StepList::Main, 0, "a", 2),
+        },
+    });
+    let pane: Vec<String> = run
+        .release
+        .output
+        .iter()
+        .skip(2)
+        .map(|l| format!("{}: {}", l.run.target, l.line))
+        .collect();
+    assert_eq!(
+        pane,
+        [
+            "a: failed after 1s: exit 1; retrying",
+            "b: connection lost (broken pipe); reconnecting",
+            "b: reconnected after 1s",
+            "a: attempt 2",
+        ]
+    );
+}
+
 #[test]
 fn expect_must_match_some_output_line() {
     let profile = TWO_HOSTS.replace(
@@ -480,7 +517,29 @@ fn expect_must_match_some_output_line() {
         run.release.steps[0].targets[1].failure.as_deref(),
         Some("expected output /HTTP/1.1 200/ not seen")
     );
-    assert_eq!(run.release.output.len(), 2);
+    // The output reads as the session went: the step's heading and command, what each host
+    // printed, and how each run ended.
+    let pane: Vec<(String, &str)> = run
+        .release
+        .output
+        .iter()
+        .map(|l| (l.run.target.clone(), l.line.as_str()))
+        .collect();
+    let heading = pane[0].1;
+    assert!(heading.starts_with("1/"), "{pane:?}");
+    assert_eq!(
+        pane[1..],
+        [
+            (String::new(), "curl"),
+            ("a".into(), "HTTP/1.1 200 OK"),
+            ("b".into(), "HTTP/1.1 502 Bad Gateway"),
+            ("a".into(), "ok after 3s"),
+            (
+                "b".into(),
+                "failed after 4s: expected output /HTTP/1.1 200/ not seen"
+            ),
+        ]
+    );
 }
 
 #[test]
