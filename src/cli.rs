@@ -114,6 +114,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 break_lock,
                 stop_previous,
                 window_override: override_window,
+                log: None,
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -237,6 +238,7 @@ fn run_release(
         },
     }
     let log = crate::logging::start();
+    flags.log = log.as_ref().map(|l| l.path.clone());
     tracing::info!(profile = %path.display(), headless, "run starts");
     // Where to look when a run did not go as planned.
     let show_log = || {

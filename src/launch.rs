@@ -28,6 +28,8 @@ pub struct RunFlags {
     pub stop_previous: bool,
     /// Outside every `[policy]` window: the operator's reason to release anyway.
     pub window_override: Option<String>,
+    /// This run's log file, named in the cockpit's summary.
+    pub log: Option<std::path::PathBuf>,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -93,6 +95,7 @@ pub fn run(
         read_terminal(inputs);
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env());
         cockpit.ui.notes = preflight::not_acted_on(profile);
+        cockpit.ui.log = flags.log.clone();
         let start = session.started();
         let drivers = LiveDrivers::new(session, events);
         let release = runtime::run(start, drivers, &mut cockpit, event_rx, input_rx).await;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use gonogo::engine::{Decision, Event, EventKind, Release, RunId, StepList, Stream};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
-use gonogo::ui::state::{Confirm, Pane, UiState};
+use gonogo::ui::state::{Confirm, Pane, Source as Shown, UiState};
 use gonogo::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -326,11 +326,28 @@ fn watch_window_and_the_end() {
     s.exit(StepList::Main, 4, "web-2", 0);
     snapshots("watching", &s.release, &ui_for(&s.release));
     s.decide(Decision::EndWatch);
-    s.send(EventKind::LocksReleased {
+    let end = EventKind::LocksReleased {
         released: vec!["web-1".into(), "web-2".into()],
         kept: Vec::new(),
-    });
-    snapshots("released", &s.release, &ui_for(&s.release));
+    };
+    s.send(end.clone());
+    // The end screen opens on the summary: outcome, decisions with who and when, each host.
+    let mut c = cockpit();
+    gonogo::runtime::Frontend::show(&mut c, &Event::new(s.at, end), &s.release);
+    assert_eq!(c.ui.source, Shown::Summary);
+    let text = screen(&s.release, &c.ui, 80, 24);
+    for expected in [
+        "summary: acme-web v1.2.1 to staging: released",
+        "ana: go",
+        "web-1: Migrate done, Restart app servers done",
+        "? help  q quit",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    snapshots("released", &s.release, &c.ui);
+    // `i` goes back to the output, and back to the summary.
+    c.key(key(KeyCode::Char('i')), &s.release);
+    assert_eq!(c.ui.source, Shown::Steps);
 }
 
 // --- Keys: what the operator's keys decide -------------------------------------------------
@@ -639,7 +656,7 @@ fn leaving_after_the_hosts_changed_asks_and_offers_rollback() {
     assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
 }
 
-/// Ending the watch window takes a yes.
+/// Ending the watch window early takes a reason, recorded with the decision.
 #[test]
 fn ending_the_watch_asks_first() {
     let mut s = Scene::at_gate("production");
@@ -651,10 +668,25 @@ fn ending_the_watch_asks_first() {
     let end = KeyEvent::new(KeyCode::Char('E'), KeyModifiers::SHIFT);
     assert_eq!(decision(c.key(end, &s.release)), None);
     assert_eq!(c.ui.confirm, Some(Confirm::EndWatch));
-    assert_eq!(
-        decision(c.key(key(KeyCode::Char('y')), &s.release)),
-        Some(Decision::EndWatch)
-    );
+    // Enter without a reason ends nothing, and says why.
+    assert_eq!(c.key(key(KeyCode::Enter), &s.release), None);
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(text.contains("needs a reason"), "{text}");
+    for ch in "y metrics flat".chars() {
+        assert_eq!(c.key(key(KeyCode::Char(ch)), &s.release), None, "{ch}");
+    }
+    snapshots("end_watch_reason", &s.release, &c.ui);
+    match c.key(key(KeyCode::Enter), &s.release) {
+        Some(EventKind::Decided { decision, note, .. }) => {
+            assert_eq!(decision, Decision::EndWatch);
+            assert_eq!(note.as_deref(), Some("y metrics flat"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Esc keeps watching.
+    c.key(end, &s.release);
+    c.key(key(KeyCode::Esc), &s.release);
+    assert_eq!(c.ui.confirm, None);
 }
 
 /// After a rollback, an irreversible step reads "done, not undone", and a step that never ran

@@ -114,6 +114,9 @@ impl<B: Backend> Cockpit<B> {
             return None;
         }
         let mode = self.ui.mode();
+        if mode == Mode::Confirm && self.ui.confirm == Some(Confirm::EndWatch) {
+            return self.end_watch_key(key);
+        }
         if mode == Mode::Answer
             && let Some(a) = self.ui.answer.as_mut()
         {
@@ -226,7 +229,13 @@ impl<B: Backend> Cockpit<B> {
             Action::SwitchSource => {
                 ui.source = match ui.source {
                     Source::Steps => Source::Logs,
-                    Source::Logs => Source::Steps,
+                    Source::Logs | Source::Summary => Source::Steps,
+                }
+            }
+            Action::Summary => {
+                ui.source = match ui.source {
+                    Source::Summary => Source::Steps,
+                    _ => Source::Summary,
                 }
             }
             Action::Filter => {
@@ -278,6 +287,8 @@ impl<B: Backend> Cockpit<B> {
                 // The watch is why gonogo is open after a deploy: ending it takes a yes.
                 if matches!(release.stage, Stage::Watching { .. }) {
                     ui.confirm = Some(Confirm::EndWatch);
+                    ui.end_note = TextArea::default();
+                    ui.end_refusal = None;
                 }
             }
             Action::Help => {
@@ -341,12 +352,37 @@ impl<B: Backend> Cockpit<B> {
                     self.quitting = true;
                     return Some(self.decided(Decision::Abort, Some("operator".into())));
                 }
-                Some(Confirm::EndWatch) => {
-                    return Some(self.decided(Decision::EndWatch, None));
-                }
-                None => {}
+                // Its keys are read by `end_watch_key`: a reason is typed first.
+                Some(Confirm::EndWatch) | None => {}
             },
             Action::No => ui.confirm = None,
+        }
+        None
+    }
+
+    /// Ending the watch early takes a reason: typed in the confirmation, Enter ends the watch.
+    fn end_watch_key(&mut self, key: KeyEvent) -> Option<EventKind> {
+        let ui = &mut self.ui;
+        match key.code {
+            KeyCode::Esc => {
+                ui.confirm = None;
+                ui.end_refusal = None;
+            }
+            KeyCode::Enter => {
+                let note = ui.end_note.lines().join(" ").trim().to_string();
+                if note.is_empty() {
+                    ui.end_refusal = Some("Ending the watch early needs a reason: type it first.");
+                    return None;
+                }
+                ui.confirm = None;
+                ui.end_refusal = None;
+                ui.end_note = TextArea::default();
+                return Some(self.decided(Decision::EndWatch, Some(note)));
+            }
+            _ => {
+                ui.end_refusal = None;
+                ui.end_note.input(key);
+            }
         }
         None
     }
@@ -395,6 +431,11 @@ impl<B: Backend> Frontend for Cockpit<B> {
     fn show(&mut self, _event: &Event, release: &Release) {
         self.ui.sync_question(release, Instant::now());
         self.ui.sync_cursor(release);
+        // The end screen opens on the summary, once: after that, `i` goes back and forth.
+        if release.is_finished() && !self.ui.ended_shown {
+            self.ui.ended_shown = true;
+            self.ui.source = Source::Summary;
+        }
         self.dirty = true;
     }
 

@@ -75,8 +75,8 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
     if let Some(answer) = ui.answer.as_ref().filter(|a| !a.hidden) {
         modal::answer(frame, area, release, answer, theme);
     }
-    if let Some(which) = ui.confirm {
-        modal::confirm(frame, area, release, which, theme);
+    if ui.confirm.is_some() {
+        modal::confirm(frame, area, release, ui, theme);
     }
     if ui.help {
         modal::help(frame, area, ui.help_scroll, theme);

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, Choice, Mode};
-use super::state::{Confirm, OpenAnswer};
+use super::state::{Confirm, OpenAnswer, UiState};
 use super::theme::Theme;
 use crate::engine::release::{LinkState, RunStatus};
 use crate::engine::{Question, Release, Stage, StepList};
@@ -315,7 +315,10 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
     frame.render_widget(&note, note_area);
 }
 
-pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, which: Confirm, theme: &Theme) {
+pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+    let Some(which) = ui.confirm else {
+        return;
+    };
     let can_roll_back = !release.plan.rollback.is_empty()
         && matches!(
             release.stage,
@@ -357,10 +360,14 @@ pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, which: Confirm,
                     super::checklist::duration(until.saturating_sub(release.now))
                 )));
             }
+            lines.push(Line::from("Why end it early? (recorded with the decision)"));
+            if let Some(why) = ui.end_refusal {
+                lines.push(Line::from(Span::styled(why, theme.error_line())));
+            }
             (
                 " END THE WATCH ",
                 lines,
-                "[y] end the watch   [n] keep watching",
+                "type the reason, [Enter] end the watch   [Esc] keep watching",
             )
         }
     };
@@ -368,20 +375,27 @@ pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, which: Confirm,
     let width = 72.min(area.width);
     let inner = width.saturating_sub(2).max(1) as usize;
     let body: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
-    let rect = centered(area, width, body as u16 + 4);
+    let note_rows = if which == Confirm::EndWatch { 3 } else { 0 };
+    let rect = centered(area, width, body as u16 + 4 + note_rows);
     frame.render_widget(Clear, rect);
     let block = Block::bordered()
         .title(title)
         .border_style(theme.fg(Color::Red));
     let inside = block.inner(rect);
     frame.render_widget(block, rect);
-    let [text, _gap, key_row] = Layout::vertical([
+    let [text, note_area, _gap, key_row] = Layout::vertical([
         Constraint::Min(0),
+        Constraint::Length(note_rows),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(inside);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text);
+    if which == Confirm::EndWatch {
+        let mut note = ui.end_note.clone();
+        note.set_block(Block::bordered().title(" reason "));
+        frame.render_widget(&note, note_area);
+    }
     frame.render_widget(Paragraph::new(Span::styled(keys, theme.bold())), key_row);
 }
 

@@ -15,6 +15,8 @@ use super::theme::Theme;
 use crate::engine::release::{Mark, OutputLine};
 use crate::engine::{Release, RunStatus, Stream};
 
+const SUMMARY_TITLE: &str = " Summary (i: output) ";
+
 static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(error|fatal|critical|panic|traceback|exception|failed)\b")
         .expect("valid pattern")
@@ -163,6 +165,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         match ui.source {
             Source::Steps => " Output ",
             Source::Logs => " Logs ",
+            Source::Summary => SUMMARY_TITLE,
         },
         if focused { theme.bold() } else { theme.dim() },
     )];
@@ -189,6 +192,28 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
     let height = inner.height as usize;
     let width = inner.width as usize;
 
+    if ui.source == Source::Summary {
+        let mut lines: Vec<Line> = crate::summary::lines(release, ui.log.as_deref())
+            .into_iter()
+            .map(Line::from)
+            .collect();
+        if let Some(first) = lines.first_mut() {
+            first.style = theme.bold();
+        }
+        if !release.is_finished() {
+            lines.push(Line::from(Span::styled(
+                "(so far: the release is still under way)",
+                theme.dim(),
+            )));
+        }
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(Span::styled(SUMMARY_TITLE, theme.bold()))),
+            area,
+        );
+        return;
+    }
     if ui.source == Source::Logs {
         let text = "Log streams are not built yet: [logs.*] followers come with a later release.";
         frame.render_widget(

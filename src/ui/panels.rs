@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::checklist::duration;
 use super::keymap::Mode;
-use super::state::UiState;
+use super::state::{Pane, UiState};
 use super::theme::Theme;
 use crate::engine::AfterStop;
 use crate::engine::release::LinkState;
@@ -64,10 +64,26 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
     if let Some(v) = &plan.version {
         spans.push(Span::raw(format!(" {v}")));
     }
-    if let Some(start) = release.started_at {
+    // Most telling first: a narrow terminal cuts the end of the line.
+    if let Stage::Watching { until } = release.stage {
+        let left = until.saturating_sub(now);
         spans.push(Span::styled(
-            format!("  ⏱ {}", duration(now.saturating_sub(start))),
-            theme.dim(),
+            format!("  watch {} left", duration(left)),
+            theme
+                .fg(Color::Yellow)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    if let Some(outcome) = release.outcome {
+        let (text, color) = match outcome {
+            Outcome::Released => ("RELEASED", Color::Green),
+            Outcome::RolledBack => ("ROLLED BACK", Color::Cyan),
+            Outcome::Aborted => ("ABORTED", Color::Red),
+            Outcome::Refused => ("REFUSED", Color::Red),
+        };
+        spans.push(Span::styled(
+            format!("  {text}"),
+            theme.fg(color).add_modifier(ratatui::style::Modifier::BOLD),
         ));
     }
     if let Some(waiting) = waiting_on(release, now) {
@@ -76,6 +92,12 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
             theme
                 .fg(Color::Magenta)
                 .add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    if let Some(start) = release.started_at {
+        spans.push(Span::styled(
+            format!("  ⏱ {}", duration(now.saturating_sub(start))),
+            theme.dim(),
         ));
     }
     let total = release.targets.len();
@@ -98,27 +120,6 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
     };
     // Links, not health: "up" would read as "healthy".
     spans.push(Span::raw(format!("  {lock_text}  connected {up}/{total}")));
-    if let Stage::Watching { until } = release.stage {
-        let left = until.saturating_sub(now);
-        spans.push(Span::styled(
-            format!("  watch {} left", duration(left)),
-            theme
-                .fg(Color::Yellow)
-                .add_modifier(ratatui::style::Modifier::BOLD),
-        ));
-    }
-    if let Some(outcome) = release.outcome {
-        let (text, color) = match outcome {
-            Outcome::Released => ("RELEASED", Color::Green),
-            Outcome::RolledBack => ("ROLLED BACK", Color::Cyan),
-            Outcome::Aborted => ("ABORTED", Color::Red),
-            Outcome::Refused => ("REFUSED", Color::Red),
-        };
-        spans.push(Span::styled(
-            format!("  {text}"),
-            theme.fg(color).add_modifier(ratatui::style::Modifier::BOLD),
-        ));
-    }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -181,13 +182,42 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
         ));
         spans.push(Span::raw(" "));
     }
-    let keys = if release.is_finished() {
-        "q quit  ? help  ↑↓ move  Tab output  / filter"
-    } else {
-        "? help  R rollback  Tab focus  Enter expand  / filter  t target  l logs  q quit"
-    };
-    spans.push(Span::styled(keys, theme.dim()));
+    // `? help` and `q quit` first: they must survive a narrow terminal.
+    spans.push(Span::styled(footer_keys(release, ui), theme.dim()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The keys of what is on screen: the modal's, the focused pane's, the end screen's.
+pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
+    if ui.filter_input.is_some() {
+        return "type a regex  Enter apply  Esc clear the filter";
+    }
+    match ui.mode() {
+        Mode::Help => "↑↓ scroll  Esc/?/q close the help",
+        Mode::Confirm if ui.confirm == Some(super::state::Confirm::EndWatch) => {
+            "type the reason  Enter end the watch  Esc keep watching"
+        }
+        Mode::Confirm => "y yes  n/Esc no  ? help",
+        Mode::Answer => {
+            "? help  q quit  letter arms  Enter confirms  Tab note  Esc hide  R rollback"
+        }
+        Mode::Normal if release.is_finished() => {
+            "? help  q quit  i summary/output  Tab focus  / filter  t target"
+        }
+        Mode::Normal if ui.answer.is_some() => {
+            "? help  q quit  a answer  R rollback  Tab focus  / filter  t target  i summary"
+        }
+        Mode::Normal => match ui.focus {
+            Pane::Checklist => {
+                "? help  q quit  R rollback  ↑↓ step  Enter targets  Tab output  / filter  \
+                 t target  l logs  i summary"
+            }
+            Pane::Output => {
+                "? help  q quit  R rollback  ↑↓ PgUp scroll  End follow  w wrap  / filter  \
+                 t target  Tab checklist"
+            }
+        },
+    }
 }
 
 /// Links to the targets now (the connection, not the service's health: no probes yet), and

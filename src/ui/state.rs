@@ -24,6 +24,8 @@ pub enum Pane {
 pub enum Source {
     Steps,
     Logs,
+    /// The release so far: decisions, retries, skips, where each host stands (the end screen).
+    Summary,
 }
 
 /// A yes / no asked by the cockpit itself before it sends a decision.
@@ -90,9 +92,16 @@ pub struct UiState {
     /// Rows the help overlay is scrolled down (small terminals).
     pub help_scroll: u16,
     pub confirm: Option<Confirm>,
+    /// Why the watch ends early: `E` asks for it before it confirms.
+    pub end_note: TextArea<'static>,
+    pub end_refusal: Option<&'static str>,
     pub answer: Option<OpenAnswer>,
     /// Parts of the profile this run does not act on yet, shown until output comes.
     pub notes: Vec<String>,
+    /// This run's log file, named in the summary.
+    pub log: Option<std::path::PathBuf>,
+    /// The end screen opened on the summary once; after that the operator chooses.
+    pub ended_shown: bool,
 }
 
 impl Default for UiState {
@@ -114,8 +123,12 @@ impl Default for UiState {
             help: false,
             help_scroll: 0,
             confirm: None,
+            end_note: TextArea::default(),
+            end_refusal: None,
             answer: None,
             notes: Vec::new(),
+            log: None,
+            ended_shown: false,
         }
     }
 }
