@@ -823,3 +823,41 @@ fn the_output_keeps_a_retried_failure_and_the_link_drop() {
     assert!(text.contains("│        "), "{text}");
     insta::assert_snapshot!("output_retry_link_wrapped_80x24", text);
 }
+
+/// With many targets, `t` opens a list narrowed by typing; Enter shows that target's lines.
+#[test]
+fn many_targets_are_picked_from_a_list() {
+    let mut s = Scene::new("staging");
+    let extra = s.release.plan.targets[1].clone();
+    for i in 3..=8 {
+        let mut t = extra.clone();
+        t.name = format!("worker-{i}");
+        s.release.plan.targets.push(t);
+    }
+    s.output(0, "web-2", Stream::Stdout, &["from web-2"]);
+    s.output(0, "web-1", Stream::Stdout, &["from web-1"]);
+    let mut c = cockpit();
+    c.key(key(KeyCode::Char('t')), &s.release);
+    assert!(c.ui.picker.is_some(), "a list, not a cycle");
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(
+        text.contains("all targets") && text.contains("worker-8"),
+        "{text}"
+    );
+    for ch in "eb-2".chars() {
+        c.key(key(KeyCode::Char(ch)), &s.release);
+    }
+    snapshots("target_picker", &s.release, &c.ui);
+    c.key(key(KeyCode::Enter), &s.release);
+    assert_eq!(c.ui.picker, None);
+    assert_eq!(c.ui.target.as_deref(), Some("web-2"));
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(
+        text.contains("from web-2") && !text.contains("from web-1"),
+        "{text}"
+    );
+    // Esc leaves the choice as it was.
+    c.key(key(KeyCode::Char('t')), &s.release);
+    c.key(key(KeyCode::Esc), &s.release);
+    assert_eq!(c.ui.target.as_deref(), Some("web-2"));
+}

@@ -9,6 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
 use super::keymap::{self, Action, Choice, Mode};
+use super::picker::{PICK_FROM, Picked, Picker};
 use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
 use super::theme::Theme;
 use crate::engine::{Actor, Decision, Event, EventKind, Question, Release, Stage, StepList};
@@ -109,6 +110,17 @@ impl<B: Backend> Cockpit<B> {
                 }
                 _ => {
                     input.input(key);
+                }
+            }
+            return None;
+        }
+        if let Some(picker) = self.ui.picker.as_mut() {
+            match picker.key(key, release) {
+                Picked::Still => {}
+                Picked::Cancelled => self.ui.picker = None,
+                Picked::Chosen(target) => {
+                    self.ui.picker = None;
+                    self.ui.target = target;
                 }
             }
             return None;
@@ -244,6 +256,9 @@ impl<B: Backend> Cockpit<B> {
                     input.insert_str(f.as_str());
                 }
                 ui.filter_input = Some(input);
+            }
+            Action::CycleTarget if release.plan.targets.len() >= PICK_FROM => {
+                ui.picker = Some(Picker::default());
             }
             Action::CycleTarget => {
                 let names: Vec<&String> = release.plan.targets.iter().map(|t| &t.name).collect();

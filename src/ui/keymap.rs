@@ -164,7 +164,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('t'),
         "t",
         A::CycleTarget,
-        "show one target only / all",
+        "show one target's lines / all (a list to pick from with 5+ targets)",
     ),
     bind(
         M::Normal,

@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod modal;
 pub mod output;
 pub mod panels;
+pub mod picker;
 pub mod state;
 pub mod theme;
 
@@ -65,12 +66,16 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
         };
         frame.render_widget(ratatui::widgets::Clear, rect);
         let mut input = input.clone();
+        input.set_placeholder_text("a regex, e.g. error|timeout");
         let title = match &ui.filter_error {
             Some(e) => format!(" filter: {e} "),
             None => " filter (regex, Enter applies, Esc clears) ".to_string(),
         };
         input.set_block(ratatui::widgets::Block::bordered().title(title));
         frame.render_widget(&input, rect);
+    }
+    if let Some(picker) = &ui.picker {
+        picker::render(frame, middle, release, picker, theme);
     }
     if let Some(answer) = ui.answer.as_ref().filter(|a| !a.hidden) {
         modal::answer(frame, area, release, answer, theme);

@@ -192,6 +192,9 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
     if ui.filter_input.is_some() {
         return "type a regex  Enter apply  Esc clear the filter";
     }
+    if ui.picker.is_some() {
+        return "type to narrow  ↑↓ choose  Enter show its lines  Esc back";
+    }
     match ui.mode() {
         Mode::Help => "↑↓ scroll  Esc/?/q close the help",
         Mode::Confirm if ui.confirm == Some(super::state::Confirm::EndWatch) => {

@@ -87,6 +87,8 @@ pub struct UiState {
     pub filter_input: Option<TextArea<'static>>,
     pub filter_error: Option<String>,
     pub target: Option<String>,
+    /// `t` with many targets: the list to choose from.
+    pub picker: Option<super::picker::Picker>,
     pub wrap: bool,
     pub help: bool,
     /// Rows the help overlay is scrolled down (small terminals).
@@ -119,6 +121,7 @@ impl Default for UiState {
             filter_input: None,
             filter_error: None,
             target: None,
+            picker: None,
             wrap: false,
             help: false,
             help_scroll: 0,
