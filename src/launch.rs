@@ -18,6 +18,7 @@ use crate::transport::lock::Holder;
 use crate::transport::ssh::{Endpoint, SshOptions};
 use crate::transport::ssh_config::{self, TargetAddress};
 use crate::ui::cockpit::Cockpit;
+use crate::ui::host_shell::{HostShells, KeyReader, ShellCommand};
 use crate::ui::theme::Theme;
 
 #[derive(Debug, Clone, Default)]
@@ -63,12 +64,14 @@ pub fn run(
             let all: Vec<&Endpoint> = endpoints.iter().filter_map(|(_, ep)| ep.as_ref()).collect();
             crate::transport::ssh::unlock_keys(&all).await
         };
+        let opts = ssh_options(profile, flags, unlocked);
+        let shells = shell_commands(&endpoints, &opts);
         let session = session(
             profile,
             vars,
             flags,
             endpoints,
-            unlocked,
+            opts,
             &operator,
             events.clone(),
         );
@@ -92,8 +95,9 @@ pub fn run(
         }
         // ratatui::init installs a panic hook that restores the terminal before the message.
         let terminal = ratatui::init();
-        read_terminal(inputs);
-        let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env());
+        let reader = read_terminal(inputs.clone());
+        let shells = HostShells::new(shells, reader, inputs);
+        let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
         cockpit.ui.notes = preflight::not_acted_on(profile);
         cockpit.ui.log = flags.log.clone();
         let start = session.started();
@@ -133,25 +137,50 @@ fn watch_signals(inputs: mpsc::Sender<Input>) {
     }
 }
 
-/// Keys and resizes from the terminal, and a beat for the clock, into the run loop.
-fn read_terminal(inputs: mpsc::Sender<Input>) {
+/// Keys and resizes from the terminal, and a beat for the clock, into the run loop. The reader
+/// stops reading (drops its event stream) while a shell has the terminal: see `KeyReader`.
+fn read_terminal(inputs: mpsc::Sender<Input>) -> KeyReader {
     use futures::StreamExt as _;
     use ratatui::crossterm::event::{Event as TermEvent, EventStream};
+    let (pause, mut paused) = tokio::sync::watch::channel(false);
+    let (stopped, idle) = tokio::sync::watch::channel(false);
     let keys = inputs.clone();
     tokio::spawn(async move {
-        let mut stream = EventStream::new();
-        while let Some(Ok(event)) = stream.next().await {
-            let input = match event {
-                TermEvent::Key(key) => Input::Key(key),
-                TermEvent::Resize(..) => Input::Resize,
-                _ => continue,
-            };
-            if keys.send(input).await.is_err() {
+        loop {
+            let _ = stopped.send(false);
+            let mut stream = EventStream::new();
+            loop {
+                tokio::select! {
+                    event = stream.next() => {
+                        let input = match event {
+                            Some(Ok(TermEvent::Key(key))) => Input::Key(key),
+                            Some(Ok(TermEvent::Resize(..))) => Input::Resize,
+                            Some(Ok(_)) => continue,
+                            Some(Err(_)) | None => return,
+                        };
+                        if keys.send(input).await.is_err() {
+                            return;
+                        }
+                    }
+                    changed = paused.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        if *paused.borrow() {
+                            break;
+                        }
+                    }
+                }
+            }
+            drop(stream);
+            let _ = stopped.send(true);
+            if paused.wait_for(|p| !*p).await.is_err() {
                 return;
             }
         }
     });
     beat(inputs, Duration::from_millis(100));
+    KeyReader { pause, idle }
 }
 
 /// A beat for clocks, countdowns and the headless heartbeat, into the run loop.
@@ -222,19 +251,13 @@ fn endpoints(
     (endpoints, warnings)
 }
 
-fn session(
+/// How gonogo talks SSH to this profile's targets.
+fn ssh_options(
     profile: &Profile,
-    vars: &VarValues,
     flags: &RunFlags,
-    endpoints: Vec<(String, Option<Endpoint>)>,
     unlocked: HashMap<std::path::PathBuf, Arc<russh::keys::PrivateKey>>,
-    operator: &str,
-    events: mpsc::Sender<crate::engine::EventKind>,
-) -> Session {
-    let now = chrono::Utc::now();
-    let id = session_id(now);
-    let from = gethostname::gethostname().to_string_lossy().into_owned();
-    let opts = Arc::new(SshOptions {
+) -> Arc<SshOptions> {
+    Arc::new(SshOptions {
         known_hosts: profile
             .ssh
             .known_hosts
@@ -245,7 +268,45 @@ fn session(
         keepalive: profile.ssh.keepalive,
         connect_timeout: profile.ssh.connect_timeout,
         unlocked,
-    });
+    })
+}
+
+/// The shell `s` opens on each target: OpenSSH with gonogo's settings, or the local shell.
+fn shell_commands(
+    endpoints: &[(String, Option<Endpoint>)],
+    opts: &SshOptions,
+) -> HashMap<String, ShellCommand> {
+    let local_shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
+    endpoints
+        .iter()
+        .map(|(name, endpoint)| {
+            let command = match endpoint {
+                Some(ep) => ShellCommand {
+                    program: "ssh".into(),
+                    args: crate::transport::openssh::shell_args(ep, opts),
+                },
+                None => ShellCommand {
+                    program: local_shell.clone(),
+                    args: Vec::new(),
+                },
+            };
+            (name.clone(), command)
+        })
+        .collect()
+}
+
+fn session(
+    profile: &Profile,
+    vars: &VarValues,
+    flags: &RunFlags,
+    endpoints: Vec<(String, Option<Endpoint>)>,
+    opts: Arc<SshOptions>,
+    operator: &str,
+    events: mpsc::Sender<crate::engine::EventKind>,
+) -> Session {
+    let now = chrono::Utc::now();
+    let id = session_id(now);
+    let from = gethostname::gethostname().to_string_lossy().into_owned();
     let budget = profile
         .ssh
         .reconnect_budget

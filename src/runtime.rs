@@ -27,6 +27,11 @@ pub enum Input {
     Asked,
     /// SIGTERM, or the terminal went away (SIGHUP): abort now, release the locks, leave.
     Terminate(String),
+    /// The shell the operator opened on a target has ended; the cockpit takes the screen back.
+    ShellEnded {
+        target: String,
+        how: String,
+    },
 }
 
 /// A face of the run: headless lines today, the cockpit later. It shows and asks; the loop

@@ -62,6 +62,14 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             }
         }
     }
+    for shell in &release.shells {
+        out.push(format!(
+            "   {} {} opened a shell on {}",
+            clock(shell.at),
+            printable(&shell.by),
+            printable(&shell.target)
+        ));
+    }
     for done in release.irreversible_done() {
         out.push(format!(
             "   irreversible, done on {}: {}",

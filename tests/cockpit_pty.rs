@@ -235,3 +235,45 @@ fn an_encrypted_key_asks_its_passphrase_before_the_cockpit_starts() {
     pty.press("q");
     assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
 }
+
+/// `s` hands the terminal to a shell on the target, with gonogo's own SSH settings; the release
+/// goes on underneath, and leaving the shell brings the cockpit back as it was.
+#[test]
+fn a_shell_on_a_target_and_back_while_the_release_runs() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let body = format!(
+        "{}\n[[step]]\nname = \"Slow deploy\"\nrun = \"sleep 4; echo deploy-finished\"\non = \"web\"\n\n[[step]]\ngate = \"Release good?\"\n",
+        target("web-1", &sshd, &["web"]),
+    );
+    std::fs::write(
+        work.path().join("release.toml"),
+        release("shell", &kh, &body),
+    )
+    .expect("write profile");
+    let mut pty = Pty::spawn(work.path(), "run release.toml", &[], "");
+    pty.wait_text("Slow deploy");
+    pty.press("s");
+    pty.wait_text("shell on web-1");
+    assert!(
+        !pty.screen.screen().alternate_screen(),
+        "the shell has the normal screen"
+    );
+    pty.press("echo shell-$((6*7)) $(whoami)\r");
+    pty.wait_text("shell-42");
+    // The step finishes while the shell is open: the release did not wait for it.
+    std::thread::sleep(Duration::from_secs(5));
+    pty.press("exit\r");
+    pty.wait_text("Release good?");
+    assert!(
+        pty.screen.screen().alternate_screen(),
+        "the cockpit is back"
+    );
+    pty.wait_text("deploy-finished");
+    pty.wait_text("opened a shell here");
+    pty.press("q");
+    pty.wait_text("Abort the release?");
+    pty.press("y");
+    pty.wait_text("EXIT=");
+}

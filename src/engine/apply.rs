@@ -110,6 +110,17 @@ impl Release {
                 self.run_ended(run, Some(error.clone()), &mut fx)
             }
             EventKind::TimerFired { timer } => self.timer(timer, &mut fx),
+            EventKind::ShellOpened { by, target } => {
+                self.shells.push(super::release::ShellRecord {
+                    at: self.now,
+                    by: by.clone(),
+                    target: target.clone(),
+                });
+                self.mark_shell(target, &format!("{by} opened a shell here"));
+            }
+            EventKind::ShellClosed { target, how } => {
+                self.mark_shell(target, &format!("shell closed ({how})"));
+            }
             EventKind::Decided {
                 by,
                 decision,

@@ -114,6 +114,16 @@ pub enum EventKind {
     TimerFired {
         timer: Timer,
     },
+    /// The operator opened an interactive shell on a target (its keystrokes are not recorded).
+    ShellOpened {
+        by: String,
+        target: String,
+    },
+    /// That shell ended; `how` says how ("exit 0", "could not start ssh: ...").
+    ShellClosed {
+        target: String,
+        how: String,
+    },
     /// A person's decision, with who made it and an optional note.
     Decided {
         by: String,

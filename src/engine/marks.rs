@@ -103,6 +103,11 @@ impl Release {
         self.mark(list, step, target, Mark::Link, text);
     }
 
+    pub(super) fn mark_shell(&mut self, target: &str, text: &str) {
+        let (list, step) = self.current().unwrap_or((StepList::Main, 0));
+        self.mark(list, step, target, Mark::Shell, text);
+    }
+
     /// How long the link to `target` has been down, if it is.
     pub(super) fn down_for(&self, target: &str) -> Option<String> {
         let t = self.targets.iter().find(|t| t.name == target)?;

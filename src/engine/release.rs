@@ -37,6 +37,8 @@ pub struct Release {
     pub kept_locks: Vec<KeptLock>,
     /// What happens once every run being stopped has confirmed it stopped.
     pub after_stop: Option<AfterStop>,
+    /// Interactive shells opened on targets: when, by whom, where.
+    pub shells: Vec<ShellRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
     pub(crate) expect: Vec<Option<Regex>>,
@@ -237,8 +239,17 @@ pub enum Mark {
     Attempt,
     /// The link to a target dropped, came back, or was given up.
     Link,
+    /// The operator opened or left a shell on a target.
+    Shell,
     /// A target's run ended, with how.
     Ended(RunStatus),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellRecord {
+    pub at: Millis,
+    pub by: String,
+    pub target: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -432,6 +432,17 @@ impl Frontend for Headless {
                     ));
                 }
             }
+            // Opened from the cockpit only; a journal read headless still says so.
+            EventKind::ShellOpened { by, target } => self.line(format!(
+                "$$  {}: {} opened a shell",
+                printable(target),
+                printable(by)
+            )),
+            EventKind::ShellClosed { target, how } => self.line(format!(
+                "$$  {}: shell closed ({})",
+                printable(target),
+                printable(how)
+            )),
             EventKind::TimerFired { .. } => {}
         }
         self.show_progress(release);
@@ -440,7 +451,11 @@ impl Frontend for Headless {
 
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
         let line = match input {
-            Input::Key(_) | Input::Resize | Input::Tick | Input::Terminate(_) => return None,
+            Input::Key(_)
+            | Input::Resize
+            | Input::Tick
+            | Input::Terminate(_)
+            | Input::ShellEnded { .. } => return None,
             Input::Asked => return self.asked(release),
             Input::Interrupt => {
                 self.line("interrupted: aborting (nothing more runs; locks are released)");

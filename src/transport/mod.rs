@@ -5,6 +5,7 @@ pub mod known_hosts;
 pub mod lines;
 pub mod local;
 pub mod lock;
+pub mod openssh;
 pub mod remote;
 pub mod script;
 pub mod ssh;

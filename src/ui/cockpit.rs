@@ -8,6 +8,7 @@ use ratatui::backend::Backend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use ratatui_textarea::TextArea;
 
+use super::host_shell::HostShells;
 use super::keymap::{self, Action, Choice, Mode};
 use super::picker::{PICK_FROM, Picked, Picker};
 use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
@@ -28,6 +29,10 @@ pub struct Cockpit<B: Backend> {
     last_draw: Option<Instant>,
     /// The operator asked to leave: close once the release has ended.
     quitting: bool,
+    /// How to open a shell on a target (none in tests and replays).
+    shells: Option<HostShells>,
+    /// A shell has the terminal: nothing is drawn until it ends.
+    stepped_aside: bool,
 }
 
 impl<B: Backend> Cockpit<B> {
@@ -46,7 +51,29 @@ impl<B: Backend> Cockpit<B> {
             urgent: false,
             last_draw: None,
             quitting: false,
+            shells: None,
+            stepped_aside: false,
         }
+    }
+
+    /// Lets `s` open shells on the targets.
+    pub fn with_shells(mut self, shells: HostShells) -> Self {
+        self.shells = Some(shells);
+        self
+    }
+
+    /// Hands the terminal to a shell on `target`; the release goes on underneath.
+    fn open_shell(&mut self, target: String) -> Option<EventKind> {
+        let Some(shells) = self.shells.as_ref().filter(|s| s.reaches(&target)) else {
+            self.ui.notice = Some(format!("no shell to open on {target} from here"));
+            return None;
+        };
+        shells.open(&target);
+        self.stepped_aside = true;
+        Some(EventKind::ShellOpened {
+            by: self.operator.clone(),
+            target,
+        })
     }
 
     pub fn draw(&mut self, release: &Release, now: u64) {
@@ -119,8 +146,12 @@ impl<B: Backend> Cockpit<B> {
                 Picked::Still => {}
                 Picked::Cancelled => self.ui.picker = None,
                 Picked::Chosen(target) => {
+                    let for_shell = picker.for_shell;
                     self.ui.picker = None;
-                    self.ui.target = target;
+                    match target {
+                        Some(target) if for_shell => return self.open_shell(target),
+                        target => self.ui.target = target,
+                    }
                 }
             }
             return None;
@@ -273,6 +304,21 @@ impl<B: Backend> Cockpit<B> {
                 ui.target = next;
             }
             Action::Wrap => ui.wrap = !ui.wrap,
+            Action::Shell => {
+                let only = match release.plan.targets.as_slice() {
+                    [one] => Some(one.name.clone()),
+                    _ => None,
+                };
+                match ui.target.clone().or(only) {
+                    Some(target) => return self.open_shell(target),
+                    None => {
+                        ui.picker = Some(Picker {
+                            for_shell: true,
+                            ..Picker::default()
+                        })
+                    }
+                }
+            }
             Action::TrackCurrent => {
                 ui.track_current = true;
                 ui.sync_cursor(release);
@@ -478,11 +524,27 @@ impl<B: Backend> Frontend for Cockpit<B> {
                 None
             }
             Input::Interrupt => self.act(Action::Interrupt, release),
+            Input::ShellEnded { target, how } => {
+                // Back from the shell: the screen is the cockpit's again, redrawn whole.
+                self.stepped_aside = false;
+                // `resize` clears the screen and forgets what was drawn, so the next frame is
+                // drawn whole; `clear` would first ask the terminal where its cursor is, a reply
+                // the key reader may take.
+                if let Ok(size) = self.terminal.size() {
+                    let _ = self.terminal.resize(size.into());
+                }
+                self.dirty = true;
+                self.urgent = true;
+                Some(EventKind::ShellClosed { target, how })
+            }
             Input::Line(_) | Input::Closed | Input::Terminate(_) => None,
         }
     }
 
     fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
+        if self.stepped_aside {
+            return;
+        }
         if self.dirty && (self.urgent || self.last_draw.is_none_or(|t| t.elapsed() >= FRAME)) {
             self.draw(release, now);
         }

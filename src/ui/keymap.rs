@@ -29,6 +29,7 @@ pub enum Action {
     Follow,
     Top,
     SwitchSource,
+    Shell,
     Summary,
     Filter,
     CycleTarget,
@@ -144,6 +145,13 @@ pub const BINDINGS: &[Binding] = &[
         "l",
         A::SwitchSource,
         "switch step output / log streams",
+    ),
+    bind(
+        M::Normal,
+        K::Char('s'),
+        "s",
+        A::Shell,
+        "a shell on a target (the release keeps running; exit to come back)",
     ),
     bind(
         M::Normal,

@@ -12,6 +12,7 @@
 
 pub mod checklist;
 pub mod cockpit;
+pub mod host_shell;
 pub mod keymap;
 pub mod modal;
 pub mod output;

@@ -49,6 +49,7 @@ fn body(line: &OutputLine) -> std::borrow::Cow<'_, str> {
         Mark::Command => format!("   $ {}", line.line).into(),
         Mark::Attempt => format!("↻ {}", line.line).into(),
         Mark::Link => format!("◌ {}", line.line).into(),
+        Mark::Shell => format!("$ {}", line.line).into(),
         Mark::Ended(status) => {
             let symbol = match status {
                 RunStatus::Passed => "✓",
@@ -101,6 +102,7 @@ fn text_style(line: &OutputLine, theme: &Theme) -> Style {
         Mark::Step => theme.bold().add_modifier(Modifier::UNDERLINED),
         Mark::Command => theme.dim(),
         Mark::Attempt | Mark::Link => theme.fg(Color::Yellow),
+        Mark::Shell => theme.fg(Color::Cyan),
         Mark::Ended(status) => theme.run(status).1,
     }
 }

@@ -182,6 +182,10 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
         ));
         spans.push(Span::raw(" "));
     }
+    if let Some(notice) = &ui.notice {
+        spans.push(Span::styled(format!(" {notice} "), theme.bold()));
+        spans.push(Span::raw(" "));
+    }
     // `? help` and `q quit` first: they must survive a narrow terminal.
     spans.push(Span::styled(footer_keys(release, ui), theme.dim()));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
@@ -212,8 +216,8 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
         }
         Mode::Normal => match ui.focus {
             Pane::Checklist => {
-                "? help  q quit  R rollback  ↑↓ step  Enter targets  Tab output  / filter  \
-                 t target  l logs  i summary"
+                "? help  q quit  R rollback  s shell  ↑↓ step  Enter targets  Tab output  \
+                 / filter  t target  l logs  i summary"
             }
             Pane::Output => {
                 "? help  q quit  R rollback  ↑↓ PgUp scroll  End follow  w wrap  / filter  \

@@ -18,6 +18,8 @@ const ALL: &str = "all targets";
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Picker {
+    /// Choosing where to open a shell: one target, never "all".
+    pub for_shell: bool,
     pub query: String,
     /// Row under the cursor among the rows that match the query.
     pub cursor: usize,
@@ -37,7 +39,7 @@ impl Picker {
     pub fn rows<'r>(&self, release: &'r Release) -> Vec<Option<&'r str>> {
         let query = self.query.to_lowercase();
         let mut rows = Vec::new();
-        if query.is_empty() {
+        if query.is_empty() && !self.for_shell {
             rows.push(None);
         }
         rows.extend(
@@ -92,7 +94,12 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, picker: &Picker,
         height,
     };
     frame.render_widget(Clear, rect);
-    let block = Block::bordered().title(" show the lines of ");
+    let title = if picker.for_shell {
+        " open a shell on "
+    } else {
+        " show the lines of "
+    };
+    let block = Block::bordered().title(title);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let mut lines = vec![Line::from(vec![

@@ -100,6 +100,8 @@ pub struct UiState {
     pub answer: Option<OpenAnswer>,
     /// Parts of the profile this run does not act on yet, shown until output comes.
     pub notes: Vec<String>,
+    /// A passing word for the operator (a key that could not do what it says).
+    pub notice: Option<String>,
     /// This run's log file, named in the summary.
     pub log: Option<std::path::PathBuf>,
     /// The end screen opened on the summary once; after that the operator chooses.
@@ -131,6 +133,7 @@ impl Default for UiState {
             answer: None,
             notes: Vec::new(),
             log: None,
+            notice: None,
             ended_shown: false,
         }
     }
