@@ -7,6 +7,7 @@ mod decide;
 pub mod event;
 pub mod plan;
 pub mod release;
+pub mod signature;
 mod stopping;
 pub mod watch_rule;
 
