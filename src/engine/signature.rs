@@ -48,7 +48,7 @@ static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
     let pattern = [
         // An apostrophe after a letter is part of a word ("can't"), not the start of a quote.
         "(?P<apos>[A-Za-z]')".to_string(),
-        format!(r#"(?P<q>"(?:[^"\\]|\\.)*"|'[^'\n]*')"#),
+        r#"(?P<q>"(?:[^"\\]|\\.)*"|'[^'\n]*')"#.to_string(),
         format!("(?P<ts>{ts})"),
         format!(r"(?P<uuid>{b}{x}{{8}}-{x}{{4}}-{x}{{4}}-{x}{{4}}-{x}{{12}}{b})"),
         format!(r"(?P<ip>{b}[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}(?::[0-9]{{1,5}})?{b})"),
