@@ -55,7 +55,8 @@ pub struct HealthSample {
     pub status: Option<u16>,
     /// The status was the expected one and the body matched.
     pub ok: bool,
-    /// From the request to the end of the answer (or to the failure).
+    /// From the request to the answer's headers, or to the end of its body when a `body`
+    /// pattern is checked (or to the failure).
     pub latency: Duration,
     /// Why the sample is not ok.
     pub failure: Option<Failure>,
