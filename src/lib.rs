@@ -9,6 +9,7 @@ pub mod launch;
 pub mod logging;
 pub mod plan;
 pub mod preflight;
+pub mod probe;
 pub mod profile;
 pub mod runtime;
 pub mod shell;

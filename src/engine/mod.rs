@@ -8,6 +8,7 @@ pub mod event;
 mod marks;
 pub mod plan;
 pub mod release;
+pub mod signature;
 mod stopping;
 pub mod watch_rule;
 
