@@ -4,7 +4,7 @@
 //! release, like the report and the stats to come.
 
 use crate::engine::release::{Release, RunStatus, StepStatus};
-use crate::engine::{Outcome, StepList};
+use crate::engine::{Outcome, Question, StepList};
 use crate::text::printable;
 
 /// The summary's lines, without a trailing newline each.
@@ -40,8 +40,14 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             crate::engine::Actor::Person => String::new(),
             other => format!(" [{}]", format!("{other:?}").to_lowercase()),
         };
+        // What was answered: two "go"s read the same without their gates.
+        let at = d
+            .question
+            .as_ref()
+            .and_then(|q| asked_at(release, q))
+            .map_or(String::new(), |name| format!(" at {}", printable(&name)));
         out.push(format!(
-            "   {} {}{actor}: {}{note}",
+            "   {} {}{actor}{at}: {}{note}",
             clock(d.at),
             printable(&d.by),
             crate::headless::describe(&d.decision)
@@ -95,6 +101,20 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
         out.push(format!("   log: {}", printable(&log.display().to_string())));
     }
     out
+}
+
+/// The step a question was about, as the checklist names it.
+fn asked_at(release: &Release, question: &Question) -> Option<String> {
+    let (list, step) = match question {
+        Question::Gate { step } => (StepList::Main, *step),
+        Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
+        Question::ConfirmRollback { .. } => return None,
+    };
+    let planned = release.list(list).get(step)?;
+    Some(match planned.kind {
+        crate::engine::plan::StepKind::Gate => format!("gate \"{}\"", planned.text),
+        _ => format!("\"{}\"", planned.name),
+    })
 }
 
 /// Where one host stands: the last step that changed it, and anything not known.

@@ -338,7 +338,7 @@ fn watch_window_and_the_end() {
     let text = screen(&s.release, &c.ui, 80, 24);
     for expected in [
         "summary: acme-web v1.2.1 to staging: released",
-        "ana: go",
+        "ana at gate \"Go for staging",
         "web-1: Migrate done, Restart app servers done",
         "? help  q quit",
     ] {
@@ -815,7 +815,7 @@ fn the_output_keeps_a_retried_failure_and_the_link_drop() {
         "[web-2] ✗ failed after",
         "[web-2] ↻ attempt 2",
         "[web-2] ◌ connection lost (connection reset by",
-        "[web-2] ◌ reconnected after 1s",
+        "[web-2] ◌ reconnected after 1.5s",
     ] {
         assert!(text.contains(expected), "{expected:?} not in\n{text}");
     }

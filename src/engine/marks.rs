@@ -120,7 +120,11 @@ impl Release {
     }
 }
 
-/// Whole seconds, as people read a short wait: "4s", "2m 5s".
+/// As people read a wait: tenths under ten seconds ("0.3s", "4.0s"), whole seconds above
+/// ("2m 5s").
 fn seconds(ms: u64) -> String {
+    if ms < 10_000 {
+        return format!("{}.{}s", ms / 1000, ms % 1000 / 100);
+    }
     humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
 }

@@ -54,8 +54,13 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
 
     panels::status_bar(frame, top, release, theme, now);
     checklist::render(frame, left, release, ui, theme, now);
-    output::render(frame, output_area, release, ui, theme);
-    panels::health(frame, health_area, release, theme, now);
+    if ui.source == state::Source::Summary {
+        // The end screen: the summary has the whole right side.
+        output::render(frame, right, release, ui, theme);
+    } else {
+        output::render(frame, output_area, release, ui, theme);
+        panels::health(frame, health_area, release, theme, now);
+    }
     panels::hints(frame, bottom, release, ui, theme);
 
     if let Some(input) = &ui.filter_input {

@@ -68,6 +68,9 @@ const EVIDENCE_LINES: usize = 3;
 
 /// Why a step failed, with the evidence in view: the command, each failed host's reason and the
 /// last lines it wrote (stderr first), and where the other hosts stand.
+/// How much of a failed step's command its modal shows.
+const COMMAND_CHARS: usize = 140;
+
 fn failure_evidence(
     release: &Release,
     list: StepList,
@@ -76,8 +79,14 @@ fn failure_evidence(
 ) -> Vec<Line<'static>> {
     let planned = &release.list(list)[step];
     let state = &release.states(list)[step];
+    // The command in two rows at most: the evidence below it matters more, and the output
+    // pane has it whole.
+    let mut command: String = planned.text.lines().next().unwrap_or_default().to_string();
+    if command.chars().count() > COMMAND_CHARS || planned.text.lines().count() > 1 {
+        command = command.chars().take(COMMAND_CHARS - 1).collect::<String>() + "…";
+    }
     let mut lines = vec![Line::from(Span::styled(
-        format!("$ {}", planned.text),
+        format!("$ {command}"),
         theme.dim(),
     ))];
     let failed = |t: &crate::engine::release::TargetRun| {
@@ -235,12 +244,13 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
     let mut options = Vec::new();
     for choice in release.answers() {
         let (key, label) = choice_label(choice);
-        let style = if a.armed == Some(choice) {
-            theme.selected().add_modifier(Modifier::BOLD)
+        // Armed: reversed, and a mark that reads without colour or attributes too.
+        let (mark, style) = if a.armed == Some(choice) {
+            ("▶", theme.selected().add_modifier(Modifier::BOLD))
         } else {
-            theme.bold()
+            ("", theme.bold())
         };
-        options.push(Span::styled(format!("[{key}] {label}"), style));
+        options.push(Span::styled(format!("{mark}[{key}] {label}"), style));
         options.push(Span::raw("  "));
     }
     controls.push(Line::from(options));

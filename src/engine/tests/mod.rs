@@ -488,9 +488,9 @@ fn the_output_tells_attempts_and_link_drops_apart() {
     assert_eq!(
         pane,
         [
-            "a: failed after 1s: exit 1; retrying",
+            "a: failed after 1.0s: exit 1; retrying",
             "b: connection lost (broken pipe); reconnecting",
-            "b: reconnected after 1s",
+            "b: reconnected after 1.0s",
             "a: attempt 2",
         ]
     );
@@ -533,10 +533,10 @@ fn expect_must_match_some_output_line() {
             (String::new(), "curl"),
             ("a".into(), "HTTP/1.1 200 OK"),
             ("b".into(), "HTTP/1.1 502 Bad Gateway"),
-            ("a".into(), "ok after 3s"),
+            ("a".into(), "ok after 3.0s"),
             (
                 "b".into(),
-                "failed after 4s: expected output /HTTP/1.1 200/ not seen"
+                "failed after 4.0s: expected output /HTTP/1.1 200/ not seen"
             ),
         ]
     );
