@@ -68,6 +68,15 @@ const EVIDENCE_LINES: usize = 3;
 
 /// Why a step failed, with the evidence in view: the command, each failed host's reason and the
 /// last lines it wrote (stderr first), and where the other hosts stand.
+/// Rows a line takes once word-wrapped at `width`, as the modal's paragraph wraps it (words
+/// moved whole take more rows than the line's length divided by the width).
+fn rows_of(line: &Line, width: usize) -> usize {
+    Paragraph::new(line.clone())
+        .wrap(Wrap { trim: false })
+        .line_count(width as u16)
+        .max(1)
+}
+
 /// How much of a failed step's command its modal shows.
 const COMMAND_CHARS: usize = 140;
 
@@ -281,7 +290,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
     let inner_width = width.saturating_sub(2).max(1) as usize;
     let wrapped = |ls: &[Line]| -> u16 {
         ls.iter()
-            .map(|l| l.width().max(1).div_ceil(inner_width) as u16)
+            .map(|l| rows_of(l, inner_width) as u16)
             .sum()
     };
     let (body, control_rows) = (wrapped(&lines), wrapped(&controls));
@@ -384,7 +393,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, t
     // The keys stay on screen whatever the body's length: it is clipped above them.
     let width = 72.min(area.width);
     let inner = width.saturating_sub(2).max(1) as usize;
-    let body: usize = lines.iter().map(|l| l.width().max(1).div_ceil(inner)).sum();
+    let body: usize = lines.iter().map(|l| rows_of(l, inner)).sum();
     let note_rows = if which == Confirm::EndWatch { 3 } else { 0 };
     let rect = centered(area, width, body as u16 + 4 + note_rows);
     frame.render_widget(Clear, rect);
