@@ -58,10 +58,12 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         let duration =
             humantime::format_duration(std::time::Duration::from_millis(watch.duration_ms));
         let _ = writeln!(out, "## Watch window ({duration})\n");
-        let then = if watch.auto_rollback {
-            "roll back automatically"
-        } else {
-            "ask the operator to roll back"
+        let then = match watch.auto_rollback_ms {
+            Some(ms) => format!(
+                "propose a rollback, and roll back by itself if nobody answers within {}",
+                humantime::format_duration(std::time::Duration::from_millis(ms))
+            ),
+            None => "propose a rollback to the operator".to_string(),
         };
         let _ = writeln!(
             out,

@@ -99,7 +99,7 @@ pub fn not_acted_on(profile: &Profile) -> Vec<String> {
                 "[watch] rollback_on rules are shown, not evaluated yet: watch the release yourself and answer `rollback`".into(),
             );
         }
-        if watch.auto_rollback {
+        if watch.auto_rollback.is_some() {
             notes.push(
                 "[watch] auto_rollback is not acted on yet: nothing rolls back by itself".into(),
             );

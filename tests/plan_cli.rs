@@ -92,7 +92,7 @@ Targets: web-1 `deploy@10.0.0.11` (web), web-2 `10.0.0.12` (web)
 
 ## Watch window (10m)
 
-Hold the release under watch for 10m; when a rule holds, ask the operator to roll back:
+Hold the release under watch for 10m; when a rule holds, propose a rollback to the operator:
 
 - [ ] `health failing for 30s`
 

@@ -53,7 +53,9 @@ pub struct PlannedStep {
 pub struct PlannedWatch {
     pub duration_ms: u64,
     pub rollback_on: Vec<WatchRule>,
-    pub auto_rollback: bool,
+    /// A rollback proposal unanswered this long rolls back by itself (`auto_rollback`).
+    #[serde(default)]
+    pub auto_rollback_ms: Option<u64>,
 }
 
 /// A step's kind: `check` verifies and changes nothing, `run` changes things, `manual` is a

@@ -31,7 +31,9 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
         watch: profile.watch.as_ref().map(|w| PlannedWatch {
             duration_ms: millis(w.duration),
             rollback_on: w.rollback_on.clone(),
-            auto_rollback: w.auto_rollback,
+            auto_rollback_ms: w
+                .auto_rollback
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         }),
         rollback: profile.rollback.iter().map(planned).collect(),
         window_override: None,

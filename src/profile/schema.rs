@@ -186,7 +186,8 @@ pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(5);
 pub struct Watch {
     pub duration: Duration,
     pub rollback_on: Vec<WatchRule>,
-    pub auto_rollback: bool,
+    /// How long a rollback proposal waits for a person before gonogo rolls back by itself.
+    pub auto_rollback: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// How long a rollback proposal waits for a person with `auto_rollback = true`.
+pub const DEFAULT_AUTO_ROLLBACK: Duration = Duration::from_secs(60);
+
 use toml::Spanned;
 
 use super::diag::Diagnostic;
@@ -176,7 +179,16 @@ impl Loader<'_> {
                 }
             }
         }
-        let auto_rollback = f.bool("auto_rollback", &mut self.diags).unwrap_or(false);
+        // `true` waits a minute for a person; a duration says how long.
+        let auto_rollback = match f.get("auto_rollback") {
+            Some(v) if v.get_ref().as_bool().is_some() => f
+                .bool("auto_rollback", &mut self.diags)
+                .and_then(|on| on.then_some(DEFAULT_AUTO_ROLLBACK)),
+            Some(_) => f
+                .duration("auto_rollback", &mut self.diags)
+                .map(|d| *d.get_ref()),
+            None => None,
+        };
         Some(Watch {
             duration,
             rollback_on,
