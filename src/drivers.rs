@@ -51,6 +51,8 @@ pub struct Session {
     /// `--stop-previous`: breaking a lock also stops the previous session's steps still running.
     pub stop_previous: bool,
     pub redactor: Arc<Redactor>,
+    /// The health checks and metrics scrapes, started before the first change.
+    pub probes: crate::probe::drive::Probes,
 }
 
 impl Session {
@@ -72,6 +74,8 @@ pub struct LiveDrivers {
     tasks: HashMap<Task, JoinHandle<()>>,
     /// Numbers the chores.
     chores: u64,
+    /// The probes running: stopped with the release.
+    probes: Vec<JoinHandle<()>>,
 }
 
 /// What a task in the registry is for.
@@ -91,6 +95,7 @@ impl LiveDrivers {
             events,
             tasks: HashMap::new(),
             chores: 0,
+            probes: Vec::new(),
         }
     }
 
@@ -120,6 +125,14 @@ impl Drivers for LiveDrivers {
     fn effect(&mut self, effect: Effect) {
         let events = self.events.clone();
         match effect {
+            Effect::StartProbes => {
+                self.probes = self.session.probes.start(&self.session.links, &events);
+            }
+            Effect::StopProbes => {
+                for probe in self.probes.drain(..) {
+                    probe.abort();
+                }
+            }
             Effect::Connect { target } => {
                 let link = self.link(&target);
                 let redactor = self.session.redactor.clone();
@@ -227,6 +240,9 @@ impl Drivers for LiveDrivers {
     /// Nothing is left behind: the engine has had every cancel and lock release confirmed
     /// before it finished; what is still in flight here is given a moment, then the links close.
     async fn shut_down(&mut self) {
+        for probe in self.probes.drain(..) {
+            probe.abort();
+        }
         let mut chores = Vec::new();
         for (key, task) in self.tasks.drain() {
             match key {

@@ -356,7 +356,59 @@ fn session(
         break_lock: flags.break_lock.clone(),
         stop_previous: flags.stop_previous,
         redactor: Arc::new(Redactor::new(vars.secrets())),
+        probes: probes(profile, vars),
     }
+}
+
+/// The profile's `[health.*]` and `[metrics.*]`, one probe per place it is reached from: each
+/// `via` target, or the laptop.
+fn probes(profile: &Profile, vars: &VarValues) -> crate::probe::drive::Probes {
+    use crate::probe::drive::{HealthTask, MetricsTask, Probes};
+    use crate::probe::health::HealthProbe;
+    let places = |via: &Option<crate::profile::Selector>| -> Vec<Option<String>> {
+        match via {
+            None => vec![None],
+            Some(sel) => sel
+                .resolve(&profile.targets)
+                .into_iter()
+                .map(|t| Some(t.name.clone()))
+                .collect(),
+        }
+    };
+    let mut out = Probes::default();
+    for h in &profile.health {
+        let url = h.url.expand(vars, Quoting::Plain);
+        for via in places(&h.via) {
+            out.health.push(HealthTask {
+                name: h.name.clone(),
+                via,
+                probe: HealthProbe::new(url.clone(), h.expect, h.timeout),
+                every: h.every,
+            });
+        }
+    }
+    for m in &profile.metrics {
+        let url = m.url.expand(vars, Quoting::Plain);
+        let queries = crate::probe::metrics::MetricQueries::new(
+            m.errors.as_deref(),
+            m.requests.as_deref(),
+            m.latency.as_deref(),
+        );
+        // `gonogo check` reports a wrong selector; one left here scrapes nothing.
+        let Ok(queries) = queries else {
+            continue;
+        };
+        for via in places(&m.via) {
+            out.metrics.push(MetricsTask {
+                name: m.name.clone(),
+                via,
+                url: url.clone(),
+                queries: queries.clone(),
+                every: m.every,
+            });
+        }
+    }
+    out
 }
 
 /// A session id: the UTC time for people, then 64 random bits so that two sessions never share

@@ -109,12 +109,72 @@ fn asked_at(release: &Release, question: &Question) -> Option<String> {
         Question::Gate { step } => (StepList::Main, *step),
         Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
         Question::ConfirmRollback { .. } => return None,
+        Question::RollbackProposal { rule } => {
+            let rule = release.plan.watch.as_ref()?.rollback_on.get(*rule)?;
+            return Some(format!("rollback proposal \"{}\"", rule.text));
+        }
     };
     let planned = release.list(list).get(step)?;
     Some(match planned.kind {
         crate::engine::plan::StepKind::Gate => format!("gate \"{}\"", planned.text),
         _ => format!("\"{}\"", planned.name),
     })
+}
+
+/// A rollback proposal's evidence, for headless and the report: the rule, the values it held
+/// at, the baseline, and the failing health checks.
+pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
+    let Some(planned) = release
+        .plan
+        .watch
+        .as_ref()
+        .and_then(|w| w.rollback_on.get(rule))
+    else {
+        return Vec::new();
+    };
+    let mut out = vec![format!(
+        "?? ROLLBACK PROPOSED: {} held",
+        printable(&planned.text)
+    )];
+    if let Some(state) = release.watch.rules.get(rule) {
+        let values: Vec<String> = state
+            .breach_values
+            .iter()
+            .rev()
+            .take(8)
+            .rev()
+            .map(|(at, v)| format!("{} {}", clock(*at), number(*v)))
+            .collect();
+        if !values.is_empty() {
+            out.push(format!("   values: {}", values.join(", ")));
+        }
+    }
+    if let Some(base) = release.baseline(planned.signal) {
+        out.push(format!("   baseline before the deploy: {}", number(base)));
+    }
+    for h in release.watch.health.iter().filter(|h| !h.last.ok) {
+        let via = h
+            .via
+            .as_deref()
+            .map_or(String::new(), |v| format!(" via {v}"));
+        out.push(format!(
+            "   health {}{via}: {}",
+            printable(&h.check),
+            printable(h.last.error.as_deref().unwrap_or("failing"))
+        ));
+    }
+    out
+}
+
+/// A measured value, short: "7.31", "0.0523", "412".
+fn number(v: f64) -> String {
+    if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// Where one host stands: the last step that changed it, and anything not known.

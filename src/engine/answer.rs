@@ -17,6 +17,8 @@ pub enum Answer {
     RollbackAnyway,
     /// In the rollback confirmation: back to the question asked before.
     Cancel,
+    /// In a rollback proposal: keep watching; the reason is required and recorded.
+    Keep,
 }
 
 impl Answer {
@@ -32,6 +34,7 @@ impl Answer {
             Answer::Abort => "abort",
             Answer::RollbackAnyway => "confirm",
             Answer::Cancel => "cancel",
+            Answer::Keep => "keep REASON",
         }
     }
 
@@ -53,6 +56,7 @@ impl Answer {
                 },
             },
             Answer::Cancel => Decision::Cancel,
+            Answer::Keep => Decision::KeepWatching { reason },
         }
     }
 }
@@ -68,6 +72,9 @@ impl Release {
             Some(Question::Failure { .. }) => vec![Answer::Retry, Answer::Skip],
             Some(Question::ConfirmRollback { .. }) => {
                 return vec![Answer::RollbackAnyway, Answer::Cancel];
+            }
+            Some(Question::RollbackProposal { .. }) => {
+                return vec![Answer::Rollback, Answer::Keep];
             }
         };
         let main_failure = matches!(

@@ -110,6 +110,16 @@ impl Release {
                 self.run_ended(run, Some(error.clone()), &mut fx)
             }
             EventKind::TimerFired { timer } => self.timer(timer, &mut fx),
+            EventKind::HealthSampled {
+                check,
+                via,
+                reading,
+            } => self.health_sampled(check, via.as_deref(), reading, &mut fx),
+            EventKind::MetricsSampled {
+                source,
+                via,
+                reading,
+            } => self.metrics_sampled(source, via.as_deref(), reading, &mut fx),
             EventKind::ShellOpened { by, target } => {
                 self.shells.push(super::release::ShellRecord {
                     at: self.now,
@@ -439,8 +449,25 @@ impl Release {
                 }
             }
             Timer::WatchEnd => {
-                if matches!(self.stage, Stage::Watching { .. }) {
+                if !matches!(self.stage, Stage::Watching { .. }) {
+                    return;
+                }
+                // An extension asked for meanwhile holds the watch that much longer.
+                let more = std::mem::take(&mut self.watch.extension_ms);
+                if more > 0 {
+                    fx.push(Effect::StartTimer {
+                        timer: Timer::WatchEnd,
+                        after_ms: more,
+                    });
+                } else if self.question.is_none() {
                     self.finish(Outcome::Released, fx);
+                }
+            }
+            Timer::AutoRollback => {
+                if let Some(Question::RollbackProposal { .. }) = self.question
+                    && self.watch.auto_rollback_at.take().is_some()
+                {
+                    self.auto_rollback(fx);
                 }
             }
         }

@@ -6,6 +6,9 @@ use super::release::{
     AfterStop, IrreversibleDone, Question, Release, RunStatus, Stage, StepStatus,
 };
 
+/// `+`: how much longer the watch holds.
+pub const EXTEND_WATCH_MS: u64 = 5 * 60 * 1000;
+
 impl Release {
     pub(super) fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
         if self.outcome.is_some() || self.stage == Stage::Idle {
@@ -82,6 +85,20 @@ impl Release {
             (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
                 self.finish(Outcome::Released, fx);
             }
+            (Some(Question::RollbackProposal { rule }), Decision::KeepWatching { reason })
+                if !reason.trim().is_empty() =>
+            {
+                self.keep_watching(rule, fx);
+            }
+            (_, Decision::ExtendWatch) => {
+                // The running timer stays; when it fires, the extension starts its own.
+                if let Stage::Watching { until } = self.stage {
+                    self.stage = Stage::Watching {
+                        until: until + EXTEND_WATCH_MS,
+                    };
+                    self.watch.extension_ms += EXTEND_WATCH_MS;
+                }
+            }
             // Anything else does not answer the open question: it is recorded and changes nothing.
             _ => {}
         }
@@ -104,7 +121,7 @@ impl Release {
     }
 
     /// Rollback is offered until the release ends; irreversible steps that ran are named first.
-    fn offer_rollback(
+    pub(super) fn offer_rollback(
         &mut self,
         question: Option<Question>,
         acknowledged: Option<&Vec<IrreversibleDone>>,

@@ -114,6 +114,18 @@ pub enum EventKind {
     TimerFired {
         timer: Timer,
     },
+    /// A health check's answer, reached from the laptop (`via` none) or through a target.
+    HealthSampled {
+        check: String,
+        via: Option<String>,
+        reading: super::watch::HealthReading,
+    },
+    /// A metrics scrape, derived against the previous one from the same place.
+    MetricsSampled {
+        source: String,
+        via: Option<String>,
+        reading: super::watch::MetricsReading,
+    },
     /// The operator opened an interactive shell on a target (its keystrokes are not recorded).
     ShellOpened {
         by: String,
@@ -191,6 +203,8 @@ pub enum Timer {
     Retry { run: RunId },
     /// The watch window is over.
     WatchEnd,
+    /// The rollback proposal has waited `auto_rollback` for a person.
+    AutoRollback,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -220,6 +234,10 @@ pub enum Decision {
     Abort,
     /// End the watch window early and call the release done.
     EndWatch,
+    /// A rollback proposal answered "keep watching", with the person's reason.
+    KeepWatching { reason: String },
+    /// Five more minutes of watch.
+    ExtendWatch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +292,10 @@ pub enum Effect {
         timer: Timer,
         after_ms: u64,
     },
+    /// Start the health checks and metrics scrapes: before the first change, for a baseline.
+    StartProbes,
+    /// The release has ended: stop probing.
+    StopProbes,
     /// The timer is no longer needed (its run ended): it must not fire.
     CancelTimer {
         timer: Timer,

@@ -10,6 +10,7 @@ pub mod plan;
 pub mod release;
 pub mod signature;
 mod stopping;
+pub mod watch;
 pub mod watch_rule;
 
 pub use answer::Answer;

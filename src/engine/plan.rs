@@ -17,6 +17,10 @@ pub struct ReleasePlan {
     pub steps: Vec<PlannedStep>,
     pub watch: Option<PlannedWatch>,
     pub rollback: Vec<PlannedStep>,
+    /// The health checks and metrics sources (`[health.*]`, `[metrics.*]`) by name: probed
+    /// from the start, for a baseline before the first change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<String>,
     /// Started outside every `[policy]` window: the reason the operator gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_override: Option<String>,

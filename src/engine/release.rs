@@ -37,6 +37,8 @@ pub struct Release {
     pub kept_locks: Vec<KeptLock>,
     /// What happens once every run being stopped has confirmed it stopped.
     pub after_stop: Option<AfterStop>,
+    /// The watch window's evidence: health and metrics samples, rules and where they stand.
+    pub watch: super::watch::WatchState,
     /// Interactive shells opened on targets: when, by whom, where.
     pub shells: Vec<ShellRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
@@ -191,6 +193,10 @@ pub enum Question {
     Failure {
         list: StepList,
         step: usize,
+    },
+    /// A watch rule held for its duration: roll back, or keep watching (with a reason).
+    RollbackProposal {
+        rule: usize,
     },
     /// Rolling back cannot undo these steps: say so and ask again.
     ConfirmRollback {

@@ -168,6 +168,9 @@ impl Release {
             return;
         }
         if self.targets.iter().all(|t| t.lock == LockState::Held) {
+            if !self.plan.probes.is_empty() {
+                fx.push(Effect::StartProbes);
+            }
             self.enter(StepList::Main, 0, fx);
         } else {
             self.finish(Outcome::Refused, fx);
@@ -227,6 +230,9 @@ impl Release {
         self.question = None;
         self.after_stop = None;
         self.outcome = Some(outcome);
+        if !self.plan.probes.is_empty() {
+            fx.push(Effect::StopProbes);
+        }
         let held: Vec<String> = self
             .targets
             .iter()

@@ -26,6 +26,9 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
         {
             return Ok(Decision::EndWatch);
         }
+        "extend" if matches!(release.stage, Stage::Watching { .. }) => {
+            return Ok(Decision::ExtendWatch);
+        }
         "rollback"
             if !release.plan.rollback.is_empty()
                 && !matches!(release.question, Some(Question::ConfirmRollback { .. })) =>
@@ -58,6 +61,9 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
     if chosen == Answer::Skip && reason.is_empty() {
         return Err("skip needs a reason: skip REASON (it is recorded)".into());
     }
+    if chosen == Answer::Keep && reason.is_empty() {
+        return Err("keep needs a reason: keep REASON (it is recorded)".into());
+    }
     let decision = chosen.decision(reason, release);
     Ok(decision)
 }
@@ -74,6 +80,8 @@ pub(crate) fn describe(decision: &Decision) -> String {
         Decision::Cancel => "cancel".into(),
         Decision::Abort => "abort".into(),
         Decision::EndWatch => "end the watch".into(),
+        Decision::KeepWatching { reason } => format!("keep watching: {}", printable(reason)),
+        Decision::ExtendWatch => "extend the watch by 5m".into(),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::runtime::{Frontend, Input};
 
 mod answer;
 mod progress;
+mod watch;
 use crate::text::{printable, printable_lines};
 pub(crate) use answer::describe;
 pub use answer::read_stdin;
@@ -161,6 +162,11 @@ impl Headless {
                     failed.join(", ")
                 ));
             }
+            Question::RollbackProposal { rule } => {
+                for line in crate::summary::proposal_lines(release, *rule) {
+                    self.line(line);
+                }
+            }
             Question::ConfirmRollback { irreversible, .. } => {
                 for done in irreversible {
                     self.line(format!(
@@ -196,6 +202,11 @@ impl Headless {
                 }
                 _ => {}
             }
+        }
+        let auto = release.watch.auto_rollback_at.is_some();
+        if self.stdin_closed && matches!(question, Question::RollbackProposal { .. }) && auto {
+            self.line("   nobody can answer (stdin closed): auto_rollback decides when it is due");
+            return None;
         }
         if self.stdin_closed {
             self.line("stdin is closed and nobody can answer: aborting safely");
@@ -433,6 +444,12 @@ impl Frontend for Headless {
                 }
             }
             // Opened from the cockpit only; a journal read headless still says so.
+            EventKind::HealthSampled {
+                check,
+                via,
+                reading,
+            } => self.health_change(release, check, via.as_deref(), reading),
+            EventKind::MetricsSampled { .. } => {}
             EventKind::ShellOpened { by, target } => self.line(format!(
                 "$$  {}: {} opened a shell",
                 printable(target),

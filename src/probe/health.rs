@@ -163,40 +163,9 @@ where
         );
         return failed(started, Failure::Unsupported(why));
     }
+    let limit = check.body.as_ref().map(|_| BODY_BYTES_READ);
     let exchange = async {
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| Failure::Http(chain(&e)))?;
-        // The connection is driven beside the request and stopped with the probe.
-        let _connection = AbortOnDrop(tokio::spawn(connection));
-        let host = uri.authority().map_or("", |a| a.as_str()).to_string();
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
-        let request = hyper::Request::get(path)
-            .header(hyper::header::HOST, host)
-            .header(
-                hyper::header::USER_AGENT,
-                concat!("gonogo/", env!("CARGO_PKG_VERSION"), " health probe"),
-            )
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| Failure::Http(e.to_string()))?;
-        let response = sender
-            .send_request(request)
-            .await
-            .map_err(|e| Failure::Http(chain(&e)))?;
-        let status = response.status().as_u16();
-        let mut body = Vec::new();
-        if check.body.is_some() {
-            let mut incoming = response.into_body();
-            while !incoming.is_end_stream() && body.len() < BODY_BYTES_READ {
-                let Some(frame) = incoming.frame().await else {
-                    break;
-                };
-                let frame = frame.map_err(|e| Failure::Http(chain(&e)))?;
-                if let Some(data) = frame.data_ref() {
-                    body.extend_from_slice(data);
-                }
-            }
-        }
+        let (status, body) = get_over(stream, &uri, limit).await?;
         Ok::<_, Failure>((status, body, None))
     };
     finish(
@@ -204,6 +173,73 @@ where
         started,
         tokio::time::timeout(check.timeout, exchange).await,
     )
+}
+
+/// A metrics page read through a target: the whole text (up to `METRICS_BYTES_READ`), or why
+/// not. Bounded in time by the caller.
+pub async fn fetch_text_via<T>(stream: T, check: &HealthProbe) -> Result<String, String>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let uri: hyper::Uri = check
+        .url
+        .parse()
+        .map_err(|e| format!("{}: {e}", check.url))?;
+    let (status, body) = get_over(stream, &uri, Some(METRICS_BYTES_READ))
+        .await
+        .map_err(|f| f.to_string())?;
+    if !(200..300).contains(&status) {
+        return Err(format!("{status} from {}", check.url));
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The most of a metrics page that is read.
+pub const METRICS_BYTES_READ: usize = 8 * 1024 * 1024;
+
+/// One GET over an opened stream; the body is read up to `limit` bytes when asked.
+async fn get_over<T>(
+    stream: T,
+    uri: &hyper::Uri,
+    limit: Option<usize>,
+) -> Result<(u16, Vec<u8>), Failure>
+where
+    T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| Failure::Http(chain(&e)))?;
+    // The connection is driven beside the request and stopped with the probe.
+    let _connection = AbortOnDrop(tokio::spawn(connection));
+    let host = uri.authority().map_or("", |a| a.as_str()).to_string();
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let request = hyper::Request::get(path)
+        .header(hyper::header::HOST, host)
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("gonogo/", env!("CARGO_PKG_VERSION"), " health probe"),
+        )
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| Failure::Http(e.to_string()))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| Failure::Http(chain(&e)))?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    if let Some(limit) = limit {
+        let mut incoming = response.into_body();
+        while !incoming.is_end_stream() && body.len() < limit {
+            let Some(frame) = incoming.frame().await else {
+                break;
+            };
+            let frame = frame.map_err(|e| Failure::Http(chain(&e)))?;
+            if let Some(data) = frame.data_ref() {
+                body.extend_from_slice(data);
+            }
+        }
+    }
+    Ok((status, body))
 }
 
 type Exchange = Result<(u16, Vec<u8>, Option<i64>), Failure>;

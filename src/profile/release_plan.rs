@@ -9,6 +9,12 @@ use super::{Profile, Quoting, Step, VarValues};
 pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
     let planned = |s: &Step| planned_step(s, profile, vars);
     ReleasePlan {
+        probes: profile
+            .health
+            .iter()
+            .map(|h| h.name.clone())
+            .chain(profile.metrics.iter().map(|m| m.name.clone()))
+            .collect(),
         release: profile.release.name.clone(),
         environment: profile.release.environment.clone(),
         production: profile.release.is_production(),

@@ -25,6 +25,13 @@ pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Where an exec sends its output: chunks of bytes, per stream, not lines.
 pub type Chunks = mpsc::Sender<(Stream, Vec<u8>)>;
 
+/// A connected byte stream: a TCP socket, or an SSH channel forwarded like `ssh -L`.
+pub trait ByteStream:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static
+{
+}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
+
 /// How long a dropped link is retried, by default, before the steps on it are given up.
 pub const RECONNECT_BUDGET: Duration = Duration::from_secs(120);
 
@@ -138,6 +145,28 @@ impl Link {
             ExecEnd::Lost => Ok(ExecEnd::Lost),
             _ if !begin.started() => Err(begin.explain()),
             end => Ok(end),
+        }
+    }
+
+    /// A byte stream to `host:port` on the target's side: through the SSH connection, or
+    /// straight from here for a local target. No reconnect: a probe through a link that is
+    /// down fails, and says so.
+    pub async fn tunnel(&self, host: &str, port: u16) -> Result<Box<dyn ByteStream>, String> {
+        match &self.kind {
+            LinkKind::Local => tokio::net::TcpStream::connect((host, port))
+                .await
+                .map(|s| Box::new(s) as Box<dyn ByteStream>)
+                .map_err(|e| format!("cannot reach {host}:{port}: {e}")),
+            LinkKind::Ssh { session, .. } => {
+                let current = session.lock().await.clone();
+                match current {
+                    Some(s) if !s.is_closed() => s
+                        .tunnel(host, port)
+                        .await
+                        .map(|s| Box::new(s) as Box<dyn ByteStream>),
+                    _ => Err(format!("the link to {} is down", self.target)),
+                }
+            }
         }
     }
 

@@ -399,6 +399,30 @@ impl Connection {
         Ok(end.unwrap_or(ExecEnd::Lost))
     }
 
+    /// A byte stream to `host:port` as the target sees it (`ssh -L`): health checks and
+    /// metrics `via` a target reach its loopback services without curl on the host.
+    pub async fn tunnel(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<russh::ChannelStream<russh::client::Msg>, String> {
+        let opening = self
+            .handle
+            .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0);
+        match tokio::time::timeout(self.answer_timeout, opening).await {
+            Ok(Ok(channel)) => Ok(channel.into_stream()),
+            Ok(Err(e)) => Err(format!(
+                "cannot reach {host}:{port} through {}: {e}",
+                self.address
+            )),
+            Err(_) => Err(format!(
+                "{} did not open a tunnel to {host}:{port} within {}",
+                self.address,
+                humantime::format_duration(self.answer_timeout)
+            )),
+        }
+    }
+
     pub async fn close(&self) {
         let _ = self
             .handle

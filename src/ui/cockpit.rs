@@ -381,7 +381,7 @@ impl<B: Backend> Cockpit<B> {
                     a.armed = Some(choice);
                     a.typed.clear();
                     a.refusal = None;
-                    a.editing = choice == Choice::Skip;
+                    a.editing = matches!(choice, Choice::Skip | Choice::Keep);
                 }
             }
             Action::EditText => {
@@ -475,9 +475,9 @@ impl<B: Backend> Cockpit<B> {
         }
         let text = a.text();
         let note = (!text.is_empty()).then(|| text.clone());
-        if choice == Choice::Skip {
+        if matches!(choice, Choice::Skip | Choice::Keep) {
             if text.is_empty() {
-                a.refusal = Some("A skip needs a reason: type it in the box.");
+                a.refusal = Some("This answer needs a reason: type it in the box.");
                 a.editing = true;
                 return None;
             }

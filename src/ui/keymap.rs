@@ -290,6 +290,13 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         M::Answer,
+        K::Char('k'),
+        "k",
+        A::Arm(Choice::Keep),
+        "arm keep watching (rollback proposal): type the reason (required)",
+    ),
+    bind(
+        M::Answer,
         K::Enter,
         "Enter",
         A::Confirm,

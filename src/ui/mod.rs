@@ -12,6 +12,7 @@
 
 pub mod checklist;
 pub mod cockpit;
+pub mod health;
 pub mod host_shell;
 pub mod keymap;
 pub mod modal;
@@ -47,8 +48,9 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
         .watch
         .as_ref()
         .map_or(1, |w| w.rollback_on.len());
-    let health_height =
-        (release.targets.len() + rules + 2).clamp(3, (middle.height / 3).max(3) as usize) as u16;
+    let probes = release.watch.health.len() + release.watch.metrics.len();
+    let health_height = (release.targets.len() + rules + probes + 2)
+        .clamp(3, (middle.height / 3).max(3) as usize) as u16;
     let [output_area, health_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
 
@@ -59,7 +61,7 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
         output::render(frame, right, release, ui, theme);
     } else {
         output::render(frame, output_area, release, ui, theme);
-        panels::health(frame, health_area, release, theme, now);
+        health::render(frame, health_area, release, theme, now);
     }
     panels::hints(frame, bottom, release, ui, theme);
 

@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier};
+use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
@@ -35,6 +35,7 @@ fn choice_label(choice: Choice) -> (&'static str, &'static str) {
         Choice::Abort => ("x", "ABORT"),
         Choice::RollbackAnyway => ("y", "ROLL BACK ANYWAY"),
         Choice::Cancel => ("c", "CANCEL"),
+        Choice::Keep => ("k", "KEEP WATCHING"),
     }
 }
 
@@ -196,8 +197,9 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
                 .filter(|t| t.link == LinkState::Up)
                 .count();
             lines.push(Line::from(format!(
-                "Links now: {up}/{} connected; no health probes yet",
-                release.targets.len()
+                "Links now: {up}/{} connected; {}",
+                release.targets.len(),
+                super::health::health_summary(release)
             )));
             if s.approvals > 1 {
                 let by = &release.steps[*step].approved_by;
@@ -242,6 +244,26 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
             } else {
                 " ROLLBACK STEP FAILED "
             }
+        }
+        Question::RollbackProposal { rule } => {
+            for (i, text) in crate::summary::proposal_lines(release, *rule)
+                .into_iter()
+                .enumerate()
+            {
+                let text = text.trim_start_matches("?? ").to_string();
+                let style = if i == 0 { theme.bold() } else { Style::new() };
+                lines.push(Line::from(Span::styled(text, style)));
+            }
+            if let Some(at) = release.watch.auto_rollback_at {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "Rolls back by itself in {} unless answered (auto_rollback).",
+                        super::checklist::duration(at.saturating_sub(release.now))
+                    ),
+                    theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+                )));
+            }
+            " ROLLBACK PROPOSED "
         }
         Question::ConfirmRollback { .. } => {
             lines.extend(rollback_lines(release, theme));
@@ -288,11 +310,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
     let text_height = 3;
     let width = 76.min(area.width);
     let inner_width = width.saturating_sub(2).max(1) as usize;
-    let wrapped = |ls: &[Line]| -> u16 {
-        ls.iter()
-            .map(|l| rows_of(l, inner_width) as u16)
-            .sum()
-    };
+    let wrapped = |ls: &[Line]| -> u16 { ls.iter().map(|l| rows_of(l, inner_width) as u16).sum() };
     let (body, control_rows) = (wrapped(&lines), wrapped(&controls));
     let rect = centered(area, width, body + control_rows + text_height + 2);
     frame.render_widget(Clear, rect);
@@ -317,7 +335,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
         Paragraph::new(controls).wrap(Wrap { trim: false }),
         controls_area,
     );
-    let label = if a.armed == Some(Choice::Skip) {
+    let label = if matches!(a.armed, Some(Choice::Skip | Choice::Keep)) {
         " reason (required) "
     } else {
         " note (optional, recorded) "

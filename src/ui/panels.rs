@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::checklist::duration;
 use super::keymap::Mode;
@@ -13,7 +13,6 @@ use super::theme::Theme;
 use crate::engine::AfterStop;
 use crate::engine::release::LinkState;
 use crate::engine::{Outcome, Question, Release, Stage};
-use crate::profile::Transport;
 
 /// Who the release waits on, and for how long: the person at a question, or the hosts still
 /// running the current step. A counter that moves tells a wait from a hang.
@@ -131,6 +130,7 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
             Question::Manual { .. } => " MANUAL item waits: a answers ",
             Question::Failure { .. } => " STEP FAILED: a decides ",
             Question::ConfirmRollback { .. } => " ROLLBACK to confirm: a ",
+            Question::RollbackProposal { .. } => " ROLLBACK PROPOSED: a decides ",
         }),
         _ => None,
     };
@@ -225,71 +225,4 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
             }
         },
     }
-}
-
-/// Links to the targets now (the connection, not the service's health: no probes yet), and
-/// the watch window's rollback rules, shown but not evaluated yet.
-pub fn health(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
-    let mut lines = Vec::new();
-    for t in &release.targets {
-        let local = release
-            .plan
-            .targets
-            .iter()
-            .any(|p| p.name == t.name && p.transport == Transport::Local);
-        let link = if local { "local" } else { "ssh" };
-        let (symbol, text, style) = match &t.link {
-            LinkState::Up if local => ("●", "local shell".to_string(), theme.fg(Color::Green)),
-            LinkState::Up => ("●", "ssh connected".to_string(), theme.fg(Color::Green)),
-            LinkState::Connecting => ("○", format!("{link} connecting"), theme.dim()),
-            LinkState::Down { since, .. } => (
-                "◌",
-                format!(
-                    "{link} down {}, reconnecting",
-                    duration(now.saturating_sub(*since))
-                ),
-                theme.fg(Color::Yellow),
-            ),
-            LinkState::Lost { since, .. } => (
-                "◌",
-                format!(
-                    "{link} down {}, gave up",
-                    duration(now.saturating_sub(*since))
-                ),
-                theme.fg(Color::Red),
-            ),
-            LinkState::Failed { error } => (
-                "✗",
-                format!(
-                    "{link} failed: {}",
-                    error.lines().next().unwrap_or_default()
-                ),
-                theme.fg(Color::Red),
-            ),
-        };
-        lines.push(Line::from(vec![
-            Span::styled(format!("{symbol} "), style),
-            Span::styled(format!("{:<10}", t.name), theme.target(release, &t.name)),
-            Span::styled(text, style),
-        ]));
-    }
-    match &release.plan.watch {
-        Some(watch) => {
-            for rule in &watch.rollback_on {
-                lines.push(Line::from(vec![
-                    Span::styled("– ", theme.dim()),
-                    Span::raw(rule.text.clone()),
-                    Span::styled("  (not evaluated yet)", theme.dim()),
-                ]));
-            }
-        }
-        None => lines.push(Line::from(Span::styled(
-            "no watch window in this profile",
-            theme.dim(),
-        ))),
-    }
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Health ")),
-        area,
-    );
 }

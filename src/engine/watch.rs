@@ -1,0 +1,347 @@
+//! The watch window's evidence and its rules: health and metrics samples as they arrive, the
+//! baseline they had before the first change, and the `rollback_on` rules evaluated on every
+//! sample. A rule that holds for its duration during the watch proposes a rollback; the person
+//! decides (or `auto_rollback`, visibly, when nobody answers in time).
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Effect, Millis, Timer};
+use super::plan::StepKind;
+use super::release::{Question, Release, Stage};
+use super::watch_rule::{Condition, Op, Signal, Threshold, WatchRule};
+
+/// Samples kept per series: half an hour at one every five seconds.
+pub const SAMPLES_KEPT: usize = 360;
+
+/// One health check's answer, as the probe saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthReading {
+    pub ok: bool,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    /// Why it is not ok, in words ("503, expected 200", "no answer after 5s").
+    pub error: Option<String>,
+    /// HTTPS: days until the server's certificate expires.
+    pub cert_days: Option<i64>,
+}
+
+/// What one metrics scrape says, derived from the previous one (rates between scrapes).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricsReading {
+    /// Errors over requests between the two scrapes, as a fraction.
+    pub error_ratio: Option<f64>,
+    pub request_rate: Option<f64>,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p90_ms: Option<f64>,
+    pub latency_p95_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    /// The scrape failed: why.
+    pub error: Option<String>,
+}
+
+/// A health check as reached through one target (`via`), or from the laptop (`None`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthSeries {
+    pub check: String,
+    pub via: Option<String>,
+    pub last: HealthReading,
+    pub last_at: Millis,
+    /// Since when it has been failing without a pass in between.
+    pub failing_since: Option<Millis>,
+    pub history: VecDeque<(Millis, bool, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSeries {
+    pub source: String,
+    pub via: Option<String>,
+    pub history: VecDeque<(Millis, MetricsReading)>,
+}
+
+/// Where a rule stands.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RuleState {
+    /// The signal's value at the last sample, in the rule's unit (%, s, /min, ×baseline's base).
+    pub value: Option<f64>,
+    /// Since when the condition has held, during the watch.
+    pub breaching_since: Option<Millis>,
+    /// The values seen while it held, for the proposal's evidence.
+    pub breach_values: Vec<(Millis, f64)>,
+    /// It proposed a rollback that is still open or was answered "keep watching".
+    pub fired_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WatchState {
+    pub health: Vec<HealthSeries>,
+    pub metrics: Vec<MetricSeries>,
+    pub rules: Vec<RuleState>,
+    /// When the open rollback proposal rolls back by itself, if `auto_rollback` is set.
+    pub auto_rollback_at: Option<Millis>,
+    /// Extensions (`+5m`) asked for since the watch's timer was started.
+    pub extension_ms: u64,
+}
+
+fn push_capped<T>(history: &mut VecDeque<T>, item: T) {
+    if history.len() == SAMPLES_KEPT {
+        history.pop_front();
+    }
+    history.push_back(item);
+}
+
+impl Release {
+    /// When the first `run` step started: samples before it are the baseline.
+    pub fn deploy_started_at(&self) -> Option<Millis> {
+        self.plan
+            .steps
+            .iter()
+            .zip(&self.steps)
+            .filter(|(p, _)| p.kind == StepKind::Run)
+            .filter_map(|(_, s)| s.targets.iter().filter_map(|t| t.started_at).min())
+            .min()
+    }
+
+    pub(super) fn health_sampled(
+        &mut self,
+        check: &str,
+        via: Option<&str>,
+        reading: &HealthReading,
+        fx: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let series = match self
+            .watch
+            .health
+            .iter_mut()
+            .position(|s| s.check == check && s.via.as_deref() == via)
+        {
+            Some(i) => &mut self.watch.health[i],
+            None => {
+                self.watch.health.push(HealthSeries {
+                    check: check.to_string(),
+                    via: via.map(str::to_string),
+                    last: reading.clone(),
+                    last_at: now,
+                    failing_since: None,
+                    history: VecDeque::new(),
+                });
+                self.watch.health.last_mut().expect("just pushed")
+            }
+        };
+        series.failing_since = match (reading.ok, series.failing_since) {
+            (true, _) => None,
+            (false, Some(since)) => Some(since),
+            (false, None) => Some(now),
+        };
+        series.last = reading.clone();
+        series.last_at = now;
+        push_capped(&mut series.history, (now, reading.ok, reading.latency_ms));
+        self.evaluate_rules(fx);
+    }
+
+    pub(super) fn metrics_sampled(
+        &mut self,
+        source: &str,
+        via: Option<&str>,
+        reading: &MetricsReading,
+        fx: &mut Vec<Effect>,
+    ) {
+        let now = self.now;
+        let series = match self
+            .watch
+            .metrics
+            .iter_mut()
+            .position(|s| s.source == source && s.via.as_deref() == via)
+        {
+            Some(i) => &mut self.watch.metrics[i],
+            None => {
+                self.watch.metrics.push(MetricSeries {
+                    source: source.to_string(),
+                    via: via.map(str::to_string),
+                    history: VecDeque::new(),
+                });
+                self.watch.metrics.last_mut().expect("just pushed")
+            }
+        };
+        push_capped(&mut series.history, (now, reading.clone()));
+        self.evaluate_rules(fx);
+    }
+
+    /// A signal's value now: the worst across series (the highest error ratio or latency, the
+    /// total request rate), `None` when nothing measured it yet.
+    pub fn signal_now(&self, signal: Signal) -> Option<f64> {
+        match signal {
+            Signal::Health => {
+                let any = !self.watch.health.is_empty();
+                any.then(|| {
+                    let failing = self.watch.health.iter().any(|s| !s.last.ok);
+                    if failing { 1.0 } else { 0.0 }
+                })
+            }
+            Signal::LogErrors => None,
+            _ => {
+                let values = self.watch.metrics.iter().filter_map(|s| {
+                    let (_, reading) = s.history.back()?;
+                    metric(reading, signal)
+                });
+                if signal == Signal::RequestRate {
+                    values.reduce(|a, b| a + b)
+                } else {
+                    values.reduce(f64::max)
+                }
+            }
+        }
+    }
+
+    /// The mean of a metric signal over the samples taken before the first change.
+    pub fn baseline(&self, signal: Signal) -> Option<f64> {
+        let deploy = self.deploy_started_at()?;
+        let before: Vec<f64> = self
+            .watch
+            .metrics
+            .iter()
+            .flat_map(|s| s.history.iter())
+            .filter(|(at, _)| *at < deploy)
+            .filter_map(|(_, r)| metric(r, signal))
+            .collect();
+        (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64)
+    }
+
+    /// Whether a rule's condition holds now, and the value it compared (in the rule's unit).
+    pub fn rule_holds(&self, rule: &WatchRule) -> (bool, Option<f64>) {
+        if let Condition::Failing = rule.condition {
+            let failing = self.watch.health.iter().any(|s| s.failing_since.is_some());
+            return (failing, self.signal_now(rule.signal));
+        }
+        let Condition::Compare { op, threshold } = rule.condition else {
+            return (false, None);
+        };
+        let Some(value) = self.signal_now(rule.signal) else {
+            return (false, None);
+        };
+        let (value, limit) = match threshold {
+            Threshold::Percent(p) => (value * 100.0, p),
+            Threshold::Seconds(s) => (value / 1000.0, s),
+            Threshold::PerMinute(n) if rule.signal == Signal::RequestRate => (value * 60.0, n),
+            Threshold::PerMinute(n) => (value, n),
+            Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
+                Some(base) => (value, x * base),
+                None => return (false, Some(value)),
+            },
+        };
+        let holds = match op {
+            Op::Above => value > limit,
+            Op::AtLeast => value >= limit,
+            Op::Below => value < limit,
+            Op::AtMost => value <= limit,
+        };
+        (holds, Some(value))
+    }
+
+    /// Every rule against the latest samples; during the watch, one held long enough proposes
+    /// a rollback (once: answering "keep watching" re-arms it).
+    pub(super) fn evaluate_rules(&mut self, fx: &mut Vec<Effect>) {
+        let Some(watch) = &self.plan.watch else {
+            return;
+        };
+        let rules = watch.rollback_on.clone();
+        self.watch.rules.resize(rules.len(), RuleState::default());
+        let watching = matches!(self.stage, Stage::Watching { .. });
+        let now = self.now;
+        for (i, rule) in rules.iter().enumerate() {
+            let (holds, value) = self.rule_holds(rule);
+            let state = &mut self.watch.rules[i];
+            state.value = value;
+            if !(holds && watching) {
+                state.breaching_since = None;
+                state.breach_values.clear();
+                continue;
+            }
+            let since = *state.breaching_since.get_or_insert(now);
+            if let Some(v) = value {
+                state.breach_values.push((now, v));
+            }
+            let sustained = u64::try_from(rule.sustained.as_millis()).unwrap_or(u64::MAX);
+            if now.saturating_sub(since) >= sustained
+                && state.fired_at.is_none()
+                && self.question.is_none()
+                && self.after_stop.is_none()
+            {
+                state.fired_at = Some(now);
+                self.question = Some(Question::RollbackProposal { rule: i });
+                fx.push(Effect::Ask);
+                if let Some(after_ms) = watch.auto_rollback_ms {
+                    self.watch.auto_rollback_at = Some(now + after_ms);
+                    fx.push(Effect::StartTimer {
+                        timer: Timer::AutoRollback,
+                        after_ms,
+                    });
+                }
+            }
+        }
+    }
+
+    /// "Keep watching": the proposal closes with the person's reason and its rule re-arms, so
+    /// it proposes again only after holding for its whole duration once more.
+    pub(super) fn keep_watching(&mut self, rule: usize, fx: &mut Vec<Effect>) {
+        self.question = None;
+        if let Some(state) = self.watch.rules.get_mut(rule) {
+            *state = RuleState {
+                value: state.value,
+                ..RuleState::default()
+            };
+        }
+        if self.watch.auto_rollback_at.take().is_some() {
+            fx.push(Effect::CancelTimer {
+                timer: Timer::AutoRollback,
+            });
+        }
+    }
+}
+
+impl Release {
+    /// Nobody answered the proposal within `auto_rollback`: gonogo rolls back, recorded as its
+    /// own decision, including past irreversible steps (what can be undone is undone).
+    pub(super) fn auto_rollback(&mut self, fx: &mut Vec<Effect>) {
+        let acknowledged = self.irreversible_done();
+        let decision = super::event::Decision::ConfirmRollback {
+            acknowledged: acknowledged.clone(),
+        };
+        let waited = self
+            .plan
+            .watch
+            .as_ref()
+            .and_then(|w| w.auto_rollback_ms)
+            .unwrap_or_default();
+        self.decisions.push(super::release::DecisionRecord {
+            at: self.now,
+            by: "auto_rollback".into(),
+            actor: super::event::Actor::AutoRollback,
+            decision,
+            note: Some(format!(
+                "nobody answered the rollback proposal within {}s",
+                waited / 1000
+            )),
+            question: self.question.clone(),
+        });
+        let question = self.question.take();
+        self.offer_rollback(question, Some(&acknowledged), fx);
+    }
+}
+
+fn metric(reading: &MetricsReading, signal: Signal) -> Option<f64> {
+    match signal {
+        Signal::ErrorRatio => reading.error_ratio,
+        Signal::RequestRate => reading.request_rate,
+        Signal::Latency { percentile } => match percentile {
+            50 => reading.latency_p50_ms,
+            90 => reading.latency_p90_ms,
+            95 => reading.latency_p95_ms,
+            99 => reading.latency_p99_ms,
+            _ => None,
+        },
+        Signal::Health | Signal::LogErrors => None,
+    }
+}

@@ -1,0 +1,220 @@
+//! The probes as drivers: each health check and metrics source on its schedule, from the
+//! laptop or through each `via` target's SSH connection, its answers sent to the run loop as
+//! `HealthSampled` / `MetricsSampled` events. Started before the first change (the baseline),
+//! stopped when the release ends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::health::{HealthProbe, HealthSample, direct_client, probe, probe_via};
+use super::metrics::{MetricQueries, Scrape, derive, scrape_values};
+use crate::engine::EventKind;
+use crate::engine::watch::{HealthReading, MetricsReading};
+use crate::transport::Link;
+
+/// One health check as it is probed: from the laptop (`via` none) or through one target.
+#[derive(Debug, Clone)]
+pub struct HealthTask {
+    pub name: String,
+    pub via: Option<String>,
+    pub probe: HealthProbe,
+    pub every: Duration,
+}
+
+/// One metrics source as it is scraped.
+#[derive(Debug, Clone)]
+pub struct MetricsTask {
+    pub name: String,
+    pub via: Option<String>,
+    pub url: String,
+    pub queries: MetricQueries,
+    pub every: Duration,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Probes {
+    pub health: Vec<HealthTask>,
+    pub metrics: Vec<MetricsTask>,
+}
+
+impl Probes {
+    /// Starts every probe; the handles stop them.
+    pub fn start(
+        &self,
+        links: &HashMap<String, Arc<Link>>,
+        events: &mpsc::Sender<EventKind>,
+    ) -> Vec<JoinHandle<()>> {
+        let client = direct_client().ok();
+        let mut tasks = Vec::new();
+        for task in &self.health {
+            let link = task.via.as_ref().and_then(|v| links.get(v)).cloned();
+            let (task, events, client) = (task.clone(), events.clone(), client.clone());
+            tasks.push(tokio::spawn(health_loop(task, link, client, events)));
+        }
+        for task in &self.metrics {
+            let link = task.via.as_ref().and_then(|v| links.get(v)).cloned();
+            let (task, events, client) = (task.clone(), events.clone(), client.clone());
+            tasks.push(tokio::spawn(metrics_loop(task, link, client, events)));
+        }
+        tasks
+    }
+}
+
+/// `http://host:port/…` → (host, port), for a tunnel to it.
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    Some((
+        parsed.host_str()?.to_string(),
+        parsed.port_or_known_default()?,
+    ))
+}
+
+/// One GET, direct or through the target's connection.
+async fn get(
+    check: &HealthProbe,
+    link: Option<&Link>,
+    client: Option<&reqwest::Client>,
+) -> HealthSample {
+    let failed = |why: String| HealthSample {
+        status: None,
+        ok: false,
+        latency: Duration::ZERO,
+        failure: Some(super::health::Failure::Connect(why)),
+        cert_days_left: None,
+    };
+    match (link, client) {
+        (Some(link), _) => {
+            let Some((host, port)) = host_port(&check.url) else {
+                return failed(format!("not a URL: {}", check.url));
+            };
+            match link.tunnel(&host, port).await {
+                Ok(stream) => probe_via(stream, check).await,
+                Err(why) => failed(why),
+            }
+        }
+        (None, Some(client)) => probe(client, check).await,
+        (None, None) => failed("no HTTP client could be made".into()),
+    }
+}
+
+async fn health_loop(
+    task: HealthTask,
+    link: Option<Arc<Link>>,
+    client: Option<reqwest::Client>,
+    events: mpsc::Sender<EventKind>,
+) {
+    let mut every = tokio::time::interval(task.every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let sample = get(&task.probe, link.as_deref(), client.as_ref()).await;
+        let reading = HealthReading {
+            ok: sample.ok,
+            status: sample.status,
+            latency_ms: u64::try_from(sample.latency.as_millis()).unwrap_or(u64::MAX),
+            error: sample.error(),
+            cert_days: sample.cert_days_left,
+        };
+        let event = EventKind::HealthSampled {
+            check: task.name.clone(),
+            via: task.via.clone(),
+            reading,
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The page's text, direct or through the target's connection.
+async fn fetch(
+    url: &str,
+    link: Option<&Link>,
+    client: Option<&reqwest::Client>,
+    timeout: Duration,
+) -> Result<String, String> {
+    let check = HealthProbe::new(url, 200, timeout);
+    let fetching = async {
+        match (link, client) {
+            (Some(link), _) => {
+                let (host, port) = host_port(url).ok_or_else(|| format!("not a URL: {url}"))?;
+                let stream = link.tunnel(&host, port).await?;
+                super::health::fetch_text_via(stream, &check).await
+            }
+            (None, Some(client)) => {
+                let answer = client.get(url).send().await.map_err(|e| e.to_string())?;
+                if !answer.status().is_success() {
+                    return Err(format!("{} from {url}", answer.status()));
+                }
+                answer.text().await.map_err(|e| e.to_string())
+            }
+            (None, None) => Err("no HTTP client could be made".into()),
+        }
+    };
+    tokio::time::timeout(timeout, fetching)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer after {}",
+                humantime::format_duration(timeout)
+            ))
+        })
+}
+
+async fn metrics_loop(
+    task: MetricsTask,
+    link: Option<Arc<Link>>,
+    client: Option<reqwest::Client>,
+    events: mpsc::Sender<EventKind>,
+) {
+    let mut every = tokio::time::interval(task.every);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut previous: Option<(Instant, Scrape)> = None;
+    let timeout = task.every.min(Duration::from_secs(10));
+    loop {
+        every.tick().await;
+        let text = fetch(&task.url, link.as_deref(), client.as_ref(), timeout).await;
+        let scraped =
+            text.and_then(|t| scrape_values(&t, &task.queries).map_err(|e| e.to_string()));
+        let reading = match scraped {
+            Err(why) => Some(MetricsReading {
+                error: Some(why),
+                ..MetricsReading::default()
+            }),
+            Ok(scrape) => {
+                let now = Instant::now();
+                // The first scrape only starts the count: rates need two.
+                let reading = previous.as_ref().map(|(at, before)| {
+                    let d = derive(before, &scrape, now.duration_since(*at).as_secs_f64());
+                    let ms = |s: Option<f64>| s.map(|v| v * 1000.0);
+                    MetricsReading {
+                        error_ratio: d.error_ratio,
+                        request_rate: d.request_rate,
+                        latency_p50_ms: ms(d.latency_p50),
+                        latency_p90_ms: ms(d.latency_p90),
+                        latency_p95_ms: ms(d.latency_p95),
+                        latency_p99_ms: ms(d.latency_p99),
+                        error: None,
+                    }
+                });
+                previous = Some((now, scrape));
+                reading
+            }
+        };
+        let Some(reading) = reading else {
+            continue;
+        };
+        let event = EventKind::MetricsSampled {
+            source: task.name.clone(),
+            via: task.via.clone(),
+            reading,
+        };
+        if events.send(event).await.is_err() {
+            return;
+        }
+    }
+}

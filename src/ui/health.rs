@@ -1,0 +1,254 @@
+//! The health pane: the link to each target, each health check as it answers, the metrics
+//! against their baseline with a sparkline, and every watch rule with where it stands.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::checklist::duration;
+use super::theme::Theme;
+use crate::engine::release::LinkState;
+use crate::engine::watch::MetricsReading;
+use crate::engine::watch_rule::Signal;
+use crate::engine::{Release, Stage};
+use crate::profile::Transport;
+
+/// The health in one line, for a gate's question: what a person approves against.
+pub fn health_summary(release: &Release) -> String {
+    if release.plan.probes.is_empty() {
+        return "no health checks in this profile".into();
+    }
+    let health = &release.watch.health;
+    let mut parts = Vec::new();
+    if !health.is_empty() {
+        let ok = health.iter().filter(|h| h.last.ok).count();
+        parts.push(format!("health {ok}/{} passing", health.len()));
+    }
+    if let Some(ratio) = release.signal_now(Signal::ErrorRatio) {
+        parts.push(format!("errors {}", percent(ratio)));
+    }
+    if let Some(p95) = release.signal_now(Signal::Latency { percentile: 95 }) {
+        parts.push(format!("p95 {}", millis(p95)));
+    }
+    if parts.is_empty() {
+        "health: no answer yet".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
+fn millis(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.2}s", ms / 1000.0)
+    } else {
+        format!("{ms:.0}ms")
+    }
+}
+
+/// The last values as a row of block characters, scaled to their own range.
+fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().fold(f64::MIN, f64::max);
+    let min = values.iter().copied().fold(f64::MAX, f64::min);
+    let span = (max - min).max(f64::EPSILON);
+    values
+        .iter()
+        .map(|v| BARS[(((v - min) / span) * 7.0).round() as usize % 8])
+        .collect()
+}
+
+fn link_line<'a>(
+    release: &'a Release,
+    t: &'a crate::engine::release::TargetState,
+    theme: &Theme,
+    now: u64,
+) -> Line<'a> {
+    let local = release
+        .plan
+        .targets
+        .iter()
+        .any(|p| p.name == t.name && p.transport == Transport::Local);
+    let link = if local { "local" } else { "ssh" };
+    let since = |at: &u64| duration(now.saturating_sub(*at));
+    let (symbol, text, style) = match &t.link {
+        LinkState::Up if local => ("●", "local shell".to_string(), theme.fg(Color::Green)),
+        LinkState::Up => ("●", "ssh connected".to_string(), theme.fg(Color::Green)),
+        LinkState::Connecting => ("○", format!("{link} connecting"), theme.dim()),
+        LinkState::Down { since: at, .. } => (
+            "◌",
+            format!("{link} down {}, reconnecting", since(at)),
+            theme.fg(Color::Yellow),
+        ),
+        LinkState::Lost { since: at, .. } => (
+            "◌",
+            format!("{link} down {}, gave up", since(at)),
+            theme.fg(Color::Red),
+        ),
+        LinkState::Failed { error } => (
+            "✗",
+            format!(
+                "{link} failed: {}",
+                error.lines().next().unwrap_or_default()
+            ),
+            theme.fg(Color::Red),
+        ),
+    };
+    Line::from(vec![
+        Span::styled(format!("{symbol} "), style),
+        Span::styled(format!("{:<10}", t.name), theme.target(release, &t.name)),
+        Span::styled(text, style),
+    ])
+}
+
+fn metric_text(reading: &MetricsReading, base_ratio: Option<f64>, base_p95: Option<f64>) -> String {
+    if let Some(e) = &reading.error {
+        return format!("scrape failed: {e}");
+    }
+    let mut parts = Vec::new();
+    if let Some(r) = reading.error_ratio {
+        let base = base_ratio.map_or(String::new(), |b| format!(" (base {})", percent(b)));
+        parts.push(format!("errors {}{base}", percent(r)));
+    }
+    if let Some(p) = reading.latency_p95_ms {
+        let base = base_p95.map_or(String::new(), |b| format!(" (base {})", millis(b)));
+        parts.push(format!("p95 {}{base}", millis(p)));
+    }
+    if let Some(rate) = reading.request_rate {
+        parts.push(format!("{rate:.1} req/s"));
+    }
+    if parts.is_empty() {
+        "no requests between scrapes".into()
+    } else {
+        parts.join("  ")
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
+    let mut lines: Vec<Line> = release
+        .targets
+        .iter()
+        .map(|t| link_line(release, t, theme, now))
+        .collect();
+    for h in &release.watch.health {
+        let via = h
+            .via
+            .as_deref()
+            .map_or(String::new(), |v| format!(" via {v}"));
+        let (symbol, style, text) = if h.last.ok {
+            let cert = h
+                .last
+                .cert_days
+                .map_or(String::new(), |d| format!("  cert {d}d"));
+            let text = format!(
+                "{} {}ms{cert}",
+                h.last.status.map_or("ok".into(), |s| s.to_string()),
+                h.last.latency_ms
+            );
+            ("✓", theme.fg(Color::Green), text)
+        } else {
+            let since = h.failing_since.map_or(String::new(), |at| {
+                format!(" · failing {}", duration(now.saturating_sub(at)))
+            });
+            let why = h.last.error.clone().unwrap_or_else(|| "failing".into());
+            ("✗", theme.fg(Color::Red), format!("{why}{since}"))
+        };
+        let warn = h.last.cert_days.is_some_and(|d| d < 14);
+        let mut spans = vec![
+            Span::styled(format!("{symbol} "), style),
+            Span::raw(format!("{}{via}  ", h.check)),
+            Span::styled(text, style),
+        ];
+        if warn {
+            spans.push(Span::styled(
+                "  ! certificate expires soon",
+                theme.fg(Color::Yellow),
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    let base_ratio = release.baseline(Signal::ErrorRatio);
+    let base_p95 = release.baseline(Signal::Latency { percentile: 95 });
+    for m in &release.watch.metrics {
+        let Some((_, last)) = m.history.back() else {
+            continue;
+        };
+        let via = m
+            .via
+            .as_deref()
+            .map_or(String::new(), |v| format!(" via {v}"));
+        let ratios: Vec<f64> = m
+            .history
+            .iter()
+            .rev()
+            .take(20)
+            .rev()
+            .filter_map(|(_, r)| r.error_ratio)
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled("≈ ", theme.dim()),
+            Span::raw(format!("{}{via}  ", m.source)),
+            Span::raw(metric_text(last, base_ratio, base_p95)),
+            Span::styled(format!("  {}", sparkline(&ratios)), theme.fg(Color::Cyan)),
+        ]));
+    }
+    let watching = matches!(release.stage, Stage::Watching { .. });
+    match &release.plan.watch {
+        Some(watch) => {
+            for (i, rule) in watch.rollback_on.iter().enumerate() {
+                let state = release.watch.rules.get(i);
+                let (mark, status, style): (&str, String, Style) = match state {
+                    Some(s) if s.fired_at.is_some() => {
+                        ("!", "PROPOSED ROLLBACK".into(), theme.fg(Color::Red))
+                    }
+                    Some(s) if s.breaching_since.is_some() => {
+                        let held = now.saturating_sub(s.breaching_since.unwrap_or(now));
+                        (
+                            "▲",
+                            format!(
+                                "holding {} of {}",
+                                duration(held),
+                                duration(rule.sustained.as_millis() as u64)
+                            ),
+                            theme.fg(Color::Yellow),
+                        )
+                    }
+                    Some(s) if s.value.is_some() && watching => {
+                        ("–", "ok".into(), theme.fg(Color::Green))
+                    }
+                    Some(s) if s.value.is_some() => {
+                        ("–", "measured; judged during the watch".into(), theme.dim())
+                    }
+                    _ => ("–", "no data yet".into(), theme.dim()),
+                };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{mark} "), style),
+                    Span::raw(rule.text.clone()),
+                    Span::styled(format!("  {status}"), style),
+                ]));
+            }
+        }
+        None => lines.push(Line::from(Span::styled(
+            "no watch window in this profile",
+            theme.dim(),
+        ))),
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Health ")),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_sparkline_spans_its_own_range() {
+        assert_eq!(super::sparkline(&[1.0, 2.0, 3.0]), "▁▅█");
+        assert_eq!(super::sparkline(&[5.0, 5.0]), "▁▁");
+    }
+}
