@@ -78,31 +78,17 @@ pub fn not_acted_on(profile: &Profile) -> Vec<String> {
             "log followers come with a later release",
         );
     }
-    for health in &profile.health {
-        note(
-            format!("health.{}", health.name),
-            "health probes come with a later release",
-        );
-    }
-    for metrics in &profile.metrics {
-        note(
-            format!("metrics.{}", metrics.name),
-            "metrics come with a later release",
-        );
-    }
     if profile.notify.is_some() {
         note("notify".into(), "notifications come with a later release");
     }
     if let Some(watch) = &profile.watch {
-        if !watch.rollback_on.is_empty() {
-            notes.push(
-                "[watch] rollback_on rules are shown, not evaluated yet: watch the release yourself and answer `rollback`".into(),
-            );
-        }
-        if watch.auto_rollback.is_some() {
-            notes.push(
-                "[watch] auto_rollback is not acted on yet: nothing rolls back by itself".into(),
-            );
+        for rule in &watch.rollback_on {
+            if rule.signal == crate::engine::watch_rule::Signal::LogErrors {
+                notes.push(format!(
+                    "[watch] `{}` is not evaluated yet: log error counts come with the log followers",
+                    printable(&rule.text)
+                ));
+            }
         }
     }
     notes
@@ -162,19 +148,21 @@ mod tests {
     #[test]
     fn every_part_not_acted_on_gets_a_line() {
         let p = profile(
-            "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n[targets.web]\nhost = \"h\"\n[logs.gunicorn]\non = \"web\"\ncommand = \"journalctl -f\"\n[health.app]\nurl = \"http://127.0.0.1/health\"\n[metrics.app]\nurl = \"http://127.0.0.1/metrics\"\n[watch]\nduration = \"10m\"\nrollback_on = [\"health failing for 30s\"]\nauto_rollback = true\n[notify]\nevery = \"15m\"\n",
+            "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n[targets.web]\nhost = \"h\"\n[logs.gunicorn]\non = \"web\"\ncommand = \"journalctl -f\"\n[health.app]\nurl = \"http://127.0.0.1/health\"\n[metrics.app]\nurl = \"http://127.0.0.1/metrics\"\n[watch]\nduration = \"10m\"\nrollback_on = [\"health failing for 30s\", \"log_errors > 20/min\"]\nauto_rollback = true\n[notify]\nevery = \"15m\"\n",
         );
         let notes = not_acted_on(&p);
-        assert_eq!(notes.len(), 6, "{notes:#?}");
+        assert_eq!(notes.len(), 3, "{notes:#?}");
         assert_eq!(
             notes[0],
             "[logs.gunicorn] is not acted on yet: log followers come with a later release"
         );
-        assert!(notes.iter().any(|n| n.starts_with("[health.app] ")));
-        assert!(notes.iter().any(|n| n.starts_with("[metrics.app] ")));
+        // Health, metrics, the other rules and auto_rollback are acted on.
         assert!(notes.iter().any(|n| n.starts_with("[notify] ")));
-        assert!(notes.iter().any(|n| n.contains("rollback_on")));
-        assert!(notes.iter().any(|n| n.contains("auto_rollback")));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("`log_errors > 20/min` is not evaluated"))
+        );
         assert!(not_acted_on(&profile(WINDOWS)).is_empty());
     }
 }

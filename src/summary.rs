@@ -36,9 +36,11 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             .note
             .as_deref()
             .map_or(String::new(), |n| format!(" ({})", printable(n)));
+        // Who acted when it was not the person named: `--yes` for them, or gonogo itself.
         let actor = match d.actor {
-            crate::engine::Actor::Person => String::new(),
-            other => format!(" [{}]", format!("{other:?}").to_lowercase()),
+            crate::engine::Actor::Person | crate::engine::Actor::AutoRollback => "",
+            crate::engine::Actor::Yes => " [--yes]",
+            crate::engine::Actor::Gonogo => " [gonogo]",
         };
         // What was answered: two "go"s read the same without their gates.
         let at = d

@@ -206,7 +206,7 @@ fn the_watch_window_must_be_a_sane_length() {
     assert_eq!(out.code, 2);
     assert!(
         out.stderr
-            .contains("p.toml:12:12: error: the watch window must last from 1m to 60m"),
+            .contains("p.toml:12:12: error: the watch window must last from 2s to 60m"),
         "{}",
         out.stderr
     );

@@ -861,3 +861,66 @@ fn many_targets_are_picked_from_a_list() {
     c.key(key(KeyCode::Esc), &s.release);
     assert_eq!(c.ui.target.as_deref(), Some("web-2"));
 }
+
+/// During the watch the health pane shows each check, the metrics against their baseline and
+/// each rule's state; a rule that held proposes a rollback with its evidence.
+#[test]
+fn a_rule_that_held_proposes_a_rollback_with_its_evidence() {
+    use gonogo::engine::watch::{HealthReading, MetricsReading};
+    let mut s = Scene::at_gate("staging");
+    let metrics = |ratio: f64, p95: f64| EventKind::MetricsSampled {
+        source: "app".into(),
+        via: None,
+        reading: MetricsReading {
+            error_ratio: Some(ratio),
+            request_rate: Some(42.0),
+            latency_p95_ms: Some(p95),
+            ..MetricsReading::default()
+        },
+    };
+    let health = |target: &str, ok: bool| EventKind::HealthSampled {
+        check: "app".into(),
+        via: Some(target.into()),
+        reading: HealthReading {
+            ok,
+            status: Some(if ok { 200 } else { 503 }),
+            latency_ms: 14,
+            error: (!ok).then(|| "answered 503, expected 200".to_string()),
+            cert_days: None,
+        },
+    };
+    s.send(metrics(0.004, 80.0));
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-2", 0);
+    s.send(health("web-1", true));
+    for i in 0..45 {
+        s.send(metrics(0.12, 140.0));
+        // web-2's check fails for the last 15 s: its rule holds, not yet for its 30 s.
+        s.send(health("web-2", i < 40));
+    }
+    assert!(matches!(
+        s.release.question,
+        Some(gonogo::engine::Question::RollbackProposal { rule: 0 })
+    ));
+    let mut ui = ui_for(&s.release);
+    ui.answer = None;
+    let text = screen(&s.release, &ui, 160, 48);
+    for expected in [
+        "✓ app via web-1  200 14ms",
+        "✗ app via web-2  answered 503, expected 200 · failing",
+        "errors 12.00% (base 0.40%)",
+        "p95 140ms (base 80ms)",
+        "! error_ratio > 5% for 1m  PROPOSED ROLLBACK",
+        "▲ health failing for 30s  holding",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    snapshots("rollback_proposed", &s.release, &c.ui);
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(text.contains("error_ratio > 5% for 1m held"), "{text}");
+    assert!(text.contains("[k] KEEP WATCHING"), "{text}");
+}

@@ -480,7 +480,14 @@ impl Frontend for Headless {
             }
             Input::Closed => {
                 self.stdin_closed = true;
-                if release.question.is_some() && self.typed_ahead.is_empty() {
+                let waits_for_auto =
+                    matches!(release.question, Some(Question::RollbackProposal { .. }))
+                        && release.watch.auto_rollback_at.is_some();
+                if waits_for_auto {
+                    self.line(
+                        "stdin closed: auto_rollback decides the open proposal when it is due",
+                    );
+                } else if release.question.is_some() && self.typed_ahead.is_empty() {
                     self.line("stdin closed while a question is open: aborting safely");
                     return Some(self.decided_as(
                         Actor::Gonogo,

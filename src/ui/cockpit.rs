@@ -352,6 +352,11 @@ impl<B: Backend> Cockpit<B> {
                     ui.end_refusal = None;
                 }
             }
+            Action::ExtendWatch => {
+                if matches!(release.stage, Stage::Watching { .. }) {
+                    return Some(self.decided(Decision::ExtendWatch, None));
+                }
+            }
             Action::Help => {
                 ui.help = true;
                 ui.help_scroll = 0;

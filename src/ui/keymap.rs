@@ -38,6 +38,7 @@ pub enum Action {
     ShowQuestion,
     RollbackNow,
     EndWatch,
+    ExtendWatch,
     Help,
     Quit,
     Interrupt,
@@ -208,6 +209,13 @@ pub const BINDINGS: &[Binding] = &[
         "E",
         A::EndWatch,
         "end the watch window now: released (asks first)",
+    ),
+    bind(
+        M::Normal,
+        K::Char('+'),
+        "+",
+        A::ExtendWatch,
+        "hold the watch window 5 minutes longer",
     ),
     bind(M::Normal, K::Char('?'), "?", A::Help, "this help"),
     bind(

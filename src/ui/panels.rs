@@ -166,7 +166,7 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
     }
     if matches!(release.stage, Stage::Watching { .. }) && waiting.is_none() {
         spans.push(Span::styled(
-            " WATCHING: R rolls back, E ends the watch ",
+            " WATCHING: R rolls back, + extends 5m, E ends the watch ",
             theme
                 .fg(Color::Yellow)
                 .add_modifier(ratatui::style::Modifier::REVERSED),

@@ -5,6 +5,7 @@ use super::*;
 mod props;
 mod rollback;
 mod stopping;
+mod watch;
 use crate::engine::release::RunStatus;
 use crate::profile::{self, Purpose, Source};
 
@@ -92,6 +93,11 @@ impl Run {
             .iter()
             .map(|t| t.name.clone())
             .collect()
+    }
+
+    /// Time passes with nothing happening.
+    pub(super) fn wait(&mut self, ms: Millis) {
+        self.at += ms;
     }
 
     pub(super) fn send(&mut self, kind: EventKind) -> Vec<Effect> {

@@ -1,0 +1,219 @@
+//! The watch window's rules, on samples with their times: a rule proposes a rollback only
+//! once it has held for its duration during the watch, against a baseline taken before the
+//! first change; `auto_rollback` acts when nobody answers; "keep watching" needs a reason.
+
+use super::*;
+use crate::engine::Actor;
+use crate::engine::watch::{HealthReading, MetricsReading};
+
+fn profile(rules: &str, extra: &str) -> String {
+    format!(
+        "{TWO_HOSTS}\n[health.app]\nurl = \"http://127.0.0.1:8000/health\"\n\n[metrics.app]\nurl = \"http://127.0.0.1:8000/metrics\"\nerrors = 'http_requests_total{{status=~\"5..\"}}'\nrequests = \"http_requests_total\"\nlatency = \"http_request_duration_seconds\"\n\n[watch]\nduration = \"10m\"\nrollback_on = [{rules}]\n{extra}"
+    )
+}
+
+fn metrics(ratio: f64, p95_ms: f64) -> EventKind {
+    EventKind::MetricsSampled {
+        source: "app".into(),
+        via: None,
+        reading: MetricsReading {
+            error_ratio: Some(ratio),
+            request_rate: Some(50.0),
+            latency_p95_ms: Some(p95_ms),
+            ..MetricsReading::default()
+        },
+    }
+}
+
+fn health(ok: bool) -> EventKind {
+    EventKind::HealthSampled {
+        check: "app".into(),
+        via: Some("a".into()),
+        reading: HealthReading {
+            ok,
+            status: Some(if ok { 200 } else { 503 }),
+            latency_ms: 12,
+            error: (!ok).then(|| "503, expected 200".to_string()),
+            cert_days: None,
+        },
+    }
+}
+
+/// Through the checklist into the watch, with `before` sent while the preflight check runs
+/// (the baseline) and nothing after the deploy.
+fn watching(toml: &str, before: &[EventKind]) -> Run {
+    let mut run = Run::going(toml);
+    for kind in before {
+        run.send(kind.clone());
+    }
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    run.exit(3, "a", 1, 0);
+    run.exit(3, "b", 1, 0);
+    assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    run
+}
+
+/// Sends `kind` every 5 s for `seconds`; returns the effects of the sample that opened a
+/// question, and when.
+fn for_seconds(run: &mut Run, seconds: u64, kind: &EventKind) -> Option<(u64, Vec<Effect>)> {
+    for s in (0..seconds).step_by(5) {
+        run.wait(4_000);
+        let fx = run.send(kind.clone());
+        if run.release.question.is_some() {
+            return Some((s, fx));
+        }
+    }
+    None
+}
+
+#[test]
+fn probes_start_before_the_first_change_and_stop_at_the_end() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = Run::new(&toml);
+    for t in ["a", "b"] {
+        run.send(EventKind::Connected { target: t.into() });
+    }
+    run.send(EventKind::LockTaken { target: "a".into() });
+    let fx = run.send(EventKind::LockTaken { target: "b".into() });
+    assert_eq!(fx.first(), Some(&Effect::StartProbes), "{fx:?}");
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    let fx = run.decide("ana", Decision::Abort);
+    assert!(fx.contains(&Effect::StopProbes), "{fx:?}");
+}
+
+#[test]
+fn a_healthy_watch_runs_its_duration_and_releases() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    assert_eq!(for_seconds(&mut run, 120, &metrics(0.01, 95.0)), None);
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+}
+
+#[test]
+fn an_error_spike_held_for_the_rules_duration_proposes_a_rollback() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    // A blip shorter than the rule's minute proposes nothing.
+    assert_eq!(for_seconds(&mut run, 30, &metrics(0.2, 90.0)), None);
+    assert_eq!(for_seconds(&mut run, 20, &metrics(0.01, 90.0)), None);
+    let (after, fx) = for_seconds(&mut run, 120, &metrics(0.12, 90.0)).expect("proposed");
+    assert!((60..70).contains(&after), "after {after}s");
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(
+        run.release.question,
+        Some(Question::RollbackProposal { rule: 0 })
+    );
+    assert_eq!(run.release.answers(), vec![Answer::Rollback, Answer::Keep]);
+    let evidence = &run.release.watch.rules[0].breach_values;
+    assert!(evidence.len() >= 12 && evidence.iter().all(|(_, v)| *v > 5.0));
+    // The watch does not end under an open proposal.
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert!(!fx.iter().any(|e| matches!(e, Effect::ReleaseLocks { .. })));
+    // Rolling back from it runs the rollback steps.
+    let fx = run.decide("ana", Decision::Rollback);
+    assert!(!started(&fx).is_empty(), "{fx:?}");
+}
+
+#[test]
+fn auto_rollback_acts_when_nobody_answers_and_says_so() {
+    let toml = profile("\"health failing for 30s\"", "auto_rollback = \"60s\"\n");
+    let mut run = watching(&toml, &[health(true)]);
+    let (_, fx) = for_seconds(&mut run, 120, &health(false)).expect("proposed");
+    assert!(
+        fx.contains(&Effect::StartTimer {
+            timer: Timer::AutoRollback,
+            after_ms: 60_000
+        }),
+        "{fx:?}"
+    );
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::AutoRollback,
+    });
+    assert!(!started(&fx).is_empty(), "the rollback runs: {fx:?}");
+    let last = run.release.decisions.last().expect("recorded");
+    assert_eq!(last.actor, Actor::AutoRollback);
+    assert_eq!(last.by, "auto_rollback");
+}
+
+#[test]
+fn keep_watching_needs_a_reason_and_rearms_the_rule() {
+    let toml = profile("\"health failing for 30s\"", "auto_rollback = true\n");
+    let mut run = watching(&toml, &[health(true)]);
+    for_seconds(&mut run, 120, &health(false)).expect("proposed");
+    run.decide(
+        "ana",
+        Decision::KeepWatching {
+            reason: "  ".into(),
+        },
+    );
+    assert!(
+        run.release.question.is_some(),
+        "a blank reason is no answer"
+    );
+    let fx = run.decide(
+        "ana",
+        Decision::KeepWatching {
+            reason: "known flaky probe, app is fine".into(),
+        },
+    );
+    assert_eq!(run.release.question, None);
+    assert!(fx.contains(&Effect::CancelTimer {
+        timer: Timer::AutoRollback
+    }));
+    // The old auto-rollback timer, if it still fires, does nothing.
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::AutoRollback,
+    });
+    assert!(started(&fx).is_empty());
+    // It proposes again only after holding for its whole duration once more.
+    let (after, _) = for_seconds(&mut run, 120, &health(false)).expect("proposed again");
+    assert!(after >= 30, "after {after}s");
+}
+
+#[test]
+fn latency_against_baseline_fires_on_a_real_slowdown_not_on_noise() {
+    let toml = profile("\"latency_p95 > 1.5x baseline for 2m\"", "");
+    let before = [metrics(0.0, 100.0), metrics(0.0, 110.0), metrics(0.0, 90.0)];
+    let mut run = watching(&toml, &before);
+    assert_eq!(
+        run.release
+            .baseline(crate::engine::watch_rule::Signal::Latency { percentile: 95 }),
+        Some(100.0)
+    );
+    // Noise up to 1.4x for five minutes: nothing.
+    assert_eq!(for_seconds(&mut run, 300, &metrics(0.0, 140.0)), None);
+    // A real slowdown to 2x, held two minutes: proposed.
+    let (after, _) = for_seconds(&mut run, 300, &metrics(0.0, 200.0)).expect("proposed");
+    assert!((120..130).contains(&after), "after {after}s");
+}
+
+#[test]
+fn extending_the_watch_holds_it_five_minutes_more() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[]);
+    run.decide("ana", Decision::ExtendWatch);
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert_eq!(
+        fx,
+        vec![Effect::StartTimer {
+            timer: Timer::WatchEnd,
+            after_ms: 300_000
+        }]
+    );
+    assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+}

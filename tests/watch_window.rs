@@ -1,0 +1,150 @@
+//! The watch window end to end: the real binary, a local target, and a real HTTP service on
+//! loopback whose /health and /metrics the test switches from healthy to failing during the
+//! watch. What an operator relies on: a healthy watch ends released; a failing one proposes a
+//! rollback with its evidence, and `auto_rollback` carries it out when nobody answers.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use support::gonogo::{Gonogo, Live};
+
+#[derive(Default)]
+struct Service {
+    failing: bool,
+    ok: u64,
+    errors: u64,
+}
+
+type Shared = Arc<Mutex<Service>>;
+
+async fn health_page(State(s): State<Shared>) -> StatusCode {
+    if s.lock().unwrap().failing {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Counters that grow at each scrape: 1 error in 100 while healthy, 30 in 100 when failing.
+async fn metrics_page(State(s): State<Shared>) -> String {
+    let mut s = s.lock().unwrap();
+    let bad = if s.failing { 30 } else { 1 };
+    s.ok += 100 - bad;
+    s.errors += bad;
+    format!(
+        "# TYPE http_requests_total counter\nhttp_requests_total{{status=\"200\"}} {}\nhttp_requests_total{{status=\"500\"}} {}\n",
+        s.ok, s.errors
+    )
+}
+
+/// Serves on 127.0.0.1:0 from its own thread; returns the port and the switch.
+fn service() -> (u16, Shared) {
+    let shared = Shared::default();
+    let state = shared.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async move {
+            let app = Router::new()
+                .route("/health", get(health_page))
+                .route("/metrics", get(metrics_page))
+                .with_state(state);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr").port())
+                .expect("port");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    (rx.recv().expect("the service started"), shared)
+}
+
+fn profile(port: u16, watch: &str, rules: &str) -> String {
+    format!(
+        r#"version = 1
+[release]
+name = "watch-{unique}"
+environment = "staging"
+lock_dir = "LOCKS"
+
+[targets.web-1]
+transport = "local"
+roles = ["web"]
+
+[[step]]
+name = "Deploy"
+run = "echo deployed"
+on = "web"
+
+[health.app]
+url = "http://127.0.0.1:{port}/health"
+via = "web"
+every = "200ms"
+
+[metrics.app]
+url = "http://127.0.0.1:{port}/metrics"
+errors = 'http_requests_total{{status=~"5.."}}'
+requests = "http_requests_total"
+every = "200ms"
+
+[watch]
+duration = "{watch}"
+rollback_on = [{rules}]
+auto_rollback = "1s"
+
+[[rollback]]
+name = "Undo"
+run = "echo undone"
+on = "web"
+"#,
+        unique = std::process::id(),
+    )
+}
+
+fn gonogo(text: &str) -> Gonogo {
+    let g = Gonogo::new("");
+    let locks = g.dir.path().join("locks");
+    let text = text.replace("LOCKS", &locks.display().to_string());
+    std::fs::write(g.dir.path().join("release.toml"), text).expect("profile");
+    g
+}
+
+#[test]
+fn a_healthy_watch_holds_its_duration_and_releases() {
+    let (port, _service) = service();
+    let g = gonogo(&profile(
+        port,
+        "3s",
+        "\"health failing for 1s\", \"error_ratio > 5% for 1s\"",
+    ));
+    let out = g.run(&["--yes"], &[]);
+    let text = support::gonogo::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("health app via web-1: 200"), "{text}");
+    assert!(!text.contains("ROLLBACK PROPOSED"), "{text}");
+}
+
+#[test]
+fn a_failing_service_during_the_watch_is_rolled_back_by_auto_rollback() {
+    let (port, service) = service();
+    let g = gonogo(&profile(port, "10m", "\"error_ratio > 5% for 1s\""));
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("==> watch window");
+    service.lock().unwrap().failing = true;
+    live.wait_for("ROLLBACK PROPOSED: error_ratio > 5% for 1s held");
+    live.wait_for("values:");
+    let (code, text) = live.finish();
+    assert_eq!(code, Some(3), "{text}");
+    assert!(text.contains("health app via web-1 failing: "), "{text}");
+    assert!(text.contains("undone"), "the rollback ran: {text}");
+    assert!(
+        text.contains("auto_rollback at rollback proposal \"error_ratio > 5% for 1s\": rollback confirmed (nobody answered the rollback proposal within 1s)"),
+        "recorded as auto_rollback's decision: {text}"
+    );
+}
