@@ -356,6 +356,11 @@ fn session(
         break_lock: flags.break_lock.clone(),
         stop_previous: flags.stop_previous,
         redactor: Arc::new(Redactor::new(vars.secrets())),
+        followers: profile
+            .logs
+            .iter()
+            .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))
+            .collect(),
     }
 }
 

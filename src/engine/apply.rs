@@ -137,6 +137,26 @@ impl Release {
                 });
                 self.decide(by, decision, &mut fx);
             }
+            EventKind::LogLines {
+                target,
+                follower,
+                lines,
+            } => self.log_lines(target, follower, lines),
+            EventKind::LogsDropped {
+                target,
+                follower,
+                count,
+            } => self.logs_dropped(target, follower, *count),
+            EventKind::FollowerDown {
+                target,
+                follower,
+                error,
+            } => self.follower_down(target, follower, error),
+            EventKind::FollowerUp {
+                target,
+                follower,
+                gap_ms,
+            } => self.follower_up(target, follower, *gap_ms),
         }
         fx
     }
@@ -155,6 +175,7 @@ impl Release {
         let compile = |s: &PlannedStep| s.expect.as_deref().and_then(|p| Regex::new(p).ok());
         self.expect = plan.steps.iter().map(compile).collect();
         self.rollback_expect = plan.rollback.iter().map(compile).collect();
+        self.logs = super::logs::Logs::planned(plan);
         self.targets = plan
             .targets
             .iter()

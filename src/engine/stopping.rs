@@ -168,6 +168,7 @@ impl Release {
             return;
         }
         if self.targets.iter().all(|t| t.lock == LockState::Held) {
+            self.follow_logs(fx);
             self.enter(StepList::Main, 0, fx);
         } else {
             self.finish(Outcome::Refused, fx);
@@ -227,6 +228,7 @@ impl Release {
         self.question = None;
         self.after_stop = None;
         self.outcome = Some(outcome);
+        self.stop_following(fx);
         let held: Vec<String> = self
             .targets
             .iter()

@@ -2,4 +2,5 @@
 //! and report samples; what the samples mean for the release is the engine's call.
 
 pub mod health;
+pub mod logs;
 pub mod metrics;
