@@ -72,12 +72,6 @@ pub fn not_acted_on(profile: &Profile) -> Vec<String> {
     let mut note = |part: String, why: &str| {
         notes.push(format!("[{}] is not acted on yet: {why}", printable(&part)));
     };
-    for logs in &profile.logs {
-        note(
-            format!("logs.{}", logs.name),
-            "log followers come with a later release",
-        );
-    }
     for health in &profile.health {
         note(
             format!("health.{}", health.name),
@@ -165,10 +159,10 @@ mod tests {
             "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n[targets.web]\nhost = \"h\"\n[logs.gunicorn]\non = \"web\"\ncommand = \"journalctl -f\"\n[health.app]\nurl = \"http://127.0.0.1/health\"\n[metrics.app]\nurl = \"http://127.0.0.1/metrics\"\n[watch]\nduration = \"10m\"\nrollback_on = [\"health failing for 30s\"]\nauto_rollback = true\n[notify]\nevery = \"15m\"\n",
         );
         let notes = not_acted_on(&p);
-        assert_eq!(notes.len(), 6, "{notes:#?}");
-        assert_eq!(
-            notes[0],
-            "[logs.gunicorn] is not acted on yet: log followers come with a later release"
+        assert_eq!(notes.len(), 5, "{notes:#?}");
+        assert!(
+            !notes.iter().any(|n| n.contains("[logs.")),
+            "log followers are acted on: {notes:#?}"
         );
         assert!(notes.iter().any(|n| n.starts_with("[health.app] ")));
         assert!(notes.iter().any(|n| n.starts_with("[metrics.app] ")));

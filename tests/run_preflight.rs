@@ -140,7 +140,6 @@ fn parts_of_the_profile_not_acted_on_yet_are_named_at_start() {
     assert_eq!(
         notes,
         vec![
-            "gonogo: note: [logs.gunicorn] is not acted on yet: log followers come with a later release",
             "gonogo: note: [health.app] is not acted on yet: health probes come with a later release",
             "gonogo: note: [metrics.app] is not acted on yet: metrics come with a later release",
             "gonogo: note: [notify] is not acted on yet: notifications come with a later release",
