@@ -14,6 +14,7 @@ pub mod checklist;
 pub mod cockpit;
 pub mod host_shell;
 pub mod keymap;
+pub mod logs;
 pub mod modal;
 pub mod output;
 pub mod panels;
