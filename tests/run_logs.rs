@@ -210,3 +210,33 @@ fn a_follower_whose_command_ends_is_down_then_restarted() {
     let (code, t) = live.finish();
     assert_eq!(code, Some(0), "{t}");
 }
+
+#[test]
+fn a_secret_in_a_follower_command_is_in_no_process_list_and_masked_in_its_lines() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let secret = format!("hunter2-{}", std::process::id());
+    let body = format!(
+        "[vars]\ntoken = {{ env = \"FOLLOW_TOKEN\", secret = true }}\n\n{}\n[logs.app]\non = \"web-1\"\ncommand = \"echo token={{{{token}}}}; while :; do sleep 1; done\"\n\n[[step]]\nmanual = \"Watch\"\n",
+        target("web-1", &sshd, &[])
+    );
+    let g = Gonogo::new(&release("logs-secret", &kh, &body));
+    let mut command = g.command(&[]);
+    command.env("FOLLOW_TOKEN", &secret);
+    let mut live = Live::spawn(command);
+    live.wait_for("[web-1:app] token=••••");
+    assert!(
+        eventually(|| !processes_with(&["sleep 1"]).is_empty()),
+        "the follower runs"
+    );
+    assert_eq!(
+        processes_with(&[&secret]),
+        Vec::<u32>::new(),
+        "in no command line"
+    );
+    live.say("done");
+    let (code, t) = live.finish();
+    assert_eq!(code, Some(0), "{t}");
+    assert!(!t.contains(&secret), "{t}");
+}
