@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::{Effect, EventKind, KeptLock, ReleasePlan, RunId, StepList, Timer};
+use crate::probe::logs::{self, FollowerSpec};
 use crate::transport::lines::Redactor;
 use crate::transport::lock::{self, Holder, LockOutcome};
 use crate::transport::{Link, remote};
@@ -53,6 +54,8 @@ pub struct Session {
     pub redactor: Arc<Redactor>,
     /// The health checks and metrics scrapes, started before the first change.
     pub probes: crate::probe::drive::Probes,
+    /// Each log follower's real command (secrets included), by follower name.
+    pub followers: HashMap<String, String>,
 }
 
 impl Session {
@@ -76,6 +79,8 @@ pub struct LiveDrivers {
     chores: u64,
     /// The probes running: stopped with the release.
     probes: Vec<JoinHandle<()>>,
+    /// Turns true to stop every log follower.
+    stop_followers: watch::Sender<bool>,
 }
 
 /// What a task in the registry is for.
@@ -86,6 +91,11 @@ enum Task {
     Timer(Timer),
     /// A lock take or release, or a stop: given a moment to finish at the end.
     Chore(u64),
+    /// A log follower on a target: stopped at the end, and given a moment to confirm it.
+    Follower {
+        target: String,
+        name: String,
+    },
 }
 
 impl LiveDrivers {
@@ -96,6 +106,7 @@ impl LiveDrivers {
             tasks: HashMap::new(),
             chores: 0,
             probes: Vec::new(),
+            stop_followers: watch::channel(false).0,
         }
     }
 
@@ -232,6 +243,10 @@ impl Drivers for LiveDrivers {
                     task.abort();
                 }
             }
+            Effect::FollowLogs => self.follow_logs(),
+            Effect::StopFollowers => {
+                self.stop_followers.send_replace(true);
+            }
             // Questions are the loop's business; the end needs no driver.
             Effect::Ask | Effect::Finish { .. } => {}
         }
@@ -243,10 +258,12 @@ impl Drivers for LiveDrivers {
         for probe in self.probes.drain(..) {
             probe.abort();
         }
+        // Followers end with their commands killed on the hosts; the links stay up meanwhile.
+        self.stop_followers.send_replace(true);
         let mut chores = Vec::new();
         for (key, task) in self.tasks.drain() {
             match key {
-                Task::Chore(_) => chores.push(task),
+                Task::Chore(_) | Task::Follower { .. } => chores.push(task),
                 Task::Run(_) | Task::Timer(_) => task.abort(),
             }
         }
@@ -255,6 +272,37 @@ impl Drivers for LiveDrivers {
             tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(chores)).await;
         for link in self.session.links.values() {
             link.close().await;
+        }
+    }
+}
+
+impl LiveDrivers {
+    /// Every follower of the plan on each of its targets, until `StopFollowers`.
+    fn follow_logs(&mut self) {
+        let planned = self.session.plan.logs.clone();
+        for follower in planned {
+            let Some(command) = self.session.followers.get(&follower.name).cloned() else {
+                continue;
+            };
+            for target in &follower.targets {
+                let spec = FollowerSpec {
+                    name: follower.name.clone(),
+                    target: target.clone(),
+                    command: command.clone(),
+                };
+                let task = logs::follow(
+                    self.link(target),
+                    spec,
+                    self.session.redactor.clone(),
+                    self.events.clone(),
+                    self.stop_followers.subscribe(),
+                );
+                let key = Task::Follower {
+                    target: target.clone(),
+                    name: follower.name.clone(),
+                };
+                self.spawn(key, task);
+            }
         }
     }
 }

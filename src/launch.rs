@@ -357,6 +357,11 @@ fn session(
         stop_previous: flags.stop_previous,
         redactor: Arc::new(Redactor::new(vars.secrets())),
         probes: probes(profile, vars),
+        followers: profile
+            .logs
+            .iter()
+            .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))
+            .collect(),
     }
 }
 

@@ -72,24 +72,8 @@ pub fn not_acted_on(profile: &Profile) -> Vec<String> {
     let mut note = |part: String, why: &str| {
         notes.push(format!("[{}] is not acted on yet: {why}", printable(&part)));
     };
-    for logs in &profile.logs {
-        note(
-            format!("logs.{}", logs.name),
-            "log followers come with a later release",
-        );
-    }
     if profile.notify.is_some() {
         note("notify".into(), "notifications come with a later release");
-    }
-    if let Some(watch) = &profile.watch {
-        for rule in &watch.rollback_on {
-            if rule.signal == crate::engine::watch_rule::Signal::LogErrors {
-                notes.push(format!(
-                    "[watch] `{}` is not evaluated yet: log error counts come with the log followers",
-                    printable(&rule.text)
-                ));
-            }
-        }
     }
     notes
 }
@@ -151,17 +135,10 @@ mod tests {
             "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n[targets.web]\nhost = \"h\"\n[logs.gunicorn]\non = \"web\"\ncommand = \"journalctl -f\"\n[health.app]\nurl = \"http://127.0.0.1/health\"\n[metrics.app]\nurl = \"http://127.0.0.1/metrics\"\n[watch]\nduration = \"10m\"\nrollback_on = [\"health failing for 30s\", \"log_errors > 20/min\"]\nauto_rollback = true\n[notify]\nevery = \"15m\"\n",
         );
         let notes = not_acted_on(&p);
-        assert_eq!(notes.len(), 3, "{notes:#?}");
+        // Followers, health, metrics, every rule and auto_rollback are acted on.
         assert_eq!(
-            notes[0],
-            "[logs.gunicorn] is not acted on yet: log followers come with a later release"
-        );
-        // Health, metrics, the other rules and auto_rollback are acted on.
-        assert!(notes.iter().any(|n| n.starts_with("[notify] ")));
-        assert!(
-            notes
-                .iter()
-                .any(|n| n.contains("`log_errors > 20/min` is not evaluated"))
+            notes,
+            vec!["[notify] is not acted on yet: notifications come with a later release"]
         );
         assert!(not_acted_on(&profile(WINDOWS)).is_empty());
     }

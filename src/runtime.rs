@@ -154,6 +154,13 @@ impl<D: Drivers> Loop<'_, D> {
             EventKind::Output { run, lines, .. } => {
                 tracing::trace!(target = %run.target, step = run.step, lines = lines.len(), "output");
             }
+            EventKind::LogLines {
+                target,
+                follower,
+                lines,
+            } => {
+                tracing::trace!(%target, %follower, lines = lines.len(), "log lines");
+            }
             kind => tracing::info!(event = ?kind),
         }
         // The journal (a later issue) appends `event` here, before it is applied.

@@ -154,6 +154,28 @@ pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
     if let Some(base) = release.baseline(planned.signal) {
         out.push(format!("   baseline before the deploy: {}", number(base)));
     }
+    for new in release.signatures.new_since_deploy().iter().rev().take(3) {
+        out.push(format!(
+            "   new error since the deploy ({}x, first {}): {}",
+            new.count,
+            clock(new.first_at),
+            printable(&new.example)
+        ));
+    }
+    // The last error line each target's followers wrote.
+    let mut last_errors: Vec<(&str, &str)> = Vec::new();
+    for line in release.logs.lines.iter().rev().filter(|l| l.error) {
+        if !last_errors.iter().any(|(t, _)| *t == &*line.target) {
+            last_errors.push((&line.target, &line.line));
+        }
+    }
+    for (target, line) in last_errors.iter().rev() {
+        out.push(format!(
+            "   last error on {}: {}",
+            printable(target),
+            printable(line)
+        ));
+    }
     for h in release.watch.health.iter().filter(|h| !h.last.ok) {
         let via = h
             .via

@@ -372,3 +372,36 @@ fn a_relative_lock_dir_is_refused_with_an_example() {
         out.stderr
     );
 }
+
+#[test]
+fn more_followers_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
+    let mut profile = String::from(
+        "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n\n[targets.web-1]\nhost = \"web-1\"\nroles = [\"web\"]\n[targets.here]\ntransport = \"local\"\nroles = [\"web\"]\n",
+    );
+    for i in 0..9 {
+        profile.push_str(&format!(
+            "\n[logs.app{i}]\non = \"web\"\ncommand = \"tail -F /var/log/app{i}.log\"\n"
+        ));
+    }
+    profile.push_str("\n[[step]]\ncheck = \"true\"\non = \"web\"\n");
+    let out = check(&profile);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            "p.toml:46:6: warning: target `web-1` runs 9 log followers: with a step's 2 channels that is 11 sessions on one SSH connection, more than sshd allows by default (MaxSessions 10)"
+        ],
+        "the local target has no SSH sessions to count: {}",
+        out.stderr
+    );
+    let eight = profile.replace("[logs.app8]\non = \"web\"", "[logs.app8]\non = \"here\"");
+    assert!(
+        !check(&eight).stderr.contains("warning"),
+        "8 followers and a step fit"
+    );
+}

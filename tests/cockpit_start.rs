@@ -100,7 +100,7 @@ fn screen(release: &Release, ui: &UiState, now: u64) -> String {
 
 #[test]
 fn the_output_pane_names_what_is_not_acted_on_until_output_comes() {
-    let text = "version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n[targets.web-1]\nhost = \"h\"\n[logs.gunicorn]\non = \"web-1\"\ncommand = \"journalctl -f\"\n[[step]]\nrun = \"true\"\non = \"web-1\"\n";
+    let text = "version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n[targets.web-1]\nhost = \"h\"\n[notify]\nevery = \"15m\"\n[[step]]\nrun = \"true\"\non = \"web-1\"\n";
     let (p, _) = profile::load(&Source::new("t.toml", text.to_string()));
     let release = started(text);
     let ui = UiState {
@@ -109,7 +109,7 @@ fn the_output_pane_names_what_is_not_acted_on_until_output_comes() {
     };
     let shown = screen(&release, &ui, release.now);
     assert!(
-        shown.contains("note: [logs.gunicorn] is not acted on yet: log followers"),
+        shown.contains("note: [notify] is not acted on yet: notifications"),
         "{shown}"
     );
 }

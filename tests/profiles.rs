@@ -362,7 +362,10 @@ fn vps_systemd_plan_reads_like_the_runbook() {
             "{rule}:\n{watch}"
         );
     }
-    assert!(watch.contains("propose a rollback to the operator"), "{watch}");
+    assert!(
+        watch.contains("propose a rollback to the operator"),
+        "{watch}"
+    );
 
     let rollback = section(md, "Rollback");
     let checkout = at(rollback, "prev=$(cat PREVIOUS_REVISION)");

@@ -139,10 +139,7 @@ fn parts_of_the_profile_not_acted_on_yet_are_named_at_start() {
         .collect();
     assert_eq!(
         notes,
-        vec![
-            "gonogo: note: [logs.gunicorn] is not acted on yet: log followers come with a later release",
-            "gonogo: note: [notify] is not acted on yet: notifications come with a later release",
-        ],
+        vec!["gonogo: note: [notify] is not acted on yet: notifications come with a later release",],
         "right after the start line: {t}"
     );
 }

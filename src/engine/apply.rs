@@ -147,6 +147,36 @@ impl Release {
                 });
                 self.decide(by, decision, &mut fx);
             }
+            EventKind::LogLines {
+                target,
+                follower,
+                lines,
+            } => {
+                self.log_lines(target, follower, lines);
+                // `log_errors` rules move with the lines.
+                if self.plan.watch.as_ref().is_some_and(|w| {
+                    w.rollback_on
+                        .iter()
+                        .any(|r| r.signal == super::watch_rule::Signal::LogErrors)
+                }) {
+                    self.evaluate_rules(&mut fx);
+                }
+            }
+            EventKind::LogsDropped {
+                target,
+                follower,
+                count,
+            } => self.logs_dropped(target, follower, *count),
+            EventKind::FollowerDown {
+                target,
+                follower,
+                error,
+            } => self.follower_down(target, follower, error),
+            EventKind::FollowerUp {
+                target,
+                follower,
+                gap_ms,
+            } => self.follower_up(target, follower, *gap_ms),
         }
         fx
     }
@@ -165,6 +195,7 @@ impl Release {
         let compile = |s: &PlannedStep| s.expect.as_deref().and_then(|p| Regex::new(p).ok());
         self.expect = plan.steps.iter().map(compile).collect();
         self.rollback_expect = plan.rollback.iter().map(compile).collect();
+        self.logs = super::logs::Logs::planned(plan);
         self.targets = plan
             .targets
             .iter()

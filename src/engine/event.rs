@@ -145,6 +145,32 @@ pub enum EventKind {
         #[serde(default)]
         actor: Actor,
     },
+    /// Lines a log follower read on a target, as they arrived together: split, control
+    /// sequences stripped, capped and secrets masked where they were read.
+    LogLines {
+        target: String,
+        follower: String,
+        lines: Vec<String>,
+    },
+    /// A follower's lines came faster than gonogo could take them: the oldest waiting ones
+    /// were dropped, so the release itself was never slowed.
+    LogsDropped {
+        target: String,
+        follower: String,
+        count: u64,
+    },
+    /// A follower stopped reading: its link dropped, or its command ended or never started.
+    FollowerDown {
+        target: String,
+        follower: String,
+        error: String,
+    },
+    /// A follower is reading; `gap_ms` is how long it was down (`None` the first time).
+    FollowerUp {
+        target: String,
+        follower: String,
+        gap_ms: Option<u64>,
+    },
 }
 
 /// Who made a decision.
@@ -305,4 +331,8 @@ pub enum Effect {
     Finish {
         outcome: Outcome,
     },
+    /// Start every log follower of the plan on its targets (the drivers hold the commands).
+    FollowLogs,
+    /// Stop every log follower, leaving nothing running on the hosts.
+    StopFollowers,
 }

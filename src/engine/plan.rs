@@ -24,6 +24,19 @@ pub struct ReleasePlan {
     /// Started outside every `[policy]` window: the reason the operator gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_override: Option<String>,
+    /// The log followers (`[logs.NAME]`), each with the targets it runs on.
+    #[serde(default)]
+    pub logs: Vec<PlannedFollower>,
+}
+
+/// A log follower as the engine knows it: where it runs, its command as shown to people
+/// (secrets masked; drivers hold the real one), and the pattern that marks error lines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlannedFollower {
+    pub name: String,
+    pub targets: Vec<String>,
+    pub command: String,
+    pub errors: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

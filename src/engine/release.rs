@@ -43,6 +43,10 @@ pub struct Release {
     pub shells: Vec<ShellRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
+    /// The hosts' logs: lines, error counts, followers (see `engine::logs`).
+    pub logs: super::logs::Logs,
+    /// Error signatures from the logs' error lines, new or known before the deploy.
+    pub signatures: super::signature::ErrorSignatures,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }

@@ -171,6 +171,7 @@ impl Release {
             if !self.plan.probes.is_empty() {
                 fx.push(Effect::StartProbes);
             }
+            self.follow_logs(fx);
             self.enter(StepList::Main, 0, fx);
         } else {
             self.finish(Outcome::Refused, fx);
@@ -233,6 +234,7 @@ impl Release {
         if !self.plan.probes.is_empty() {
             fx.push(Effect::StopProbes);
         }
+        self.stop_following(fx);
         let held: Vec<String> = self
             .targets
             .iter()

@@ -180,7 +180,10 @@ impl Release {
                     if failing { 1.0 } else { 0.0 }
                 })
             }
-            Signal::LogErrors => None,
+            Signal::LogErrors => {
+                let following = !self.plan.logs.is_empty();
+                following.then(|| self.log_errors_per_min(None, self.now))
+            }
             _ => {
                 let values = self.watch.metrics.iter().filter_map(|s| {
                     let (_, reading) = s.history.back()?;

@@ -10,6 +10,7 @@ use crate::engine::{
 use crate::runtime::{Frontend, Input};
 
 mod answer;
+mod logs;
 mod progress;
 mod watch;
 use crate::text::{printable, printable_lines};
@@ -461,6 +462,10 @@ impl Frontend for Headless {
                 printable(how)
             )),
             EventKind::TimerFired { .. } => {}
+            kind @ (EventKind::LogLines { .. }
+            | EventKind::LogsDropped { .. }
+            | EventKind::FollowerDown { .. }
+            | EventKind::FollowerUp { .. }) => self.show_logs(kind),
         }
         self.show_progress(release);
         self.show_starts(release);

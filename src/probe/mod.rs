@@ -3,4 +3,5 @@
 
 pub mod drive;
 pub mod health;
+pub mod logs;
 pub mod metrics;

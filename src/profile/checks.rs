@@ -3,7 +3,7 @@
 
 use super::diag::{Diagnostic, did_you_mean};
 use super::load::Loader;
-use super::schema::{Profile, Selector, StepKind};
+use super::schema::{Profile, Selector, StepKind, Transport};
 
 impl Loader<'_> {
     pub(crate) fn cross_check(&mut self, p: &Profile) {
@@ -101,10 +101,52 @@ impl Loader<'_> {
                     .help("add [[rollback]] steps that restore the previous release, so rollback is one decision away"),
             );
         }
+        self.session_budget(p);
         if p.release.is_production() && !p.steps.iter().any(|s| s.kind == StepKind::Gate) {
             self.diags.push(
                 Diagnostic::warning(p.release.environment_span.clone(), "a production release with no gate")
                     .help("add at least one [[step]] gate = \"Go for production?\" before the first change"),
+            );
+        }
+    }
+}
+
+/// OpenSSH's default `MaxSessions`: channels one connection may have open at once.
+const MAX_SESSIONS: usize = 10;
+/// Channels a step needs on its target at once: its attach, and a stop or a status query.
+const STEP_SESSIONS: usize = 2;
+
+impl Loader<'_> {
+    /// Followers, steps and gonogo's scripts share each target's one SSH connection; sshd
+    /// refuses channels past its `MaxSessions`, and a step refused a channel cannot run.
+    fn session_budget(&mut self, p: &Profile) {
+        for target in p.targets.iter().filter(|t| t.transport == Transport::Ssh) {
+            let on_it: Vec<_> = p
+                .logs
+                .iter()
+                .filter(|l| {
+                    l.on.resolve(&p.targets)
+                        .iter()
+                        .any(|t| t.name == target.name)
+                })
+                .collect();
+            let needed = on_it.len() + STEP_SESSIONS;
+            if needed <= MAX_SESSIONS {
+                continue;
+            }
+            let span = on_it
+                .get(MAX_SESSIONS - STEP_SESSIONS)
+                .and_then(|l| l.on.spans.first().cloned());
+            self.diags.push(
+                Diagnostic::warning(
+                    span,
+                    format!(
+                        "target `{}` runs {} log followers: with a step's {STEP_SESSIONS} channels that is {needed} sessions on one SSH connection, more than sshd allows by default (MaxSessions {MAX_SESSIONS})",
+                        target.name,
+                        on_it.len()
+                    ),
+                )
+                .help("follow several files with one command (tail -F a.log b.log), or raise MaxSessions in the host's sshd_config"),
             );
         }
     }

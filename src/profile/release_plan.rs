@@ -1,7 +1,7 @@
 //! From a checked profile to the plan the engine runs: every step resolved to its targets and
 //! its command as shown to people (secrets masked).
 
-use crate::engine::plan::{PlannedStep, PlannedTarget, PlannedWatch, ReleasePlan};
+use crate::engine::plan::{PlannedFollower, PlannedStep, PlannedTarget, PlannedWatch, ReleasePlan};
 
 use super::{Profile, Quoting, Step, VarValues};
 
@@ -43,6 +43,21 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
         }),
         rollback: profile.rollback.iter().map(planned).collect(),
         window_override: None,
+        logs: profile
+            .logs
+            .iter()
+            .map(|l| PlannedFollower {
+                name: l.name.clone(),
+                targets: l
+                    .on
+                    .resolve(&profile.targets)
+                    .iter()
+                    .map(|t| t.name.clone())
+                    .collect(),
+                command: l.command.display(vars, Quoting::Shell),
+                errors: l.errors.clone(),
+            })
+            .collect(),
     }
 }
 

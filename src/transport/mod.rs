@@ -1,6 +1,7 @@
 //! Reaching targets: SSH (russh) or the local shell, behind one `Link` per target that
 //! reconnects with backoff when the connection drops. Drivers only; no release state here.
 
+pub mod follow;
 pub mod known_hosts;
 pub mod lines;
 pub mod local;

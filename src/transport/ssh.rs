@@ -352,32 +352,47 @@ impl Connection {
         self.handle.is_closed()
     }
 
+    /// Opens a session channel, runs `command` with no PTY and writes `stdin` to it (no EOF:
+    /// the caller decides when stdin ends). `None`: the connection is gone, or did not answer
+    /// the start and was dropped, so the link reconnects instead of asking a frozen one again.
+    pub async fn start(
+        &self,
+        command: &str,
+        stdin: &[u8],
+    ) -> Result<Option<russh::Channel<client::Msg>>, String> {
+        let starting = async {
+            let channel = self.handle.channel_open_session().await?;
+            channel.exec(true, command).await?;
+            channel.data(stdin).await?;
+            Ok::<_, russh::Error>(channel)
+        };
+        match tokio::time::timeout(self.answer_timeout, starting).await {
+            Ok(Ok(channel)) => Ok(Some(channel)),
+            Ok(Err(_)) if self.handle.is_closed() => Ok(None),
+            Ok(Err(e)) => Err(format!("{}: {e}", self.address)),
+            Err(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), self.close()).await;
+                Ok(None)
+            }
+        }
+    }
+
     /// Runs `command` with no PTY, writing `stdin` to it and then EOF, and sending output
     /// chunks (not lines) to `chunks` as they arrive; a slow reader slows the channel down
-    /// rather than filling memory. A connection that does not answer the start is dropped and
-    /// reported lost, so the link reconnects instead of asking a frozen connection again.
+    /// rather than filling memory. A connection that does not answer the start is reported
+    /// lost (see [`Connection::start`]).
     pub async fn exec(
         &self,
         command: &str,
         stdin: &[u8],
         chunks: super::Chunks,
     ) -> Result<ExecEnd, String> {
-        let starting = async {
-            let channel = self.handle.channel_open_session().await?;
-            channel.exec(true, command).await?;
-            channel.data(stdin).await?;
-            channel.eof().await?;
-            Ok::<_, russh::Error>(channel)
+        let Some(mut channel) = self.start(command, stdin).await? else {
+            return Ok(ExecEnd::Lost);
         };
-        let mut channel = match tokio::time::timeout(self.answer_timeout, starting).await {
-            Ok(Ok(channel)) => channel,
-            Ok(Err(_)) if self.handle.is_closed() => return Ok(ExecEnd::Lost),
-            Ok(Err(e)) => return Err(format!("{}: {e}", self.address)),
-            Err(_) => {
-                let _ = tokio::time::timeout(Duration::from_secs(1), self.close()).await;
-                return Ok(ExecEnd::Lost);
-            }
-        };
+        if channel.eof().await.is_err() && self.handle.is_closed() {
+            return Ok(ExecEnd::Lost);
+        }
         let mut end = None;
         // exit-status may come after EOF: read until the channel closes.
         while let Some(msg) = channel.wait().await {

@@ -267,7 +267,7 @@ impl<B: Backend> Cockpit<B> {
             Action::Follow => ui.resume_follow(),
             Action::Top => {
                 ui.pause_follow(release);
-                ui.scroll = release.output.len().saturating_sub(page);
+                ui.scroll = ui.kept(release).saturating_sub(page);
             }
             Action::SwitchSource => {
                 ui.source = match ui.source {

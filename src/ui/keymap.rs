@@ -145,7 +145,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('l'),
         "l",
         A::SwitchSource,
-        "switch step output / log streams",
+        "switch step output / the log followers' lines",
     ),
     bind(
         M::Normal,

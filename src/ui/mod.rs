@@ -15,6 +15,7 @@ pub mod cockpit;
 pub mod health;
 pub mod host_shell;
 pub mod keymap;
+pub mod logs;
 pub mod modal;
 pub mod output;
 pub mod panels;

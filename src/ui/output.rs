@@ -1,5 +1,6 @@
-//! The output pane: the steps' output (and, later, the log streams), each line prefixed with
-//! its target in a stable colour, errors highlighted, following the end until scrolled.
+//! The output pane: the steps' output (the log streams' are drawn by `logs.rs`), each line
+//! prefixed with its target in a stable colour, errors highlighted, following the end until
+//! scrolled.
 
 use std::sync::LazyLock;
 
@@ -64,7 +65,7 @@ fn body(line: &OutputLine) -> std::borrow::Cow<'_, str> {
 
 /// The text cut into rows of `room` characters, at a space when there is one in the row's
 /// second half (words stay whole), else mid-word.
-fn chunks(text: &str, room: usize) -> Vec<&str> {
+pub(super) fn chunks(text: &str, room: usize) -> Vec<&str> {
     if room == 0 || text.is_empty() {
         return vec![text];
     }
@@ -174,7 +175,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
     if ui.follow {
         title.push(Span::styled("· follow ", theme.dim()));
     } else {
-        let new = UiState::lines_seen(release).saturating_sub(ui.paused_at);
+        let new = ui.seen(release).saturating_sub(ui.paused_at);
         title.push(Span::styled(
             format!("· paused +{new} (End) "),
             theme.bold(),
@@ -217,15 +218,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         return;
     }
     if ui.source == Source::Logs {
-        let text = "Log streams are not built yet: [logs.*] followers come with a later release.";
-        frame.render_widget(
-            Paragraph::new(text)
-                .style(theme.dim())
-                .wrap(Wrap { trim: true })
-                .block(block),
-            area,
-        );
-        return;
+        return super::logs::render(frame, area, block, release, ui, theme);
     }
     if release.output.is_empty() && !release.refusals.is_empty() {
         // Nothing ran: say why the release was refused, here and in full.

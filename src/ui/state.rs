@@ -175,10 +175,27 @@ impl UiState {
         release.output_dropped + release.output.len() as u64
     }
 
+    /// Lines seen so far (kept and dropped) of the source on screen: the steps' output or the
+    /// logs.
+    pub fn seen(&self, release: &Release) -> u64 {
+        match self.source {
+            Source::Logs => release.logs.seen(),
+            _ => Self::lines_seen(release),
+        }
+    }
+
+    /// Lines kept of the source on screen.
+    pub fn kept(&self, release: &Release) -> usize {
+        match self.source {
+            Source::Logs => release.logs.lines.len(),
+            _ => release.output.len(),
+        }
+    }
+
     pub fn pause_follow(&mut self, release: &Release) {
         if self.follow {
             self.follow = false;
-            self.paused_at = Self::lines_seen(release);
+            self.paused_at = self.seen(release);
         }
     }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod logs;
 mod props;
 mod rollback;
 mod stopping;

@@ -105,6 +105,30 @@ fn event() -> impl Strategy<Value = EventKind> {
                 actor: Actor::Person,
             }
         }),
+        (target(), prop::collection::vec(text(), 0..3)).prop_map(|(target, lines)| {
+            EventKind::LogLines {
+                target,
+                follower: "app".into(),
+                lines,
+            }
+        }),
+        (target(), 0u64..5).prop_map(|(target, count)| EventKind::LogsDropped {
+            target,
+            follower: "app".into(),
+            count,
+        }),
+        (target(), text()).prop_map(|(target, error)| EventKind::FollowerDown {
+            target,
+            follower: "app".into(),
+            error,
+        }),
+        (target(), prop::option::of(0u64..9000)).prop_map(|(target, gap_ms)| {
+            EventKind::FollowerUp {
+                target,
+                follower: "app".into(),
+                gap_ms,
+            }
+        }),
         // A second start, with another plan, arrives mid-release.
         Just(EventKind::Started {
             session: "s2".into(),
@@ -174,6 +198,7 @@ proptest! {
     fn any_events_keep_the_release_whole(kinds in events()) {
         replay(TWO_HOSTS, &kinds);
         replay(&TWO_HOSTS.replace("check = \"true\"", "check = \"true\"\nretries = 2"), &kinds);
+        replay(&format!("{TWO_HOSTS}\n[logs.app]\non = \"web\"\ncommand = \"tail -F x\"\nerrors = 'a'\n"), &kinds);
     }
 
     #[test]

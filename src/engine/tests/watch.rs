@@ -217,3 +217,33 @@ fn extending_the_watch_holds_it_five_minutes_more() {
     });
     assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
 }
+
+#[test]
+fn a_burst_of_error_lines_in_the_logs_proposes_a_rollback() {
+    let toml = profile("\"log_errors > 20/min\"", "")
+        + "\n[logs.app]\non = \"web\"\ncommand = \"journalctl -f\"\nerrors = 'ERROR'\n";
+    let mut run = watching(&toml, &[]);
+    let burst = |n: usize| EventKind::LogLines {
+        target: "a".into(),
+        follower: "app".into(),
+        lines: (0..n).map(|i| format!("ERROR order {i} failed")).collect(),
+    };
+    // A few errors a minute: nothing.
+    for _ in 0..30 {
+        run.wait(4_000);
+        run.send(burst(1));
+    }
+    assert_eq!(run.release.question, None);
+    // Thirty a minute, held over a full minute: proposed.
+    let mut proposed = false;
+    for _ in 0..40 {
+        run.wait(4_000);
+        run.send(burst(3));
+        proposed |= run.release.question.is_some();
+    }
+    assert!(proposed);
+    assert_eq!(
+        run.release.question,
+        Some(Question::RollbackProposal { rule: 0 })
+    );
+}

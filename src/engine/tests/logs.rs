@@ -1,0 +1,231 @@
+//! Log followers: when they start and stop, error lines and their counts per minute, error
+//! signatures new since the deploy, and what is dropped.
+
+use super::*;
+use crate::engine::logs::{FollowerStatus, LOG_LINES_KEPT, LogMark};
+
+/// Two web hosts, one follower on both whose errors are `ERROR`, a check, then the deploy.
+fn with_logs() -> String {
+    format!(
+        "{TWO_HOSTS}\n[logs.app]\non = \"web\"\ncommand = \"tail -F /var/log/app.log\"\nerrors = 'ERROR|Traceback'\n"
+    )
+}
+
+fn lines(run: &mut Run, target: &str, lines: &[&str]) {
+    run.send(EventKind::LogLines {
+        target: target.into(),
+        follower: "app".into(),
+        lines: lines.iter().map(|l| l.to_string()).collect(),
+    });
+}
+
+#[test]
+fn followers_start_once_the_locks_are_taken_before_the_first_step_and_stop_at_the_outcome() {
+    let mut run = Run::new(&with_logs());
+    assert_eq!(run.release.plan.logs[0].targets, both());
+    for t in both() {
+        let fx = run.send(EventKind::Connected { target: t });
+        assert!(!fx.contains(&Effect::FollowLogs), "{fx:?}");
+    }
+    let fx = run.send(EventKind::LockTaken { target: "a".into() });
+    assert!(
+        !fx.contains(&Effect::FollowLogs),
+        "b's lock is not taken yet"
+    );
+    let fx = run.send(EventKind::LockTaken { target: "b".into() });
+    let follow = fx.iter().position(|e| *e == Effect::FollowLogs);
+    let first_run = fx.iter().position(|e| matches!(e, Effect::StartRun { .. }));
+    assert!(
+        matches!((follow, first_run), (Some(f), Some(r)) if f < r),
+        "followers start before the first step: {fx:?}"
+    );
+    assert!(
+        run.release
+            .logs
+            .followers
+            .iter()
+            .all(|f| f.status == FollowerStatus::Starting),
+        "{:?}",
+        run.release.logs.followers
+    );
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    let fx = run.decide("ana", Decision::NoGo);
+    assert!(fx.contains(&Effect::StopFollowers), "{fx:?}");
+    let fx = run.locks_released(&fx);
+    assert!(!fx.contains(&Effect::StopFollowers), "stopped once: {fx:?}");
+}
+
+#[test]
+fn a_refused_start_never_starts_followers() {
+    let mut run = Run::new(&with_logs());
+    for t in both() {
+        run.send(EventKind::Connected { target: t });
+    }
+    run.send(EventKind::LockTaken { target: "a".into() });
+    let fx = run.send(EventKind::LockRefused {
+        target: "b".into(),
+        holder: "bob".into(),
+    });
+    assert!(
+        !fx.contains(&Effect::FollowLogs) && !fx.contains(&Effect::StopFollowers),
+        "{fx:?}"
+    );
+}
+
+#[test]
+fn error_lines_are_marked_and_counted_per_target_per_minute() {
+    let mut run = Run::going(&with_logs());
+    // Each event is a second after the last: start at the top of a minute.
+    run.at = 60_000 * 100 - 1000;
+    lines(
+        &mut run,
+        "a",
+        &["GET / 200", "ERROR db timeout", "Traceback (most recent)"],
+    );
+    lines(&mut run, "b", &["ERROR db timeout"]);
+    let kept: Vec<(&str, bool)> = run
+        .release
+        .logs
+        .lines
+        .iter()
+        .map(|l| (l.line.as_str(), l.error))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            ("GET / 200", false),
+            ("ERROR db timeout", true),
+            ("Traceback (most recent)", true),
+            ("ERROR db timeout", true),
+        ]
+    );
+    let minute_later = 60_000 * 101 + 5_000;
+    assert_eq!(run.release.log_errors_per_min(Some("a"), minute_later), 2.0);
+    assert_eq!(run.release.log_errors_per_min(Some("b"), minute_later), 1.0);
+    assert_eq!(run.release.log_errors_per_min(None, minute_later), 3.0);
+    // The minute still running does not count yet; one long gone counts no more.
+    assert_eq!(
+        run.release.log_errors_per_min(None, 60_000 * 100 + 30_000),
+        0.0
+    );
+    assert_eq!(run.release.log_errors_per_min(None, 60_000 * 103), 0.0);
+}
+
+#[test]
+fn a_signature_first_seen_after_the_first_run_step_is_new_one_seen_before_is_not() {
+    let mut run = Run::going(&with_logs());
+    lines(&mut run, "a", &["ERROR cache miss for key 8812"]);
+    assert!(!run.release.deploy_started(), "only the check has run");
+    // The check passes, the gate says go, the manual item is done: the deploy starts.
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    let fx = run.decide("ana", Decision::Done);
+    assert_eq!(started(&fx), vec![main_run(3, "a", 1)]);
+    assert!(run.release.deploy_started());
+    lines(
+        &mut run,
+        "b",
+        &[
+            "ERROR cache miss for key 9120",
+            "ERROR relation \"orders\" does not exist",
+            "ERROR relation \"orders\" does not exist",
+        ],
+    );
+    let new: Vec<(&str, u64)> = run
+        .release
+        .signatures
+        .new_since_deploy()
+        .iter()
+        .map(|s| (s.example.as_str(), s.count))
+        .collect();
+    assert_eq!(new, vec![("ERROR relation \"orders\" does not exist", 2)]);
+    let old = run
+        .release
+        .signatures
+        .get("ERROR cache miss for key 1")
+        .expect("the baseline error is known");
+    assert!(old.before_deploy && old.count == 2, "{old:?}");
+}
+
+#[test]
+fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
+    let mut run = Run::going(&with_logs());
+    let many: Vec<String> = (0..LOG_LINES_KEPT + 25)
+        .map(|i| format!("line {i}"))
+        .collect();
+    run.send(EventKind::LogLines {
+        target: "a".into(),
+        follower: "app".into(),
+        lines: many,
+    });
+    assert_eq!(run.release.logs.lines.len(), LOG_LINES_KEPT);
+    assert_eq!(run.release.logs.dropped, 25);
+    assert_eq!(run.release.logs.seen(), LOG_LINES_KEPT as u64 + 25);
+    assert_eq!(run.release.logs.lines[0].line, "line 25");
+    run.send(EventKind::LogsDropped {
+        target: "a".into(),
+        follower: "app".into(),
+        count: 1200,
+    });
+    run.send(EventKind::LogsDropped {
+        target: "a".into(),
+        follower: "app".into(),
+        count: 3,
+    });
+    let a = &run.release.logs.followers[0];
+    assert_eq!((a.target.as_str(), a.lost), ("a", 1203));
+    let last = run.release.logs.lines.back().expect("a mark");
+    assert_eq!(last.mark, LogMark::Dropped);
+    assert!(last.line.starts_with("3 lines dropped"), "{}", last.line);
+}
+
+#[test]
+fn a_follower_going_down_and_up_is_told_with_its_gap_and_strangers_are_ignored() {
+    let mut run = Run::going(&with_logs());
+    run.send(EventKind::FollowerUp {
+        target: "b".into(),
+        follower: "app".into(),
+        gap_ms: None,
+    });
+    run.send(EventKind::FollowerDown {
+        target: "b".into(),
+        follower: "app".into(),
+        error: "connection lost".into(),
+    });
+    assert!(matches!(
+        run.release.logs.followers[1].status,
+        FollowerStatus::Down { .. }
+    ));
+    run.send(EventKind::FollowerUp {
+        target: "b".into(),
+        follower: "app".into(),
+        gap_ms: Some(4_200),
+    });
+    let said: Vec<(LogMark, &str)> = run
+        .release
+        .logs
+        .lines
+        .iter()
+        .map(|l| (l.mark, l.line.as_str()))
+        .collect();
+    assert_eq!(
+        said,
+        vec![
+            (LogMark::Up, "following"),
+            (LogMark::Down, "follower down: connection lost"),
+            (LogMark::Up, "following again after a gap of 5s"),
+        ]
+    );
+    assert_eq!(run.release.logs.followers[1].drops, 1);
+    let before = run.release.logs.lines.len();
+    lines(&mut run, "zz", &["ERROR from nowhere"]);
+    run.send(EventKind::LogLines {
+        target: "a".into(),
+        follower: "nginx".into(),
+        lines: vec!["ERROR".into()],
+    });
+    assert_eq!(run.release.logs.lines.len(), before);
+    assert_eq!(run.release.signatures.all().count(), 0);
+}
