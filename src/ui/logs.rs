@@ -125,36 +125,13 @@ pub fn render(
     let inner = block.inner(area);
     let (height, width) = (inner.height as usize, inner.width as usize);
     let logs = &release.logs.lines;
-    // Walk back from the end, skipping `scroll` rows, until the pane is full: the cost is the
-    // screen, not the scrollback.
-    let total: usize = if ui.follow {
-        0
-    } else {
-        logs.iter()
-            .filter(|l| shown(l, ui))
-            .map(|l| rows(l, width, ui.wrap))
-            .sum()
-    };
-    let skip = if ui.follow {
-        0
-    } else {
-        ui.scroll.min(total.saturating_sub(height))
-    };
-    let mut picked: Vec<&LogLine> = Vec::with_capacity(height);
-    let (mut skipped, mut filled) = (0, 0);
-    for line in logs.iter().rev().filter(|l| shown(l, ui)) {
-        let r = rows(line, width, ui.wrap);
-        if skipped < skip {
-            skipped += r;
-            continue;
-        }
-        if filled + r > height && filled > 0 {
-            break;
-        }
-        filled += r;
-        picked.push(line);
-    }
-    picked.reverse();
+    let picked = super::state::page(
+        logs,
+        |l| shown(l, ui),
+        |l| rows(l, width, ui.wrap),
+        ui,
+        height,
+    );
     if picked.is_empty() {
         frame.render_widget(
             Paragraph::new(empty(release, ui))

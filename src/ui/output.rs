@@ -247,39 +247,13 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         );
         return;
     }
-    // Walk back from the end, skipping `scroll` rows, until the pane is full: the cost is the
-    // screen, not the scrollback. Scrolled past the oldest line shown (a filter keeps few), the
-    // pane shows the oldest page rather than nothing.
-    let total: usize = if ui.follow {
-        0
-    } else {
-        release
-            .output
-            .iter()
-            .filter(|l| shown(l, ui))
-            .map(|l| rows(l, width, ui.wrap))
-            .sum()
-    };
-    let skip = if ui.follow {
-        0
-    } else {
-        ui.scroll.min(total.saturating_sub(height))
-    };
-    let mut picked: Vec<&OutputLine> = Vec::with_capacity(height);
-    let (mut skipped, mut filled) = (0, 0);
-    for line in release.output.iter().rev().filter(|l| shown(l, ui)) {
-        let r = rows(line, width, ui.wrap);
-        if skipped < skip {
-            skipped += r;
-            continue;
-        }
-        if filled + r > height && filled > 0 {
-            break;
-        }
-        filled += r;
-        picked.push(line);
-    }
-    picked.reverse();
+    let picked = super::state::page(
+        &release.output,
+        |l| shown(l, ui),
+        |l| rows(l, width, ui.wrap),
+        ui,
+        height,
+    );
     let mut lines: Vec<Line> = picked
         .into_iter()
         .flat_map(|l| screen_rows(l, release, width, ui.wrap, theme))

@@ -227,3 +227,37 @@ pub fn row_of(release: &Release, list: StepList, step: usize) -> usize {
         StepList::Rollback => release.plan.steps.len() + step,
     }
 }
+
+/// The page of a scrollback that is on screen: walking back from the end, `scroll` rows
+/// skipped (clamped so a short, filtered list shows its oldest page rather than nothing),
+/// until `height` rows are full. The cost is the screen, not the scrollback.
+pub fn page<'a, T>(
+    lines: &'a std::collections::VecDeque<T>,
+    shown: impl Fn(&T) -> bool,
+    rows: impl Fn(&T) -> usize,
+    ui: &UiState,
+    height: usize,
+) -> Vec<&'a T> {
+    let skip = if ui.follow {
+        0
+    } else {
+        let total: usize = lines.iter().filter(|l| shown(l)).map(&rows).sum();
+        ui.scroll.min(total.saturating_sub(height))
+    };
+    let mut picked: Vec<&T> = Vec::with_capacity(height);
+    let (mut skipped, mut filled) = (0, 0);
+    for line in lines.iter().rev().filter(|l| shown(l)) {
+        let r = rows(line);
+        if skipped < skip {
+            skipped += r;
+            continue;
+        }
+        if filled + r > height && filled > 0 {
+            break;
+        }
+        filled += r;
+        picked.push(line);
+    }
+    picked.reverse();
+    picked
+}
