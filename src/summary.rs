@@ -111,6 +111,7 @@ fn asked_at(release: &Release, question: &Question) -> Option<String> {
         Question::Gate { step } => (StepList::Main, *step),
         Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
         Question::ConfirmRollback { .. } => return None,
+        Question::FinalGate => return Some("the final gate".into()),
         Question::RollbackProposal { rule } => {
             let rule = release.plan.watch.as_ref()?.rollback_on.get(*rule)?;
             return Some(format!("rollback proposal \"{}\"", rule.text));

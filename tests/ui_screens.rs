@@ -924,3 +924,27 @@ fn a_rule_that_held_proposes_a_rollback_with_its_evidence() {
     assert!(text.contains("error_ratio > 5% for 1m held"), "{text}");
     assert!(text.contains("[k] KEEP WATCHING"), "{text}");
 }
+
+/// A watch that ran its whole duration ends at the final gate, with the health now.
+#[test]
+fn the_watch_ends_at_the_final_gate() {
+    let mut s = Scene::at_gate("production");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-2", 0);
+    s.send(EventKind::TimerFired {
+        timer: gonogo::engine::Timer::WatchEnd,
+    });
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    let text = screen(&s.release, &c.ui, 80, 24);
+    for expected in [
+        "PRODUCTION FINAL GATE",
+        "The watch window held. Release good?",
+        "[g] GO  [r] ROLLBACK",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    snapshots("final_gate", &s.release, &c.ui);
+}

@@ -76,6 +76,8 @@ impl Release {
             Some(Question::RollbackProposal { .. }) => {
                 return vec![Answer::Rollback, Answer::Keep];
             }
+            Some(Question::FinalGate) if rollback => return vec![Answer::Go, Answer::Rollback],
+            Some(Question::FinalGate) => return vec![Answer::Go],
         };
         let main_failure = matches!(
             self.question,

@@ -491,7 +491,9 @@ impl Release {
                         after_ms: more,
                     });
                 } else if self.question.is_none() {
-                    self.finish(Outcome::Released, fx);
+                    // The watch held: a person says the release is good, or rolls it back.
+                    self.question = Some(Question::FinalGate);
+                    fx.push(Effect::Ask);
                 }
             }
             Timer::AutoRollback => {

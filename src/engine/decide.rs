@@ -54,6 +54,7 @@ impl Release {
                     fx.push(Effect::Ask);
                 }
             }
+            (Some(Question::FinalGate), Decision::Go) => self.finish(Outcome::Released, fx),
             (Some(Question::Gate { step }), Decision::NoGo) => {
                 self.steps[step].status = StepStatus::Failed;
                 self.abort(fx);

@@ -198,6 +198,8 @@ pub enum Question {
         list: StepList,
         step: usize,
     },
+    /// The watch window ran its whole duration: is the release good? Go releases it.
+    FinalGate,
     /// A watch rule held for its duration: roll back, or keep watching (with a reason).
     RollbackProposal {
         rule: usize,

@@ -163,6 +163,10 @@ impl Headless {
                     failed.join(", ")
                 ));
             }
+            Question::FinalGate => {
+                self.line("?? FINAL GATE: the watch window held. Release good?".to_string());
+                self.line(format!("   {}", crate::ui::health::health_summary(release)));
+            }
             Question::RollbackProposal { rule } => {
                 for line in crate::summary::proposal_lines(release, *rule) {
                     self.line(line);
@@ -200,6 +204,9 @@ impl Headless {
                 }
                 Question::Manual { .. } => {
                     return Some(self.decided_as(Actor::Yes, Decision::Done, Some("--yes".into())));
+                }
+                Question::FinalGate => {
+                    return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
                 }
                 _ => {}
             }

@@ -245,6 +245,24 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
                 " ROLLBACK STEP FAILED "
             }
         }
+        Question::FinalGate => {
+            lines.push(Line::from(Span::styled(
+                "The watch window held. Release good?",
+                theme.bold(),
+            )));
+            lines.push(Line::from(format!(
+                "Now: {}",
+                super::health::health_summary(release)
+            )));
+            lines.push(Line::from(
+                "GO ends the release as released and lets go of the locks.",
+            ));
+            if production {
+                " PRODUCTION FINAL GATE "
+            } else {
+                " FINAL GATE "
+            }
+        }
         Question::RollbackProposal { rule } => {
             for (i, text) in crate::summary::proposal_lines(release, *rule)
                 .into_iter()

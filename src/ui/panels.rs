@@ -131,6 +131,7 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
             Question::Failure { .. } => " STEP FAILED: a decides ",
             Question::ConfirmRollback { .. } => " ROLLBACK to confirm: a ",
             Question::RollbackProposal { .. } => " ROLLBACK PROPOSED: a decides ",
+            Question::FinalGate => " FINAL GATE waits: a answers ",
         }),
         _ => None,
     };

@@ -196,9 +196,14 @@ fn the_watch_window_holds_the_release_until_it_ends() {
         }]
     );
     assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    // At its end, the final gate: a person says the release is good.
     let fx = run.send(EventKind::TimerFired {
         timer: Timer::WatchEnd,
     });
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+    assert_eq!(run.release.answers(), vec![Answer::Go, Answer::Rollback]);
+    let fx = run.decide("ana", Decision::Go);
     assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
 }
 

@@ -90,9 +90,11 @@ fn a_healthy_watch_runs_its_duration_and_releases() {
     let toml = profile("\"error_ratio > 5% for 1m\"", "");
     let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
     assert_eq!(for_seconds(&mut run, 120, &metrics(0.01, 95.0)), None);
-    let fx = run.send(EventKind::TimerFired {
+    run.send(EventKind::TimerFired {
         timer: Timer::WatchEnd,
     });
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+    let fx = run.decide("ana", Decision::Go);
     assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
 }
 
@@ -212,10 +214,10 @@ fn extending_the_watch_holds_it_five_minutes_more() {
         }]
     );
     assert!(matches!(run.release.stage, Stage::Watching { .. }));
-    let fx = run.send(EventKind::TimerFired {
+    run.send(EventKind::TimerFired {
         timer: Timer::WatchEnd,
     });
-    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+    assert_eq!(run.release.question, Some(Question::FinalGate));
 }
 
 #[test]
