@@ -164,7 +164,7 @@ impl Headless {
                 ));
             }
             Question::FinalGate => {
-                self.line("?? FINAL GATE: the watch window held. Release good?".to_string());
+                self.line("?? FINAL GATE: the watch window held. Release good?");
                 self.line(format!("   {}", crate::ui::health::health_summary(release)));
             }
             Question::RollbackProposal { rule } => {
