@@ -233,7 +233,7 @@ fn host_state(release: &Release, target: &str) -> String {
 }
 
 /// `HH:MM:SSZ` of a moment (UTC: the same on every machine that reads it).
-fn clock(at: u64) -> String {
+pub(crate) fn clock(at: u64) -> String {
     i64::try_from(at)
         .ok()
         .and_then(chrono::DateTime::from_timestamp_millis)

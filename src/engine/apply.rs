@@ -153,11 +153,12 @@ impl Release {
                 lines,
             } => {
                 self.log_lines(target, follower, lines);
-                // `log_errors` rules move with the lines.
+                // `log_errors` and `new_errors` rules move with the lines.
+                use super::watch_rule::Signal;
                 if self.plan.watch.as_ref().is_some_and(|w| {
                     w.rollback_on
                         .iter()
-                        .any(|r| r.signal == super::watch_rule::Signal::LogErrors)
+                        .any(|r| matches!(r.signal, Signal::LogErrors | Signal::NewErrors))
                 }) {
                     self.evaluate_rules(&mut fx);
                 }

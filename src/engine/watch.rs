@@ -184,6 +184,10 @@ impl Release {
                 let following = !self.plan.logs.is_empty();
                 following.then(|| self.log_errors_per_min(None, self.now))
             }
+            Signal::NewErrors => {
+                let following = !self.plan.logs.is_empty();
+                following.then(|| self.signatures.new_count() as f64)
+            }
             _ => {
                 let values = self.watch.metrics.iter().filter_map(|s| {
                     let (_, reading) = s.history.back()?;
@@ -229,6 +233,7 @@ impl Release {
             Threshold::Seconds(s) => (value / 1000.0, s),
             Threshold::PerMinute(n) if rule.signal == Signal::RequestRate => (value * 60.0, n),
             Threshold::PerMinute(n) => (value, n),
+            Threshold::Count(n) => (value, n),
             Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
                 Some(base) => (value, x * base),
                 None => return (false, Some(value)),
@@ -345,6 +350,6 @@ fn metric(reading: &MetricsReading, signal: Signal) -> Option<f64> {
             99 => reading.latency_p99_ms,
             _ => None,
         },
-        Signal::Health | Signal::LogErrors => None,
+        Signal::Health | Signal::LogErrors | Signal::NewErrors => None,
     }
 }

@@ -4,9 +4,9 @@
 //! ```text
 //! rule      = signal ( "failing" | op threshold ) [ "for" duration ]
 //! signal    = error_ratio | latency_p50 | latency_p90 | latency_p95 | latency_p99
-//!           | log_errors | request_rate | health
+//!           | log_errors | request_rate | health | new_errors
 //! op        = ">" | ">=" | "<" | "<="
-//! threshold = N "%" | N "ms" | N "s" | N "x baseline" | N "/min" | N "/s"
+//! threshold = N "%" | N "ms" | N "s" | N "x baseline" | N "/min" | N "/s" | N (new_errors)
 //! ```
 
 use std::time::Duration;
@@ -27,10 +27,14 @@ pub struct WatchRule {
 #[serde(rename_all = "snake_case")]
 pub enum Signal {
     ErrorRatio,
-    Latency { percentile: u8 },
+    Latency {
+        percentile: u8,
+    },
     LogErrors,
     RequestRate,
     Health,
+    /// Error signatures first seen in the logs since the first change.
+    NewErrors,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,4 +63,6 @@ pub enum Threshold {
     Seconds(f64),
     TimesBaseline(f64),
     PerMinute(f64),
+    /// A plain count (`new_errors > 0`).
+    Count(f64),
 }

@@ -13,7 +13,7 @@ pub struct RuleError {
     pub help: String,
 }
 
-const SIGNALS: [&str; 8] = [
+const SIGNALS: [&str; 9] = [
     "error_ratio",
     "latency_p50",
     "latency_p90",
@@ -22,6 +22,7 @@ const SIGNALS: [&str; 8] = [
     "log_errors",
     "request_rate",
     "health",
+    "new_errors",
 ];
 
 struct Token<'a> {
@@ -158,6 +159,7 @@ fn parse_signal(token: &Token<'_>) -> Result<Signal, RuleError> {
         "log_errors" => Signal::LogErrors,
         "request_rate" => Signal::RequestRate,
         "health" => Signal::Health,
+        "new_errors" => Signal::NewErrors,
         other => match other.strip_prefix("latency_p").map(str::parse::<u8>) {
             Some(Ok(p)) if [50, 90, 95, 99].contains(&p) => Signal::Latency { percentile: p },
             _ => {
@@ -181,6 +183,7 @@ fn example_for(signal: Signal) -> &'static str {
         Signal::LogErrors => "a rate: 20/min or 1/s",
         Signal::RequestRate => "a rate or a multiple of the baseline: 100/s or 0.5x baseline",
         Signal::Health => "health rules take `failing`",
+        Signal::NewErrors => "a count of error signatures new since the deploy: new_errors > 0",
     }
 }
 
@@ -211,6 +214,7 @@ fn parse_threshold(
         ("s", false) => Threshold::Seconds(value),
         ("/min" | "/m", false) => Threshold::PerMinute(value),
         ("/s", false) => Threshold::PerMinute(value * 60.0),
+        ("", false) if signal == Signal::NewErrors => Threshold::Count(value),
         ("", false) => return Err(bad(format!("`{text}` needs a unit"))),
         (other, false) => return Err(bad(format!("unknown unit `{other}`"))),
     };
@@ -223,6 +227,7 @@ fn parse_threshold(
             Signal::Latency { .. },
             Threshold::Seconds(_) | Threshold::TimesBaseline(_)
         ) | (Signal::LogErrors, Threshold::PerMinute(_))
+            | (Signal::NewErrors, Threshold::Count(_))
             | (
                 Signal::RequestRate,
                 Threshold::PerMinute(_) | Threshold::TimesBaseline(_)
@@ -237,6 +242,24 @@ fn parse_threshold(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn new_error_signatures_are_counted() {
+        let r = parse_rule("new_errors > 0 for 30s").expect("valid");
+        assert_eq!(r.signal, Signal::NewErrors);
+        assert_eq!(
+            r.condition,
+            Condition::Compare {
+                op: Op::Above,
+                threshold: Threshold::Count(0.0)
+            }
+        );
+        assert!(parse_rule("new_errors > 5%").is_err());
+        assert!(
+            parse_rule("log_errors > 20").is_err(),
+            "a rate needs its unit"
+        );
+    }
 
     #[test]
     fn the_design_rules_parse() {

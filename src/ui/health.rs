@@ -14,10 +14,17 @@ use crate::engine::watch::MetricsReading;
 use crate::engine::watch_rule::Signal;
 use crate::engine::{Release, Stage};
 use crate::profile::Transport;
+use crate::summary::clock;
+
+/// New error signatures listed in the pane, newest first.
+pub const NEW_ERRORS_SHOWN: usize = 3;
+
+/// Samples a sparkline spans.
+const SPARK_SAMPLES: usize = 20;
 
 /// The health in one line, for a gate's question: what a person approves against.
 pub fn health_summary(release: &Release) -> String {
-    if release.plan.probes.is_empty() {
+    if release.plan.probes.is_empty() && release.plan.logs.is_empty() {
         return "no health checks in this profile".into();
     }
     let health = &release.watch.health;
@@ -31,6 +38,10 @@ pub fn health_summary(release: &Release) -> String {
     }
     if let Some(p95) = release.signal_now(Signal::Latency { percentile: 95 }) {
         parts.push(format!("p95 {}", millis(p95)));
+    }
+    let new = release.signatures.new_count();
+    if new > 0 {
+        parts.push(format!("{new} new error signatures since the deploy"));
     }
     if parts.is_empty() {
         "health: no answer yet".into()
@@ -182,19 +193,42 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
             .via
             .as_deref()
             .map_or(String::new(), |v| format!(" via {v}"));
-        let ratios: Vec<f64> = m
-            .history
-            .iter()
-            .rev()
-            .take(20)
-            .rev()
-            .filter_map(|(_, r)| r.error_ratio)
-            .collect();
+        let recent = |f: fn(&MetricsReading) -> Option<f64>| -> Vec<f64> {
+            let start = m.history.len().saturating_sub(SPARK_SAMPLES);
+            m.history
+                .iter()
+                .skip(start)
+                .filter_map(|(_, r)| f(r))
+                .collect()
+        };
+        let ratios = recent(|r| r.error_ratio);
+        let p95s = recent(|r| r.latency_p95_ms);
         lines.push(Line::from(vec![
             Span::styled("≈ ", theme.dim()),
             Span::raw(format!("{}{via}  ", m.source)),
             Span::raw(metric_text(last, base_ratio, base_p95)),
-            Span::styled(format!("  {}", sparkline(&ratios)), theme.fg(Color::Cyan)),
+            Span::styled(
+                format!("  err {}", sparkline(&ratios)),
+                theme.fg(Color::Cyan),
+            ),
+            Span::styled(format!(" p95 {}", sparkline(&p95s)), theme.fg(Color::Cyan)),
+        ]));
+    }
+    // Errors the logs never showed before the deploy: the likeliest sign of a bad release.
+    for new in release
+        .signatures
+        .new_since_deploy()
+        .iter()
+        .rev()
+        .take(NEW_ERRORS_SHOWN)
+    {
+        lines.push(Line::from(vec![
+            Span::styled("✱ ", theme.fg(Color::Red)),
+            Span::styled(
+                format!("new error {}x since {}: ", new.count, clock(new.first_at)),
+                theme.fg(Color::Red),
+            ),
+            Span::raw(new.example.clone()),
         ]));
     }
     let watching = matches!(release.stage, Stage::Watching { .. });

@@ -49,7 +49,8 @@ pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, n
         .watch
         .as_ref()
         .map_or(1, |w| w.rollback_on.len());
-    let probes = release.watch.health.len() + release.watch.metrics.len();
+    let new_errors = release.signatures.new_count().min(health::NEW_ERRORS_SHOWN);
+    let probes = release.watch.health.len() + release.watch.metrics.len() + new_errors;
     let health_height = (release.targets.len() + rules + probes + 2)
         .clamp(3, (middle.height / 3).max(3) as usize) as u16;
     let [output_area, health_area] =

@@ -249,3 +249,26 @@ fn a_burst_of_error_lines_in_the_logs_proposes_a_rollback() {
         Some(Question::RollbackProposal { rule: 0 })
     );
 }
+
+#[test]
+fn an_error_never_seen_before_the_deploy_proposes_a_rollback_and_an_old_one_does_not() {
+    let toml = profile("\"new_errors > 0\"", "")
+        + "\n[logs.app]\non = \"web\"\ncommand = \"journalctl -f\"\nerrors = 'ERROR'\n";
+    let line = |text: &str| EventKind::LogLines {
+        target: "a".into(),
+        follower: "app".into(),
+        lines: vec![text.to_string()],
+    };
+    let before = [line("ERROR payment gateway timeout after 3001ms")];
+    let mut run = watching(&toml, &before);
+    // The same error as before the deploy, with other numbers: not new.
+    run.send(line("ERROR payment gateway timeout after 2874ms"));
+    assert_eq!(run.release.question, None);
+    run.send(line(
+        "ERROR column orders.coupon_id does not exist (id 4411)",
+    ));
+    assert_eq!(
+        run.release.question,
+        Some(Question::RollbackProposal { rule: 0 })
+    );
+}
