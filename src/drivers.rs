@@ -137,7 +137,10 @@ impl Drivers for LiveDrivers {
         let events = self.events.clone();
         match effect {
             Effect::StartProbes => {
-                self.probes = self.session.probes.start(&self.session.links, &events);
+                let session = &self.session;
+                self.probes = session
+                    .probes
+                    .start(&session.links, &events, &session.redactor);
             }
             Effect::StopProbes => {
                 for probe in self.probes.drain(..) {

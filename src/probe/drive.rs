@@ -15,6 +15,7 @@ use super::metrics::{MetricQueries, Scrape, derive, scrape_values};
 use crate::engine::EventKind;
 use crate::engine::watch::{HealthReading, MetricsReading};
 use crate::transport::Link;
+use crate::transport::lines::{Redactor, clean};
 
 /// One health check as it is probed: from the laptop (`via` none) or through one target.
 #[derive(Debug, Clone)]
@@ -47,20 +48,33 @@ impl Probes {
         &self,
         links: &HashMap<String, Arc<Link>>,
         events: &mpsc::Sender<EventKind>,
+        redactor: &Arc<Redactor>,
     ) -> Vec<JoinHandle<()>> {
         let client = direct_client().ok();
         let mut tasks = Vec::new();
         for task in &self.health {
             let link = task.via.as_ref().and_then(|v| links.get(v)).cloned();
             let (task, events, client) = (task.clone(), events.clone(), client.clone());
-            tasks.push(tokio::spawn(health_loop(task, link, client, events)));
+            let said = Said(redactor.clone());
+            tasks.push(tokio::spawn(health_loop(task, link, client, events, said)));
         }
         for task in &self.metrics {
             let link = task.via.as_ref().and_then(|v| links.get(v)).cloned();
             let (task, events, client) = (task.clone(), events.clone(), client.clone());
-            tasks.push(tokio::spawn(metrics_loop(task, link, client, events)));
+            let said = Said(redactor.clone());
+            tasks.push(tokio::spawn(metrics_loop(task, link, client, events, said)));
         }
         tasks
+    }
+}
+
+/// An error as the release may keep it: a metrics page quoted in a parse error, a URL with a
+/// token in it, are the service's words; nothing in them drives a terminal or shows a secret.
+struct Said(Arc<Redactor>);
+
+impl Said {
+    fn error(&self, why: Option<String>) -> Option<String> {
+        why.map(|w| self.0.mask(clean(w.as_bytes())))
     }
 }
 
@@ -106,6 +120,7 @@ async fn health_loop(
     link: Option<Arc<Link>>,
     client: Option<reqwest::Client>,
     events: mpsc::Sender<EventKind>,
+    said: Said,
 ) {
     let mut every = tokio::time::interval(task.every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -116,7 +131,7 @@ async fn health_loop(
             ok: sample.ok,
             status: sample.status,
             latency_ms: u64::try_from(sample.latency.as_millis()).unwrap_or(u64::MAX),
-            error: sample.error(),
+            error: said.error(sample.error()),
             cert_days: sample.cert_days_left,
         };
         let event = EventKind::HealthSampled {
@@ -170,6 +185,7 @@ async fn metrics_loop(
     link: Option<Arc<Link>>,
     client: Option<reqwest::Client>,
     events: mpsc::Sender<EventKind>,
+    said: Said,
 ) {
     let mut every = tokio::time::interval(task.every);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -182,7 +198,7 @@ async fn metrics_loop(
             text.and_then(|t| scrape_values(&t, &task.queries).map_err(|e| e.to_string()));
         let reading = match scraped {
             Err(why) => Some(MetricsReading {
-                error: Some(why),
+                error: said.error(Some(why)),
                 ..MetricsReading::default()
             }),
             Ok(scrape) => {
@@ -216,5 +232,23 @@ async fn metrics_loop(
         if events.send(event).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_services_words_in_an_error_drive_no_terminal_and_show_no_secret() {
+        let said = Said(Arc::new(Redactor::new(["s3cret-token"])));
+        let quoted = "line 3 of the metrics page: bad value: http_requests_total \u{1b}]0;pwned\u{7}\u{1b}[2J x\nhttp://h/metrics?token=s3cret-token";
+        let shown = said.error(Some(quoted.into())).expect("an error");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\n'),
+            "{shown:?}"
+        );
+        assert!(!shown.contains("s3cret-token"), "{shown:?}");
+        assert!(shown.contains("line 3 of the metrics page"), "{shown:?}");
     }
 }
