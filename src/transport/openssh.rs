@@ -21,7 +21,12 @@ pub fn shell_args(ep: &Endpoint, opts: &SshOptions) -> Vec<OsString> {
                 .iter()
                 .map(|a| shell_word(&a.to_string_lossy())),
         );
-        proxy.extend(["-W".into(), "%h:%p".into(), "--".into(), shell_word(&jump.host)]);
+        proxy.extend([
+            "-W".into(),
+            "%h:%p".into(),
+            "--".into(),
+            shell_word(&jump.host),
+        ]);
         args.push("-o".into());
         args.push(format!("ProxyCommand={}", proxy.join(" ")).into());
     }
@@ -121,7 +126,11 @@ mod tests {
         let args = text(&shell_args(&endpoint("10.0.0.5", "/keys/deploy"), &opts()));
         assert_eq!(args.first().map(String::as_str), Some("-t"));
         assert_eq!(args.last().map(String::as_str), Some("10.0.0.5"));
-        assert_eq!(args[args.len() - 2], "--", "the host is never read as an option");
+        assert_eq!(
+            args[args.len() - 2],
+            "--",
+            "the host is never read as an option"
+        );
         for expected in [
             "Port=2222",
             "User=deploy",
@@ -152,6 +161,9 @@ mod tests {
             .expect("a proxy command");
         assert!(proxy.contains("IdentityFile=/keys/bastion"), "{proxy}");
         assert!(proxy.contains("StrictHostKeyChecking=yes"), "{proxy}");
-        assert!(proxy.ends_with("-W %h:%p -- bastion.example.com"), "{proxy}");
+        assert!(
+            proxy.ends_with("-W %h:%p -- bastion.example.com"),
+            "{proxy}"
+        );
     }
 }

@@ -48,7 +48,7 @@ fn rows(line: &LogLine, width: usize, wrap: bool) -> usize {
         return 1;
     }
     let room = width.saturating_sub(prefix_width(line)).max(1);
-    chunks(&body(line), room).len()
+    chunks(&body(line), room).count().max(1)
 }
 
 fn screen_rows<'a>(
@@ -77,7 +77,6 @@ fn screen_rows<'a>(
     let room = width.saturating_sub(indent).max(1);
     let mut first = Some(head);
     chunks(&text, room)
-        .into_iter()
         .map(|piece| {
             let mut spans = first
                 .take()

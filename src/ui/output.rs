@@ -64,27 +64,27 @@ fn body(line: &OutputLine) -> std::borrow::Cow<'_, str> {
 }
 
 /// The text cut into rows of `room` characters, at a space when there is one in the row's
-/// second half (words stay whole), else mid-word.
-pub(super) fn chunks(text: &str, room: usize) -> Vec<&str> {
-    if room == 0 || text.is_empty() {
-        return vec![text];
-    }
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let Some((hard, _)) = rest.char_indices().nth(room) else {
-            out.push(rest);
-            break;
+/// second half (words stay whole), else mid-word. Lazy: counting rows allocates nothing.
+pub(super) fn chunks(text: &str, room: usize) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        if room == 0 {
+            rest = None;
+            return Some(current);
+        }
+        let Some((hard, _)) = current.char_indices().nth(room) else {
+            rest = None;
+            return Some(current);
         };
-        let cut = rest[..hard]
+        let cut = current[..hard]
             .rfind(' ')
             .map(|space| space + 1)
-            .filter(|&at| rest[..at].chars().count() > room / 2)
+            .filter(|&at| current[..at].chars().count() > room / 2)
             .unwrap_or(hard);
-        out.push(&rest[..cut]);
-        rest = &rest[cut..];
-    }
-    out
+        rest = Some(&current[cut..]).filter(|r| !r.is_empty());
+        Some(&current[..cut])
+    })
 }
 
 /// How many screen rows a line takes.
@@ -93,7 +93,7 @@ fn rows(line: &OutputLine, width: usize, wrap: bool) -> usize {
         return 1;
     }
     let room = width.saturating_sub(prefix_width(line)).max(1);
-    chunks(&body(line), room).len()
+    chunks(&body(line), room).count().max(1)
 }
 
 fn text_style(line: &OutputLine, theme: &Theme) -> Style {
