@@ -5,7 +5,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use super::text::{Sample, quoted};
+use super::text::{Label, Sample, next_label, quoted};
 
 #[derive(Debug, Clone)]
 pub struct Selector {
@@ -85,17 +85,10 @@ impl fmt::Display for Selector {
 
 fn parse_matchers<'a>(mut rest: &'a str, matchers: &mut Vec<Matcher>) -> Result<&'a str, String> {
     loop {
-        rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix('}') {
-            return Ok(after);
-        }
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        let (label, after) = rest.split_at(end);
-        if label.is_empty() {
-            return Err("expected a label name or '}'".into());
-        }
+        let (label, after) = match next_label(rest)? {
+            Label::End(after) => return Ok(after),
+            Label::Named(label, after) => (label, after),
+        };
         let after = after.trim_start();
         let (op, after) = ["=~", "!~", "!=", "="]
             .iter()

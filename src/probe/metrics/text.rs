@@ -77,23 +77,41 @@ pub fn parse_value(text: &str) -> Option<f64> {
     text.parse::<f64>().ok()
 }
 
+/// What comes next inside braces: the closing brace, or a label's name.
+pub(super) enum Label<'a> {
+    /// The closing brace, and what follows it.
+    End(&'a str),
+    /// A label's name, and what follows the name.
+    Named(&'a str, &'a str),
+}
+
+/// Reads past whitespace to the closing brace or the next label name (a selector's matchers
+/// and a sample's labels are written the same way).
+pub(super) fn next_label(rest: &str) -> Result<Label<'_>, String> {
+    let rest = rest.trim_start();
+    if let Some(after) = rest.strip_prefix('}') {
+        return Ok(Label::End(after));
+    }
+    let end = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let (name, after) = rest.split_at(end);
+    if name.is_empty() {
+        return Err("expected a label name or '}'".into());
+    }
+    Ok(Label::Named(name, after))
+}
+
 /// Reads `name="value", ...}` and returns what follows the closing brace.
 fn parse_labels<'a>(
     mut rest: &'a str,
     labels: &mut Vec<(&'a str, Cow<'a, str>)>,
 ) -> Result<&'a str, String> {
     loop {
-        rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix('}') {
-            return Ok(after);
-        }
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        let (name, after) = rest.split_at(end);
-        if name.is_empty() {
-            return Err("expected a label name or '}'".into());
-        }
+        let (name, after) = match next_label(rest)? {
+            Label::End(after) => return Ok(after),
+            Label::Named(name, after) => (name, after),
+        };
         let after = after
             .trim_start()
             .strip_prefix('=')
