@@ -81,8 +81,10 @@ async fn step_aside(target: &str, command: &ShellCommand) -> String {
         "gonogo: shell on {target}; the release keeps running. Exit the shell to return.\r"
     );
     let _ = out.flush();
+    // If gonogo itself ends meanwhile (SIGTERM, the terminal gone), the shell ends with it.
     let status = tokio::process::Command::new(&command.program)
         .args(&command.args)
+        .kill_on_drop(true)
         .status()
         .await;
     let how = match status {
