@@ -306,6 +306,11 @@ impl Release {
                 timer: Timer::AutoRollback,
             });
         }
+        // The watch's time ran out while the proposal was open: its end comes now.
+        if matches!(self.stage, Stage::Watching { until } if self.now >= until) {
+            self.question = Some(Question::FinalGate);
+            fx.push(Effect::Ask);
+        }
     }
 }
 

@@ -272,3 +272,24 @@ fn an_error_never_seen_before_the_deploy_proposes_a_rollback_and_an_old_one_does
         Some(Question::RollbackProposal { rule: 0 })
     );
 }
+
+#[test]
+fn a_proposal_open_when_the_watch_runs_out_leads_to_the_final_gate_once_answered() {
+    let toml = profile("\"health failing for 30s\"", "");
+    let mut run = watching(&toml, &[health(true)]);
+    for_seconds(&mut run, 120, &health(false)).expect("proposed");
+    // The watch's time runs out under the open proposal: nothing ends yet.
+    run.wait(600_000);
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert!(fx.is_empty(), "{fx:?}");
+    let fx = run.decide(
+        "ana",
+        Decision::KeepWatching {
+            reason: "probe host flapping, app fine".into(),
+        },
+    );
+    assert!(fx.contains(&Effect::Ask), "{fx:?}");
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+}
