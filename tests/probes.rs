@@ -11,7 +11,10 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use gonogo::probe::health::{self, Failure, HealthProbe};
 use gonogo::probe::metrics::{MetricQueries, derive, scrape_values};
+use gonogo::probe::tls::Tls;
 use regex::Regex;
+
+mod support;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Health {
@@ -153,7 +156,7 @@ async fn a_service_that_does_not_answer_in_time_is_a_timeout_not_a_refusal() {
     assert!(sample.latency >= timeout && sample.latency < Duration::from_secs(30));
 
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let sample = health::probe_via(stream, &check(addr, timeout)).await;
+    let sample = health::probe_via(stream, &check(addr, timeout), &platform()).await;
     assert_eq!(sample.failure, Some(Failure::Timeout { after: timeout }));
 }
 
@@ -174,30 +177,55 @@ async fn a_probe_via_a_stream_sees_what_a_direct_one_sees() {
     let (addr, service) = serve().await;
     let check = check(addr, Duration::from_secs(5));
     let via = |addr| async move { tokio::net::TcpStream::connect(addr).await.unwrap() };
+    let tls = platform();
 
-    let sample = health::probe_via(via(addr).await, &check).await;
+    let sample = health::probe_via(via(addr).await, &check, &tls).await;
     assert!(sample.ok, "{sample:?}");
     assert_eq!(sample.status, Some(200));
 
     set(&service, Health::Unavailable);
-    let sample = health::probe_via(via(addr).await, &check).await;
+    let sample = health::probe_via(via(addr).await, &check, &tls).await;
     assert_eq!(sample.status, Some(503));
     assert!(!sample.ok);
 
     set(&service, Health::DatabaseDown);
-    let sample = health::probe_via(via(addr).await, &check).await;
+    let sample = health::probe_via(via(addr).await, &check, &tls).await;
     assert!(
         matches!(sample.failure, Some(Failure::Body { .. })),
         "{sample:?}"
     );
+}
 
-    let https = HealthProbe::new("https://app.example/health", 200, Duration::from_secs(1));
-    let sample = health::probe_via(via(addr).await, &https).await;
-    assert!(
-        matches!(sample.failure, Some(Failure::Unsupported(_))),
-        "{sample:?}"
+fn platform() -> Tls {
+    Tls::platform().unwrap()
+}
+
+#[tokio::test]
+async fn an_https_probe_via_a_stream_speaks_tls_checks_the_name_and_counts_the_days() {
+    let service = support::https::serve(30).await;
+    let via = || async { tokio::net::TcpStream::connect(service.addr).await.unwrap() };
+    let trusting = Tls::with_roots(vec![service.ca_der.clone()]).unwrap();
+    let check = HealthProbe::new("https://app.example/health", 200, Duration::from_secs(5));
+
+    let sample = health::probe_via(via().await, &check, &trusting).await;
+    assert!(sample.ok, "{sample:?}");
+    assert_eq!(
+        (sample.status, sample.cert_days_left),
+        (Some(200), Some(30))
     );
-    assert!(sample.error().unwrap().contains("http:// only"));
+
+    // The same service, but the name asked for is not the certificate's.
+    let other = HealthProbe::new("https://db.example/health", 200, Duration::from_secs(5));
+    let sample = health::probe_via(via().await, &other, &trusting).await;
+    assert!(!sample.ok);
+    let why = sample.error().unwrap();
+    assert!(why.contains("not for this name"), "{why}");
+
+    // A certificate from an authority this machine does not trust.
+    let sample = health::probe_via(via().await, &check, &platform()).await;
+    assert!(!sample.ok);
+    let why = sample.error().unwrap();
+    assert!(why.contains("not signed by a trusted authority"), "{why}");
 }
 
 async fn scrape(

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::health::{HealthProbe, HealthSample, direct_client, probe, probe_via};
 use super::metrics::{MetricQueries, Scrape, derive, scrape_values};
+use super::tls::Tls;
 use crate::engine::EventKind;
 use crate::engine::watch::{HealthReading, MetricsReading};
 use crate::transport::Link;
@@ -50,22 +51,34 @@ impl Probes {
         events: &mpsc::Sender<EventKind>,
         redactor: &Arc<Redactor>,
     ) -> Vec<JoinHandle<()>> {
-        let client = direct_client().ok();
+        let clients = Clients {
+            http: direct_client().ok(),
+            tls: Tls::platform(),
+        };
         let mut tasks = Vec::new();
         for task in &self.health {
             let link = task.via.as_ref().and_then(|v| links.get(v)).cloned();
-            let (task, events, client) = (task.clone(), events.clone(), client.clone());
+            let (task, events, clients) = (task.clone(), events.clone(), clients.clone());
             let said = Said(redactor.clone());
-            tasks.push(tokio::spawn(health_loop(task, link, client, events, said)));
+            tasks.push(tokio::spawn(health_loop(task, link, clients, events, said)));
         }
         for task in &self.metrics {
             let link = task.via.as_ref().and_then(|v| links.get(v)).cloned();
-            let (task, events, client) = (task.clone(), events.clone(), client.clone());
+            let (task, events, clients) = (task.clone(), events.clone(), clients.clone());
             let said = Said(redactor.clone());
-            tasks.push(tokio::spawn(metrics_loop(task, link, client, events, said)));
+            tasks.push(tokio::spawn(metrics_loop(
+                task, link, clients, events, said,
+            )));
         }
         tasks
     }
+}
+
+/// How probes speak HTTP: from here (reqwest), and TLS through a target.
+#[derive(Clone)]
+struct Clients {
+    http: Option<reqwest::Client>,
+    tls: Result<Tls, String>,
 }
 
 /// An error as the release may keep it: a metrics page quoted in a parse error, a URL with a
@@ -79,7 +92,7 @@ impl Said {
 }
 
 /// `http://host:port/…` → (host, port), for a tunnel to it.
-fn host_port(url: &str) -> Option<(String, u16)> {
+pub(super) fn host_port(url: &str) -> Option<(String, u16)> {
     let parsed = reqwest::Url::parse(url).ok()?;
     Some((
         parsed.host_str()?.to_string(),
@@ -88,11 +101,7 @@ fn host_port(url: &str) -> Option<(String, u16)> {
 }
 
 /// One GET, direct or through the target's connection.
-async fn get(
-    check: &HealthProbe,
-    link: Option<&Link>,
-    client: Option<&reqwest::Client>,
-) -> HealthSample {
+async fn get(check: &HealthProbe, link: Option<&Link>, clients: &Clients) -> HealthSample {
     let failed = |why: String| HealthSample {
         status: None,
         ok: false,
@@ -100,13 +109,17 @@ async fn get(
         failure: Some(super::health::Failure::Connect(why)),
         cert_days_left: None,
     };
-    match (link, client) {
+    match (link, clients.http.as_ref()) {
         (Some(link), _) => {
             let Some((host, port)) = host_port(&check.url) else {
                 return failed(format!("not a URL: {}", check.url));
             };
+            let tls = match &clients.tls {
+                Ok(tls) => tls,
+                Err(why) => return failed(why.clone()),
+            };
             match link.tunnel(&host, port).await {
-                Ok(stream) => probe_via(stream, check).await,
+                Ok(stream) => probe_via(stream, check, tls).await,
                 Err(why) => failed(why),
             }
         }
@@ -118,7 +131,7 @@ async fn get(
 async fn health_loop(
     task: HealthTask,
     link: Option<Arc<Link>>,
-    client: Option<reqwest::Client>,
+    clients: Clients,
     events: mpsc::Sender<EventKind>,
     said: Said,
 ) {
@@ -126,7 +139,7 @@ async fn health_loop(
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         every.tick().await;
-        let sample = get(&task.probe, link.as_deref(), client.as_ref()).await;
+        let sample = get(&task.probe, link.as_deref(), &clients).await;
         let reading = HealthReading {
             ok: sample.ok,
             status: sample.status,
@@ -149,16 +162,17 @@ async fn health_loop(
 async fn fetch(
     url: &str,
     link: Option<&Link>,
-    client: Option<&reqwest::Client>,
+    clients: &Clients,
     timeout: Duration,
 ) -> Result<String, String> {
     let check = HealthProbe::new(url, 200, timeout);
     let fetching = async {
-        match (link, client) {
+        match (link, clients.http.as_ref()) {
             (Some(link), _) => {
                 let (host, port) = host_port(url).ok_or_else(|| format!("not a URL: {url}"))?;
+                let tls = clients.tls.as_ref().map_err(Clone::clone)?;
                 let stream = link.tunnel(&host, port).await?;
-                super::health::fetch_text_via(stream, &check).await
+                super::health::fetch_text_via(stream, &check, tls).await
             }
             (None, Some(client)) => {
                 let answer = client.get(url).send().await.map_err(|e| e.to_string())?;
@@ -183,7 +197,7 @@ async fn fetch(
 async fn metrics_loop(
     task: MetricsTask,
     link: Option<Arc<Link>>,
-    client: Option<reqwest::Client>,
+    clients: Clients,
     events: mpsc::Sender<EventKind>,
     said: Said,
 ) {
@@ -193,7 +207,7 @@ async fn metrics_loop(
     let timeout = task.every.min(Duration::from_secs(10));
     loop {
         every.tick().await;
-        let text = fetch(&task.url, link.as_deref(), client.as_ref(), timeout).await;
+        let text = fetch(&task.url, link.as_deref(), &clients, timeout).await;
         let scraped =
             text.and_then(|t| scrape_values(&t, &task.queries).map_err(|e| e.to_string()));
         let reading = match scraped {

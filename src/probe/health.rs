@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Instant;
 
+use super::tls::Tls;
+
 /// Most of a body that is read for the `body` regex: health pages are small, and a huge one
 /// must not hold the probe.
 pub const BODY_BYTES_READ: usize = 64 * 1024;
@@ -144,10 +146,10 @@ pub async fn probe(client: &reqwest::Client, check: &HealthProbe) -> HealthSampl
 }
 
 /// Probes `check.url` over `stream`, a connection already opened to the URL's host and port
-/// (through a target's SSH connection). HTTP only: TLS over the tunnel is not spoken, and an
-/// `https` URL is reported as unsupported. The Host header comes from the URL. Opening the
-/// stream is the caller's, and so is bounding how long that takes.
-pub async fn probe_via<T>(stream: T, check: &HealthProbe) -> HealthSample
+/// (through a target's SSH connection). An `https` URL is spoken over TLS with `tls`, checking
+/// the certificate for the URL's host as a browser would. The Host header comes from the URL.
+/// Opening the stream is the caller's, and so is bounding how long that takes.
+pub async fn probe_via<T>(stream: T, check: &HealthProbe, tls: &Tls) -> HealthSample
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -156,17 +158,24 @@ where
         Ok(uri) => uri,
         Err(e) => return failed(started, Failure::Unsupported(format!("{}: {e}", check.url))),
     };
-    if uri.scheme_str() != Some("http") {
-        let why = format!(
-            "{}: probes via a target speak plain http:// only",
-            check.url
-        );
-        return failed(started, Failure::Unsupported(why));
-    }
     let limit = check.body.as_ref().map(|_| BODY_BYTES_READ);
     let exchange = async {
-        let (status, body) = get_over(stream, &uri, limit).await?;
-        Ok::<_, Failure>((status, body, None))
+        match uri.scheme_str() {
+            Some("http") => {
+                let (status, body) = get_over(stream, &uri, limit).await?;
+                Ok::<_, Failure>((status, body, None))
+            }
+            Some("https") => {
+                let host = uri.host().unwrap_or_default();
+                let (stream, days) = tls.connect(stream, host).await.map_err(Failure::Tls)?;
+                let (status, body) = get_over(stream, &uri, limit).await?;
+                Ok((status, body, Some(days)))
+            }
+            _ => Err(Failure::Unsupported(format!(
+                "{}: only http:// and https:// are probed",
+                check.url
+            ))),
+        }
     };
     finish(
         check,
@@ -177,7 +186,7 @@ where
 
 /// A metrics page read through a target: the whole text (up to `METRICS_BYTES_READ`), or why
 /// not. Bounded in time by the caller.
-pub async fn fetch_text_via<T>(stream: T, check: &HealthProbe) -> Result<String, String>
+pub async fn fetch_text_via<T>(stream: T, check: &HealthProbe, tls: &Tls) -> Result<String, String>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
@@ -185,9 +194,15 @@ where
         .url
         .parse()
         .map_err(|e| format!("{}: {e}", check.url))?;
-    let (status, body) = get_over(stream, &uri, Some(METRICS_BYTES_READ))
-        .await
-        .map_err(|f| f.to_string())?;
+    let limit = Some(METRICS_BYTES_READ);
+    let answer = if uri.scheme_str() == Some("https") {
+        let host = uri.host().unwrap_or_default();
+        let (stream, _) = tls.connect(stream, host).await?;
+        get_over(stream, &uri, limit).await
+    } else {
+        get_over(stream, &uri, limit).await
+    };
+    let (status, body) = answer.map_err(|f| f.to_string())?;
     if !(200..300).contains(&status) {
         return Err(format!("{status} from {}", check.url));
     }

@@ -5,3 +5,4 @@ pub mod drive;
 pub mod health;
 pub mod logs;
 pub mod metrics;
+pub mod tls;

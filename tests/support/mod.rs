@@ -6,4 +6,5 @@
 #![allow(dead_code)]
 
 pub mod gonogo;
+pub mod https;
 pub mod sshd;
