@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::{Effect, EventKind, KeptLock, ReleasePlan, RunId, StepList, Timer};
+use crate::probe::check::{self, Work};
 use crate::probe::logs::{self, FollowerSpec};
 use crate::transport::lines::Redactor;
 use crate::transport::lock::{self, Holder, LockOutcome};
@@ -44,8 +45,9 @@ pub struct Session {
     pub id: String,
     pub operator: String,
     pub plan: ReleasePlan,
-    /// The real commands (secrets included) per step, never put in an event.
-    pub commands: HashMap<(StepList, usize), String>,
+    /// What each check and run step does on a target: its real command (secrets included,
+    /// never put in an event), or one of gonogo's own probes.
+    pub work: HashMap<(StepList, usize), Work>,
     pub links: HashMap<String, Arc<Link>>,
     pub holder: Arc<Holder>,
     pub break_lock: Option<String>,
@@ -121,6 +123,14 @@ impl LiveDrivers {
         self.tasks.retain(|_, t| !t.is_finished());
         self.chores += 1;
         self.spawn(Task::Chore(self.chores), task);
+    }
+
+    fn work(&self, run: &RunId) -> Work {
+        self.session
+            .work
+            .get(&(run.list, run.step))
+            .cloned()
+            .unwrap_or_else(|| Work::Command(String::new()))
     }
 
     fn link(&self, target: &str) -> Arc<Link> {
@@ -215,21 +225,29 @@ impl Drivers for LiveDrivers {
             }
             Effect::StartRun { run } => {
                 let link = self.link(&run.target);
-                let command = self
-                    .session
-                    .commands
-                    .get(&(run.list, run.step))
-                    .cloned()
-                    .unwrap_or_default();
-                let task = remote::drive(
-                    link,
-                    self.session.holder.clone(),
-                    run.clone(),
-                    command,
-                    self.session.redactor.clone(),
-                    events,
-                );
-                self.spawn(Task::Run(run), task);
+                let redactor = self.session.redactor.clone();
+                match self.work(&run) {
+                    Work::Command(command) => {
+                        let holder = self.session.holder.clone();
+                        let task =
+                            remote::drive(link, holder, run.clone(), command, redactor, events);
+                        self.spawn(Task::Run(run), task);
+                    }
+                    Work::Probe(probe) => {
+                        let task = check::drive(link, run.clone(), probe, redactor, events);
+                        self.spawn(Task::Run(run), task);
+                    }
+                }
+            }
+            // gonogo's own probe runs nothing on the host: stopping it here is the whole stop.
+            Effect::CancelRun { run } if matches!(self.work(&run), Work::Probe(_)) => {
+                if let Some(task) = self.tasks.remove(&Task::Run(run.clone())) {
+                    task.abort();
+                }
+                let how = "stopped (gonogo's own check: nothing ran on the host)".to_string();
+                self.chore(async move {
+                    let _ = events.send(EventKind::RunStopped { run, how }).await;
+                });
             }
             Effect::CancelRun { run } => {
                 // The attach keeps streaming what the step says while it stops; the cancel

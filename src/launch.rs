@@ -10,6 +10,7 @@ use crate::drivers::{LiveDrivers, Session};
 use crate::engine::{Release, ReleasePlan, StepList};
 use crate::headless::{self, Headless};
 use crate::preflight;
+use crate::probe::check::Work;
 use crate::profile::{Profile, Quoting, Transport, VarValues};
 use crate::runtime::{self, Input};
 use crate::transport::Link;
@@ -321,15 +322,20 @@ fn session(
             (name, Arc::new(link))
         })
         .collect();
-    let mut commands = HashMap::new();
+    let mut work = HashMap::new();
     for (list, steps) in [
         (StepList::Main, &profile.steps),
         (StepList::Rollback, &profile.rollback),
     ] {
         for (i, step) in steps.iter().enumerate() {
-            if step.kind.runs_command() {
-                commands.insert((list, i), step.text.expand(vars, Quoting::Shell));
-            }
+            let planned = match &step.builtin {
+                Some(check) => crate::probe::check::work(check, vars, step.timeout),
+                None if step.kind.runs_command() => {
+                    Work::Command(step.text.expand(vars, Quoting::Shell))
+                }
+                None => continue,
+            };
+            work.insert((list, i), planned);
         }
     }
     Session {
@@ -351,7 +357,7 @@ fn session(
             window_override: flags.window_override.clone(),
             ..crate::profile::release_plan(profile, vars)
         },
-        commands,
+        work,
         links,
         break_lock: flags.break_lock.clone(),
         stop_previous: flags.stop_previous,

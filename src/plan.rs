@@ -136,6 +136,12 @@ fn write_item(out: &mut String, step: &PlannedStep) {
             } else {
                 format!("{}: ", printable(&step.name))
             };
+            if let Some(kind) = &step.builtin {
+                how.push(format!("gonogo's own `{kind}` check"));
+                let _ = writeln!(out, "- [ ] {title}{}", how.join(", "));
+                let _ = writeln!(out, "  {}", printable(&step.text));
+                return;
+            }
             let _ = writeln!(out, "- [ ] {title}{}", how.join(", "));
             let _ = writeln!(out, "  {}", code(&step.text));
         }

@@ -405,3 +405,109 @@ fn more_followers_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
         "8 followers and a step fit"
     );
 }
+
+#[test]
+fn built_in_checks_are_checked_where_they_are_written() {
+    let out = check(&format!(
+        r#"{HEAD}
+[[step]]
+check = {{ http = "ftp://example.com/health" }}
+on = "web"
+
+[[step]]
+check = {{ tls_days_left = "https://example.com", min = 14 }}
+on = "web"
+
+[[step]]
+check = {{ dns = "example.com", expect = ["203.0.113.10", "203.0.113.300"] }}
+on = "web"
+
+[[step]]
+check = {{ disk_free = "/", min = "2X" }}
+on = "web"
+
+[[step]]
+check = {{ disk_free = "/", min = "2G", expekt = 1 }}
+on = "web"
+
+[[step]]
+check = {{ http = "http://a/", dns = "a" }}
+on = "web"
+
+[[step]]
+check = {{ nothing = 1 }}
+on = "web"
+"#
+    ));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let first =
+        "p.toml:12:18: error: `http` is not a URL gonogo can check: `ftp:` is not http or https";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: for example: http = \"http://127.0.0.1:8000/health\""
+    );
+    let first =
+        "p.toml:16:27: error: `tls_days_left` is not host:port: give the host and port, not a URL";
+    assert!(help_after(&out.stderr, first).contains("example.com:443"));
+    let first = "p.toml:20:58: error: \"203.0.113.300\" is not an IP address";
+    assert!(help_after(&out.stderr, first).starts_with("help: expect = \"203.0.113.10\""));
+    let first = "p.toml:24:34: error: `min = \"2X\"`: `X` is not a unit: use K, M, G or T";
+    assert!(help_after(&out.stderr, first).contains("min = \"2G\""));
+    let first = "p.toml:28:40: error: unknown key `expekt` in the built-in check of [[step]]";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: the built-in check of [[step]] takes: disk_free, min"
+    );
+    let first = "p.toml:32:9: error: the built-in check of [[step]] has both `http` and `dns`";
+    assert!(help_after(&out.stderr, first).contains("split it into two steps"));
+    let first = "p.toml:36:9: error: the built-in check of [[step]] says nothing to check";
+    assert!(help_after(&out.stderr, first).contains("tls_days_left"));
+}
+
+#[test]
+fn built_in_checks_plan_readably() {
+    let out = gonogo(
+        &["plan"],
+        &format!(
+            r#"{HEAD}
+[[step]]
+phase = "Preflight"
+check = {{ disk_free = "/var/lib/postgresql", min = "10%" }}
+on = "web"
+
+[[step]]
+name = "Certificate has two weeks left"
+check = {{ tls_days_left = "example.com:443" }}
+on = "web"
+"#
+        ),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "- [ ] check on web-1, gonogo's own `disk_free` check\n  at least 10% free on /var/lib/postgresql\n"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("- [ ] Certificate has two weeks left: check on web-1, gonogo's own `tls_days_left` check\n  TLS certificate of example.com:443 valid for 14+ days\n"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn metric_selectors_are_checked_before_the_release() {
+    let out = check(&format!(
+        "{HEAD}\n[metrics.app]\nurl = \"http://127.0.0.1:8000/metrics\"\nerrors = 'http_requests_total{{status=~\"5..\"'\nrequests = \"http_requests_total\"\n"
+    ));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let first = "p.toml:13:10: error: `errors` is not a series selector:";
+    assert!(
+        help_after(&out.stderr, first)
+            .starts_with("help: for example: errors = 'http_requests_total"),
+        "{}",
+        out.stderr
+    );
+}

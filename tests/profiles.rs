@@ -342,8 +342,10 @@ fn vps_systemd_plan_reads_like_the_runbook() {
     assert!(at(release, "sudo -n nginx -t") < at(release, "systemctl reload nginx"));
 
     let verify = section(md, "Verify");
-    assert!(verify.contains("curl -fsSI --max-time 10 https://app.example.com/health"));
-    assert!(verify.contains("openssl x509 -noout -enddate -checkend"));
+    assert!(verify.contains(
+        "- [ ] Public HTTPS health: check on laptop, up to 2 retries, gonogo's own `http` check\n  GET https://app.example.com/health answers 200\n"
+    ), "{verify}");
+    assert!(verify.contains("TLS certificate of app.example.com:443 valid for 14+ days"));
     assert!(verify.contains("- [ ] One write succeeds"));
 
     let record = section(md, "Record");

@@ -64,6 +64,10 @@ pub struct PlannedStep {
     pub expect: Option<String>,
     pub irreversible: bool,
     pub approvals: u32,
+    /// A built-in check (`http`, `tls_days_left`, `dns`, `disk_free`): `text` says what it
+    /// checks in words, not a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -280,7 +280,9 @@ impl Headless {
                     printable(&step.phase),
                     printable(&step.name)
                 ));
-                if step.name != step.text {
+                if step.builtin.is_some() && step.name != step.text {
+                    self.line(format!("    checks: {}", printable(&step.text)));
+                } else if step.name != step.text {
                     // A script of several lines stays one, each line under the `$`.
                     for (i, line) in step.text.trim_end().split('\n').enumerate() {
                         let lead = if i == 0 { "    $ " } else { "      " };

@@ -1,6 +1,7 @@
 //! The release profile: a TOML file describing targets, steps, probes, the watch window and
 //! rollback. Loading keeps spans so that every problem is reported as `file:line:col`.
 
+pub mod builtin;
 mod checks;
 pub mod diag;
 mod load;

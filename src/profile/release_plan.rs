@@ -62,7 +62,7 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
 }
 
 fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep {
-    let quoting = if step.kind.runs_command() {
+    let quoting = if step.kind.runs_command() && step.builtin.is_none() {
         Quoting::Shell
     } else {
         Quoting::Plain
@@ -96,6 +96,7 @@ fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep
         expect: step.expect.clone(),
         irreversible: step.irreversible,
         approvals: step.approvals,
+        builtin: step.builtin.as_ref().map(|b| b.kind().to_string()),
     }
 }
 

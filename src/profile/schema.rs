@@ -165,8 +165,11 @@ pub struct Step {
     pub phase: String,
     pub name: Template,
     pub kind: StepKind,
-    /// The command (check/run), the item (manual) or the question (gate).
+    /// The command (check/run), the item (manual) or the question (gate); for a built-in
+    /// check, what it checks in words.
     pub text: Template,
+    /// `check = { http = … }` and the like: run by gonogo itself, not as a shell command.
+    pub builtin: Option<super::builtin::BuiltinCheck>,
     pub on: Option<Selector>,
     pub serial: Option<u32>,
     pub timeout: Duration,

@@ -91,10 +91,10 @@ impl Loader<'_> {
                 .has("via")
                 .then(|| self.selector(&f, "via", &place))
                 .flatten();
+            let errors = self.series_selector(&f, "errors");
+            let requests = self.series_selector(&f, "requests");
+            let latency = self.series_selector(&f, "latency");
             let d = &mut self.diags;
-            let errors = f.str("errors", d).map(Spanned::into_inner);
-            let requests = f.str("requests", d).map(Spanned::into_inner);
-            let latency = f.str("latency", d).map(Spanned::into_inner);
             let every = f
                 .duration("every", d)
                 .map_or(Duration::from_secs(15), Spanned::into_inner);
@@ -111,6 +111,25 @@ impl Loader<'_> {
             }
         }
         out
+    }
+
+    /// A Prometheus series selector, `http_requests_total{status=~"5.."}`, checked as the
+    /// scrape will read it.
+    fn series_selector(&mut self, f: &Fields<'_, '_>, key: &str) -> Option<String> {
+        let value = f.str(key, &mut self.diags)?;
+        if let Err(why) = crate::probe::metrics::Selector::parse(value.get_ref()) {
+            self.diags.push(
+                Diagnostic::error(
+                    value.span(),
+                    format!("`{key}` is not a series selector: {why}"),
+                )
+                .help(format!(
+                    "for example: {key} = 'http_requests_total{{status=~\"5..\"}}'"
+                )),
+            );
+            return None;
+        }
+        Some(value.into_inner())
     }
 
     pub(crate) fn watch(&mut self, top: &Fields<'_, '_>) -> Option<Watch> {

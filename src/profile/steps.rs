@@ -104,11 +104,22 @@ impl Loader<'_> {
             );
             return None;
         }
-        let text = self.required_str(f, kind.key(), place, "\"…\"")?;
-        let text_template = self.template(&text);
+        let check_table = f
+            .get("check")
+            .filter(|v| kind == StepKind::Check && v.get_ref().as_table().is_some());
+        let (text_template, builtin) = match check_table {
+            Some(table) => {
+                let builtin = self.builtin_check(table, place)?;
+                (Template::parse(&builtin.describe()), Some(builtin))
+            }
+            None => {
+                let text = self.required_str(f, kind.key(), place, "\"…\"")?;
+                (self.template(&text), None)
+            }
+        };
         let name = match f.str("name", &mut self.diags) {
             Some(n) => self.template(&n),
-            None => Template::parse(text.get_ref()),
+            None => text_template.clone(),
         };
         self.reject_keys(f, &kind);
         let on = if kind.runs_command() {
@@ -142,6 +153,7 @@ impl Loader<'_> {
         }
         let expect = self.regex(f, "expect");
         Some(Step {
+            builtin,
             phase: phase.to_string(),
             name,
             kind,
