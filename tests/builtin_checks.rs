@@ -34,7 +34,10 @@ fn built_in_checks_run_from_the_target_and_say_why_they_fail() {
     let port = service.addr.port();
     let body = [
         target("web-1", &sshd, &["web"]),
-        "\n".into(),
+        // The same service watched as a health check through the same connection.
+        format!(
+            "\n[health.app]\nurl = \"https://localhost:{port}/health\"\nvia = \"web\"\nevery = \"200ms\"\n\n"
+        ),
         step(&format!(
             r#"{{ http = "https://localhost:{port}/health", expect = 200 }}"#
         )),
@@ -85,6 +88,8 @@ fn built_in_checks_run_from_the_target_and_say_why_they_fail() {
         "[web-1]! ",
         ", below the minimum 1000T",
         "[web-1]! no-such-name.invalid does not resolve on this host",
+        // The health check through the same connection, over TLS.
+        "ok   health app via web-1: 200 in",
     ];
     for line in expected {
         let line = line.replace("PORT", &port.to_string());
