@@ -72,6 +72,7 @@ fn main() {
         .arg("-c")
         .arg(format!("stty cols 120 rows 40; {bin} run p.toml"))
         .current_dir(dir.path())
+        .env("XDG_DATA_HOME", dir.path().join("data"))
         .env("TERM", "xterm-256color");
     let session = expectrl::session::Session::spawn(command).expect("pty");
     let mut pty = Pty {

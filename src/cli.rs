@@ -74,6 +74,10 @@ pub enum Command {
         /// Release outside the profile's [policy] windows; the reason is recorded.
         #[arg(long, value_name = "REASON")]
         override_window: Option<String>,
+        /// Write the session's journal here (default:
+        /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
+        #[arg(long, value_name = "PATH")]
+        record: Option<PathBuf>,
     },
 }
 
@@ -107,6 +111,7 @@ pub fn run(cli: Cli) -> ExitCode {
             break_lock,
             stop_previous,
             override_window,
+            record,
         } => {
             let flags = RunFlags {
                 yes,
@@ -115,6 +120,9 @@ pub fn run(cli: Cli) -> ExitCode {
                 stop_previous,
                 window_override: override_window,
                 log: None,
+                record,
+                profile_path: profile.display().to_string(),
+                profile_sha256: String::new(),
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -229,6 +237,7 @@ fn run_release(
         return exit(true);
     };
     let mut flags = flags.clone();
+    flags.profile_sha256 = file_sha256(path);
     match crate::preflight::closed_window(&profile, local_now()) {
         None => flags.window_override = None,
         Some(_) if flags.window_override.is_some() => {}
@@ -250,7 +259,7 @@ fn run_release(
         }
     };
     match crate::launch::run(&profile, &vars, &flags, headless) {
-        Ok(release) => {
+        Ok(crate::launch::Ran { release, journal }) => {
             tracing::info!(outcome = ?release.outcome, "run ends");
             let mut out = std::io::stdout();
             if release.started_at.is_some() {
@@ -289,6 +298,16 @@ fn run_release(
             };
             // The terminal may be gone (SIGHUP): the outcome is in the exit code either way.
             let _ = writeln!(std::io::stdout(), "gonogo: {said}{locks}");
+            if let Some(journal) = journal {
+                let shown = journal.path().display().to_string();
+                let path = crate::text::printable(&shown);
+                match journal.error() {
+                    None => eprintln!("gonogo: recorded to {path} (gonogo replay {path})"),
+                    Some(e) => eprintln!(
+                        "gonogo: warning: the journal {path} is incomplete: writing it failed ({e})"
+                    ),
+                }
+            }
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {
@@ -298,6 +317,20 @@ fn run_release(
             exit(true)
         }
     }
+}
+
+/// The SHA-256 of the profile's bytes, in hex, for the journal's header.
+fn file_sha256(path: &Path) -> String {
+    use sha2::Digest as _;
+    std::fs::read(path).map_or_else(
+        |_| String::new(),
+        |bytes| {
+            sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        },
+    )
 }
 
 /// The local time release windows are read in. A debug build (the tests) takes it from

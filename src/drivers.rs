@@ -162,7 +162,16 @@ impl Drivers for LiveDrivers {
                 let redactor = self.session.redactor.clone();
                 tokio::spawn(async move {
                     let kind = match link.connect().await {
-                        Ok(()) => EventKind::Connected { target },
+                        Ok(host_key) => {
+                            if let Some(fingerprint) = host_key {
+                                let trusted = EventKind::HostKeyTrusted {
+                                    target: target.clone(),
+                                    fingerprint,
+                                };
+                                let _ = events.send(trusted).await;
+                            }
+                            EventKind::Connected { target }
+                        }
                         // A secret used in a host or user name is not shown in the error either.
                         Err(error) => EventKind::ConnectFailed {
                             target,

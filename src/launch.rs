@@ -32,6 +32,11 @@ pub struct RunFlags {
     pub window_override: Option<String>,
     /// This run's log file, named in the cockpit's summary.
     pub log: Option<std::path::PathBuf>,
+    /// `--record PATH`: where the journal goes (else the sessions directory).
+    pub record: Option<std::path::PathBuf>,
+    /// The profile as given on the command line, and the SHA-256 of its bytes, for the journal.
+    pub profile_path: String,
+    pub profile_sha256: String,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -40,7 +45,7 @@ pub fn run(
     vars: &VarValues,
     flags: &RunFlags,
     headless: bool,
-) -> Result<Release, String> {
+) -> Result<Ran, String> {
     let config = ssh_config::load(profile.ssh.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -77,6 +82,7 @@ pub fn run(
             events.clone(),
         );
         watch_signals(inputs.clone());
+        let journal = open_journal(&session, flags, &operator, headless)?;
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes)
                 .with_notes(preflight::not_acted_on(profile))
@@ -92,7 +98,10 @@ pub fn run(
             });
             let start = session.started();
             let drivers = LiveDrivers::new(session, events);
-            return Ok(runtime::run(start, drivers, &mut frontend, event_rx, input_rx).await);
+            let (release, journal) =
+                runtime::run_recorded(start, drivers, &mut frontend, event_rx, input_rx, journal)
+                    .await;
+            return Ok(Ran { release, journal });
         }
         // ratatui::init installs a panic hook that restores the terminal before the message.
         let terminal = ratatui::init();
@@ -103,7 +112,8 @@ pub fn run(
         cockpit.ui.log = flags.log.clone();
         let start = session.started();
         let drivers = LiveDrivers::new(session, events);
-        let release = runtime::run(start, drivers, &mut cockpit, event_rx, input_rx).await;
+        let (release, journal) =
+            runtime::run_recorded(start, drivers, &mut cockpit, event_rx, input_rx, journal).await;
         drop(cockpit);
         ratatui::restore();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.
@@ -115,8 +125,74 @@ pub fn run(
             eprintln!("gonogo: lock kept on {}: {why}", kept.target);
             eprintln!("  once checked, remove it with: {}", kept.remove);
         }
-        Ok(release)
+        Ok(Ran { release, journal })
     })
+}
+
+/// A release as it ended, and the journal that recorded it.
+pub struct Ran {
+    pub release: Release,
+    pub journal: Option<crate::journal::Writer>,
+}
+
+/// The session's journal, its header on disk, its path said before anything happens.
+fn open_journal(
+    session: &Session,
+    flags: &RunFlags,
+    operator: &str,
+    headless: bool,
+) -> Result<Option<crate::journal::Writer>, String> {
+    use crate::journal::{FORMAT, Header, HeaderTarget, VERSION, Writer};
+    let now = chrono::Utc::now();
+    let plan = &session.plan;
+    let mut path = flags
+        .record
+        .clone()
+        .unwrap_or_else(|| crate::journal::default_path(&plan.release, &plan.environment, now));
+    let terminal = (!headless || std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .then(|| ratatui::crossterm::terminal::size().ok())
+        .flatten();
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    let header = Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        gonogo: env!("CARGO_PKG_VERSION").into(),
+        session: session.id.clone(),
+        profile: flags.profile_path.clone(),
+        profile_sha256: flags.profile_sha256.clone(),
+        release: plan.release.clone(),
+        environment: plan.environment.clone(),
+        operator: format!("{operator}@{host}"),
+        terminal,
+        started: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        targets: plan
+            .targets
+            .iter()
+            .map(|t| HeaderTarget {
+                name: t.name.clone(),
+                address: t.address.clone(),
+            })
+            .collect(),
+    };
+    let mut writer = Writer::create(&path, &header);
+    // Two sessions of one release started in the same second on one machine: `-2`, `-3`…
+    if flags.record.is_none() {
+        let base = path.clone();
+        let stem = base.file_stem().unwrap_or_default().to_string_lossy();
+        for n in 2..100 {
+            if !(writer.is_err() && path.exists()) {
+                break;
+            }
+            path = base.with_file_name(format!("{stem}-{n}.jsonl"));
+            writer = Writer::create(&path, &header);
+        }
+    }
+    let writer = writer.map_err(|e| format!("{e}\n  give another place with --record PATH"))?;
+    eprintln!(
+        "gonogo: recording to {}",
+        crate::text::printable(&path.display().to_string())
+    );
+    Ok(Some(writer))
 }
 
 /// SIGTERM and SIGHUP end the release cleanly: abort, locks released, then exit.

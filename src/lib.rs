@@ -5,6 +5,7 @@ pub mod cli;
 pub mod drivers;
 pub mod engine;
 pub mod headless;
+pub mod journal;
 pub mod launch;
 pub mod logging;
 pub mod plan;

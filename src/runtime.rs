@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::drivers::Drivers;
 use crate::engine::{Actor, Decision, Effect, Event, EventKind, Millis, Release};
+use crate::journal::Writer;
 
 /// What the operator does, as the front end reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +59,8 @@ pub fn now_ms() -> Millis {
 
 struct Loop<'f, D: Drivers> {
     release: Release,
+    /// Every event is written here before it is applied.
+    journal: Option<Writer>,
     drivers: D,
     frontend: &'f mut dyn Frontend,
     /// Who runs the session: a terminate signal aborts in their name.
@@ -72,15 +75,31 @@ pub async fn run<D: Drivers>(
     start: EventKind,
     drivers: D,
     frontend: &mut dyn Frontend,
+    events: mpsc::Receiver<EventKind>,
+    inputs: mpsc::Receiver<Input>,
+) -> Release {
+    run_recorded(start, drivers, frontend, events, inputs, None)
+        .await
+        .0
+}
+
+/// [`run`], writing every event to `journal` before it is applied; the journal comes back for
+/// its path and whether it was written whole.
+pub async fn run_recorded<D: Drivers>(
+    start: EventKind,
+    drivers: D,
+    frontend: &mut dyn Frontend,
     mut events: mpsc::Receiver<EventKind>,
     mut inputs: mpsc::Receiver<Input>,
-) -> Release {
+    journal: Option<Writer>,
+) -> (Release, Option<Writer>) {
     let operator = match &start {
         EventKind::Started { operator, .. } => operator.clone(),
         _ => String::new(),
     };
     let mut lp = Loop {
         release: Release::default(),
+        journal,
         drivers,
         frontend,
         operator,
@@ -88,6 +107,10 @@ pub async fn run<D: Drivers>(
     };
     lp.handle(start);
     let mut batch = Vec::with_capacity(512);
+    // What the journal holds is on disk within a second, even when nothing else happens.
+    let mut sync = tokio::time::interval(std::time::Duration::from_secs(1));
+    sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let journaling = lp.journal.is_some();
     let mut shut = false;
     let mut terminated = false;
     loop {
@@ -118,6 +141,12 @@ pub async fn run<D: Drivers>(
                     }
                 }
             }
+            _ = sync.tick(), if journaling => {
+                if let Some(journal) = &mut lp.journal {
+                    journal.tick();
+                }
+                continue;
+            }
             else => break,
         }
         lp.frontend.flush(&lp.release, now_ms());
@@ -126,7 +155,10 @@ pub async fn run<D: Drivers>(
         lp.drivers.shut_down().await;
     }
     lp.frontend.flush(&lp.release, now_ms());
-    lp.release
+    if let Some(journal) = &mut lp.journal {
+        journal.sync();
+    }
+    (lp.release, lp.journal)
 }
 
 impl<D: Drivers> Loop<'_, D> {
@@ -163,7 +195,9 @@ impl<D: Drivers> Loop<'_, D> {
             }
             kind => tracing::info!(event = ?kind),
         }
-        // The journal (a later issue) appends `event` here, before it is applied.
+        if let Some(journal) = &mut self.journal {
+            journal.event(&event);
+        }
         let effects = self.release.apply(&event);
         self.frontend.show(&event, &self.release);
         for effect in effects {

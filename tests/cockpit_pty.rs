@@ -32,6 +32,7 @@ impl Pty {
             .current_dir(dir)
             .env("TERM", "xterm-256color")
             .env("RUST_BACKTRACE", "0")
+            .env("XDG_DATA_HOME", dir.join("data"))
             .env_remove("SSH_AUTH_SOCK");
         for (k, v) in env {
             command.env(k, v);

@@ -38,6 +38,7 @@ fn cockpit_in_a_terminal(dir: &std::path::Path) -> expectrl::session::OsSession 
         ))
         .current_dir(dir)
         .env("TERM", "xterm-256color")
+        .env("XDG_DATA_HOME", dir.join("data"))
         .env_remove("SSH_AUTH_SOCK");
     let mut session = expectrl::session::Session::spawn(command).expect("spawn in a pty");
     session.set_expect_timeout(Some(Duration::from_secs(60)));

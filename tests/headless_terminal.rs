@@ -22,6 +22,7 @@ fn a_go_typed_at_a_terminal_while_a_step_runs_approves_no_gate() {
         .arg("/dev/null")
         .current_dir(g.dir.path())
         .env("XDG_STATE_HOME", g.dir.path().join("state"))
+        .env("XDG_DATA_HOME", g.dir.path().join("data"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());

@@ -39,6 +39,32 @@ fn a_failed_run_names_its_log_which_holds_what_happened_and_no_secret() {
     assert!(log.contains("run ends"), "{log}");
     assert!(!log.contains("tok-log-5e1"), "a secret in the log:\n{log}");
     assert!(!stdout_has_log_lines(&out.stdout), "{t}");
+
+    // The journal, named on the terminal at the start and the end, holds the step's output
+    // with the secret masked.
+    let said = t
+        .lines()
+        .find_map(|l| l.strip_prefix("gonogo: recording to "))
+        .unwrap_or_else(|| panic!("no journal path in:\n{t}"));
+    assert!(
+        t.contains(&format!(
+            "gonogo: recorded to {said} (gonogo replay {said})"
+        )),
+        "{t}"
+    );
+    let journal = std::fs::read_to_string(said).expect("read the journal");
+    assert!(journal.contains(r#""type":"exited""#), "{journal}");
+    assert!(journal.contains("••••"), "{journal}");
+    assert!(
+        !journal.contains("tok-log-5e1"),
+        "a secret in the journal:\n{journal}"
+    );
+    let sessions = g.dir.path().join("data/gonogo/sessions");
+    assert!(said.starts_with(&sessions.display().to_string()), "{said}");
+    assert_eq!(
+        std::fs::metadata(&sessions).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
 }
 
 /// Log records never reach the terminal.

@@ -103,6 +103,7 @@ fn the_cockpit_without_a_terminal_to_ask_refuses_outside_every_window() {
     let g = Gonogo::new(&windowed(&format!("\"{}\"", window_not_now()), &marker));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
         .current_dir(g.dir.path())
+        .env("XDG_DATA_HOME", g.dir.path().join("data"))
         .args(["run", "release.toml"])
         .stdin(std::process::Stdio::null())
         .output()

@@ -282,6 +282,7 @@ fn yes_is_refused_for_the_cockpit_instead_of_ignored() {
     let g = Gonogo::new(&release("yes-cockpit", &work.path().join("kh"), &body));
     let out = Command::new(env!("CARGO_BIN_EXE_gonogo"))
         .current_dir(g.dir.path())
+        .env("XDG_DATA_HOME", g.dir.path().join("data"))
         .args(["run", "release.toml", "--yes"])
         .stdin(Stdio::null())
         .output()

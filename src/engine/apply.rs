@@ -23,6 +23,14 @@ impl Release {
             } => {
                 self.start(session, operator, plan, &mut fx);
             }
+            EventKind::HostKeyTrusted {
+                target,
+                fingerprint,
+            } => {
+                if let Some(t) = self.targets.iter_mut().find(|t| t.name == *target) {
+                    t.host_key = Some(fingerprint.clone());
+                }
+            }
             EventKind::Connected { target } => self.connected(target, &mut fx),
             EventKind::ConnectFailed { target, error } => {
                 if self.stage == Stage::Locking {
@@ -204,6 +212,7 @@ impl Release {
                 name: t.name.clone(),
                 link: LinkState::Connecting,
                 lock: LockState::None,
+                host_key: None,
             })
             .collect();
         self.stage = Stage::Connecting;

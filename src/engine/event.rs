@@ -30,6 +30,12 @@ pub enum EventKind {
         operator: String,
         plan: ReleasePlan,
     },
+    /// The host key a target showed was found in known_hosts (or added with
+    /// `--accept-new-host-keys`): its fingerprint, for the record.
+    HostKeyTrusted {
+        target: String,
+        fingerprint: String,
+    },
     Connected {
         target: String,
     },

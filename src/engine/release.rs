@@ -144,6 +144,8 @@ pub struct TargetState {
     pub name: String,
     pub link: LinkState,
     pub lock: LockState,
+    /// The fingerprint of the host key trusted when it connected.
+    pub host_key: Option<String>,
 }
 
 /// This session's deploy lock on one target.

@@ -309,6 +309,8 @@ impl Frontend for Headless {
         self.now = self.now.max(event.at);
         self.quiet_since = self.now;
         match &event.kind {
+            // Said by `connected`; the fingerprint is the journal's.
+            EventKind::HostKeyTrusted { .. } => {}
             EventKind::Started {
                 session,
                 operator,

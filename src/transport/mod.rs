@@ -84,20 +84,22 @@ impl Link {
     }
 
     /// The first connection, before the release starts. The error is the whole explanation.
-    pub async fn connect(&self) -> Result<(), String> {
+    /// Connects; the fingerprint of the host key trusted comes back (none for a local target).
+    pub async fn connect(&self) -> Result<Option<String>, String> {
         let LinkKind::Ssh {
             endpoint,
             opts,
             session,
         } = &self.kind
         else {
-            return Ok(());
+            return Ok(None);
         };
         let s = Connection::connect(endpoint, opts)
             .await
             .map_err(|e| e.explain(endpoint))?;
+        let host_key = s.host_key.clone();
         *session.lock().await = Some(Arc::new(s));
-        Ok(())
+        Ok(host_key)
     }
 
     /// Runs one of gonogo's scripts on the target (see [`script`]), streaming its own output

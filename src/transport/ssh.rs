@@ -249,6 +249,8 @@ fn known_host_name(host: &str, port: u16) -> String {
 /// An authenticated connection, and the jump host it goes through (kept alive with it).
 pub struct Connection {
     handle: Handle<HostKeyCheck>,
+    /// The fingerprint (SHA256:…) of the host key this connection trusted.
+    pub host_key: Option<String>,
     /// `host:port`, for errors.
     address: String,
     /// How long opening a command's channel may take before the connection counts as stalled.
@@ -291,12 +293,14 @@ impl Connection {
             ..client::Config::default()
         });
         let problem = Arc::new(Mutex::new(None));
+        let trusted = Arc::new(Mutex::new(None));
         let check = HostKeyCheck {
             host: ep.host.clone(),
             port: ep.port,
             files,
             opts: opts.clone(),
             problem: problem.clone(),
+            trusted: trusted.clone(),
         };
         let connecting = async {
             match &jump {
@@ -337,6 +341,7 @@ impl Connection {
         };
         let mut session = Connection {
             handle,
+            host_key: trusted.lock().expect("not poisoned").take(),
             address: format!("{}:{}", ep.host, ep.port),
             answer_timeout: timeout,
             _jump: jump,

@@ -60,6 +60,8 @@ impl Gonogo {
             .env_remove("SSH_AUTH_SOCK")
             // Each test's run logs stay in its own directory.
             .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            // And its journals.
+            .env("XDG_DATA_HOME", self.dir.path().join("data"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -18,6 +18,8 @@ pub(super) struct HostKeyCheck {
     pub(super) files: Vec<PathBuf>,
     pub(super) opts: Arc<SshOptions>,
     pub(super) problem: Arc<Mutex<Option<ConnectError>>>,
+    /// The fingerprint of the key trusted, for the journal.
+    pub(super) trusted: Arc<Mutex<Option<String>>>,
 }
 
 impl client::Handler for HostKeyCheck {
@@ -34,12 +36,16 @@ impl client::Handler for HostKeyCheck {
             return Ok(false);
         };
         let verdict = known_hosts::verify(&self.files, &self.host, self.port, key);
+        let trust = || {
+            *self.trusted.lock().expect("not poisoned") = Some(known_hosts::fingerprint(key));
+            Ok(true)
+        };
         let problem = match verdict {
-            Verdict::Trusted { .. } => return Ok(true),
+            Verdict::Trusted { .. } => return trust(),
             Verdict::Unknown if self.opts.accept_new => {
                 let file = self.files.first().cloned().unwrap_or_default();
                 return match known_hosts::append_hashed(&file, &self.host, self.port, key) {
-                    Ok(()) => Ok(true),
+                    Ok(()) => trust(),
                     Err(e) => {
                         *self.problem.lock().expect("not poisoned") = Some(ConnectError::Network(
                             format!("cannot add the host key to {}: {e}", file.display()),

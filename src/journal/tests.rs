@@ -1,0 +1,404 @@
+//! Every event type survives the journal; a journal cut off, damaged or from a newer gonogo is
+//! read as far as it can be, and nothing in it makes the reader panic.
+
+use std::os::unix::fs::PermissionsExt as _;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::engine::event::{Decision, KeptLock, RunId, StepList, Stream, Timer};
+use crate::engine::watch::{HealthReading, MetricsReading};
+use crate::engine::{Actor, Event, EventKind, ReleasePlan};
+
+fn run() -> RunId {
+    RunId {
+        list: StepList::Main,
+        step: 2,
+        target: "web-1".into(),
+        attempt: 1,
+    }
+}
+
+/// One of each event type, with values that are easy to get wrong (escapes, unicode, None).
+fn every_kind() -> Vec<EventKind> {
+    let t = || "web-1".to_string();
+    vec![
+        EventKind::Started {
+            session: "s1".into(),
+            operator: "ana".into(),
+            plan: ReleasePlan {
+                release: "shop".into(),
+                environment: "production".into(),
+                production: true,
+                version: Some("v1.2.1".into()),
+                ..ReleasePlan::default()
+            },
+        },
+        EventKind::HostKeyTrusted {
+            target: t(),
+            fingerprint: "SHA256:abc".into(),
+        },
+        EventKind::Connected { target: t() },
+        EventKind::ConnectFailed {
+            target: t(),
+            error: "refused".into(),
+        },
+        EventKind::ConnectionLost {
+            target: t(),
+            error: "reset".into(),
+        },
+        EventKind::Reconnected { target: t() },
+        EventKind::LockTaken { target: t() },
+        EventKind::LockFailed {
+            target: t(),
+            error: "no sh".into(),
+        },
+        EventKind::LockRefused {
+            target: t(),
+            holder: "bo@laptop".into(),
+        },
+        EventKind::LockBroken {
+            target: t(),
+            holder: "bo".into(),
+            reason: "bo is away".into(),
+            leftovers: vec!["step-1".into()],
+        },
+        EventKind::Output {
+            run: run(),
+            stream: Stream::Stderr,
+            lines: vec!["a \\e[31m \"quoted\" ünïcode".into(), String::new()],
+        },
+        EventKind::Exited {
+            run: run(),
+            status: -1,
+        },
+        EventKind::RunFailed {
+            run: run(),
+            error: "no status".into(),
+        },
+        EventKind::RunLost {
+            run: run(),
+            error: "link down".into(),
+        },
+        EventKind::RunStopped {
+            run: run(),
+            how: "stopped with TERM".into(),
+        },
+        EventKind::StopFailed {
+            run: run(),
+            error: "alive 12".into(),
+        },
+        EventKind::LockLost {
+            run: run(),
+            holder: "bo".into(),
+        },
+        EventKind::LocksReleased {
+            released: vec![t()],
+            kept: vec![KeptLock {
+                target: "db".into(),
+                why: "busy".into(),
+                remove: "rm -r x".into(),
+            }],
+        },
+        EventKind::TimerFired {
+            timer: Timer::Retry { run: run() },
+        },
+        EventKind::HealthSampled {
+            check: "app".into(),
+            via: Some(t()),
+            reading: HealthReading {
+                ok: false,
+                status: Some(503),
+                latency_ms: 12,
+                error: Some("answered 503".into()),
+                cert_days: Some(-2),
+            },
+        },
+        EventKind::MetricsSampled {
+            source: "app".into(),
+            via: None,
+            reading: MetricsReading {
+                error_ratio: Some(0.25),
+                latency_p95_ms: Some(812.5),
+                ..MetricsReading::default()
+            },
+        },
+        EventKind::ShellOpened {
+            by: "ana".into(),
+            target: t(),
+        },
+        EventKind::ShellClosed {
+            target: t(),
+            how: "exit 0".into(),
+        },
+        EventKind::Decided {
+            by: "ana".into(),
+            decision: Decision::Skip {
+                reason: "known flaky\nsecond line".into(),
+            },
+            note: Some("n".into()),
+            actor: Actor::Person,
+        },
+        EventKind::LogLines {
+            target: t(),
+            follower: "app".into(),
+            lines: vec!["ERROR x".into()],
+        },
+        EventKind::LogsDropped {
+            target: t(),
+            follower: "app".into(),
+            count: 7,
+        },
+        EventKind::FollowerDown {
+            target: t(),
+            follower: "app".into(),
+            error: "eof".into(),
+        },
+        EventKind::FollowerUp {
+            target: t(),
+            follower: "app".into(),
+            gap_ms: Some(4000),
+        },
+    ]
+}
+
+/// Which type an event is, by an exhaustive match: a new event type does not compile until it
+/// is in `every_kind` and in docs/recording.md.
+fn index(kind: &EventKind) -> usize {
+    match kind {
+        EventKind::Started { .. } => 0,
+        EventKind::Connected { .. } => 1,
+        EventKind::ConnectFailed { .. } => 2,
+        EventKind::ConnectionLost { .. } => 3,
+        EventKind::Reconnected { .. } => 4,
+        EventKind::LockTaken { .. } => 5,
+        EventKind::LockFailed { .. } => 6,
+        EventKind::LockRefused { .. } => 7,
+        EventKind::LockBroken { .. } => 8,
+        EventKind::Output { .. } => 9,
+        EventKind::Exited { .. } => 10,
+        EventKind::RunFailed { .. } => 11,
+        EventKind::RunLost { .. } => 12,
+        EventKind::RunStopped { .. } => 13,
+        EventKind::StopFailed { .. } => 14,
+        EventKind::LockLost { .. } => 15,
+        EventKind::LocksReleased { .. } => 16,
+        EventKind::TimerFired { .. } => 17,
+        EventKind::HealthSampled { .. } => 18,
+        EventKind::MetricsSampled { .. } => 19,
+        EventKind::ShellOpened { .. } => 20,
+        EventKind::ShellClosed { .. } => 21,
+        EventKind::Decided { .. } => 22,
+        EventKind::LogLines { .. } => 23,
+        EventKind::LogsDropped { .. } => 24,
+        EventKind::FollowerDown { .. } => 25,
+        EventKind::FollowerUp { .. } => 26,
+        EventKind::HostKeyTrusted { .. } => 27,
+    }
+}
+const KINDS: usize = 28;
+
+fn header() -> Header {
+    Header {
+        format: FORMAT.into(),
+        version: VERSION,
+        gonogo: "0.1.0".into(),
+        session: "s1".into(),
+        profile: "profiles/web.toml".into(),
+        profile_sha256: "ab".repeat(32),
+        release: "shop".into(),
+        environment: "production".into(),
+        operator: "ana@laptop".into(),
+        terminal: Some((80, 24)),
+        started: "2026-11-23T12:00:00.000Z".into(),
+        targets: vec![HeaderTarget {
+            name: "web-1".into(),
+            address: "deploy@web-1".into(),
+        }],
+    }
+}
+
+/// A journal written by the real writer into a temp dir, and its text.
+fn written(
+    events: &[Event],
+    views: &[ViewChange],
+) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sessions/j.jsonl");
+    let mut writer = Writer::create(&path, &header()).unwrap();
+    for event in events {
+        writer.event(event);
+    }
+    for view in views {
+        writer.view(view, 1_800_000_000_000);
+    }
+    drop(writer);
+    let text = std::fs::read_to_string(&path).unwrap();
+    (dir, path, text)
+}
+
+fn events() -> Vec<Event> {
+    every_kind()
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Event::new(1_800_000_000_000 + i as u64 * 1500, kind))
+        .collect()
+}
+
+#[test]
+fn every_event_type_comes_back_as_it_was_written() {
+    let kinds = every_kind();
+    let mut seen = vec![false; KINDS];
+    for kind in &kinds {
+        seen[index(kind)] = true;
+    }
+    assert!(
+        seen.iter().all(|s| *s),
+        "every_kind misses a type: {seen:?}"
+    );
+
+    let views = vec![
+        ViewChange::Focus {
+            pane: "logs".into(),
+        },
+        ViewChange::Filter {
+            text: "ERROR".into(),
+        },
+        ViewChange::Scroll {
+            pane: "output".into(),
+            back: 40,
+        },
+        ViewChange::Modal {
+            modal: Some("gate".into()),
+        },
+        ViewChange::Resize {
+            cols: 120,
+            rows: 36,
+        },
+    ];
+    let (_dir, path, text) = written(&events(), &views);
+    let journal = read(&path).unwrap();
+    assert_eq!(journal.header(), &header());
+    assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
+    let back: Vec<Event> = journal.events().cloned().collect();
+    assert_eq!(back, events());
+    let viewed: Vec<&ViewChange> = journal
+        .lines
+        .iter()
+        .filter_map(|l| match &l.entry {
+            Entry::View(v) => Some(v),
+            Entry::Event(_) => None,
+        })
+        .collect();
+    assert_eq!(viewed, views.iter().collect::<Vec<_>>());
+
+    // Numbered without gaps, time never going back, the decision's actor named.
+    let seqs: Vec<u64> = journal.lines.iter().map(|l| l.seq).collect();
+    assert_eq!(seqs, (1..=(KINDS + views.len()) as u64).collect::<Vec<_>>());
+    assert!(journal.lines.windows(2).all(|w| w[0].t <= w[1].t));
+    let decided = text
+        .lines()
+        .find(|l| l.contains(r#""type":"decided""#))
+        .unwrap();
+    assert!(decided.contains(r#""actor":"ana""#), "{decided}");
+    assert!(
+        decided.contains(r#""ts":"2027-01-15T08:00:34.500Z""#),
+        "{decided}"
+    );
+}
+
+#[test]
+fn the_journal_and_its_directory_are_the_operators_alone() {
+    let (dir, path, _) = written(&events()[..2], &[]);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&dir.path().join("sessions")), 0o700);
+    // Never over an existing journal.
+    assert!(Writer::create(&path, &header()).is_err());
+}
+
+#[test]
+fn a_journal_cut_off_mid_line_is_read_to_its_last_whole_line() {
+    let (_dir, _, text) = written(&events(), &[]);
+    let cut = &text[..text.len() - 20];
+    let journal = read_str(cut).unwrap();
+    assert_eq!(journal.events().count(), KINDS - 1);
+    assert_eq!(journal.warnings.len(), 1, "{:?}", journal.warnings);
+    assert!(
+        journal.warnings[0].contains("ends mid-line"),
+        "{:?}",
+        journal.warnings
+    );
+}
+
+#[test]
+fn unknown_types_are_skipped_and_damaged_lines_said() {
+    let (_dir, _, text) = written(&events()[..3], &[]);
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.insert(
+        2,
+        r#"{"seq":2,"t":5,"ts":"2027-01-15T08:00:00.000Z","type":"vote_cast","data":{"by":"bo"}}"#
+            .into(),
+    );
+    lines[3] = lines[3].replace(r#""seq":2"#, r#""seq":3"#);
+    lines.insert(4, "{not json".into());
+    let renumbered: Vec<String> = lines
+        .iter()
+        .map(|l| l.replace(r#""seq":3,"t""#, r#""seq":4,"t""#))
+        .collect();
+    let journal = read_str(&(renumbered.join("\n") + "\n")).unwrap();
+    assert_eq!(journal.unknown, 1);
+    assert_eq!(journal.events().count(), 3);
+    assert!(
+        journal
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 damaged line(s) skipped (line 5)")),
+        "{:?}",
+        journal.warnings
+    );
+}
+
+#[test]
+fn a_newer_format_or_another_file_is_refused_with_the_reason() {
+    let newer = serde_json::to_string(&Header {
+        version: VERSION + 1,
+        ..header()
+    })
+    .unwrap();
+    assert!(read_str(&newer).unwrap_err().contains("update gonogo"));
+    assert!(read_str("").unwrap_err().contains("not a gonogo journal"));
+    assert!(
+        read_str("[release]\nname = 'x'\n")
+            .unwrap_err()
+            .contains("header")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the bytes after a good header, reading never panics and keeps only whole,
+    /// well-formed records.
+    #[test]
+    fn the_reader_never_panics(tail in proptest::collection::vec(any::<u8>(), 0..2000)) {
+        let mut text = serde_json::to_string(&header()).unwrap();
+        text.push('\n');
+        text.push_str(&String::from_utf8_lossy(&tail));
+        let _ = read_str(&text);
+    }
+
+    /// A journal cut anywhere reads as a prefix of what was written.
+    #[test]
+    fn a_journal_cut_anywhere_reads_as_a_prefix(cut in 0usize..4000) {
+        let (_dir, _, text) = written(&events(), &[]);
+        let mut at = cut.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        if let Ok(journal) = read_str(&text[..at]) {
+            let back: Vec<Event> = journal.events().cloned().collect();
+            prop_assert_eq!(&back[..], &events()[..back.len()]);
+        }
+    }
+}

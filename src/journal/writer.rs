@@ -1,0 +1,249 @@
+//! Writing a journal: each event before the engine applies it, buffered, and on disk (fsync)
+//! after every decision, every step's end, and at least once a second. A journal that cannot be
+//! written never stops the release: the first error is kept and said at the end.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{Header, Record, ViewChange, actor_name, split, timestamp};
+use crate::engine::{Event, EventKind};
+
+/// How long a written event may wait in memory before it is on disk.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+pub struct Writer {
+    file: BufWriter<File>,
+    path: PathBuf,
+    seq: u64,
+    started: Instant,
+    /// Added to every `t`: the time already recorded before this writer (a resumed session).
+    offset_us: u64,
+    last_sync: Instant,
+    dirty: bool,
+    error: Option<String>,
+}
+
+/// `$XDG_DATA_HOME/gonogo/sessions/<UTC time>-<release>-<environment>.jsonl` (`~/.local/share`
+/// when unset).
+pub fn default_path(
+    release: &str,
+    environment: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> PathBuf {
+    let name = format!(
+        "{}-{}-{}.jsonl",
+        now.format("%Y%m%dT%H%M%SZ"),
+        file_safe(release),
+        file_safe(environment)
+    );
+    sessions_dir().join(name)
+}
+
+/// Where journals go by default.
+pub fn sessions_dir() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    data.join("gonogo").join("sessions")
+}
+
+fn file_safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl Writer {
+    /// A new journal at `path` (never over an existing file), mode 0600, its directory made
+    /// 0700 if gonogo makes it; the header is on disk when this returns.
+    pub fn create(path: &Path, header: &Header) -> Result<Self, String> {
+        let shown = path.display();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+            // Made by gonogo for its journals: nobody else reads them.
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| format!("cannot create the journal {shown}: {e}"))?;
+        let mut writer = Writer {
+            file: BufWriter::with_capacity(256 * 1024, file),
+            path: path.to_path_buf(),
+            seq: 0,
+            started: Instant::now(),
+            offset_us: 0,
+            last_sync: Instant::now(),
+            dirty: false,
+            error: None,
+        };
+        let line = serde_json::to_string(header).expect("a header is plain data");
+        writer.line(&line);
+        writer.sync();
+        match writer.error.take() {
+            Some(e) => Err(format!("cannot write the journal {shown}: {e}")),
+            None => Ok(writer),
+        }
+    }
+
+    /// Appends to a journal read back for a resume: numbering and time go on from its last
+    /// record.
+    pub fn append(path: &Path, last_seq: u64, last_t: u64) -> Result<Self, String> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        Ok(Writer {
+            file: BufWriter::with_capacity(256 * 1024, file),
+            path: path.to_path_buf(),
+            seq: last_seq,
+            started: Instant::now(),
+            offset_us: last_t,
+            last_sync: Instant::now(),
+            dirty: false,
+            error: None,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The first write error, if any: the journal is incomplete from there.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Records an event; called before the engine applies it.
+    pub fn event(&mut self, event: &Event) {
+        let (kind, data) = split(&event.kind);
+        let record = Record {
+            seq: self.next_seq(),
+            t: self.t(),
+            ts: timestamp(event.at),
+            kind,
+            actor: actor_name(&event.kind),
+            data,
+        };
+        self.record(&record);
+        if must_sync(&event.kind) {
+            self.sync();
+        } else {
+            self.tick();
+        }
+    }
+
+    /// Records a change of what the operator has on screen.
+    pub fn view(&mut self, change: &ViewChange, at_ms: u64) {
+        let value = serde_json::to_value(change).expect("view changes are plain data");
+        let record = Record {
+            seq: self.next_seq(),
+            t: self.t(),
+            ts: timestamp(at_ms),
+            kind: value["type"].as_str().unwrap_or_default().to_string(),
+            actor: None,
+            data: value.get("data").cloned().unwrap_or_default(),
+        };
+        self.record(&record);
+        self.tick();
+    }
+
+    /// On disk if anything waited a second or more; the loop calls it on its beat too.
+    pub fn tick(&mut self) {
+        if self.dirty && self.last_sync.elapsed() >= SYNC_EVERY {
+            self.sync();
+        }
+    }
+
+    /// Everything written is on disk.
+    pub fn sync(&mut self) {
+        if self.error.is_some() {
+            return;
+        }
+        let synced = self
+            .file
+            .flush()
+            .and_then(|()| self.file.get_ref().sync_data());
+        if let Err(e) = synced {
+            self.fail(e);
+        }
+        self.dirty = false;
+        self.last_sync = Instant::now();
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    fn t(&self) -> u64 {
+        self.offset_us + u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn record(&mut self, record: &Record) {
+        let line = serde_json::to_string(record).expect("records are plain data");
+        self.line(&line);
+    }
+
+    fn line(&mut self, line: &str) {
+        if self.error.is_some() {
+            return;
+        }
+        let written = self
+            .file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.write_all(b"\n"));
+        match written {
+            Ok(()) => self.dirty = true,
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        tracing::error!(path = %self.path.display(), error = %e, "the journal cannot be written");
+        self.error = Some(e.to_string());
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.sync();
+    }
+}
+
+/// What a resume or a report cannot do without: on disk at once.
+fn must_sync(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Started { .. }
+            | EventKind::LockTaken { .. }
+            | EventKind::LockBroken { .. }
+            | EventKind::Decided { .. }
+            | EventKind::Exited { .. }
+            | EventKind::RunFailed { .. }
+            | EventKind::RunLost { .. }
+            | EventKind::RunStopped { .. }
+            | EventKind::StopFailed { .. }
+            | EventKind::LockLost { .. }
+            | EventKind::LocksReleased { .. }
+    )
+}
