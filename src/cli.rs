@@ -79,6 +79,29 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         record: Option<PathBuf>,
     },
+    /// Replay a recorded session in the cockpit, read-only, as the operator saw it: space
+    /// plays / pauses, + and - change the speed, ← → seek 10s, [ ] jump between gates and
+    /// failures, g / G go to the start / end, q leaves. Opens no connection, runs nothing.
+    Replay {
+        /// The session's journal (printed when the session started and ended).
+        #[arg(value_name = "JOURNAL")]
+        journal: PathBuf,
+        /// Playback speed: 0.25, 0.5, 1, 2, 4, 8, 16, 32 or 64.
+        #[arg(long, default_value_t = 1.0, value_parser = speed)]
+        speed: f64,
+    },
+}
+
+fn speed(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim_end_matches(['x', '×'])
+        .parse()
+        .map_err(|_| format!("{text:?} is not a speed"))?;
+    crate::replay::SPEEDS
+        .iter()
+        .find(|s| (**s - value).abs() < f64::EPSILON)
+        .copied()
+        .ok_or_else(|| "one of 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64".to_string())
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -102,6 +125,13 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             strict,
         } => plan(&profile, &set, format, strict),
+        Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", crate::text::printable_lines(&e));
+                exit(true)
+            }
+        },
         Command::Run {
             profile,
             set,

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::drivers::Drivers;
 use crate::engine::{Actor, Decision, Effect, Event, EventKind, Millis, Release};
-use crate::journal::Writer;
+use crate::journal::{ViewChange, Writer};
 
 /// What the operator does, as the front end reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +48,11 @@ pub trait Frontend {
     /// Whether to stay after the release has ended (the cockpit shows the end until `q`).
     fn keep_open(&self) -> bool {
         false
+    }
+    /// What changed on screen since last asked (focus, filter, scroll, modal, size): the
+    /// journal records it so a replay shows what the operator saw.
+    fn view_changes(&mut self) -> Vec<ViewChange> {
+        Vec::new()
     }
 }
 
@@ -176,7 +181,18 @@ impl<D: Drivers> Loop<'_, D> {
         if let Some(kind) = self.frontend.input(input, &self.release) {
             self.handle(kind);
         }
+        self.record_view();
         false
+    }
+
+    /// What the operator now has on screen, into the journal.
+    fn record_view(&mut self) {
+        let changes = self.frontend.view_changes();
+        if let Some(journal) = &mut self.journal {
+            for change in &changes {
+                journal.view(change, now_ms());
+            }
+        }
     }
 
     fn handle(&mut self, kind: EventKind) {
@@ -200,6 +216,7 @@ impl<D: Drivers> Loop<'_, D> {
         }
         let effects = self.release.apply(&event);
         self.frontend.show(&event, &self.release);
+        self.record_view();
         for effect in effects {
             match effect {
                 Effect::Ask => self.asked.push_back(Input::Asked),

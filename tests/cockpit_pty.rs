@@ -278,3 +278,49 @@ fn a_shell_on_a_target_and_back_while_the_release_runs() {
     pty.press("y");
     pty.wait_text("EXIT=");
 }
+
+#[test]
+fn a_recorded_session_replays_in_the_cockpit_with_no_host_left() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    profile(&sshd, work.path(), false);
+    let ran = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .current_dir(work.path())
+        .args(["run", "release.toml", "--headless", "--yes"])
+        .env("XDG_DATA_HOME", work.path().join("data"))
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(ran.status.code(), Some(0), "{ran:?}");
+    // The host is gone: a replay needs nothing but the journal.
+    drop(sshd);
+    let sessions = work.path().join("data/gonogo/sessions");
+    let journal = std::fs::read_dir(&sessions)
+        .expect("sessions")
+        .next()
+        .expect("a journal")
+        .expect("entry")
+        .path();
+    let mut pty = Pty::spawn(
+        work.path(),
+        &format!("replay {}", journal.display()),
+        &[],
+        "",
+    );
+    pty.wait_text("REPLAY");
+    pty.press("G");
+    pty.wait_text("RELEASED");
+    pty.wait_text("■ end");
+    let screen = pty.contents();
+    assert!(
+        screen.contains("◆"),
+        "the gate is on the timeline:\n{screen}"
+    );
+    assert!(screen.contains("✓ Deploy"), "{screen}");
+    // Back to the gate, with who decided it.
+    pty.press("[");
+    pty.wait_text("“Ship it to the fixture?”: go by");
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+}

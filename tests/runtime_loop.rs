@@ -145,3 +145,143 @@ async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() 
         release.decisions
     );
 }
+
+/// The recorded run's last frame, replayed from its journal, is the frame the operator saw: the
+/// same engine state from the same events, and their focus and view from the view records.
+#[tokio::test]
+async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
+    let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    let plan = profile::release_plan(&p, &vars);
+    let start = EventKind::Started {
+        session: "s1".into(),
+        operator: "ana".into(),
+        plan,
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("sessions/s1.jsonl");
+    let header = gonogo::journal::Header {
+        format: gonogo::journal::FORMAT.into(),
+        version: gonogo::journal::VERSION,
+        gonogo: "test".into(),
+        session: "s1".into(),
+        profile: "t.toml".into(),
+        profile_sha256: String::new(),
+        release: "acme-web".into(),
+        environment: "staging".into(),
+        operator: "ana@test".into(),
+        terminal: Some((80, 24)),
+        started: "2026-11-23T12:00:00.000Z".into(),
+        targets: Vec::new(),
+    };
+    let journal = gonogo::journal::Writer::create(&path, &header).expect("journal");
+    let (events, event_rx) = tokio::sync::mpsc::channel(64);
+    let (inputs, input_rx) = tokio::sync::mpsc::channel(64);
+    for kind in [
+        EventKind::Connected {
+            target: "web-1".into(),
+        },
+        EventKind::LockTaken {
+            target: "web-1".into(),
+        },
+        EventKind::Output {
+            run: run_id(0),
+            stream: Stream::Stdout,
+            lines: (0..40).map(|i| format!("health line {i}")).collect(),
+        },
+        EventKind::Exited {
+            run: run_id(0),
+            status: 0,
+        },
+    ] {
+        events.send(kind).await.expect("send");
+    }
+    let operator = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let press = |code| Input::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        for input in [key('g'), press(KeyCode::Enter)] {
+            inputs.send(input).await.expect("key");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for kind in [
+            EventKind::Exited {
+                run: run_id(2),
+                status: 0,
+            },
+            EventKind::LocksReleased {
+                released: vec!["web-1".into()],
+                kept: Vec::new(),
+            },
+        ] {
+            events.send(kind).await.expect("send");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // From the end screen's summary back to the output, focused and scrolled back.
+        for input in [
+            key('i'),
+            press(KeyCode::Tab),
+            press(KeyCode::Up),
+            press(KeyCode::Up),
+            press(KeyCode::Up),
+        ] {
+            inputs.send(input).await.expect("key");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        inputs.send(key('q')).await.expect("quit");
+        inputs
+    });
+    let mut cockpit = Cockpit::new(
+        Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
+        "ana",
+        Theme { color: false },
+    );
+    let (release, journal) = tokio::time::timeout(
+        Duration::from_secs(20),
+        runtime::run_recorded(
+            start,
+            DriversOff::default(),
+            &mut cockpit,
+            event_rx,
+            input_rx,
+            Some(journal),
+        ),
+    )
+    .await
+    .expect("the loop ends");
+    let _inputs = operator.await.expect("operator");
+    drop(journal);
+    assert_eq!(release.outcome, Some(Outcome::Released));
+
+    let read = gonogo::journal::read(&path).expect("read the journal");
+    assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+    let mut player = gonogo::replay::Player::new(read);
+    player.seek(player.end());
+    // One more row: the replay's own bar.
+    let mut replay = gonogo::replay::Replay::new(
+        Terminal::new(TestBackend::new(80, 25)).expect("terminal"),
+        player,
+        Theme { color: false },
+    );
+    replay.draw();
+    cockpit.draw(&release, replay.player.now());
+    let live = cockpit.backend().buffer().clone();
+    let replayed = replay.backend().buffer();
+    let rows = |b: &ratatui::buffer::Buffer, n: u16| -> Vec<String> {
+        (0..n)
+            .map(|y| (0..80).map(|x| b[(x, y)].symbol().to_string()).collect())
+            .collect()
+    };
+    assert_eq!(rows(replayed, 24), rows(&live, 24));
+    let bar = rows(replayed, 25).pop().unwrap();
+    assert!(bar.contains("REPLAY ■ end"), "{bar}");
+    assert!(
+        bar.contains('◆'),
+        "the gate is marked on the timeline: {bar}"
+    );
+    assert!(
+        rows(&live, 24).iter().any(|r| r.contains("health line 36")),
+        "the operator had the output scrolled back:\n{}",
+        rows(&live, 24).join("\n")
+    );
+}

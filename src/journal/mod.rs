@@ -8,7 +8,7 @@
 mod reader;
 mod writer;
 
-pub use reader::{Journal, ReadError, read, read_str};
+pub use reader::{Journal, Line, ReadError, read, read_str};
 pub use writer::{Writer, default_path};
 
 use serde::{Deserialize, Serialize};
@@ -71,16 +71,23 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum ViewChange {
-    /// The pane with the focus: `checklist`, `output`, `logs`, `health`, `summary`.
+    /// The pane with the focus (`checklist` or `output`), and what the right side shows
+    /// (`output`, `logs` or `summary`).
     #[serde(rename = "ui.focus")]
-    Focus { pane: String },
+    Focus { pane: String, shows: String },
     /// The output filter; empty when cleared.
     #[serde(rename = "ui.filter")]
     Filter { text: String },
     /// Rows scrolled back from the end of the focused pane (0: following).
+    /// `paused_at`: lines seen when the pane stopped following (for "paused +N").
     #[serde(rename = "ui.scroll")]
-    Scroll { pane: String, back: usize },
-    /// The modal on screen (`None`: none).
+    Scroll {
+        pane: String,
+        back: usize,
+        #[serde(default)]
+        paused_at: u64,
+    },
+    /// The modal on screen: `question`, `confirm`, `help`, `filter`, `targets` (`None`: none).
     #[serde(rename = "ui.modal")]
     Modal { modal: Option<String> },
     /// The operator's terminal changed size.

@@ -259,7 +259,8 @@ fn every_event_type_comes_back_as_it_was_written() {
 
     let views = vec![
         ViewChange::Focus {
-            pane: "logs".into(),
+            pane: "output".into(),
+            shows: "logs".into(),
         },
         ViewChange::Filter {
             text: "ERROR".into(),
@@ -267,6 +268,7 @@ fn every_event_type_comes_back_as_it_was_written() {
         ViewChange::Scroll {
             pane: "output".into(),
             back: 40,
+            paused_at: 120,
         },
         ViewChange::Modal {
             modal: Some("gate".into()),

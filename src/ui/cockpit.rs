@@ -11,9 +11,10 @@ use ratatui_textarea::TextArea;
 use super::host_shell::HostShells;
 use super::keymap::{self, Action, Choice, Mode};
 use super::picker::{PICK_FROM, Picked, Picker};
-use super::state::{Confirm, Pane, STRAY_KEY_GUARD, Source, UiState};
+use super::state::{Confirm, OnScreen, Pane, STRAY_KEY_GUARD, Source, UiState};
 use super::theme::Theme;
 use crate::engine::{Actor, Decision, Event, EventKind, Question, Release, Stage, StepList};
+use crate::journal::ViewChange;
 use crate::runtime::{Frontend, Input};
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -33,6 +34,9 @@ pub struct Cockpit<B: Backend> {
     shells: Option<HostShells>,
     /// A shell has the terminal: nothing is drawn until it ends.
     stepped_aside: bool,
+    /// The view as last journaled, and a new terminal size not yet journaled.
+    journaled: OnScreen,
+    resized: Option<(u16, u16)>,
 }
 
 impl<B: Backend> Cockpit<B> {
@@ -53,6 +57,8 @@ impl<B: Backend> Cockpit<B> {
             quitting: false,
             shells: None,
             stepped_aside: false,
+            journaled: OnScreen::default(),
+            resized: None,
         }
     }
 
@@ -516,6 +522,7 @@ impl<B: Backend> Frontend for Cockpit<B> {
             Input::Resize => {
                 self.dirty = true;
                 let _ = self.terminal.autoresize();
+                self.resized = self.terminal.size().ok().map(|s| (s.width, s.height));
                 None
             }
             Input::Tick => {
@@ -557,5 +564,15 @@ impl<B: Backend> Frontend for Cockpit<B> {
 
     fn keep_open(&self) -> bool {
         !self.quitting
+    }
+
+    fn view_changes(&mut self) -> Vec<ViewChange> {
+        let now = self.ui.on_screen();
+        let mut changes = now.changes_since(&self.journaled);
+        self.journaled = now;
+        if let Some((cols, rows)) = self.resized.take() {
+            changes.push(ViewChange::Resize { cols, rows });
+        }
+        changes
     }
 }

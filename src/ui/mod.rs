@@ -33,7 +33,18 @@ use theme::Theme;
 /// Draws one frame. `now` (ms since the epoch) is passed in so a frame is a function of its
 /// inputs: snapshots and replays draw the same thing twice.
 pub fn draw(frame: &mut Frame, release: &Release, ui: &UiState, theme: &Theme, now: u64) {
-    let area = frame.area();
+    draw_in(frame, frame.area(), release, ui, theme, now);
+}
+
+/// [`draw`] into part of the frame (a replay keeps the last row for its own bar).
+pub fn draw_in(
+    frame: &mut Frame,
+    area: ratatui::layout::Rect,
+    release: &Release,
+    ui: &UiState,
+    theme: &Theme,
+    now: u64,
+) {
     let [top, middle, bottom] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(3),

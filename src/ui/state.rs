@@ -9,6 +9,8 @@ use regex::Regex;
 
 use super::keymap::{Choice, Mode};
 use crate::engine::{Question, Release, StepList};
+use crate::journal::ViewChange;
+use crate::replay::RecordedView;
 
 /// Keys pressed this soon after a question opens are ignored: they were meant for what was on
 /// screen before, not for the question.
@@ -260,4 +262,109 @@ pub fn page<'a, T>(
     }
     picked.reverse();
     picked
+}
+
+/// What a replay needs of the screen, compared after each key: each change is journaled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OnScreen {
+    focus: (String, String),
+    filter: String,
+    back: usize,
+    paused_at: u64,
+    modal: Option<String>,
+}
+
+impl OnScreen {
+    /// The view changes from `before` to `self`, as the journal records them.
+    pub fn changes_since(&self, before: &OnScreen) -> Vec<ViewChange> {
+        let mut out = Vec::new();
+        if self.focus != before.focus {
+            out.push(ViewChange::Focus {
+                pane: self.focus.0.clone(),
+                shows: self.focus.1.clone(),
+            });
+        }
+        if self.filter != before.filter {
+            out.push(ViewChange::Filter {
+                text: self.filter.clone(),
+            });
+        }
+        if self.back != before.back
+            || self.paused_at != before.paused_at
+            || self.focus.1 != before.focus.1
+        {
+            out.push(ViewChange::Scroll {
+                pane: self.focus.1.clone(),
+                back: self.back,
+                paused_at: self.paused_at,
+            });
+        }
+        if self.modal != before.modal {
+            out.push(ViewChange::Modal {
+                modal: self.modal.clone(),
+            });
+        }
+        out
+    }
+}
+
+impl UiState {
+    /// Focus, what the right side shows, filter, scroll and the modal on screen.
+    pub fn on_screen(&self) -> OnScreen {
+        let pane = match self.focus {
+            Pane::Checklist => "checklist",
+            Pane::Output => "output",
+        };
+        let shows = match self.source {
+            Source::Steps => "output",
+            Source::Logs => "logs",
+            Source::Summary => "summary",
+        };
+        let modal = if self.help {
+            Some("help")
+        } else if self.confirm.is_some() {
+            Some("confirm")
+        } else if self.answer.as_ref().is_some_and(|a| !a.hidden) {
+            Some("question")
+        } else if self.filter_input.is_some() {
+            Some("filter")
+        } else if self.picker.is_some() {
+            Some("targets")
+        } else {
+            None
+        };
+        OnScreen {
+            focus: (pane.into(), shows.into()),
+            filter: self
+                .filter
+                .as_ref()
+                .map_or(String::new(), |r| r.as_str().to_string()),
+            back: if self.follow { 0 } else { self.scroll },
+            paused_at: if self.follow { 0 } else { self.paused_at },
+            modal: modal.map(str::to_string),
+        }
+    }
+
+    /// Shows what a journal says the operator had on screen (a replay).
+    pub fn show_recorded(&mut self, view: &RecordedView) {
+        if let Some((pane, shows)) = &view.focus {
+            self.focus = if pane == "checklist" {
+                Pane::Checklist
+            } else {
+                Pane::Output
+            };
+            self.source = match shows.as_str() {
+                "logs" => Source::Logs,
+                "summary" => Source::Summary,
+                _ => Source::Steps,
+            };
+        }
+        self.filter = (!view.filter.is_empty())
+            .then(|| Regex::new(&view.filter).ok())
+            .flatten();
+        self.follow = view.back == 0;
+        self.scroll = view.back;
+        self.paused_at = view.paused_at;
+        self.help = view.modal.as_deref() == Some("help");
+    }
 }

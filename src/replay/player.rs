@@ -1,0 +1,324 @@
+//! Playing a journal back: the same engine applies the same events, in order, at the recorded
+//! pace times the speed. Seeking goes back to the nearest keyframe (a clone of the release) and
+//! plays forward from there, so a seek anywhere costs at most one keyframe interval.
+
+use std::time::Duration;
+
+use crate::engine::{Decision, Event, EventKind, Millis, Question, Release};
+use crate::journal::{Entry, Journal, Line, ViewChange};
+
+/// A keyframe every this many records.
+const KEYFRAME_EVERY: usize = 5_000;
+
+pub const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
+
+/// A place on the timeline worth jumping to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// Microseconds since the session started.
+    pub t: u64,
+    pub kind: MarkKind,
+    /// What happened, in words: "gate “Go?”: go by ana".
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkKind {
+    Gate,
+    Failure,
+    Rollback,
+}
+
+/// What the operator had on screen, as the view records say.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordedView {
+    /// `checklist` or `output`, and what the right side shows: `output`, `logs`, `summary`.
+    pub focus: Option<(String, String)>,
+    pub filter: String,
+    /// Rows back from the end (0: following), and the lines seen when it stopped following.
+    pub back: usize,
+    pub paused_at: u64,
+    pub modal: Option<String>,
+}
+
+impl RecordedView {
+    fn apply(&mut self, change: &ViewChange) {
+        match change {
+            ViewChange::Focus { pane, shows } => self.focus = Some((pane.clone(), shows.clone())),
+            ViewChange::Filter { text } => self.filter = text.clone(),
+            ViewChange::Scroll {
+                back, paused_at, ..
+            } => {
+                self.back = *back;
+                self.paused_at = *paused_at;
+            }
+            ViewChange::Modal { modal } => self.modal = modal.clone(),
+            ViewChange::Resize { .. } => {}
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Keyframe {
+    /// The first record not yet applied.
+    next: usize,
+    release: Release,
+    view: RecordedView,
+    last_at: Option<(u64, Millis)>,
+}
+
+pub struct Player {
+    lines: Vec<Line>,
+    keyframes: Vec<Keyframe>,
+    pub marks: Vec<Mark>,
+    pub release: Release,
+    pub view: RecordedView,
+    /// The first record not yet applied.
+    next: usize,
+    /// Where playback stands, in microseconds since the session started.
+    pub position: u64,
+    pub speed: f64,
+    pub paused: bool,
+    /// The last event applied: its `t` and its engine time, for the clock between events.
+    last_at: Option<(u64, Millis)>,
+}
+
+impl Player {
+    /// Reads the whole journal once: keyframes and marks. Playback starts at the beginning,
+    /// playing at 1×.
+    pub fn new(journal: Journal) -> Self {
+        let lines = journal.lines;
+        let mut keyframes = Vec::new();
+        let mut marks = Vec::new();
+        let mut release = Release::default();
+        let mut view = RecordedView::default();
+        let mut last_at = None;
+        for (i, line) in lines.iter().enumerate() {
+            if i % KEYFRAME_EVERY == 0 {
+                keyframes.push(Keyframe {
+                    next: i,
+                    release: release.clone(),
+                    view: view.clone(),
+                    last_at,
+                });
+            }
+            match &line.entry {
+                Entry::Event(event) => {
+                    if let Some(mark) = mark_of(&release, event, line.t) {
+                        marks.push(mark);
+                    }
+                    release.apply(event);
+                    last_at = Some((line.t, event.at));
+                }
+                Entry::View(change) => view.apply(change),
+            }
+        }
+        let start = keyframes.first().cloned().unwrap_or(Keyframe {
+            next: 0,
+            release: Release::default(),
+            view: RecordedView::default(),
+            last_at: None,
+        });
+        Player {
+            lines,
+            keyframes,
+            marks,
+            release: start.release,
+            view: start.view,
+            next: 0,
+            position: 0,
+            speed: 1.0,
+            paused: false,
+            last_at: None,
+        }
+    }
+
+    /// The session's length, in microseconds.
+    pub fn end(&self) -> u64 {
+        self.lines.last().map_or(0, |l| l.t)
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.next >= self.lines.len()
+    }
+
+    /// The engine's clock at the playback position: the last event's time plus the time
+    /// played since, so countdowns and durations move as they did.
+    pub fn now(&self) -> Millis {
+        match self.last_at {
+            Some((t, at)) => at + self.position.saturating_sub(t) / 1000,
+            None => self
+                .lines
+                .iter()
+                .find_map(|l| match &l.entry {
+                    Entry::Event(e) => Some(e.at),
+                    Entry::View(_) => None,
+                })
+                .unwrap_or(0),
+        }
+    }
+
+    /// Plays `elapsed` of real time at the current speed. True if anything changed.
+    pub fn advance(&mut self, elapsed: Duration) -> bool {
+        if self.paused || self.at_end() {
+            return false;
+        }
+        let played = (elapsed.as_micros() as f64 * self.speed) as u64;
+        let to = (self.position + played).min(self.end());
+        self.play_to(to);
+        if self.at_end() {
+            self.paused = true;
+        }
+        true
+    }
+
+    /// Goes to `to` (microseconds since the start), backwards through a keyframe.
+    pub fn seek(&mut self, to: u64) {
+        let to = to.min(self.end());
+        if to < self.position {
+            let first_after = self.lines.partition_point(|l| l.t <= to);
+            let key = self
+                .keyframes
+                .iter()
+                .rev()
+                .find(|k| k.next <= first_after)
+                .cloned()
+                .unwrap_or_else(|| self.keyframes[0].clone());
+            self.release = key.release;
+            self.view = key.view;
+            self.next = key.next;
+            self.last_at = key.last_at;
+        }
+        self.position = to;
+        self.play_to(to);
+    }
+
+    /// Seconds back or forward (`delta` in microseconds).
+    pub fn skip(&mut self, delta: i64) {
+        let to = if delta < 0 {
+            self.position.saturating_sub(delta.unsigned_abs())
+        } else {
+            self.position.saturating_add(delta.unsigned_abs())
+        };
+        self.seek(to);
+    }
+
+    /// The next mark after the position, or the one before it (with a second's slack so
+    /// pressing `[` twice goes back two marks).
+    pub fn jump(&mut self, forward: bool) {
+        let here = self.position;
+        let target = if forward {
+            self.marks.iter().find(|m| m.t > here).map(|m| m.t)
+        } else {
+            let slack = 1_000_000;
+            self.marks
+                .iter()
+                .rev()
+                .find(|m| m.t + slack < here)
+                .map(|m| m.t)
+        };
+        if let Some(t) = target {
+            self.seek(t);
+        }
+    }
+
+    pub fn faster(&mut self, up: bool) {
+        let i = SPEEDS
+            .iter()
+            .position(|s| (*s - self.speed).abs() < f64::EPSILON)
+            .unwrap_or(2);
+        let i = if up {
+            (i + 1).min(SPEEDS.len() - 1)
+        } else {
+            i.saturating_sub(1)
+        };
+        self.speed = SPEEDS[i];
+    }
+
+    /// The most recent mark at or before the position.
+    pub fn last_mark(&self) -> Option<&Mark> {
+        self.marks.iter().rev().find(|m| m.t <= self.position)
+    }
+
+    fn play_to(&mut self, to: u64) {
+        while let Some(line) = self.lines.get(self.next) {
+            if line.t > to {
+                break;
+            }
+            match &line.entry {
+                Entry::Event(event) => {
+                    self.release.apply(event);
+                    self.last_at = Some((line.t, event.at));
+                }
+                Entry::View(change) => self.view.apply(change),
+            }
+            self.next += 1;
+        }
+        self.position = self.position.max(to);
+    }
+}
+
+/// Whether `event`, about to be applied to `release`, is worth a mark on the timeline.
+fn mark_of(release: &Release, event: &Event, t: u64) -> Option<Mark> {
+    let mark = |kind, label: String| Some(Mark { t, kind, label });
+    match &event.kind {
+        EventKind::Decided {
+            by, decision, note, ..
+        } => {
+            let note = note.as_deref().map_or(String::new(), |n| {
+                format!(": {}", crate::text::printable(n))
+            });
+            let who = crate::text::printable(by);
+            match decision {
+                Decision::Rollback | Decision::ConfirmRollback { .. } => {
+                    mark(MarkKind::Rollback, format!("rollback by {who}{note}"))
+                }
+                Decision::Go | Decision::NoGo => {
+                    let said = if *decision == Decision::Go {
+                        "go"
+                    } else {
+                        "no-go"
+                    };
+                    let gate = match &release.question {
+                        Some(Question::Gate { step }) => release
+                            .plan
+                            .steps
+                            .get(*step)
+                            .map_or("a gate".to_string(), |s| {
+                                format!("“{}”", crate::text::printable(&s.text))
+                            }),
+                        Some(Question::FinalGate) => "the final gate".to_string(),
+                        _ => return None,
+                    };
+                    mark(MarkKind::Gate, format!("{gate}: {said} by {who}{note}"))
+                }
+                _ => None,
+            }
+        }
+        EventKind::Exited { run, status } if *status != 0 => {
+            let step = release
+                .list(run.list)
+                .get(run.step)
+                .map_or(String::new(), |s| {
+                    crate::text::printable(&s.name).into_owned()
+                });
+            mark(
+                MarkKind::Failure,
+                format!("{step} failed on {} (exit {status})", run.target),
+            )
+        }
+        EventKind::RunFailed { run, .. } | EventKind::RunLost { run, .. } => {
+            let step = release
+                .list(run.list)
+                .get(run.step)
+                .map_or(String::new(), |s| {
+                    crate::text::printable(&s.name).into_owned()
+                });
+            mark(
+                MarkKind::Failure,
+                format!("{step} failed on {}", run.target),
+            )
+        }
+        _ => None,
+    }
+}

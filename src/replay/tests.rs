@@ -1,0 +1,162 @@
+//! Playing back and seeking give the state the events make, wherever playback went before.
+
+use super::*;
+use crate::engine::{Event, EventKind, RunId, StepList, Stream};
+use crate::journal::{Entry, Journal, Line};
+use crate::profile::{self, Diagnostics, Purpose, Source};
+
+const PROFILE: &str = r#"version = 1
+[release]
+name = "shop"
+environment = "staging"
+
+[targets.a]
+host = "a"
+
+[[step]]
+name = "ready"
+check = "true"
+on = "a"
+
+[[step]]
+gate = "Go?"
+
+[[step]]
+name = "restart"
+run = "restart"
+on = "a"
+"#;
+
+fn run(step: usize) -> RunId {
+    RunId {
+        list: StepList::Main,
+        step,
+        target: "a".into(),
+        attempt: 1,
+    }
+}
+
+/// A journal of a release with one check failing once, a gate, a restart: one event a second.
+fn journal() -> Journal {
+    let (p, _) = profile::load(&Source::new("t.toml", PROFILE));
+    let p = p.expect("profile");
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    let kinds = vec![
+        EventKind::Started {
+            session: "s".into(),
+            operator: "ana".into(),
+            plan: profile::release_plan(&p, &vars),
+        },
+        EventKind::Connected { target: "a".into() },
+        EventKind::LockTaken { target: "a".into() },
+        EventKind::Output {
+            run: run(0),
+            stream: Stream::Stdout,
+            lines: vec!["not yet".into()],
+        },
+        EventKind::Exited {
+            run: run(0),
+            status: 1,
+        },
+        EventKind::Decided {
+            by: "ana".into(),
+            decision: crate::engine::Decision::Retry,
+            note: None,
+            actor: crate::engine::Actor::Person,
+        },
+        EventKind::Exited {
+            run: RunId {
+                attempt: 2,
+                ..run(0)
+            },
+            status: 0,
+        },
+        EventKind::Decided {
+            by: "ana".into(),
+            decision: crate::engine::Decision::Go,
+            note: Some("checked with bo".into()),
+            actor: crate::engine::Actor::Person,
+        },
+        EventKind::Exited {
+            run: run(2),
+            status: 0,
+        },
+        EventKind::LocksReleased {
+            released: vec!["a".into()],
+            kept: Vec::new(),
+        },
+    ];
+    let lines = kinds
+        .into_iter()
+        .enumerate()
+        .map(|(i, kind)| Line {
+            seq: i as u64 + 1,
+            t: i as u64 * 1_000_000,
+            actor: None,
+            entry: Entry::Event(Event::new(1_800_000_000_000 + i as u64 * 1000, kind)),
+        })
+        .collect();
+    Journal {
+        lines,
+        ..Journal::default()
+    }
+}
+
+/// What a release looks like, for comparing two ways of getting there.
+fn state(release: &crate::engine::Release) -> String {
+    crate::summary::lines(release, None).join("\n")
+}
+
+fn applied_up_to(n: usize) -> crate::engine::Release {
+    let mut release = crate::engine::Release::default();
+    for event in journal().events().take(n) {
+        release.apply(event);
+    }
+    release
+}
+
+#[test]
+fn seeking_back_and_forth_gives_the_state_of_the_events_up_to_there() {
+    let mut player = Player::new(journal());
+    assert_eq!(player.end(), 9_000_000);
+    player.seek(player.end());
+    assert!(player.at_end());
+    assert_eq!(state(&player.release), state(&applied_up_to(10)));
+    player.seek(4_500_000);
+    assert_eq!(state(&player.release), state(&applied_up_to(5)));
+    // Forward again, by playing: 2.5 s at 2× is 5 s of the session.
+    player.speed = 2.0;
+    player.advance(std::time::Duration::from_millis(2500));
+    assert_eq!(player.position, 9_000_000);
+    assert_eq!(state(&player.release), state(&applied_up_to(10)));
+    assert_eq!(player.now(), 1_800_000_000_000 + 9 * 1000);
+}
+
+#[test]
+fn marks_at_the_gate_and_the_failure_and_jumps_between_them() {
+    let mut player = Player::new(journal());
+    let kinds: Vec<MarkKind> = player.marks.iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, vec![MarkKind::Failure, MarkKind::Gate]);
+    assert_eq!(player.marks[1].label, "“Go?”: go by ana: checked with bo");
+    assert!(player.marks[0].label.contains("ready failed on a (exit 1)"));
+    player.jump(true);
+    assert_eq!(player.position, 4_000_000);
+    player.jump(true);
+    assert_eq!(player.position, 7_000_000);
+    assert_eq!(player.last_mark().map(|m| m.kind), Some(MarkKind::Gate));
+    player.jump(false);
+    assert_eq!(player.position, 4_000_000);
+}
+
+#[test]
+fn speed_steps_from_a_quarter_to_sixty_four() {
+    let mut player = Player::new(journal());
+    for _ in 0..20 {
+        player.faster(true);
+    }
+    assert_eq!(player.speed, 64.0);
+    for _ in 0..20 {
+        player.faster(false);
+    }
+    assert_eq!(player.speed, 0.25);
+}
