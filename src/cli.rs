@@ -90,6 +90,36 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0, value_parser = speed)]
         speed: f64,
     },
+    /// Re-render a recorded session into an asciicast v2 file (`asciinema play OUT.cast`),
+    /// with markers at gates, failures and rollbacks.
+    Export {
+        #[arg(value_name = "JOURNAL")]
+        journal: PathBuf,
+        /// The cast to write.
+        #[arg(long, value_name = "OUT.cast")]
+        asciicast: PathBuf,
+        /// The terminal size to render at, COLSxROWS.
+        #[arg(long, default_value = "120x36", value_parser = size)]
+        size: (u16, u16),
+    },
+}
+
+fn size(text: &str) -> Result<(u16, u16), String> {
+    let (cols, rows) = text
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("{text:?}: write COLSxROWS, e.g. 120x36"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (10..=1000).contains(n))
+    };
+    match (n(cols), n(rows)) {
+        (Some(c), Some(r)) => Ok((c, r)),
+        _ => Err(format!(
+            "{text:?}: columns and rows from 10 to 1000, e.g. 120x36"
+        )),
+    }
 }
 
 fn speed(text: &str) -> Result<f64, String> {
@@ -125,6 +155,17 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
             strict,
         } => plan(&profile, &set, format, strict),
+        Command::Export {
+            journal,
+            asciicast,
+            size,
+        } => match export(&journal, &asciicast, size) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {}", crate::text::printable_lines(&e));
+                exit(true)
+            }
+        },
         Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -347,6 +388,27 @@ fn run_release(
             exit(true)
         }
     }
+}
+
+/// Writes the cast next to where it goes, then moves it there: never half a cast.
+fn export(journal: &Path, out: &Path, (cols, rows): (u16, u16)) -> Result<(), String> {
+    let read = crate::journal::read(journal).map_err(|e| e.to_string())?;
+    for warning in &read.warnings {
+        eprintln!("gonogo: {}: {warning}", journal.display());
+    }
+    let partial = out.with_extension("cast.partial");
+    let file = std::fs::File::create(&partial)
+        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    crate::replay::export::asciicast(read, cols, rows, &mut writer)?;
+    drop(writer);
+    std::fs::rename(&partial, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    eprintln!(
+        "gonogo: wrote {} ({cols}x{rows}): asciinema play {}",
+        out.display(),
+        out.display()
+    );
+    Ok(())
 }
 
 /// The SHA-256 of the profile's bytes, in hex, for the journal's header.

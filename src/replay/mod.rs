@@ -4,6 +4,7 @@
 //! from the journal's view records; the viewer's terminal gives the size.
 
 mod bar;
+pub mod export;
 mod player;
 
 use std::path::Path;

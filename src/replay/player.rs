@@ -138,6 +138,11 @@ impl Player {
         self.lines.last().map_or(0, |l| l.t)
     }
 
+    /// When each record happened, in order (microseconds since the start).
+    pub fn times(&self) -> Vec<u64> {
+        self.lines.iter().map(|l| l.t).collect()
+    }
+
     pub fn at_end(&self) -> bool {
         self.next >= self.lines.len()
     }

@@ -160,3 +160,41 @@ fn speed_steps_from_a_quarter_to_sixty_four() {
     }
     assert_eq!(player.speed, 0.25);
 }
+
+#[test]
+fn the_cast_is_asciicast_v2_with_monotonic_times_and_markers() {
+    let mut out = Vec::new();
+    export::asciicast(journal(), 100, 30, &mut out).expect("export");
+    let text = String::from_utf8(out).expect("utf-8");
+    let mut lines = text.lines();
+    let head: serde_json::Value = serde_json::from_str(lines.next().expect("header")).unwrap();
+    assert_eq!(head["version"], 2);
+    assert_eq!(
+        (head["width"].as_u64(), head["height"].as_u64()),
+        (Some(100), Some(30))
+    );
+    assert!(
+        head["title"].is_string() && head["timestamp"].is_number(),
+        "{head}"
+    );
+    let events: Vec<serde_json::Value> = lines
+        .map(|l| serde_json::from_str(l).expect("an event"))
+        .collect();
+    let times: Vec<f64> = events.iter().map(|e| e[0].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert_eq!(times.last().copied(), Some(9.0));
+    let markers: Vec<&str> = events
+        .iter()
+        .filter(|e| e[1] == "m")
+        .map(|e| e[2].as_str().unwrap())
+        .collect();
+    assert_eq!(markers.len(), 2, "{markers:?}");
+    assert!(markers[1].contains("go by ana"), "{markers:?}");
+    let shown: String = events
+        .iter()
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap())
+        .collect();
+    assert!(shown.contains("RELEASED"), "the end is drawn");
+    assert!(shown.contains("not yet"), "the output is drawn");
+}
