@@ -129,8 +129,10 @@ pub fn split(kind: &EventKind) -> (String, serde_json::Value) {
 }
 
 /// The event a record's type and data make, if the type is one this gonogo knows.
-pub fn join(kind: &str, data: &serde_json::Value) -> Option<EventKind> {
-    let mut object = data.as_object()?.clone();
+pub fn join(kind: &str, data: serde_json::Value) -> Option<EventKind> {
+    let serde_json::Value::Object(mut object) = data else {
+        return None;
+    };
     object.insert("event".into(), serde_json::Value::String(kind.to_string()));
     serde_json::from_value(serde_json::Value::Object(object)).ok()
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{Entry, FORMAT, Header, Record, VERSION, ViewChange, join, parse_timestamp};
+use super::{Entry, FORMAT, Header, VERSION, ViewChange, parse_timestamp};
 use crate::engine::Event;
 
 /// A journal as read: its header, its records in order, and what was skipped and why.
@@ -70,7 +70,7 @@ pub fn read(path: &Path) -> Result<Journal, ReadError> {
 pub fn read_str(text: &str) -> Result<Journal, String> {
     let mut journal = Journal::default();
     let cut_off = !text.is_empty() && !text.ends_with('\n');
-    let mut lines = text.split_terminator('\n').enumerate().peekable();
+    let mut lines = text.split_terminator('\n').enumerate();
     let Some((_, first)) = lines.next() else {
         return Err("empty: not a gonogo journal".into());
     };
@@ -86,38 +86,46 @@ pub fn read_str(text: &str) -> Result<Journal, String> {
         ));
     }
     journal.header = Some(header);
+    let rest: Vec<(usize, &str)> = lines.collect();
+    // Parsing is most of the time a long journal takes to open: on every core.
+    let parsed = parse_all(&rest);
     let mut damaged = Vec::new();
     let mut expected_seq = 1;
-    while let Some((i, text)) = lines.next() {
-        let last = lines.peek().is_none();
-        let record: Record = match serde_json::from_str(text) {
-            Ok(r) => r,
-            Err(_) if last && cut_off => {
+    let last = rest.len().saturating_sub(1);
+    for (k, ((i, _), parsed)) in rest.iter().zip(parsed).enumerate() {
+        let (seq, t, actor, entry) = match parsed {
+            Parsed::Record {
+                seq,
+                t,
+                actor,
+                entry,
+            } => (seq, t, actor, entry),
+            Parsed::Broken if k == last && cut_off => {
                 journal.warnings.push(format!(
                     "the journal ends mid-line (line {}): read up to the last whole line",
                     i + 1
                 ));
                 break;
             }
-            Err(_) => {
+            Parsed::Broken => {
                 damaged.push(i + 1);
                 continue;
             }
         };
-        if record.seq != expected_seq {
+        if seq != expected_seq {
             journal.warnings.push(format!(
                 "line {}: record {} follows {}: records are missing",
                 i + 1,
-                record.seq,
+                seq,
                 expected_seq - 1
             ));
         }
-        expected_seq = record.seq + 1;
-        match entry(&record) {
+        expected_seq = seq + 1;
+        match entry {
             Some(entry) => journal.lines.push(Line {
-                seq: record.seq,
-                t: record.t,
-                actor: record.actor,
+                seq,
+                t,
+                actor,
                 entry,
             }),
             None => journal.unknown += 1,
@@ -135,14 +143,87 @@ pub fn read_str(text: &str) -> Result<Journal, String> {
     Ok(journal)
 }
 
-fn entry(record: &Record) -> Option<Entry> {
-    if record.kind.starts_with("ui.") {
-        let value = serde_json::json!({"type": record.kind, "data": record.data});
-        return serde_json::from_value::<ViewChange>(value)
-            .ok()
-            .map(Entry::View);
+/// One line after the header, parsed: a record (whose entry is `None` for an unknown type), or
+/// not JSON of a record at all.
+enum Parsed {
+    Record {
+        seq: u64,
+        t: u64,
+        actor: Option<String>,
+        entry: Option<Entry>,
+    },
+    Broken,
+}
+
+fn parse_all(lines: &[(usize, &str)]) -> Vec<Parsed> {
+    let parse = |chunk: &[(usize, &str)]| -> Vec<Parsed> {
+        chunk.iter().map(|(_, text)| parse_one(text)).collect()
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if lines.len() < 10_000 || cores < 2 {
+        return parse(lines);
     }
-    let kind = join(&record.kind, &record.data)?;
-    let at = parse_timestamp(&record.ts)?;
+    let size = lines.len().div_ceil(cores);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lines
+            .chunks(size)
+            .map(|chunk| scope.spawn(move || parse(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// A record as read: its data left as text, to be parsed once into what its type says.
+#[derive(serde::Deserialize)]
+struct RawRecord<'a> {
+    seq: u64,
+    t: u64,
+    ts: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(borrow)]
+    data: &'a serde_json::value::RawValue,
+}
+
+fn parse_one(text: &str) -> Parsed {
+    let Ok(record) = serde_json::from_str::<RawRecord>(text) else {
+        return Parsed::Broken;
+    };
+    let entry = if record.kind.starts_with("ui.") {
+        let value = format!(
+            "{{\"type\":{},\"data\":{}}}",
+            serde_json::Value::String(record.kind.to_string()),
+            record.data.get()
+        );
+        serde_json::from_str::<ViewChange>(&value)
+            .ok()
+            .map(Entry::View)
+    } else {
+        event(record.kind, record.ts, record.data.get())
+    };
+    Parsed::Record {
+        seq: record.seq,
+        t: record.t,
+        actor: record.actor,
+        entry,
+    }
+}
+
+/// The event of a record: its type put back in as the `event` tag, parsed in one pass.
+fn event(kind: &str, ts: &str, data: &str) -> Option<Entry> {
+    let at = parse_timestamp(ts)?;
+    let body = data.trim_start().strip_prefix('{')?;
+    let tag = serde_json::Value::String(kind.to_string());
+    let text = if body.trim_start().starts_with('}') {
+        format!("{{\"event\":{tag}}}")
+    } else {
+        format!("{{\"event\":{tag},{body}")
+    };
+    let kind = serde_json::from_str(&text).ok()?;
     Some(Entry::Event(Event::new(at, kind)))
 }
