@@ -79,6 +79,30 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         record: Option<PathBuf>,
     },
+    /// The post-incident report of a session, from its journal: outcome, checklist with who and
+    /// when, timeline, health at each gate and across the watch, new errors, the release record
+    /// and a status message.
+    Report {
+        #[arg(value_name = "JOURNAL")]
+        journal: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
+    /// Deployment metrics over the journals in a directory, per environment: deployments per
+    /// week, change failure rate, mean time to recovery, median duration.
+    Stats {
+        /// Default: the sessions directory ($XDG_DATA_HOME/gonogo/sessions).
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+        format: StatsFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -125,6 +149,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 profile_sha256: String::new(),
             };
             run_release(&profile, &set, headless, &flags)
+        }
+        Command::Report { journal, format } => {
+            crate::report::command::report(&journal, matches!(format, Format::Json))
+        }
+        Command::Stats { dir, format } => {
+            crate::report::command::stats(dir.as_deref(), matches!(format, StatsFormat::Json))
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod preflight;
 pub mod probe;
 pub mod profile;
+pub mod report;
 pub mod runtime;
 pub mod shell;
 pub mod summary;
