@@ -147,6 +147,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 record,
                 profile_path: profile.display().to_string(),
                 profile_sha256: String::new(),
+                github_actions: headless && crate::headless::ci::github_actions(),
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -292,10 +293,11 @@ fn run_release(
         Ok(crate::launch::Ran { release, journal }) => {
             tracing::info!(outcome = ?release.outcome, "run ends");
             let mut out = std::io::stdout();
+            let ci = flags.github_actions;
             if release.started_at.is_some() {
                 let log = log.as_ref().map(|l| l.path.as_path());
                 for line in crate::summary::lines(&release, log) {
-                    let _ = writeln!(out, "{line}");
+                    let _ = writeln!(out, "{}", shown(ci, &line));
                 }
             }
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
@@ -337,12 +339,18 @@ fn run_release(
                         "gonogo: warning: the journal {path} is incomplete: writing it failed ({e})"
                     ),
                 }
+                if ci && let Err(e) = crate::report::command::step_summary(journal.path()) {
+                    eprintln!("gonogo: warning: {e}");
+                }
             }
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {
             tracing::error!(error = %e, "run did not start");
-            eprintln!("error: {}", crate::text::printable_lines(&e));
+            let said = format!("error: {}", crate::text::printable_lines(&e));
+            for line in said.lines() {
+                eprintln!("{}", shown(flags.github_actions, line));
+            }
             show_log();
             exit(true)
         }
@@ -439,6 +447,15 @@ fn report(source: &Source, diags: Diagnostics, strict: bool) -> bool {
         );
     }
     !failed
+}
+
+/// Under GitHub Actions, a line that could pass for a workflow command is made inert.
+fn shown(ci: bool, line: &str) -> std::borrow::Cow<'_, str> {
+    if ci {
+        crate::headless::ci::neutralise(line)
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
 }
 
 fn plural(n: usize) -> &'static str {

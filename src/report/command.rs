@@ -55,3 +55,30 @@ pub fn stats(dir: Option<&Path>, json: bool) -> ExitCode {
     let _ = std::io::stdout().write_all(text.as_bytes());
     ExitCode::SUCCESS
 }
+
+/// Under GitHub Actions: appends the report of the journal at `path` to the file named by
+/// `$GITHUB_STEP_SUMMARY` (nothing when it is unset).
+pub fn step_summary(path: &Path) -> Result<(), String> {
+    let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    let journal = crate::journal::read(path).map_err(|e| {
+        format!(
+            "no report for the job summary: {}",
+            printable(&e.to_string())
+        )
+    })?;
+    let markdown = super::to_markdown(&super::build(&journal));
+    let shown = Path::new(&summary).display().to_string();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&summary)
+        .and_then(|mut f| f.write_all(format!("{markdown}\n").as_bytes()))
+        .map_err(|e| {
+            format!(
+                "cannot append the report to $GITHUB_STEP_SUMMARY ({}): {e}",
+                printable(&shown)
+            )
+        })
+}
