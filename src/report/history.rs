@@ -580,7 +580,7 @@ impl History {
                 .get(*rule)
                 .and_then(|r| r.value)
                 .map_or(String::new(), |v| {
-                    format!(" (at {})", super::words::number(v))
+                    format!(" (value {})", super::words::number(v))
                 });
             self.first_proposal_at.get_or_insert(at);
             self.proposal_rule.get_or_insert(text.clone());

@@ -110,7 +110,11 @@ fn summary(md: &mut String, r: &Report) {
     };
     row("Release", text(&s.release));
     row("Version", s.version.as_deref().map_or("none".into(), text));
-    let production = if s.production { " (production)" } else { "" };
+    let production = if s.production && s.environment != "production" {
+        " (production)"
+    } else {
+        ""
+    };
     row(
         "Environment",
         format!("{}{production}", text(&s.environment)),

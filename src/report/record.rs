@@ -155,7 +155,12 @@ pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) ->
                     printable(&done.targets.join(", "))
                 ));
             }
-            out.extend(health_lines(health));
+            let during = health_lines(health);
+            if !during.is_empty() {
+                out.push(String::new());
+                out.push("During the watch:".into());
+                out.extend(during);
+            }
             out.push(String::new());
             out.push("Next steps:".into());
             out.push("- Root cause analysis".into());
@@ -179,10 +184,10 @@ pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) ->
                 } else {
                     for c in changes {
                         out.push(format!(
-                            "Changed on the hosts: {} on {} ({:?})",
+                            "Changed on the hosts: {} on {} ({})",
                             printable(&c.step),
                             printable(&c.target),
-                            c.status
+                            run_words(c.status)
                         ));
                     }
                 }
@@ -280,4 +285,16 @@ fn health_lines(health: &HealthReport) -> Vec<String> {
         }
     }
     out
+}
+
+fn run_words(status: crate::engine::RunStatus) -> &'static str {
+    use crate::engine::RunStatus;
+    match status {
+        RunStatus::Passed => "done",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "stopped",
+        RunStatus::Unknown => "outcome unknown",
+        RunStatus::Running | RunStatus::Stopping => "still running",
+        RunStatus::Pending | RunStatus::RetryWaiting => "not finished",
+    }
 }
