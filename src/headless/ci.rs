@@ -13,6 +13,8 @@
 use std::borrow::Cow;
 use std::io::Write;
 
+use crate::engine::StepList;
+
 /// Whether this process runs as a GitHub Actions step.
 pub fn github_actions() -> bool {
     std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
@@ -128,6 +130,33 @@ impl Drop for Out {
     fn drop(&mut self) {
         self.end_partial();
         let _ = self.inner.flush();
+    }
+}
+
+impl super::Headless {
+    /// Opens a `::group::` for a step's output (closing the one open).
+    pub(super) fn open_group(&mut self, step: (StepList, usize), title: &str) {
+        if !self.out.ci() {
+            return;
+        }
+        self.close_group();
+        self.out.command(&command("group", &[], title));
+        self.group = Some(step);
+    }
+
+    pub(super) fn close_group(&mut self) {
+        if self.group.take().is_some() {
+            self.out.command(&command("endgroup", &[], ""));
+        }
+    }
+
+    /// A run failed (or its outcome is unknown): an annotation naming the step and the target.
+    pub(super) fn annotate(&mut self, level: &str, step: &str, target: &str, message: &str) {
+        if self.out.ci() {
+            let title = format!("{step} on {target}");
+            self.out
+                .command(&command(level, &[("title", &title)], message));
+        }
     }
 }
 

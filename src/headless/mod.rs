@@ -86,31 +86,6 @@ impl Headless {
         self
     }
 
-    /// Opens a `::group::` for a step's output (closing the one open).
-    fn open_group(&mut self, step: (StepList, usize), title: &str) {
-        if !self.out.ci() {
-            return;
-        }
-        self.close_group();
-        self.out.command(&ci::command("group", &[], title));
-        self.group = Some(step);
-    }
-
-    fn close_group(&mut self) {
-        if self.group.take().is_some() {
-            self.out.command(&ci::command("endgroup", &[], ""));
-        }
-    }
-
-    /// A run failed (or its outcome is unknown): an annotation naming the step and the target.
-    fn annotate(&mut self, level: &str, step: &str, target: &str, message: &str) {
-        if self.out.ci() {
-            let title = format!("{step} on {target}");
-            self.out
-                .command(&ci::command(level, &[("title", &title)], message));
-        }
-    }
-
     /// Lines printed right after the start line: `gonogo: note: …`.
     pub fn with_notes(mut self, notes: Vec<String>) -> Self {
         self.notes = notes;

@@ -460,3 +460,28 @@ fn record(md: &mut String, r: &Report) {
 fn at_rfc(at: &str) -> String {
     crate::journal::parse_timestamp(at).map_or_else(|| text(at), date_time)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_as_text_not_markup() {
+        assert_eq!(text("a | b"), "a \\| b");
+        assert_eq!(text("<img src=x>"), "\\<img src=x\\>");
+        assert_eq!(
+            text("[x](http://e) *b* `c`"),
+            "\\[x\\](http://e) \\*b\\* \\`c\\`"
+        );
+        assert_eq!(text("v1\x1b[2J\nnext"), "v1\\\\e\\[2J\\\\nnext");
+        assert_eq!(text("acme-web v1.2.1"), "acme-web v1.2.1");
+    }
+
+    #[test]
+    fn a_fence_cannot_be_closed_by_its_body() {
+        let body = "echo ```\nls";
+        let block = fence("sh", body);
+        assert!(block.starts_with("````sh\n"), "{block}");
+        assert!(block.ends_with("\n````\n"), "{block}");
+    }
+}

@@ -5,6 +5,7 @@
 //!
 //! Nothing is invented: what a journal cut off mid-release does not say is reported as unknown.
 
+mod changes;
 mod checklist;
 pub mod command;
 mod health;

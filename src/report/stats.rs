@@ -286,3 +286,75 @@ fn length(ms: u64) -> String {
         super::words::took(ms)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ts: &str) -> Millis {
+        crate::journal::parse_timestamp(ts).expect("a time")
+    }
+
+    fn fact(env: &str, start: &str, outcome: Option<Outcome>, change: bool) -> ReleaseFacts {
+        let started = at(start);
+        ReleaseFacts {
+            environment: env.into(),
+            started: Some(started),
+            ended: Some(started + 600_000),
+            outcome,
+            ran_change: change,
+            failure_at: (outcome == Some(Outcome::RolledBack)).then_some(started + 300_000),
+        }
+    }
+
+    #[test]
+    fn weeks_run_monday_to_sunday() {
+        // Sunday 2026-11-22 and Monday 2026-11-23 are in two weeks; Monday to Sunday in one.
+        assert_eq!(
+            week(at("2026-11-23T00:00:00Z")),
+            week(at("2026-11-22T23:59:59Z")) + 1
+        );
+        assert_eq!(
+            week(at("2026-11-23T00:00:00Z")),
+            week(at("2026-11-29T23:59:59Z"))
+        );
+    }
+
+    #[test]
+    fn failures_count_only_releases_that_changed_something() {
+        let all = [
+            fact(
+                "production",
+                "2026-11-16T10:00:00Z",
+                Some(Outcome::Released),
+                true,
+            ),
+            fact(
+                "production",
+                "2026-11-24T10:00:00Z",
+                Some(Outcome::RolledBack),
+                true,
+            ),
+            // Aborted before any change: not a failed change, not a deployment.
+            fact(
+                "production",
+                "2026-11-25T10:00:00Z",
+                Some(Outcome::Aborted),
+                false,
+            ),
+            // Cut off: a deployment whose outcome nobody knows stays out of the rate.
+            fact("production", "2026-11-26T10:00:00Z", None, true),
+        ];
+        let s = stats(&all);
+        let p = &s.environments[0];
+        assert_eq!(
+            (p.deployments, p.deployments_ended, p.failed_changes),
+            (3, 2, 1)
+        );
+        assert_eq!(p.change_failure_rate, Some(0.5));
+        assert_eq!(p.weeks, 2);
+        assert_eq!(p.deployments_per_week, Some(1.5));
+        assert_eq!(p.mean_time_to_recovery_ms, Some(300_000));
+        assert_eq!(p.median_duration_ms, Some(600_000));
+    }
+}
