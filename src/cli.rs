@@ -102,6 +102,30 @@ pub enum Command {
         #[arg(long, default_value = "120x36", value_parser = size)]
         size: (u16, u16),
     },
+    /// The post-incident report of a session, from its journal: outcome, checklist with who and
+    /// when, timeline, health at each gate and across the watch, new errors, the release record
+    /// and a status message.
+    Report {
+        #[arg(value_name = "JOURNAL")]
+        journal: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+    },
+    /// Deployment metrics over the journals in a directory, per environment: deployments per
+    /// week, change failure rate, mean time to recovery, median duration.
+    Stats {
+        /// Default: the sessions directory ($XDG_DATA_HOME/gonogo/sessions).
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+        format: StatsFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatsFormat {
+    Text,
+    Json,
 }
 
 fn size(text: &str) -> Result<(u16, u16), String> {
@@ -194,8 +218,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 record,
                 profile_path: profile.display().to_string(),
                 profile_sha256: String::new(),
+                github_actions: headless && crate::headless::ci::github_actions(),
             };
             run_release(&profile, &set, headless, &flags)
+        }
+        Command::Report { journal, format } => {
+            crate::report::command::report(&journal, matches!(format, Format::Json))
+        }
+        Command::Stats { dir, format } => {
+            crate::report::command::stats(dir.as_deref(), matches!(format, StatsFormat::Json))
         }
     }
 }
@@ -333,10 +364,11 @@ fn run_release(
         Ok(crate::launch::Ran { release, journal }) => {
             tracing::info!(outcome = ?release.outcome, "run ends");
             let mut out = std::io::stdout();
+            let ci = flags.github_actions;
             if release.started_at.is_some() {
                 let log = log.as_ref().map(|l| l.path.as_path());
                 for line in crate::summary::lines(&release, log) {
-                    let _ = writeln!(out, "{line}");
+                    let _ = writeln!(out, "{}", shown(ci, &line));
                 }
             }
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
@@ -378,12 +410,18 @@ fn run_release(
                         "gonogo: warning: the journal {path} is incomplete: writing it failed ({e})"
                     ),
                 }
+                if ci && let Err(e) = crate::report::command::step_summary(journal.path()) {
+                    eprintln!("gonogo: warning: {e}");
+                }
             }
             ExitCode::from(outcome.exit_code())
         }
         Err(e) => {
             tracing::error!(error = %e, "run did not start");
-            eprintln!("error: {}", crate::text::printable_lines(&e));
+            let said = format!("error: {}", crate::text::printable_lines(&e));
+            for line in said.lines() {
+                eprintln!("{}", shown(flags.github_actions, line));
+            }
             show_log();
             exit(true)
         }
@@ -501,6 +539,15 @@ fn report(source: &Source, diags: Diagnostics, strict: bool) -> bool {
         );
     }
     !failed
+}
+
+/// Under GitHub Actions, a line that could pass for a workflow command is made inert.
+fn shown(ci: bool, line: &str) -> std::borrow::Cow<'_, str> {
+    if ci {
+        crate::headless::ci::neutralise(line)
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
 }
 
 fn plural(n: usize) -> &'static str {

@@ -37,6 +37,9 @@ pub struct RunFlags {
     /// The profile as given on the command line, and the SHA-256 of its bytes, for the journal.
     pub profile_path: String,
     pub profile_sha256: String,
+    /// Headless as a GitHub Actions step (`GITHUB_ACTIONS=true`): groups, annotations, and
+    /// every line neutralised.
+    pub github_actions: bool,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -86,7 +89,8 @@ pub fn run(
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes)
                 .with_notes(preflight::not_acted_on(profile))
-                .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()));
+                .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()))
+                .in_github_actions(flags.github_actions);
             headless::read_stdin(inputs.clone());
             beat(inputs.clone(), Duration::from_secs(1));
             tokio::spawn(async move {

@@ -13,6 +13,7 @@ pub mod preflight;
 pub mod probe;
 pub mod profile;
 pub mod replay;
+pub mod report;
 pub mod runtime;
 pub mod shell;
 pub mod summary;

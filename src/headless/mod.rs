@@ -10,6 +10,7 @@ use crate::engine::{
 use crate::runtime::{Frontend, Input};
 
 mod answer;
+pub mod ci;
 mod logs;
 mod progress;
 mod watch;
@@ -19,7 +20,10 @@ pub use answer::read_stdin;
 use answer::{already_approved, parse_answer};
 
 pub struct Headless {
-    out: std::io::BufWriter<std::io::Stdout>,
+    /// Stdout; under GitHub Actions it neutralises every line that is not gonogo's command.
+    out: ci::Out,
+    /// The step whose output a `::group::` folds (GitHub Actions).
+    group: Option<(StepList, usize)>,
     /// `--yes`: answer go / done to gates and manual items (never to failures).
     yes: bool,
     stdin_closed: bool,
@@ -50,7 +54,8 @@ pub struct Headless {
 impl Headless {
     pub fn new(operator: &str, yes: bool) -> Self {
         Headless {
-            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout()),
+            out: ci::Out::new(false),
+            group: None,
             yes,
             stdin_closed: false,
             typed_ahead: std::collections::VecDeque::new(),
@@ -71,6 +76,13 @@ impl Headless {
     /// Stdin is a terminal: answers count only for the question on screen.
     pub fn typed_at_a_terminal(mut self, typing: bool) -> Self {
         self.typing = typing;
+        self
+    }
+
+    /// Runs as a GitHub Actions step: groups, error annotations, and no line a host can turn
+    /// into a workflow command.
+    pub fn in_github_actions(mut self, ci: bool) -> Self {
+        self.out = ci::Out::new(ci);
         self
     }
 
@@ -245,6 +257,11 @@ impl Headless {
                 } else {
                     String::new()
                 };
+                if self.out.ci() && self.group.is_none() {
+                    let title =
+                        format!("{}. {name} on {}{attempt}", index + 1, printable(&t.target));
+                    self.open_group((list, index), &title);
+                }
                 let target = printable(&t.target);
                 let stamp = self.stamp();
                 let _ = writeln!(self.out, "{stamp}...  {target} {name}: started{attempt}");
@@ -262,8 +279,21 @@ impl Headless {
                 self.line("== rolling back");
             }
             self.shown_step = Some((list, index));
+            self.close_group();
             let step = &release.list(list)[index];
             if step.kind.runs_command() {
+                let rollback = if list == StepList::Rollback {
+                    "rollback: "
+                } else {
+                    ""
+                };
+                let title = format!(
+                    "{rollback}{}. {} on {}",
+                    index + 1,
+                    printable(&step.name),
+                    printable(&step.targets.join(", "))
+                );
+                self.open_group((list, index), &title);
                 let mut how = format!(
                     "{} on {}",
                     step.kind.key(),
@@ -294,6 +324,7 @@ impl Headless {
         if let Stage::Watching { until } = release.stage
             && !self.shown_watch
         {
+            self.close_group();
             self.shown_watch = true;
             let left = Duration::from_millis(until.saturating_sub(release.now));
             self.line(format!(
@@ -480,6 +511,10 @@ impl Frontend for Headless {
         }
         self.show_progress(release);
         self.show_starts(release);
+        // A question or the end is read outside the folded output.
+        if release.question.is_some() || release.outcome.is_some() {
+            self.close_group();
+        }
     }
 
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {

@@ -121,7 +121,14 @@ impl Headless {
             },
             RunStatus::Pending | RunStatus::Running => return,
         };
-        self.line(verdict);
+        self.line(&verdict);
+        let level = match state.status {
+            RunStatus::Failed | RunStatus::Unknown => "error",
+            RunStatus::RetryWaiting => "warning",
+            _ => return,
+        };
+        let step = release.list(run.list)[run.step].name.clone();
+        self.annotate(level, &printable(&step), &target, &verdict);
     }
 }
 

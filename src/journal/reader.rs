@@ -94,20 +94,20 @@ pub fn read_str(text: &str) -> Result<Journal, String> {
     let last = rest.len().saturating_sub(1);
     for (k, ((i, _), parsed)) in rest.iter().zip(parsed).enumerate() {
         let (seq, t, actor, entry) = match parsed {
-            Parsed::Record {
+            Some(Record {
                 seq,
                 t,
                 actor,
                 entry,
-            } => (seq, t, actor, entry),
-            Parsed::Broken if k == last && cut_off => {
+            }) => (seq, t, actor, entry),
+            None if k == last && cut_off => {
                 journal.warnings.push(format!(
                     "the journal ends mid-line (line {}): read up to the last whole line",
                     i + 1
                 ));
                 break;
             }
-            Parsed::Broken => {
+            None => {
                 damaged.push(i + 1);
                 continue;
             }
@@ -144,15 +144,14 @@ pub fn read_str(text: &str) -> Result<Journal, String> {
 }
 
 /// One line after the header, parsed: a record (whose entry is `None` for an unknown type), or
-/// not JSON of a record at all.
-enum Parsed {
-    Record {
-        seq: u64,
-        t: u64,
-        actor: Option<String>,
-        entry: Option<Entry>,
-    },
-    Broken,
+/// `None`: not JSON of a record at all.
+type Parsed = Option<Record>;
+
+struct Record {
+    seq: u64,
+    t: u64,
+    actor: Option<String>,
+    entry: Option<Entry>,
 }
 
 fn parse_all(lines: &[(usize, &str)]) -> Vec<Parsed> {
@@ -192,7 +191,7 @@ struct RawRecord<'a> {
 
 fn parse_one(text: &str) -> Parsed {
     let Ok(record) = serde_json::from_str::<RawRecord>(text) else {
-        return Parsed::Broken;
+        return None;
     };
     let entry = if record.kind.starts_with("ui.") {
         let value = format!(
@@ -206,12 +205,12 @@ fn parse_one(text: &str) -> Parsed {
     } else {
         event(record.kind, record.ts, record.data.get())
     };
-    Parsed::Record {
+    Some(Record {
         seq: record.seq,
         t: record.t,
         actor: record.actor,
         entry,
-    }
+    })
 }
 
 /// The event of a record: its type put back in as the `event` tag, parsed in one pass.

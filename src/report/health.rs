@@ -1,0 +1,156 @@
+//! Health and metrics in the report: as they stood at each gate, and across the watch window
+//! (each check's passes and failures; error ratio and p95 latency, lowest, highest and last,
+//! against the baseline measured before the first change, as the watch rules use it).
+
+use serde::Serialize;
+
+use super::history::{GateHealth, History, MetricsSample};
+use crate::engine::Millis;
+use crate::engine::watch::MetricsReading;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub at_gates: Vec<GateHealth>,
+    /// The watch window, when it ran (its end is the journal's when it was still on).
+    pub watch: Option<Span>,
+    pub checks: Vec<CheckOverWatch>,
+    pub metrics: Vec<MetricsOverWatch>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Span {
+    pub from: String,
+    pub to: String,
+    #[serde(skip)]
+    pub from_ms: Millis,
+    #[serde(skip)]
+    pub to_ms: Millis,
+    /// The journal ends before the watch did.
+    pub cut_off: bool,
+}
+
+/// One health check, from one place, across the watch window.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOverWatch {
+    pub check: String,
+    pub via: Option<String>,
+    pub ok: u64,
+    pub failing: u64,
+    pub last_ok: Option<bool>,
+    pub last_error: Option<String>,
+}
+
+/// One metrics source, from one place, across the watch window.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsOverWatch {
+    pub source: String,
+    pub via: Option<String>,
+    /// Errors over requests, as a fraction.
+    pub error_ratio: SignalOverWatch,
+    pub latency_p95_ms: SignalOverWatch,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SignalOverWatch {
+    /// The mean before the first change (`None`: nothing measured before it).
+    pub baseline: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub last: Option<f64>,
+    pub samples: usize,
+}
+
+pub(super) fn health(h: &History) -> HealthReport {
+    let watch = h.watch_from.map(|from| {
+        let (to, cut_off) = match h.watch_to {
+            Some(to) => (to, false),
+            None => (h.last_at.unwrap_or(from), true),
+        };
+        Span {
+            from: crate::journal::timestamp(from),
+            to: crate::journal::timestamp(to),
+            from_ms: from,
+            to_ms: to,
+            cut_off,
+        }
+    });
+    let mut checks: Vec<CheckOverWatch> = Vec::new();
+    let mut metrics: Vec<MetricsOverWatch> = Vec::new();
+    if let Some(span) = &watch {
+        let during = |at: Millis| at >= span.from_ms && at <= span.to_ms;
+        for s in h.health.iter().filter(|s| during(s.at)) {
+            let i = match checks
+                .iter()
+                .position(|c| c.check == s.check && c.via == s.via)
+            {
+                Some(i) => i,
+                None => {
+                    checks.push(CheckOverWatch {
+                        check: s.check.clone(),
+                        via: s.via.clone(),
+                        ok: 0,
+                        failing: 0,
+                        last_ok: None,
+                        last_error: None,
+                    });
+                    checks.len() - 1
+                }
+            };
+            let c = &mut checks[i];
+            if s.reading.ok {
+                c.ok += 1;
+            } else {
+                c.failing += 1;
+            }
+            c.last_ok = Some(s.reading.ok);
+            c.last_error = s.reading.error.clone();
+        }
+        let deploy = h.release.deploy_started_at();
+        let mut places: Vec<(&str, Option<&str>)> = Vec::new();
+        for s in &h.metrics {
+            let place = (s.source.as_str(), s.via.as_deref());
+            if !places.contains(&place) {
+                places.push(place);
+            }
+        }
+        for (source, via) in places {
+            let series: Vec<&MetricsSample> = h
+                .metrics
+                .iter()
+                .filter(|s| s.source == source && s.via.as_deref() == via)
+                .collect();
+            let over = |pick: fn(&MetricsReading) -> Option<f64>| {
+                let before: Vec<f64> = series
+                    .iter()
+                    .filter(|s| deploy.is_some_and(|d| s.at < d))
+                    .filter_map(|s| pick(&s.reading))
+                    .collect();
+                let seen: Vec<f64> = series
+                    .iter()
+                    .filter(|s| during(s.at))
+                    .filter_map(|s| pick(&s.reading))
+                    .collect();
+                SignalOverWatch {
+                    baseline: (!before.is_empty())
+                        .then(|| before.iter().sum::<f64>() / before.len() as f64),
+                    min: seen.iter().copied().reduce(f64::min),
+                    max: seen.iter().copied().reduce(f64::max),
+                    last: seen.last().copied(),
+                    samples: seen.len(),
+                }
+            };
+            metrics.push(MetricsOverWatch {
+                source: source.to_string(),
+                via: via.map(str::to_string),
+                error_ratio: over(|r| r.error_ratio),
+                latency_p95_ms: over(|r| r.latency_p95_ms),
+            });
+        }
+    }
+    HealthReport {
+        at_gates: h.gates.clone(),
+        watch,
+        checks,
+        metrics,
+    }
+}

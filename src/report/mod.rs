@@ -1,0 +1,113 @@
+//! `gonogo report`: the post-incident report, a fold over a session's journal. What happened,
+//! who decided what and when, how health stood at each gate and across the watch, the errors
+//! the release brought, the release record (seed 000, step 16) and the status message for the
+//! team (seed 003), as GitHub-flavoured Markdown or as JSON.
+//!
+//! Nothing is invented: what a journal cut off mid-release does not say is reported as unknown.
+
+mod changes;
+mod checklist;
+pub mod command;
+mod health;
+pub mod history;
+mod markdown;
+mod record;
+pub mod stats;
+mod summary;
+mod words;
+
+use serde::Serialize;
+
+pub use checklist::{ChecklistItem, StepDecision, TargetResult};
+pub use health::{CheckOverWatch, HealthReport, MetricsOverWatch, Span};
+pub use history::{CheckNow, GateHealth, History, Moment, MomentKind};
+pub use markdown::to_markdown;
+pub use record::ReleaseRecord;
+pub use summary::{ReportOutcome, Summary};
+
+use crate::journal::Journal;
+
+/// Everything the report says, as data: the Markdown is made from it, the JSON is it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The report's own format version.
+    pub report_version: u32,
+    pub summary: Summary,
+    pub checklist: Vec<ChecklistItem>,
+    /// The rollback steps, when the rollback ran.
+    pub rollback: Vec<ChecklistItem>,
+    pub timeline: Vec<Moment>,
+    pub health: HealthReport,
+    pub new_errors: Vec<NewError>,
+    /// Error lines whose signature was not kept (the table was full).
+    pub errors_not_kept: u64,
+    pub record: ReleaseRecord,
+    /// The message for the team's channel, ready to paste.
+    pub status_message: String,
+    /// What the journal reader said: a cut-off end, damaged lines, records of a newer gonogo.
+    pub journal_warnings: Vec<String>,
+}
+
+/// An error signature first seen in the hosts' logs after the deploy began.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewError {
+    pub signature: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub example: String,
+}
+
+/// The report of a journal.
+pub fn build(journal: &Journal) -> Report {
+    let history = history::fold(journal.events());
+    let header = journal.header.as_ref();
+    let summary = summary::summary(header, &history);
+    let mut journal_warnings = journal.warnings.clone();
+    if journal.unknown > 0 {
+        journal_warnings.push(format!(
+            "{} record(s) of a type this gonogo does not know were skipped (a newer gonogo wrote them)",
+            journal.unknown
+        ));
+    }
+    let release = &history.release;
+    let new_errors = release
+        .signatures
+        .new_since_deploy()
+        .into_iter()
+        .map(|s| NewError {
+            signature: s.signature.clone(),
+            count: s.count,
+            first_seen: crate::journal::timestamp(s.first_at),
+            last_seen: crate::journal::timestamp(s.last_at),
+            example: s.example.clone(),
+        })
+        .collect();
+    let record = record::record(header, &history, &summary);
+    let health = health::health(&history);
+    let status_message = record::status_message(&summary, &history, &health);
+    Report {
+        report_version: 1,
+        checklist: checklist::items(release, crate::engine::StepList::Main),
+        rollback: if release.rollback.iter().any(|s| s.started_at.is_some()) {
+            checklist::items(release, crate::engine::StepList::Rollback)
+        } else {
+            Vec::new()
+        },
+        timeline: history.moments.clone(),
+        health,
+        new_errors,
+        errors_not_kept: release.signatures.dropped(),
+        record,
+        status_message,
+        journal_warnings,
+        summary,
+    }
+}
+
+/// The report as JSON, pretty-printed, with a final newline.
+pub fn to_json(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a report is plain data");
+    text.push('\n');
+    text
+}

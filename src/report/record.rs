@@ -1,0 +1,300 @@
+//! What a team keeps and says after a release: the release record (deployed version, time, who
+//! deployed, what cannot be undone, the rollback command: seed 000, step 16) and the status
+//! message for the deployments channel (seed 003), made from the journal alone.
+
+use serde::Serialize;
+
+use super::health::HealthReport;
+use super::history::History;
+use super::summary::{ReportOutcome, Summary};
+use super::words::{clock, millis, percent, took};
+use crate::engine::release::IrreversibleDone;
+use crate::engine::{Actor, Decision, Question, StepList};
+use crate::journal::Header;
+use crate::text::printable;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseRecord {
+    pub release: String,
+    pub environment: String,
+    pub version: Option<String>,
+    pub outcome: ReportOutcome,
+    /// When it was released (`None` unless it was).
+    pub deployed_at: Option<String>,
+    /// `user@host` of the operator's machine.
+    pub deployed_by: String,
+    /// Everyone who said go at a gate (`--yes` included, named as such).
+    pub approved_by: Vec<String>,
+    pub session: String,
+    pub profile: String,
+    pub profile_sha256: String,
+    /// Irreversible steps that ran: a rollback cannot undo them.
+    pub irreversible_done: Vec<IrreversibleDone>,
+    /// The rollback steps, their commands as shown (secrets masked).
+    pub rollback: Vec<RollbackCommand>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackCommand {
+    pub name: String,
+    pub targets: Vec<String>,
+    pub command: String,
+    /// Whether this release ran it.
+    pub ran: bool,
+}
+
+pub(super) fn record(header: Option<&Header>, h: &History, summary: &Summary) -> ReleaseRecord {
+    let release = &h.release;
+    let mut approved_by: Vec<String> = Vec::new();
+    for d in &release.decisions {
+        let at_gate = matches!(
+            d.question,
+            Some(Question::Gate { .. } | Question::FinalGate)
+        );
+        if at_gate && d.decision == Decision::Go {
+            let name = match d.actor {
+                Actor::Yes => format!("{} (--yes)", d.by),
+                _ => d.by.clone(),
+            };
+            if !approved_by.contains(&name) {
+                approved_by.push(name);
+            }
+        }
+    }
+    let rollback = release
+        .list(StepList::Rollback)
+        .iter()
+        .zip(release.states(StepList::Rollback))
+        .map(|(step, state)| RollbackCommand {
+            name: step.name.clone(),
+            targets: step.targets.clone(),
+            command: step.text.clone(),
+            ran: state.started_at.is_some(),
+        })
+        .collect();
+    ReleaseRecord {
+        release: summary.release.clone(),
+        environment: summary.environment.clone(),
+        version: summary.version.clone(),
+        outcome: summary.outcome,
+        deployed_at: (summary.outcome == ReportOutcome::Released)
+            .then(|| h.outcome_at.map(crate::journal::timestamp))
+            .flatten(),
+        deployed_by: summary.operator.clone(),
+        approved_by,
+        session: summary.session.clone(),
+        profile: header.map(|hd| hd.profile.clone()).unwrap_or_default(),
+        profile_sha256: summary.profile_sha256.clone(),
+        irreversible_done: release.irreversible_done(),
+        rollback,
+    }
+}
+
+/// The message for the team, ready to paste: plain text, one value per line.
+pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) -> String {
+    let release = &h.release;
+    let version = s
+        .version
+        .as_deref()
+        .map_or(String::new(), |v| format!(" {}", printable(v)));
+    let what = format!("{}{version}", printable(&s.release));
+    let env = printable(&s.environment);
+    let reason = s.reason.as_deref().map(printable);
+    let mut out: Vec<String> = Vec::new();
+    match s.outcome {
+        ReportOutcome::Released => {
+            out.push(format!("✅ {what} deployed to {env} successfully"));
+            out.push(String::new());
+            out.push("Validation:".into());
+            out.extend(checklist_lines(h));
+            out.extend(health_lines(health));
+            out.push(match h.release.signatures.new_count() {
+                0 if release.plan.logs.is_empty() => "- Logs: not followed".into(),
+                0 => "- No new errors in logs".into(),
+                n => format!("- {n} new error signature(s) in logs since the deploy"),
+            });
+            if let Some(span) = &health.watch {
+                out.push(String::new());
+                out.push(format!(
+                    "Watch window: {} ({}–{})",
+                    took(span.to_ms.saturating_sub(span.from_ms)),
+                    clock(span.from_ms),
+                    clock(span.to_ms)
+                ));
+            }
+        }
+        ReportOutcome::RolledBack => {
+            out.push(format!("⚠️ {env} rollback executed: {what}"));
+            out.push(String::new());
+            if let Some(reason) = reason {
+                out.push(format!("Reason: {reason}"));
+            }
+            let steps: Vec<String> = super::checklist::items(release, StepList::Rollback)
+                .iter()
+                .filter(|i| i.started.is_some())
+                .map(|i| {
+                    let how = match i.result {
+                        super::checklist::StepResult::Passed => "done",
+                        super::checklist::StepResult::Failed => "FAILED",
+                        other => other.mark(),
+                    };
+                    format!(
+                        "{} on {} ({how})",
+                        printable(&i.name),
+                        printable(&i.targets.join(", "))
+                    )
+                })
+                .collect();
+            if !steps.is_empty() {
+                out.push(format!("Rolled back with: {}", steps.join("; ")));
+            }
+            for done in release.irreversible_done() {
+                out.push(format!(
+                    "Not undone (irreversible): {} on {}",
+                    printable(&done.step),
+                    printable(&done.targets.join(", "))
+                ));
+            }
+            let during = health_lines(health);
+            if !during.is_empty() {
+                out.push(String::new());
+                out.push("During the watch:".into());
+                out.extend(during);
+            }
+            out.push(String::new());
+            out.push("Next steps:".into());
+            out.push("- Root cause analysis".into());
+            out.push("- Hotfix or revert".into());
+        }
+        ReportOutcome::Aborted | ReportOutcome::Refused => {
+            let said = if s.outcome == ReportOutcome::Aborted {
+                "aborted"
+            } else {
+                "refused to start: nothing ran"
+            };
+            out.push(format!("⛔ {what} to {env} {said}"));
+            out.push(String::new());
+            if let Some(reason) = reason {
+                out.push(format!("Reason: {reason}"));
+            }
+            let changes = release.changes();
+            if s.outcome == ReportOutcome::Aborted {
+                if changes.is_empty() {
+                    out.push("Changed on the hosts: nothing".into());
+                } else {
+                    for c in changes {
+                        out.push(format!(
+                            "Changed on the hosts: {} on {} ({})",
+                            printable(&c.step),
+                            printable(&c.target),
+                            run_words(c.status)
+                        ));
+                    }
+                }
+            }
+        }
+        ReportOutcome::Unknown => {
+            out.push(format!("❓ {what} to {env}: outcome unknown"));
+            out.push(String::new());
+            if let Some(reason) = reason {
+                out.push(reason.to_string());
+            }
+        }
+    }
+    out.push(String::new());
+    let mut by = printable(&s.operator).into_owned();
+    if let Some(at) = s.started_ms {
+        by.push_str(&format!(", started {}", super::words::date_time(at)));
+    }
+    out.push(format!("Operator: {by}"));
+    out.push(format!("Session: {}", printable(&s.session)));
+    out.join("\n") + "\n"
+}
+
+/// How the checklist went, in a line or two.
+fn checklist_lines(h: &History) -> Vec<String> {
+    let items = super::checklist::items(&h.release, StepList::Main);
+    let passed = items
+        .iter()
+        .filter(|i| i.result == super::checklist::StepResult::Passed)
+        .count();
+    let mut out = vec![format!(
+        "- Checklist: {passed} of {} steps passed",
+        items.len()
+    )];
+    for i in items
+        .iter()
+        .filter(|i| i.result == super::checklist::StepResult::Skipped)
+    {
+        out.push(format!(
+            "- Skipped: {} ({})",
+            printable(&i.name),
+            printable(i.skip_reason.as_deref().unwrap_or("no reason recorded"))
+        ));
+    }
+    out
+}
+
+/// Health and metrics across the watch, in a few lines.
+fn health_lines(health: &HealthReport) -> Vec<String> {
+    let mut out = Vec::new();
+    if health.watch.is_none() {
+        return out;
+    }
+    if !health.checks.is_empty() {
+        let failing: Vec<String> = health
+            .checks
+            .iter()
+            .filter(|c| c.last_ok == Some(false))
+            .map(|c| printable(&c.check).into_owned())
+            .collect();
+        let ok: u64 = health.checks.iter().map(|c| c.ok).sum();
+        let all: u64 = health.checks.iter().map(|c| c.ok + c.failing).sum();
+        out.push(if failing.is_empty() {
+            format!("- Health checks passing ({ok}/{all} answers ok during the watch)")
+        } else {
+            format!(
+                "- Health checks failing: {} ({ok}/{all} answers ok during the watch)",
+                failing.join(", ")
+            )
+        });
+    }
+    for m in &health.metrics {
+        let name = printable(&m.source);
+        if let Some(last) = m.error_ratio.last {
+            let base = m
+                .error_ratio
+                .baseline
+                .map_or(String::new(), |b| format!(", baseline {}", percent(b)));
+            out.push(format!(
+                "- Error rate ({name}): {} (highest {}{base})",
+                percent(last),
+                percent(m.error_ratio.max.unwrap_or(last))
+            ));
+        }
+        if let Some(last) = m.latency_p95_ms.last {
+            let base = m
+                .latency_p95_ms
+                .baseline
+                .map_or(String::new(), |b| format!(", baseline {}", millis(b)));
+            out.push(format!(
+                "- Response time p95 ({name}): {} (highest {}{base})",
+                millis(last),
+                millis(m.latency_p95_ms.max.unwrap_or(last))
+            ));
+        }
+    }
+    out
+}
+
+fn run_words(status: crate::engine::RunStatus) -> &'static str {
+    use crate::engine::RunStatus;
+    match status {
+        RunStatus::Passed => "done",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "stopped",
+        RunStatus::Unknown => "outcome unknown",
+        RunStatus::Running | RunStatus::Stopping => "still running",
+        RunStatus::Pending | RunStatus::RetryWaiting => "not finished",
+    }
+}

@@ -1,0 +1,259 @@
+//! The report's head: what was released where, by whom, from when to when, and how it ended,
+//! or where the journal stops when it does not say.
+
+use serde::Serialize;
+
+use super::history::History;
+use super::words::{asked_at, clock, decision_words, who};
+use crate::engine::{Decision, Millis, Outcome, Question, Release, Stage, StepList};
+use crate::journal::Header;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportOutcome {
+    Released,
+    RolledBack,
+    Aborted,
+    Refused,
+    /// The journal ends before the release did.
+    Unknown,
+}
+
+impl ReportOutcome {
+    pub fn words(self) -> &'static str {
+        match self {
+            ReportOutcome::Released => "released",
+            ReportOutcome::RolledBack => "rolled back",
+            ReportOutcome::Aborted => "aborted",
+            ReportOutcome::Refused => "refused to start",
+            ReportOutcome::Unknown => "unknown",
+        }
+    }
+}
+
+impl From<Outcome> for ReportOutcome {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Released => ReportOutcome::Released,
+            Outcome::RolledBack => ReportOutcome::RolledBack,
+            Outcome::Aborted => ReportOutcome::Aborted,
+            Outcome::Refused => ReportOutcome::Refused,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub release: String,
+    pub version: Option<String>,
+    pub environment: String,
+    pub production: bool,
+    /// `user@host` of the machine gonogo ran on.
+    pub operator: String,
+    pub session: String,
+    pub profile: String,
+    pub profile_sha256: String,
+    /// RFC 3339, UTC.
+    pub started: Option<String>,
+    /// When the release ended; `None` when the journal stops before it did.
+    pub ended: Option<String>,
+    pub duration_ms: Option<u64>,
+    pub outcome: ReportOutcome,
+    /// Why it ended so (the decision, the failure, the refusal), or why the outcome is unknown.
+    pub reason: Option<String>,
+    #[serde(skip)]
+    pub started_ms: Option<Millis>,
+    #[serde(skip)]
+    pub ended_ms: Option<Millis>,
+}
+
+pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
+    let release = &h.release;
+    let header_started = header.and_then(|hd| crate::journal::parse_timestamp(&hd.started));
+    let started_ms = release.started_at.or(header_started);
+    let ended_ms = h.finished_at.or(h.outcome_at);
+    let outcome = release
+        .outcome
+        .map_or(ReportOutcome::Unknown, ReportOutcome::from);
+    let reason = match release.outcome {
+        None => Some(unknown(h)),
+        Some(o) => ended_because(release, h, o),
+    };
+    let pick = |from_plan: &str, from_header: Option<&str>| {
+        if from_plan.is_empty() {
+            from_header.unwrap_or_default().to_string()
+        } else {
+            from_plan.to_string()
+        }
+    };
+    Summary {
+        release: pick(&release.plan.release, header.map(|hd| hd.release.as_str())),
+        version: release.plan.version.clone(),
+        environment: pick(
+            &release.plan.environment,
+            header.map(|hd| hd.environment.as_str()),
+        ),
+        production: release.plan.production,
+        operator: header.map_or_else(|| release.operator.clone(), |hd| hd.operator.clone()),
+        session: pick(&release.session, header.map(|hd| hd.session.as_str())),
+        profile: header.map(|hd| hd.profile.clone()).unwrap_or_default(),
+        profile_sha256: header
+            .map(|hd| hd.profile_sha256.clone())
+            .unwrap_or_default(),
+        started: started_ms.map(crate::journal::timestamp),
+        ended: ended_ms.map(crate::journal::timestamp),
+        duration_ms: started_ms.zip(ended_ms).map(|(s, e)| e.saturating_sub(s)),
+        outcome,
+        reason,
+        started_ms,
+        ended_ms,
+    }
+}
+
+/// The decision, failure or refusal the release ended on.
+fn ended_because(release: &Release, h: &History, outcome: Outcome) -> Option<String> {
+    let said = |d: &crate::engine::release::DecisionRecord| {
+        let at = d
+            .question
+            .as_ref()
+            .and_then(|q| asked_at(release, q))
+            .map_or(String::new(), |a| format!(" at {a}"));
+        let note = d
+            .note
+            .as_deref()
+            .map_or(String::new(), |n| format!(" ({n})"));
+        let failed = match d.question {
+            Some(Question::Failure { list, step }) => failed_step(release, list, step),
+            _ => None,
+        }
+        .map_or(String::new(), |f| format!("{f}; "));
+        format!(
+            "{failed}{}: {}{at}{note}",
+            who(&d.by, d.actor),
+            decision_words(&d.decision)
+        )
+    };
+    match outcome {
+        Outcome::Refused => {
+            let mut why = release.refusals.clone();
+            why.extend(release.halted.clone());
+            (!why.is_empty()).then(|| why.join("; "))
+        }
+        Outcome::Released => release.decisions.last().map(said),
+        Outcome::Aborted => {
+            if let Some(halted) = &release.halted {
+                return Some(halted.clone());
+            }
+            release
+                .decisions
+                .iter()
+                .rev()
+                .find(|d| matches!(d.decision, Decision::Abort | Decision::NoGo))
+                .map(said)
+        }
+        Outcome::RolledBack => {
+            let decided = release
+                .decisions
+                .iter()
+                .find(|d| {
+                    matches!(
+                        d.decision,
+                        Decision::Rollback | Decision::ConfirmRollback { .. }
+                    )
+                })
+                .map(said);
+            let held = h
+                .proposal_rule
+                .as_ref()
+                .map(|rule| format!("\"{rule}\" held during the watch"));
+            match (held, decided) {
+                (Some(held), Some(decided)) => Some(format!("{held}; {decided}")),
+                (held, decided) => held.or(decided),
+            }
+        }
+    }
+}
+
+/// Where the journal stops, in words: "the journal ends at 13:41:19Z while step 4. Migrate was
+/// running: outcome unknown".
+fn unknown(h: &History) -> String {
+    let release = &h.release;
+    let at = h.last_at.map_or_else(|| "its header".to_string(), clock);
+    let step_name = |list: StepList, step: usize| {
+        let what = if list == StepList::Rollback {
+            "rollback step"
+        } else {
+            "step"
+        };
+        let name = release
+            .list(list)
+            .get(step)
+            .map_or(String::new(), |s| s.name.clone());
+        format!("{what} {}. {name}", step + 1)
+    };
+    let while_ = match (&release.question, release.stage) {
+        (_, Stage::Idle) => "before the release started".to_string(),
+        (_, Stage::Connecting) => "while connecting to the targets".to_string(),
+        (_, Stage::Locking) => "while taking the deploy locks".to_string(),
+        (Some(Question::Gate { step }), _) => {
+            let text = release
+                .plan
+                .steps
+                .get(*step)
+                .map_or(String::new(), |s| s.text.clone());
+            format!("while gate \"{text}\" waited for an answer")
+        }
+        (Some(Question::Manual { list, step }), _) => {
+            format!("while {} waited to be done", step_name(*list, *step))
+        }
+        (Some(Question::Failure { list, step }), _) => {
+            format!(
+                "after {} failed, waiting for a decision",
+                step_name(*list, *step)
+            )
+        }
+        (Some(Question::RollbackProposal { .. }), _) => {
+            "while a rollback proposal waited for an answer".to_string()
+        }
+        (Some(Question::FinalGate), _) => "while the final gate waited for an answer".to_string(),
+        (Some(Question::ConfirmRollback { .. }), _) => {
+            "while a rollback waited to be confirmed".to_string()
+        }
+        (None, Stage::Running { list, step }) => {
+            format!("while {} was running", step_name(list, step))
+        }
+        (None, Stage::Watching { .. }) => "during the watch window".to_string(),
+        (None, Stage::Closing | Stage::Finished) => "while the release was closing".to_string(),
+    };
+    format!("the journal ends at {at} {while_}: outcome unknown")
+}
+
+/// "step 5. Restart failed on web-1 (exit 3)".
+fn failed_step(release: &Release, list: StepList, step: usize) -> Option<String> {
+    let planned = release.list(list).get(step)?;
+    let failed: Vec<String> = release
+        .states(list)
+        .get(step)?
+        .targets
+        .iter()
+        .filter(|t| t.status == crate::engine::release::RunStatus::Failed)
+        .map(|t| {
+            format!(
+                "{} ({})",
+                t.target,
+                t.failure.as_deref().unwrap_or("failed")
+            )
+        })
+        .collect();
+    let what = if list == StepList::Rollback {
+        "rollback step"
+    } else {
+        "step"
+    };
+    Some(format!(
+        "{what} {}. {} failed on {}",
+        step + 1,
+        planned.name,
+        failed.join(", ")
+    ))
+}
