@@ -102,6 +102,24 @@ pub enum Command {
         #[arg(long, default_value = "120x36", value_parser = size)]
         size: (u16, u16),
     },
+    /// Resume a session gonogo was killed in (kill -9, a laptop asleep, a terminal closed):
+    /// the journal rebuilds where it stood, the locks are confirmed (stops, saying who, if
+    /// another session took one), steps still running are attached again (never run twice),
+    /// and the release goes on, appending to the same journal.
+    Resume {
+        /// The session's journal; default: the most recent unfinished one.
+        #[arg(value_name = "JOURNAL")]
+        journal: Option<PathBuf>,
+        /// The same values as when the session started: --set version=v1.2.1
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
+        set: Vec<(String, String)>,
+        /// No cockpit: one line per event; questions are answered on stdin.
+        #[arg(long)]
+        headless: bool,
+        /// As for run: answers gates and manual items (rehearsals, CI), never a failure.
+        #[arg(long)]
+        yes: bool,
+    },
     /// The post-incident report of a session, from its journal: outcome, checklist with who and
     /// when, timeline, health at each gate and across the watch, new errors, the release record
     /// and a status message.
@@ -190,6 +208,12 @@ pub fn run(cli: Cli) -> ExitCode {
                 exit(true)
             }
         },
+        Command::Resume {
+            journal,
+            set,
+            headless,
+            yes,
+        } => resume_release(journal.as_deref(), &set, headless, yes),
         Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -216,9 +240,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 window_override: override_window,
                 log: None,
                 record,
-                profile_path: profile.display().to_string(),
+                profile_path: std::fs::canonicalize(&profile)
+                    .unwrap_or_else(|_| profile.clone())
+                    .display()
+                    .to_string(),
                 profile_sha256: String::new(),
                 github_actions: headless && crate::headless::ci::github_actions(),
+                resume: None,
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -340,13 +368,22 @@ fn run_release(
     };
     let mut flags = flags.clone();
     flags.profile_sha256 = file_sha256(path);
-    match crate::preflight::closed_window(&profile, local_now()) {
-        None => flags.window_override = None,
-        Some(_) if flags.window_override.is_some() => {}
-        Some(closed) => match ask_window_override(&closed, &profile.release.name, headless) {
-            Some(reason) => flags.window_override = Some(reason),
-            None => return ExitCode::from(Outcome::Refused.exit_code()),
-        },
+    if let Some(from) = &flags.resume {
+        if let Err(e) = crate::resume::check(from, &profile, &vars, &flags.profile_sha256) {
+            eprintln!("error: {}", crate::text::printable_lines(&e));
+            return exit(true);
+        }
+        // The session was let through its window when it started.
+        flags.window_override = from.release.plan.window_override.clone();
+    } else {
+        match crate::preflight::closed_window(&profile, local_now()) {
+            None => flags.window_override = None,
+            Some(_) if flags.window_override.is_some() => {}
+            Some(closed) => match ask_window_override(&closed, &profile.release.name, headless) {
+                Some(reason) => flags.window_override = Some(reason),
+                None => return ExitCode::from(Outcome::Refused.exit_code()),
+            },
+        }
     }
     let log = crate::logging::start();
     flags.log = log.as_ref().map(|l| l.path.clone());
@@ -426,6 +463,38 @@ fn run_release(
             exit(true)
         }
     }
+}
+
+/// `gonogo resume`: the session found and checked, then run from where it stood.
+fn resume_release(
+    journal: Option<&Path>,
+    sets: &[(String, String)],
+    headless: bool,
+    yes: bool,
+) -> ExitCode {
+    let from = match crate::resume::find(journal) {
+        Ok(from) => from,
+        Err(e) => {
+            eprintln!("error: {}", crate::text::printable_lines(&e));
+            return exit(true);
+        }
+    };
+    eprintln!(
+        "gonogo: resuming session {} of {} to {} from {}",
+        crate::text::printable(&from.release.session),
+        crate::text::printable(&from.release.plan.release),
+        crate::text::printable(&from.release.plan.environment),
+        crate::text::printable(&from.path.display().to_string()),
+    );
+    let profile = from.profile.clone();
+    let flags = RunFlags {
+        yes,
+        profile_path: profile.display().to_string(),
+        resume: Some(Box::new(from)),
+        github_actions: headless && crate::headless::ci::github_actions(),
+        ..RunFlags::default()
+    };
+    run_release(&profile, sets, headless, &flags)
 }
 
 /// Writes the cast next to where it goes, then moves it there: never half a cast.

@@ -210,6 +210,23 @@ impl Drivers for LiveDrivers {
                     let _ = events.send(kind).await;
                 });
             }
+            Effect::ConfirmLock { target } => {
+                let link = self.link(&target);
+                let holder = self.session.holder.clone();
+                self.chore(async move {
+                    let kind = match lock::confirm(&link, &holder).await {
+                        Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
+                        Ok(LockOutcome::Held(holder) | LockOutcome::Broken { holder, .. }) => {
+                            EventKind::LockRefused { target, holder }
+                        }
+                        Ok(LockOutcome::StillRunning { holder, .. }) => {
+                            EventKind::LockRefused { target, holder }
+                        }
+                        Err(error) => EventKind::LockFailed { target, error },
+                    };
+                    let _ = events.send(kind).await;
+                });
+            }
             Effect::ReleaseLocks { targets } => {
                 let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
                 let holder = self.session.holder.clone();

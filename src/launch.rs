@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::drivers::{LiveDrivers, Session};
-use crate::engine::{Release, ReleasePlan, StepList};
+use crate::engine::{EventKind, Release, ReleasePlan, StepList};
 use crate::headless::{self, Headless};
 use crate::preflight;
 use crate::probe::check::Work;
@@ -40,6 +40,8 @@ pub struct RunFlags {
     /// Headless as a GitHub Actions step (`GITHUB_ACTIONS=true`): groups, annotations, and
     /// every line neutralised.
     pub github_actions: bool,
+    /// `gonogo resume`: the session to go on with, as its journal left it.
+    pub resume: Option<Box<crate::resume::ResumeFrom>>,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -85,7 +87,10 @@ pub fn run(
             events.clone(),
         );
         watch_signals(inputs.clone());
-        let journal = open_journal(&session, flags, &operator, headless)?;
+        let journal = match &flags.resume {
+            None => open_journal(&session, flags, &operator, headless)?,
+            Some(from) => Some(reopen(&session, from).await?),
+        };
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes)
                 .with_notes(preflight::not_acted_on(profile))
@@ -100,11 +105,18 @@ pub fn run(
                     }
                 }
             });
-            let start = session.started();
+            let (release, first) = beginning(&session, flags, &operator);
             let drivers = LiveDrivers::new(session, events);
-            let (release, journal) =
-                runtime::run_recorded(start, drivers, &mut frontend, event_rx, input_rx, journal)
-                    .await;
+            let (release, journal) = runtime::run_from(
+                release,
+                first,
+                drivers,
+                &mut frontend,
+                event_rx,
+                input_rx,
+                journal,
+            )
+            .await;
             return Ok(Ran { release, journal });
         }
         // ratatui::init installs a panic hook that restores the terminal before the message.
@@ -114,10 +126,18 @@ pub fn run(
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
         cockpit.ui.notes = preflight::not_acted_on(profile);
         cockpit.ui.log = flags.log.clone();
-        let start = session.started();
+        let (release, first) = beginning(&session, flags, &operator);
         let drivers = LiveDrivers::new(session, events);
-        let (release, journal) =
-            runtime::run_recorded(start, drivers, &mut cockpit, event_rx, input_rx, journal).await;
+        let (release, journal) = runtime::run_from(
+            release,
+            first,
+            drivers,
+            &mut cockpit,
+            event_rx,
+            input_rx,
+            journal,
+        )
+        .await;
         drop(cockpit);
         ratatui::restore();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.
@@ -131,6 +151,39 @@ pub fn run(
         }
         Ok(Ran { release, journal })
     })
+}
+
+/// Where the loop starts: a new release and its `Started`, or a resumed one as its journal left
+/// it and `Resumed`.
+fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, EventKind) {
+    match &flags.resume {
+        None => (Release::default(), session.started()),
+        Some(from) => (
+            from.release.clone(),
+            EventKind::Resumed {
+                by: operator.to_string(),
+            },
+        ),
+    }
+}
+
+/// A resumed session: every target reached again before anything is journaled (one that
+/// cannot be leaves the session as it was, to resume later), and its journal reopened.
+async fn reopen(
+    session: &Session,
+    from: &crate::resume::ResumeFrom,
+) -> Result<crate::journal::Writer, String> {
+    for (name, link) in &session.links {
+        link.connect().await.map_err(|e| {
+            format!("cannot reach {name} to resume: {e}\n  nothing was done: run gonogo resume again once it is reachable")
+        })?;
+    }
+    let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)?;
+    eprintln!(
+        "gonogo: recording to {}",
+        crate::text::printable(&from.path.display().to_string())
+    );
+    Ok(writer)
 }
 
 /// A release as it ended, and the journal that recorded it.
@@ -386,7 +439,15 @@ fn session(
     events: mpsc::Sender<crate::engine::EventKind>,
 ) -> Session {
     let now = chrono::Utc::now();
-    let id = session_id(now);
+    // A resumed session is the same session: its id is the owner token of its locks.
+    let id = flags
+        .resume
+        .as_ref()
+        .map_or_else(|| session_id(now), |r| r.release.session.clone());
+    let since = flags.resume.as_ref().map_or_else(
+        || now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |r| r.started.clone(),
+    );
     let from = gethostname::gethostname().to_string_lossy().into_owned();
     let budget = profile
         .ssh
@@ -423,7 +484,7 @@ fn session(
             session: id.clone(),
             operator: operator.to_string(),
             from,
-            since: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            since,
             release: profile.release.name.clone(),
             place: profile
                 .release

@@ -14,6 +14,7 @@ pub mod probe;
 pub mod profile;
 pub mod replay;
 pub mod report;
+pub mod resume;
 pub mod runtime;
 pub mod shell;
 pub mod summary;

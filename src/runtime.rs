@@ -94,16 +94,41 @@ pub async fn run_recorded<D: Drivers>(
     start: EventKind,
     drivers: D,
     frontend: &mut dyn Frontend,
+    events: mpsc::Receiver<EventKind>,
+    inputs: mpsc::Receiver<Input>,
+    journal: Option<Writer>,
+) -> (Release, Option<Writer>) {
+    run_from(
+        Release::default(),
+        start,
+        drivers,
+        frontend,
+        events,
+        inputs,
+        journal,
+    )
+    .await
+}
+
+/// The loop from `release` as it stands (rebuilt from a journal, for a resume), `first` the
+/// first event it handles.
+pub async fn run_from<D: Drivers>(
+    release: Release,
+    first: EventKind,
+    drivers: D,
+    frontend: &mut dyn Frontend,
     mut events: mpsc::Receiver<EventKind>,
     mut inputs: mpsc::Receiver<Input>,
     journal: Option<Writer>,
 ) -> (Release, Option<Writer>) {
-    let operator = match &start {
+    let operator = match &first {
         EventKind::Started { operator, .. } => operator.clone(),
-        _ => String::new(),
+        EventKind::Resumed { by } => by.clone(),
+        _ => release.operator.clone(),
     };
+    let start = first;
     let mut lp = Loop {
-        release: Release::default(),
+        release,
         journal,
         drivers,
         frontend,

@@ -62,8 +62,11 @@ impl Release {
                 self.set_link(target, LinkState::Up);
                 self.mark_link(target, &format!("reconnected after {gap}"));
             }
+            EventKind::Resumed { by } => self.resumed(by, &mut fx),
             EventKind::LockTaken { target } => {
-                self.lock_answer(target, LockState::Held, None, &mut fx)
+                if !self.resume_lock(target, None, &mut fx) {
+                    self.lock_answer(target, LockState::Held, None, &mut fx)
+                }
             }
             EventKind::LockBroken {
                 target,
@@ -77,6 +80,16 @@ impl Release {
                 }
                 self.lock_answer(target, LockState::Held, None, &mut fx);
             }
+            EventKind::LockRefused { target, holder }
+                if self.resume_lock(target, Some(holder), &mut fx) => {}
+            EventKind::LockFailed { target, error }
+                if self.resume_lock(
+                    target,
+                    Some(&format!(
+                        "nobody gonogo could name (the lock could not be read: {error})"
+                    )),
+                    &mut fx,
+                ) => {}
             EventKind::LockRefused { target, holder } => {
                 let why = format!(
                     "{target} is locked by {holder} (--break-lock \"REASON\" takes it over)"

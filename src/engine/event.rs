@@ -30,6 +30,11 @@ pub enum EventKind {
         operator: String,
         plan: ReleasePlan,
     },
+    /// gonogo came back after it died mid-release (`gonogo resume`): the journal rebuilt the
+    /// release; its locks are confirmed and its runs attached again.
+    Resumed {
+        by: String,
+    },
     /// The host key a target showed was found in known_hosts (or added with
     /// `--accept-new-host-keys`): its fingerprint, for the record.
     HostKeyTrusted {
@@ -304,6 +309,11 @@ pub enum Effect {
         target: String,
     },
     TakeLock {
+        target: String,
+    },
+    /// A resumed session's lock: still its own? Never taken anew (`LockTaken` if it is,
+    /// `LockRefused` with who has it or broke it).
+    ConfirmLock {
         target: String,
     },
     /// Release the deploy locks this session holds on these targets (and remove its run

@@ -9,6 +9,7 @@ pub mod logs;
 mod marks;
 pub mod plan;
 pub mod release;
+mod resume;
 pub mod signature;
 mod stopping;
 pub mod watch;

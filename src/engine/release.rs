@@ -47,6 +47,8 @@ pub struct Release {
     pub logs: super::logs::Logs,
     /// Error signatures from the logs' error lines, new or known before the deploy.
     pub signatures: super::signature::ErrorSignatures,
+    /// `gonogo resume` is confirming the locks before anything goes on.
+    pub resuming: bool,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }

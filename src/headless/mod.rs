@@ -342,6 +342,12 @@ impl Frontend for Headless {
         match &event.kind {
             // Said by `connected`; the fingerprint is the journal's.
             EventKind::HostKeyTrusted { .. } => {}
+            EventKind::Resumed { by } => {
+                self.line(format!(
+                    "gonogo: {} resumed the session: confirming the locks, attaching to the steps still running",
+                    printable(by)
+                ));
+            }
             EventKind::Started {
                 session,
                 operator,
@@ -385,6 +391,11 @@ impl Frontend for Headless {
             }
             EventKind::LockTaken { target } => {
                 self.line(format!("lock taken on {}", printable(target)))
+            }
+            // A resumed session whose lock went to someone else: the engine says why it stops.
+            EventKind::LockRefused { .. } if release.halted.is_some() => {
+                let why = release.halted.clone().unwrap_or_default();
+                self.line(format!("gonogo: {}", printable(&why)));
             }
             EventKind::LockRefused { target, holder } => self.line(format!(
                 "{} is locked by {}: not starting (--break-lock \"REASON\" takes it over)",

@@ -39,6 +39,7 @@ fn every_kind() -> Vec<EventKind> {
             fingerprint: "SHA256:abc".into(),
         },
         EventKind::Connected { target: t() },
+        EventKind::Resumed { by: "ana".into() },
         EventKind::ConnectFailed {
             target: t(),
             error: "refused".into(),
@@ -194,9 +195,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::FollowerDown { .. } => 25,
         EventKind::FollowerUp { .. } => 26,
         EventKind::HostKeyTrusted { .. } => 27,
+        EventKind::Resumed { .. } => 28,
     }
 }
-const KINDS: usize = 28;
+const KINDS: usize = 29;
 
 fn header() -> Header {
     Header {
@@ -304,7 +306,7 @@ fn every_event_type_comes_back_as_it_was_written() {
         .unwrap();
     assert!(decided.contains(r#""actor":"ana""#), "{decided}");
     assert!(
-        decided.contains(r#""ts":"2027-01-15T08:00:34.500Z""#),
+        decided.contains(r#""ts":"2027-01-15T08:00:36.000Z""#),
         "{decided}"
     );
 }

@@ -151,6 +151,8 @@ if [ -d "$l" ] && [ "$ps" != "$s" ]; then
   rmdir "$HOME"/.gonogo/runs/"$ps" 2>/dev/null
   if [ -n "$running" ]; then rm -f "$t.leftovers"; echo busy; echo "$running"; printf '%s\n' "$prev"; exit 0; fi
   rm -rf "$l"
+  # Who broke it, for the broken session should it come back (gonogo resume).
+  case "$ps" in *[!A-Za-z0-9-]*|'') ;; *) mkdir -p "$HOME/.gonogo/broken" && printf '%s' "$info" > "$HOME/.gonogo/broken/$ps" ;; esac
 fi
 "#,
             stop = if stop { "yes" } else { "no" }
@@ -185,6 +187,43 @@ rm -f "$t.leftovers""#,
         session = shell_word(&holder.session),
         info = shell_word(&holder.info(break_reason)),
     )
+}
+
+/// Whether the lock is still this session's, for a resume: `taken` (it is), `broken` + who
+/// broke it, `held` + whose it is now, or `gone`.
+fn confirm_script(holder: &Holder) -> String {
+    format!(
+        r#"l={dir}
+s={session}
+if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then echo taken
+elif [ -f "$HOME/.gonogo/broken/$s" ]; then echo broken; cat "$HOME/.gonogo/broken/$s"
+elif [ -d "$l" ]; then echo held; cat "$l/info" 2>/dev/null
+else echo gone; fi"#,
+        dir = holder.lock_dir(),
+        session = shell_word(&holder.session),
+    )
+}
+
+/// A resumed session's lock: `Taken` if it is still this session's, else who has it or broke
+/// it. Never takes a lock anew: the session's steps may have been stopped meanwhile.
+pub async fn confirm(link: &Link, holder: &Holder) -> Result<LockOutcome, String> {
+    let (end, out, err) = link.answer(&confirm_script(holder)).await?;
+    if end != ExecEnd::Exited(0) {
+        return Err(format!("the lock script failed ({end:?}){}", detail(&err)));
+    }
+    let (verdict, rest) = out.split_once('\n').unwrap_or((out.trim(), ""));
+    match verdict.trim() {
+        "taken" => Ok(LockOutcome::Taken),
+        "broken" => Ok(LockOutcome::Held(describe(rest))),
+        "held" => Ok(LockOutcome::Held(describe(rest))),
+        "gone" => Ok(LockOutcome::Held(
+            "nobody now: the lock was removed while gonogo was down (by hand, or the host was reset)".into(),
+        )),
+        other => Err(format!(
+            "unexpected answer from the lock script: {other:?}{}",
+            detail(&err)
+        )),
+    }
 }
 
 /// What releasing the lock on one target came to.

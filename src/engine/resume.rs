@@ -1,0 +1,176 @@
+//! Resuming a session after gonogo died (kill -9, a laptop asleep, a terminal closed): the
+//! journal's events rebuilt the release as it stood; `Resumed` takes the deploy locks back
+//! (the same session owns them, so the take is a confirmation), then picks up every thread
+//! where it was: runs attached again (a run never starts twice: its directory on the host says
+//! it started), their timeouts with the time they have left, the watch window's end, the open
+//! question, probes and followers. A lock that another session took meanwhile stops it, saying
+//! who.
+
+use super::event::{Effect, RunId, StepList, Timer};
+use super::release::{LockState, Question, Release, RunStatus, Stage};
+
+impl Release {
+    /// The loop came back with this release rebuilt from its journal; `by` resumed it.
+    pub(super) fn resumed(&mut self, by: &str, fx: &mut Vec<Effect>) {
+        if self.started_at.is_none() || self.is_finished() {
+            return;
+        }
+        // The resume reached every target before it began.
+        for target in &mut self.targets {
+            target.link = super::release::LinkState::Up;
+        }
+        for target in self.targets.clone() {
+            self.mark_link(&target.name, &format!("{by} resumed the session"));
+        }
+        let held: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.lock == LockState::Held)
+            .map(|t| t.name.clone())
+            .collect();
+        if held.is_empty() {
+            return self.carry_on(fx);
+        }
+        self.resuming = true;
+        for target in &mut self.targets {
+            if target.lock == LockState::Held {
+                target.lock = LockState::None;
+            }
+        }
+        fx.extend(
+            held.into_iter()
+                .map(|target| Effect::ConfirmLock { target }),
+        );
+    }
+
+    /// A lock's answer while resuming: true if it was that (and is handled).
+    pub(super) fn resume_lock(
+        &mut self,
+        target: &str,
+        holder: Option<&str>,
+        fx: &mut Vec<Effect>,
+    ) -> bool {
+        if !self.resuming {
+            return false;
+        }
+        if let Some(t) = self.targets.iter_mut().find(|t| t.name == target)
+            && t.lock == LockState::None
+        {
+            t.lock = match holder {
+                None => LockState::Held,
+                Some(holder) => {
+                    self.halted.get_or_insert(format!(
+                        "{target}: while gonogo was down the deploy lock was taken by {holder}: not resuming; nothing more runs"
+                    ));
+                    LockState::Lost
+                }
+            };
+        }
+        if self.targets.iter().any(|t| t.lock == LockState::None) {
+            return true;
+        }
+        self.resuming = false;
+        let lost: Vec<String> = self
+            .targets
+            .iter()
+            .filter(|t| t.lock == LockState::Lost)
+            .map(|t| t.name.clone())
+            .collect();
+        if !lost.is_empty() {
+            // What the runs there came to is the other session's to say: not attached again.
+            for list in [StepList::Main, StepList::Rollback] {
+                for state in self.states_mut(list).iter_mut() {
+                    for t in state
+                        .targets
+                        .iter_mut()
+                        .filter(|t| lost.contains(&t.target))
+                    {
+                        if matches!(t.status, RunStatus::Running | RunStatus::Stopping) {
+                            t.status = RunStatus::Unknown;
+                            t.failure = Some(
+                                "not attached again: the lock was taken while gonogo was down"
+                                    .into(),
+                            );
+                        }
+                    }
+                }
+            }
+            self.finish(super::event::Outcome::Aborted, fx);
+        } else {
+            self.carry_on(fx);
+        }
+        true
+    }
+
+    /// Every thread of the release picked up where the journal left it.
+    fn carry_on(&mut self, fx: &mut Vec<Effect>) {
+        let now = self.now;
+        if matches!(self.stage, Stage::Running { .. } | Stage::Watching { .. }) {
+            if !self.plan.probes.is_empty() {
+                fx.push(Effect::StartProbes);
+            }
+            self.follow_logs(fx);
+        }
+        for list in [StepList::Main, StepList::Rollback] {
+            for (step, state) in self.states_mut(list).clone().iter().enumerate() {
+                let timeout_ms = self.list(list)[step].timeout_ms;
+                let retry_ms = self.list(list)[step].retry_delay_ms;
+                for t in &state.targets {
+                    let run = RunId {
+                        list,
+                        step,
+                        target: t.target.clone(),
+                        attempt: t.attempt,
+                    };
+                    match t.status {
+                        RunStatus::Running => {
+                            let ran = now.saturating_sub(t.started_at.unwrap_or(now));
+                            fx.push(Effect::StartRun { run: run.clone() });
+                            fx.push(Effect::StartTimer {
+                                timer: Timer::Timeout { run },
+                                after_ms: timeout_ms.saturating_sub(ran),
+                            });
+                        }
+                        RunStatus::Stopping => fx.push(Effect::CancelRun { run }),
+                        RunStatus::RetryWaiting => fx.push(Effect::StartTimer {
+                            timer: Timer::Retry {
+                                run: RunId {
+                                    attempt: t.attempt + 1,
+                                    ..run
+                                },
+                            },
+                            after_ms: retry_ms,
+                        }),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let Stage::Watching { until } = self.stage {
+            fx.push(Effect::StartTimer {
+                timer: Timer::WatchEnd,
+                after_ms: until.saturating_sub(now),
+            });
+        }
+        if let Some(question) = &self.question {
+            if let (Question::RollbackProposal { .. }, Some(at)) =
+                (question, self.watch.auto_rollback_at)
+            {
+                fx.push(Effect::StartTimer {
+                    timer: Timer::AutoRollback,
+                    after_ms: at.saturating_sub(now),
+                });
+            }
+            fx.push(Effect::Ask);
+        }
+        if self.stage == Stage::Closing {
+            let held: Vec<String> = self
+                .targets
+                .iter()
+                .filter(|t| t.lock == LockState::Held)
+                .map(|t| t.name.clone())
+                .collect();
+            fx.push(Effect::ReleaseLocks { targets: held });
+        }
+    }
+}

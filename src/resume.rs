@@ -1,0 +1,121 @@
+//! `gonogo resume [JOURNAL]`: which session to resume, and whether it can be: the journal
+//! rebuilds the release as it stood; the profile must be the one it ran (same bytes) and give
+//! the same plan with the values given now, or resuming would run commands nobody approved.
+
+use std::path::{Path, PathBuf};
+
+use crate::engine::{Event, Release};
+use crate::journal::{self, Journal};
+
+/// A session to resume: its release as the journal left it, and where to go on writing.
+#[derive(Debug, Clone)]
+pub struct ResumeFrom {
+    pub release: Release,
+    pub path: PathBuf,
+    /// The journal's last record number and time.
+    pub last: (u64, u64),
+    /// The profile the session ran, as its header names it, and its SHA-256.
+    pub profile: PathBuf,
+    pub profile_sha256: String,
+    /// When the session started (RFC 3339), for its lock's record.
+    pub started: String,
+}
+
+/// The release the events make.
+pub fn rebuild<'a>(events: impl Iterator<Item = &'a Event>) -> Release {
+    let mut release = Release::default();
+    for event in events {
+        release.apply(event);
+    }
+    release
+}
+
+/// Reads `path`, or the most recent unfinished session's journal in the sessions directory.
+pub fn find(path: Option<&Path>) -> Result<ResumeFrom, String> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None => most_recent_unfinished(&journal::sessions_dir())?,
+    };
+    let read = journal::read(&path).map_err(|e| e.to_string())?;
+    for warning in &read.warnings {
+        eprintln!("gonogo: {}: {warning}", path.display());
+    }
+    let release = rebuild(read.events());
+    let shown = path.display();
+    if release.started_at.is_none() {
+        return Err(format!(
+            "{shown}: the session never started: nothing to resume"
+        ));
+    }
+    if let Some(outcome) = release.outcome {
+        return Err(format!(
+            "{shown}: the session already ended ({}): nothing to resume",
+            format!("{outcome:?}").to_lowercase()
+        ));
+    }
+    let header = read.header().clone();
+    Ok(ResumeFrom {
+        release,
+        last: read.last(),
+        path,
+        profile: PathBuf::from(&header.profile),
+        profile_sha256: header.profile_sha256,
+        started: header.started,
+    })
+}
+
+/// The newest journal (by name: they start with their UTC time) whose release did not end.
+fn most_recent_unfinished(dir: &Path) -> Result<PathBuf, String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("no sessions in {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    for path in paths.iter().rev() {
+        let Ok(read) = journal::read(path) else {
+            continue;
+        };
+        if unfinished(&read) {
+            return Ok(path.clone());
+        }
+    }
+    Err(format!(
+        "no unfinished session in {}: name the journal to resume",
+        dir.display()
+    ))
+}
+
+fn unfinished(read: &Journal) -> bool {
+    let release = rebuild(read.events());
+    release.started_at.is_some() && release.outcome.is_none()
+}
+
+/// Whether the profile and values given now are the ones the session ran.
+pub fn check(
+    from: &ResumeFrom,
+    profile: &crate::profile::Profile,
+    vars: &crate::profile::VarValues,
+    sha256: &str,
+) -> Result<(), String> {
+    let shown = from.profile.display();
+    if !from.profile_sha256.is_empty() && from.profile_sha256 != sha256 {
+        return Err(format!(
+            "{shown} changed since the session started (its SHA-256 was {}): resuming would run commands other than the ones approved; put back the profile the session ran",
+            from.profile_sha256
+        ));
+    }
+    let plan = crate::profile::release_plan(profile, vars);
+    let then = crate::engine::ReleasePlan {
+        window_override: None,
+        ..from.release.plan.clone()
+    };
+    if plan != then {
+        return Err(format!(
+            "with the values given, {shown} plans another release than the session's (version {} then, {} now): pass the same --set values as when it started",
+            then.version.as_deref().unwrap_or("none"),
+            plan.version.as_deref().unwrap_or("none"),
+        ));
+    }
+    Ok(())
+}

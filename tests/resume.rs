@@ -1,0 +1,116 @@
+//! `gonogo resume` after gonogo was killed with -9 in the middle of a long remote step: the
+//! journal rebuilds the release, the lock is the session's again, the step is attached again
+//! (it runs exactly once), and the release completes, appending to the same journal.
+
+mod support;
+
+use std::process::{Command, Stdio};
+
+use support::gonogo::{Gonogo, Live, release, target, text};
+use support::sshd::Sshd;
+
+fn resume(g: &Gonogo, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_gonogo"));
+    cmd.current_dir(g.dir.path())
+        .arg("resume")
+        .args(args)
+        .env_remove("SSH_AUTH_SOCK")
+        .env("XDG_STATE_HOME", g.dir.path().join("state"))
+        .env("XDG_DATA_HOME", g.dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+#[test]
+fn a_session_killed_mid_step_resumes_and_the_step_runs_exactly_once() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let count = work.path().join("count");
+    let body = format!(
+        "{}\n[[step]]\nname = \"Migrate\"\nrun = \"echo started >> {count}; echo migrating; sleep 4; echo migrated\"\non = \"web\"\n\n[[step]]\ngate = \"Go on?\"\n\n[[step]]\nname = \"After\"\ncheck = \"echo after\"\non = \"web\"\n",
+        target("web-1", &sshd, &["web"]),
+        count = count.display()
+    );
+    let g = Gonogo::new(&release("resume", sshd.known_hosts(), &body));
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("[web-1] migrating");
+    // No goodbye: the laptop's process is gone, the step goes on on the host.
+    let killed = Command::new("kill")
+        .args(["-9", &live.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = live.finish();
+
+    let out = resume(&g, &["--headless", "--yes"])
+        .output()
+        .expect("resume");
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("resumed the session"), "{shown}");
+    assert!(shown.contains("[web-1] migrated"), "{shown}");
+    assert!(shown.contains("[web-1] after"), "{shown}");
+    let started = std::fs::read_to_string(&count).expect("the step ran");
+    assert_eq!(started, "started\n", "the step ran exactly once");
+
+    // One journal, numbered on from where the killed session stopped, the resume in it.
+    let sessions = g.dir.path().join("data/gonogo/sessions");
+    let journals: Vec<_> = std::fs::read_dir(&sessions).unwrap().collect();
+    assert_eq!(journals.len(), 1);
+    let path = journals[0].as_ref().unwrap().path();
+    let journal = gonogo::journal::read(&path).expect("read");
+    assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
+    let kinds: Vec<String> = journal
+        .events()
+        .map(|e| gonogo::journal::split(&e.kind).0)
+        .collect();
+    assert!(kinds.contains(&"resumed".to_string()), "{kinds:?}");
+    assert_eq!(kinds.last().map(String::as_str), Some("locks_released"));
+
+    // Nothing left to resume.
+    let again = resume(&g, &[&path.display().to_string()])
+        .output()
+        .expect("resume");
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("already ended"), "{}", text(&again));
+}
+
+#[test]
+fn a_lock_taken_by_someone_else_meanwhile_stops_the_resume_and_says_who() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let second = work.path().join("second");
+    let body = format!(
+        "{}\n[[step]]\nname = \"Slow\"\nrun = \"echo going; [ -f {second} ] || sleep 30\"\non = \"web\"\n",
+        target("web-1", &sshd, &["web"]),
+        second = second.display()
+    );
+    let g = Gonogo::new(&release("resume-broken", sshd.known_hosts(), &body));
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("[web-1] going");
+    Command::new("kill")
+        .args(["-9", &live.pid().to_string()])
+        .status()
+        .expect("kill");
+    let _ = live.finish();
+    // Another operator breaks the dead session's lock and stops its step.
+    std::fs::write(&second, "").expect("marker");
+    let other = g
+        .command(&[
+            "--break-lock",
+            "the laptop died",
+            "--stop-previous",
+            "--yes",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("break");
+    assert_eq!(other.status.code(), Some(0), "{}", text(&other));
+    // Resume: the most recent unfinished session is the killed one.
+    let out = resume(&g, &["--headless"]).output().expect("resume");
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("the deploy lock was taken by"), "{shown}");
+}
