@@ -120,12 +120,15 @@ impl Logs {
         }
     }
 
-    fn push(&mut self, line: LogLine) {
+    /// Keeps `line`; once the pane is full, the oldest goes and hands back its text's buffer.
+    fn push(&mut self, line: LogLine) -> Option<String> {
+        let mut spare = None;
         if self.lines.len() == LOG_LINES_KEPT {
-            self.lines.pop_front();
+            spare = self.lines.pop_front().map(|oldest| oldest.line);
             self.dropped += 1;
         }
         self.lines.push_back(line);
+        spare
     }
 
     fn follower_mut(&mut self, target: &str, follower: &str) -> Option<&mut FollowerState> {
@@ -196,17 +199,18 @@ impl Release {
             .and_then(|i| self.logs.patterns.get(i).cloned().flatten());
         let after_deploy = self.deploy_started();
         let (target, follower): (Arc<str>, Arc<str>) = (target.into(), follower.into());
+        let mut spare = None;
         for line in lines {
             let error = pattern.as_ref().is_some_and(|p| p.is_match(line));
             if error {
                 self.logs.count_error(&target, now);
                 self.signatures.record(line, now, after_deploy);
             }
-            self.logs.push(LogLine {
+            spare = self.logs.push(LogLine {
                 at: now,
                 target: target.clone(),
                 follower: follower.clone(),
-                line: line.clone(),
+                line: super::marks::copy_into(spare.take(), line),
                 error,
                 mark: LogMark::Read,
             });

@@ -164,6 +164,29 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
     assert_eq!(run.release.logs.dropped, 25);
     assert_eq!(run.release.logs.seen(), LOG_LINES_KEPT as u64 + 25);
     assert_eq!(run.release.logs.lines[0].line, "line 25");
+    // Lines taking the place of those let go keep their own text, short or long.
+    run.send(EventKind::LogLines {
+        target: "a".into(),
+        follower: "app".into(),
+        lines: vec!["x".into(), "a longer line than any before it".into()],
+    });
+    let texts: Vec<&str> = run
+        .release
+        .logs
+        .lines
+        .iter()
+        .rev()
+        .take(3)
+        .map(|l| l.line.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "a longer line than any before it",
+            "x",
+            &format!("line {}", LOG_LINES_KEPT + 24)
+        ]
+    );
     run.send(EventKind::LogsDropped {
         target: "a".into(),
         follower: "app".into(),
