@@ -69,6 +69,8 @@ pub struct FollowerState {
     pub name: String,
     pub target: String,
     pub status: FollowerStatus,
+    /// Lines it read and the release got, so far.
+    pub read: u64,
     /// Lines the follower had to drop so far.
     pub lost: u64,
     /// Times it went down.
@@ -105,6 +107,7 @@ impl Logs {
                         name: f.name.clone(),
                         target: t.clone(),
                         status: FollowerStatus::Waiting,
+                        read: 0,
                         lost: 0,
                         drops: 0,
                     })
@@ -187,9 +190,10 @@ impl Release {
     }
 
     pub(super) fn log_lines(&mut self, target: &str, follower: &str, lines: &[String]) {
-        if self.logs.follower_mut(target, follower).is_none() {
+        let Some(f) = self.logs.follower_mut(target, follower) else {
             return; // not a follower of this plan (a journal edited by hand)
-        }
+        };
+        f.read += lines.len() as u64;
         let now = self.now;
         let pattern = self
             .plan

@@ -198,7 +198,10 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
         count: 3,
     });
     let a = &run.release.logs.followers[0];
-    assert_eq!((a.target.as_str(), a.lost), ("a", 1203));
+    assert_eq!(
+        (a.target.as_str(), a.read, a.lost),
+        ("a", LOG_LINES_KEPT as u64 + 27, 1203)
+    );
     let last = run.release.logs.lines.back().expect("a mark");
     assert_eq!(last.mark, LogMark::Dropped);
     assert!(last.line.starts_with("3 lines dropped"), "{}", last.line);
