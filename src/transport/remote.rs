@@ -20,6 +20,10 @@ use super::ssh::ExecEnd;
 use crate::engine::{EventKind, RunId, StepList, Stream};
 use crate::shell::shell_word;
 
+/// At most this many output chunks (up to 32 KB each, as the SSH channel delivers them) go in
+/// one event.
+const CHUNKS_PER_EVENT: usize = 4;
+
 /// How long a cancelled step has between TERM and KILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
@@ -181,12 +185,22 @@ async fn attach(
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
         let script = attach_script(holder, run, command, offsets);
         let stream_lines = async {
-            while let Some((stream, data)) = rx.recv().await {
-                let i = stream as usize;
-                offsets[i] += data.len() as u64;
+            // What arrived while the last event waited goes in one event: a flood reaches the
+            // release in fewer, fuller events; a trickle still goes line by line as it comes.
+            let mut ready = Vec::with_capacity(CHUNKS_PER_EVENT);
+            while rx.recv_many(&mut ready, CHUNKS_PER_EVENT).await > 0 {
                 let mut lines = Vec::new();
-                splitters[i].push(&data, &mut |line| lines.push(line));
-                send_lines(events, run, stream, lines).await;
+                let mut current = ready[0].0;
+                for (stream, data) in ready.drain(..) {
+                    if stream != current {
+                        send_lines(events, run, current, std::mem::take(&mut lines)).await;
+                        current = stream;
+                    }
+                    let i = stream as usize;
+                    offsets[i] += data.len() as u64;
+                    splitters[i].push(&data, &mut |line| lines.push(line));
+                }
+                send_lines(events, run, current, lines).await;
             }
         };
         let (end, ()) = tokio::join!(link.exec(&script, tx), stream_lines);
