@@ -101,6 +101,14 @@ fn status_mb(pid: &str, field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU seconds the process used so far (user and system), from /proc/PID/stat.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 /// Per follower, from the summary: `logs tN:gunicorn: R lines read, D dropped`.
 fn summary_counts(text: &str) -> Vec<(String, u64, u64)> {
     text.lines()
@@ -185,6 +193,7 @@ fn main() {
     pty.until(Duration::from_secs(180), |s| s.contains("RELEASED"));
     let took = flood.elapsed();
     let peak = status_mb(&pid, "VmHWM").expect("gonogo's peak RSS");
+    let cpu = cpu_seconds(&pid).unwrap_or(0.0);
     pty.keep = true;
     pty.press("q");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -228,8 +237,9 @@ fn main() {
         counts.len()
     );
     println!(
-        "gonogo RSS: peak {peak:.1} MB (VmHWM), during the flood median {:.1} MB",
-        rss.get(rss.len() / 2).copied().unwrap_or(0.0)
+        "gonogo RSS: peak {peak:.1} MB (VmHWM), during the flood median {:.1} MB; CPU {cpu:.1} s in all, about {:.0}% of one core through the flood",
+        rss.get(rss.len() / 2).copied().unwrap_or(0.0),
+        cpu * 100.0 / took.as_secs_f64()
     );
     println!(
         "key-to-screen during the flood: median {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
