@@ -4,7 +4,8 @@
 #   1. one step `cat` of a 1,000,000-line (~120 MB) file, vs `ssh host cat FILE | wc -l`
 #      (wall time ratio, and gonogo's peak memory);
 #   2. one `true` step on 20 targets vs on 1 target (wall time ratio).
-# Needs /usr/sbin/sshd, ssh, ssh-keygen, python3 (for timing and peak RSS).
+# Needs /usr/sbin/sshd, ssh, ssh-keygen, python3 (for timing and peak RSS). RUNS=N streams the
+# file N times with each tool (3 by default); wall times print as median (fastest-slowest).
 #
 # Run as root, it logs in as a `gonogo-bench` user with /bin/sh as its shell (created if
 # missing), like a deploy account: root's bash on a dev machine may source a heavy ~/.bashrc on
@@ -74,7 +75,8 @@ profile() { # NAME TARGETS COMMAND
     printf '[[step]]\nname = "bench"\ncheck = "%s"\non = "all"\n' "$3"; } > "$work/$1.toml"
 }
 
-# Runs a shell command N times; prints the median wall seconds and the max peak RSS (MB).
+# Runs a shell command N times; prints the median wall seconds, the max peak RSS (MB), and the
+# fastest and slowest wall seconds.
 measure() {
   python3 - "$@" <<'PY'
 import resource, statistics, subprocess, sys, time
@@ -85,16 +87,17 @@ for _ in range(runs):
     subprocess.run(["bash", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
     walls.append(time.perf_counter() - t)
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{statistics.median(walls):.3f} {peak:.1f}")
+print(f"{statistics.median(walls):.3f} {peak:.1f} {min(walls):.3f} {max(walls):.3f}")
 PY
 }
 
 ssh_cmd="ssh -F /dev/null -i $work/client_key -p $port -o IdentitiesOnly=yes -o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes $user@127.0.0.1"
 profile cat 1 "cat $work/big.log"
 read -r ssh_true _ < <(measure 5 "$ssh_cmd true")
-read -r ssh_wall _ < <(measure 3 "$ssh_cmd cat $work/big.log | wc -l")
-read -r gng_wall gng_rss < <(measure 3 "SSH_AUTH_SOCK= $bin run $work/cat.toml --headless --yes </dev/null | wc -l")
-echo "cat 1M lines: ssh ${ssh_wall}s, gonogo ${gng_wall}s, ratio $(python3 -c "print(f'{$gng_wall/$ssh_wall:.2f}')"), gonogo peak RSS ${gng_rss} MB"
+runs=${RUNS:-3}
+read -r ssh_wall _ ssh_min ssh_max < <(measure "$runs" "$ssh_cmd cat $work/big.log | wc -l")
+read -r gng_wall gng_rss gng_min gng_max < <(measure "$runs" "SSH_AUTH_SOCK= $bin run $work/cat.toml --headless --yes </dev/null | wc -l")
+echo "cat 1M lines: ssh ${ssh_wall}s (${ssh_min}-${ssh_max}), gonogo ${gng_wall}s (${gng_min}-${gng_max}), ratio $(python3 -c "print(f'{$gng_wall/$ssh_wall:.2f}')"), gonogo peak RSS ${gng_rss} MB"
 
 profile one 1 "true"
 profile twenty 20 "true"

@@ -58,9 +58,9 @@ pub fn run(
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     runtime.block_on(async {
-        // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds a
-        // whole chunk's lines).
-        let (events, event_rx) = mpsc::channel(256);
+        // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds
+        // up to four chunks' lines, about 1,000 lines of a log: 32 of them, a few MB).
+        let (events, event_rx) = mpsc::channel(32);
         let (inputs, input_rx) = mpsc::channel(64);
         let operator = ssh_config::local_user();
         let (endpoints, warnings) = endpoints(profile, vars, config.as_ref());

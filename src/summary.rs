@@ -92,6 +92,19 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             host_state(release, &target.name)
         ));
     }
+    // What each follower read and dropped: a flood that outran gonogo is said at the end too.
+    for f in &release.logs.followers {
+        let dropped = match f.lost {
+            0 => "none dropped".to_string(),
+            n => format!("{n} dropped"),
+        };
+        out.push(format!(
+            "   logs {}:{}: {} lines read, {dropped}",
+            printable(&f.target),
+            printable(&f.name),
+            f.read
+        ));
+    }
     for kept in &release.kept_locks {
         out.push(format!(
             "   lock kept on {}: {}",

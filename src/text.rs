@@ -11,9 +11,7 @@ pub const MASK: &str = "••••";
 /// `\x01`, `\u{9b}`), so nothing in it can move the cursor, clear the screen, ring the bell or
 /// start a new line. A tab stays a tab. Plain text is borrowed, not copied.
 pub fn printable(s: &str) -> Cow<'_, str> {
-    // Most values and output lines are plain ASCII: one byte scan, nothing copied.
-    let plain_ascii = s.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t');
-    if plain_ascii || !s.chars().any(needs_escape) {
+    if plain_ascii(s.as_bytes()) || !s.chars().any(needs_escape) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
@@ -42,6 +40,14 @@ pub fn printable_lines(s: &str) -> Cow<'_, str> {
         out.push_str(&printable(line));
     }
     Cow::Owned(out)
+}
+
+/// Whether every byte is printable ASCII or a tab: most values and output lines are, and need
+/// nothing copied. No early exit, so the scan vectorizes (headless checks every output line).
+fn plain_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |plain, &b| {
+        plain & ((b.wrapping_sub(0x20) < 0x5f) | (b == b'\t'))
+    })
 }
 
 fn needs_escape(c: char) -> bool {

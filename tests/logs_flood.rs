@@ -36,7 +36,8 @@ impl Flooded {
                 .lines()
                 .map_while(Result::ok)
             {
-                if line.contains(FLOOD) {
+                // Every line of the follower, the last one too (cut short when it was stopped).
+                if line.contains("[web-1:flood] ") {
                     counted.fetch_add(1, Ordering::Relaxed);
                 } else if tx.send((Instant::now(), line)).is_err() {
                     return;
@@ -130,6 +131,13 @@ fn a_flooding_follower_neither_delays_a_step_on_its_host_nor_its_cancel_and_says
     let shown = run.flood.load(Ordering::Relaxed);
     assert!(dropped > 0, "a flood through headless drops lines: {t}");
     assert!(shown > 0, "and still shows some");
+    // The summary's count is what was shown and said dropped, line for line.
+    assert!(
+        t.contains(&format!(
+            "logs web-1:flood: {shown} lines read, {dropped} dropped"
+        )),
+        "{shown} shown, {dropped} said dropped: {t}"
+    );
     eprintln!(
         "flood: {shown} lines shown, {dropped} dropped; the step's 2000 lines were all shown, ok {:?} after the follower started ({:?} after its last line), the cancel confirmed {:?} after the step began",
         ok.duration_since(flooding),

@@ -89,6 +89,10 @@ fn lines_come_back_tagged_and_cleaned_and_the_follower_is_gone_after_the_end() {
     let (code, t) = live.finish();
     assert_eq!(code, Some(0), "{t}");
     assert!(t.contains("[web-1:app] ERROR red moved"), "{t}");
+    assert!(
+        t.contains("logs web-1:app: 2 lines read, none dropped"),
+        "the summary counts what the follower read: {t}"
+    );
     assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
     assert!(
         eventually(|| tails(&log).is_empty()),

@@ -69,6 +69,8 @@ pub struct FollowerState {
     pub name: String,
     pub target: String,
     pub status: FollowerStatus,
+    /// Lines it read and the release got, so far.
+    pub read: u64,
     /// Lines the follower had to drop so far.
     pub lost: u64,
     /// Times it went down.
@@ -105,6 +107,7 @@ impl Logs {
                         name: f.name.clone(),
                         target: t.clone(),
                         status: FollowerStatus::Waiting,
+                        read: 0,
                         lost: 0,
                         drops: 0,
                     })
@@ -120,12 +123,15 @@ impl Logs {
         }
     }
 
-    fn push(&mut self, line: LogLine) {
+    /// Keeps `line`; once the pane is full, the oldest goes and hands back its text's buffer.
+    fn push(&mut self, line: LogLine) -> Option<String> {
+        let mut spare = None;
         if self.lines.len() == LOG_LINES_KEPT {
-            self.lines.pop_front();
+            spare = self.lines.pop_front().map(|oldest| oldest.line);
             self.dropped += 1;
         }
         self.lines.push_back(line);
+        spare
     }
 
     fn follower_mut(&mut self, target: &str, follower: &str) -> Option<&mut FollowerState> {
@@ -184,9 +190,10 @@ impl Release {
     }
 
     pub(super) fn log_lines(&mut self, target: &str, follower: &str, lines: &[String]) {
-        if self.logs.follower_mut(target, follower).is_none() {
+        let Some(f) = self.logs.follower_mut(target, follower) else {
             return; // not a follower of this plan (a journal edited by hand)
-        }
+        };
+        f.read += lines.len() as u64;
         let now = self.now;
         let pattern = self
             .plan
@@ -196,17 +203,18 @@ impl Release {
             .and_then(|i| self.logs.patterns.get(i).cloned().flatten());
         let after_deploy = self.deploy_started();
         let (target, follower): (Arc<str>, Arc<str>) = (target.into(), follower.into());
+        let mut spare = None;
         for line in lines {
             let error = pattern.as_ref().is_some_and(|p| p.is_match(line));
             if error {
                 self.logs.count_error(&target, now);
                 self.signatures.record(line, now, after_deploy);
             }
-            self.logs.push(LogLine {
+            spare = self.logs.push(LogLine {
                 at: now,
                 target: target.clone(),
                 follower: follower.clone(),
-                line: line.clone(),
+                line: super::marks::copy_into(spare.take(), line),
                 error,
                 mark: LogMark::Read,
             });

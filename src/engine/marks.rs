@@ -9,8 +9,9 @@ use super::release::{LinkState, Mark, OUTPUT_LINES_KEPT, OutputLine, Release, Ru
 
 impl Release {
     pub(super) fn push_line(&mut self, run: Arc<RunId>, stream: Stream, mark: Mark, line: &str) {
+        let mut spare = None;
         if self.output.len() == OUTPUT_LINES_KEPT {
-            self.output.pop_front();
+            spare = self.output.pop_front().map(|oldest| oldest.line);
             self.output_dropped += 1;
         }
         self.output.push_back(OutputLine {
@@ -18,7 +19,7 @@ impl Release {
             run,
             stream,
             mark,
-            line: line.to_string(),
+            line: copy_into(spare, line),
         });
     }
 
@@ -131,4 +132,20 @@ fn seconds(ms: u64) -> String {
         return format!("{}.{}s", ms / 1000, ms % 1000 / 100);
     }
     humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
+}
+
+/// `line` as an owned string, in the buffer of a line the scrollback just let go when it fits
+/// (a flood of output then allocates nothing here); never in one much larger than the line, so
+/// a few runaway lines do not leave every kept line holding their size.
+pub(super) fn copy_into(spare: Option<String>, line: &str) -> String {
+    match spare {
+        Some(mut text)
+            if text.capacity() >= line.len() && text.capacity() <= 2 * line.len() + 64 =>
+        {
+            text.clear();
+            text.push_str(line);
+            text
+        }
+        _ => line.to_string(),
+    }
 }

@@ -1,8 +1,6 @@
 //! How headless tells the hosts' logs: every line as `[target:follower] line` with its time,
 //! and what happened to a follower (dropped lines, a gap) on a line of its own.
 
-use std::io::Write as _;
-
 use super::Headless;
 use crate::engine::EventKind;
 use crate::text::printable;
@@ -18,11 +16,8 @@ impl Headless {
             } => {
                 // Cleaned where they were read; an event from elsewhere (a journal) is made
                 // printable here all the same.
-                let (target, follower) = (printable(target), printable(follower));
-                let stamp = self.stamp();
-                for line in lines {
-                    let _ = writeln!(self.out, "{stamp}[{target}:{follower}] {}", printable(line));
-                }
+                let lead = format!("[{}:{}] ", printable(target), printable(follower));
+                self.lines_after(&lead, lines);
             }
             EventKind::LogsDropped {
                 target,

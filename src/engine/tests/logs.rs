@@ -164,6 +164,29 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
     assert_eq!(run.release.logs.dropped, 25);
     assert_eq!(run.release.logs.seen(), LOG_LINES_KEPT as u64 + 25);
     assert_eq!(run.release.logs.lines[0].line, "line 25");
+    // Lines taking the place of those let go keep their own text, short or long.
+    run.send(EventKind::LogLines {
+        target: "a".into(),
+        follower: "app".into(),
+        lines: vec!["x".into(), "a longer line than any before it".into()],
+    });
+    let texts: Vec<&str> = run
+        .release
+        .logs
+        .lines
+        .iter()
+        .rev()
+        .take(3)
+        .map(|l| l.line.as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            "a longer line than any before it",
+            "x",
+            &format!("line {}", LOG_LINES_KEPT + 24)
+        ]
+    );
     run.send(EventKind::LogsDropped {
         target: "a".into(),
         follower: "app".into(),
@@ -175,7 +198,10 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
         count: 3,
     });
     let a = &run.release.logs.followers[0];
-    assert_eq!((a.target.as_str(), a.lost), ("a", 1203));
+    assert_eq!(
+        (a.target.as_str(), a.read, a.lost),
+        ("a", LOG_LINES_KEPT as u64 + 27, 1203)
+    );
     let last = run.release.logs.lines.back().expect("a mark");
     assert_eq!(last.mark, LogMark::Dropped);
     assert!(last.line.starts_with("3 lines dropped"), "{}", last.line);
