@@ -213,9 +213,46 @@ fn parse_one(text: &str) -> Parsed {
     })
 }
 
+/// Output and log lines are nearly all of a long journal: read straight into their event.
+#[derive(serde::Deserialize)]
+struct OutputData {
+    run: crate::engine::RunId,
+    stream: crate::engine::Stream,
+    lines: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct LogData {
+    target: String,
+    follower: String,
+    lines: Vec<String>,
+}
+
 /// The event of a record: its type put back in as the `event` tag, parsed in one pass.
 fn event(kind: &str, ts: &str, data: &str) -> Option<Entry> {
     let at = parse_timestamp(ts)?;
+    let quick = match kind {
+        "output" => Some(
+            serde_json::from_str::<OutputData>(data)
+                .ok()
+                .map(|d| crate::engine::EventKind::Output {
+                    run: d.run,
+                    stream: d.stream,
+                    lines: d.lines,
+                }),
+        ),
+        "log_lines" => Some(serde_json::from_str::<LogData>(data).ok().map(|d| {
+            crate::engine::EventKind::LogLines {
+                target: d.target,
+                follower: d.follower,
+                lines: d.lines,
+            }
+        })),
+        _ => None,
+    };
+    if let Some(kind) = quick {
+        return kind.map(|kind| Entry::Event(Event::new(at, kind)));
+    }
     let body = data.trim_start().strip_prefix('{')?;
     let tag = serde_json::Value::String(kind.to_string());
     let text = if body.trim_start().starts_with('}') {
