@@ -159,6 +159,8 @@ fn main() {
         .current_dir(dir)
         .env("TERM", "xterm-256color")
         .env("XDG_STATE_HOME", dir.join("state"))
+        // The session's journal (about 600 MB for the minute) stays with the bench's files.
+        .env("XDG_DATA_HOME", dir.join("data"))
         .env_remove("SSH_AUTH_SOCK");
     let session = expectrl::session::Session::spawn(command).expect("pty");
     let pid = session.get_process().pid().to_string();
