@@ -232,15 +232,13 @@ struct LogData {
 fn event(kind: &str, ts: &str, data: &str) -> Option<Entry> {
     let at = parse_timestamp(ts)?;
     let quick = match kind {
-        "output" => Some(
-            serde_json::from_str::<OutputData>(data)
-                .ok()
-                .map(|d| crate::engine::EventKind::Output {
-                    run: d.run,
-                    stream: d.stream,
-                    lines: d.lines,
-                }),
-        ),
+        "output" => Some(serde_json::from_str::<OutputData>(data).ok().map(|d| {
+            crate::engine::EventKind::Output {
+                run: d.run,
+                stream: d.stream,
+                lines: d.lines,
+            }
+        })),
         "log_lines" => Some(serde_json::from_str::<LogData>(data).ok().map(|d| {
             crate::engine::EventKind::LogLines {
                 target: d.target,
