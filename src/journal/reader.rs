@@ -189,7 +189,35 @@ struct RawRecord<'a> {
     data: &'a serde_json::value::RawValue,
 }
 
+/// An output record, read in one pass (most of a long journal is these).
+#[derive(serde::Deserialize)]
+struct OutputRecord<'a> {
+    seq: u64,
+    t: u64,
+    ts: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    data: OutputData,
+}
+
 fn parse_one(text: &str) -> Parsed {
+    if text.contains(r#""type":"output""#)
+        && let Ok(record) = serde_json::from_str::<OutputRecord>(text)
+        && record.kind == "output"
+    {
+        let at = parse_timestamp(record.ts)?;
+        let kind = crate::engine::EventKind::Output {
+            run: record.data.run,
+            stream: record.data.stream,
+            lines: record.data.lines,
+        };
+        return Some(Record {
+            seq: record.seq,
+            t: record.t,
+            actor: None,
+            entry: Some(Entry::Event(Event::new(at, kind))),
+        });
+    }
     let Ok(record) = serde_json::from_str::<RawRecord>(text) else {
         return None;
     };
