@@ -180,13 +180,12 @@ impl Player {
     /// Goes to `to` (microseconds since the start), backwards through a keyframe.
     pub fn seek(&mut self, to: u64) {
         let to = to.min(self.end());
-        if to < self.position {
-            let first_after = self.lines.partition_point(|l| l.t <= to);
-            let key = self
-                .keyframes
-                .iter()
-                .rev()
-                .find(|k| k.next <= first_after)
+        let first_after = self.lines.partition_point(|l| l.t <= to);
+        // Back, or forward past a keyframe: from the nearest keyframe before `to`.
+        let nearest = self.keyframes.iter().rev().find(|k| k.next <= first_after);
+        let ahead = nearest.is_some_and(|k| k.next > self.next);
+        if to < self.position || ahead {
+            let key = nearest
                 .cloned()
                 .unwrap_or_else(|| self.keyframes[0].clone());
             self.release = key.release;
