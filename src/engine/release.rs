@@ -361,6 +361,15 @@ impl Release {
         }
     }
 
+    /// The targets whose deploy lock this session holds.
+    pub fn held_locks(&self) -> Vec<String> {
+        self.targets
+            .iter()
+            .filter(|t| t.lock == LockState::Held)
+            .map(|t| t.name.clone())
+            .collect()
+    }
+
     pub fn is_finished(&self) -> bool {
         self.stage == Stage::Finished
     }

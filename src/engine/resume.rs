@@ -22,12 +22,7 @@ impl Release {
         for target in self.targets.clone() {
             self.mark_link(&target.name, &format!("{by} resumed the session"));
         }
-        let held: Vec<String> = self
-            .targets
-            .iter()
-            .filter(|t| t.lock == LockState::Held)
-            .map(|t| t.name.clone())
-            .collect();
+        let held = self.held_locks();
         if held.is_empty() {
             return self.carry_on(fx);
         }
@@ -164,13 +159,9 @@ impl Release {
             fx.push(Effect::Ask);
         }
         if self.stage == Stage::Closing {
-            let held: Vec<String> = self
-                .targets
-                .iter()
-                .filter(|t| t.lock == LockState::Held)
-                .map(|t| t.name.clone())
-                .collect();
-            fx.push(Effect::ReleaseLocks { targets: held });
+            fx.push(Effect::ReleaseLocks {
+                targets: self.held_locks(),
+            });
         }
     }
 }

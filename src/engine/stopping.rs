@@ -235,12 +235,7 @@ impl Release {
             fx.push(Effect::StopProbes);
         }
         self.stop_following(fx);
-        let held: Vec<String> = self
-            .targets
-            .iter()
-            .filter(|t| t.lock == LockState::Held)
-            .map(|t| t.name.clone())
-            .collect();
+        let held = self.held_locks();
         if held.is_empty() {
             self.stage = Stage::Finished;
             fx.push(Effect::Finish { outcome });

@@ -129,7 +129,8 @@ pub fn disk_free_script(path: &str, min: FreeSpace) -> String {
     format!(
         r#"p={path}
 out=$(LC_ALL=C df -Pk -- "$p" 2>&1) || {{ printf '%s\n' "$out" >&2; exit 2; }}
-set -- $(printf '%s\n' "$out" | tail -n 1 | awk '{{for (i = NF; i > 3; i--) if ($i ~ /^[0-9]+%$/) {{ print $(i-3), $(i-1); exit }}}}')
+cols='{{for (i = NF; i > 3; i--) if ($i ~ /^[0-9]+%$/) {{ print $(i-3), $(i-1); exit }}}}'
+set -- $(printf '%s\n' "$out" | tail -n 1 | awk "$cols")
 [ $# -eq 2 ] || {{ echo "could not read df's answer for $p:" >&2; printf '%s\n' "$out" >&2; exit 2; }}
 P=$p awk -v size="$1" -v avail="$2" -v minkib={min_kib} -v minpct={min_pct} -v want={want} '
 function h(k, i, u) {{ split("K M G T P", u, " "); i = 1; while (k >= 1024 && i < 5) {{ k /= 1024; i++ }}

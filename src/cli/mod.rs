@@ -1,5 +1,7 @@
 //! The subcommands and flags, and what each one does with them.
 
+mod recorded;
+
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -87,7 +89,7 @@ pub enum Command {
         #[arg(value_name = "JOURNAL")]
         journal: PathBuf,
         /// Playback speed: 0.25, 0.5, 1, 2, 4, 8, 16, 32 or 64.
-        #[arg(long, default_value_t = 1.0, value_parser = speed)]
+        #[arg(long, default_value_t = 1.0, value_parser = recorded::speed)]
         speed: f64,
     },
     /// Re-render a recorded session into an asciicast v2 file (`asciinema play OUT.cast`),
@@ -99,7 +101,7 @@ pub enum Command {
         #[arg(long, value_name = "OUT.cast")]
         asciicast: PathBuf,
         /// The terminal size to render at, COLSxROWS.
-        #[arg(long, default_value = "120x36", value_parser = size)]
+        #[arg(long, default_value = "120x36", value_parser = recorded::size)]
         size: (u16, u16),
     },
     /// Resume a session gonogo was killed in (kill -9, a laptop asleep, a terminal closed):
@@ -146,36 +148,6 @@ pub enum StatsFormat {
     Json,
 }
 
-fn size(text: &str) -> Result<(u16, u16), String> {
-    let (cols, rows) = text
-        .split_once(['x', 'X', '×'])
-        .ok_or_else(|| format!("{text:?}: write COLSxROWS, e.g. 120x36"))?;
-    let n = |v: &str| {
-        v.trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|n| (10..=1000).contains(n))
-    };
-    match (n(cols), n(rows)) {
-        (Some(c), Some(r)) => Ok((c, r)),
-        _ => Err(format!(
-            "{text:?}: columns and rows from 10 to 1000, e.g. 120x36"
-        )),
-    }
-}
-
-fn speed(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .trim_end_matches(['x', '×'])
-        .parse()
-        .map_err(|_| format!("{text:?} is not a speed"))?;
-    crate::replay::SPEEDS
-        .iter()
-        .find(|s| (**s - value).abs() < f64::EPSILON)
-        .copied()
-        .ok_or_else(|| "one of 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64".to_string())
-}
-
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {
     Markdown,
@@ -201,7 +173,7 @@ pub fn run(cli: Cli) -> ExitCode {
             journal,
             asciicast,
             size,
-        } => match export(&journal, &asciicast, size) {
+        } => match recorded::export(&journal, &asciicast, size) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {}", crate::text::printable_lines(&e));
@@ -213,7 +185,7 @@ pub fn run(cli: Cli) -> ExitCode {
             set,
             headless,
             yes,
-        } => resume_release(journal.as_deref(), &set, headless, yes),
+        } => recorded::resume_release(journal.as_deref(), &set, headless, yes),
         Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -463,59 +435,6 @@ fn run_release(
             exit(true)
         }
     }
-}
-
-/// `gonogo resume`: the session found and checked, then run from where it stood.
-fn resume_release(
-    journal: Option<&Path>,
-    sets: &[(String, String)],
-    headless: bool,
-    yes: bool,
-) -> ExitCode {
-    let from = match crate::resume::find(journal) {
-        Ok(from) => from,
-        Err(e) => {
-            eprintln!("error: {}", crate::text::printable_lines(&e));
-            return exit(true);
-        }
-    };
-    eprintln!(
-        "gonogo: resuming session {} of {} to {} from {}",
-        crate::text::printable(&from.release.session),
-        crate::text::printable(&from.release.plan.release),
-        crate::text::printable(&from.release.plan.environment),
-        crate::text::printable(&from.path.display().to_string()),
-    );
-    let profile = from.profile.clone();
-    let flags = RunFlags {
-        yes,
-        profile_path: profile.display().to_string(),
-        resume: Some(Box::new(from)),
-        github_actions: headless && crate::headless::ci::github_actions(),
-        ..RunFlags::default()
-    };
-    run_release(&profile, sets, headless, &flags)
-}
-
-/// Writes the cast next to where it goes, then moves it there: never half a cast.
-fn export(journal: &Path, out: &Path, (cols, rows): (u16, u16)) -> Result<(), String> {
-    let read = crate::journal::read(journal).map_err(|e| e.to_string())?;
-    for warning in &read.warnings {
-        eprintln!("gonogo: {}: {warning}", journal.display());
-    }
-    let partial = out.with_extension("cast.partial");
-    let file = std::fs::File::create(&partial)
-        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
-    let mut writer = std::io::BufWriter::new(file);
-    crate::replay::export::asciicast(read, cols, rows, &mut writer)?;
-    drop(writer);
-    std::fs::rename(&partial, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    eprintln!(
-        "gonogo: wrote {} ({cols}x{rows}): asciinema play {}",
-        out.display(),
-        out.display()
-    );
-    Ok(())
 }
 
 /// The SHA-256 of the profile's bytes, in hex, for the journal's header.
