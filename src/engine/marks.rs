@@ -61,6 +61,16 @@ impl Release {
         }
     }
 
+    /// A run attached again by a resume: it is not run again, but its output so far is read
+    /// again from its start.
+    pub(super) fn mark_resumed_run(&mut self, run: &RunId) {
+        let text = format!(
+            "attached again after the resume (attempt {} is not run again): its output so far follows again",
+            run.attempt
+        );
+        self.mark(run.list, run.step, &run.target, Mark::Attempt, &text);
+    }
+
     /// Another attempt of a run on one target: a retry, or a re-attach after a lost link.
     pub(super) fn mark_attempt(&mut self, run: &RunId, reattach: bool) {
         let text = if reattach {

@@ -119,6 +119,7 @@ impl Release {
                     };
                     match t.status {
                         RunStatus::Running => {
+                            self.mark_resumed_run(&run);
                             let ran = now.saturating_sub(t.started_at.unwrap_or(now));
                             fx.push(Effect::StartRun { run: run.clone() });
                             fx.push(Effect::StartTimer {
