@@ -35,7 +35,7 @@ fn release_with_scrollback() -> Release {
         EventKind::Started {
             session: "bench".into(),
             operator: "ana".into(),
-            plan,
+            plan: Box::new(plan),
         },
     );
     for t in ["web-1", "web-2"] {

@@ -66,7 +66,7 @@ fn main() {
         EventKind::Started {
             session: "s".into(),
             operator: "ana".into(),
-            plan: profile::release_plan(&p, &vars),
+            plan: Box::new(profile::release_plan(&p, &vars)),
         },
     );
     for (i, t) in ["a", "b"].into_iter().enumerate() {

@@ -66,7 +66,7 @@ impl Session {
         EventKind::Started {
             session: self.id.clone(),
             operator: self.operator.clone(),
-            plan: self.plan.clone(),
+            plan: Box::new(self.plan.clone()),
         }
     }
 }

@@ -85,7 +85,7 @@ fn started(text: &str) -> Release {
     let kind = EventKind::Started {
         session: "s1".into(),
         operator: "ana".into(),
-        plan,
+        plan: Box::new(plan),
     };
     release.apply(&Event::new(1_790_000_000_000, kind));
     release

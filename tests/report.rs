@@ -245,7 +245,7 @@ fn journal(dir: &Path, name: &str, stop: usize) -> (PathBuf, Release) {
                 EventKind::Started {
                     session: "20261123T134104Z-9396e6c7650f751e".into(),
                     operator: "ana".into(),
-                    plan: plan(),
+                    plan: Box::new(plan()),
                 },
             )
         }),

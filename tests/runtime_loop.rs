@@ -57,7 +57,7 @@ async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() 
     let start = EventKind::Started {
         session: "s1".into(),
         operator: "ana".into(),
-        plan: profile::release_plan(&p, &vars),
+        plan: Box::new(profile::release_plan(&p, &vars)),
     };
     let (events, event_rx) = tokio::sync::mpsc::channel(64);
     let (inputs, input_rx) = tokio::sync::mpsc::channel(64);
@@ -157,7 +157,7 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
     let start = EventKind::Started {
         session: "s1".into(),
         operator: "ana".into(),
-        plan,
+        plan: Box::new(plan),
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("sessions/s1.jsonl");

@@ -55,7 +55,7 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
         EventKind::Started {
             session: "s1".into(),
             operator: "ana".into(),
-            plan,
+            plan: Box::new(plan),
         },
     );
     send(

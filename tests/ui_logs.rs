@@ -54,7 +54,7 @@ fn following() -> Release {
     send(EventKind::Started {
         session: "s1".into(),
         operator: "ana".into(),
-        plan: profile::release_plan(&p, &vars),
+        plan: Box::new(profile::release_plan(&p, &vars)),
     });
     for t in ["web-1", "web-2"] {
         send(EventKind::Connected { target: t.into() });

@@ -81,7 +81,7 @@ impl Scene {
         scene.send(EventKind::Started {
             session: "s1".into(),
             operator: "ana".into(),
-            plan,
+            plan: Box::new(plan),
         });
         for t in ["web-1", "web-2"] {
             scene.send(EventKind::Connected { target: t.into() });
@@ -583,7 +583,7 @@ fn refused_to_start_says_why_in_full() {
         EventKind::Started {
             session: "s1".into(),
             operator: "ana".into(),
-            plan: profile::release_plan(&p, &vars),
+            plan: Box::new(profile::release_plan(&p, &vars)),
         },
     ));
     release.apply(&Event::new(T0 + 900, EventKind::ConnectFailed {

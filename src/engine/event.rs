@@ -28,7 +28,8 @@ pub enum EventKind {
     Started {
         session: String,
         operator: String,
-        plan: ReleasePlan,
+        /// Boxed: every event is as big as the biggest kind, and this one comes once.
+        plan: Box<ReleasePlan>,
     },
     /// gonogo came back after it died mid-release (`gonogo resume`): the journal rebuilt the
     /// release; its locks are confirmed and its runs attached again.

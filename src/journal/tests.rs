@@ -26,13 +26,13 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::Started {
             session: "s1".into(),
             operator: "ana".into(),
-            plan: ReleasePlan {
+            plan: Box::new(ReleasePlan {
                 release: "shop".into(),
                 environment: "production".into(),
                 production: true,
                 version: Some("v1.2.1".into()),
                 ..ReleasePlan::default()
-            },
+            }),
         },
         EventKind::HostKeyTrusted {
             target: t(),

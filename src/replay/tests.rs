@@ -45,7 +45,7 @@ fn journal() -> Journal {
         EventKind::Started {
             session: "s".into(),
             operator: "ana".into(),
-            plan: profile::release_plan(&p, &vars),
+            plan: Box::new(profile::release_plan(&p, &vars)),
         },
         EventKind::Connected { target: "a".into() },
         EventKind::LockTaken { target: "a".into() },

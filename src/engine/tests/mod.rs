@@ -71,7 +71,7 @@ impl Run {
         run.send(EventKind::Started {
             session: "s1".into(),
             operator: "ana".into(),
-            plan,
+            plan: Box::new(plan),
         });
         run
     }
@@ -494,7 +494,7 @@ fn events_survive_a_round_trip_through_json() {
             EventKind::Started {
                 session: "s".into(),
                 operator: "ana".into(),
-                plan: plan(TWO_HOSTS),
+                plan: Box::new(plan(TWO_HOSTS)),
             },
         ),
         Event::new(

@@ -133,7 +133,7 @@ fn event() -> impl Strategy<Value = EventKind> {
         Just(EventKind::Started {
             session: "s2".into(),
             operator: "eve".into(),
-            plan: ReleasePlan::default(),
+            plan: Box::default(),
         }),
     ]
 }
