@@ -96,11 +96,11 @@ profile cat 1 "cat $work/big.log"
 read -r ssh_true _ < <(measure 5 "$ssh_cmd true")
 runs=${RUNS:-3}
 read -r ssh_wall _ ssh_min ssh_max < <(measure "$runs" "$ssh_cmd cat $work/big.log | wc -l")
-read -r gng_wall gng_rss gng_min gng_max < <(measure "$runs" "SSH_AUTH_SOCK= $bin run $work/cat.toml --headless --yes </dev/null | wc -l")
+read -r gng_wall gng_rss gng_min gng_max < <(measure "$runs" "SSH_AUTH_SOCK= XDG_DATA_HOME=$work/data $bin run $work/cat.toml --headless --yes </dev/null | wc -l")
 echo "cat 1M lines: ssh ${ssh_wall}s (${ssh_min}-${ssh_max}), gonogo ${gng_wall}s (${gng_min}-${gng_max}), ratio $(python3 -c "print(f'{$gng_wall/$ssh_wall:.2f}')"), gonogo peak RSS ${gng_rss} MB"
 
 profile one 1 "true"
 profile twenty 20 "true"
-read -r one_wall _ < <(measure 5 "SSH_AUTH_SOCK= $bin run $work/one.toml --headless --yes </dev/null")
-read -r twenty_wall _ < <(measure 5 "SSH_AUTH_SOCK= $bin run $work/twenty.toml --headless --yes </dev/null")
+read -r one_wall _ < <(measure 5 "SSH_AUTH_SOCK= XDG_DATA_HOME=$work/data $bin run $work/one.toml --headless --yes </dev/null")
+read -r twenty_wall _ < <(measure 5 "SSH_AUTH_SOCK= XDG_DATA_HOME=$work/data $bin run $work/twenty.toml --headless --yes </dev/null")
 echo "true on 1 target ${one_wall}s, on 20 targets ${twenty_wall}s, ratio $(python3 -c "print(f'{$twenty_wall/$one_wall:.2f}')") (one ssh true: ${ssh_true}s)"

@@ -135,17 +135,36 @@ impl Writer {
 
     /// Records an event; called before the engine applies it.
     pub fn event(&mut self, event: &Event) {
-        let (kind, data) = split(&event.kind);
-        let record = Record {
-            seq: self.next_seq(),
-            t: self.t(),
-            ts: timestamp(event.at),
-            kind,
-            actor: actor_name(&event.kind),
-            data,
+        // One serialization, no JSON tree: the event's own text is `{"event":"TYPE",…}`
+        // (serde writes an internal tag first); the record takes the type from it and the
+        // rest as its data.
+        let text = serde_json::to_string(&event.kind).expect("events are plain data");
+        let Some((name, data)) = untag(&text) else {
+            let (kind, data) = split(&event.kind);
+            let record = Record {
+                seq: self.next_seq(),
+                t: self.t(),
+                ts: timestamp(event.at),
+                kind,
+                actor: actor_name(&event.kind),
+                data,
+            };
+            self.record(&record);
+            return self.after(&event.kind);
         };
-        self.record(&record);
-        if must_sync(&event.kind) {
+        let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
+        let actor = actor_name(&event.kind).map_or(String::new(), |a| {
+            format!(",\"actor\":{}", serde_json::Value::String(a))
+        });
+        let line = format!(
+            "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}"
+        );
+        self.line(&line);
+        self.after(&event.kind);
+    }
+
+    fn after(&mut self, kind: &EventKind) {
+        if must_sync(kind) {
             self.sync();
         } else {
             self.tick();
@@ -228,6 +247,21 @@ impl Drop for Writer {
     fn drop(&mut self) {
         self.sync();
     }
+}
+
+/// `{"event":"NAME",REST}` → (`NAME`, `{REST}`): a serialized event's type and its data.
+fn untag(text: &str) -> Option<(&str, String)> {
+    let rest = text.strip_prefix("{\"event\":\"")?;
+    let (name, rest) = rest.split_once('"')?;
+    if name.contains('\\') {
+        return None;
+    }
+    let data = match rest.strip_prefix(',') {
+        Some(fields) => format!("{{{fields}"),
+        None if rest == "}" => "{}".to_string(),
+        None => return None,
+    };
+    Some((name, data))
 }
 
 /// What a resume or a report cannot do without: on disk at once.
