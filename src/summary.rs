@@ -4,7 +4,7 @@
 //! release, like the report and the stats to come.
 
 use crate::engine::release::{Release, RunStatus, StepStatus};
-use crate::engine::{Outcome, Question, StepList};
+use crate::engine::{Decision, Outcome, Question, StepList};
 use crate::text::printable;
 
 /// The summary's lines, without a trailing newline each.
@@ -120,7 +120,19 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
 
 /// The step a question was about, as the checklist names it.
 fn asked_at(release: &Release, question: &Question) -> Option<String> {
-    let (list, step) = match question {
+    question_subject(release, question, |_, _, planned| {
+        format!("\"{}\"", planned.name)
+    })
+}
+
+/// What a question was about: a gate by its question, the final gate, a rollback proposal by
+/// its rule, another step as `step` names it.
+pub fn question_subject(
+    release: &Release,
+    question: &Question,
+    step: impl Fn(StepList, usize, &crate::engine::plan::PlannedStep) -> String,
+) -> Option<String> {
+    let (list, index) = match question {
         Question::Gate { step } => (StepList::Main, *step),
         Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
         Question::ConfirmRollback { .. } => return None,
@@ -130,11 +142,38 @@ fn asked_at(release: &Release, question: &Question) -> Option<String> {
             return Some(format!("rollback proposal \"{}\"", rule.text));
         }
     };
-    let planned = release.list(list).get(step)?;
+    let planned = release.list(list).get(index)?;
     Some(match planned.kind {
         crate::engine::plan::StepKind::Gate => format!("gate \"{}\"", planned.text),
-        _ => format!("\"{}\"", planned.name),
+        _ => step(list, index, planned),
     })
+}
+
+/// A decision in words, as an operator would say it.
+pub fn decision_words(decision: &Decision) -> String {
+    match decision {
+        Decision::Go => "go".into(),
+        Decision::NoGo => "no-go".into(),
+        Decision::Done => "done".into(),
+        Decision::Skip { reason } => format!("skip: {reason}"),
+        Decision::Retry => "retry".into(),
+        Decision::Rollback => "rollback".into(),
+        Decision::ConfirmRollback { acknowledged } if acknowledged.is_empty() => {
+            "rollback confirmed".into()
+        }
+        Decision::ConfirmRollback { acknowledged } => {
+            let steps: Vec<&str> = acknowledged.iter().map(|d| d.step.as_str()).collect();
+            format!(
+                "rollback confirmed, knowing {} cannot be undone",
+                steps.join(", ")
+            )
+        }
+        Decision::Cancel => "cancel".into(),
+        Decision::Abort => "abort".into(),
+        Decision::EndWatch => "end the watch".into(),
+        Decision::KeepWatching { reason } => format!("keep watching: {reason}"),
+        Decision::ExtendWatch => "extend the watch by 5m".into(),
+    }
 }
 
 /// A rollback proposal's evidence, for headless and the report: the rule, the values it held

@@ -68,21 +68,9 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
     Ok(decision)
 }
 
+/// A decision in words, every value made printable.
 pub(crate) fn describe(decision: &Decision) -> String {
-    match decision {
-        Decision::Go => "go".into(),
-        Decision::NoGo => "no-go".into(),
-        Decision::Done => "done".into(),
-        Decision::Skip { reason } => format!("skip: {}", printable(reason)),
-        Decision::Retry => "retry".into(),
-        Decision::Rollback => "rollback".into(),
-        Decision::ConfirmRollback { .. } => "rollback confirmed".into(),
-        Decision::Cancel => "cancel".into(),
-        Decision::Abort => "abort".into(),
-        Decision::EndWatch => "end the watch".into(),
-        Decision::KeepWatching { reason } => format!("keep watching: {}", printable(reason)),
-        Decision::ExtendWatch => "extend the watch by 5m".into(),
-    }
+    printable(&crate::summary::decision_words(decision)).into_owned()
 }
 
 /// Reads stdin line by line into the run loop's input channel.

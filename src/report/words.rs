@@ -1,35 +1,9 @@
 //! How the report says things: decisions, people, outcomes, times and measures, as plain text
 //! (the Markdown side escapes it; JSON carries it as it is).
 
-use crate::engine::plan::StepKind;
-use crate::engine::{Actor, Decision, Millis, Outcome, Question, Release, StepList};
+use crate::engine::{Actor, Millis, Outcome, Question, Release, StepList};
 
-/// A decision in words, as an operator would say it.
-pub fn decision_words(decision: &Decision) -> String {
-    match decision {
-        Decision::Go => "go".into(),
-        Decision::NoGo => "no-go".into(),
-        Decision::Done => "done".into(),
-        Decision::Skip { reason } => format!("skip: {reason}"),
-        Decision::Retry => "retry".into(),
-        Decision::Rollback => "rollback".into(),
-        Decision::ConfirmRollback { acknowledged } if acknowledged.is_empty() => {
-            "rollback confirmed".into()
-        }
-        Decision::ConfirmRollback { acknowledged } => {
-            let steps: Vec<&str> = acknowledged.iter().map(|d| d.step.as_str()).collect();
-            format!(
-                "rollback confirmed, knowing {} cannot be undone",
-                steps.join(", ")
-            )
-        }
-        Decision::Cancel => "cancel".into(),
-        Decision::Abort => "abort".into(),
-        Decision::EndWatch => "end the watch".into(),
-        Decision::KeepWatching { reason } => format!("keep watching: {reason}"),
-        Decision::ExtendWatch => "extend the watch by 5m".into(),
-    }
-}
+pub use crate::summary::decision_words;
 
 /// Who acted: the person, `--yes` on their behalf, or gonogo itself.
 pub fn who(by: &str, actor: Actor) -> String {
@@ -41,27 +15,15 @@ pub fn who(by: &str, actor: Actor) -> String {
     }
 }
 
-/// What a question was about, as the checklist names it.
+/// What a question was about, as the checklist names it; a step by its number.
 pub fn asked_at(release: &Release, question: &Question) -> Option<String> {
-    let (list, step) = match question {
-        Question::Gate { step } => (StepList::Main, *step),
-        Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
-        Question::ConfirmRollback { .. } => return None,
-        Question::FinalGate => return Some("the final gate".into()),
-        Question::RollbackProposal { rule } => {
-            let rule = release.plan.watch.as_ref()?.rollback_on.get(*rule)?;
-            return Some(format!("rollback proposal \"{}\"", rule.text));
-        }
-    };
-    let planned = release.list(list).get(step)?;
-    let rollback = if list == StepList::Rollback {
-        "rollback "
-    } else {
-        ""
-    };
-    Some(match planned.kind {
-        StepKind::Gate => format!("gate \"{}\"", planned.text),
-        _ => format!("{rollback}step {}. {}", step + 1, planned.name),
+    crate::summary::question_subject(release, question, |list, step, planned| {
+        let rollback = if list == StepList::Rollback {
+            "rollback "
+        } else {
+            ""
+        };
+        format!("{rollback}step {}. {}", step + 1, planned.name)
     })
 }
 
