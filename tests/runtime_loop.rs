@@ -45,20 +45,25 @@ fn run_id(step: usize) -> RunId {
     }
 }
 
+/// The session's first event: ana starts the release of `PROFILE`.
+fn started() -> EventKind {
+    let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    EventKind::Started {
+        session: "s1".into(),
+        operator: "ana".into(),
+        plan: Box::new(profile::release_plan(&p, &vars)),
+    }
+}
+
 fn key(c: char) -> Input {
     Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
 #[tokio::test]
 async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() {
-    let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
-    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
-    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
-    let start = EventKind::Started {
-        session: "s1".into(),
-        operator: "ana".into(),
-        plan: Box::new(profile::release_plan(&p, &vars)),
-    };
+    let start = started();
     let (events, event_rx) = tokio::sync::mpsc::channel(64);
     let (inputs, input_rx) = tokio::sync::mpsc::channel(64);
     // What the drivers would report: the host reached and locked, the check passing.
@@ -150,15 +155,7 @@ async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() 
 /// same engine state from the same events, and their focus and view from the view records.
 #[tokio::test]
 async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
-    let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
-    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
-    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
-    let plan = profile::release_plan(&p, &vars);
-    let start = EventKind::Started {
-        session: "s1".into(),
-        operator: "ana".into(),
-        plan: Box::new(plan),
-    };
+    let start = started();
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("sessions/s1.jsonl");
     let header = gonogo::journal::Header {

@@ -56,10 +56,19 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, theme: &Theme) {
     let here = at(player.position).min(track - 1);
     cells[here] = ('●', None);
     let mut spans = vec![Span::styled(head, theme.bold()), Span::raw("├")];
+    // One span per run of cells alike, not one per cell.
+    let mut run = String::new();
+    let mut run_colour = None;
     for (symbol, colour) in cells {
-        let style = colour.map_or(theme.dim(), |c| theme.fg(c));
-        spans.push(Span::styled(symbol.to_string(), style));
+        if colour != run_colour && !run.is_empty() {
+            let style = run_colour.map_or(theme.dim(), |c| theme.fg(c));
+            spans.push(Span::styled(std::mem::take(&mut run), style));
+        }
+        run_colour = colour;
+        run.push(symbol);
     }
+    let style = run_colour.map_or(theme.dim(), |c| theme.fg(c));
+    spans.push(Span::styled(run, style));
     spans.push(Span::raw("┤"));
     spans.push(Span::raw(label));
     frame.render_widget(Line::from(spans), area);
