@@ -15,6 +15,7 @@ use crate::profile::{Profile, Quoting, Transport, VarValues};
 use crate::runtime::{self, Input};
 use crate::transport::Link;
 use crate::transport::lines::Redactor;
+use crate::transport::local::LocalPlace;
 use crate::transport::lock::Holder;
 use crate::transport::ssh::{Endpoint, SshOptions};
 use crate::transport::ssh_config::{self, TargetAddress};
@@ -42,6 +43,12 @@ pub struct RunFlags {
     pub github_actions: bool,
     /// `gonogo resume`: the session to go on with, as its journal left it.
     pub resume: Option<Box<crate::resume::ResumeFrom>>,
+    /// Local targets that are simulated hosts (`gonogo demo`), by target name.
+    pub places: HashMap<String, Arc<LocalPlace>>,
+    /// `gonogo demo`: its scenario in one line, for the plan (and so the journal).
+    pub rehearsal: Option<String>,
+    /// `gonogo demo --headless --yes`: the scenario answers the failures it stages.
+    pub rehearse: Option<fn() -> crate::headless::Rehearsal>,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -76,7 +83,7 @@ pub fn run(
             crate::transport::ssh::unlock_keys(&all).await
         };
         let opts = ssh_options(profile, flags, unlocked);
-        let shells = shell_commands(&endpoints, &opts);
+        let shells = shell_commands(&endpoints, &opts, &flags.places);
         let session = session(
             profile,
             vars,
@@ -96,6 +103,9 @@ pub fn run(
                 .with_notes(preflight::not_acted_on(profile))
                 .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()))
                 .in_github_actions(flags.github_actions);
+            if let Some(rehearse) = flags.rehearse {
+                frontend = frontend.rehearsing(rehearse());
+            }
             headless::read_stdin(inputs.clone());
             beat(inputs.clone(), Duration::from_secs(1));
             tokio::spawn(async move {
@@ -409,6 +419,7 @@ fn ssh_options(
 fn shell_commands(
     endpoints: &[(String, Option<Endpoint>)],
     opts: &SshOptions,
+    places: &HashMap<String, Arc<LocalPlace>>,
 ) -> HashMap<String, ShellCommand> {
     let local_shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
     endpoints
@@ -419,9 +430,22 @@ fn shell_commands(
                     program: "ssh".into(),
                     args: crate::transport::openssh::shell_args(ep, opts),
                 },
-                None => ShellCommand {
-                    program: local_shell.clone(),
-                    args: Vec::new(),
+                // A simulated host's shell starts in its home, with HOME set to it.
+                None => match places.get(name) {
+                    Some(place) => ShellCommand {
+                        program: "sh".into(),
+                        args: vec![
+                            "-c".into(),
+                            "cd \"$1\" && HOME=\"$1\" exec \"$2\"".into(),
+                            "sh".into(),
+                            place.home.clone().into(),
+                            local_shell.clone(),
+                        ],
+                    },
+                    None => ShellCommand {
+                        program: local_shell.clone(),
+                        args: Vec::new(),
+                    },
                 },
             };
             (name.clone(), command)
@@ -457,7 +481,10 @@ fn session(
         .into_iter()
         .map(|(name, endpoint)| {
             let link = match endpoint {
-                None => Link::local(&name, events.clone()),
+                None => match flags.places.get(&name) {
+                    Some(place) => Link::local(&name, events.clone()).placed(place.clone()),
+                    None => Link::local(&name, events.clone()),
+                },
                 Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), budget, events.clone()),
             };
             (name, Arc::new(link))
@@ -496,6 +523,7 @@ fn session(
         operator: operator.to_string(),
         plan: ReleasePlan {
             window_override: flags.window_override.clone(),
+            rehearsal: flags.rehearsal.clone(),
             ..crate::profile::release_plan(profile, vars)
         },
         work,

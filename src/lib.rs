@@ -2,6 +2,7 @@
 //! at the edges turn effects into events. See docs/architecture.md.
 
 pub mod cli;
+pub mod demo;
 pub mod drivers;
 pub mod engine;
 pub mod headless;

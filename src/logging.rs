@@ -26,7 +26,12 @@ pub fn dir() -> Option<PathBuf> {
 /// Starts the log of a `gonogo run`; `None` (and a word on stderr) when it cannot be written: a
 /// release does not fail for want of a log file.
 pub fn start() -> Option<RunLog> {
-    let dir = dir()?;
+    start_in(&dir()?)
+}
+
+/// Starts the log of a run in `dir` (`gonogo demo` keeps everything in its own directory).
+pub fn start_in(dir: &Path) -> Option<RunLog> {
+    let dir = dir.to_path_buf();
     let opened = std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

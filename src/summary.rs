@@ -41,6 +41,7 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             crate::engine::Actor::Person | crate::engine::Actor::AutoRollback => "",
             crate::engine::Actor::Yes => " [--yes]",
             crate::engine::Actor::Gonogo => " [gonogo]",
+            crate::engine::Actor::Demo => " [gonogo demo]",
         };
         // What was answered: two "go"s read the same without their gates.
         let at = d

@@ -1,14 +1,17 @@
 //! The subcommands and flags, and what each one does with them.
 
+mod outcome;
 mod recorded;
 
-use std::io::{IsTerminal as _, Write as _};
+pub use outcome::launch_and_report;
+
+use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::engine::{LockState, Outcome};
+use crate::engine::Outcome;
 use crate::launch::RunFlags;
 use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind, VarValues};
 
@@ -78,6 +81,28 @@ pub enum Command {
         override_window: Option<String>,
         /// Write the session's journal here (default:
         /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
+        #[arg(long, value_name = "PATH")]
+        record: Option<PathBuf>,
+    },
+    /// The whole cockpit on a realistic release, nothing to set up: three simulated hosts
+    /// (an app with /health and /metrics, logs) walked through profiles/demo.toml by the same
+    /// engine and cockpit as `run`. Everything it writes stays in its own temporary directory;
+    /// the journal's path is printed to replay it.
+    Demo {
+        /// What to rehearse.
+        #[arg(long, value_enum, default_value_t = crate::demo::Scenario::Happy)]
+        scenario: crate::demo::Scenario,
+        /// No cockpit: one line per event; questions are answered on stdin.
+        #[arg(long)]
+        headless: bool,
+        /// With --headless: answer gates and manual items; the scenario answers the failures it
+        /// stages (retry, rollback) and says so. Never a rollback proposal: auto_rollback does.
+        #[arg(long)]
+        yes: bool,
+        /// The watch window's length instead of 90s, e.g. --watch 20s.
+        #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+        watch: Option<std::time::Duration>,
+        /// Write the session's journal here instead of the demo's directory.
         #[arg(long, value_name = "PATH")]
         record: Option<PathBuf>,
     },
@@ -218,10 +243,23 @@ pub fn run(cli: Cli) -> ExitCode {
                     .to_string(),
                 profile_sha256: String::new(),
                 github_actions: headless && crate::headless::ci::github_actions(),
-                resume: None,
+                ..RunFlags::default()
             };
             run_release(&profile, &set, headless, &flags)
         }
+        Command::Demo {
+            scenario,
+            headless,
+            yes,
+            watch,
+            record,
+        } => crate::demo::run(&crate::demo::DemoArgs {
+            scenario,
+            headless,
+            yes,
+            watch,
+            record,
+        }),
         Command::Report { journal, format } => {
             crate::report::command::report(&journal, matches!(format, Format::Json))
         }
@@ -360,95 +398,21 @@ fn run_release(
     let log = crate::logging::start();
     flags.log = log.as_ref().map(|l| l.path.clone());
     tracing::info!(profile = %path.display(), headless, "run starts");
-    // Where to look when a run did not go as planned.
-    let show_log = || {
-        if let Some(log) = &log {
-            eprintln!(
-                "gonogo: log of this run: {}",
-                crate::text::printable(&log.path.display().to_string())
-            );
-        }
-    };
-    match crate::launch::run(&profile, &vars, &flags, headless) {
-        Ok(crate::launch::Ran { release, journal }) => {
-            tracing::info!(outcome = ?release.outcome, "run ends");
-            let mut out = std::io::stdout();
-            let ci = flags.github_actions;
-            if release.started_at.is_some() {
-                let log = log.as_ref().map(|l| l.path.as_path());
-                for line in crate::summary::lines(&release, log) {
-                    let _ = writeln!(out, "{}", shown(ci, &line));
-                }
-            }
-            let outcome = release.outcome.unwrap_or(Outcome::Aborted);
-            let said = match outcome {
-                Outcome::Released => "released",
-                Outcome::Aborted => "aborted: nothing more ran",
-                Outcome::RolledBack => "rolled back",
-                Outcome::Refused => "refused to start: nothing ran",
-            };
-            // Only what the hosts confirmed: a lock kept is named with how to remove it.
-            let locks = match release.kept_locks.len() {
-                0 if release
-                    .targets
-                    .iter()
-                    .any(|t| t.lock == LockState::Released) =>
-                {
-                    "; locks released".to_string()
-                }
-                0 => String::new(),
-                n => format!(
-                    "; {n} lock{} kept: {}",
-                    plural(n),
-                    release
-                        .kept_locks
-                        .iter()
-                        .map(|k| k.target.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            };
-            // The terminal may be gone (SIGHUP): the outcome is in the exit code either way.
-            let _ = writeln!(std::io::stdout(), "gonogo: {said}{locks}");
-            if let Some(journal) = journal {
-                let shown = journal.path().display().to_string();
-                let path = crate::text::printable(&shown);
-                match journal.error() {
-                    None => eprintln!("gonogo: recorded to {path} (gonogo replay {path})"),
-                    Some(e) => eprintln!(
-                        "gonogo: warning: the journal {path} is incomplete: writing it failed ({e})"
-                    ),
-                }
-                if ci && let Err(e) = crate::report::command::step_summary(journal.path()) {
-                    eprintln!("gonogo: warning: {e}");
-                }
-            }
-            ExitCode::from(outcome.exit_code())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "run did not start");
-            let said = format!("error: {}", crate::text::printable_lines(&e));
-            for line in said.lines() {
-                eprintln!("{}", shown(flags.github_actions, line));
-            }
-            show_log();
-            exit(true)
-        }
-    }
+    outcome::launch_and_report(&profile, &vars, headless, &flags, log.as_ref())
 }
 
 /// The SHA-256 of the profile's bytes, in hex, for the journal's header.
 fn file_sha256(path: &Path) -> String {
+    std::fs::read(path).map_or_else(|_| String::new(), |bytes| sha256_hex(&bytes))
+}
+
+/// SHA-256 in hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest as _;
-    std::fs::read(path).map_or_else(
-        |_| String::new(),
-        |bytes| {
-            sha2::Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
-        },
-    )
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The local time release windows are read in. A debug build (the tests) takes it from

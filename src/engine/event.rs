@@ -198,6 +198,9 @@ pub enum Actor {
     Gonogo,
     /// The watch window's rollback rules.
     AutoRollback,
+    /// `gonogo demo --headless --yes`: the rehearsal answers the failure its scenario stages
+    /// (retry, rollback) for the person in `by`. Never in a real release.
+    Demo,
 }
 
 /// The main checklist or the rollback steps.

@@ -27,6 +27,10 @@ pub struct ReleasePlan {
     /// The log followers (`[logs.NAME]`), each with the targets it runs on.
     #[serde(default)]
     pub logs: Vec<PlannedFollower>,
+    /// `gonogo demo`: the scenario and what it rehearses, in one line; the targets are
+    /// simulated. Shown at the top of the cockpit, in headless, replays and reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rehearsal: Option<String>,
 }
 
 /// A log follower as the engine knows it: where it runs, its command as shown to people

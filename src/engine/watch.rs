@@ -84,6 +84,9 @@ pub struct WatchState {
     pub extension_ms: u64,
 }
 
+/// How many of a breaching rule's values its evidence keeps.
+const BREACH_VALUES_KEPT: usize = 240;
+
 fn push_capped<T>(history: &mut VecDeque<T>, item: T) {
     if history.len() == SAMPLES_KEPT {
         history.pop_front();
@@ -268,7 +271,17 @@ impl Release {
                 continue;
             }
             let since = *state.breaching_since.get_or_insert(now);
-            if let Some(v) = value {
+            // Rules are evaluated on every event; the evidence keeps a value when it changed
+            // (with a sample) or every 5 s, and the latest few hundred of them.
+            if let Some(v) = value
+                && state
+                    .breach_values
+                    .last()
+                    .is_none_or(|(at, last)| *last != v || now.saturating_sub(*at) >= 5_000)
+            {
+                if state.breach_values.len() >= BREACH_VALUES_KEPT {
+                    state.breach_values.remove(0);
+                }
                 state.breach_values.push((now, v));
             }
             let sustained = u64::try_from(rule.sustained.as_millis()).unwrap_or(u64::MAX);

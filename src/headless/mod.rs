@@ -19,6 +19,9 @@ pub(crate) use answer::describe;
 pub use answer::read_stdin;
 use answer::{already_approved, parse_answer};
 
+/// A demo scenario's answer to the open question, as it would be typed (`retry`, `rollback`).
+pub type Rehearsal = Box<dyn FnMut(&Release) -> Option<&'static str>>;
+
 pub struct Headless {
     /// Stdout; under GitHub Actions it neutralises every line that is not gonogo's command.
     out: ci::Out,
@@ -26,6 +29,8 @@ pub struct Headless {
     group: Option<(StepList, usize)>,
     /// `--yes`: answer go / done to gates and manual items (never to failures).
     yes: bool,
+    /// `gonogo demo --headless --yes`: the rehearsal's own answer to the question open, if any.
+    rehearsal: Option<Rehearsal>,
     stdin_closed: bool,
     /// Answers typed ahead of their question (piped stdin): used in order as questions come.
     typed_ahead: std::collections::VecDeque<String>,
@@ -57,6 +62,7 @@ impl Headless {
             out: ci::Out::new(false),
             group: None,
             yes,
+            rehearsal: None,
             stdin_closed: false,
             typed_ahead: std::collections::VecDeque::new(),
             operator: operator.to_string(),
@@ -83,6 +89,12 @@ impl Headless {
     /// into a workflow command.
     pub fn in_github_actions(mut self, ci: bool) -> Self {
         self.out = ci::Out::new(ci);
+        self
+    }
+
+    /// `gonogo demo`'s scenario answers the failures it stages (with `--yes` only).
+    pub fn rehearsing(mut self, rehearsal: Rehearsal) -> Self {
+        self.rehearsal = Some(rehearsal);
         self
     }
 
@@ -235,6 +247,23 @@ impl Headless {
                 _ => {}
             }
         }
+        if self.yes
+            && let Some(word) = self.rehearsal.as_mut().and_then(|answer| answer(release))
+        {
+            self.line(format!(
+                "   the demo answers {word} itself (only in gonogo demo --headless --yes)"
+            ));
+            match parse_answer(word, release) {
+                Ok(decision) => {
+                    return Some(self.decided_as(
+                        Actor::Demo,
+                        decision,
+                        Some("gonogo demo".into()),
+                    ));
+                }
+                Err(e) => self.line(format!("   {e}")),
+            }
+        }
         let auto = release.watch.auto_rollback_at.is_some();
         if self.stdin_closed && matches!(question, Question::RollbackProposal { .. }) && auto {
             self.line("   nobody can answer (stdin closed): auto_rollback decides when it is due");
@@ -284,6 +313,9 @@ impl Frontend for Headless {
                     printable(session),
                     printable(operator)
                 ));
+                if let Some(rehearsal) = &plan.rehearsal {
+                    self.line(format!("gonogo: {}", printable(rehearsal)));
+                }
                 for note in std::mem::take(&mut self.notes) {
                     self.line(format!("gonogo: note: {note}"));
                 }

@@ -114,6 +114,7 @@ pub fn actor_name(kind: &EventKind) -> Option<String> {
         Actor::Yes => "--yes".into(),
         Actor::Gonogo => "gonogo".into(),
         Actor::AutoRollback => "auto_rollback".into(),
+        Actor::Demo => "gonogo demo".into(),
     })
 }
 

@@ -43,6 +43,7 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
         }),
         rollback: profile.rollback.iter().map(planned).collect(),
         window_override: None,
+        rehearsal: None,
         logs: profile
             .logs
             .iter()

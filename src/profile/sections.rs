@@ -138,9 +138,13 @@ impl Loader<'_> {
             table,
             span,
             "[watch]",
-            &["duration", "rollback_on", "auto_rollback"],
+            &["duration", "rollback_on", "auto_rollback", "short_because"],
             &mut self.diags,
         );
+        // A window outside 5m–15m on purpose (a demo, a rehearsal) says why, and is not warned.
+        let short_because = f
+            .str("short_because", &mut self.diags)
+            .filter(|why| !why.get_ref().trim().is_empty());
         let duration = match f.duration("duration", &mut self.diags) {
             None => Duration::from_secs(10 * 60),
             Some(d) => {
@@ -153,10 +157,10 @@ impl Loader<'_> {
                                 "operators watch 5m to 15m after a deploy, e.g. duration = \"10m\"",
                             ),
                     );
-                } else if !(300.0..=900.0).contains(&secs) {
+                } else if !(300.0..=900.0).contains(&secs) && short_because.is_none() {
                     self.diags.push(
                         Diagnostic::warning(d.span(), "a watch window outside 5m–15m")
-                            .help("most regressions show within 5–15 minutes; shorter misses them, longer holds the lock"),
+                            .help("most regressions show within 5–15 minutes; shorter misses them, longer holds the lock (on purpose? say why: short_because = \"...\")"),
                     );
                 }
                 d.into_inner()

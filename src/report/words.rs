@@ -12,6 +12,7 @@ pub fn who(by: &str, actor: Actor) -> String {
         Actor::Yes => format!("{by} (--yes)"),
         Actor::Gonogo => "gonogo".into(),
         Actor::AutoRollback => "auto_rollback".into(),
+        Actor::Demo => format!("{by} (gonogo demo)"),
     }
 }
 

@@ -34,7 +34,7 @@ impl Link {
         stop: &mut watch::Receiver<bool>,
     ) -> Result<ExecEnd, String> {
         match &self.kind {
-            LinkKind::Local => local(text.as_bytes(), sink, stop).await,
+            LinkKind::Local { place } => local(place.as_deref(), text.as_bytes(), sink, stop).await,
             LinkKind::Ssh { session, .. } => {
                 let current = session.lock().await.clone();
                 let Some(s) = current.filter(|s| !s.is_closed()) else {
@@ -113,12 +113,12 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 /// handle), with the script on stdin and stdin kept open: if gonogo dies, the pipe closes and
 /// the script kills its group, as on a host.
 async fn local(
+    place: Option<&super::local::LocalPlace>,
     text: &[u8],
     sink: Sink<'_>,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<ExecEnd, String> {
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-s")
+    let mut child = super::local::shell(place)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

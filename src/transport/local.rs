@@ -8,10 +8,45 @@ use tokio::process::Command;
 use super::ssh::ExecEnd;
 use crate::engine::Stream;
 
+/// Where a local target's commands run when it is not simply this machine's account: a
+/// simulated host (`gonogo demo`) has its own home directory, and its own loopback ports
+/// mapped to the ports its services really listen on.
+#[derive(Debug, Clone, Default)]
+pub struct LocalPlace {
+    /// `HOME` and the working directory of every command run on the target.
+    pub home: std::path::PathBuf,
+    /// `127.0.0.1:PORT` on the target is `127.0.0.1:MAPPED` here.
+    pub ports: Vec<(u16, u16)>,
+}
+
+impl LocalPlace {
+    /// The port here that `port` on the target's loopback is.
+    pub fn port(&self, host: &str, port: u16) -> u16 {
+        let loopback = matches!(host, "127.0.0.1" | "localhost" | "::1");
+        self.ports
+            .iter()
+            .find(|(from, _)| loopback && *from == port)
+            .map_or(port, |(_, to)| *to)
+    }
+}
+
+/// `sh -s` for a local target: in its place's home when it has one.
+pub fn shell(place: Option<&LocalPlace>) -> Command {
+    let mut sh = Command::new("sh");
+    sh.arg("-s");
+    if let Some(place) = place {
+        sh.env("HOME", &place.home).current_dir(&place.home);
+    }
+    sh
+}
+
 /// Runs `sh -s` with `script` on its stdin: the script is never in a process's arguments.
-pub async fn exec(script: &[u8], chunks: super::Chunks) -> Result<ExecEnd, String> {
-    let mut child = Command::new("sh")
-        .arg("-s")
+pub async fn exec(
+    place: Option<&LocalPlace>,
+    script: &[u8],
+    chunks: super::Chunks,
+) -> Result<ExecEnd, String> {
+    let mut child = shell(place)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -51,7 +51,9 @@ enum LinkKind {
         opts: Arc<SshOptions>,
         session: Mutex<Option<Arc<Connection>>>,
     },
-    Local,
+    Local {
+        place: Option<Arc<local::LocalPlace>>,
+    },
 }
 
 impl Link {
@@ -77,10 +79,18 @@ impl Link {
     pub fn local(target: &str, events: mpsc::Sender<EventKind>) -> Self {
         Link {
             target: target.to_string(),
-            kind: LinkKind::Local,
+            kind: LinkKind::Local { place: None },
             events,
             budget: RECONNECT_BUDGET,
         }
+    }
+
+    /// A local target that is a simulated host: its own home and loopback ports.
+    pub fn placed(mut self, place: Arc<local::LocalPlace>) -> Self {
+        if let LinkKind::Local { place: p } = &mut self.kind {
+            *p = Some(place);
+        }
+        self
     }
 
     /// The first connection, before the release starts. The error is the whole explanation.
@@ -110,7 +120,9 @@ impl Link {
         let (raw_tx, mut raw) = mpsc::channel::<(Stream, Vec<u8>)>(64);
         let running = async {
             match &self.kind {
-                LinkKind::Local => local::exec(text.as_bytes(), raw_tx).await,
+                LinkKind::Local { place } => {
+                    local::exec(place.as_deref(), text.as_bytes(), raw_tx).await
+                }
                 LinkKind::Ssh { session, .. } => {
                     let current = session.lock().await.clone();
                     match current {
@@ -156,10 +168,13 @@ impl Link {
     /// down fails, and says so.
     pub async fn tunnel(&self, host: &str, port: u16) -> Result<Box<dyn ByteStream>, String> {
         match &self.kind {
-            LinkKind::Local => tokio::net::TcpStream::connect((host, port))
-                .await
-                .map(|s| Box::new(s) as Box<dyn ByteStream>)
-                .map_err(|e| format!("cannot reach {host}:{port}: {e}")),
+            LinkKind::Local { place } => {
+                let mapped = place.as_ref().map_or(port, |p| p.port(host, port));
+                tokio::net::TcpStream::connect((host, mapped))
+                    .await
+                    .map(|s| Box::new(s) as Box<dyn ByteStream>)
+                    .map_err(|e| format!("cannot reach {host}:{port}: {e}"))
+            }
             LinkKind::Ssh { session, .. } => {
                 let current = session.lock().await.clone();
                 match current {

@@ -45,12 +45,27 @@ pub fn draw_in(
     theme: &Theme,
     now: u64,
 ) {
-    let [top, middle, bottom] = Layout::vertical([
+    // A demo says so on its first row, whatever else is on screen: the hosts are simulated.
+    let banner_rows = u16::from(release.plan.rehearsal.is_some() && area.height > 6);
+    let [banner, top, middle, bottom] = Layout::vertical([
+        Constraint::Length(banner_rows),
         Constraint::Length(1),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .areas(area);
+    if let Some(rehearsal) = release
+        .plan
+        .rehearsal
+        .as_deref()
+        .filter(|_| banner_rows > 0)
+    {
+        let text = crate::text::printable(rehearsal).into_owned();
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(text).style(theme.bold().reversed()),
+            banner,
+        );
+    }
     let checklist_width = (area.width * 38 / 100).clamp(28.min(area.width), 60);
     let [left, right] =
         Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
@@ -62,8 +77,14 @@ pub fn draw_in(
         .map_or(1, |w| w.rollback_on.len());
     let new_errors = release.signatures.new_count().min(health::NEW_ERRORS_SHOWN);
     let probes = release.watch.health.len() + release.watch.metrics.len() + new_errors;
+    // In the watch window the health pane is what matters: it may take half the height.
+    let share = if matches!(release.stage, crate::engine::Stage::Watching { .. }) {
+        2
+    } else {
+        3
+    };
     let health_height = (release.targets.len() + rules + probes + 2)
-        .clamp(3, (middle.height / 3).max(3) as usize) as u16;
+        .clamp(3, (middle.height / share).max(3) as usize) as u16;
     let [output_area, health_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
 

@@ -1,0 +1,96 @@
+//! What a run says when it ends: the summary, the outcome, the locks, the journal.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use super::{exit, plural, shown};
+use crate::engine::{LockState, Outcome};
+use crate::launch::RunFlags;
+use crate::logging::RunLog;
+use crate::profile::{Profile, VarValues};
+
+/// Runs a checked profile (headless or in the cockpit) and says how it ended; the exit code
+/// is the outcome's.
+pub fn launch_and_report(
+    profile: &Profile,
+    vars: &VarValues,
+    headless: bool,
+    flags: &RunFlags,
+    log: Option<&RunLog>,
+) -> ExitCode {
+    // Where to look when a run did not go as planned.
+    let show_log = || {
+        if let Some(log) = log {
+            eprintln!(
+                "gonogo: log of this run: {}",
+                crate::text::printable(&log.path.display().to_string())
+            );
+        }
+    };
+    match crate::launch::run(profile, vars, flags, headless) {
+        Ok(crate::launch::Ran { release, journal }) => {
+            tracing::info!(outcome = ?release.outcome, "run ends");
+            let mut out = std::io::stdout();
+            let ci = flags.github_actions;
+            if release.started_at.is_some() {
+                let log = log.map(|l| l.path.as_path());
+                for line in crate::summary::lines(&release, log) {
+                    let _ = writeln!(out, "{}", shown(ci, &line));
+                }
+            }
+            let outcome = release.outcome.unwrap_or(Outcome::Aborted);
+            let said = match outcome {
+                Outcome::Released => "released",
+                Outcome::Aborted => "aborted: nothing more ran",
+                Outcome::RolledBack => "rolled back",
+                Outcome::Refused => "refused to start: nothing ran",
+            };
+            // Only what the hosts confirmed: a lock kept is named with how to remove it.
+            let locks = match release.kept_locks.len() {
+                0 if release
+                    .targets
+                    .iter()
+                    .any(|t| t.lock == LockState::Released) =>
+                {
+                    "; locks released".to_string()
+                }
+                0 => String::new(),
+                n => format!(
+                    "; {n} lock{} kept: {}",
+                    plural(n),
+                    release
+                        .kept_locks
+                        .iter()
+                        .map(|k| k.target.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            // The terminal may be gone (SIGHUP): the outcome is in the exit code either way.
+            let _ = writeln!(std::io::stdout(), "gonogo: {said}{locks}");
+            if let Some(journal) = journal {
+                let shown = journal.path().display().to_string();
+                let path = crate::text::printable(&shown);
+                match journal.error() {
+                    None => eprintln!("gonogo: recorded to {path} (gonogo replay {path})"),
+                    Some(e) => eprintln!(
+                        "gonogo: warning: the journal {path} is incomplete: writing it failed ({e})"
+                    ),
+                }
+                if ci && let Err(e) = crate::report::command::step_summary(journal.path()) {
+                    eprintln!("gonogo: warning: {e}");
+                }
+            }
+            ExitCode::from(outcome.exit_code())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "run did not start");
+            let said = format!("error: {}", crate::text::printable_lines(&e));
+            for line in said.lines() {
+                eprintln!("{}", shown(flags.github_actions, line));
+            }
+            show_log();
+            exit(true)
+        }
+    }
+}
