@@ -58,7 +58,7 @@ impl App {
             sum: 0.0,
             count: 0,
             next_celery: now,
-            next_old_error: now + Duration::from_millis(1200 + seed % 1500),
+            next_old_error: now + Duration::from_millis(300 + seed % 500),
         }
     }
 

@@ -7,4 +7,5 @@
 
 pub mod gonogo;
 pub mod https;
+pub mod pty;
 pub mod sshd;

@@ -1,0 +1,202 @@
+//! `gonogo demo --headless --yes`: each scenario from start to its exit code, on the simulated
+//! hosts the binary starts itself, leaving nothing in `$HOME` and nothing running.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Demo {
+    home: tempfile::TempDir,
+    tmp: tempfile::TempDir,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        Demo {
+            home: tempfile::tempdir().expect("home"),
+            tmp: tempfile::tempdir().expect("tmp"),
+        }
+    }
+
+    /// `gonogo demo --headless --yes ARGS` with an empty `$HOME` and its own `$TMPDIR`.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_gonogo"))
+            .args(["demo", "--headless", "--yes"])
+            .args(args)
+            .env("HOME", self.home.path())
+            .env("TMPDIR", self.tmp.path())
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("GITHUB_ACTIONS")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run gonogo demo")
+    }
+
+    /// The demo's own directory under `$TMPDIR`.
+    fn dir(&self) -> PathBuf {
+        let dirs: Vec<PathBuf> = std::fs::read_dir(self.tmp.path())
+            .expect("tmp")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        assert_eq!(dirs.len(), 1, "one demo directory: {dirs:?}");
+        dirs[0].clone()
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every file and directory under `base`, relative to it.
+fn files(base: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![base.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            out.push(path.strip_prefix(base).unwrap_or(&path).to_path_buf());
+            if path.is_dir() {
+                dirs.push(path);
+            }
+        }
+    }
+    out
+}
+
+/// Processes whose command line mentions `needle` (a follower left behind would).
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(needle) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+#[test]
+fn happy_releases_and_leaves_nothing_in_home_and_nothing_running() {
+    let demo = Demo::new();
+    let out = demo.run(&["--watch", "4s"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("gonogo: DEMO happy, simulated hosts:"),
+        "{all}"
+    );
+    assert!(all.contains("ok   health app via web-2: 200"), "{all}");
+    assert!(
+        all.contains("[web-1:gunicorn] "),
+        "log lines followed: {all}"
+    );
+    assert!(all.contains("==> watch window: 4s"), "{all}");
+    assert!(all.contains("?? FINAL GATE"), "{all}");
+    assert!(all.contains("gonogo: released; locks released"), "{all}");
+    assert!(
+        !all.contains("new error since the deploy"),
+        "the old payment error was seen before the deploy: {all}"
+    );
+    assert_eq!(
+        files(demo.home.path()),
+        Vec::<PathBuf>::new(),
+        "nothing in $HOME"
+    );
+    let dir = demo.dir();
+    assert!(dir.join("session.jsonl").is_file(), "the journal stays");
+    assert!(!dir.join("hosts").exists(), "the simulated hosts are gone");
+    let shown = dir.join("session.jsonl").display().to_string();
+    assert!(all.contains(&format!("gonogo replay {shown}")), "{all}");
+    let left = processes_mentioning(&dir.display().to_string());
+    assert!(left.is_empty(), "left running: {left:?}");
+}
+
+#[test]
+fn bad_release_is_rolled_back_by_auto_rollback_with_the_evidence() {
+    let demo = Demo::new();
+    let out = demo.run(&["--scenario", "bad-release"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("?? ROLLBACK PROPOSED: error_ratio > 5% for 15s held"),
+        "{all}"
+    );
+    assert!(all.contains("new error since the deploy"), "{all}");
+    assert!(all.contains("KeyError: 'currency'"), "{all}");
+    assert!(
+        all.contains("auto_rollback decides when it is due"),
+        "--yes never answers a proposal: {all}"
+    );
+    assert!(all.contains("auto_rollback at rollback proposal"), "{all}");
+    assert!(
+        all.contains("[web-3] gunicorn active (running) on v1.4.2"),
+        "{all}"
+    );
+    assert!(all.contains("gonogo: rolled back; locks released"), "{all}");
+}
+
+#[test]
+fn flaky_host_fails_once_and_the_demo_says_it_answers_retry() {
+    let demo = Demo::new();
+    let out = demo.run(&["--scenario", "flaky-host", "--watch", "3s"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("still syncing from the build server"), "{all}");
+    assert!(
+        all.contains("FAIL web-2 Release v1.5.0 is on every web host"),
+        "{all}"
+    );
+    assert!(
+        all.contains("the demo answers retry itself (only in gonogo demo --headless --yes)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("decided by root: retry (gonogo demo)"),
+        "{all}"
+    );
+    assert!(all.contains("gonogo: released; locks released"), "{all}");
+}
+
+#[test]
+fn failed_migration_rolls_back_and_says_what_it_cannot_undo() {
+    let demo = Demo::new();
+    let out = demo.run(&["--scenario", "failed-migration"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("LockNotAvailable"), "{all}");
+    assert!(all.contains("the demo answers rollback itself"), "{all}");
+    assert!(
+        all.contains(
+            "alembic upgrade head is irreversible and already ran on web-1: rollback cannot undo it"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("nothing to roll back: this host still runs v1.4.2"),
+        "{all}"
+    );
+    assert!(all.contains("gonogo: rolled back; locks released"), "{all}");
+}
+
+#[test]
+fn yes_needs_headless_and_the_watch_a_sane_length() {
+    let demo = Demo::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .args(["demo", "--yes"])
+        .env("HOME", demo.home.path())
+        .env("TMPDIR", demo.tmp.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only with --headless"));
+    let out = demo.run(&["--watch", "1s"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--watch takes 2s to 60m"));
+}
