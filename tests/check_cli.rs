@@ -225,6 +225,11 @@ fn the_watch_window_must_be_a_sane_length() {
         .code,
         2
     );
+    // Short on purpose, and said why: not warned, even with --strict.
+    let said = format!("{HEAD}\n[watch]\nduration = \"90s\"\nshort_because = \"a rehearsal\"\n");
+    let out = gonogo(&["check", "--strict"], &said);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("outside 5m"), "{}", out.stderr);
 }
 
 #[test]

@@ -104,6 +104,9 @@ fn summary(md: &mut String, r: &Report) {
         .as_deref()
         .map_or(String::new(), |why| format!(": {}", text(why)));
     let _ = writeln!(md, "{outcome}{reason}\n");
+    if let Some(rehearsal) = &s.rehearsal {
+        let _ = writeln!(md, "> **Rehearsal:** {}\n", text(rehearsal));
+    }
     let _ = writeln!(md, "| | |\n|---|---|");
     let mut row = |k: &str, v: String| {
         let _ = writeln!(md, "| {k} | {v} |");

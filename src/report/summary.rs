@@ -61,6 +61,9 @@ pub struct Summary {
     pub outcome: ReportOutcome,
     /// Why it ended so (the decision, the failure, the refusal), or why the outcome is unknown.
     pub reason: Option<String>,
+    /// `gonogo demo`: the scenario it rehearsed, on simulated hosts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rehearsal: Option<String>,
     #[serde(skip)]
     pub started_ms: Option<Millis>,
     #[serde(skip)]
@@ -105,6 +108,7 @@ pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
         duration_ms: started_ms.zip(ended_ms).map(|(s, e)| e.saturating_sub(s)),
         outcome,
         reason,
+        rehearsal: release.plan.rehearsal.clone(),
         started_ms,
         ended_ms,
     }
