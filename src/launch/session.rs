@@ -1,0 +1,294 @@
+//! What a `gonogo run` connects to and runs: each target's link (SSH after `~/.ssh/config`, or
+//! local), the shell `s` opens there, the real commands of the steps, the probes, the lock
+//! holder and the session id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use super::RunFlags;
+use crate::drivers::Session;
+use crate::engine::{ReleasePlan, StepList};
+use crate::probe::check::Work;
+use crate::profile::{Profile, Quoting, Transport, VarValues};
+use crate::transport::Link;
+use crate::transport::lines::Redactor;
+use crate::transport::local::LocalPlace;
+use crate::transport::lock::Holder;
+use crate::transport::ssh::{Endpoint, SshOptions};
+use crate::transport::ssh_config::{self, TargetAddress};
+use crate::ui::host_shell::ShellCommand;
+
+/// Each target's SSH endpoint after `~/.ssh/config` (none for a local target), and the warnings
+/// about the config: one line per key gonogo does not honour, naming the targets it applies to.
+pub(super) fn endpoints(
+    profile: &Profile,
+    vars: &VarValues,
+    config: Option<&ssh_config::ClientConfig>,
+) -> (Vec<(String, Option<Endpoint>)>, Vec<String>) {
+    let mut unhonoured: Vec<(ssh_config::Unhonoured, Vec<String>)> = Vec::new();
+    let endpoints = profile
+        .targets
+        .iter()
+        .map(|t| {
+            let endpoint = (t.transport == Transport::Ssh).then(|| {
+                let address = TargetAddress {
+                    host: t
+                        .host
+                        .as_ref()
+                        .map_or(t.name.clone(), |h| h.expand(vars, Quoting::Plain)),
+                    user: t.user.as_ref().map(|u| u.expand(vars, Quoting::Plain)),
+                    port: t.port,
+                    identity: t.identity.clone(),
+                };
+                let parsed = config.map(|c| &c.config);
+                let ep = ssh_config::resolve(&address, profile.ssh.identity.as_deref(), parsed);
+                let found = parsed.map_or(Vec::new(), |c| {
+                    ssh_config::unhonoured(&address.host, &ep, c)
+                });
+                for (key, jump) in found {
+                    let target = match jump {
+                        Some(jump) => format!("{} (its jump host {jump})", t.name),
+                        None => t.name.clone(),
+                    };
+                    match unhonoured.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, targets)) => targets.push(target),
+                        None => unhonoured.push((key, vec![target])),
+                    }
+                }
+                ep
+            });
+            (t.name.clone(), endpoint)
+        })
+        .collect();
+    let mut warnings = config.map_or(Vec::new(), |c| c.warnings.clone());
+    warnings.extend(unhonoured.into_iter().map(|(key, targets)| {
+        format!(
+            "ssh config `{}` applies to {} but gonogo does not support it: ignored{}",
+            key.key,
+            targets.join(", "),
+            key.hint
+        )
+    }));
+    (endpoints, warnings)
+}
+
+/// How gonogo talks SSH to this profile's targets.
+pub(super) fn ssh_options(
+    profile: &Profile,
+    flags: &RunFlags,
+    unlocked: HashMap<std::path::PathBuf, Arc<russh::keys::PrivateKey>>,
+) -> Arc<SshOptions> {
+    Arc::new(SshOptions {
+        known_hosts: profile
+            .ssh
+            .known_hosts
+            .iter()
+            .map(|p| ssh_config::expand_home(p))
+            .collect(),
+        accept_new: flags.accept_new_host_keys,
+        keepalive: profile.ssh.keepalive,
+        connect_timeout: profile.ssh.connect_timeout,
+        unlocked,
+    })
+}
+
+/// The shell `s` opens on each target: OpenSSH with gonogo's settings, or the local shell.
+pub(super) fn shell_commands(
+    endpoints: &[(String, Option<Endpoint>)],
+    opts: &SshOptions,
+    places: &HashMap<String, Arc<LocalPlace>>,
+) -> HashMap<String, ShellCommand> {
+    let local_shell = std::env::var_os("SHELL").unwrap_or_else(|| "/bin/sh".into());
+    endpoints
+        .iter()
+        .map(|(name, endpoint)| {
+            let command = match endpoint {
+                Some(ep) => ShellCommand {
+                    program: "ssh".into(),
+                    args: crate::transport::openssh::shell_args(ep, opts),
+                },
+                // A simulated host's shell starts in its home, with HOME set to it.
+                None => match places.get(name) {
+                    Some(place) => ShellCommand {
+                        program: "sh".into(),
+                        args: vec![
+                            "-c".into(),
+                            "cd \"$1\" && HOME=\"$1\" exec \"$2\"".into(),
+                            "sh".into(),
+                            place.home.clone().into(),
+                            local_shell.clone(),
+                        ],
+                    },
+                    None => ShellCommand {
+                        program: local_shell.clone(),
+                        args: Vec::new(),
+                    },
+                },
+            };
+            (name.clone(), command)
+        })
+        .collect()
+}
+
+pub(super) fn session(
+    profile: &Profile,
+    vars: &VarValues,
+    flags: &RunFlags,
+    endpoints: Vec<(String, Option<Endpoint>)>,
+    opts: Arc<SshOptions>,
+    operator: &str,
+    events: mpsc::Sender<crate::engine::EventKind>,
+) -> Session {
+    let now = chrono::Utc::now();
+    // A resumed session is the same session: its id is the owner token of its locks.
+    let id = flags
+        .resume
+        .as_ref()
+        .map_or_else(|| session_id(now), |r| r.release.session.clone());
+    let since = flags.resume.as_ref().map_or_else(
+        || now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        |r| r.started.clone(),
+    );
+    let from = gethostname::gethostname().to_string_lossy().into_owned();
+    let budget = profile
+        .ssh
+        .reconnect_budget
+        .unwrap_or(crate::transport::RECONNECT_BUDGET);
+    let links = endpoints
+        .into_iter()
+        .map(|(name, endpoint)| {
+            let link = match endpoint {
+                None => match flags.places.get(&name) {
+                    Some(place) => Link::local(&name, events.clone()).placed(place.clone()),
+                    None => Link::local(&name, events.clone()),
+                },
+                Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), budget, events.clone()),
+            };
+            (name, Arc::new(link))
+        })
+        .collect();
+    let mut work = HashMap::new();
+    for (list, steps) in [
+        (StepList::Main, &profile.steps),
+        (StepList::Rollback, &profile.rollback),
+    ] {
+        for (i, step) in steps.iter().enumerate() {
+            let planned = match &step.builtin {
+                Some(check) => crate::probe::check::work(check, vars, step.timeout),
+                None if step.kind.runs_command() => {
+                    Work::Command(step.text.expand(vars, Quoting::Shell))
+                }
+                None => continue,
+            };
+            work.insert((list, i), planned);
+        }
+    }
+    Session {
+        holder: Arc::new(Holder {
+            session: id.clone(),
+            operator: operator.to_string(),
+            from,
+            since,
+            release: profile.release.name.clone(),
+            place: profile
+                .release
+                .lock_dir
+                .clone()
+                .unwrap_or_else(|| crate::transport::lock::DEFAULT_LOCK_DIR.to_string()),
+        }),
+        id,
+        operator: operator.to_string(),
+        plan: ReleasePlan {
+            window_override: flags.window_override.clone(),
+            rehearsal: flags.rehearsal.clone(),
+            ..crate::profile::release_plan(profile, vars)
+        },
+        work,
+        links,
+        break_lock: flags.break_lock.clone(),
+        stop_previous: flags.stop_previous,
+        redactor: Arc::new(Redactor::new(vars.secrets())),
+        probes: probes(profile, vars),
+        followers: profile
+            .logs
+            .iter()
+            .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))
+            .collect(),
+    }
+}
+
+/// The profile's `[health.*]` and `[metrics.*]`, one probe per place it is reached from: each
+/// `via` target, or the laptop.
+fn probes(profile: &Profile, vars: &VarValues) -> crate::probe::drive::Probes {
+    use crate::probe::drive::{HealthTask, MetricsTask, Probes};
+    use crate::probe::health::HealthProbe;
+    let places = |via: &Option<crate::profile::Selector>| -> Vec<Option<String>> {
+        match via {
+            None => vec![None],
+            Some(sel) => sel
+                .resolve(&profile.targets)
+                .into_iter()
+                .map(|t| Some(t.name.clone()))
+                .collect(),
+        }
+    };
+    let mut out = Probes::default();
+    for h in &profile.health {
+        let url = h.url.expand(vars, Quoting::Plain);
+        for via in places(&h.via) {
+            out.health.push(HealthTask {
+                name: h.name.clone(),
+                via,
+                probe: HealthProbe::new(url.clone(), h.expect, h.timeout),
+                every: h.every,
+            });
+        }
+    }
+    for m in &profile.metrics {
+        let url = m.url.expand(vars, Quoting::Plain);
+        let queries = crate::probe::metrics::MetricQueries::new(
+            m.errors.as_deref(),
+            m.requests.as_deref(),
+            m.latency.as_deref(),
+        );
+        // `gonogo check` reports a wrong selector; one left here scrapes nothing.
+        let Ok(queries) = queries else {
+            continue;
+        };
+        for via in places(&m.via) {
+            out.metrics.push(MetricsTask {
+                name: m.name.clone(),
+                via,
+                url: url.clone(),
+                queries: queries.clone(),
+                every: m.every,
+            });
+        }
+    }
+    out
+}
+
+/// A session id: the UTC time for people, then 64 random bits so that two sessions never share
+/// one (it names the run directories on the hosts and is the lock's owner token).
+fn session_id(now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut bytes = [0u8; 8];
+    // No randomness means no unique id: better to stop than to share another run's directory.
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    let random: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{random}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn session_ids_made_in_the_same_second_differ() {
+        let now = chrono::Utc::now();
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| super::session_id(now)).collect();
+        assert_eq!(ids.len(), 1000);
+        let id = ids.iter().next().expect("an id");
+        assert_eq!(id.rsplit('-').next().map(str::len), Some(16), "{id}");
+    }
+}
