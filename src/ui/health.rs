@@ -88,6 +88,10 @@ fn link_line<'a>(
     let link = if local { "local" } else { "ssh" };
     let since = |at: &u64| duration(now.saturating_sub(*at));
     let (symbol, text, style) = match &t.link {
+        // `gonogo demo`'s targets: local, and simulated.
+        LinkState::Up if local && release.plan.rehearsal.is_some() => {
+            ("●", "simulated host".to_string(), theme.fg(Color::Green))
+        }
         LinkState::Up if local => ("●", "local shell".to_string(), theme.fg(Color::Green)),
         LinkState::Up => ("●", "ssh connected".to_string(), theme.fg(Color::Green)),
         LinkState::Connecting => ("○", format!("{link} connecting"), theme.dim()),
