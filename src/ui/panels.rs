@@ -197,8 +197,12 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
     if ui.filter_input.is_some() {
         return "type a regex  Enter apply  Esc clear the filter";
     }
-    if ui.picker.is_some() {
-        return "type to narrow  ↑↓ choose  Enter show its lines  Esc back";
+    if let Some(picker) = &ui.picker {
+        return if picker.for_shell {
+            "type to narrow  ↑↓ choose  Enter open a shell there  Esc back"
+        } else {
+            "type to narrow  ↑↓ choose  Enter show its lines  Esc back"
+        };
     }
     match ui.mode() {
         Mode::Help => "↑↓ scroll  Esc/?/q close the help",
