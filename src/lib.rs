@@ -17,6 +17,7 @@ pub mod replay;
 pub mod report;
 pub mod resume;
 pub mod runtime;
+pub mod share;
 pub mod shell;
 pub mod summary;
 pub mod text;

@@ -106,6 +106,17 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         record: Option<PathBuf>,
     },
+    /// Follow a running session live and read-only, at this terminal's size: the cockpit as
+    /// it stands, then as it goes. Scroll, filter and switch panes freely; m mirrors the
+    /// operator's view; q leaves. The operator sees who follows.
+    Follow {
+        /// The session (its id, or the start of it); default: the one running.
+        #[arg(value_name = "SESSION")]
+        session: Option<String>,
+        /// The name the operator sees (default: this user's).
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
     /// Replay a recorded session in the cockpit, read-only, as the operator saw it: space
     /// plays / pauses, + and - change the speed, ← → seek 10s, [ ] jump between gates and
     /// failures, g / G go to the start / end, q leaves. Opens no connection, runs nothing.
@@ -260,6 +271,9 @@ pub fn run(cli: Cli) -> ExitCode {
             watch,
             record,
         }),
+        Command::Follow { session, name } => {
+            crate::share::follow::run(&crate::share::follow::FollowArgs { session, name })
+        }
         Command::Report { journal, format } => {
             crate::report::command::report(&journal, matches!(format, Format::Json))
         }

@@ -149,6 +149,16 @@ impl Release {
                 });
                 self.mark_shell(target, &format!("{by} opened a shell here"));
             }
+            EventKind::Joined { name, via } => self.watchers.push(super::release::Watcher {
+                name: name.clone(),
+                via: via.clone(),
+                since: self.now,
+            }),
+            EventKind::Left { name } => {
+                if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
+                    self.watchers.remove(i);
+                }
+            }
             EventKind::ShellClosed { target, how } => {
                 self.mark_shell(target, &format!("shell closed ({how})"));
             }

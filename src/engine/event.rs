@@ -143,6 +143,16 @@ pub enum EventKind {
         by: String,
         target: String,
     },
+    /// A person started following the session live (`gonogo follow`), read-only; `via` says how
+    /// they reached it ("this machine", "ssh from 10.0.0.7").
+    Joined {
+        name: String,
+        via: String,
+    },
+    /// That follower left (or its connection ended).
+    Left {
+        name: String,
+    },
     /// That shell ended; `how` says how ("exit 0", "could not start ssh: ...").
     ShellClosed {
         target: String,

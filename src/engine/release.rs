@@ -41,6 +41,8 @@ pub struct Release {
     pub watch: super::watch::WatchState,
     /// Interactive shells opened on targets: when, by whom, where.
     pub shells: Vec<ShellRecord>,
+    /// Who follows the session live now (`gonogo follow`), in the order they joined.
+    pub watchers: Vec<Watcher>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
     /// The hosts' logs: lines, error counts, followers (see `engine::logs`).
@@ -259,6 +261,15 @@ pub enum Mark {
     Shell,
     /// A target's run ended, with how.
     Ended(RunStatus),
+}
+
+/// A person following the session live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watcher {
+    pub name: String,
+    /// How they reached it: "this machine", "ssh from 10.0.0.7".
+    pub via: String,
+    pub since: Millis,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -455,6 +455,14 @@ impl Frontend for Headless {
                 printable(target),
                 printable(by)
             )),
+            EventKind::Joined { name, via } => self.line(format!(
+                "gonogo: {} follows the session ({})",
+                printable(name),
+                printable(via)
+            )),
+            EventKind::Left { name } => {
+                self.line(format!("gonogo: {} stopped following", printable(name)))
+            }
             EventKind::ShellClosed { target, how } => self.line(format!(
                 "$$  {}: shell closed ({})",
                 printable(target),

@@ -8,7 +8,7 @@
 mod reader;
 mod writer;
 
-pub use reader::{Journal, Line, ReadError, read, read_str};
+pub use reader::{Journal, Line, ReadError, parse_line, read, read_str};
 pub use writer::{Writer, default_path, sessions_dir};
 
 use serde::{Deserialize, Serialize};

@@ -200,6 +200,18 @@ struct OutputRecord<'a> {
     data: OutputData,
 }
 
+/// One record's line as it comes live (`gonogo follow`): `None` for a damaged line or a type
+/// this gonogo does not know.
+pub fn parse_line(text: &str) -> Option<Line> {
+    let record = parse_one(text)?;
+    Some(Line {
+        seq: record.seq,
+        t: record.t,
+        actor: record.actor,
+        entry: record.entry?,
+    })
+}
+
 fn parse_one(text: &str) -> Parsed {
     if text.contains(r#""type":"output""#)
         && let Ok(record) = serde_json::from_str::<OutputRecord>(text)

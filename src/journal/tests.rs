@@ -160,6 +160,11 @@ fn every_kind() -> Vec<EventKind> {
             follower: "app".into(),
             gap_ms: Some(4000),
         },
+        EventKind::Joined {
+            name: "bob".into(),
+            via: "ssh from 10.0.0.7".into(),
+        },
+        EventKind::Left { name: "bob".into() },
     ]
 }
 
@@ -196,9 +201,11 @@ fn index(kind: &EventKind) -> usize {
         EventKind::FollowerUp { .. } => 26,
         EventKind::HostKeyTrusted { .. } => 27,
         EventKind::Resumed { .. } => 28,
+        EventKind::Joined { .. } => 29,
+        EventKind::Left { .. } => 30,
     }
 }
-const KINDS: usize = 29;
+const KINDS: usize = 31;
 
 fn header() -> Header {
     Header {

@@ -24,6 +24,9 @@ pub struct Writer {
     last_sync: Instant,
     dirty: bool,
     error: Option<String>,
+    /// Every record written, as its line, to the live followers (`gonogo follow`). A
+    /// broadcast: a follower that lags is told so, the writer never waits.
+    tap: Option<tokio::sync::broadcast::Sender<std::sync::Arc<str>>>,
 }
 
 /// `$XDG_DATA_HOME/gonogo/sessions/<UTC time>-<release>-<environment>.jsonl` (`~/.local/share`
@@ -95,6 +98,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            tap: None,
         };
         let line = serde_json::to_string(header).expect("a header is plain data");
         writer.line(&line);
@@ -121,11 +125,17 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            tap: None,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sends every record from now on, as its line, to `tap` too.
+    pub fn tap(&mut self, tap: tokio::sync::broadcast::Sender<std::sync::Arc<str>>) {
+        self.tap = Some(tap);
     }
 
     /// The first write error, if any: the journal is incomplete from there.
@@ -234,6 +244,11 @@ impl Writer {
         match written {
             Ok(()) => self.dirty = true,
             Err(e) => self.fail(e),
+        }
+        if let Some(tap) = &self.tap
+            && tap.receiver_count() > 0
+        {
+            let _ = tap.send(std::sync::Arc::from(line));
         }
     }
 

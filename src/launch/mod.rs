@@ -93,10 +93,13 @@ pub fn run(
             events.clone(),
         );
         watch_signals(inputs.clone());
-        let journal = match &flags.resume {
+        let mut journal = match &flags.resume {
             None => open_journal(&session, flags, &operator, headless)?,
             Some(from) => Some(reopen(&session, from).await?),
         };
+        let _follow = journal
+            .as_mut()
+            .and_then(|j| follow_socket(j, &session, &operator, events.clone()));
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes)
                 .with_notes(preflight::not_acted_on(profile))
@@ -259,6 +262,36 @@ fn open_journal(
         crate::text::printable(&path.display().to_string())
     );
     Ok(Some(writer))
+}
+
+/// The session's follow socket, fed every journal record; said on the terminal before the
+/// cockpit starts. A socket that cannot be opened leaves the release as it is, without one.
+fn follow_socket(
+    journal: &mut crate::journal::Writer,
+    session: &Session,
+    operator: &str,
+    events: mpsc::Sender<EventKind>,
+) -> Option<crate::share::socket::Server> {
+    let (records, _) = tokio::sync::broadcast::channel(crate::share::socket::BACKLOG);
+    let hello = crate::share::socket::Hello {
+        follow: crate::share::socket::PROTOCOL,
+        session: session.id.clone(),
+        journal: std::fs::canonicalize(journal.path()).unwrap_or_else(|_| journal.path().into()),
+        release: session.plan.release.clone(),
+        environment: session.plan.environment.clone(),
+        operator: operator.to_string(),
+    };
+    match crate::share::socket::serve(hello, records.clone(), events) {
+        Ok(server) => {
+            journal.tap(records);
+            eprintln!("gonogo: follow it live from another terminal: gonogo follow {}", session.id);
+            Some(server)
+        }
+        Err(e) => {
+            eprintln!("gonogo: warning: no live follow for this session: {e}");
+            None
+        }
+    }
 }
 
 /// SIGTERM and SIGHUP end the release cleanly: abort, locks released, then exit.

@@ -42,7 +42,7 @@ pub struct RecordedView {
 }
 
 impl RecordedView {
-    fn apply(&mut self, change: &ViewChange) {
+    pub fn apply(&mut self, change: &ViewChange) {
         match change {
             ViewChange::Focus { pane, shows } => self.focus = Some((pane.clone(), shows.clone())),
             ViewChange::Filter { text } => self.filter = text.clone(),

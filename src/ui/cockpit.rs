@@ -37,6 +37,8 @@ pub struct Cockpit<B: Backend> {
     /// The view as last journaled, and a new terminal size not yet journaled.
     journaled: OnScreen,
     resized: Option<(u16, u16)>,
+    /// `gonogo follow`: everything but answering, rolling back or opening a shell.
+    read_only: bool,
 }
 
 impl<B: Backend> Cockpit<B> {
@@ -59,7 +61,14 @@ impl<B: Backend> Cockpit<B> {
             stepped_aside: false,
             journaled: OnScreen::default(),
             resized: None,
+            read_only: false,
         }
+    }
+
+    /// A follower's cockpit: it looks, scrolls and filters; only the operator decides.
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// Lets `s` open shells on the targets.
@@ -198,6 +207,10 @@ impl<B: Backend> Cockpit<B> {
             }
         }
         let action = keymap::resolve(mode, &key)?;
+        if self.read_only && action.decides() {
+            self.ui.notice = Some("following, read-only: the operator answers".into());
+            return None;
+        }
         self.act(action, release)
     }
 
@@ -499,8 +512,9 @@ impl<B: Backend> Cockpit<B> {
     }
 }
 
-impl<B: Backend> Frontend for Cockpit<B> {
-    fn show(&mut self, _event: &Event, release: &Release) {
+impl<B: Backend> Cockpit<B> {
+    /// The release changed: the open question's modal, the cursor, the end screen follow it.
+    pub fn refresh(&mut self, release: &Release) {
         self.ui.sync_question(release, Instant::now());
         self.ui.sync_cursor(release);
         // The end screen opens on the summary, once: after that, `i` goes back and forth.
@@ -509,6 +523,12 @@ impl<B: Backend> Frontend for Cockpit<B> {
             self.ui.source = Source::Summary;
         }
         self.dirty = true;
+    }
+}
+
+impl<B: Backend> Frontend for Cockpit<B> {
+    fn show(&mut self, _event: &Event, release: &Release) {
+        self.refresh(release);
     }
 
     fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {

@@ -50,6 +50,27 @@ pub enum Action {
     No,
 }
 
+impl Action {
+    /// What changes the release or leaves it, not only the view: not for a follower.
+    pub fn decides(self) -> bool {
+        matches!(
+            self,
+            Action::TickManual
+                | Action::Shell
+                | Action::RollbackNow
+                | Action::EndWatch
+                | Action::ExtendWatch
+                | Action::Quit
+                | Action::Interrupt
+                | Action::Arm(_)
+                | Action::Confirm
+                | Action::EditText
+                | Action::Yes
+                | Action::No
+        )
+    }
+}
+
 pub struct Binding {
     pub mode: Mode,
     pub code: KeyCode,

@@ -88,7 +88,7 @@ pub fn draw_in(
     let [output_area, health_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
 
-    panels::status_bar(frame, top, release, theme, now);
+    panels::status_bar(frame, top, release, ui, theme, now);
     checklist::render(frame, left, release, ui, theme, now);
     if ui.source == state::Source::Summary {
         // The end screen: the summary has the whole right side.

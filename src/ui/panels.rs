@@ -16,7 +16,7 @@ use crate::engine::{Outcome, Question, Release, Stage};
 
 /// Who the release waits on, and for how long: the person at a question, or the hosts still
 /// running the current step. A counter that moves tells a wait from a hang.
-fn waiting_on(release: &Release, now: u64) -> Option<String> {
+fn waiting_on(release: &Release, now: u64, who: &str) -> Option<String> {
     let (list, step) = release.current()?;
     let state = release.states(list).get(step)?;
     let since = |at: Option<u64>| duration(now.saturating_sub(at.unwrap_or(now)));
@@ -28,7 +28,7 @@ fn waiting_on(release: &Release, now: u64) -> Option<String> {
             Question::Failure { .. } => state.finished_at,
             _ => state.started_at,
         };
-        return Some(format!("waiting on you · {}", since(at)));
+        return Some(format!("waiting on {who} · {}", since(at)));
     }
     let running: Vec<&str> = state
         .targets
@@ -51,7 +51,14 @@ fn waiting_on(release: &Release, now: u64) -> Option<String> {
 }
 
 /// Release, environment (production stands out), version, elapsed, lock, links, watch.
-pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
+pub fn status_bar(
+    frame: &mut Frame,
+    area: Rect,
+    release: &Release,
+    ui: &UiState,
+    theme: &Theme,
+    now: u64,
+) {
     let plan = &release.plan;
     let mut spans = vec![
         Span::styled(format!(" {} ", plan.release), theme.bold()),
@@ -85,12 +92,21 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
             theme.fg(color).add_modifier(ratatui::style::Modifier::BOLD),
         ));
     }
-    if let Some(waiting) = waiting_on(release, now) {
+    let who = ui.following.as_deref().unwrap_or("you");
+    if let Some(waiting) = waiting_on(release, now, who) {
         spans.push(Span::styled(
             format!("  {waiting}"),
             theme
                 .fg(Color::Magenta)
                 .add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    }
+    // Who follows live (`gonogo follow`): the operator knows who sees the screen.
+    if !release.watchers.is_empty() {
+        let names: Vec<&str> = release.watchers.iter().map(|w| w.name.as_str()).collect();
+        spans.push(Span::styled(
+            format!("  watching: {}", crate::text::printable(&names.join(", "))),
+            theme.fg(Color::Cyan),
         ));
     }
     if let Some(start) = release.started_at {
@@ -125,6 +141,7 @@ pub fn status_bar(frame: &mut Frame, area: Rect, release: &Release, theme: &Them
 /// The keys that matter now, and what waits for the operator.
 pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
     let waiting = match (&release.question, ui.mode()) {
+        (Some(_), _) if ui.following.is_some() => Some(" a question is open: the operator answers "),
         (Some(q), Mode::Normal) => Some(match q {
             Question::Gate { .. } => " GATE waits: a answers ",
             Question::Manual { .. } => " MANUAL item waits: a answers ",
@@ -196,6 +213,9 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
 pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
     if ui.filter_input.is_some() {
         return "type a regex  Enter apply  Esc clear the filter";
+    }
+    if ui.following.is_some() && ui.picker.is_none() {
+        return "read-only  ? help  q leave  m mirror the operator  Tab focus  / filter  t target  l logs";
     }
     if let Some(picker) = &ui.picker {
         return if picker.for_shell {

@@ -108,6 +108,8 @@ pub struct UiState {
     pub log: Option<std::path::PathBuf>,
     /// The end screen opened on the summary once; after that the operator chooses.
     pub ended_shown: bool,
+    /// `gonogo follow`: the operator followed, read-only.
+    pub following: Option<String>,
 }
 
 impl Default for UiState {
@@ -137,6 +139,7 @@ impl Default for UiState {
             log: None,
             notice: None,
             ended_shown: false,
+            following: None,
         }
     }
 }

@@ -1,0 +1,288 @@
+//! `gonogo follow [SESSION]`: a running session, live and read-only, in this terminal at its own
+//! size. The session's journal file gives the state so far (a late joiner sees exactly the
+//! operator's release), the socket every record after it; a follower that fell behind is told
+//! to resync and reads the file again. Keys scroll, filter and switch panes; `m` mirrors what
+//! the operator has on screen; nothing here can answer, roll back or open a shell.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+use super::socket::{self, Hello, Join, RESYNC};
+use crate::engine::Release;
+use crate::journal::{Entry, Line};
+use crate::replay::RecordedView;
+use crate::runtime::{Frontend as _, Input, now_ms};
+use crate::ui::cockpit::Cockpit;
+use crate::ui::theme::Theme;
+
+/// `gonogo follow`'s options.
+#[derive(Debug, Clone, Default)]
+pub struct FollowArgs {
+    /// A session id, or the start of one; default: the one running.
+    pub session: Option<String>,
+    /// Who follows, as the operator sees it (default: this user's name).
+    pub name: Option<String>,
+}
+
+pub fn run(args: &FollowArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let result = match runtime {
+        Ok(rt) => rt.block_on(follow(args)),
+        Err(e) => Err(format!("cannot start the async runtime: {e}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gonogo follow: {}", crate::text::printable_lines(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The release as followed: rebuilt from the journal, then record by record.
+pub struct Followed {
+    pub release: Release,
+    pub view: RecordedView,
+    /// The last record applied.
+    pub seq: u64,
+    path: PathBuf,
+}
+
+impl Followed {
+    /// The release as the journal at `path` has it now.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let mut followed = Followed {
+            release: Release::default(),
+            view: RecordedView::default(),
+            seq: 0,
+            path: path.to_path_buf(),
+        };
+        followed.catch_up(u64::MAX)?;
+        Ok(followed)
+    }
+
+    /// One record's line from the socket: applied in order; a gap is filled from the file.
+    pub fn record(&mut self, text: &str) -> Result<(), String> {
+        if text == RESYNC {
+            *self = Followed::load(&self.path)?;
+            return Ok(());
+        }
+        let Some(line) = crate::journal::parse_line(text) else {
+            // A type this gonogo does not know: its number still counts.
+            if let Ok(numbered) = serde_json::from_str::<Numbered>(text) {
+                self.seq = self.seq.max(numbered.seq);
+            }
+            return Ok(());
+        };
+        if line.seq <= self.seq {
+            return Ok(());
+        }
+        if line.seq > self.seq + 1 {
+            self.catch_up(line.seq - 1)?;
+        }
+        if line.seq == self.seq + 1 {
+            self.apply(line);
+        }
+        Ok(())
+    }
+
+    /// Reads the journal file until it holds record `upto` (the writer puts what it holds on
+    /// disk at least once a second), applying what this follower has not seen.
+    fn catch_up(&mut self, upto: u64) -> Result<(), String> {
+        for _ in 0..50 {
+            let journal = crate::journal::read(&self.path).map_err(|e| e.to_string())?;
+            let last = journal.last().0;
+            for line in journal.lines {
+                if line.seq > self.seq && line.seq <= upto {
+                    self.apply(line);
+                }
+            }
+            if upto == u64::MAX || last >= upto {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!(
+            "the journal {} does not hold record {upto}: the session's writer is behind or failing",
+            self.path.display()
+        ))
+    }
+
+    fn apply(&mut self, line: Line) {
+        match line.entry {
+            Entry::Event(event) => {
+                self.release.apply(&event);
+            }
+            Entry::View(change) => self.view.apply(&change),
+        }
+        self.seq = line.seq;
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Numbered {
+    seq: u64,
+}
+
+/// The socket of the session to follow: the one running, the one named, or one picked.
+fn pick(session: Option<&str>) -> Result<PathBuf, String> {
+    let dir = socket::dir()?;
+    let mut live = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))? {
+        let Ok(entry) = entry else { continue };
+        let path = entry.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".sock"))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        match std::os::unix::net::UnixStream::connect(&path) {
+            Ok(_) => live.push((id, path)),
+            // A session that was killed leaves its socket: nobody answers there.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(_) => {}
+        }
+    }
+    live.sort();
+    if let Some(wanted) = session {
+        live.retain(|(id, _)| id.starts_with(wanted));
+    }
+    let ids = |live: &[(String, PathBuf)]| {
+        live.iter().map(|(id, _)| format!("  {id}")).collect::<Vec<_>>().join("\n")
+    };
+    match live.len() {
+        0 => Err(match session {
+            Some(s) => format!("no running session {s} of this user (looked in {})", dir.display()),
+            None => format!("no gonogo session of this user is running (looked in {})", dir.display()),
+        }),
+        1 => Ok(live.remove(0).1),
+        _ if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            eprintln!("gonogo follow: these sessions run:");
+            for (i, (id, _)) in live.iter().enumerate() {
+                eprintln!("  {}. {id}", i + 1);
+            }
+            eprint!("which one? ");
+            let mut answer = String::new();
+            let _ = std::io::stdin().read_line(&mut answer);
+            let n: usize = answer.trim().parse().map_err(|_| "no session chosen".to_string())?;
+            live.get(n.wrapping_sub(1))
+                .map(|(_, p)| p.clone())
+                .ok_or_else(|| "no such session".to_string())
+        }
+        _ => Err(format!(
+            "several sessions run; name one: gonogo follow SESSION\n{}",
+            ids(&live)
+        )),
+    }
+}
+
+/// How this follower reached the machine: through SSH (the colleague's address) or here.
+fn via() -> String {
+    match std::env::var("SSH_CONNECTION") {
+        Ok(c) => format!("ssh from {}", c.split_whitespace().next().unwrap_or("?")),
+        Err(_) => "this machine".into(),
+    }
+}
+
+async fn follow(args: &FollowArgs) -> Result<(), String> {
+    let path = pick(args.session.as_deref())?;
+    let name = args.name.clone().unwrap_or_else(crate::transport::ssh_config::local_user);
+    let stream = tokio::net::UnixStream::connect(&path)
+        .await
+        .map_err(|e| format!("cannot reach {}: {e}", path.display()))?;
+    let (read, mut write) = stream.into_split();
+    let join = serde_json::to_string(&Join { name: name.clone(), via: via() }).expect("plain data");
+    write
+        .write_all(format!("{join}\n").as_bytes())
+        .await
+        .map_err(|e| format!("cannot join: {e}"))?;
+    let mut lines = BufReader::new(read).lines();
+    let first = lines
+        .next_line()
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the session closed the connection")?;
+    let hello: Hello = serde_json::from_str(&first).map_err(|_| first.clone())?;
+    let mut followed = Followed::load(&hello.journal)?;
+    let terminal = ratatui::init();
+    let mut cockpit = Cockpit::new(terminal, &name, Theme::from_env()).read_only();
+    cockpit.ui.following = Some(hello.operator.clone());
+    let result = watch(&mut cockpit, &mut followed, &mut lines, &hello).await;
+    drop(cockpit);
+    ratatui::restore();
+    result
+}
+
+async fn watch<B: ratatui::backend::Backend>(
+    cockpit: &mut Cockpit<B>,
+    followed: &mut Followed,
+    lines: &mut tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
+    hello: &Hello,
+) -> Result<(), String> {
+    let mut keys = EventStream::new();
+    let mut beat = tokio::time::interval(Duration::from_millis(100));
+    let mut mirror = false;
+    let mut open = true;
+    cockpit.refresh(&followed.release);
+    loop {
+        tokio::select! {
+            line = lines.next_line(), if open => match line {
+                Ok(Some(line)) => {
+                    followed.record(&line)?;
+                    cockpit.refresh(&followed.release);
+                    if mirror {
+                        cockpit.ui.show_recorded(&followed.view);
+                    }
+                }
+                _ => {
+                    open = false;
+                    cockpit.ui.notice = Some(format!(
+                        "the session ended; q leaves (gonogo replay {})",
+                        hello.journal.display()
+                    ));
+                    cockpit.refresh(&followed.release);
+                }
+            },
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
+                    let typing = cockpit.ui.filter_input.is_some() || cockpit.ui.picker.is_some();
+                    let ctrl_c = key.code == KeyCode::Char('c')
+                        && key.modifiers.contains(KeyModifiers::CONTROL);
+                    if ctrl_c || (!typing && key.code == KeyCode::Char('q')) {
+                        return Ok(());
+                    }
+                    if !typing && key.code == KeyCode::Char('m') {
+                        mirror = !mirror;
+                        cockpit.ui.notice = Some(if mirror {
+                            format!("mirroring {}'s view (m: your own)", hello.operator)
+                        } else {
+                            "your own view (m: mirror the operator's)".to_string()
+                        });
+                        if mirror {
+                            cockpit.ui.show_recorded(&followed.view);
+                        }
+                        cockpit.refresh(&followed.release);
+                    } else {
+                        cockpit.input(Input::Key(key), &followed.release);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Ok(()),
+            },
+            _ = beat.tick() => {
+                cockpit.input(Input::Tick, &followed.release);
+            }
+        }
+        cockpit.flush(&followed.release, now_ms());
+    }
+}

@@ -1,0 +1,4 @@
+//! Sharing a running session: the follow socket (`socket.rs`) and `gonogo follow` (`follow.rs`).
+
+pub mod follow;
+pub mod socket;

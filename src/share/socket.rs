@@ -1,0 +1,183 @@
+//! The running session's follow socket: `$XDG_RUNTIME_DIR/gonogo/SESSION.sock` (the directory
+//! 0700, the socket 0600, the peer's uid checked). A follower says who it is, gets a hello
+//! (where the journal is), then every record the journal writes, as it writes it. A follower
+//! that lags is told to resync from the journal file; the operator's loop never waits for one.
+
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::net::UnixStream;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::EventKind;
+
+/// The follow protocol's version, in the hello.
+pub const PROTOCOL: u32 = 1;
+/// How many records a follower may fall behind before it is told to resync.
+pub const BACKLOG: usize = 4096;
+
+/// The first line a follower reads: which session, and where its journal is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hello {
+    pub follow: u32,
+    pub session: String,
+    pub journal: PathBuf,
+    pub release: String,
+    pub environment: String,
+    pub operator: String,
+}
+
+/// The first line a follower writes: who follows, and how they reached this machine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Join {
+    pub name: String,
+    pub via: String,
+}
+
+/// What the server says besides records: fall back to the journal file.
+pub const RESYNC: &str = r#"{"resync":true}"#;
+
+/// Where the sockets live: `$XDG_RUNTIME_DIR/gonogo`, else `$TMPDIR/gonogo-UID`; made 0700 and
+/// refused when another user owns it.
+pub fn dir() -> Result<PathBuf, String> {
+    let uid = own_uid();
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(runtime) => Path::new(&runtime).join("gonogo"),
+        None => std::env::temp_dir().join(format!("gonogo-{uid}")),
+    };
+    let shown = dir.display().to_string();
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("cannot make {shown}: {e}")),
+    }
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_dir() || meta.uid() != uid {
+        return Err(format!("{shown} is not a directory of this user: refusing to use it"));
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot make {shown} private (0700): {e}"))?;
+    }
+    Ok(dir)
+}
+
+/// This process's user id (the owner of `/proc/self`).
+pub fn own_uid() -> u32 {
+    std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
+}
+
+/// The follow socket of a running session; dropping it removes the socket file.
+pub struct Server {
+    path: PathBuf,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.accept.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Server {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Opens the session's socket. `records` carries every journal line; joins and leaves go to
+/// `events` (journaled, shown to the operator).
+pub fn serve(
+    hello: Hello,
+    records: broadcast::Sender<Arc<str>>,
+    events: mpsc::Sender<EventKind>,
+) -> Result<Server, String> {
+    let path = dir()?.join(format!("{}.sock", hello.session));
+    let listener = tokio::net::UnixListener::bind(&path)
+        .map_err(|e| format!("cannot open the follow socket {}: {e}", path.display()))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+    let hello = Arc::new(hello);
+    let accept = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            // Subscribed before the hello: nothing written after the follower read the journal
+            // file is lost to it.
+            tokio::spawn(follower(
+                stream,
+                hello.clone(),
+                records.subscribe(),
+                events.clone(),
+            ));
+        }
+    });
+    Ok(Server { path, accept })
+}
+
+/// One follower, from its join to its leaving.
+async fn follower(
+    stream: UnixStream,
+    hello: Arc<Hello>,
+    mut rx: broadcast::Receiver<Arc<str>>,
+    events: mpsc::Sender<EventKind>,
+) {
+    let uid = own_uid();
+    let (read, mut write) = stream.into_split();
+    let peer = write.as_ref().peer_cred().ok().map(|c| c.uid());
+    if peer != Some(uid) {
+        tracing::warn!(?peer, "follow: refused a connection from another user");
+        let _ = write
+            .write_all(b"refused: only the user running this session may follow it\n")
+            .await;
+        return;
+    }
+    let mut lines = BufReader::new(read).lines();
+    let join = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
+    let Some(join) = join
+        .ok()
+        .and_then(Result::ok)
+        .flatten()
+        .and_then(|l| serde_json::from_str::<Join>(&l).ok())
+    else {
+        let _ = write.write_all(b"refused: say who follows first\n").await;
+        return;
+    };
+    let hello_line = serde_json::to_string(&*hello).expect("plain data");
+    if write.write_all(format!("{hello_line}\n").as_bytes()).await.is_err() {
+        return;
+    }
+    let name = join.name.clone();
+    let _ = events
+        .send(EventKind::Joined {
+            name: join.name,
+            via: join.via,
+        })
+        .await;
+    loop {
+        tokio::select! {
+            record = rx.recv() => {
+                let line = match record {
+                    Ok(line) => line,
+                    Err(broadcast::error::RecvError::Lagged(_)) => Arc::from(RESYNC),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                };
+                let sent = async {
+                    write.write_all(line.as_bytes()).await?;
+                    write.write_all(b"\n").await
+                };
+                if sent.await.is_err() {
+                    break;
+                }
+            }
+            said = lines.next_line() => match said {
+                Ok(Some(_)) => {}
+                _ => break,
+            },
+        }
+    }
+    let _ = events.send(EventKind::Left { name }).await;
+}
