@@ -284,7 +284,10 @@ fn follow_socket(
     match crate::share::socket::serve(hello, records.clone(), events) {
         Ok(server) => {
             journal.tap(records);
-            eprintln!("gonogo: follow it live from another terminal: gonogo follow {}", session.id);
+            eprintln!(
+                "gonogo: follow it live from another terminal: gonogo follow {}",
+                session.id
+            );
             Some(server)
         }
         Err(e) => {

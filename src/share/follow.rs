@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{
+    Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers,
+};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 use super::socket::{self, Hello, Join, RESYNC};
@@ -30,7 +32,9 @@ pub struct FollowArgs {
 }
 
 pub fn run(args: &FollowArgs) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
     let result = match runtime {
         Ok(rt) => rt.block_on(follow(args)),
         Err(e) => Err(format!("cannot start the async runtime: {e}")),
@@ -133,7 +137,9 @@ struct Numbered {
 fn pick(session: Option<&str>) -> Result<PathBuf, String> {
     let dir = socket::dir()?;
     let mut live = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+    {
         let Ok(entry) = entry else { continue };
         let path = entry.path();
         let Some(id) = path
@@ -158,12 +164,21 @@ fn pick(session: Option<&str>) -> Result<PathBuf, String> {
         live.retain(|(id, _)| id.starts_with(wanted));
     }
     let ids = |live: &[(String, PathBuf)]| {
-        live.iter().map(|(id, _)| format!("  {id}")).collect::<Vec<_>>().join("\n")
+        live.iter()
+            .map(|(id, _)| format!("  {id}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     };
     match live.len() {
         0 => Err(match session {
-            Some(s) => format!("no running session {s} of this user (looked in {})", dir.display()),
-            None => format!("no gonogo session of this user is running (looked in {})", dir.display()),
+            Some(s) => format!(
+                "no running session {s} of this user (looked in {})",
+                dir.display()
+            ),
+            None => format!(
+                "no gonogo session of this user is running (looked in {})",
+                dir.display()
+            ),
         }),
         1 => Ok(live.remove(0).1),
         _ if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
@@ -174,7 +189,10 @@ fn pick(session: Option<&str>) -> Result<PathBuf, String> {
             eprint!("which one? ");
             let mut answer = String::new();
             let _ = std::io::stdin().read_line(&mut answer);
-            let n: usize = answer.trim().parse().map_err(|_| "no session chosen".to_string())?;
+            let n: usize = answer
+                .trim()
+                .parse()
+                .map_err(|_| "no session chosen".to_string())?;
             live.get(n.wrapping_sub(1))
                 .map(|(_, p)| p.clone())
                 .ok_or_else(|| "no such session".to_string())
@@ -196,12 +214,19 @@ fn via() -> String {
 
 async fn follow(args: &FollowArgs) -> Result<(), String> {
     let path = pick(args.session.as_deref())?;
-    let name = args.name.clone().unwrap_or_else(crate::transport::ssh_config::local_user);
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(crate::transport::ssh_config::local_user);
     let stream = tokio::net::UnixStream::connect(&path)
         .await
         .map_err(|e| format!("cannot reach {}: {e}", path.display()))?;
     let (read, mut write) = stream.into_split();
-    let join = serde_json::to_string(&Join { name: name.clone(), via: via() }).expect("plain data");
+    let join = serde_json::to_string(&Join {
+        name: name.clone(),
+        via: via(),
+    })
+    .expect("plain data");
     write
         .write_all(format!("{join}\n").as_bytes())
         .await

@@ -57,7 +57,9 @@ pub fn dir() -> Result<PathBuf, String> {
     }
     let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if !meta.is_dir() || meta.uid() != uid {
-        return Err(format!("{shown} is not a directory of this user: refusing to use it"));
+        return Err(format!(
+            "{shown} is not a directory of this user: refusing to use it"
+        ));
     }
     if meta.mode() & 0o077 != 0 {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
@@ -147,7 +149,11 @@ async fn follower(
         return;
     };
     let hello_line = serde_json::to_string(&*hello).expect("plain data");
-    if write.write_all(format!("{hello_line}\n").as_bytes()).await.is_err() {
+    if write
+        .write_all(format!("{hello_line}\n").as_bytes())
+        .await
+        .is_err()
+    {
         return;
     }
     let name = join.name.clone();

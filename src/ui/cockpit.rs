@@ -208,7 +208,7 @@ impl<B: Backend> Cockpit<B> {
         }
         let action = keymap::resolve(mode, &key)?;
         if self.read_only && action.decides() {
-            self.ui.notice = Some("following, read-only: the operator answers".into());
+            self.ui.notice = Some("read-only: only the operator answers".into());
             return None;
         }
         self.act(action, release)

@@ -141,7 +141,7 @@ pub fn status_bar(
 /// The keys that matter now, and what waits for the operator.
 pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
     let waiting = match (&release.question, ui.mode()) {
-        (Some(_), _) if ui.following.is_some() => Some(" a question is open: the operator answers "),
+        (Some(_), _) if ui.following.is_some() => Some(" QUESTION open "),
         (Some(q), Mode::Normal) => Some(match q {
             Question::Gate { .. } => " GATE waits: a answers ",
             Question::Manual { .. } => " MANUAL item waits: a answers ",

@@ -1,0 +1,210 @@
+//! `gonogo follow`: a second terminal follows a running session live, read-only, through the
+//! session's Unix socket; a late joiner sees the operator's state; the socket is the user's own.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use support::gonogo::{Gonogo, Live};
+use support::pty::Pty;
+
+const PROFILE: &str = r#"version = 1
+[release]
+name = "follow-test"
+environment = "staging"
+
+[targets.web-1]
+transport = "local"
+roles = ["web"]
+
+[[step]]
+phase = "Preflight"
+name = "Config present"
+check = "echo all good"
+on = "web"
+
+[[step]]
+gate = "Ship it to web-1?"
+
+[[step]]
+phase = "Deploy"
+name = "Deploy the build"
+run = "echo deployed"
+on = "web"
+"#;
+
+/// The operator's session, headless, waiting at its gate; its own home, journals and sockets.
+fn operator(g: &Gonogo) -> (Live, PathBuf) {
+    let runtime = g.dir.path().join("runtime");
+    std::fs::create_dir_all(&runtime).expect("runtime dir");
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let home = g.dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let mut cmd = g.command(&[]);
+    cmd.env("HOME", &home).env("XDG_RUNTIME_DIR", &runtime);
+    let mut live = Live::spawn(cmd);
+    live.wait_for("?? GATE");
+    (live, runtime)
+}
+
+fn socket_of(runtime: &Path) -> PathBuf {
+    let dir = runtime.join("gonogo");
+    let sockets: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the sockets' directory")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(sockets.len(), 1, "one session's socket: {sockets:?}");
+    sockets[0].clone()
+}
+
+/// What the engine makes of the operator's journal, drawn by the cockpit at 80×24: the state
+/// every follower must show.
+fn operator_screen(g: &Gonogo) -> Vec<String> {
+    let sessions = g.dir.path().join("data/gonogo/sessions");
+    let path = std::fs::read_dir(&sessions)
+        .expect("sessions")
+        .next()
+        .expect("one journal")
+        .expect("entry")
+        .path();
+    let journal = gonogo::journal::read(&path).expect("journal");
+    let mut release = gonogo::engine::Release::default();
+    for event in journal.events() {
+        release.apply(event);
+    }
+    let mut ui = gonogo::ui::state::UiState::default();
+    ui.sync_question(&release, std::time::Instant::now());
+    ui.sync_cursor(&release);
+    let backend = ratatui::backend::TestBackend::new(80, 24);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    let theme = gonogo::ui::theme::Theme { color: false };
+    let now = gonogo::runtime::now_ms();
+    terminal
+        .draw(|f| gonogo::ui::draw(f, &release, &ui, &theme, now))
+        .expect("draw");
+    let buffer = terminal.backend().buffer().clone();
+    (0..24)
+        .map(|y| {
+            (0..80)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// The checklist column (the left 30 cells), rows 3 to 22, durations masked.
+fn checklist(rows: &[String]) -> Vec<String> {
+    rows.iter()
+        .skip(2)
+        .take(20)
+        .map(|r| {
+            r.chars()
+                .take(30)
+                .map(|c| if c.is_ascii_digit() { '#' } else { c })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn a_late_follower_sees_the_operators_checklist_and_the_release_go_on() {
+    let g = Gonogo::new(PROFILE);
+    let (mut op, runtime) = operator(&g);
+    let runtime_s = runtime.display().to_string();
+    let mut pty = Pty::spawn_sized(
+        (80, 24),
+        g.dir.path(),
+        "follow --as bob",
+        &[("XDG_RUNTIME_DIR", &runtime_s), ("NO_COLOR", "1")],
+        "",
+    );
+    pty.wait_text("Ship it to web-1?");
+    pty.wait_text("watching: bob");
+    op.wait_for("gonogo: bob follows the session (this machine)");
+    let expected = checklist(&operator_screen(&g));
+    let shown: Vec<String> = pty.contents().lines().map(str::to_string).collect();
+    assert_eq!(
+        checklist(&shown),
+        expected,
+        "the follower's checklist is the operator's:\n{}",
+        pty.contents()
+    );
+    // Read-only: an answer typed here decides nothing.
+    pty.press("g");
+    pty.wait_text("read-only: only the");
+    op.say("go");
+    pty.wait_text("RELEASED");
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("gonogo: bob stopped following"), "{out}");
+    assert!(
+        !socket_of_exists(&runtime),
+        "the socket is gone with the session"
+    );
+}
+
+fn socket_of_exists(runtime: &Path) -> bool {
+    std::fs::read_dir(runtime.join("gonogo"))
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false)
+}
+
+/// Connects to `socket` as the user `nobody` and returns what it read (or why it could not).
+fn connect_as_nobody(socket: &Path) -> String {
+    let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1])\n s.settimeout(5)\n print(s.recv(200).decode())\nexcept OSError as e:\n print('oserror', e.errno)\n";
+    let out = std::process::Command::new("/usr/bin/setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            script,
+        ])
+        .arg(socket)
+        .output()
+        .expect("setpriv python3");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn the_socket_is_the_users_own_and_another_uid_is_refused() {
+    let g = Gonogo::new(PROFILE);
+    let (op, runtime) = operator(&g);
+    let socket = socket_of(&runtime);
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&runtime.join("gonogo")), 0o700);
+    assert_eq!(mode(&socket), 0o600);
+    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m));
+    if root.ok() == Some(0) {
+        // As laid out, another user cannot even reach the socket.
+        assert!(
+            connect_as_nobody(&socket).contains("oserror 13"),
+            "permission denied"
+        );
+        // Opened up by mistake, the session itself still refuses another uid.
+        for dir in [g.dir.path(), runtime.as_path(), &runtime.join("gonogo")] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        }
+        std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        let said = connect_as_nobody(&socket);
+        assert!(
+            said.contains("refused: only the user running this session may follow it"),
+            "{said}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (_, out) = op.finish();
+    assert!(
+        !out.contains("follows the session"),
+        "a refused connection joins nothing: {out}"
+    );
+}
