@@ -2,3 +2,6 @@
 
 pub mod follow;
 pub mod socket;
+
+#[cfg(test)]
+mod tests;
