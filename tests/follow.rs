@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use support::gonogo::{Gonogo, Live};
 use support::pty::Pty;
+use support::sshd::Sshd;
 
 const PROFILE: &str = r#"version = 1
 [release]
@@ -218,4 +219,49 @@ fn the_socket_is_the_users_own_and_another_uid_is_refused() {
         !out.contains("follows the session"),
         "a refused connection joins nothing: {out}"
     );
+}
+
+/// The recipe in docs/follow.md: a colleague's key may only run `gonogo follow` on the
+/// operator's machine (`restrict,pty,command=…`); through it they see the session, and the
+/// operator sees who came in over SSH.
+#[test]
+fn a_colleague_follows_over_ssh_with_a_key_restricted_to_follow() {
+    let sshd = Sshd::start();
+    let g = Gonogo::new(PROFILE);
+    let (mut op, runtime) = operator(&g);
+    let keys = sshd.dir().join("authorized_keys");
+    let key = std::fs::read_to_string(&keys).expect("authorized_keys");
+    let bin = env!("CARGO_BIN_EXE_gonogo");
+    std::fs::write(
+        &keys,
+        format!(
+            "restrict,pty,command=\"XDG_RUNTIME_DIR={} {bin} follow --as carol\" {}\n",
+            runtime.display(),
+            key.trim()
+        ),
+    )
+    .expect("restricted key");
+    let ssh = format!(
+        "ssh -tt -F /dev/null -i {} -p {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} \
+         -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes \
+         -o LogLevel=ERROR {}@127.0.0.1 'echo anything else'",
+        sshd.identity().display(),
+        sshd.port(),
+        sshd.known_hosts().display(),
+        sshd.user()
+    );
+    let mut pty = Pty::spawn_program((80, 24), g.dir.path(), &ssh, &[], "");
+    pty.wait_text("Ship it to web-1?");
+    pty.wait_text("watching: carol");
+    op.wait_for("gonogo: carol follows the session (ssh from 127.0.0.1)");
+    assert!(
+        !pty.contents().contains("anything else"),
+        "the key runs follow, nothing else"
+    );
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+    op.wait_for("gonogo: carol stopped following");
+    op.say("go");
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{out}");
 }

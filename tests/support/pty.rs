@@ -30,8 +30,19 @@ impl Pty {
         after: &str,
     ) -> Pty {
         let bin = env!("CARGO_BIN_EXE_gonogo");
+        Pty::spawn_program((cols, rows), dir, &format!("{bin} {args}"), env, after)
+    }
+
+    /// Any program line (`ssh …`) in a terminal of `(cols, rows)`, as for [`Pty::spawn`].
+    pub fn spawn_program(
+        (cols, rows): (u16, u16),
+        dir: &std::path::Path,
+        program: &str,
+        env: &[(&str, &str)],
+        after: &str,
+    ) -> Pty {
         let script =
-            format!("stty cols {cols} rows {rows}; {bin} {args}; echo \"EXIT=$? END\"; {after}");
+            format!("stty cols {cols} rows {rows}; {program}; echo \"EXIT=$? END\"; {after}");
         let mut command = std::process::Command::new("sh");
         command
             .arg("-c")
