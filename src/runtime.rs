@@ -19,6 +19,8 @@ pub enum Input {
     Resize,
     /// A beat for clocks and countdowns on screen.
     Tick,
+    /// A follower's GO at a gate (`gonogo follow --approver`), judged by the loop.
+    Vote(crate::share::vote::Vote),
     /// No more input will come (stdin closed).
     Closed,
     /// Ctrl-C.
@@ -202,6 +204,10 @@ impl<D: Drivers> Loop<'_, D> {
                 actor: Actor::Gonogo,
             });
             return true;
+        }
+        if let Input::Vote(vote) = input {
+            self.handle(crate::share::vote::judge(&vote, &self.release));
+            return false;
         }
         if let Some(kind) = self.frontend.input(input, &self.release) {
             self.handle(kind);

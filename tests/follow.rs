@@ -229,28 +229,7 @@ fn a_colleague_follows_over_ssh_with_a_key_restricted_to_follow() {
     let sshd = Sshd::start();
     let g = Gonogo::new(PROFILE);
     let (mut op, runtime) = operator(&g);
-    let keys = sshd.dir().join("authorized_keys");
-    let key = std::fs::read_to_string(&keys).expect("authorized_keys");
-    let bin = env!("CARGO_BIN_EXE_gonogo");
-    std::fs::write(
-        &keys,
-        format!(
-            "restrict,pty,command=\"XDG_RUNTIME_DIR={} {bin} follow --as carol\" {}\n",
-            runtime.display(),
-            key.trim()
-        ),
-    )
-    .expect("restricted key");
-    let ssh = format!(
-        "ssh -tt -F /dev/null -i {} -p {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} \
-         -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes \
-         -o LogLevel=ERROR {}@127.0.0.1 'echo anything else'",
-        sshd.identity().display(),
-        sshd.port(),
-        sshd.known_hosts().display(),
-        sshd.user()
-    );
-    let mut pty = Pty::spawn_program((80, 24), g.dir.path(), &ssh, &[], "");
+    let mut pty = over_ssh(&sshd, &runtime, "--as carol", g.dir.path());
     pty.wait_text("Ship it to web-1?");
     pty.wait_text("watching: carol");
     op.wait_for("gonogo: carol follows the session (ssh from 127.0.0.1)");
@@ -264,4 +243,64 @@ fn a_colleague_follows_over_ssh_with_a_key_restricted_to_follow() {
     op.say("go");
     let (code, out) = op.finish();
     assert_eq!(code, Some(0), "{out}");
+}
+
+/// The colleague's key restricted to `gonogo follow FOLLOW_ARGS` (docs/follow.md), and their
+/// `ssh -t` into the operator's account, in an 80×24 terminal.
+fn over_ssh(sshd: &Sshd, runtime: &Path, follow_args: &str, dir: &Path) -> Pty {
+    let keys = sshd.dir().join("authorized_keys");
+    let key = std::fs::read_to_string(&keys).expect("authorized_keys");
+    let key = key
+        .lines()
+        .last()
+        .expect("a key")
+        .split(" ssh-")
+        .nth(1)
+        .map_or_else(|| key.trim().to_string(), |rest| format!("ssh-{rest}"));
+    let bin = env!("CARGO_BIN_EXE_gonogo");
+    std::fs::write(
+        &keys,
+        format!(
+            "restrict,pty,command=\"XDG_RUNTIME_DIR={} {bin} follow {follow_args}\" {key}\n",
+            runtime.display(),
+        ),
+    )
+    .expect("restricted key");
+    let ssh = format!(
+        "ssh -tt -F /dev/null -i {} -p {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} \
+         -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes \
+         -o LogLevel=ERROR {}@127.0.0.1 'echo anything else'",
+        sshd.identity().display(),
+        sshd.port(),
+        sshd.known_hosts().display(),
+        sshd.user()
+    );
+    Pty::spawn_program((80, 24), dir, &ssh, &[], "")
+}
+
+/// A gate of two approvals: the operator's GO and a colleague's over SSH
+/// (`gonogo follow --approver dana`); the operator alone would not pass it.
+#[test]
+fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
+    let sshd = Sshd::start();
+    let g = Gonogo::new(&PROFILE.replace(
+        "gate = \"Ship it to web-1?\"",
+        "gate = \"Ship it to web-1?\"\napprovals = 2",
+    ));
+    let (mut op, runtime) = operator(&g);
+    op.say("go");
+    op.say("go");
+    op.wait_for("not counted");
+    let mut pty = over_ssh(&sshd, &runtime, "--approver dana", g.dir.path());
+    pty.wait_text("watching: dana");
+    op.wait_for("gonogo: dana follows the session (ssh from 127.0.0.1, may approve)");
+    pty.answer("g", "Enter confirms GO");
+    op.wait_for("ok   go from dana (ssh from 127.0.0.1) counted");
+    pty.wait_text("GO from dana counted");
+    pty.wait_text("RELEASED");
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("[web-1] deployed"), "{out}");
 }

@@ -98,3 +98,90 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
         "{screen}"
     );
 }
+
+/// A follower's GO (`gonogo follow --approver`) as the run loop judges it: it counts only from a
+/// second person who came over SSH, for the gate open, and for what they had on screen.
+#[test]
+fn a_followers_go_counts_only_from_another_person_over_ssh_for_what_they_saw() {
+    use gonogo::share::vote::{Vote, digest, judge};
+    let text = format!("version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n{BODY}");
+    let (p, diags) = profile::load(&Source::new("t.toml", text));
+    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
+    let mut release = Release::default();
+    let mut at = 1_790_000_000_000;
+    let mut send = |release: &mut Release, kind| {
+        at += 1000;
+        release.apply(&Event::new(at, kind));
+    };
+    let here = || "here".to_string();
+    send(
+        &mut release,
+        EventKind::Started {
+            session: "s1".into(),
+            operator: "ana".into(),
+            plan: Box::new(profile::release_plan(&p, &vars)),
+        },
+    );
+    send(&mut release, EventKind::Connected { target: here() });
+    send(&mut release, EventKind::LockTaken { target: here() });
+    send(
+        &mut release,
+        EventKind::Decided {
+            by: "ana".into(),
+            decision: Decision::Go,
+            note: None,
+            actor: gonogo::engine::Actor::Person,
+        },
+    );
+    let vote = |name: &str, via: &str, seen: String| Vote {
+        name: name.into(),
+        via: via.into(),
+        approver: true,
+        step: 0,
+        digest: seen,
+        note: None,
+    };
+    let refused = |kind: EventKind| match kind {
+        EventKind::Voted {
+            counted: false,
+            why: Some(why),
+            ..
+        } => why,
+        other => panic!("counted: {other:?}"),
+    };
+    let seen = digest(&release, 0);
+    let why = refused(judge(&vote("dana", "this machine", seen.clone()), &release));
+    assert!(why.contains("the operator's own"), "{why}");
+    let why = refused(judge(
+        &vote("ana", "ssh from 10.0.0.7", seen.clone()),
+        &release,
+    ));
+    assert!(why.contains("one person counts once"), "{why}");
+    // The link dropped after dana looked: her GO was for another screen.
+    send(
+        &mut release,
+        EventKind::ConnectionLost {
+            target: here(),
+            error: "reset".into(),
+        },
+    );
+    let why = refused(judge(&vote("dana", "ssh from 10.0.0.7", seen), &release));
+    assert!(why.contains("changed since"), "{why}");
+    // She looks again: counted, and the gate of two approvals passes.
+    let kind = judge(
+        &vote("dana", "ssh from 10.0.0.7", digest(&release, 0)),
+        &release,
+    );
+    assert!(
+        matches!(kind, EventKind::Voted { counted: true, .. }),
+        "{kind:?}"
+    );
+    send(&mut release, kind);
+    assert_eq!(release.steps[0].approved_by, vec!["ana", "dana"]);
+    assert_ne!(
+        release.question,
+        Some(gonogo::engine::Question::Gate { step: 0 }),
+        "the gate passed"
+    );
+}

@@ -116,6 +116,10 @@ pub enum Command {
         /// The name the operator sees (default: this user's).
         #[arg(long = "as", value_name = "NAME")]
         name: Option<String>,
+        /// Follow as NAME and approve gates that need more than one person (`approvals = 2`):
+        /// counted only from a second person who came over SSH (docs/follow.md).
+        #[arg(long, value_name = "NAME", conflicts_with = "name")]
+        approver: Option<String>,
     },
     /// Replay a recorded session in the cockpit, read-only, as the operator saw it: space
     /// plays / pauses, + and - change the speed, ← → seek 10s, [ ] jump between gates and
@@ -271,9 +275,15 @@ pub fn run(cli: Cli) -> ExitCode {
             watch,
             record,
         }),
-        Command::Follow { session, name } => {
-            crate::share::follow::run(&crate::share::follow::FollowArgs { session, name })
-        }
+        Command::Follow {
+            session,
+            name,
+            approver,
+        } => crate::share::follow::run(&crate::share::follow::FollowArgs {
+            session,
+            name,
+            approver,
+        }),
         Command::Report { journal, format } => {
             crate::report::command::report(&journal, matches!(format, Format::Json))
         }

@@ -149,11 +149,35 @@ impl Release {
                 });
                 self.mark_shell(target, &format!("{by} opened a shell here"));
             }
-            EventKind::Joined { name, via } => self.watchers.push(super::release::Watcher {
+            EventKind::Joined {
+                name,
+                via,
+                approver,
+            } => self.watchers.push(super::release::Watcher {
                 name: name.clone(),
                 via: via.clone(),
+                approver: *approver,
                 since: self.now,
             }),
+            EventKind::Voted {
+                name,
+                step,
+                note,
+                counted: true,
+                ..
+            } if self.question == Some(Question::Gate { step: *step }) => {
+                let go = super::event::Decision::Go;
+                self.decisions.push(DecisionRecord {
+                    at: self.now,
+                    by: name.clone(),
+                    actor: super::event::Actor::Person,
+                    decision: go.clone(),
+                    note: note.clone(),
+                    question: self.question.clone(),
+                });
+                self.decide(name, &go, &mut fx);
+            }
+            EventKind::Voted { .. } => {}
             EventKind::Left { name } => {
                 if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
                     self.watchers.remove(i);

@@ -148,10 +148,24 @@ pub enum EventKind {
     Joined {
         name: String,
         via: String,
+        /// Started with `--approver`: may approve gates that need more than one person.
+        #[serde(default)]
+        approver: bool,
     },
     /// That follower left (or its connection ended).
     Left {
         name: String,
+    },
+    /// A follower's GO at a gate of `approvals = 2` or more, as the run loop judged it: counted
+    /// (a person's approval like the operator's), or refused with why (what they saw changed,
+    /// they came from this machine, the gate closed).
+    Voted {
+        name: String,
+        via: String,
+        step: usize,
+        note: Option<String>,
+        counted: bool,
+        why: Option<String>,
     },
     /// That shell ended; `how` says how ("exit 0", "could not start ssh: ...").
     ShellClosed {

@@ -269,6 +269,8 @@ pub struct Watcher {
     pub name: String,
     /// How they reached it: "this machine", "ssh from 10.0.0.7".
     pub via: String,
+    /// May approve gates that need more than one person.
+    pub approver: bool,
     pub since: Millis,
 }
 

@@ -455,11 +455,35 @@ impl Frontend for Headless {
                 printable(target),
                 printable(by)
             )),
-            EventKind::Joined { name, via } => self.line(format!(
-                "gonogo: {} follows the session ({})",
+            EventKind::Joined {
+                name,
+                via,
+                approver,
+            } => self.line(format!(
+                "gonogo: {} follows the session ({}{})",
                 printable(name),
-                printable(via)
+                printable(via),
+                if *approver { ", may approve" } else { "" }
             )),
+            EventKind::Voted {
+                name,
+                via,
+                counted,
+                why,
+                ..
+            } => self.line(match (counted, why) {
+                (true, _) => format!(
+                    "ok   go from {} ({}) counted",
+                    printable(name),
+                    printable(via)
+                ),
+                (false, why) => format!(
+                    "!!   go from {} ({}) refused: {}",
+                    printable(name),
+                    printable(via),
+                    printable(why.as_deref().unwrap_or("not counted"))
+                ),
+            }),
             EventKind::Left { name } => {
                 self.line(format!("gonogo: {} stopped following", printable(name)))
             }
@@ -488,6 +512,7 @@ impl Frontend for Headless {
             | Input::Resize
             | Input::Tick
             | Input::Terminate(_)
+            | Input::Vote(_)
             | Input::ShellEnded { .. } => return None,
             Input::Asked => return self.asked(release),
             Input::Interrupt => {

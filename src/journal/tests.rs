@@ -163,8 +163,17 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::Joined {
             name: "bob".into(),
             via: "ssh from 10.0.0.7".into(),
+            approver: true,
         },
         EventKind::Left { name: "bob".into() },
+        EventKind::Voted {
+            name: "bob".into(),
+            via: "ssh from 10.0.0.7".into(),
+            step: 3,
+            note: Some("dashboards green".into()),
+            counted: false,
+            why: Some("what was on screen changed".into()),
+        },
     ]
 }
 
@@ -203,9 +212,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::Resumed { .. } => 28,
         EventKind::Joined { .. } => 29,
         EventKind::Left { .. } => 30,
+        EventKind::Voted { .. } => 31,
     }
 }
-const KINDS: usize = 31;
+const KINDS: usize = 32;
 
 fn header() -> Header {
     Header {

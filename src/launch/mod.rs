@@ -99,7 +99,7 @@ pub fn run(
         };
         let _follow = journal
             .as_mut()
-            .and_then(|j| follow_socket(j, &session, &operator, events.clone()));
+            .and_then(|j| follow_socket(j, &session, &operator, (events.clone(), inputs.clone())));
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes)
                 .with_notes(preflight::not_acted_on(profile))
@@ -270,7 +270,7 @@ fn follow_socket(
     journal: &mut crate::journal::Writer,
     session: &Session,
     operator: &str,
-    events: mpsc::Sender<EventKind>,
+    (events, inputs): (mpsc::Sender<EventKind>, mpsc::Sender<Input>),
 ) -> Option<crate::share::socket::Server> {
     let (records, _) = tokio::sync::broadcast::channel(crate::share::socket::BACKLOG);
     let hello = crate::share::socket::Hello {
@@ -281,7 +281,7 @@ fn follow_socket(
         environment: session.plan.environment.clone(),
         operator: operator.to_string(),
     };
-    match crate::share::socket::serve(hello, records.clone(), events) {
+    match crate::share::socket::serve(hello, records.clone(), events, inputs) {
         Ok(server) => {
             journal.tap(records);
             eprintln!(

@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 use super::socket::{self, Hello, Join, RESYNC};
-use crate::engine::Release;
+use crate::engine::{Decision, EventKind, Release};
 use crate::journal::{Entry, Line};
 use crate::replay::RecordedView;
 use crate::runtime::{Frontend as _, Input, now_ms};
@@ -29,6 +29,8 @@ pub struct FollowArgs {
     pub session: Option<String>,
     /// Who follows, as the operator sees it (default: this user's name).
     pub name: Option<String>,
+    /// `--approver NAME`: follows as NAME and may approve gates of `approvals = 2` or more.
+    pub approver: Option<String>,
 }
 
 pub fn run(args: &FollowArgs) -> ExitCode {
@@ -70,29 +72,35 @@ impl Followed {
         Ok(followed)
     }
 
-    /// One record's line from the socket: applied in order; a gap is filled from the file.
-    pub fn record(&mut self, text: &str) -> Result<(), String> {
+    /// One record's line from the socket: applied in order; a gap is filled from the file. A
+    /// vote's judgement comes back, for the follower who voted.
+    pub fn record(&mut self, text: &str) -> Result<Option<EventKind>, String> {
         if text == RESYNC {
             *self = Followed::load(&self.path)?;
-            return Ok(());
+            return Ok(None);
         }
         let Some(line) = crate::journal::parse_line(text) else {
             // A type this gonogo does not know: its number still counts.
             if let Ok(numbered) = serde_json::from_str::<Numbered>(text) {
                 self.seq = self.seq.max(numbered.seq);
             }
-            return Ok(());
+            return Ok(None);
         };
         if line.seq <= self.seq {
-            return Ok(());
+            return Ok(None);
         }
         if line.seq > self.seq + 1 {
             self.catch_up(line.seq - 1)?;
         }
+        let voted = match &line.entry {
+            Entry::Event(e) if matches!(e.kind, EventKind::Voted { .. }) => Some(e.kind.clone()),
+            _ => None,
+        };
         if line.seq == self.seq + 1 {
             self.apply(line);
+            return Ok(voted);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Reads the journal file until it holds record `upto` (the writer puts what it holds on
@@ -215,18 +223,20 @@ fn via() -> String {
 async fn follow(args: &FollowArgs) -> Result<(), String> {
     let path = pick(args.session.as_deref())?;
     let name = args
-        .name
+        .approver
         .clone()
+        .or_else(|| args.name.clone())
         .unwrap_or_else(crate::transport::ssh_config::local_user);
     let stream = tokio::net::UnixStream::connect(&path)
         .await
         .map_err(|e| format!("cannot reach {}: {e}", path.display()))?;
     let (read, mut write) = stream.into_split();
-    let join = serde_json::to_string(&Join {
+    let join = Join {
         name: name.clone(),
         via: via(),
-    })
-    .expect("plain data");
+        approver: args.approver.is_some(),
+    };
+    let join = serde_json::to_string(&join).expect("plain data");
     write
         .write_all(format!("{join}\n").as_bytes())
         .await
@@ -241,8 +251,17 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
     let mut followed = Followed::load(&hello.journal)?;
     let terminal = ratatui::init();
     let mut cockpit = Cockpit::new(terminal, &name, Theme::from_env()).read_only();
+    if args.approver.is_some() {
+        cockpit = cockpit.approver();
+    }
     cockpit.ui.following = Some(hello.operator.clone());
-    let result = watch(&mut cockpit, &mut followed, &mut lines, &hello).await;
+    let result = watch(
+        &mut cockpit,
+        &mut followed,
+        (&mut lines, &mut write),
+        &hello,
+    )
+    .await;
     drop(cockpit);
     ratatui::restore();
     result
@@ -251,7 +270,10 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
 async fn watch<B: ratatui::backend::Backend>(
     cockpit: &mut Cockpit<B>,
     followed: &mut Followed,
-    lines: &mut tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
+    (lines, write): (
+        &mut tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
+        &mut tokio::net::unix::OwnedWriteHalf,
+    ),
     hello: &Hello,
 ) -> Result<(), String> {
     let mut keys = EventStream::new();
@@ -263,7 +285,9 @@ async fn watch<B: ratatui::backend::Backend>(
         tokio::select! {
             line = lines.next_line(), if open => match line {
                 Ok(Some(line)) => {
-                    followed.record(&line)?;
+                    if let Some(said) = followed.record(&line)?.and_then(|e| vote_said(&e)) {
+                        cockpit.ui.notice = Some(said);
+                    }
                     cockpit.refresh(&followed.release);
                     if mirror {
                         cockpit.ui.show_recorded(&followed.view);
@@ -297,8 +321,11 @@ async fn watch<B: ratatui::backend::Backend>(
                             cockpit.ui.show_recorded(&followed.view);
                         }
                         cockpit.refresh(&followed.release);
-                    } else {
-                        cockpit.input(Input::Key(key), &followed.release);
+                    } else if let Some(EventKind::Decided { decision: Decision::Go, note, .. }) =
+                        cockpit.input(Input::Key(key), &followed.release)
+                    {
+                        send_vote(write, &followed.release, note).await;
+                        cockpit.ui.notice = Some("GO sent: the session judges it".into());
                     }
                 }
                 Some(Ok(_)) => {}
@@ -310,4 +337,40 @@ async fn watch<B: ratatui::backend::Backend>(
         }
         cockpit.flush(&followed.release, now_ms());
     }
+}
+
+/// What this follower is told of its own vote.
+fn vote_said(event: &EventKind) -> Option<String> {
+    match event {
+        EventKind::Voted {
+            counted: true,
+            name,
+            ..
+        } => Some(format!("GO from {name} counted")),
+        EventKind::Voted { why, name, .. } => Some(format!(
+            "GO from {name} refused: {}",
+            why.as_deref().unwrap_or("not counted")
+        )),
+        _ => None,
+    }
+}
+
+/// This follower's GO at the open gate, bound to the digest of what it has on screen.
+async fn send_vote(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    release: &Release,
+    note: Option<String>,
+) {
+    let Some(crate::engine::Question::Gate { step }) = release.question else {
+        return;
+    };
+    let vote = socket::VoteLine {
+        vote: socket::VoteAt {
+            step,
+            digest: super::vote::digest(release, step),
+            note,
+        },
+    };
+    let line = serde_json::to_string(&vote).expect("plain data");
+    let _ = write.write_all(format!("{line}\n").as_bytes()).await;
 }

@@ -2,6 +2,7 @@
 
 pub mod follow;
 pub mod socket;
+pub mod vote;
 
 #[cfg(test)]
 mod tests;

@@ -31,11 +31,27 @@ pub struct Hello {
     pub operator: String,
 }
 
-/// The first line a follower writes: who follows, and how they reached this machine.
+/// The first line a follower writes: who follows, whether they may approve, and how they
+/// say they reached this machine (the session checks: see [`via`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Join {
     pub name: String,
     pub via: String,
+    #[serde(default)]
+    pub approver: bool,
+}
+
+/// A follower's GO at the open gate, bound to what it had on screen (see `vote::digest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoteLine {
+    pub vote: VoteAt,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoteAt {
+    pub step: usize,
+    pub digest: String,
+    pub note: Option<String>,
 }
 
 /// What the server says besides records: fall back to the journal file.
@@ -98,6 +114,7 @@ pub fn serve(
     hello: Hello,
     records: broadcast::Sender<Arc<str>>,
     events: mpsc::Sender<EventKind>,
+    inputs: mpsc::Sender<crate::runtime::Input>,
 ) -> Result<Server, String> {
     let path = dir()?.join(format!("{}.sock", hello.session));
     let listener = tokio::net::UnixListener::bind(&path)
@@ -113,7 +130,7 @@ pub fn serve(
                 stream,
                 hello.clone(),
                 records.subscribe(),
-                events.clone(),
+                (events.clone(), inputs.clone()),
             ));
         }
     });
@@ -125,11 +142,12 @@ async fn follower(
     stream: UnixStream,
     hello: Arc<Hello>,
     mut rx: broadcast::Receiver<Arc<str>>,
-    events: mpsc::Sender<EventKind>,
+    (events, inputs): (mpsc::Sender<EventKind>, mpsc::Sender<crate::runtime::Input>),
 ) {
     let uid = own_uid();
     let (read, mut write) = stream.into_split();
-    let peer = write.as_ref().peer_cred().ok().map(|c| c.uid());
+    let cred = write.as_ref().peer_cred().ok();
+    let peer = cred.map(|c| c.uid());
     if peer != Some(uid) {
         tracing::warn!(?peer, "follow: refused a connection from another user");
         let _ = write
@@ -157,10 +175,12 @@ async fn follower(
         return;
     }
     let name = join.name.clone();
+    let via = via(cred.and_then(|c| c.pid()), &join.via);
     let _ = events
         .send(EventKind::Joined {
             name: join.name,
-            via: join.via,
+            via: via.clone(),
+            approver: join.approver,
         })
         .await;
     loop {
@@ -180,10 +200,52 @@ async fn follower(
                 }
             }
             said = lines.next_line() => match said {
-                Ok(Some(_)) => {}
+                Ok(Some(line)) => {
+                    if let Ok(VoteLine { vote }) = serde_json::from_str(&line) {
+                        let _ = inputs
+                            .send(crate::runtime::Input::Vote(crate::share::vote::Vote {
+                                name: name.clone(),
+                                via: via.clone(),
+                                approver: join.approver,
+                                step: vote.step,
+                                digest: vote.digest,
+                                note: vote.note,
+                            }))
+                            .await;
+                    }
+                }
                 _ => break,
             },
         }
     }
     let _ = events.send(EventKind::Left { name }).await;
+}
+
+/// How a follower reached this machine, as far as the session can tell: `ssh from IP` only when
+/// an sshd is among the connecting process's ancestors (the address as the follower gave it),
+/// else `this machine`.
+fn via(pid: Option<i32>, said: &str) -> String {
+    let said_ssh = said.strip_prefix("ssh from ").map(str::to_string);
+    let mut pid = pid.unwrap_or(0);
+    for _ in 0..64 {
+        if pid <= 1 {
+            break;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            break;
+        };
+        // `PID (COMM) STATE PPID …`: the name may hold spaces and parentheses.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            break;
+        };
+        if stat[open + 1..close].starts_with("sshd") {
+            return format!("ssh from {}", said_ssh.unwrap_or_else(|| "?".into()));
+        }
+        pid = stat[close + 1..]
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+    }
+    "this machine".into()
 }

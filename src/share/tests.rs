@@ -28,6 +28,7 @@ fn joined(name: &str) -> Event {
         EventKind::Joined {
             name: name.into(),
             via: "this machine".into(),
+            approver: false,
         },
     )
 }

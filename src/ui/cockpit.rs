@@ -39,6 +39,8 @@ pub struct Cockpit<B: Backend> {
     resized: Option<(u16, u16)>,
     /// `gonogo follow`: everything but answering, rolling back or opening a shell.
     read_only: bool,
+    /// `gonogo follow --approver`: GO at a gate that needs more than one person.
+    may_approve: bool,
 }
 
 impl<B: Backend> Cockpit<B> {
@@ -62,12 +64,20 @@ impl<B: Backend> Cockpit<B> {
             journaled: OnScreen::default(),
             resized: None,
             read_only: false,
+            may_approve: false,
         }
     }
 
     /// A follower's cockpit: it looks, scrolls and filters; only the operator decides.
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
+        self
+    }
+
+    /// A follower who may approve: GO at an open gate comes back from `input` as a decision
+    /// (the follower sends it as a vote); nothing else does.
+    pub fn approver(mut self) -> Self {
+        self.may_approve = true;
         self
     }
 
@@ -207,7 +217,13 @@ impl<B: Backend> Cockpit<B> {
             }
         }
         let action = keymap::resolve(mode, &key)?;
-        if self.read_only && action.decides() {
+        let approving = self.may_approve
+            && matches!(release.question, Some(Question::Gate { .. }))
+            && matches!(
+                action,
+                Action::Arm(Choice::Go) | Action::Confirm | Action::EditText
+            );
+        if self.read_only && action.decides() && !approving {
             self.ui.notice = Some("read-only: only the operator answers".into());
             return None;
         }
@@ -569,7 +585,7 @@ impl<B: Backend> Frontend for Cockpit<B> {
                 self.urgent = true;
                 Some(EventKind::ShellClosed { target, how })
             }
-            Input::Line(_) | Input::Closed | Input::Terminate(_) => None,
+            Input::Line(_) | Input::Closed | Input::Terminate(_) | Input::Vote(_) => None,
         }
     }
 

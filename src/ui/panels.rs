@@ -103,7 +103,14 @@ pub fn status_bar(
     }
     // Who follows live (`gonogo follow`): the operator knows who sees the screen.
     if !release.watchers.is_empty() {
-        let names: Vec<&str> = release.watchers.iter().map(|w| w.name.as_str()).collect();
+        let names: Vec<String> = release
+            .watchers
+            .iter()
+            .map(|w| {
+                let approves = if w.approver { " (may approve)" } else { "" };
+                format!("{}{approves}", w.name)
+            })
+            .collect();
         spans.push(Span::styled(
             format!("  watching: {}", crate::text::printable(&names.join(", "))),
             theme.fg(Color::Cyan),
