@@ -137,3 +137,32 @@ fn an_unknown_format_is_a_usage_error() {
     assert_eq!(code, 2);
     assert!(err.contains("invalid value 'yaml'"), "{err}");
 }
+
+#[test]
+fn a_policy_of_two_approvals_applies_to_every_gate() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let profile = "version = 1\n[release]\nname = \"shop\"\nenvironment = \"production\"\n\
+        [targets.web]\ntransport = \"local\"\n[policy]\napprovals = 2\n\
+        [[step]]\ngate = \"Go?\"\n[[step]]\ngate = \"Really?\"\napprovals = 3\n";
+    std::fs::write(dir.path().join("p.toml"), profile).expect("write profile");
+    let out = Command::cargo_bin("gonogo")
+        .expect("binary")
+        .current_dir(dir.path())
+        .args(["plan", "p.toml"])
+        .output()
+        .expect("run gonogo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("**Gate: Go?** (go / no-go, 2 approvals)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("**Gate: Really?** (go / no-go, 3 approvals)"),
+        "{text}"
+    );
+}

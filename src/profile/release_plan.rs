@@ -96,7 +96,13 @@ fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep
         retry_delay_ms: millis(step.retry_delay),
         expect: step.expect.clone(),
         irreversible: step.irreversible,
-        approvals: step.approvals,
+        // `[policy] approvals` sets the least for every gate of the environment.
+        approvals: if step.kind == crate::profile::StepKind::Gate {
+            step.approvals
+                .max(profile.policy.as_ref().map_or(1, |p| p.approvals))
+        } else {
+            step.approvals
+        },
         builtin: step.builtin.as_ref().map(|b| b.kind().to_string()),
     }
 }

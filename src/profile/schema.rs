@@ -203,4 +203,7 @@ pub struct Notify {
 pub struct Policy {
     pub windows: Vec<super::policy::Window>,
     pub freezes: Vec<super::policy::Freeze>,
+    /// Every gate of this environment needs this many people's GO (a gate's own `approvals`
+    /// may ask more).
+    pub approvals: u32,
 }

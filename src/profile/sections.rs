@@ -242,9 +242,12 @@ impl Loader<'_> {
             table,
             span,
             "[policy]",
-            &["windows", "freezes"],
+            &["windows", "freezes", "approvals"],
             &mut self.diags,
         );
+        let approvals = f
+            .count("approvals", 1..=10, &mut self.diags)
+            .map_or(1, |n| *n.get_ref());
         let mut windows = Vec::new();
         for w in f.strings("windows", &mut self.diags).unwrap_or_default() {
             match super::policy::parse_window(w.get_ref()) {
@@ -273,6 +276,10 @@ impl Loader<'_> {
                 }
             }
         }
-        Some(Policy { windows, freezes })
+        Some(Policy {
+            windows,
+            freezes,
+            approvals,
+        })
     }
 }
