@@ -83,6 +83,13 @@ pub enum Command {
         /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
         #[arg(long, value_name = "PATH")]
         record: Option<PathBuf>,
+        /// The cockpit for a screen share: IP and host addresses masked (and what --mask
+        /// matches), the current step emphasised, a calm redraw.
+        #[arg(long, conflicts_with = "headless")]
+        present: bool,
+        /// With --present: also mask what this regex matches (repeatable).
+        #[arg(long, value_name = "REGEX", requires = "present")]
+        mask: Vec<String>,
     },
     /// The whole cockpit on a realistic release, nothing to set up: three simulated hosts
     /// (an app with /health and /metrics, logs) walked through profiles/demo.toml by the same
@@ -105,6 +112,13 @@ pub enum Command {
         /// Write the session's journal here instead of the demo's directory.
         #[arg(long, value_name = "PATH")]
         record: Option<PathBuf>,
+        /// The cockpit for a screen share: IP and host addresses masked (and what --mask
+        /// matches), the current step emphasised, a calm redraw.
+        #[arg(long, conflicts_with = "headless")]
+        present: bool,
+        /// With --present: also mask what this regex matches (repeatable).
+        #[arg(long, value_name = "REGEX", requires = "present")]
+        mask: Vec<String>,
     },
     /// Follow a running session live and read-only, at this terminal's size: the cockpit as
     /// it stands, then as it goes. Scroll, filter and switch panes freely; m mirrors the
@@ -120,6 +134,13 @@ pub enum Command {
         /// counted only from a second person who came over SSH (docs/follow.md).
         #[arg(long, value_name = "NAME", conflicts_with = "name")]
         approver: Option<String>,
+        /// For a screen share: addresses masked (and what --mask matches), the current step
+        /// emphasised, a calm redraw.
+        #[arg(long)]
+        present: bool,
+        /// With --present: also mask what this regex matches (repeatable).
+        #[arg(long, value_name = "REGEX", requires = "present")]
+        mask: Vec<String>,
     },
     /// Replay a recorded session in the cockpit, read-only, as the operator saw it: space
     /// plays / pauses, + and - change the speed, ← → seek 10s, [ ] jump between gates and
@@ -243,8 +264,11 @@ pub fn run(cli: Cli) -> ExitCode {
             stop_previous,
             override_window,
             record,
+            present,
+            mask,
         } => {
             let flags = RunFlags {
+                present: present.then_some(mask),
                 yes,
                 accept_new_host_keys,
                 break_lock,
@@ -268,21 +292,27 @@ pub fn run(cli: Cli) -> ExitCode {
             yes,
             watch,
             record,
+            present,
+            mask,
         } => crate::demo::run(&crate::demo::DemoArgs {
             scenario,
             headless,
             yes,
             watch,
             record,
+            present: present.then_some(mask),
         }),
         Command::Follow {
             session,
             name,
             approver,
+            present,
+            mask,
         } => crate::share::follow::run(&crate::share::follow::FollowArgs {
             session,
             name,
             approver,
+            present: present.then_some(mask),
         }),
         Command::Report { journal, format } => {
             crate::report::command::report(&journal, matches!(format, Format::Json))
@@ -371,6 +401,10 @@ fn run_release(
     headless: bool,
     flags: &RunFlags,
 ) -> ExitCode {
+    if let Err(e) = crate::ui::present::check_masks(flags.present.as_deref().unwrap_or_default()) {
+        eprintln!("error: {e}");
+        return exit(true);
+    }
     if flags.yes && !headless {
         eprintln!(
             "error: --yes answers gates for you only with --headless (rehearsals, CI); in the cockpit, answer each question yourself, or add --headless"

@@ -91,6 +91,8 @@ pub struct DemoArgs {
     pub watch: Option<Duration>,
     /// Where the journal goes instead of the demo's directory.
     pub record: Option<PathBuf>,
+    /// `--present`, with the `--mask` patterns.
+    pub present: Option<Vec<String>>,
 }
 
 pub fn run(args: &DemoArgs) -> ExitCode {
@@ -107,6 +109,7 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
     if args.yes && !args.headless {
         return Err("--yes answers for you only with --headless: in the cockpit, answer each question yourself, or add --headless".into());
     }
+    crate::ui::present::check_masks(args.present.as_deref().unwrap_or_default())?;
     if args
         .watch
         .is_some_and(|w| !(Duration::from_secs(2)..=Duration::from_secs(3600)).contains(&w))
@@ -153,6 +156,7 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
         places: hosts.places.clone(),
         rehearsal: Some(args.scenario.line()),
         rehearse: args.yes.then(|| args.scenario.rehearse()).flatten(),
+        present: args.present.clone(),
         ..RunFlags::default()
     };
     let code = crate::cli::launch_and_report(&profile, &vars, args.headless, &flags, log.as_ref());

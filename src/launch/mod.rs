@@ -48,6 +48,8 @@ pub struct RunFlags {
     pub rehearsal: Option<String>,
     /// `gonogo demo --headless --yes`: the scenario answers the failures it stages.
     pub rehearse: Option<fn() -> crate::headless::Rehearsal>,
+    /// `--present`: the cockpit for a screen share, masking these patterns too (`--mask`).
+    pub present: Option<Vec<String>>,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -131,12 +133,19 @@ pub fn run(
             .await;
             return Ok(Ran { release, journal });
         }
+        // Before the cockpit takes the terminal: a wrong `--mask` is said on a sane one.
+        let presenter = flags
+            .present
+            .as_ref()
+            .map(|masks| crate::ui::present::Presenter::new(&session.plan, masks))
+            .transpose()?;
         // ratatui::init installs a panic hook that restores the terminal before the message.
         let terminal = ratatui::init();
         let reader = read_terminal(inputs.clone());
         let shells = HostShells::new(shells, reader, inputs);
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
         cockpit.ui.notes = preflight::not_acted_on(profile);
+        cockpit.ui.present = presenter;
         cockpit.ui.log = flags.log.clone();
         let (release, first) = beginning(&session, flags, &operator);
         let drivers = LiveDrivers::new(session, events);

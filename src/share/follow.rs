@@ -31,6 +31,8 @@ pub struct FollowArgs {
     pub name: Option<String>,
     /// `--approver NAME`: follows as NAME and may approve gates of `approvals = 2` or more.
     pub approver: Option<String>,
+    /// `--present`, with the `--mask` patterns.
+    pub present: Option<Vec<String>>,
 }
 
 pub fn run(args: &FollowArgs) -> ExitCode {
@@ -249,12 +251,18 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
         .ok_or("the session closed the connection")?;
     let hello: Hello = serde_json::from_str(&first).map_err(|_| first.clone())?;
     let mut followed = Followed::load(&hello.journal)?;
+    let presenter = args
+        .present
+        .as_ref()
+        .map(|masks| crate::ui::present::Presenter::new(&followed.release.plan, masks))
+        .transpose()?;
     let terminal = ratatui::init();
     let mut cockpit = Cockpit::new(terminal, &name, Theme::from_env()).read_only();
     if args.approver.is_some() {
         cockpit = cockpit.approver();
     }
     cockpit.ui.following = Some(hello.operator.clone());
+    cockpit.ui.present = presenter;
     let result = watch(
         &mut cockpit,
         &mut followed,

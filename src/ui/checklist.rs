@@ -139,6 +139,9 @@ pub fn render(
             ]);
             if row == ui.cursor && focused {
                 line = line.style(theme.selected());
+            } else if current == Some((list, i)) && ui.present.is_some() {
+                // Presenting: the step under way stands out for whoever watches the share.
+                line = line.style(theme.bold().reversed());
             } else if current == Some((list, i)) {
                 line = line.style(theme.bold());
             }

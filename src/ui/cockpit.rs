@@ -18,6 +18,9 @@ use crate::journal::ViewChange;
 use crate::runtime::{Frontend, Input};
 
 const FRAME: Duration = Duration::from_millis(33);
+/// Presenting (`--present`): a screen share shows a calm screen, redrawn at most 5 times a
+/// second unless a key was pressed.
+const PRESENT_FRAME: Duration = Duration::from_millis(200);
 
 pub struct Cockpit<B: Backend> {
     terminal: Terminal<B>,
@@ -593,7 +596,12 @@ impl<B: Backend> Frontend for Cockpit<B> {
         if self.stepped_aside {
             return;
         }
-        if self.dirty && (self.urgent || self.last_draw.is_none_or(|t| t.elapsed() >= FRAME)) {
+        let frame = if self.ui.present.is_some() {
+            PRESENT_FRAME
+        } else {
+            FRAME
+        };
+        if self.dirty && (self.urgent || self.last_draw.is_none_or(|t| t.elapsed() >= frame)) {
             self.draw(release, now);
         }
     }

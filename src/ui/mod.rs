@@ -20,6 +20,7 @@ pub mod modal;
 pub mod output;
 pub mod panels;
 pub mod picker;
+pub mod present;
 pub mod state;
 pub mod theme;
 
@@ -127,5 +128,8 @@ pub fn draw_in(
     }
     if ui.help {
         modal::help(frame, area, ui.help_scroll, theme);
+    }
+    if let Some(present) = &ui.present {
+        present.mask(frame.buffer_mut(), area);
     }
 }

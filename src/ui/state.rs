@@ -110,6 +110,8 @@ pub struct UiState {
     pub ended_shown: bool,
     /// `gonogo follow`: the operator followed, read-only.
     pub following: Option<String>,
+    /// `--present`: addresses masked, the current step emphasised, a calm redraw.
+    pub present: Option<super::present::Presenter>,
 }
 
 impl Default for UiState {
@@ -140,6 +142,7 @@ impl Default for UiState {
             notice: None,
             ended_shown: false,
             following: None,
+            present: None,
         }
     }
 }
