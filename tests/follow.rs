@@ -303,4 +303,25 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
     let (code, out) = op.finish();
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("[web-1] deployed"), "{out}");
+    // The report says who followed and whose GO counted.
+    let journal = std::fs::read_dir(g.dir.path().join("data/gonogo/sessions"))
+        .expect("sessions")
+        .next()
+        .expect("a journal")
+        .expect("entry")
+        .path();
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .arg("report")
+        .arg(&journal)
+        .output()
+        .expect("report");
+    let md = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        md.contains("dana started following (ssh from 127.0.0.1, may approve)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("GO from dana (ssh from 127.0.0.1) counted"),
+        "{md}"
+    );
 }

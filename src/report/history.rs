@@ -40,6 +40,8 @@ pub enum MomentKind {
     RollingBack,
     Health,
     Shell,
+    /// Someone followed live, left, or voted at a gate.
+    Follower,
     Ended,
 }
 
@@ -311,6 +313,38 @@ impl History {
                     MomentKind::Shell,
                     format!("shell on {target} closed ({how})"),
                 );
+            }
+            EventKind::Joined {
+                name,
+                via,
+                approver,
+            } => {
+                let approves = if *approver { ", may approve" } else { "" };
+                let said = format!("{name} started following ({via}{approves})");
+                self.note(at, MomentKind::Follower, said);
+            }
+            EventKind::Left { name } => {
+                self.note(
+                    at,
+                    MomentKind::Follower,
+                    format!("{name} stopped following"),
+                );
+            }
+            EventKind::Voted {
+                name,
+                via,
+                counted,
+                why,
+                ..
+            } => {
+                let said = match (counted, why) {
+                    (true, _) => format!("GO from {name} ({via}) counted"),
+                    (false, why) => format!(
+                        "GO from {name} ({via}) refused: {}",
+                        why.as_deref().unwrap_or("not counted")
+                    ),
+                };
+                self.note(at, MomentKind::Follower, said);
             }
             _ => {}
         }
