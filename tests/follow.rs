@@ -325,3 +325,54 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
         "{md}"
     );
 }
+
+/// A follower that stops reading (a frozen terminal, a slow link) never holds the operator up:
+/// the session floods 200,000 lines past it and ends; the follower, reading again, is told to
+/// resync from the journal or gets every record in order.
+#[test]
+fn a_follower_that_stops_reading_never_slows_the_operator() {
+    use std::io::{BufRead as _, Write as _};
+    let g = Gonogo::new(&PROFILE.replace("run = \"echo deployed\"", "run = \"seq 1 200000\""));
+    let (mut op, runtime) = operator(&g);
+    let socket = socket_of(&runtime);
+    let mut stuck = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    stuck
+        .write_all(b"{\"name\":\"frozen\",\"via\":\"this machine\"}\n")
+        .expect("join");
+    let mut reader = std::io::BufReader::new(stuck.try_clone().expect("clone"));
+    let mut hello = String::new();
+    reader.read_line(&mut hello).expect("hello");
+    assert!(hello.contains("\"follow\":1"), "{hello}");
+    op.wait_for("gonogo: frozen follows the session");
+    op.say("go");
+    // The follower reads nothing while the step floods; the operator ends all the same.
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{}", &out[out.len().saturating_sub(2000)..]);
+    assert!(
+        out.contains("[web-1] 200000"),
+        "every line reached the operator"
+    );
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut last_seq = 0;
+    let mut resynced = false;
+    for line in reader.lines().map_while(Result::ok) {
+        if line.contains("\"resync\":true") {
+            resynced = true;
+            continue;
+        }
+        let seq: u64 = line
+            .split("\"seq\":")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a record");
+        assert!(
+            resynced || seq == last_seq + 1 || last_seq == 0,
+            "in order: {seq} after {last_seq}"
+        );
+        last_seq = seq;
+    }
+    assert!(last_seq > 0, "records came once it read again");
+}
