@@ -337,13 +337,14 @@ fn a_follower_that_stops_reading_never_slows_the_operator() {
     let socket = socket_of(&runtime);
     let mut stuck = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
     stuck
-        .write_all(b"{\"name\":\"frozen\",\"via\":\"this machine\"}\n")
+        // A name that would drive the terminal or forge a line arrives made printable.
+        .write_all(b"{\"name\":\"fro\\u001b[31mzen\\nx\",\"via\":\"this machine\"}\n")
         .expect("join");
     let mut reader = std::io::BufReader::new(stuck.try_clone().expect("clone"));
     let mut hello = String::new();
     reader.read_line(&mut hello).expect("hello");
     assert!(hello.contains("\"follow\":1"), "{hello}");
-    op.wait_for("gonogo: frozen follows the session");
+    op.wait_for("gonogo: fro\\e[31mzen\\nx follows the session (this machine)");
     op.say("go");
     // The follower reads nothing while the step floods; the operator ends all the same.
     let (code, out) = op.finish();

@@ -174,11 +174,19 @@ async fn follower(
     {
         return;
     }
-    let name = join.name.clone();
-    let via = via(cred.and_then(|c| c.pid()), &join.via);
+    // Names and addresses come from the follower: made printable and short before anyone
+    // sees or records them.
+    let clean = |s: &str| {
+        crate::text::printable(s)
+            .chars()
+            .take(64)
+            .collect::<String>()
+    };
+    let name = clean(&join.name);
+    let via = clean(&via(cred.and_then(|c| c.pid()), &join.via));
     let _ = events
         .send(EventKind::Joined {
-            name: join.name,
+            name: name.clone(),
             via: via.clone(),
             approver: join.approver,
         })
