@@ -11,6 +11,7 @@ use crate::runtime::{Frontend, Input};
 mod answer;
 pub mod ci;
 mod logs;
+mod people;
 mod progress;
 mod starts;
 mod watch;
@@ -450,48 +451,15 @@ impl Frontend for Headless {
                 reading,
             } => self.health_change(release, check, via.as_deref(), reading),
             EventKind::MetricsSampled { .. } => {}
-            EventKind::ShellOpened { by, target } => self.line(format!(
-                "$$  {}: {} opened a shell",
-                printable(target),
-                printable(by)
-            )),
-            EventKind::Joined {
-                name,
-                via,
-                approver,
-            } => self.line(format!(
-                "gonogo: {} follows the session ({}{})",
-                printable(name),
-                printable(via),
-                if *approver { ", may approve" } else { "" }
-            )),
-            EventKind::Voted {
-                name,
-                via,
-                counted,
-                why,
-                ..
-            } => self.line(match (counted, why) {
-                (true, _) => format!(
-                    "ok   go from {} ({}) counted",
-                    printable(name),
-                    printable(via)
-                ),
-                (false, why) => format!(
-                    "!!   go from {} ({}) refused: {}",
-                    printable(name),
-                    printable(via),
-                    printable(why.as_deref().unwrap_or("not counted"))
-                ),
-            }),
-            EventKind::Left { name } => {
-                self.line(format!("gonogo: {} stopped following", printable(name)))
+            kind @ (EventKind::ShellOpened { .. }
+            | EventKind::ShellClosed { .. }
+            | EventKind::Joined { .. }
+            | EventKind::Left { .. }
+            | EventKind::Voted { .. }) => {
+                if let Some(line) = people::said(kind) {
+                    self.line(line);
+                }
             }
-            EventKind::ShellClosed { target, how } => self.line(format!(
-                "$$  {}: shell closed ({})",
-                printable(target),
-                printable(how)
-            )),
             EventKind::TimerFired { .. } => {}
             kind @ (EventKind::LogLines { .. }
             | EventKind::LogsDropped { .. }

@@ -13,9 +13,9 @@ use super::keymap::{self, Action, Choice, Mode};
 use super::picker::{PICK_FROM, Picked, Picker};
 use super::state::{Confirm, OnScreen, Pane, STRAY_KEY_GUARD, Source, UiState};
 use super::theme::Theme;
-use crate::engine::{Actor, Decision, Event, EventKind, Question, Release, Stage, StepList};
-use crate::journal::ViewChange;
-use crate::runtime::{Frontend, Input};
+use crate::engine::{Actor, Decision, EventKind, Question, Release, Stage, StepList};
+
+mod frontend;
 
 const FRAME: Duration = Duration::from_millis(33);
 /// Presenting (`--present`): a screen share shows a calm screen, redrawn at most 5 times a
@@ -542,81 +542,5 @@ impl<B: Backend> Cockpit<B> {
             self.ui.source = Source::Summary;
         }
         self.dirty = true;
-    }
-}
-
-impl<B: Backend> Frontend for Cockpit<B> {
-    fn show(&mut self, _event: &Event, release: &Release) {
-        self.refresh(release);
-    }
-
-    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
-        match input {
-            Input::Key(key) => self.key(key, release),
-            Input::Asked => {
-                self.ui.sync_question(release, Instant::now());
-                self.dirty = true;
-                None
-            }
-            Input::Resize => {
-                self.dirty = true;
-                let _ = self.terminal.autoresize();
-                self.resized = self.terminal.size().ok().map(|s| (s.width, s.height));
-                None
-            }
-            Input::Tick => {
-                // The clock and countdowns move once a second.
-                if self
-                    .last_draw
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
-                {
-                    self.dirty = true;
-                }
-                None
-            }
-            Input::Interrupt => self.act(Action::Interrupt, release),
-            Input::ShellEnded { target, how } => {
-                // Back from the shell: the screen is the cockpit's again, redrawn whole.
-                self.stepped_aside = false;
-                // `resize` clears the screen and forgets what was drawn, so the next frame is
-                // drawn whole; `clear` would first ask the terminal where its cursor is, a reply
-                // the key reader may take.
-                if let Ok(size) = self.terminal.size() {
-                    let _ = self.terminal.resize(size.into());
-                }
-                self.dirty = true;
-                self.urgent = true;
-                Some(EventKind::ShellClosed { target, how })
-            }
-            Input::Line(_) | Input::Closed | Input::Terminate(_) | Input::Vote(_) => None,
-        }
-    }
-
-    fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
-        if self.stepped_aside {
-            return;
-        }
-        let frame = if self.ui.present.is_some() {
-            PRESENT_FRAME
-        } else {
-            FRAME
-        };
-        if self.dirty && (self.urgent || self.last_draw.is_none_or(|t| t.elapsed() >= frame)) {
-            self.draw(release, now);
-        }
-    }
-
-    fn keep_open(&self) -> bool {
-        !self.quitting
-    }
-
-    fn view_changes(&mut self) -> Vec<ViewChange> {
-        let now = self.ui.on_screen();
-        let mut changes = now.changes_since(&self.journaled);
-        self.journaled = now;
-        if let Some((cols, rows)) = self.resized.take() {
-            changes.push(ViewChange::Resize { cols, rows });
-        }
-        changes
     }
 }
