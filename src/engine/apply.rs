@@ -199,6 +199,12 @@ impl Release {
                 follower,
                 gap_ms,
             } => self.follower_up(target, follower, *gap_ms),
+            // Notifications change nothing of the release: noted for the cockpit and summary.
+            EventKind::NotifyFailed {
+                message,
+                error,
+                attempts,
+            } => self.notify_failed(message, error, *attempts),
         }
         fx
     }

@@ -160,6 +160,11 @@ fn every_kind() -> Vec<EventKind> {
             follower: "app".into(),
             gap_ms: Some(4000),
         },
+        EventKind::NotifyFailed {
+            message: "gate: go at \"Deploy?\"".into(),
+            error: "webhook answered 500 Internal Server Error".into(),
+            attempts: 3,
+        },
     ]
 }
 
@@ -196,9 +201,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::FollowerUp { .. } => 26,
         EventKind::HostKeyTrusted { .. } => 27,
         EventKind::Resumed { .. } => 28,
+        EventKind::NotifyFailed { .. } => 29,
     }
 }
-const KINDS: usize = 29;
+const KINDS: usize = 30;
 
 fn header() -> Header {
     Header {
