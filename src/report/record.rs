@@ -287,7 +287,7 @@ fn health_lines(health: &HealthReport) -> Vec<String> {
     out
 }
 
-fn run_words(status: crate::engine::RunStatus) -> &'static str {
+pub(crate) fn run_words(status: crate::engine::RunStatus) -> &'static str {
     use crate::engine::RunStatus;
     match status {
         RunStatus::Passed => "done",
