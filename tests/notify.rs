@@ -141,13 +141,16 @@ fn written(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
     out
 }
 
-/// The session's journal.
-fn journal(g: &Gonogo) -> String {
+/// The session's journal: its path and text.
+fn journal_file(g: &Gonogo) -> (std::path::PathBuf, String) {
     written(&g.dir.path().join("data"))
         .into_iter()
         .find(|(p, _)| p.extension().is_some_and(|e| e == "jsonl"))
-        .map(|(_, t)| t)
         .expect("a journal")
+}
+
+fn journal(g: &Gonogo) -> String {
+    journal_file(g).1
 }
 
 /// The URL is nowhere: not on stdout or stderr, not in the journal or the run log, not in a
@@ -353,6 +356,18 @@ fn a_webhook_answering_500_is_retried_reported_and_the_release_still_released() 
         .unwrap_or_else(|| panic!("{journal}"));
     assert!(failed.contains("\"attempts\":3"), "{failed}");
     assert!(failed.contains("answered 500"), "{failed}");
+    // The report's timeline says so too.
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .arg("report")
+        .arg(journal_file(&g).0)
+        .output()
+        .expect("gonogo report");
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("notification not delivered: release started: the webhook answered 500"),
+        "{report}"
+    );
+    assert!(!report.contains(TOKEN), "{report}");
     assert_url_unseen(&g, &out, &hook);
 }
 

@@ -386,13 +386,13 @@ impl Release {
     }
 
     /// A notification that was not delivered, kept for the cockpit and the summary.
-    pub(crate) fn notify_failed(&mut self, message: &str, error: &str, attempts: u32) {
+    pub(crate) fn notify_failed(&mut self, at: Millis, message: &str, error: &str, attempts: u32) {
         self.notify_failed += 1;
         if self.notify_failures.len() == NOTIFY_FAILURES_KEPT {
             self.notify_failures.remove(0);
         }
         self.notify_failures.push(NotifyFailure {
-            at: self.now,
+            at,
             message: message.to_string(),
             error: error.to_string(),
             attempts,

@@ -40,6 +40,8 @@ pub enum MomentKind {
     RollingBack,
     Health,
     Shell,
+    /// A `[notify]` message the team's channel did not get.
+    Notify,
     Ended,
 }
 
@@ -305,6 +307,11 @@ impl History {
                     format!("{by} opened a shell on {target}"),
                 );
             }
+            EventKind::NotifyFailed { message, error, .. } => self.note(
+                event.at,
+                MomentKind::Notify,
+                format!("notification not delivered: {message}: {error}"),
+            ),
             EventKind::ShellClosed { target, how } => {
                 self.note(
                     at,
