@@ -400,3 +400,30 @@ fn a_status_update_comes_every_period_while_the_release_runs() {
     );
     assert_url_unseen(&g, &out, &hook);
 }
+
+#[test]
+fn an_empty_webhook_or_not_a_url_is_a_warning_and_the_release_runs() {
+    let g = gonogo(&profile(GATE_THEN_DEPLOY, ""));
+    let mut command = g.command(&["--yes"]);
+    command.env("TEST_NOTIFY_WEBHOOK", "");
+    let out = command.output().expect("gonogo runs");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(
+            "gonogo: warning: [notify] webhook `{{hook}}` is empty: nothing will be posted this run"
+        ),
+        "{t}"
+    );
+    // Not a URL: said without showing it (it may be a secret mistyped).
+    let mut command = g.command(&["--yes"]);
+    command.env("TEST_NOTIFY_WEBHOOK", "hooks.example.com/T0KEN");
+    let out = command.output().expect("gonogo runs");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("gonogo: warning: [notify] webhook `••••` is not an http(s) URL"),
+        "{t}"
+    );
+    assert!(!t.contains("T0KEN"), "{t}");
+}

@@ -247,7 +247,7 @@ pub(super) fn notify_settings(
     let shown = notify.webhook.display(vars, Quoting::Plain);
     let Some(url) = webhook(profile, vars) else {
         return Err(format!(
-            "[notify] webhook `{}` has no value: nothing will be posted this run (set its variable to post)",
+            "[notify] webhook `{}` is empty: nothing will be posted this run",
             notify.webhook.raw()
         ));
     };
