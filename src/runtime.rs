@@ -166,7 +166,8 @@ pub async fn run_from<D: Drivers>(
             }
             shut = true;
         }
-        // The last messages to the team's channel are given their moment, not the loop's.
+        // The loop stays (inputs still read) until the last messages to the team's channel
+        // were delivered or their grace ran out.
         if shut && (terminated || !lp.frontend.keep_open()) && lp.notifier.is_none() {
             break;
         }

@@ -274,6 +274,7 @@ fn the_json_format_carries_the_event_and_the_release() {
         end.contains("v1.2.1 deployed to staging successfully"),
         "{end}"
     );
+    assert!(end.contains("Changes:\n- Deploy on here: done\n"), "{end}");
     assert!(
         end.contains("Validation:\n- Checklist: 2 of 2 steps passed"),
         "{end}"

@@ -20,19 +20,7 @@ pub fn text(release: &Release, now: Millis) -> String {
         String::new(),
         "Changes:".to_string(),
     ];
-    let changes = release.changes();
-    if changes.is_empty() {
-        out.push("- nothing changed on the hosts yet".into());
-    }
-    for c in changes {
-        let irreversible = if c.irreversible { ", irreversible" } else { "" };
-        out.push(format!(
-            "- {} on {}: {}{irreversible}",
-            c.step,
-            c.target,
-            crate::report::run_words(c.status)
-        ));
-    }
+    out.extend(crate::report::change_lines(release));
     out.push(String::new());
     out.push("Validation:".into());
     out.extend(validation(release));

@@ -113,7 +113,7 @@ pub fn status_message(history: &History) -> String {
     record::status_message(&summary, history, &health)
 }
 
-pub(crate) use record::run_words;
+pub(crate) use record::change_lines;
 
 /// The report as JSON, pretty-printed, with a final newline.
 pub fn to_json(report: &Report) -> String {
