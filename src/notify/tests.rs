@@ -241,3 +241,40 @@ fn a_letter_masks_secrets_and_takes_the_format_asked_for() {
     assert_eq!(body["time"], "2026-09-21T14:13:21.000Z");
     assert!(!json.body.contains("hunter2") && !json.body.contains("hooks.example"));
 }
+
+#[tokio::test]
+async fn a_webhook_that_holds_every_request_makes_the_queue_drop_its_oldest_never_wait() {
+    // Takes connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let settings = Settings {
+        url: format!("http://127.0.0.1:{port}/hook"),
+        format: NotifyFormat::Slack,
+        every: None,
+    };
+    let mut notifier = Notifier::start(settings, Arc::new(Redactor::new(["x"]))).expect("start");
+    let told = to_the_gate();
+    let mut dropped = Vec::new();
+    for i in 0..(QUEUE as u64 + 5) {
+        dropped.extend(notifier.status(&told.release, told.at + i));
+    }
+    // One in flight, QUEUE waiting: the rest pushed the oldest out, each said.
+    assert!((4..=5).contains(&dropped.len()), "{dropped:#?}");
+    for kind in &dropped {
+        let EventKind::NotifyFailed {
+            message, attempts, ..
+        } = kind
+        else {
+            panic!("{kind:?}");
+        };
+        assert_eq!((message.as_str(), *attempts), ("status update", 0));
+    }
+}
