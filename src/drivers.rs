@@ -1,6 +1,6 @@
 //! The drivers: they turn the engine's effects into work on hosts and timers, and report what
 //! happened as events on the channel the run loop reads. They hold no release state. A new
-//! driver (log followers, probes, the notifier, the follow socket) joins `LiveDrivers` and its
+//! driver (log followers, probes, the follow socket) joins `LiveDrivers` and its
 //! task registry; with `DriversOff` the same loop replays a list of events and touches nothing.
 
 use std::collections::HashMap;

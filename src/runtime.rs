@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use crate::drivers::Drivers;
 use crate::engine::{Actor, Decision, Effect, Event, EventKind, Millis, Release};
 use crate::journal::{ViewChange, Writer};
+use crate::notify::{Delivery, Notifier};
 
 /// What the operator does, as the front end reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,8 @@ struct Loop<'f, D: Drivers> {
     operator: String,
     /// Questions opened and not yet shown to the front end.
     asked: VecDeque<Input>,
+    /// `[notify]`: told each event after it is applied; never waited on.
+    notifier: Option<Notifier>,
 }
 
 /// Runs a release from its first event to its end and returns it as it ended. Events come from
@@ -108,12 +111,14 @@ pub async fn run_recorded<D: Drivers>(
         events,
         inputs,
         journal,
+        None,
     )
     .await
 }
 
 /// The loop from `release` as it stands (rebuilt from a journal, for a resume), `first` the
-/// first event it handles.
+/// first event it handles; `notifier` tells the team's channel as it goes (`[notify]`).
+#[allow(clippy::too_many_arguments)]
 pub async fn run_from<D: Drivers>(
     release: Release,
     first: EventKind,
@@ -122,6 +127,7 @@ pub async fn run_from<D: Drivers>(
     mut events: mpsc::Receiver<EventKind>,
     mut inputs: mpsc::Receiver<Input>,
     journal: Option<Writer>,
+    notifier: Option<Notifier>,
 ) -> (Release, Option<Writer>) {
     let operator = match &first {
         EventKind::Started { operator, .. } => operator.clone(),
@@ -136,7 +142,15 @@ pub async fn run_from<D: Drivers>(
         frontend,
         operator,
         asked: VecDeque::new(),
+        notifier,
     };
+    // A status update every `[notify] every`, on the loop's clock.
+    let mut status = lp.notifier.as_ref().and_then(|n| n.every).map(|every| {
+        let start = tokio::time::Instant::now() + every;
+        let mut status = tokio::time::interval_at(start, every);
+        status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        status
+    });
     lp.handle(start);
     let mut batch = Vec::with_capacity(512);
     // What the journal holds is on disk within a second, even when nothing else happens.
@@ -149,9 +163,14 @@ pub async fn run_from<D: Drivers>(
         if lp.release.is_finished() && !shut {
             lp.frontend.flush(&lp.release, now_ms());
             lp.drivers.shut_down().await;
+            if let Some(notifier) = &mut lp.notifier {
+                notifier.finish();
+            }
             shut = true;
         }
-        if shut && (terminated || !lp.frontend.keep_open()) {
+        // The loop stays (inputs still read) until the last messages to the team's channel
+        // were delivered or their grace ran out.
+        if shut && (terminated || !lp.frontend.keep_open()) && lp.notifier.is_none() {
             break;
         }
         // Questions the engine just opened go to the front end as inputs, before anything else.
@@ -173,6 +192,10 @@ pub async fn run_from<D: Drivers>(
                     }
                 }
             }
+            _ = async { status.as_mut().expect("checked").tick().await },
+                if status.is_some() && !shut => lp.status_update(),
+            said = async { lp.notifier.as_mut().expect("checked").next().await },
+                if lp.notifier.is_some() => lp.delivery(said),
             _ = sync.tick(), if journaling => {
                 if let Some(journal) = &mut lp.journal {
                     journal.tick();
@@ -186,6 +209,14 @@ pub async fn run_from<D: Drivers>(
     if !shut {
         lp.drivers.shut_down().await;
     }
+    // Ended before the release did (its events stopped): the queued messages still go.
+    if let Some(notifier) = &mut lp.notifier {
+        notifier.finish();
+    }
+    while let Some(notifier) = &mut lp.notifier {
+        let said = notifier.next().await;
+        lp.delivery(said);
+    }
     lp.frontend.flush(&lp.release, now_ms());
     if let Some(journal) = &mut lp.journal {
         journal.sync();
@@ -194,6 +225,30 @@ pub async fn run_from<D: Drivers>(
 }
 
 impl<D: Drivers> Loop<'_, D> {
+    /// A status update for the team's channel, when one is due.
+    fn status_update(&mut self) {
+        let Some(notifier) = &mut self.notifier else {
+            return;
+        };
+        for kind in notifier.status(&self.release, now_ms()) {
+            self.handle(kind);
+        }
+    }
+
+    /// What the notifier's delivery says: a message not delivered is an event like any other.
+    fn delivery(&mut self, said: Delivery) {
+        match said {
+            Delivery::Failed(kind) => self.handle(kind),
+            Delivery::Done => self.notifier = None,
+            Delivery::GaveUp(undelivered) => {
+                self.notifier = None;
+                for kind in undelivered {
+                    self.handle(kind);
+                }
+            }
+        }
+    }
+
     /// One input: a decision it makes is applied like any event. True for a terminate signal.
     fn input(&mut self, input: Input) -> bool {
         if let Input::Terminate(why) = input {
@@ -253,6 +308,15 @@ impl<D: Drivers> Loop<'_, D> {
                 Effect::Ask => self.asked.push_back(Input::Asked),
                 effect => self.drivers.effect(effect),
             }
+        }
+        // What the team is told is decided here, from the event and the state after it; the
+        // delivery never waits on the loop, nor the loop on it.
+        let dropped = match &mut self.notifier {
+            Some(notifier) => notifier.after(&event, &self.release),
+            None => Vec::new(),
+        };
+        for kind in dropped {
+            self.handle(kind);
         }
     }
 }

@@ -113,6 +113,16 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             printable(&kept.why)
         ));
     }
+    // Notifications the webhook did not take: the team may not know how the release went.
+    if let Some(last) = release.notify_failures.last() {
+        let n = release.notify_failed;
+        out.push(format!(
+            "   notify: {n} message{} not delivered; last: {}: {}",
+            if n == 1 { "" } else { "s" },
+            printable(&last.message),
+            printable(&last.error)
+        ));
+    }
     if let Some(log) = log {
         out.push(format!("   log: {}", printable(&log.display().to_string())));
     }

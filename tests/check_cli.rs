@@ -516,3 +516,45 @@ fn metric_selectors_are_checked_before_the_release() {
         out.stderr
     );
 }
+
+#[test]
+fn notify_needs_a_webhook_a_known_format_and_a_period_of_a_second_or_more() {
+    let out = check(&format!(
+        "{HEAD}\n[notify]\nformat = \"slak\"\nevery = \"500ms\"\n"
+    ));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let first = "p.toml:11:1: error: [notify] has no `webhook`";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: add `webhook = \"{{slack_webhook}}\"`"
+    );
+    let first = "p.toml:12:10: error: unknown notify format `slak`";
+    assert_eq!(
+        help_after(&out.stderr, first),
+        "help: did you mean `format = \"slack\"`? (format = \"slack\" or \"json\")"
+    );
+    let first = "p.toml:13:9: error: status updates must be at least 1s apart";
+    assert!(help_after(&out.stderr, first).starts_with("help: teams read an update every"));
+}
+
+#[test]
+fn a_webhook_written_in_the_profile_and_updates_every_few_seconds_are_warned() {
+    let profile = format!(
+        "{HEAD}\n[notify]\nwebhook = \"https://hooks.example.com/services/T0/B0/x\"\n{}",
+        "format = \"json\"\nevery = \"10s\"\n"
+    );
+    let out = check(&profile);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = "p.toml:12:11: warning: the webhook URL is written in the profile";
+    assert!(help_after(&out.stderr, first).contains("secret = true"));
+    let first = "p.toml:14:9: warning: status updates more often than once a minute";
+    assert!(help_after(&out.stderr, first).contains("every = \"15m\""));
+    assert_eq!(gonogo(&["check", "--strict"], &profile).code, 2);
+    // From a variable not marked secret: it would be shown.
+    let out = check(&format!(
+        "{HEAD}\n[vars]\nhook = \"https://hooks.example.com/x\"\n\n[notify]\nwebhook = \"{{{{hook}}}}\"\n"
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let first = "p.toml:15:11: warning: the webhook comes from a variable not marked secret";
+    assert!(help_after(&out.stderr, first).starts_with("help: mark it `secret = true`"));
+}

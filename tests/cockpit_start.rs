@@ -1,6 +1,6 @@
 //! What the cockpit asks and shows as a release starts: the reason to release outside every
 //! release window (asked on the terminal before the cockpit takes the screen), the parts of the
-//! profile not acted on yet, and links named as links.
+//! profile not acted on yet, links named as links, and notifications not delivered.
 
 use std::time::Duration;
 
@@ -101,16 +101,18 @@ fn screen(release: &Release, ui: &UiState, now: u64) -> String {
 
 #[test]
 fn the_output_pane_names_what_is_not_acted_on_until_output_comes() {
-    let text = "version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n[targets.web-1]\nhost = \"h\"\n[notify]\nevery = \"15m\"\n[[step]]\nrun = \"true\"\non = \"web-1\"\n";
+    let text = "version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n[targets.web-1]\nhost = \"h\"\n[[step]]\nrun = \"true\"\non = \"web-1\"\n";
     let (p, _) = profile::load(&Source::new("t.toml", text.to_string()));
     let release = started(text);
+    // Every part of a profile is acted on today; a part still to come would be named so.
+    assert!(gonogo::preflight::not_acted_on(&p.expect("valid")).is_empty());
     let ui = UiState {
-        notes: gonogo::preflight::not_acted_on(&p.expect("valid")),
+        notes: vec!["[later] is not acted on yet: it comes with a later release".into()],
         ..UiState::default()
     };
     let shown = screen(&release, &ui, release.now);
     assert!(
-        shown.contains("note: [notify] is not acted on yet: notifications"),
+        shown.contains("note: [later] is not acted on yet: it comes"),
         "{shown}"
     );
 }
@@ -140,4 +142,32 @@ fn a_dropped_link_reads_ssh_down_with_how_long_not_a_host_state() {
         "{shown}"
     );
     assert!(shown.contains("connected 0/1"), "{shown}");
+}
+
+#[test]
+fn a_notification_not_delivered_is_shown_in_the_health_pane_and_the_summary() {
+    let text = "version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n[targets.web-1]\nhost = \"h\"\n[[step]]\nrun = \"true\"\non = \"web-1\"\n";
+    let mut release = started(text);
+    for message in ["release started", "gate \"Deploy?\": go"] {
+        let kind = EventKind::NotifyFailed {
+            message: message.into(),
+            error: "the webhook answered 500 Internal Server Error".into(),
+            attempts: 3,
+        };
+        release.apply(&Event::new(release.now + 1000, kind));
+    }
+    let shown = screen(&release, &UiState::default(), release.now);
+    assert!(
+        shown.contains("✉ notify: 2 not delivered, last "),
+        "{shown}"
+    );
+    assert!(shown.contains(": the webhook answe"), "{shown}");
+    let summary = gonogo::summary::lines(&release, None);
+    assert!(
+        summary.contains(
+            &"   notify: 2 messages not delivered; last: gate \"Deploy?\": go: the webhook answered 500 Internal Server Error"
+                .to_string()
+        ),
+        "{summary:#?}"
+    );
 }

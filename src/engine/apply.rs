@@ -13,6 +13,20 @@ use super::release::{
 impl Release {
     /// Applies one event and returns what the drivers must do next. Pure: no I/O, no clock.
     pub fn apply(&mut self, event: &Event) -> Vec<Effect> {
+        // Notifications change nothing of the release, and one that fails after its end does
+        // not make it longer: noted for the cockpit and the summary.
+        if let EventKind::NotifyFailed {
+            message,
+            error,
+            attempts,
+        } = &event.kind
+        {
+            if !self.is_finished() {
+                self.now = self.now.max(event.at);
+            }
+            self.notify_failed(event.at, message, error, *attempts);
+            return Vec::new();
+        }
         self.now = self.now.max(event.at);
         let mut fx = Vec::new();
         match &event.kind {
@@ -233,6 +247,7 @@ impl Release {
                 follower,
                 gap_ms,
             } => self.follower_up(target, follower, *gap_ms),
+            EventKind::NotifyFailed { .. } => {}
         }
         fx
     }

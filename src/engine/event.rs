@@ -207,6 +207,14 @@ pub enum EventKind {
         follower: String,
         gap_ms: Option<u64>,
     },
+    /// A `[notify]` message the webhook did not take after its attempts (or that was dropped
+    /// unsent): the release goes on without it. `message` names it; `error` never holds the
+    /// webhook's URL.
+    NotifyFailed {
+        message: String,
+        error: String,
+        attempts: u32,
+    },
 }
 
 /// Who made a decision.

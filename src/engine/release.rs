@@ -51,6 +51,9 @@ pub struct Release {
     pub signatures: super::signature::ErrorSignatures,
     /// `gonogo resume` is confirming the locks before anything goes on.
     pub resuming: bool,
+    /// `[notify]` messages the webhook did not take: the last few, and how many in all.
+    pub notify_failures: Vec<NotifyFailure>,
+    pub notify_failed: u64,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }
@@ -281,6 +284,18 @@ pub struct ShellRecord {
     pub target: String,
 }
 
+/// A `[notify]` message that was not delivered: the release went on without it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyFailure {
+    pub at: Millis,
+    pub message: String,
+    pub error: String,
+    pub attempts: u32,
+}
+
+/// Notification failures kept in the state (all are in the journal).
+pub const NOTIFY_FAILURES_KEPT: usize = 20;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionRecord {
     pub at: Millis,
@@ -381,6 +396,20 @@ impl Release {
             .filter(|t| t.lock == LockState::Held)
             .map(|t| t.name.clone())
             .collect()
+    }
+
+    /// A notification that was not delivered, kept for the cockpit and the summary.
+    pub(crate) fn notify_failed(&mut self, at: Millis, message: &str, error: &str, attempts: u32) {
+        self.notify_failed += 1;
+        if self.notify_failures.len() == NOTIFY_FAILURES_KEPT {
+            self.notify_failures.remove(0);
+        }
+        self.notify_failures.push(NotifyFailure {
+            at,
+            message: message.to_string(),
+            error: error.to_string(),
+            attempts,
+        });
     }
 
     pub fn is_finished(&self) -> bool {

@@ -465,6 +465,22 @@ impl Frontend for Headless {
             | EventKind::LogsDropped { .. }
             | EventKind::FollowerDown { .. }
             | EventKind::FollowerUp { .. }) => self.show_logs(kind),
+            EventKind::NotifyFailed {
+                message,
+                error,
+                attempts,
+            } => {
+                let tries = match attempts {
+                    0 => String::new(),
+                    1 => " (1 attempt)".to_string(),
+                    n => format!(" ({n} attempts)"),
+                };
+                self.line(format!(
+                    "!!   notify: {} not delivered: {}{tries}",
+                    printable(message),
+                    printable(error)
+                ));
+            }
         }
         self.show_progress(release);
         self.show_starts(release);

@@ -174,6 +174,11 @@ fn every_kind() -> Vec<EventKind> {
             counted: false,
             why: Some("what was on screen changed".into()),
         },
+        EventKind::NotifyFailed {
+            message: "gate: go at \"Deploy?\"".into(),
+            error: "webhook answered 500 Internal Server Error".into(),
+            attempts: 3,
+        },
     ]
 }
 
@@ -213,9 +218,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::Joined { .. } => 29,
         EventKind::Left { .. } => 30,
         EventKind::Voted { .. } => 31,
+        EventKind::NotifyFailed { .. } => 32,
     }
 }
-const KINDS: usize = 32;
+const KINDS: usize = 33;
 
 fn header() -> Header {
     Header {

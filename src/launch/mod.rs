@@ -20,7 +20,7 @@ use crate::ui::host_shell::{HostShells, KeyReader};
 use crate::ui::theme::Theme;
 
 mod session;
-use session::{endpoints, session, shell_commands, ssh_options};
+use session::{endpoints, notify_settings, session, shell_commands, ssh_options};
 
 #[derive(Debug, Clone, Default)]
 pub struct RunFlags {
@@ -94,6 +94,15 @@ pub fn run(
             &operator,
             events.clone(),
         );
+        let notify = match notify_settings(profile, vars) {
+            Ok(settings) => settings,
+            Err(warning) => {
+                eprintln!("gonogo: warning: {}", crate::text::printable(&warning));
+                None
+            }
+        };
+        // Before the cockpit takes the terminal: it may have a word to say.
+        let notifier = notifier(notify, &session);
         watch_signals(inputs.clone());
         let mut journal = match &flags.resume {
             None => open_journal(&session, flags, &operator, headless)?,
@@ -129,6 +138,7 @@ pub fn run(
                 event_rx,
                 input_rx,
                 journal,
+                notifier,
             )
             .await;
             return Ok(Ran { release, journal });
@@ -157,6 +167,7 @@ pub fn run(
             event_rx,
             input_rx,
             journal,
+            notifier,
         )
         .await;
         drop(cockpit);
@@ -172,6 +183,18 @@ pub fn run(
         }
         Ok(Ran { release, journal })
     })
+}
+
+/// The `[notify]` delivery task, started; a client that cannot be made is said and skipped
+/// (a release does not fail for want of notifications).
+fn notifier(
+    settings: Option<crate::notify::Settings>,
+    session: &Session,
+) -> Option<crate::notify::Notifier> {
+    let started = crate::notify::Notifier::start(settings?, session.redactor.clone());
+    started
+        .map_err(|e| eprintln!("gonogo: warning: [notify]: {e}: nothing will be posted this run"))
+        .ok()
 }
 
 /// Where the loop starts: a new release and its `Started`, or a resumed one as its journal left

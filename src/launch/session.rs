@@ -209,7 +209,13 @@ pub(super) fn session(
         links,
         break_lock: flags.break_lock.clone(),
         stop_previous: flags.stop_previous,
-        redactor: Arc::new(Redactor::new(vars.secrets())),
+        // The webhook's URL is a secret even when written in the profile as it is.
+        redactor: Arc::new(Redactor::new(
+            vars.secrets()
+                .into_iter()
+                .map(str::to_string)
+                .chain(webhook(profile, vars)),
+        )),
         probes: probes(profile, vars),
         followers: profile
             .logs
@@ -217,6 +223,45 @@ pub(super) fn session(
             .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))
             .collect(),
     }
+}
+
+/// The webhook's URL, variables expanded (`None`: no `[notify]`, or no value for it).
+fn webhook(profile: &Profile, vars: &VarValues) -> Option<String> {
+    let url = profile
+        .notify
+        .as_ref()?
+        .webhook
+        .expand(vars, Quoting::Plain);
+    (!url.trim().is_empty()).then_some(url)
+}
+
+/// What `[notify]` asks of this run, or a warning on why nothing will be posted (never with
+/// the URL in it: it is a secret).
+pub(super) fn notify_settings(
+    profile: &Profile,
+    vars: &VarValues,
+) -> Result<Option<crate::notify::Settings>, String> {
+    let Some(notify) = &profile.notify else {
+        return Ok(None);
+    };
+    let shown = notify.webhook.display(vars, Quoting::Plain);
+    let Some(url) = webhook(profile, vars) else {
+        return Err(format!(
+            "[notify] webhook `{}` is empty: nothing will be posted this run",
+            notify.webhook.raw()
+        ));
+    };
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("http" | "https")) || reqwest::Url::parse(&url).is_err() {
+        return Err(format!(
+            "[notify] webhook `{shown}` is not an http(s) URL: nothing will be posted this run"
+        ));
+    }
+    Ok(Some(crate::notify::Settings {
+        url,
+        format: notify.format,
+        every: notify.every,
+    }))
 }
 
 /// The profile's `[health.*]` and `[metrics.*]`, one probe per place it is reached from: each

@@ -72,7 +72,7 @@ impl<'s> Loader<'s> {
         let steps = self.steps(&top, "step", "[[step]]");
         let rollback = self.steps(&top, "rollback", "[[rollback]]");
         let watch = self.watch(&top);
-        let notify = self.notify(&top);
+        let notify = self.notify(&top, &vars);
         let policy = self.policy(&top);
         let profile = Profile {
             release: release?,

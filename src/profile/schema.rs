@@ -195,8 +195,23 @@ pub struct Watch {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Notify {
-    pub webhook: Option<Template>,
+    /// Where messages are posted: a URL, usually from a secret variable. Never shown.
+    #[serde(skip)]
+    pub webhook: Template,
+    pub format: NotifyFormat,
+    /// How often a status update is posted while the release runs.
     pub every: Option<Duration>,
+}
+
+/// What a `[notify]` message looks like on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyFormat {
+    /// `{"text": "…"}`: Slack's incoming webhooks, and the many services that read it.
+    #[default]
+    Slack,
+    /// A generic object: event kind, release, version, environment, operator, text, time.
+    Json,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -13,6 +13,7 @@ use super::load::Loader;
 use super::read::{Fields, content_offset, wrong_type};
 use super::rule::parse_rule;
 use super::schema::*;
+use super::template::Template;
 
 impl Loader<'_> {
     pub(crate) fn logs(&mut self, top: &Fields<'_, '_>) -> Vec<LogSource> {
@@ -220,20 +221,100 @@ impl Loader<'_> {
         })
     }
 
-    pub(crate) fn notify(&mut self, top: &Fields<'_, '_>) -> Option<Notify> {
+    pub(crate) fn notify(&mut self, top: &Fields<'_, '_>, vars: &[VarDecl]) -> Option<Notify> {
         let (table, span) = top.table("notify", &mut self.diags)?;
         let f = Fields::new(
             table,
             span,
             "[notify]",
-            &["webhook", "every"],
+            &["webhook", "format", "every"],
             &mut self.diags,
         );
-        let webhook = f.str("webhook", &mut self.diags).map(|w| self.template(&w));
-        let every = f
-            .duration("every", &mut self.diags)
-            .map(Spanned::into_inner);
-        Some(Notify { webhook, every })
+        let webhook = self.required_str(&f, "webhook", "[notify]", "\"{{slack_webhook}}\"");
+        let webhook = webhook.map(|w| {
+            let template = self.template(&w);
+            self.webhook_secrecy(&w, &template, vars);
+            template
+        });
+        let format = match f.str("format", &mut self.diags) {
+            None => NotifyFormat::Slack,
+            Some(v) => match v.get_ref().as_str() {
+                "slack" => NotifyFormat::Slack,
+                "json" => NotifyFormat::Json,
+                other => {
+                    let help = match super::diag::did_you_mean(other, ["slack", "json"]) {
+                        Some(near) => format!("did you mean `format = \"{near}\"`?"),
+                        None => "`slack` posts {\"text\": …}; `json` a generic object".into(),
+                    };
+                    self.diags.push(
+                        Diagnostic::error(v.span(), format!("unknown notify format `{other}`"))
+                            .help(format!("{help} (format = \"slack\" or \"json\")")),
+                    );
+                    NotifyFormat::Slack
+                }
+            },
+        };
+        let every = f.duration("every", &mut self.diags).and_then(|d| {
+            let secs = d.get_ref().as_secs_f64();
+            // A rehearsal (the demo, a test) may update every second; a channel, every minutes.
+            if secs < 1.0 {
+                self.diags.push(
+                    Diagnostic::error(d.span(), "status updates must be at least 1s apart")
+                        .help("teams read an update every 10m to 30m, e.g. every = \"15m\""),
+                );
+                return None;
+            }
+            if secs < 60.0 {
+                self.diags.push(
+                    Diagnostic::warning(d.span(), "status updates more often than once a minute")
+                        .help("a channel flooded with updates is muted; e.g. every = \"15m\""),
+                );
+            }
+            Some(d.into_inner())
+        });
+        Some(Notify {
+            webhook: webhook?,
+            format,
+            every,
+        })
+    }
+
+    /// The webhook's URL lets anyone post to the channel: it belongs in a secret variable.
+    fn webhook_secrecy(&mut self, value: &Spanned<String>, template: &Template, vars: &[VarDecl]) {
+        let used: Vec<&str> = template.vars().map(|(name, _)| name).collect();
+        let help = concat!(
+            "webhook = \"{{slack_webhook}}\" with ",
+            "slack_webhook = { env = \"SLACK_WEBHOOK\", secret = true } in [vars]"
+        );
+        if used.is_empty() {
+            if !value.get_ref().starts_with("http://") && !value.get_ref().starts_with("https://") {
+                self.diags.push(
+                    Diagnostic::error(value.span(), "`webhook` is not an http(s) URL").help(
+                        format!("give the incoming webhook's URL through a variable: {help}"),
+                    ),
+                );
+                return;
+            }
+            self.diags.push(
+                Diagnostic::warning(value.span(), "the webhook URL is written in the profile")
+                    .help(format!(
+                        "anyone who reads the profile can post to the channel: {help}"
+                    )),
+            );
+            return;
+        }
+        let secret = |name: &str| vars.iter().any(|v| v.name == name && v.secret);
+        if !used.iter().any(|name| secret(name)) {
+            self.diags.push(
+                Diagnostic::warning(
+                    value.span(),
+                    "the webhook comes from a variable not marked secret",
+                )
+                .help(format!(
+                    "mark it `secret = true` so it is never shown: {help}"
+                )),
+            );
+        }
     }
 
     pub(crate) fn policy(&mut self, top: &Fields<'_, '_>) -> Option<Policy> {

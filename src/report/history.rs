@@ -42,6 +42,8 @@ pub enum MomentKind {
     Shell,
     /// Someone followed live, left, or voted at a gate.
     Follower,
+    /// A `[notify]` message the team's channel did not get.
+    Notify,
     Ended,
 }
 
@@ -307,6 +309,11 @@ impl History {
                     format!("{by} opened a shell on {target}"),
                 );
             }
+            EventKind::NotifyFailed { message, error, .. } => self.note(
+                event.at,
+                MomentKind::Notify,
+                format!("notification not delivered: {message}: {error}"),
+            ),
             EventKind::ShellClosed { target, how } => {
                 self.note(
                     at,

@@ -14,7 +14,7 @@ mod markdown;
 mod record;
 pub mod stats;
 mod summary;
-mod words;
+pub mod words;
 
 use serde::Serialize;
 
@@ -104,6 +104,16 @@ pub fn build(journal: &Journal) -> Report {
         summary,
     }
 }
+
+/// The status message for the team's channel (seed 003) of a release as its history stands:
+/// `[notify]` posts it when the release ends, with the history its run loop kept.
+pub fn status_message(history: &History) -> String {
+    let summary = summary::summary(None, history);
+    let health = health::health(history);
+    record::status_message(&summary, history, &health)
+}
+
+pub(crate) use record::change_lines;
 
 /// The report as JSON, pretty-printed, with a final newline.
 pub fn to_json(report: &Report) -> String {

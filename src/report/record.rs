@@ -105,6 +105,9 @@ pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) ->
         ReportOutcome::Released => {
             out.push(format!("✅ {what} deployed to {env} successfully"));
             out.push(String::new());
+            out.push("Changes:".into());
+            out.extend(change_lines(release));
+            out.push(String::new());
             out.push("Validation:".into());
             out.extend(checklist_lines(h));
             out.extend(health_lines(health));
@@ -209,6 +212,26 @@ pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) ->
     out.push(format!("Operator: {by}"));
     out.push(format!("Session: {}", printable(&s.session)));
     out.join("\n") + "\n"
+}
+
+/// What the release changed on the hosts, one line per step and target (seed 003's Changes).
+pub(crate) fn change_lines(release: &crate::engine::Release) -> Vec<String> {
+    let changes = release.changes();
+    if changes.is_empty() {
+        return vec!["- nothing changed on the hosts".into()];
+    }
+    changes
+        .iter()
+        .map(|c| {
+            let irreversible = if c.irreversible { ", irreversible" } else { "" };
+            format!(
+                "- {} on {}: {}{irreversible}",
+                printable(&c.step),
+                printable(&c.target),
+                run_words(c.status)
+            )
+        })
+        .collect()
 }
 
 /// How the checklist went, in a line or two.

@@ -150,6 +150,21 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
         .iter()
         .map(|t| link_line(release, t, theme, now))
         .collect();
+    // The team's channel did not get every message: whoever relies on it should know.
+    if let Some(last) = release.notify_failures.last() {
+        lines.push(Line::from(vec![
+            Span::styled("✉ ", theme.fg(Color::Yellow)),
+            Span::styled(
+                format!(
+                    "notify: {} not delivered, last {}: {}",
+                    release.notify_failed,
+                    clock(last.at),
+                    last.error
+                ),
+                theme.fg(Color::Yellow),
+            ),
+        ]));
+    }
     for h in &release.watch.health {
         let via = h
             .via

@@ -531,3 +531,29 @@ fn events_survive_a_round_trip_through_json() {
         assert_eq!(back, event, "{line}");
     }
 }
+
+#[test]
+fn a_notification_not_delivered_is_noted_and_changes_nothing_else() {
+    let mut run = Run::going(TWO_HOSTS);
+    let before = (run.release.stage, run.release.question.clone());
+    let failed = |message: &str| EventKind::NotifyFailed {
+        message: message.into(),
+        error: "the webhook answered 500".into(),
+        attempts: 3,
+    };
+    assert_eq!(run.send(failed("release started")), Vec::new());
+    assert_eq!((run.release.stage, run.release.question.clone()), before);
+    assert_eq!(run.release.notify_failed, 1);
+    // After the end, one more does not make the release longer.
+    run.release.stage = Stage::Finished;
+    let ended = run.release.now;
+    run.wait(5000);
+    run.send(failed("release ended (released)"));
+    assert_eq!(run.release.now, ended);
+    assert_eq!(run.release.notify_failed, 2);
+    let last = run.release.notify_failures.last().expect("kept");
+    assert_eq!(
+        (last.message.as_str(), last.at),
+        ("release ended (released)", ended + 6000)
+    );
+}

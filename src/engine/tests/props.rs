@@ -129,6 +129,13 @@ fn event() -> impl Strategy<Value = EventKind> {
                 gap_ms,
             }
         }),
+        (text(), text(), 0u32..4).prop_map(|(message, error, attempts)| {
+            EventKind::NotifyFailed {
+                message,
+                error,
+                attempts,
+            }
+        }),
         // A second start, with another plan, arrives mid-release.
         Just(EventKind::Started {
             session: "s2".into(),

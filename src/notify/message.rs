@@ -1,0 +1,471 @@
+//! What the team is told, decided from each event and the release as it stands after it: pure,
+//! no I/O, no clock (the loop passes the time). The start, each gate decision, a step failing
+//! for good, the rollback starting, the end; and the status update (seed 003) on its period.
+
+use serde::Serialize;
+
+use crate::engine::release::RunStatus;
+use crate::engine::{Decision, Event, EventKind, Millis, Question, Release, RunId, Stage};
+use crate::engine::{Outcome, StepList};
+use crate::report::history::{HealthSample, History, MetricsSample};
+use crate::report::words::{asked_at, decision_words, who};
+
+/// One message for the team's channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    pub kind: MessageKind,
+    /// What it is in a few words, to name it when it could not be delivered.
+    pub title: String,
+    /// The message itself, plain text, one value per line.
+    pub text: String,
+    pub at: Millis,
+    pub release: String,
+    pub version: Option<String>,
+    pub environment: String,
+    pub operator: String,
+    pub session: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Started,
+    Resumed,
+    GateDecided,
+    StepFailed,
+    RollingBack,
+    Ended,
+    Status,
+}
+
+/// What has been said already, and what the end message needs that the release state does not
+/// keep (the samples across the watch, when it began and ended, the rule that held).
+#[derive(Debug, Clone, Default)]
+pub struct Herald {
+    failed_runs: Vec<RunId>,
+    rolling_back: bool,
+    ended: bool,
+    watch_from: Option<Millis>,
+    watch_to: Option<Millis>,
+    proposal_rule: Option<String>,
+    /// Health answers during the watch; metrics from the start (the baseline is before the
+    /// first change).
+    health: Vec<HealthSample>,
+    metrics: Vec<MetricsSample>,
+    first_at: Option<Millis>,
+}
+
+/// Samples kept for the end message; older ones go first (the report has them all).
+const SAMPLES_KEPT: usize = 20_000;
+
+impl Herald {
+    /// The messages `event` makes, read from the release after it was applied.
+    pub fn on_event(&mut self, event: &Event, release: &Release) -> Vec<Message> {
+        let at = release.now;
+        self.first_at.get_or_insert(event.at);
+        self.keep_evidence(event, release);
+        let mut out = Vec::new();
+        let say = |kind, title: String, text: String| message(release, kind, title, text, at);
+        match &event.kind {
+            EventKind::Started { .. } => out.push(say(
+                MessageKind::Started,
+                "release started".into(),
+                started_text(release),
+            )),
+            EventKind::Resumed { by } => {
+                // What the session said before gonogo died was said then.
+                self.rolling_back = rolling_back(release);
+                self.ended = release.outcome.is_some();
+                out.push(say(
+                    MessageKind::Resumed,
+                    "release resumed".into(),
+                    format!(
+                        "🔁 {by} resumed {}: {}",
+                        what(release),
+                        where_now(release, at)
+                    ),
+                ));
+            }
+            EventKind::Decided { .. } => {
+                if let Some((title, text)) = gate_decision(release, at) {
+                    out.push(say(MessageKind::GateDecided, title, text));
+                }
+            }
+            EventKind::Exited { run, .. }
+            | EventKind::RunFailed { run, .. }
+            | EventKind::RunLost { run, .. }
+            | EventKind::RunStopped { run, .. }
+            | EventKind::StopFailed { run, .. }
+            | EventKind::TimerFired {
+                timer: crate::engine::Timer::Timeout { run },
+            } => {
+                if let Some((title, text)) = self.run_failed(release, run) {
+                    out.push(say(MessageKind::StepFailed, title, text));
+                }
+            }
+            _ => {}
+        }
+        if rolling_back(release) && !self.rolling_back {
+            self.rolling_back = true;
+            let why = self.rollback_reason(release);
+            out.push(say(
+                MessageKind::RollingBack,
+                "rolling back".into(),
+                format!(
+                    "⚠️ {} rollback starting: {}\nReason: {why}",
+                    release.plan.environment,
+                    what(release)
+                ),
+            ));
+        }
+        if release.outcome.is_some() && !self.ended {
+            self.ended = true;
+            let outcome = release
+                .outcome
+                .map_or("ended", crate::report::words::outcome_words);
+            out.push(say(
+                MessageKind::Ended,
+                format!("release ended ({outcome})"),
+                self.end_text(release, at),
+            ));
+        }
+        out
+    }
+
+    /// The status update: where the release stands, what it changed, its health against the
+    /// baseline. `None` before it started and once it ended (the end message says it all).
+    pub fn status(&self, release: &Release, now: Millis) -> Option<Message> {
+        if release.started_at.is_none() || release.outcome.is_some() {
+            return None;
+        }
+        Some(message(
+            release,
+            MessageKind::Status,
+            "status update".into(),
+            super::status::text(release, now),
+            now,
+        ))
+    }
+
+    fn keep_evidence(&mut self, event: &Event, release: &Release) {
+        let at = release.now;
+        let watching = matches!(release.stage, Stage::Watching { .. });
+        if watching && self.watch_from.is_none() {
+            self.watch_from = Some(at);
+        }
+        if !watching && self.watch_from.is_some() && self.watch_to.is_none() {
+            self.watch_to = Some(at);
+        }
+        if let Some(Question::RollbackProposal { rule }) = &release.question
+            && self.proposal_rule.is_none()
+        {
+            self.proposal_rule = release
+                .plan
+                .watch
+                .as_ref()
+                .and_then(|w| w.rollback_on.get(*rule))
+                .map(|r| r.text.clone());
+        }
+        match &event.kind {
+            EventKind::HealthSampled {
+                check,
+                via,
+                reading,
+            } if watching => {
+                if self.health.len() == SAMPLES_KEPT {
+                    self.health.remove(0);
+                }
+                self.health.push(HealthSample {
+                    at,
+                    check: check.clone(),
+                    via: via.clone(),
+                    reading: reading.clone(),
+                });
+            }
+            EventKind::MetricsSampled {
+                source,
+                via,
+                reading,
+            } => {
+                if self.metrics.len() == SAMPLES_KEPT {
+                    self.metrics.remove(0);
+                }
+                self.metrics.push(MetricsSample {
+                    at,
+                    source: source.clone(),
+                    via: via.clone(),
+                    reading: reading.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// A run that failed for good (no retry left) or whose outcome became unknown, said once.
+    fn run_failed(&mut self, release: &Release, run: &RunId) -> Option<(String, String)> {
+        let state = release.run_state(run)?;
+        if !matches!(state.status, RunStatus::Failed | RunStatus::Unknown)
+            || state.attempt != run.attempt
+        {
+            return None;
+        }
+        if self.failed_runs.contains(run) {
+            return None;
+        }
+        self.failed_runs.push(run.clone());
+        let step = release.list(run.list).get(run.step)?;
+        let what = if run.list == StepList::Rollback {
+            "rollback step"
+        } else {
+            "step"
+        };
+        let name = format!("{what} {}. {}", run.step + 1, step.name);
+        let why = state.failure.clone().unwrap_or_else(|| "failed".into());
+        let attempts = if state.attempt > 1 {
+            format!(" after {} attempts", state.attempt)
+        } else {
+            String::new()
+        };
+        Some(if state.status == RunStatus::Unknown {
+            (
+                format!("{name} on {}: outcome unknown", run.target),
+                format!(
+                    "❓ {}: {name} on {}: outcome unknown: {why}",
+                    what_where(release),
+                    run.target
+                ),
+            )
+        } else {
+            (
+                format!("{name} failed on {}", run.target),
+                format!(
+                    "❌ {}: {name} failed on {} ({why}){attempts}",
+                    what_where(release),
+                    run.target
+                ),
+            )
+        })
+    }
+
+    /// Why the rollback: the rule that held, the decision that asked for it, or both.
+    fn rollback_reason(&self, release: &Release) -> String {
+        let decided = release
+            .decisions
+            .iter()
+            .rev()
+            .find(|d| {
+                matches!(
+                    d.decision,
+                    Decision::Rollback | Decision::ConfirmRollback { .. }
+                )
+            })
+            .map(|d| {
+                let at = d
+                    .question
+                    .as_ref()
+                    .and_then(|q| asked_at(release, q))
+                    .map_or(String::new(), |a| format!(" at {a}"));
+                let note = d
+                    .note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" ({n})"));
+                format!(
+                    "{}: {}{at}{note}",
+                    who(&d.by, d.actor),
+                    decision_words(&d.decision)
+                )
+            });
+        let held = self
+            .proposal_rule
+            .as_ref()
+            .map(|rule| format!("\"{rule}\" held during the watch"));
+        match (held, decided) {
+            (Some(held), Some(decided)) => format!("{held}; {decided}"),
+            (held, decided) => held.or(decided).unwrap_or_else(|| "not recorded".into()),
+        }
+    }
+
+    /// The end, as the report's status message says it (seed 003), from what was kept.
+    fn end_text(&self, release: &Release, at: Millis) -> String {
+        let history = History {
+            release: release.clone(),
+            health: self.health.clone(),
+            metrics: self.metrics.clone(),
+            first_at: self.first_at,
+            last_at: Some(at),
+            watch_from: self.watch_from,
+            watch_to: self.watch_to.or(self.watch_from.map(|_| at)),
+            outcome_at: Some(at),
+            proposal_rule: self.proposal_rule.clone(),
+            ..History::default()
+        };
+        crate::report::status_message(&history)
+            .trim_end()
+            .to_string()
+    }
+}
+
+fn message(
+    release: &Release,
+    kind: MessageKind,
+    title: String,
+    text: String,
+    at: Millis,
+) -> Message {
+    Message {
+        kind,
+        title,
+        text,
+        at,
+        release: release.plan.release.clone(),
+        version: release.plan.version.clone(),
+        environment: release.plan.environment.clone(),
+        operator: release.operator.clone(),
+        session: release.session.clone(),
+    }
+}
+
+/// The rollback steps run, or the release was rolled back (with none to run).
+fn rolling_back(release: &Release) -> bool {
+    matches!(
+        release.stage,
+        Stage::Running {
+            list: StepList::Rollback,
+            ..
+        }
+    ) || release.outcome == Some(Outcome::RolledBack)
+}
+
+/// "shop v1.2.1".
+pub(super) fn what(release: &Release) -> String {
+    match &release.plan.version {
+        Some(v) => format!("{} {v}", release.plan.release),
+        None => release.plan.release.clone(),
+    }
+}
+
+/// "shop v1.2.1 to production".
+pub(super) fn what_where(release: &Release) -> String {
+    format!("{} to {}", what(release), release.plan.environment)
+}
+
+fn started_text(release: &Release) -> String {
+    let plan = &release.plan;
+    let gates = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == crate::engine::plan::StepKind::Gate)
+        .count();
+    let targets: Vec<&str> = plan.targets.iter().map(|t| t.name.as_str()).collect();
+    let mut text = format!(
+        "🚀 {} started {}\nPlan: {} steps, {gates} gate{}, on {}",
+        release.operator,
+        what_where(release),
+        plan.steps.len(),
+        if gates == 1 { "" } else { "s" },
+        targets.join(", ")
+    );
+    if let Some(watch) = &plan.watch {
+        text.push_str(&format!(
+            "; then a {} watch window",
+            crate::report::words::took(watch.duration_ms)
+        ));
+    }
+    if let Some(why) = &plan.window_override {
+        text.push_str(&format!("\nOutside the release windows: {why}"));
+    }
+    if let Some(rehearsal) = &plan.rehearsal {
+        text.push_str(&format!("\nRehearsal on simulated hosts: {rehearsal}"));
+    }
+    text
+}
+
+/// A gate, the final gate or a rollback proposal answered: who, what, the note.
+fn gate_decision(release: &Release, at: Millis) -> Option<(String, String)> {
+    let d = release.decisions.last().filter(|d| d.at == at)?;
+    let question = d.question.as_ref()?;
+    if !matches!(
+        question,
+        Question::Gate { .. } | Question::FinalGate | Question::RollbackProposal { .. }
+    ) {
+        return None;
+    }
+    let subject = asked_at(release, question)?;
+    let answer = decision_words(&d.decision);
+    let mark = match d.decision {
+        Decision::Go => "🟢",
+        Decision::NoGo | Decision::Abort | Decision::Rollback => "🔴",
+        _ => "🟡",
+    };
+    let note = d
+        .note
+        .as_deref()
+        .map_or(String::new(), |n| format!("\nNote: {n}"));
+    Some((
+        format!("{subject}: {answer}"),
+        format!(
+            "{mark} {}: {} said {answer} at {subject}{note}",
+            what_where(release),
+            who(&d.by, d.actor)
+        ),
+    ))
+}
+
+/// Where the release stands, in a line.
+pub(super) fn where_now(release: &Release, now: Millis) -> String {
+    let step_name = |list: StepList, step: usize| {
+        let what = if list == StepList::Rollback {
+            "rollback step"
+        } else {
+            "step"
+        };
+        let name = release
+            .list(list)
+            .get(step)
+            .map_or(String::new(), |s| s.name.clone());
+        format!("{what} {}. {name}", step + 1)
+    };
+    if let Some(q) = &release.question {
+        let subject = asked_at(release, q).unwrap_or_else(|| "a rollback confirmation".into());
+        return match q {
+            Question::Failure { list, step } => {
+                format!("{} failed, waiting for a decision", step_name(*list, *step))
+            }
+            _ => format!("waiting at {subject}"),
+        };
+    }
+    match release.stage {
+        Stage::Idle | Stage::Connecting => "connecting to the targets".into(),
+        Stage::Locking => "taking the deploy locks".into(),
+        Stage::Running { list, step } => {
+            let on = release
+                .states(list)
+                .get(step)
+                .map(|s| {
+                    s.targets
+                        .iter()
+                        .filter(|t| t.status == RunStatus::Running)
+                        .map(|t| t.target.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let on = if on.is_empty() {
+                String::new()
+            } else {
+                format!(" on {on}")
+            };
+            format!(
+                "{} running{on} ({} of {})",
+                step_name(list, step),
+                step + 1,
+                release.list(list).len()
+            )
+        }
+        Stage::Watching { until } => format!(
+            "watch window, {} left",
+            crate::report::words::took(until.saturating_sub(now))
+        ),
+        Stage::Closing | Stage::Finished => "releasing the deploy locks".into(),
+    }
+}
