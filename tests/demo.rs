@@ -34,11 +34,16 @@ impl Demo {
             .expect("run gonogo demo")
     }
 
-    /// The demo's own directory under `$TMPDIR`.
+    /// The demo's own directory under `$TMPDIR` (beside it, without `XDG_RUNTIME_DIR`, the
+    /// follow sockets' `gonogo-UID`).
     fn dir(&self) -> PathBuf {
         let dirs: Vec<PathBuf> = std::fs::read_dir(self.tmp.path())
             .expect("tmp")
             .map(|e| e.expect("entry").path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("gonogo-demo-"))
+            })
             .collect();
         assert_eq!(dirs.len(), 1, "one demo directory: {dirs:?}");
         dirs[0].clone()
