@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{Header, Record, ViewChange, actor_name, split, timestamp};
-use crate::engine::{Event, EventKind};
+use crate::engine::{Event, EventKind, RunId, Stream};
 
 /// How long a written event may wait in memory before it is on disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -24,6 +24,8 @@ pub struct Writer {
     last_sync: Instant,
     dirty: bool,
     error: Option<String>,
+    /// The last output record's text, its buffer kept for the next one.
+    scratch: String,
 }
 
 /// `$XDG_DATA_HOME/gonogo/sessions/<UTC time>-<release>-<environment>.jsonl` (`~/.local/share`
@@ -95,6 +97,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            scratch: String::new(),
         };
         let line = serde_json::to_string(header).expect("a header is plain data");
         writer.line(&line);
@@ -121,6 +124,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            scratch: String::new(),
         })
     }
 
@@ -135,6 +139,17 @@ impl Writer {
 
     /// Records an event; called before the engine applies it.
     pub fn event(&mut self, event: &Event) {
+        if let EventKind::Output { run, stream, lines } = &event.kind {
+            // Most of a journal, and most of its cost: written without serde's byte-by-byte
+            // escaping of every line (the same text, see `output_line`).
+            let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
+            let mut line = std::mem::take(&mut self.scratch);
+            line.clear();
+            output_line(&mut line, (seq, t, &ts), run, *stream, lines);
+            self.line(&line);
+            self.scratch = line;
+            return self.after(&event.kind);
+        }
         // One serialization, no JSON tree: the event's own text is `{"event":"TYPE",…}`
         // (serde writes an internal tag first); the record takes the type from it and the
         // rest as its data.
@@ -153,12 +168,7 @@ impl Writer {
             return self.after(&event.kind);
         };
         let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
-        let actor = actor_name(&event.kind).map_or(String::new(), |a| {
-            format!(",\"actor\":{}", serde_json::Value::String(a))
-        });
-        let line = format!(
-            "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}"
-        );
+        let line = tagged_line((seq, t, &ts), &name, &data, &event.kind);
         self.line(&line);
         self.after(&event.kind);
     }
@@ -249,8 +259,56 @@ impl Drop for Writer {
     }
 }
 
+/// A record's line from its event's serialized type and data.
+pub(super) fn tagged_line(
+    (seq, t, ts): (u64, u64, &str),
+    name: &str,
+    data: &str,
+    kind: &EventKind,
+) -> String {
+    let actor = actor_name(kind).map_or(String::new(), |a| {
+        format!(",\"actor\":{}", serde_json::Value::String(a))
+    });
+    format!("{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}")
+}
+
+/// An output record's line, as [`tagged_line`] makes it from serde's text (a test holds them
+/// equal): the lines that need no escape (no control byte, quote or backslash: the usual
+/// case, found without stopping at each byte) are copied as they are.
+pub(super) fn output_line(
+    out: &mut String,
+    (seq, t, ts): (u64, u64, &str),
+    run: &RunId,
+    stream: Stream,
+    lines: &[String],
+) {
+    use std::fmt::Write as _;
+    let run = serde_json::to_string(run).expect("a run id is plain data");
+    let stream = serde_json::to_string(&stream).expect("a stream is plain data");
+    let _ = write!(
+        out,
+        "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"output\",\"data\":{{\"run\":{run},\"stream\":{stream},\"lines\":["
+    );
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let escape = line
+            .bytes()
+            .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+        if escape {
+            out.push_str(&serde_json::to_string(line).expect("a string"));
+        } else {
+            out.push('"');
+            out.push_str(line);
+            out.push('"');
+        }
+    }
+    out.push_str("]}}");
+}
+
 /// `{"event":"NAME",REST}` → (`NAME`, `{REST}`): a serialized event's type and its data.
-fn untag(text: &str) -> Option<(&str, String)> {
+pub(super) fn untag(text: &str) -> Option<(&str, String)> {
     let rest = text.strip_prefix("{\"event\":\"")?;
     let (name, rest) = rest.split_once('"')?;
     if name.contains('\\') {
