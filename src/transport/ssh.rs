@@ -308,6 +308,10 @@ impl Connection {
                     let tcp = tokio::net::TcpStream::connect((ep.host.as_str(), ep.port))
                         .await
                         .map_err(io_error)?;
+                    // `config.nodelay` is only read by russh's own `connect`, not by
+                    // `connect_stream`: with Nagle on, each command's channel open waited for
+                    // the host's delayed ACK (40 ms on Linux) behind the last small packet.
+                    tcp.set_nodelay(true).map_err(io_error)?;
                     client::connect_stream(config, tcp, check).await
                 }
                 Some(j) => {
