@@ -8,6 +8,7 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::writeback::Writeback;
 use super::{Header, Record, ViewChange, actor_name, split, timestamp};
 use crate::engine::{Event, EventKind, RunId, Stream};
 
@@ -26,6 +27,7 @@ pub struct Writer {
     error: Option<String>,
     /// The last output record's text, its buffer kept for the next one.
     scratch: String,
+    writeback: Option<Writeback>,
 }
 
 /// `$XDG_DATA_HOME/gonogo/sessions/<UTC time>-<release>-<environment>.jsonl` (`~/.local/share`
@@ -88,6 +90,7 @@ impl Writer {
             .mode(0o600)
             .open(path)
             .map_err(|e| format!("cannot create the journal {shown}: {e}"))?;
+        let writeback = Writeback::start(&file);
         let mut writer = Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
             path: path.to_path_buf(),
@@ -98,6 +101,7 @@ impl Writer {
             dirty: false,
             error: None,
             scratch: String::new(),
+            writeback,
         };
         let line = serde_json::to_string(header).expect("a header is plain data");
         writer.line(&line);
@@ -115,6 +119,7 @@ impl Writer {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        let writeback = Writeback::start(&file);
         Ok(Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
             path: path.to_path_buf(),
@@ -125,6 +130,7 @@ impl Writer {
             dirty: false,
             error: None,
             scratch: String::new(),
+            writeback,
         })
     }
 
@@ -212,8 +218,11 @@ impl Writer {
             .file
             .flush()
             .and_then(|()| self.file.get_ref().sync_data());
-        if let Err(e) = synced {
-            self.fail(e);
+        let behind = self.writeback.as_ref().and_then(Writeback::error);
+        match (synced, behind) {
+            (Err(e), _) => self.fail(e),
+            (Ok(()), Some(e)) => self.fail(std::io::Error::other(e)),
+            (Ok(()), None) => {}
         }
         self.dirty = false;
         self.last_sync = Instant::now();
@@ -243,7 +252,15 @@ impl Writer {
             .and_then(|()| self.file.write_all(b"\n"));
         match written {
             Ok(()) => self.dirty = true,
-            Err(e) => self.fail(e),
+            Err(e) => return self.fail(e),
+        }
+        if let Some(writeback) = &mut self.writeback
+            && writeback.wrote(line.len() + 1)
+        {
+            match self.file.flush() {
+                Ok(()) => writeback.kick(),
+                Err(e) => self.fail(e),
+            }
         }
     }
 
