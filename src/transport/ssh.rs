@@ -23,6 +23,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`Connection::open_session`]).
 const NUDGE_EVERY: Duration = Duration::from_millis(4);
 const NUDGES: usize = 10;
+/// What the keepalive is called: OpenSSH's own, which every server ignores when no reply is
+/// asked.
+const NUDGE: &str = "keepalive@openssh.com";
 /// Between keepalives when neither the profile nor the ssh config says.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -401,8 +404,11 @@ impl Connection {
         for _ in 0..NUDGES {
             match tokio::time::timeout(NUDGE_EVERY, &mut opening).await {
                 Ok(opened) => return opened,
+                // Not `send_keepalive(false)`: russh would then wait for a reply that never
+                // comes and pair the next real one with it.
                 Err(_) => {
-                    let _ = self.handle.send_keepalive(false).await;
+                    let nudge = self.handle.send_global_request(NUDGE, &[], false);
+                    let _ = nudge.await;
                 }
             }
         }
