@@ -189,7 +189,7 @@ async fn attach(
     // is not asked in a tight loop.
     let mut pause = Duration::from_millis(50);
     let end = loop {
-        let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(64);
+        let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(16);
         let script = attach_script(holder, run, command, offsets);
         let stream_lines = async {
             // What arrived while the last event waited goes in one event: a flood reaches the
