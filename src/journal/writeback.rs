@@ -31,7 +31,9 @@ impl Writeback {
             .spawn(move || {
                 for () in kicks {
                     if let Err(e) = file.sync_data() {
-                        seen.lock().expect("not poisoned").get_or_insert(e.to_string());
+                        seen.lock()
+                            .expect("not poisoned")
+                            .get_or_insert(e.to_string());
                     }
                 }
             })

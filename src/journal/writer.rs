@@ -174,7 +174,7 @@ impl Writer {
             return self.after(&event.kind);
         };
         let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
-        let line = tagged_line((seq, t, &ts), &name, &data, &event.kind);
+        let line = tagged_line((seq, t, &ts), name, &data, &event.kind);
         self.line(&line);
         self.after(&event.kind);
     }
@@ -286,7 +286,9 @@ pub(super) fn tagged_line(
     let actor = actor_name(kind).map_or(String::new(), |a| {
         format!(",\"actor\":{}", serde_json::Value::String(a))
     });
-    format!("{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}")
+    format!(
+        "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}"
+    )
 }
 
 /// An output record's line, as [`tagged_line`] makes it from serde's text (a test holds them
@@ -304,15 +306,16 @@ pub(super) fn output_line(
     let stream = serde_json::to_string(&stream).expect("a stream is plain data");
     let _ = write!(
         out,
-        "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"output\",\"data\":{{\"run\":{run},\"stream\":{stream},\"lines\":["
+        "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"output\",\"data\":"
     );
+    let _ = write!(out, "{{\"run\":{run},\"stream\":{stream},\"lines\":[");
     for (i, line) in lines.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        let escape = line
-            .bytes()
-            .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+        let escape = line.bytes().fold(false, |any, b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
         if escape {
             out.push_str(&serde_json::to_string(line).expect("a string"));
         } else {
