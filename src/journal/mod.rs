@@ -6,6 +6,7 @@
 //! types it does not know, and reads a file cut off mid-line up to its last whole line.
 
 mod reader;
+mod writeback;
 mod writer;
 
 pub use reader::{Journal, Line, ReadError, parse_line, read, read_str};

@@ -428,4 +428,22 @@ proptest! {
             prop_assert_eq!(&back[..], &events()[..back.len()]);
         }
     }
+
+    /// An output record written by the fast path is the text serde's own path writes, whatever
+    /// the lines hold (quotes, backslashes, control bytes, DEL, unicode).
+    #[test]
+    fn output_records_are_written_as_serde_writes_them(
+        lines in proptest::collection::vec(any::<String>(), 0..8),
+        stream in prop_oneof![Just(Stream::Stdout), Just(Stream::Stderr)],
+    ) {
+        let mut lines = lines;
+        lines.extend(["plain".into(), "q\"b\\t\tn\u{1}\u{7f}é".into(), String::new()]);
+        let kind = EventKind::Output { run: run(), stream, lines: lines.clone() };
+        let text = serde_json::to_string(&kind).unwrap();
+        let (name, data) = writer::untag(&text).unwrap();
+        let slow = writer::tagged_line((7, 12, "2026-11-23T10:00:00.000Z"), name, &data, &kind);
+        let mut fast = String::new();
+        writer::output_line(&mut fast, (7, 12, "2026-11-23T10:00:00.000Z"), &run(), stream, &lines);
+        prop_assert_eq!(fast, slow);
+    }
 }

@@ -8,8 +8,9 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::writeback::Writeback;
 use super::{Header, Record, ViewChange, actor_name, split, timestamp};
-use crate::engine::{Event, EventKind};
+use crate::engine::{Event, EventKind, RunId, Stream};
 
 /// How long a written event may wait in memory before it is on disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -27,6 +28,9 @@ pub struct Writer {
     /// Every record written, as its line, to the live followers (`gonogo follow`). A
     /// broadcast: a follower that lags is told so, the writer never waits.
     tap: Option<tokio::sync::broadcast::Sender<std::sync::Arc<str>>>,
+    /// The last output record's text, its buffer kept for the next one.
+    scratch: String,
+    writeback: Option<Writeback>,
 }
 
 /// `$XDG_DATA_HOME/gonogo/sessions/<UTC time>-<release>-<environment>.jsonl` (`~/.local/share`
@@ -89,6 +93,7 @@ impl Writer {
             .mode(0o600)
             .open(path)
             .map_err(|e| format!("cannot create the journal {shown}: {e}"))?;
+        let writeback = Writeback::start(&file);
         let mut writer = Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
             path: path.to_path_buf(),
@@ -99,6 +104,8 @@ impl Writer {
             dirty: false,
             error: None,
             tap: None,
+            scratch: String::new(),
+            writeback,
         };
         let line = serde_json::to_string(header).expect("a header is plain data");
         writer.line(&line);
@@ -116,6 +123,7 @@ impl Writer {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        let writeback = Writeback::start(&file);
         Ok(Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
             path: path.to_path_buf(),
@@ -126,6 +134,8 @@ impl Writer {
             dirty: false,
             error: None,
             tap: None,
+            scratch: String::new(),
+            writeback,
         })
     }
 
@@ -145,6 +155,17 @@ impl Writer {
 
     /// Records an event; called before the engine applies it.
     pub fn event(&mut self, event: &Event) {
+        if let EventKind::Output { run, stream, lines } = &event.kind {
+            // Most of a journal, and most of its cost: written without serde's byte-by-byte
+            // escaping of every line (the same text, see `output_line`).
+            let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
+            let mut line = std::mem::take(&mut self.scratch);
+            line.clear();
+            output_line(&mut line, (seq, t, &ts), run, *stream, lines);
+            self.line(&line);
+            self.scratch = line;
+            return self.after(&event.kind);
+        }
         // One serialization, no JSON tree: the event's own text is `{"event":"TYPE",…}`
         // (serde writes an internal tag first); the record takes the type from it and the
         // rest as its data.
@@ -163,12 +184,7 @@ impl Writer {
             return self.after(&event.kind);
         };
         let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
-        let actor = actor_name(&event.kind).map_or(String::new(), |a| {
-            format!(",\"actor\":{}", serde_json::Value::String(a))
-        });
-        let line = format!(
-            "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}"
-        );
+        let line = tagged_line((seq, t, &ts), name, &data, &event.kind);
         self.line(&line);
         self.after(&event.kind);
     }
@@ -212,8 +228,11 @@ impl Writer {
             .file
             .flush()
             .and_then(|()| self.file.get_ref().sync_data());
-        if let Err(e) = synced {
-            self.fail(e);
+        let behind = self.writeback.as_ref().and_then(Writeback::error);
+        match (synced, behind) {
+            (Err(e), _) => self.fail(e),
+            (Ok(()), Some(e)) => self.fail(std::io::Error::other(e)),
+            (Ok(()), None) => {}
         }
         self.dirty = false;
         self.last_sync = Instant::now();
@@ -243,7 +262,15 @@ impl Writer {
             .and_then(|()| self.file.write_all(b"\n"));
         match written {
             Ok(()) => self.dirty = true,
-            Err(e) => self.fail(e),
+            Err(e) => return self.fail(e),
+        }
+        if let Some(writeback) = &mut self.writeback
+            && writeback.wrote(line.len() + 1)
+        {
+            match self.file.flush() {
+                Ok(()) => writeback.kick(),
+                Err(e) => self.fail(e),
+            }
         }
         if let Some(tap) = &self.tap
             && tap.receiver_count() > 0
@@ -264,8 +291,59 @@ impl Drop for Writer {
     }
 }
 
+/// A record's line from its event's serialized type and data.
+pub(super) fn tagged_line(
+    (seq, t, ts): (u64, u64, &str),
+    name: &str,
+    data: &str,
+    kind: &EventKind,
+) -> String {
+    let actor = actor_name(kind).map_or(String::new(), |a| {
+        format!(",\"actor\":{}", serde_json::Value::String(a))
+    });
+    format!(
+        "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"{name}\"{actor},\"data\":{data}}}"
+    )
+}
+
+/// An output record's line, as [`tagged_line`] makes it from serde's text (a test holds them
+/// equal): the lines that need no escape (no control byte, quote or backslash: the usual
+/// case, found without stopping at each byte) are copied as they are.
+pub(super) fn output_line(
+    out: &mut String,
+    (seq, t, ts): (u64, u64, &str),
+    run: &RunId,
+    stream: Stream,
+    lines: &[String],
+) {
+    use std::fmt::Write as _;
+    let run = serde_json::to_string(run).expect("a run id is plain data");
+    let stream = serde_json::to_string(&stream).expect("a stream is plain data");
+    let _ = write!(
+        out,
+        "{{\"seq\":{seq},\"t\":{t},\"ts\":\"{ts}\",\"type\":\"output\",\"data\":"
+    );
+    let _ = write!(out, "{{\"run\":{run},\"stream\":{stream},\"lines\":[");
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let escape = line.bytes().fold(false, |any, b| {
+            any | (b < 0x20) | (b == b'"') | (b == b'\\')
+        });
+        if escape {
+            out.push_str(&serde_json::to_string(line).expect("a string"));
+        } else {
+            out.push('"');
+            out.push_str(line);
+            out.push('"');
+        }
+    }
+    out.push_str("]}}");
+}
+
 /// `{"event":"NAME",REST}` → (`NAME`, `{REST}`): a serialized event's type and its data.
-fn untag(text: &str) -> Option<(&str, String)> {
+pub(super) fn untag(text: &str) -> Option<(&str, String)> {
     let rest = text.strip_prefix("{\"event\":\"")?;
     let (name, rest) = rest.split_once('"')?;
     if name.contains('\\') {

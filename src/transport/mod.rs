@@ -117,7 +117,7 @@ impl Link {
     /// passed on. A script that never started is an error that quotes the shell's words.
     pub async fn exec(&self, body: &str, chunks: Chunks) -> Result<ExecEnd, String> {
         let text = script::wrap(body);
-        let (raw_tx, mut raw) = mpsc::channel::<(Stream, Vec<u8>)>(64);
+        let (raw_tx, mut raw) = mpsc::channel::<(Stream, Vec<u8>)>(16);
         let running = async {
             match &self.kind {
                 LinkKind::Local { place } => {

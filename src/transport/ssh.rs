@@ -19,6 +19,13 @@ use host_key::{HostKeyCheck, host_key_preference};
 
 /// How long to wait for a host when neither the profile nor the ssh config says.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// While a channel's opening is awaited: a keepalive this often, this many at most (see
+/// [`Connection::open_session`]).
+const NUDGE_EVERY: Duration = Duration::from_millis(4);
+const NUDGES: usize = 10;
+/// What the keepalive is called: OpenSSH's own, which every server ignores when no reply is
+/// asked.
+const NUDGE: &str = "keepalive@openssh.com";
 /// Between keepalives when neither the profile nor the ssh config says.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(15);
 
@@ -308,6 +315,10 @@ impl Connection {
                     let tcp = tokio::net::TcpStream::connect((ep.host.as_str(), ep.port))
                         .await
                         .map_err(io_error)?;
+                    // `config.nodelay` is only read by russh's own `connect`, not by
+                    // `connect_stream`: with Nagle on, each command's channel open waited for
+                    // the host's delayed ACK (40 ms on Linux) behind the last small packet.
+                    tcp.set_nodelay(true).map_err(io_error)?;
                     client::connect_stream(config, tcp, check).await
                 }
                 Some(j) => {
@@ -366,7 +377,7 @@ impl Connection {
         stdin: &[u8],
     ) -> Result<Option<russh::Channel<client::Msg>>, String> {
         let starting = async {
-            let channel = self.handle.channel_open_session().await?;
+            let channel = self.open_session().await?;
             channel.exec(true, command).await?;
             channel.data(stdin).await?;
             Ok::<_, russh::Error>(channel)
@@ -380,6 +391,28 @@ impl Connection {
                 Ok(None)
             }
         }
+    }
+
+    /// Opens a session channel. While the host's answer is awaited, a keepalive (no reply
+    /// asked) goes every few milliseconds: it carries the ACK of what the host sent last. sshd
+    /// does not turn Nagle off for commands without a PTY, so after its burst of small packets
+    /// at login (host keys, debug notes) it held the confirmation of the first channel until
+    /// this side's delayed ACK, 40 ms later on Linux.
+    async fn open_session(&self) -> Result<russh::Channel<client::Msg>, russh::Error> {
+        let opening = self.handle.channel_open_session();
+        tokio::pin!(opening);
+        for _ in 0..NUDGES {
+            match tokio::time::timeout(NUDGE_EVERY, &mut opening).await {
+                Ok(opened) => return opened,
+                // Not `send_keepalive(false)`: russh would then wait for a reply that never
+                // comes and pair the next real one with it.
+                Err(_) => {
+                    let nudge = self.handle.send_global_request(NUDGE, &[], false);
+                    let _ = nudge.await;
+                }
+            }
+        }
+        opening.await
     }
 
     /// Runs `command` with no PTY, writing `stdin` to it and then EOF, and sending output
