@@ -283,10 +283,12 @@ fn over_ssh(sshd: &Sshd, runtime: &Path, follow_args: &str, dir: &Path) -> Pty {
 #[test]
 fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
     let sshd = Sshd::start();
-    let g = Gonogo::new(&PROFILE.replace(
+    // A last gate keeps the session open while the follower reads how its GO was judged.
+    let profile = PROFILE.replace(
         "gate = \"Ship it to web-1?\"",
         "gate = \"Ship it to web-1?\"\napprovals = 2",
-    ));
+    ) + "\n[[step]]\ngate = \"Looks good?\"\n";
+    let g = Gonogo::new(&profile);
     let (mut op, runtime) = operator(&g);
     op.say("go");
     op.say("go");
@@ -297,6 +299,8 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
     pty.answer("g", "Enter confirms GO");
     op.wait_for("ok   go from dana (ssh from 127.0.0.1) counted");
     pty.wait_text("GO from dana counted");
+    op.wait_for("?? GATE [Deploy] Looks good?");
+    op.say("go");
     pty.wait_text("RELEASED");
     pty.press("q");
     assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
