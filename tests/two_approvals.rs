@@ -37,8 +37,8 @@ fn headless_says_a_second_go_from_the_same_person_is_not_counted() {
     assert_eq!(t.matches("decided by").count(), 2, "go, then abort: {t}");
 }
 
-#[test]
-fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
+/// The two-approval gate open, ana's GO counted once; the release and the time of its last event.
+fn one_go_in() -> (Release, u64) {
     let text = format!("version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n{BODY}");
     let (p, diags) = profile::load(&Source::new("t.toml", text));
     let p = p.unwrap_or_else(|| panic!("{diags:?}"));
@@ -79,6 +79,12 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
             actor: gonogo::engine::Actor::Person,
         },
     );
+    (release, at)
+}
+
+#[test]
+fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
+    let (release, at) = one_go_in();
     let mut c = Cockpit::new(
         Terminal::new(TestBackend::new(100, 30)).expect("terminal"),
         "ana",
@@ -104,36 +110,12 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
 #[test]
 fn a_followers_go_counts_only_from_another_person_over_ssh_for_what_they_saw() {
     use gonogo::share::vote::{Vote, digest, judge};
-    let text = format!("version = 1\n[release]\nname = \"r\"\nenvironment = \"staging\"\n{BODY}");
-    let (p, diags) = profile::load(&Source::new("t.toml", text));
-    let p = p.unwrap_or_else(|| panic!("{diags:?}"));
-    let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
-    let mut release = Release::default();
-    let mut at = 1_790_000_000_000;
+    let (mut release, mut at) = one_go_in();
     let mut send = |release: &mut Release, kind| {
         at += 1000;
         release.apply(&Event::new(at, kind));
     };
     let here = || "here".to_string();
-    send(
-        &mut release,
-        EventKind::Started {
-            session: "s1".into(),
-            operator: "ana".into(),
-            plan: Box::new(profile::release_plan(&p, &vars)),
-        },
-    );
-    send(&mut release, EventKind::Connected { target: here() });
-    send(&mut release, EventKind::LockTaken { target: here() });
-    send(
-        &mut release,
-        EventKind::Decided {
-            by: "ana".into(),
-            decision: Decision::Go,
-            note: None,
-            actor: gonogo::engine::Actor::Person,
-        },
-    );
     let vote = |name: &str, via: &str, seen: String| Vote {
         name: name.into(),
         via: via.into(),

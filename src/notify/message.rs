@@ -413,18 +413,7 @@ fn gate_decision(release: &Release, at: Millis) -> Option<(String, String)> {
 
 /// Where the release stands, in a line.
 pub(super) fn where_now(release: &Release, now: Millis) -> String {
-    let step_name = |list: StepList, step: usize| {
-        let what = if list == StepList::Rollback {
-            "rollback step"
-        } else {
-            "step"
-        };
-        let name = release
-            .list(list)
-            .get(step)
-            .map_or(String::new(), |s| s.name.clone());
-        format!("{what} {}. {name}", step + 1)
-    };
+    let step_name = |list: StepList, step: usize| crate::report::step_label(release, list, step);
     if let Some(q) = &release.question {
         let subject = asked_at(release, q).unwrap_or_else(|| "a rollback confirmation".into());
         return match q {

@@ -178,23 +178,26 @@ fn ended_because(release: &Release, h: &History, outcome: Outcome) -> Option<Str
     }
 }
 
+/// A step as people name it: "step 4. Migrate", "rollback step 1. Restart".
+pub(crate) fn step_label(release: &Release, list: StepList, step: usize) -> String {
+    let what = if list == StepList::Rollback {
+        "rollback step"
+    } else {
+        "step"
+    };
+    let name = release
+        .list(list)
+        .get(step)
+        .map_or(String::new(), |s| s.name.clone());
+    format!("{what} {}. {name}", step + 1)
+}
+
 /// Where the journal stops, in words: "the journal ends at 13:41:19Z while step 4. Migrate was
 /// running: outcome unknown".
 fn unknown(h: &History) -> String {
     let release = &h.release;
     let at = h.last_at.map_or_else(|| "its header".to_string(), clock);
-    let step_name = |list: StepList, step: usize| {
-        let what = if list == StepList::Rollback {
-            "rollback step"
-        } else {
-            "step"
-        };
-        let name = release
-            .list(list)
-            .get(step)
-            .map_or(String::new(), |s| s.name.clone());
-        format!("{what} {}. {name}", step + 1)
-    };
+    let step_name = |list: StepList, step: usize| step_label(release, list, step);
     let while_ = match (&release.question, release.stage) {
         (_, Stage::Idle) => "before the release started".to_string(),
         (_, Stage::Connecting) => "while connecting to the targets".to_string(),
