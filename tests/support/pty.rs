@@ -55,7 +55,10 @@ impl Pty {
         for (k, v) in env {
             command.env(k, v);
         }
-        let session = expectrl::session::Session::spawn(command).expect("spawn in a pty");
+        let mut session = expectrl::session::Session::spawn(command).expect("spawn in a pty");
+        // The spawn sets the pty to 80×24 from this side after the fork, which can land after
+        // the child's `stty`: set the size from this side too (a late change is a SIGWINCH).
+        let _ = session.get_process_mut().set_window_size(cols, rows);
         Pty {
             session,
             screen: vt100::Parser::new(
