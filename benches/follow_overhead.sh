@@ -84,7 +84,7 @@ PY
 
 runs=${RUNS:-3}
 env="XDG_RUNTIME_DIR=$work/runtime XDG_DATA_HOME=$work/data XDG_STATE_HOME=$work/state HOME=$work"
-run="$env $bin run $work/cat.toml --headless --yes </dev/null | wc -l"
+run="$env $bin run $work/cat.toml --headless --yes </dev/null 2>/dev/null | wc -l"
 read -r cat_wall _ cat_min cat_max < <(measure "$runs" "cat $work/big.log | wc -l")
 read -r alone _ alone_min alone_max < <(measure "$runs" "$run; rm -rf $work/data")
 read -r reading _ r_min r_max < <(measure "$runs" \
