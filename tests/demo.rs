@@ -129,8 +129,11 @@ fn bad_release_is_rolled_back_by_auto_rollback_with_the_evidence() {
     let out = demo.run(&["--scenario", "bad-release"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(3), "{all}");
+    // The 5xx ratio's rule holds first as a rule; the error lines' rate may beat it on a slow
+    // machine: either is the evidence of the same bug.
     assert!(
-        all.contains("?? ROLLBACK PROPOSED: error_ratio > 5% for 15s held"),
+        all.contains("?? ROLLBACK PROPOSED: error_ratio > 5% for 15s held")
+            || all.contains("?? ROLLBACK PROPOSED: log_errors > 30/min for 30s held"),
         "{all}"
     );
     assert!(all.contains("new error since the deploy"), "{all}");
