@@ -20,10 +20,12 @@ pub fn wrap(body: &str) -> String {
 }
 
 /// `members`: the pids of the processes in the session or process group `$pid` (zombies left
-/// out), read from /proc so that nothing beyond a POSIX shell is needed.
+/// out), read from /proc so that nothing beyond a POSIX shell is needed. A process that ends
+/// during the scan is skipped silently: the redirect's failure is inside the braces whose
+/// stderr is discarded (dash opens `< FILE` before a later `2>/dev/null` on the same command).
 pub const MEMBERS_FN: &str = r#"members() {
   for f in /proc/[0-9]*/stat; do
-    read -r st < "$f" 2>/dev/null || continue
+    { read -r st < "$f"; } 2>/dev/null || continue
     set -- ${st##*) }
     [ "$1" = Z ] && continue
     if [ "$3" = "$pid" ] || [ "$4" = "$pid" ]; then p=${f#/proc/}; echo "${p%/stat}"; fi
