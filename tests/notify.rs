@@ -372,6 +372,30 @@ fn a_webhook_answering_500_is_retried_reported_and_the_release_still_released() 
     assert_url_unseen(&g, &out, &hook);
 }
 
+/// Under GitHub Actions a notification not delivered is a warning annotation on the job.
+#[test]
+fn under_github_actions_a_notification_not_delivered_is_a_warning() {
+    let (url, hook) = webhook(Mode::Answer(500));
+    let g = gonogo(&profile(GATE_THEN_DEPLOY, ""));
+    let mut command = g.command(&["--yes"]);
+    command
+        .env("TEST_NOTIFY_WEBHOOK", &url)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", g.dir.path().join("summary.md"))
+        .stdin(std::process::Stdio::null());
+    let out = command.output().expect("gonogo");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains(concat!(
+            "::warning title=notification not delivered::release started not delivered: ",
+            "the webhook answered 500 Internal Server Error (3 attempts)"
+        )),
+        "{t}"
+    );
+    assert_url_unseen(&g, &out, &hook);
+}
+
 #[test]
 fn a_status_update_comes_every_period_while_the_release_runs() {
     let (url, hook) = webhook(Mode::Answer(200));

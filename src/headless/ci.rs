@@ -150,6 +150,14 @@ impl super::Headless {
         }
     }
 
+    /// Something that did not stop the release but should be seen: a warning annotation.
+    pub(super) fn warn(&mut self, title: &str, message: &str) {
+        if self.out.ci() {
+            self.out
+                .command(&command("warning", &[("title", title)], message));
+        }
+    }
+
     /// A run failed (or its outcome is unknown): an annotation naming the step and the target.
     pub(super) fn annotate(&mut self, level: &str, step: &str, target: &str, message: &str) {
         if self.out.ci() {

@@ -475,11 +475,13 @@ impl Frontend for Headless {
                     1 => " (1 attempt)".to_string(),
                     n => format!(" ({n} attempts)"),
                 };
-                self.line(format!(
-                    "!!   notify: {} not delivered: {}{tries}",
+                let said = format!(
+                    "{} not delivered: {}{tries}",
                     printable(message),
                     printable(error)
-                ));
+                );
+                self.line(format!("!!   notify: {said}"));
+                self.warn("notification not delivered", &said);
             }
         }
         self.show_progress(release);
