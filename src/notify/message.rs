@@ -259,22 +259,7 @@ impl Herald {
                     Decision::Rollback | Decision::ConfirmRollback { .. }
                 )
             })
-            .map(|d| {
-                let at = d
-                    .question
-                    .as_ref()
-                    .and_then(|q| asked_at(release, q))
-                    .map_or(String::new(), |a| format!(" at {a}"));
-                let note = d
-                    .note
-                    .as_deref()
-                    .map_or(String::new(), |n| format!(" ({n})"));
-                format!(
-                    "{}: {}{at}{note}",
-                    who(&d.by, d.actor),
-                    decision_words(&d.decision)
-                )
-            });
+            .map(|d| crate::report::decision_said(release, d));
         let held = self
             .proposal_rule
             .as_ref()

@@ -114,28 +114,36 @@ pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
     }
 }
 
+/// A decision in a line: "ana: rollback at gate “Go?” (dashboards red)".
+pub(crate) fn decision_said(
+    release: &Release,
+    d: &crate::engine::release::DecisionRecord,
+) -> String {
+    let at = d
+        .question
+        .as_ref()
+        .and_then(|q| asked_at(release, q))
+        .map_or(String::new(), |a| format!(" at {a}"));
+    let note = d
+        .note
+        .as_deref()
+        .map_or(String::new(), |n| format!(" ({n})"));
+    format!(
+        "{}: {}{at}{note}",
+        who(&d.by, d.actor),
+        decision_words(&d.decision)
+    )
+}
+
 /// The decision, failure or refusal the release ended on.
 fn ended_because(release: &Release, h: &History, outcome: Outcome) -> Option<String> {
     let said = |d: &crate::engine::release::DecisionRecord| {
-        let at = d
-            .question
-            .as_ref()
-            .and_then(|q| asked_at(release, q))
-            .map_or(String::new(), |a| format!(" at {a}"));
-        let note = d
-            .note
-            .as_deref()
-            .map_or(String::new(), |n| format!(" ({n})"));
         let failed = match d.question {
             Some(Question::Failure { list, step }) => failed_step(release, list, step),
             _ => None,
         }
         .map_or(String::new(), |f| format!("{f}; "));
-        format!(
-            "{failed}{}: {}{at}{note}",
-            who(&d.by, d.actor),
-            decision_words(&d.decision)
-        )
+        format!("{failed}{}", decision_said(release, d))
     };
     match outcome {
         Outcome::Refused => {
