@@ -68,19 +68,7 @@ while True:
 print(got, file=sys.stderr)
 PY
 
-measure() {
-  python3 - "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2]
-walls = []
-for _ in range(runs):
-    t = time.perf_counter()
-    subprocess.run(["bash", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
-    walls.append(time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{statistics.median(walls):.3f} {peak:.1f} {min(walls):.3f} {max(walls):.3f}")
-PY
-}
+. benches/measure.sh
 
 runs=${RUNS:-3}
 env="XDG_RUNTIME_DIR=$work/runtime XDG_DATA_HOME=$work/data XDG_STATE_HOME=$work/state HOME=$work"

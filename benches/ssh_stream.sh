@@ -75,21 +75,7 @@ profile() { # NAME TARGETS COMMAND
     printf '[[step]]\nname = "bench"\ncheck = "%s"\non = "all"\n' "$3"; } > "$work/$1.toml"
 }
 
-# Runs a shell command N times; prints the median wall seconds, the max peak RSS (MB), and the
-# fastest and slowest wall seconds.
-measure() {
-  python3 - "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
-runs, cmd = int(sys.argv[1]), sys.argv[2]
-walls = []
-for _ in range(runs):
-    t = time.perf_counter()
-    subprocess.run(["bash", "-c", cmd], check=True, stdout=subprocess.DEVNULL)
-    walls.append(time.perf_counter() - t)
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"{statistics.median(walls):.3f} {peak:.1f} {min(walls):.3f} {max(walls):.3f}")
-PY
-}
+. benches/measure.sh
 
 ssh_cmd="ssh -F /dev/null -i $work/client_key -p $port -o IdentitiesOnly=yes -o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes $user@127.0.0.1"
 profile cat 1 "cat $work/big.log"
