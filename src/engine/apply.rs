@@ -6,8 +6,8 @@ use super::event::{Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
 use super::plan::StepKind;
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
-    DecisionRecord, LinkState, LockState, Mark, Question, Release, RunStatus, Stage, StepState,
-    StepStatus, TargetRun, TargetState,
+    LinkState, LockState, Mark, Question, Release, RunStatus, Stage, StepState, StepStatus,
+    TargetRun, TargetState,
 };
 
 impl Release {
@@ -179,18 +179,13 @@ impl Release {
                 note,
                 counted: true,
                 ..
-            } if self.question == Some(Question::Gate { step: *step }) => {
-                let go = super::event::Decision::Go;
-                self.decisions.push(DecisionRecord {
-                    at: self.now,
-                    by: name.clone(),
-                    actor: super::event::Actor::Person,
-                    decision: go.clone(),
-                    note: note.clone(),
-                    question: self.question.clone(),
-                });
-                self.decide(name, &go, &mut fx);
-            }
+            } if self.question == Some(Question::Gate { step: *step }) => self.recorded_decision(
+                name,
+                &super::event::Decision::Go,
+                note,
+                super::event::Actor::Person,
+                &mut fx,
+            ),
             EventKind::Voted { .. } => {}
             EventKind::Left { name } => {
                 if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
@@ -205,17 +200,7 @@ impl Release {
                 decision,
                 note,
                 actor,
-            } => {
-                self.decisions.push(DecisionRecord {
-                    at: self.now,
-                    by: by.clone(),
-                    actor: *actor,
-                    decision: decision.clone(),
-                    note: note.clone(),
-                    question: self.question.clone(),
-                });
-                self.decide(by, decision, &mut fx);
-            }
+            } => self.recorded_decision(by, decision, note, *actor, &mut fx),
             EventKind::LogLines {
                 target,
                 follower,

@@ -10,6 +10,27 @@ use super::release::{
 pub const EXTEND_WATCH_MS: u64 = 5 * 60 * 1000;
 
 impl Release {
+    /// A decision (a person's, `--yes`, a follower's counted vote): recorded for the report
+    /// with the question it answered, then taken.
+    pub(super) fn recorded_decision(
+        &mut self,
+        by: &str,
+        decision: &super::event::Decision,
+        note: &Option<String>,
+        actor: super::event::Actor,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.decisions.push(super::release::DecisionRecord {
+            at: self.now,
+            by: by.to_string(),
+            actor,
+            decision: decision.clone(),
+            note: note.clone(),
+            question: self.question.clone(),
+        });
+        self.decide(by, decision, fx);
+    }
+
     pub(super) fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
         if self.outcome.is_some() || self.stage == Stage::Idle {
             return;
