@@ -167,7 +167,11 @@ fn socket_of_exists(runtime: &Path) -> bool {
 
 /// Connects to `socket` as the user `nobody` and returns what it read (or why it could not).
 fn connect_as_nobody(socket: &Path) -> String {
-    let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1])\n s.settimeout(5)\n print(s.recv(200).decode())\nexcept OSError as e:\n print('oserror', e.errno)\n";
+    let script = concat!(
+        "import socket,sys\ns=socket.socket(socket.AF_UNIX)\n",
+        "try:\n s.connect(sys.argv[1])\n s.settimeout(5)\n print(s.recv(200).decode())\n",
+        "except OSError as e:\n print('oserror', e.errno)\n"
+    );
     let out = std::process::Command::new("/usr/bin/setpriv")
         .args([
             "--reuid=65534",

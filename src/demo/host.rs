@@ -149,7 +149,8 @@ case "$1" in
       sleep 1
       echo "Running upgrade REV_MID -> REV_HEAD, backfill orders.currency and make it NOT NULL"
       sleep 2
-      echo "sqlalchemy.exc.OperationalError: (psycopg2.errors.LockNotAvailable) canceling statement due to lock timeout" >&2
+      printf '%s%s\n' "sqlalchemy.exc.OperationalError: (psycopg2.errors.LockNotAvailable) " \
+        "canceling statement due to lock timeout" >&2
       echo "  the lock on table orders is held by $(cat "$HOME/db/blocked-by")" >&2
       echo "  the schema is now at REV_MID: orders.currency exists, nullable, not backfilled" >&2
       exit 1

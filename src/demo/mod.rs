@@ -107,7 +107,11 @@ pub fn run(args: &DemoArgs) -> ExitCode {
 
 fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
     if args.yes && !args.headless {
-        return Err("--yes answers for you only with --headless: in the cockpit, answer each question yourself, or add --headless".into());
+        return Err(
+            "--yes answers for you only with --headless: in the cockpit, answer each \
+                    question yourself, or add --headless"
+                .into(),
+        );
     }
     crate::ui::present::check_masks(args.present.as_deref().unwrap_or_default())?;
     if args

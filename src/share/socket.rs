@@ -69,7 +69,17 @@ pub fn dir() -> Result<PathBuf, String> {
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(format!("cannot make {shown}: {e}")),
+        Err(e) => {
+            let parent = dir
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            return Err(format!(
+                "cannot make {shown}: {e}\n  help: {parent} (XDG_RUNTIME_DIR, or the temp \
+                 directory) must exist and be writable: set XDG_RUNTIME_DIR to your runtime \
+                 directory, e.g. /run/user/{uid}"
+            ));
+        }
     }
     let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if !meta.is_dir() || meta.uid() != uid {

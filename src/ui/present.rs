@@ -18,7 +18,10 @@ pub struct Presenter {
 /// IPv4 and IPv6 addresses (full, or with `::`: a time of day is not one), e-mail addresses.
 const ADDRESSES: [&str; 3] = [
     r"\b(?:\d{1,3}\.){3}\d{1,3}\b",
-    r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b|\b(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?",
+    concat!(
+        r"\b(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}\b",
+        r"|\b(?:[0-9A-Fa-f]{1,4}:){1,6}:(?:[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4})*)?"
+    ),
     r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
 ];
 
