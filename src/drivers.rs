@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::engine::{Effect, EventKind, KeptLock, ReleasePlan, RunId, StepList, Timer};
+use crate::engine::{Effect, EventKind, KeptLock, Origin, ReleasePlan, RunId, StepList, Timer};
 use crate::probe::check::{self, Work};
 use crate::probe::logs::{self, FollowerSpec};
 use crate::transport::lines::Redactor;
@@ -48,6 +48,11 @@ pub struct Session {
     /// What each check and run step does on a target: its real command (secrets included,
     /// never put in an event), or one of gonogo's own probes.
     pub work: HashMap<(StepList, usize), Work>,
+    /// Where the rollback's steps come from: each `run` step's real `undo` command by its
+    /// index, and each `[[rollback]]` step's work by its index in the profile. The rollback's
+    /// own indices are known once it begins (`Effect::RollbackPlanned`).
+    pub undo_work: HashMap<usize, Work>,
+    pub rollback_work: HashMap<usize, Work>,
     pub links: HashMap<String, Arc<Link>>,
     pub holder: Arc<Holder>,
     pub break_lock: Option<String>,
@@ -146,6 +151,19 @@ impl Drivers for LiveDrivers {
     fn effect(&mut self, effect: Effect) {
         let events = self.events.clone();
         match effect {
+            Effect::RollbackPlanned { origins } => {
+                let session = &mut self.session;
+                session.work.retain(|(list, _), _| *list == StepList::Main);
+                for (i, origin) in origins.into_iter().enumerate() {
+                    let work = match origin {
+                        Origin::Undo { step } => session.undo_work.get(&step),
+                        Origin::Rollback { index } => session.rollback_work.get(&index),
+                    };
+                    if let Some(work) = work {
+                        session.work.insert((StepList::Rollback, i), work.clone());
+                    }
+                }
+            }
             Effect::StartProbes => {
                 let session = &self.session;
                 self.probes = session

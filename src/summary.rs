@@ -10,13 +10,8 @@ use crate::text::printable;
 /// The summary's lines, without a trailing newline each.
 pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     let mut out = Vec::new();
-    let outcome = match release.outcome {
-        Some(Outcome::Released) => "released",
-        Some(Outcome::RolledBack) => "rolled back",
-        Some(Outcome::Aborted) => "aborted",
-        Some(Outcome::Refused) => "refused to start",
-        None => "not finished",
-    };
+    let (word, detail) = outcome_parts(release);
+    let detail = detail.map_or(String::new(), |d| format!("; {d}"));
     let took = release
         .started_at
         .map(|s| took(release.now.saturating_sub(s)))
@@ -27,7 +22,7 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
         .as_deref()
         .map_or(String::new(), |v| format!(" {}", printable(v)));
     out.push(format!(
-        "== summary: {}{version} to {}: {outcome} after {took}",
+        "== summary: {}{version} to {}: {word} after {took}{detail}",
         printable(&release.plan.release),
         printable(&release.plan.environment)
     ));
@@ -42,6 +37,7 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             crate::engine::Actor::Yes => " [--yes]",
             crate::engine::Actor::Gonogo => " [gonogo]",
             crate::engine::Actor::Demo => " [gonogo demo]",
+            crate::engine::Actor::Policy => "",
         };
         // What was answered: two "go"s read the same without their gates.
         let at = d
@@ -55,6 +51,9 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             printable(&d.by),
             crate::headless::describe(&d.decision)
         ));
+    }
+    for line in undo_lines(release) {
+        out.push(format!("   {line}"));
     }
     for list in [StepList::Main, StepList::Rollback] {
         for (step, state) in release.list(list).iter().zip(release.states(list)) {
@@ -127,6 +126,52 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
         out.push(format!("   log: {}", printable(&log.display().to_string())));
     }
     out
+}
+
+/// How the release ended, in the words every place uses: "released", "rolled back",
+/// "aborted: no host was changed", "aborted: left changed on web-1, web-2".
+pub fn outcome_said(release: &Release) -> String {
+    match outcome_parts(release) {
+        (word, None) => word.to_string(),
+        (word, Some(detail)) => format!("{word}: {detail}"),
+    }
+}
+
+/// The outcome's word, and what a release that stopped short left behind.
+pub fn outcome_parts(release: &Release) -> (&'static str, Option<String>) {
+    let word = match release.outcome {
+        Some(Outcome::Released) => return ("released", None),
+        Some(Outcome::RolledBack) => return ("rolled back", None),
+        Some(Outcome::Refused) => return ("refused to start", Some("nothing ran".into())),
+        Some(Outcome::Aborted) => "aborted",
+        None => "not finished",
+    };
+    let detail = match left_changed(release) {
+        hosts if hosts.is_empty() => "no host was changed".to_string(),
+        hosts => format!("left changed on {}", printable(&hosts.join(", "))),
+    };
+    (word, Some(detail))
+}
+
+/// The hosts a release that did not roll back leaves changed: where any `run` step started.
+pub fn left_changed(release: &Release) -> Vec<String> {
+    release.changed_hosts()
+}
+
+/// Once a rollback began: what became of each `run` step that started, host by host
+/// ("undo: Stage v1.5.0: ↺ undone on web-1; never ran on web-2").
+pub fn undo_lines(release: &Release) -> Vec<String> {
+    (0..release.plan.steps.len())
+        .filter(|&i| release.steps[i].targets.iter().any(|t| t.started_at.is_some()))
+        .filter_map(|i| {
+            let words = release.undo_words(i)?;
+            Some(format!(
+                "undo: {}: {}",
+                printable(&release.plan.steps[i].name),
+                printable(&words)
+            ))
+        })
+        .collect()
 }
 
 /// The step a question was about, as the checklist names it.
@@ -268,15 +313,23 @@ fn number(v: f64) -> String {
 /// Where one host stands: the last step that changed it, and anything not known.
 fn host_state(release: &Release, target: &str) -> String {
     let mut changed = Vec::new();
-    for (step, state) in release.plan.steps.iter().zip(&release.steps) {
+    for (index, (step, state)) in release.plan.steps.iter().zip(&release.steps).enumerate() {
         if !step.kind.runs_command() {
             continue;
         }
         let Some(t) = state.targets.iter().find(|t| t.target == target) else {
             continue;
         };
+        if step.kind == crate::engine::plan::StepKind::Run
+            && release.rollback_begun
+            && let Some(said) = release.undo_said(index, target)
+        {
+            if t.started_at.is_some() {
+                changed.push(format!("{} {}", printable(&step.name), printable(&said)));
+            }
+            continue;
+        }
         let word = match t.status {
-            RunStatus::Passed if state.status == StepStatus::RolledBack => "rolled back",
             RunStatus::Passed => "done",
             RunStatus::Failed => "FAILED",
             RunStatus::Unknown => "UNKNOWN (may still run)",

@@ -39,12 +39,7 @@ pub fn launch_and_report(
                 }
             }
             let outcome = release.outcome.unwrap_or(Outcome::Aborted);
-            let said = match outcome {
-                Outcome::Released => "released",
-                Outcome::Aborted => "aborted: nothing more ran",
-                Outcome::RolledBack => "rolled back",
-                Outcome::Refused => "refused to start: nothing ran",
-            };
+            let said = crate::summary::outcome_said(&release);
             // Only what the hosts confirmed: a lock kept is named with how to remove it.
             let locks = match release.kept_locks.len() {
                 0 if release

@@ -64,7 +64,7 @@ impl Answer {
 impl Release {
     /// The answers the open question takes, in the order they are offered.
     pub fn answers(&self) -> Vec<Answer> {
-        let rollback = !self.plan.rollback.is_empty();
+        let rollback = self.can_roll_back();
         let mut out = match &self.question {
             None => return Vec::new(),
             Some(Question::Gate { .. }) => vec![Answer::Go, Answer::NoGo],
@@ -96,8 +96,87 @@ impl Release {
         out
     }
 
+    /// What `[policy] unattended` decides for the open question when nobody can answer it
+    /// (stdin closed, or `--yes` meeting a question it does not answer), with the note that
+    /// records why: roll back once anything ran on a host (an unknown outcome counts), abort
+    /// before; with `"abort"`, stop and say which hosts were left changed.
+    pub fn unattended_decision(&self) -> Option<(Decision, String)> {
+        let question = self.question.as_ref()?;
+        let policy = self.plan.unattended;
+        let setting = format!("[policy] unattended = \"{}\"", policy.word());
+        let asked = crate::engine::answer::question_words(self, question);
+        let changed = self.changed_hosts();
+        let rolling_back = self.rollback_begun;
+        if policy == super::plan::Unattended::Rollback
+            && !changed.is_empty()
+            && !rolling_back
+            && self.can_roll_back()
+        {
+            let acknowledged = match question {
+                Question::ConfirmRollback { irreversible, .. } => irreversible.clone(),
+                _ => self.irreversible_done(),
+            };
+            let note = format!(
+                "{setting}: nobody could answer {asked}; changed on {}: rolling back",
+                changed.join(", ")
+            );
+            return Some((Decision::ConfirmRollback { acknowledged }, note));
+        }
+        let left = if changed.is_empty() {
+            "no host was changed".to_string()
+        } else if rolling_back {
+            format!("the rollback needs a person; left changed on {}", changed.join(", "))
+        } else if !self.can_roll_back() {
+            format!("nothing to roll back with; left changed on {}", changed.join(", "))
+        } else {
+            format!("left changed on {}", changed.join(", "))
+        };
+        Some((
+            Decision::Abort,
+            format!("{setting}: nobody could answer {asked}; aborting: {left}"),
+        ))
+    }
+
     /// The answers as headless words: "go", "skip REASON", …
     pub fn choices(&self) -> Vec<&'static str> {
         self.answers().into_iter().map(Answer::word).collect()
+    }
+}
+
+/// The open question in a few words, for the policy's note: "the failed step `Migrate`".
+pub(crate) fn question_words(release: &Release, question: &Question) -> String {
+    let name = |list: StepList, step: usize| {
+        release
+            .list(list)
+            .get(step)
+            .map_or_else(|| format!("step {}", step + 1), |s| format!("`{}`", s.name))
+    };
+    match question {
+        Question::Gate { step } => format!("the gate {}", name(StepList::Main, *step)),
+        Question::Manual { list, step } => format!("the manual item {}", name(*list, *step)),
+        Question::Failure { list, step } => {
+            let unknown = release.states(*list).get(*step).is_some_and(|s| {
+                s.targets
+                    .iter()
+                    .any(|t| t.status == super::release::RunStatus::Unknown)
+            });
+            let what = match (list, unknown) {
+                (StepList::Rollback, _) => "the failed rollback step",
+                (_, true) => "the unknown outcome of",
+                _ => "the failed step",
+            };
+            format!("{what} {}", name(*list, *step))
+        }
+        Question::FinalGate => "the final gate".into(),
+        Question::RollbackProposal { rule } => {
+            let text = release
+                .plan
+                .watch
+                .as_ref()
+                .and_then(|w| w.rollback_on.get(*rule))
+                .map_or("a watch rule", |r| r.text.as_str());
+            format!("the rollback proposal ({text})")
+        }
+        Question::ConfirmRollback { .. } => "the rollback confirmation".into(),
     }
 }

@@ -246,11 +246,10 @@ impl Release {
         self.plan = plan.clone();
         self.started_at = Some(self.now);
         self.steps = plan.steps.iter().map(fresh_state).collect();
-        self.rollback = plan.rollback.iter().map(fresh_state).collect();
         // The loader validated every pattern; one that fails here matches nothing.
         let compile = |s: &PlannedStep| s.expect.as_deref().and_then(|p| Regex::new(p).ok());
         self.expect = plan.steps.iter().map(compile).collect();
-        self.rollback_expect = plan.rollback.iter().map(compile).collect();
+        self.refresh_rollback();
         self.logs = super::logs::Logs::planned(plan);
         self.targets = plan
             .targets
@@ -332,15 +331,13 @@ impl Release {
             }
             (StepList::Main, None) => self.finish(Outcome::Released, fx),
             (StepList::Rollback, _) => {
-                // Only actions changed things; checks, gates and manual items stay as they were,
-                // and an irreversible step stays done: rollback cannot undo it.
-                for (state, step) in self.steps.iter_mut().zip(&self.plan.steps) {
-                    if state.status == StepStatus::Passed
-                        && step.kind == StepKind::Run
-                        && !step.irreversible
-                    {
-                        state.status = StepStatus::RolledBack;
-                    }
+                // A step is marked undone only where its undo ran ok on every host it started
+                // on; the rest keep how they ended, and each host's mark says why.
+                let undone: Vec<usize> = (0..self.steps.len())
+                    .filter(|&i| self.undone_everywhere(i))
+                    .collect();
+                for i in undone {
+                    self.steps[i].status = StepStatus::RolledBack;
                 }
                 self.finish(Outcome::RolledBack, fx);
             }
@@ -429,6 +426,9 @@ impl Release {
         };
         if id.attempt > 1 {
             self.mark_attempt(&id, false);
+        }
+        if list == StepList::Main {
+            self.refresh_rollback();
         }
         fx.push(Effect::StartRun { run: id.clone() });
         fx.push(Effect::StartTimer {
@@ -564,7 +564,7 @@ impl Release {
     }
 }
 
-fn fresh_state(step: &PlannedStep) -> StepState {
+pub(super) fn fresh_state(step: &PlannedStep) -> StepState {
     StepState {
         targets: step
             .targets

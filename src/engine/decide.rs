@@ -156,7 +156,7 @@ impl Release {
                 ..
             }
         );
-        if self.plan.rollback.is_empty()
+        if !self.can_roll_back()
             || rolling_back
             || matches!(self.stage, Stage::Connecting | Stage::Locking)
         {
@@ -179,8 +179,19 @@ impl Release {
         if self.cancel_all(fx) {
             self.after_stop = Some(AfterStop::Rollback);
         } else {
-            self.enter(StepList::Rollback, 0, fx);
+            self.begin_rollback(fx);
         }
+    }
+
+    /// Every run has stopped: the rollback's plan is made from what ran, and it begins.
+    pub(super) fn begin_rollback(&mut self, fx: &mut Vec<Effect>) {
+        self.question = None;
+        self.refresh_rollback();
+        self.rollback_begun = true;
+        fx.push(Effect::RollbackPlanned {
+            origins: self.rollback_plan.iter().filter_map(|s| s.origin).collect(),
+        });
+        self.enter(StepList::Rollback, 0, fx);
     }
 
     /// Aborts once every run in flight has confirmed it stopped.

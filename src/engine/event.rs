@@ -230,6 +230,8 @@ pub enum Actor {
     Gonogo,
     /// The watch window's rollback rules.
     AutoRollback,
+    /// `[policy] unattended` (or `--unattended`), answering a question nobody could answer.
+    Policy,
     /// `gonogo demo --headless --yes`: the rehearsal answers the failure its scenario stages
     /// (retry, rollback) for the person in `by`. Never in a real release.
     Demo,
@@ -356,6 +358,12 @@ pub enum Effect {
     /// directories there, keeping those of steps still running).
     ReleaseLocks {
         targets: Vec<String>,
+    },
+    /// The rollback begins with this plan: where each of its steps comes from (a step's
+    /// `undo`, or a `[[rollback]]` step), so the drivers know each one's real command. Said
+    /// again on a resume.
+    RollbackPlanned {
+        origins: Vec<super::plan::Origin>,
     },
     /// Start a run, or attach again to the same attempt (the host never starts it twice).
     StartRun {

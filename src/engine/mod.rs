@@ -12,6 +12,7 @@ pub mod release;
 mod resume;
 pub mod signature;
 mod stopping;
+mod undo;
 pub mod watch;
 pub mod watch_rule;
 
@@ -20,7 +21,8 @@ pub use event::{
     Actor, Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream,
     Timer,
 };
-pub use plan::ReleasePlan;
+pub use plan::{Origin, ReleasePlan, Unattended};
+pub use undo::{NotUndone, UndoMark};
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
 
 #[cfg(test)]

@@ -31,6 +31,42 @@ pub struct ReleasePlan {
     /// simulated. Shown at the top of the cockpit, in headless, replays and reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rehearsal: Option<String>,
+    /// What is decided when nobody can answer (`[policy] unattended`, `--unattended`).
+    #[serde(default)]
+    pub unattended: Unattended,
+}
+
+/// `[policy] unattended`: what gonogo decides for a question nobody can answer (stdin closed,
+/// or `--yes` meeting a failure, a rollback proposal or an unknown outcome).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unattended {
+    /// Once anything ran on a host, roll back (the plan made from what ran); before, abort.
+    #[default]
+    Rollback,
+    /// Stop: nothing more runs; the hosts left changed are named.
+    Abort,
+}
+
+impl Unattended {
+    pub fn word(self) -> &'static str {
+        match self {
+            Unattended::Rollback => "rollback",
+            Unattended::Abort => "abort",
+        }
+    }
+}
+
+/// `on = "changed"` in a `[[rollback]]` step: the hosts where anything ran.
+pub const CHANGED: &str = "changed";
+
+/// Where a step of the rollback comes from: a step's `undo` on the hosts where it started,
+/// or one of the profile's release-wide `[[rollback]]` steps (its index there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Origin {
+    Undo { step: usize },
+    Rollback { index: usize },
 }
 
 /// A log follower as the engine knows it: where it runs, its command as shown to people
@@ -72,6 +108,12 @@ pub struct PlannedStep {
     /// checks in words, not a command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builtin: Option<String>,
+    /// A `run` step's `undo`: what reverses it on a host where it ran, secrets masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undo: Option<String>,
+    /// In the rollback as planned from what ran: where this step comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -20,7 +20,12 @@ pub struct Release {
     pub now: Millis,
     pub stage: Stage,
     pub steps: Vec<StepState>,
+    /// The rollback as planned from what ran so far (`planned_rollback`): it follows the
+    /// release until the rollback begins, then it is what runs.
+    pub rollback_plan: Vec<PlannedStep>,
     pub rollback: Vec<StepState>,
+    /// The rollback has begun: its plan no longer changes.
+    pub rollback_begun: bool,
     pub targets: Vec<TargetState>,
     pub question: Option<Question>,
     pub outcome: Option<Outcome>,
@@ -310,7 +315,7 @@ impl Release {
     pub fn list(&self, list: StepList) -> &[PlannedStep] {
         match list {
             StepList::Main => &self.plan.steps,
-            StepList::Rollback => &self.plan.rollback,
+            StepList::Rollback => &self.rollback_plan,
         }
     }
 

@@ -100,6 +100,12 @@ impl Release {
     /// Every thread of the release picked up where the journal left it.
     fn carry_on(&mut self, fx: &mut Vec<Effect>) {
         let now = self.now;
+        if self.rollback_begun {
+            // The drivers of this process have not heard where the rollback's steps come from.
+            fx.push(Effect::RollbackPlanned {
+                origins: self.rollback_plan.iter().filter_map(|s| s.origin).collect(),
+            });
+        }
         if matches!(self.stage, Stage::Running { .. } | Stage::Watching { .. }) {
             if !self.plan.probes.is_empty() {
                 fx.push(Effect::StartProbes);

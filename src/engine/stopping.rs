@@ -133,10 +133,7 @@ impl Release {
         }
         match self.after_stop.take() {
             Some(AfterStop::Abort) => self.finish(Outcome::Aborted, fx),
-            Some(AfterStop::Rollback) => {
-                self.question = None;
-                self.enter(StepList::Rollback, 0, fx);
-            }
+            Some(AfterStop::Rollback) => self.begin_rollback(fx),
             None => {}
         }
     }

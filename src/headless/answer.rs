@@ -30,7 +30,7 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
             return Ok(Decision::ExtendWatch);
         }
         "rollback"
-            if !release.plan.rollback.is_empty()
+            if release.can_roll_back()
                 && !matches!(release.question, Some(Question::ConfirmRollback { .. })) =>
         {
             return Ok(Decision::Rollback);

@@ -158,6 +158,15 @@ impl super::Headless {
         }
     }
 
+    /// How the release is going as a whole (a rollback proposed, the policy's decision, the
+    /// outcome): an annotation titled `title`.
+    pub(super) fn annotate_outcome(&mut self, level: &str, title: &str, message: &str) {
+        if self.out.ci() {
+            self.out
+                .command(&command(level, &[("title", title)], message));
+        }
+    }
+
     /// A run failed (or its outcome is unknown): an annotation naming the step and the target.
     pub(super) fn annotate(&mut self, level: &str, step: &str, target: &str, message: &str) {
         if self.out.ci() {

@@ -38,6 +38,8 @@ pub struct Headless {
     operator: String,
     shown_step: Option<(StepList, usize)>,
     shown_watch: bool,
+    /// The end was said (the CI annotation of the outcome).
+    shown_outcome: bool,
     /// Attempts whose start was printed: (list, step, target, attempt).
     shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
     /// Run states already reported, so that an end is said once however often it is heard.
@@ -69,6 +71,7 @@ impl Headless {
             operator: operator.to_string(),
             shown_step: None,
             shown_watch: false,
+            shown_outcome: false,
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
@@ -205,9 +208,22 @@ impl Headless {
                 self.line(format!("   {}", crate::ui::health::health_summary(release)));
             }
             Question::RollbackProposal { rule } => {
-                for line in crate::summary::proposal_lines(release, *rule) {
+                let lines = crate::summary::proposal_lines(release, *rule);
+                for line in &lines {
                     self.line(line);
                 }
+                let rule = release
+                    .plan
+                    .watch
+                    .as_ref()
+                    .and_then(|w| w.rollback_on.get(*rule))
+                    .map_or(String::new(), |r| r.text.clone());
+                let hosts = release.changed_hosts().join(", ");
+                self.annotate_outcome(
+                    "error",
+                    &format!("rollback proposed: {rule}"),
+                    &format!("on {hosts}\n{}", lines.join("\n")),
+                );
             }
             Question::ConfirmRollback { irreversible, .. } => {
                 for done in irreversible {
@@ -266,19 +282,34 @@ impl Headless {
             }
         }
         let auto = release.watch.auto_rollback_at.is_some();
-        if self.stdin_closed && matches!(question, Question::RollbackProposal { .. }) && auto {
-            self.line("   nobody can answer (stdin closed): auto_rollback decides when it is due");
+        let unattended = self.stdin_closed || self.yes;
+        if unattended && matches!(question, Question::RollbackProposal { .. }) && auto {
+            self.line("   nobody answers here: auto_rollback decides when it is due");
             return None;
         }
+        // `--yes` answers gates and manual items; what it does not answer, the policy does.
         if self.stdin_closed {
-            self.line("stdin is closed and nobody can answer: aborting safely");
-            return Some(self.decided_as(
-                Actor::Gonogo,
-                Decision::Abort,
-                Some("stdin closed".into()),
-            ));
+            return self.unattended(release, "stdin is closed");
+        }
+        if self.yes && matches!(question, Question::Failure { .. } | Question::RollbackProposal { .. } | Question::ConfirmRollback { .. }) {
+            return self.unattended(release, "--yes does not answer this");
         }
         None
+    }
+
+    /// Nobody can answer the open question: `[policy] unattended` decides, said and recorded
+    /// as the policy's decision (never as a person's or `--yes`).
+    fn unattended(&mut self, release: &Release, why: &str) -> Option<EventKind> {
+        let (decision, note) = release.unattended_decision()?;
+        let said = format!("?? nobody can answer ({why}): {}", printable(&note));
+        self.line(&said);
+        self.annotate_outcome("error", "gonogo: the unattended policy decided", &note);
+        Some(EventKind::Decided {
+            by: "policy".into(),
+            decision,
+            note: Some(note),
+            actor: Actor::Policy,
+        })
     }
 }
 
@@ -515,12 +546,7 @@ impl Frontend for Headless {
                         "stdin closed: auto_rollback decides the open proposal when it is due",
                     );
                 } else if release.question.is_some() && self.typed_ahead.is_empty() {
-                    self.line("stdin closed while a question is open: aborting safely");
-                    return Some(self.decided_as(
-                        Actor::Gonogo,
-                        Decision::Abort,
-                        Some("stdin closed".into()),
-                    ));
+                    return self.unattended(release, "stdin closed while a question is open");
                 }
                 return None;
             }
@@ -551,12 +577,39 @@ impl Frontend for Headless {
 
     fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
         self.now = self.now.max(now);
+        if release.is_finished() && !self.shown_outcome {
+            self.shown_outcome = true;
+            self.ended(release);
+        }
         self.heartbeat(release);
         let _ = self.out.flush();
     }
 }
 
 impl Headless {
+    /// The release has ended: what the rollback undid, host by host, and under GitHub Actions
+    /// an annotation of the outcome (a warning for a completed rollback, an error otherwise).
+    fn ended(&mut self, release: &Release) {
+        // The lines themselves are in the summary printed at the end.
+        let undo = crate::summary::undo_lines(release);
+        let said = crate::summary::outcome_said(release);
+        let level = match release.outcome {
+            Some(crate::engine::Outcome::Released) | None => return,
+            Some(crate::engine::Outcome::RolledBack)
+                if !undo.iter().any(|l| l.contains("undo failed")) =>
+            {
+                "warning"
+            }
+            _ => "error",
+        };
+        let mut message = said.clone();
+        for line in &undo {
+            message.push('\n');
+            message.push_str(line);
+        }
+        self.annotate_outcome(level, &format!("gonogo: {said}"), &message);
+    }
+
     /// An answer to the open question, or a word on why it is not one.
     fn answer(&mut self, line: &str, release: &Release) -> Option<EventKind> {
         let (answer, note) = match line.split_once(" -- ") {

@@ -116,6 +116,7 @@ pub fn actor_name(kind: &EventKind) -> Option<String> {
         Actor::Gonogo => "gonogo".into(),
         Actor::AutoRollback => "auto_rollback".into(),
         Actor::Demo => "gonogo demo".into(),
+        Actor::Policy => "policy".into(),
     })
 }
 

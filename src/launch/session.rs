@@ -169,22 +169,23 @@ pub(super) fn session(
             (name, Arc::new(link))
         })
         .collect();
-    let mut work = HashMap::new();
-    for (list, steps) in [
-        (StepList::Main, &profile.steps),
-        (StepList::Rollback, &profile.rollback),
-    ] {
-        for (i, step) in steps.iter().enumerate() {
-            let planned = match &step.builtin {
-                Some(check) => crate::probe::check::work(check, vars, step.timeout),
-                None if step.kind.runs_command() => {
-                    Work::Command(step.text.expand(vars, Quoting::Shell))
-                }
-                None => continue,
-            };
-            work.insert((list, i), planned);
-        }
-    }
+    let work_of = |step: &crate::profile::Step| match &step.builtin {
+        Some(check) => Some(crate::probe::check::work(check, vars, step.timeout)),
+        None if step.kind.runs_command() => Some(Work::Command(step.text.expand(vars, Quoting::Shell))),
+        None => None,
+    };
+    let work = (profile.steps.iter().enumerate())
+        .filter_map(|(i, step)| Some(((StepList::Main, i), work_of(step)?)))
+        .collect();
+    let rollback_work = (profile.rollback.iter().enumerate())
+        .filter_map(|(i, step)| Some((i, work_of(step)?)))
+        .collect();
+    let undo_work = (profile.steps.iter().enumerate())
+        .filter_map(|(i, step)| {
+            let undo = step.undo.as_ref()?;
+            Some((i, Work::Command(undo.expand(vars, Quoting::Shell))))
+        })
+        .collect();
     Session {
         holder: Arc::new(Holder {
             session: id.clone(),
@@ -206,6 +207,8 @@ pub(super) fn session(
             ..crate::profile::release_plan(profile, vars)
         },
         work,
+        undo_work,
+        rollback_work,
         links,
         break_lock: flags.break_lock.clone(),
         stop_previous: flags.stop_previous,

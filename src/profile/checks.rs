@@ -4,27 +4,42 @@
 use super::diag::{Diagnostic, did_you_mean};
 use super::load::Loader;
 use super::schema::{Profile, Selector, StepKind, Transport};
+use crate::engine::plan::CHANGED;
 
 impl Loader<'_> {
     pub(crate) fn cross_check(&mut self, p: &Profile) {
         self.names_are_unambiguous(p);
-        for step in p.steps.iter().chain(&p.rollback) {
+        for step in &p.steps {
             if let Some(on) = &step.on {
-                self.selector_resolves(p, on, "on");
+                self.selector_resolves(p, on, "on", false);
+            }
+        }
+        for step in &p.rollback {
+            if let Some(on) = &step.on {
+                self.selector_resolves(p, on, "on", true);
             }
         }
         for log in &p.logs {
-            self.selector_resolves(p, &log.on, "on");
+            self.selector_resolves(p, &log.on, "on", false);
         }
         let vias = p.health.iter().filter_map(|h| h.via.as_ref());
         for via in vias.chain(p.metrics.iter().filter_map(|m| m.via.as_ref())) {
-            self.selector_resolves(p, via, "via");
+            self.selector_resolves(p, via, "via", false);
         }
         self.warnings(p);
     }
 
     fn names_are_unambiguous(&mut self, p: &Profile) {
         for target in &p.targets {
+            if target.name == CHANGED || target.roles.iter().any(|r| r == CHANGED) {
+                self.diags.push(
+                    Diagnostic::error(
+                        target.span.clone(),
+                        format!("target `{}` uses the name `{CHANGED}`", target.name),
+                    )
+                    .help("`on = \"changed\"` means the hosts where anything ran (in [[rollback]]): rename the target or role"),
+                );
+            }
             if let Some(other) = p.targets.iter().find(|t| t.roles.contains(&target.name)) {
                 self.diags.push(
                     Diagnostic::error(
@@ -40,7 +55,7 @@ impl Loader<'_> {
         }
     }
 
-    fn selector_resolves(&mut self, p: &Profile, selector: &Selector, key: &str) {
+    fn selector_resolves(&mut self, p: &Profile, selector: &Selector, key: &str, rollback: bool) {
         let targets: Vec<&str> = p.targets.iter().map(|t| t.name.as_str()).collect();
         let mut roles: Vec<&str> = p
             .targets
@@ -51,6 +66,18 @@ impl Loader<'_> {
         roles.dedup();
         for (name, span) in selector.names.iter().zip(&selector.spans) {
             if targets.contains(&name.as_str()) || roles.contains(&name.as_str()) {
+                continue;
+            }
+            if name == CHANGED {
+                if !rollback {
+                    self.diags.push(
+                        Diagnostic::error(
+                            span.clone(),
+                            format!("`{key} = \"{CHANGED}\"` is only for [[rollback]] steps"),
+                        )
+                        .help("`changed` means the hosts where anything ran, known once a rollback begins: name targets or roles here"),
+                    );
+                }
                 continue;
             }
             let known = || {
@@ -93,7 +120,17 @@ impl Loader<'_> {
                 );
             }
         }
-        if p.rollback.is_empty()
+        let undoable = |s: &&super::schema::Step| s.kind == StepKind::Run && !s.irreversible;
+        if p.rollback.is_empty() && p.release.is_production() {
+            // An experienced operator objects to a production change nothing can reverse.
+            for step in p.steps.iter().filter(undoable).filter(|s| s.undo.is_none()) {
+                self.diags.push(
+                    Diagnostic::warning(step.span.clone(), format!("production step `{}` has no `undo` and the release has no [[rollback]]: a rollback cannot restore it", step.name.raw()))
+                        .help("add `undo = \"…\"` with the command that reverses it on a host where it ran, or [[rollback]] steps that restore the previous release"),
+                );
+            }
+        } else if p.rollback.is_empty()
+            && !p.steps.iter().any(|s| s.undo.is_some())
             && let Some(first_run) = p.steps.iter().find(|s| s.kind == StepKind::Run)
         {
             self.diags.push(

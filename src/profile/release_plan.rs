@@ -44,6 +44,11 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
         rollback: profile.rollback.iter().map(planned).collect(),
         window_override: None,
         rehearsal: None,
+        unattended: profile
+            .policy
+            .as_ref()
+            .map(|p| p.unattended)
+            .unwrap_or_default(),
         logs: profile
             .logs
             .iter()
@@ -104,6 +109,8 @@ fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep
             step.approvals
         },
         builtin: step.builtin.as_ref().map(|b| b.kind().to_string()),
+        undo: step.undo.as_ref().map(|u| u.display(vars, Quoting::Shell)),
+        origin: None,
     }
 }
 

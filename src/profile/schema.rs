@@ -114,14 +114,15 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// The targets named, directly or by role, in profile order, each once.
+    /// The targets named, directly or by role, in profile order, each once. `changed` (only
+    /// in `[[rollback]]`) may be any target: the engine narrows it to where anything ran.
     pub fn resolve<'p>(&self, targets: &'p [Target]) -> Vec<&'p Target> {
         targets
             .iter()
             .filter(|t| {
-                self.names
-                    .iter()
-                    .any(|n| *n == t.name || t.roles.iter().any(|r| r == n))
+                self.names.iter().any(|n| {
+                    *n == t.name || t.roles.iter().any(|r| r == n) || n == crate::engine::plan::CHANGED
+                })
             })
             .collect()
     }
@@ -178,6 +179,8 @@ pub struct Step {
     pub expect: Option<String>,
     pub irreversible: bool,
     pub approvals: u32,
+    /// A `run` step's `undo`: what reverses it on a host where it ran.
+    pub undo: Option<Template>,
     #[serde(skip)]
     pub span: Range<usize>,
 }
@@ -221,4 +224,6 @@ pub struct Policy {
     /// Every gate of this environment needs this many people's GO (a gate's own `approvals`
     /// may ask more).
     pub approvals: u32,
+    /// What is decided when nobody can answer a question.
+    pub unattended: crate::engine::Unattended,
 }

@@ -323,12 +323,29 @@ impl Loader<'_> {
             table,
             span,
             "[policy]",
-            &["windows", "freezes", "approvals"],
+            &["windows", "freezes", "approvals", "unattended"],
             &mut self.diags,
         );
         let approvals = f
             .count("approvals", 1..=10, &mut self.diags)
             .map_or(1, |n| *n.get_ref());
+        let unattended = match f.str("unattended", &mut self.diags) {
+            None => crate::engine::Unattended::default(),
+            Some(word) => match word.get_ref().as_str() {
+                "rollback" => crate::engine::Unattended::Rollback,
+                "abort" => crate::engine::Unattended::Abort,
+                other => {
+                    self.diags.push(
+                        Diagnostic::error(
+                            word.span(),
+                            format!("`unattended = \"{other}\"` is not a policy"),
+                        )
+                        .help("write \"rollback\" (roll back once anything ran; the default) or \"abort\" (stop and name the hosts left changed)"),
+                    );
+                    crate::engine::Unattended::default()
+                }
+            },
+        };
         let mut windows = Vec::new();
         for w in f.strings("windows", &mut self.diags).unwrap_or_default() {
             match super::policy::parse_window(w.get_ref()) {
@@ -361,6 +378,7 @@ impl Loader<'_> {
             windows,
             freezes,
             approvals,
+            unattended,
         })
     }
 }

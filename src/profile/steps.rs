@@ -26,6 +26,7 @@ const STEP_KEYS: &[&str] = &[
     "expect",
     "irreversible",
     "approvals",
+    "undo",
 ];
 
 /// Keys that only make sense on steps that run commands on targets.
@@ -152,6 +153,7 @@ impl Loader<'_> {
             );
         }
         let expect = self.regex(f, "expect");
+        let undo = self.undo(f, kind, irreversible, in_rollback, place);
         Some(Step {
             builtin,
             phase: phase.to_string(),
@@ -166,8 +168,46 @@ impl Loader<'_> {
             expect,
             irreversible,
             approvals,
+            undo,
             span: f.span.clone(),
         })
+    }
+
+    /// `undo = "COMMAND"`: only on a `run` step of the checklist that can be reversed.
+    fn undo(
+        &mut self,
+        f: &Fields<'_, '_>,
+        kind: StepKind,
+        irreversible: bool,
+        in_rollback: bool,
+        place: &str,
+    ) -> Option<Template> {
+        let span = f.key_span("undo")?;
+        let refuse = |why: String, help: &str| Diagnostic::error(span.clone(), why).help(help.to_string());
+        let refusal = if in_rollback {
+            Some(refuse(
+                format!("{place}: a rollback step has no `undo`"),
+                "the rollback is what undoes: remove it",
+            ))
+        } else if kind != StepKind::Run {
+            Some(refuse(
+                format!("`undo` has no meaning on a `{}` step", kind.key()),
+                "only a `run` step changes things, so only it can be undone: remove it",
+            ))
+        } else if irreversible {
+            Some(refuse(
+                "an `irreversible` step cannot have an `undo`".to_string(),
+                "if a command reverses it, it is not irreversible: remove `irreversible = true`;\notherwise remove `undo` and say in a [[rollback]] manual item what the rollback cannot undo",
+            ))
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            self.diags.push(refusal);
+            return None;
+        }
+        let text = self.required_str(f, "undo", place, "\"COMMAND\"")?;
+        Some(self.template(&text))
     }
 
     /// Keys that mean nothing for this kind of step are errors, not silently ignored.

@@ -32,7 +32,7 @@ impl StepResult {
             StepResult::Passed => "✓",
             StepResult::Failed => "✗",
             StepResult::Skipped => "skipped",
-            StepResult::RolledBack => "✓ rolled back",
+            StepResult::RolledBack => "↺ undone",
             StepResult::Cancelled => "✗ stopped",
             StepResult::Unknown => "? unknown",
             StepResult::Running => "… running",
@@ -75,6 +75,10 @@ pub struct TargetResult {
     /// How a stopped run ended, as the host confirmed it.
     pub stopped: Option<String>,
     pub duration_ms: Option<u64>,
+    /// Once a rollback began: what it made of this step on this host ("↺ undone", "undo
+    /// failed", "done, not undone (no undo)").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub undo: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,6 +125,9 @@ pub(super) fn items(release: &Release, list: StepList) -> Vec<ChecklistItem> {
                         .started_at
                         .zip(t.finished_at)
                         .map(|(a, b)| b.saturating_sub(a)),
+                    undo: (list == StepList::Main && release.rollback_begun)
+                        .then(|| release.undo_said(i, &t.target))
+                        .flatten(),
                 })
                 .collect();
             let decisions = release

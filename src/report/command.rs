@@ -68,7 +68,13 @@ pub fn step_summary(path: &Path) -> Result<(), String> {
             printable(&e.to_string())
         )
     })?;
-    let markdown = super::to_markdown(&super::build(&journal));
+    let report = super::build(&journal);
+    // The first line says how it ended, before any heading: what a CI page shows first.
+    let markdown = format!(
+        "**{}**\n\n{}",
+        super::markdown::text(&report.summary.headline),
+        super::to_markdown(&report)
+    );
     let shown = Path::new(&summary).display().to_string();
     std::fs::OpenOptions::new()
         .append(true)

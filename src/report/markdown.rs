@@ -207,6 +207,9 @@ fn checklist(md: &mut String, title: &str, items: &[ChecklistItem]) {
             if let Some(how) = &run.stopped {
                 said.push(text(how));
             }
+            if let Some(undo) = &run.undo {
+                said.push(text(undo));
+            }
             if !said.is_empty() {
                 notes.push(format!("{}: {}", text(&run.target), said.join(", ")));
             }
@@ -434,29 +437,11 @@ fn record(md: &mut String, r: &Report) {
         );
     }
     md.push('\n');
-    if rec.rollback.is_empty() {
-        let _ = writeln!(md, "Rollback: the profile has no `[[rollback]]` steps.\n");
-        return;
-    }
-    let _ = writeln!(md, "Rollback command (secrets masked):\n");
-    let mut body = String::new();
-    for step in &rec.rollback {
-        let ran = if step.ran {
-            ", ran in this release"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            body,
-            "# {} (on {}{ran})",
-            printable(&step.name),
-            printable(&step.targets.join(", "))
-        );
-        for line in step.command.trim_end().split('\n') {
-            let _ = writeln!(body, "{line}");
-        }
-    }
-    md.push_str(&fence("sh", &body));
+    let _ = writeln!(
+        md,
+        "Rollback command, host by host (secrets masked; what a rollback runs now):\n"
+    );
+    md.push_str(&fence("sh", &rec.rollback.script));
     md.push('\n');
 }
 

@@ -11,7 +11,7 @@ use super::words::{clock, millis, percent, took};
 use crate::engine::release::IrreversibleDone;
 use crate::engine::{Actor, Decision, Question, StepList};
 use crate::journal::Header;
-use crate::text::printable;
+use crate::text::{printable, printable_lines};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReleaseRecord {
@@ -30,17 +30,44 @@ pub struct ReleaseRecord {
     pub profile_sha256: String,
     /// Irreversible steps that ran: a rollback cannot undo them.
     pub irreversible_done: Vec<IrreversibleDone>,
-    /// The rollback steps, their commands as shown (secrets masked).
-    pub rollback: Vec<RollbackCommand>,
+    /// What the rollback would run now (or ran), host by host, commands as shown (secrets
+    /// masked), and what it cannot undo.
+    pub rollback: RollbackScript,
+}
+
+/// The release record's rollback: each host with its commands in order, the manual items,
+/// the steps it does not undo, and all of it as one `sh` script of comments and commands.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RollbackScript {
+    pub hosts: Vec<HostRollback>,
+    /// Manual rollback items, for a person.
+    pub manual: Vec<String>,
+    /// Steps that ran and that the rollback does not undo, with where and why.
+    pub not_undone: Vec<NotUndoneStep>,
+    /// Passes `sh -n`: `# on HOST` comments, each command as written, `# MANUAL:` and
+    /// `# NOT UNDONE:` comments.
+    pub script: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HostRollback {
+    pub host: String,
+    pub steps: Vec<RollbackCommand>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct RollbackCommand {
     pub name: String,
-    pub targets: Vec<String>,
     pub command: String,
-    /// Whether this release ran it.
+    /// Whether this release ran it on this host.
     pub ran: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NotUndoneStep {
+    pub step: String,
+    pub targets: Vec<String>,
+    pub why: String,
 }
 
 pub(super) fn record(header: Option<&Header>, h: &History, summary: &Summary) -> ReleaseRecord {
@@ -61,17 +88,7 @@ pub(super) fn record(header: Option<&Header>, h: &History, summary: &Summary) ->
             }
         }
     }
-    let rollback = release
-        .list(StepList::Rollback)
-        .iter()
-        .zip(release.states(StepList::Rollback))
-        .map(|(step, state)| RollbackCommand {
-            name: step.name.clone(),
-            targets: step.targets.clone(),
-            command: step.text.clone(),
-            ran: state.started_at.is_some(),
-        })
-        .collect();
+    let rollback = rollback_script(release);
     ReleaseRecord {
         release: summary.release.clone(),
         environment: summary.environment.clone(),
@@ -141,22 +158,21 @@ pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) ->
                         super::checklist::StepResult::Failed => "FAILED",
                         other => other.mark(),
                     };
-                    format!(
-                        "{} on {} ({how})",
-                        printable(&i.name),
-                        printable(&i.targets.join(", "))
-                    )
+                    match i.targets.is_empty() {
+                        true => format!("{} ({how})", printable(&i.name)),
+                        false => format!(
+                            "{} on {} ({how})",
+                            printable(&i.name),
+                            printable(&i.targets.join(", "))
+                        ),
+                    }
                 })
                 .collect();
             if !steps.is_empty() {
                 out.push(format!("Rolled back with: {}", steps.join("; ")));
             }
-            for done in release.irreversible_done() {
-                out.push(format!(
-                    "Not undone (irreversible): {} on {}",
-                    printable(&done.step),
-                    printable(&done.targets.join(", "))
-                ));
+            for line in crate::summary::undo_lines(release) {
+                out.push(line);
             }
             let during = health_lines(health);
             if !during.is_empty() {
@@ -320,4 +336,91 @@ fn run_words(status: crate::engine::RunStatus) -> &'static str {
         RunStatus::Running | RunStatus::Stopping => "still running",
         RunStatus::Pending | RunStatus::RetryWaiting => "not finished",
     }
+}
+
+/// The rollback as the release record keeps it: what the rollback ran, or would run now.
+pub(super) fn rollback_script(release: &crate::engine::Release) -> RollbackScript {
+    let plan = release.list(StepList::Rollback);
+    let states = release.states(StepList::Rollback);
+    let mut out = RollbackScript::default();
+    for (host, _) in release.rollback_by_host() {
+        let steps = plan
+            .iter()
+            .zip(states)
+            .filter(|(step, _)| step.kind.runs_command() && step.targets.contains(&host))
+            .map(|(step, state)| RollbackCommand {
+                name: step.name.clone(),
+                command: match step.builtin {
+                    // A built-in check is gonogo's own: no shell command to copy.
+                    Some(_) => String::new(),
+                    None => step.text.clone(),
+                },
+                ran: state
+                    .targets
+                    .iter()
+                    .any(|t| t.target == host && t.started_at.is_some()),
+            })
+            .collect();
+        out.hosts.push(HostRollback { host, steps });
+    }
+    out.manual = plan
+        .iter()
+        .filter(|s| !s.kind.runs_command())
+        .map(|s| s.text.clone())
+        .collect();
+    let irreversible = release.irreversible_done().into_iter().map(|d| (d, "irreversible"));
+    let no_undo = release.not_undoable().into_iter().map(|d| (d, "no undo"));
+    out.not_undone = irreversible
+        .chain(no_undo)
+        .map(|(d, why)| NotUndoneStep {
+            step: d.step,
+            targets: d.targets,
+            why: why.to_string(),
+        })
+        .collect();
+    out.script = script(&out, plan);
+    out
+}
+
+/// The rollback as a script: a reader can run it by hand, a shell can parse it (`sh -n`).
+fn script(r: &RollbackScript, plan: &[crate::engine::plan::PlannedStep]) -> String {
+    let mut out = String::new();
+    let comment = |out: &mut String, lead: &str, text: &str| {
+        for (i, line) in printable_lines(text).lines().enumerate() {
+            let lead = if i == 0 { lead } else { "" };
+            out.push_str(&format!("# {lead}{line}\n"));
+        }
+    };
+    for host in &r.hosts {
+        comment(&mut out, "on ", &host.host);
+        for step in &host.steps {
+            let ran = if step.ran { " (ran in this release)" } else { "" };
+            comment(&mut out, "", &format!("{}{ran}", step.name));
+            if step.command.is_empty() {
+                let said = plan
+                    .iter()
+                    .find(|s| s.name == step.name)
+                    .map_or("", |s| s.text.as_str());
+                comment(&mut out, "CHECK (built in, not a command): ", said);
+            } else {
+                out.push_str(step.command.trim_end());
+                out.push('\n');
+            }
+        }
+        out.push('\n');
+    }
+    for item in &r.manual {
+        comment(&mut out, "MANUAL: ", item);
+    }
+    for step in &r.not_undone {
+        comment(
+            &mut out,
+            "NOT UNDONE: ",
+            &format!("{} on {} ({})", step.step, step.targets.join(", "), step.why),
+        );
+    }
+    if out.is_empty() {
+        out.push_str("# nothing to roll back: no step ran, and no [[rollback]] step applies\n");
+    }
+    out
 }

@@ -59,6 +59,9 @@ pub struct Summary {
     pub ended: Option<String>,
     pub duration_ms: Option<u64>,
     pub outcome: ReportOutcome,
+    /// The outcome in a line, as the end of a run says it: "rolled back", "released",
+    /// "aborted: left changed on web-1, web-2" ("outcome unknown" when the journal stops).
+    pub headline: String,
     /// Why it ended so (the decision, the failure, the refusal), or why the outcome is unknown.
     pub reason: Option<String>,
     /// `gonogo demo`: the scenario it rehearsed, on simulated hosts.
@@ -107,6 +110,10 @@ pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
         ended: ended_ms.map(crate::journal::timestamp),
         duration_ms: started_ms.zip(ended_ms).map(|(s, e)| e.saturating_sub(s)),
         outcome,
+        headline: match release.outcome {
+            Some(_) => crate::summary::outcome_said(release),
+            None => "outcome unknown".into(),
+        },
         reason,
         rehearsal: release.plan.rehearsal.clone(),
         started_ms,

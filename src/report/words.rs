@@ -13,6 +13,7 @@ pub fn who(by: &str, actor: Actor) -> String {
         Actor::Gonogo => "gonogo".into(),
         Actor::AutoRollback => "auto_rollback".into(),
         Actor::Demo => format!("{by} (gonogo demo)"),
+        Actor::Policy => "policy".into(),
     }
 }
 

@@ -106,11 +106,11 @@ pub fn render(
             let mut time = took(state, now);
             if ended && state.status == crate::engine::StepStatus::Pending {
                 time = "not run".into();
-            } else if step.irreversible
-                && state.status == crate::engine::StepStatus::Passed
-                && release.outcome == Some(crate::engine::Outcome::RolledBack)
+            } else if let Some(short) = (list == StepList::Main)
+                .then(|| undo_short(release, i))
+                .flatten()
             {
-                time = "done, not undone".into();
+                time = short.into();
             }
             let kind = if step.kind == crate::profile::StepKind::Gate {
                 "gate: "
@@ -178,6 +178,13 @@ pub fn render(
                     } else if let Some(took) = took {
                         detail = format!("{took} ok");
                     }
+                    // Once a rollback began, each host says what became of the step there.
+                    if list == StepList::Main
+                        && release.rollback_begun
+                        && let Some(said) = release.undo_said(i, &t.target)
+                    {
+                        detail = said;
+                    }
                     lines.push(Line::from(vec![
                         Span::raw("     "),
                         Span::styled(format!("{symbol} "), style),
@@ -201,6 +208,39 @@ pub fn render(
         .min(lines.len().saturating_sub(height));
     let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
     frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// A `run` step's row once a rollback began: what the rollback made of it, in a word or two
+/// (each host's mark is in the expanded rows). `None`: nothing to say beyond the symbol.
+fn undo_short(release: &Release, step: usize) -> Option<&'static str> {
+    use crate::engine::UndoMark;
+    if !release.rollback_begun {
+        return None;
+    }
+    let marks: Vec<UndoMark> = release.steps[step]
+        .targets
+        .iter()
+        .filter_map(|t| release.undo_mark(step, &t.target))
+        .filter(|m| *m != UndoMark::NeverRan)
+        .collect();
+    if marks.is_empty() {
+        return None;
+    }
+    let all = |m: UndoMark| marks.iter().all(|x| *x == m);
+    let any = |m: UndoMark| marks.contains(&m);
+    Some(if all(UndoMark::Undone) {
+        "↺ undone"
+    } else if any(UndoMark::UndoFailed) {
+        "undo failed"
+    } else if any(UndoMark::Undoing) {
+        "undoing"
+    } else if marks.iter().all(|m| *m == UndoMark::ToUndo) {
+        "to undo"
+    } else if any(UndoMark::Undone) {
+        "partly undone"
+    } else {
+        "not undone"
+    })
 }
 
 #[cfg(test)]

@@ -52,14 +52,22 @@ fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
-    lines.push(Line::from("Rollback runs:"));
-    for step in &release.plan.rollback {
-        let on = if step.targets.is_empty() {
-            String::new()
-        } else {
-            format!(" on {}", step.targets.join(", "))
-        };
-        lines.push(Line::from(format!("  · {}{on}", step.name)));
+    for done in release.not_undoable() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "! {} has no undo and ran on {}: not undone",
+                done.step,
+                done.targets.join(", ")
+            ),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    lines.push(Line::from("Rollback runs, host by host:"));
+    for (host, steps) in release.rollback_by_host() {
+        lines.push(Line::from(format!("  {host}: {}", steps.join(" → "))));
+    }
+    for step in release.rollback_plan.iter().filter(|s| !s.kind.runs_command()) {
+        lines.push(Line::from(format!("  then by hand: {}", step.text)));
     }
     lines
 }
@@ -374,7 +382,7 @@ pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, t
     let Some(which) = ui.confirm else {
         return;
     };
-    let can_roll_back = !release.plan.rollback.is_empty()
+    let can_roll_back = release.can_roll_back()
         && matches!(
             release.stage,
             Stage::Running {

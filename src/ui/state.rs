@@ -213,7 +213,7 @@ impl UiState {
     }
 
     pub fn rows(release: &Release) -> usize {
-        release.plan.steps.len() + release.plan.rollback.len()
+        release.plan.steps.len() + release.rollback_plan.len()
     }
 
     /// The step under the cursor.

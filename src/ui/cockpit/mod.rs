@@ -378,7 +378,7 @@ impl<B: Backend> Cockpit<B> {
                     release.stage,
                     Stage::Running { .. } | Stage::Watching { .. }
                 );
-                if !release.plan.rollback.is_empty() && under_way && !rolling_back {
+                if release.can_roll_back() && under_way && !rolling_back {
                     ui.confirm = Some(Confirm::RollbackNow);
                 }
             }
