@@ -131,7 +131,7 @@ pub async fn run_from<D: Drivers>(
 ) -> (Release, Option<Writer>) {
     let operator = match &first {
         EventKind::Started { operator, .. } => operator.clone(),
-        EventKind::Resumed { by } => by.clone(),
+        EventKind::Resumed { by, .. } => by.clone(),
         _ => release.operator.clone(),
     };
     let start = first;

@@ -162,7 +162,12 @@ pub fn left_changed(release: &Release) -> Vec<String> {
 /// ("undo: Stage v1.5.0: ↺ undone on web-1; never ran on web-2").
 pub fn undo_lines(release: &Release) -> Vec<String> {
     (0..release.plan.steps.len())
-        .filter(|&i| release.steps[i].targets.iter().any(|t| t.started_at.is_some()))
+        .filter(|&i| {
+            release.steps[i]
+                .targets
+                .iter()
+                .any(|t| t.started_at.is_some())
+        })
         .filter_map(|i| {
             let words = release.undo_words(i)?;
             Some(format!(

@@ -558,3 +558,123 @@ fn a_webhook_written_in_the_profile_and_updates_every_few_seconds_are_warned() {
     let first = "p.toml:15:11: warning: the webhook comes from a variable not marked secret";
     assert!(help_after(&out.stderr, first).starts_with("help: mark it `secret = true`"));
 }
+
+#[test]
+fn undo_belongs_on_reversible_run_steps_and_changed_only_in_rollback() {
+    let profile = r#"version = 1
+
+[release]
+name = "shop"
+environment = "staging"
+
+[targets.web-1]
+host = "web-1"
+
+[[step]]
+name = "Migrate"
+run = "./migrate"
+on = "web-1"
+irreversible = true
+undo = "./unmigrate"
+
+[[step]]
+check = "true"
+on = "changed"
+undo = "false"
+
+[[step]]
+manual = "Tell support"
+undo = "untell"
+
+[[rollback]]
+run = "restore"
+on = "changed"
+undo = "unrestore"
+
+[policy]
+unattended = "pray"
+"#;
+    let out = check(profile);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for (at, what) in [
+        (
+            "p.toml:15:1",
+            "error: an `irreversible` step cannot have an `undo`",
+        ),
+        (
+            "p.toml:19:6",
+            "error: `on = \"changed\"` is only for [[rollback]] steps",
+        ),
+        (
+            "p.toml:20:1",
+            "error: `undo` has no meaning on a `check` step",
+        ),
+        (
+            "p.toml:24:1",
+            "error: `undo` has no meaning on a `manual` step",
+        ),
+        (
+            "p.toml:29:1",
+            "error: [[rollback]]: a rollback step has no `undo`",
+        ),
+        (
+            "p.toml:32:14",
+            "error: `unattended = \"pray\"` is not a policy",
+        ),
+    ] {
+        assert!(
+            out.stderr.contains(&format!("{at}: {what}")),
+            "{at}: {what}\n{}",
+            out.stderr
+        );
+    }
+    assert!(
+        !out.stderr.contains("p.toml:27:6"),
+        "`changed` in [[rollback]] is fine: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_production_run_step_nothing_can_reverse_is_warned_about() {
+    let profile = r#"version = 1
+
+[release]
+name = "shop"
+environment = "production"
+
+[targets.web-1]
+host = "web-1"
+
+[[step]]
+gate = "Go?"
+
+[[step]]
+name = "Stage"
+run = "stage"
+undo = "unstage"
+on = "web-1"
+
+[[step]]
+name = "Warm caches"
+run = "warm"
+on = "web-1"
+"#;
+    let out = check(profile);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "p.toml:19:1: warning: production step `Warm caches` has no `undo` and the release has no [[rollback]]"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("`Stage` has no `undo`"),
+        "{}",
+        out.stderr
+    );
+    let fixed = profile.replace("run = \"warm\"", "run = \"warm\"\nundo = \"cool\"");
+    let out = check(&fixed);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+}

@@ -103,11 +103,21 @@ fn under_github_actions_steps_are_grouped_failures_annotated_and_hosts_forge_not
         "a host forged a command: {found:?}\n{all}"
     );
     let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+    // The failure, then the unattended policy's decision (nothing to roll back with: it
+    // aborts, naming the host left changed), then the outcome.
     assert_eq!(
         names,
-        ["group", "endgroup", "group", "error", "endgroup"],
+        [
+            "group", "endgroup", "group", "error", "endgroup", "error", "error"
+        ],
         "{all}"
     );
+    assert!(
+        found[5].1.contains("unattended = \"rollback\"")
+            && found[5].1.contains("left changed on here"),
+        "{found:?}"
+    );
+    assert_eq!(found[6].1, "aborted: left changed on here", "{found:?}");
     assert_eq!(found[0].1, "1. Hostile on here");
     assert_eq!(found[2].1, "2. Fails on here");
     assert!(found[3].1.contains("FAIL here Fails: exit 2"), "{found:?}");
@@ -122,7 +132,9 @@ fn under_github_actions_steps_are_grouped_failures_annotated_and_hosts_forge_not
     // The report follows what was there, as Markdown.
     let md = std::fs::read_to_string(&summary).expect("summary written");
     assert!(
-        md.starts_with("# Earlier step\n# Release report: acme-web v1.2.1 to staging\n"),
+        md.starts_with(
+            "# Earlier step\n**aborted: left changed on here**\n\n# Release report: acme-web v1.2.1 to staging\n"
+        ),
         "{md}"
     );
     assert!(md.contains("⛔ **aborted**"), "{md}");

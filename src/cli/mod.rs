@@ -66,6 +66,11 @@ pub enum Command {
         /// Answer go to gates and done to manual items (rehearsals, CI). Never decides a failure.
         #[arg(long)]
         yes: bool,
+        /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
+        /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
+        /// [policy] unattended.
+        #[arg(long, value_name = "POLICY", value_parser = unattended)]
+        unattended: Option<crate::engine::Unattended>,
         /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
         #[arg(long)]
         accept_new_host_keys: bool,
@@ -106,6 +111,11 @@ pub enum Command {
         /// stages (retry, rollback) and says so. Never a rollback proposal: auto_rollback does.
         #[arg(long)]
         yes: bool,
+        /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
+        /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
+        /// [policy] unattended.
+        #[arg(long, value_name = "POLICY", value_parser = unattended)]
+        unattended: Option<crate::engine::Unattended>,
         /// The watch window's length instead of 90s, e.g. --watch 20s.
         #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
         watch: Option<std::time::Duration>,
@@ -182,6 +192,11 @@ pub enum Command {
         /// As for run: answers gates and manual items (rehearsals, CI), never a failure.
         #[arg(long)]
         yes: bool,
+        /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
+        /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
+        /// [policy] unattended.
+        #[arg(long, value_name = "POLICY", value_parser = unattended)]
+        unattended: Option<crate::engine::Unattended>,
     },
     /// The post-incident report of a session, from its journal: outcome, checklist with who and
     /// when, timeline, health at each gate and across the watch, new errors, the release record
@@ -246,7 +261,8 @@ pub fn run(cli: Cli) -> ExitCode {
             set,
             headless,
             yes,
-        } => recorded::resume_release(journal.as_deref(), &set, headless, yes),
+            unattended,
+        } => recorded::resume_release(journal.as_deref(), &set, headless, yes, unattended),
         Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -259,6 +275,7 @@ pub fn run(cli: Cli) -> ExitCode {
             set,
             headless,
             yes,
+            unattended,
             accept_new_host_keys,
             break_lock,
             stop_previous,
@@ -270,6 +287,7 @@ pub fn run(cli: Cli) -> ExitCode {
             let flags = RunFlags {
                 present: present.then_some(mask),
                 yes,
+                unattended,
                 accept_new_host_keys,
                 break_lock,
                 stop_previous,
@@ -290,6 +308,7 @@ pub fn run(cli: Cli) -> ExitCode {
             scenario,
             headless,
             yes,
+            unattended,
             watch,
             record,
             present,
@@ -298,6 +317,7 @@ pub fn run(cli: Cli) -> ExitCode {
             scenario,
             headless,
             yes,
+            unattended,
             watch,
             record,
             present: present.then_some(mask),
@@ -568,4 +588,13 @@ fn plural(n: usize) -> &'static str {
 pub fn summary(p: &Profile) -> (usize, usize, usize) {
     let gates = p.steps.iter().filter(|s| s.kind == StepKind::Gate).count();
     (p.steps.len(), p.targets.len(), gates)
+}
+
+/// `--unattended rollback|abort`.
+fn unattended(word: &str) -> Result<crate::engine::Unattended, String> {
+    match word {
+        "rollback" => Ok(crate::engine::Unattended::Rollback),
+        "abort" => Ok(crate::engine::Unattended::Abort),
+        _ => Err("write rollback (roll back once anything ran) or abort (stop, name the hosts left changed)".into()),
+    }
 }

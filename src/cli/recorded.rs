@@ -43,6 +43,7 @@ pub(super) fn resume_release(
     sets: &[(String, String)],
     headless: bool,
     yes: bool,
+    unattended: Option<crate::engine::Unattended>,
 ) -> ExitCode {
     let from = match crate::resume::find(journal) {
         Ok(from) => from,
@@ -61,6 +62,7 @@ pub(super) fn resume_release(
     let profile = from.profile.clone();
     let flags = RunFlags {
         yes,
+        unattended,
         profile_path: profile.display().to_string(),
         resume: Some(Box::new(from)),
         github_actions: headless && crate::headless::ci::github_actions(),

@@ -99,6 +99,11 @@ case "$1" in
     if [ "$(running)" != "$2" ]; then running > "$app/previous"; fi
     echo "unpacked $2 to ~/releases/$2; rollback target: $(cat "$app/previous")"
     ;;
+  unstage)
+    if [ "$(running)" = "$2" ]; then echo "gunicorn still runs $2: restart the previous release first" >&2; exit 1; fi
+    rm -f "$app/previous"
+    echo "unstaged $2: ~/releases/$2 is no longer the release to run; this host runs $(running)"
+    ;;
   restart) restart "$2" ;;
   rollback)
     if [ ! -f "$app/previous" ]; then
@@ -112,7 +117,7 @@ case "$1" in
   running)
     if [ "$(running)" = "$2" ]; then echo "runs $2"; else echo "runs $(running), not $2" >&2; exit 1; fi
     ;;
-  *) echo "usage: appctl stage|restart VERSION | rollback | running VERSION" >&2; exit 2 ;;
+  *) echo "usage: appctl stage|unstage|restart VERSION | rollback | running VERSION" >&2; exit 2 ;;
 esac
 "#;
 

@@ -87,6 +87,8 @@ pub struct DemoArgs {
     pub scenario: Scenario,
     pub headless: bool,
     pub yes: bool,
+    /// `--unattended`: what is decided when nobody can answer.
+    pub unattended: Option<crate::engine::Unattended>,
     /// The watch window's length instead of the profile's 90 s.
     pub watch: Option<Duration>,
     /// Where the journal goes instead of the demo's directory.
@@ -148,6 +150,7 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
     let log = crate::logging::start_in(&dir);
     let flags = RunFlags {
         yes: args.yes,
+        unattended: args.unattended,
         log: log.as_ref().map(|l| l.path.clone()),
         record: Some(
             args.record

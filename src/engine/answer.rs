@@ -125,9 +125,15 @@ impl Release {
         let left = if changed.is_empty() {
             "no host was changed".to_string()
         } else if rolling_back {
-            format!("the rollback needs a person; left changed on {}", changed.join(", "))
+            format!(
+                "the rollback needs a person; left changed on {}",
+                changed.join(", ")
+            )
         } else if !self.can_roll_back() {
-            format!("nothing to roll back with; left changed on {}", changed.join(", "))
+            format!(
+                "nothing to roll back with; left changed on {}",
+                changed.join(", ")
+            )
         } else {
             format!("left changed on {}", changed.join(", "))
         };

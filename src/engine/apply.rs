@@ -76,7 +76,15 @@ impl Release {
                 self.set_link(target, LinkState::Up);
                 self.mark_link(target, &format!("reconnected after {gap}"));
             }
-            EventKind::Resumed { by } => self.resumed(by, &mut fx),
+            EventKind::Resumed { by, unattended } => {
+                if let Some(policy) = unattended
+                    && self.started_at.is_some()
+                    && !self.is_finished()
+                {
+                    self.plan.unattended = *policy;
+                }
+                self.resumed(by, &mut fx)
+            }
             EventKind::LockTaken { target } => {
                 if !self.resume_lock(target, None, &mut fx) {
                     self.lock_answer(target, LockState::Held, None, &mut fx)

@@ -35,6 +35,9 @@ pub enum EventKind {
     /// release; its locks are confirmed and its runs attached again.
     Resumed {
         by: String,
+        /// `--unattended` given to the resume: the policy from now on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unattended: Option<super::plan::Unattended>,
     },
     /// The host key a target showed was found in known_hosts (or added with
     /// `--accept-new-host-keys`): its fingerprint, for the record.

@@ -22,8 +22,8 @@ pub use event::{
     Timer,
 };
 pub use plan::{Origin, ReleasePlan, Unattended};
-pub use undo::{NotUndone, UndoMark};
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
+pub use undo::{NotUndone, UndoMark};
 
 #[cfg(test)]
 mod tests;

@@ -221,7 +221,12 @@ impl Release {
         if planned.kind != StepKind::Run {
             return None;
         }
-        let run = self.steps.get(step)?.targets.iter().find(|t| t.target == target)?;
+        let run = self
+            .steps
+            .get(step)?
+            .targets
+            .iter()
+            .find(|t| t.target == target)?;
         if run.started_at.is_none() {
             return Some(UndoMark::NeverRan);
         }
@@ -242,9 +247,7 @@ impl Release {
         Some(match undo_run.status {
             RunStatus::Passed => UndoMark::Undone,
             RunStatus::Failed | RunStatus::Unknown => UndoMark::UndoFailed,
-            RunStatus::Running | RunStatus::Stopping | RunStatus::RetryWaiting => {
-                UndoMark::Undoing
-            }
+            RunStatus::Running | RunStatus::Stopping | RunStatus::RetryWaiting => UndoMark::Undoing,
             RunStatus::Pending | RunStatus::Cancelled if !self.rollback_begun => UndoMark::ToUndo,
             RunStatus::Pending | RunStatus::Cancelled => match &state.skip_reason {
                 Some(reason) if state.status == StepStatus::Skipped => {
@@ -259,7 +262,12 @@ impl Release {
     /// What became of main step `step` on `target`, in words ("↺ undone", "done, not undone
     /// (no undo)", "never ran").
     pub fn undo_said(&self, step: usize, target: &str) -> Option<String> {
-        let run = self.steps.get(step)?.targets.iter().find(|t| t.target == target)?;
+        let run = self
+            .steps
+            .get(step)?
+            .targets
+            .iter()
+            .find(|t| t.target == target)?;
         Some(self.undo_mark(step, target)?.words(ran_word(run.status)))
     }
 
@@ -304,5 +312,4 @@ impl Release {
                 .iter()
                 .all(|t| self.undo_mark(step, t) == Some(UndoMark::Undone))
     }
-
 }

@@ -291,7 +291,14 @@ impl Headless {
         if self.stdin_closed {
             return self.unattended(release, "stdin is closed");
         }
-        if self.yes && matches!(question, Question::Failure { .. } | Question::RollbackProposal { .. } | Question::ConfirmRollback { .. }) {
+        if self.yes
+            && matches!(
+                question,
+                Question::Failure { .. }
+                    | Question::RollbackProposal { .. }
+                    | Question::ConfirmRollback { .. }
+            )
+        {
             return self.unattended(release, "--yes does not answer this");
         }
         None
@@ -320,7 +327,7 @@ impl Frontend for Headless {
         match &event.kind {
             // Said by `connected`; the fingerprint is the journal's.
             EventKind::HostKeyTrusted { .. } => {}
-            EventKind::Resumed { by } => {
+            EventKind::Resumed { by, .. } => {
                 self.line(format!(
                     "gonogo: {} resumed the session: confirming the locks, attaching to the steps still running",
                     printable(by)

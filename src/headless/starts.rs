@@ -48,7 +48,8 @@ impl Headless {
             {
                 self.line("== rolling back, host by host:");
                 for (host, steps) in release.rollback_by_host() {
-                    let steps: Vec<String> = steps.iter().map(|s| printable(s).into_owned()).collect();
+                    let steps: Vec<String> =
+                        steps.iter().map(|s| printable(s).into_owned()).collect();
                     self.line(format!("   {}: {}", printable(&host), steps.join(" -> ")));
                 }
                 for done in release.irreversible_done() {

@@ -39,7 +39,10 @@ fn every_kind() -> Vec<EventKind> {
             fingerprint: "SHA256:abc".into(),
         },
         EventKind::Connected { target: t() },
-        EventKind::Resumed { by: "ana".into() },
+        EventKind::Resumed {
+            by: "ana".into(),
+            unattended: None,
+        },
         EventKind::ConnectFailed {
             target: t(),
             error: "refused".into(),

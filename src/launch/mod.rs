@@ -50,6 +50,8 @@ pub struct RunFlags {
     pub rehearse: Option<fn() -> crate::headless::Rehearsal>,
     /// `--present`: the cockpit for a screen share, masking these patterns too (`--mask`).
     pub present: Option<Vec<String>>,
+    /// `--unattended`: what is decided when nobody can answer, over `[policy] unattended`.
+    pub unattended: Option<crate::engine::Unattended>,
 }
 
 /// Runs the release, headless or in the cockpit; an error here means it never started.
@@ -206,6 +208,7 @@ fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, E
             from.release.clone(),
             EventKind::Resumed {
                 by: operator.to_string(),
+                unattended: flags.unattended,
             },
         ),
     }

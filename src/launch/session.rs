@@ -171,7 +171,9 @@ pub(super) fn session(
         .collect();
     let work_of = |step: &crate::profile::Step| match &step.builtin {
         Some(check) => Some(crate::probe::check::work(check, vars, step.timeout)),
-        None if step.kind.runs_command() => Some(Work::Command(step.text.expand(vars, Quoting::Shell))),
+        None if step.kind.runs_command() => {
+            Some(Work::Command(step.text.expand(vars, Quoting::Shell)))
+        }
         None => None,
     };
     let work = (profile.steps.iter().enumerate())
@@ -204,7 +206,7 @@ pub(super) fn session(
         plan: ReleasePlan {
             window_override: flags.window_override.clone(),
             rehearsal: flags.rehearsal.clone(),
-            ..crate::profile::release_plan(profile, vars)
+            ..plan_with(crate::profile::release_plan(profile, vars), flags)
         },
         work,
         undo_work,
@@ -339,4 +341,12 @@ mod tests {
         let id = ids.iter().next().expect("an id");
         assert_eq!(id.rsplit('-').next().map(str::len), Some(16), "{id}");
     }
+}
+
+/// The plan with the command line's say over the profile's: `--unattended`.
+fn plan_with(mut plan: ReleasePlan, flags: &RunFlags) -> ReleasePlan {
+    if let Some(policy) = flags.unattended {
+        plan.unattended = policy;
+    }
+    plan
 }

@@ -72,7 +72,7 @@ impl Herald {
                 "release started".into(),
                 started_text(release),
             )),
-            EventKind::Resumed { by } => {
+            EventKind::Resumed { by, .. } => {
                 // What the session said before gonogo died was said then.
                 self.rolling_back = rolling_back(release);
                 self.ended = release.outcome.is_some();

@@ -121,9 +121,15 @@ impl Loader<'_> {
             }
         }
         let undoable = |s: &&super::schema::Step| s.kind == StepKind::Run && !s.irreversible;
-        if p.rollback.is_empty() && p.release.is_production() {
-            // An experienced operator objects to a production change nothing can reverse.
-            for step in p.steps.iter().filter(undoable).filter(|s| s.undo.is_none()) {
+        // An experienced operator objects to a production change nothing can reverse.
+        let unreversed: Vec<_> = p
+            .steps
+            .iter()
+            .filter(undoable)
+            .filter(|s| s.undo.is_none())
+            .collect();
+        if p.rollback.is_empty() && p.release.is_production() && !unreversed.is_empty() {
+            for step in unreversed {
                 self.diags.push(
                     Diagnostic::warning(step.span.clone(), format!("production step `{}` has no `undo` and the release has no [[rollback]]: a rollback cannot restore it", step.name.raw()))
                         .help("add `undo = \"…\"` with the command that reverses it on a host where it ran, or [[rollback]] steps that restore the previous release"),

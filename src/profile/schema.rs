@@ -121,7 +121,9 @@ impl Selector {
             .iter()
             .filter(|t| {
                 self.names.iter().any(|n| {
-                    *n == t.name || t.roles.iter().any(|r| r == n) || n == crate::engine::plan::CHANGED
+                    *n == t.name
+                        || t.roles.iter().any(|r| r == n)
+                        || n == crate::engine::plan::CHANGED
                 })
             })
             .collect()

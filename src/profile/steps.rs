@@ -183,7 +183,8 @@ impl Loader<'_> {
         place: &str,
     ) -> Option<Template> {
         let span = f.key_span("undo")?;
-        let refuse = |why: String, help: &str| Diagnostic::error(span.clone(), why).help(help.to_string());
+        let refuse =
+            |why: String, help: &str| Diagnostic::error(span.clone(), why).help(help.to_string());
         let refusal = if in_rollback {
             Some(refuse(
                 format!("{place}: a rollback step has no `undo`"),

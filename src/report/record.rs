@@ -368,7 +368,10 @@ pub(super) fn rollback_script(release: &crate::engine::Release) -> RollbackScrip
         .filter(|s| !s.kind.runs_command())
         .map(|s| s.text.clone())
         .collect();
-    let irreversible = release.irreversible_done().into_iter().map(|d| (d, "irreversible"));
+    let irreversible = release
+        .irreversible_done()
+        .into_iter()
+        .map(|d| (d, "irreversible"));
     let no_undo = release.not_undoable().into_iter().map(|d| (d, "no undo"));
     out.not_undone = irreversible
         .chain(no_undo)
@@ -394,7 +397,11 @@ fn script(r: &RollbackScript, plan: &[crate::engine::plan::PlannedStep]) -> Stri
     for host in &r.hosts {
         comment(&mut out, "on ", &host.host);
         for step in &host.steps {
-            let ran = if step.ran { " (ran in this release)" } else { "" };
+            let ran = if step.ran {
+                " (ran in this release)"
+            } else {
+                ""
+            };
             comment(&mut out, "", &format!("{}{ran}", step.name));
             if step.command.is_empty() {
                 let said = plan
@@ -416,7 +423,12 @@ fn script(r: &RollbackScript, plan: &[crate::engine::plan::PlannedStep]) -> Stri
         comment(
             &mut out,
             "NOT UNDONE: ",
-            &format!("{} on {} ({})", step.step, step.targets.join(", "), step.why),
+            &format!(
+                "{} on {} ({})",
+                step.step,
+                step.targets.join(", "),
+                step.why
+            ),
         );
     }
     if out.is_empty() {

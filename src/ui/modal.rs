@@ -66,7 +66,11 @@ fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
     for (host, steps) in release.rollback_by_host() {
         lines.push(Line::from(format!("  {host}: {}", steps.join(" → "))));
     }
-    for step in release.rollback_plan.iter().filter(|s| !s.kind.runs_command()) {
+    for step in release
+        .rollback_plan
+        .iter()
+        .filter(|s| !s.kind.runs_command())
+    {
         lines.push(Line::from(format!("  then by hand: {}", step.text)));
     }
     lines

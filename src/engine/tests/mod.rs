@@ -7,6 +7,7 @@ mod output;
 mod props;
 mod rollback;
 mod stopping;
+mod undo;
 mod watch;
 use crate::engine::release::RunStatus;
 use crate::profile::{self, Purpose, Source};
