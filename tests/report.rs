@@ -453,10 +453,23 @@ fn the_json_report_is_the_same_content_as_data() {
     assert_eq!(r["health"]["metrics"][0]["error_ratio"]["baseline"], 0.011);
     assert_eq!(r["health"]["checks"][1]["failing"], 14);
     assert_eq!(r["record"]["irreversible_done"][0]["step"], "Migrate");
+    let rollback = &r["record"]["rollback"];
+    assert_eq!(rollback["hosts"][0]["host"], "web-1");
     assert!(
-        r["record"]["rollback"][0]["command"]
+        rollback["hosts"][0]["steps"][0]["command"]
             .as_str()
             .is_some_and(|c| c.contains("git checkout"))
+    );
+    assert_eq!(rollback["hosts"][0]["steps"][0]["ran"], true);
+    assert_eq!(rollback["not_undone"][0]["why"], "irreversible");
+    assert!(
+        rollback["script"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("# on web-1\n"))
+    );
+    assert_eq!(
+        r["checklist"][4]["runs"][0]["undo"],
+        "done, not undone (no undo)"
     );
     let kinds: Vec<&str> = r["timeline"]
         .as_array()

@@ -33,7 +33,15 @@ fn stdin_closed_at_a_gate_aborts_and_releases_the_lock() {
     let out = Gonogo::new(&profile).run(&[], &[]);
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
-    assert!(t.contains("abort (stdin closed)"), "{t}");
+    // Nobody can answer and nothing changed yet: the unattended policy aborts, as `policy`.
+    assert!(
+        t.contains("decided by policy: abort ([policy] unattended = \"rollback\": nobody could answer the gate `Deploy?`; aborting: no host was changed)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("gonogo: aborted: no host was changed; locks released"),
+        "{t}"
+    );
     assert!(!marker.exists(), "nothing ran after the gate: {t}");
     assert!(!lock_dir(&profile).exists(), "the lock was released: {t}");
 }

@@ -358,7 +358,7 @@ fn a_lock_that_could_not_be_released_is_named_with_how_to_remove_it() {
     signal(sshd.pid(), "-CONT");
     assert_eq!(code, Some(1), "{t}");
     assert!(
-        t.contains("gonogo: aborted: nothing more ran; 1 lock kept: web-1"),
+        t.contains("gonogo: aborted: no host was changed; 1 lock kept: web-1"),
         "{t}"
     );
     assert!(!t.contains("locks released"), "{t}");

@@ -689,7 +689,7 @@ fn ending_the_watch_asks_first() {
     assert_eq!(c.ui.confirm, None);
 }
 
-/// After a rollback, an irreversible step reads "done, not undone", and a step that never ran
+/// After a rollback, a step nothing undid reads "not undone", and a step that never ran
 /// reads "not run"; while the rollback runs, a banner says so.
 #[test]
 fn the_end_of_a_rollback_tells_the_truth_about_each_step() {
@@ -705,7 +705,10 @@ fn the_end_of_a_rollback_tells_the_truth_about_each_step() {
         kept: Vec::new(),
     });
     let screen = screen(&s.release, &ui_for(&s.release), 80, 24);
-    assert!(screen.contains("done, not undone"), "{screen}");
+    // Nothing undid the migration (irreversible) nor the restart (no undo): neither is ↺.
+    assert!(screen.contains("! Migrate      not undone"), "{screen}");
+    assert!(screen.contains("Restart app …  not undone"), "{screen}");
+    assert!(!screen.contains('↺'), "{screen}");
     snapshots("rolled_back", &s.release, &ui_for(&s.release));
 }
 

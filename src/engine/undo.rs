@@ -191,14 +191,16 @@ impl Release {
         !self.rollback_plan.is_empty()
     }
 
-    /// Steps that ran and that the rollback cannot undo: irreversible ones, and `run` steps
-    /// without `undo`, with the hosts where they started.
+    /// `run` steps that ran without an `undo` (irreversible ones are `irreversible_done`), with
+    /// the hosts where they started: the rollback does not undo them.
     pub fn not_undoable(&self) -> Vec<IrreversibleDone> {
         self.plan
             .steps
             .iter()
             .zip(&self.steps)
-            .filter(|(plan, _)| plan.kind == StepKind::Run && plan.undo.is_none())
+            .filter(|(plan, _)| {
+                plan.kind == StepKind::Run && plan.undo.is_none() && !plan.irreversible
+            })
             .filter_map(|(plan, state)| {
                 let targets: Vec<String> = state
                     .targets

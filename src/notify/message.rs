@@ -108,15 +108,30 @@ impl Herald {
         if rolling_back(release) && !self.rolling_back {
             self.rolling_back = true;
             let why = self.rollback_reason(release);
-            out.push(say(
-                MessageKind::RollingBack,
-                "rolling back".into(),
-                format!(
-                    "⚠️ {} rollback starting: {}\nReason: {why}",
-                    release.plan.environment,
-                    what(release)
-                ),
-            ));
+            let mut text = format!(
+                "⚠️ {} rollback starting: {}\nReason: {why}",
+                release.plan.environment,
+                what(release)
+            );
+            // What it will run, host by host, and what it cannot undo.
+            for (host, steps) in release.rollback_by_host() {
+                text.push_str(&format!("\n- {host}: {}", steps.join(" → ")));
+            }
+            for done in release.irreversible_done() {
+                text.push_str(&format!(
+                    "\nNot undone (irreversible): {} on {}",
+                    done.step,
+                    done.targets.join(", ")
+                ));
+            }
+            for done in release.not_undoable() {
+                text.push_str(&format!(
+                    "\nNot undone (no undo): {} on {}",
+                    done.step,
+                    done.targets.join(", ")
+                ));
+            }
+            out.push(say(MessageKind::RollingBack, "rolling back".into(), text));
         }
         if release.outcome.is_some() && !self.ended {
             self.ended = true;

@@ -52,10 +52,20 @@ fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
+    // Only the release-wide steps (if any) may restore what has no undo of its own.
+    let release_wide = release
+        .rollback_plan
+        .iter()
+        .any(|s| matches!(s.origin, Some(crate::engine::Origin::Rollback { .. })));
     for done in release.not_undoable() {
+        let then = if release_wide {
+            "not undone; only the rollback steps may restore it"
+        } else {
+            "nothing undoes it"
+        };
         lines.push(Line::from(Span::styled(
             format!(
-                "! {} has no undo and ran on {}: not undone",
+                "! {} has no undo and ran on {}: {then}",
                 done.step,
                 done.targets.join(", ")
             ),
