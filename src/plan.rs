@@ -49,7 +49,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
             let _ = writeln!(out, "## {}\n", printable(&step.phase));
             phase = Some(&step.phase);
         }
-        write_item(&mut out, step);
+        write_item(&mut out, step, true);
     }
     if phase.is_some() {
         out.push('\n');
@@ -81,16 +81,24 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "## Rollback\n");
+    let undos = plan.steps.iter().any(|s| s.undo.is_some());
+    if undos {
+        let _ = writeln!(
+            out,
+            "First each step's undo, on the hosts where the step started, the latest step first; then:\n"
+        );
+    }
     if plan.rollback.is_empty() {
         let _ = writeln!(out, "No rollback steps are defined.");
     }
     for step in &plan.rollback {
-        write_item(&mut out, step);
+        write_item(&mut out, step, false);
     }
     out
 }
 
-fn write_item(out: &mut String, step: &PlannedStep) {
+/// One item; `main`: a step of the checklist (whose undo is said), not a rollback step.
+fn write_item(out: &mut String, step: &PlannedStep, main: bool) {
     match step.kind {
         StepKind::Manual => {
             let _ = writeln!(out, "- [ ] {}", printable(&step.text));
@@ -144,6 +152,14 @@ fn write_item(out: &mut String, step: &PlannedStep) {
             }
             let _ = writeln!(out, "- [ ] {title}{}", how.join(", "));
             let _ = writeln!(out, "  {}", code(&step.text));
+            if let Some(undo) = &step.undo {
+                let _ = writeln!(out, "  undo on the hosts where it ran: {}", code(undo));
+            } else if main && step.kind == StepKind::Run && !step.irreversible {
+                let _ = writeln!(
+                    out,
+                    "  no `undo`: a rollback does not undo this step itself"
+                );
+            }
         }
     }
 }

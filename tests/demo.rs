@@ -186,8 +186,12 @@ fn failed_migration_rolls_back_and_says_what_it_cannot_undo() {
         ),
         "{all}"
     );
+    // Nothing after the migration ran, so nothing is undone: the rollback checks the host it
+    // changed, and says the migration stays.
+    assert!(all.contains("web-1: Every web host runs v1.4.2\n"), "{all}");
+    assert!(all.contains("[web-1] runs v1.4.2"), "{all}");
     assert!(
-        all.contains("nothing to roll back: this host still runs v1.4.2"),
+        all.contains("undo: alembic upgrade head: failed, not undone (irreversible) on web-1"),
         "{all}"
     );
     assert!(all.contains("gonogo: rolled back; locks released"), "{all}");

@@ -89,6 +89,7 @@ Targets: web-1 `deploy@10.0.0.11` (web), web-2 `10.0.0.12` (web)
 
 - [ ] Restart: run on web-1, web-2, one host at a time
   `cd /srv/shop && ./restart 'v2.0.0 rc'`
+  no `undo`: a rollback does not undo this step itself
 
 ## Watch window (10m)
 

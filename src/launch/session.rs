@@ -330,6 +330,14 @@ fn session_id(now: chrono::DateTime<chrono::Utc>) -> String {
     format!("{}-{random}", now.format("%Y%m%dT%H%M%SZ"))
 }
 
+/// The plan with the command line's say over the profile's: `--unattended`.
+fn plan_with(mut plan: ReleasePlan, flags: &RunFlags) -> ReleasePlan {
+    if let Some(policy) = flags.unattended {
+        plan.unattended = policy;
+    }
+    plan
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -341,12 +349,4 @@ mod tests {
         let id = ids.iter().next().expect("an id");
         assert_eq!(id.rsplit('-').next().map(str::len), Some(16), "{id}");
     }
-}
-
-/// The plan with the command line's say over the profile's: `--unattended`.
-fn plan_with(mut plan: ReleasePlan, flags: &RunFlags) -> ReleasePlan {
-    if let Some(policy) = flags.unattended {
-        plan.unattended = policy;
-    }
-    plan
 }

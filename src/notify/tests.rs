@@ -143,7 +143,7 @@ fn a_failed_release_is_told_start_gate_failure_rollback_end_once_each() {
     );
     assert_eq!(
         text(3),
-        "⚠️ production rollback starting: shop v1.2.1\nReason: ana: rollback at step 2. Migrate (migration broke)"
+        "⚠️ production rollback starting: shop v1.2.1\nReason: ana: rollback at step 2. Migrate (migration broke)\n- web-1: Undo\nNot undone (no undo): Migrate on web-1"
     );
     assert!(
         text(4).starts_with("⚠️ production rollback executed: shop v1.2.1"),
