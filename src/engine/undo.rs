@@ -186,6 +186,22 @@ impl Release {
             .collect()
     }
 
+    /// [`Self::rollback_by_host`] with the hosts that run the same steps said together:
+    /// "web-1, web-2: Undo Restart → Undo Stage" (in the order the first of them comes).
+    pub fn rollback_by_hosts(&self) -> Vec<(String, Vec<String>)> {
+        let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for (host, steps) in self.rollback_by_host() {
+            match groups.iter_mut().find(|(_, s)| *s == steps) {
+                Some((hosts, _)) => hosts.push(host),
+                None => groups.push((vec![host], steps)),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(hosts, steps)| (hosts.join(", "), steps))
+            .collect()
+    }
+
     /// Whether a rollback has anything to run, were it asked for now.
     pub fn can_roll_back(&self) -> bool {
         !self.rollback_plan.is_empty()

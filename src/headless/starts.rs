@@ -47,7 +47,7 @@ impl Headless {
                 && self.shown_step.is_none_or(|(l, _)| l == StepList::Main)
             {
                 self.line("== rolling back, host by host:");
-                for (host, steps) in release.rollback_by_host() {
+                for (host, steps) in release.rollback_by_hosts() {
                     let steps: Vec<String> =
                         steps.iter().map(|s| printable(s).into_owned()).collect();
                     self.line(format!("   {}: {}", printable(&host), steps.join(" -> ")));

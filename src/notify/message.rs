@@ -114,7 +114,7 @@ impl Herald {
                 what(release)
             );
             // What it will run, host by host, and what it cannot undo.
-            for (host, steps) in release.rollback_by_host() {
+            for (host, steps) in release.rollback_by_hosts() {
                 text.push_str(&format!("\n- {host}: {}", steps.join(" → ")));
             }
             for done in release.irreversible_done() {

@@ -229,7 +229,7 @@ fn undo_short(release: &Release, step: usize) -> Option<&'static str> {
     let all = |m: UndoMark| marks.iter().all(|x| *x == m);
     let any = |m: UndoMark| marks.contains(&m);
     Some(if all(UndoMark::Undone) {
-        "↺ undone"
+        "undone"
     } else if any(UndoMark::UndoFailed) {
         "undo failed"
     } else if any(UndoMark::Undoing) {

@@ -73,7 +73,7 @@ fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
         )));
     }
     lines.push(Line::from("Rollback runs, host by host:"));
-    for (host, steps) in release.rollback_by_host() {
+    for (host, steps) in release.rollback_by_hosts() {
         lines.push(Line::from(format!("  {host}: {}", steps.join(" → "))));
     }
     for step in release
