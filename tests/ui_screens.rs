@@ -922,6 +922,10 @@ fn a_rule_that_held_proposes_a_rollback_with_its_evidence() {
     snapshots("rollback_proposed", &s.release, &c.ui);
     let text = screen(&s.release, &c.ui, 80, 24);
     assert!(text.contains("error_ratio > 5% for 1m held"), "{text}");
+    // The values in the rule's unit with where they were measured, the baseline in it too.
+    let wide = screen(&s.release, &c.ui, 160, 48);
+    assert!(wide.contains("values: 14:15:15Z app 12.00%"), "{wide}");
+    assert!(wide.contains("baseline before the deploy: 0.40%"), "{wide}");
     assert!(text.contains("[k] KEEP WATCHING"), "{text}");
 }
 
