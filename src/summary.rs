@@ -188,6 +188,23 @@ pub fn decision_words(decision: &Decision) -> String {
     }
 }
 
+/// What the final gate asks: after a watch that held its whole duration, or after one ended
+/// early (`E`, `done` in production), saying how much of it was left.
+pub fn final_gate_words(release: &Release) -> String {
+    let ended_early = release
+        .decisions
+        .iter()
+        .any(|d| d.decision == Decision::EndWatch && d.question.is_none());
+    match release.stage {
+        _ if !ended_early => "the watch window held. Release good?".into(),
+        crate::engine::Stage::Watching { until } if release.now < until => format!(
+            "the watch was ended early, {} before its end. Release good?",
+            took(until - release.now)
+        ),
+        _ => "the watch was ended early. Release good?".into(),
+    }
+}
+
 /// A rollback proposal's evidence, for headless and the report: the rule, the values it held
 /// at, the baseline, and the failing health checks.
 pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {

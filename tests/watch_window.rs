@@ -220,3 +220,22 @@ fn a_proposals_values_read_in_the_rules_unit_and_name_their_host() {
     }
     assert!(!text.contains("-0.0"), "{text}");
 }
+
+/// In production, `done` in the watch is not the end: it leads to the final gate, and the
+/// release is released only on its `go`.
+#[test]
+fn done_in_a_production_watch_leads_to_the_final_gate() {
+    let (port, _service) = service();
+    let text = profile(port, "10m", "\"health failing for 1s\"")
+        .replace("environment = \"staging\"", "environment = \"production\"");
+    let g = gonogo(&text);
+    let mut live = Live::start(&g, &[]);
+    live.wait_for("==> watch window");
+    live.say("done");
+    live.wait_for("?? FINAL GATE: the watch was ended early");
+    live.wait_for("answer: go / rollback");
+    live.say("go");
+    let (code, text) = live.finish();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("released"), "{text}");
+}

@@ -395,3 +395,33 @@ fn a_negative_zero_from_an_old_journal_is_kept_as_zero() {
     let value = run.release.watch.rules[0].value.expect("measured");
     assert!(value.is_sign_positive(), "{value:?}");
 }
+
+/// In production, `E` (`done`) in the watch opens the final gate instead of releasing: the
+/// release ends only on its GO. Elsewhere it ends the watch as released.
+#[test]
+fn ending_the_watch_early_in_production_leads_to_the_final_gate() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "")
+        .replace("environment = \"staging\"", "environment = \"production\"");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    assert!(run.release.plan.production);
+    let fx = run.decide("ana", Decision::EndWatch);
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+    assert_eq!(run.release.outcome, None);
+    assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    assert_eq!(run.release.answers(), vec![Answer::Go, Answer::Rollback]);
+    // The watch's own end, meanwhile, asks nothing twice.
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert!(!fx.contains(&Effect::Ask), "{fx:?}");
+    let fx = run.decide("ana", Decision::Go);
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+
+    // Not in production: ending the watch early releases at once.
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    let fx = run.decide("ana", Decision::EndWatch);
+    assert_eq!(run.release.question, None);
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+}
