@@ -4,6 +4,7 @@
 //! release, like the report and the stats to come.
 
 use crate::engine::release::{Release, RunStatus, StepStatus};
+use crate::engine::watch_rule::{Condition, Threshold};
 use crate::engine::{Decision, Outcome, Question, StepList};
 use crate::text::printable;
 
@@ -237,6 +238,23 @@ pub fn decision_words(decision: &Decision) -> String {
     }
 }
 
+/// What the final gate asks: after a watch that held its whole duration, or after one ended
+/// early (`E`, `done` in production), saying how much of it was left.
+pub fn final_gate_words(release: &Release) -> String {
+    let ended_early = release
+        .decisions
+        .iter()
+        .any(|d| d.decision == Decision::EndWatch && d.question.is_none());
+    match release.stage {
+        _ if !ended_early => "the watch window held. Release good?".into(),
+        crate::engine::Stage::Watching { until } if release.now < until => format!(
+            "the watch was ended early, {} before its end. Release good?",
+            took(until - release.now)
+        ),
+        _ => "the watch was ended early. Release good?".into(),
+    }
+}
+
 /// A rollback proposal's evidence, for headless and the report: the rule, the values it held
 /// at, the baseline, and the failing health checks.
 pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
@@ -259,14 +277,27 @@ pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
             .rev()
             .take(8)
             .rev()
-            .map(|(at, v)| format!("{} {}", clock(*at), number(*v)))
+            .map(|e| crate::measure::evidence(planned, e))
             .collect();
         if !values.is_empty() {
             out.push(format!("   values: {}", values.join(", ")));
         }
     }
     if let Some(base) = release.baseline(planned.signal) {
-        out.push(format!("   baseline before the deploy: {}", number(base)));
+        let limit = match planned.condition {
+            Condition::Compare {
+                threshold: Threshold::TimesBaseline(x),
+                ..
+            } => format!(
+                " (the rule's limit: {x}x = {})",
+                crate::measure::rule_measured(planned, x * base)
+            ),
+            _ => String::new(),
+        };
+        out.push(format!(
+            "   baseline before the deploy: {}{limit}",
+            crate::measure::rule_measured(planned, base)
+        ));
     }
     for new in release.signatures.new_since_deploy().iter().rev().take(3) {
         out.push(format!(
@@ -302,17 +333,6 @@ pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
         ));
     }
     out
-}
-
-/// A measured value, short: "7.31", "0.0523", "412".
-fn number(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
 }
 
 /// Where one host stands: the last step that changed it, and anything not known.

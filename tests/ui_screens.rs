@@ -656,10 +656,11 @@ fn leaving_after_the_hosts_changed_asks_and_offers_rollback() {
     assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
 }
 
-/// Ending the watch window early takes a reason, recorded with the decision.
+/// Ending the watch window early takes a reason, recorded with the decision (outside
+/// production; there it is the final gate).
 #[test]
 fn ending_the_watch_asks_first() {
-    let mut s = Scene::at_gate("production");
+    let mut s = Scene::at_gate("staging");
     s.decide(Decision::Go);
     s.exit(StepList::Main, 3, "web-1", 0);
     s.exit(StepList::Main, 4, "web-1", 0);
@@ -925,6 +926,10 @@ fn a_rule_that_held_proposes_a_rollback_with_its_evidence() {
     snapshots("rollback_proposed", &s.release, &c.ui);
     let text = screen(&s.release, &c.ui, 80, 24);
     assert!(text.contains("error_ratio > 5% for 1m held"), "{text}");
+    // The values in the rule's unit with where they were measured, the baseline in it too.
+    let wide = screen(&s.release, &c.ui, 160, 48);
+    assert!(wide.contains("values: 14:15:15Z app 12.00%"), "{wide}");
+    assert!(wide.contains("baseline before the deploy: 0.40%"), "{wide}");
     assert!(text.contains("[k] KEEP WATCHING"), "{text}");
 }
 
@@ -950,4 +955,86 @@ fn the_watch_ends_at_the_final_gate() {
         assert!(text.contains(expected), "{expected:?} not in\n{text}");
     }
     snapshots("final_gate", &s.release, &c.ui);
+}
+
+/// In production `E` asks no reason: the watch ends at the final gate, where GO is typed out;
+/// until then the release is not released.
+#[test]
+fn ending_the_watch_in_production_leads_to_the_final_gate() {
+    let mut s = Scene::at_gate("production");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-2", 0);
+    let mut c = cockpit();
+    let end = KeyEvent::new(KeyCode::Char('E'), KeyModifiers::SHIFT);
+    let decided = c.key(end, &s.release);
+    assert_eq!(c.ui.confirm, None, "no reason asked");
+    match decided {
+        Some(EventKind::Decided { decision, note, .. }) => {
+            assert_eq!(decision, Decision::EndWatch);
+            assert_eq!(note, None);
+        }
+        other => panic!("{other:?}"),
+    }
+    s.decide(Decision::EndWatch);
+    assert_eq!(
+        s.release.question,
+        Some(gonogo::engine::Question::FinalGate)
+    );
+    assert_eq!(s.release.outcome, None, "not released yet");
+    settled(&mut c, &s.release);
+    let text = screen(&s.release, &c.ui, 80, 24);
+    for expected in [
+        "PRODUCTION FINAL GATE",
+        "The watch was ended early, 9m 58s before its end. Release good?",
+        "[g] GO  [r] ROLLBACK",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    // GO armed asks for `go` typed out; Enter alone confirms nothing.
+    assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None);
+    snapshots("end_watch_production_final_gate", &s.release, &c.ui);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(text.contains("Production: type go, then Enter."), "{text}");
+    c.key(key(KeyCode::Char('g')), &s.release);
+    c.key(key(KeyCode::Char('o')), &s.release);
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        Some(Decision::Go)
+    );
+}
+
+/// A manual item is ticked only by an armed `done` and Enter: Space after hiding its question
+/// arms it and shows the question again; an answer armed before Esc is given up by it.
+#[test]
+fn esc_then_space_never_ticks_a_manual_item() {
+    let mut s = Scene::new("staging");
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 0);
+    assert!(matches!(
+        s.release.question,
+        Some(gonogo::engine::Question::Manual { .. })
+    ));
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    c.key(key(KeyCode::Esc), &s.release);
+    assert_eq!(decision(c.key(key(KeyCode::Char(' ')), &s.release)), None);
+    let a = c.ui.answer.as_ref().expect("the question");
+    assert!(!a.hidden, "Space shows the question");
+    assert_eq!(a.armed, Some(gonogo::ui::keymap::Choice::Done));
+    let text = screen(&s.release, &c.ui, 80, 24);
+    assert!(text.contains("▶[d] DONE"), "{text}");
+    // Esc gives the armed answer up: shown again with `a`, Enter alone ticks nothing.
+    c.key(key(KeyCode::Esc), &s.release);
+    c.key(key(KeyCode::Char('a')), &s.release);
+    assert_eq!(c.ui.answer.as_ref().and_then(|a| a.armed), None);
+    assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
+    // Armed, then confirmed: done.
+    c.key(key(KeyCode::Char('d')), &s.release);
+    assert_eq!(
+        decision(c.key(key(KeyCode::Enter), &s.release)),
+        Some(Decision::Done)
+    );
 }

@@ -16,6 +16,8 @@ use support::gonogo::{Gonogo, Live};
 #[derive(Default)]
 struct Service {
     failing: bool,
+    /// No errors while healthy, and no 5xx series at all until the first one.
+    clean: bool,
     ok: u64,
     errors: u64,
 }
@@ -30,15 +32,25 @@ async fn health_page(State(s): State<Shared>) -> StatusCode {
     }
 }
 
-/// Counters that grow at each scrape: 1 error in 100 while healthy, 30 in 100 when failing.
+/// Counters that grow at each scrape: 1 error in 100 while healthy (none when clean), 30 in
+/// 100 when failing.
 async fn metrics_page(State(s): State<Shared>) -> String {
     let mut s = s.lock().unwrap();
-    let bad = if s.failing { 30 } else { 1 };
+    let bad = match (s.failing, s.clean) {
+        (true, _) => 30,
+        (false, true) => 0,
+        (false, false) => 1,
+    };
     s.ok += 100 - bad;
     s.errors += bad;
+    let errors = if s.errors > 0 {
+        format!("http_requests_total{{status=\"500\"}} {}\n", s.errors)
+    } else {
+        String::new()
+    };
     format!(
-        "# TYPE http_requests_total counter\nhttp_requests_total{{status=\"200\"}} {}\nhttp_requests_total{{status=\"500\"}} {}\n",
-        s.ok, s.errors
+        "# TYPE http_requests_total counter\nhttp_requests_total{{status=\"200\"}} {}\n{errors}",
+        s.ok
     )
 }
 
@@ -147,4 +159,83 @@ fn a_failing_service_during_the_watch_is_rolled_back_by_auto_rollback() {
         text.contains("auto_rollback at rollback proposal \"error_ratio > 5% for 1s\": rollback confirmed (nobody answered the rollback proposal within 1s)"),
         "recorded as auto_rollback's decision: {text}"
     );
+}
+
+/// Before the app's first 5xx there is no error series to read: the error rate is 0.00%, and
+/// nothing anywhere reads "-0.00".
+#[test]
+fn no_error_series_yet_reads_as_zero_never_negative_zero() {
+    let (port, service) = service();
+    service.lock().unwrap().clean = true;
+    let g = gonogo(&profile(port, "2s", "\"error_ratio > 5% for 1s\""));
+    let out = g.run(&["--yes"], &[]);
+    let text = support::gonogo::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("?? FINAL GATE"), "{text}");
+    assert!(text.contains("errors 0.00%"), "{text}");
+    assert!(!text.contains("-0.0"), "{text}");
+}
+
+/// The proposal's values are in the rule's unit (percent for a `5%` rule, the baseline too),
+/// each naming the host its metrics were read through.
+#[test]
+fn a_proposals_values_read_in_the_rules_unit_and_name_their_host() {
+    let (port, service) = service();
+    let text = profile(port, "10m", "\"error_ratio > 5% for 1s\"").replace(
+        "requests = \"http_requests_total\"\n",
+        "requests = \"http_requests_total\"\nvia = \"web\"\n",
+    );
+    let g = gonogo(&text);
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("==> watch window");
+    service.lock().unwrap().failing = true;
+    live.wait_for("values:");
+    let (code, text) = live.finish();
+    assert_eq!(code, Some(3), "{text}");
+    let values = text
+        .lines()
+        .find(|l| l.contains("values:"))
+        .expect("the proposal's values");
+    let each: Vec<&str> = values
+        .split("values:")
+        .nth(1)
+        .unwrap_or_default()
+        .split(", ")
+        .map(str::trim)
+        .collect();
+    assert!(!each.is_empty(), "{values}");
+    for value in &each {
+        // "14:15:15Z web-1 30.00%"
+        let words: Vec<&str> = value.split(' ').collect();
+        assert_eq!(words.len(), 3, "{value} in {values}");
+        assert!(words[0].ends_with('Z'), "{value}");
+        assert_eq!(words[1], "web-1", "{value}");
+        assert_eq!(words[2], "30.00%", "{value}");
+    }
+    if let Some(base) = text
+        .lines()
+        .find(|l| l.contains("baseline before the deploy:"))
+    {
+        assert!(base.trim_end().ends_with('%'), "{base}");
+    }
+    assert!(!text.contains("-0.0"), "{text}");
+}
+
+/// In production, `done` in the watch is not the end: it leads to the final gate, and the
+/// release is released only on its `go`.
+#[test]
+fn done_in_a_production_watch_leads_to_the_final_gate() {
+    let (port, _service) = service();
+    let text = profile(port, "10m", "\"health failing for 1s\"")
+        .replace("environment = \"staging\"", "environment = \"production\"");
+    let g = gonogo(&text);
+    let mut live = Live::start(&g, &[]);
+    live.wait_for("==> watch window");
+    live.say("done");
+    live.wait_for("?? FINAL GATE: the watch was ended early");
+    live.wait_for("answer: go / rollback");
+    live.say("go");
+    let (code, text) = live.finish();
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("released"), "{text}");
 }

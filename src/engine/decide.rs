@@ -104,6 +104,14 @@ impl Release {
                 self.reattach_unknown(list, step, fx);
                 self.progress(list, step, fx);
             }
+            // In production, leaving the watch early is the release's last decision, not a
+            // reason alone: it leads to the final gate (GO typed out), as the watch's end does.
+            (None, Decision::EndWatch)
+                if matches!(self.stage, Stage::Watching { .. }) && self.plan.production =>
+            {
+                self.question = Some(Question::FinalGate);
+                fx.push(Effect::Ask);
+            }
             (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
                 self.finish(Outcome::Released, fx);
             }

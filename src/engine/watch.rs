@@ -67,10 +67,23 @@ pub struct RuleState {
     pub value: Option<f64>,
     /// Since when the condition has held, during the watch.
     pub breaching_since: Option<Millis>,
-    /// The values seen while it held, for the proposal's evidence.
-    pub breach_values: Vec<(Millis, f64)>,
+    /// The values seen while it held, for the proposal's evidence: each with the host it was
+    /// measured on, oldest first.
+    pub breach_values: Vec<Evidence>,
     /// It proposed a rollback that is still open or was answered "keep watching".
     pub fired_at: Option<Millis>,
+}
+
+/// One value a rule's signal had on one host (or source) while the rule held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// When it was measured: the sample's time; for log counts, when they were counted.
+    pub at: Millis,
+    /// Where: the target the probe went through (`via`), the source's or check's name when
+    /// it was probed from here, or the hosts a total spans joined with `+` (`web-1+web-2`).
+    pub from: String,
+    /// In the rule's unit, as [`RuleState::value`].
+    pub value: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -168,7 +181,7 @@ impl Release {
                 self.watch.metrics.last_mut().expect("just pushed")
             }
         };
-        push_capped(&mut series.history, (now, reading.clone()));
+        push_capped(&mut series.history, (now, unsigned_zero(reading)));
         self.evaluate_rules(fx);
     }
 
@@ -228,17 +241,17 @@ impl Release {
         let Condition::Compare { op, threshold } = rule.condition else {
             return (false, None);
         };
-        let Some(value) = self.signal_now(rule.signal) else {
+        let Some(measured) = self.signal_now(rule.signal) else {
             return (false, None);
         };
-        let (value, limit) = match threshold {
-            Threshold::Percent(p) => (value * 100.0, p),
-            Threshold::Seconds(s) => (value / 1000.0, s),
-            Threshold::PerMinute(n) if rule.signal == Signal::RequestRate => (value * 60.0, n),
-            Threshold::PerMinute(n) => (value, n),
-            Threshold::Count(n) => (value, n),
+        let value = rule.compared(measured);
+        let limit = match threshold {
+            Threshold::Percent(n)
+            | Threshold::Seconds(n)
+            | Threshold::PerMinute(n)
+            | Threshold::Count(n) => n,
             Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
-                Some(base) => (value, x * base),
+                Some(base) => x * base,
                 None => return (false, Some(value)),
             },
         };
@@ -249,6 +262,85 @@ impl Release {
             Op::AtMost => value <= limit,
         };
         (holds, Some(value))
+    }
+
+    /// Where a rule's signal stands on each host, in the rule's unit: each metrics source's
+    /// latest error ratio or latency, each health check's failing or not, and the totals a
+    /// rule judges over several hosts (request rate, log errors, new errors) as one value
+    /// naming them all.
+    pub fn rule_readings(&self, rule: &WatchRule) -> Vec<Evidence> {
+        let now = self.now;
+        let several_checks = distinct(self.watch.health.iter().map(|s| s.check.as_str()));
+        let several_sources = distinct(self.watch.metrics.iter().map(|s| s.source.as_str()));
+        match rule.signal {
+            Signal::Health => self
+                .watch
+                .health
+                .iter()
+                .map(|s| Evidence {
+                    at: s.last_at,
+                    from: place(&s.check, s.via.as_deref(), several_checks),
+                    value: if s.failing_since.is_some() { 1.0 } else { 0.0 },
+                })
+                .collect(),
+            Signal::LogErrors | Signal::NewErrors => {
+                let Some(measured) = self.signal_now(rule.signal) else {
+                    return Vec::new();
+                };
+                let mut targets: Vec<&str> = self
+                    .plan
+                    .logs
+                    .iter()
+                    .flat_map(|f| f.targets.iter().map(String::as_str))
+                    .collect();
+                targets.sort_unstable();
+                targets.dedup();
+                let from = if targets.is_empty() {
+                    "logs".to_string()
+                } else {
+                    targets.join("+")
+                };
+                vec![Evidence {
+                    at: now,
+                    from,
+                    value: rule.compared(measured),
+                }]
+            }
+            Signal::RequestRate => {
+                let Some(measured) = self.signal_now(rule.signal) else {
+                    return Vec::new();
+                };
+                let places: Vec<String> = self
+                    .watch
+                    .metrics
+                    .iter()
+                    .filter(|s| {
+                        s.history
+                            .back()
+                            .is_some_and(|(_, r)| r.request_rate.is_some())
+                    })
+                    .map(|s| place(&s.source, s.via.as_deref(), several_sources))
+                    .collect();
+                vec![Evidence {
+                    at: now,
+                    from: places.join("+"),
+                    value: rule.compared(measured),
+                }]
+            }
+            Signal::ErrorRatio | Signal::Latency { .. } => self
+                .watch
+                .metrics
+                .iter()
+                .filter_map(|s| {
+                    let (at, reading) = s.history.back()?;
+                    Some(Evidence {
+                        at: *at,
+                        from: place(&s.source, s.via.as_deref(), several_sources),
+                        value: rule.compared(metric(reading, rule.signal)?),
+                    })
+                })
+                .collect(),
+        }
     }
 
     /// Every rule against the latest samples; during the watch, one held long enough proposes
@@ -271,19 +363,30 @@ impl Release {
                 continue;
             }
             let since = *state.breaching_since.get_or_insert(now);
-            // Rules are evaluated on every event; the evidence keeps a value when it changed
-            // (with a sample) or every 5 s, and the latest few hundred of them.
-            if let Some(v) = value
-                && state
+            // Rules are evaluated on every event; the evidence keeps each host's value when a
+            // new sample changed it (or 5 s on), measured since the rule began to hold, and the
+            // latest few hundred of them.
+            for reading in self.rule_readings(rule) {
+                let state = &mut self.watch.rules[i];
+                let last = state
                     .breach_values
-                    .last()
-                    .is_none_or(|(at, last)| *last != v || now.saturating_sub(*at) >= 5_000)
-            {
+                    .iter()
+                    .rev()
+                    .find(|e| e.from == reading.from);
+                let new = last.is_none_or(|last| {
+                    reading.at > last.at
+                        && (reading.value != last.value || reading.at - last.at >= 5_000)
+                });
+                if reading.at < since || !new {
+                    continue;
+                }
                 if state.breach_values.len() >= BREACH_VALUES_KEPT {
                     state.breach_values.remove(0);
                 }
-                state.breach_values.push((now, v));
+                let at = state.breach_values.partition_point(|e| e.at <= reading.at);
+                state.breach_values.insert(at, reading);
             }
+            let state = &mut self.watch.rules[i];
             let sustained = u64::try_from(rule.sustained.as_millis()).unwrap_or(u64::MAX);
             if now.saturating_sub(since) >= sustained
                 && state.fired_at.is_none()
@@ -369,5 +472,36 @@ fn metric(reading: &MetricsReading, signal: Signal) -> Option<f64> {
             _ => None,
         },
         Signal::Health | Signal::LogErrors | Signal::NewErrors => None,
+    }
+}
+
+/// Where a value was measured: the target it was reached through, or the source's name when
+/// probed from here; with several sources, both (`app via web-1`).
+fn place(name: &str, via: Option<&str>, several: bool) -> String {
+    match via {
+        Some(via) if several => format!("{name} via {via}"),
+        Some(via) => via.to_string(),
+        None => name.to_string(),
+    }
+}
+
+/// More than one distinct name.
+fn distinct<'a>(mut names: impl Iterator<Item = &'a str>) -> bool {
+    let first = names.next();
+    names.any(|n| Some(n) != first)
+}
+
+/// A reading with no negative zero in it: a sum over no series is `-0.0` in Rust, and journals
+/// written before the probe said `0.0` for it still carry one.
+fn unsigned_zero(reading: &MetricsReading) -> MetricsReading {
+    let zero = |v: Option<f64>| v.map(|v| v + 0.0);
+    MetricsReading {
+        error_ratio: zero(reading.error_ratio),
+        request_rate: zero(reading.request_rate),
+        latency_p50_ms: zero(reading.latency_p50_ms),
+        latency_p90_ms: zero(reading.latency_p90_ms),
+        latency_p95_ms: zero(reading.latency_p95_ms),
+        latency_p99_ms: zero(reading.latency_p99_ms),
+        error: reading.error.clone(),
     }
 }

@@ -66,3 +66,21 @@ pub enum Threshold {
     /// A plain count (`new_errors > 0`).
     Count(f64),
 }
+
+impl WatchRule {
+    /// A signal's value as measured (a fraction, milliseconds, per second, per minute, a
+    /// count) in the unit the rule compares it in: percent for a `%` rule, seconds for a
+    /// `ms`/`s` rule, per minute for a request rate against `/min` or `/s`. Against a baseline,
+    /// the measured unit itself.
+    pub fn compared(&self, measured: f64) -> f64 {
+        let Condition::Compare { threshold, .. } = self.condition else {
+            return measured;
+        };
+        match threshold {
+            Threshold::Percent(_) => measured * 100.0,
+            Threshold::Seconds(_) => measured / 1000.0,
+            Threshold::PerMinute(_) if self.signal == Signal::RequestRate => measured * 60.0,
+            Threshold::PerMinute(_) | Threshold::Count(_) | Threshold::TimesBaseline(_) => measured,
+        }
+    }
+}

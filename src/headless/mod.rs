@@ -204,7 +204,10 @@ impl Headless {
                 ));
             }
             Question::FinalGate => {
-                self.line("?? FINAL GATE: the watch window held. Release good?");
+                self.line(format!(
+                    "?? FINAL GATE: {}",
+                    crate::summary::final_gate_words(release)
+                ));
                 self.line(format!("   {}", crate::ui::health::health_summary(release)));
             }
             Question::RollbackProposal { rule } => {

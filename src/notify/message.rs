@@ -48,6 +48,8 @@ pub struct Herald {
     watch_from: Option<Millis>,
     watch_to: Option<Millis>,
     proposal_rule: Option<String>,
+    /// Each host's latest value of that rule when it proposed, in the rule's unit.
+    proposal_values: Option<String>,
     /// Health answers during the watch; metrics from the start (the baseline is before the
     /// first change).
     health: Vec<HealthSample>,
@@ -174,12 +176,16 @@ impl Herald {
         if let Some(Question::RollbackProposal { rule }) = &release.question
             && self.proposal_rule.is_none()
         {
-            self.proposal_rule = release
+            let planned = release
                 .plan
                 .watch
                 .as_ref()
-                .and_then(|w| w.rollback_on.get(*rule))
-                .map(|r| r.text.clone());
+                .and_then(|w| w.rollback_on.get(*rule));
+            self.proposal_rule = planned.map(|r| r.text.clone());
+            self.proposal_values = planned
+                .zip(release.watch.rules.get(*rule))
+                .map(|(planned, state)| crate::measure::latest_values(planned, state))
+                .filter(|values| !values.is_empty());
         }
         match &event.kind {
             EventKind::HealthSampled {
@@ -278,7 +284,10 @@ impl Herald {
         let held = self
             .proposal_rule
             .as_ref()
-            .map(|rule| format!("\"{rule}\" held during the watch"));
+            .map(|rule| match &self.proposal_values {
+                Some(values) => format!("\"{rule}\" held during the watch ({values})"),
+                None => format!("\"{rule}\" held during the watch"),
+            });
         match (held, decided) {
             (Some(held), Some(decided)) => format!("{held}; {decided}"),
             (held, decided) => held.or(decided).unwrap_or_else(|| "not recorded".into()),

@@ -37,7 +37,11 @@ struct Told {
 
 impl Told {
     fn new() -> Self {
-        let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
+        Told::with(PROFILE)
+    }
+
+    fn with(profile: &str) -> Self {
+        let (p, diags) = profile::load(&Source::new("t.toml", profile));
         let p = p.unwrap_or_else(|| panic!("{diags:?}"));
         let mut diags = profile::Diagnostics::default();
         let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut diags);
@@ -156,6 +160,60 @@ fn a_failed_release_is_told_start_gate_failure_rollback_end_once_each() {
         text(4)
     );
     assert_eq!(told.said[4].title, "release ended (rolled back)");
+}
+
+/// A rollback from a proposal says why with the values the rule held at, in its unit and each
+/// with its host.
+#[test]
+fn a_rollback_from_a_proposal_gives_its_values_in_the_rules_unit_per_host() {
+    let watched = format!(
+        "{PROFILE}\n[metrics.app]\nurl = \"http://127.0.0.1:8000/metrics\"\nvia = \"web-1\"\nerrors = 'http_requests_total{{status=~\"5..\"}}'\nrequests = \"http_requests_total\"\n\n[watch]\nduration = \"10m\"\nrollback_on = [\"error_ratio > 5% for 10s\"]\n"
+    );
+    let mut told = Told::with(&watched);
+    for kind in [
+        EventKind::Connected {
+            target: "web-1".into(),
+        },
+        EventKind::LockTaken {
+            target: "web-1".into(),
+        },
+    ] {
+        told.send(kind);
+    }
+    told.decide(Decision::Go, None);
+    told.send(EventKind::Exited {
+        run: run(StepList::Main, 1),
+        status: 0,
+    });
+    for _ in 0..15 {
+        told.send(EventKind::MetricsSampled {
+            source: "app".into(),
+            via: Some("web-1".into()),
+            reading: crate::engine::watch::MetricsReading {
+                error_ratio: Some(0.1059),
+                request_rate: Some(40.0),
+                ..Default::default()
+            },
+        });
+    }
+    assert!(
+        told.release.question.is_some(),
+        "{:?}",
+        told.release.question
+    );
+    told.decide(Decision::Rollback, None);
+    let rolling = told
+        .said
+        .iter()
+        .find(|m| m.kind == MessageKind::RollingBack)
+        .expect("told");
+    assert!(
+        rolling
+            .text
+            .contains("\"error_ratio > 5% for 10s\" held during the watch (web-1 10.59%)"),
+        "{}",
+        rolling.text
+    );
 }
 
 #[test]

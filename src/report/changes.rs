@@ -165,20 +165,18 @@ impl History {
         if after.question != before.question
             && let Some(Question::RollbackProposal { rule }) = &after.question
         {
-            let text = release
+            let planned = release
                 .plan
                 .watch
                 .as_ref()
-                .and_then(|w| w.rollback_on.get(*rule))
-                .map_or_else(|| "a watch rule".to_string(), |r| r.text.clone());
-            let value = release
-                .watch
-                .rules
-                .get(*rule)
-                .and_then(|r| r.value)
-                .map_or(String::new(), |v| {
-                    format!(" (value {})", super::words::number(v))
-                });
+                .and_then(|w| w.rollback_on.get(*rule));
+            let text = planned.map_or_else(|| "a watch rule".to_string(), |r| r.text.clone());
+            // The values it held at, each host's latest, in the rule's unit.
+            let value = planned
+                .zip(release.watch.rules.get(*rule))
+                .map(|(planned, state)| crate::measure::latest_values(planned, state))
+                .filter(|values| !values.is_empty())
+                .map_or(String::new(), |values| format!(" ({values})"));
             self.first_proposal_at.get_or_insert(at);
             self.proposal_rule.get_or_insert(text.clone());
             notes.push((

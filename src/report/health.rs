@@ -120,6 +120,8 @@ pub(super) fn health(h: &History) -> HealthReport {
                 .filter(|s| s.source == source && s.via.as_deref() == via)
                 .collect();
             let over = |pick: fn(&MetricsReading) -> Option<f64>| {
+                // A journal written before the probe was fixed may hold `-0.0`: it is 0.
+                let pick = |r: &MetricsReading| pick(r).map(|v| v + 0.0);
                 let before: Vec<f64> = series
                     .iter()
                     .filter(|s| deploy.is_some_and(|d| s.at < d))

@@ -59,27 +59,12 @@ pub fn took(ms: u64) -> String {
     humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
 }
 
-/// A measured value, short: "7.31", "0.0523", "412".
-pub fn number(v: f64) -> String {
-    if v.abs() >= 100.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
 /// A fraction as a percentage: "1.2%".
 pub fn percent(v: f64) -> String {
-    format!("{:.1}%", v * 100.0)
+    crate::measure::percent(v, 1)
 }
 
 /// Milliseconds, short: "120ms", "1.5s".
 pub fn millis(v: f64) -> String {
-    if v >= 1000.0 {
-        format!("{:.1}s", v / 1000.0)
-    } else {
-        format!("{v:.0}ms")
-    }
+    crate::measure::millis(v, 1)
 }

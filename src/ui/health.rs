@@ -51,15 +51,11 @@ pub fn health_summary(release: &Release) -> String {
 }
 
 fn percent(fraction: f64) -> String {
-    format!("{:.2}%", fraction * 100.0)
+    crate::measure::percent(fraction, 2)
 }
 
 fn millis(ms: f64) -> String {
-    if ms >= 1000.0 {
-        format!("{:.2}s", ms / 1000.0)
-    } else {
-        format!("{ms:.0}ms")
-    }
+    crate::measure::millis(ms, 2)
 }
 
 /// The last values as a row of block characters, scaled to their own range.
@@ -135,7 +131,7 @@ fn metric_text(reading: &MetricsReading, base_ratio: Option<f64>, base_p95: Opti
         parts.push(format!("p95 {}{base}", millis(p)));
     }
     if let Some(rate) = reading.request_rate {
-        parts.push(format!("{rate:.1} req/s"));
+        parts.push(format!("{} req/s", crate::measure::fixed(rate, 1)));
     }
     if parts.is_empty() {
         "no requests between scrapes".into()

@@ -130,7 +130,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char(' '),
         "Space",
         A::TickManual,
-        "tick the manual item that waits",
+        "arm done for the manual item that waits (Enter confirms)",
     ),
     bind(
         M::Normal,
@@ -229,7 +229,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('E'),
         "E",
         A::EndWatch,
-        "end the watch window now: released (asks first)",
+        "end the watch now: asks why (production: the final gate, go typed)",
     ),
     bind(
         M::Normal,
@@ -343,7 +343,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Esc,
         "Esc",
         A::Close,
-        "hide the question (a shows it again)",
+        "hide the question, unarmed (a shows it again)",
     ),
     Binding {
         mode: M::Answer,

@@ -268,10 +268,9 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
             }
         }
         Question::FinalGate => {
-            lines.push(Line::from(Span::styled(
-                "The watch window held. Release good?",
-                theme.bold(),
-            )));
+            let mut asked = crate::summary::final_gate_words(release);
+            asked[..1].make_ascii_uppercase();
+            lines.push(Line::from(Span::styled(asked, theme.bold())));
             lines.push(Line::from(format!(
                 "Now: {}",
                 super::health::health_summary(release)
@@ -336,7 +335,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
                 .to_string()
         }
         Some(choice) => format!(
-            "Enter confirms {}. Another letter changes it; Esc hides.",
+            "Enter confirms {}. Another letter changes it; Esc hides it, unarmed.",
             choice_label(choice).1
         ),
     };

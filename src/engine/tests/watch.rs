@@ -5,6 +5,7 @@
 use super::*;
 use crate::engine::Actor;
 use crate::engine::watch::{HealthReading, MetricsReading};
+use crate::engine::watch_rule::Signal;
 
 fn profile(rules: &str, extra: &str) -> String {
     format!(
@@ -114,7 +115,12 @@ fn an_error_spike_held_for_the_rules_duration_proposes_a_rollback() {
     );
     assert_eq!(run.release.answers(), vec![Answer::Rollback, Answer::Keep]);
     let evidence = &run.release.watch.rules[0].breach_values;
-    assert!(evidence.len() >= 12 && evidence.iter().all(|(_, v)| *v > 5.0));
+    assert!(evidence.len() >= 12, "{evidence:?}");
+    // In the rule's unit (percent, not the fraction measured), each from where it came.
+    assert!(
+        evidence.iter().all(|e| e.value == 12.0 && e.from == "app"),
+        "{evidence:?}"
+    );
     // The watch does not end under an open proposal.
     let fx = run.send(EventKind::TimerFired {
         timer: Timer::WatchEnd,
@@ -292,4 +298,130 @@ fn a_proposal_open_when_the_watch_runs_out_leads_to_the_final_gate_once_answered
     );
     assert!(fx.contains(&Effect::Ask), "{fx:?}");
     assert_eq!(run.release.question, Some(Question::FinalGate));
+}
+
+fn metrics_via(via: &str, ratio: f64) -> EventKind {
+    EventKind::MetricsSampled {
+        source: "app".into(),
+        via: Some(via.into()),
+        reading: MetricsReading {
+            error_ratio: Some(ratio),
+            request_rate: Some(50.0),
+            latency_p95_ms: Some(90.0),
+            ..MetricsReading::default()
+        },
+    }
+}
+
+/// Two hosts sampled at the same instant: the evidence keeps both values, each naming its
+/// host, in the rule's unit; a host whose value did not change is not repeated within 5 s.
+#[test]
+fn a_rules_evidence_names_the_host_of_each_value() {
+    let toml = profile("\"error_ratio > 5% for 30s\"", "");
+    let mut run = watching(&toml, &[metrics_via("a", 0.001), metrics_via("b", 0.001)]);
+    for _ in 0..8 {
+        run.wait(4_000);
+        run.send(metrics_via("a", 0.1059));
+        // b in the same millisecond as a (twice: re-evaluated, not repeated).
+        for _ in 0..2 {
+            run.release
+                .apply(&Event::new(run.at, metrics_via("b", 0.0792)));
+        }
+    }
+    assert_eq!(
+        run.release.question,
+        Some(Question::RollbackProposal { rule: 0 })
+    );
+    let evidence = &run.release.watch.rules[0].breach_values;
+    let first = evidence[0].at;
+    let at_first: Vec<(&str, f64)> = evidence
+        .iter()
+        .filter(|e| e.at == first)
+        .map(|e| (e.from.as_str(), e.value))
+        .collect();
+    assert_eq!(at_first, [("a", 0.1059 * 100.0), ("b", 0.0792 * 100.0)]);
+    for host in ["a", "b"] {
+        let times: Vec<u64> = evidence
+            .iter()
+            .filter(|e| e.from == host)
+            .map(|e| e.at)
+            .collect();
+        assert!(times.len() >= 6, "{host}: {evidence:?}");
+        assert!(times.windows(2).all(|w| w[1] - w[0] >= 5_000), "{times:?}");
+    }
+    assert!(
+        evidence.windows(2).all(|w| w[0].at <= w[1].at),
+        "oldest first"
+    );
+}
+
+/// A health rule's evidence is each check's answer on each host.
+#[test]
+fn a_health_rules_evidence_says_which_host_fails() {
+    let toml = profile("\"health failing for 20s\"", "");
+    let mut run = watching(&toml, &[health(true)]);
+    let on = |via: &str, ok: bool| match health(ok) {
+        EventKind::HealthSampled { check, reading, .. } => EventKind::HealthSampled {
+            check,
+            via: Some(via.into()),
+            reading,
+        },
+        other => other,
+    };
+    for _ in 0..6 {
+        run.wait(4_000);
+        run.send(on("a", false));
+        run.send(on("b", true));
+    }
+    let evidence = &run.release.watch.rules[0].breach_values;
+    assert!(
+        evidence.iter().any(|e| e.from == "a" && e.value == 1.0)
+            && evidence.iter().any(|e| e.from == "b" && e.value == 0.0),
+        "{evidence:?}"
+    );
+}
+
+/// A journal from before the probe said 0 for no errors carries `-0.0`: it is kept as 0.
+#[test]
+fn a_negative_zero_from_an_old_journal_is_kept_as_zero() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[]);
+    run.send(metrics(-0.0, 90.0));
+    let ratio = run
+        .release
+        .signal_now(Signal::ErrorRatio)
+        .expect("measured");
+    assert!(ratio == 0.0 && ratio.is_sign_positive(), "{ratio:?}");
+    let value = run.release.watch.rules[0].value.expect("measured");
+    assert!(value.is_sign_positive(), "{value:?}");
+}
+
+/// In production, `E` (`done`) in the watch opens the final gate instead of releasing: the
+/// release ends only on its GO. Elsewhere it ends the watch as released.
+#[test]
+fn ending_the_watch_early_in_production_leads_to_the_final_gate() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "")
+        .replace("environment = \"staging\"", "environment = \"production\"");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    assert!(run.release.plan.production);
+    let fx = run.decide("ana", Decision::EndWatch);
+    assert_eq!(fx, vec![Effect::Ask]);
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+    assert_eq!(run.release.outcome, None);
+    assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    assert_eq!(run.release.answers(), vec![Answer::Go, Answer::Rollback]);
+    // The watch's own end, meanwhile, asks nothing twice.
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert!(!fx.contains(&Effect::Ask), "{fx:?}");
+    let fx = run.decide("ana", Decision::Go);
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+
+    // Not in production: ending the watch early releases at once.
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    let fx = run.decide("ana", Decision::EndWatch);
+    assert_eq!(run.release.question, None);
+    assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
 }

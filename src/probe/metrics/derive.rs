@@ -81,7 +81,9 @@ fn increase(prev: &Counters, cur: &Counters, resets: &mut u32) -> f64 {
             Some(&before) => now - before,
             None => now,
         })
-        .sum()
+        // From +0.0: `sum()` of no series is -0.0, an error ratio of "-0.00%" before the
+        // first 5xx series exists.
+        .fold(0.0, |total, n| total + n)
 }
 
 /// The histogram's increase by `le`, summed over series. A series with any bucket lower than

@@ -63,9 +63,9 @@ pub enum MetricsError {
 pub struct Counters(pub BTreeMap<String, f64>);
 
 impl Counters {
-    /// The sum over series, what a dashboard would show.
+    /// The sum over series, what a dashboard would show; 0 (never -0) for none.
     pub fn total(&self) -> f64 {
-        self.0.values().sum()
+        self.0.values().fold(0.0, |total, n| total + n)
     }
 }
 

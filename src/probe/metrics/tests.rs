@@ -135,6 +135,23 @@ fn the_first_errors_of_a_new_series_count() {
     assert_eq!(d.error_ratio, Some(10.0 / 50.0));
 }
 
+/// Before the app's first 5xx there is no error series: the ratio is zero, and a positive
+/// zero (a sum over no series starts at -0.0 in Rust, which printed as "-0.00%").
+#[test]
+fn no_error_series_yet_is_a_ratio_of_plain_zero() {
+    let q = MetricQueries::new(Some(r#"req_total{code=~"5.."}"#), Some("req_total"), None);
+    let q = q.unwrap();
+    let before = scrape_values("req_total{code=\"200\"} 100\n", &q).unwrap();
+    let after = scrape_values("req_total{code=\"200\"} 140\n", &q).unwrap();
+    assert!(after.errors_total().is_some_and(f64::is_sign_positive));
+    let ratio = derive(&before, &after, 5.0)
+        .error_ratio
+        .expect("requests came");
+    assert_eq!(ratio, 0.0);
+    assert!(ratio.is_sign_positive(), "{ratio:?}");
+    assert_eq!(format!("{:.2}", ratio * 100.0), "0.00");
+}
+
 fn buckets(pairs: &[(f64, f64)]) -> Vec<Bucket> {
     pairs
         .iter()

@@ -277,13 +277,13 @@ impl<B: Backend> Cockpit<B> {
                 }
             }
             Action::TickManual => {
+                // Space arms `done` for the manual item that waits and shows its question:
+                // Enter there confirms it. One key never ticks an item, hidden question or not.
                 if let Some(Question::Manual { .. }) = release.question
-                    && ui
-                        .answer
-                        .as_ref()
-                        .is_some_and(|a| a.opened.elapsed() >= STRAY_KEY_GUARD)
+                    && let Some(a) = ui.answer.as_mut()
                 {
-                    return Some(self.decided(Decision::Done, None));
+                    a.hidden = false;
+                    return self.act(Action::Arm(Choice::Done), release);
                 }
             }
             Action::FocusNext => {
@@ -383,8 +383,15 @@ impl<B: Backend> Cockpit<B> {
                 }
             }
             Action::EndWatch => {
-                // The watch is why gonogo is open after a deploy: ending it takes a yes.
-                if matches!(release.stage, Stage::Watching { .. }) {
+                let watching = matches!(release.stage, Stage::Watching { .. });
+                if watching && release.question.is_some() {
+                    ui.notice = Some("answer the open question first (a shows it)".into());
+                } else if watching && release.plan.production {
+                    // In production leaving the watch early is a decision: the engine opens the
+                    // final gate, where GO is typed out.
+                    return Some(self.decided(Decision::EndWatch, None));
+                } else if watching {
+                    // The watch is why gonogo is open after a deploy: ending it takes a reason.
                     ui.confirm = Some(Confirm::EndWatch);
                     ui.end_note = TextArea::default();
                     ui.end_refusal = None;
@@ -437,7 +444,12 @@ impl<B: Backend> Cockpit<B> {
                 if ui.help {
                     ui.help = false;
                 } else if let Some(a) = ui.answer.as_mut() {
+                    // Hiding gives the armed answer up: shown again, it is armed and
+                    // confirmed anew.
                     a.hidden = true;
+                    a.armed = None;
+                    a.typed.clear();
+                    a.refusal = None;
                 }
             }
             Action::Yes => match ui.confirm.take() {
