@@ -41,7 +41,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         let _ = writeln!(out, "Targets: {}\n", targets.join(", "));
     }
     let mut phase: Option<&str> = None;
-    for step in &plan.steps {
+    for step in plan.steps.iter().filter(|s| !s.after_watch) {
         if phase != Some(step.phase.as_str()) {
             if phase.is_some() {
                 out.push('\n');
@@ -77,6 +77,17 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
                 out,
                 "- [ ] No rollback rules: watch the logs and health by eye"
             );
+        }
+        out.push('\n');
+    }
+    let after: Vec<&PlannedStep> = plan.steps.iter().filter(|s| s.after_watch).collect();
+    if !after.is_empty() {
+        let _ = writeln!(
+            out,
+            "## After the verdict\n\nOnce the final gate says GO (never after a rollback):\n"
+        );
+        for step in after {
+            write_item(&mut out, step, true);
         }
         out.push('\n');
     }

@@ -56,6 +56,15 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     for line in undo_lines(release) {
         out.push(format!("   {line}"));
     }
+    // `[[after]]` steps wait for a GO verdict: without one they are said not to have run.
+    if release.outcome.is_some() && !release.verdict_go {
+        for step in release.plan.steps.iter().filter(|s| s.after_watch) {
+            out.push(format!(
+                "   not run (no GO verdict): {}",
+                printable(&step.name)
+            ));
+        }
+    }
     for list in [StepList::Main, StepList::Rollback] {
         for (step, state) in release.list(list).iter().zip(release.states(list)) {
             let name = printable(&step.name);

@@ -678,3 +678,50 @@ on = "web-1"
     let out = check(&fixed);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
 }
+
+#[test]
+fn after_steps_follow_the_verdict_and_are_no_gates() {
+    let profile = r#"version = 1
+
+[release]
+name = "shop"
+environment = "staging"
+
+[targets.web-1]
+host = "web-1"
+
+[[step]]
+run = "deploy"
+on = "web-1"
+
+[[after]]
+gate = "Tag it?"
+
+[[after]]
+name = "Record the release"
+run = "echo deployed >> ~/releases.log"
+on = "web-1"
+
+[[rollback]]
+run = "undeploy"
+on = "web-1"
+"#;
+    let out = check(profile);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("p.toml:15:1: error: an [[after]] step cannot be a gate"),
+        "{}",
+        out.stderr
+    );
+    let fixed = profile.replace("[[after]]\ngate = \"Tag it?\"\n\n", "");
+    let out = gonogo(&["plan"], &fixed);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "## After the verdict\n\nOnce the final gate says GO (never after a rollback):\n\n- [ ] Record the release: run on web-1"
+        ),
+        "{}",
+        out.stdout
+    );
+}

@@ -304,6 +304,10 @@ impl Release {
         let Some(step) = self.list(list).get(index) else {
             return self.list_done(list, fx);
         };
+        // The `[[after]]` steps wait for the watch's verdict.
+        if list == StepList::Main && step.after_watch && !self.verdict_go {
+            return self.list_done(list, fx);
+        }
         let kind = step.kind;
         self.stage = Stage::Running { list, step: index };
         let now = self.now;
@@ -328,7 +332,7 @@ impl Release {
 
     fn list_done(&mut self, list: StepList, fx: &mut Vec<Effect>) {
         match (list, &self.plan.watch) {
-            (StepList::Main, Some(watch)) => {
+            (StepList::Main, Some(watch)) if !self.verdict_go => {
                 self.stage = Stage::Watching {
                     until: self.now + watch.duration_ms,
                 };
@@ -337,7 +341,11 @@ impl Release {
                     after_ms: watch.duration_ms,
                 });
             }
-            (StepList::Main, None) => self.finish(Outcome::Released, fx),
+            (StepList::Main, None) if !self.verdict_go && self.after_from().is_some() => {
+                // No watch: the verdict is the checklist's end; the `[[after]]` steps follow.
+                self.verdict(fx);
+            }
+            (StepList::Main, _) => self.finish(Outcome::Released, fx),
             (StepList::Rollback, _) => {
                 // A step is marked undone only where its undo ran ok on every host it started
                 // on; the rest keep how they ended, and each host's mark says why.

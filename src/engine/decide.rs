@@ -75,7 +75,7 @@ impl Release {
                     fx.push(Effect::Ask);
                 }
             }
-            (Some(Question::FinalGate), Decision::Go) => self.finish(Outcome::Released, fx),
+            (Some(Question::FinalGate), Decision::Go) => self.verdict(fx),
             (Some(Question::Gate { step }), Decision::NoGo) => {
                 self.steps[step].status = StepStatus::Failed;
                 self.abort(fx);
@@ -113,7 +113,7 @@ impl Release {
                 fx.push(Effect::Ask);
             }
             (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
-                self.finish(Outcome::Released, fx);
+                self.verdict(fx);
             }
             (Some(Question::RollbackProposal { rule }), Decision::KeepWatching { reason })
                 if !reason.trim().is_empty() =>
@@ -132,6 +132,29 @@ impl Release {
             // Anything else does not answer the open question: it is recorded and changes nothing.
             _ => {}
         }
+    }
+
+    /// The watch's verdict is GO: the `[[after]]` steps run (record, tag, notify), then the
+    /// release is released; without them it is released now.
+    pub(super) fn verdict(&mut self, fx: &mut Vec<Effect>) {
+        self.question = None;
+        self.verdict_go = true;
+        match self.after_from() {
+            Some(first) => {
+                if self.watch.auto_rollback_at.take().is_some() {
+                    fx.push(Effect::CancelTimer {
+                        timer: Timer::AutoRollback,
+                    });
+                }
+                self.enter(StepList::Main, first, fx)
+            }
+            None => self.finish(Outcome::Released, fx),
+        }
+    }
+
+    /// Where the `[[after]]` steps begin in the checklist, if there are any.
+    pub fn after_from(&self) -> Option<usize> {
+        self.plan.steps.iter().position(|s| s.after_watch)
     }
 
     /// Closes a gate, manual item or failure with `status` and moves on.

@@ -111,6 +111,10 @@ pub struct PlannedStep {
     /// A `run` step's `undo`: what reverses it on a host where it ran, secrets masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undo: Option<String>,
+    /// An `[[after]]` step: it runs once the watch's verdict was GO (the final gate), never
+    /// after a rollback. These come last in the checklist.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub after_watch: bool,
     /// In the rollback as planned from what ran: where this step comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,

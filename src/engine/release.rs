@@ -26,6 +26,8 @@ pub struct Release {
     pub rollback: Vec<StepState>,
     /// The rollback has begun: its plan no longer changes.
     pub rollback_begun: bool,
+    /// The watch's verdict was GO: the `[[after]]` steps may run.
+    pub verdict_go: bool,
     pub targets: Vec<TargetState>,
     pub question: Option<Question>,
     pub outcome: Option<Outcome>,

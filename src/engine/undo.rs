@@ -118,6 +118,7 @@ impl Release {
                 retries: 0,
                 builtin: None,
                 undo: None,
+                after_watch: false,
                 origin: Some(Origin::Undo { step: index }),
                 ..step.clone()
             });

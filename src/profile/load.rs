@@ -12,7 +12,7 @@ use super::template::{Template, is_var_name};
 
 const TOP_KEYS: &[&str] = &[
     "version", "release", "vars", "ssh", "targets", "logs", "health", "metrics", "step", "watch",
-    "rollback", "notify", "policy",
+    "rollback", "notify", "policy", "after",
 ];
 
 /// Builds a [`Profile`] from a source, collecting diagnostics as it goes.
@@ -69,7 +69,9 @@ impl<'s> Loader<'s> {
         let logs = self.logs(&top);
         let health = self.health(&top);
         let metrics = self.metrics(&top);
-        let steps = self.steps(&top, "step", "[[step]]");
+        let mut steps = self.steps(&top, "step", "[[step]]");
+        // `[[after]]` steps come last: they run once the watch's verdict was GO.
+        steps.extend(self.steps(&top, "after", "[[after]]"));
         let rollback = self.steps(&top, "rollback", "[[rollback]]");
         let watch = self.watch(&top);
         let notify = self.notify(&top, &vars);

@@ -110,6 +110,7 @@ fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep
         },
         builtin: step.builtin.as_ref().map(|b| b.kind().to_string()),
         undo: step.undo.as_ref().map(|u| u.display(vars, Quoting::Shell)),
+        after_watch: step.after_watch,
         origin: None,
     }
 }

@@ -183,6 +183,8 @@ pub struct Step {
     pub approvals: u32,
     /// A `run` step's `undo`: what reverses it on a host where it ran.
     pub undo: Option<Template>,
+    /// An `[[after]]` step: runs once the watch's verdict was GO.
+    pub after_watch: bool,
     #[serde(skip)]
     pub span: Range<usize>,
 }

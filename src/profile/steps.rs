@@ -46,10 +46,10 @@ impl Loader<'_> {
             ));
             return Vec::new();
         };
-        let mut phase = if key == "rollback" {
-            "Rollback"
-        } else {
-            "Release"
+        let mut phase = match key {
+            "rollback" => "Rollback",
+            "after" => "After",
+            _ => "Release",
         }
         .to_string();
         let mut out = Vec::new();
@@ -63,7 +63,15 @@ impl Loader<'_> {
             if let Some(p) = f.str("phase", &mut self.diags) {
                 phase = p.into_inner();
             }
-            if let Some(step) = self.step(&f, place, &phase, key == "rollback") {
+            if let Some(mut step) = self.step(&f, place, &phase, key == "rollback") {
+                step.after_watch = key == "after";
+                if step.after_watch && step.kind == StepKind::Gate {
+                    self.diags.push(
+                        Diagnostic::error(f.key_span("gate").unwrap_or(f.span.clone()), "an [[after]] step cannot be a gate")
+                            .help("the final gate is the decision these steps follow; use `manual` for a person's part"),
+                    );
+                    continue;
+                }
                 out.push(step);
             }
         }
@@ -169,6 +177,7 @@ impl Loader<'_> {
             irreversible,
             approvals,
             undo,
+            after_watch: false,
             span: f.span.clone(),
         })
     }

@@ -2,6 +2,7 @@
 
 use super::*;
 
+mod after;
 mod logs;
 mod output;
 mod props;
