@@ -17,9 +17,10 @@ use super::release::Release;
 pub const LOG_LINES_KEPT: usize = 10_000;
 
 /// Minutes of error counts kept per target: the rules look back a few minutes at most.
-const ERROR_MINUTES_KEPT: usize = 15;
 
-const MINUTE_MS: Millis = 60_000;
+const SECOND_MS: Millis = 1_000;
+/// `log_errors` counts the lines of this many seconds, sliding.
+const WINDOW_S: u64 = 60;
 
 /// Everything the release knows about its log followers.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +34,8 @@ pub struct Logs {
     pub followers: Vec<FollowerState>,
     /// Whether the drivers were asked to start the followers (and not yet to stop them).
     pub following: bool,
-    /// Error lines per target, per minute since the epoch: `(minute, count)`, oldest first.
+    /// Error lines per target, per second since the epoch: `(second, count)`, oldest first,
+    /// for the last two minutes.
     errors: BTreeMap<String, VecDeque<(u64, u64)>>,
     /// Each follower's `errors` pattern, compiled once, in plan order.
     patterns: Vec<Option<Regex>>,
@@ -141,19 +143,23 @@ impl Logs {
     }
 
     fn count_error(&mut self, target: &str, at: Millis) {
-        let minute = at / MINUTE_MS;
+        let second = at / SECOND_MS;
         let counts = self.errors.entry(target.to_string()).or_default();
         match counts.back_mut() {
-            Some((m, n)) if *m == minute => *n += 1,
+            Some((s, n)) if *s == second => *n += 1,
             // A line stamped earlier than the last (events from a journal) counts where it falls.
-            Some((m, _)) if *m > minute => {
-                if let Some((_, n)) = counts.iter_mut().find(|(m, _)| *m == minute) {
+            Some((s, _)) if *s > second => {
+                if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == second) {
                     *n += 1;
                 }
             }
-            _ => counts.push_back((minute, 1)),
+            _ => counts.push_back((second, 1)),
         }
-        while counts.len() > ERROR_MINUTES_KEPT {
+        // Only the window is needed: a minute, and a minute more for late lines.
+        while counts
+            .front()
+            .is_some_and(|(s, _)| second.saturating_sub(*s) > 2 * WINDOW_S)
+        {
             counts.pop_front();
         }
     }
@@ -289,19 +295,17 @@ impl Release {
             })
     }
 
-    /// Error lines per minute over the last full minute before `now`, on `target`, or on all
-    /// targets together with `None` (the `log_errors` signal).
+    /// Error lines over the last 60 s, sliding by the second, up to `now`, on `target`, or on
+    /// all targets together with `None` (the `log_errors` signal, per minute).
     pub fn log_errors_per_min(&self, target: Option<&str>, now: Millis) -> f64 {
-        let Some(last_full) = (now / MINUTE_MS).checked_sub(1) else {
-            return 0.0;
-        };
+        let now_s = now / SECOND_MS;
         let count: u64 = self
             .logs
             .errors
             .iter()
             .filter(|(t, _)| target.is_none_or(|want| want == t.as_str()))
             .flat_map(|(_, counts)| counts.iter())
-            .filter(|(minute, _)| *minute == last_full)
+            .filter(|(s, _)| *s <= now_s && now_s - *s < WINDOW_S)
             .map(|(_, n)| n)
             .sum();
         count as f64

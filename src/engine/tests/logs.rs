@@ -100,16 +100,46 @@ fn error_lines_are_marked_and_counted_per_target_per_minute() {
             ("ERROR db timeout", true),
         ]
     );
-    let minute_later = 60_000 * 101 + 5_000;
-    assert_eq!(run.release.log_errors_per_min(Some("a"), minute_later), 2.0);
-    assert_eq!(run.release.log_errors_per_min(Some("b"), minute_later), 1.0);
-    assert_eq!(run.release.log_errors_per_min(None, minute_later), 3.0);
-    // The minute still running does not count yet; one long gone counts no more.
+    // The last 60 s, sliding: a's lines came at second 6000, b's at 6001.
+    let half_a_minute = 60_000 * 100 + 30_000;
     assert_eq!(
-        run.release.log_errors_per_min(None, 60_000 * 100 + 30_000),
+        run.release.log_errors_per_min(Some("a"), half_a_minute),
+        2.0
+    );
+    assert_eq!(
+        run.release.log_errors_per_min(Some("b"), half_a_minute),
+        1.0
+    );
+    assert_eq!(run.release.log_errors_per_min(None, half_a_minute), 3.0);
+    // A second later than a minute after a's lines, only b's is in the window.
+    assert_eq!(run.release.log_errors_per_min(None, 60_000 * 101), 1.0);
+    assert_eq!(
+        run.release.log_errors_per_min(None, 60_000 * 101 + 1_000),
         0.0
     );
-    assert_eq!(run.release.log_errors_per_min(None, 60_000 * 103), 0.0);
+}
+
+#[test]
+fn log_errors_slide_across_a_minute_boundary() {
+    let mut run = Run::going(&with_logs());
+    run.at = 60_000 * 200 - 6_000;
+    // Five errors in the last seconds of one minute, five in the first of the next.
+    for _ in 0..5 {
+        lines(&mut run, "a", &["ERROR db timeout"]);
+    }
+    for _ in 0..5 {
+        lines(&mut run, "a", &["ERROR db timeout"]);
+    }
+    // A last-full-minute count would say 5 (or 0); the sliding window sees all ten.
+    assert_eq!(
+        run.release.log_errors_per_min(None, 60_000 * 200 + 10_000),
+        10.0
+    );
+    assert_eq!(
+        run.release.log_errors_per_min(None, 60_000 * 200 + 59_000),
+        5.0,
+        "the first five are older than 60 s"
+    );
 }
 
 #[test]
