@@ -134,6 +134,7 @@ mod tests {
                 threshold,
             },
             sustained: Duration::ZERO,
+            tolerate: None,
         }
     }
 
@@ -177,6 +178,7 @@ mod tests {
             signal: Signal::Health,
             condition: Condition::Failing,
             sustained: Duration::ZERO,
+            tolerate: None,
         };
         assert_eq!(rule_value(&health, 1.0), "failing");
         assert_eq!(rule_value(&health, 0.0), "ok");

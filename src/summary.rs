@@ -254,6 +254,14 @@ pub fn final_gate_words(release: &Release) -> String {
         .decisions
         .iter()
         .any(|d| d.decision == Decision::EndWatch && d.question.is_none());
+    let doubts = release.verdict_doubts();
+    if !ended_early && !doubts.is_empty() {
+        // "Held" is said only when every rule judged ok and nothing new showed in the logs.
+        return format!(
+            "the watch's time ran out, NOT all clear: {}. Release good?",
+            doubts.join("; ")
+        );
+    }
     match release.stage {
         _ if !ended_early => "the watch window held. Release good?".into(),
         crate::engine::Stage::Watching { until } if release.now < until => format!(

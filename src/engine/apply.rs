@@ -222,7 +222,7 @@ impl Release {
                         .iter()
                         .any(|r| matches!(r.signal, Signal::LogErrors | Signal::NewErrors))
                 }) {
-                    self.evaluate_rules(&mut fx);
+                    self.evaluate_rules(super::watch::Fresh::Logs, &mut fx);
                 }
             }
             EventKind::LogsDropped {
@@ -563,8 +563,10 @@ impl Release {
                         timer: Timer::WatchEnd,
                         after_ms: more,
                     });
+                } else if self.overtime_for_doubt(fx) {
+                    // A rule in doubt holds the window open (once, by its own duration).
                 } else if self.question.is_none() {
-                    // The watch held: a person says the release is good, or rolls it back.
+                    // The watch ran its time: a person says the release is good, or rolls it back.
                     self.question = Some(Question::FinalGate);
                     fx.push(Effect::Ask);
                 }

@@ -16,8 +16,6 @@ use super::release::Release;
 /// Log lines kept for the cockpit; older lines are dropped (the journal keeps them all).
 pub const LOG_LINES_KEPT: usize = 10_000;
 
-/// Minutes of error counts kept per target: the rules look back a few minutes at most.
-
 const SECOND_MS: Millis = 1_000;
 /// `log_errors` counts the lines of this many seconds, sliding.
 const WINDOW_S: u64 = 60;

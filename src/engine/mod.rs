@@ -5,6 +5,7 @@ mod answer;
 mod apply;
 mod decide;
 pub mod event;
+pub mod judge;
 pub mod logs;
 mod marks;
 pub mod plan;

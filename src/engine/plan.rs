@@ -127,6 +127,10 @@ pub struct PlannedWatch {
     /// A rollback proposal unanswered this long rolls back by itself (`auto_rollback`).
     #[serde(default)]
     pub auto_rollback_ms: Option<u64>,
+    /// `[watch] require_judgement`: a rule that could not judge for the whole watch is a doubt
+    /// the final gate names (and `--yes` does not answer).
+    #[serde(default)]
+    pub require_judgement: bool,
 }
 
 /// A step's kind: `check` verifies and changes nothing, `run` changes things, `manual` is a

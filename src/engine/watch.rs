@@ -8,9 +8,10 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::event::{Effect, Millis, Timer};
+use super::judge::Judged;
 use super::plan::StepKind;
 use super::release::{Question, Release, Stage};
-use super::watch_rule::{Condition, Op, Signal, Threshold, WatchRule};
+use super::watch_rule::{Signal, WatchRule};
 
 /// Samples kept per series: half an hour at one every five seconds.
 pub const SAMPLES_KEPT: usize = 360;
@@ -72,6 +73,35 @@ pub struct RuleState {
     pub breach_values: Vec<Evidence>,
     /// It proposed a rollback that is still open or was answered "keep watching".
     pub fired_at: Option<Millis>,
+    /// Why it cannot judge now, and since when.
+    pub cannot: Option<super::judge::CannotJudge>,
+    pub cannot_since: Option<Millis>,
+    /// Samples of its signal looked at since the hold began, and how many of them were clean.
+    pub samples: u32,
+    pub clean: u32,
+    /// It judged (ok or breaching) at least once during the watch.
+    pub judged_in_watch: bool,
+}
+
+/// Which signals an event brought a new sample of: a hold counts samples of its own signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fresh {
+    Health,
+    Metrics,
+    Logs,
+}
+
+impl Fresh {
+    fn feeds(self, signal: Signal) -> bool {
+        match self {
+            Fresh::Health => signal == Signal::Health,
+            Fresh::Logs => matches!(signal, Signal::LogErrors | Signal::NewErrors),
+            Fresh::Metrics => matches!(
+                signal,
+                Signal::ErrorRatio | Signal::Latency { .. } | Signal::RequestRate
+            ),
+        }
+    }
 }
 
 /// One value a rule's signal had on one host (or source) while the rule held.
@@ -95,6 +125,11 @@ pub struct WatchState {
     pub auto_rollback_at: Option<Millis>,
     /// Extensions (`+5m`) asked for since the watch's timer was started.
     pub extension_ms: u64,
+    /// The window was held over because a rule was in doubt when its time ran out: in words
+    /// ("watch extended 15s: error_ratio > 5% for 15s holding"), and since when (cleared once
+    /// the doubt resolved).
+    pub overtime: Option<String>,
+    pub overtime_from: Option<Millis>,
 }
 
 /// How many of a breaching rule's values its evidence keeps.
@@ -154,7 +189,7 @@ impl Release {
         series.last = reading.clone();
         series.last_at = now;
         push_capped(&mut series.history, (now, reading.ok, reading.latency_ms));
-        self.evaluate_rules(fx);
+        self.evaluate_rules(Fresh::Health, fx);
     }
 
     pub(super) fn metrics_sampled(
@@ -182,7 +217,7 @@ impl Release {
             }
         };
         push_capped(&mut series.history, (now, unsigned_zero(reading)));
-        self.evaluate_rules(fx);
+        self.evaluate_rules(Fresh::Metrics, fx);
     }
 
     /// A signal's value now: the worst across series (the highest error ratio or latency, the
@@ -230,38 +265,6 @@ impl Release {
             .filter_map(|(_, r)| metric(r, signal))
             .collect();
         (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64)
-    }
-
-    /// Whether a rule's condition holds now, and the value it compared (in the rule's unit).
-    pub fn rule_holds(&self, rule: &WatchRule) -> (bool, Option<f64>) {
-        if let Condition::Failing = rule.condition {
-            let failing = self.watch.health.iter().any(|s| s.failing_since.is_some());
-            return (failing, self.signal_now(rule.signal));
-        }
-        let Condition::Compare { op, threshold } = rule.condition else {
-            return (false, None);
-        };
-        let Some(measured) = self.signal_now(rule.signal) else {
-            return (false, None);
-        };
-        let value = rule.compared(measured);
-        let limit = match threshold {
-            Threshold::Percent(n)
-            | Threshold::Seconds(n)
-            | Threshold::PerMinute(n)
-            | Threshold::Count(n) => n,
-            Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
-                Some(base) => x * base,
-                None => return (false, Some(value)),
-            },
-        };
-        let holds = match op {
-            Op::Above => value > limit,
-            Op::AtLeast => value >= limit,
-            Op::Below => value < limit,
-            Op::AtMost => value <= limit,
-        };
-        (holds, Some(value))
     }
 
     /// Where a rule's signal stands on each host, in the rule's unit: each metrics source's
@@ -345,7 +348,7 @@ impl Release {
 
     /// Every rule against the latest samples; during the watch, one held long enough proposes
     /// a rollback (once: answering "keep watching" re-arms it).
-    pub(super) fn evaluate_rules(&mut self, fx: &mut Vec<Effect>) {
+    pub(super) fn evaluate_rules(&mut self, fresh: Fresh, fx: &mut Vec<Effect>) {
         let Some(watch) = &self.plan.watch else {
             return;
         };
@@ -354,13 +357,57 @@ impl Release {
         let watching = matches!(self.stage, Stage::Watching { .. });
         let now = self.now;
         for (i, rule) in rules.iter().enumerate() {
-            let (holds, value) = self.rule_holds(rule);
+            let judged = self.judge_rule(rule);
+            let new_sample = fresh.feeds(rule.signal);
+            let tolerate = rule.tolerate.unwrap_or(super::watch_rule::DEFAULT_TOLERATE);
             let state = &mut self.watch.rules[i];
-            state.value = value;
-            if !(holds && watching) {
+            let holds = match judged {
+                Judged::Cannot(why, value) => {
+                    // Unable to judge: the hold (if any) neither grows nor ends.
+                    state.value = value;
+                    if state.cannot.as_ref() != Some(&why) {
+                        state.cannot_since = Some(now);
+                    }
+                    state.cannot = Some(why);
+                    continue;
+                }
+                Judged::Holds(value) => {
+                    state.value = Some(value);
+                    true
+                }
+                Judged::Clean(value) => {
+                    state.value = value;
+                    false
+                }
+            };
+            state.cannot = None;
+            state.cannot_since = None;
+            if !watching {
                 state.breaching_since = None;
                 state.breach_values.clear();
                 continue;
+            }
+            state.judged_in_watch = true;
+            if !holds {
+                // One clean sample inside a hold is noise (or `tolerate N` of them); more end it.
+                if state.breaching_since.is_some() && new_sample {
+                    state.samples += 1;
+                    state.clean += 1;
+                }
+                if state.breaching_since.is_none() || state.clean > tolerate {
+                    state.breaching_since = None;
+                    state.breach_values.clear();
+                    state.samples = 0;
+                    state.clean = 0;
+                }
+                continue;
+            }
+            if state.breaching_since.is_none() {
+                state.samples = 0;
+                state.clean = 0;
+            }
+            if new_sample {
+                state.samples += 1;
             }
             let since = *state.breaching_since.get_or_insert(now);
             // Rules are evaluated on every event; the evidence keeps each host's value when a
@@ -405,6 +452,7 @@ impl Release {
                 }
             }
         }
+        self.doubt_resolved(fx);
     }
 
     /// "Keep watching": the proposal closes with the person's reason and its rule re-arms, so
@@ -460,7 +508,7 @@ impl Release {
     }
 }
 
-fn metric(reading: &MetricsReading, signal: Signal) -> Option<f64> {
+pub(super) fn metric(reading: &MetricsReading, signal: Signal) -> Option<f64> {
     match signal {
         Signal::ErrorRatio => reading.error_ratio,
         Signal::RequestRate => reading.request_rate,

@@ -7,6 +7,7 @@
 //!           | log_errors | request_rate | health | new_errors
 //! op        = ">" | ">=" | "<" | "<="
 //! threshold = N "%" | N "ms" | N "s" | N "x baseline" | N "/min" | N "/s" | N (new_errors)
+//! (after "for DURATION") "tolerate" N   clean samples a hold survives (default 1)
 //! ```
 
 use std::time::Duration;
@@ -21,7 +22,13 @@ pub struct WatchRule {
     pub condition: Condition,
     /// How long the condition must hold before the rule fires (zero: at once).
     pub sustained: Duration,
+    /// Clean samples a hold survives (`tolerate N`; [`DEFAULT_TOLERATE`] when not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerate: Option<u32>,
 }
+
+/// One clean sample inside a hold is noise, not recovery: a hold survives it.
+pub const DEFAULT_TOLERATE: u32 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -40,6 +40,10 @@ pub struct Headless {
     shown_watch: bool,
     /// The end was said (the CI annotation of the outcome).
     shown_outcome: bool,
+    /// The watch's overtime (a rule in doubt when its time ran out) was said.
+    shown_overtime: bool,
+    /// When the watch's (or a long step's) last status line was printed.
+    status_at: Option<crate::engine::Millis>,
     /// Attempts whose start was printed: (list, step, target, attempt).
     shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
     /// Run states already reported, so that an end is said once however often it is heard.
@@ -72,6 +76,8 @@ impl Headless {
             shown_step: None,
             shown_watch: false,
             shown_outcome: false,
+            status_at: None,
+            shown_overtime: false,
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
@@ -261,8 +267,13 @@ impl Headless {
                 Question::Manual { .. } => {
                     return Some(self.decided_as(Actor::Yes, Decision::Done, Some("--yes".into())));
                 }
-                Question::FinalGate => {
+                // Only a watch that held: every rule ok, nothing new in the logs.
+                Question::FinalGate if release.verdict_doubts().is_empty() => {
                     return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
+                }
+                Question::FinalGate => {
+                    self.line("   --yes does not answer a final gate in doubt");
+                    return self.unattended(release, "--yes does not answer a watch in doubt");
                 }
                 _ => {}
             }
@@ -587,6 +598,13 @@ impl Frontend for Headless {
 
     fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
         self.now = self.now.max(now);
+        if let Some(overtime) = &release.watch.overtime
+            && !self.shown_overtime
+        {
+            self.shown_overtime = true;
+            let said = format!("...  {}", printable(overtime));
+            self.line(said);
+        }
         if release.is_finished() && !self.shown_outcome {
             self.shown_outcome = true;
             self.ended(release);

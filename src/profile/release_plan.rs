@@ -40,6 +40,9 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
             auto_rollback_ms: w
                 .auto_rollback
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            require_judgement: w
+                .require_judgement
+                .unwrap_or_else(|| profile.release.is_production()),
         }),
         rollback: profile.rollback.iter().map(planned).collect(),
         window_override: None,

@@ -138,11 +138,40 @@ pub fn parse_rule(text: &str) -> Result<WatchRule, RuleError> {
             ));
         }
     };
+    let mut tolerate = None;
+    if let Some(t) = it.next() {
+        let n = it.next();
+        let parsed = n.and_then(|n| n.text.parse::<u32>().ok().filter(|n| *n <= 100));
+        match (t.text, parsed) {
+            ("tolerate", Some(n)) if !sustained.is_zero() => tolerate = Some(n),
+            ("tolerate", Some(_)) => {
+                return Err(err(
+                    t.at,
+                    "`tolerate` needs a `for DURATION` before it",
+                    "e.g. \"error_ratio > 5% for 1m tolerate 2\"",
+                ));
+            }
+            ("tolerate", None) => {
+                return Err(err(
+                    n.map_or(end, |n| n.at),
+                    "expected how many clean samples a hold tolerates (0 to 100)",
+                    "e.g. \"error_ratio > 5% for 1m tolerate 2\"",
+                ));
+            }
+            _ => {
+                return Err(err(
+                    t.at,
+                    format!("unexpected `{}` after the duration", t.text),
+                    "the rule ends after `for DURATION` (and `tolerate N`)",
+                ));
+            }
+        }
+    }
     if let Some(t) = it.next() {
         return Err(err(
             t.at,
-            format!("unexpected `{}` after the duration", t.text),
-            "the rule ends after `for DURATION`",
+            format!("unexpected `{}` after `tolerate`", t.text),
+            "the rule ends after `tolerate N`",
         ));
     }
     Ok(WatchRule {
@@ -150,6 +179,7 @@ pub fn parse_rule(text: &str) -> Result<WatchRule, RuleError> {
         signal,
         condition,
         sustained,
+        tolerate,
     })
 }
 

@@ -198,6 +198,9 @@ pub struct Watch {
     pub rollback_on: Vec<WatchRule>,
     /// How long a rollback proposal waits for a person before gonogo rolls back by itself.
     pub auto_rollback: Option<Duration>,
+    /// A rule that could not judge during the whole watch is a doubt at the final gate
+    /// (`None`: in production).
+    pub require_judgement: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]

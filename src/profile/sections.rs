@@ -139,7 +139,13 @@ impl Loader<'_> {
             table,
             span,
             "[watch]",
-            &["duration", "rollback_on", "auto_rollback", "short_because"],
+            &[
+                "duration",
+                "rollback_on",
+                "auto_rollback",
+                "short_because",
+                "require_judgement",
+            ],
             &mut self.diags,
         );
         // A window outside 5m–15m on purpose (a demo, a rehearsal) says why, and is not warned.
@@ -214,10 +220,12 @@ impl Loader<'_> {
                 .map(|d| *d.get_ref()),
             None => None,
         };
+        let require_judgement = f.bool("require_judgement", &mut self.diags);
         Some(Watch {
             duration,
             rollback_on,
             auto_rollback,
+            require_judgement,
         })
     }
 

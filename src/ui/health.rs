@@ -9,10 +9,10 @@ use ratatui::widgets::{Block, Paragraph};
 
 use super::checklist::duration;
 use super::theme::Theme;
+use crate::engine::Release;
 use crate::engine::release::LinkState;
 use crate::engine::watch::MetricsReading;
 use crate::engine::watch_rule::Signal;
-use crate::engine::{Release, Stage};
 use crate::profile::Transport;
 use crate::summary::clock;
 
@@ -246,34 +246,31 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
             Span::raw(new.example.clone()),
         ]));
     }
-    let watching = matches!(release.stage, Stage::Watching { .. });
+    if let Some(overtime) = &release.watch.overtime {
+        lines.push(Line::from(Span::styled(
+            format!("⏱ {overtime}"),
+            theme.fg(Color::Yellow),
+        )));
+    }
     match &release.plan.watch {
         Some(watch) => {
             for (i, rule) in watch.rollback_on.iter().enumerate() {
-                let state = release.watch.rules.get(i);
-                let (mark, status, style): (&str, String, Style) = match state {
-                    Some(s) if s.fired_at.is_some() => {
-                        ("!", "PROPOSED ROLLBACK".into(), theme.fg(Color::Red))
-                    }
-                    Some(s) if s.breaching_since.is_some() => {
-                        let held = now.saturating_sub(s.breaching_since.unwrap_or(now));
-                        (
-                            "▲",
-                            format!(
-                                "holding {} of {}",
-                                duration(held),
-                                duration(rule.sustained.as_millis() as u64)
-                            ),
-                            theme.fg(Color::Yellow),
-                        )
-                    }
-                    Some(s) if s.value.is_some() && watching => {
-                        ("–", "ok".into(), theme.fg(Color::Green))
-                    }
-                    Some(s) if s.value.is_some() => {
-                        ("–", "measured; judged during the watch".into(), theme.dim())
-                    }
-                    _ => ("–", "no data yet".into(), theme.dim()),
+                use crate::engine::judge::RuleStand;
+                let stand = release.rule_stand(i);
+                let words = stand.words();
+                let (mark, status, style): (&str, String, Style) = match stand {
+                    RuleStand::Breached => ("!", "PROPOSED ROLLBACK".into(), theme.fg(Color::Red)),
+                    RuleStand::Holding { .. } => ("▲", words, theme.fg(Color::Yellow)),
+                    RuleStand::Ok => ("✓", words, theme.fg(Color::Green)),
+                    // Never shown as ok: amber, with why.
+                    RuleStand::CannotJudge { .. } => (
+                        "?",
+                        words,
+                        theme
+                            .fg(Color::LightYellow)
+                            .add_modifier(ratatui::style::Modifier::BOLD),
+                    ),
+                    RuleStand::NotWatching { .. } => ("–", words, theme.dim()),
                 };
                 lines.push(Line::from(vec![
                     Span::styled(format!("{mark} "), style),

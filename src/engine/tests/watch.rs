@@ -220,6 +220,8 @@ fn extending_the_watch_holds_it_five_minutes_more() {
         }]
     );
     assert!(matches!(run.release.stage, Stage::Watching { .. }));
+    // A healthy sample: the rule judges ok, so the window ends when its time is up.
+    run.send(metrics(0.01, 90.0));
     run.send(EventKind::TimerFired {
         timer: Timer::WatchEnd,
     });
@@ -424,4 +426,175 @@ fn ending_the_watch_early_in_production_leads_to_the_final_gate() {
     let fx = run.decide("ana", Decision::EndWatch);
     assert_eq!(run.release.question, None);
     assert_eq!(finished(&run.locks_released(&fx)), Some(Outcome::Released));
+}
+
+fn stand(run: &Run, i: usize) -> crate::engine::judge::RuleStand {
+    run.release.rule_stand(i)
+}
+
+#[test]
+fn a_rule_with_no_baseline_cannot_judge_through_the_watch_and_the_final_gate_says_so() {
+    use crate::engine::judge::{CannotJudge, RuleStand};
+    // No sample before the deploy: the x-baseline rule has nothing to compare with.
+    let toml = profile(
+        "\"latency_p95 > 3x baseline for 30s\", \"error_ratio > 5% for 30s\"",
+        "",
+    );
+    let mut run = watching(&toml, &[]);
+    for_seconds(&mut run, 60, &metrics(0.01, 2_000.0));
+    assert!(
+        matches!(
+            stand(&run, 0),
+            RuleStand::CannotJudge {
+                why: CannotJudge::NoBaseline,
+                ..
+            }
+        ),
+        "{:?}",
+        stand(&run, 0)
+    );
+    assert!(
+        stand(&run, 0)
+            .words()
+            .starts_with("cannot judge: no baseline for ")
+    );
+    assert_eq!(stand(&run, 1), RuleStand::Ok, "the other rule judges");
+    // Its time runs out with a rule in doubt: held over once, by that rule's duration.
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert!(
+        fx.contains(&Effect::StartTimer {
+            timer: Timer::WatchEnd,
+            after_ms: 30_000
+        }),
+        "{fx:?}"
+    );
+    assert!(
+        run.release
+            .watch
+            .overtime
+            .as_deref()
+            .is_some_and(|o| o.starts_with(
+                "watch extended 30s: latency_p95 > 3x baseline for 30s: cannot judge: no baseline"
+            )),
+        "{:?}",
+        run.release.watch.overtime
+    );
+    assert_eq!(run.release.question, None);
+    run.send(metrics(0.01, 2_000.0));
+    run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+    let doubts = run.release.verdict_doubts();
+    assert_eq!(doubts.len(), 1, "{doubts:?}");
+    assert!(doubts[0].starts_with("latency_p95 > 3x baseline for 30s: cannot judge: no baseline"));
+}
+
+#[test]
+fn a_hold_survives_one_clean_sample_and_ends_at_the_second() {
+    use crate::engine::judge::RuleStand;
+    let toml = profile("\"error_ratio > 5% for 20s\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    for_seconds(&mut run, 10, &metrics(0.12, 90.0));
+    // One clean scrape in the middle of the hold is noise: the hold goes on.
+    for_seconds(&mut run, 5, &metrics(0.01, 90.0));
+    assert!(
+        matches!(
+            stand(&run, 0),
+            RuleStand::Holding {
+                samples: 3,
+                clean: 1,
+                ..
+            }
+        ),
+        "{:?}",
+        stand(&run, 0)
+    );
+    assert!(
+        stand(&run, 0).words().ends_with("(2 of 3 samples)"),
+        "{}",
+        stand(&run, 0).words()
+    );
+    let (after, _) = for_seconds(&mut run, 60, &metrics(0.12, 90.0)).expect("proposed");
+    assert!(
+        after <= 10,
+        "the hold kept its start: proposed {after}s later"
+    );
+
+    // `tolerate 0`: one clean sample ends it; two in a row end any hold.
+    let toml = profile("\"error_ratio > 5% for 20s tolerate 0\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    for_seconds(&mut run, 10, &metrics(0.12, 90.0));
+    for_seconds(&mut run, 5, &metrics(0.01, 90.0));
+    assert_eq!(stand(&run, 0), RuleStand::Ok);
+    let toml = profile("\"error_ratio > 5% for 20s\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    for_seconds(&mut run, 10, &metrics(0.12, 90.0));
+    for_seconds(&mut run, 10, &metrics(0.01, 90.0));
+    assert_eq!(stand(&run, 0), RuleStand::Ok);
+}
+
+#[test]
+fn a_window_running_out_while_a_rule_holds_extends_and_ends_when_it_resolves() {
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    for_seconds(&mut run, 20, &metrics(0.12, 90.0));
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::WatchEnd,
+    });
+    assert!(
+        fx.contains(&Effect::StartTimer {
+            timer: Timer::WatchEnd,
+            after_ms: 60_000
+        }),
+        "{fx:?}"
+    );
+    assert_eq!(
+        run.release.watch.overtime.as_deref(),
+        Some("watch extended 60s: error_ratio > 5% for 1m holding")
+    );
+    // It resolves: two clean samples end the hold, and with it the window.
+    for_seconds(&mut run, 10, &metrics(0.01, 90.0));
+    assert_eq!(run.release.question, Some(Question::FinalGate));
+    assert!(run.release.verdict_doubts().is_empty());
+}
+
+#[test]
+fn a_source_that_stops_answering_is_no_data_not_ok() {
+    use crate::engine::judge::{CannotJudge, RuleStand};
+    let toml = profile("\"error_ratio > 5% for 1m\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    run.send(metrics(0.01, 90.0));
+    assert_eq!(stand(&run, 0), RuleStand::Ok);
+    run.wait(40_000);
+    run.send(health(true));
+    assert!(
+        matches!(
+            stand(&run, 0),
+            RuleStand::CannotJudge {
+                why: CannotJudge::NoData,
+                ..
+            }
+        ),
+        "{:?}",
+        stand(&run, 0)
+    );
+    // A scrape that fails says so.
+    run.send(EventKind::MetricsSampled {
+        source: "app".into(),
+        via: None,
+        reading: MetricsReading {
+            error: Some("connection refused".into()),
+            ..MetricsReading::default()
+        },
+    });
+    assert_eq!(
+        stand(&run, 0),
+        RuleStand::CannotJudge {
+            why: CannotJudge::SourceFailing("connection refused".into()),
+            since_ms: 0
+        }
+    );
 }
