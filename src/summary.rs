@@ -244,6 +244,7 @@ pub fn decision_words(decision: &Decision) -> String {
         Decision::EndWatch => "end the watch".into(),
         Decision::KeepWatching { reason } => format!("keep watching: {reason}"),
         Decision::ExtendWatch => "extend the watch by 5m".into(),
+        Decision::SkipBaseline { reason } => format!("start without a baseline: {reason}"),
     }
 }
 

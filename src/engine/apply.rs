@@ -322,7 +322,9 @@ impl Release {
                 });
                 fx.push(Effect::Ask);
             }
+            StepKind::Run if list == StepList::Main && self.wait_for_baseline(index, fx) => {}
             StepKind::Check | StepKind::Run => {
+                let state = &mut self.states_mut(list)[index];
                 state.status = StepStatus::Running;
                 self.mark_step_start(list, index);
                 self.progress(list, index, fx);
@@ -569,6 +571,16 @@ impl Release {
                     // The watch ran its time: a person says the release is good, or rolls it back.
                     self.question = Some(Question::FinalGate);
                     fx.push(Effect::Ask);
+                }
+            }
+            Timer::Baseline => {
+                if self.baseline_wait.is_some() {
+                    let waited = self
+                        .baseline_progress()
+                        .map(|p| p.words())
+                        .unwrap_or_default();
+                    let why = format!("the wait for the baseline ran out ({waited})");
+                    self.end_baseline_wait(Some(why), fx);
                 }
             }
             Timer::AutoRollback => {

@@ -120,6 +120,15 @@ impl Release {
             {
                 self.keep_watching(rule, fx);
             }
+            (_, Decision::SkipBaseline { reason })
+                if self.baseline_wait.is_some() && !reason.trim().is_empty() =>
+            {
+                fx.push(Effect::CancelTimer {
+                    timer: Timer::Baseline,
+                });
+                let why = format!("skipped by {by}: {reason}");
+                self.end_baseline_wait(Some(why), fx);
+            }
             (_, Decision::ExtendWatch) => {
                 // The running timer stays; when it fires, the extension starts its own.
                 if let Stage::Watching { until } = self.stage {

@@ -283,6 +283,8 @@ pub enum Timer {
     WatchEnd,
     /// The rollback proposal has waited `auto_rollback` for a person.
     AutoRollback,
+    /// The first change has waited its longest for the baseline.
+    Baseline,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,6 +316,9 @@ pub enum Decision {
     EndWatch,
     /// A rollback proposal answered "keep watching", with the person's reason.
     KeepWatching { reason: String },
+    /// Start the first change without waiting for the baseline; the rules that compare with
+    /// one then say they have none. The reason is recorded.
+    SkipBaseline { reason: String },
     /// Five more minutes of watch.
     ExtendWatch,
 }

@@ -3,6 +3,7 @@
 
 mod answer;
 mod apply;
+pub mod baseline;
 mod decide;
 pub mod event;
 pub mod judge;

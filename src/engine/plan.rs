@@ -131,6 +131,9 @@ pub struct PlannedWatch {
     /// the final gate names (and `--yes` does not answer).
     #[serde(default)]
     pub require_judgement: bool,
+    /// `[watch] baseline`: how long the samples before the first change must span.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_ms: Option<u64>,
 }
 
 /// A step's kind: `check` verifies and changes nothing, `run` changes things, `manual` is a

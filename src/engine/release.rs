@@ -28,6 +28,13 @@ pub struct Release {
     pub rollback_begun: bool,
     /// The watch's verdict was GO: the `[[after]]` steps may run.
     pub verdict_go: bool,
+    /// The first change waits for the baseline (`engine::baseline`).
+    pub baseline_wait: Option<super::baseline::BaselineWait>,
+    /// The wait is over (whatever ended it): it is not waited for again.
+    pub baseline_waited: bool,
+    /// Why the first change started without a whole baseline: the wait ran out, or a person
+    /// skipped it.
+    pub baseline_short: Option<String>,
     pub targets: Vec<TargetState>,
     pub question: Option<Question>,
     pub outcome: Option<Outcome>,

@@ -148,6 +148,13 @@ impl Release {
                 }
             }
         }
+        if let Some(wait) = &self.baseline_wait {
+            let limit = super::baseline::BASELINE_WAIT_MS;
+            fx.push(Effect::StartTimer {
+                timer: Timer::Baseline,
+                after_ms: (wait.since + limit).saturating_sub(now).max(1),
+            });
+        }
         if let Stage::Watching { until } = self.stage {
             fx.push(Effect::StartTimer {
                 timer: Timer::WatchEnd,

@@ -218,6 +218,7 @@ impl Release {
         };
         push_capped(&mut series.history, (now, unsigned_zero(reading)));
         self.evaluate_rules(Fresh::Metrics, fx);
+        self.baseline_sampled(fx);
     }
 
     /// A signal's value now: the worst across series (the highest error ratio or latency, the
@@ -261,7 +262,9 @@ impl Release {
             .metrics
             .iter()
             .flat_map(|s| s.history.iter())
-            .filter(|(at, _)| *at < deploy)
+            // A sample at the very moment of the first change came before it (it may be what
+            // completed the baseline the change waited for).
+            .filter(|(at, _)| *at <= deploy)
             .filter_map(|(_, r)| metric(r, signal))
             .collect();
         (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64)

@@ -29,6 +29,17 @@ pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, 
         "extend" if matches!(release.stage, Stage::Watching { .. }) => {
             return Ok(Decision::ExtendWatch);
         }
+        "skip-baseline" if release.baseline_wait.is_some() => {
+            let reason = rest.trim();
+            if reason.is_empty() {
+                return Err(
+                    "skip-baseline needs a reason: skip-baseline REASON (it is recorded)".into(),
+                );
+            }
+            return Ok(Decision::SkipBaseline {
+                reason: reason.to_string(),
+            });
+        }
         "rollback"
             if release.can_roll_back()
                 && !matches!(release.question, Some(Question::ConfirmRollback { .. })) =>

@@ -40,6 +40,8 @@ pub struct Headless {
     shown_watch: bool,
     /// The end was said (the CI annotation of the outcome).
     shown_outcome: bool,
+    /// The wait for the baseline was said to begin (and not yet to end).
+    shown_baseline: bool,
     /// The watch's overtime (a rule in doubt when its time ran out) was said.
     shown_overtime: bool,
     /// When the watch's (or a long step's) last status line was printed.
@@ -78,6 +80,7 @@ impl Headless {
             shown_outcome: false,
             status_at: None,
             shown_overtime: false,
+            shown_baseline: false,
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
@@ -579,7 +582,9 @@ impl Frontend for Headless {
             release.stage,
             Stage::Running { .. } | Stage::Watching { .. }
         );
-        let now = line.trim() == "abort" || (line.trim() == "rollback" && under_way);
+        let now = line.trim() == "abort"
+            || (line.trim() == "rollback" && under_way)
+            || (line.trim().starts_with("skip-baseline") && release.baseline_wait.is_some());
         if release.question.is_none() && !now && !matches!(release.stage, Stage::Watching { .. }) {
             if self.typing {
                 if !line.trim().is_empty() {
@@ -598,6 +603,34 @@ impl Frontend for Headless {
 
     fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
         self.now = self.now.max(now);
+        // The first change waits for the baseline: said once when it begins, once when it ends.
+        match (&release.baseline_wait, self.shown_baseline) {
+            (Some(_), false) => {
+                self.shown_baseline = true;
+                let progress = release
+                    .baseline_progress()
+                    .map(|p| p.words())
+                    .unwrap_or_default();
+                self.line(format!(
+                    "...  before the first change, waiting for the baseline: {progress} (skip-baseline REASON starts now)"
+                ));
+            }
+            (None, true) => {
+                self.shown_baseline = false;
+                let said = match &release.baseline_short {
+                    Some(why) => format!("...  baseline incomplete: {}", printable(why)),
+                    None => format!(
+                        "ok   {}",
+                        release
+                            .baseline_progress()
+                            .map(|p| p.words())
+                            .unwrap_or_else(|| "baseline taken".into())
+                    ),
+                };
+                self.line(said);
+            }
+            _ => {}
+        }
         if let Some(overtime) = &release.watch.overtime
             && !self.shown_overtime
         {

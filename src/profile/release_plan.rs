@@ -40,6 +40,7 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
             auto_rollback_ms: w
                 .auto_rollback
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            baseline_ms: w.baseline.map(millis),
             require_judgement: w
                 .require_judgement
                 .unwrap_or_else(|| profile.release.is_production()),

@@ -201,6 +201,8 @@ pub struct Watch {
     /// A rule that could not judge during the whole watch is a doubt at the final gate
     /// (`None`: in production).
     pub require_judgement: Option<bool>,
+    /// How long the samples before the first change must span (`None`: two readings).
+    pub baseline: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Serialize)]

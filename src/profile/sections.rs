@@ -145,6 +145,7 @@ impl Loader<'_> {
                 "auto_rollback",
                 "short_because",
                 "require_judgement",
+                "baseline",
             ],
             &mut self.diags,
         );
@@ -221,7 +222,11 @@ impl Loader<'_> {
             None => None,
         };
         let require_judgement = f.bool("require_judgement", &mut self.diags);
+        let baseline = f
+            .duration("baseline", &mut self.diags)
+            .map(Spanned::into_inner);
         Some(Watch {
+            baseline,
             duration,
             rollback_on,
             auto_rollback,

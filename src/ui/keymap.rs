@@ -39,6 +39,7 @@ pub enum Action {
     RollbackNow,
     EndWatch,
     ExtendWatch,
+    SkipBaseline,
     Help,
     Quit,
     Interrupt,
@@ -60,6 +61,7 @@ impl Action {
                 | Action::RollbackNow
                 | Action::EndWatch
                 | Action::ExtendWatch
+                | Action::SkipBaseline
                 | Action::Quit
                 | Action::Interrupt
                 | Action::Arm(_)
@@ -237,6 +239,13 @@ pub const BINDINGS: &[Binding] = &[
         "+",
         A::ExtendWatch,
         "hold the watch window 5 minutes longer",
+    ),
+    bind(
+        M::Normal,
+        K::Char('B'),
+        "B",
+        A::SkipBaseline,
+        "start the first change without waiting for the baseline (its rules then cannot judge)",
     ),
     bind(M::Normal, K::Char('?'), "?", A::Help, "this help"),
     bind(

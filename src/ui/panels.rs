@@ -93,7 +93,18 @@ pub fn status_bar(
         ));
     }
     let who = ui.following.as_deref().unwrap_or("you");
-    if let Some(waiting) = waiting_on(release, now, who) {
+    if let (Some(wait), Some(progress)) = (&release.baseline_wait, release.baseline_progress()) {
+        spans.push(Span::styled(
+            format!(
+                "  {} · {} (B skips)",
+                progress.words(),
+                duration(now.saturating_sub(wait.since))
+            ),
+            theme
+                .fg(Color::Magenta)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ));
+    } else if let Some(waiting) = waiting_on(release, now, who) {
         spans.push(Span::styled(
             format!("  {waiting}"),
             theme

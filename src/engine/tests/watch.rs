@@ -440,7 +440,20 @@ fn a_rule_with_no_baseline_cannot_judge_through_the_watch_and_the_final_gate_say
         "\"latency_p95 > 3x baseline for 30s\", \"error_ratio > 5% for 30s\"",
         "",
     );
-    let mut run = watching(&toml, &[]);
+    let mut run = Run::going(&toml);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    run.decide(
+        "ana",
+        Decision::SkipBaseline {
+            reason: "no time".into(),
+        },
+    );
+    run.exit(3, "a", 1, 0);
+    run.exit(3, "b", 1, 0);
+    assert!(matches!(run.release.stage, Stage::Watching { .. }));
     for_seconds(&mut run, 60, &metrics(0.01, 2_000.0));
     assert!(
         matches!(
@@ -596,5 +609,90 @@ fn a_source_that_stops_answering_is_no_data_not_ok() {
             why: CannotJudge::SourceFailing("connection refused".into()),
             since_ms: 0
         }
+    );
+}
+
+#[test]
+fn the_first_change_waits_for_the_baseline_then_starts() {
+    let toml = profile("\"latency_p95 > 3x baseline for 30s\"", "");
+    let mut run = Run::going(&toml);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    let fx = run.decide("ana", Decision::Done);
+    // The restart (the first change) waits: no baseline reading yet.
+    assert!(started(&fx).is_empty(), "{fx:?}");
+    assert!(fx.contains(&Effect::StartTimer {
+        timer: Timer::Baseline,
+        after_ms: 60_000
+    }));
+    let progress = run.release.baseline_progress().expect("a rule needs one");
+    assert_eq!(progress.words(), "baseline 0/2 readings");
+    assert!(run.release.baseline_wait.is_some());
+    let fx = run.send(metrics(0.0, 100.0));
+    assert!(started(&fx).is_empty());
+    assert_eq!(
+        run.release.baseline_progress().unwrap().words(),
+        "baseline 1/2 readings"
+    );
+    let fx = run.send(metrics(0.0, 110.0));
+    assert_eq!(started(&fx), vec![main_run(3, "a", 1)], "{fx:?}");
+    assert!(fx.contains(&Effect::CancelTimer {
+        timer: Timer::Baseline
+    }));
+    assert_eq!(
+        run.release.baseline(Signal::Latency { percentile: 95 }),
+        Some(105.0)
+    );
+    assert_eq!(run.release.baseline_short, None);
+}
+
+#[test]
+fn a_baseline_wait_runs_out_or_is_skipped_and_the_rule_then_says_it_has_none() {
+    use crate::engine::judge::{CannotJudge, RuleStand};
+    let toml = profile("\"latency_p95 > 3x baseline for 30s\"", "");
+    let mut run = Run::going(&toml);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    // A blank reason is no skip.
+    let fx = run.decide("ana", Decision::SkipBaseline { reason: " ".into() });
+    assert!(started(&fx).is_empty());
+    let fx = run.decide(
+        "ana",
+        Decision::SkipBaseline {
+            reason: "metrics endpoint is new in this release".into(),
+        },
+    );
+    assert_eq!(started(&fx), vec![main_run(3, "a", 1)]);
+    assert_eq!(
+        run.release.baseline_short.as_deref(),
+        Some("skipped by ana: metrics endpoint is new in this release")
+    );
+    run.exit(3, "a", 1, 0);
+    run.exit(3, "b", 1, 0);
+    run.send(metrics(0.0, 900.0));
+    assert!(matches!(
+        stand(&run, 0),
+        RuleStand::CannotJudge {
+            why: CannotJudge::NoBaseline,
+            ..
+        }
+    ));
+
+    // Nobody skips and no reading comes: the wait runs out and says why.
+    let mut run = Run::going(&toml);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Go);
+    run.decide("ana", Decision::Done);
+    let fx = run.send(EventKind::TimerFired {
+        timer: Timer::Baseline,
+    });
+    assert_eq!(started(&fx), vec![main_run(3, "a", 1)]);
+    assert_eq!(
+        run.release.baseline_short.as_deref(),
+        Some("the wait for the baseline ran out (baseline 0/2 readings)")
     );
 }

@@ -402,6 +402,12 @@ impl<B: Backend> Cockpit<B> {
                     return Some(self.decided(Decision::ExtendWatch, None));
                 }
             }
+            Action::SkipBaseline => {
+                if release.baseline_wait.is_some() {
+                    let reason = "skipped at the cockpit (B)".to_string();
+                    return Some(self.decided(Decision::SkipBaseline { reason }, None));
+                }
+            }
             Action::Help => {
                 ui.help = true;
                 ui.help_scroll = 0;
