@@ -941,6 +941,10 @@ fn the_watch_ends_at_the_final_gate() {
     s.exit(StepList::Main, 3, "web-1", 0);
     s.exit(StepList::Main, 4, "web-1", 0);
     s.exit(StepList::Main, 4, "web-2", 0);
+    // Every rule judged ok: the window held.
+    for kind in healthy_samples() {
+        s.send(kind);
+    }
     s.send(EventKind::TimerFired {
         timer: gonogo::engine::Timer::WatchEnd,
     });
@@ -1037,4 +1041,63 @@ fn esc_then_space_never_ticks_a_manual_item() {
         decision(c.key(key(KeyCode::Enter), &s.release)),
         Some(Decision::Done)
     );
+}
+
+/// A health answer from each web host and a clean metrics scrape: every rule judges ok.
+fn healthy_samples() -> Vec<EventKind> {
+    use gonogo::engine::watch::{HealthReading, MetricsReading};
+    let health = |target: &str| EventKind::HealthSampled {
+        check: "app".into(),
+        via: Some(target.into()),
+        reading: HealthReading {
+            ok: true,
+            status: Some(200),
+            latency_ms: 14,
+            error: None,
+            cert_days: None,
+        },
+    };
+    vec![
+        health("web-1"),
+        health("web-2"),
+        EventKind::MetricsSampled {
+            source: "app".into(),
+            via: None,
+            reading: MetricsReading {
+                error_ratio: Some(0.004),
+                request_rate: Some(42.0),
+                latency_p95_ms: Some(80.0),
+                ..MetricsReading::default()
+            },
+        },
+    ]
+}
+
+/// A watch that runs out with nothing measured does not say it held: it is held over once,
+/// then the final gate names the rules that could not judge.
+#[test]
+fn a_watch_that_could_not_judge_does_not_say_it_held() {
+    let mut s = Scene::at_gate("production");
+    s.decide(Decision::Go);
+    s.exit(StepList::Main, 3, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-1", 0);
+    s.exit(StepList::Main, 4, "web-2", 0);
+    s.send(EventKind::TimerFired {
+        timer: gonogo::engine::Timer::WatchEnd,
+    });
+    assert_eq!(s.release.question, None, "held over for the rules in doubt");
+    let text = screen(&s.release, &ui_for(&s.release), 80, 24);
+    assert!(
+        text.contains("? error_ratio > 5% for 1m  cannot judge: no data"),
+        "{text}"
+    );
+    assert!(text.contains("⏱ watch extended 60s"), "{text}");
+    s.send(EventKind::TimerFired {
+        timer: gonogo::engine::Timer::WatchEnd,
+    });
+    let mut c = cockpit();
+    settled(&mut c, &s.release);
+    let text = screen(&s.release, &c.ui, 160, 48);
+    assert!(text.contains("NOT all clear"), "{text}");
+    assert!(!text.contains("The watch window held"), "{text}");
 }

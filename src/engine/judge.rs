@@ -84,10 +84,10 @@ impl RuleStand {
                 samples,
                 clean,
             } => {
-                let over = match (samples, clean) {
-                    (0, _) => String::new(),
-                    (n, 0) => format!(" ({n} samples)"),
-                    (n, c) => format!(" ({} of {n} samples)", n - c),
+                // How many of the samples since it began breach: a tolerated clean one shows.
+                let over = match samples {
+                    0 => String::new(),
+                    n => format!(" ({}/{n})", n - clean),
                 };
                 format!("holding {} of {}{over}", secs(*held_ms), secs(*of_ms))
             }

@@ -526,7 +526,7 @@ fn a_hold_survives_one_clean_sample_and_ends_at_the_second() {
         stand(&run, 0)
     );
     assert!(
-        stand(&run, 0).words().ends_with("(2 of 3 samples)"),
+        stand(&run, 0).words().ends_with("(2/3)"),
         "{}",
         stand(&run, 0).words()
     );
