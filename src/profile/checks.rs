@@ -145,6 +145,7 @@ impl Loader<'_> {
             );
         }
         self.session_budget(p);
+        self.baseline_in_time(p);
         if p.release.is_production() && !p.steps.iter().any(|s| s.kind == StepKind::Gate) {
             self.diags.push(
                 Diagnostic::warning(p.release.environment_span.clone(), "a production release with no gate")
@@ -200,5 +201,56 @@ fn list_or_none(names: &[&str]) -> String {
         "none".into()
     } else {
         names.join(", ")
+    }
+}
+
+impl Loader<'_> {
+    /// An `x baseline` rule needs two readings before the first change; the first change waits
+    /// for them only so long: a source scraped more rarely leaves the rule without one.
+    fn baseline_in_time(&mut self, p: &Profile) {
+        use crate::engine::watch_rule::{Condition, Threshold};
+        let Some(watch) = &p.watch else {
+            return;
+        };
+        let Some(rule) = watch.rollback_on.iter().find(|r| {
+            matches!(
+                r.condition,
+                Condition::Compare {
+                    threshold: Threshold::TimesBaseline(_),
+                    ..
+                }
+            )
+        }) else {
+            return;
+        };
+        if p.metrics.is_empty() {
+            self.diags.push(
+                Diagnostic::warning(None, format!("rule `{}` compares with a baseline, but no [metrics] source is scraped", rule.text))
+                    .help("add a [metrics.NAME] table with the signal's series, or the rule can never judge"),
+            );
+            return;
+        }
+        let wait = crate::engine::baseline::BASELINE_WAIT_MS.max(
+            watch
+                .baseline
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .saturating_mul(2),
+        );
+        for source in &p.metrics {
+            let every = u64::try_from(source.every.as_millis()).unwrap_or(u64::MAX);
+            let needed = every.saturating_mul(crate::engine::baseline::BASELINE_READINGS as u64);
+            if needed > wait {
+                self.diags.push(
+                    Diagnostic::warning(None, format!(
+                        "[metrics.{}] is scraped every {}s: two readings take {}s, longer than the first change waits for a baseline ({}s)",
+                        source.name,
+                        every / 1000,
+                        needed / 1000,
+                        wait / 1000
+                    ))
+                    .help(format!("scrape more often (every = \"10s\") so `{}` has a baseline", rule.text)),
+                );
+            }
+        }
     }
 }
