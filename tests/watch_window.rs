@@ -239,3 +239,56 @@ fn done_in_a_production_watch_leads_to_the_final_gate() {
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("released"), "{text}");
 }
+
+/// A CI log reader tells a healthy watch from a hung job: a status line every 15 s with each
+/// rule's state, and the hosts' log lines folded per minute with their count.
+#[test]
+fn headless_says_how_the_watch_stands_every_15s_and_folds_the_logs_in_ci() {
+    let (port, _service) = service();
+    let g = gonogo(&profile(port, "20s", "\"health failing for 1s\""));
+    let log = g.dir.path().join("app.log");
+    std::fs::write(&log, "").expect("log");
+    let text = std::fs::read_to_string(g.dir.path().join("release.toml")).expect("profile");
+    let text = text.replace(
+        "[watch]",
+        &format!(
+            "[logs.app]\non = \"web\"\ncommand = \"tail -F -n 0 '{}'\"\nerrors = 'ERROR'\n\n[watch]\nshort_because = \"a test\"",
+            log.display()
+        ),
+    );
+    std::fs::write(g.dir.path().join("release.toml"), text).expect("profile");
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let writing = writing.clone();
+        let log = log.clone();
+        std::thread::spawn(move || {
+            use std::io::Write as _;
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&log)
+                    .expect("append");
+                writeln!(f, "GET /products 200 request {n}").expect("line");
+                n += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+    };
+    let mut cmd = g.command(&["--yes"]);
+    cmd.env("GITHUB_ACTIONS", "true");
+    let out = cmd.output().expect("gonogo");
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    writer.join().expect("writer");
+    let text = support::gonogo::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("...  watching: "), "{text}");
+    assert!(text.contains("     health failing for 1s: ok"), "{text}");
+    assert!(text.contains("::group::logs from "), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("   ") && l.ends_with(" log lines")),
+        "{text}"
+    );
+    assert!(text.contains("FINAL GATE: the watch window held"), "{text}");
+}

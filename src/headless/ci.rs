@@ -145,7 +145,37 @@ impl super::Headless {
     }
 
     pub(super) fn close_group(&mut self) {
+        self.close_log_group();
         if self.group.take().is_some() {
+            self.out.command(&command("endgroup", &[], ""));
+        }
+    }
+
+    /// Log lines about to be printed outside a step's group: under GitHub Actions they fold
+    /// in one group per minute, so a long watch's log stays readable.
+    pub(super) fn log_lines_coming(&mut self, count: usize) {
+        if !self.out.ci() || self.group.is_some() {
+            return;
+        }
+        let minute = self.now / 60_000;
+        if self.log_group.is_some_and(|(m, _)| m != minute) {
+            self.close_log_group();
+        }
+        if self.log_group.is_none() {
+            let stamp = self.stamp();
+            let title = format!("logs from {}", stamp.trim_end());
+            self.out.command(&command("group", &[], &title));
+            self.log_group = Some((minute, 0));
+        }
+        if let Some((_, n)) = &mut self.log_group {
+            *n += count as u64;
+        }
+    }
+
+    /// Ends the folded log lines, saying how many there were.
+    pub(super) fn close_log_group(&mut self) {
+        if let Some((_, n)) = self.log_group.take() {
+            let _ = writeln!(self.out, "   {n} log line{}", if n == 1 { "" } else { "s" });
             self.out.command(&command("endgroup", &[], ""));
         }
     }

@@ -17,6 +17,7 @@ impl Headless {
                 // Cleaned where they were read; an event from elsewhere (a journal) is made
                 // printable here all the same.
                 let lead = format!("[{}:{}] ", printable(target), printable(follower));
+                self.log_lines_coming(lines.len());
                 self.lines_after(&lead, lines);
             }
             EventKind::LogsDropped {

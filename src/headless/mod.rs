@@ -40,6 +40,9 @@ pub struct Headless {
     shown_watch: bool,
     /// The end was said (the CI annotation of the outcome).
     shown_outcome: bool,
+    /// GitHub Actions, outside a step's group: the log lines of this minute fold in a group of
+    /// their own (its minute, and how many lines it holds).
+    log_group: Option<(u64, u64)>,
     /// The wait for the baseline was said to begin (and not yet to end).
     shown_baseline: bool,
     /// The watch's overtime (a rule in doubt when its time ran out) was said.
@@ -81,6 +84,7 @@ impl Headless {
             status_at: None,
             shown_overtime: false,
             shown_baseline: false,
+            log_group: None,
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
@@ -118,6 +122,8 @@ impl Headless {
     }
 
     fn line(&mut self, text: impl AsRef<str>) {
+        // gonogo's own lines stay outside the folded log lines.
+        self.close_log_group();
         let stamp = self.stamp();
         let _ = writeln!(self.out, "{stamp}{}", text.as_ref());
     }
@@ -651,6 +657,7 @@ impl Headless {
     /// The release has ended: what the rollback undid, host by host, and under GitHub Actions
     /// an annotation of the outcome (a warning for a completed rollback, an error otherwise).
     fn ended(&mut self, release: &Release) {
+        self.close_log_group();
         // The lines themselves are in the summary printed at the end.
         let undo = crate::summary::undo_lines(release);
         let said = crate::summary::outcome_said(release);
