@@ -18,6 +18,8 @@ pub(super) struct Seen {
     outcome: Option<Outcome>,
     steps: Vec<(StepList, usize, StepStatus)>,
     runs: HashMap<RunKey, (RunStatus, u32)>,
+    overtime: Option<String>,
+    baseline_waited: bool,
 }
 
 impl Seen {
@@ -38,6 +40,8 @@ impl Seen {
             outcome: release.outcome,
             steps,
             runs,
+            overtime: release.watch.overtime.clone(),
+            baseline_waited: release.baseline_waited,
         }
     }
 }
@@ -183,6 +187,17 @@ impl History {
                 MomentKind::RollbackProposed,
                 format!("rollback proposed: \"{text}\" held{value}"),
             ));
+        }
+        if after.overtime != before.overtime
+            && let Some(overtime) = &after.overtime
+        {
+            notes.push((MomentKind::WatchStarted, overtime.clone()));
+        }
+        if after.baseline_waited
+            && !before.baseline_waited
+            && let Some(why) = &release.baseline_short
+        {
+            notes.push((MomentKind::Health, format!("baseline incomplete: {why}")));
         }
         if after.outcome.is_some() && before.outcome.is_none() {
             self.outcome_at = Some(at);

@@ -15,6 +15,16 @@ pub struct HealthReport {
     pub watch: Option<Span>,
     pub checks: Vec<CheckOverWatch>,
     pub metrics: Vec<MetricsOverWatch>,
+    /// How each rule of the watch judged: a rule that could not is said so, never "ok".
+    pub rules: Vec<RuleOverWatch>,
+}
+
+/// One watch rule, as it judged across the watch.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOverWatch {
+    pub rule: String,
+    /// "judged: ok at the end", "proposed a rollback", "never judged: no baseline", …
+    pub verdict: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -149,10 +159,48 @@ pub(super) fn health(h: &History) -> HealthReport {
             });
         }
     }
+    let rules = rules(&h.release, watch.is_some());
     HealthReport {
         at_gates: h.gates.clone(),
         watch,
         checks,
         metrics,
+        rules,
     }
+}
+
+/// How each rule judged across the watch, from the state its journal left.
+fn rules(release: &crate::engine::Release, watched: bool) -> Vec<RuleOverWatch> {
+    let Some(plan) = &release.plan.watch else {
+        return Vec::new();
+    };
+    if !watched {
+        return Vec::new();
+    }
+    plan.rollback_on
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let state = release.watch.rules.get(i);
+            let cannot = state.and_then(|s| s.cannot.as_ref()).map(|c| c.words());
+            let verdict = match state {
+                Some(s) if s.fired_at.is_some() => "held: proposed a rollback".to_string(),
+                Some(s) if !s.judged_in_watch => format!(
+                    "never judged during the watch: {}",
+                    cannot.unwrap_or_else(|| "no data".into())
+                ),
+                Some(_) if cannot.is_some() => format!(
+                    "judged, then could not at the end: {}",
+                    cannot.unwrap_or_default()
+                ),
+                Some(s) if s.breaching_since.is_some() => "breaching at the end".to_string(),
+                Some(_) => "judged: ok at the end".to_string(),
+                None => "never judged during the watch: no data".to_string(),
+            };
+            RuleOverWatch {
+                rule: rule.text.clone(),
+                verdict,
+            }
+        })
+        .collect()
 }

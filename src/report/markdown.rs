@@ -308,6 +308,13 @@ fn health(md: &mut String, r: &Report) {
         clock(span.to_ms),
         took(span.to_ms.saturating_sub(span.from_ms))
     );
+    if !h.rules.is_empty() {
+        let _ = writeln!(md, "| Rule | How it judged |\n|---|---|");
+        for r in &h.rules {
+            let _ = writeln!(md, "| `{}` | {} |", text(&r.rule), text(&r.verdict));
+        }
+        md.push('\n');
+    }
     if h.checks.is_empty() && h.metrics.is_empty() {
         let _ = writeln!(md, "No health check or metrics sample during the watch.\n");
         return;

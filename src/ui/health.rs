@@ -43,6 +43,15 @@ pub fn health_summary(release: &Release) -> String {
     if new > 0 {
         parts.push(format!("{new} new error signatures since the deploy"));
     }
+    // A rule that cannot judge is said wherever health is summed up (gates, the final gate).
+    if let Some(watch) = &release.plan.watch {
+        for (i, rule) in watch.rollback_on.iter().enumerate() {
+            if let crate::engine::judge::RuleStand::CannotJudge { why, .. } = release.rule_stand(i)
+            {
+                parts.push(format!("{}: cannot judge ({})", rule.text, why.words()));
+            }
+        }
+    }
     if parts.is_empty() {
         "health: no answer yet".into()
     } else {
