@@ -187,13 +187,11 @@ impl Release {
                 note,
                 counted: true,
                 ..
-            } if self.question == Some(Question::Gate { step: *step }) => self.recorded_decision(
-                name,
-                &super::event::Decision::Go,
-                note,
-                super::event::Actor::Person,
-                &mut fx,
-            ),
+            } if self.question == Some(Question::Gate { step: *step })
+                && self.vote_refusal(*step, name).is_none() =>
+            {
+                self.counted_vote(*step, name, note, &mut fx)
+            }
             EventKind::Voted { .. } => {}
             EventKind::Left { name } => {
                 if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {

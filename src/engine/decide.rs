@@ -69,6 +69,8 @@ impl Release {
                 if !state.approved_by.iter().any(|b| b == by) {
                     state.approved_by.push(by.to_string());
                 }
+                // The operator's GO, and as many other people's as the gate asks beyond it.
+                state.operator_go = true;
                 if state.approved_by.len() >= self.plan.steps[step].approvals as usize {
                     self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
                 } else {
@@ -164,6 +166,50 @@ impl Release {
     /// Where the `[[after]]` steps begin in the checklist, if there are any.
     pub fn after_from(&self) -> Option<usize> {
         self.plan.steps.iter().position(|s| s.after_watch)
+    }
+
+    /// Why a follower's vote at gate `step` does not count, if it does not: a gate of one
+    /// approval is the operator's alone, and the operator never counts twice.
+    pub fn vote_refusal(&self, step: usize, name: &str) -> Option<String> {
+        let approvals = self.plan.steps.get(step).map_or(1, |s| s.approvals);
+        if approvals <= 1 {
+            return Some(
+                "this gate needs one approval, the operator's: a follower's GO counts only toward a gate's second approval and beyond".into(),
+            );
+        }
+        if name == self.operator {
+            return Some(format!("{name} is the operator: one person counts once"));
+        }
+        None
+    }
+
+    /// A follower's GO, counted toward the approvals beyond the operator's own: the gate passes
+    /// once the operator said GO too.
+    pub(super) fn counted_vote(
+        &mut self,
+        step: usize,
+        name: &str,
+        note: &Option<String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        self.decisions.push(super::release::DecisionRecord {
+            at: self.now,
+            by: name.to_string(),
+            actor: super::event::Actor::Person,
+            decision: Decision::Go,
+            note: note.clone(),
+            question: self.question.clone(),
+        });
+        let state = &mut self.steps[step];
+        if !state.approved_by.iter().any(|b| b == name) {
+            state.approved_by.push(name.to_string());
+        }
+        let enough = state.approved_by.len() >= self.plan.steps[step].approvals as usize;
+        if state.operator_go && enough {
+            self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
+        } else {
+            fx.push(Effect::Ask);
+        }
     }
 
     /// Closes a gate, manual item or failure with `status` and moves on.

@@ -125,6 +125,8 @@ pub struct StepState {
     pub finished_at: Option<Millis>,
     /// Who said go (gates count distinct people against `approvals`).
     pub approved_by: Vec<String>,
+    /// The operator's own GO came (a gate never passes on followers' votes alone).
+    pub operator_go: bool,
     pub skip_reason: Option<String>,
 }
 

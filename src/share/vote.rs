@@ -69,11 +69,8 @@ pub fn judge(vote: &Vote, release: &Release) -> EventKind {
              approves over SSH with a key of their own (docs/follow.md)"
                 .to_string(),
         )
-    } else if vote.name == release.operator {
-        Some(format!(
-            "{} is the operator: one person counts once",
-            vote.name
-        ))
+    } else if let Some(why) = release.vote_refusal(vote.step, &vote.name) {
+        Some(why)
     } else if release.question != Some(Question::Gate { step: vote.step }) {
         Some("that gate is not open any more".to_string())
     } else if digest(release, vote.step) != vote.digest {

@@ -3,6 +3,7 @@
 use super::*;
 
 mod after;
+mod approvals;
 mod logs;
 mod output;
 mod props;

@@ -226,6 +226,14 @@ impl<B: Backend> Cockpit<B> {
                 action,
                 Action::Arm(Choice::Go) | Action::Confirm | Action::EditText
             );
+        // A gate of one approval is the operator's alone: the approver is told, not armed.
+        if approving
+            && let Some(Question::Gate { step }) = release.question
+            && let Some(why) = release.vote_refusal(step, "")
+        {
+            self.ui.notice = Some(why);
+            return None;
+        }
         if self.read_only && action.decides() && !approving {
             self.ui.notice = Some("read-only: only the operator answers".into());
             return None;
