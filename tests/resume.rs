@@ -114,3 +114,70 @@ fn a_lock_taken_by_someone_else_meanwhile_stops_the_resume_and_says_who() {
     assert_eq!(out.status.code(), Some(1), "{shown}");
     assert!(shown.contains("the deploy lock was taken by"), "{shown}");
 }
+
+/// Two resumes of one journal started together: exactly one goes on, the other is refused
+/// naming the process that holds the journal, and the step's side effect happens once.
+#[test]
+fn two_resumes_of_one_session_never_both_go_on() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let count = work.path().join("count");
+    let body = format!(
+        "{}\n[[step]]\nname = \"Migrate\"\nrun = \"echo started >> {count}; echo migrating; sleep 3; echo migrated\"\non = \"web\"\n\n[[step]]\nname = \"Record\"\nrun = \"echo recorded >> {count}\"\non = \"web\"\n",
+        target("web-1", &sshd, &["web"]),
+        count = count.display()
+    );
+    let g = Gonogo::new(&release("resume2", sshd.known_hosts(), &body));
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("[web-1] migrating");
+    // A resume while the session still runs is refused: its gonogo holds the journal.
+    let early = resume(&g, &["--headless", "--yes"])
+        .output()
+        .expect("resume");
+    let said = text(&early);
+    assert_ne!(early.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains(&format!("held by gonogo pid {}", live.pid())),
+        "{said}"
+    );
+    let killed = Command::new("kill")
+        .args(["-9", &live.pid().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let _ = live.finish();
+
+    let first = resume(&g, &["--headless", "--yes"]).spawn().expect("first");
+    let second = resume(&g, &["--headless", "--yes"])
+        .spawn()
+        .expect("second");
+    let (a, b) = (
+        first.wait_with_output().expect("first ends"),
+        second.wait_with_output().expect("second ends"),
+    );
+    let codes = [a.status.code(), b.status.code()];
+    assert!(
+        codes.contains(&Some(0)) && codes.iter().filter(|c| **c == Some(0)).count() == 1,
+        "exactly one resume goes on: {codes:?}\n{}\n{}",
+        text(&a),
+        text(&b)
+    );
+    let refused = if a.status.code() == Some(0) { &b } else { &a };
+    assert!(
+        text(refused).contains("is held by gonogo pid"),
+        "{}",
+        text(refused)
+    );
+    let ran = std::fs::read_to_string(&count).expect("ran");
+    assert_eq!(ran, "started\nrecorded\n", "each step's side effect once");
+    // The journal's records are numbered without a break.
+    let sessions = g.dir.path().join("data/gonogo/sessions");
+    let path = std::fs::read_dir(&sessions)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let journal = gonogo::journal::read(&path).expect("read");
+    assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
+}

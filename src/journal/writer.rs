@@ -71,6 +71,43 @@ fn file_safe(name: &str) -> String {
         .collect()
 }
 
+/// Takes the journal's exclusive lock (flock) for as long as the writer lives, or says who has
+/// it.
+fn hold(file: &File, path: &Path) -> Result<(), String> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let host = gethostname::gethostname().to_string_lossy().into_owned();
+            let who = match holder_pid(file) {
+                Some(pid) => format!("gonogo pid {pid} on {host}"),
+                None => format!("another gonogo on {host}"),
+            };
+            Err(format!(
+                "the journal {} is held by {who}: that session is still running or being resumed; only one gonogo may go on with it\n  nothing was done: follow it with gonogo follow, or wait until that process ends",
+                path.display()
+            ))
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(format!("cannot lock the journal {}: {e}", path.display()))
+        }
+    }
+}
+
+/// The process holding a flock on `file`, from /proc/locks (Linux).
+fn holder_pid(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt as _;
+    let inode = file.metadata().ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 12345 08:01:1234567 0 EOF"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let at = fields.iter().position(|f| *f == "FLOCK")?;
+        let pid = fields.get(at + 3)?.parse().ok()?;
+        let ino: u64 = fields.get(at + 4)?.rsplit(':').next()?.parse().ok()?;
+        (ino == inode && pid != std::process::id()).then_some(pid)
+    })
+}
+
 impl Writer {
     /// A new journal at `path` (never over an existing file), mode 0600, its directory made
     /// 0700 if gonogo makes it; the header is on disk when this returns.
@@ -93,6 +130,7 @@ impl Writer {
             .mode(0o600)
             .open(path)
             .map_err(|e| format!("cannot create the journal {shown}: {e}"))?;
+        hold(&file, path)?;
         let writeback = Writeback::start(&file);
         let mut writer = Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
@@ -123,6 +161,9 @@ impl Writer {
             .append(true)
             .open(path)
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+        // Exactly one process writes a session: a second resume (or a resume of a session
+        // still running) stops here, before it appends anything.
+        hold(&file, path)?;
         let writeback = Writeback::start(&file);
         Ok(Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
