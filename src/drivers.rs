@@ -23,6 +23,11 @@ pub trait Drivers {
     fn effect(&mut self, effect: Effect);
     /// At the end: what is still in flight is given a moment, then connections close.
     fn shut_down(&mut self) -> impl std::future::Future<Output = ()>;
+    /// `text` with the session's secrets masked: what a person typed (a note, a reason, a
+    /// name) is masked before it is recorded or shown.
+    fn mask(&self, text: String) -> String {
+        text
+    }
 }
 
 /// Every driver off: effects are dropped. Replays and tests feed the loop events themselves.
@@ -148,6 +153,10 @@ impl LiveDrivers {
 }
 
 impl Drivers for LiveDrivers {
+    fn mask(&self, text: String) -> String {
+        self.session.redactor.mask(text)
+    }
+
     fn effect(&mut self, effect: Effect) {
         let events = self.events.clone();
         match effect {

@@ -282,6 +282,7 @@ impl<D: Drivers> Loop<'_, D> {
     }
 
     fn handle(&mut self, kind: EventKind) {
+        let kind = typed_masked(kind, |t| self.drivers.mask(t));
         let event = Event::new(now_ms(), kind);
         match &event.kind {
             // Output is the journal's; the log keeps only how much came.
@@ -318,5 +319,84 @@ impl<D: Drivers> Loop<'_, D> {
         for kind in dropped {
             self.handle(kind);
         }
+    }
+}
+
+/// What people type (notes, reasons, names) with the session's secrets masked, before the
+/// journal, the screen or anyone else sees it.
+fn typed_masked(kind: EventKind, mask: impl Fn(String) -> String) -> EventKind {
+    let opt = |o: Option<String>| o.map(&mask);
+    match kind {
+        EventKind::Decided {
+            by,
+            decision,
+            note,
+            actor,
+        } => EventKind::Decided {
+            by,
+            decision: match decision {
+                Decision::Skip { reason } => Decision::Skip {
+                    reason: mask(reason),
+                },
+                Decision::KeepWatching { reason } => Decision::KeepWatching {
+                    reason: mask(reason),
+                },
+                Decision::SkipBaseline { reason } => Decision::SkipBaseline {
+                    reason: mask(reason),
+                },
+                other => other,
+            },
+            note: opt(note),
+            actor,
+        },
+        EventKind::Voted {
+            name,
+            via,
+            step,
+            note,
+            counted,
+            why,
+        } => EventKind::Voted {
+            name: mask(name),
+            via,
+            step,
+            note: opt(note),
+            counted,
+            why,
+        },
+        EventKind::Joined {
+            name,
+            via,
+            approver,
+        } => EventKind::Joined {
+            name: mask(name),
+            via,
+            approver,
+        },
+        EventKind::Left { name } => EventKind::Left { name: mask(name) },
+        EventKind::LockBroken {
+            target,
+            holder,
+            reason,
+            leftovers,
+        } => EventKind::LockBroken {
+            target,
+            holder,
+            reason: mask(reason),
+            leftovers,
+        },
+        EventKind::Started {
+            session,
+            operator,
+            mut plan,
+        } => {
+            plan.window_override = opt(plan.window_override.take());
+            EventKind::Started {
+                session,
+                operator,
+                plan,
+            }
+        }
+        other => other,
     }
 }

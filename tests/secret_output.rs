@@ -35,3 +35,36 @@ fn a_multi_line_secret_printed_by_a_step_is_masked_line_by_line() {
     assert!(t.contains("[here] ••••\n[here] ••••"), "{t}");
     assert!(t.contains("[here]! ••••"), "stderr is masked too: {t}");
 }
+
+/// A secret typed in a note or a reason never shows nor is recorded: the run's output, its
+/// journal and its report hold it masked.
+#[test]
+fn a_secret_typed_in_a_note_or_a_reason_is_masked_everywhere() {
+    let work = tempfile::tempdir().expect("work dir");
+    let body = "[vars]\ntoken = { env = \"TEST_TOKEN\", secret = true }\n\n[targets.here]\ntransport = \"local\"\n\n[[step]]\ngate = \"Go?\"\n\n[[step]]\nmanual = \"Tell support\"\n\n[[step]]\nrun = \"true\"\non = \"here\"\n\n[[rollback]]\nrun = \"true\"\non = \"here\"\n";
+    let g = Gonogo::new(&release("secret-notes", &work.path().join("kh"), body));
+    let mut cmd = g.command(&["--record", "journal.jsonl"]);
+    cmd.env("TEST_TOKEN", "tok-8f3a91");
+    let mut child = cmd.spawn().expect("run gonogo");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().expect("stdin");
+        writeln!(stdin, "go -- checked, the token is tok-8f3a91").expect("go");
+        writeln!(stdin, "skip told them tok-8f3a91 by phone").expect("skip");
+    }
+    let out = child.wait_with_output().expect("gonogo ends");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(!t.contains("tok-8f3a91"), "{t}");
+    assert!(t.contains("checked, the token is ••••"), "{t}");
+    let journal = std::fs::read_to_string(g.dir.path().join("journal.jsonl")).expect("journal");
+    assert!(!journal.contains("tok-8f3a91"), "{journal}");
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .args(["report", "journal.jsonl", "--format", "json"])
+        .current_dir(g.dir.path())
+        .output()
+        .expect("report");
+    let json = String::from_utf8_lossy(&report.stdout);
+    assert!(json.contains("told them ••••"), "{json}");
+    assert!(!json.contains("tok-8f3a91"), "{json}");
+}

@@ -40,6 +40,8 @@ pub struct Headless {
     shown_watch: bool,
     /// The end was said (the CI annotation of the outcome).
     shown_outcome: bool,
+    /// The session's secrets: masked in every line typed, before it is echoed or kept.
+    mask: Option<std::sync::Arc<crate::transport::lines::Redactor>>,
     /// GitHub Actions, outside a step's group: the log lines of this minute fold in a group of
     /// their own (its minute, and how many lines it holds).
     log_group: Option<(u64, u64)>,
@@ -85,6 +87,7 @@ impl Headless {
             shown_overtime: false,
             shown_baseline: false,
             log_group: None,
+            mask: None,
             shown_starts: std::collections::HashSet::new(),
             shown_ends: std::collections::HashSet::new(),
             notes: Vec::new(),
@@ -112,6 +115,12 @@ impl Headless {
     /// `gonogo demo`'s scenario answers the failures it stages (with `--yes` only).
     pub fn rehearsing(mut self, rehearsal: Rehearsal) -> Self {
         self.rehearsal = Some(rehearsal);
+        self
+    }
+
+    /// Masks the session's secrets in what is typed on stdin.
+    pub fn masking(mut self, mask: std::sync::Arc<crate::transport::lines::Redactor>) -> Self {
+        self.mask = Some(mask);
         self
     }
 
@@ -580,7 +589,10 @@ impl Frontend for Headless {
                 }
                 return None;
             }
-            Input::Line(line) => line,
+            Input::Line(line) => match &self.mask {
+                Some(mask) => mask.mask(line),
+                None => line,
+            },
         };
         // Abort acts at once; rollback too once the release is under way. Anything else typed
         // before its question (piped answers) waits for it.

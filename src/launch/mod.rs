@@ -115,6 +115,7 @@ pub fn run(
             .and_then(|j| follow_socket(j, &session, &operator, (events.clone(), inputs.clone())));
         if headless {
             let mut frontend = Headless::new(&operator, flags.yes)
+                .masking(session.redactor.clone())
                 .with_notes(preflight::not_acted_on(profile))
                 .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()))
                 .in_github_actions(flags.github_actions);
