@@ -195,6 +195,7 @@ pub(super) fn session(
             from,
             since,
             release: profile.release.name.clone(),
+            pid: std::process::id(),
             place: profile
                 .release
                 .lock_dir

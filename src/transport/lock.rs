@@ -18,6 +18,8 @@ pub struct Holder {
     pub from: String,
     pub since: String,
     pub release: String,
+    /// The holding gonogo's process id on `from`: a refusal can tell whether it still runs.
+    pub pid: u32,
     /// Where locks live on the hosts: `~/…` or an absolute path (shared by several accounts).
     pub place: String,
 }
@@ -25,12 +27,13 @@ pub struct Holder {
 impl Holder {
     fn info(&self, broke: Option<&str>) -> String {
         let mut info = format!(
-            "session={}\noperator={}\nfrom={}\nsince={}\nrelease={}\n",
+            "session={}\noperator={}\nfrom={}\nsince={}\nrelease={}\npid={}\n",
             one_line(&self.session),
             one_line(&self.operator),
             one_line(&self.from),
             one_line(&self.since),
-            one_line(&self.release)
+            one_line(&self.release),
+            self.pid
         );
         if let Some(reason) = broke {
             info.push_str(&format!("broke_reason={}\n", one_line(reason)));
@@ -195,12 +198,16 @@ fn confirm_script(holder: &Holder) -> String {
     format!(
         r#"l={dir}
 s={session}
-if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then echo taken
+if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then
+  {{ sed -e '/^pid=/d' -e '/^from=/d' "$l/info"; printf 'from=%s\npid=%s\n' {from} {pid}; }} > "$l/info.new" && mv "$l/info.new" "$l/info"
+  echo taken
 elif [ -f "$HOME/.gonogo/broken/$s" ]; then echo broken; cat "$HOME/.gonogo/broken/$s"
 elif [ -d "$l" ]; then echo held; cat "$l/info" 2>/dev/null
 else echo gone; fi"#,
         dir = holder.lock_dir(),
         session = shell_word(&holder.session),
+        from = shell_word(&one_line(&holder.from)),
+        pid = holder.pid,
     )
 }
 
@@ -364,7 +371,49 @@ pub fn describe(info: &str) -> String {
     if let Some(reason) = field("broke_reason") {
         said.push_str(&format!(", who broke the previous lock: {reason}"));
     }
+    let pid = field("pid").and_then(|p| p.parse::<u32>().ok());
+    if let (Some(from), Some(pid), Some(session)) = (field("from"), pid, field("session")) {
+        said.push_str(&holder_alive_words(&from, pid, &session));
+    }
     said
+}
+
+/// Whether the holder's gonogo still runs, when that can be told from here: on this machine,
+/// its process; elsewhere, where to resume it.
+fn holder_alive_words(from: &str, pid: u32, session: &str) -> String {
+    let here = gethostname::gethostname().to_string_lossy().into_owned();
+    if from != here {
+        return format!(
+            "; it ran on {from}: if its gonogo died there, continue it there with gonogo resume"
+        );
+    }
+    let alive = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|cmd| String::from_utf8_lossy(&cmd).contains("gonogo"));
+    if alive {
+        return format!("; its gonogo still runs here (pid {pid})");
+    }
+    let journal = local_journal(session).map_or_else(
+        || "its journal".to_string(),
+        |p| p.display().to_string(),
+    );
+    format!(
+        ", whose gonogo is no longer running (pid {pid} is gone): continue it with gonogo resume {journal}"
+    )
+}
+
+/// The journal of `session` in this machine's sessions directory, if it is there.
+fn local_journal(session: &str) -> Option<std::path::PathBuf> {
+    use std::io::BufRead as _;
+    let dir = crate::journal::sessions_dir();
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|entry| {
+        let path = entry.path();
+        let file = std::fs::File::open(&path).ok()?;
+        let mut first = String::new();
+        std::io::BufReader::new(file).read_line(&mut first).ok()?;
+        first
+            .contains(&format!("\"session\":\"{session}\""))
+            .then_some(path)
+    })
 }
 
 #[cfg(test)]
@@ -399,6 +448,7 @@ mod tests {
             from: "laptop".into(),
             since: "now".into(),
             release: "r".into(),
+            pid: 1,
             place: "~/.gonogo/locks".into(),
         };
         let info = h.info(Some("hung\nsession=x"));
