@@ -171,13 +171,13 @@ fn start_app(dir: &Path, release_file: &Path) -> App {
 
 #[test]
 fn a_p95_ten_times_the_baseline_after_the_deploy_is_rolled_back() {
-    let sshd = Sshd::start();
     let g = Gonogo::new("");
     let dir = g.dir.path();
     let current = dir.join("current");
     std::fs::write(&current, "v1").expect("v1 runs");
     let app = start_app(dir, &current);
     let port = app.port;
+    let sshd = Sshd::start();
     let kh = known_hosts(dir, &[&sshd]);
     let body = format!(
         r#"{}
