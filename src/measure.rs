@@ -35,6 +35,9 @@ pub fn percent(fraction: f64, decimals: usize) -> String {
 pub fn millis(ms: f64, decimals: usize) -> String {
     if ms.abs() >= 1000.0 {
         format!("{}s", fixed(ms / 1000.0, decimals))
+    } else if ms.abs() < 100.0 && ms.fract().abs() >= 0.05 {
+        // Small latencies keep a tenth: 9.75 and 3x of it read 9.8ms and 29.2ms, not 10 and 29.
+        format!("{}ms", fixed(ms, 1))
     } else {
         format!("{}ms", fixed(ms, 0))
     }

@@ -289,8 +289,18 @@ pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
         printable(&planned.text)
     )];
     if let Some(state) = release.watch.rules.get(rule) {
-        let values: Vec<String> = state
-            .breach_values
+        // Once per host per second shown: two samples in one second read as one (the later).
+        let mut kept: Vec<&crate::engine::watch::Evidence> = Vec::new();
+        for e in &state.breach_values {
+            match kept
+                .iter()
+                .position(|k| k.at / 1000 == e.at / 1000 && k.from == e.from)
+            {
+                Some(i) => kept[i] = e,
+                None => kept.push(e),
+            }
+        }
+        let values: Vec<String> = kept
             .iter()
             .rev()
             .take(8)

@@ -392,10 +392,8 @@ fn holder_alive_words(from: &str, pid: u32, session: &str) -> String {
     if alive {
         return format!("; its gonogo still runs here (pid {pid})");
     }
-    let journal = local_journal(session).map_or_else(
-        || "its journal".to_string(),
-        |p| p.display().to_string(),
-    );
+    let journal = local_journal(session)
+        .map_or_else(|| "its journal".to_string(), |p| p.display().to_string());
     format!(
         ", whose gonogo is no longer running (pid {pid} is gone): continue it with gonogo resume {journal}"
     )
