@@ -181,3 +181,67 @@ fn two_resumes_of_one_session_never_both_go_on() {
     let journal = gonogo::journal::read(&path).expect("read");
     assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
 }
+
+/// After kill -9, a new run meets the dead session's lock: the refusal says that its gonogo is
+/// no longer running and which resume continues it (while it ran, that it still runs).
+#[test]
+fn a_lock_whose_gonogo_died_points_to_the_resume_that_continues_it() {
+    let sshd = Sshd::start();
+    let body = format!(
+        "{}\n[[step]]\nname = \"Slow\"\nrun = \"echo going; sleep 20\"\non = \"web\"\n",
+        target("web-1", &sshd, &["web"]),
+    );
+    let g = Gonogo::new(&release("dead-holder", sshd.known_hosts(), &body));
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("[web-1] going");
+    let pid = live.pid();
+    let alive = g
+        .command(&["--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(alive.status.code(), Some(4), "{}", text(&alive));
+    assert!(
+        text(&alive).contains(&format!("its gonogo still runs here (pid {pid})")),
+        "{}",
+        text(&alive)
+    );
+    Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill");
+    let _ = live.finish();
+    let out = g
+        .command(&["--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{shown}");
+    // The journal it names is the killed session's own.
+    let line = shown
+        .lines()
+        .find(|l| l.contains("is locked by"))
+        .expect("the refusal");
+    assert!(
+        line.contains(&format!(
+            "whose gonogo is no longer running (pid {pid} is gone)"
+        )),
+        "{shown}"
+    );
+    let session = line
+        .split("(session ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .expect("the holder's session");
+    let named = line
+        .split("continue it with gonogo resume ")
+        .nth(1)
+        .and_then(|r| r.split(": not starting").next())
+        .expect("the resume command");
+    let header = std::fs::read_to_string(named).expect("the named journal");
+    assert!(
+        header.lines().next().is_some_and(|h| h.contains(session)),
+        "{named} is not session {session}'s"
+    );
+}
