@@ -361,3 +361,72 @@ impl Release {
         }
     }
 }
+
+impl Release {
+    /// A rate signal over rule `rule`'s own window (`for D`), from the kept samples: the error
+    /// ratio as errors over requests of every sample in it (each weighted by its request
+    /// rate), the worst source's; the request rate as the mean of each source's, summed.
+    /// `None` for other signals, a rule without a duration, or no sample in the window.
+    pub fn window_value(&self, rule: &WatchRule) -> Option<f64> {
+        let window = u64::try_from(rule.sustained.as_millis()).unwrap_or(u64::MAX);
+        if window == 0 || !matches!(rule.signal, Signal::ErrorRatio | Signal::RequestRate) {
+            return None;
+        }
+        let from = self.now.saturating_sub(window);
+        let per_source = self.watch.metrics.iter().filter_map(|s| {
+            let samples: Vec<_> = s
+                .history
+                .iter()
+                .filter(|(at, r)| *at >= from && r.error.is_none())
+                .collect();
+            match rule.signal {
+                Signal::ErrorRatio => {
+                    let (mut errors, mut requests) = (0.0, 0.0);
+                    for (_, r) in &samples {
+                        let Some(ratio) = r.error_ratio else { continue };
+                        let weight = r.request_rate.filter(|w| *w > 0.0).unwrap_or(1.0);
+                        errors += ratio * weight;
+                        requests += weight;
+                    }
+                    (requests > 0.0).then(|| errors / requests)
+                }
+                _ => {
+                    let rates: Vec<f64> =
+                        samples.iter().filter_map(|(_, r)| r.request_rate).collect();
+                    (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+                }
+            }
+        });
+        match rule.signal {
+            Signal::RequestRate => per_source.reduce(|a, b| a + b),
+            _ => per_source.reduce(f64::max),
+        }
+    }
+
+    /// Whether rule `rule`'s condition holds over its window too (true when it has none).
+    pub(super) fn window_holds(&self, rule: &WatchRule) -> bool {
+        let Some(measured) = self.window_value(rule) else {
+            return true;
+        };
+        let Condition::Compare { op, threshold } = rule.condition else {
+            return true;
+        };
+        let value = rule.compared(measured);
+        let limit = match threshold {
+            Threshold::Percent(n)
+            | Threshold::Seconds(n)
+            | Threshold::PerMinute(n)
+            | Threshold::Count(n) => n,
+            Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
+                Some(base) => x * rule.compared(base),
+                None => return false,
+            },
+        };
+        match op {
+            Op::Above => value > limit,
+            Op::AtLeast => value >= limit,
+            Op::Below => value < limit,
+            Op::AtMost => value <= limit,
+        }
+    }
+}

@@ -436,9 +436,13 @@ impl Release {
                 let at = state.breach_values.partition_point(|e| e.at <= reading.at);
                 state.breach_values.insert(at, reading);
             }
-            let state = &mut self.watch.rules[i];
             let sustained = u64::try_from(rule.sustained.as_millis()).unwrap_or(u64::MAX);
+            // A rate rule also holds over its whole window: errors over requests of every
+            // sample in it, not one scrape's.
+            let window_holds = self.window_holds(rule);
+            let state = &mut self.watch.rules[i];
             if now.saturating_sub(since) >= sustained
+                && window_holds
                 && state.fired_at.is_none()
                 && self.question.is_none()
                 && self.after_stop.is_none()

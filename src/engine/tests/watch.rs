@@ -696,3 +696,41 @@ fn a_baseline_wait_runs_out_or_is_skipped_and_the_rule_then_says_it_has_none() {
         Some("the wait for the baseline ran out (baseline 0/2 readings)")
     );
 }
+
+#[test]
+fn a_rate_rule_fires_only_when_its_whole_window_breaches() {
+    let toml = profile("\"error_ratio > 5% for 15s\"", "");
+    let mut run = watching(&toml, &[metrics(0.01, 90.0)]);
+    let sample = |ratio: f64, rate: f64| EventKind::MetricsSampled {
+        source: "app".into(),
+        via: None,
+        reading: MetricsReading {
+            error_ratio: Some(ratio),
+            request_rate: Some(rate),
+            latency_p95_ms: Some(90.0),
+            ..MetricsReading::default()
+        },
+    };
+    run.wait(4_000);
+    run.send(sample(0.12, 50.0));
+    // One clean scrape inside the hold, of far more requests than the breaching ones: the hold
+    // tolerates it, but errors over requests across the window are under 5%.
+    run.wait(4_000);
+    run.send(sample(0.0, 5_000.0));
+    for _ in 0..3 {
+        run.wait(4_000);
+        run.send(sample(0.12, 50.0));
+    }
+    let window = run.release.plan.watch.as_ref().unwrap().rollback_on[0].clone();
+    assert!(run.release.window_value(&window).unwrap() < 0.05);
+    assert_eq!(
+        run.release.question, None,
+        "held 15 s, but not over its window"
+    );
+    // Once that scrape left the window, the window breaches too: proposed.
+    let (_, _) = for_seconds(&mut run, 30, &sample(0.12, 50.0)).expect("proposed");
+    assert_eq!(
+        run.release.question,
+        Some(Question::RollbackProposal { rule: 0 })
+    );
+}
