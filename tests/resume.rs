@@ -245,3 +245,39 @@ fn a_lock_whose_gonogo_died_points_to_the_resume_that_continues_it() {
         "{named} is not session {session}'s"
     );
 }
+
+/// Killed while a gate waited for its answer: `resume --headless --yes` answers the gate asked
+/// again, as `run --yes` would, and the session ends with its lock released.
+#[test]
+fn resume_yes_answers_a_gate_asked_again_and_releases_the_lock() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let marker = work.path().join("deployed");
+    let body = format!(
+        "{}\n[[step]]\ngate = \"Deploy?\"\n\n[[step]]\nname = \"Deploy\"\nrun = \"touch {}\"\non = \"web\"\n",
+        target("web-1", &sshd, &["web"]),
+        marker.display()
+    );
+    let g = Gonogo::new(&release("resume-gate", sshd.known_hosts(), &body));
+    let mut live = Live::start(&g, &[]);
+    live.wait_for("?? GATE");
+    Command::new("kill")
+        .args(["-9", &live.pid().to_string()])
+        .status()
+        .expect("kill");
+    let _ = live.finish();
+    let out = resume(&g, &["--headless", "--yes"])
+        .output()
+        .expect("resume");
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    assert!(
+        shown.contains("decided by root: go (--yes)") || shown.contains("go (--yes)"),
+        "{shown}"
+    );
+    assert!(marker.exists(), "the step after the gate ran: {shown}");
+    assert!(
+        shown.contains("gonogo: released; locks released"),
+        "{shown}"
+    );
+}

@@ -35,6 +35,14 @@ impl Release {
         if self.outcome.is_some() || self.stage == Stage::Idle {
             return;
         }
+        if self.resuming {
+            // The locks are being confirmed: nothing is open yet; an abort waits for them, so
+            // every lock confirmed is released.
+            if *decision == Decision::Abort {
+                self.after_stop = Some(AfterStop::Abort);
+            }
+            return;
+        }
         if self.after_stop.is_some() {
             // Waiting for runs to stop: only an abort changes what comes next.
             if *decision == Decision::Abort {

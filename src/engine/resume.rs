@@ -91,6 +91,10 @@ impl Release {
                 }
             }
             self.finish(super::event::Outcome::Aborted, fx);
+        } else if self.after_stop == Some(super::release::AfterStop::Abort) {
+            // Aborted while the locks were confirmed: what runs is stopped, the locks released.
+            self.after_stop = None;
+            self.abort(fx);
         } else {
             self.carry_on(fx);
         }

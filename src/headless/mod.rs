@@ -584,7 +584,12 @@ impl Frontend for Headless {
                     self.line(
                         "stdin closed: auto_rollback decides the open proposal when it is due",
                     );
+                } else if release.resuming {
+                    // The question comes again once the locks are confirmed: answered then.
                 } else if release.question.is_some() && self.typed_ahead.is_empty() {
+                    if self.yes {
+                        return self.asked(release);
+                    }
                     return self.unattended(release, "stdin closed while a question is open");
                 }
                 return None;

@@ -195,3 +195,35 @@ fn a_lock_taken_over_stops_the_release_once_runs_in_flight_end() {
     );
     assert_eq!(run.release.question, None);
 }
+
+#[test]
+fn an_abort_while_a_resume_confirms_its_locks_waits_for_them_and_releases_them() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
+    run.send(EventKind::Resumed {
+        by: "ana".into(),
+        unattended: None,
+    });
+    assert!(run.release.resuming);
+    // Nothing is open while the locks are confirmed: a GO does not pass the gate.
+    run.decide("ana", Decision::Go);
+    assert_eq!(run.release.steps[1].status, StepStatus::Waiting);
+    run.decide("ana", Decision::Abort);
+    assert!(
+        run.release.outcome.is_none(),
+        "not before the locks are confirmed"
+    );
+    run.send(EventKind::LockTaken { target: "a".into() });
+    let fx = run.send(EventKind::LockTaken { target: "b".into() });
+    assert_eq!(
+        fx.iter().find_map(|e| match e {
+            Effect::ReleaseLocks { targets } => Some(targets.clone()),
+            _ => None,
+        }),
+        Some(both()),
+        "{fx:?}"
+    );
+    assert_eq!(run.release.outcome, Some(Outcome::Aborted));
+}
