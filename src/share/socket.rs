@@ -127,6 +127,11 @@ pub fn serve(
     inputs: mpsc::Sender<crate::runtime::Input>,
 ) -> Result<Server, String> {
     let path = dir()?.join(format!("{}.sock", hello.session));
+    // A resumed session takes its socket back: one its killed gonogo left, that nobody answers
+    // on, is replaced (one that answers is another live gonogo's: left alone).
+    if path.exists() && std::os::unix::net::UnixStream::connect(&path).is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
     let listener = tokio::net::UnixListener::bind(&path)
         .map_err(|e| format!("cannot open the follow socket {}: {e}", path.display()))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
