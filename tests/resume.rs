@@ -280,4 +280,10 @@ fn resume_yes_answers_a_gate_asked_again_and_releases_the_lock() {
         shown.contains("gonogo: released; locks released"),
         "{shown}"
     );
+    // The killed gonogo's follow socket is taken back: `gonogo follow` finds the session.
+    assert!(!shown.contains("Address already in use"), "{shown}");
+    assert!(
+        !shown.contains("no live follow for this session"),
+        "{shown}"
+    );
 }
