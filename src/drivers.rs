@@ -276,14 +276,20 @@ impl Drivers for LiveDrivers {
                         .await;
                 });
             }
-            Effect::StartRun { run } => {
+            Effect::StartRun { run, started } => {
                 let link = self.link(&run.target);
                 let redactor = self.session.redactor.clone();
                 match self.work(&run) {
                     Work::Command(command) => {
                         let holder = self.session.holder.clone();
-                        let task =
-                            remote::drive(link, holder, run.clone(), command, redactor, events);
+                        let task = remote::drive(
+                            link,
+                            holder,
+                            (run.clone(), started),
+                            command,
+                            redactor,
+                            events,
+                        );
                         self.spawn(Task::Run(run), task);
                     }
                     Work::Probe(probe) => {

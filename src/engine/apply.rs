@@ -446,7 +446,10 @@ impl Release {
         if list == StepList::Main {
             self.refresh_rollback();
         }
-        fx.push(Effect::StartRun { run: id.clone() });
+        fx.push(Effect::StartRun {
+            run: id.clone(),
+            started: false,
+        });
         fx.push(Effect::StartTimer {
             timer: Timer::Timeout { run: id },
             after_ms: timeout_ms,

@@ -376,6 +376,10 @@ pub enum Effect {
     /// Start a run, or attach again to the same attempt (the host never starts it twice).
     StartRun {
         run: RunId,
+        /// The journal shows this attempt started: attach only, never start it (if its run
+        /// directory is gone, its outcome is unknown).
+        #[serde(default)]
+        started: bool,
     },
     /// Stop everything the run started on its host (TERM, a grace period, KILL of its process
     /// group and session), then report `RunStopped` or `StopFailed`.

@@ -131,7 +131,10 @@ impl Release {
                         RunStatus::Running => {
                             self.mark_resumed_run(&run);
                             let ran = now.saturating_sub(t.started_at.unwrap_or(now));
-                            fx.push(Effect::StartRun { run: run.clone() });
+                            fx.push(Effect::StartRun {
+                                run: run.clone(),
+                                started: true,
+                            });
                             fx.push(Effect::StartTimer {
                                 timer: Timer::Timeout { run },
                                 after_ms: timeout_ms.saturating_sub(ran),

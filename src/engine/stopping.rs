@@ -112,7 +112,10 @@ impl Release {
                 attempt: t.attempt,
             };
             reattached.push(run.clone());
-            fx.push(Effect::StartRun { run: run.clone() });
+            fx.push(Effect::StartRun {
+                run: run.clone(),
+                started: true,
+            });
             fx.push(Effect::StartTimer {
                 timer: Timer::Timeout { run },
                 after_ms: timeout_ms,

@@ -54,10 +54,17 @@ const ASK_STATUS: u32 = 255;
 /// while that pid is still a live session leader of its own session, as the step's is: a step
 /// that had ended (or died) before this attach is read to the end, never followed through a pid
 /// reused since.
-pub fn attach_script(holder: &Holder, run: &RunId, command: &str, from: [u64; 2]) -> String {
+pub fn attach_script(
+    holder: &Holder,
+    run: &RunId,
+    command: &str,
+    from: [u64; 2],
+    may_start: bool,
+) -> String {
     format!(
         r#"d={dir}
 l={lock}
+if [ ! -d "$d" ] && [ {may_start} = no ]; then exit {ASK_STATUS}; fi
 if [ ! -d "$d" ]; then
   [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {sid} ] || exit {ASK_STATUS}
   mkdir -p {session} || {{ echo "gonogo: cannot make its run directory under ~/.gonogo" >&2; exit {ASK_STATUS}; }}
@@ -96,6 +103,7 @@ exit {ASK_STATUS}"#,
         command = shell_word(command),
         out = from[0] + 1,
         err = from[1] + 1,
+        may_start = if may_start { "yes" } else { "no" },
     )
 }
 
@@ -152,15 +160,16 @@ enum End {
 
 /// Runs one step on one target to its end, through drops of the link, and reports it as one
 /// event: exited, failed, lost (outcome unknown) or refused for a lock taken over.
+/// `run`, and whether the journal shows it started (then it is attached to, never started).
 pub async fn drive(
     link: Arc<Link>,
     holder: Arc<Holder>,
-    run: RunId,
+    (run, started): (RunId, bool),
     command: String,
     redactor: Arc<Redactor>,
     events: mpsc::Sender<EventKind>,
 ) {
-    let end = attach(&link, &holder, &run, &command, &redactor, &events).await;
+    let end = attach(&link, &holder, &run, &command, started, &redactor, &events).await;
     let kind = match end {
         End::Exited(status) => EventKind::Exited { run, status },
         End::Failed(error) => EventKind::RunFailed {
@@ -176,14 +185,19 @@ pub async fn drive(
     let _ = events.send(kind).await;
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn attach(
     link: &Link,
     holder: &Holder,
     run: &RunId,
     command: &str,
+    started: bool,
     redactor: &Arc<Redactor>,
     events: &mpsc::Sender<EventKind>,
 ) -> End {
+    // Once an attach may have started the step, later ones only attach: a run directory
+    // removed meanwhile must not start it a second time.
+    let mut may_start = !started;
     let mut offsets = [0u64; 2];
     // Masked before any cut at the line cap, so a secret is never split in two.
     let mut splitters = [
@@ -196,7 +210,16 @@ async fn attach(
     let mut pause = Duration::from_millis(50);
     let end = loop {
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(16);
-        let script = attach_script(holder, run, command, offsets);
+        let script = attach_script(holder, run, command, offsets, may_start);
+        // This attach could start the step: a missing directory then means it could not.
+        let could_start = std::mem::replace(&mut may_start, false);
+        let judged = |end: End| {
+            if could_start {
+                end
+            } else {
+                gone_is_unknown(end)
+            }
+        };
         let stream_lines = async {
             // What arrived while the last event waited goes in one event: a flood reaches the
             // release in fewer, fuller events; a trickle still goes line by line as it comes.
@@ -228,7 +251,7 @@ async fn attach(
             // Still running (`None`): attach again.
             Ok(ExecEnd::Exited(_)) => {
                 if let Some(end) = confirm(link, holder, run).await {
-                    break end;
+                    break judged(end);
                 }
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
@@ -236,7 +259,7 @@ async fn attach(
             Ok(ExecEnd::Signalled(signal)) => {
                 watcher_deaths += 1;
                 match confirm(link, holder, run).await {
-                    Some(end) => break end,
+                    Some(end) => break judged(end),
                     None if watcher_deaths < 3 => {
                         tokio::time::sleep(Duration::from_millis(200)).await
                     }
@@ -256,6 +279,20 @@ async fn attach(
     }
     end
 }
+
+/// A run that may have started and whose directory is not there: nobody can say whether it
+/// ran, so its outcome is unknown (never "could not start": that would invite a second run).
+fn gone_is_unknown(end: End) -> End {
+    match end {
+        End::Failed(why) if why == NO_RUN => End::Lost(
+            "its run directory on the host is gone (removed, or the host was rebuilt): the step may have run; its outcome is unknown".into(),
+        ),
+        other => other,
+    }
+}
+
+const NO_RUN: &str =
+    "the step could not be started: its run directory could not be made under ~/.gonogo";
 
 /// Reads what became of a run whose attach did not bring back its status. `None`: it still
 /// runs, attach again.
@@ -284,10 +321,7 @@ async fn confirm(link: &Link, holder: &Holder, run: &RunId) -> Option<End> {
                 .into(),
         ),
         "lock-lost" => End::LockLost(super::lock::describe(rest)),
-        "no-run" => End::Failed(
-            "the step could not be started: its run directory could not be made under ~/.gonogo"
-                .into(),
-        ),
+        "no-run" => End::Failed(NO_RUN.into()),
         other => End::Lost(format!("unexpected answer from the host: {other:?}")),
     })
 }

@@ -193,7 +193,9 @@ pub(super) fn run_id(list: StepList, step: usize, target: &str, attempt: u32) ->
 pub(super) fn started(fx: &[Effect]) -> Vec<(StepList, usize, String, u32)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::StartRun { run } => Some((run.list, run.step, run.target.clone(), run.attempt)),
+            Effect::StartRun { run, .. } => {
+                Some((run.list, run.step, run.target.clone(), run.attempt))
+            }
             _ => None,
         })
         .collect()
