@@ -9,6 +9,7 @@ mod output;
 mod props;
 mod rollback;
 mod stopping;
+mod trace_logs;
 mod traces;
 mod undo;
 mod watch;
