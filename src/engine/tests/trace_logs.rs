@@ -327,3 +327,32 @@ proptest::proptest! {
         proptest::prop_assert_eq!(counted(&whole, "a"), counted(&cut, "a"));
     }
 }
+
+#[test]
+fn a_trace_judged_after_later_errors_of_its_host_still_counts_at_its_own_time() {
+    // Two followers on the same hosts: nginx's errors are counted while gunicorn's trace is
+    // still open, so the trace is counted at a second already passed.
+    let toml = format!(
+        "{}\n[logs.nginx]\non = \"web\"\ncommand = \"tail -F x\"\nerrors = 'crit'\n",
+        with_logs(ERRORS)
+    );
+    let mut run = Run::going(&toml);
+    run.at = 60_000 * 100;
+    let python: Vec<&str> = PYTHON.lines().collect();
+    send(&mut run, "a", &python);
+    for _ in 0..2 {
+        run.send(EventKind::LogLines {
+            target: "a".into(),
+            follower: "nginx".into(),
+            lines: vec!["[crit] upstream timed out".into(), "ok".into()],
+        });
+    }
+    run.settle_logs();
+    assert_eq!(counted(&run, "a"), 3.0, "the trace once, nginx's two lines");
+    assert_eq!(
+        run.release
+            .log_errors_per_min(Some("a"), 60_000 * 100 + 61_500),
+        2.0,
+        "the trace is counted at its own second, the first to leave the window"
+    );
+}
