@@ -273,6 +273,33 @@ pub fn final_gate_words(release: &Release) -> String {
     }
 }
 
+/// New error signatures a rollback proposal lists, the most frequent first.
+pub const NEW_ERRORS_LISTED: usize = 3;
+
+/// A new error signature in words: how often, since when, where, and its example (a stack
+/// trace's exception line): `new error since the deploy (12x, first 03:05:20 on web-1, also
+/// web-2): KeyError: 'platinum'`.
+pub fn new_error(sig: &crate::engine::signature::SignatureSeen) -> String {
+    let hosts = match sig.hosts.split_first() {
+        Some((first, [])) => format!(" on {}", printable(first)),
+        Some((first, rest)) => format!(
+            " on {}, also {}",
+            printable(first),
+            rest.iter()
+                .map(|h| printable(h))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
+    format!(
+        "new error since the deploy ({}x, first {}{hosts}): {}",
+        sig.count,
+        clock(sig.first_at),
+        printable(&sig.example)
+    )
+}
+
 /// A rollback proposal's evidence, for headless and the report: the rule, the values it held
 /// at, the baseline, and the failing health checks.
 pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
@@ -327,26 +354,22 @@ pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
             crate::measure::rule_measured(planned, base)
         ));
     }
-    for new in release.signatures.new_since_deploy().iter().rev().take(3) {
+    let new = release.signatures.new_by_count();
+    for sig in new.iter().take(NEW_ERRORS_LISTED) {
+        out.push(format!("   {}", new_error(sig)));
+    }
+    if new.len() > NEW_ERRORS_LISTED {
         out.push(format!(
-            "   new error since the deploy ({}x, first {}): {}",
-            new.count,
-            clock(new.first_at),
-            printable(&new.example)
+            "   and {} more new error signatures",
+            new.len() - NEW_ERRORS_LISTED
         ));
     }
-    // The last error line each target's followers wrote.
-    let mut last_errors: Vec<(&str, &str)> = Vec::new();
-    for line in release.logs.lines.iter().rev().filter(|l| l.error) {
-        if !last_errors.iter().any(|(t, _)| *t == &*line.target) {
-            last_errors.push((&line.target, &line.line));
-        }
-    }
-    for (target, line) in last_errors.iter().rev() {
+    // The last error each target's followers wrote (a stack trace's exception line).
+    for (target, _, text) in release.logs.last_errors() {
         out.push(format!(
             "   last error on {}: {}",
             printable(target),
-            printable(line)
+            printable(text)
         ));
     }
     for h in release.watch.health.iter().filter(|h| !h.last.ok) {
@@ -415,9 +438,76 @@ fn took(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::engine::{Event, EventKind, Release};
+    use crate::profile::{self, Purpose, Source};
+
     #[test]
     fn moments_read_as_utc_clock_times() {
         assert_eq!(super::clock(1_790_000_000_000), "14:13:20Z");
         assert_eq!(super::took(125_400), "2m 5s");
+    }
+
+    const WATCHED: &str = r#"version = 1
+[release]
+name = "shop"
+environment = "staging"
+[targets.web-1]
+host = "web-1"
+roles = ["web"]
+[targets.web-2]
+host = "web-2"
+roles = ["web"]
+[logs.app]
+on = "web"
+command = "journalctl -f"
+errors = 'ERROR|Traceback|" 5[0-9][0-9] '
+[[step]]
+name = "restart"
+run = "restart"
+on = "web"
+[watch]
+rollback_on = ["new_errors > 0"]
+"#;
+
+    #[test]
+    fn a_proposal_lists_new_errors_the_most_frequent_first_with_when_and_where_first_seen() {
+        let source = Source::new("t.toml", WATCHED);
+        let (p, diags) = profile::load(&source);
+        let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+        let mut diags = profile::Diagnostics::default();
+        let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut diags);
+        let mut release = Release::default();
+        release.apply(&Event::new(
+            1_790_000_000_000,
+            EventKind::Started {
+                session: "s".into(),
+                operator: "ana".into(),
+                plan: Box::new(profile::release_plan(&p, &vars)),
+            },
+        ));
+        let at = |s: u64| 1_790_000_000_000 + s * 1000;
+        let sigs = &mut release.signatures;
+        sigs.record("ERROR cache cold", at(0), false, "web-1");
+        let access =
+            r#"10.0.0.7 - - [23/Nov/2026:14:13:25 +0000] "POST /checkout HTTP/1.1" 500 265"#;
+        sigs.record(access, at(5), true, "web-1");
+        sigs.record(access, at(6), true, "web-1");
+        for (s, host) in [(9, "web-2"), (10, "web-1"), (12, "web-2")] {
+            sigs.record("KeyError: 'platinum'", at(s), true, host);
+        }
+        for (s, line) in [(20, "ERROR a"), (21, "ERROR b"), (22, "ERROR c")] {
+            sigs.record(line, at(s), true, "web-2");
+        }
+        let lines = super::proposal_lines(&release, 0);
+        assert_eq!(
+            lines,
+            [
+                "?? ROLLBACK PROPOSED: new_errors > 0 held",
+                "   new error since the deploy (3x, first 14:13:29Z on web-2, also web-1): KeyError: 'platinum'",
+                "   new error since the deploy (2x, first 14:13:25Z on web-1): 10.0.0.7 - - [23/Nov/2026:14:13:25 +0000] \"POST /checkout HTTP/1.1\" 500 265",
+                "   new error since the deploy (1x, first 14:13:40Z on web-2): ERROR a",
+                "   and 2 more new error signatures",
+            ]
+        );
     }
 }

@@ -28,6 +28,9 @@ impl Release {
             return Vec::new();
         }
         self.now = self.now.max(event.at);
+        // Log lines held for a trace that nothing continued for long enough are judged before
+        // anything reads them.
+        self.settle_logs(Some(self.now));
         let mut fx = Vec::new();
         match &event.kind {
             EventKind::Started {
@@ -77,6 +80,8 @@ impl Release {
                 self.mark_link(target, &format!("reconnected after {gap}"));
             }
             EventKind::Resumed { by, unattended } => {
+                // The followers start again: what they held ended with the old session.
+                self.settle_logs(None);
                 if let Some(policy) = unattended
                     && self.started_at.is_some()
                     && !self.is_finished()
@@ -212,16 +217,8 @@ impl Release {
                 follower,
                 lines,
             } => {
-                self.log_lines(target, follower, lines);
-                // `log_errors` and `new_errors` rules move with the lines.
-                use super::watch_rule::Signal;
-                if self.plan.watch.as_ref().is_some_and(|w| {
-                    w.rollback_on
-                        .iter()
-                        .any(|r| matches!(r.signal, Signal::LogErrors | Signal::NewErrors))
-                }) {
-                    self.evaluate_rules(super::watch::Fresh::Logs, &mut fx);
-                }
+                self.log_lines(target, follower, lines, &mut fx);
+                self.log_rules_move(&mut fx);
             }
             EventKind::LogsDropped {
                 target,
@@ -591,6 +588,7 @@ impl Release {
                     self.auto_rollback(fx);
                 }
             }
+            Timer::LogsSettle => self.logs_settle_timer(fx),
         }
     }
 }

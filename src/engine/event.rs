@@ -285,6 +285,9 @@ pub enum Timer {
     AutoRollback,
     /// The first change has waited its longest for the baseline.
     Baseline,
+    /// Log lines held to know whether a stack trace goes on are due to be judged (see
+    /// `engine::trace`): nothing came for them since.
+    LogsSettle,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,15 +3,22 @@
 //! signal), error signatures new since the deploy, and how each follower stands (up, down,
 //! how many lines it had to drop). Followers start once the locks are taken and stop when the
 //! outcome is known, so the watch window has its logs.
+//!
+//! A stack trace is one error, not one per line: each follower's lines on each target go
+//! through a [`Grouper`] (see `engine::trace`), and an error is counted and signed once the
+//! grouper has judged it: at once inside a chunk of lines, else when the next line comes or
+//! [`SETTLE_MS`](super::trace::SETTLE_MS) later (a `logs_settle` timer makes sure an event
+//! comes then).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use regex::Regex;
 
-use super::event::{Effect, Millis};
+use super::event::{Effect, Millis, Timer};
 use super::plan::{ReleasePlan, StepKind};
 use super::release::Release;
+use super::trace::{Grouper, Judged, LineRef};
 
 /// Log lines kept for the cockpit; older lines are dropped (the journal keeps them all).
 pub const LOG_LINES_KEPT: usize = 10_000;
@@ -37,6 +44,13 @@ pub struct Logs {
     errors: BTreeMap<String, VecDeque<(u64, u64)>>,
     /// Each follower's `errors` pattern, compiled once, in plan order.
     patterns: Vec<Option<Regex>>,
+    /// One per entry of `followers`: the lines it holds until it knows whether they are a
+    /// stack trace.
+    groupers: Vec<Grouper>,
+    /// A `logs_settle` timer was asked for and has not fired yet.
+    settle_timer: bool,
+    /// Each target's last error (a line, or a trace's exception line), with when it came.
+    last_errors: BTreeMap<String, (Millis, String)>,
 }
 
 /// One line of the logs pane.
@@ -98,21 +112,23 @@ pub enum FollowerStatus {
 impl Logs {
     /// The followers of `plan`, none started; their patterns compiled once.
     pub(super) fn planned(plan: &ReleasePlan) -> Logs {
-        Logs {
-            followers: plan
-                .logs
-                .iter()
-                .flat_map(|f| {
-                    f.targets.iter().map(|t| FollowerState {
-                        name: f.name.clone(),
-                        target: t.clone(),
-                        status: FollowerStatus::Waiting,
-                        read: 0,
-                        lost: 0,
-                        drops: 0,
-                    })
+        let followers: Vec<FollowerState> = plan
+            .logs
+            .iter()
+            .flat_map(|f| {
+                f.targets.iter().map(|t| FollowerState {
+                    name: f.name.clone(),
+                    target: t.clone(),
+                    status: FollowerStatus::Waiting,
+                    read: 0,
+                    lost: 0,
+                    drops: 0,
                 })
-                .collect(),
+            })
+            .collect();
+        Logs {
+            groupers: vec![Grouper::default(); followers.len()],
+            followers,
             // The loader validated every pattern; one that fails here marks nothing.
             patterns: plan
                 .logs
@@ -140,15 +156,61 @@ impl Logs {
             .find(|f| f.target == target && f.name == follower)
     }
 
+    fn follower_index(&self, target: &str, follower: &str) -> Option<usize> {
+        self.followers
+            .iter()
+            .position(|f| f.target == target && f.name == follower)
+    }
+
+    /// The lines `first..=last` of `target`'s `follower` but `asides` are one error (a trace):
+    /// the pane shows them all as error lines.
+    fn mark_errors(&mut self, target: &str, follower: &str, first: u64, last: u64, asides: &[u64]) {
+        let dropped = self.dropped;
+        for seq in first.max(dropped)..=last {
+            let Some(line) = usize::try_from(seq - dropped)
+                .ok()
+                .and_then(|i| self.lines.get_mut(i))
+            else {
+                break;
+            };
+            if line.mark == LogMark::Read
+                && &*line.target == target
+                && &*line.follower == follower
+                && !asides.contains(&seq)
+            {
+                line.error = true;
+            }
+        }
+    }
+
+    /// When the groupers' oldest held lines are due to be judged.
+    fn settle_due(&self) -> Option<Millis> {
+        self.groupers.iter().filter_map(Grouper::due).min()
+    }
+
+    /// Each target's last error (a line, or a trace's exception line), oldest first.
+    pub fn last_errors(&self) -> Vec<(&str, Millis, &str)> {
+        let mut last: Vec<(&str, Millis, &str)> = self
+            .last_errors
+            .iter()
+            .map(|(target, (at, text))| (target.as_str(), *at, text.as_str()))
+            .collect();
+        last.sort_by_key(|(target, at, _)| (*at, *target));
+        last
+    }
+
     fn count_error(&mut self, target: &str, at: Millis) {
         let second = at / SECOND_MS;
         let counts = self.errors.entry(target.to_string()).or_default();
         match counts.back_mut() {
             Some((s, n)) if *s == second => *n += 1,
-            // A line stamped earlier than the last (events from a journal) counts where it falls.
+            // A line stamped earlier than the last (a stack trace judged once it ended, events
+            // from a journal) counts where it falls.
             Some((s, _)) if *s > second => {
-                if let Some((_, n)) = counts.iter_mut().find(|(s, _)| *s == second) {
-                    *n += 1;
+                let at = counts.partition_point(|(s, _)| *s < second);
+                match counts.get_mut(at) {
+                    Some((s, n)) if *s == second => *n += 1,
+                    _ => counts.insert(at, (second, 1)),
                 }
             }
             _ => counts.push_back((second, 1)),
@@ -187,17 +249,24 @@ impl Release {
             return;
         }
         self.logs.following = false;
+        self.settle_logs(None);
         for f in &mut self.logs.followers {
             f.status = FollowerStatus::Stopped;
         }
         fx.push(Effect::StopFollowers);
     }
 
-    pub(super) fn log_lines(&mut self, target: &str, follower: &str, lines: &[String]) {
-        let Some(f) = self.logs.follower_mut(target, follower) else {
+    pub(super) fn log_lines(
+        &mut self,
+        target: &str,
+        follower: &str,
+        lines: &[String],
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(index) = self.logs.follower_index(target, follower) else {
             return; // not a follower of this plan (a journal edited by hand)
         };
-        f.read += lines.len() as u64;
+        self.logs.followers[index].read += lines.len() as u64;
         let now = self.now;
         let pattern = self
             .plan
@@ -208,12 +277,10 @@ impl Release {
         let after_deploy = self.deploy_started();
         let (target, follower): (Arc<str>, Arc<str>) = (target.into(), follower.into());
         let mut spare = None;
+        let mut judged = Vec::new();
         for line in lines {
             let error = pattern.as_ref().is_some_and(|p| p.is_match(line));
-            if error {
-                self.logs.count_error(&target, now);
-                self.signatures.record(line, now, after_deploy);
-            }
+            let seq = self.logs.seen();
             spare = self.logs.push(LogLine {
                 at: now,
                 target: target.clone(),
@@ -222,10 +289,127 @@ impl Release {
                 error,
                 mark: LogMark::Read,
             });
+            // A follower without `errors` judges nothing: its lines are only shown.
+            if pattern.is_some() {
+                let Logs {
+                    lines: kept,
+                    dropped,
+                    groupers,
+                    ..
+                } = &mut self.logs;
+                let text_of = |seq: u64| {
+                    let i = usize::try_from(seq.checked_sub(*dropped)?).ok()?;
+                    kept.get(i).map(|l| l.line.clone())
+                };
+                let read = LineRef {
+                    seq,
+                    at: now,
+                    error,
+                    after_deploy,
+                };
+                groupers[index].push(line, read, &text_of, &mut judged);
+            }
+        }
+        self.judge(index, judged);
+        if self.logs.following && !self.is_finished() {
+            self.arm_settle(fx);
+        } else {
+            // Nothing more is coming: nothing waits.
+            self.settle_logs(None);
+        }
+    }
+
+    /// Counts and signs what a grouper judged to be errors.
+    fn judge(&mut self, index: usize, judged: Vec<Judged>) {
+        if judged.is_empty() {
+            return;
+        }
+        let (target, follower) = match self.logs.followers.get(index) {
+            Some(f) => (f.target.clone(), f.name.clone()),
+            None => return,
+        };
+        for j in judged {
+            match j {
+                Judged::Line { line, text } => {
+                    self.one_error(&target, line.at, line.after_deploy, text);
+                }
+                Judged::Trace(t) if t.error => {
+                    self.logs
+                        .mark_errors(&target, &follower, t.first.seq, t.last_seq, &t.asides);
+                    self.one_error(&target, t.first.at, t.first.after_deploy, t.exception);
+                }
+                Judged::Trace(_) => {}
+            }
+        }
+    }
+
+    fn one_error(&mut self, target: &str, at: Millis, after_deploy: bool, text: String) {
+        self.logs.count_error(target, at);
+        self.signatures.record(&text, at, after_deploy, target);
+        self.logs.last_errors.insert(target.to_string(), (at, text));
+    }
+
+    /// Judges what the groupers hold that is due by `by`: every held line with `None` (the
+    /// followers stopped, the session resumed).
+    pub(super) fn settle_logs(&mut self, by: Option<Millis>) {
+        for index in 0..self.logs.groupers.len() {
+            let due = self.logs.groupers[index].due();
+            if due.is_some_and(|due| by.is_none_or(|now| due <= now)) {
+                let mut judged = Vec::new();
+                self.logs.groupers[index].flush(&mut judged);
+                self.judge(index, judged);
+            }
+        }
+    }
+
+    /// Judges what one follower's grouper holds: its stream broke (down, lines lost).
+    fn settle_follower(&mut self, target: &str, follower: &str) {
+        if let Some(index) = self.logs.follower_index(target, follower) {
+            let mut judged = Vec::new();
+            self.logs.groupers[index].flush(&mut judged);
+            self.judge(index, judged);
+        }
+    }
+
+    /// Asks for a `logs_settle` timer when lines wait for judgement and none is pending.
+    fn arm_settle(&mut self, fx: &mut Vec<Effect>) {
+        if self.logs.settle_timer {
+            return;
+        }
+        if let Some(due) = self.logs.settle_due() {
+            self.logs.settle_timer = true;
+            fx.push(Effect::StartTimer {
+                timer: Timer::LogsSettle,
+                after_ms: due.saturating_sub(self.now).max(1),
+            });
+        }
+    }
+
+    /// The `logs_settle` timer: what is due is judged, the rules that read the logs move, and
+    /// the timer is asked again for what still waits.
+    pub(super) fn logs_settle_timer(&mut self, fx: &mut Vec<Effect>) {
+        self.logs.settle_timer = false;
+        self.settle_logs(Some(self.now));
+        if self.logs.following && !self.is_finished() {
+            self.arm_settle(fx);
+        }
+        self.log_rules_move(fx);
+    }
+
+    /// `log_errors` and `new_errors` rules move with the lines.
+    pub(super) fn log_rules_move(&mut self, fx: &mut Vec<Effect>) {
+        use super::watch_rule::Signal;
+        if self.plan.watch.as_ref().is_some_and(|w| {
+            w.rollback_on
+                .iter()
+                .any(|r| matches!(r.signal, Signal::LogErrors | Signal::NewErrors))
+        }) {
+            self.evaluate_rules(super::watch::Fresh::Logs, fx);
         }
     }
 
     pub(super) fn logs_dropped(&mut self, target: &str, follower: &str, count: u64) {
+        self.settle_follower(target, follower);
         let Some(f) = self.logs.follower_mut(target, follower) else {
             return;
         };
@@ -235,6 +419,7 @@ impl Release {
     }
 
     pub(super) fn follower_down(&mut self, target: &str, follower: &str, error: &str) {
+        self.settle_follower(target, follower);
         let now = self.now;
         let Some(f) = self.logs.follower_mut(target, follower) else {
             return;
@@ -252,6 +437,7 @@ impl Release {
     }
 
     pub(super) fn follower_up(&mut self, target: &str, follower: &str, gap_ms: Option<u64>) {
+        self.settle_follower(target, follower);
         let now = self.now;
         let Some(f) = self.logs.follower_mut(target, follower) else {
             return;

@@ -1,7 +1,9 @@
 //! Error signatures: an error line with its variable parts (times, ids, addresses, numbers,
 //! quoted values) replaced by placeholders, so a thousand repeats of one error are one
 //! signature, and an error that first appears after the deploy stands out from the noise the
-//! hosts already had.
+//! hosts already had. A stack trace is signed by its exception line (see `engine::trace`); an
+//! access log line by its route and status (`POST /checkout 500`), so the 500 a traceback
+//! caused is one signature however many clients and times it has.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -62,6 +64,24 @@ static VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&pattern).expect("the signature pattern compiles")
 });
 
+/// A common or combined log format access line (gunicorn, nginx, Apache): the method, the
+/// path and the status.
+static ACCESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\[[^\]]+\] "([A-Z]{3,10}) ([^" ?]+)[^"]*" ([1-5][0-9]{2})(?:\s|$)"#)
+        .expect("the access line pattern compiles")
+});
+
+/// The key an error line is counted under: an access log line's route and status
+/// (`POST /checkout 500`, the path's ids replaced and its query left out), any other line's
+/// [`signature`].
+pub fn key(line: &str) -> String {
+    let line = cap_chars(line, SIGNED_CHARS);
+    match ACCESS.captures(line) {
+        Some(c) => format!("{} {} {}", &c[1], signature(&c[2]), &c[3]),
+        None => signature(line),
+    }
+}
+
 /// The signature of an error line: what stays when the parts that differ between repeats of
 /// one error are replaced by `<ts>`, `<uuid>`, `<ip>`, `<hex>`, `<n>` and `<q>`, with runs of
 /// whitespace made one space. `signature(signature(x)) == signature(x)`.
@@ -117,6 +137,9 @@ pub struct SignatureSeen {
     pub example: String,
     /// Seen before the deploy began: a repeat after it is not new.
     pub before_deploy: bool,
+    /// The targets whose logs had it, in the order they first did.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 /// The error signatures of one release, counted from the first error line on.
@@ -132,13 +155,17 @@ impl ErrorSignatures {
         Self::default()
     }
 
-    /// Counts an error line seen at `at`; `after_deploy` says whether the deploy (the first
-    /// `run` step) had begun.
-    pub fn record(&mut self, line: &str, at: Millis, after_deploy: bool) -> Seen {
-        let key = signature(cap_chars(line, SIGNED_CHARS));
+    /// Counts an error line (or a trace's exception line) seen at `at` in the logs of `host`;
+    /// `after_deploy` says whether the deploy (the first `run` step) had begun.
+    pub fn record(&mut self, line: &str, at: Millis, after_deploy: bool, host: &str) -> Seen {
+        let key = key(line);
         if let Some(entry) = self.seen.get_mut(&key) {
             entry.count += 1;
+            entry.first_at = entry.first_at.min(at);
             entry.last_at = entry.last_at.max(at);
+            if !entry.hosts.iter().any(|h| h == host) {
+                entry.hosts.push(host.to_string());
+            }
             return Seen::Repeat;
         }
         let full = self.seen.len() >= SIGNATURES_KEPT
@@ -160,6 +187,7 @@ impl ErrorSignatures {
                 last_at: at,
                 example,
                 before_deploy: !after_deploy,
+                hosts: vec![host.to_string()],
             },
         );
         if after_deploy {
@@ -177,6 +205,14 @@ impl ErrorSignatures {
         new
     }
 
+    /// Signatures first seen after the deploy began, the most frequent first (then the
+    /// oldest): the order a rollback proposal and the report list them in.
+    pub fn new_by_count(&self) -> Vec<&SignatureSeen> {
+        let mut new = self.new_since_deploy();
+        new.sort_by(|a, b| b.count.cmp(&a.count).then(a.first_at.cmp(&b.first_at)));
+        new
+    }
+
     /// How many signatures are new since the deploy (the `new_errors` signal).
     pub fn new_count(&self) -> usize {
         self.seen.len() - self.baseline
@@ -184,7 +220,7 @@ impl ErrorSignatures {
 
     /// The signature of `line`, if it is kept.
     pub fn get(&self, line: &str) -> Option<&SignatureSeen> {
-        self.seen.get(&signature(cap_chars(line, SIGNED_CHARS)))
+        self.seen.get(&key(line))
     }
 
     /// Every signature kept, in signature order.
@@ -312,19 +348,19 @@ mod tests {
     fn an_error_first_seen_after_the_deploy_is_new_and_a_baseline_one_never_is() {
         let mut sigs = ErrorSignatures::new();
         assert_eq!(
-            sigs.record("ERROR cache miss storm 12", 1_000, false),
+            sigs.record("ERROR cache miss storm 12", 1_000, false, "web-1"),
             Seen::Baseline
         );
         assert_eq!(
-            sigs.record("ERROR cache miss storm 40", 5_000, true),
+            sigs.record("ERROR cache miss storm 40", 5_000, true, "web-1"),
             Seen::Repeat
         );
         assert_eq!(
-            sigs.record("ERROR column users.plan missing", 6_000, true),
+            sigs.record("ERROR column users.plan missing", 6_000, true, "web-1"),
             Seen::New
         );
         assert_eq!(
-            sigs.record("ERROR column users.plan missing", 9_000, true),
+            sigs.record("ERROR column users.plan missing", 9_000, true, "web-1"),
             Seen::Repeat
         );
 
@@ -345,27 +381,33 @@ mod tests {
         let mut sigs = ErrorSignatures::new();
         let word = |i: usize| format!("ERROR kind {}", char::from_u32(0x4e00 + i as u32).unwrap());
         for i in 0..BASELINE_SIGNATURES_KEPT + 5 {
-            sigs.record(&word(i), 1, false);
+            sigs.record(&word(i), 1, false, "web-1");
         }
         assert_eq!(sigs.dropped(), 5);
         // The baseline's share is full, but new errors after the deploy still find room.
-        assert_eq!(sigs.record("ERROR brand new", 2, true), Seen::New);
+        assert_eq!(sigs.record("ERROR brand new", 2, true, "web-1"), Seen::New);
         for i in 0..SIGNATURES_KEPT - BASELINE_SIGNATURES_KEPT - 1 {
-            assert_eq!(sigs.record(&word(10_000 + i), 3, true), Seen::New);
+            assert_eq!(sigs.record(&word(10_000 + i), 3, true, "web-1"), Seen::New);
         }
         assert_eq!(sigs.all().count(), SIGNATURES_KEPT);
         assert_eq!(sigs.dropped(), 5);
-        assert_eq!(sigs.record("ERROR one too many", 4, true), Seen::Dropped);
+        assert_eq!(
+            sigs.record("ERROR one too many", 4, true, "web-1"),
+            Seen::Dropped
+        );
         assert_eq!(sigs.dropped(), 6);
         // Repeats of kept signatures are still counted when full.
-        assert_eq!(sigs.record("ERROR brand new", 5, true), Seen::Repeat);
+        assert_eq!(
+            sigs.record("ERROR brand new", 5, true, "web-1"),
+            Seen::Repeat
+        );
     }
 
     #[test]
     fn examples_are_capped_and_signatures_survive_a_journal_round_trip() {
         let mut sigs = ErrorSignatures::new();
         let long = format!("ERROR {}", "é".repeat(2 * EXAMPLE_CHARS));
-        sigs.record(&long, 7, true);
+        sigs.record(&long, 7, true, "web-1");
         let example = &sigs.new_since_deploy()[0].example;
         assert_eq!(example.chars().count(), EXAMPLE_CHARS + 1);
         assert!(example.ends_with('…'));

@@ -391,15 +391,17 @@ fn new_errors(md: &mut String, r: &Report) {
     } else {
         let _ = writeln!(
             md,
-            "| Count | First seen | Last seen | Example |\n|---|---|---|---|"
+            "| Count | First seen | On | Last seen | Example |\n|---|---|---|---|---|"
         );
         for e in &r.new_errors {
             let first = crate::journal::parse_timestamp(&e.first_seen).map_or("?".into(), clock);
             let last = crate::journal::parse_timestamp(&e.last_seen).map_or("?".into(), clock);
+            let hosts: Vec<String> = e.hosts.iter().map(|h| text(h)).collect();
             let _ = writeln!(
                 md,
-                "| {} | {first} | {last} | {} |",
+                "| {} | {first} | {} | {last} | {} |",
                 e.count,
+                hosts.join(", "),
                 text(&e.example)
             );
         }

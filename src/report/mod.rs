@@ -49,13 +49,18 @@ pub struct Report {
     pub journal_warnings: Vec<String>,
 }
 
-/// An error signature first seen in the hosts' logs after the deploy began.
+/// An error signature first seen in the hosts' logs after the deploy began. The report lists
+/// them the most frequent first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NewError {
     pub signature: String,
+    /// Error lines with it (a stack trace counts once).
     pub count: u64,
     pub first_seen: String,
     pub last_seen: String,
+    /// The targets whose logs had it, the first one first.
+    pub hosts: Vec<String>,
+    /// Its first line, or a stack trace's exception line.
     pub example: String,
 }
 
@@ -74,13 +79,14 @@ pub fn build(journal: &Journal) -> Report {
     let release = &history.release;
     let new_errors = release
         .signatures
-        .new_since_deploy()
+        .new_by_count()
         .into_iter()
         .map(|s| NewError {
             signature: s.signature.clone(),
             count: s.count,
             first_seen: crate::journal::timestamp(s.first_at),
             last_seen: crate::journal::timestamp(s.last_at),
+            hosts: s.hosts.clone(),
             example: s.example.clone(),
         })
         .collect();

@@ -84,6 +84,8 @@ fn error_lines_are_marked_and_counted_per_target_per_minute() {
         &["GET / 200", "ERROR db timeout", "Traceback (most recent)"],
     );
     lines(&mut run, "b", &["ERROR db timeout"]);
+    // The last lines of each follower are judged once nothing continued them.
+    run.settle_logs();
     let kept: Vec<(&str, bool)> = run
         .release
         .logs
@@ -130,6 +132,8 @@ fn log_errors_slide_across_a_minute_boundary() {
     for _ in 0..5 {
         lines(&mut run, "a", &["ERROR db timeout"]);
     }
+    // The last lines are judged once nothing continued them (they might have headed a trace).
+    run.settle_logs();
     // A last-full-minute count would say 5 (or 0); the sliding window sees all ten.
     assert_eq!(
         run.release.log_errors_per_min(None, 60_000 * 200 + 10_000),
@@ -163,6 +167,7 @@ fn a_signature_first_seen_after_the_first_run_step_is_new_one_seen_before_is_not
             "ERROR relation \"orders\" does not exist",
         ],
     );
+    run.settle_logs();
     let new: Vec<(&str, u64)> = run
         .release
         .signatures

@@ -9,6 +9,8 @@ mod output;
 mod props;
 mod rollback;
 mod stopping;
+mod trace_logs;
+mod traces;
 mod undo;
 mod watch;
 use crate::engine::release::RunStatus;
@@ -103,6 +105,15 @@ impl Run {
     /// Time passes with nothing happening.
     pub(super) fn wait(&mut self, ms: Millis) {
         self.at += ms;
+    }
+
+    /// Nothing more came from the followers: the `logs_settle` timer the engine asked for
+    /// fires, and the log lines held to see whether a stack trace goes on are judged.
+    pub(super) fn settle_logs(&mut self) -> Vec<Effect> {
+        self.wait(crate::engine::trace::SETTLE_MS);
+        self.send(EventKind::TimerFired {
+            timer: Timer::LogsSettle,
+        })
     }
 
     pub(super) fn send(&mut self, kind: EventKind) -> Vec<Effect> {

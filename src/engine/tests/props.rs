@@ -49,6 +49,41 @@ fn timer() -> impl Strategy<Value = Timer> {
         run().prop_map(|run| Timer::Timeout { run }),
         run().prop_map(|run| Timer::Retry { run }),
         Just(Timer::WatchEnd),
+        Just(Timer::LogsSettle),
+    ]
+}
+
+/// A log line: anything short, or a piece of a stack trace in some language.
+fn log_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z]{0,4}",
+        prop::sample::select(vec![
+            "",
+            "Traceback (most recent call last):",
+            "  File \"a.py\", line 3, in f",
+            "KeyError: 'a'",
+            "During handling of the above exception, another exception occurred:",
+            "ERROR in app: a",
+            "Exception in thread \"main\" java.lang.IllegalStateException: a",
+            "java.lang.IllegalStateException: a",
+            "\tat A.b(A.java:3)",
+            "Caused by: java.util.NoSuchElementException: a",
+            "\t... 2 more",
+            "panic: a",
+            "goroutine 1 [running]:",
+            "main.main()",
+            "/a.js:3",
+            "  ^",
+            "TypeError: a",
+            "    at f (/a.js:3:9) {",
+            "  [cause]: Error: b",
+            "}",
+            "a.rb:3:in `f': a (KeyError)",
+            "\tfrom a.rb:6:in `<main>'",
+            "2026-12-07T04:52:49+0000 a app[1]: Traceback (most recent call last):",
+            "127.0.0.1 - - [07/Dec/2026:04:52:49 +0000] \"POST /a HTTP/1.1\" 500 2",
+        ])
+        .prop_map(str::to_string),
     ]
 }
 
@@ -105,7 +140,7 @@ fn event() -> impl Strategy<Value = EventKind> {
                 actor: Actor::Person,
             }
         }),
-        (target(), prop::collection::vec(text(), 0..3)).prop_map(|(target, lines)| {
+        (target(), prop::collection::vec(log_line(), 0..6)).prop_map(|(target, lines)| {
             EventKind::LogLines {
                 target,
                 follower: "app".into(),

@@ -275,6 +275,8 @@ fn an_error_never_seen_before_the_deploy_proposes_a_rollback_and_an_old_one_does
     run.send(line(
         "ERROR column orders.coupon_id does not exist (id 4411)",
     ));
+    // Judged once nothing followed it (it might have headed a stack trace).
+    run.settle_logs();
     assert_eq!(
         run.release.question,
         Some(Question::RollbackProposal { rule: 0 })
