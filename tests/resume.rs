@@ -287,3 +287,64 @@ fn resume_yes_answers_a_gate_asked_again_and_releases_the_lock() {
         "{shown}"
     );
 }
+
+/// The journal says the step started; its run directory on the host is gone when gonogo comes
+/// back: the step is not run a second time, its outcome is unknown, and the unattended policy
+/// answers for nobody (`--yes` does not).
+#[test]
+fn a_step_whose_run_directory_is_gone_is_never_run_again_its_outcome_is_unknown() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let count = work.path().join("count");
+    let body = format!(
+        "{}\n[[step]]\nname = \"Long\"\nrun = \"echo long >> {count}; echo going; sleep 6\"\non = \"web\"\n\n[[rollback]]\nname = \"Undo\"\nrun = \"echo undone >> {count}\"\non = \"web\"\n",
+        target("web-1", &sshd, &["web"]),
+        count = count.display()
+    );
+    let g = Gonogo::new(&release("resume-gone", sshd.known_hosts(), &body));
+    let mut live = Live::start(&g, &["--yes"]);
+    live.wait_for("[web-1] going");
+    Command::new("kill")
+        .args(["-9", &live.pid().to_string()])
+        .status()
+        .expect("kill");
+    let _ = live.finish();
+    // Someone cleans the host: this session's run directories go.
+    let journal = std::fs::read_dir(g.dir.path().join("data/gonogo/sessions"))
+        .expect("sessions")
+        .flatten()
+        .next()
+        .expect("journal")
+        .path();
+    let header = std::fs::read_to_string(&journal).expect("journal");
+    let session = header
+        .split("\"session\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("session id");
+    let home = std::env::var("HOME").expect("HOME");
+    std::fs::remove_dir_all(format!("{home}/.gonogo/runs/{session}")).expect("rm run dir");
+
+    let out = resume(&g, &["--headless", "--yes"])
+        .output()
+        .expect("resume");
+    let shown = text(&out);
+    assert!(
+        shown.contains("its run directory on the host is gone"),
+        "{shown}"
+    );
+    assert!(shown.contains("outcome unknown"), "{shown}");
+    assert!(
+        !shown.contains("nothing ran"),
+        "no claim it did not run: {shown}"
+    );
+    assert!(shown.contains("decided by policy: rollback"), "{shown}");
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    let ran = std::fs::read_to_string(&count).expect("count");
+    assert_eq!(
+        ran.lines().filter(|l| *l == "long").count(),
+        1,
+        "the step ran once: {ran}"
+    );
+    assert!(ran.contains("undone"), "{ran}");
+}

@@ -207,7 +207,7 @@ impl Headless {
                 let failed: Vec<String> = release.states(*list)[*step]
                     .targets
                     .iter()
-                    .filter(|t| t.status == RunStatus::Failed)
+                    .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
                     .map(|t| {
                         format!(
                             "{} ({})",

@@ -128,14 +128,15 @@ else echo no-run; fi"#,
 
 /// Stops everything the step started: TERM to every process in its session and process group,
 /// a grace period, then KILL, and waits until none is left. Answers `stopped TERM`,
-/// `stopped KILL`, `ended N` (it had ended), `unstarted`, or `alive PIDS` if something survived.
+/// `stopped KILL`, `ended N` (it had ended), `unstarted`, `no-dir` (no run directory: it never
+/// started there, or it was removed), or `alive PIDS` if something survived.
 pub fn cancel_script(holder: &Holder, run: &RunId) -> String {
     let ticks = STOP_GRACE.as_millis() / 100;
     format!(
         r#"d={dir}
 {MEMBERS_FN}
 {STOP_FN}
-[ -d "$d" ] || {{ echo unstarted; exit 0; }}
+[ -d "$d" ] || {{ echo no-dir; exit 0; }}
 i=0
 while [ ! -f "$d/pid" ] && [ ! -f "$d/status" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 pid=$(cat "$d/pid" 2>/dev/null)
@@ -349,6 +350,14 @@ fn stopped(run: RunId, answer: &str, err: &str) -> EventKind {
         ["ended", "none"] => "had already ended".to_string(),
         ["ended", code] => format!("had already ended (exit {code})"),
         ["unstarted"] => "had not started: nothing ran".to_string(),
+        // Nothing says whether it ran: it may never have started there, or its directory was
+        // removed while it ran. Not "stopped", not "nothing ran": unknown.
+        ["no-dir"] => {
+            return EventKind::StopFailed {
+                run,
+                error: "its run directory is not on the host (it never started there, or it was removed): nothing of it can be found to stop".into(),
+            };
+        }
         ["alive", pids @ ..] => {
             return EventKind::StopFailed {
                 run,
