@@ -292,3 +292,35 @@ fn headless_says_how_the_watch_stands_every_15s_and_folds_the_logs_in_ci() {
     );
     assert!(text.contains("FINAL GATE: the watch window held"), "{text}");
 }
+
+/// A watch whose metrics never answer cannot judge its error rule: its time runs out, it is
+/// held over once, and the final gate is not "held". `--yes` does not answer it: the unattended
+/// policy rolls the release back.
+#[test]
+fn yes_never_passes_a_final_gate_whose_rule_could_not_judge() {
+    let (port, _service) = service();
+    let text = profile(port, "3s", "\"error_ratio > 5% for 1s\"")
+        .replace(
+            &format!("url = \"http://127.0.0.1:{port}/metrics\""),
+            "url = \"http://127.0.0.1:9/metrics\"",
+        )
+        .replace("[watch]", "[watch]\nshort_because = \"a test\"");
+    let g = gonogo(&text);
+    let out = g.run(&["--yes"], &[]);
+    let shown = support::gonogo::text(&out);
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    assert!(
+        shown.contains("watch extended 5s: error_ratio > 5% for 1s: cannot judge: source failing"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("FINAL GATE: the watch's time ran out, NOT all clear"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("--yes does not answer a final gate in doubt"),
+        "{shown}"
+    );
+    assert!(shown.contains("decided by policy: rollback"), "{shown}");
+    assert!(!shown.contains("the watch window held"), "{shown}");
+}
