@@ -177,26 +177,35 @@ impl Release {
             return Judged::Cannot(CannotJudge::NoData, None);
         };
         let value = rule.compared(measured);
+        match self.past_limit(rule, op, threshold, value) {
+            None => Judged::Cannot(CannotJudge::NoBaseline, Some(value)),
+            Some(true) => Judged::Holds(value),
+            Some(false) => Judged::Clean(Some(value)),
+        }
+    }
+
+    /// Whether `value` (in the rule's unit) is past the rule's limit; `None` when the limit is
+    /// a multiple of a baseline that was never taken.
+    fn past_limit(
+        &self,
+        rule: &WatchRule,
+        op: Op,
+        threshold: Threshold,
+        value: f64,
+    ) -> Option<bool> {
         let limit = match threshold {
             Threshold::Percent(n)
             | Threshold::Seconds(n)
             | Threshold::PerMinute(n)
             | Threshold::Count(n) => n,
-            Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
-                Some(base) => x * rule.compared(base),
-                None => return Judged::Cannot(CannotJudge::NoBaseline, Some(value)),
-            },
+            Threshold::TimesBaseline(x) => x * rule.compared(self.baseline(rule.signal)?),
         };
-        let holds = match op {
+        Some(match op {
             Op::Above => value > limit,
             Op::AtLeast => value >= limit,
             Op::Below => value < limit,
             Op::AtMost => value <= limit,
-        };
-        match holds {
-            true => Judged::Holds(value),
-            false => Judged::Clean(Some(value)),
-        }
+        })
     }
 
     /// Where rule `i` of the watch stands now.
@@ -412,21 +421,6 @@ impl Release {
             return true;
         };
         let value = rule.compared(measured);
-        let limit = match threshold {
-            Threshold::Percent(n)
-            | Threshold::Seconds(n)
-            | Threshold::PerMinute(n)
-            | Threshold::Count(n) => n,
-            Threshold::TimesBaseline(x) => match self.baseline(rule.signal) {
-                Some(base) => x * rule.compared(base),
-                None => return false,
-            },
-        };
-        match op {
-            Op::Above => value > limit,
-            Op::AtLeast => value >= limit,
-            Op::Below => value < limit,
-            Op::AtMost => value <= limit,
-        }
+        self.past_limit(rule, op, threshold, value).unwrap_or(false)
     }
 }

@@ -354,11 +354,20 @@ impl Release {
 
     /// Irreversible steps that have run (on at least one target), for the rollback offer.
     pub fn irreversible_done(&self) -> Vec<IrreversibleDone> {
+        self.started_where(|plan| plan.irreversible)
+    }
+
+    /// The checklist's steps that `which` picks and that started somewhere, each with the hosts
+    /// where it started.
+    pub(crate) fn started_where(
+        &self,
+        which: impl Fn(&PlannedStep) -> bool,
+    ) -> Vec<IrreversibleDone> {
         self.plan
             .steps
             .iter()
             .zip(&self.steps)
-            .filter(|(plan, _)| plan.irreversible)
+            .filter(|(plan, _)| which(plan))
             .filter_map(|(plan, state)| {
                 let targets: Vec<String> = state
                     .targets

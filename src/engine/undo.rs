@@ -211,26 +211,9 @@ impl Release {
     /// `run` steps that ran without an `undo` (irreversible ones are `irreversible_done`), with
     /// the hosts where they started: the rollback does not undo them.
     pub fn not_undoable(&self) -> Vec<IrreversibleDone> {
-        self.plan
-            .steps
-            .iter()
-            .zip(&self.steps)
-            .filter(|(plan, _)| {
-                plan.kind == StepKind::Run && plan.undo.is_none() && !plan.irreversible
-            })
-            .filter_map(|(plan, state)| {
-                let targets: Vec<String> = state
-                    .targets
-                    .iter()
-                    .filter(|t| t.started_at.is_some())
-                    .map(|t| t.target.clone())
-                    .collect();
-                (!targets.is_empty()).then(|| IrreversibleDone {
-                    step: plan.name.clone(),
-                    targets,
-                })
-            })
-            .collect()
+        self.started_where(|plan| {
+            plan.kind == StepKind::Run && plan.undo.is_none() && !plan.irreversible
+        })
     }
 
     /// What became of main step `step` on `target` as far as the rollback goes (`None`: not a
