@@ -8,7 +8,9 @@ use crate::profile::StepKind;
 use crate::text::printable;
 
 pub fn to_json(plan: &ReleasePlan) -> String {
-    serde_json::to_string_pretty(plan).expect("a plan is plain data") + "\n"
+    crate::text::json_escape_controls(
+        serde_json::to_string_pretty(plan).expect("a plan is plain data"),
+    ) + "\n"
 }
 
 /// `# Release`, then per phase a `##` heading and `- [ ]` items, the watch window, rollback.

@@ -110,3 +110,39 @@ mod tests {
         );
     }
 }
+
+/// JSON text with every C1 control, line or paragraph separator and bidi control escaped as
+/// `\uXXXX` (serde escapes only C0): a JSON file shown in a terminal or an editor cannot drive
+/// it or reorder what it shows. Those characters occur only inside strings, so escaping them
+/// keeps the JSON the same data.
+pub fn json_escape_controls(json: String) -> String {
+    let hidden = |c: char| {
+        matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{7f}')
+    };
+    if !json.chars().any(hidden) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod json_tests {
+    #[test]
+    fn c1_and_bidi_controls_leave_json_escaped_and_the_data_is_the_same() {
+        let text = "a\u{9b}31m b\u{202e}c \u{9d}52;x";
+        let json = serde_json::to_string(&text).unwrap();
+        let safe = super::json_escape_controls(json);
+        assert!(!safe.contains('\u{9b}') && !safe.contains('\u{202e}'), "{safe}");
+        assert!(safe.contains("\\u009b") && safe.contains("\\u202e"), "{safe}");
+        let back: String = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, text);
+    }
+}

@@ -124,7 +124,9 @@ pub(crate) use record::change_lines;
 
 /// The report as JSON, pretty-printed, with a final newline.
 pub fn to_json(report: &Report) -> String {
-    let mut text = serde_json::to_string_pretty(report).expect("a report is plain data");
+    let mut text = crate::text::json_escape_controls(
+        serde_json::to_string_pretty(report).expect("a report is plain data"),
+    );
     text.push('\n');
     text
 }

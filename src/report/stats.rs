@@ -273,7 +273,9 @@ pub fn to_text(stats: &Stats) -> String {
 
 /// The stats as JSON, pretty-printed, with a final newline.
 pub fn to_json(stats: &Stats) -> String {
-    let mut text = serde_json::to_string_pretty(stats).expect("stats are plain data");
+    let mut text = crate::text::json_escape_controls(
+        serde_json::to_string_pretty(stats).expect("stats are plain data"),
+    );
     text.push('\n');
     text
 }

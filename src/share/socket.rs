@@ -170,8 +170,13 @@ async fn follower(
             .await;
         return;
     }
-    let mut lines = BufReader::new(read).lines();
-    let join = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await;
+    let mut reader = BufReader::new(read);
+    let mut pending = Vec::new();
+    let join = tokio::time::timeout(
+        Duration::from_secs(10),
+        capped_line(&mut reader, &mut pending),
+    )
+    .await;
     let Some(join) = join
         .ok()
         .and_then(Result::ok)
@@ -222,7 +227,7 @@ async fn follower(
                     break;
                 }
             }
-            said = lines.next_line() => match said {
+            said = capped_line(&mut reader, &mut pending) => match said {
                 Ok(Some(line)) => {
                     if let Ok(VoteLine { vote }) = serde_json::from_str(&line) {
                         let _ = inputs
@@ -271,4 +276,60 @@ fn via(pid: Option<i32>, said: &str) -> String {
             .unwrap_or(0);
     }
     "this machine".into()
+}
+
+/// The longest line a follower may send (its join, a vote): a longer one is a protocol error
+/// that ends that follower, so no client can make the operator's gonogo hold megabytes.
+const FOLLOWER_LINE_MAX: usize = 64 * 1024;
+
+/// The next line a follower sent, read into `pending` (kept across calls: cancel safe in a
+/// `select!`). `Ok(None)` at the end; `Err` for a line over [`FOLLOWER_LINE_MAX`].
+async fn capped_line<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    pending: &mut Vec<u8>,
+) -> Result<Option<String>, String> {
+    use tokio::io::AsyncReadExt as _;
+    loop {
+        let room = (FOLLOWER_LINE_MAX + 1).saturating_sub(pending.len()) as u64;
+        let n = (&mut *reader)
+            .take(room)
+            .read_until(b'\n', pending)
+            .await
+            .map_err(|e| e.to_string())?;
+        if pending.last() == Some(&b'\n') {
+            pending.pop();
+            let line = String::from_utf8_lossy(pending).into_owned();
+            pending.clear();
+            return Ok(Some(line));
+        }
+        if pending.len() > FOLLOWER_LINE_MAX {
+            return Err(format!(
+                "a follower sent a line over {} KB: dropped",
+                FOLLOWER_LINE_MAX / 1024
+            ));
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    #[tokio::test]
+    async fn a_follower_line_over_64_kb_is_refused_and_lines_under_it_come_whole() {
+        let mut data = b"{\"vote\":1}\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 100 * 1024 * 1024));
+        let mut reader = tokio::io::BufReader::new(&data[..]);
+        let mut pending = Vec::new();
+        let first = super::capped_line(&mut reader, &mut pending).await;
+        assert_eq!(first, Ok(Some("{\"vote\":1}".to_string())));
+        let second = super::capped_line(&mut reader, &mut pending).await;
+        assert!(second.is_err(), "{second:?}");
+        assert!(
+            pending.len() <= super::FOLLOWER_LINE_MAX + 1,
+            "held {} bytes",
+            pending.len()
+        );
+    }
 }
