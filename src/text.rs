@@ -116,9 +116,7 @@ mod tests {
 /// it or reorder what it shows. Those characters occur only inside strings, so escaping them
 /// keeps the JSON the same data.
 pub fn json_escape_controls(json: String) -> String {
-    let hidden = |c: char| {
-        matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{7f}')
-    };
+    let hidden = |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{7f}');
     if !json.chars().any(hidden) {
         return json;
     }
@@ -140,8 +138,14 @@ mod json_tests {
         let text = "a\u{9b}31m b\u{202e}c \u{9d}52;x";
         let json = serde_json::to_string(&text).unwrap();
         let safe = super::json_escape_controls(json);
-        assert!(!safe.contains('\u{9b}') && !safe.contains('\u{202e}'), "{safe}");
-        assert!(safe.contains("\\u009b") && safe.contains("\\u202e"), "{safe}");
+        assert!(
+            !safe.contains('\u{9b}') && !safe.contains('\u{202e}'),
+            "{safe}"
+        );
+        assert!(
+            safe.contains("\\u009b") && safe.contains("\\u202e"),
+            "{safe}"
+        );
         let back: String = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, text);
     }

@@ -30,8 +30,7 @@ pub fn asciicast(
     let header = journal.header.clone();
     // Shown by players in a window title: made printable (no OSC 52 from a release name).
     let title = header.as_ref().map_or("gonogo session".to_string(), |h| {
-        crate::text::printable(&format!("gonogo: {} to {}", h.release, h.environment))
-            .into_owned()
+        crate::text::printable(&format!("gonogo: {} to {}", h.release, h.environment)).into_owned()
     });
     let timestamp = header
         .as_ref()
@@ -46,7 +45,12 @@ pub fn asciicast(
         "env": {"TERM": "xterm-256color"},
     });
     let io = |e: std::io::Error| e.to_string();
-    writeln!(out, "{}", crate::text::json_escape_controls(head.to_string())).map_err(io)?;
+    writeln!(
+        out,
+        "{}",
+        crate::text::json_escape_controls(head.to_string())
+    )
+    .map_err(io)?;
 
     let mut player = Player::new(journal);
     player.paused = true;
