@@ -14,6 +14,7 @@ pub mod release;
 mod resume;
 pub mod signature;
 mod stopping;
+mod timers;
 pub mod trace;
 mod undo;
 pub mod watch;

@@ -21,6 +21,7 @@ pub mod output;
 pub mod panels;
 pub mod picker;
 pub mod present;
+mod rollback_plan;
 pub mod state;
 pub mod theme;
 

@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, Choice, Mode};
+use super::rollback_plan::rollback_lines;
 use super::state::{Confirm, OpenAnswer, UiState};
 use super::theme::Theme;
 use crate::engine::release::{LinkState, RunStatus};
@@ -37,53 +38,6 @@ fn choice_label(choice: Choice) -> (&'static str, &'static str) {
         Choice::Cancel => ("c", "CANCEL"),
         Choice::Keep => ("k", "KEEP WATCHING"),
     }
-}
-
-/// What the rollback would run, for every confirmation that leads to it.
-fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
-    let mut lines = Vec::new();
-    for done in release.irreversible_done() {
-        lines.push(Line::from(Span::styled(
-            format!(
-                "! {} is irreversible and ran on {}: rollback cannot undo it",
-                done.step,
-                done.targets.join(", ")
-            ),
-            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-        )));
-    }
-    // Only the release-wide steps (if any) may restore what has no undo of its own.
-    let release_wide = release
-        .rollback_plan
-        .iter()
-        .any(|s| matches!(s.origin, Some(crate::engine::Origin::Rollback { .. })));
-    for done in release.not_undoable() {
-        let then = if release_wide {
-            "not undone; only the rollback steps may restore it"
-        } else {
-            "nothing undoes it"
-        };
-        lines.push(Line::from(Span::styled(
-            format!(
-                "! {} has no undo and ran on {}: {then}",
-                done.step,
-                done.targets.join(", ")
-            ),
-            theme.fg(Color::Yellow),
-        )));
-    }
-    lines.push(Line::from("Rollback runs, host by host:"));
-    for (host, steps) in release.rollback_by_hosts() {
-        lines.push(Line::from(format!("  {host}: {}", steps.join(" → "))));
-    }
-    for step in release
-        .rollback_plan
-        .iter()
-        .filter(|s| !s.kind.runs_command())
-    {
-        lines.push(Line::from(format!("  then by hand: {}", step.text)));
-    }
-    lines
 }
 
 /// Lines of output kept per failed host in the failure modal.

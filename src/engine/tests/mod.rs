@@ -4,6 +4,7 @@ use super::*;
 
 mod after;
 mod approvals;
+mod judge;
 mod logs;
 mod output;
 mod props;

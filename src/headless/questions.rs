@@ -1,0 +1,231 @@
+//! What headless does when a question opens: says it with its evidence, answers it at once
+//! when an answer is already there (typed ahead, `--yes`, the demo's own), or leaves it to the
+//! unattended policy when nobody can answer; and how the end is annotated.
+
+use std::io::Write as _;
+
+use super::Headless;
+use super::answer::parse_answer;
+use crate::engine::release::RunStatus;
+use crate::engine::{Actor, Decision, EventKind, Question, Release, StepList};
+use crate::text::{printable, printable_lines};
+
+impl Headless {
+    /// A question opened: print it, then answer at once what is already answered (answers piped
+    /// ahead, `--yes`, a closed stdin). It comes in as an input, like a typed answer.
+    pub(super) fn asked(&mut self, release: &Release) -> Option<EventKind> {
+        let question = release.question.clone()?;
+        self.show_question(release, &question);
+        let choices = release.choices();
+        self.line(format!("   answer: {}", choices.join(" / ")));
+        let _ = self.out.flush();
+        while let Some(line) = self.typed_ahead.pop_front() {
+            self.line(format!("> {}", printable(&line)));
+            if let Some(kind) = self.answer(&line, release) {
+                return Some(kind);
+            }
+        }
+        if self.yes {
+            match question {
+                // One person approves once: a gate that needs more approvals waits for others.
+                Question::Gate { step }
+                    if !release.steps[step].approved_by.contains(&self.operator) =>
+                {
+                    return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
+                }
+                Question::Gate { .. } => {
+                    self.line("   --yes approved once; this gate needs another person's approval");
+                }
+                Question::Manual { .. } => {
+                    return Some(self.decided_as(Actor::Yes, Decision::Done, Some("--yes".into())));
+                }
+                // Only a watch that held: every rule ok, nothing new in the logs.
+                Question::FinalGate if release.verdict_doubts().is_empty() => {
+                    return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
+                }
+                Question::FinalGate => {
+                    self.line("   --yes does not answer a final gate in doubt");
+                    return self.unattended(release, "--yes does not answer a watch in doubt");
+                }
+                _ => {}
+            }
+        }
+        if self.yes
+            && let Some(word) = self.rehearsal.as_mut().and_then(|answer| answer(release))
+        {
+            self.line(format!(
+                "   the demo answers {word} itself (only in gonogo demo --headless --yes)"
+            ));
+            match parse_answer(word, release) {
+                Ok(decision) => {
+                    return Some(self.decided_as(
+                        Actor::Demo,
+                        decision,
+                        Some("gonogo demo".into()),
+                    ));
+                }
+                Err(e) => self.line(format!("   {e}")),
+            }
+        }
+        let auto = release.watch.auto_rollback_at.is_some();
+        let unattended = self.stdin_closed || self.yes;
+        if unattended && matches!(question, Question::RollbackProposal { .. }) && auto {
+            self.line("   nobody answers here: auto_rollback decides when it is due");
+            return None;
+        }
+        // `--yes` answers gates and manual items; what it does not answer, the policy does.
+        if self.stdin_closed {
+            return self.unattended(release, "stdin is closed");
+        }
+        if self.yes
+            && matches!(
+                question,
+                Question::Failure { .. }
+                    | Question::RollbackProposal { .. }
+                    | Question::ConfirmRollback { .. }
+            )
+        {
+            return self.unattended(release, "--yes does not answer this");
+        }
+        None
+    }
+
+    /// Nobody can answer the open question: `[policy] unattended` decides, said and recorded
+    /// as the policy's decision (never as a person's or `--yes`).
+    pub(super) fn unattended(&mut self, release: &Release, why: &str) -> Option<EventKind> {
+        let (decision, note) = release.unattended_decision()?;
+        let said = format!("?? nobody can answer ({why}): {}", printable(&note));
+        self.line(&said);
+        self.annotate_outcome("error", "gonogo: the unattended policy decided", &note);
+        Some(EventKind::Decided {
+            by: "policy".into(),
+            decision,
+            note: Some(note),
+            actor: Actor::Policy,
+        })
+    }
+
+    /// The release has ended: what the rollback undid, host by host, and under GitHub Actions
+    /// an annotation of the outcome (a warning for a completed rollback, an error otherwise).
+    pub(super) fn ended(&mut self, release: &Release) {
+        self.close_log_group();
+        // The lines themselves are in the summary printed at the end.
+        let undo = crate::summary::undo_lines(release);
+        let said = crate::summary::outcome_said(release);
+        let level = match release.outcome {
+            Some(crate::engine::Outcome::Released) | None => return,
+            Some(crate::engine::Outcome::RolledBack)
+                if !undo.iter().any(|l| l.contains("undo failed")) =>
+            {
+                "warning"
+            }
+            _ => "error",
+        };
+        let mut message = said.clone();
+        for line in &undo {
+            message.push('\n');
+            message.push_str(line);
+        }
+        self.annotate_outcome(level, &format!("gonogo: {said}"), &message);
+    }
+
+    /// The open question in lines: what is asked and the evidence it rests on.
+    fn show_question(&mut self, release: &Release, question: &Question) {
+        match &question {
+            Question::Gate { step } => {
+                let s = &release.plan.steps[*step];
+                self.line(format!(
+                    "?? GATE [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
+                if let Some(next) = release
+                    .plan
+                    .steps
+                    .get(step + 1)
+                    .filter(|n| n.kind.runs_command())
+                {
+                    self.line(format!(
+                        "   next: {} on {}",
+                        printable(&next.name),
+                        printable(&next.targets.join(", "))
+                    ));
+                }
+                if s.approvals > 1 {
+                    self.line(format!(
+                        "   needs {} approvals, {} so far",
+                        s.approvals,
+                        release.steps[*step].approved_by.len()
+                    ));
+                }
+            }
+            Question::Manual { list, step } => {
+                let s = &release.list(*list)[*step];
+                self.line(format!(
+                    "?? MANUAL [{}] {}",
+                    printable(&s.phase),
+                    printable(&s.text)
+                ));
+            }
+            Question::Failure { list, step } => {
+                let s = &release.list(*list)[*step];
+                let failed: Vec<String> = release.states(*list)[*step]
+                    .targets
+                    .iter()
+                    .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
+                    .map(|t| {
+                        format!(
+                            "{} ({})",
+                            printable(&t.target),
+                            printable_lines(t.failure.as_deref().unwrap_or("failed"))
+                        )
+                    })
+                    .collect();
+                let what = if *list == StepList::Rollback {
+                    "rollback step"
+                } else {
+                    "step"
+                };
+                self.line(format!(
+                    "?? FAILED {what} {}: {}",
+                    printable(&s.name),
+                    failed.join(", ")
+                ));
+            }
+            Question::FinalGate => {
+                self.line(format!(
+                    "?? FINAL GATE: {}",
+                    crate::summary::final_gate_words(release)
+                ));
+                self.line(format!("   {}", crate::ui::health::health_summary(release)));
+            }
+            Question::RollbackProposal { rule } => {
+                let lines = crate::summary::proposal_lines(release, *rule);
+                for line in &lines {
+                    self.line(line);
+                }
+                let rule = release
+                    .plan
+                    .watch
+                    .as_ref()
+                    .and_then(|w| w.rollback_on.get(*rule))
+                    .map_or(String::new(), |r| r.text.clone());
+                let hosts = release.changed_hosts().join(", ");
+                self.annotate_outcome(
+                    "error",
+                    &format!("rollback proposed: {rule}"),
+                    &format!("on {hosts}\n{}", lines.join("\n")),
+                );
+            }
+            Question::ConfirmRollback { irreversible, .. } => {
+                for done in irreversible {
+                    self.line(format!(
+                        "!! {} is irreversible and already ran on {}: rollback cannot undo it",
+                        printable(&done.step),
+                        printable(&done.targets.join(", "))
+                    ));
+                }
+            }
+        }
+    }
+}
