@@ -116,7 +116,12 @@ mod tests {
 /// it or reorder what it shows. Those characters occur only inside strings, so escaping them
 /// keeps the JSON the same data.
 pub fn json_escape_controls(json: String) -> String {
-    let hidden = |c: char| matches!(c, '\u{80}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{7f}');
+    let hidden = |c: char| {
+        matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}'
+        ) || matches!(c, '\u{2066}'..='\u{2069}')
+    };
     if !json.chars().any(hidden) {
         return json;
     }

@@ -71,9 +71,25 @@ fn file_safe(name: &str) -> String {
         .collect()
 }
 
+/// Why a journal could not be held for writing.
+#[derive(Debug, thiserror::Error)]
+pub enum HoldError {
+    /// Another gonogo writes this session: a run still going, or another resume.
+    #[error(
+        "the journal {path} is held by {who}: that session is still running or being resumed; only one gonogo may go on with it\n  nothing was done: follow it with gonogo follow, or wait until that process ends"
+    )]
+    Held { path: String, who: String },
+    #[error("cannot lock the journal {path}: {source}")]
+    Lock {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
 /// Takes the journal's exclusive lock (flock) for as long as the writer lives, or says who has
 /// it.
-fn hold(file: &File, path: &Path) -> Result<(), String> {
+fn hold(file: &File, path: &Path) -> Result<(), HoldError> {
+    let path = path.display().to_string();
     match file.try_lock() {
         Ok(()) => Ok(()),
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -82,14 +98,9 @@ fn hold(file: &File, path: &Path) -> Result<(), String> {
                 Some(pid) => format!("gonogo pid {pid} on {host}"),
                 None => format!("another gonogo on {host}"),
             };
-            Err(format!(
-                "the journal {} is held by {who}: that session is still running or being resumed; only one gonogo may go on with it\n  nothing was done: follow it with gonogo follow, or wait until that process ends",
-                path.display()
-            ))
+            Err(HoldError::Held { path, who })
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(format!("cannot lock the journal {}: {e}", path.display()))
-        }
+        Err(std::fs::TryLockError::Error(source)) => Err(HoldError::Lock { path, source }),
     }
 }
 
@@ -130,7 +141,7 @@ impl Writer {
             .mode(0o600)
             .open(path)
             .map_err(|e| format!("cannot create the journal {shown}: {e}"))?;
-        hold(&file, path)?;
+        hold(&file, path).map_err(|e| e.to_string())?;
         let writeback = Writeback::start(&file);
         let mut writer = Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
@@ -163,7 +174,7 @@ impl Writer {
             .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
         // Exactly one process writes a session: a second resume (or a resume of a session
         // still running) stops here, before it appends anything.
-        hold(&file, path)?;
+        hold(&file, path).map_err(|e| e.to_string())?;
         let writeback = Writeback::start(&file);
         Ok(Writer {
             file: BufWriter::with_capacity(256 * 1024, file),

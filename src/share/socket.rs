@@ -242,6 +242,10 @@ async fn follower(
                             .await;
                     }
                 }
+                Err(e) => {
+                    tracing::warn!(error = %e, "follow: a follower dropped");
+                    break;
+                }
                 _ => break,
             },
         }
@@ -282,20 +286,25 @@ fn via(pid: Option<i32>, said: &str) -> String {
 /// that ends that follower, so no client can make the operator's gonogo hold megabytes.
 const FOLLOWER_LINE_MAX: usize = 64 * 1024;
 
+/// Why a follower's line was not taken.
+#[derive(Debug, thiserror::Error)]
+enum LineError {
+    #[error("a follower sent a line over {} KB: dropped", FOLLOWER_LINE_MAX / 1024)]
+    TooLong,
+    #[error("reading from a follower: {0}")]
+    Read(#[from] std::io::Error),
+}
+
 /// The next line a follower sent, read into `pending` (kept across calls: cancel safe in a
 /// `select!`). `Ok(None)` at the end; `Err` for a line over [`FOLLOWER_LINE_MAX`].
 async fn capped_line<R: tokio::io::AsyncBufRead + Unpin>(
     reader: &mut R,
     pending: &mut Vec<u8>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, LineError> {
     use tokio::io::AsyncReadExt as _;
     loop {
         let room = (FOLLOWER_LINE_MAX + 1).saturating_sub(pending.len()) as u64;
-        let n = (&mut *reader)
-            .take(room)
-            .read_until(b'\n', pending)
-            .await
-            .map_err(|e| e.to_string())?;
+        let n = (&mut *reader).take(room).read_until(b'\n', pending).await?;
         if pending.last() == Some(&b'\n') {
             pending.pop();
             let line = String::from_utf8_lossy(pending).into_owned();
@@ -303,10 +312,7 @@ async fn capped_line<R: tokio::io::AsyncBufRead + Unpin>(
             return Ok(Some(line));
         }
         if pending.len() > FOLLOWER_LINE_MAX {
-            return Err(format!(
-                "a follower sent a line over {} KB: dropped",
-                FOLLOWER_LINE_MAX / 1024
-            ));
+            return Err(LineError::TooLong);
         }
         if n == 0 {
             return Ok(None);
@@ -323,9 +329,12 @@ mod line_tests {
         let mut reader = tokio::io::BufReader::new(&data[..]);
         let mut pending = Vec::new();
         let first = super::capped_line(&mut reader, &mut pending).await;
-        assert_eq!(first, Ok(Some("{\"vote\":1}".to_string())));
+        assert_eq!(first.ok().flatten().as_deref(), Some("{\"vote\":1}"));
         let second = super::capped_line(&mut reader, &mut pending).await;
-        assert!(second.is_err(), "{second:?}");
+        assert!(
+            matches!(second, Err(super::LineError::TooLong)),
+            "{second:?}"
+        );
         assert!(
             pending.len() <= super::FOLLOWER_LINE_MAX + 1,
             "held {} bytes",
