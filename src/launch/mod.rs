@@ -152,8 +152,9 @@ pub fn run(
             .as_ref()
             .map(|masks| crate::ui::present::Presenter::new(&session.plan, masks))
             .transpose()?;
-        // ratatui::init installs a panic hook that restores the terminal before the message.
-        let terminal = ratatui::init();
+        // ratatui::init installs a panic hook that restores the terminal before the message; from
+        // here to `give_back`, nothing but the cockpit writes on the terminal.
+        let (terminal, screen) = crate::ui::screen::Screen::take();
         let reader = read_terminal(inputs.clone());
         let shells = HostShells::new(shells, reader, inputs);
         let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
@@ -174,7 +175,7 @@ pub fn run(
         )
         .await;
         drop(cockpit);
-        ratatui::restore();
+        screen.give_back();
         // What the cockpit showed about a refusal, on the terminal it leaves behind.
         for why in release.refusals.iter().chain(&release.halted) {
             eprintln!("gonogo: {}", crate::text::printable_lines(why));

@@ -78,6 +78,9 @@ impl<B: Backend> Replay<B> {
         match key.code {
             KeyCode::Char('q') | KeyCode::Esc => return true,
             KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return true,
+            KeyCode::Char('l') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                crate::ui::screen::redraw_whole(&mut self.terminal);
+            }
             KeyCode::Char(' ') => {
                 if p.at_end() {
                     p.seek(0);
@@ -113,10 +116,11 @@ pub fn run(path: &Path, speed: f64) -> Result<(), String> {
     }
     let mut player = Player::new(journal);
     player.speed = speed;
-    let terminal = ratatui::init();
+    let (terminal, screen) = crate::ui::screen::Screen::take();
     let mut replay = Replay::new(terminal, player, Theme::from_env());
     let result = play(&mut replay);
-    ratatui::restore();
+    drop(replay);
+    screen.give_back();
     result
 }
 

@@ -256,7 +256,7 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
         .as_ref()
         .map(|masks| crate::ui::present::Presenter::new(&followed.release.plan, masks))
         .transpose()?;
-    let terminal = ratatui::init();
+    let (terminal, screen) = crate::ui::screen::Screen::take();
     let mut cockpit = Cockpit::new(terminal, &name, Theme::from_env()).read_only();
     if args.approver.is_some() {
         cockpit = cockpit.approver();
@@ -271,7 +271,7 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
     )
     .await;
     drop(cockpit);
-    ratatui::restore();
+    screen.give_back();
     result
 }
 

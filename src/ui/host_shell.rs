@@ -84,6 +84,7 @@ async fn step_aside(target: &str, command: &ShellCommand) -> String {
     // If gonogo itself ends meanwhile (SIGTERM, the terminal gone), the shell ends with it.
     let status = tokio::process::Command::new(&command.program)
         .args(&command.args)
+        .stderr(crate::ui::screen::terminal_stderr())
         .kill_on_drop(true)
         .status()
         .await;

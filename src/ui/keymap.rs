@@ -41,6 +41,7 @@ pub enum Action {
     ExtendWatch,
     SkipBaseline,
     Help,
+    Redraw,
     Quit,
     Interrupt,
     Arm(Choice),
@@ -248,6 +249,14 @@ pub const BINDINGS: &[Binding] = &[
         "start the first change without waiting for the baseline (its rules then cannot judge)",
     ),
     bind(M::Normal, K::Char('?'), "?", A::Help, "this help"),
+    Binding {
+        mode: M::Normal,
+        code: K::Char('l'),
+        ctrl: true,
+        keys: "Ctrl-L",
+        action: A::Redraw,
+        help: "draw the screen whole again (in every mode)",
+    },
     bind(
         M::Normal,
         K::Char('q'),

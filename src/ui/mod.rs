@@ -22,6 +22,7 @@ pub mod panels;
 pub mod picker;
 pub mod present;
 mod rollback_plan;
+pub mod screen;
 pub mod state;
 pub mod theme;
 

@@ -12,6 +12,9 @@ const ROWS: u16 = 30;
 pub struct Pty {
     pub session: expectrl::session::OsSession,
     pub screen: vt100::Parser,
+    /// A terminal like tmux: entering the alternate screen while on it keeps what it shows
+    /// (vt100, like xterm, clears it).
+    pub keeps_alternate_screen: bool,
 }
 
 impl Pty {
@@ -66,6 +69,7 @@ impl Pty {
                 cols.try_into().expect("cols"),
                 0,
             ),
+            keeps_alternate_screen: false,
         }
     }
 
@@ -86,7 +90,11 @@ impl Pty {
             }
             match self.session.try_read(&mut buf) {
                 Ok(n) if n > 0 => {
-                    self.screen.process(&buf[..n]);
+                    let mut bytes = buf[..n].to_vec();
+                    if self.keeps_alternate_screen && self.screen.screen().alternate_screen() {
+                        bytes = without(&bytes, b"\x1b[?1049h");
+                    }
+                    self.screen.process(&bytes);
                     continue;
                 }
                 _ => {}
@@ -136,4 +144,19 @@ impl Pty {
         }
         code
     }
+}
+
+/// `bytes` with every `cut` taken out.
+fn without(bytes: &[u8], cut: &[u8]) -> Vec<u8> {
+    let mut kept = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(cut) {
+            i += cut.len();
+        } else {
+            kept.push(bytes[i]);
+            i += 1;
+        }
+    }
+    kept
 }

@@ -44,12 +44,7 @@ impl<B: Backend> Frontend for Cockpit<B> {
             Input::ShellEnded { target, how } => {
                 // Back from the shell: the screen is the cockpit's again, redrawn whole.
                 self.stepped_aside = false;
-                // `resize` clears the screen and forgets what was drawn, so the next frame is
-                // drawn whole; `clear` would first ask the terminal where its cursor is, a reply
-                // the key reader may take.
-                if let Ok(size) = self.terminal.size() {
-                    let _ = self.terminal.resize(size.into());
-                }
+                crate::ui::screen::redraw_whole(&mut self.terminal);
                 self.dirty = true;
                 self.urgent = true;
                 Some(EventKind::ShellClosed { target, how })

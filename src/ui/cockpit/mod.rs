@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui_textarea::TextArea;
 
 use super::host_shell::HostShells;
@@ -140,6 +140,10 @@ impl<B: Backend> Cockpit<B> {
         }
         self.dirty = true;
         self.urgent = true;
+        // Ctrl-L, in every mode and text box: the screen drawn whole again.
+        if key.code == KeyCode::Char('l') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            return self.act(Action::Redraw, release);
+        }
         if let Some(input) = self.ui.filter_input.as_mut() {
             match key.code {
                 KeyCode::Esc => {
@@ -420,6 +424,7 @@ impl<B: Backend> Cockpit<B> {
                 ui.help = true;
                 ui.help_scroll = 0;
             }
+            Action::Redraw => crate::ui::screen::redraw_whole(&mut self.terminal),
             Action::Quit | Action::Interrupt => {
                 // The outcome is known (the locks may still be being released): nothing to
                 // abort; gonogo leaves once the release has ended.
