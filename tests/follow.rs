@@ -385,3 +385,64 @@ fn a_follower_that_stops_reading_never_slows_the_operator() {
     }
     assert!(last_seq > 0, "records came once it read again");
 }
+
+/// An approver alone never passes a gate: at a gate of one approval (the operator's) the
+/// approver over SSH is told so and cannot arm GO; nothing runs until the operator answers.
+#[test]
+fn an_approver_alone_cannot_pass_a_gate_of_one_approval() {
+    let sshd = Sshd::start();
+    let g = Gonogo::new(PROFILE);
+    let (mut op, runtime) = operator(&g);
+    let mut pty = over_ssh(&sshd, &runtime, "--approver dana", g.dir.path());
+    pty.wait_text("watching: dana");
+    op.wait_for("gonogo: dana follows the session");
+    pty.press("g");
+    pty.wait_text("needs one approval, the operator's");
+    pty.press("\r");
+    pty.read_until(Duration::from_secs(2), |_| false);
+    assert!(
+        !pty.contents().contains("Enter confirms GO"),
+        "{}",
+        pty.contents()
+    );
+    op.say("go");
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("go from dana"), "{out}");
+    let go = out.find("decided by root: go").expect("the operator's GO");
+    let deployed = out.find("[web-1] deployed").expect("deployed");
+    assert!(go < deployed, "{out}");
+    pty.press("q");
+    let _ = pty.exit_code();
+}
+
+/// Two approvers without the operator do not pass a gate of two approvals: both are counted,
+/// the gate still waits for the operator's own GO, and passes with it.
+#[test]
+fn two_approvers_without_the_operator_cannot_pass_a_gate_of_two_approvals() {
+    let sshd = Sshd::start();
+    let profile = PROFILE.replace(
+        "gate = \"Ship it to web-1?\"",
+        "gate = \"Ship it to web-1?\"\napprovals = 2",
+    );
+    let g = Gonogo::new(&profile);
+    let (mut op, runtime) = operator(&g);
+    for name in ["dana", "erin"] {
+        let mut pty = over_ssh(&sshd, &runtime, &format!("--approver {name}"), g.dir.path());
+        pty.wait_text(&format!("watching: {name}"));
+        pty.answer("g", "Enter confirms GO");
+        op.wait_for(&format!("go from {name} (ssh from 127.0.0.1) counted"));
+        pty.wait_text(&format!("GO from {name} counted"));
+        pty.press("q");
+        let _ = pty.exit_code();
+    }
+    op.settle(Duration::from_millis(800));
+    assert!(
+        op.line_with("[web-1] deployed").is_none(),
+        "the deploy ran without the operator's GO"
+    );
+    op.say("go");
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("[web-1] deployed"), "{out}");
+}

@@ -140,6 +140,13 @@ impl Live {
         panic!("no line with {needle:?} in:\n{}", self.seen.join("\n"));
     }
 
+    /// Reads lines until none came for `quiet`: what was said so far is in `seen`.
+    pub fn settle(&mut self, quiet: std::time::Duration) {
+        while let Ok(line) = self.lines.recv_timeout(quiet) {
+            self.seen.push(line);
+        }
+    }
+
     /// The first line seen so far that contains `needle`.
     pub fn line_with(&self, needle: &str) -> Option<&str> {
         self.seen
