@@ -115,3 +115,42 @@ fn headless_shows_control_characters_and_newlines_in_values_as_escapes() {
         "{t}"
     );
 }
+
+/// A journal crafted to hold C1 and bidi controls (a CSI as one character, a right-to-left
+/// override) in its header and values: the report's JSON and the cast's header carry them only
+/// as escapes, never as the characters a terminal or an editor would act on.
+#[test]
+fn a_crafted_journals_report_json_and_cast_header_hold_no_c1_or_bidi_control() {
+    let g = Gonogo::new(&release("crafted", std::path::Path::new("kh"), BODY));
+    let mut cmd = g.command(&["--yes", "--record", "j.jsonl", "--set"]);
+    cmd.arg("version=v1\u{9b}2J\u{202e}exe.txt");
+    let out = cmd.output().expect("run gonogo");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The header's own fields, edited by hand afterwards.
+    let path = g.dir.path().join("j.jsonl");
+    let journal = std::fs::read_to_string(&path).expect("journal");
+    let (header, rest) = journal.split_once('\n').expect("a header line");
+    let header = header
+        .replace("\"environment\":\"staging\"", "\"environment\":\"stag\\u009b31ming\"")
+        .replace("\"operator\":\"", "\"operator\":\"\\u202e\\u0085");
+    std::fs::write(&path, format!("{header}\n{rest}")).expect("crafted");
+    let gonogo = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
+            .args(args)
+            .current_dir(g.dir.path())
+            .output()
+            .expect("gonogo")
+    };
+    let raw = |s: &str| s.chars().any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}'));
+    let report = gonogo(&["report", "j.jsonl", "--format", "json"]);
+    assert!(report.status.success(), "{}", text(&report));
+    let json = String::from_utf8(report.stdout).expect("utf-8");
+    assert!(!raw(&json), "a raw control in the report's JSON: {json}");
+    assert!(json.contains("\\u009b") && json.contains("\\u202e"), "{json}");
+    let export = gonogo(&["export", "j.jsonl", "--asciicast", "c.cast"]);
+    assert!(export.status.success(), "{}", text(&export));
+    let cast = std::fs::read_to_string(g.dir.path().join("c.cast")).expect("cast");
+    let first = cast.lines().next().expect("the cast's header");
+    assert!(!raw(first), "a raw control in the cast's header: {first}");
+    let _: serde_json::Value = serde_json::from_str(first).expect("the header is JSON");
+}
