@@ -373,7 +373,10 @@ fn typed_masked(kind: EventKind, mask: impl Fn(String) -> String) -> EventKind {
             via,
             approver,
         },
-        EventKind::Left { name } => EventKind::Left { name: mask(name) },
+        EventKind::Left { name, why } => EventKind::Left {
+            name: mask(name),
+            why: why.clone(),
+        },
         EventKind::LockBroken {
             target,
             holder,

@@ -446,3 +446,39 @@ fn two_approvers_without_the_operator_cannot_pass_a_gate_of_two_approvals() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("[web-1] deployed"), "{out}");
 }
+
+/// A client that sends one endless line (100 MB, no newline) is dropped once its line passes
+/// 64 KB, and the operator is told why; the release goes on.
+#[test]
+fn a_follower_sending_a_100_mb_line_is_dropped_and_the_operator_told() {
+    use std::io::{BufRead as _, Write as _};
+    let g = Gonogo::new(PROFILE);
+    let (mut op, runtime) = operator(&g);
+    let socket = socket_of(&runtime);
+    let mut flood = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+    flood
+        .write_all(b"{\"name\":\"flood\",\"via\":\"this machine\"}\n")
+        .expect("join");
+    let mut reader = std::io::BufReader::new(flood.try_clone().expect("clone"));
+    let mut hello = String::new();
+    reader.read_line(&mut hello).expect("hello");
+    op.wait_for("gonogo: flood follows the session");
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        let mut sent = 0usize;
+        for _ in 0..100 {
+            if flood.write_all(&chunk).is_err() {
+                break;
+            }
+            sent += chunk.len();
+        }
+        sent
+    });
+    op.wait_for("gonogo: flood was dropped: a follower sent a line over 64 KB");
+    let sent = writer.join().expect("the flood");
+    assert!(sent < 100 << 20, "the session kept reading all {sent} bytes");
+    op.say("go");
+    let (code, out) = op.finish();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("[web-1] deployed"), "{out}");
+}

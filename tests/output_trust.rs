@@ -131,7 +131,10 @@ fn a_crafted_journals_report_json_and_cast_header_hold_no_c1_or_bidi_control() {
     let journal = std::fs::read_to_string(&path).expect("journal");
     let (header, rest) = journal.split_once('\n').expect("a header line");
     let header = header
-        .replace("\"environment\":\"staging\"", "\"environment\":\"stag\\u009b31ming\"")
+        .replace(
+            "\"environment\":\"staging\"",
+            "\"environment\":\"stag\\u009b31ming\"",
+        )
         .replace("\"operator\":\"", "\"operator\":\"\\u202e\\u0085");
     std::fs::write(&path, format!("{header}\n{rest}")).expect("crafted");
     let gonogo = |args: &[&str]| {
@@ -141,12 +144,18 @@ fn a_crafted_journals_report_json_and_cast_header_hold_no_c1_or_bidi_control() {
             .output()
             .expect("gonogo")
     };
-    let raw = |s: &str| s.chars().any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}'));
+    let raw = |s: &str| {
+        s.chars()
+            .any(|c| matches!(c, '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}'))
+    };
     let report = gonogo(&["report", "j.jsonl", "--format", "json"]);
     assert!(report.status.success(), "{}", text(&report));
     let json = String::from_utf8(report.stdout).expect("utf-8");
     assert!(!raw(&json), "a raw control in the report's JSON: {json}");
-    assert!(json.contains("\\u009b") && json.contains("\\u202e"), "{json}");
+    assert!(
+        json.contains("\\u009b") && json.contains("\\u202e"),
+        "{json}"
+    );
     let export = gonogo(&["export", "j.jsonl", "--asciicast", "c.cast"]);
     assert!(export.status.success(), "{}", text(&export));
     let cast = std::fs::read_to_string(g.dir.path().join("c.cast")).expect("cast");

@@ -80,7 +80,10 @@ fn a_secret_typed_in_a_note_or_a_reason_is_masked_everywhere() {
     assert!(t.contains("checked, the token is ••••"), "{t}");
     let streamed = streamed.join().expect("the follower's stream");
     assert!(streamed.contains("told them ••••"), "{streamed}");
-    assert!(!streamed.contains("tok-8f3a91"), "the follow stream: {streamed}");
+    assert!(
+        !streamed.contains("tok-8f3a91"),
+        "the follow stream: {streamed}"
+    );
     let journal = std::fs::read_to_string(g.dir.path().join("journal.jsonl")).expect("journal");
     assert!(!journal.contains("tok-8f3a91"), "{journal}");
     let gonogo = |args: &[&str]| {

@@ -198,7 +198,7 @@ impl Release {
                 self.counted_vote(*step, name, note, &mut fx)
             }
             EventKind::Voted { .. } => {}
-            EventKind::Left { name } => {
+            EventKind::Left { name, .. } => {
                 if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
                     self.watchers.remove(i);
                 }

@@ -155,9 +155,12 @@ pub enum EventKind {
         #[serde(default)]
         approver: bool,
     },
-    /// That follower left (or its connection ended).
+    /// That follower left (or its connection ended), and why when the session dropped it (a
+    /// protocol error: a line over 64 KB).
     Left {
         name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     /// A follower's GO at a gate of `approvals = 2` or more, as the run loop judged it: counted
     /// (a person's approval like the operator's), or refused with why (what they saw changed,
@@ -410,4 +413,13 @@ pub enum Effect {
     FollowLogs,
     /// Stop every log follower, leaving nothing running on the hosts.
     StopFollowers,
+}
+
+/// A follower leaving, in words: the one sentence the headless output, the cockpit's notice and
+/// the report say.
+pub fn left_said(name: &str, why: Option<&str>) -> String {
+    match why {
+        Some(why) => format!("{name} was dropped: {why}"),
+        None => format!("{name} stopped following"),
+    }
 }

@@ -23,7 +23,7 @@ pub mod watch_rule;
 pub use answer::Answer;
 pub use event::{
     Actor, Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream,
-    Timer,
+    Timer, left_said,
 };
 pub use plan::{Origin, ReleasePlan, Unattended};
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};

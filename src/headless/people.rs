@@ -26,7 +26,10 @@ pub(super) fn said(kind: &EventKind) -> Option<String> {
             printable(via),
             if *approver { ", may approve" } else { "" }
         ),
-        EventKind::Left { name } => format!("gonogo: {} stopped following", printable(name)),
+        EventKind::Left { name, why } => format!(
+            "gonogo: {}",
+            crate::engine::left_said(&printable(name), why.as_deref())
+        ),
         EventKind::Voted {
             name,
             via,

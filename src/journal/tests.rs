@@ -168,7 +168,10 @@ fn every_kind() -> Vec<EventKind> {
             via: "ssh from 10.0.0.7".into(),
             approver: true,
         },
-        EventKind::Left { name: "bob".into() },
+        EventKind::Left {
+            name: "bob".into(),
+            why: Some("a follower sent a line over 64 KB: dropped".into()),
+        },
         EventKind::Voted {
             name: "bob".into(),
             via: "ssh from 10.0.0.7".into(),

@@ -330,11 +330,11 @@ impl History {
                 let said = format!("{name} started following ({via}{approves})");
                 self.note(at, MomentKind::Follower, said);
             }
-            EventKind::Left { name } => {
+            EventKind::Left { name, why } => {
                 self.note(
                     at,
                     MomentKind::Follower,
-                    format!("{name} stopped following"),
+                    crate::engine::left_said(name, why.as_deref()),
                 );
             }
             EventKind::Voted {

@@ -211,6 +211,7 @@ async fn follower(
             approver: join.approver,
         })
         .await;
+    let mut why = None;
     loop {
         tokio::select! {
             record = rx.recv() => {
@@ -244,13 +245,14 @@ async fn follower(
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "follow: a follower dropped");
+                    why = Some(e.to_string());
                     break;
                 }
                 _ => break,
             },
         }
     }
-    let _ = events.send(EventKind::Left { name }).await;
+    let _ = events.send(EventKind::Left { name, why }).await;
 }
 
 /// How a follower reached this machine, as far as the session can tell: `ssh from IP` only when

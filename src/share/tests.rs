@@ -54,7 +54,13 @@ fn a_follower_fills_gaps_and_resyncs_from_the_journal_file() {
 
     // Records 2 and 3 written; only 3 comes over the socket (2 was lost): 2 is read from the file.
     writer.event(&joined("cy"));
-    writer.event(&Event::new(2_000, EventKind::Left { name: "bob".into() }));
+    writer.event(&Event::new(
+        2_000,
+        EventKind::Left {
+            name: "bob".into(),
+            why: None,
+        },
+    ));
     writer.sync();
     let _second = rx.try_recv().expect("record 2");
     let third = rx.try_recv().expect("record 3");
