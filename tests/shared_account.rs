@@ -323,3 +323,50 @@ fn resume_takes_only_ones_own_unfinished_session_on_this_machine() {
     );
     assert!(!said.contains("resuming session"), "{said}");
 }
+
+/// Over SSH, through a key restricted to `gonogo follow` (docs/follow.md), a colleague comes as
+/// the account's login, while the operator came with `sudo` as ana: the colleague is not attached
+/// to ana's session until they name it, as the command they ask ssh for.
+#[test]
+fn over_ssh_a_colleague_names_the_session_as_the_command_asked_for() {
+    let sshd = support::sshd::Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let runtime = work.path().join("runtime");
+    std::fs::create_dir_all(&runtime).expect("runtime dir");
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let (_g, mut op) = operator("shop", &runtime, ("ana", "deploy"));
+    let id = sockets(&runtime).remove(0);
+    let keys = sshd.dir().join("authorized_keys");
+    let key = std::fs::read_to_string(&keys).expect("authorized_keys");
+    let key = key.lines().last().expect("a key").to_string();
+    let key = key
+        .split_once(" ssh-")
+        .map_or(key.clone(), |(_, rest)| format!("ssh-{rest}"));
+    let command = format!(
+        "XDG_RUNTIME_DIR={} {} follow --as carol",
+        runtime.display(),
+        env!("CARGO_BIN_EXE_gonogo")
+    );
+    std::fs::write(&keys, format!("restrict,pty,command=\"{command}\" {key}\n")).expect("key");
+    let ssh = |asked: &str| {
+        format!(
+            "ssh -tt -F /dev/null -i {} -p {} -o IdentitiesOnly=yes -o UserKnownHostsFile={} \
+             -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes \
+             -o LogLevel=ERROR {}@127.0.0.1 '{asked}'",
+            sshd.identity().display(),
+            sshd.port(),
+            sshd.known_hosts().display(),
+            sshd.user()
+        )
+    };
+    let mut pty = Pty::spawn_program((100, 30), work.path(), &ssh("echo anything else"), &[], "");
+    pty.wait_text("the session running is ana's, not yours");
+    pty.wait_text("ssh -t HOST SESSION");
+    assert_eq!(pty.exit_code(), Some(1), "{}", pty.contents());
+
+    let mut pty = Pty::spawn_program((100, 30), work.path(), &ssh(&id[..13]), &[], "");
+    pty.wait_text("following ana's session (not yours): shop to staging");
+    op.wait_for("gonogo: carol follows the session (ssh from 127.0.0.1)");
+    pty.press("q");
+    assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
+}
