@@ -25,7 +25,7 @@ use crate::ui::theme::Theme;
 /// `gonogo follow`'s options.
 #[derive(Debug, Clone, Default)]
 pub struct FollowArgs {
-    /// A session id, or the start of one; default: the one running.
+    /// A session id, or the start of one; default: the one running, when it is this login's.
     pub session: Option<String>,
     /// Who follows, as the operator sees it (default: this user's name).
     pub name: Option<String>,
