@@ -43,6 +43,7 @@ fn main() {
         release: "shop".into(),
         environment: "staging".into(),
         operator: "bench".into(),
+        login: String::new(),
         terminal: None,
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),

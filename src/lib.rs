@@ -9,6 +9,7 @@ pub mod headless;
 pub mod journal;
 pub mod launch;
 pub mod logging;
+pub mod login;
 pub mod measure;
 pub mod notify;
 pub mod plan;

@@ -30,11 +30,12 @@ pub fn rebuild<'a>(events: impl Iterator<Item = &'a Event>) -> Release {
     release
 }
 
-/// Reads `path`, or the most recent unfinished session's journal in the sessions directory.
+/// Reads `path`, or the one unfinished session this person started on this machine (see
+/// [`own_unfinished`]).
 pub fn find(path: Option<&Path>) -> Result<ResumeFrom, String> {
     let path = match path {
         Some(p) => p.to_path_buf(),
-        None => most_recent_unfinished(&journal::sessions_dir())?,
+        None => own_unfinished(&journal::sessions_dir()).map_err(|e| e.to_string())?,
     };
     let read = journal::read(&path).map_err(|e| e.to_string())?;
     for warning in &read.warnings {
@@ -64,26 +65,91 @@ pub fn find(path: Option<&Path>) -> Result<ResumeFrom, String> {
     })
 }
 
-/// The newest journal (by name: they start with their UTC time) whose release did not end.
-fn most_recent_unfinished(dir: &Path) -> Result<PathBuf, String> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| format!("no sessions in {}: {e}", dir.display()))?
+/// Why no journal was taken without one named.
+#[derive(Debug, thiserror::Error)]
+pub enum FindError {
+    #[error("no sessions in {dir}: {error}")]
+    NoSessions { dir: String, error: std::io::Error },
+    #[error("no unfinished session in {dir}: name the journal to resume")]
+    NoneUnfinished { dir: String },
+    #[error(
+        "no unfinished session of yours ({me}) on this machine in {dir}; other people's:\n{list}\n  \
+         to resume one of theirs, name its journal: gonogo resume JOURNAL"
+    )]
+    OnlyOthers {
+        me: String,
+        dir: String,
+        list: String,
+    },
+    #[error(
+        "{count} unfinished sessions of yours ({me}) on this machine; name one: \
+         gonogo resume JOURNAL\n{list}"
+    )]
+    Several {
+        count: usize,
+        me: String,
+        list: String,
+    },
+}
+
+/// The unfinished session in `dir` that this login started on this machine: on an account
+/// several people share, another person's is never taken without its journal named. A journal
+/// written before logins were recorded is the user's of its `operator`.
+pub fn own_unfinished(dir: &Path) -> Result<PathBuf, FindError> {
+    let shown = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|error| FindError::NoSessions {
+        dir: shown.clone(),
+        error,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     paths.sort();
+    let (me, here) = (crate::login::login(), crate::login::host());
+    let (mut mine, mut others) = (Vec::new(), Vec::new());
     for path in paths.iter().rev() {
-        let Ok(read) = journal::read(path) else {
+        let Some(header) = crate::login::header_of(path) else {
             continue;
         };
-        if unfinished(&read) {
-            return Ok(path.clone());
+        if !journal::read(path).is_ok_and(|read| unfinished(&read)) {
+            continue;
+        }
+        let (login, host) = crate::login::of_header(&header);
+        let line = format!(
+            "  {}  {} to {}, by {}@{}, started {}",
+            crate::text::printable(&path.display().to_string()),
+            crate::text::printable(&header.release),
+            crate::text::printable(&header.environment),
+            crate::text::printable(&login),
+            crate::text::printable(&host),
+            crate::login::local_time(&header.started),
+        );
+        if login == me && host == here {
+            mine.push((path.clone(), line));
+        } else {
+            others.push(line);
         }
     }
-    Err(format!(
-        "no unfinished session in {}: name the journal to resume",
-        dir.display()
-    ))
+    let me = crate::text::printable(&me).into_owned();
+    match (mine.len(), others.is_empty()) {
+        (1, _) => Ok(mine.remove(0).0),
+        (0, true) => Err(FindError::NoneUnfinished { dir: shown }),
+        (0, false) => Err(FindError::OnlyOthers {
+            me,
+            dir: shown,
+            list: others.join("\n"),
+        }),
+        (count, _) => Err(FindError::Several {
+            count,
+            me,
+            list: mine
+                .into_iter()
+                .map(|(_, l)| l)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }),
+    }
 }
 
 fn unfinished(read: &Journal) -> bool {

@@ -38,6 +38,12 @@ on = "web"
 
 /// The operator's session, headless, waiting at its gate; its own home, journals and sockets.
 fn operator(g: &Gonogo) -> (Live, PathBuf) {
+    operator_as(g, None)
+}
+
+/// [`operator`], as `login` when given (a follower over SSH comes as the account's user, and
+/// `gonogo follow` without a session attaches only to a session of the follower's own login).
+fn operator_as(g: &Gonogo, login: Option<&str>) -> (Live, PathBuf) {
     let runtime = g.dir.path().join("runtime");
     std::fs::create_dir_all(&runtime).expect("runtime dir");
     std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).expect("chmod");
@@ -45,6 +51,9 @@ fn operator(g: &Gonogo) -> (Live, PathBuf) {
     std::fs::create_dir_all(&home).expect("home");
     let mut cmd = g.command(&[]);
     cmd.env("HOME", &home).env("XDG_RUNTIME_DIR", &runtime);
+    if let Some(login) = login {
+        cmd.env_remove("SUDO_USER").env("LOGNAME", login);
+    }
     let mut live = Live::spawn(cmd);
     live.wait_for("?? GATE");
     (live, runtime)
@@ -232,7 +241,7 @@ fn the_socket_is_the_users_own_and_another_uid_is_refused() {
 fn a_colleague_follows_over_ssh_with_a_key_restricted_to_follow() {
     let sshd = Sshd::start();
     let g = Gonogo::new(PROFILE);
-    let (mut op, runtime) = operator(&g);
+    let (mut op, runtime) = operator_as(&g, Some(sshd.user()));
     let mut pty = over_ssh(&sshd, &runtime, "--as carol", g.dir.path());
     pty.wait_text("Ship it to web-1?");
     pty.wait_text("watching: carol");
@@ -293,7 +302,7 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
         "gate = \"Ship it to web-1?\"\napprovals = 2",
     ) + "\n[[step]]\ngate = \"Looks good?\"\n";
     let g = Gonogo::new(&profile);
-    let (mut op, runtime) = operator(&g);
+    let (mut op, runtime) = operator_as(&g, Some(sshd.user()));
     op.say("go");
     op.say("go");
     op.wait_for("not counted");

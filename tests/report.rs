@@ -119,6 +119,7 @@ impl Session {
             release: "acme-web".into(),
             environment: "production".into(),
             operator: "ana@laptop".into(),
+            login: String::new(),
             terminal: None,
             started: "2026-11-23T13:41:04.000Z".into(),
             targets: vec![

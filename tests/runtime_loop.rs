@@ -168,6 +168,7 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
         release: "acme-web".into(),
         environment: "staging".into(),
         operator: "ana@test".into(),
+        login: String::new(),
         terminal: Some((80, 24)),
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),

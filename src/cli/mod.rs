@@ -134,7 +134,8 @@ pub enum Command {
     /// it stands, then as it goes. Scroll, filter and switch panes freely; m mirrors the
     /// operator's view; q leaves. The operator sees who follows.
     Follow {
-        /// The session (its id, or the start of it); default: the one running.
+        /// The session (its id, or the start of it); default: the one running, when it is your
+        /// login's (several, or another person's, are listed: name one).
         #[arg(value_name = "SESSION")]
         session: Option<String>,
         /// The name the operator sees (default: this user's).

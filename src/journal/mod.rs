@@ -36,6 +36,10 @@ pub struct Header {
     pub environment: String,
     /// `user@host` of the operator's machine.
     pub operator: String,
+    /// The person's login on that machine (`$SUDO_USER`, else `$LOGNAME`…: see `crate::login`);
+    /// empty in journals written before it was recorded.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub login: String,
     /// The operator's terminal at the start (columns, rows); `None` when headless without one.
     pub terminal: Option<(u16, u16)>,
     /// When the session started, RFC 3339.

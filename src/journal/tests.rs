@@ -240,6 +240,7 @@ fn header() -> Header {
         release: "shop".into(),
         environment: "production".into(),
         operator: "ana@laptop".into(),
+        login: String::new(),
         terminal: Some((80, 24)),
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: vec![HeaderTarget {

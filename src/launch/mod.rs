@@ -269,6 +269,7 @@ fn open_journal(
         release: plan.release.clone(),
         environment: plan.environment.clone(),
         operator: format!("{operator}@{host}"),
+        login: crate::login::login(),
         terminal,
         started: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         targets: plan
@@ -317,6 +318,11 @@ fn follow_socket(
         release: session.plan.release.clone(),
         environment: session.plan.environment.clone(),
         operator: operator.to_string(),
+        // Whose session it is, and since when, as its journal says (a resumed one too).
+        login: crate::login::login(),
+        started: crate::login::header_of(journal.path())
+            .map(|h| h.started)
+            .unwrap_or_default(),
     };
     match crate::share::socket::serve(hello, records.clone(), events, inputs) {
         Ok(server) => {

@@ -25,7 +25,7 @@ use crate::ui::theme::Theme;
 /// `gonogo follow`'s options.
 #[derive(Debug, Clone, Default)]
 pub struct FollowArgs {
-    /// A session id, or the start of one; default: the one running.
+    /// A session id, or the start of one; default: the one running, when it is this login's.
     pub session: Option<String>,
     /// Who follows, as the operator sees it (default: this user's name).
     pub name: Option<String>,
@@ -143,77 +143,6 @@ struct Numbered {
     seq: u64,
 }
 
-/// The socket of the session to follow: the one running, the one named, or one picked.
-fn pick(session: Option<&str>) -> Result<PathBuf, String> {
-    let dir = socket::dir()?;
-    let mut live = Vec::new();
-    for entry in
-        std::fs::read_dir(&dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-    {
-        let Ok(entry) = entry else { continue };
-        let path = entry.path();
-        let Some(id) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".sock"))
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        match std::os::unix::net::UnixStream::connect(&path) {
-            Ok(_) => live.push((id, path)),
-            // A session that was killed leaves its socket: nobody answers there.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                let _ = std::fs::remove_file(&path);
-            }
-            Err(_) => {}
-        }
-    }
-    live.sort();
-    if let Some(wanted) = session {
-        live.retain(|(id, _)| id.starts_with(wanted));
-    }
-    let ids = |live: &[(String, PathBuf)]| {
-        live.iter()
-            .map(|(id, _)| format!("  {id}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    match live.len() {
-        0 => Err(match session {
-            Some(s) => format!(
-                "no running session {s} of this user (looked in {})",
-                dir.display()
-            ),
-            None => format!(
-                "no gonogo session of this user is running (looked in {})",
-                dir.display()
-            ),
-        }),
-        1 => Ok(live.remove(0).1),
-        _ if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
-            eprintln!("gonogo follow: these sessions run:");
-            for (i, (id, _)) in live.iter().enumerate() {
-                eprintln!("  {}. {id}", i + 1);
-            }
-            eprint!("which one? ");
-            let mut answer = String::new();
-            let _ = std::io::stdin().read_line(&mut answer);
-            let n: usize = answer
-                .trim()
-                .parse()
-                .map_err(|_| "no session chosen".to_string())?;
-            live.get(n.wrapping_sub(1))
-                .map(|(_, p)| p.clone())
-                .ok_or_else(|| "no such session".to_string())
-        }
-        _ => Err(format!(
-            "several sessions run; name one: gonogo follow SESSION\n{}",
-            ids(&live)
-        )),
-    }
-}
-
 /// How this follower reached the machine: through SSH (the colleague's address) or here.
 fn via() -> String {
     match std::env::var("SSH_CONNECTION") {
@@ -223,7 +152,8 @@ fn via() -> String {
 }
 
 async fn follow(args: &FollowArgs) -> Result<(), String> {
-    let path = pick(args.session.as_deref())?;
+    let picked = super::sessions::pick(args.session.as_deref()).map_err(|e| e.to_string())?;
+    let path = picked.path;
     let name = args
         .approver
         .clone()
@@ -262,6 +192,8 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
         cockpit = cockpit.approver();
     }
     cockpit.ui.following = Some(hello.operator.clone());
+    // Whose session this is, first: on a shared account it may be another person's.
+    cockpit.ui.notice = Some(super::sessions::whose(&hello, &crate::login::login()));
     cockpit.ui.present = presenter;
     let result = watch(
         &mut cockpit,

@@ -1,6 +1,8 @@
-//! Sharing a running session: the follow socket (`socket.rs`) and `gonogo follow` (`follow.rs`).
+//! Sharing a running session: the follow socket (`socket.rs`), `gonogo follow` (`follow.rs`)
+//! and which session it follows (`sessions.rs`).
 
 pub mod follow;
+pub mod sessions;
 pub mod socket;
 pub mod vote;
 

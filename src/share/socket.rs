@@ -20,7 +20,9 @@ pub const PROTOCOL: u32 = 1;
 /// How many records a follower may fall behind before it is told to resync.
 pub const BACKLOG: usize = 4096;
 
-/// The first line a follower reads: which session, and where its journal is.
+/// The first line a follower reads: which session, whose, and where its journal is. Sent as
+/// soon as the session accepts the connection (before the follower says who it is), so
+/// `gonogo follow` can list the sessions running without joining any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Hello {
     pub follow: u32,
@@ -29,6 +31,12 @@ pub struct Hello {
     pub release: String,
     pub environment: String,
     pub operator: String,
+    /// The operator's login (see `crate::login`); empty from a gonogo that did not say.
+    #[serde(default)]
+    pub login: String,
+    /// When the session started (RFC 3339), as its journal's header says.
+    #[serde(default)]
+    pub started: String,
 }
 
 /// The first line a follower writes: who follows, whether they may approve, and how they
@@ -170,6 +178,14 @@ async fn follower(
             .await;
         return;
     }
+    let hello_line = serde_json::to_string(&*hello).expect("plain data");
+    if write
+        .write_all(format!("{hello_line}\n").as_bytes())
+        .await
+        .is_err()
+    {
+        return;
+    }
     let mut reader = BufReader::new(read);
     let mut pending = Vec::new();
     let join = tokio::time::timeout(
@@ -186,14 +202,6 @@ async fn follower(
         let _ = write.write_all(b"refused: say who follows first\n").await;
         return;
     };
-    let hello_line = serde_json::to_string(&*hello).expect("plain data");
-    if write
-        .write_all(format!("{hello_line}\n").as_bytes())
-        .await
-        .is_err()
-    {
-        return;
-    }
     // Names and addresses come from the follower: made printable and short before anyone
     // sees or records them.
     let clean = |s: &str| {

@@ -16,6 +16,7 @@ fn header() -> Header {
         release: "shop".into(),
         environment: "staging".into(),
         operator: "ana@laptop".into(),
+        login: String::new(),
         terminal: None,
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),
