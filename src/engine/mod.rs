@@ -26,6 +26,7 @@ pub use event::{
     Timer,
 };
 pub use plan::{Origin, ReleasePlan, Unattended};
+pub use resume::Interruption;
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
 pub use undo::{NotUndone, UndoMark};
 

@@ -40,8 +40,10 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::Connected { target: t() },
         EventKind::Resumed {
-            by: "ana".into(),
+            by: "ana@laptop".into(),
             unattended: None,
+            stopped_at: Some(1_790_000_000_000),
+            stopped_t: Some(12_345_678),
         },
         EventKind::ConnectFailed {
             target: t(),
