@@ -459,7 +459,12 @@ pub fn interrupted_words_of(count: usize) -> Option<String> {
 /// A gap to the second, in one word: "2m35s", "45s", "1h2m", "3d4h".
 pub fn gap(ms: u64) -> String {
     let s = ms / 1000;
-    let parts = [(s / 86_400, "d"), (s / 3600 % 24, "h"), (s / 60 % 60, "m"), (s % 60, "s")];
+    let parts = [
+        (s / 86_400, "d"),
+        (s / 3600 % 24, "h"),
+        (s / 60 % 60, "m"),
+        (s % 60, "s"),
+    ];
     let said: String = parts
         .iter()
         .filter(|(n, _)| *n > 0)

@@ -77,27 +77,42 @@ fn run(step: usize) -> RunId {
 fn write(path: &Path) {
     let mut writer = Writer::create(path, &header()).expect("journal");
     let first = [
-        (0, EventKind::Started {
-            session: "20261123T031000Z-1".into(),
-            operator: "ana".into(),
-            plan: Box::new(plan()),
-        }),
-        (1_000, EventKind::Connected {
-            target: "web-1".into(),
-        }),
-        (1_500, EventKind::LockTaken {
-            target: "web-1".into(),
-        }),
-        (3_000, EventKind::Exited {
-            run: run(0),
-            status: 0,
-        }),
-        (125_000, EventKind::Decided {
-            by: "ana".into(),
-            decision: Decision::Go,
-            note: None,
-            actor: Actor::Person,
-        }),
+        (
+            0,
+            EventKind::Started {
+                session: "20261123T031000Z-1".into(),
+                operator: "ana".into(),
+                plan: Box::new(plan()),
+            },
+        ),
+        (
+            1_000,
+            EventKind::Connected {
+                target: "web-1".into(),
+            },
+        ),
+        (
+            1_500,
+            EventKind::LockTaken {
+                target: "web-1".into(),
+            },
+        ),
+        (
+            3_000,
+            EventKind::Exited {
+                run: run(0),
+                status: 0,
+            },
+        ),
+        (
+            125_000,
+            EventKind::Decided {
+                by: "ana".into(),
+                decision: Decision::Go,
+                note: None,
+                actor: Actor::Person,
+            },
+        ),
     ];
     for (after, kind) in first {
         writer.event(&Event::new(T0 + after, kind));
@@ -110,23 +125,35 @@ fn write(path: &Path) {
     let resumed = stopped + 155_000;
     let mut writer = append(path, seq, t);
     let then = [
-        (0, EventKind::Resumed {
-            by: "bo@desk".into(),
-            unattended: None,
-            stopped_at: Some(stopped),
-            stopped_t: Some(t),
-        }),
-        (200, EventKind::LockTaken {
-            target: "web-1".into(),
-        }),
-        (30_000, EventKind::Exited {
-            run: run(2),
-            status: 0,
-        }),
-        (30_500, EventKind::LocksReleased {
-            released: vec!["web-1".into()],
-            kept: Vec::new(),
-        }),
+        (
+            0,
+            EventKind::Resumed {
+                by: "bo@desk".into(),
+                unattended: None,
+                stopped_at: Some(stopped),
+                stopped_t: Some(t),
+            },
+        ),
+        (
+            200,
+            EventKind::LockTaken {
+                target: "web-1".into(),
+            },
+        ),
+        (
+            30_000,
+            EventKind::Exited {
+                run: run(2),
+                status: 0,
+            },
+        ),
+        (
+            30_500,
+            EventKind::LocksReleased {
+                released: vec!["web-1".into()],
+                kept: Vec::new(),
+            },
+        ),
     ];
     for (after, kind) in then {
         writer.event(&Event::new(resumed + after, kind));
@@ -177,10 +204,13 @@ fn a_resumed_session_is_reported_interrupted_and_resumed() {
     assert!(md.contains(&format!("- 03:14:40Z {said}\n")), "{md}");
     // The resume's lock is a confirmation, said so: no unexplained second take.
     assert_eq!(md.matches("locks taken on web-1").count(), 1, "{md}");
-    assert!(md.contains("- 03:14:40Z locks confirmed on web-1\n"), "{md}");
+    assert!(
+        md.contains("- 03:14:40Z locks confirmed on web-1\n"),
+        "{md}"
+    );
 
-    let json: serde_json::Value = serde_json::from_str(&report(&path, &["--format", "json"]))
-        .expect("the JSON report");
+    let json: serde_json::Value =
+        serde_json::from_str(&report(&path, &["--format", "json"])).expect("the JSON report");
     let summary = &json["summary"];
     assert_eq!(
         summary["headline"],
@@ -216,8 +246,8 @@ fn a_session_never_interrupted_says_nothing_of_it() {
         },
     ));
     drop(writer);
-    let json: serde_json::Value = serde_json::from_str(&report(&path, &["--format", "json"]))
-        .expect("the JSON report");
+    let json: serde_json::Value =
+        serde_json::from_str(&report(&path, &["--format", "json"])).expect("the JSON report");
     assert_eq!(json["summary"]["headline"], "outcome unknown");
     assert_eq!(json["summary"]["interruptions"], serde_json::json!([]));
     assert!(!report(&path, &[]).contains("interrupted"));

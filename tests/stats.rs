@@ -209,8 +209,17 @@ fn sessions_gonogo_died_in_and_a_resume_finished_are_counted_interrupted() {
 
     let (code, table, _) = stats(dir, &[]);
     assert_eq!(code, Some(0));
-    let head: Vec<&str> = table.lines().next().expect("a header").split("  ").collect();
-    assert_eq!(head.last().map(|h| h.trim()), Some("interrupted"), "{table}");
+    let head: Vec<&str> = table
+        .lines()
+        .next()
+        .expect("a header")
+        .split("  ")
+        .collect();
+    assert_eq!(
+        head.last().map(|h| h.trim()),
+        Some("interrupted"),
+        "{table}"
+    );
     let row = table
         .lines()
         .find(|l| l.starts_with("staging"))

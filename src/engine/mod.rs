@@ -26,8 +26,8 @@ pub use event::{
     Timer,
 };
 pub use plan::{Origin, ReleasePlan, Unattended};
-pub use resume::Interruption;
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
+pub use resume::Interruption;
 pub use undo::{NotUndone, UndoMark};
 
 #[cfg(test)]

@@ -208,7 +208,10 @@ fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, E
         Some(from) => (
             from.release.clone(),
             EventKind::Resumed {
-                by: format!("{operator}@{}", gethostname::gethostname().to_string_lossy()),
+                by: format!(
+                    "{operator}@{}",
+                    gethostname::gethostname().to_string_lossy()
+                ),
                 unattended: flags.unattended,
                 stopped_at: Some(from.stopped.0),
                 stopped_t: Some(from.stopped.1),

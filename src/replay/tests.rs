@@ -228,8 +228,10 @@ fn resumed_journal() -> Journal {
         stopped_t: Some(t),
     };
     j.lines.insert(8, resumed(resume, 0));
-    j.lines
-        .insert(9, resumed(EventKind::LockTaken { target: "a".into() }, 1000));
+    j.lines.insert(
+        9,
+        resumed(EventKind::LockTaken { target: "a".into() }, 1000),
+    );
     for (i, line) in j.lines.iter_mut().enumerate() {
         line.seq = i as u64 + 1;
     }
@@ -264,10 +266,16 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
             .draw(|frame| bar::render(frame, frame.area(), player, &theme))
             .expect("draw");
         let cells = terminal.backend().buffer().content().to_vec();
-        cells.iter().map(|c| c.symbol().to_string()).collect::<String>()
+        cells
+            .iter()
+            .map(|c| c.symbol().to_string())
+            .collect::<String>()
     };
     let here = row(&player);
-    assert!(here.contains("┤ ↯ interrupted: gonogo stopped at"), "{here}");
+    assert!(
+        here.contains("┤ ↯ interrupted: gonogo stopped at"),
+        "{here}"
+    );
     player.seek(0);
     let before = row(&player);
     assert!(
@@ -275,5 +283,8 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
         "{before}"
     );
     player.seek(player.end());
-    assert_eq!(player.release.outcome, Some(crate::engine::Outcome::Released));
+    assert_eq!(
+        player.release.outcome,
+        Some(crate::engine::Outcome::Released)
+    );
 }

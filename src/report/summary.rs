@@ -109,8 +109,8 @@ fn headline(release: &Release) -> String {
         Some(_) => crate::summary::outcome_parts(release),
         None => ("outcome unknown", None),
     };
-    let interrupted = crate::summary::interrupted_words(release)
-        .map_or(String::new(), |w| format!(" ({w})"));
+    let interrupted =
+        crate::summary::interrupted_words(release).map_or(String::new(), |w| format!(" ({w})"));
     let detail = detail.map_or(String::new(), |d| format!(": {d}"));
     format!("{word}{interrupted}{detail}")
 }
