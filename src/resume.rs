@@ -14,6 +14,9 @@ pub struct ResumeFrom {
     pub path: PathBuf,
     /// The journal's last record number and time.
     pub last: (u64, u64),
+    /// When the gonogo that died wrote its last event: wall time and `t` (what the resume
+    /// records it lost).
+    pub stopped: (crate::engine::Millis, u64),
     /// The profile the session ran, as its header names it, and its SHA-256.
     pub profile: PathBuf,
     pub profile_sha256: String,
@@ -56,12 +59,21 @@ pub fn find(path: Option<&Path>) -> Result<ResumeFrom, String> {
     }
     let header = read.header().clone();
     Ok(ResumeFrom {
+        stopped: last_event(&read).unwrap_or((release.now, read.last().1)),
         release,
         last: read.last(),
         path,
         profile: PathBuf::from(&header.profile),
         profile_sha256: header.profile_sha256,
         started: header.started,
+    })
+}
+
+/// The last event's wall time and `t`.
+fn last_event(read: &Journal) -> Option<(crate::engine::Millis, u64)> {
+    read.lines.iter().rev().find_map(|l| match &l.entry {
+        journal::Entry::Event(e) => Some((e.at, l.t)),
+        journal::Entry::View(_) => None,
     })
 }
 

@@ -131,7 +131,8 @@ pub async fn run_from<D: Drivers>(
 ) -> (Release, Option<Writer>) {
     let operator = match &first {
         EventKind::Started { operator, .. } => operator.clone(),
-        EventKind::Resumed { by, .. } => by.clone(),
+        // `user@host` resumed it; decisions name the person, as a run's do.
+        EventKind::Resumed { by, .. } => by.split('@').next().unwrap_or(by).to_string(),
         _ => release.operator.clone(),
     };
     let start = first;

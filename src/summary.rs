@@ -53,6 +53,9 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             crate::headless::describe(&d.decision)
         ));
     }
+    for i in &release.interruptions {
+        out.push(format!("   {}", interruption_said(i)));
+    }
     for line in undo_lines(release) {
         out.push(format!("   {line}"));
     }
@@ -424,6 +427,52 @@ fn host_state(release: &Release, target: &str) -> String {
     }
 }
 
+/// The one sentence an interruption is told in, everywhere (headless, the notification, the
+/// replay's timeline, the report, the summary): "gonogo stopped at 03:12:05Z (no end record),
+/// resumed at 03:14:40Z by ana@laptop, 2m35s later".
+pub fn interruption_said(i: &crate::engine::Interruption) -> String {
+    format!(
+        "gonogo stopped at {} (no end record), resumed at {} by {}, {} later",
+        clock(i.stopped_at),
+        clock(i.resumed_at),
+        printable(&i.by),
+        gap(i.gap_ms())
+    )
+}
+
+/// "interrupted and resumed once" (twice, 3 times); `None` for a session never interrupted.
+pub fn interrupted_words(release: &Release) -> Option<String> {
+    interrupted_words_of(release.interruptions.len())
+}
+
+/// "interrupted and resumed once" of a count of interruptions.
+pub fn interrupted_words_of(count: usize) -> Option<String> {
+    let times = match count {
+        0 => return None,
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        n => format!("{n} times"),
+    };
+    Some(format!("interrupted and resumed {times}"))
+}
+
+/// A gap to the second, in one word: "2m35s", "45s", "1h2m", "3d4h".
+pub fn gap(ms: u64) -> String {
+    let s = ms / 1000;
+    let parts = [
+        (s / 86_400, "d"),
+        (s / 3600 % 24, "h"),
+        (s / 60 % 60, "m"),
+        (s % 60, "s"),
+    ];
+    let said: String = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if said.is_empty() { "0s".into() } else { said }
+}
+
 /// `HH:MM:SSZ` of a moment (UTC: the same on every machine that reads it).
 pub(crate) fn clock(at: u64) -> String {
     i64::try_from(at)
@@ -440,6 +489,31 @@ fn took(ms: u64) -> String {
 mod tests {
     use crate::engine::{Event, EventKind, Release};
     use crate::profile::{self, Purpose, Source};
+
+    #[test]
+    fn an_interruption_is_said_in_one_sentence() {
+        let i = crate::engine::Interruption {
+            stopped_at: 1_790_000_000_000,
+            stopped_t: Some(1),
+            resumed_at: 1_790_000_155_400,
+            by: "ana@laptop\x1b[2J".into(),
+        };
+        assert_eq!(
+            super::interruption_said(&i),
+            "gonogo stopped at 14:13:20Z (no end record), resumed at 14:15:55Z \
+             by ana@laptop\\e[2J, 2m35s later"
+        );
+        assert_eq!(super::gap(0), "0s");
+        assert_eq!(super::gap(3_725_000), "1h2m5s");
+        assert_eq!(super::gap(90_000_000), "1d1h");
+        let mut release = Release::default();
+        assert_eq!(super::interrupted_words(&release), None);
+        release.interruptions = vec![i.clone(), i.clone()];
+        assert_eq!(
+            super::interrupted_words(&release).as_deref(),
+            Some("interrupted and resumed twice")
+        );
+    }
 
     #[test]
     fn moments_read_as_utc_clock_times() {

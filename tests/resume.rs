@@ -68,6 +68,23 @@ fn a_session_killed_mid_step_resumes_and_the_step_runs_exactly_once() {
         .collect();
     assert!(kinds.contains(&"resumed".to_string()), "{kinds:?}");
     assert_eq!(kinds.last().map(String::as_str), Some("locks_released"));
+    // The crash is in the record: said as it resumed, and by the report.
+    assert!(
+        shown.contains("gonogo: gonogo stopped at ")
+            && shown.contains("(no end record), resumed at "),
+        "{shown}"
+    );
+    let report = Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .arg("report")
+        .arg(&path)
+        .output()
+        .expect("report");
+    let said = text(&report);
+    assert!(
+        said.contains("**released** (interrupted and resumed once)"),
+        "{said}"
+    );
+    assert!(said.contains("(no end record), resumed at "), "{said}");
 
     // Nothing left to resume.
     let again = resume(&g, &[&path.display().to_string()])

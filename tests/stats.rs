@@ -151,3 +151,82 @@ fn a_directory_that_cannot_be_read_is_an_error() {
     assert!(out.is_empty());
     assert!(stderr.contains("cannot read the directory"), "{stderr}");
 }
+
+/// The journal at `from` as it would read had gonogo died right after taking the lock and been
+/// resumed 2m35s later: a `resumed` record and the lock's confirmation after the `lock_taken`.
+fn interrupted_copy(from: &Path, to: &Path) {
+    let text = std::fs::read_to_string(from).expect("the journal");
+    let mut lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let at = lines
+        .iter()
+        .position(|l| l["type"] == "lock_taken")
+        .expect("a lock_taken record");
+    let taken = lines[at].clone();
+    let stopped = gonogo::journal::parse_timestamp(taken["ts"].as_str().expect("ts")).expect("ts");
+    let mut resumed = taken.clone();
+    resumed["type"] = "resumed".into();
+    resumed["ts"] = gonogo::journal::timestamp(stopped + 155_000).into();
+    resumed["data"] = serde_json::json!({
+        "by": "ana@laptop",
+        "stopped_at": stopped,
+        "stopped_t": taken["t"],
+    });
+    let mut confirmed = taken.clone();
+    confirmed["ts"] = resumed["ts"].clone();
+    lines.insert(at + 1, resumed);
+    lines.insert(at + 2, confirmed);
+    let mut out = String::new();
+    for (seq, mut line) in lines.into_iter().enumerate() {
+        if seq > 0 {
+            line["seq"] = seq.into();
+        }
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    std::fs::write(to, out).expect("write");
+}
+
+#[test]
+fn sessions_gonogo_died_in_and_a_resume_finished_are_counted_interrupted() {
+    let journals = tempfile::tempdir().expect("journals");
+    let dir = journals.path();
+    assert_eq!(
+        release(dir, "a.jsonl", "staging", "echo deployed", &[]),
+        Some(0)
+    );
+    interrupted_copy(&dir.join("a.jsonl"), &dir.join("b.jsonl"));
+
+    let (code, json, stderr) = stats(dir, &["--format", "json"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let s: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    let staging = &s["environments"][0];
+    assert_eq!(staging["releases"], 2, "{json}");
+    assert_eq!(staging["released"], 2, "the resumed one ended too: {json}");
+    assert_eq!(staging["interrupted"], 1, "{json}");
+
+    let (code, table, _) = stats(dir, &[]);
+    assert_eq!(code, Some(0));
+    let head: Vec<&str> = table
+        .lines()
+        .next()
+        .expect("a header")
+        .split("  ")
+        .collect();
+    assert_eq!(
+        head.last().map(|h| h.trim()),
+        Some("interrupted"),
+        "{table}"
+    );
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("staging"))
+        .unwrap_or_else(|| panic!("no staging row in:\n{table}"));
+    assert_eq!(row.split_whitespace().last(), Some("1"), "{table}");
+    assert!(
+        table.contains("interrupted: gonogo died mid-release and was resumed"),
+        "{table}"
+    );
+}

@@ -165,7 +165,7 @@ pub enum Command {
         speed: f64,
     },
     /// Re-render a recorded session into an asciicast v2 file (`asciinema play OUT.cast`),
-    /// with markers at gates, failures and rollbacks.
+    /// with markers at gates, failures, rollbacks and resumes.
     Export {
         #[arg(value_name = "JOURNAL")]
         journal: PathBuf,

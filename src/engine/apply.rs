@@ -27,6 +27,7 @@ impl Release {
             self.notify_failed(event.at, message, error, *attempts);
             return Vec::new();
         }
+        let before = self.now;
         self.now = self.now.max(event.at);
         // Log lines held for a trace that nothing continued for long enough are judged before
         // anything reads them.
@@ -79,7 +80,13 @@ impl Release {
                 self.set_link(target, LinkState::Up);
                 self.mark_link(target, &format!("reconnected after {gap}"));
             }
-            EventKind::Resumed { by, unattended } => {
+            EventKind::Resumed {
+                by,
+                unattended,
+                stopped_at,
+                stopped_t,
+            } => {
+                self.interrupted(by, (*stopped_at, *stopped_t), before, event.at);
                 // The followers start again: what they held ended with the old session.
                 self.settle_logs(None);
                 if let Some(policy) = unattended

@@ -38,6 +38,14 @@ pub enum EventKind {
         /// `--unattended` given to the resume: the policy from now on.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         unattended: Option<super::plan::Unattended>,
+        /// When the gonogo that died wrote its last record (its `ts`), as the resume read the
+        /// journal; the event's own time is when it was resumed. Absent in older journals: the
+        /// last event before this one says it then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped_at: Option<Millis>,
+        /// That last record's `t` (microseconds since the session started).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped_t: Option<u64>,
     },
     /// The host key a target showed was found in known_hosts (or added with
     /// `--accept-new-host-keys`): its fingerprint, for the record.

@@ -27,6 +27,7 @@ pub use event::{
 };
 pub use plan::{Origin, ReleasePlan, Unattended};
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
+pub use resume::Interruption;
 pub use undo::{NotUndone, UndoMark};
 
 #[cfg(test)]

@@ -65,6 +65,8 @@ pub struct Release {
     pub signatures: super::signature::ErrorSignatures,
     /// `gonogo resume` is confirming the locks before anything goes on.
     pub resuming: bool,
+    /// Every time gonogo died mid-release and a resume went on with it, in order.
+    pub interruptions: Vec<super::resume::Interruption>,
     /// `[notify]` messages the webhook did not take: the last few, and how many in all.
     pub notify_failures: Vec<NotifyFailure>,
     pub notify_failed: u64,

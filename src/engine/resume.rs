@@ -6,10 +6,52 @@
 //! question, probes and followers. A lock that another session took meanwhile stops it, saying
 //! who.
 
-use super::event::{Effect, RunId, StepList, Timer};
+use serde::{Deserialize, Serialize};
+
+use super::event::{Effect, Millis, RunId, StepList, Timer};
 use super::release::{LockState, Question, Release, RunStatus, Stage};
 
+/// gonogo died mid-release and a resume went on with it: what the journal lost between.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interruption {
+    /// When the gonogo that died wrote its last record (wall time).
+    pub stopped_at: Millis,
+    /// That record's `t` (microseconds since the session started), when the resume said it.
+    pub stopped_t: Option<u64>,
+    /// When the resume went on (the `resumed` event's time).
+    pub resumed_at: Millis,
+    /// Who resumed it, `user@host`.
+    pub by: String,
+}
+
+impl Interruption {
+    /// How long nothing was recorded: from the last record to the resume.
+    pub fn gap_ms(&self) -> Millis {
+        self.resumed_at.saturating_sub(self.stopped_at)
+    }
+}
+
 impl Release {
+    /// A resume at `at`: the interruption it ends is remembered (`stopped_at` from the event, or
+    /// for an older journal the last event's time before it, `before`).
+    pub(super) fn interrupted(
+        &mut self,
+        by: &str,
+        (stopped_at, stopped_t): (Option<Millis>, Option<u64>),
+        before: Millis,
+        at: Millis,
+    ) {
+        if self.started_at.is_none() || self.is_finished() {
+            return;
+        }
+        self.interruptions.push(Interruption {
+            stopped_at: stopped_at.unwrap_or(before).min(at),
+            stopped_t,
+            resumed_at: at,
+            by: by.to_string(),
+        });
+    }
+
     /// The loop came back with this release rebuilt from its journal; `by` resumed it.
     pub(super) fn resumed(&mut self, by: &str, fx: &mut Vec<Effect>) {
         if self.started_at.is_none() || self.is_finished() {

@@ -172,6 +172,12 @@ impl Frontend for Headless {
             // Said by `connected`; the fingerprint is the journal's.
             EventKind::HostKeyTrusted { .. } => {}
             EventKind::Resumed { by, .. } => {
+                if let Some(lost) = release.interruptions.last() {
+                    self.line(format!(
+                        "gonogo: {}",
+                        crate::summary::interruption_said(lost)
+                    ));
+                }
                 self.line(format!(
                     "gonogo: {} resumed the session: confirming the locks, attaching to the steps still running",
                     printable(by)

@@ -40,8 +40,10 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::Connected { target: t() },
         EventKind::Resumed {
-            by: "ana".into(),
+            by: "ana@laptop".into(),
             unattended: None,
+            stopped_at: Some(1_790_000_000_000),
+            stopped_t: Some(12_345_678),
         },
         EventKind::ConnectFailed {
             target: t(),
@@ -390,6 +392,27 @@ fn unknown_types_are_skipped_and_damaged_lines_said() {
             .any(|w| w.contains("1 damaged line(s) skipped (line 5)")),
         "{:?}",
         journal.warnings
+    );
+}
+
+#[test]
+fn a_resume_recorded_before_it_said_what_was_lost_still_reads() {
+    let mut text = serde_json::to_string(&header()).unwrap();
+    text.push('\n');
+    text.push_str(
+        r#"{"seq":1,"t":5,"ts":"2027-01-15T08:00:00.000Z","type":"resumed","data":{"by":"ana"}}"#,
+    );
+    text.push('\n');
+    let journal = read_str(&text).unwrap();
+    let kinds: Vec<&EventKind> = journal.events().map(|e| &e.kind).collect();
+    assert_eq!(
+        kinds,
+        [&EventKind::Resumed {
+            by: "ana".into(),
+            unattended: None,
+            stopped_at: None,
+            stopped_t: None,
+        }]
     );
 }
 

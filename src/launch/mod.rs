@@ -209,8 +209,13 @@ fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, E
         Some(from) => (
             from.release.clone(),
             EventKind::Resumed {
-                by: operator.to_string(),
+                by: format!(
+                    "{operator}@{}",
+                    gethostname::gethostname().to_string_lossy()
+                ),
                 unattended: flags.unattended,
+                stopped_at: Some(from.stopped.0),
+                stopped_t: Some(from.stopped.1),
             },
         ),
     }

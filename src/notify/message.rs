@@ -78,11 +78,14 @@ impl Herald {
                 // What the session said before gonogo died was said then.
                 self.rolling_back = rolling_back(release);
                 self.ended = release.outcome.is_some();
+                let lost = release.interruptions.last().map_or(String::new(), |i| {
+                    format!(" ({})", crate::summary::interruption_said(i))
+                });
                 out.push(say(
                     MessageKind::Resumed,
                     "release resumed".into(),
                     format!(
-                        "🔁 {by} resumed {}: {}",
+                        "🔁 {by} resumed {}: {}{lost}",
                         what(release),
                         where_now(release, at)
                     ),

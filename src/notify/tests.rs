@@ -336,3 +336,32 @@ async fn a_webhook_that_holds_every_request_makes_the_queue_drop_its_oldest_neve
         assert_eq!((message.as_str(), *attempts), ("status update", 0));
     }
 }
+
+#[test]
+fn a_resume_tells_the_team_what_was_lost() {
+    let mut told = Told::new();
+    told.send(EventKind::Connected {
+        target: "web-1".into(),
+    });
+    told.send(EventKind::LockTaken {
+        target: "web-1".into(),
+    });
+    let stopped = told.at;
+    told.at += 154_000;
+    told.send(EventKind::Resumed {
+        by: "bo@desk".into(),
+        unattended: None,
+        stopped_at: Some(stopped),
+        stopped_t: Some(3_000_000),
+    });
+    let resumed = told.said.last().expect("a message");
+    assert_eq!(resumed.kind, MessageKind::Resumed);
+    assert!(
+        resumed.text.ends_with(
+            "(gonogo stopped at 14:13:23Z (no end record), resumed at 14:15:58Z by bo@desk, \
+             2m35s later)"
+        ),
+        "{}",
+        resumed.text
+    );
+}

@@ -1,5 +1,6 @@
 //! The replay's own row: playing or paused, speed, where it stands, a timeline with marks at
-//! gates (◆), failures (✗) and rollbacks (↺), and the last mark passed in words.
+//! gates (◆), failures (✗), rollbacks (↺) and resumes after gonogo died (↯), and the last mark
+//! passed in words.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -46,6 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, theme: &Theme) {
             MarkKind::Gate => ('◆', Color::Cyan),
             MarkKind::Failure => ('✗', Color::Red),
             MarkKind::Rollback => ('↺', Color::Yellow),
+            MarkKind::Resumed => ('↯', Color::Magenta),
         };
         let i = at(mark.t).min(track - 1);
         // A failure or a rollback is never hidden under a gate.

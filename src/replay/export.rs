@@ -1,7 +1,7 @@
 //! `gonogo export JOURNAL --asciicast OUT.cast`: the session re-rendered into an asciicast v2
 //! file (`asciinema play` plays it): the cockpit drawn at the size asked for, as the operator's
 //! view records say, one "o" event per changed frame (only what changed is written, as on a
-//! terminal), and "m" markers at gates, failures and rollbacks. The journal holds no secret, so
+//! terminal), and "m" markers at gates, failures, rollbacks and resumes. The journal holds no secret, so
 //! neither does the cast.
 
 use std::io::Write;

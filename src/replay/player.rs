@@ -27,6 +27,8 @@ pub enum MarkKind {
     Gate,
     Failure,
     Rollback,
+    /// gonogo died and a resume went on with the session.
+    Resumed,
 }
 
 /// What the operator had on screen, as the view records say.
@@ -107,7 +109,20 @@ impl Player {
                     if let Some(mark) = mark_of(&release, event, line.t) {
                         marks.push(mark);
                     }
+                    let interrupted = release.interruptions.len();
                     release.apply(event);
+                    if release.interruptions.len() > interrupted
+                        && let Some(lost) = release.interruptions.last()
+                    {
+                        marks.push(Mark {
+                            t: line.t,
+                            kind: MarkKind::Resumed,
+                            label: format!(
+                                "↯ interrupted: {}",
+                                crate::summary::interruption_said(lost)
+                            ),
+                        });
+                    }
                     last_at = Some((line.t, event.at));
                 }
                 Entry::View(change) => view.apply(change),

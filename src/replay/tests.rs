@@ -198,3 +198,93 @@ fn the_cast_is_asciicast_v2_with_monotonic_times_and_markers() {
     assert!(shown.contains("RELEASED"), "the end is drawn");
     assert!(shown.contains("not yet"), "the output is drawn");
 }
+
+/// The journal with gonogo killed after the gate and resumed 2m35s later by bo: the resume
+/// and its lock's confirmation half a second after the gate (the journal's `t` goes on from
+/// its last record), every later event 2m35s later in wall time.
+fn resumed_journal() -> Journal {
+    let mut j = journal();
+    let gate = j.lines[7].clone();
+    let Entry::Event(decided) = &gate.entry else {
+        panic!("the gate's decision");
+    };
+    let (t, at) = (gate.t, decided.at);
+    let gap = 155_000;
+    for line in &mut j.lines[8..] {
+        if let Entry::Event(e) = &mut line.entry {
+            e.at += gap;
+        }
+    }
+    let resumed = |kind, dt: u64| Line {
+        seq: 0,
+        t: t + 500_000 + dt,
+        actor: None,
+        entry: Entry::Event(Event::new(at + gap + dt / 1000, kind)),
+    };
+    let resume = EventKind::Resumed {
+        by: "bo@desk".into(),
+        unattended: None,
+        stopped_at: Some(at),
+        stopped_t: Some(t),
+    };
+    j.lines.insert(8, resumed(resume, 0));
+    j.lines.insert(
+        9,
+        resumed(EventKind::LockTaken { target: "a".into() }, 1000),
+    );
+    for (i, line) in j.lines.iter_mut().enumerate() {
+        line.seq = i as u64 + 1;
+    }
+    j
+}
+
+#[test]
+fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
+    let mut player = Player::new(resumed_journal());
+    let kinds: Vec<MarkKind> = player.marks.iter().map(|m| m.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![MarkKind::Failure, MarkKind::Gate, MarkKind::Resumed]
+    );
+    assert_eq!(
+        player.marks[2].label,
+        "↯ interrupted: gonogo stopped at 08:00:07Z (no end record), resumed at 08:02:42Z \
+         by bo@desk, 2m35s later"
+    );
+    player.jump(true);
+    player.jump(true);
+    assert_eq!(player.position, 7_000_000);
+    player.jump(true);
+    assert_eq!(player.position, 7_500_000, "a jump stops at the resume");
+    assert_eq!(player.last_mark().map(|m| m.kind), Some(MarkKind::Resumed));
+    // Drawn on the replay's row: its symbol on the timeline, its words beside it once passed.
+    let row = |player: &Player| {
+        let backend = ratatui::backend::TestBackend::new(200, 1);
+        let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+        let theme = Theme { color: false };
+        terminal
+            .draw(|frame| bar::render(frame, frame.area(), player, &theme))
+            .expect("draw");
+        let cells = terminal.backend().buffer().content().to_vec();
+        cells
+            .iter()
+            .map(|c| c.symbol().to_string())
+            .collect::<String>()
+    };
+    let here = row(&player);
+    assert!(
+        here.contains("┤ ↯ interrupted: gonogo stopped at"),
+        "{here}"
+    );
+    player.seek(0);
+    let before = row(&player);
+    assert!(
+        before.contains('↯') && !before.contains("interrupted"),
+        "{before}"
+    );
+    player.seek(player.end());
+    assert_eq!(
+        player.release.outcome,
+        Some(crate::engine::Outcome::Released)
+    );
+}

@@ -44,6 +44,8 @@ pub enum MomentKind {
     Follower,
     /// A `[notify]` message the team's channel did not get.
     Notify,
+    /// gonogo died mid-release and a resume went on with it.
+    Resumed,
     Ended,
 }
 
@@ -112,6 +114,8 @@ pub struct History {
     pub first_rollback_at: Option<Millis>,
     /// The rule whose proposal led to the rollback, if one did.
     pub proposal_rule: Option<String>,
+    /// A resume is confirming the session's locks: they were taken before.
+    pub confirming: bool,
 }
 
 /// Feeds `events` to a fresh release, noting what happened along the way.
@@ -229,6 +233,13 @@ impl History {
             }
             EventKind::Reconnected { target } => {
                 self.note(at, MomentKind::Link, format!("link to {target} back"));
+            }
+            EventKind::Resumed { .. } => {
+                if let Some(lost) = self.release.interruptions.last() {
+                    let said = crate::summary::interruption_said(lost);
+                    self.note(at, MomentKind::Resumed, said);
+                    self.confirming = self.release.resuming;
+                }
             }
             EventKind::LockTaken { target } => self.lock_taken(at, target),
             EventKind::LockFailed { target, error } => self.note(
@@ -357,16 +368,22 @@ impl History {
         }
     }
 
-    /// Locks taken one after another make one moment.
+    /// Locks taken one after another make one moment; a resume's are confirmed, not taken.
     fn lock_taken(&mut self, at: Millis, target: &str) {
+        let said = if self.confirming {
+            "locks confirmed on "
+        } else {
+            "locks taken on "
+        };
+        self.confirming &= self.release.resuming;
         if let Some(last) = self.moments.last_mut()
             && last.kind == MomentKind::Lock
-            && last.text.starts_with("locks taken on ")
+            && last.text.starts_with(said)
         {
             last.text.push_str(&format!(", {target}"));
             return;
         }
-        self.note(at, MomentKind::Lock, format!("locks taken on {target}"));
+        self.note(at, MomentKind::Lock, format!("{said}{target}"));
     }
 
     fn decided(

@@ -103,7 +103,9 @@ fn summary(md: &mut String, r: &Report) {
         .reason
         .as_deref()
         .map_or(String::new(), |why| format!(": {}", text(why)));
-    let _ = writeln!(md, "{outcome}{reason}\n");
+    let interrupted = crate::summary::interrupted_words_of(s.interruptions.len())
+        .map_or(String::new(), |w| format!(" ({w})"));
+    let _ = writeln!(md, "{outcome}{interrupted}{reason}\n");
     if let Some(rehearsal) = &s.rehearsal {
         let _ = writeln!(md, "> **Rehearsal:** {}\n", text(rehearsal));
     }
@@ -133,6 +135,10 @@ fn summary(md: &mut String, r: &Report) {
     );
     row("Duration", s.duration_ms.map_or("unknown".into(), took));
     row("Outcome", s.outcome.words().to_string());
+    if !s.interruptions.is_empty() {
+        let said: Vec<String> = s.interruptions.iter().map(|i| text(&i.text)).collect();
+        row("Interrupted", said.join("<br>"));
+    }
     row("Session", text(&s.session));
     if !s.profile.is_empty() {
         let sha = s.profile_sha256.get(..12).unwrap_or(&s.profile_sha256);

@@ -24,7 +24,7 @@ pub use health::{CheckOverWatch, HealthReport, MetricsOverWatch, Span};
 pub use history::{CheckNow, GateHealth, History, Moment, MomentKind};
 pub use markdown::to_markdown;
 pub use record::ReleaseRecord;
-pub use summary::{ReportOutcome, Summary};
+pub use summary::{InterruptionReport, ReportOutcome, Summary};
 
 use crate::journal::Journal;
 

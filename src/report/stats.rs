@@ -23,6 +23,8 @@ pub struct ReleaseFacts {
     /// When things went wrong: the first step that failed for good or the first rollback
     /// proposal, else the decision to roll back.
     pub failure_at: Option<Millis>,
+    /// gonogo died mid-release and was resumed (once or more).
+    pub interrupted: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +49,8 @@ pub struct EnvironmentStats {
     pub refused: usize,
     /// Journals that end before their release did.
     pub unknown: usize,
+    /// Sessions where gonogo died mid-release and a resume went on with it.
+    pub interrupted: usize,
     /// Deployments whose journal says how they ended.
     pub deployments_ended: usize,
     /// Rolled back or aborted after a change ran.
@@ -88,6 +92,7 @@ pub fn facts(journal: &Journal) -> ReleaseFacts {
         outcome: release.outcome,
         ran_change: !release.changes().is_empty(),
         failure_at,
+        interrupted: !release.interruptions.is_empty(),
     }
 }
 
@@ -188,6 +193,7 @@ fn environment<'a>(name: &str, of: impl Iterator<Item = &'a ReleaseFacts>) -> En
         aborted: count(Outcome::Aborted),
         refused: count(Outcome::Refused),
         unknown: of.iter().filter(|f| f.outcome.is_none()).count(),
+        interrupted: of.iter().filter(|f| f.interrupted).count(),
         deployments_ended: known.len(),
         failed_changes,
         change_failure_rate: (!known.is_empty())
@@ -217,8 +223,9 @@ pub fn to_text(stats: &Stats) -> String {
         "change failure rate",
         "MTTR",
         "median duration",
+        "interrupted",
     ];
-    let rows: Vec<[String; 7]> = stats
+    let rows: Vec<[String; 8]> = stats
         .environments
         .iter()
         .map(|e| {
@@ -241,6 +248,7 @@ pub fn to_text(stats: &Stats) -> String {
                     format!("{} ({}x)", length(ms), e.recoveries)
                 }),
                 e.median_duration_ms.map_or("–".into(), length),
+                e.interrupted.to_string(),
             ]
         })
         .collect();
@@ -264,7 +272,10 @@ pub fn to_text(stats: &Stats) -> String {
         out.push_str(&line(&cells));
     }
     out.push_str(&format!(
-        "{} journal{}; per week: calendar weeks from the first release to the last; change failure rate: rolled back or aborted after a change ran; MTTR: from the failure to the end of the rollback\n",
+        "{} journal{}; per week: calendar weeks from the first release to the last; \
+         change failure rate: rolled back or aborted after a change ran; \
+         MTTR: from the failure to the end of the rollback; \
+         interrupted: gonogo died mid-release and was resumed\n",
         stats.journals,
         if stats.journals == 1 { "" } else { "s" }
     ));
@@ -306,6 +317,7 @@ mod tests {
             outcome,
             ran_change: change,
             failure_at: (outcome == Some(Outcome::RolledBack)).then_some(started + 300_000),
+            interrupted: false,
         }
     }
 

@@ -64,6 +64,8 @@ pub struct Summary {
     pub headline: String,
     /// Why it ended so (the decision, the failure, the refusal), or why the outcome is unknown.
     pub reason: Option<String>,
+    /// Each time gonogo died mid-release and a resume went on with it (empty: never).
+    pub interruptions: Vec<InterruptionReport>,
     /// `gonogo demo`: the scenario it rehearsed, on simulated hosts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rehearsal: Option<String>,
@@ -71,6 +73,46 @@ pub struct Summary {
     pub started_ms: Option<Millis>,
     #[serde(skip)]
     pub ended_ms: Option<Millis>,
+}
+
+/// gonogo died and a resume went on: when the last record was written, when the resume came,
+/// by whom, and the gap between, in data and in the sentence every narrator says.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterruptionReport {
+    /// RFC 3339, UTC.
+    pub stopped_at: String,
+    /// The last record's `t` (microseconds since the session started), when the journal has it.
+    pub stopped_t: Option<u64>,
+    pub resumed_at: String,
+    pub by: String,
+    pub gap_ms: u64,
+    pub text: String,
+}
+
+impl From<&crate::engine::Interruption> for InterruptionReport {
+    fn from(i: &crate::engine::Interruption) -> Self {
+        InterruptionReport {
+            stopped_at: crate::journal::timestamp(i.stopped_at),
+            stopped_t: i.stopped_t,
+            resumed_at: crate::journal::timestamp(i.resumed_at),
+            by: i.by.clone(),
+            gap_ms: i.gap_ms(),
+            text: crate::summary::interruption_said(i),
+        }
+    }
+}
+
+/// The outcome in a line: "released", "released (interrupted and resumed once)", "aborted
+/// (interrupted and resumed twice): left changed on web-1", "outcome unknown".
+fn headline(release: &Release) -> String {
+    let (word, detail) = match release.outcome {
+        Some(_) => crate::summary::outcome_parts(release),
+        None => ("outcome unknown", None),
+    };
+    let interrupted =
+        crate::summary::interrupted_words(release).map_or(String::new(), |w| format!(" ({w})"));
+    let detail = detail.map_or(String::new(), |d| format!(": {d}"));
+    format!("{word}{interrupted}{detail}")
 }
 
 pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
@@ -110,11 +152,9 @@ pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
         ended: ended_ms.map(crate::journal::timestamp),
         duration_ms: started_ms.zip(ended_ms).map(|(s, e)| e.saturating_sub(s)),
         outcome,
-        headline: match release.outcome {
-            Some(_) => crate::summary::outcome_said(release),
-            None => "outcome unknown".into(),
-        },
+        headline: headline(release),
         reason,
+        interruptions: release.interruptions.iter().map(Into::into).collect(),
         rehearsal: release.plan.rehearsal.clone(),
         started_ms,
         ended_ms,

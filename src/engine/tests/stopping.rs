@@ -205,6 +205,8 @@ fn an_abort_while_a_resume_confirms_its_locks_waits_for_them_and_releases_them()
     run.send(EventKind::Resumed {
         by: "ana".into(),
         unattended: None,
+        stopped_at: None,
+        stopped_t: None,
     });
     assert!(run.release.resuming);
     // Nothing is open while the locks are confirmed: a GO does not pass the gate.
@@ -226,4 +228,59 @@ fn an_abort_while_a_resume_confirms_its_locks_waits_for_them_and_releases_them()
         "{fx:?}"
     );
     assert_eq!(run.release.outcome, Some(Outcome::Aborted));
+}
+
+#[test]
+fn a_resume_remembers_when_gonogo_stopped_and_when_it_went_on() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 0);
+    let last = run.release.now;
+    // gonogo died; the resume said when its last record was written, 2m35s before.
+    run.wait(155_000);
+    run.send(EventKind::Resumed {
+        by: "ana@laptop".into(),
+        unattended: None,
+        stopped_at: Some(last),
+        stopped_t: Some(4_000_000),
+    });
+    let resumed_at = run.release.now;
+    assert_eq!(
+        run.release.interruptions,
+        vec![crate::engine::Interruption {
+            stopped_at: last,
+            stopped_t: Some(4_000_000),
+            resumed_at,
+            by: "ana@laptop".into(),
+        }]
+    );
+    assert_eq!(run.release.interruptions[0].gap_ms(), 156_000);
+    // An older journal's resume says nothing of it: the last event before it did.
+    run.send(EventKind::LockTaken { target: "a".into() });
+    run.send(EventKind::LockTaken { target: "b".into() });
+    let before = run.release.now;
+    run.wait(60_000);
+    run.send(EventKind::Resumed {
+        by: "bo@desk".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    });
+    let second = &run.release.interruptions[1];
+    assert_eq!((second.stopped_at, second.stopped_t), (before, None));
+    assert_eq!(second.gap_ms(), 61_000);
+}
+
+#[test]
+fn a_resume_of_a_session_never_started_is_no_interruption() {
+    let mut fresh = crate::engine::Release::default();
+    fresh.apply(&Event::new(
+        5,
+        EventKind::Resumed {
+            by: "ana@laptop".into(),
+            unattended: None,
+            stopped_at: Some(1),
+            stopped_t: None,
+        },
+    ));
+    assert!(fresh.interruptions.is_empty());
 }

@@ -382,6 +382,8 @@ fn a_resumed_rollback_tells_the_drivers_its_plan_again() {
     let fx = run.send(EventKind::Resumed {
         by: "ana".into(),
         unattended: Some(crate::engine::Unattended::Abort),
+        stopped_at: None,
+        stopped_t: None,
     });
     assert!(
         fx.iter().any(|e| matches!(e, Effect::ConfirmLock { .. })),
