@@ -97,7 +97,8 @@ impl Release {
                 None => LockState::Held,
                 Some(holder) => {
                     self.halted.get_or_insert(format!(
-                        "{target}: while gonogo was down the deploy lock was taken by {holder}: not resuming; nothing more runs"
+                        "{target}: while gonogo was down the deploy lock was taken by {holder}: \
+                         not resuming; nothing more runs"
                     ));
                     LockState::Lost
                 }
@@ -114,20 +115,23 @@ impl Release {
             .map(|t| t.name.clone())
             .collect();
         if !lost.is_empty() {
-            // What the runs there came to is the other session's to say: not attached again.
+            // What the runs where the lock was taken came to is the other session's to say;
+            // elsewhere the resume stops before attaching again: none is left "running".
             for list in [StepList::Main, StepList::Rollback] {
                 for state in self.states_mut(list).iter_mut() {
-                    for t in state
-                        .targets
-                        .iter_mut()
-                        .filter(|t| lost.contains(&t.target))
-                    {
+                    for t in state.targets.iter_mut() {
                         if matches!(t.status, RunStatus::Running | RunStatus::Stopping) {
                             t.status = RunStatus::Unknown;
-                            t.failure = Some(
+                            t.failure = Some(if lost.contains(&t.target) {
                                 "not attached again: the lock was taken while gonogo was down"
-                                    .into(),
-                            );
+                                    .into()
+                            } else {
+                                concat!(
+                                    "not attached again: the resume stopped (a lock elsewhere ",
+                                    "was taken); it may still run on the host"
+                                )
+                                .into()
+                            });
                         }
                     }
                 }

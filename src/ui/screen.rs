@@ -33,6 +33,8 @@ pub fn redraw_whole<B: Backend>(terminal: &mut Terminal<B>) {
 /// then stderr, then says what was written to stderr meanwhile.
 pub struct Screen {
     aside: Option<StderrAside>,
+    /// Still the cockpit's: not given back yet.
+    held: bool,
 }
 
 impl Screen {
@@ -42,7 +44,7 @@ impl Screen {
         let mut terminal = ratatui::init();
         redraw_whole(&mut terminal);
         let aside = StderrAside::start();
-        (terminal, Screen { aside })
+        (terminal, Screen { aside, held: true })
     }
 
     /// The terminal as it was, and what stderr got meanwhile, said on it.
@@ -51,6 +53,7 @@ impl Screen {
     }
 
     fn restore(&mut self) {
+        self.held = false;
         ratatui::restore();
         let Some(aside) = self.aside.take() else {
             return;
@@ -69,7 +72,13 @@ impl Screen {
 
 impl Drop for Screen {
     fn drop(&mut self) {
-        if self.aside.is_some() {
+        // Unwinding from a panic: its hook gave the terminal back and said the message; leaving
+        // the alternate screen again would move the cursor back over that message.
+        if std::thread::panicking() {
+            put_back();
+            return;
+        }
+        if self.held {
             self.restore();
         }
     }

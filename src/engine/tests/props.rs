@@ -41,6 +41,9 @@ fn decision() -> impl Strategy<Value = Decision> {
         Just(Decision::Cancel),
         Just(Decision::Abort),
         Just(Decision::EndWatch),
+        "[a-z ]{0,3}".prop_map(|reason| Decision::KeepWatching { reason }),
+        "[a-z ]{0,3}".prop_map(|reason| Decision::SkipBaseline { reason }),
+        Just(Decision::ExtendWatch),
     ]
 }
 
@@ -49,6 +52,8 @@ fn timer() -> impl Strategy<Value = Timer> {
         run().prop_map(|run| Timer::Timeout { run }),
         run().prop_map(|run| Timer::Retry { run }),
         Just(Timer::WatchEnd),
+        Just(Timer::AutoRollback),
+        Just(Timer::Baseline),
         Just(Timer::LogsSettle),
     ]
 }
@@ -87,7 +92,7 @@ fn log_line() -> impl Strategy<Value = String> {
     ]
 }
 
-fn event() -> impl Strategy<Value = EventKind> {
+fn release_event() -> impl Strategy<Value = EventKind> {
     let text = || "[a-z]{0,4}";
     prop_oneof![
         target().prop_map(|target| EventKind::Connected { target }),
@@ -180,6 +185,194 @@ fn event() -> impl Strategy<Value = EventKind> {
     ]
 }
 
+/// Who follows, how, and what a person or a probe says: the events that do not come from a run.
+fn people_and_probes() -> impl Strategy<Value = EventKind> {
+    let text = || "[a-z]{0,4}";
+    let name = || prop::sample::select(vec!["ana", "bob", "dana"]).prop_map(str::to_string);
+    let via =
+        || prop::sample::select(vec!["this machine", "ssh from 10.0.0.7"]).prop_map(str::to_string);
+    let place = || prop::option::of(target());
+    prop_oneof![
+        (
+            name(),
+            prop::option::of(0u64..5_000),
+            prop::option::of(0u64..5_000_000)
+        )
+            .prop_map(|(by, stopped_at, stopped_t)| EventKind::Resumed {
+                by,
+                unattended: None,
+                stopped_at,
+                stopped_t,
+            }),
+        (target(), text()).prop_map(|(target, fingerprint)| EventKind::HostKeyTrusted {
+            target,
+            fingerprint
+        }),
+        (place(), prop::bool::ANY, 0u64..900).prop_map(|(via, ok, latency_ms)| {
+            EventKind::HealthSampled {
+                check: "app".into(),
+                via,
+                reading: crate::engine::watch::HealthReading {
+                    ok,
+                    status: Some(if ok { 200 } else { 503 }),
+                    latency_ms,
+                    error: (!ok).then(|| "503, expected 200".into()),
+                    cert_days: None,
+                },
+            }
+        }),
+        (
+            place(),
+            prop::option::of(0.0f64..0.5),
+            prop::option::of(1.0f64..900.0)
+        )
+            .prop_map(
+                |(via, error_ratio, latency_p95_ms)| EventKind::MetricsSampled {
+                    source: "app".into(),
+                    via,
+                    reading: crate::engine::watch::MetricsReading {
+                        error_ratio,
+                        request_rate: Some(50.0),
+                        latency_p95_ms,
+                        ..Default::default()
+                    },
+                }
+            ),
+        (name(), target()).prop_map(|(by, target)| EventKind::ShellOpened { by, target }),
+        (target(), text()).prop_map(|(target, how)| EventKind::ShellClosed { target, how }),
+        (name(), via(), prop::bool::ANY).prop_map(|(name, via, approver)| EventKind::Joined {
+            name,
+            via,
+            approver
+        }),
+        (name(), prop::option::of(text())).prop_map(|(name, why)| EventKind::Left { name, why }),
+        (name(), via(), 0usize..6, prop::bool::ANY).prop_map(|(name, via, step, counted)| {
+            EventKind::Voted {
+                name,
+                via,
+                step,
+                note: None,
+                counted,
+                why: None,
+            }
+        }),
+        (
+            prop::sample::select(vec!["ana", "bob"]),
+            decision(),
+            actor()
+        )
+            .prop_map(|(by, decision, actor)| EventKind::Decided {
+                by: by.into(),
+                decision,
+                note: Some("n".into()),
+                actor,
+            }),
+    ]
+}
+
+fn actor() -> impl Strategy<Value = Actor> {
+    prop::sample::select(vec![
+        Actor::Person,
+        Actor::Yes,
+        Actor::Gonogo,
+        Actor::AutoRollback,
+        Actor::Policy,
+        Actor::Demo,
+    ])
+}
+
+fn event() -> impl Strategy<Value = EventKind> {
+    prop_oneof![3 => release_event(), 1 => people_and_probes()]
+}
+
+/// Every kind of event, by name: a kind added to `EventKind` does not compile here until it
+/// is named, and the test below fails until `event()` makes it.
+fn kind_name(kind: &EventKind) -> &'static str {
+    match kind {
+        EventKind::Started { .. } => "started",
+        EventKind::Resumed { .. } => "resumed",
+        EventKind::HostKeyTrusted { .. } => "host_key_trusted",
+        EventKind::Connected { .. } => "connected",
+        EventKind::ConnectFailed { .. } => "connect_failed",
+        EventKind::ConnectionLost { .. } => "connection_lost",
+        EventKind::Reconnected { .. } => "reconnected",
+        EventKind::LockTaken { .. } => "lock_taken",
+        EventKind::LockFailed { .. } => "lock_failed",
+        EventKind::LockRefused { .. } => "lock_refused",
+        EventKind::LockBroken { .. } => "lock_broken",
+        EventKind::Output { .. } => "output",
+        EventKind::Exited { .. } => "exited",
+        EventKind::RunFailed { .. } => "run_failed",
+        EventKind::RunLost { .. } => "run_lost",
+        EventKind::RunStopped { .. } => "run_stopped",
+        EventKind::StopFailed { .. } => "stop_failed",
+        EventKind::LockLost { .. } => "lock_lost",
+        EventKind::LocksReleased { .. } => "locks_released",
+        EventKind::TimerFired { .. } => "timer_fired",
+        EventKind::HealthSampled { .. } => "health_sampled",
+        EventKind::MetricsSampled { .. } => "metrics_sampled",
+        EventKind::ShellOpened { .. } => "shell_opened",
+        EventKind::Joined { .. } => "joined",
+        EventKind::Left { .. } => "left",
+        EventKind::Voted { .. } => "voted",
+        EventKind::ShellClosed { .. } => "shell_closed",
+        EventKind::Decided { .. } => "decided",
+        EventKind::LogLines { .. } => "log_lines",
+        EventKind::LogsDropped { .. } => "logs_dropped",
+        EventKind::FollowerDown { .. } => "follower_down",
+        EventKind::FollowerUp { .. } => "follower_up",
+        EventKind::NotifyFailed { .. } => "notify_failed",
+    }
+}
+
+/// Every timer and every decision, by name, the same way.
+fn timer_or_decision(kind: &EventKind) -> Option<&'static str> {
+    match kind {
+        EventKind::TimerFired { timer } => Some(match timer {
+            Timer::Timeout { .. } => "timer:timeout",
+            Timer::Retry { .. } => "timer:retry",
+            Timer::WatchEnd => "timer:watch_end",
+            Timer::AutoRollback => "timer:auto_rollback",
+            Timer::Baseline => "timer:baseline",
+            Timer::LogsSettle => "timer:logs_settle",
+        }),
+        EventKind::Decided { decision, .. } => Some(match decision {
+            Decision::Go => "decision:go",
+            Decision::NoGo => "decision:no_go",
+            Decision::Done => "decision:done",
+            Decision::Skip { .. } => "decision:skip",
+            Decision::Retry => "decision:retry",
+            Decision::Rollback => "decision:rollback",
+            Decision::ConfirmRollback { .. } => "decision:confirm_rollback",
+            Decision::Cancel => "decision:cancel",
+            Decision::Abort => "decision:abort",
+            Decision::EndWatch => "decision:end_watch",
+            Decision::KeepWatching { .. } => "decision:keep_watching",
+            Decision::SkipBaseline { .. } => "decision:skip_baseline",
+            Decision::ExtendWatch => "decision:extend_watch",
+        }),
+        _ => None,
+    }
+}
+
+/// 33 kinds, 6 timers, 13 decisions.
+const EVERY: usize = 33 + 6 + 13;
+
+#[test]
+fn the_generator_makes_every_event_kind_timer_and_decision() {
+    use proptest::strategy::ValueTree as _;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = event();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..20_000 {
+        let kind = strategy.new_tree(&mut runner).expect("an event").current();
+        seen.insert(kind_name(&kind));
+        seen.extend(timer_or_decision(&kind));
+    }
+    assert_eq!(seen.len(), EVERY, "made only {seen:?}");
+}
+
 /// Events of a real release interleaved with anything at all.
 fn events() -> impl Strategy<Value = Vec<EventKind>> {
     prop::collection::vec(event(), 0..80)
@@ -190,6 +383,22 @@ fn live(release: &Release) -> Vec<(StepList, usize, String)> {
         .runs()
         .filter(|(_, _, t)| matches!(t.status, RunStatus::Running | RunStatus::Stopping))
         .map(|(list, step, t)| (list, step, t.target.clone()))
+        .collect()
+}
+
+/// The runs an event's effects start or attach to again (`started`: the journal shows it began).
+fn runs_begun(fx: &[Effect]) -> Vec<(StepList, usize, String, u32, bool)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::StartRun { run, started } => Some((
+                run.list,
+                run.step,
+                run.target.clone(),
+                run.attempt,
+                *started,
+            )),
+            _ => None,
+        })
         .collect()
 }
 
@@ -206,21 +415,23 @@ fn replay(toml: &str, kinds: &[EventKind]) -> Release {
                 "a finished release started something or came back: {kind:?}"
             );
         }
-        for (list, step, target, attempt) in started(&fx) {
+        for (list, step, target, attempt, attach) in runs_begun(&fx) {
             let prior = before
                 .states(list)
                 .get(step)
                 .and_then(|s| s.targets.iter().find(|t| t.target == target));
             // A new attempt starts only once the previous one has ended; the same attempt is
-            // only attached to again, after its outcome became unknown.
+            // only attached to again: after its outcome became unknown, or on a resume, where
+            // the journal shows it running.
             let ok = prior.is_some_and(|t| match t.status {
-                RunStatus::Running | RunStatus::Stopping => false,
+                RunStatus::Stopping => false,
+                RunStatus::Running => attach && t.attempt == attempt,
                 RunStatus::Unknown => t.attempt == attempt,
-                _ => t.attempt + 1 == attempt,
+                _ => !attach && t.attempt + 1 == attempt,
             });
             assert!(
                 ok,
-                "{kind:?} started {target} {step} #{attempt} over {prior:?}"
+                "{kind:?} started {target} {step} #{attempt} (attach: {attach}) over {prior:?}"
             );
         }
         if run.release.is_finished() {
@@ -239,6 +450,10 @@ proptest! {
     #[test]
     fn any_events_keep_the_release_whole(kinds in events()) {
         replay(TWO_HOSTS, &kinds);
+        replay(&super::watch::profile(
+            "\"error_ratio > 5% for 30s\", \"latency_p95 > 2x baseline for 1m\", \"health failing for 20s\"",
+            "auto_rollback = \"1m\"\nbaseline = \"2m\"\n",
+        ), &kinds);
         replay(&TWO_HOSTS.replace("check = \"true\"", "check = \"true\"\nretries = 2"), &kinds);
         replay(&format!("{TWO_HOSTS}\n[logs.app]\non = \"web\"\ncommand = \"tail -F x\"\nerrors = 'a'\n"), &kinds);
     }

@@ -230,6 +230,30 @@ fn an_abort_while_a_resume_confirms_its_locks_waits_for_them_and_releases_them()
     assert_eq!(run.release.outcome, Some(Outcome::Aborted));
 }
 
+/// Found by the property test: a resume stopped by a lock taken meanwhile on one host left
+/// the run on the other host "running" for ever. It was never attached again: unknown, and said.
+#[test]
+fn a_resume_stopped_by_a_lock_leaves_no_run_running_anywhere() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.send(EventKind::Resumed {
+        by: "ana".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    });
+    run.send(EventKind::LockTaken { target: "b".into() });
+    run.send(EventKind::LockRefused {
+        target: "a".into(),
+        holder: "bob@ci".into(),
+    });
+    assert_eq!(run.release.outcome, Some(Outcome::Aborted));
+    for t in &run.release.steps[0].targets {
+        assert_eq!(t.status, RunStatus::Unknown, "{t:?}");
+        let why = t.failure.as_deref().unwrap_or_default();
+        assert!(why.starts_with("not attached again"), "{why}");
+    }
+}
+
 #[test]
 fn a_resume_remembers_when_gonogo_stopped_and_when_it_went_on() {
     let mut run = Run::going(TWO_HOSTS);
