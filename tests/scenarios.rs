@@ -1,0 +1,163 @@
+//! Recorded sessions and what they came to: each `tests/scenarios/NAME.jsonl` is a journal (a
+//! real session, or one cut down by hand) and `NAME.expect.toml` the end state a person checked:
+//! the outcome, each step's status, the interruptions, what the report's headline says. A new
+//! case (a rule, a bug report's journal) is a new pair of files, not new Rust.
+//!
+//! Every journal is also played to its end by `gonogo replay`'s player, which must reach the
+//! very same release as the fold a resume and the report use.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    /// `released`, `aborted`, `rolled_back`…; absent for a session that never ended.
+    outcome: Option<String>,
+    /// Step name → status (`passed`, `failed`, `rolled_back`, `skipped`, `pending`…).
+    #[serde(default)]
+    steps: BTreeMap<String, String>,
+    /// Rollback step name → status.
+    #[serde(default)]
+    rollback: BTreeMap<String, String>,
+    #[serde(default)]
+    interruptions: usize,
+    /// Words the Markdown report's headline (its first paragraph) holds.
+    #[serde(default)]
+    headline: Vec<String>,
+}
+
+fn scenarios() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/scenarios")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    paths.sort();
+    assert!(!paths.is_empty(), "no scenario in {}", dir.display());
+    paths
+}
+
+fn word<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Each step's status by name (`#N` after a name seen twice).
+fn statuses(
+    plan: &[gonogo::engine::plan::PlannedStep],
+    states: &[gonogo::engine::release::StepState],
+) -> BTreeMap<String, String> {
+    let mut seen = BTreeMap::new();
+    for (step, state) in plan.iter().zip(states) {
+        let mut name = step.name.clone();
+        let mut n = 1;
+        while seen.contains_key(&name) {
+            n += 1;
+            name = format!("{} #{n}", step.name);
+        }
+        seen.insert(name, word(&state.status));
+    }
+    seen
+}
+
+#[test]
+fn every_recorded_session_comes_to_the_end_state_a_person_checked() {
+    let mut failed = Vec::new();
+    for path in scenarios() {
+        let shown = path.file_name().unwrap().to_string_lossy().into_owned();
+        let expect_path = path.with_extension("expect.toml");
+        let text = std::fs::read_to_string(&expect_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expect_path.display()));
+        let expect: Expect =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", expect_path.display()));
+        let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        assert!(
+            journal.warnings.is_empty(),
+            "{shown}: {:?}",
+            journal.warnings
+        );
+        let release = gonogo::resume::rebuild(journal.events());
+        let outcome = release.outcome.as_ref().map(word);
+        let steps = statuses(&release.plan.steps, &release.steps);
+        let rollback = statuses(&release.plan.rollback, &release.rollback);
+        let mut wrong = Vec::new();
+        if outcome != expect.outcome {
+            wrong.push(format!(
+                "outcome {outcome:?}, expected {:?}",
+                expect.outcome
+            ));
+        }
+        for (name, status) in &expect.steps {
+            if steps.get(name) != Some(status) {
+                wrong.push(format!(
+                    "step {name:?}: {:?}, expected {status:?}",
+                    steps.get(name)
+                ));
+            }
+        }
+        for (name, status) in &expect.rollback {
+            if rollback.get(name) != Some(status) {
+                wrong.push(format!(
+                    "rollback {name:?}: {:?}, expected {status:?}",
+                    rollback.get(name)
+                ));
+            }
+        }
+        if release.interruptions.len() != expect.interruptions {
+            wrong.push(format!(
+                "{} interruptions, expected {}",
+                release.interruptions.len(),
+                expect.interruptions
+            ));
+        }
+        let report = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
+            .arg("report")
+            .arg(&path)
+            .output()
+            .expect("gonogo report");
+        let markdown = String::from_utf8_lossy(&report.stdout);
+        let headline = markdown.split("\n\n").nth(1).unwrap_or_default();
+        for words in &expect.headline {
+            if !headline.contains(words.as_str()) {
+                wrong.push(format!("headline {headline:?} does not say {words:?}"));
+            }
+        }
+        if !wrong.is_empty() {
+            failed.push(format!(
+                "{shown}:\n  {}\n  (steps: {steps:?}; rollback: {rollback:?})",
+                wrong.join("\n  ")
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
+#[test]
+fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
+    for path in scenarios() {
+        let shown = path.display();
+        let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        let folded = gonogo::resume::rebuild(journal.events());
+        let mut player = gonogo::replay::Player::new(journal);
+        let end = player.end();
+        player.seek(end);
+        assert!(player.at_end(), "{shown}");
+        assert_eq!(
+            format!("{:?}", player.release),
+            format!("{folded:?}"),
+            "{shown}: the replay's end is not the fold's"
+        );
+        // And back to the start, then to the end again: the same release.
+        player.seek(0);
+        player.seek(end);
+        assert_eq!(
+            format!("{:?}", player.release),
+            format!("{folded:?}"),
+            "{shown}"
+        );
+    }
+}
