@@ -5,6 +5,7 @@ pub mod cli;
 pub mod demo;
 pub mod drivers;
 pub mod engine;
+pub mod exit;
 pub mod headless;
 pub mod journal;
 pub mod launch;

@@ -77,6 +77,11 @@ fn push_visible(out: &mut String, c: char) {
     }
 }
 
+/// `s` after a count other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,6 @@
 //! The subcommands and flags, and what each one does with them.
 
-mod outcome;
 mod recorded;
-
-pub use outcome::launch_and_report;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -14,9 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::engine::Outcome;
 use crate::launch::RunFlags;
 use crate::profile::{self, Diagnostics, Profile, Purpose, Severity, Source, StepKind, VarValues};
-
-/// Exit code for an invalid profile or usage (clap uses it for usage errors too).
-pub const EXIT_INVALID: u8 = 2;
+use crate::text::plural;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -346,7 +341,7 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn exit(failed: bool) -> ExitCode {
     if failed {
-        ExitCode::from(EXIT_INVALID)
+        ExitCode::from(crate::exit::INVALID)
     } else {
         ExitCode::SUCCESS
     }
@@ -477,21 +472,15 @@ fn run_release(
     let log = crate::logging::start();
     flags.log = log.as_ref().map(|l| l.path.clone());
     tracing::info!(profile = %path.display(), headless, "run starts");
-    outcome::launch_and_report(&profile, &vars, headless, &flags, log.as_ref())
+    crate::launch::outcome::launch_and_report(&profile, &vars, headless, &flags, log.as_ref())
 }
 
 /// The SHA-256 of the profile's bytes, in hex, for the journal's header.
 fn file_sha256(path: &Path) -> String {
-    std::fs::read(path).map_or_else(|_| String::new(), |bytes| sha256_hex(&bytes))
-}
-
-/// SHA-256 in hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    std::fs::read(path).map_or_else(
+        |_| String::new(),
+        |bytes| crate::profile::sha256_hex(&bytes),
+    )
 }
 
 /// The local time release windows are read in. A debug build (the tests) takes it from
@@ -570,19 +559,6 @@ fn report(source: &Source, diags: Diagnostics, strict: bool) -> bool {
         );
     }
     !failed
-}
-
-/// Under GitHub Actions, a line that could pass for a workflow command is made inert.
-fn shown(ci: bool, line: &str) -> std::borrow::Cow<'_, str> {
-    if ci {
-        crate::headless::ci::neutralise(line)
-    } else {
-        std::borrow::Cow::Borrowed(line)
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// Steps, targets and gates: what `check` says of a valid profile.

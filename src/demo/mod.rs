@@ -102,7 +102,7 @@ pub fn run(args: &DemoArgs) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("gonogo demo: error: {}", crate::text::printable_lines(&e));
-            ExitCode::from(crate::cli::EXIT_INVALID)
+            ExitCode::from(crate::exit::INVALID)
         }
     }
 }
@@ -158,7 +158,7 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
                 .unwrap_or_else(|| dir.join("session.jsonl")),
         ),
         profile_path: "profiles/demo.toml (built into gonogo)".into(),
-        profile_sha256: crate::cli::sha256_hex(PROFILE.as_bytes()),
+        profile_sha256: crate::profile::sha256_hex(PROFILE.as_bytes()),
         github_actions: args.headless && crate::headless::ci::github_actions(),
         places: hosts.places.clone(),
         rehearsal: Some(args.scenario.line()),
@@ -166,7 +166,13 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
         present: args.present.clone(),
         ..RunFlags::default()
     };
-    let code = crate::cli::launch_and_report(&profile, &vars, args.headless, &flags, log.as_ref());
+    let code = crate::launch::outcome::launch_and_report(
+        &profile,
+        &vars,
+        args.headless,
+        &flags,
+        log.as_ref(),
+    );
     drop(hosts);
     // The hosts go; the journal and the run's log stay, to replay and read.
     let _ = std::fs::remove_dir_all(dir.join("hosts"));

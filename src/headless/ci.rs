@@ -207,6 +207,16 @@ impl super::Headless {
     }
 }
 
+/// A line as it goes out: neutralised under GitHub Actions (a line of a step's output never
+/// starts a workflow command), as it is elsewhere.
+pub fn shown(ci: bool, line: &str) -> std::borrow::Cow<'_, str> {
+    if ci {
+        neutralise(line)
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ use crate::ui::cockpit::Cockpit;
 use crate::ui::host_shell::{HostShells, KeyReader};
 use crate::ui::theme::Theme;
 
+pub mod outcome;
 mod session;
 use session::{endpoints, notify_settings, session, shell_commands, ssh_options};
 

@@ -22,3 +22,12 @@ pub use release_plan::release_plan;
 pub use resolve::{Purpose, parse_set, resolve};
 pub use schema::*;
 pub use template::{MASK, Quoting, Template, VarValues};
+
+/// A profile's SHA-256 in hex, as the journal's header records it (a resume checks it).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

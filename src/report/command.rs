@@ -16,7 +16,7 @@ pub fn report(path: &Path, json: bool) -> ExitCode {
                 "  help: give a session journal, e.g. one of {}",
                 printable(&crate::journal::sessions_dir().display().to_string())
             );
-            return ExitCode::from(crate::cli::EXIT_INVALID);
+            return ExitCode::from(crate::exit::INVALID);
         }
     };
     for w in &journal.warnings {
@@ -41,7 +41,7 @@ pub fn stats(dir: Option<&Path>, json: bool) -> ExitCode {
         Ok(found) => found,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(crate::cli::EXIT_INVALID);
+            return ExitCode::from(crate::exit::INVALID);
         }
     };
     for w in &warnings {

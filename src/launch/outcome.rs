@@ -3,11 +3,12 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use super::{exit, plural, shown};
+use super::RunFlags;
 use crate::engine::{LockState, Outcome};
-use crate::launch::RunFlags;
+use crate::headless::ci::shown;
 use crate::logging::RunLog;
 use crate::profile::{Profile, VarValues};
+use crate::text::plural;
 
 /// Runs a checked profile (headless or in the cockpit) and says how it ended; the exit code
 /// is the outcome's.
@@ -85,7 +86,7 @@ pub fn launch_and_report(
                 eprintln!("{}", shown(flags.github_actions, line));
             }
             show_log();
-            exit(true)
+            ExitCode::from(crate::exit::INVALID)
         }
     }
 }
