@@ -6,85 +6,57 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::output::chunks;
+use super::pane::{self, PaneLine};
 use super::state::UiState;
 use super::theme::Theme;
 use crate::engine::Release;
 use crate::engine::logs::{LogLine, LogMark};
 
-fn shown(line: &LogLine, ui: &UiState) -> bool {
-    ui.target.as_deref().is_none_or(|t| t == &*line.target)
-        && ui.filter.as_ref().is_none_or(|f| f.is_match(&line.line))
-}
-
-/// `[web-1:gunicorn] ` is this wide.
-fn prefix_width(line: &LogLine) -> usize {
-    line.target.chars().count() + line.follower.chars().count() + 4
-}
-
-fn body(line: &LogLine) -> std::borrow::Cow<'_, str> {
-    match line.mark {
-        LogMark::Read => line.line.as_str().into(),
-        LogMark::Dropped => format!("⋯ {}", line.line).into(),
-        LogMark::Down => format!("◌ {}", line.line).into(),
-        LogMark::Up => format!("● {}", line.line).into(),
+impl PaneLine for LogLine {
+    fn target(&self) -> &str {
+        &self.target
     }
-}
 
-fn text_style(line: &LogLine, theme: &Theme) -> Style {
-    match line.mark {
-        LogMark::Read if line.error => theme.error_line(),
-        LogMark::Read => Style::new(),
-        LogMark::Dropped | LogMark::Down => theme.fg(Color::Yellow),
-        LogMark::Up => theme.dim(),
+    fn text(&self) -> &str {
+        &self.line
     }
-}
 
-fn rows(line: &LogLine, width: usize, wrap: bool) -> usize {
-    if !wrap || width == 0 {
-        return 1;
+    /// `[web-1:gunicorn] `
+    fn prefix(&self, release: &Release, theme: &Theme) -> Vec<Span<'_>> {
+        let target = theme.target(release, &self.target);
+        vec![
+            Span::styled("[", target),
+            Span::styled(&*self.target, target),
+            Span::styled(":", target),
+            Span::styled(&*self.follower, target),
+            Span::styled("] ", target),
+        ]
     }
-    let room = width.saturating_sub(prefix_width(line)).max(1);
-    chunks(&body(line), room).count().max(1)
-}
 
-fn screen_rows<'a>(
-    line: &'a LogLine,
-    release: &Release,
-    width: usize,
-    wrap: bool,
-    theme: &Theme,
-) -> Vec<Line<'a>> {
-    let target = theme.target(release, &line.target);
-    let head = vec![
-        Span::styled("[", target),
-        Span::styled(&*line.target, target),
-        Span::styled(":", target),
-        Span::styled(&*line.follower, target),
-        Span::styled("] ", target),
-    ];
-    let style = text_style(line, theme);
-    let text = body(line);
-    if !wrap || width == 0 {
-        let mut spans = head;
-        spans.push(Span::styled(text, style));
-        return vec![Line::from(spans)];
+    fn prefix_width(&self) -> usize {
+        self.target.chars().count() + self.follower.chars().count() + 4
     }
-    let indent = prefix_width(line);
-    let room = width.saturating_sub(indent).max(1);
-    let mut first = Some(head);
-    chunks(&text, room)
-        .map(|piece| {
-            let mut spans = first
-                .take()
-                .unwrap_or_else(|| vec![Span::raw(" ".repeat(indent))]);
-            spans.push(Span::styled(piece.to_string(), style));
-            Line::from(spans)
-        })
-        .collect()
+
+    fn body(&self) -> std::borrow::Cow<'_, str> {
+        match self.mark {
+            LogMark::Read => self.line.as_str().into(),
+            LogMark::Dropped => format!("⋯ {}", self.line).into(),
+            LogMark::Down => format!("◌ {}", self.line).into(),
+            LogMark::Up => format!("● {}", self.line).into(),
+        }
+    }
+
+    fn style(&self, theme: &Theme) -> Style {
+        match self.mark {
+            LogMark::Read if self.error => theme.error_line(),
+            LogMark::Read => Style::new(),
+            LogMark::Dropped | LogMark::Down => theme.fg(Color::Yellow),
+            LogMark::Up => theme.dim(),
+        }
+    }
 }
 
 /// What the pane says when it has no line to show.
@@ -121,17 +93,16 @@ pub fn render(
     ui: &UiState,
     theme: &Theme,
 ) {
-    let inner = block.inner(area);
-    let (height, width) = (inner.height as usize, inner.width as usize);
-    let logs = &release.logs.lines;
-    let picked = super::state::page(
-        logs,
-        |l| shown(l, ui),
-        |l| rows(l, width, ui.wrap),
+    if pane::render(
+        frame,
+        (area, &block),
+        &release.logs.lines,
+        release,
         ui,
-        height,
-    );
-    if picked.is_empty() {
+        theme,
+    )
+    .is_none()
+    {
         frame.render_widget(
             Paragraph::new(empty(release, ui))
                 .style(theme.dim())
@@ -139,11 +110,5 @@ pub fn render(
                 .block(block),
             area,
         );
-        return;
     }
-    let lines: Vec<Line> = picked
-        .into_iter()
-        .flat_map(|l| screen_rows(l, release, width, ui.wrap, theme))
-        .collect();
-    frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -18,6 +18,7 @@ pub mod keymap;
 pub mod logs;
 pub mod modal;
 pub mod output;
+pub mod pane;
 pub mod panels;
 pub mod picker;
 pub mod present;

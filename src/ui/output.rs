@@ -11,6 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use regex::Regex;
 
+use super::pane::{self, PaneLine};
 use super::state::{Pane, Source, UiState};
 use super::theme::Theme;
 use crate::engine::release::{Mark, OutputLine};
@@ -23,43 +24,75 @@ static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("valid pattern")
 });
 
-/// Whether a line passes the target and regex filters. The release's headings about a whole
-/// step stay under a target filter (they say where the lines below come from).
-fn shown(line: &OutputLine, ui: &UiState) -> bool {
-    let whole_step = line.run.target.is_empty();
-    ui.target
-        .as_ref()
-        .is_none_or(|t| whole_step || *t == line.run.target)
-        && ui.filter.as_ref().is_none_or(|f| f.is_match(&line.line))
-}
-
-/// The prefix before a line's text: `[web-1] ` for a target's lines, nothing for a heading.
-fn prefix_width(line: &OutputLine) -> usize {
-    if line.run.target.is_empty() {
-        0
-    } else {
-        line.run.target.chars().count() + 3
+impl PaneLine for OutputLine {
+    fn target(&self) -> &str {
+        &self.run.target
     }
-}
 
-/// The text of a line as shown, with its mark's symbol.
-fn body(line: &OutputLine) -> std::borrow::Cow<'_, str> {
-    match line.mark {
-        Mark::Printed => line.line.as_str().into(),
-        Mark::Step => format!("── {} ", line.line).into(),
-        Mark::Command => format!("   $ {}", line.line).into(),
-        Mark::Attempt => format!("↻ {}", line.line).into(),
-        Mark::Link => format!("◌ {}", line.line).into(),
-        Mark::Shell => format!("$ {}", line.line).into(),
-        Mark::Ended(status) => {
-            let symbol = match status {
-                RunStatus::Passed => "✓",
-                RunStatus::Cancelled => "⊘",
-                RunStatus::Unknown => "???",
-                _ => "✗",
-            };
-            format!("{symbol} {}", line.line).into()
+    fn text(&self) -> &str {
+        &self.line
+    }
+
+    /// `[web-1] ` for a target's lines (`!` for stderr), nothing for a heading.
+    fn prefix(&self, release: &Release, theme: &Theme) -> Vec<Span<'_>> {
+        if self.run.target.is_empty() {
+            return Vec::new();
         }
+        let target = theme.target(release, &self.run.target);
+        let mark = match (self.mark, self.stream) {
+            (Mark::Printed, Stream::Stderr) => "!",
+            _ => " ",
+        };
+        vec![
+            Span::styled("[", target),
+            Span::styled(self.run.target.as_str(), target),
+            Span::styled("]", target),
+            Span::styled(mark, theme.error_line()),
+        ]
+    }
+
+    fn prefix_width(&self) -> usize {
+        if self.run.target.is_empty() {
+            0
+        } else {
+            self.run.target.chars().count() + 3
+        }
+    }
+
+    fn body(&self) -> std::borrow::Cow<'_, str> {
+        match self.mark {
+            Mark::Printed => self.line.as_str().into(),
+            Mark::Step => format!("── {} ", self.line).into(),
+            Mark::Command => format!("   $ {}", self.line).into(),
+            Mark::Attempt => format!("↻ {}", self.line).into(),
+            Mark::Link => format!("◌ {}", self.line).into(),
+            Mark::Shell => format!("$ {}", self.line).into(),
+            Mark::Ended(status) => {
+                let symbol = match status {
+                    RunStatus::Passed => "✓",
+                    RunStatus::Cancelled => "⊘",
+                    RunStatus::Unknown => "???",
+                    _ => "✗",
+                };
+                format!("{symbol} {}", self.line).into()
+            }
+        }
+    }
+
+    fn style(&self, theme: &Theme) -> Style {
+        match self.mark {
+            Mark::Printed if ERROR_LINE.is_match(&self.line) => theme.error_line(),
+            Mark::Printed => Style::new(),
+            Mark::Step => theme.bold().add_modifier(Modifier::UNDERLINED),
+            Mark::Command => theme.dim(),
+            Mark::Attempt | Mark::Link => theme.fg(Color::Yellow),
+            Mark::Shell => theme.fg(Color::Cyan),
+            Mark::Ended(status) => theme.run(status).1,
+        }
+    }
+
+    fn heading(&self) -> bool {
+        self.mark == Mark::Step
     }
 }
 
@@ -85,81 +118,6 @@ pub(super) fn chunks(text: &str, room: usize) -> impl Iterator<Item = &str> {
         rest = Some(&current[cut..]).filter(|r| !r.is_empty());
         Some(&current[..cut])
     })
-}
-
-/// How many screen rows a line takes.
-fn rows(line: &OutputLine, width: usize, wrap: bool) -> usize {
-    if !wrap || width == 0 {
-        return 1;
-    }
-    let room = width.saturating_sub(prefix_width(line)).max(1);
-    chunks(&body(line), room).count().max(1)
-}
-
-fn text_style(line: &OutputLine, theme: &Theme) -> Style {
-    match line.mark {
-        Mark::Printed if ERROR_LINE.is_match(&line.line) => theme.error_line(),
-        Mark::Printed => Style::new(),
-        Mark::Step => theme.bold().add_modifier(Modifier::UNDERLINED),
-        Mark::Command => theme.dim(),
-        Mark::Attempt | Mark::Link => theme.fg(Color::Yellow),
-        Mark::Shell => theme.fg(Color::Cyan),
-        Mark::Ended(status) => theme.run(status).1,
-    }
-}
-
-/// One output line as screen rows: the target's prefix in its colour, the stderr mark, the
-/// text, and (wrapping) continuation rows indented under the prefix.
-fn screen_rows<'a>(
-    line: &'a OutputLine,
-    release: &Release,
-    width: usize,
-    wrap: bool,
-    theme: &Theme,
-) -> Vec<Line<'a>> {
-    let style = text_style(line, theme);
-    let text = body(line);
-    let indent = prefix_width(line);
-    let mut head = Vec::new();
-    if indent > 0 {
-        let target = theme.target(release, &line.run.target);
-        let mark = match (line.mark, line.stream) {
-            (Mark::Printed, Stream::Stderr) => "!",
-            _ => " ",
-        };
-        head.push(Span::styled("[", target));
-        head.push(Span::styled(line.run.target.as_str(), target));
-        head.push(Span::styled("]", target));
-        head.push(Span::styled(mark, theme.error_line()));
-    }
-    if !wrap || width == 0 {
-        let rule = (line.mark == Mark::Step)
-            .then(|| "─".repeat(width.saturating_sub(text.chars().count())));
-        head.push(Span::styled(text, style));
-        head.extend(rule.map(|r| Span::styled(r, theme.dim())));
-        return vec![Line::from(head)];
-    }
-    let room = width.saturating_sub(indent).max(1);
-    let mut out = Vec::new();
-    let mut first = Some(head);
-    for piece in chunks(&text, room) {
-        let mut spans = first
-            .take()
-            .unwrap_or_else(|| vec![Span::raw(" ".repeat(indent))]);
-        spans.push(Span::styled(piece.to_string(), style));
-        out.push(Line::from(spans));
-    }
-    // A step's heading is a rule across the pane.
-    if line.mark == Mark::Step
-        && let Some(last) = out.last_mut()
-    {
-        let used = last.width();
-        last.push_span(Span::styled(
-            "─".repeat(width.saturating_sub(used)),
-            theme.dim(),
-        ));
-    }
-    out
 }
 
 pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
@@ -191,9 +149,6 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         title.push(Span::styled("· wrap ", theme.dim()));
     }
     let block = Block::bordered().title(Line::from(title));
-    let inner = block.inner(area);
-    let height = inner.height as usize;
-    let width = inner.width as usize;
 
     if ui.source == Source::Summary {
         let mut lines: Vec<Line> = crate::summary::lines(release, ui.log.as_deref())
@@ -247,25 +202,12 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
         );
         return;
     }
-    let picked = super::state::page(
-        &release.output,
-        |l| shown(l, ui),
-        |l| rows(l, width, ui.wrap),
-        ui,
-        height,
-    );
-    let mut lines: Vec<Line> = picked
-        .into_iter()
-        .flat_map(|l| screen_rows(l, release, width, ui.wrap, theme))
-        .collect();
-    if lines.is_empty() {
+    if pane::render(frame, (area, &block), &release.output, release, ui, theme).is_none() {
         let why = match &ui.filter {
             Some(f) => format!("No line matches /{}/ yet (Esc in / clears the filter).", f),
             None => "No line from this target yet.".to_string(),
         };
-        lines.push(Line::from(Span::styled(why, theme.dim())));
+        let lines = vec![Line::from(Span::styled(why, theme.dim()))];
+        frame.render_widget(Paragraph::new(lines).block(block), area);
     }
-    // Rows were cut to the pane's width above: no second wrap, and a heading's rule stops at
-    // the edge.
-    frame.render_widget(Paragraph::new(lines).block(block), area);
 }

@@ -1,0 +1,127 @@
+//! One scrolling pane for every kind of line: a step's output and a log stream's lines are both
+//! a target's prefix in the target's colour, then a text in its style; both follow the end until
+//! scrolled, wrap under their prefix, and pass the same target and regex filters.
+
+use std::collections::VecDeque;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::output::chunks;
+use super::state::UiState;
+use super::theme::Theme;
+use crate::engine::Release;
+
+/// What a pane needs of one of its lines.
+pub(super) trait PaneLine {
+    /// The target it came from; empty for a heading about a whole step.
+    fn target(&self) -> &str;
+    /// The text as read, which the regex filter matches.
+    fn text(&self) -> &str;
+    /// The prefix drawn before the text, in the target's colour.
+    fn prefix(&self, release: &Release, theme: &Theme) -> Vec<Span<'_>>;
+    /// How many columns the prefix takes (continuation rows are indented by as many).
+    fn prefix_width(&self) -> usize;
+    /// The text as shown, with its mark's symbol.
+    fn body(&self) -> std::borrow::Cow<'_, str>;
+    fn style(&self, theme: &Theme) -> Style;
+    /// A heading: a rule drawn across the rest of its last row.
+    fn heading(&self) -> bool {
+        false
+    }
+}
+
+/// Whether a line passes the target and regex filters; a heading about a whole step stays under
+/// a target filter (it says where the lines below come from).
+pub(super) fn shown<L: PaneLine>(line: &L, ui: &UiState) -> bool {
+    let target = line.target();
+    ui.target
+        .as_deref()
+        .is_none_or(|t| target.is_empty() || t == target)
+        && ui.filter.as_ref().is_none_or(|f| f.is_match(line.text()))
+}
+
+/// How many screen rows a line takes.
+pub(super) fn rows<L: PaneLine>(line: &L, width: usize, wrap: bool) -> usize {
+    if !wrap || width == 0 {
+        return 1;
+    }
+    let room = width.saturating_sub(line.prefix_width()).max(1);
+    chunks(&line.body(), room).count().max(1)
+}
+
+/// One line as screen rows: its prefix, its text and (wrapping) continuation rows indented
+/// under the prefix; a heading's rule to the pane's edge.
+pub(super) fn screen_rows<'a, L: PaneLine>(
+    line: &'a L,
+    release: &Release,
+    (width, wrap): (usize, bool),
+    theme: &Theme,
+) -> Vec<Line<'a>> {
+    let style = line.style(theme);
+    let text = line.body();
+    let head = line.prefix(release, theme);
+    let mut out = if !wrap || width == 0 {
+        let mut spans = head;
+        spans.push(Span::styled(text, style));
+        vec![Line::from(spans)]
+    } else {
+        let indent = line.prefix_width();
+        let room = width.saturating_sub(indent).max(1);
+        let mut first = Some(head);
+        chunks(&text, room)
+            .map(|piece| {
+                let mut spans = first
+                    .take()
+                    .unwrap_or_else(|| vec![Span::raw(" ".repeat(indent))]);
+                spans.push(Span::styled(piece.to_string(), style));
+                Line::from(spans)
+            })
+            .collect()
+    };
+    if line.heading()
+        && let Some(last) = out.last_mut()
+    {
+        let used = last.width();
+        last.push_span(Span::styled(
+            "─".repeat(width.saturating_sub(used)),
+            theme.dim(),
+        ));
+    }
+    out
+}
+
+/// The page of `lines` the pane shows (following the end, or where it was scrolled to), drawn
+/// in `block`; `None` when no line passes the filters, for the pane to say why.
+pub(super) fn render<L: PaneLine>(
+    frame: &mut Frame,
+    (area, block): (Rect, &Block),
+    lines: &VecDeque<L>,
+    release: &Release,
+    ui: &UiState,
+    theme: &Theme,
+) -> Option<()> {
+    let inner = block.inner(area);
+    let (height, width) = (inner.height as usize, inner.width as usize);
+    let picked = super::state::page(
+        lines,
+        |l| shown(l, ui),
+        |l| rows(l, width, ui.wrap),
+        ui,
+        height,
+    );
+    if picked.is_empty() {
+        return None;
+    }
+    let rows: Vec<Line> = picked
+        .into_iter()
+        .flat_map(|l| screen_rows(l, release, (width, ui.wrap), theme))
+        .collect();
+    // Rows were cut to the pane's width above: no second wrap, and a heading's rule stops at
+    // the edge.
+    frame.render_widget(Paragraph::new(rows).block(block.clone()), area);
+    Some(())
+}
