@@ -41,45 +41,6 @@ impl Release {
             } => {
                 self.start(session, operator, plan, &mut fx);
             }
-            EventKind::HostKeyTrusted {
-                target,
-                fingerprint,
-            } => {
-                if let Some(t) = self.targets.iter_mut().find(|t| t.name == *target) {
-                    t.host_key = Some(fingerprint.clone());
-                }
-            }
-            EventKind::Connected { target } => self.connected(target, &mut fx),
-            EventKind::ConnectFailed { target, error } => {
-                if self.stage == Stage::Locking {
-                    let why = format!("cannot take the lock on {target}: {error}");
-                    self.lock_answer(target, LockState::Failed, Some(why), &mut fx);
-                } else if self.stage == Stage::Connecting {
-                    self.refusals
-                        .push(format!("cannot reach {target}: {error}"));
-                    self.set_link(
-                        target,
-                        LinkState::Failed {
-                            error: error.clone(),
-                        },
-                    );
-                    // No lock is taken before every target is reached: nothing to wait for.
-                    self.finish(Outcome::Refused, &mut fx);
-                }
-            }
-            EventKind::ConnectionLost { target, error } => {
-                let down = LinkState::Down {
-                    since: self.now,
-                    error: error.clone(),
-                };
-                self.set_link(target, down);
-                self.mark_link(target, &format!("connection lost ({error}); reconnecting"));
-            }
-            EventKind::Reconnected { target } => {
-                let gap = self.down_for(target).unwrap_or_default();
-                self.set_link(target, LinkState::Up);
-                self.mark_link(target, &format!("reconnected after {gap}"));
-            }
             EventKind::Resumed {
                 by,
                 unattended,
@@ -97,151 +58,36 @@ impl Release {
                 }
                 self.resumed(by, &mut fx)
             }
-            EventKind::LockTaken { target } => {
-                if !self.resume_lock(target, None, &mut fx) {
-                    self.lock_answer(target, LockState::Held, None, &mut fx)
-                }
-            }
-            EventKind::LockBroken {
-                target,
-                holder,
-                reason,
-                ..
-            } => {
-                if self.stage == Stage::Locking {
-                    self.broken_locks
-                        .push((target.clone(), holder.clone(), reason.clone()));
-                }
-                self.lock_answer(target, LockState::Held, None, &mut fx);
-            }
-            EventKind::LockRefused { target, holder }
-                if self.resume_lock(target, Some(holder), &mut fx) => {}
-            EventKind::LockFailed { target, error }
-                if self.resume_lock(
-                    target,
-                    Some(&format!(
-                        "nobody gonogo could name (the lock could not be read: {error})"
-                    )),
-                    &mut fx,
-                ) => {}
-            EventKind::LockRefused { target, holder } => {
-                let why = format!(
-                    "{target} is locked by {holder} (--break-lock \"REASON\" takes it over)"
-                );
-                self.lock_answer(target, LockState::Refused, Some(why), &mut fx);
-            }
-            EventKind::LockFailed { target, error } => {
-                let why = format!("cannot take the lock on {target}: {error}");
-                self.lock_answer(target, LockState::Failed, Some(why), &mut fx);
-            }
-            EventKind::LockLost { run, holder } => self.lock_lost(run, holder, &mut fx),
-            EventKind::LocksReleased { released, kept } => {
-                self.locks_released(released, kept, &mut fx)
-            }
-            EventKind::RunLost { run, error } => self.run_lost(run, error, &mut fx),
-            EventKind::RunStopped { run, how } => self.run_stopped(run, Ok(how), &mut fx),
-            EventKind::StopFailed { run, error } => self.run_stopped(run, Err(error), &mut fx),
-            EventKind::Output { run, stream, lines } => {
-                // A step being stopped still speaks (its TERM handler): keep its words.
-                if self.run_is_live(run) || self.run_is(run, RunStatus::Stopping) {
-                    let run = std::sync::Arc::new(run.clone());
-                    for line in lines {
-                        self.output_line(&run, *stream, line);
-                    }
-                }
-            }
-            EventKind::Exited { run, status } => {
-                let failure = (*status != 0).then(|| format!("exit {status}"));
-                if self.run_is(run, RunStatus::Stopping) {
-                    // Its shell ended; whether anything it started is left, the stop says.
-                    if let Some(t) = self.target_run_mut(run) {
-                        t.exit = Some(*status);
-                    }
-                } else {
-                    self.run_ended(run, failure, &mut fx);
-                }
-            }
-            EventKind::RunFailed { run, error } => {
-                self.run_ended(run, Some(error.clone()), &mut fx)
-            }
-            EventKind::TimerFired { timer } => self.timer(timer, &mut fx),
-            EventKind::HealthSampled {
-                check,
-                via,
-                reading,
-            } => self.health_sampled(check, via.as_deref(), reading, &mut fx),
-            EventKind::MetricsSampled {
-                source,
-                via,
-                reading,
-            } => self.metrics_sampled(source, via.as_deref(), reading, &mut fx),
-            EventKind::ShellOpened { by, target } => {
-                self.shells.push(super::release::ShellRecord {
-                    at: self.now,
-                    by: by.clone(),
-                    target: target.clone(),
-                });
-                self.mark_shell(target, &format!("{by} opened a shell here"));
-            }
-            EventKind::Joined {
-                name,
-                via,
-                approver,
-            } => self.watchers.push(super::release::Watcher {
-                name: name.clone(),
-                via: via.clone(),
-                approver: *approver,
-                since: self.now,
-            }),
-            EventKind::Voted {
-                name,
-                step,
-                note,
-                counted: true,
-                ..
-            } if self.question == Some(Question::Gate { step: *step })
-                && self.vote_refusal(*step, name).is_none() =>
-            {
-                self.counted_vote(*step, name, note, &mut fx)
-            }
-            EventKind::Voted { .. } => {}
-            EventKind::Left { name, .. } => {
-                if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
-                    self.watchers.remove(i);
-                }
-            }
-            EventKind::ShellClosed { target, how } => {
-                self.mark_shell(target, &format!("shell closed ({how})"));
-            }
-            EventKind::Decided {
-                by,
-                decision,
-                note,
-                actor,
-            } => self.recorded_decision(by, decision, note, *actor, &mut fx),
-            EventKind::LogLines {
-                target,
-                follower,
-                lines,
-            } => {
-                self.log_lines(target, follower, lines, &mut fx);
-                self.log_rules_move(&mut fx);
-            }
-            EventKind::LogsDropped {
-                target,
-                follower,
-                count,
-            } => self.logs_dropped(target, follower, *count),
-            EventKind::FollowerDown {
-                target,
-                follower,
-                error,
-            } => self.follower_down(target, follower, error),
-            EventKind::FollowerUp {
-                target,
-                follower,
-                gap_ms,
-            } => self.follower_up(target, follower, *gap_ms),
+            kind @ (EventKind::HostKeyTrusted { .. }
+            | EventKind::Connected { .. }
+            | EventKind::ConnectFailed { .. }
+            | EventKind::ConnectionLost { .. }
+            | EventKind::Reconnected { .. }) => self.link_event(kind, &mut fx),
+            kind @ (EventKind::LockTaken { .. }
+            | EventKind::LockBroken { .. }
+            | EventKind::LockRefused { .. }
+            | EventKind::LockFailed { .. }
+            | EventKind::LockLost { .. }
+            | EventKind::LocksReleased { .. }) => self.lock_event(kind, &mut fx),
+            kind @ (EventKind::Output { .. }
+            | EventKind::Exited { .. }
+            | EventKind::RunFailed { .. }
+            | EventKind::RunLost { .. }
+            | EventKind::RunStopped { .. }
+            | EventKind::StopFailed { .. }) => self.run_event(kind, &mut fx),
+            kind @ (EventKind::Decided { .. }
+            | EventKind::ShellOpened { .. }
+            | EventKind::ShellClosed { .. }
+            | EventKind::Joined { .. }
+            | EventKind::Left { .. }
+            | EventKind::Voted { .. }) => self.people_event(kind, &mut fx),
+            kind @ (EventKind::TimerFired { .. }
+            | EventKind::HealthSampled { .. }
+            | EventKind::MetricsSampled { .. }
+            | EventKind::LogLines { .. }
+            | EventKind::LogsDropped { .. }
+            | EventKind::FollowerDown { .. }
+            | EventKind::FollowerUp { .. }) => self.watch_event(kind, &mut fx),
             EventKind::NotifyFailed { .. } => {}
         }
         fx
@@ -284,7 +130,7 @@ impl Release {
         }
     }
 
-    fn connected(&mut self, target: &str, fx: &mut Vec<Effect>) {
+    pub(super) fn connected(&mut self, target: &str, fx: &mut Vec<Effect>) {
         self.set_link(target, LinkState::Up);
         self.connected_all(fx);
     }
@@ -479,7 +325,7 @@ impl Release {
             .is_some_and(|t| t.attempt == run.attempt && t.status == status)
     }
 
-    fn output_line(
+    pub(super) fn output_line(
         &mut self,
         run: &std::sync::Arc<RunId>,
         stream: super::event::Stream,
@@ -498,7 +344,12 @@ impl Release {
         self.push_line(run.clone(), stream, Mark::Printed, line);
     }
 
-    fn run_ended(&mut self, run: &RunId, mut failure: Option<String>, fx: &mut Vec<Effect>) {
+    pub(super) fn run_ended(
+        &mut self,
+        run: &RunId,
+        mut failure: Option<String>,
+        fx: &mut Vec<Effect>,
+    ) {
         if !self.run_is_live(run) {
             return;
         }

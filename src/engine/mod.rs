@@ -6,6 +6,7 @@ mod apply;
 pub mod baseline;
 mod decide;
 pub mod event;
+mod families;
 pub mod judge;
 pub mod logs;
 mod marks;
