@@ -150,42 +150,65 @@ fn failure_evidence(
 
 pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, theme: &Theme) {
     let production = release.plan.production;
+    let (lines, title) = question_lines(release, &a.question, theme);
+    // The controls stay on screen whatever the evidence above them: it is clipped, not they.
+    let controls = controls(release, a, theme);
+    let text_height = 3;
+    let width = 76.min(area.width);
+    let inner_width = width.saturating_sub(2).max(1) as usize;
+    let wrapped = |ls: &[Line]| -> u16 { ls.iter().map(|l| rows_of(l, inner_width) as u16).sum() };
+    let (body, control_rows) = (wrapped(&lines), wrapped(&controls));
+    let rect = centered(area, width, body + control_rows + text_height + 2);
+    frame.render_widget(Clear, rect);
+    let border = if production {
+        theme.fg(Color::Red)
+    } else {
+        theme.fg(Color::Magenta)
+    };
+    let block = Block::bordered()
+        .title(Line::from(title).style(border.add_modifier(Modifier::BOLD)))
+        .border_style(border);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [text_area, controls_area, note_area] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(control_rows),
+        Constraint::Length(text_height),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
+    frame.render_widget(
+        Paragraph::new(controls).wrap(Wrap { trim: false }),
+        controls_area,
+    );
+    let label = if matches!(a.armed, Some(Choice::Skip | Choice::Keep)) {
+        " reason (required) "
+    } else {
+        " note (optional, recorded) "
+    };
+    let mut note = a.note.clone();
+    note.set_block(Block::bordered().title(label).border_style(if a.editing {
+        theme.bold()
+    } else {
+        theme.dim()
+    }));
+    if !a.editing {
+        note.set_cursor_style(ratatui::style::Style::new());
+    }
+    frame.render_widget(&note, note_area);
+}
+
+/// The open question in words (its evidence), and the modal's title.
+fn question_lines(
+    release: &Release,
+    question: &Question,
+    theme: &Theme,
+) -> (Vec<Line<'static>>, &'static str) {
+    let production = release.plan.production;
     let mut lines: Vec<Line> = Vec::new();
-    let title = match &a.question {
+    let title = match question {
         Question::Gate { step } => {
-            let s = &release.plan.steps[*step];
-            lines.push(Line::from(Span::styled(s.text.clone(), theme.bold())));
-            if let Some(next) = release
-                .plan
-                .steps
-                .get(step + 1)
-                .filter(|n| n.kind.runs_command())
-            {
-                lines.push(Line::from(format!(
-                    "Next: {} on {}",
-                    next.name,
-                    next.targets.join(", ")
-                )));
-            }
-            let up = release
-                .targets
-                .iter()
-                .filter(|t| t.link == LinkState::Up)
-                .count();
-            lines.push(Line::from(format!(
-                "Links now: {up}/{} connected; {}",
-                release.targets.len(),
-                super::health::health_summary(release)
-            )));
-            if s.approvals > 1 {
-                let by = &release.steps[*step].approved_by;
-                lines.push(Line::from(format!(
-                    "Approvals: {} of {} ({})",
-                    by.len(),
-                    s.approvals,
-                    by.join(", ")
-                )));
-            }
+            lines.extend(gate_lines(release, *step, theme));
             if production {
                 " PRODUCTION GATE "
             } else {
@@ -263,7 +286,52 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
             " CONFIRM ROLLBACK "
         }
     };
-    // The controls stay on screen whatever the evidence above them: it is clipped, not they.
+    (lines, title)
+}
+
+/// A gate's evidence: its question, what runs next and where, the links and health now, the
+/// approvals so far.
+fn gate_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let s = &release.plan.steps[step];
+    lines.push(Line::from(Span::styled(s.text.clone(), theme.bold())));
+    if let Some(next) = release
+        .plan
+        .steps
+        .get(step + 1)
+        .filter(|n| n.kind.runs_command())
+    {
+        lines.push(Line::from(format!(
+            "Next: {} on {}",
+            next.name,
+            next.targets.join(", ")
+        )));
+    }
+    let up = release
+        .targets
+        .iter()
+        .filter(|t| t.link == LinkState::Up)
+        .count();
+    lines.push(Line::from(format!(
+        "Links now: {up}/{} connected; {}",
+        release.targets.len(),
+        super::health::health_summary(release)
+    )));
+    if s.approvals > 1 {
+        let by = &release.steps[step].approved_by;
+        lines.push(Line::from(format!(
+            "Approvals: {} of {} ({})",
+            by.len(),
+            s.approvals,
+            by.join(", ")
+        )));
+    }
+    lines
+}
+
+/// The answers the question takes, the armed one marked, and what to do next.
+fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'static>> {
+    let production = release.plan.production;
     let mut controls: Vec<Line> = vec![Line::from("")];
     let mut options = Vec::new();
     for choice in release.answers() {
@@ -300,49 +368,7 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
-    let text_height = 3;
-    let width = 76.min(area.width);
-    let inner_width = width.saturating_sub(2).max(1) as usize;
-    let wrapped = |ls: &[Line]| -> u16 { ls.iter().map(|l| rows_of(l, inner_width) as u16).sum() };
-    let (body, control_rows) = (wrapped(&lines), wrapped(&controls));
-    let rect = centered(area, width, body + control_rows + text_height + 2);
-    frame.render_widget(Clear, rect);
-    let border = if production {
-        theme.fg(Color::Red)
-    } else {
-        theme.fg(Color::Magenta)
-    };
-    let block = Block::bordered()
-        .title(Line::from(title).style(border.add_modifier(Modifier::BOLD)))
-        .border_style(border);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    let [text_area, controls_area, note_area] = Layout::vertical([
-        Constraint::Min(0),
-        Constraint::Length(control_rows),
-        Constraint::Length(text_height),
-    ])
-    .areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
-    frame.render_widget(
-        Paragraph::new(controls).wrap(Wrap { trim: false }),
-        controls_area,
-    );
-    let label = if matches!(a.armed, Some(Choice::Skip | Choice::Keep)) {
-        " reason (required) "
-    } else {
-        " note (optional, recorded) "
-    };
-    let mut note = a.note.clone();
-    note.set_block(Block::bordered().title(label).border_style(if a.editing {
-        theme.bold()
-    } else {
-        theme.dim()
-    }));
-    if !a.editing {
-        note.set_cursor_style(ratatui::style::Style::new());
-    }
-    frame.render_widget(&note, note_area);
+    controls
 }
 
 pub fn confirm(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
