@@ -13,8 +13,6 @@ pub mod logging;
 pub mod login;
 pub mod measure;
 pub mod notify;
-pub mod plan;
-pub mod preflight;
 pub mod probe;
 pub mod profile;
 pub mod replay;

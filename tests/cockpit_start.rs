@@ -105,7 +105,7 @@ fn the_output_pane_names_what_is_not_acted_on_until_output_comes() {
     let (p, _) = profile::load(&Source::new("t.toml", text.to_string()));
     let release = started(text);
     // Every part of a profile is acted on today; a part still to come would be named so.
-    assert!(gonogo::preflight::not_acted_on(&p.expect("valid")).is_empty());
+    assert!(gonogo::launch::preflight::not_acted_on(&p.expect("valid")).is_empty());
     let ui = UiState {
         notes: vec!["[later] is not acted on yet: it comes with a later release".into()],
         ..UiState::default()

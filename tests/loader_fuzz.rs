@@ -18,8 +18,8 @@ fn exercise(text: &str) {
             &mut diags,
         );
         let plan = gonogo::profile::release_plan(p, &vars);
-        let _ = gonogo::plan::to_markdown(&plan);
-        let _ = gonogo::plan::to_json(&plan);
+        let _ = gonogo::report::plan::to_markdown(&plan);
+        let _ = gonogo::report::plan::to_json(&plan);
     }
     for d in diags.into_sorted() {
         let _ = source.render(&d, true);

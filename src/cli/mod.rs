@@ -405,8 +405,8 @@ fn plan(path: &Path, sets: &[(String, String)], format: Format, strict: bool) ->
     };
     let plan = crate::profile::release_plan(&profile, &vars);
     match format {
-        Format::Markdown => print!("{}", crate::plan::to_markdown(&plan)),
-        Format::Json => print!("{}", crate::plan::to_json(&plan)),
+        Format::Markdown => print!("{}", crate::report::plan::to_markdown(&plan)),
+        Format::Json => print!("{}", crate::report::plan::to_json(&plan)),
     }
     ExitCode::SUCCESS
 }
@@ -460,7 +460,7 @@ fn run_release(
         // The session was let through its window when it started.
         flags.window_override = from.release.plan.window_override.clone();
     } else {
-        match crate::preflight::closed_window(&profile, local_now()) {
+        match crate::launch::preflight::closed_window(&profile, local_now()) {
             None => flags.window_override = None,
             Some(_) if flags.window_override.is_some() => {}
             Some(closed) => match ask_window_override(&closed, &profile.release.name, headless) {
@@ -499,7 +499,7 @@ fn local_now() -> chrono::NaiveDateTime {
 /// Outside every release window: the cockpit asks the operator on the terminal for a reason,
 /// before it takes the screen; with nobody to ask (headless, no terminal) the run is refused.
 fn ask_window_override(
-    closed: &crate::preflight::ClosedWindow,
+    closed: &crate::launch::preflight::ClosedWindow,
     release: &str,
     headless: bool,
 ) -> Option<String> {

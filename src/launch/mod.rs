@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::drivers::{LiveDrivers, Session};
 use crate::engine::{EventKind, Release};
 use crate::headless::{self, Headless};
-use crate::preflight;
+
 use crate::profile::{Profile, VarValues};
 use crate::runtime::{self, Input};
 use crate::transport::local::LocalPlace;
@@ -20,6 +20,7 @@ use crate::ui::host_shell::{HostShells, KeyReader};
 use crate::ui::theme::Theme;
 
 pub mod outcome;
+pub mod preflight;
 mod session;
 use session::{endpoints, notify_settings, session, shell_commands, ssh_options};
 

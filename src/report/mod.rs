@@ -11,6 +11,7 @@ pub mod command;
 mod health;
 pub mod history;
 mod markdown;
+pub mod plan;
 mod record;
 pub mod stats;
 mod summary;
