@@ -21,7 +21,7 @@ pub enum Input {
     /// A beat for clocks and countdowns on screen.
     Tick,
     /// A follower's GO at a gate (`gonogo follow --approver`), judged by the loop.
-    Vote(crate::share::vote::Vote),
+    Vote(crate::engine::Vote),
     /// No more input will come (stdin closed).
     Closed,
     /// Ctrl-C.
@@ -44,7 +44,9 @@ pub trait Frontend {
     fn show(&mut self, event: &Event, release: &Release);
     /// What the operator did; a decision comes back as the event it makes. Decisions enter only
     /// here, never while an effect runs, so a journal holds every one of them.
-    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind>;
+    /// `now` is the loop's time of the input: what a front end judges by time (the stray-key
+    /// guard) it judges at it.
+    fn input(&mut self, input: Input, release: &Release, now: Millis) -> Option<EventKind>;
     /// Called after each batch of events and inputs: flush or redraw once for the batch. `now`
     /// is the loop's clock (a replay passes its own), so front ends read none.
     fn flush(&mut self, release: &Release, now: Millis);
@@ -262,10 +264,11 @@ impl<D: Drivers> Loop<'_, D> {
             return true;
         }
         if let Input::Vote(vote) = input {
-            self.handle(crate::share::vote::judge(&vote, &self.release));
+            // Judged by the engine as it applies it (and again on every replay).
+            self.handle(vote.into_event());
             return false;
         }
-        if let Some(kind) = self.frontend.input(input, &self.release) {
+        if let Some(kind) = self.frontend.input(input, &self.release, now_ms()) {
             self.handle(kind);
         }
         self.record_view();
@@ -353,17 +356,19 @@ fn typed_masked(kind: EventKind, mask: impl Fn(String) -> String) -> EventKind {
         EventKind::Voted {
             name,
             via,
+            approver,
             step,
+            digest,
             note,
             counted,
-            why,
         } => EventKind::Voted {
             name: mask(name),
             via,
+            approver,
             step,
+            digest,
             note: opt(note),
             counted,
-            why,
         },
         EventKind::Joined {
             name,

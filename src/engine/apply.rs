@@ -28,6 +28,7 @@ impl Release {
             return Vec::new();
         }
         let before = self.now;
+        let asked = self.question.clone();
         self.now = self.now.max(event.at);
         // Log lines held for a trace that nothing continued for long enough are judged before
         // anything reads them.
@@ -195,16 +196,23 @@ impl Release {
             }),
             EventKind::Voted {
                 name,
+                via,
+                approver,
                 step,
+                digest,
                 note,
-                counted: true,
-                ..
-            } if self.question == Some(Question::Gate { step: *step })
-                && self.vote_refusal(*step, name).is_none() =>
-            {
-                self.counted_vote(*step, name, note, &mut fx)
+                counted,
+            } => {
+                let vote = super::vote::Vote {
+                    name: name.clone(),
+                    via: via.clone(),
+                    approver: *approver,
+                    step: *step,
+                    digest: digest.clone(),
+                    note: note.clone(),
+                };
+                self.voted(vote, *counted, &mut fx)
             }
-            EventKind::Voted { .. } => {}
             EventKind::Left { name, .. } => {
                 if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
                     self.watchers.remove(i);
@@ -243,6 +251,11 @@ impl Release {
                 gap_ms,
             } => self.follower_up(target, follower, *gap_ms),
             EventKind::NotifyFailed { .. } => {}
+        }
+        // A question opened (or asked again after a resume): the stray-key guard starts now.
+        let resumed = matches!(event.kind, EventKind::Resumed { .. });
+        if self.question.is_some() && (self.question != asked || resumed) {
+            self.question_opened_at = self.now;
         }
         fx
     }

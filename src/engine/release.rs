@@ -37,6 +37,9 @@ pub struct Release {
     pub baseline_short: Option<String>,
     pub targets: Vec<TargetState>,
     pub question: Option<Question>,
+    /// When the open question opened (the time of the event that opened it): keys pressed
+    /// within the stray-key guard after it are not answers (`Release::too_soon`).
+    pub question_opened_at: Millis,
     pub outcome: Option<Outcome>,
     pub output: VecDeque<OutputLine>,
     /// Lines dropped from `output` so far, so views can number lines stably.
@@ -57,6 +60,8 @@ pub struct Release {
     pub shells: Vec<ShellRecord>,
     /// Who follows the session live now (`gonogo follow`), in the order they joined.
     pub watchers: Vec<Watcher>,
+    /// Followers' votes, as the engine judged them, in order.
+    pub votes: Vec<super::vote::VoteRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
     /// The hosts' logs: lines, error counts, followers (see `engine::logs`).
@@ -288,8 +293,8 @@ pub enum Mark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watcher {
     pub name: String,
-    /// How they reached it: "this machine", "ssh from 10.0.0.7".
-    pub via: String,
+    /// How they reached it: this machine, or SSH from an address.
+    pub via: super::policy::Via,
     /// May approve gates that need more than one person.
     pub approver: bool,
     pub since: Millis,

@@ -294,9 +294,9 @@ pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, 
         ),
     };
     controls.push(Line::from(Span::styled(hint, theme.fg(Color::Yellow))));
-    if let Some(why) = a.refusal {
+    if let Some(why) = &a.refusal {
         controls.push(Line::from(Span::styled(
-            why,
+            why.clone(),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }
