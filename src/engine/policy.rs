@@ -181,13 +181,14 @@ impl Release {
     /// Whether `who` may make `decision` now: the one judgement the cockpit, the headless
     /// answers, a follower's vote and `apply` all use.
     pub fn may_answer(&self, decision: &Decision, who: &Answerer) -> Result<(), Refusal> {
+        // A follower's seat first: what is not theirs to answer is refused whenever it comes.
+        if let Seat::Follower { approver, via } = who.seat {
+            self.follower_may(decision, who.name, approver, via)?;
+        }
         if let Some(at) = who.keys_at
             && self.too_soon(at)
         {
             return Err(Refusal::TooSoon);
-        }
-        if let Seat::Follower { approver, via } = who.seat {
-            self.follower_may(decision, who.name, approver, via)?;
         }
         self.takes(decision, who.name)
     }

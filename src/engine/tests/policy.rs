@@ -93,6 +93,13 @@ fn a_follower_only_approves_a_gate_of_two_from_another_person_over_ssh() {
         r.may_answer(&go, &as_operator),
         Err(Refusal::OperatorCountsOnce { who: "ana".into() })
     );
+    // Whenever it comes: a follower's key as the gate opens is read-only, not stray.
+    let at_once = follower.at_keys(r.question_opened_at);
+    assert_eq!(r.may_answer(&go, &at_once), Err(Refusal::ReadOnly));
+    assert_eq!(
+        r.may_answer(&go, &approver.at_keys(r.question_opened_at)),
+        Err(Refusal::TooSoon)
+    );
     let one = Run::going(&gate(1));
     assert_eq!(
         one.release.may_answer(&go, &approver),
