@@ -120,7 +120,8 @@ fn a_recorded_counted_vote_the_rules_refuse_is_refused_on_replay() {
         let mut run = Run::going(&gate(2));
         run.decide("ana", Decision::Go);
         let line = format!(
-            r#"{{"at":1,"event":"voted","name":"{name}","via":"{via}","step":0,"note":null,"counted":true,"why":null}}"#
+            r#"{{"at":1,"event":"voted","name":"{name}","via":"{via}","step":0,"note":null,{}}}"#,
+            r#""counted":true,"why":null"#
         );
         let fx = run.send(recorded(&line));
         assert!(started(&fx).is_empty(), "{via}: {fx:?}");
@@ -164,7 +165,10 @@ fn a_vote_for_another_screen_is_refused_and_one_for_this_screen_counts() {
 fn an_older_journals_counted_vote_still_passes_its_gate_on_replay() {
     let mut run = Run::going(&gate(2));
     run.decide("ana", Decision::Go);
-    let line = r#"{"at":1,"event":"voted","name":"dana","via":"ssh from 10.0.0.7","step":0,"note":null,"counted":true,"why":null}"#;
+    let line = concat!(
+        r#"{"at":1,"event":"voted","name":"dana","via":"ssh from 10.0.0.7","step":0,"#,
+        r#""note":null,"counted":true,"why":null}"#
+    );
     let fx = run.send(recorded(line));
     assert_eq!(started(&fx), vec![main_run(1, "a", 1)]);
     assert_eq!(
