@@ -21,7 +21,7 @@ pub enum Input {
     /// A beat for clocks and countdowns on screen.
     Tick,
     /// A follower's GO at a gate (`gonogo follow --approver`), judged by the loop.
-    Vote(crate::share::vote::Vote),
+    Vote(crate::engine::Vote),
     /// No more input will come (stdin closed).
     Closed,
     /// Ctrl-C.
@@ -44,7 +44,9 @@ pub trait Frontend {
     fn show(&mut self, event: &Event, release: &Release);
     /// What the operator did; a decision comes back as the event it makes. Decisions enter only
     /// here, never while an effect runs, so a journal holds every one of them.
-    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind>;
+    /// `now` is the loop's time of the input: what a front end judges by time (the stray-key
+    /// guard) it judges at it.
+    fn input(&mut self, input: Input, release: &Release, now: Millis) -> Option<EventKind>;
     /// Called after each batch of events and inputs: flush or redraw once for the batch. `now`
     /// is the loop's clock (a replay passes its own), so front ends read none.
     fn flush(&mut self, release: &Release, now: Millis);
@@ -56,6 +58,37 @@ pub trait Frontend {
     /// journal records it so a replay shows what the operator saw.
     fn view_changes(&mut self) -> Vec<ViewChange> {
         Vec::new()
+    }
+}
+
+/// Where the loop reads its time: what it stamps events with and passes to the front end. The
+/// system's clock, or one a test sets and moves itself (`Clock::manual`), so time in a test
+/// passes only when the test says.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Manual(std::sync::Arc<std::sync::atomic::AtomicU64>),
+}
+
+impl Clock {
+    /// A clock that shows `start` until it is moved.
+    pub fn manual(start: Millis) -> Clock {
+        Clock::Manual(std::sync::Arc::new(start.into()))
+    }
+
+    pub fn now(&self) -> Millis {
+        match self {
+            Clock::System => now_ms(),
+            Clock::Manual(at) => at.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+
+    /// Moves a manual clock `ms` on (the system's moves by itself).
+    pub fn advance(&self, ms: Millis) {
+        if let Clock::Manual(at) = self {
+            at.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -77,18 +110,20 @@ struct Loop<'f, D: Drivers> {
     asked: VecDeque<Input>,
     /// `[notify]`: told each event after it is applied; never waited on.
     notifier: Option<Notifier>,
+    clock: Clock,
 }
 
 /// Runs a release from its first event to its end and returns it as it ended. Events come from
-/// the drivers (or a list, with drivers off) on `events`; the operator's inputs on `inputs`.
+/// the drivers (or a list, with drivers off) on `events`; the operator's inputs on `inputs`;
+/// the time from `clock`.
 pub async fn run<D: Drivers>(
     start: EventKind,
     drivers: D,
     frontend: &mut dyn Frontend,
-    events: mpsc::Receiver<EventKind>,
-    inputs: mpsc::Receiver<Input>,
+    (events, inputs): (mpsc::Receiver<EventKind>, mpsc::Receiver<Input>),
+    clock: Clock,
 ) -> Release {
-    run_recorded(start, drivers, frontend, events, inputs, None)
+    run_recorded(start, drivers, frontend, (events, inputs), None, clock)
         .await
         .0
 }
@@ -99,21 +134,21 @@ pub async fn run_recorded<D: Drivers>(
     start: EventKind,
     drivers: D,
     frontend: &mut dyn Frontend,
-    events: mpsc::Receiver<EventKind>,
-    inputs: mpsc::Receiver<Input>,
+    (events, inputs): (mpsc::Receiver<EventKind>, mpsc::Receiver<Input>),
     journal: Option<Writer>,
+    clock: Clock,
 ) -> (Release, Option<Writer>) {
-    run_from(
-        Release::default(),
-        start,
+    let lp = Loop {
+        release: Release::default(),
+        journal,
         drivers,
         frontend,
-        events,
-        inputs,
-        journal,
-        None,
-    )
-    .await
+        operator: String::new(),
+        asked: VecDeque::new(),
+        notifier: None,
+        clock,
+    };
+    run_loop(lp, start, events, inputs).await
 }
 
 /// The loop from `release` as it stands (rebuilt from a journal, for a resume), `first` the
@@ -124,27 +159,38 @@ pub async fn run_from<D: Drivers>(
     first: EventKind,
     drivers: D,
     frontend: &mut dyn Frontend,
-    mut events: mpsc::Receiver<EventKind>,
-    mut inputs: mpsc::Receiver<Input>,
+    events: mpsc::Receiver<EventKind>,
+    inputs: mpsc::Receiver<Input>,
     journal: Option<Writer>,
     notifier: Option<Notifier>,
 ) -> (Release, Option<Writer>) {
-    let operator = match &first {
-        EventKind::Started { operator, .. } => operator.clone(),
-        // `user@host` resumed it; decisions name the person, as a run's do.
-        EventKind::Resumed { by, .. } => by.split('@').next().unwrap_or(by).to_string(),
-        _ => release.operator.clone(),
-    };
-    let start = first;
-    let mut lp = Loop {
+    let lp = Loop {
         release,
         journal,
         drivers,
         frontend,
-        operator,
+        operator: String::new(),
         asked: VecDeque::new(),
         notifier,
+        clock: Clock::System,
     };
+    run_loop(lp, first, events, inputs).await
+}
+
+/// The loop itself, from `first` to the release's end (and the front end's leaving).
+async fn run_loop<D: Drivers>(
+    mut lp: Loop<'_, D>,
+    first: EventKind,
+    mut events: mpsc::Receiver<EventKind>,
+    mut inputs: mpsc::Receiver<Input>,
+) -> (Release, Option<Writer>) {
+    lp.operator = match &first {
+        EventKind::Started { operator, .. } => operator.clone(),
+        // `user@host` resumed it; decisions name the person, as a run's do.
+        EventKind::Resumed { by, .. } => by.split('@').next().unwrap_or(by).to_string(),
+        _ => lp.release.operator.clone(),
+    };
+    let start = first;
     // A status update every `[notify] every`, on the loop's clock.
     let mut status = lp.notifier.as_ref().and_then(|n| n.every).map(|every| {
         let start = tokio::time::Instant::now() + every;
@@ -162,7 +208,7 @@ pub async fn run_from<D: Drivers>(
     let mut terminated = false;
     loop {
         if lp.release.is_finished() && !shut {
-            lp.frontend.flush(&lp.release, now_ms());
+            lp.frontend.flush(&lp.release, lp.clock.now());
             lp.drivers.shut_down().await;
             if let Some(notifier) = &mut lp.notifier {
                 notifier.finish();
@@ -205,7 +251,7 @@ pub async fn run_from<D: Drivers>(
             }
             else => break,
         }
-        lp.frontend.flush(&lp.release, now_ms());
+        lp.frontend.flush(&lp.release, lp.clock.now());
     }
     if !shut {
         lp.drivers.shut_down().await;
@@ -218,7 +264,7 @@ pub async fn run_from<D: Drivers>(
         let said = notifier.next().await;
         lp.delivery(said);
     }
-    lp.frontend.flush(&lp.release, now_ms());
+    lp.frontend.flush(&lp.release, lp.clock.now());
     if let Some(journal) = &mut lp.journal {
         journal.sync();
     }
@@ -231,7 +277,7 @@ impl<D: Drivers> Loop<'_, D> {
         let Some(notifier) = &mut self.notifier else {
             return;
         };
-        for kind in notifier.status(&self.release, now_ms()) {
+        for kind in notifier.status(&self.release, self.clock.now()) {
             self.handle(kind);
         }
     }
@@ -262,10 +308,11 @@ impl<D: Drivers> Loop<'_, D> {
             return true;
         }
         if let Input::Vote(vote) = input {
-            self.handle(crate::share::vote::judge(&vote, &self.release));
+            // Judged by the engine as it applies it (and again on every replay).
+            self.handle(vote.into_event());
             return false;
         }
-        if let Some(kind) = self.frontend.input(input, &self.release) {
+        if let Some(kind) = self.frontend.input(input, &self.release, self.clock.now()) {
             self.handle(kind);
         }
         self.record_view();
@@ -277,14 +324,14 @@ impl<D: Drivers> Loop<'_, D> {
         let changes = self.frontend.view_changes();
         if let Some(journal) = &mut self.journal {
             for change in &changes {
-                journal.view(change, now_ms());
+                journal.view(change, self.clock.now());
             }
         }
     }
 
     fn handle(&mut self, kind: EventKind) {
         let kind = typed_masked(kind, |t| self.drivers.mask(t));
-        let event = Event::new(now_ms(), kind);
+        let event = Event::new(self.clock.now(), kind);
         match &event.kind {
             // Output is the journal's; the log keeps only how much came.
             EventKind::Output { run, lines, .. } => {
@@ -353,17 +400,19 @@ fn typed_masked(kind: EventKind, mask: impl Fn(String) -> String) -> EventKind {
         EventKind::Voted {
             name,
             via,
+            approver,
             step,
+            digest,
             note,
             counted,
-            why,
         } => EventKind::Voted {
             name: mask(name),
             via,
+            approver,
             step,
+            digest,
             note: opt(note),
             counted,
-            why,
         },
         EventKind::Joined {
             name,

@@ -85,7 +85,7 @@ fn operator_screen(g: &Gonogo) -> Vec<String> {
         release.apply(event);
     }
     let mut ui = gonogo::ui::state::UiState::default();
-    ui.sync_question(&release, std::time::Instant::now());
+    ui.sync_question(&release);
     ui.sync_cursor(&release);
     let backend = ratatui::backend::TestBackend::new(80, 24);
     let mut terminal = ratatui::Terminal::new(backend).expect("terminal");

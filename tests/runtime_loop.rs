@@ -1,13 +1,18 @@
 //! The run loop end to end with every driver off, as replay will run it: the real cockpit on a
 //! `TestBackend`, events fed from a list as drivers would send them, keys pressed as an operator
 //! would press them. The decision comes back through the loop as an event, with its actor.
+//! Time is the loop's manual clock: it moves only when the test moves it, so nothing sleeps.
 
 use std::time::Duration;
 
 use gonogo::drivers::DriversOff;
-use gonogo::engine::{Actor, Decision, EventKind, Outcome, RunId, StepList, Stream};
+use gonogo::engine::{
+    Actor, Decision, Event, EventKind, Millis, Outcome, Release, RunId, STRAY_KEY_GUARD_MS,
+    StepList, Stream,
+};
+use gonogo::journal::ViewChange;
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
-use gonogo::runtime::{self, Input};
+use gonogo::runtime::{self, Clock, Frontend, Input};
 use gonogo::ui::cockpit::Cockpit;
 use gonogo::ui::theme::Theme;
 use ratatui::Terminal;
@@ -61,6 +66,83 @@ fn key(c: char) -> Input {
     Input::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
+fn press(code: KeyCode) -> Input {
+    Input::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+const T0: Millis = 1_790_000_000_000;
+
+/// What the loop has done, as the test waits for it: when the gate opened, how many keys it
+/// took, whether the release ended.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    gate_opened: Option<Millis>,
+    keys: usize,
+    finished: bool,
+}
+
+/// The cockpit as the loop's front end, telling the test what the loop did after each batch.
+struct Watched<'c> {
+    cockpit: &'c mut Cockpit<TestBackend>,
+    seen: tokio::sync::watch::Sender<Seen>,
+    keys: usize,
+}
+
+impl Frontend for Watched<'_> {
+    fn show(&mut self, event: &Event, release: &Release) {
+        self.cockpit.show(event, release);
+    }
+
+    fn input(&mut self, input: Input, release: &Release, now: Millis) -> Option<EventKind> {
+        self.keys += usize::from(matches!(input, Input::Key(_)));
+        self.cockpit.input(input, release, now)
+    }
+
+    fn flush(&mut self, release: &Release, now: Millis) {
+        self.cockpit.flush(release, now);
+        let gate = matches!(
+            release.question,
+            Some(gonogo::engine::Question::Gate { .. })
+        );
+        self.seen.send_replace(Seen {
+            gate_opened: gate.then_some(release.question_opened_at),
+            keys: self.keys,
+            finished: release.is_finished(),
+        });
+    }
+
+    fn keep_open(&self) -> bool {
+        self.cockpit.keep_open()
+    }
+
+    fn view_changes(&mut self) -> Vec<ViewChange> {
+        self.cockpit.view_changes()
+    }
+}
+
+/// Waits until the loop has done what `done` asks.
+async fn until(seen: &mut tokio::sync::watch::Receiver<Seen>, done: impl FnMut(&Seen) -> bool) {
+    seen.wait_for(done).await.expect("the loop runs");
+}
+
+/// The operator at the gate: a key pressed as it opens is stray and arms nothing; once the
+/// guard has passed on the loop's clock, `g` then Enter say GO. Returns when the loop took them.
+async fn answer_the_gate(
+    inputs: &tokio::sync::mpsc::Sender<Input>,
+    seen: &mut tokio::sync::watch::Receiver<Seen>,
+    clock: &Clock,
+) {
+    until(seen, |s| s.gate_opened.is_some()).await;
+    for input in [key('g'), press(KeyCode::Enter)] {
+        inputs.send(input).await.expect("key");
+    }
+    until(seen, |s| s.keys >= 2).await;
+    clock.advance(STRAY_KEY_GUARD_MS);
+    for input in [key('g'), press(KeyCode::Enter)] {
+        inputs.send(input).await.expect("key");
+    }
+}
+
 #[tokio::test]
 async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() {
     let start = started();
@@ -86,16 +168,12 @@ async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() 
     ] {
         events.send(kind).await.expect("send");
     }
+    let clock = Clock::manual(T0);
+    let (seen_tx, mut seen) = tokio::sync::watch::channel(Seen::default());
+    let operator_clock = clock.clone();
     let operator = tokio::spawn(async move {
-        // Past the guard against keys pressed as a question opens.
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        for input in [
-            key('g'),
-            Input::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
-        ] {
-            inputs.send(input).await.expect("key");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        answer_the_gate(&inputs, &mut seen, &operator_clock).await;
+        // Sent after the keys: the loop takes inputs first, so the restart has started.
         events
             .send(EventKind::Exited {
                 run: run_id(2),
@@ -110,33 +188,46 @@ async fn a_gate_answered_with_keys_in_the_cockpit_runs_the_release_to_its_end() 
             })
             .await
             .expect("unlocked");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        until(&mut seen, |s| s.finished).await;
         inputs.send(key('q')).await.expect("quit");
-        inputs
+        (inputs, events)
     });
     let mut cockpit = Cockpit::new(
         Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
         "ana",
         Theme { color: false },
     );
+    let mut watched = Watched {
+        cockpit: &mut cockpit,
+        seen: seen_tx,
+        keys: 0,
+    };
     let release = tokio::time::timeout(
         Duration::from_secs(20),
         runtime::run(
             start,
             DriversOff::default(),
-            &mut cockpit,
-            event_rx,
-            input_rx,
+            &mut watched,
+            (event_rx, input_rx),
+            clock,
         ),
     )
     .await
     .expect("the loop ends");
-    let _inputs = operator.await.expect("operator");
+    drop(watched);
+    let _channels = operator.await.expect("operator");
     assert_eq!(release.outcome, Some(Outcome::Released));
+    // One decision: the stray `g` armed nothing, so its Enter sent nothing.
+    assert_eq!(release.decisions.len(), 1, "{:?}", release.decisions);
     let go = &release.decisions[0];
     assert_eq!(
         (go.by.as_str(), &go.decision, go.actor),
         ("ana", &Decision::Go, Actor::Person)
+    );
+    assert_eq!(
+        go.at,
+        T0 + STRAY_KEY_GUARD_MS,
+        "said once the guard had passed"
     );
     let screen = cockpit.backend().to_string();
     assert!(screen.contains("RELEASED"), "{screen}");
@@ -195,13 +286,11 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
     ] {
         events.send(kind).await.expect("send");
     }
+    let clock = Clock::manual(T0);
+    let (seen_tx, mut seen) = tokio::sync::watch::channel(Seen::default());
+    let operator_clock = clock.clone();
     let operator = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        let press = |code| Input::Key(KeyEvent::new(code, KeyModifiers::NONE));
-        for input in [key('g'), press(KeyCode::Enter)] {
-            inputs.send(input).await.expect("key");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        answer_the_gate(&inputs, &mut seen, &operator_clock).await;
         for kind in [
             EventKind::Exited {
                 run: run_id(2),
@@ -214,8 +303,9 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
         ] {
             events.send(kind).await.expect("send");
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        // From the end screen's summary back to the output, focused and scrolled back.
+        until(&mut seen, |s| s.finished).await;
+        // From the end screen's summary back to the output, focused and scrolled back; the
+        // keys come in order, `q` last.
         for input in [
             key('i'),
             press(KeyCode::Tab),
@@ -225,29 +315,34 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
         ] {
             inputs.send(input).await.expect("key");
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
         inputs.send(key('q')).await.expect("quit");
-        inputs
+        (inputs, events)
     });
     let mut cockpit = Cockpit::new(
         Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
         "ana",
         Theme { color: false },
     );
+    let mut watched = Watched {
+        cockpit: &mut cockpit,
+        seen: seen_tx,
+        keys: 0,
+    };
     let (release, journal) = tokio::time::timeout(
         Duration::from_secs(20),
         runtime::run_recorded(
             start,
             DriversOff::default(),
-            &mut cockpit,
-            event_rx,
-            input_rx,
+            &mut watched,
+            (event_rx, input_rx),
             Some(journal),
+            clock,
         ),
     )
     .await
     .expect("the loop ends");
-    let _inputs = operator.await.expect("operator");
+    drop(watched);
+    let _channels = operator.await.expect("operator");
     drop(journal);
     assert_eq!(release.outcome, Some(Outcome::Released));
 

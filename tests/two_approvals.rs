@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use gonogo::engine::{Decision, Event, EventKind, Release};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
@@ -90,7 +88,9 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
         "ana",
         Theme { color: false },
     );
-    c.ui.sync_question(&release, Instant::now() - Duration::from_secs(2));
+    c.ui.sync_question(&release);
+    // Two seconds after the gate opened, on the loop's clock: past the stray-key guard.
+    c.set_now(release.question_opened_at + 2000);
     let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
     c.key(key(KeyCode::Char('g')), &release);
     assert_eq!(c.key(key(KeyCode::Enter), &release), None, "not sent");
@@ -105,41 +105,39 @@ fn the_cockpit_says_a_second_go_from_the_same_person_is_not_counted() {
     );
 }
 
-/// A follower's GO (`gonogo follow --approver`) as the run loop judges it: it counts only from a
-/// second person who came over SSH, for the gate open, and for what they had on screen.
+/// A follower's GO (`gonogo follow --approver`) as the engine judges it when it is applied: it
+/// counts only from a second person who came over SSH, for the gate open, and for what they had
+/// on screen.
 #[test]
 fn a_followers_go_counts_only_from_another_person_over_ssh_for_what_they_saw() {
-    use gonogo::share::vote::{Vote, digest, judge};
+    use gonogo::engine::{Refusal, Via, Vote};
     let (mut release, mut at) = one_go_in();
     let mut send = |release: &mut Release, kind| {
         at += 1000;
         release.apply(&Event::new(at, kind));
     };
     let here = || "here".to_string();
-    let vote = |name: &str, via: &str, seen: String| Vote {
+    let ssh = || Via::Ssh {
+        from: "10.0.0.7".into(),
+    };
+    let vote = |name: &str, via: Via, seen: String| Vote {
         name: name.into(),
-        via: via.into(),
+        via,
         approver: true,
         step: 0,
-        digest: seen,
+        digest: Some(seen),
         note: None,
     };
-    let refused = |kind: EventKind| match kind {
-        EventKind::Voted {
-            counted: false,
-            why: Some(why),
-            ..
-        } => why,
-        other => panic!("counted: {other:?}"),
-    };
-    let seen = digest(&release, 0);
-    let why = refused(judge(&vote("dana", "this machine", seen.clone()), &release));
-    assert!(why.contains("the operator's own"), "{why}");
-    let why = refused(judge(
-        &vote("ana", "ssh from 10.0.0.7", seen.clone()),
-        &release,
-    ));
-    assert!(why.contains("one person counts once"), "{why}");
+    let seen = release.screen_digest(0);
+    let why = release.judge_vote(&vote("dana", Via::Local, seen.clone()));
+    assert_eq!(why, Err(Refusal::SameMachine));
+    assert!(why.unwrap_err().to_string().contains("the operator's own"));
+    let why = release.judge_vote(&vote("ana", ssh(), seen.clone()));
+    assert!(
+        why.as_ref()
+            .is_err_and(|w| w.to_string().contains("one person counts once")),
+        "{why:?}"
+    );
     // The link dropped after dana looked: her GO was for another screen.
     send(
         &mut release,
@@ -148,18 +146,18 @@ fn a_followers_go_counts_only_from_another_person_over_ssh_for_what_they_saw() {
             error: "reset".into(),
         },
     );
-    let why = refused(judge(&vote("dana", "ssh from 10.0.0.7", seen), &release));
-    assert!(why.contains("changed since"), "{why}");
-    // She looks again: counted, and the gate of two approvals passes.
-    let kind = judge(
-        &vote("dana", "ssh from 10.0.0.7", digest(&release, 0)),
-        &release,
-    );
+    let stale = vote("dana", ssh(), seen);
+    assert_eq!(release.judge_vote(&stale), Err(Refusal::ScreenChanged));
+    send(&mut release, stale.into_event());
+    let refused = release.votes.last().and_then(|v| v.refused.as_ref());
     assert!(
-        matches!(kind, EventKind::Voted { counted: true, .. }),
-        "{kind:?}"
+        refused.is_some_and(|r| r.to_string().contains("changed since")),
+        "{refused:?}"
     );
-    send(&mut release, kind);
+    // She looks again: counted, and the gate of two approvals passes.
+    let fresh = vote("dana", ssh(), release.screen_digest(0));
+    assert_eq!(release.judge_vote(&fresh), Ok(()));
+    send(&mut release, fresh.into_event());
     assert_eq!(release.steps[0].approved_by, vec!["ana", "dana"]);
     assert_ne!(
         release.question,

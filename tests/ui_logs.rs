@@ -2,8 +2,6 @@
 //! colour, error lines highlighted, drops and gaps shown, and follow, pause and the filters
 //! working as in the output pane. TestBackend screens, insta snapshots and cell colours.
 
-use std::time::Instant;
-
 use gonogo::engine::{Event, EventKind, Release};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
@@ -220,7 +218,7 @@ fn l_switches_to_the_logs_and_back() {
         "ana",
         Theme { color: false },
     );
-    cockpit.ui.sync_question(&release, Instant::now());
+    cockpit.ui.sync_question(&release);
     cockpit.key(key(KeyCode::Char('l')), &release);
     assert_eq!(cockpit.ui.source, Shown::Logs);
     let shown = text(&draw(&release, &cockpit.ui));

@@ -1,8 +1,6 @@
 //! The cockpit's screens on a TestBackend (insta snapshots at 80×24 and 160×48) and its key
 //! handling: what an operator sees and what their keys decide.
 
-use std::time::{Duration, Instant};
-
 use gonogo::engine::{Decision, Event, EventKind, Release, RunId, StepList, Stream};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
@@ -153,7 +151,7 @@ fn screen(release: &Release, ui: &UiState, width: u16, height: u16) -> String {
 
 fn ui_for(release: &Release) -> UiState {
     let mut ui = UiState::default();
-    ui.sync_question(release, Instant::now());
+    ui.sync_question(release);
     ui.sync_cursor(release);
     ui
 }
@@ -364,12 +362,11 @@ fn cockpit() -> Cockpit<TestBackend> {
     )
 }
 
-/// The question has been on screen for a while (the stray-key guard has passed).
+/// The question has been on screen for a while (the stray-key guard has passed): keys come
+/// two seconds after it opened, on the loop's clock.
 fn settled(c: &mut Cockpit<TestBackend>, release: &Release) {
-    c.ui.sync_question(release, Instant::now());
-    if let Some(a) = c.ui.answer.as_mut() {
-        a.opened = Instant::now() - Duration::from_secs(2);
-    }
+    c.ui.sync_question(release);
+    c.set_now(release.question_opened_at + 2000);
 }
 
 fn decision(kind: Option<EventKind>) -> Option<Decision> {
@@ -383,8 +380,9 @@ fn decision(kind: Option<EventKind>) -> Option<Decision> {
 fn a_stray_key_never_approves_a_gate() {
     let s = Scene::at_gate("staging");
     let mut c = cockpit();
-    // The gate has just opened (its clock is set ahead so a slow test machine cannot age it).
-    c.ui.sync_question(&s.release, Instant::now() + Duration::from_secs(60));
+    // The gate has just opened: keys come at the loop time it opened.
+    c.ui.sync_question(&s.release);
+    c.set_now(s.release.question_opened_at);
     // Keys typed just as the gate opens are ignored, and one key alone decides nothing.
     assert_eq!(decision(c.key(key(KeyCode::Char('g')), &s.release)), None);
     assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);

@@ -28,6 +28,7 @@ impl Release {
             return Vec::new();
         }
         let before = self.now;
+        let asked = self.question.clone();
         self.now = self.now.max(event.at);
         // Log lines held for a trace that nothing continued for long enough are judged before
         // anything reads them.
@@ -89,6 +90,11 @@ impl Release {
             | EventKind::FollowerDown { .. }
             | EventKind::FollowerUp { .. }) => self.watch_event(kind, &mut fx),
             EventKind::NotifyFailed { .. } => {}
+        }
+        // A question opened (or asked again after a resume): the stray-key guard starts now.
+        let resumed = matches!(event.kind, EventKind::Resumed { .. });
+        if self.question.is_some() && (self.question != asked || resumed) {
+            self.question_opened_at = self.now;
         }
         fx
     }

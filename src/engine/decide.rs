@@ -32,22 +32,17 @@ impl Release {
     }
 
     pub(super) fn decide(&mut self, by: &str, decision: &Decision, fx: &mut Vec<Effect>) {
-        if self.outcome.is_some() || self.stage == Stage::Idle {
+        // What the release does not take is recorded and changes nothing (`may_answer`).
+        if self
+            .may_answer(decision, &super::policy::Answerer::operator(by))
+            .is_err()
+        {
             return;
         }
-        if self.resuming {
-            // The locks are being confirmed: nothing is open yet; an abort waits for them, so
-            // every lock confirmed is released.
-            if *decision == Decision::Abort {
-                self.after_stop = Some(AfterStop::Abort);
-            }
-            return;
-        }
-        if self.after_stop.is_some() {
-            // Waiting for runs to stop: only an abort changes what comes next.
-            if *decision == Decision::Abort {
-                self.after_stop = Some(AfterStop::Abort);
-            }
+        if self.resuming || self.after_stop.is_some() {
+            // The locks are being confirmed, or runs stopped: only an abort gets here, and it
+            // waits for them, so every lock confirmed is released.
+            self.after_stop = Some(AfterStop::Abort);
             return;
         }
         let question = self.question.clone();
@@ -96,7 +91,7 @@ impl Release {
             (
                 Some(Question::Manual { list, step } | Question::Failure { list, step }),
                 Decision::Skip { reason },
-            ) if !reason.trim().is_empty() => {
+            ) => {
                 self.states_mut(list)[step].skip_reason = Some(reason.clone());
                 self.pass_waiting(list, step, StepStatus::Skipped, fx);
             }
@@ -125,14 +120,10 @@ impl Release {
             (None, Decision::EndWatch) if matches!(self.stage, Stage::Watching { .. }) => {
                 self.verdict(fx);
             }
-            (Some(Question::RollbackProposal { rule }), Decision::KeepWatching { reason })
-                if !reason.trim().is_empty() =>
-            {
+            (Some(Question::RollbackProposal { rule }), Decision::KeepWatching { .. }) => {
                 self.keep_watching(rule, fx);
             }
-            (_, Decision::SkipBaseline { reason })
-                if self.baseline_wait.is_some() && !reason.trim().is_empty() =>
-            {
+            (_, Decision::SkipBaseline { reason }) => {
                 fx.push(Effect::CancelTimer {
                     timer: Timer::Baseline,
                 });
@@ -148,7 +139,7 @@ impl Release {
                     self.watch.extension_ms += EXTEND_WATCH_MS;
                 }
             }
-            // Anything else does not answer the open question: it is recorded and changes nothing.
+            // `may_answer` took nothing else.
             _ => {}
         }
     }
@@ -176,52 +167,8 @@ impl Release {
         self.plan.steps.iter().position(|s| s.after_watch)
     }
 
-    /// Why a follower's vote at gate `step` does not count, if it does not: a gate of one
-    /// approval is the operator's alone, and the operator never counts twice.
-    pub fn vote_refusal(&self, step: usize, name: &str) -> Option<String> {
-        let approvals = self.plan.steps.get(step).map_or(1, |s| s.approvals);
-        if approvals <= 1 {
-            return Some(
-                "this gate needs one approval, the operator's: a follower's GO counts only toward a gate's second approval and beyond".into(),
-            );
-        }
-        if name == self.operator {
-            return Some(format!("{name} is the operator: one person counts once"));
-        }
-        None
-    }
-
-    /// A follower's GO, counted toward the approvals beyond the operator's own: the gate passes
-    /// once the operator said GO too.
-    pub(super) fn counted_vote(
-        &mut self,
-        step: usize,
-        name: &str,
-        note: &Option<String>,
-        fx: &mut Vec<Effect>,
-    ) {
-        self.decisions.push(super::release::DecisionRecord {
-            at: self.now,
-            by: name.to_string(),
-            actor: super::event::Actor::Person,
-            decision: Decision::Go,
-            note: note.clone(),
-            question: self.question.clone(),
-        });
-        let state = &mut self.steps[step];
-        if !state.approved_by.iter().any(|b| b == name) {
-            state.approved_by.push(name.to_string());
-        }
-        let enough = state.approved_by.len() >= self.plan.steps[step].approvals as usize;
-        if state.operator_go && enough {
-            self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
-        } else {
-            fx.push(Effect::Ask);
-        }
-    }
-
     /// Closes a gate, manual item or failure with `status` and moves on.
-    fn pass_waiting(
+    pub(super) fn pass_waiting(
         &mut self,
         list: StepList,
         step: usize,

@@ -155,10 +155,10 @@ pub enum EventKind {
         target: String,
     },
     /// A person started following the session live (`gonogo follow`), read-only; `via` says how
-    /// they reached it ("this machine", "ssh from 10.0.0.7").
+    /// they reached it (this machine, or SSH from an address).
     Joined {
         name: String,
-        via: String,
+        via: super::policy::Via,
         /// Started with `--approver`: may approve gates that need more than one person.
         #[serde(default)]
         approver: bool,
@@ -170,16 +170,26 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<String>,
     },
-    /// A follower's GO at a gate of `approvals = 2` or more, as the run loop judged it: counted
-    /// (a person's approval like the operator's), or refused with why (what they saw changed,
-    /// they came from this machine, the gate closed).
+    /// A follower's GO at a gate of `approvals = 2` or more (`gonogo follow --approver`), as
+    /// it came: `apply` judges it (see `engine::vote`), live and on every replay, and keeps the
+    /// judgement in `Release::votes`.
     Voted {
         name: String,
-        via: String,
+        via: super::policy::Via,
+        /// Started with `--approver`. Older journals did not record it: their votes say
+        /// `counted`, and one recorded refused stays refused.
+        #[serde(default = "older_approver")]
+        approver: bool,
         step: usize,
+        /// What the follower had on screen (`Release::screen_digest`); absent in older
+        /// journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        digest: Option<String>,
         note: Option<String>,
-        counted: bool,
-        why: Option<String>,
+        /// Older journals recorded the loop's judgement; it is never trusted (the vote is judged
+        /// again) and only read for a vote whose screen cannot be checked. Never written.
+        #[serde(default, skip_serializing)]
+        counted: Option<bool>,
     },
     /// That shell ended; `how` says how ("exit 0", "could not start ssh: ...").
     ShellClosed {
@@ -229,6 +239,12 @@ pub enum EventKind {
         error: String,
         attempts: u32,
     },
+}
+
+/// An older journal's vote did not say whether its follower may approve: it is judged as if
+/// so, and counts only if it counted then.
+fn older_approver() -> bool {
+    true
 }
 
 /// Who made a decision.

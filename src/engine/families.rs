@@ -3,7 +3,7 @@
 //! (timers, health, metrics, logs). `apply` hands each family only its own kinds.
 
 use super::event::{Effect, EventKind};
-use super::release::{LinkState, LockState, Question, Release, RunStatus, Stage};
+use super::release::{LinkState, LockState, Release, RunStatus, Stage};
 
 impl Release {
     pub(super) fn link_event(&mut self, kind: &EventKind, fx: &mut Vec<Effect>) {
@@ -156,14 +156,22 @@ impl Release {
             }),
             EventKind::Voted {
                 name,
+                via,
+                approver,
                 step,
+                digest,
                 note,
-                counted: true,
-                ..
-            } if self.question == Some(Question::Gate { step: *step })
-                && self.vote_refusal(*step, name).is_none() =>
-            {
-                self.counted_vote(*step, name, note, fx)
+                counted,
+            } => {
+                let vote = super::vote::Vote {
+                    name: name.clone(),
+                    via: via.clone(),
+                    approver: *approver,
+                    step: *step,
+                    digest: digest.clone(),
+                    note: note.clone(),
+                };
+                self.voted(vote, *counted, fx)
             }
             EventKind::Left { name, .. } => {
                 if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {

@@ -11,6 +11,7 @@ pub mod judge;
 pub mod logs;
 mod marks;
 pub mod plan;
+mod policy;
 pub mod release;
 mod resume;
 pub mod signature;
@@ -18,6 +19,7 @@ mod stopping;
 mod timers;
 pub mod trace;
 mod undo;
+mod vote;
 pub mod watch;
 pub mod watch_rule;
 
@@ -27,9 +29,11 @@ pub use event::{
     Timer, left_said,
 };
 pub use plan::{Origin, ReleasePlan, Unattended};
+pub use policy::{Answerer, Refusal, STRAY_KEY_GUARD_MS, Seat, Via};
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
 pub use resume::Interruption;
 pub use undo::{NotUndone, UndoMark};
+pub use vote::{Vote, VoteRecord};
 
 #[cfg(test)]
 mod tests;

@@ -37,6 +37,9 @@ pub struct Release {
     pub baseline_short: Option<String>,
     pub targets: Vec<TargetState>,
     pub question: Option<Question>,
+    /// When the open question opened (the time of the event that opened it): keys pressed
+    /// within the stray-key guard after it are not answers (`Release::too_soon`).
+    pub question_opened_at: Millis,
     pub outcome: Option<Outcome>,
     pub output: VecDeque<OutputLine>,
     /// Lines dropped from `output` so far, so views can number lines stably.
@@ -57,6 +60,8 @@ pub struct Release {
     pub shells: Vec<ShellRecord>,
     /// Who follows the session live now (`gonogo follow`), in the order they joined.
     pub watchers: Vec<Watcher>,
+    /// Followers' votes, as the engine judged them, in order.
+    pub votes: Vec<super::vote::VoteRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
     /// The hosts' logs: lines, error counts, followers (see `engine::logs`).
@@ -65,6 +70,8 @@ pub struct Release {
     pub signatures: super::signature::ErrorSignatures,
     /// `gonogo resume` is confirming the locks before anything goes on.
     pub resuming: bool,
+    /// The locks that resume is confirming and has no answer for yet.
+    pub confirming: Vec<String>,
     /// Every time gonogo died mid-release and a resume went on with it, in order.
     pub interruptions: Vec<super::resume::Interruption>,
     /// `[notify]` messages the webhook did not take: the last few, and how many in all.
@@ -288,8 +295,8 @@ pub enum Mark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watcher {
     pub name: String,
-    /// How they reached it: "this machine", "ssh from 10.0.0.7".
-    pub via: String,
+    /// How they reached it: this machine, or SSH from an address.
+    pub via: super::policy::Via,
     /// May approve gates that need more than one person.
     pub approver: bool,
     pub since: Millis,

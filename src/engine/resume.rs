@@ -69,6 +69,7 @@ impl Release {
             return self.carry_on(fx);
         }
         self.resuming = true;
+        self.confirming = held.clone();
         for target in &mut self.targets {
             if target.lock == LockState::Held {
                 target.lock = LockState::None;
@@ -90,6 +91,7 @@ impl Release {
         if !self.resuming {
             return false;
         }
+        self.confirming.retain(|t| t != target);
         if let Some(t) = self.targets.iter_mut().find(|t| t.name == target)
             && t.lock == LockState::None
         {

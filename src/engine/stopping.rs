@@ -235,7 +235,13 @@ impl Release {
             fx.push(Effect::StopProbes);
         }
         self.stop_following(fx);
-        let held = self.held_locks();
+        let mut held = self.held_locks();
+        // Ended while a resume still confirmed its locks: those are released too (the release
+        // keeps one another session holds now, and says so), and their answers change nothing.
+        if self.resuming {
+            self.resuming = false;
+            held.append(&mut self.confirming);
+        }
         if held.is_empty() {
             self.stage = Stage::Finished;
             fx.push(Effect::Finish { outcome });

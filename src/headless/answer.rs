@@ -1,18 +1,28 @@
 //! What the operator types on stdin: answers checked against the open question, and the reader
 //! that brings lines into the run loop.
 
-use crate::engine::{Answer, Decision, Question, Release, Stage};
+use crate::engine::{Answer, Answerer, Decision, Question, Refusal, Release, Stage};
 use crate::runtime::Input;
 use crate::text::printable;
 
-/// Whether `who` has approved the gate that is open (a gate of `approvals = 2` or more).
-pub(super) fn already_approved(release: &Release, who: &str) -> bool {
-    matches!(release.question, Some(Question::Gate { step })
-        if release.steps.get(step).is_some_and(|s| s.approved_by.iter().any(|b| b == who)))
+/// An answer `who` typed on stdin, read against the open question, then asked of the engine
+/// (`Release::may_answer`): the decision, or why it is not one.
+pub(super) fn parse_answer(answer: &str, release: &Release, who: &str) -> Result<Decision, String> {
+    let decision = read_answer(answer, release)?;
+    match release.may_answer(&decision, &Answerer::operator(who)) {
+        Ok(()) => Ok(decision),
+        // The engine counts one go per person: said rather than let pass unnoticed.
+        Err(refusal @ Refusal::AlreadyApproved { .. }) => Err(format!(
+            "   go from {} not counted: {}",
+            printable(who),
+            printable(&refusal.to_string())
+        )),
+        Err(refusal) => Err(printable(&refusal.to_string()).into_owned()),
+    }
 }
 
-/// An answer typed on stdin, checked against the open question.
-pub(super) fn parse_answer(answer: &str, release: &Release) -> Result<Decision, String> {
+/// The decision an answer typed on stdin names, read against the open question.
+fn read_answer(answer: &str, release: &Release) -> Result<Decision, String> {
     let (word, rest) = answer
         .split_once(char::is_whitespace)
         .unwrap_or((answer, ""));

@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use crate::engine::Millis;
 use crate::engine::release::RunStatus;
 use crate::engine::{
     Actor, Decision, Event, EventKind, Question, Release, RunId, Stage, StepList, Stream,
@@ -18,8 +19,8 @@ mod starts;
 mod watch;
 use crate::text::{printable, printable_lines};
 pub(crate) use answer::describe;
+use answer::parse_answer;
 pub use answer::read_stdin;
-use answer::{already_approved, parse_answer};
 
 /// A demo scenario's answer to the open question, as it would be typed (`retry`, `rollback`).
 pub type Rehearsal = Box<dyn FnMut(&Release) -> Option<&'static str>>;
@@ -344,7 +345,7 @@ impl Frontend for Headless {
             | EventKind::Joined { .. }
             | EventKind::Left { .. }
             | EventKind::Voted { .. }) => {
-                if let Some(line) = people::said(kind) {
+                if let Some(line) = people::said(kind, release) {
                     self.line(line);
                 }
             }
@@ -380,7 +381,7 @@ impl Frontend for Headless {
         }
     }
 
-    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
+    fn input(&mut self, input: Input, release: &Release, _now: Millis) -> Option<EventKind> {
         let line = match input {
             Input::Key(_)
             | Input::Resize
@@ -498,16 +499,7 @@ impl Headless {
         if answer.is_empty() {
             return None;
         }
-        match parse_answer(answer, release) {
-            // The engine counts one go per person: say so rather than let it pass unnoticed.
-            Ok(Decision::Go) if already_approved(release, &self.operator) => {
-                let who = printable(&self.operator);
-                self.line(format!(
-                    "   go from {who} not counted: {who} already approved; this gate needs another person"
-                ));
-                let _ = self.out.flush();
-                None
-            }
+        match parse_answer(answer, release, &self.operator) {
             Ok(decision) => Some(self.decided(decision, note)),
             Err(why) => {
                 self.line(why);

@@ -56,7 +56,7 @@ impl Headless {
             self.line(format!(
                 "   the demo answers {word} itself (only in gonogo demo --headless --yes)"
             ));
-            match parse_answer(word, release) {
+            match parse_answer(word, release, &self.operator) {
                 Ok(decision) => {
                     return Some(self.decided_as(
                         Actor::Demo,

@@ -177,10 +177,11 @@ fn every_kind() -> Vec<EventKind> {
         EventKind::Voted {
             name: "bob".into(),
             via: "ssh from 10.0.0.7".into(),
+            approver: true,
             step: 3,
+            digest: Some("9f1c2a7e5b3d4c60".into()),
             note: Some("dashboards green".into()),
-            counted: false,
-            why: Some("what was on screen changed".into()),
+            counted: None,
         },
         EventKind::NotifyFailed {
             message: "gate: go at \"Deploy?\"".into(),

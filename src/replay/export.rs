@@ -69,7 +69,7 @@ pub fn asciicast(
     let end = player.end();
     loop {
         player.seek(at);
-        ui.sync_question(&player.release, std::time::Instant::now());
+        ui.sync_question(&player.release);
         ui.sync_cursor(&player.release);
         ui.show_recorded(&player.view);
         let now = player.now();

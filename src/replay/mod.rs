@@ -48,7 +48,7 @@ impl<B: Backend> Replay<B> {
     /// on the last.
     pub fn draw(&mut self) {
         let release = &self.player.release;
-        self.ui.sync_question(release, Instant::now());
+        self.ui.sync_question(release);
         self.ui.sync_cursor(release);
         self.ui.show_recorded(&self.player.view);
         let now = self.player.now();

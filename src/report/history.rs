@@ -348,21 +348,16 @@ impl History {
                     crate::engine::left_said(name, why.as_deref()),
                 );
             }
-            EventKind::Voted {
-                name,
-                via,
-                counted,
-                why,
-                ..
-            } => {
-                let said = match (counted, why) {
-                    (true, _) => format!("GO from {name} ({via}) counted"),
-                    (false, why) => format!(
-                        "GO from {name} ({via}) refused: {}",
-                        why.as_deref().unwrap_or("not counted")
-                    ),
-                };
-                self.note(at, MomentKind::Follower, said);
+            // The engine's judgement of the vote, made as it applied it.
+            EventKind::Voted { .. } => {
+                if let Some(vote) = self.release.votes.last() {
+                    let (name, via) = (&vote.name, &vote.via);
+                    let said = match &vote.refused {
+                        None => format!("GO from {name} ({via}) counted"),
+                        Some(why) => format!("GO from {name} ({via}) refused: {why}"),
+                    };
+                    self.note(at, MomentKind::Follower, said);
+                }
             }
             _ => {}
         }

@@ -15,7 +15,7 @@ use ratatui::crossterm::event::{
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 use super::socket::{self, Hello, Join, RESYNC};
-use crate::engine::{Decision, EventKind, Release};
+use crate::engine::{Decision, EventKind, Release, VoteRecord};
 use crate::journal::{Entry, Line};
 use crate::replay::RecordedView;
 use crate::runtime::{Frontend as _, Input, now_ms};
@@ -75,8 +75,9 @@ impl Followed {
     }
 
     /// One record's line from the socket: applied in order; a gap is filled from the file. A
-    /// vote's judgement comes back, for the follower who voted.
-    pub fn record(&mut self, text: &str) -> Result<Option<EventKind>, String> {
+    /// vote's judgement (the engine's, made as it applied the vote) comes back, for the follower
+    /// who voted.
+    pub fn record(&mut self, text: &str) -> Result<Option<VoteRecord>, String> {
         if text == RESYNC {
             *self = Followed::load(&self.path)?;
             return Ok(None);
@@ -94,13 +95,11 @@ impl Followed {
         if line.seq > self.seq + 1 {
             self.catch_up(line.seq - 1)?;
         }
-        let voted = match &line.entry {
-            Entry::Event(e) if matches!(e.kind, EventKind::Voted { .. }) => Some(e.kind.clone()),
-            _ => None,
-        };
+        let voted =
+            matches!(&line.entry, Entry::Event(e) if matches!(e.kind, EventKind::Voted { .. }));
         if line.seq == self.seq + 1 {
             self.apply(line);
-            return Ok(voted);
+            return Ok(voted.then(|| self.release.votes.last().cloned()).flatten());
         }
         Ok(None)
     }
@@ -225,7 +224,7 @@ async fn watch<B: ratatui::backend::Backend>(
         tokio::select! {
             line = lines.next_line(), if open => match line {
                 Ok(Some(line)) => {
-                    if let Some(said) = followed.record(&line)?.and_then(|e| vote_said(&e)) {
+                    if let Some(said) = followed.record(&line)?.map(|v| vote_said(&v)) {
                         cockpit.ui.notice = Some(said);
                     }
                     cockpit.refresh(&followed.release);
@@ -262,7 +261,7 @@ async fn watch<B: ratatui::backend::Backend>(
                         }
                         cockpit.refresh(&followed.release);
                     } else if let Some(EventKind::Decided { decision: Decision::Go, note, .. }) =
-                        cockpit.input(Input::Key(key), &followed.release)
+                        cockpit.input(Input::Key(key), &followed.release, now_ms())
                     {
                         send_vote(write, &followed.release, note).await;
                         cockpit.ui.notice = Some("GO sent: the session judges it".into());
@@ -272,26 +271,18 @@ async fn watch<B: ratatui::backend::Backend>(
                 Some(Err(_)) | None => return Ok(()),
             },
             _ = beat.tick() => {
-                cockpit.input(Input::Tick, &followed.release);
+                cockpit.input(Input::Tick, &followed.release, now_ms());
             }
         }
         cockpit.flush(&followed.release, now_ms());
     }
 }
 
-/// What this follower is told of its own vote.
-fn vote_said(event: &EventKind) -> Option<String> {
-    match event {
-        EventKind::Voted {
-            counted: true,
-            name,
-            ..
-        } => Some(format!("GO from {name} counted")),
-        EventKind::Voted { why, name, .. } => Some(format!(
-            "GO from {name} refused: {}",
-            why.as_deref().unwrap_or("not counted")
-        )),
-        _ => None,
+/// What this follower is told of a vote.
+fn vote_said(vote: &VoteRecord) -> String {
+    match &vote.refused {
+        None => format!("GO from {} counted", vote.name),
+        Some(why) => format!("GO from {} refused: {why}", vote.name),
     }
 }
 
@@ -307,7 +298,7 @@ async fn send_vote(
     let vote = socket::VoteLine {
         vote: socket::VoteAt {
             step,
-            digest: super::vote::digest(release, step),
+            digest: release.screen_digest(step),
             note,
         },
     };

@@ -4,7 +4,6 @@
 pub mod follow;
 pub mod sessions;
 pub mod socket;
-pub mod vote;
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::engine::EventKind;
+use crate::engine::{EventKind, Via};
 
 /// The follow protocol's version, in the hello.
 pub const PROTOCOL: u32 = 1;
@@ -49,7 +49,8 @@ pub struct Join {
     pub approver: bool,
 }
 
-/// A follower's GO at the open gate, bound to what it had on screen (see `vote::digest`).
+/// A follower's GO at the open gate, bound to what it had on screen
+/// (`Release::screen_digest`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoteLine {
     pub vote: VoteAt,
@@ -211,7 +212,10 @@ async fn follower(
             .collect::<String>()
     };
     let name = clean(&join.name);
-    let via = clean(&via(cred.and_then(|c| c.pid()), &join.via));
+    let via = match via(cred.and_then(|c| c.pid()), &join.via) {
+        Via::Ssh { from } => Via::Ssh { from: clean(&from) },
+        Via::Local => Via::Local,
+    };
     let _ = events
         .send(EventKind::Joined {
             name: name.clone(),
@@ -240,12 +244,12 @@ async fn follower(
                 Ok(Some(line)) => {
                     if let Ok(VoteLine { vote }) = serde_json::from_str(&line) {
                         let _ = inputs
-                            .send(crate::runtime::Input::Vote(crate::share::vote::Vote {
+                            .send(crate::runtime::Input::Vote(crate::engine::Vote {
                                 name: name.clone(),
                                 via: via.clone(),
                                 approver: join.approver,
                                 step: vote.step,
-                                digest: vote.digest,
+                                digest: Some(vote.digest),
                                 note: vote.note,
                             }))
                             .await;
@@ -263,10 +267,10 @@ async fn follower(
     let _ = events.send(EventKind::Left { name, why }).await;
 }
 
-/// How a follower reached this machine, as far as the session can tell: `ssh from IP` only when
-/// an sshd is among the connecting process's ancestors (the address as the follower gave it),
-/// else `this machine`.
-fn via(pid: Option<i32>, said: &str) -> String {
+/// How a follower reached this machine, as far as the session can tell: over SSH only when an
+/// sshd is among the connecting process's ancestors (the address as the follower gave it, as
+/// "ssh from IP"), else this machine.
+fn via(pid: Option<i32>, said: &str) -> Via {
     let said_ssh = said.strip_prefix("ssh from ").map(str::to_string);
     let mut pid = pid.unwrap_or(0);
     for _ in 0..64 {
@@ -281,7 +285,9 @@ fn via(pid: Option<i32>, said: &str) -> String {
             break;
         };
         if stat[open + 1..close].starts_with("sshd") {
-            return format!("ssh from {}", said_ssh.unwrap_or_else(|| "?".into()));
+            return Via::Ssh {
+                from: said_ssh.unwrap_or_else(|| "?".into()),
+            };
         }
         pid = stat[close + 1..]
             .split_whitespace()
@@ -289,7 +295,7 @@ fn via(pid: Option<i32>, said: &str) -> String {
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
     }
-    "this machine".into()
+    Via::Local
 }
 
 /// The longest line a follower may send (its join, a vote): a longer one is a protocol error

@@ -362,9 +362,9 @@ fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'stati
         ),
     };
     controls.push(Line::from(Span::styled(hint, theme.fg(Color::Yellow))));
-    if let Some(why) = a.refusal {
+    if let Some(why) = &a.refusal {
         controls.push(Line::from(Span::styled(
-            why,
+            why.clone(),
             theme.fg(Color::Red).add_modifier(Modifier::BOLD),
         )));
     }

@@ -1,8 +1,8 @@
 //! What the cockpit remembers that the release does not: focus, cursor, scroll, filters, and
 //! the half-given answer in a modal.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
 
 use ratatui_textarea::TextArea;
 use regex::Regex;
@@ -11,10 +11,6 @@ use super::keymap::{Choice, Mode};
 use crate::engine::{Question, Release, StepList};
 use crate::journal::ViewChange;
 use crate::replay::RecordedView;
-
-/// Keys pressed this soon after a question opens are ignored: they were meant for what was on
-/// screen before, not for the question.
-pub const STRAY_KEY_GUARD: Duration = Duration::from_millis(400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
@@ -43,21 +39,19 @@ pub enum Confirm {
 /// The answer being given to the open question.
 pub struct OpenAnswer {
     pub question: Question,
-    pub opened: Instant,
     pub armed: Option<Choice>,
     /// Production gates: `go` typed out before Enter confirms.
     pub typed: String,
     pub note: TextArea<'static>,
     pub editing: bool,
     pub hidden: bool,
-    pub refusal: Option<&'static str>,
+    pub refusal: Option<Cow<'static, str>>,
 }
 
 impl OpenAnswer {
-    fn new(question: Question, now: Instant) -> Self {
+    fn new(question: Question) -> Self {
         OpenAnswer {
             question,
-            opened: now,
             armed: None,
             typed: String::new(),
             note: TextArea::default(),
@@ -160,12 +154,13 @@ impl UiState {
         }
     }
 
-    /// Keeps the modal in step with the release's open question.
-    pub fn sync_question(&mut self, release: &Release, now: Instant) {
+    /// Keeps the modal in step with the release's open question (when it opened is the
+    /// release's: `Release::question_opened_at`).
+    pub fn sync_question(&mut self, release: &Release) {
         match (&release.question, &self.answer) {
             (None, _) => self.answer = None,
             (Some(q), Some(a)) if *q == a.question => {}
-            (Some(q), _) => self.answer = Some(OpenAnswer::new(q.clone(), now)),
+            (Some(q), _) => self.answer = Some(OpenAnswer::new(q.clone())),
         }
     }
 

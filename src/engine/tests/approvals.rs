@@ -1,23 +1,30 @@
 //! A follower's GO counts only toward the approvals beyond the operator's own: the engine
-//! judges it again, so a journal that says "counted" cannot pass a gate by itself.
+//! judges it as it applies it, so a journal that says "counted" cannot pass a gate by itself.
 
 use super::*;
 
-fn gate(approvals: u32) -> String {
+pub(super) fn gate(approvals: u32) -> String {
     format!(
         "version = 1\n[release]\nname = \"shop\"\nenvironment = \"production\"\n[targets.a]\nhost = \"a\"\n\n[[step]]\ngate = \"Go?\"\napprovals = {approvals}\n\n[[step]]\nrun = \"deploy\"\non = \"a\"\n"
     )
 }
 
-fn vote(run: &mut Run, name: &str) -> Vec<Effect> {
-    run.send(EventKind::Voted {
-        name: name.into(),
-        via: "ssh from 10.0.0.7".into(),
-        step: 0,
-        note: None,
-        counted: true,
-        why: None,
-    })
+/// `name`'s GO at the first gate, over SSH, for what is on screen now.
+pub(super) fn vote(run: &mut Run, name: &str) -> Vec<Effect> {
+    let digest = Some(run.release.screen_digest(0));
+    run.send(
+        Vote {
+            name: name.into(),
+            via: Via::Ssh {
+                from: "10.0.0.7".into(),
+            },
+            approver: true,
+            step: 0,
+            digest,
+            note: None,
+        }
+        .into_event(),
+    )
 }
 
 #[test]
@@ -27,7 +34,10 @@ fn an_approver_alone_never_passes_a_one_approval_gate() {
     assert!(started(&fx).is_empty(), "{fx:?}");
     assert_eq!(run.release.question, Some(Question::Gate { step: 0 }));
     assert!(run.release.steps[0].approved_by.is_empty());
-    assert!(run.release.vote_refusal(0, "dana").is_some());
+    assert_eq!(
+        run.release.votes.last().and_then(|v| v.refused.clone()),
+        Some(Refusal::OperatorsGate)
+    );
     let fx = run.decide("ana", Decision::Go);
     assert_eq!(started(&fx), vec![main_run(1, "a", 1)]);
 }

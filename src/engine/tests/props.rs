@@ -189,8 +189,14 @@ fn release_event() -> impl Strategy<Value = EventKind> {
 fn people_and_probes() -> impl Strategy<Value = EventKind> {
     let text = || "[a-z]{0,4}";
     let name = || prop::sample::select(vec!["ana", "bob", "dana"]).prop_map(str::to_string);
-    let via =
-        || prop::sample::select(vec!["this machine", "ssh from 10.0.0.7"]).prop_map(str::to_string);
+    let via = || {
+        prop_oneof![
+            Just(crate::engine::policy::Via::Local),
+            Just(crate::engine::policy::Via::Ssh {
+                from: "10.0.0.7".into()
+            }),
+        ]
+    };
     let place = || prop::option::of(target());
     prop_oneof![
         (
@@ -246,16 +252,25 @@ fn people_and_probes() -> impl Strategy<Value = EventKind> {
             approver
         }),
         (name(), prop::option::of(text())).prop_map(|(name, why)| EventKind::Left { name, why }),
-        (name(), via(), 0usize..6, prop::bool::ANY).prop_map(|(name, via, step, counted)| {
-            EventKind::Voted {
-                name,
-                via,
-                step,
-                note: None,
-                counted,
-                why: None,
-            }
-        }),
+        (
+            name(),
+            via(),
+            prop::bool::ANY,
+            0usize..6,
+            prop::option::of(prop::bool::ANY),
+            prop::option::of(text()),
+        )
+            .prop_map(|(name, via, approver, step, counted, digest)| {
+                EventKind::Voted {
+                    name,
+                    via,
+                    approver,
+                    step,
+                    digest,
+                    note: None,
+                    counted,
+                }
+            }),
         (
             prop::sample::select(vec!["ana", "bob"]),
             decision(),

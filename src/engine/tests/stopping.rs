@@ -254,6 +254,41 @@ fn a_resume_stopped_by_a_lock_leaves_no_run_running_anywhere() {
     }
 }
 
+/// Found by the property test: a resume that ended while it still confirmed its locks (here a
+/// run's lock reported lost) left the locks it was confirming on the hosts, and a late answer
+/// brought the finished release back. They are released with the rest; late answers are noted.
+#[test]
+fn a_resume_ending_while_it_confirms_its_locks_releases_them_and_stays_ended() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.send(EventKind::Resumed {
+        by: "ana".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    });
+    run.exit(0, "b", 1, 0);
+    let fx = run.send(EventKind::LockLost {
+        run: RunId {
+            list: StepList::Main,
+            step: 0,
+            target: "a".into(),
+            attempt: 1,
+        },
+        holder: "bob@ci".into(),
+    });
+    assert!(run.release.outcome.is_some(), "{:?}", run.release.stage);
+    let released = fx.iter().find_map(|e| match e {
+        Effect::ReleaseLocks { targets } => Some(targets.clone()),
+        _ => None,
+    });
+    assert!(
+        released.is_some_and(|t| t.contains(&"b".to_string())),
+        "b's lock, still being confirmed, is released too: {fx:?}"
+    );
+    let fx = run.send(EventKind::LockTaken { target: "b".into() });
+    assert!(started(&fx).is_empty(), "{fx:?}");
+}
+
 #[test]
 fn a_resume_remembers_when_gonogo_stopped_and_when_it_went_on() {
     let mut run = Run::going(TWO_HOSTS);

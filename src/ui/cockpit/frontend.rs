@@ -1,12 +1,12 @@
 //! The cockpit as the run loop sees it: events shown, inputs turned into decisions, a redraw
 //! per batch at most every frame, the view changes for the journal.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ratatui::backend::Backend;
 
 use super::{Cockpit, FRAME, PRESENT_FRAME};
-use crate::engine::{Event, EventKind, Release};
+use crate::engine::{Event, EventKind, Millis, Release};
 use crate::journal::ViewChange;
 use crate::runtime::{Frontend, Input};
 use crate::ui::keymap::Action;
@@ -16,11 +16,12 @@ impl<B: Backend> Frontend for Cockpit<B> {
         self.refresh(release);
     }
 
-    fn input(&mut self, input: Input, release: &Release) -> Option<EventKind> {
+    fn input(&mut self, input: Input, release: &Release, now: Millis) -> Option<EventKind> {
+        self.now = self.now.max(now);
         match input {
             Input::Key(key) => self.key(key, release),
             Input::Asked => {
-                self.ui.sync_question(release, Instant::now());
+                self.ui.sync_question(release);
                 self.dirty = true;
                 None
             }
@@ -53,7 +54,8 @@ impl<B: Backend> Frontend for Cockpit<B> {
         }
     }
 
-    fn flush(&mut self, release: &Release, now: crate::engine::Millis) {
+    fn flush(&mut self, release: &Release, now: Millis) {
+        self.now = self.now.max(now);
         if self.stepped_aside {
             return;
         }

@@ -11,10 +11,13 @@ use ratatui_textarea::TextArea;
 use super::host_shell::HostShells;
 use super::keymap::{self, Action, Choice, Mode};
 use super::picker::{PICK_FROM, Picked, Picker};
-use super::state::{Confirm, OnScreen, Pane, STRAY_KEY_GUARD, Source, UiState};
+use super::state::{Confirm, OnScreen, Pane, Source, UiState};
 use super::theme::Theme;
-use crate::engine::{Actor, Decision, EventKind, Question, Release, Stage, StepList};
+use crate::engine::{
+    Actor, Decision, EventKind, Millis, Question, Refusal, Release, Stage, StepList,
+};
 
+mod answer;
 mod frontend;
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -44,6 +47,8 @@ pub struct Cockpit<B: Backend> {
     read_only: bool,
     /// `gonogo follow --approver`: GO at a gate that needs more than one person.
     may_approve: bool,
+    /// The loop's time, as it last told it (with an input or a flush): keys are judged at it.
+    now: Millis,
 }
 
 impl<B: Backend> Cockpit<B> {
@@ -68,6 +73,7 @@ impl<B: Backend> Cockpit<B> {
             resized: None,
             read_only: false,
             may_approve: false,
+            now: 0,
         }
     }
 
@@ -224,23 +230,21 @@ impl<B: Backend> Cockpit<B> {
             }
         }
         let action = keymap::resolve(mode, &key)?;
-        let approving = self.may_approve
-            && matches!(release.question, Some(Question::Gate { .. }))
-            && matches!(
+        // A follower decides nothing but an approver's GO, as the engine says (a gate of one
+        // approval is the operator's alone: the approver is told, not armed).
+        if self.read_only && action.decides() {
+            let go = matches!(
                 action,
                 Action::Arm(Choice::Go) | Action::Confirm | Action::EditText
             );
-        // A gate of one approval is the operator's alone: the approver is told, not armed.
-        if approving
-            && let Some(Question::Gate { step }) = release.question
-            && let Some(why) = release.vote_refusal(step, "")
-        {
-            self.ui.notice = Some(why);
-            return None;
-        }
-        if self.read_only && action.decides() && !approving {
-            self.ui.notice = Some("read-only: only the operator answers".into());
-            return None;
+            let asked = match go {
+                true => release.may_answer(&Decision::Go, &self.answerer()),
+                false => Err(Refusal::ReadOnly),
+            };
+            if let Err(refusal) = asked {
+                self.ui.notice = Some(refusal.to_string());
+                return None;
+            }
         }
         self.act(action, release)
     }
@@ -440,10 +444,8 @@ impl<B: Backend> Cockpit<B> {
             }
             Action::Arm(choice) => {
                 let a = ui.answer.as_mut()?;
-                if a.opened.elapsed() < STRAY_KEY_GUARD {
-                    a.refusal = Some(
-                        "Ignored: keys right after a question opens do not count. Press again.",
-                    );
+                if release.too_soon(self.now) {
+                    a.refusal = Some(Refusal::TooSoon.to_string().into());
                     return None;
                 }
                 if release.answers().contains(&choice) {
@@ -494,78 +496,12 @@ impl<B: Backend> Cockpit<B> {
         }
         None
     }
-
-    /// Ending the watch early takes a reason: typed in the confirmation, Enter ends the watch.
-    fn end_watch_key(&mut self, key: KeyEvent) -> Option<EventKind> {
-        let ui = &mut self.ui;
-        match key.code {
-            KeyCode::Esc => {
-                ui.confirm = None;
-                ui.end_refusal = None;
-            }
-            KeyCode::Enter => {
-                let note = ui.end_note.lines().join(" ").trim().to_string();
-                if note.is_empty() {
-                    ui.end_refusal = Some("Ending the watch early needs a reason: type it first.");
-                    return None;
-                }
-                ui.confirm = None;
-                ui.end_refusal = None;
-                ui.end_note = TextArea::default();
-                return Some(self.decided(Decision::EndWatch, Some(note)));
-            }
-            _ => {
-                ui.end_refusal = None;
-                ui.end_note.input(key);
-            }
-        }
-        None
-    }
-
-    fn confirm_answer(&mut self, release: &Release) -> Option<EventKind> {
-        let a = self.ui.answer.as_mut()?;
-        let Some(choice) = a.armed else {
-            a.refusal = Some("Arm an answer with its letter first.");
-            return None;
-        };
-        let approved = |step: usize| release.steps[step].approved_by.contains(&self.operator);
-        if choice == Choice::Go
-            && matches!(release.question, Some(Question::Gate { step }) if approved(step))
-        {
-            a.armed = None;
-            a.refusal =
-                Some("Not counted: you already approved this gate; it needs another person.");
-            return None;
-        }
-        if choice == Choice::Go && release.plan.production && a.typed.trim() != "go" {
-            a.refusal = Some("Production: type go, then Enter.");
-            return None;
-        }
-        if choice == Choice::Rollback {
-            // One way to confirm a rollback, from a question as from R: the same confirmation,
-            // which names what it cannot undo.
-            a.armed = None;
-            return self.act(Action::RollbackNow, release);
-        }
-        let text = a.text();
-        let note = (!text.is_empty()).then(|| text.clone());
-        if matches!(choice, Choice::Skip | Choice::Keep) {
-            if text.is_empty() {
-                a.refusal = Some("This answer needs a reason: type it in the box.");
-                a.editing = true;
-                return None;
-            }
-            return Some(self.decided(choice.decision(text, release), None));
-        }
-        let decision = choice.decision(String::new(), release);
-        Some(self.decided(decision, note))
-    }
 }
 
 impl<B: Backend> Cockpit<B> {
     /// The release changed: the open question's modal, the cursor, the end screen follow it.
     pub fn refresh(&mut self, release: &Release) {
-        self.ui.sync_question(release, Instant::now());
+        self.ui.sync_question(release);
         self.ui.sync_cursor(release);
         // The end screen opens on the summary, once: after that, `i` goes back and forth.
         if release.is_finished() && !self.ui.ended_shown {
