@@ -11,6 +11,7 @@ pub mod launch;
 pub mod logging;
 pub mod login;
 pub mod measure;
+pub mod narrate;
 pub mod notify;
 pub mod plan;
 pub mod preflight;
