@@ -262,10 +262,7 @@ fn the_json_format_carries_the_event_and_the_release() {
         assert!(!b["text"].as_str().unwrap().is_empty(), "{b}");
     }
     assert!(
-        bodies[1]["text"]
-            .as_str()
-            .unwrap()
-            .contains(": go (--yes)"),
+        bodies[1]["text"].as_str().unwrap().contains(": go (--yes)"),
         "{bodies:#?}"
     );
     let end = bodies[2]["text"].as_str().unwrap();

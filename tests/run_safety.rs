@@ -131,7 +131,11 @@ fn a_step_result_is_reported_once_even_after_its_timeout_would_have_fired() {
     live.wait_for("gonogo: released");
     let (code, t) = live.finish();
     assert_eq!(code, Some(0), "{t}");
-    assert_eq!(t.matches("Database reachable passed on web-1").count(), 1, "{t}");
+    assert_eq!(
+        t.matches("Database reachable passed on web-1").count(),
+        1,
+        "{t}"
+    );
 }
 
 #[test]

@@ -204,10 +204,10 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
         | EventKind::ShellClosed { .. }
         | EventKind::Joined { .. }
         | EventKind::Left { .. }
-        | EventKind::Voted { .. }) => people(kind).into_iter().collect(),
+        | EventKind::Voted { .. }) => super::people::said(kind).into_iter().collect(),
         kind @ (EventKind::LogsDropped { .. }
         | EventKind::FollowerDown { .. }
-        | EventKind::FollowerUp { .. }) => logs(kind).into_iter().collect(),
+        | EventKind::FollowerUp { .. }) => super::people::logs(kind).into_iter().collect(),
         EventKind::NotifyFailed {
             message,
             error,
@@ -306,116 +306,5 @@ fn health(
             Topic::Health,
             format!("health {check}{place} failing: {why}"),
         )
-    })
-}
-
-/// Shells opened on targets, people following the session, leaving and voting.
-fn people(kind: &EventKind) -> Option<Told> {
-    let p = |s: &str| printable(s).into_owned();
-    Some(match kind {
-        EventKind::ShellOpened { by, target } => Told::new(
-            Severity::Warn,
-            Topic::Shell,
-            format!("{} opened a shell on {}", p(by), p(target)),
-        )
-        .about(Subject::Target(target.clone())),
-        EventKind::ShellClosed { target, how } => Told::new(
-            Severity::Info,
-            Topic::Shell,
-            format!("shell on {} closed ({})", p(target), p(how)),
-        )
-        .about(Subject::Target(target.clone())),
-        EventKind::Joined {
-            name,
-            via,
-            approver,
-        } => {
-            let approves = if *approver { ", may approve" } else { "" };
-            Told::new(
-                Severity::Info,
-                Topic::Follower,
-                format!("{} follows the session ({}{approves})", p(name), p(via)),
-            )
-        }
-        EventKind::Left { name, why } => Told::new(
-            Severity::Info,
-            Topic::Follower,
-            crate::engine::left_said(&p(name), why.as_deref().map(printable).as_deref()),
-        ),
-        EventKind::Voted {
-            name,
-            via,
-            counted,
-            why,
-            ..
-        } => vote(name, via, *counted, why.as_deref()),
-        _ => return None,
-    })
-}
-
-/// A follower's GO at a gate, counted or refused, as the loop judged it.
-pub(super) fn vote(name: &str, via: &str, counted: bool, why: Option<&str>) -> Told {
-    let (name, via) = (printable(name), printable(via));
-    if counted {
-        Told::new(
-            Severity::Good,
-            Topic::Vote,
-            format!("GO from {name} ({via}) counted"),
-        )
-    } else {
-        let why = printable(why.unwrap_or("not counted"));
-        Told::new(
-            Severity::Bad,
-            Topic::Vote,
-            format!("GO from {name} ({via}) refused: {why}"),
-        )
-    }
-}
-
-/// What happened to a log follower: dropped lines, down, following (again).
-fn logs(kind: &EventKind) -> Option<Told> {
-    let at = |t: &str, f: &str| format!("logs {}:{}", printable(t), printable(f));
-    Some(match kind {
-        EventKind::LogsDropped {
-            target,
-            follower,
-            count,
-        } => Told::new(
-            Severity::Warn,
-            Topic::Logs,
-            format!(
-                "{}: {count} lines dropped (they came faster than gonogo could take them; the release was not slowed)",
-                at(target, follower)
-            ),
-        ),
-        EventKind::FollowerDown {
-            target,
-            follower,
-            error,
-        } => Told::new(
-            Severity::Warn,
-            Topic::Logs,
-            format!(
-                "{} down: {}; following again once it can",
-                at(target, follower),
-                printable(error)
-            ),
-        ),
-        EventKind::FollowerUp {
-            target,
-            follower,
-            gap_ms,
-        } => {
-            let again = gap_ms.map_or(String::new(), |gap| {
-                let gap = std::time::Duration::from_secs(gap.div_ceil(1000));
-                format!(" again after a gap of {}", humantime::format_duration(gap))
-            });
-            Told::new(
-                Severity::Info,
-                Topic::Logs,
-                format!("{}: following{again}", at(target, follower)),
-            )
-        }
-        _ => return None,
     })
 }
