@@ -440,7 +440,7 @@ fn two_approvers_without_the_operator_cannot_pass_a_gate_of_two_approvals() {
         let mut pty = over_ssh(&sshd, &runtime, &format!("--approver {name}"), g.dir.path());
         pty.wait_text(&format!("watching: {name}"));
         pty.answer("g", "Enter confirms GO");
-        op.wait_for(&format!("go from {name} (ssh from 127.0.0.1) counted"));
+        op.wait_for(&format!("GO from {name} (ssh from 127.0.0.1) counted"));
         pty.wait_text(&format!("GO from {name} counted"));
         pty.press("q");
         let _ = pty.exit_code();
