@@ -12,6 +12,7 @@ pub mod launch;
 pub mod logging;
 pub mod login;
 pub mod measure;
+pub mod narrate;
 pub mod notify;
 pub mod probe;
 pub mod profile;

@@ -5,7 +5,11 @@
 
 use crate::engine::release::{Release, RunStatus, StepStatus};
 use crate::engine::watch_rule::{Condition, Threshold};
-use crate::engine::{Decision, Outcome, Question, StepList};
+use crate::engine::{Decision, StepList};
+pub use crate::narrate::{
+    clock, decision_words, gap, interruption_said, outcome_parts, outcome_said, question_subject,
+    took,
+};
 use crate::text::printable;
 
 /// The summary's lines, without a trailing newline each.
@@ -28,29 +32,10 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
         printable(&release.plan.environment)
     ));
     for d in &release.decisions {
-        let note = d
-            .note
-            .as_deref()
-            .map_or(String::new(), |n| format!(" ({})", printable(n)));
-        // Who acted when it was not the person named: `--yes` for them, or gonogo itself.
-        let actor = match d.actor {
-            crate::engine::Actor::Person | crate::engine::Actor::AutoRollback => "",
-            crate::engine::Actor::Yes => " [--yes]",
-            crate::engine::Actor::Gonogo => " [gonogo]",
-            crate::engine::Actor::Demo => " [gonogo demo]",
-            crate::engine::Actor::Policy => "",
-        };
-        // What was answered: two "go"s read the same without their gates.
-        let at = d
-            .question
-            .as_ref()
-            .and_then(|q| asked_at(release, q))
-            .map_or(String::new(), |name| format!(" at {}", printable(&name)));
         out.push(format!(
-            "   {} {}{actor}{at}: {}{note}",
+            "   {} {}",
             clock(d.at),
-            printable(&d.by),
-            crate::headless::describe(&d.decision)
+            crate::narrate::decision_said(release, d)
         ));
     }
     for i in &release.interruptions {
@@ -141,31 +126,6 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     out
 }
 
-/// How the release ended, in the words every place uses: "released", "rolled back",
-/// "aborted: no host was changed", "aborted: left changed on web-1, web-2".
-pub fn outcome_said(release: &Release) -> String {
-    match outcome_parts(release) {
-        (word, None) => word.to_string(),
-        (word, Some(detail)) => format!("{word}: {detail}"),
-    }
-}
-
-/// The outcome's word, and what a release that stopped short left behind.
-pub fn outcome_parts(release: &Release) -> (&'static str, Option<String>) {
-    let word = match release.outcome {
-        Some(Outcome::Released) => return ("released", None),
-        Some(Outcome::RolledBack) => return ("rolled back", None),
-        Some(Outcome::Refused) => return ("refused to start", Some("nothing ran".into())),
-        Some(Outcome::Aborted) => "aborted",
-        None => "not finished",
-    };
-    let detail = match left_changed(release) {
-        hosts if hosts.is_empty() => "no host was changed".to_string(),
-        hosts => format!("left changed on {}", printable(&hosts.join(", "))),
-    };
-    (word, Some(detail))
-}
-
 /// The hosts a release that did not roll back leaves changed: where any `run` step started.
 pub fn left_changed(release: &Release) -> Vec<String> {
     release.changed_hosts()
@@ -190,65 +150,6 @@ pub fn undo_lines(release: &Release) -> Vec<String> {
             ))
         })
         .collect()
-}
-
-/// The step a question was about, as the checklist names it.
-fn asked_at(release: &Release, question: &Question) -> Option<String> {
-    question_subject(release, question, |_, _, planned| {
-        format!("\"{}\"", planned.name)
-    })
-}
-
-/// What a question was about: a gate by its question, the final gate, a rollback proposal by
-/// its rule, another step as `step` names it.
-pub fn question_subject(
-    release: &Release,
-    question: &Question,
-    step: impl Fn(StepList, usize, &crate::engine::plan::PlannedStep) -> String,
-) -> Option<String> {
-    let (list, index) = match question {
-        Question::Gate { step } => (StepList::Main, *step),
-        Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
-        Question::ConfirmRollback { .. } => return None,
-        Question::FinalGate => return Some("the final gate".into()),
-        Question::RollbackProposal { rule } => {
-            let rule = release.plan.watch.as_ref()?.rollback_on.get(*rule)?;
-            return Some(format!("rollback proposal \"{}\"", rule.text));
-        }
-    };
-    let planned = release.list(list).get(index)?;
-    Some(match planned.kind {
-        crate::engine::plan::StepKind::Gate => format!("gate \"{}\"", planned.text),
-        _ => step(list, index, planned),
-    })
-}
-
-/// A decision in words, as an operator would say it.
-pub fn decision_words(decision: &Decision) -> String {
-    match decision {
-        Decision::Go => "go".into(),
-        Decision::NoGo => "no-go".into(),
-        Decision::Done => "done".into(),
-        Decision::Skip { reason } => format!("skip: {reason}"),
-        Decision::Retry => "retry".into(),
-        Decision::Rollback => "rollback".into(),
-        Decision::ConfirmRollback { acknowledged } if acknowledged.is_empty() => {
-            "rollback confirmed".into()
-        }
-        Decision::ConfirmRollback { acknowledged } => {
-            let steps: Vec<&str> = acknowledged.iter().map(|d| d.step.as_str()).collect();
-            format!(
-                "rollback confirmed, knowing {} cannot be undone",
-                steps.join(", ")
-            )
-        }
-        Decision::Cancel => "cancel".into(),
-        Decision::Abort => "abort".into(),
-        Decision::EndWatch => "end the watch".into(),
-        Decision::KeepWatching { reason } => format!("keep watching: {reason}"),
-        Decision::ExtendWatch => "extend the watch by 5m".into(),
-        Decision::SkipBaseline { reason } => format!("start without a baseline: {reason}"),
-    }
 }
 
 /// What the final gate asks: after a watch that held its whole duration, or after one ended
@@ -427,19 +328,6 @@ fn host_state(release: &Release, target: &str) -> String {
     }
 }
 
-/// The one sentence an interruption is told in, everywhere (headless, the notification, the
-/// replay's timeline, the report, the summary): "gonogo stopped at 03:12:05Z (no end record),
-/// resumed at 03:14:40Z by ana@laptop, 2m35s later".
-pub fn interruption_said(i: &crate::engine::Interruption) -> String {
-    format!(
-        "gonogo stopped at {} (no end record), resumed at {} by {}, {} later",
-        clock(i.stopped_at),
-        clock(i.resumed_at),
-        printable(&i.by),
-        gap(i.gap_ms())
-    )
-}
-
 /// "interrupted and resumed once" (twice, 3 times); `None` for a session never interrupted.
 pub fn interrupted_words(release: &Release) -> Option<String> {
     interrupted_words_of(release.interruptions.len())
@@ -454,35 +342,6 @@ pub fn interrupted_words_of(count: usize) -> Option<String> {
         n => format!("{n} times"),
     };
     Some(format!("interrupted and resumed {times}"))
-}
-
-/// A gap to the second, in one word: "2m35s", "45s", "1h2m", "3d4h".
-pub fn gap(ms: u64) -> String {
-    let s = ms / 1000;
-    let parts = [
-        (s / 86_400, "d"),
-        (s / 3600 % 24, "h"),
-        (s / 60 % 60, "m"),
-        (s % 60, "s"),
-    ];
-    let said: String = parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect();
-    if said.is_empty() { "0s".into() } else { said }
-}
-
-/// `HH:MM:SSZ` of a moment (UTC: the same on every machine that reads it).
-pub(crate) fn clock(at: u64) -> String {
-    i64::try_from(at)
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-        .map_or_else(|| "?".into(), |t| t.format("%H:%M:%SZ").to_string())
-}
-
-fn took(ms: u64) -> String {
-    humantime::format_duration(std::time::Duration::from_secs(ms / 1000)).to_string()
 }
 
 #[cfg(test)]

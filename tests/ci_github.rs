@@ -120,7 +120,12 @@ fn under_github_actions_steps_are_grouped_failures_annotated_and_hosts_forge_not
     assert_eq!(found[6].1, "aborted: left changed on here", "{found:?}");
     assert_eq!(found[0].1, "1. Hostile on here");
     assert_eq!(found[2].1, "2. Fails on here");
-    assert!(found[3].1.contains("FAIL here Fails: exit 2"), "{found:?}");
+    assert!(
+        found[3]
+            .1
+            .contains("FAIL step 2. Fails failed on here: exit 2"),
+        "{found:?}"
+    );
     let error_line = all
         .lines()
         .find(|l| l.starts_with("::error "))

@@ -212,7 +212,7 @@ fn a_recorded_session_replays_in_the_cockpit_with_no_host_left() {
     assert!(screen.contains("✓ Deploy"), "{screen}");
     // Back to the gate, with who decided it.
     pty.press("[");
-    pty.wait_text("“Ship it to the fixture?”: go by");
+    pty.wait_text("decided by");
     pty.press("q");
     assert_eq!(pty.exit_code(), Some(0), "{}", pty.contents());
 }

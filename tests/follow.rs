@@ -310,7 +310,7 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
     pty.wait_text("watching: dana");
     op.wait_for("gonogo: dana follows the session (ssh from 127.0.0.1, may approve)");
     pty.answer("g", "Enter confirms GO");
-    op.wait_for("ok   go from dana (ssh from 127.0.0.1) counted");
+    op.wait_for("ok   GO from dana (ssh from 127.0.0.1) counted");
     pty.wait_text("GO from dana counted");
     op.wait_for("?? GATE [Deploy] Looks good?");
     op.say("go");
@@ -334,7 +334,7 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
         .expect("report");
     let md = String::from_utf8_lossy(&report.stdout);
     assert!(
-        md.contains("dana started following (ssh from 127.0.0.1, may approve)"),
+        md.contains("dana follows the session (ssh from 127.0.0.1, may approve)"),
         "{md}"
     );
     assert!(
@@ -417,8 +417,8 @@ fn an_approver_alone_cannot_pass_a_gate_of_one_approval() {
     op.say("go");
     let (code, out) = op.finish();
     assert_eq!(code, Some(0), "{out}");
-    assert!(!out.contains("go from dana"), "{out}");
-    let go = out.find("decided by root: go").expect("the operator's GO");
+    assert!(!out.contains("GO from dana"), "{out}");
+    let go = out.find("\": go").expect("the operator's GO");
     let deployed = out.find("[web-1] deployed").expect("deployed");
     assert!(go < deployed, "{out}");
     pty.press("q");
@@ -440,7 +440,7 @@ fn two_approvers_without_the_operator_cannot_pass_a_gate_of_two_approvals() {
         let mut pty = over_ssh(&sshd, &runtime, &format!("--approver {name}"), g.dir.path());
         pty.wait_text(&format!("watching: {name}"));
         pty.answer("g", "Enter confirms GO");
-        op.wait_for(&format!("go from {name} (ssh from 127.0.0.1) counted"));
+        op.wait_for(&format!("GO from {name} (ssh from 127.0.0.1) counted"));
         pty.wait_text(&format!("GO from {name} counted"));
         pty.press("q");
         let _ = pty.exit_code();

@@ -86,7 +86,7 @@ fn a_flooding_follower_neither_delays_a_step_on_its_host_nor_its_cancel_and_says
     let mut run = Flooded::start(&g);
     let flooding = run.wait_for("logs web-1:flood: following");
     let counted = run.wait_for("[web-1] counted");
-    let ok = run.wait_for("ok   web-1 Count");
+    let ok = run.wait_for("Count passed on web-1");
     // Not a benchmark: a bound far above the step's 1 s, which a stalled session would pass.
     assert!(
         ok.duration_since(flooding) < Duration::from_secs(10),
@@ -100,7 +100,7 @@ fn a_flooding_follower_neither_delays_a_step_on_its_host_nor_its_cancel_and_says
         begins.duration_since(ok)
     );
     run.say("abort");
-    let stopped = run.wait_for("stop web-1 Long: stopped with TERM");
+    let stopped = run.wait_for("Long on web-1: stopped with TERM");
     assert!(
         stopped.duration_since(begins) < Duration::from_secs(10),
         "the cancel took {:?} behind the flood",

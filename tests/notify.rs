@@ -211,13 +211,13 @@ fn start_gate_failure_rollback_and_end_are_posted_in_order_to_slack() {
     let texts = texts(&hook);
     let started = position(&texts, "started notify-", 0);
     assert!(texts[started].contains("v1.2.1 to staging"), "{texts:#?}");
-    let gate = position(&texts, "said go at gate \"Go for staging?\"", started);
-    assert!(texts[gate].contains("Note: dashboards green"), "{texts:#?}");
-    let failed = position(&texts, "step 3. Migrate failed on here (exit 3)", gate);
+    let gate = position(&texts, "at gate \"Go for staging?\": go", started);
+    assert!(texts[gate].contains("(dashboards green)"), "{texts:#?}");
+    let failed = position(&texts, "step 3. Migrate failed on here: exit 3", gate);
     let rolling = position(&texts, "rollback starting", failed);
     assert!(
         texts[rolling].contains("Reason: ")
-            && texts[rolling].contains("rollback at step 3. Migrate"),
+            && texts[rolling].contains("at step 3. Migrate: rollback"),
         "{texts:#?}"
     );
     let end = position(&texts, "staging rollback executed", rolling);
@@ -262,10 +262,7 @@ fn the_json_format_carries_the_event_and_the_release() {
         assert!(!b["text"].as_str().unwrap().is_empty(), "{b}");
     }
     assert!(
-        bodies[1]["text"]
-            .as_str()
-            .unwrap()
-            .contains("(--yes) said go"),
+        bodies[1]["text"].as_str().unwrap().contains(": go (--yes)"),
         "{bodies:#?}"
     );
     let end = bodies[2]["text"].as_str().unwrap();
@@ -365,7 +362,7 @@ fn a_webhook_answering_500_is_retried_reported_and_the_release_still_released() 
         .expect("gonogo report");
     let report = String::from_utf8_lossy(&report.stdout);
     assert!(
-        report.contains("notification not delivered: release started: the webhook answered 500"),
+        report.contains("release started not delivered: the webhook answered 500"),
         "{report}"
     );
     assert!(!report.contains(TOKEN), "{report}");

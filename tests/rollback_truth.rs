@@ -289,7 +289,7 @@ fn in_ci_with_nobody_to_answer_a_bad_release_is_rolled_back_and_serves_the_previ
     assert_eq!(std::fs::read_to_string(&current).unwrap(), "v1", "{all}");
     assert!(health(port).starts_with("HTTP/1.1 200"), "{all}");
     assert!(
-        all.contains("decided by policy: rollback confirmed ([policy] unattended = \"rollback\": nobody could answer the rollback proposal (health failing for 1s); changed on web-1: rolling back)"),
+        all.contains("decided by policy at rollback proposal \"health failing for 1s\": rollback confirmed ([policy] unattended = \"rollback\": nobody could answer the rollback proposal (health failing for 1s); changed on web-1: rolling back)"),
         "{all}"
     );
     assert!(!all.contains("safely"), "{all}");

@@ -35,7 +35,7 @@ fn stdin_closed_at_a_gate_aborts_and_releases_the_lock() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     // Nobody can answer and nothing changed yet: the unattended policy aborts, as `policy`.
     assert!(
-        t.contains("decided by policy: abort ([policy] unattended = \"rollback\": nobody could answer the gate `Deploy?`; aborting: no host was changed)"),
+        t.contains("decided by policy at gate \"Deploy?\": abort ([policy] unattended = \"rollback\": nobody could answer the gate `Deploy?`; aborting: no host was changed)"),
         "{t}"
     );
     assert!(
@@ -250,7 +250,7 @@ fn abort_mid_step_stops_the_step_on_the_host_and_says_so() {
     let (code, t) = live.finish();
     assert_eq!(code, Some(1), "{t}");
     assert!(
-        t.contains("stop web-1 Long migration: stopped with TERM"),
+        t.contains("Long migration on web-1: stopped with TERM"),
         "{t}"
     );
     assert!(

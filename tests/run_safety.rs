@@ -70,8 +70,8 @@ fn a_timeout_stops_every_process_of_the_step_even_those_ignoring_term_before_it_
     let mut live = Live::start(&g, &[]);
     live.wait_for("[web-1] started");
     let (p1, p2) = (wait_file(&c1), wait_file(&c2));
-    live.wait_for("stop web-1 Stubborn: timed out after 2s: stopping it on the host");
-    live.wait_for("FAIL web-1 Stubborn: timed out after 2s");
+    live.wait_for("Stubborn on web-1: timed out after 2s: stopping it on the host");
+    live.wait_for("Stubborn failed on web-1: timed out after 2s");
     assert!(!running(&p1), "the child ignoring TERM was killed");
     assert!(
         !running(&p2),
@@ -99,11 +99,11 @@ fn rollback_starts_only_after_the_cancelled_step_has_stopped() {
     let mut live = Live::start(&g, &[]);
     live.wait_for("[web-1] started");
     live.say("rollback");
-    live.wait_for("stop web-1 Deploy: stopped with TERM");
+    live.wait_for("Deploy on web-1: stopped with TERM");
     live.wait_for("gonogo: rolled back");
     let (code, t) = live.finish();
     assert_eq!(code, Some(3), "{t}");
-    let stop = t.find("stop web-1 Deploy: stopped").expect("stop line");
+    let stop = t.find("Deploy on web-1: stopped").expect("stop line");
     let rolling = t.find("== rolling back").expect("rollback header");
     assert!(stop < rolling, "said stopped before rolling back: {t}");
     assert_eq!(
@@ -131,7 +131,11 @@ fn a_step_result_is_reported_once_even_after_its_timeout_would_have_fired() {
     live.wait_for("gonogo: released");
     let (code, t) = live.finish();
     assert_eq!(code, Some(0), "{t}");
-    assert_eq!(t.matches("ok   web-1 Database reachable").count(), 1, "{t}");
+    assert_eq!(
+        t.matches("Database reachable passed on web-1").count(),
+        1,
+        "{t}"
+    );
 }
 
 #[test]
@@ -151,7 +155,7 @@ fn a_link_lost_past_its_budget_leaves_the_outcome_unknown_and_retry_reattaches_w
     // The network goes: connections cut, and new ones never answered.
     signal(sshd.pid(), "-STOP");
     sshd.drop_connections();
-    live.wait_for("???  web-1 Migrate: connection lost");
+    live.wait_for("Migrate on web-1: outcome unknown: connection lost");
     live.wait_for("?? FAILED step Migrate");
     signal(sshd.pid(), "-CONT");
     live.say("retry");

@@ -89,11 +89,6 @@ fn read_answer(answer: &str, release: &Release) -> Result<Decision, String> {
     Ok(decision)
 }
 
-/// A decision in words, every value made printable.
-pub(crate) fn describe(decision: &Decision) -> String {
-    printable(&crate::summary::decision_words(decision)).into_owned()
-}
-
 /// Reads stdin line by line into the run loop's input channel.
 pub fn read_stdin(inputs: tokio::sync::mpsc::Sender<Input>) {
     std::thread::spawn(move || {

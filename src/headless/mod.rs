@@ -2,23 +2,20 @@
 
 use std::io::Write as _;
 
-use crate::engine::Millis;
-use crate::engine::release::RunStatus;
 use crate::engine::{
-    Actor, Decision, Event, EventKind, Question, Release, RunId, Stage, StepList, Stream,
+    Actor, Decision, Event, EventKind, Question, Release, Stage, StepList, Stream,
 };
+use crate::narrate::{self, Seen};
 use crate::runtime::{Frontend, Input};
 
 mod answer;
 pub mod ci;
 mod logs;
-mod people;
 mod progress;
 mod questions;
 mod starts;
-mod watch;
-use crate::text::{printable, printable_lines};
-pub(crate) use answer::describe;
+mod told;
+use crate::text::printable;
 use answer::parse_answer;
 pub use answer::read_stdin;
 
@@ -49,14 +46,12 @@ pub struct Headless {
     log_group: Option<(u64, u64)>,
     /// The wait for the baseline was said to begin (and not yet to end).
     shown_baseline: bool,
-    /// The watch's overtime (a rule in doubt when its time ran out) was said.
-    shown_overtime: bool,
     /// When the watch's (or a long step's) last status line was printed.
     status_at: Option<crate::engine::Millis>,
     /// Attempts whose start was printed: (list, step, target, attempt).
     shown_starts: std::collections::HashSet<(StepList, usize, String, u32)>,
-    /// Run states already reported, so that an end is said once however often it is heard.
-    shown_ends: std::collections::HashSet<(RunId, RunStatus, Option<u64>)>,
+    /// The release as it stood after the last event shown: what the narrator compares with.
+    seen: Option<Seen>,
     /// What the profile asks that this run does not do yet, printed at start.
     notes: Vec<String>,
     /// The loop's clock as last heard (events and flushes): headless reads none of its own.
@@ -86,12 +81,11 @@ impl Headless {
             shown_watch: false,
             shown_outcome: false,
             status_at: None,
-            shown_overtime: false,
             shown_baseline: false,
             log_group: None,
             mask: None,
             shown_starts: std::collections::HashSet::new(),
-            shown_ends: std::collections::HashSet::new(),
+            seen: None,
             notes: Vec::new(),
             typing: false,
             now: 0,
@@ -170,96 +164,11 @@ impl Frontend for Headless {
         self.now = self.now.max(event.at);
         self.quiet_since = self.now;
         match &event.kind {
-            // Said by `connected`; the fingerprint is the journal's.
-            EventKind::HostKeyTrusted { .. } => {}
-            EventKind::Resumed { by, .. } => {
-                if let Some(lost) = release.interruptions.last() {
-                    self.line(format!(
-                        "gonogo: {}",
-                        crate::summary::interruption_said(lost)
-                    ));
-                }
-                self.line(format!(
-                    "gonogo: {} resumed the session: confirming the locks, attaching to the steps still running",
-                    printable(by)
-                ));
-            }
             EventKind::Started {
                 session,
                 operator,
                 plan,
-            } => {
-                let version = plan
-                    .version
-                    .as_deref()
-                    .map_or(String::new(), |v| format!(" {}", printable(v)));
-                let window = plan.window_override.as_deref().map_or(String::new(), |r| {
-                    format!(", outside the release windows: {}", printable(r))
-                });
-                self.line(format!(
-                    "gonogo: release {}{version} to {} (session {}, {}{window})",
-                    printable(&plan.release),
-                    printable(&plan.environment),
-                    printable(session),
-                    printable(operator)
-                ));
-                if let Some(rehearsal) = &plan.rehearsal {
-                    self.line(format!("gonogo: {}", printable(rehearsal)));
-                }
-                for note in std::mem::take(&mut self.notes) {
-                    self.line(format!("gonogo: note: {note}"));
-                }
-            }
-            EventKind::Connected { target } => {
-                self.line(format!("connected {}", printable(target)))
-            }
-            EventKind::ConnectFailed { target, error } => {
-                self.line(format!(
-                    "cannot reach {}: {}",
-                    printable(target),
-                    printable_lines(error)
-                ));
-            }
-            EventKind::ConnectionLost { target, error } => self.line(format!(
-                "link to {} lost ({}): reconnecting; the step goes on on the host",
-                printable(target),
-                printable(error)
-            )),
-            EventKind::Reconnected { target } => {
-                self.line(format!("link to {} back: re-attached", printable(target)));
-            }
-            EventKind::LockTaken { target } => {
-                self.line(format!("lock taken on {}", printable(target)))
-            }
-            // A resumed session whose lock went to someone else: the engine says why it stops.
-            EventKind::LockRefused { .. } if release.halted.is_some() => {
-                let why = release.halted.clone().unwrap_or_default();
-                self.line(format!("gonogo: {}", printable(&why)));
-            }
-            EventKind::LockRefused { target, holder } => self.line(format!(
-                "{} is locked by {}: not starting (--break-lock \"REASON\" takes it over)",
-                printable(target),
-                printable(holder)
-            )),
-            EventKind::LockBroken {
-                target,
-                holder,
-                reason,
-                leftovers,
-            } => {
-                let target = printable(target);
-                self.line(format!(
-                    "broke the lock of {} on {target}: {}",
-                    printable(holder),
-                    printable(reason)
-                ));
-                for left in leftovers {
-                    self.line(format!(
-                        "   that session left on {target}: {}",
-                        printable(left)
-                    ));
-                }
-            }
+            } => self.started(session, operator, plan),
             EventKind::Output { run, stream, lines } => {
                 // Lines were cleaned where they were read; an event from elsewhere (a journal,
                 // a follower) is made printable here all the same. Plain lines are not copied.
@@ -271,107 +180,17 @@ impl Frontend for Headless {
                 let lead = format!("[{}{mark}", printable(&run.target));
                 self.lines_after(&lead, lines);
             }
-            EventKind::Exited { run, .. }
-            | EventKind::RunFailed { run, .. }
-            | EventKind::RunLost { run, .. }
-            | EventKind::RunStopped { run, .. }
-            | EventKind::StopFailed { run, .. }
-            | EventKind::LockLost { run, .. }
-            | EventKind::TimerFired {
-                timer: crate::engine::Timer::Timeout { run },
-            } => {
-                self.show_run(run, release);
-                if let (EventKind::LockLost { .. }, Some(why)) = (&event.kind, &release.halted) {
-                    self.line(format!("!! {}", printable(why)));
-                }
+            kind @ EventKind::LogLines { .. } => self.show_logs(kind),
+            _ => {}
+        }
+        if narrate::changes_state(event) {
+            // The state before this event is the one after the last: the first event of a
+            // resumed session has none before it that headless saw.
+            let before = self.seen.take().unwrap_or_else(|| Seen::of(release));
+            for told in narrate::tell(event, &before, release) {
+                self.say(&told, release);
             }
-            EventKind::Decided {
-                by, decision, note, ..
-            } => {
-                let note = note
-                    .as_deref()
-                    .map_or(String::new(), |n| format!(" ({})", printable(n)));
-                self.line(format!(
-                    "decided by {}: {}{note}",
-                    printable(by),
-                    describe(decision)
-                ));
-                // Nothing half-run goes unexplained: name what this decision is stopping.
-                let stopping: Vec<RunId> = release
-                    .runs()
-                    .filter(|(_, _, t)| t.status == RunStatus::Stopping)
-                    .map(|(list, step, t)| RunId {
-                        list,
-                        step,
-                        target: t.target.clone(),
-                        attempt: t.attempt,
-                    })
-                    .collect();
-                for run in stopping {
-                    self.show_run(&run, release);
-                }
-            }
-            EventKind::LockFailed { target, error } => self.line(format!(
-                "cannot take the lock on {}: {}",
-                printable(target),
-                printable_lines(error)
-            )),
-            EventKind::LocksReleased { released, kept } => {
-                if !released.is_empty() {
-                    let names: Vec<_> = released.iter().map(|t| printable(t)).collect();
-                    self.line(format!("locks released on {}", names.join(", ")));
-                }
-                for k in kept {
-                    self.line(format!(
-                        "!! lock kept on {}: {}",
-                        printable(&k.target),
-                        printable(&k.why)
-                    ));
-                    self.line(format!(
-                        "   once checked, remove it with: {}",
-                        printable(&k.remove)
-                    ));
-                }
-            }
-            // Opened from the cockpit only; a journal read headless still says so.
-            EventKind::HealthSampled {
-                check,
-                via,
-                reading,
-            } => self.health_change(release, check, via.as_deref(), reading),
-            EventKind::MetricsSampled { .. } => {}
-            kind @ (EventKind::ShellOpened { .. }
-            | EventKind::ShellClosed { .. }
-            | EventKind::Joined { .. }
-            | EventKind::Left { .. }
-            | EventKind::Voted { .. }) => {
-                if let Some(line) = people::said(kind, release) {
-                    self.line(line);
-                }
-            }
-            EventKind::TimerFired { .. } => {}
-            kind @ (EventKind::LogLines { .. }
-            | EventKind::LogsDropped { .. }
-            | EventKind::FollowerDown { .. }
-            | EventKind::FollowerUp { .. }) => self.show_logs(kind),
-            EventKind::NotifyFailed {
-                message,
-                error,
-                attempts,
-            } => {
-                let tries = match attempts {
-                    0 => String::new(),
-                    1 => " (1 attempt)".to_string(),
-                    n => format!(" ({n} attempts)"),
-                };
-                let said = format!(
-                    "{} not delivered: {}{tries}",
-                    printable(message),
-                    printable(error)
-                );
-                self.line(format!("!!   notify: {said}"));
-                self.warn("notification not delivered", &said);
-            }
+            self.seen = Some(Seen::of(release));
         }
         self.show_progress(release);
         self.show_starts(release);
@@ -381,7 +200,12 @@ impl Frontend for Headless {
         }
     }
 
-    fn input(&mut self, input: Input, release: &Release, _now: Millis) -> Option<EventKind> {
+    fn input(
+        &mut self,
+        input: Input,
+        release: &Release,
+        _now: crate::engine::Millis,
+    ) -> Option<EventKind> {
         let line = match input {
             Input::Key(_)
             | Input::Resize
@@ -473,13 +297,6 @@ impl Frontend for Headless {
             }
             _ => {}
         }
-        if let Some(overtime) = &release.watch.overtime
-            && !self.shown_overtime
-        {
-            self.shown_overtime = true;
-            let said = format!("...  {}", printable(overtime));
-            self.line(said);
-        }
         if release.is_finished() && !self.shown_outcome {
             self.shown_outcome = true;
             self.ended(release);
@@ -490,6 +307,30 @@ impl Frontend for Headless {
 }
 
 impl Headless {
+    /// The first line: what is released where, the session and who runs it; then the notes.
+    fn started(&mut self, session: &str, operator: &str, plan: &crate::engine::plan::ReleasePlan) {
+        let version = plan
+            .version
+            .as_deref()
+            .map_or(String::new(), |v| format!(" {}", printable(v)));
+        let window = plan.window_override.as_deref().map_or(String::new(), |r| {
+            format!(", outside the release windows: {}", printable(r))
+        });
+        self.line(format!(
+            "gonogo: release {}{version} to {} (session {}, {}{window})",
+            printable(&plan.release),
+            printable(&plan.environment),
+            printable(session),
+            printable(operator)
+        ));
+        if let Some(rehearsal) = &plan.rehearsal {
+            self.line(format!("gonogo: {}", printable(rehearsal)));
+        }
+        for note in std::mem::take(&mut self.notes) {
+            self.line(format!("gonogo: note: {note}"));
+        }
+    }
+
     /// An answer to the open question, or a word on why it is not one.
     fn answer(&mut self, line: &str, release: &Release) -> Option<EventKind> {
         let (answer, note) = match line.split_once(" -- ") {

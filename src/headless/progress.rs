@@ -5,9 +5,9 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use super::Headless;
-use crate::engine::release::{RunStatus, TargetRun};
-use crate::engine::{Release, RunId, Stage};
-use crate::text::{printable, printable_lines};
+use crate::engine::release::RunStatus;
+use crate::engine::{Release, Stage};
+use crate::text::printable;
 
 /// How long headless stays silent before saying what it waits on. A debug build (the tests)
 /// takes it from `GONOGO_HEARTBEAT_MS` when set.
@@ -135,61 +135,5 @@ impl Headless {
         self.quiet_since = self.now;
         let _ = self.out.flush();
         true
-    }
-
-    /// One line per state a run reaches, once: passed, failed, stopping, stopped, unknown.
-    pub(super) fn show_run(&mut self, run: &RunId, release: &Release) {
-        let Some(state) = release.run_state(run).filter(|t| t.attempt == run.attempt) else {
-            return;
-        };
-        if !self
-            .shown_ends
-            .insert((run.clone(), state.status, state.finished_at))
-        {
-            return;
-        }
-        let name = printable(&release.list(run.list)[run.step].name);
-        let target = printable(&run.target);
-        let why = printable_lines(state.failure.as_deref().unwrap_or_default()).into_owned();
-        let stopped = state
-            .stopped
-            .as_deref()
-            .map_or(String::new(), |s| format!("; {}", printable(s)));
-        let verdict = match state.status {
-            RunStatus::Passed => format!("ok   {target} {name}: exit 0 ({})", took(state)),
-            RunStatus::RetryWaiting => {
-                format!("FAIL {target} {name}: {why} ({}), retrying", took(state))
-            }
-            RunStatus::Failed => format!("FAIL {target} {name}: {why} ({}){stopped}", took(state)),
-            RunStatus::Unknown => format!("???  {target} {name}: {why}"),
-            RunStatus::Stopping => {
-                let cause = if why.is_empty() {
-                    String::new()
-                } else {
-                    format!("{why}: ")
-                };
-                format!("stop {target} {name}: {cause}stopping it on the host…")
-            }
-            RunStatus::Cancelled => match &state.stopped {
-                Some(how) => format!("stop {target} {name}: {}", printable(how)),
-                None => format!("stop {target} {name}: {why}"),
-            },
-            RunStatus::Pending | RunStatus::Running => return,
-        };
-        self.line(&verdict);
-        let level = match state.status {
-            RunStatus::Failed | RunStatus::Unknown => "error",
-            RunStatus::RetryWaiting => "warning",
-            _ => return,
-        };
-        let step = release.list(run.list)[run.step].name.clone();
-        self.annotate(level, &printable(&step), &target, &verdict);
-    }
-}
-
-fn took(run: &TargetRun) -> String {
-    match (run.started_at, run.finished_at) {
-        (Some(a), Some(b)) => format!("{:.1}s", b.saturating_sub(a) as f64 / 1000.0),
-        _ => String::new(),
     }
 }

@@ -47,24 +47,8 @@ impl Headless {
                 && self.shown_step.is_none_or(|(l, _)| l == StepList::Main)
             {
                 self.line("== rolling back, host by host:");
-                for (host, steps) in release.rollback_by_hosts() {
-                    let steps: Vec<String> =
-                        steps.iter().map(|s| printable(s).into_owned()).collect();
-                    self.line(format!("   {}: {}", printable(&host), steps.join(" -> ")));
-                }
-                for done in release.irreversible_done() {
-                    self.line(format!(
-                        "   not undone (irreversible): {} on {}",
-                        printable(&done.step),
-                        printable(&done.targets.join(", "))
-                    ));
-                }
-                for done in release.not_undoable() {
-                    self.line(format!(
-                        "   not undone (no undo): {} on {}",
-                        printable(&done.step),
-                        printable(&done.targets.join(", "))
-                    ));
+                for line in crate::narrate::rollback_plan(release) {
+                    self.line(format!("   {line}"));
                 }
             }
             self.shown_step = Some((list, index));

@@ -7,8 +7,9 @@ use serde::Serialize;
 use crate::engine::release::RunStatus;
 use crate::engine::{Decision, Event, EventKind, Millis, Question, Release, RunId, Stage};
 use crate::engine::{Outcome, StepList};
+use crate::narrate::{self, Seen, Subject, Told, Topic, asked_at, decision_words};
 use crate::report::history::{HealthSample, History, MetricsSample};
-use crate::report::words::{asked_at, decision_words, who};
+use crate::text::printable;
 
 /// One message for the team's channel.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -55,6 +56,8 @@ pub struct Herald {
     health: Vec<HealthSample>,
     metrics: Vec<MetricsSample>,
     first_at: Option<Millis>,
+    /// The release as it stood after the last event: what the narrator compares with.
+    seen: Option<Seen>,
 }
 
 /// Samples kept for the end message; older ones go first (the report has them all).
@@ -68,47 +71,43 @@ impl Herald {
         self.keep_evidence(event, release);
         let mut out = Vec::new();
         let say = |kind, title: String, text: String| message(release, kind, title, text, at);
-        match &event.kind {
-            EventKind::Started { .. } => out.push(say(
+        if let EventKind::Started { .. } = &event.kind {
+            out.push(say(
                 MessageKind::Started,
                 "release started".into(),
                 started_text(release),
-            )),
-            EventKind::Resumed { by, .. } => {
-                // What the session said before gonogo died was said then.
-                self.rolling_back = rolling_back(release);
-                self.ended = release.outcome.is_some();
-                let lost = release.interruptions.last().map_or(String::new(), |i| {
-                    format!(" ({})", crate::summary::interruption_said(i))
-                });
-                out.push(say(
-                    MessageKind::Resumed,
-                    "release resumed".into(),
-                    format!(
-                        "🔁 {by} resumed {}: {}{lost}",
-                        what(release),
-                        where_now(release, at)
-                    ),
-                ));
+            ));
+        }
+        if let EventKind::Resumed { by, .. } = &event.kind {
+            // What the session said before gonogo died was said then.
+            self.rolling_back = rolling_back(release);
+            self.ended = release.outcome.is_some();
+            let lost = release.interruptions.last().map_or(String::new(), |i| {
+                format!(" ({})", narrate::interruption_said(i))
+            });
+            out.push(say(
+                MessageKind::Resumed,
+                "release resumed".into(),
+                format!(
+                    "🔁 {} resumed {}: {}{lost}",
+                    printable(by),
+                    what(release),
+                    where_now(release, at)
+                ),
+            ));
+        }
+        let told = if narrate::changes_state(event) {
+            let before = self.seen.take().unwrap_or_else(|| Seen::of(release));
+            let told = narrate::tell(event, &before, release);
+            self.seen = Some(Seen::of(release));
+            told
+        } else {
+            Vec::new()
+        };
+        for told in told {
+            if let Some((kind, title, text)) = self.told(release, told) {
+                out.push(say(kind, title, text));
             }
-            EventKind::Decided { .. } => {
-                if let Some((title, text)) = gate_decision(release, at) {
-                    out.push(say(MessageKind::GateDecided, title, text));
-                }
-            }
-            EventKind::Exited { run, .. }
-            | EventKind::RunFailed { run, .. }
-            | EventKind::RunLost { run, .. }
-            | EventKind::RunStopped { run, .. }
-            | EventKind::StopFailed { run, .. }
-            | EventKind::TimerFired {
-                timer: crate::engine::Timer::Timeout { run },
-            } => {
-                if let Some((title, text)) = self.run_failed(release, run) {
-                    out.push(say(MessageKind::StepFailed, title, text));
-                }
-            }
-            _ => {}
         }
         if rolling_back(release) && !self.rolling_back {
             self.rolling_back = true;
@@ -119,22 +118,8 @@ impl Herald {
                 what(release)
             );
             // What it will run, host by host, and what it cannot undo.
-            for (host, steps) in release.rollback_by_hosts() {
-                text.push_str(&format!("\n- {host}: {}", steps.join(" → ")));
-            }
-            for done in release.irreversible_done() {
-                text.push_str(&format!(
-                    "\nNot undone (irreversible): {} on {}",
-                    done.step,
-                    done.targets.join(", ")
-                ));
-            }
-            for done in release.not_undoable() {
-                text.push_str(&format!(
-                    "\nNot undone (no undo): {} on {}",
-                    done.step,
-                    done.targets.join(", ")
-                ));
+            for line in narrate::rollback_plan(release) {
+                text.push_str(&format!("\n- {line}"));
             }
             out.push(say(MessageKind::RollingBack, "rolling back".into(), text));
         }
@@ -225,50 +210,36 @@ impl Herald {
         }
     }
 
-    /// A run that failed for good (no retry left) or whose outcome became unknown, said once.
-    fn run_failed(&mut self, release: &Release, run: &RunId) -> Option<(String, String)> {
-        let state = release.run_state(run)?;
-        if !matches!(state.status, RunStatus::Failed | RunStatus::Unknown)
-            || state.attempt != run.attempt
-        {
-            return None;
-        }
-        if self.failed_runs.contains(run) {
-            return None;
-        }
-        self.failed_runs.push(run.clone());
-        let step = release.list(run.list).get(run.step)?;
-        let what = if run.list == StepList::Rollback {
-            "rollback step"
-        } else {
-            "step"
+    /// What the team is told of one thing the narrator told: a gate, the final gate or a
+    /// rollback proposal answered, a run failed for good or whose outcome became unknown.
+    fn told(&mut self, release: &Release, told: Told) -> Option<(MessageKind, String, String)> {
+        let mark = match (told.topic, &told.subject) {
+            (Topic::RunFailed, Some(Subject::Run(run))) => {
+                (!self.failed_runs.contains(run)).then_some(())?;
+                self.failed_runs.push(run.clone());
+                "❌"
+            }
+            (Topic::RunUnknown, Some(Subject::Run(run))) => {
+                (!self.failed_runs.contains(run)).then_some(())?;
+                self.failed_runs.push(run.clone());
+                "❓"
+            }
+            (Topic::Decision { .. }, Some(Subject::Question(q))) => {
+                return gate_decision(release, q, &told.text);
+            }
+            _ => return None,
         };
-        let name = format!("{what} {}. {}", run.step + 1, step.name);
-        let why = state.failure.clone().unwrap_or_else(|| "failed".into());
-        let attempts = if state.attempt > 1 {
-            format!(" after {} attempts", state.attempt)
-        } else {
-            String::new()
+        let Some(Subject::Run(run)) = &told.subject else {
+            return None;
         };
-        Some(if state.status == RunStatus::Unknown {
-            (
-                format!("{name} on {}: outcome unknown", run.target),
-                format!(
-                    "❓ {}: {name} on {}: outcome unknown: {why}",
-                    what_where(release),
-                    run.target
-                ),
-            )
+        let name = crate::report::step_label(release, run.list, run.step);
+        let title = if told.topic == Topic::RunUnknown {
+            format!("{name} on {}: outcome unknown", run.target)
         } else {
-            (
-                format!("{name} failed on {}", run.target),
-                format!(
-                    "❌ {}: {name} failed on {} ({why}){attempts}",
-                    what_where(release),
-                    run.target
-                ),
-            )
-        })
+            format!("{name} failed on {}", run.target)
+        };
+        let text = format!("{mark} {}: {}", what_where(release), told.text);
+        Some((MessageKind::StepFailed, title, text))
     }
 
     /// Why the rollback: the rule that held, the decision that asked for it, or both.
@@ -283,7 +254,7 @@ impl Herald {
                     Decision::Rollback | Decision::ConfirmRollback { .. }
                 )
             })
-            .map(|d| crate::report::decision_said(release, d));
+            .map(|d| narrate::decision_said(release, d));
         let held = self
             .proposal_rule
             .as_ref()
@@ -392,16 +363,19 @@ fn started_text(release: &Release) -> String {
     text
 }
 
-/// A gate, the final gate or a rollback proposal answered: who, what, the note.
-fn gate_decision(release: &Release, at: Millis) -> Option<(String, String)> {
-    let d = release.decisions.last().filter(|d| d.at == at)?;
-    let question = d.question.as_ref()?;
+/// A gate, the final gate or a rollback proposal answered, as the narrator said it.
+fn gate_decision(
+    release: &Release,
+    question: &Question,
+    said: &str,
+) -> Option<(MessageKind, String, String)> {
     if !matches!(
         question,
         Question::Gate { .. } | Question::FinalGate | Question::RollbackProposal { .. }
     ) {
         return None;
     }
+    let d = release.decisions.last()?;
     let subject = asked_at(release, question)?;
     let answer = decision_words(&d.decision);
     let mark = match d.decision {
@@ -409,17 +383,10 @@ fn gate_decision(release: &Release, at: Millis) -> Option<(String, String)> {
         Decision::NoGo | Decision::Abort | Decision::Rollback => "🔴",
         _ => "🟡",
     };
-    let note = d
-        .note
-        .as_deref()
-        .map_or(String::new(), |n| format!("\nNote: {n}"));
     Some((
+        MessageKind::GateDecided,
         format!("{subject}: {answer}"),
-        format!(
-            "{mark} {}: {} said {answer} at {subject}{note}",
-            what_where(release),
-            who(&d.by, d.actor)
-        ),
+        format!("{mark} {}: {said}", what_where(release)),
     ))
 }
 

@@ -138,16 +138,16 @@ fn a_failed_release_is_told_start_gate_failure_rollback_end_once_each() {
     );
     assert_eq!(
         text(1),
-        "🟢 shop v1.2.1 to production: ana said go at gate \"Go for production?\"\nNote: dashboards green"
+        "🟢 shop v1.2.1 to production: decided by ana at gate \"Go for production?\": go (dashboards green)"
     );
     assert_eq!(told.said[1].title, "gate \"Go for production?\": go");
     assert_eq!(
         text(2),
-        "❌ shop v1.2.1 to production: step 2. Migrate failed on web-1 (exit 3)"
+        "❌ shop v1.2.1 to production: step 2. Migrate failed on web-1: exit 3 (1.0s)"
     );
     assert_eq!(
         text(3),
-        "⚠️ production rollback starting: shop v1.2.1\nReason: ana: rollback at step 2. Migrate (migration broke)\n- web-1: Undo\nNot undone (no undo): Migrate on web-1"
+        "⚠️ production rollback starting: shop v1.2.1\nReason: decided by ana at step 2. Migrate: rollback (migration broke)\n- web-1: Undo\n- not undone (no undo): Migrate on web-1"
     );
     assert!(
         text(4).starts_with("⚠️ production rollback executed: shop v1.2.1"),

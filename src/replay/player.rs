@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use crate::engine::{Decision, Event, EventKind, Millis, Question, Release};
+use crate::engine::{Millis, Question, Release};
 use crate::journal::{Entry, Journal, Line, ViewChange};
+use crate::narrate::{self, Seen, Subject, Told, Topic};
 
 /// A keyframe every this many records.
 const KEYFRAME_EVERY: usize = 5_000;
@@ -18,7 +19,7 @@ pub struct Mark {
     /// Microseconds since the session started.
     pub t: u64,
     pub kind: MarkKind,
-    /// What happened, in words: "gate “Go?”: go by ana".
+    /// What happened, as the narrator tells it: "decided by ana at gate \"Go?\": go".
     pub label: String,
 }
 
@@ -95,6 +96,7 @@ impl Player {
         let mut release = Release::default();
         let mut view = RecordedView::default();
         let mut last_at = None;
+        let mut before = Seen::of(&release);
         for (i, line) in lines.iter().enumerate() {
             if i % KEYFRAME_EVERY == 0 {
                 keyframes.push(Keyframe {
@@ -106,22 +108,11 @@ impl Player {
             }
             match &line.entry {
                 Entry::Event(event) => {
-                    if let Some(mark) = mark_of(&release, event, line.t) {
-                        marks.push(mark);
-                    }
-                    let interrupted = release.interruptions.len();
                     release.apply(event);
-                    if release.interruptions.len() > interrupted
-                        && let Some(lost) = release.interruptions.last()
-                    {
-                        marks.push(Mark {
-                            t: line.t,
-                            kind: MarkKind::Resumed,
-                            label: format!(
-                                "↯ interrupted: {}",
-                                crate::summary::interruption_said(lost)
-                            ),
-                        });
+                    if narrate::changes_state(event) {
+                        let told = narrate::tell(event, &before, &release);
+                        marks.extend(told.into_iter().filter_map(|told| mark_of(told, line.t)));
+                        before = Seen::of(&release);
                     }
                     last_at = Some((line.t, event.at));
                 }
@@ -277,67 +268,29 @@ impl Player {
     }
 }
 
-/// Whether `event`, about to be applied to `release`, is worth a mark on the timeline.
-fn mark_of(release: &Release, event: &Event, t: u64) -> Option<Mark> {
-    let mark = |kind, label: String| Some(Mark { t, kind, label });
-    match &event.kind {
-        EventKind::Decided {
-            by, decision, note, ..
-        } => {
-            let note = note.as_deref().map_or(String::new(), |n| {
-                format!(": {}", crate::text::printable(n))
+/// Whether what the narrator told is worth a mark on the timeline: a gate answered, a
+/// rollback decided, a run failed, gonogo interrupted.
+fn mark_of(told: Told, t: u64) -> Option<Mark> {
+    let kind = match (told.topic, &told.subject) {
+        (Topic::Decision { rolls_back: true }, _) => MarkKind::Rollback,
+        (
+            Topic::Decision { .. },
+            Some(Subject::Question(Question::Gate { .. } | Question::FinalGate)),
+        ) => MarkKind::Gate,
+        (Topic::RunFailed | Topic::RunRetrying | Topic::RunUnknown, _) => MarkKind::Failure,
+        (Topic::Interrupted, _) => {
+            let label = format!("↯ interrupted: {}", told.text);
+            return Some(Mark {
+                t,
+                kind: MarkKind::Resumed,
+                label,
             });
-            let who = crate::text::printable(by);
-            match decision {
-                Decision::Rollback | Decision::ConfirmRollback { .. } => {
-                    mark(MarkKind::Rollback, format!("rollback by {who}{note}"))
-                }
-                Decision::Go | Decision::NoGo => {
-                    let said = if *decision == Decision::Go {
-                        "go"
-                    } else {
-                        "no-go"
-                    };
-                    let gate = match &release.question {
-                        Some(Question::Gate { step }) => release
-                            .plan
-                            .steps
-                            .get(*step)
-                            .map_or("a gate".to_string(), |s| {
-                                format!("“{}”", crate::text::printable(&s.text))
-                            }),
-                        Some(Question::FinalGate) => "the final gate".to_string(),
-                        _ => return None,
-                    };
-                    mark(MarkKind::Gate, format!("{gate}: {said} by {who}{note}"))
-                }
-                _ => None,
-            }
         }
-        EventKind::Exited { run, status } if *status != 0 => {
-            let step = release
-                .list(run.list)
-                .get(run.step)
-                .map_or(String::new(), |s| {
-                    crate::text::printable(&s.name).into_owned()
-                });
-            mark(
-                MarkKind::Failure,
-                format!("{step} failed on {} (exit {status})", run.target),
-            )
-        }
-        EventKind::RunFailed { run, .. } | EventKind::RunLost { run, .. } => {
-            let step = release
-                .list(run.list)
-                .get(run.step)
-                .map_or(String::new(), |s| {
-                    crate::text::printable(&s.name).into_owned()
-                });
-            mark(
-                MarkKind::Failure,
-                format!("{step} failed on {}", run.target),
-            )
-        }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(Mark {
+        t,
+        kind,
+        label: told.text,
+    })
 }

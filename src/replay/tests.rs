@@ -137,8 +137,11 @@ fn marks_at_the_gate_and_the_failure_and_jumps_between_them() {
     let mut player = Player::new(journal());
     let kinds: Vec<MarkKind> = player.marks.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, vec![MarkKind::Failure, MarkKind::Gate]);
-    assert_eq!(player.marks[1].label, "“Go?”: go by ana: checked with bo");
-    assert!(player.marks[0].label.contains("ready failed on a (exit 1)"));
+    assert_eq!(
+        player.marks[1].label,
+        "decided by ana at gate \"Go?\": go (checked with bo)"
+    );
+    assert!(player.marks[0].label.contains("ready failed on a: exit 1"));
     player.jump(true);
     assert_eq!(player.position, 4_000_000);
     player.jump(true);
@@ -189,7 +192,7 @@ fn the_cast_is_asciicast_v2_with_monotonic_times_and_markers() {
         .map(|e| e[2].as_str().unwrap())
         .collect();
     assert_eq!(markers.len(), 2, "{markers:?}");
-    assert!(markers[1].contains("go by ana"), "{markers:?}");
+    assert!(markers[1].contains("decided by ana at gate"), "{markers:?}");
     let shown: String = events
         .iter()
         .filter(|e| e[1] == "o")

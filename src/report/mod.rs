@@ -15,7 +15,7 @@ pub mod plan;
 mod record;
 pub mod stats;
 mod summary;
-pub(crate) use summary::{decision_said, step_label};
+pub(crate) use summary::step_label;
 pub mod words;
 
 use serde::Serialize;

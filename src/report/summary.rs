@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::history::History;
-use super::words::{asked_at, clock, decision_words, who};
+use super::words::clock;
 use crate::engine::{Decision, Millis, Outcome, Question, Release, Stage, StepList};
 use crate::journal::Header;
 
@@ -161,26 +161,7 @@ pub(super) fn summary(header: Option<&Header>, h: &History) -> Summary {
     }
 }
 
-/// A decision in a line: "ana: rollback at gate “Go?” (dashboards red)".
-pub(crate) fn decision_said(
-    release: &Release,
-    d: &crate::engine::release::DecisionRecord,
-) -> String {
-    let at = d
-        .question
-        .as_ref()
-        .and_then(|q| asked_at(release, q))
-        .map_or(String::new(), |a| format!(" at {a}"));
-    let note = d
-        .note
-        .as_deref()
-        .map_or(String::new(), |n| format!(" ({n})"));
-    format!(
-        "{}: {}{at}{note}",
-        who(&d.by, d.actor),
-        decision_words(&d.decision)
-    )
-}
+use crate::narrate::decision_said;
 
 /// The decision, failure or refusal the release ended on.
 fn ended_because(release: &Release, h: &History, outcome: Outcome) -> Option<String> {
@@ -233,19 +214,7 @@ fn ended_because(release: &Release, h: &History, outcome: Outcome) -> Option<Str
     }
 }
 
-/// A step as people name it: "step 4. Migrate", "rollback step 1. Restart".
-pub(crate) fn step_label(release: &Release, list: StepList, step: usize) -> String {
-    let what = if list == StepList::Rollback {
-        "rollback step"
-    } else {
-        "step"
-    };
-    let name = release
-        .list(list)
-        .get(step)
-        .map_or(String::new(), |s| s.name.clone());
-    format!("{what} {}. {name}", step + 1)
-}
+pub(crate) use crate::narrate::step_label;
 
 /// Where the journal stops, in words: "the journal ends at 13:41:19Z while step 4. Migrate was
 /// running: outcome unknown".

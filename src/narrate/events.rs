@@ -1,0 +1,310 @@
+//! What an event says by itself: the start, links, locks, decisions, people beside the
+//! release, health turning, followers, notifications.
+
+use super::words::{decision_said, interruption_said};
+use super::{Seen, Severity, Subject, Told, Topic};
+use crate::engine::release::DecisionRecord;
+use crate::engine::watch::HealthReading;
+use crate::engine::{Decision, Event, EventKind, Release, Timer};
+use crate::text::{printable, printable_lines};
+
+/// The sentences `event` makes by itself.
+pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
+    use Severity::*;
+    let p = |s: &str| printable(s).into_owned();
+    let target = |t: &str| Subject::Target(t.to_string());
+    let one = |severity, topic, text: String| vec![Told::new(severity, topic, text)];
+    match &event.kind {
+        EventKind::Started { operator, plan, .. } => {
+            let version = plan
+                .version
+                .as_deref()
+                .map_or(String::new(), |v| format!(" {}", p(v)));
+            let mut text = format!(
+                "{} started {}{version} to {}",
+                p(operator),
+                p(&plan.release),
+                p(&plan.environment)
+            );
+            if let Some(why) = &plan.window_override {
+                text.push_str(&format!(", outside the release windows: {}", p(why)));
+            }
+            let detail = plan.rehearsal.iter().map(|r| p(r)).collect();
+            vec![Told::new(Info, Topic::Started, text).with(detail)]
+        }
+        EventKind::Resumed { by, .. } => {
+            let mut told: Vec<Told> = after
+                .interruptions
+                .last()
+                .map(|lost| Told::new(Warn, Topic::Interrupted, interruption_said(lost)))
+                .into_iter()
+                .collect();
+            told.push(Told::new(
+                Info,
+                Topic::Resumed,
+                format!(
+                    "{} resumed the session: confirming the locks, attaching to the steps still running",
+                    p(by)
+                ),
+            ));
+            told
+        }
+        EventKind::Connected { target: t } => one(Info, Topic::Link, format!("connected {}", p(t))),
+        EventKind::ConnectFailed { target: t, error } => vec![
+            Told::new(
+                Bad,
+                Topic::Link,
+                format!("cannot reach {}: {}", p(t), printable_lines(error)),
+            )
+            .about(target(t)),
+        ],
+        EventKind::ConnectionLost { target: t, error } => vec![
+            Told::new(
+                Warn,
+                Topic::Link,
+                format!(
+                    "link to {} lost ({}): reconnecting; the step goes on on the host",
+                    p(t),
+                    p(error)
+                ),
+            )
+            .about(target(t)),
+        ],
+        EventKind::Reconnected { target: t } => {
+            vec![
+                Told::new(
+                    Good,
+                    Topic::Link,
+                    format!("link to {} back: re-attached", p(t)),
+                )
+                .about(target(t)),
+            ]
+        }
+        EventKind::LockTaken { target: t } => {
+            let confirmed = before.resuming;
+            let verb = if confirmed { "confirmed" } else { "taken" };
+            vec![
+                Told::new(
+                    Info,
+                    Topic::LockTaken { confirmed },
+                    format!("lock {verb} on {}", p(t)),
+                )
+                .about(target(t)),
+            ]
+        }
+        EventKind::LockFailed { target: t, error } => vec![
+            Told::new(
+                Bad,
+                Topic::Lock,
+                format!(
+                    "cannot take the lock on {}: {}",
+                    p(t),
+                    printable_lines(error)
+                ),
+            )
+            .about(target(t)),
+        ],
+        // A resumed session whose lock went to someone else: the engine says why it stops.
+        EventKind::LockRefused { target: t, .. } if after.halted.is_some() && !before.halted => {
+            let why = after.halted.as_deref().unwrap_or_default();
+            vec![Told::new(Bad, Topic::Halted, p(why)).about(target(t))]
+        }
+        EventKind::LockRefused { target: t, holder } => vec![
+            Told::new(
+                Bad,
+                Topic::Lock,
+                format!(
+                    "{} is locked by {}: not starting (--break-lock \"REASON\" takes it over)",
+                    p(t),
+                    p(holder)
+                ),
+            )
+            .about(target(t)),
+        ],
+        EventKind::LockBroken {
+            target: t,
+            holder,
+            reason,
+            leftovers,
+        } => {
+            let detail = leftovers
+                .iter()
+                .map(|left| format!("that session left on {}: {}", p(t), p(left)))
+                .collect();
+            vec![
+                Told::new(
+                    Warn,
+                    Topic::Lock,
+                    format!("broke the lock of {} on {}: {}", p(holder), p(t), p(reason)),
+                )
+                .about(target(t))
+                .with(detail),
+            ]
+        }
+        EventKind::LockLost { run, holder } => {
+            let mut told = vec![
+                Told::new(
+                    Bad,
+                    Topic::Lock,
+                    format!(
+                        "the lock on {} was taken over by {}",
+                        p(&run.target),
+                        p(holder)
+                    ),
+                )
+                .about(target(&run.target)),
+            ];
+            if let (Some(why), false) = (&after.halted, before.halted) {
+                told.push(Told::new(Bad, Topic::Halted, p(why)));
+            }
+            told
+        }
+        EventKind::LocksReleased { released, kept } => {
+            let mut told = Vec::new();
+            if !released.is_empty() {
+                let names: Vec<String> = released.iter().map(|t| p(t)).collect();
+                told.push(Told::new(
+                    Info,
+                    Topic::Lock,
+                    format!("locks released on {}", names.join(", ")),
+                ));
+            }
+            for k in kept {
+                told.push(
+                    Told::new(
+                        Warn,
+                        Topic::LockKept,
+                        format!("lock kept on {}: {}", p(&k.target), p(&k.why)),
+                    )
+                    .about(target(&k.target))
+                    .with(vec![format!(
+                        "once checked, remove it with: {}",
+                        p(&k.remove)
+                    )]),
+                );
+            }
+            told
+        }
+        EventKind::Decided { .. } => decided(event, before, after),
+        EventKind::TimerFired {
+            timer: Timer::AutoRollback,
+        } => one(
+            Ask,
+            Topic::AutoRollback,
+            "nobody answered the rollback proposal in time: auto_rollback rolls back".into(),
+        ),
+        EventKind::HealthSampled {
+            check,
+            via,
+            reading,
+        } => health(after, check, via.as_deref(), reading)
+            .into_iter()
+            .collect(),
+        kind @ (EventKind::ShellOpened { .. }
+        | EventKind::ShellClosed { .. }
+        | EventKind::Joined { .. }
+        | EventKind::Left { .. }
+        | EventKind::Voted { .. }) => super::people::said(kind, after).into_iter().collect(),
+        kind @ (EventKind::LogsDropped { .. }
+        | EventKind::FollowerDown { .. }
+        | EventKind::FollowerUp { .. }) => super::people::logs(kind).into_iter().collect(),
+        EventKind::NotifyFailed {
+            message,
+            error,
+            attempts,
+        } => {
+            let tries = match attempts {
+                0 => String::new(),
+                1 => " (1 attempt)".to_string(),
+                n => format!(" ({n} attempts)"),
+            };
+            one(
+                Warn,
+                Topic::Notify,
+                format!("{} not delivered: {}{tries}", p(message), p(error)),
+            )
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A decision, with the question it answered (as the engine recorded it, else the one open).
+fn decided(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
+    let EventKind::Decided {
+        by,
+        decision,
+        note,
+        actor,
+    } = &event.kind
+    else {
+        return Vec::new();
+    };
+    let recorded = after
+        .decisions
+        .last()
+        .filter(|d| d.at == event.at && &d.decision == decision && &d.by == by);
+    let record = recorded.cloned().unwrap_or_else(|| DecisionRecord {
+        at: event.at,
+        by: by.clone(),
+        actor: *actor,
+        decision: decision.clone(),
+        note: note.clone(),
+        question: before.question.clone(),
+    });
+    let rolls_back = matches!(
+        decision,
+        Decision::Rollback | Decision::ConfirmRollback { .. }
+    );
+    let mut told = Told::new(
+        Severity::Ask,
+        super::Topic::Decision { rolls_back },
+        decision_said(after, &record),
+    );
+    if let Some(q) = record.question {
+        told = told.about(Subject::Question(q));
+    }
+    vec![told]
+}
+
+/// A health check's first answer, and each time it starts failing or passes again.
+fn health(
+    release: &Release,
+    check: &str,
+    via: Option<&str>,
+    reading: &HealthReading,
+) -> Option<Told> {
+    let series = release
+        .watch
+        .health
+        .iter()
+        .find(|s| s.check == check && s.via.as_deref() == via)?;
+    let before = series
+        .history
+        .len()
+        .checked_sub(2)
+        .and_then(|i| series.history.get(i))
+        .map(|(_, ok, _)| *ok);
+    if before == Some(reading.ok) {
+        return None;
+    }
+    let place = via.map_or(String::new(), |v| format!(" via {}", printable(v)));
+    let check = printable(check);
+    Some(if reading.ok {
+        let status = reading.status.map_or("answered".into(), |s| s.to_string());
+        Told::new(
+            Severity::Good,
+            Topic::Health,
+            format!(
+                "health {check}{place}: {status} in {}ms",
+                reading.latency_ms
+            ),
+        )
+    } else {
+        let why = printable(reading.error.as_deref().unwrap_or("failing"));
+        Told::new(
+            Severity::Bad,
+            Topic::Health,
+            format!("health {check}{place} failing: {why}"),
+        )
+    })
+}
