@@ -93,7 +93,7 @@ fn measured(signal: Signal, value: f64) -> String {
 pub fn evidence(rule: &WatchRule, e: &Evidence) -> String {
     format!(
         "{} {} {}",
-        crate::summary::clock(e.at),
+        crate::narrate::words::clock(e.at),
         crate::text::printable(&e.from),
         rule_value(rule, e.value)
     )

@@ -336,7 +336,7 @@ fn watch_window_and_the_end() {
     let text = screen(&s.release, &c.ui, 80, 24);
     for expected in [
         "summary: acme-web v1.2.1 to staging: released",
-        "ana at gate \"Go for staging",
+        "decided by ana at gate \"Go for",
         "web-1: Migrate done, Restart app servers done",
         "? help  q quit",
     ] {

@@ -6,10 +6,12 @@
 //! types it does not know, and reads a file cut off mid-line up to its last whole line.
 
 mod reader;
+mod view;
 mod writeback;
 mod writer;
 
 pub use reader::{Journal, Line, ReadError, parse_line, read, read_str};
+pub use view::RecordedView;
 pub use writer::{Writer, default_path, sessions_dir};
 
 use serde::{Deserialize, Serialize};

@@ -6,7 +6,7 @@
 mod events;
 mod people;
 mod runs;
-mod words;
+pub mod words;
 
 use std::collections::HashMap;
 

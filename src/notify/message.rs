@@ -2,9 +2,9 @@
 //! no I/O, no clock (the loop passes the time). The start, each gate decision, a step failing
 //! for good, the rollback starting, the end; and the status update (seed 003) on its period.
 
+use super::place::{what, what_where, where_now};
 use serde::Serialize;
 
-use crate::engine::release::RunStatus;
 use crate::engine::{Decision, Event, EventKind, Millis, Question, Release, RunId, Stage};
 use crate::engine::{Outcome, StepList};
 use crate::narrate::{self, Seen, Subject, Told, Topic, asked_at, decision_words};
@@ -319,19 +319,6 @@ fn rolling_back(release: &Release) -> bool {
     ) || release.outcome == Some(Outcome::RolledBack)
 }
 
-/// "shop v1.2.1".
-pub(super) fn what(release: &Release) -> String {
-    match &release.plan.version {
-        Some(v) => format!("{} {v}", release.plan.release),
-        None => release.plan.release.clone(),
-    }
-}
-
-/// "shop v1.2.1 to production".
-pub(super) fn what_where(release: &Release) -> String {
-    format!("{} to {}", what(release), release.plan.environment)
-}
-
 fn started_text(release: &Release) -> String {
     let plan = &release.plan;
     let gates = plan
@@ -388,52 +375,4 @@ fn gate_decision(
         format!("{subject}: {answer}"),
         format!("{mark} {}: {said}", what_where(release)),
     ))
-}
-
-/// Where the release stands, in a line.
-pub(super) fn where_now(release: &Release, now: Millis) -> String {
-    let step_name = |list: StepList, step: usize| crate::report::step_label(release, list, step);
-    if let Some(q) = &release.question {
-        let subject = asked_at(release, q).unwrap_or_else(|| "a rollback confirmation".into());
-        return match q {
-            Question::Failure { list, step } => {
-                format!("{} failed, waiting for a decision", step_name(*list, *step))
-            }
-            _ => format!("waiting at {subject}"),
-        };
-    }
-    match release.stage {
-        Stage::Idle | Stage::Connecting => "connecting to the targets".into(),
-        Stage::Locking => "taking the deploy locks".into(),
-        Stage::Running { list, step } => {
-            let on = release
-                .states(list)
-                .get(step)
-                .map(|s| {
-                    s.targets
-                        .iter()
-                        .filter(|t| t.status == RunStatus::Running)
-                        .map(|t| t.target.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            let on = if on.is_empty() {
-                String::new()
-            } else {
-                format!(" on {on}")
-            };
-            format!(
-                "{} running{on} ({} of {})",
-                step_name(list, step),
-                step + 1,
-                release.list(list).len()
-            )
-        }
-        Stage::Watching { until } => format!(
-            "watch window, {} left",
-            crate::report::words::took(until.saturating_sub(now))
-        ),
-        Stage::Closing | Stage::Finished => "releasing the deploy locks".into(),
-    }
 }

@@ -10,6 +10,7 @@
 mod deliver;
 pub mod message;
 mod outbox;
+mod place;
 mod status;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use crate::engine::watch_rule::Signal;
 use crate::engine::{Millis, Release, StepList};
 use crate::report::words::{millis, percent, took};
 
-use super::message::{what_where, where_now};
+use super::place::{what_where, where_now};
 
 /// The update's text.
 pub fn text(release: &Release, now: Millis) -> String {

@@ -17,7 +17,8 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::Rect;
 
-pub use player::{Mark, MarkKind, Player, RecordedView, SPEEDS};
+pub use crate::journal::RecordedView;
+pub use player::{Mark, MarkKind, Player, SPEEDS};
 
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;

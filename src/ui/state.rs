@@ -9,8 +9,8 @@ use regex::Regex;
 
 use super::keymap::{Choice, Mode};
 use crate::engine::{Question, Release, StepList};
+use crate::journal::RecordedView;
 use crate::journal::ViewChange;
-use crate::replay::RecordedView;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
