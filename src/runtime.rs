@@ -201,7 +201,10 @@ pub async fn run_from<D: Drivers>(
                 if let Some(journal) = &mut lp.journal {
                     journal.tick();
                 }
-                continue;
+                // Nothing to show unless the journal just failed.
+                if !lp.journal_failure() {
+                    continue;
+                }
             }
             else => break,
         }
@@ -221,6 +224,9 @@ pub async fn run_from<D: Drivers>(
     lp.frontend.flush(&lp.release, now_ms());
     if let Some(journal) = &mut lp.journal {
         journal.sync();
+    }
+    if lp.journal_failure() {
+        lp.frontend.flush(&lp.release, now_ms());
     }
     (lp.release, lp.journal)
 }
@@ -280,6 +286,20 @@ impl<D: Drivers> Loop<'_, D> {
                 journal.view(change, now_ms());
             }
         }
+        self.journal_failure();
+    }
+
+    /// The journal's first write failure, applied (and shown) at once: from here on the
+    /// session is not recorded, and the operator must know while the release runs. True when
+    /// it just failed.
+    fn journal_failure(&mut self) -> bool {
+        match self.journal.as_mut().and_then(Writer::failure) {
+            Some(failed) => {
+                self.handle(failed);
+                true
+            }
+            None => false,
+        }
     }
 
     fn handle(&mut self, kind: EventKind) {
@@ -320,6 +340,7 @@ impl<D: Drivers> Loop<'_, D> {
         for kind in dropped {
             self.handle(kind);
         }
+        self.journal_failure();
     }
 }
 

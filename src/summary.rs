@@ -135,6 +135,12 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             printable(&last.error)
         ));
     }
+    if let Some(failed) = &release.journal_failed {
+        out.push(format!(
+            "   !! journal not written from then on ({}): the record of this session is incomplete",
+            printable(&failed.error)
+        ));
+    }
     if let Some(log) = log {
         out.push(format!("   log: {}", printable(&log.display().to_string())));
     }

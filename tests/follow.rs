@@ -485,7 +485,10 @@ fn a_follower_sending_a_100_mb_line_is_dropped_and_the_operator_told() {
     });
     op.wait_for("gonogo: flood was dropped: a follower sent a line over 64 KB");
     let sent = writer.join().expect("the flood");
-    assert!(sent < 100 << 20, "the session kept reading all {sent} bytes");
+    assert!(
+        sent < 100 << 20,
+        "the session kept reading all {sent} bytes"
+    );
     op.say("go");
     let (code, out) = op.finish();
     assert_eq!(code, Some(0), "{out}");

@@ -371,6 +371,7 @@ impl Frontend for Headless {
                 self.line(format!("!!   notify: {said}"));
                 self.warn("notification not delivered", &said);
             }
+            EventKind::JournalFailed { .. } => self.journal_failed(release),
         }
         self.show_progress(release);
         self.show_starts(release);

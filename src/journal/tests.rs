@@ -187,6 +187,10 @@ fn every_kind() -> Vec<EventKind> {
             error: "webhook answered 500 Internal Server Error".into(),
             attempts: 3,
         },
+        EventKind::JournalFailed {
+            path: "/var/lib/gonogo/s1.jsonl".into(),
+            error: "No space left on device (os error 28)".into(),
+        },
     ]
 }
 
@@ -227,9 +231,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::Left { .. } => 30,
         EventKind::Voted { .. } => 31,
         EventKind::NotifyFailed { .. } => 32,
+        EventKind::JournalFailed { .. } => 33,
     }
 }
-const KINDS: usize = 33;
+const KINDS: usize = 34;
 
 fn header() -> Header {
     Header {

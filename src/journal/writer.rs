@@ -1,6 +1,7 @@
 //! Writing a journal: each event before the engine applies it, buffered, and on disk (fsync)
 //! after every decision, every step's end, and at least once a second. A journal that cannot be
-//! written never stops the release: the first error is kept and said at the end.
+//! written never stops the release: the first error is said at once (a `JournalFailed` event
+//! the loop applies) and again at the end.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
@@ -25,6 +26,8 @@ pub struct Writer {
     last_sync: Instant,
     dirty: bool,
     error: Option<String>,
+    /// The first error was handed to the loop (as a `JournalFailed` event).
+    told: bool,
     /// Every record written, as its line, to the live followers (`gonogo follow`). A
     /// broadcast: a follower that lags is told so, the writer never waits.
     tap: Option<tokio::sync::broadcast::Sender<std::sync::Arc<str>>>,
@@ -152,6 +155,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            told: false,
             tap: None,
             scratch: String::new(),
             writeback,
@@ -185,6 +189,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            told: false,
             tap: None,
             scratch: String::new(),
             writeback,
@@ -203,6 +208,20 @@ impl Writer {
     /// The first write error, if any: the journal is incomplete from there.
     pub fn error(&self) -> Option<&str> {
         self.error.as_deref()
+    }
+
+    /// The first write error, once, as the event that says it: the loop applies it at once, so
+    /// the operator knows the session is no longer recorded while the release still runs.
+    pub fn failure(&mut self) -> Option<EventKind> {
+        if self.told {
+            return None;
+        }
+        let error = self.error.clone()?;
+        self.told = true;
+        Some(EventKind::JournalFailed {
+            path: self.path.display().to_string(),
+            error,
+        })
     }
 
     /// Records an event; called before the engine applies it.

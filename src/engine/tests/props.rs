@@ -171,6 +171,7 @@ fn event() -> impl Strategy<Value = EventKind> {
                 attempts,
             }
         }),
+        (text(), text()).prop_map(|(path, error)| EventKind::JournalFailed { path, error }),
         // A second start, with another plan, arrives mid-release.
         Just(EventKind::Started {
             session: "s2".into(),
