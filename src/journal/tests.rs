@@ -358,6 +358,19 @@ fn the_journal_and_its_directory_are_the_operators_alone() {
     assert!(Writer::create(&path, &header()).is_err());
 }
 
+/// A writer dropped has let go of its journal: the lock its background sync thread shared is
+/// gone when the drop returns, so the same process may go on with the journal at once.
+#[test]
+fn a_dropped_writer_lets_go_of_its_journal_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    drop(Writer::create(&path, &header()).unwrap());
+    for _ in 0..50 {
+        let writer = Writer::append(&path, 0, 0);
+        assert!(writer.is_ok(), "{:?}", writer.err());
+    }
+}
+
 #[test]
 fn a_journal_cut_off_mid_line_is_read_to_its_last_whole_line() {
     let (_dir, _, text) = written(&events(), &[]);
