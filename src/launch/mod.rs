@@ -232,7 +232,8 @@ async fn reopen(
             format!("cannot reach {name} to resume: {e}\n  nothing was done: run gonogo resume again once it is reachable")
         })?;
     }
-    let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)?;
+    let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)
+        .map_err(|e| e.to_string())?;
     eprintln!(
         "gonogo: recording to {}",
         crate::text::printable(&from.path.display().to_string())
