@@ -48,7 +48,7 @@ pub(super) fn resume_release(
     let from = match crate::resume::find(journal) {
         Ok(from) => from,
         Err(e) => {
-            eprintln!("error: {}", crate::text::printable_lines(&e));
+            eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
             return exit(true);
         }
     };

@@ -9,7 +9,7 @@ mod reader;
 mod writeback;
 mod writer;
 
-pub use reader::{Journal, Line, ReadError, parse_line, read, read_str};
+pub use reader::{Journal, Line, NotAJournal, ReadError, parse_line, read, read_str};
 pub use writer::{HoldError, JournalError, Writer, default_path, sessions_dir};
 
 use serde::{Deserialize, Serialize};

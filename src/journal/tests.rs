@@ -441,13 +441,10 @@ fn a_newer_format_or_another_file_is_refused_with_the_reason() {
         ..header()
     })
     .unwrap();
-    assert!(read_str(&newer).unwrap_err().contains("update gonogo"));
-    assert!(read_str("").unwrap_err().contains("not a gonogo journal"));
-    assert!(
-        read_str("[release]\nname = 'x'\n")
-            .unwrap_err()
-            .contains("header")
-    );
+    let said = |text: &str| read_str(text).unwrap_err().to_string();
+    assert!(said(&newer).contains("update gonogo"));
+    assert!(said("").contains("not a gonogo journal"));
+    assert!(said("[release]\nname = 'x'\n").contains("header"));
 }
 
 proptest! {

@@ -147,8 +147,8 @@ BEGIN {{
     )
 }
 
-fn platform_tls() -> Result<&'static Tls, String> {
-    static PLATFORM: OnceLock<Result<Tls, String>> = OnceLock::new();
+fn platform_tls() -> Result<&'static Tls, super::tls::TlsError> {
+    static PLATFORM: OnceLock<Result<Tls, super::tls::TlsError>> = OnceLock::new();
     PLATFORM
         .get_or_init(Tls::platform)
         .as_ref()
@@ -171,7 +171,7 @@ pub async fn drive(
                 certificate(&link, host, *port, *min, tls).await
             }
         },
-        Err(why) => (false, why),
+        Err(why) => (false, why.to_string()),
     };
     let stream = if passed {
         Stream::Stdout

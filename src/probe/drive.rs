@@ -78,7 +78,7 @@ impl Probes {
 #[derive(Clone)]
 struct Clients {
     http: Option<reqwest::Client>,
-    tls: Result<Tls, String>,
+    tls: Result<Tls, super::tls::TlsError>,
 }
 
 /// An error as the release may keep it: a metrics page quoted in a parse error, a URL with a
@@ -116,7 +116,7 @@ async fn get(check: &HealthProbe, link: Option<&Link>, clients: &Clients) -> Hea
             };
             let tls = match &clients.tls {
                 Ok(tls) => tls,
-                Err(why) => return failed(why.clone()),
+                Err(why) => return failed(why.to_string()),
             };
             match link.tunnel(&host, port).await {
                 Ok(stream) => probe_via(stream, check, tls).await,
@@ -170,7 +170,7 @@ async fn fetch(
         match (link, clients.http.as_ref()) {
             (Some(link), _) => {
                 let (host, port) = host_port(url).ok_or_else(|| format!("not a URL: {url}"))?;
-                let tls = clients.tls.as_ref().map_err(Clone::clone)?;
+                let tls = clients.tls.as_ref().map_err(ToString::to_string)?;
                 let stream = link.tunnel(&host, port).await?;
                 super::health::fetch_text_via(stream, &check, tls).await
             }

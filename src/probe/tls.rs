@@ -12,6 +12,11 @@ use tokio_rustls::client::TlsStream;
 use super::health::cert_days_left;
 
 /// How gonogo speaks TLS through a target: built once per release.
+/// The trusted certificates could not be loaded: no HTTPS probe can be judged.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot load the trusted certificates: {0}")]
+pub struct TlsError(#[source] rustls::Error);
+
 #[derive(Clone)]
 pub struct Tls(Arc<rustls::ClientConfig>);
 
@@ -24,20 +29,20 @@ impl std::fmt::Debug for Tls {
 impl Tls {
     /// The platform's trust store (and `SSL_CERT_FILE` / `SSL_CERT_DIR` where the platform
     /// reads them).
-    pub fn platform() -> Result<Self, String> {
+    pub fn platform() -> Result<Self, TlsError> {
         use rustls_platform_verifier::BuilderVerifierExt;
         let config = rustls::ClientConfig::builder()
             .with_platform_verifier()
-            .map_err(|e| format!("cannot load the trusted certificates: {e}"))?
+            .map_err(TlsError)?
             .with_no_client_auth();
         Ok(Tls(Arc::new(config)))
     }
 
     /// The platform's trust store and these roots besides (a private CA).
-    pub fn with_roots(roots: Vec<CertificateDer<'static>>) -> Result<Self, String> {
+    pub fn with_roots(roots: Vec<CertificateDer<'static>>) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let verifier = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
-            .map_err(|e| format!("cannot load the trusted certificates: {e}"))?;
+            .map_err(TlsError)?;
         let config = rustls::ClientConfig::builder()
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier))

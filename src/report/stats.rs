@@ -130,9 +130,7 @@ pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), String> {
 fn reason(e: &crate::journal::ReadError) -> String {
     match e {
         crate::journal::ReadError::Io { error, .. } => error.to_string(),
-        crate::journal::ReadError::NotAJournal(why) => why
-            .split_once(": ")
-            .map_or(why.clone(), |(_, rest)| rest.to_string()),
+        crate::journal::ReadError::NotAJournal { why, .. } => why.to_string(),
     }
 }
 
