@@ -54,19 +54,44 @@ pub struct RunFlags {
     pub unattended: Option<crate::engine::Unattended>,
 }
 
+/// Why a release never started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    SshConfig(#[from] ssh_config::ConfigError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The new session's journal cannot be made.
+    #[error("{0}\n  give another place with --record PATH")]
+    Record(#[source] crate::journal::JournalError),
+    /// The resumed session's journal cannot be reopened (another gonogo holds it).
+    #[error(transparent)]
+    Reopen(crate::journal::JournalError),
+    #[error(
+        "cannot reach {target} to resume: {source}\n  nothing was done: run gonogo resume again \
+         once it is reachable"
+    )]
+    Unreachable {
+        target: String,
+        source: Box<crate::transport::LinkError>,
+    },
+    #[error(transparent)]
+    Mask(#[from] crate::ui::present::MaskError),
+}
+
 /// Runs the release, headless or in the cockpit; an error here means it never started.
 pub fn run(
     profile: &Profile,
     vars: &VarValues,
     flags: &RunFlags,
     headless: bool,
-) -> Result<Ran, String> {
+) -> Result<Ran, LaunchError> {
     let config = ssh_config::load(profile.ssh.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(LaunchError::Runtime)?;
     runtime.block_on(async {
         // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds
         // up to four chunks' lines, about 1,000 lines of a log: 32 of them, a few MB).
@@ -226,14 +251,17 @@ fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, E
 async fn reopen(
     session: &Session,
     from: &crate::resume::ResumeFrom,
-) -> Result<crate::journal::Writer, String> {
+) -> Result<crate::journal::Writer, LaunchError> {
     for (name, link) in &session.links {
-        link.connect().await.map_err(|e| {
-            format!("cannot reach {name} to resume: {e}\n  nothing was done: run gonogo resume again once it is reachable")
-        })?;
+        link.connect()
+            .await
+            .map_err(|source| LaunchError::Unreachable {
+                target: name.clone(),
+                source: Box::new(source),
+            })?;
     }
     let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)
-        .map_err(|e| e.to_string())?;
+        .map_err(LaunchError::Reopen)?;
     eprintln!(
         "gonogo: recording to {}",
         crate::text::printable(&from.path.display().to_string())
@@ -253,7 +281,7 @@ fn open_journal(
     flags: &RunFlags,
     operator: &str,
     headless: bool,
-) -> Result<Option<crate::journal::Writer>, String> {
+) -> Result<Option<crate::journal::Writer>, LaunchError> {
     use crate::journal::{FORMAT, Header, HeaderTarget, VERSION, Writer};
     let now = chrono::Utc::now();
     let plan = &session.plan;
@@ -300,7 +328,7 @@ fn open_journal(
             writer = Writer::create(&path, &header);
         }
     }
-    let writer = writer.map_err(|e| format!("{e}\n  give another place with --record PATH"))?;
+    let writer = writer.map_err(LaunchError::Record)?;
     eprintln!(
         "gonogo: recording to {}",
         crate::text::printable(&path.display().to_string())
