@@ -253,7 +253,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => match recorded::export(&journal, &asciicast, size) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {}", crate::text::printable_lines(&e));
+                eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
                 exit(true)
             }
         },
@@ -267,7 +267,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {}", crate::text::printable_lines(&e));
+                eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
                 exit(true)
             }
         },
