@@ -124,7 +124,10 @@ pub fn run(
         let notify = match notify_settings(profile, vars) {
             Ok(settings) => settings,
             Err(warning) => {
-                eprintln!("gonogo: warning: {}", crate::text::printable(&warning));
+                eprintln!(
+                    "gonogo: warning: {}",
+                    crate::text::printable(&warning.to_string())
+                );
                 None
             }
         };

@@ -222,8 +222,9 @@ async fn certificate(link: &Link, host: &str, port: u16, min: u32, tls: &Tls) ->
     let started = Instant::now();
     let at = format!("{host}:{port}");
     let handshake = async {
-        let stream = link.tunnel(host, port).await?;
-        tls.connect(stream, host).await.map(|(_, days)| days)
+        let stream = link.tunnel(host, port).await.map_err(|e| e.to_string())?;
+        let (_, days) = tls.connect(stream, host).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(days)
     };
     let days = match tokio::time::timeout(PROBE_TIMEOUT, handshake).await {
         Ok(Ok(days)) => days,

@@ -120,7 +120,7 @@ async fn get(check: &HealthProbe, link: Option<&Link>, clients: &Clients) -> Hea
             };
             match link.tunnel(&host, port).await {
                 Ok(stream) => probe_via(stream, check, tls).await,
-                Err(why) => failed(why),
+                Err(why) => failed(why.to_string()),
             }
         }
         (None, Some(client)) => probe(client, check).await,
@@ -172,7 +172,7 @@ async fn fetch(
                 let (host, port) =
                     host_port(url).ok_or_else(|| FetchError::NotAUrl(url.to_string()))?;
                 let tls = clients.tls.as_ref().map_err(Clone::clone)?;
-                let stream = link.tunnel(&host, port).await.map_err(FetchError::Reach)?;
+                let stream = link.tunnel(&host, port).await?;
                 super::health::fetch_text_via(stream, &check, tls).await
             }
             (None, Some(client)) => {

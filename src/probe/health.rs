@@ -100,10 +100,10 @@ pub enum FetchError {
     },
     #[error(transparent)]
     Trust(#[from] super::tls::TlsError),
-    /// The target's side could not be reached through its link, or its TLS handshake failed:
-    /// the words of the layer below.
-    #[error("{0}")]
-    Reach(String),
+    #[error(transparent)]
+    Tunnel(#[from] crate::transport::TunnelError),
+    #[error(transparent)]
+    Handshake(#[from] super::tls::HandshakeError),
     #[error(transparent)]
     Exchange(#[from] Failure),
     /// Not a 2xx answer: the status, as the client says it.
@@ -196,7 +196,10 @@ where
             }
             Some("https") => {
                 let host = uri.host().unwrap_or_default();
-                let (stream, days) = tls.connect(stream, host).await.map_err(Failure::Tls)?;
+                let (stream, days) = tls
+                    .connect(stream, host)
+                    .await
+                    .map_err(|e| Failure::Tls(e.to_string()))?;
                 let (status, body) = get_over(stream, &uri, limit).await?;
                 Ok((status, body, Some(days)))
             }
@@ -230,7 +233,7 @@ where
     let limit = Some(METRICS_BYTES_READ);
     let answer = if uri.scheme_str() == Some("https") {
         let host = uri.host().unwrap_or_default();
-        let (stream, _) = tls.connect(stream, host).await.map_err(FetchError::Reach)?;
+        let (stream, _) = tls.connect(stream, host).await?;
         get_over(stream, &uri, limit).await
     } else {
         get_over(stream, &uri, limit).await

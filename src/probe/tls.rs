@@ -17,6 +17,18 @@ use super::health::cert_days_left;
 #[error("cannot load the trusted certificates: {0}")]
 pub struct TlsError(#[source] rustls::Error);
 
+/// A TLS handshake that did not give a certificate to judge.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    #[error("{0:?} is not a name a certificate can be for")]
+    BadName(String),
+    /// rustls's words, with the cause an operator acts on first.
+    #[error("{}", describe(.0))]
+    Failed(std::io::Error),
+    #[error("{0} sent no certificate that could be read")]
+    NoCertificate(String),
+}
+
 #[derive(Clone)]
 pub struct Tls(Arc<rustls::ClientConfig>);
 
@@ -53,24 +65,28 @@ impl Tls {
     /// The handshake with `host` over `stream`: the TLS stream, and the whole days its
     /// certificate has left. Fails, saying why, on a certificate that is expired, not for
     /// `host`, or not signed by a trusted authority.
-    pub async fn connect<T>(&self, stream: T, host: &str) -> Result<(TlsStream<T>, i64), String>
+    pub async fn connect<T>(
+        &self,
+        stream: T,
+        host: &str,
+    ) -> Result<(TlsStream<T>, i64), HandshakeError>
     where
         T: AsyncRead + AsyncWrite + Unpin,
     {
         let name = ServerName::try_from(host.to_string())
-            .map_err(|_| format!("{host:?} is not a name a certificate can be for"))?;
+            .map_err(|_| HandshakeError::BadName(host.to_string()))?;
         let connector = tokio_rustls::TlsConnector::from(self.0.clone());
         let tls = connector
             .connect(name, stream)
             .await
-            .map_err(|e| describe(&e))?;
+            .map_err(HandshakeError::Failed)?;
         let days = tls
             .get_ref()
             .1
             .peer_certificates()
             .and_then(|chain| chain.first())
             .and_then(|leaf| cert_days_left(leaf, SystemTime::now()))
-            .ok_or_else(|| format!("{host} sent no certificate that could be read"))?;
+            .ok_or_else(|| HandshakeError::NoCertificate(host.to_string()))?;
         Ok((tls, days))
     }
 }

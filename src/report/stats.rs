@@ -96,14 +96,23 @@ pub fn facts(journal: &Journal) -> ReleaseFacts {
     }
 }
 
+/// The directory of journals could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot read the directory {}: {source}",
+    crate::text::printable(&.dir.display().to_string())
+)]
+pub struct NoDirectory {
+    dir: std::path::PathBuf,
+    source: std::io::Error,
+}
+
 /// Reads every file of `dir` (not its subdirectories) as a journal; what is not one is named
 /// in the warnings.
-pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "cannot read the directory {}: {e}",
-            crate::text::printable(&dir.display().to_string())
-        )
+pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), NoDirectory> {
+    let entries = std::fs::read_dir(dir).map_err(|source| NoDirectory {
+        dir: dir.to_path_buf(),
+        source,
     })?;
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(Result::ok)

@@ -23,6 +23,35 @@ pub enum ExecError {
     Wait(#[source] std::io::Error),
 }
 
+/// A byte stream to `host:port` on the target's side could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelError {
+    /// A local target: straight from here.
+    #[error("cannot reach {host}:{port}: {source}")]
+    Local {
+        host: String,
+        port: u16,
+        source: std::io::Error,
+    },
+    /// No reconnect for a tunnel: a probe through a link that is down fails, and says so.
+    #[error("the link to {0} is down")]
+    Down(String),
+    #[error("cannot reach {host}:{port} through {address}: {source}")]
+    Channel {
+        host: String,
+        port: u16,
+        address: String,
+        source: russh::Error,
+    },
+    #[error("{address} did not open a tunnel to {host}:{port} within {}", humantime::format_duration(*.after))]
+    NoAnswer {
+        host: String,
+        port: u16,
+        address: String,
+        after: Duration,
+    },
+}
+
 /// What a [`super::Link`] could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {

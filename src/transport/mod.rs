@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::engine::{EventKind, Stream};
-pub use error::{ExecError, LinkError};
+pub use error::{ExecError, LinkError, TunnelError};
 use ssh::{ConnectError, Connection, Endpoint, ExecEnd, SshOptions};
 
 /// How long one of gonogo's short scripts (lock, status, stop) may take on a host.
@@ -171,14 +171,18 @@ impl Link {
     /// A byte stream to `host:port` on the target's side: through the SSH connection, or
     /// straight from here for a local target. No reconnect: a probe through a link that is
     /// down fails, and says so.
-    pub async fn tunnel(&self, host: &str, port: u16) -> Result<Box<dyn ByteStream>, String> {
+    pub async fn tunnel(&self, host: &str, port: u16) -> Result<Box<dyn ByteStream>, TunnelError> {
         match &self.kind {
             LinkKind::Local { place } => {
                 let mapped = place.as_ref().map_or(port, |p| p.port(host, port));
                 tokio::net::TcpStream::connect((host, mapped))
                     .await
                     .map(|s| Box::new(s) as Box<dyn ByteStream>)
-                    .map_err(|e| format!("cannot reach {host}:{port}: {e}"))
+                    .map_err(|source| TunnelError::Local {
+                        host: host.to_string(),
+                        port,
+                        source,
+                    })
             }
             LinkKind::Ssh { session, .. } => {
                 let current = session.lock().await.clone();
@@ -187,7 +191,7 @@ impl Link {
                         .tunnel(host, port)
                         .await
                         .map(|s| Box::new(s) as Box<dyn ByteStream>),
-                    _ => Err(format!("the link to {} is down", self.target)),
+                    _ => Err(TunnelError::Down(self.target.clone())),
                 }
             }
         }

@@ -461,21 +461,24 @@ impl Connection {
         &self,
         host: &str,
         port: u16,
-    ) -> Result<russh::ChannelStream<russh::client::Msg>, String> {
+    ) -> Result<russh::ChannelStream<russh::client::Msg>, super::error::TunnelError> {
         let opening = self
             .handle
             .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0);
         match tokio::time::timeout(self.answer_timeout, opening).await {
             Ok(Ok(channel)) => Ok(channel.into_stream()),
-            Ok(Err(e)) => Err(format!(
-                "cannot reach {host}:{port} through {}: {e}",
-                self.address
-            )),
-            Err(_) => Err(format!(
-                "{} did not open a tunnel to {host}:{port} within {}",
-                self.address,
-                humantime::format_duration(self.answer_timeout)
-            )),
+            Ok(Err(source)) => Err(super::error::TunnelError::Channel {
+                host: host.to_string(),
+                port,
+                address: self.address.clone(),
+                source,
+            }),
+            Err(_) => Err(super::error::TunnelError::NoAnswer {
+                host: host.to_string(),
+                port,
+                address: self.address.clone(),
+                after: self.answer_timeout,
+            }),
         }
     }
 
