@@ -232,10 +232,7 @@ impl Drivers for LiveDrivers {
                                 ),
                             }
                         }
-                        Err(error) => EventKind::LockFailed {
-                            target,
-                            error: error.to_string(),
-                        },
+                        Err(error) => lock_failed(target, &error),
                     };
                     let _ = events.send(kind).await;
                 });
@@ -252,10 +249,7 @@ impl Drivers for LiveDrivers {
                         Ok(LockOutcome::StillRunning { holder, .. }) => {
                             EventKind::LockRefused { target, holder }
                         }
-                        Err(error) => EventKind::LockFailed {
-                            target,
-                            error: error.to_string(),
-                        },
+                        Err(error) => lock_failed(target, &error),
                     };
                     let _ = events.send(kind).await;
                 });
@@ -395,6 +389,11 @@ impl LiveDrivers {
 
 /// How long releasing a lock may take at the end, reconnecting included.
 const RELEASE_WAIT: Duration = Duration::from_secs(30);
+
+fn lock_failed(target: String, error: &lock::LockError) -> EventKind {
+    let error = error.to_string();
+    EventKind::LockFailed { target, error }
+}
 
 /// Why a lock stayed on its target at the end.
 #[derive(Debug, thiserror::Error)]

@@ -197,12 +197,9 @@ pub async fn run_from<D: Drivers>(
                 if status.is_some() && !shut => lp.status_update(),
             said = async { lp.notifier.as_mut().expect("checked").next().await },
                 if lp.notifier.is_some() => lp.delivery(said),
+            // Nothing to show unless the journal just failed.
             _ = sync.tick(), if journaling => {
-                if let Some(journal) = &mut lp.journal {
-                    journal.tick();
-                }
-                // Nothing to show unless the journal just failed.
-                if !lp.journal_failure() {
+                if !lp.journal_beat() {
                     continue;
                 }
             }
@@ -222,12 +219,7 @@ pub async fn run_from<D: Drivers>(
         lp.delivery(said);
     }
     lp.frontend.flush(&lp.release, now_ms());
-    if let Some(journal) = &mut lp.journal {
-        journal.sync();
-    }
-    if lp.journal_failure() {
-        lp.frontend.flush(&lp.release, now_ms());
-    }
+    lp.journal_end();
     (lp.release, lp.journal)
 }
 
@@ -287,6 +279,24 @@ impl<D: Drivers> Loop<'_, D> {
             }
         }
         self.journal_failure();
+    }
+
+    /// The journal on disk within a second; true when it just failed.
+    fn journal_beat(&mut self) -> bool {
+        if let Some(journal) = &mut self.journal {
+            journal.tick();
+        }
+        self.journal_failure()
+    }
+
+    /// All of the journal on disk at the end; a failure then is still said.
+    fn journal_end(&mut self) {
+        if let Some(journal) = &mut self.journal {
+            journal.sync();
+        }
+        if self.journal_failure() {
+            self.frontend.flush(&self.release, now_ms());
+        }
     }
 
     /// The journal's first write failure, applied (and shown) at once: from here on the

@@ -135,16 +135,20 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             printable(&last.error)
         ));
     }
-    if let Some(failed) = &release.journal_failed {
-        out.push(format!(
-            "   !! journal not written from then on ({}): the record of this session is incomplete",
-            printable(&failed.error)
-        ));
-    }
+    out.extend(journal_incomplete(release));
     if let Some(log) = log {
         out.push(format!("   log: {}", printable(&log.display().to_string())));
     }
     out
+}
+
+/// The journal stopped being written: what it holds is not the whole session.
+fn journal_incomplete(release: &Release) -> Option<String> {
+    let failed = release.journal_failed.as_ref()?;
+    Some(format!(
+        "   !! journal not written from then on ({}): the record of this session is incomplete",
+        printable(&failed.error)
+    ))
 }
 
 /// How the release ended, in the words every place uses: "released", "rolled back",

@@ -121,18 +121,8 @@ pub fn run(
             &operator,
             events.clone(),
         );
-        let notify = match notify_settings(profile, vars) {
-            Ok(settings) => settings,
-            Err(warning) => {
-                eprintln!(
-                    "gonogo: warning: {}",
-                    crate::text::printable(&warning.to_string())
-                );
-                None
-            }
-        };
         // Before the cockpit takes the terminal: it may have a word to say.
-        let notifier = notifier(notify, &session);
+        let notifier = notifier(notify_settings(profile, vars), &session);
         watch_signals(inputs.clone());
         let mut journal = match &flags.resume {
             None => open_journal(&session, flags, &operator, headless)?,
@@ -217,12 +207,21 @@ pub fn run(
     })
 }
 
-/// The `[notify]` delivery task, started; a client that cannot be made is said and skipped
-/// (a release does not fail for want of notifications).
+/// The `[notify]` delivery task, started; a webhook that will not do or a client that cannot
+/// be made is said and skipped (a release does not fail for want of notifications).
 fn notifier(
-    settings: Option<crate::notify::Settings>,
+    settings: Result<Option<crate::notify::Settings>, session::NoWebhook>,
     session: &Session,
 ) -> Option<crate::notify::Notifier> {
+    let settings = settings
+        .map_err(|e| {
+            eprintln!(
+                "gonogo: warning: {}",
+                crate::text::printable(&e.to_string())
+            )
+        })
+        .ok()
+        .flatten();
     let started = crate::notify::Notifier::start(settings?, session.redactor.clone());
     started
         .map_err(|e| eprintln!("gonogo: warning: [notify]: {e}: nothing will be posted this run"))
