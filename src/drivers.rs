@@ -202,7 +202,7 @@ impl Drivers for LiveDrivers {
                         // A secret used in a host or user name is not shown in the error either.
                         Err(error) => EventKind::ConnectFailed {
                             target,
-                            error: redactor.mask(error),
+                            error: redactor.mask(error.to_string()),
                         },
                     };
                     let _ = events.send(kind).await;
@@ -232,7 +232,7 @@ impl Drivers for LiveDrivers {
                                 ),
                             }
                         }
-                        Err(error) => EventKind::LockFailed { target, error },
+                        Err(error) => lock_failed(target, &error),
                     };
                     let _ = events.send(kind).await;
                 });
@@ -249,7 +249,7 @@ impl Drivers for LiveDrivers {
                         Ok(LockOutcome::StillRunning { holder, .. }) => {
                             EventKind::LockRefused { target, holder }
                         }
-                        Err(error) => EventKind::LockFailed { target, error },
+                        Err(error) => lock_failed(target, &error),
                     };
                     let _ = events.send(kind).await;
                 });
@@ -267,7 +267,7 @@ impl Drivers for LiveDrivers {
                             Err(why) => kept.push(KeptLock {
                                 target: link.target.clone(),
                                 remove: holder.remove_command(&link.target),
-                                why,
+                                why: why.to_string(),
                             }),
                         }
                     }
@@ -390,16 +390,30 @@ impl LiveDrivers {
 /// How long releasing a lock may take at the end, reconnecting included.
 const RELEASE_WAIT: Duration = Duration::from_secs(30);
 
+fn lock_failed(target: String, error: &lock::LockError) -> EventKind {
+    let error = error.to_string();
+    EventKind::LockFailed { target, error }
+}
+
+/// Why a lock stayed on its target at the end.
+#[derive(Debug, thiserror::Error)]
+enum LockKept {
+    /// The host kept it, and said why (steps still running, another session's now).
+    #[error("{0}")]
+    Kept(String),
+    #[error("could not release it: {0}")]
+    Failed(#[from] lock::LockError),
+    #[error("could not release it: no answer within {}", humantime::format_duration(*.0))]
+    NoAnswer(Duration),
+}
+
 /// Releases one target's lock; `Err` says why it was kept.
-async fn release_lock(link: &Link, holder: &Holder) -> Result<(), String> {
+async fn release_lock(link: &Link, holder: &Holder) -> Result<(), LockKept> {
     match tokio::time::timeout(RELEASE_WAIT, lock::release(link, holder)).await {
         Ok(Ok(lock::Released::Released)) => Ok(()),
-        Ok(Ok(lock::Released::Kept(why))) => Err(why),
-        Ok(Err(e)) => Err(format!("could not release it: {e}")),
-        Err(_) => Err(format!(
-            "could not release it: no answer within {}",
-            humantime::format_duration(RELEASE_WAIT)
-        )),
+        Ok(Ok(lock::Released::Kept(why))) => Err(LockKept::Kept(why)),
+        Ok(Err(e)) => Err(LockKept::Failed(e)),
+        Err(_) => Err(LockKept::NoAnswer(RELEASE_WAIT)),
     }
 }
 

@@ -35,27 +35,21 @@ pub fn rebuild<'a>(events: impl Iterator<Item = &'a Event>) -> Release {
 
 /// Reads `path`, or the one unfinished session this person started on this machine (see
 /// [`own_unfinished`]).
-pub fn find(path: Option<&Path>) -> Result<ResumeFrom, String> {
+pub fn find(path: Option<&Path>) -> Result<ResumeFrom, ResumeError> {
     let path = match path {
         Some(p) => p.to_path_buf(),
-        None => own_unfinished(&journal::sessions_dir()).map_err(|e| e.to_string())?,
+        None => own_unfinished(&journal::sessions_dir())?,
     };
-    let read = journal::read(&path).map_err(|e| e.to_string())?;
+    let read = journal::read(&path)?;
     for warning in &read.warnings {
         eprintln!("gonogo: {}: {warning}", path.display());
     }
     let release = rebuild(read.events());
-    let shown = path.display();
     if release.started_at.is_none() {
-        return Err(format!(
-            "{shown}: the session never started: nothing to resume"
-        ));
+        return Err(ResumeError::NeverStarted { path });
     }
     if let Some(outcome) = release.outcome {
-        return Err(format!(
-            "{shown}: the session already ended ({}): nothing to resume",
-            format!("{outcome:?}").to_lowercase()
-        ));
+        return Err(ResumeError::Ended { path, outcome });
     }
     let header = read.header().clone();
     Ok(ResumeFrom {
@@ -75,6 +69,47 @@ fn last_event(read: &Journal) -> Option<(crate::engine::Millis, u64)> {
         journal::Entry::Event(e) => Some((e.at, l.t)),
         journal::Entry::View(_) => None,
     })
+}
+
+/// Why a session cannot be resumed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error(transparent)]
+    Find(#[from] FindError),
+    #[error(transparent)]
+    Read(#[from] journal::ReadError),
+    #[error("{}: the session never started: nothing to resume", .path.display())]
+    NeverStarted { path: PathBuf },
+    #[error(
+        "{}: the session already ended ({}): nothing to resume",
+        .path.display(),
+        format!("{:?}", .outcome).to_lowercase()
+    )]
+    Ended {
+        path: PathBuf,
+        outcome: crate::engine::Outcome,
+    },
+}
+
+/// The profile or the values given now are not the ones the session ran.
+#[derive(Debug, thiserror::Error)]
+pub enum Mismatch {
+    #[error(
+        "{} changed since the session started (its SHA-256 was {sha256}): resuming would run \
+         commands other than the ones approved; put back the profile the session ran",
+        .profile.display()
+    )]
+    ProfileChanged { profile: PathBuf, sha256: String },
+    #[error(
+        "with the values given, {} plans another release than the session's (version {then} \
+         then, {now} now): pass the same --set values as when it started",
+        .profile.display()
+    )]
+    OtherPlan {
+        profile: PathBuf,
+        then: String,
+        now: String,
+    },
 }
 
 /// Why no journal was taken without one named.
@@ -175,13 +210,12 @@ pub fn check(
     profile: &crate::profile::Profile,
     vars: &crate::profile::VarValues,
     sha256: &str,
-) -> Result<(), String> {
-    let shown = from.profile.display();
+) -> Result<(), Mismatch> {
     if !from.profile_sha256.is_empty() && from.profile_sha256 != sha256 {
-        return Err(format!(
-            "{shown} changed since the session started (its SHA-256 was {}): resuming would run commands other than the ones approved; put back the profile the session ran",
-            from.profile_sha256
-        ));
+        return Err(Mismatch::ProfileChanged {
+            profile: from.profile.clone(),
+            sha256: from.profile_sha256.clone(),
+        });
     }
     let plan = crate::profile::release_plan(profile, vars);
     let then = crate::engine::ReleasePlan {
@@ -189,11 +223,11 @@ pub fn check(
         ..from.release.plan.clone()
     };
     if plan != then {
-        return Err(format!(
-            "with the values given, {shown} plans another release than the session's (version {} then, {} now): pass the same --set values as when it started",
-            then.version.as_deref().unwrap_or("none"),
-            plan.version.as_deref().unwrap_or("none"),
-        ));
+        return Err(Mismatch::OtherPlan {
+            profile: from.profile.clone(),
+            then: then.version.as_deref().unwrap_or("none").to_string(),
+            now: plan.version.as_deref().unwrap_or("none").to_string(),
+        });
     }
     Ok(())
 }

@@ -243,11 +243,11 @@ async fn run_loop<D: Drivers>(
                 if status.is_some() && !shut => lp.status_update(),
             said = async { lp.notifier.as_mut().expect("checked").next().await },
                 if lp.notifier.is_some() => lp.delivery(said),
+            // Nothing to show unless the journal just failed.
             _ = sync.tick(), if journaling => {
-                if let Some(journal) = &mut lp.journal {
-                    journal.tick();
+                if !lp.journal_beat() {
+                    continue;
                 }
-                continue;
             }
             else => break,
         }
@@ -265,9 +265,7 @@ async fn run_loop<D: Drivers>(
         lp.delivery(said);
     }
     lp.frontend.flush(&lp.release, lp.clock.now());
-    if let Some(journal) = &mut lp.journal {
-        journal.sync();
-    }
+    lp.journal_end();
     (lp.release, lp.journal)
 }
 
@@ -327,6 +325,38 @@ impl<D: Drivers> Loop<'_, D> {
                 journal.view(change, self.clock.now());
             }
         }
+        self.journal_failure();
+    }
+
+    /// The journal on disk within a second; true when it just failed.
+    fn journal_beat(&mut self) -> bool {
+        if let Some(journal) = &mut self.journal {
+            journal.tick();
+        }
+        self.journal_failure()
+    }
+
+    /// All of the journal on disk at the end; a failure then is still said.
+    fn journal_end(&mut self) {
+        if let Some(journal) = &mut self.journal {
+            journal.sync();
+        }
+        if self.journal_failure() {
+            self.frontend.flush(&self.release, self.clock.now());
+        }
+    }
+
+    /// The journal's first write failure, applied (and shown) at once: from here on the
+    /// session is not recorded, and the operator must know while the release runs. True when
+    /// it just failed.
+    fn journal_failure(&mut self) -> bool {
+        match self.journal.as_mut().and_then(Writer::failure) {
+            Some(failed) => {
+                self.handle(failed);
+                true
+            }
+            None => false,
+        }
     }
 
     fn handle(&mut self, kind: EventKind) {
@@ -367,6 +397,7 @@ impl<D: Drivers> Loop<'_, D> {
         for kind in dropped {
             self.handle(kind);
         }
+        self.journal_failure();
     }
 }
 

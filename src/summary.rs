@@ -120,10 +120,20 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             printable(&last.error)
         ));
     }
+    out.extend(journal_incomplete(release));
     if let Some(log) = log {
         out.push(format!("   log: {}", printable(&log.display().to_string())));
     }
     out
+}
+
+/// The journal stopped being written: what it holds is not the whole session.
+fn journal_incomplete(release: &Release) -> Option<String> {
+    let failed = release.journal_failed.as_ref()?;
+    Some(format!(
+        "   !! journal not written from then on ({}): the record of this session is incomplete",
+        printable(&failed.error)
+    ))
 }
 
 /// The hosts a release that did not roll back leaves changed: where any `run` step started.

@@ -161,15 +161,8 @@ fn write(path: &Path) {
     }
 }
 
-/// The journal reopened once the dead writer's background sync let go of its lock (a thread
-/// of this process, unlike a killed gonogo's).
+/// The journal reopened: a dropped writer has let go of its lock when its drop returns.
 fn append(path: &Path, seq: u64, t: u64) -> Writer {
-    for _ in 0..100 {
-        if let Ok(writer) = Writer::append(path, seq, t) {
-            return writer;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
     Writer::append(path, seq, t).expect("append")
 }
 

@@ -187,6 +187,33 @@ fn gate_modal() {
     snapshots("gate", &s.release, &ui_for(&s.release));
 }
 
+/// A journal that stops being written is a red banner at the bottom that stays: the gate still
+/// waits (the operator decides), and the banner is still there after the next events.
+#[test]
+fn a_journal_that_cannot_be_written_is_a_banner_that_stays() {
+    let mut s = Scene::new("staging");
+    s.send(EventKind::JournalFailed {
+        path: "/data/s1.jsonl".into(),
+        error: "File too large (os error 27)".into(),
+    });
+    s.output(0, "web-1", Stream::Stdout, &["DATABASE_URL is set"]);
+    s.exit(StepList::Main, 0, "web-1", 0);
+    let text = screen(&s.release, &ui_for(&s.release), 160, 48);
+    let bottom = text.lines().last().expect("a bottom line");
+    assert!(
+        bottom.contains(
+            "journal not written: File too large (os error 27): this session is no longer recorded"
+        ),
+        "{text}"
+    );
+    // The first failure is the one said.
+    s.send(EventKind::JournalFailed {
+        path: "/data/s1.jsonl".into(),
+        error: "later".into(),
+    });
+    assert!(!screen(&s.release, &ui_for(&s.release), 160, 48).contains("later"));
+}
+
 #[test]
 fn production_gate_modal_armed() {
     let s = Scene::at_gate("production");

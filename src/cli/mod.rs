@@ -248,7 +248,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => match recorded::export(&journal, &asciicast, size) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {}", crate::text::printable_lines(&e));
+                eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
                 exit(true)
             }
         },
@@ -262,7 +262,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {}", crate::text::printable_lines(&e));
+                eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
                 exit(true)
             }
         },
@@ -454,7 +454,7 @@ fn run_release(
     flags.profile_sha256 = file_sha256(path);
     if let Some(from) = &flags.resume {
         if let Err(e) = crate::resume::check(from, &profile, &vars, &flags.profile_sha256) {
-            eprintln!("error: {}", crate::text::printable_lines(&e));
+            eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
             return exit(true);
         }
         // The session was let through its window when it started.

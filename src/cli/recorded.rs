@@ -48,7 +48,7 @@ pub(super) fn resume_release(
     let from = match crate::resume::find(journal) {
         Ok(from) => from,
         Err(e) => {
-            eprintln!("error: {}", crate::text::printable_lines(&e));
+            eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
             return exit(true);
         }
     };
@@ -71,19 +71,43 @@ pub(super) fn resume_release(
     run_release(&profile, sets, headless, &flags)
 }
 
+/// Why a cast was not written.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ExportError {
+    #[error(transparent)]
+    Read(#[from] crate::journal::ReadError),
+    #[error("cannot write {}: {source}", .path.display())]
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// Writing the cast itself failed.
+    #[error("{0}")]
+    Cast(#[source] std::io::Error),
+}
+
 /// Writes the cast next to where it goes, then moves it there: never half a cast.
-pub(super) fn export(journal: &Path, out: &Path, (cols, rows): (u16, u16)) -> Result<(), String> {
-    let read = crate::journal::read(journal).map_err(|e| e.to_string())?;
+pub(super) fn export(
+    journal: &Path,
+    out: &Path,
+    (cols, rows): (u16, u16),
+) -> Result<(), ExportError> {
+    let read = crate::journal::read(journal)?;
     for warning in &read.warnings {
         eprintln!("gonogo: {}: {warning}", journal.display());
     }
     let partial = out.with_extension("cast.partial");
-    let file = std::fs::File::create(&partial)
-        .map_err(|e| format!("cannot write {}: {e}", partial.display()))?;
+    let file = std::fs::File::create(&partial).map_err(|source| ExportError::Write {
+        path: partial.clone(),
+        source,
+    })?;
     let mut writer = std::io::BufWriter::new(file);
-    crate::replay::export::asciicast(read, cols, rows, &mut writer)?;
+    crate::replay::export::asciicast(read, cols, rows, &mut writer).map_err(ExportError::Cast)?;
     drop(writer);
-    std::fs::rename(&partial, out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    std::fs::rename(&partial, out).map_err(|source| ExportError::Write {
+        path: out.to_path_buf(),
+        source,
+    })?;
     eprintln!(
         "gonogo: wrote {} ({cols}x{rows}): asciinema play {}",
         out.display(),

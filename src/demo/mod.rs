@@ -97,30 +97,51 @@ pub struct DemoArgs {
     pub present: Option<Vec<String>>,
 }
 
+/// Why the demo could not begin.
+#[derive(Debug, thiserror::Error)]
+enum DemoError {
+    /// Options that do not go together, said with what to do.
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error(transparent)]
+    Mask(#[from] crate::ui::present::MaskError),
+    #[error("the built-in demo profile does not load: a bug in this build of gonogo")]
+    Profile,
+    #[error("cannot make the demo's directory: {0}")]
+    Dir(#[source] std::io::Error),
+    #[error("cannot start the simulated hosts in {dir}: {source}")]
+    Hosts { dir: String, source: std::io::Error },
+}
+
 pub fn run(args: &DemoArgs) -> ExitCode {
     match prepare(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("gonogo demo: error: {}", crate::text::printable_lines(&e));
+            let said = e.to_string();
+            eprintln!(
+                "gonogo demo: error: {}",
+                crate::text::printable_lines(&said)
+            );
             ExitCode::from(crate::exit::INVALID)
         }
     }
 }
 
-fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
+fn prepare(args: &DemoArgs) -> Result<ExitCode, DemoError> {
     if args.yes && !args.headless {
-        return Err(
+        return Err(DemoError::Usage(
             "--yes answers for you only with --headless: in the cockpit, answer each \
-                    question yourself, or add --headless"
-                .into(),
-        );
+                    question yourself, or add --headless",
+        ));
     }
     crate::ui::present::check_masks(args.present.as_deref().unwrap_or_default())?;
     if args
         .watch
         .is_some_and(|w| !(Duration::from_secs(2)..=Duration::from_secs(3600)).contains(&w))
     {
-        return Err("--watch takes 2s to 60m, e.g. --watch 20s".into());
+        return Err(DemoError::Usage(
+            "--watch takes 2s to 60m, e.g. --watch 20s",
+        ));
     }
     let source = Source::new("profiles/demo.toml", PROFILE);
     let (profile, mut diags) = profile::load(&source);
@@ -128,9 +149,7 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
         .as_ref()
         .map(|p| profile::resolve(p, &[], |_| None, Purpose::Run, &mut diags));
     let (Some(mut profile), Some(vars)) = (profile, vars) else {
-        return Err(
-            "the built-in demo profile does not load: a bug in this build of gonogo".into(),
-        );
+        return Err(DemoError::Profile);
     };
     if let (Some(watch), Some(duration)) = (profile.watch.as_mut(), args.watch) {
         watch.duration = duration;
@@ -138,11 +157,16 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, String> {
     let dir = tempfile::Builder::new()
         .prefix("gonogo-demo-")
         .tempdir()
-        .map_err(|e| format!("cannot make the demo's directory: {e}"))?
+        .map_err(DemoError::Dir)?
         .keep();
     let shown = crate::text::printable(&dir.display().to_string()).into_owned();
-    let hosts = hosts::Hosts::start(&dir.join("hosts"), &HOSTS, args.scenario)
-        .map_err(|e| format!("cannot start the simulated hosts in {shown}: {e}"))?;
+    let hosts =
+        hosts::Hosts::start(&dir.join("hosts"), &HOSTS, args.scenario).map_err(|source| {
+            DemoError::Hosts {
+                dir: shown.clone(),
+                source,
+            }
+        })?;
     eprintln!("gonogo demo: {}", args.scenario.line());
     eprintln!(
         "gonogo demo: the hosts web-1, web-2, web-3 are simulated under {shown}; nothing else is touched"

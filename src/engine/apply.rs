@@ -6,25 +6,14 @@ use super::event::{Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
 use super::plan::StepKind;
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
-    LinkState, LockState, Mark, Question, Release, RunStatus, Stage, StepState, StepStatus,
-    TargetRun, TargetState,
+    JournalFailure, LinkState, LockState, Mark, Question, Release, RunStatus, Stage, StepState,
+    StepStatus, TargetRun, TargetState,
 };
 
 impl Release {
     /// Applies one event and returns what the drivers must do next. Pure: no I/O, no clock.
     pub fn apply(&mut self, event: &Event) -> Vec<Effect> {
-        // Notifications change nothing of the release, and one that fails after its end does
-        // not make it longer: noted for the cockpit and the summary.
-        if let EventKind::NotifyFailed {
-            message,
-            error,
-            attempts,
-        } = &event.kind
-        {
-            if !self.is_finished() {
-                self.now = self.now.max(event.at);
-            }
-            self.notify_failed(event.at, message, error, *attempts);
+        if self.aside(event) {
             return Vec::new();
         }
         let before = self.now;
@@ -89,7 +78,7 @@ impl Release {
             | EventKind::LogsDropped { .. }
             | EventKind::FollowerDown { .. }
             | EventKind::FollowerUp { .. }) => self.watch_event(kind, &mut fx),
-            EventKind::NotifyFailed { .. } => {}
+            EventKind::NotifyFailed { .. } | EventKind::JournalFailed { .. } => {}
         }
         // A question opened (or asked again after a resume): the stray-key guard starts now.
         let resumed = matches!(event.kind, EventKind::Resumed { .. });
@@ -97,6 +86,31 @@ impl Release {
             self.question_opened_at = self.now;
         }
         fx
+    }
+
+    /// What changes nothing of the release, and does not make a finished one longer: a
+    /// notification that failed, a journal that stopped being written. Noted for the cockpit
+    /// and the summary (a journal's first failure only); true when `event` was one.
+    fn aside(&mut self, event: &Event) -> bool {
+        match &event.kind {
+            EventKind::NotifyFailed {
+                message,
+                error,
+                attempts,
+            } => self.notify_failed(event.at, message, error, *attempts),
+            EventKind::JournalFailed { path, error } => {
+                self.journal_failed.get_or_insert_with(|| JournalFailure {
+                    at: event.at,
+                    path: path.clone(),
+                    error: error.clone(),
+                });
+            }
+            _ => return false,
+        }
+        if !self.is_finished() {
+            self.now = self.now.max(event.at);
+        }
+        true
     }
 
     fn start(&mut self, session: &str, operator: &str, plan: &ReleasePlan, fx: &mut Vec<Effect>) {

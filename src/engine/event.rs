@@ -239,6 +239,14 @@ pub enum EventKind {
         error: String,
         attempts: u32,
     },
+    /// The journal could not be written (disk full, an I/O error, a size limit): from here on
+    /// the session is not recorded. Never in the journal it is about (nothing more reaches it);
+    /// the release goes on and the operator decides.
+    JournalFailed {
+        path: String,
+        /// The system's words (`No space left on device (os error 28)`).
+        error: String,
+    },
 }
 
 /// An older journal's vote did not say whether its follower may approve: it is judged as if

@@ -77,6 +77,8 @@ pub struct Release {
     /// `[notify]` messages the webhook did not take: the last few, and how many in all.
     pub notify_failures: Vec<NotifyFailure>,
     pub notify_failed: u64,
+    /// The journal stopped being written (the first failure): what follows is not recorded.
+    pub journal_failed: Option<JournalFailure>,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }
@@ -316,6 +318,24 @@ pub struct NotifyFailure {
     pub message: String,
     pub error: String,
     pub attempts: u32,
+}
+
+/// The journal could not be written from `at` on: the session is no longer recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalFailure {
+    pub at: Millis,
+    pub path: String,
+    pub error: String,
+}
+
+impl JournalFailure {
+    /// In words, the same on every surface.
+    pub fn said(&self) -> String {
+        format!(
+            "journal not written: {}: this session is no longer recorded ({})",
+            self.error, self.path
+        )
+    }
 }
 
 /// Notification failures kept in the state (all are in the journal).

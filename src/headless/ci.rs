@@ -188,6 +188,18 @@ impl super::Headless {
         }
     }
 
+    /// The journal stopped being written: said at once, the release goes on (the operator
+    /// decides); under GitHub Actions an error annotation.
+    pub(super) fn journal_failed(&mut self, release: &crate::engine::Release) {
+        let Some(failure) = &release.journal_failed else {
+            return;
+        };
+        let said = crate::text::printable(&failure.said()).into_owned();
+        self.line(format!("!! {said}; the release goes on"));
+        self.annotate_outcome("error", "journal not written", &said);
+        let _ = self.out.flush();
+    }
+
     /// How the release is going as a whole (a rollback proposed, the policy's decision, the
     /// outcome): an annotation titled `title`.
     pub(super) fn annotate_outcome(&mut self, level: &str, title: &str, message: &str) {

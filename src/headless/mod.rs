@@ -181,6 +181,7 @@ impl Frontend for Headless {
                 self.lines_after(&lead, lines);
             }
             kind @ EventKind::LogLines { .. } => self.show_logs(kind),
+            EventKind::JournalFailed { .. } => self.journal_failed(release),
             _ => {}
         }
         if narrate::changes_state(event) {

@@ -10,9 +10,9 @@ mod view;
 mod writeback;
 mod writer;
 
-pub use reader::{Journal, Line, ReadError, parse_line, read, read_str};
+pub use reader::{Journal, Line, NotAJournal, ReadError, parse_line, read, read_str};
 pub use view::RecordedView;
-pub use writer::{Writer, default_path, sessions_dir};
+pub use writer::{HoldError, JournalError, Writer, default_path, sessions_dir};
 
 use serde::{Deserialize, Serialize};
 

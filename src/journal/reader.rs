@@ -52,8 +52,23 @@ impl Journal {
 pub enum ReadError {
     #[error("cannot read {path}: {error}")]
     Io { path: String, error: std::io::Error },
-    #[error("{0}")]
-    NotAJournal(String),
+    #[error("{path}: {why}")]
+    NotAJournal { path: String, why: NotAJournal },
+}
+
+/// Why a text is not a journal this gonogo reads (only its header must be whole).
+#[derive(Debug, thiserror::Error)]
+pub enum NotAJournal {
+    #[error("empty: not a gonogo journal")]
+    Empty,
+    #[error("line 1 is not a gonogo journal header ({0})")]
+    NoHeader(#[source] serde_json::Error),
+    #[error("line 1 says {0:?}, not {FORMAT:?}")]
+    Format(String),
+    #[error(
+        "journal format version {0} is newer than this gonogo reads ({VERSION}): update gonogo"
+    )]
+    Newer(u32),
 }
 
 /// Reads the journal at `path`.
@@ -62,28 +77,26 @@ pub fn read(path: &Path) -> Result<Journal, ReadError> {
         path: path.display().to_string(),
         error,
     })?;
-    read_str(&String::from_utf8_lossy(&bytes))
-        .map_err(|e| ReadError::NotAJournal(format!("{}: {e}", path.display())))
+    read_str(&String::from_utf8_lossy(&bytes)).map_err(|why| ReadError::NotAJournal {
+        path: path.display().to_string(),
+        why,
+    })
 }
 
 /// Reads a journal's text. Only the header must be whole: every later problem is a warning.
-pub fn read_str(text: &str) -> Result<Journal, String> {
+pub fn read_str(text: &str) -> Result<Journal, NotAJournal> {
     let mut journal = Journal::default();
     let cut_off = !text.is_empty() && !text.ends_with('\n');
     let mut lines = text.split_terminator('\n').enumerate();
     let Some((_, first)) = lines.next() else {
-        return Err("empty: not a gonogo journal".into());
+        return Err(NotAJournal::Empty);
     };
-    let header: Header = serde_json::from_str(first)
-        .map_err(|e| format!("line 1 is not a gonogo journal header ({e})"))?;
+    let header: Header = serde_json::from_str(first).map_err(NotAJournal::NoHeader)?;
     if header.format != FORMAT {
-        return Err(format!("line 1 says {:?}, not {FORMAT:?}", header.format));
+        return Err(NotAJournal::Format(header.format));
     }
     if header.version > VERSION {
-        return Err(format!(
-            "journal format version {} is newer than this gonogo reads ({VERSION}): update gonogo",
-            header.version
-        ));
+        return Err(NotAJournal::Newer(header.version));
     }
     journal.header = Some(header);
     let rest: Vec<(usize, &str)> = lines.collect();

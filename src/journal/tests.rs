@@ -188,6 +188,10 @@ fn every_kind() -> Vec<EventKind> {
             error: "webhook answered 500 Internal Server Error".into(),
             attempts: 3,
         },
+        EventKind::JournalFailed {
+            path: "/var/lib/gonogo/s1.jsonl".into(),
+            error: "No space left on device (os error 28)".into(),
+        },
     ]
 }
 
@@ -228,9 +232,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::Left { .. } => 30,
         EventKind::Voted { .. } => 31,
         EventKind::NotifyFailed { .. } => 32,
+        EventKind::JournalFailed { .. } => 33,
     }
 }
-const KINDS: usize = 33;
+const KINDS: usize = 34;
 
 fn header() -> Header {
     Header {
@@ -354,6 +359,19 @@ fn the_journal_and_its_directory_are_the_operators_alone() {
     assert!(Writer::create(&path, &header()).is_err());
 }
 
+/// A writer dropped has let go of its journal: the lock its background sync thread shared is
+/// gone when the drop returns, so the same process may go on with the journal at once.
+#[test]
+fn a_dropped_writer_lets_go_of_its_journal_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.jsonl");
+    drop(Writer::create(&path, &header()).unwrap());
+    for _ in 0..50 {
+        let writer = Writer::append(&path, 0, 0);
+        assert!(writer.is_ok(), "{:?}", writer.err());
+    }
+}
+
 #[test]
 fn a_journal_cut_off_mid_line_is_read_to_its_last_whole_line() {
     let (_dir, _, text) = written(&events(), &[]);
@@ -424,13 +442,10 @@ fn a_newer_format_or_another_file_is_refused_with_the_reason() {
         ..header()
     })
     .unwrap();
-    assert!(read_str(&newer).unwrap_err().contains("update gonogo"));
-    assert!(read_str("").unwrap_err().contains("not a gonogo journal"));
-    assert!(
-        read_str("[release]\nname = 'x'\n")
-            .unwrap_err()
-            .contains("header")
-    );
+    let said = |text: &str| read_str(text).unwrap_err().to_string();
+    assert!(said(&newer).contains("update gonogo"));
+    assert!(said("").contains("not a gonogo journal"));
+    assert!(said("[release]\nname = 'x'\n").contains("header"));
 }
 
 proptest! {

@@ -10,7 +10,11 @@ use std::sync::{Arc, Mutex};
 pub const EVERY_BYTES: u64 = 8 * 1024 * 1024;
 
 pub struct Writeback {
-    kick: SyncSender<()>,
+    /// `None` once dropped: the thread's loop ends.
+    kick: Option<SyncSender<()>>,
+    /// Joined on drop: the thread's copy of the file holds the journal's lock (flock) until
+    /// it is closed, so a writer dropped has let go of the journal when its drop returns.
+    thread: Option<std::thread::JoinHandle<()>>,
     /// A background sync's error: the writer's next sync reports it (on Linux, a write-back
     /// error is told to one sync of the open file only, which may be this thread's).
     error: Arc<Mutex<Option<String>>>,
@@ -26,7 +30,7 @@ impl Writeback {
         let seen = error.clone();
         // One kick waits at most: a flood never queues syncs, the next covers what came.
         let (kick, kicks) = sync_channel::<()>(1);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("journal-sync".into())
             .spawn(move || {
                 for () in kicks {
@@ -39,7 +43,8 @@ impl Writeback {
             })
             .ok()?;
         Some(Writeback {
-            kick,
+            kick: Some(kick),
+            thread: Some(thread),
             error,
             pending: 0,
         })
@@ -55,14 +60,26 @@ impl Writeback {
     /// Starts a background sync of what the kernel holds (unless one is already waiting).
     pub fn kick(&mut self) {
         self.pending = 0;
-        match self.kick.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+        if let Some(kick) = &self.kick {
+            match kick.try_send(()) {
+                Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+            }
         }
     }
 
     /// The first error a background sync met, once.
     pub fn error(&self) -> Option<String> {
         self.error.lock().expect("not poisoned").take()
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        // The channel closes, the thread ends after the sync it may be doing, its file closes.
+        drop(self.kick.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

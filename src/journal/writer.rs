@@ -1,6 +1,7 @@
 //! Writing a journal: each event before the engine applies it, buffered, and on disk (fsync)
 //! after every decision, every step's end, and at least once a second. A journal that cannot be
-//! written never stops the release: the first error is kept and said at the end.
+//! written never stops the release: the first error is said at once (a `JournalFailed` event
+//! the loop applies) and again at the end.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
@@ -24,7 +25,9 @@ pub struct Writer {
     offset_us: u64,
     last_sync: Instant,
     dirty: bool,
-    error: Option<String>,
+    error: Option<std::io::Error>,
+    /// The first error was handed to the loop (as a `JournalFailed` event).
+    told: bool,
     /// Every record written, as its line, to the live followers (`gonogo follow`). A
     /// broadcast: a follower that lags is told so, the writer never waits.
     tap: Option<tokio::sync::broadcast::Sender<std::sync::Arc<str>>>,
@@ -86,6 +89,35 @@ pub enum HoldError {
     },
 }
 
+/// Why a journal could not be created or reopened for writing.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot make {}: {source}", .dir.display())]
+    MakeDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the journal {}: {source}", .path.display())]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the journal {}: {source}", .path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Another gonogo writes it, or it could not be locked.
+    #[error(transparent)]
+    Hold(#[from] HoldError),
+    /// Its header could not be written.
+    #[error("cannot write the journal {}: {source}", .path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Takes the journal's exclusive lock (flock) for as long as the writer lives, or says who has
 /// it.
 fn hold(file: &File, path: &Path) -> Result<(), HoldError> {
@@ -122,8 +154,7 @@ fn holder_pid(file: &File) -> Option<u32> {
 impl Writer {
     /// A new journal at `path` (never over an existing file), mode 0600, its directory made
     /// 0700 if gonogo makes it; the header is on disk when this returns.
-    pub fn create(path: &Path, header: &Header) -> Result<Self, String> {
-        let shown = path.display();
+    pub fn create(path: &Path, header: &Header) -> Result<Self, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
             && !dir.exists()
         {
@@ -131,7 +162,10 @@ impl Writer {
                 .recursive(true)
                 .mode(0o700)
                 .create(dir)
-                .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+                .map_err(|source| JournalError::MakeDir {
+                    dir: dir.to_path_buf(),
+                    source,
+                })?;
             // Made by gonogo for its journals: nobody else reads them.
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
         }
@@ -140,8 +174,11 @@ impl Writer {
             .create_new(true)
             .mode(0o600)
             .open(path)
-            .map_err(|e| format!("cannot create the journal {shown}: {e}"))?;
-        hold(&file, path).map_err(|e| e.to_string())?;
+            .map_err(|source| JournalError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        hold(&file, path)?;
         let writeback = Writeback::start(&file);
         let mut writer = Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
@@ -152,6 +189,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            told: false,
             tap: None,
             scratch: String::new(),
             writeback,
@@ -160,21 +198,27 @@ impl Writer {
         writer.line(&line);
         writer.sync();
         match writer.error.take() {
-            Some(e) => Err(format!("cannot write the journal {shown}: {e}")),
+            Some(source) => Err(JournalError::Write {
+                path: path.to_path_buf(),
+                source,
+            }),
             None => Ok(writer),
         }
     }
 
     /// Appends to a journal read back for a resume: numbering and time go on from its last
     /// record.
-    pub fn append(path: &Path, last_seq: u64, last_t: u64) -> Result<Self, String> {
+    pub fn append(path: &Path, last_seq: u64, last_t: u64) -> Result<Self, JournalError> {
         let file = OpenOptions::new()
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open the journal {}: {e}", path.display()))?;
+            .map_err(|source| JournalError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
         // Exactly one process writes a session: a second resume (or a resume of a session
         // still running) stops here, before it appends anything.
-        hold(&file, path).map_err(|e| e.to_string())?;
+        hold(&file, path)?;
         let writeback = Writeback::start(&file);
         Ok(Writer {
             file: BufWriter::with_capacity(256 * 1024, file),
@@ -185,6 +229,7 @@ impl Writer {
             last_sync: Instant::now(),
             dirty: false,
             error: None,
+            told: false,
             tap: None,
             scratch: String::new(),
             writeback,
@@ -201,8 +246,22 @@ impl Writer {
     }
 
     /// The first write error, if any: the journal is incomplete from there.
-    pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+    pub fn error(&self) -> Option<&std::io::Error> {
+        self.error.as_ref()
+    }
+
+    /// The first write error, once, as the event that says it: the loop applies it at once, so
+    /// the operator knows the session is no longer recorded while the release still runs.
+    pub fn failure(&mut self) -> Option<EventKind> {
+        if self.told {
+            return None;
+        }
+        let error = self.error.as_ref()?.to_string();
+        self.told = true;
+        Some(EventKind::JournalFailed {
+            path: self.path.display().to_string(),
+            error,
+        })
     }
 
     /// Records an event; called before the engine applies it.
@@ -333,7 +392,7 @@ impl Writer {
 
     fn fail(&mut self, e: std::io::Error) {
         tracing::error!(path = %self.path.display(), error = %e, "the journal cannot be written");
-        self.error = Some(e.to_string());
+        self.error = Some(e);
     }
 }
 

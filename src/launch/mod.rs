@@ -56,19 +56,44 @@ pub struct RunFlags {
     pub unattended: Option<crate::engine::Unattended>,
 }
 
+/// Why a release never started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    SshConfig(#[from] ssh_config::ConfigError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The new session's journal cannot be made.
+    #[error("{0}\n  give another place with --record PATH")]
+    Record(#[source] crate::journal::JournalError),
+    /// The resumed session's journal cannot be reopened (another gonogo holds it).
+    #[error(transparent)]
+    Reopen(crate::journal::JournalError),
+    #[error(
+        "cannot reach {target} to resume: {source}\n  nothing was done: run gonogo resume again \
+         once it is reachable"
+    )]
+    Unreachable {
+        target: String,
+        source: Box<crate::transport::LinkError>,
+    },
+    #[error(transparent)]
+    Mask(#[from] crate::ui::present::MaskError),
+}
+
 /// Runs the release, headless or in the cockpit; an error here means it never started.
 pub fn run(
     profile: &Profile,
     vars: &VarValues,
     flags: &RunFlags,
     headless: bool,
-) -> Result<Ran, String> {
+) -> Result<Ran, LaunchError> {
     let config = ssh_config::load(profile.ssh.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(LaunchError::Runtime)?;
     runtime.block_on(async {
         // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds
         // up to four chunks' lines, about 1,000 lines of a log: 32 of them, a few MB).
@@ -98,15 +123,8 @@ pub fn run(
             &operator,
             events.clone(),
         );
-        let notify = match notify_settings(profile, vars) {
-            Ok(settings) => settings,
-            Err(warning) => {
-                eprintln!("gonogo: warning: {}", crate::text::printable(&warning));
-                None
-            }
-        };
         // Before the cockpit takes the terminal: it may have a word to say.
-        let notifier = notifier(notify, &session);
+        let notifier = notifier(notify_settings(profile, vars), &session);
         watch_signals(inputs.clone());
         let mut journal = match &flags.resume {
             None => open_journal(&session, flags, &operator, headless)?,
@@ -191,12 +209,21 @@ pub fn run(
     })
 }
 
-/// The `[notify]` delivery task, started; a client that cannot be made is said and skipped
-/// (a release does not fail for want of notifications).
+/// The `[notify]` delivery task, started; a webhook that will not do or a client that cannot
+/// be made is said and skipped (a release does not fail for want of notifications).
 fn notifier(
-    settings: Option<crate::notify::Settings>,
+    settings: Result<Option<crate::notify::Settings>, session::NoWebhook>,
     session: &Session,
 ) -> Option<crate::notify::Notifier> {
+    let settings = settings
+        .map_err(|e| {
+            eprintln!(
+                "gonogo: warning: {}",
+                crate::text::printable(&e.to_string())
+            )
+        })
+        .ok()
+        .flatten();
     let started = crate::notify::Notifier::start(settings?, session.redactor.clone());
     started
         .map_err(|e| eprintln!("gonogo: warning: [notify]: {e}: nothing will be posted this run"))
@@ -228,13 +255,17 @@ fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, E
 async fn reopen(
     session: &Session,
     from: &crate::resume::ResumeFrom,
-) -> Result<crate::journal::Writer, String> {
+) -> Result<crate::journal::Writer, LaunchError> {
     for (name, link) in &session.links {
-        link.connect().await.map_err(|e| {
-            format!("cannot reach {name} to resume: {e}\n  nothing was done: run gonogo resume again once it is reachable")
-        })?;
+        link.connect()
+            .await
+            .map_err(|source| LaunchError::Unreachable {
+                target: name.clone(),
+                source: Box::new(source),
+            })?;
     }
-    let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)?;
+    let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)
+        .map_err(LaunchError::Reopen)?;
     eprintln!(
         "gonogo: recording to {}",
         crate::text::printable(&from.path.display().to_string())
@@ -254,7 +285,7 @@ fn open_journal(
     flags: &RunFlags,
     operator: &str,
     headless: bool,
-) -> Result<Option<crate::journal::Writer>, String> {
+) -> Result<Option<crate::journal::Writer>, LaunchError> {
     use crate::journal::{FORMAT, Header, HeaderTarget, VERSION, Writer};
     let now = chrono::Utc::now();
     let plan = &session.plan;
@@ -301,7 +332,7 @@ fn open_journal(
             writer = Writer::create(&path, &header);
         }
     }
-    let writer = writer.map_err(|e| format!("{e}\n  give another place with --record PATH"))?;
+    let writer = writer.map_err(LaunchError::Record)?;
     eprintln!(
         "gonogo: recording to {}",
         crate::text::printable(&path.display().to_string())

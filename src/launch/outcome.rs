@@ -81,7 +81,7 @@ pub fn launch_and_report(
         }
         Err(e) => {
             tracing::error!(error = %e, "run did not start");
-            let said = format!("error: {}", crate::text::printable_lines(&e));
+            let said = format!("error: {}", crate::text::printable_lines(&e.to_string()));
             for line in said.lines() {
                 eprintln!("{}", shown(flags.github_actions, line));
             }

@@ -241,27 +241,31 @@ fn webhook(profile: &Profile, vars: &VarValues) -> Option<String> {
     (!url.trim().is_empty()).then_some(url)
 }
 
-/// What `[notify]` asks of this run, or a warning on why nothing will be posted (never with
-/// the URL in it: it is a secret).
+/// Why `[notify]` will post nothing this run (never with the URL in it: it is a secret).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NoWebhook {
+    #[error("[notify] webhook `{0}` is empty: nothing will be posted this run")]
+    Empty(String),
+    /// `shown`: the webhook as written, its secrets masked.
+    #[error("[notify] webhook `{0}` is not an http(s) URL: nothing will be posted this run")]
+    NotHttp(String),
+}
+
+/// What `[notify]` asks of this run, or a warning on why nothing will be posted.
 pub(super) fn notify_settings(
     profile: &Profile,
     vars: &VarValues,
-) -> Result<Option<crate::notify::Settings>, String> {
+) -> Result<Option<crate::notify::Settings>, NoWebhook> {
     let Some(notify) = &profile.notify else {
         return Ok(None);
     };
     let shown = notify.webhook.display(vars, Quoting::Plain);
     let Some(url) = webhook(profile, vars) else {
-        return Err(format!(
-            "[notify] webhook `{}` is empty: nothing will be posted this run",
-            notify.webhook.raw()
-        ));
+        return Err(NoWebhook::Empty(notify.webhook.raw().to_string()));
     };
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     if !matches!(scheme.as_deref(), Some("http" | "https")) || reqwest::Url::parse(&url).is_err() {
-        return Err(format!(
-            "[notify] webhook `{shown}` is not an http(s) URL: nothing will be posted this run"
-        ));
+        return Err(NoWebhook::NotHttp(shown.to_string()));
     }
     Ok(Some(crate::notify::Settings {
         url,

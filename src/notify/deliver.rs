@@ -17,16 +17,22 @@ const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(2)];
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The webhook's HTTP client could not be made (TLS roots, the platform): its error without
+/// any URL.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot make the webhook's HTTP client: {0}")]
+pub struct ClientError(#[source] reqwest::Error);
+
 /// The HTTP client for the webhook: short timeouts, no redirects (a webhook that moved is
 /// misconfigured, and its new place must not get the messages unasked).
-pub fn client() -> Result<reqwest::Client, String> {
+pub fn client() -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(ATTEMPT_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("gonogo/", env!("CARGO_PKG_VERSION"), " notify"))
         .build()
-        .map_err(|e| format!("cannot make the webhook's HTTP client: {}", e.without_url()))
+        .map_err(|e| ClientError(e.without_url()))
 }
 
 /// Posts every letter the outbox hands over, until it is closed and empty; each it could not

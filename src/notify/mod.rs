@@ -8,6 +8,7 @@
 //! The webhook's URL is a secret: it is in no event, no message, no log line.
 
 mod deliver;
+pub use deliver::ClientError;
 pub mod message;
 mod outbox;
 mod place;
@@ -81,7 +82,7 @@ pub enum Delivery {
 impl Notifier {
     /// Starts the delivery task on the current tokio runtime. `redactor` masks every secret of
     /// the run, the webhook's URL included.
-    pub fn start(settings: Settings, redactor: Arc<Redactor>) -> Result<Notifier, String> {
+    pub fn start(settings: Settings, redactor: Arc<Redactor>) -> Result<Notifier, ClientError> {
         let client = deliver::client()?;
         let outbox = Arc::new(Outbox::new(QUEUE));
         let (report, failures) = mpsc::channel(QUEUE);

@@ -147,8 +147,8 @@ BEGIN {{
     )
 }
 
-fn platform_tls() -> Result<&'static Tls, String> {
-    static PLATFORM: OnceLock<Result<Tls, String>> = OnceLock::new();
+fn platform_tls() -> Result<&'static Tls, super::tls::TlsError> {
+    static PLATFORM: OnceLock<Result<Tls, super::tls::TlsError>> = OnceLock::new();
     PLATFORM
         .get_or_init(Tls::platform)
         .as_ref()
@@ -171,7 +171,7 @@ pub async fn drive(
                 certificate(&link, host, *port, *min, tls).await
             }
         },
-        Err(why) => (false, why),
+        Err(why) => (false, why.to_string()),
     };
     let stream = if passed {
         Stream::Stdout
@@ -222,8 +222,9 @@ async fn certificate(link: &Link, host: &str, port: u16, min: u32, tls: &Tls) ->
     let started = Instant::now();
     let at = format!("{host}:{port}");
     let handshake = async {
-        let stream = link.tunnel(host, port).await?;
-        tls.connect(stream, host).await.map(|(_, days)| days)
+        let stream = link.tunnel(host, port).await.map_err(|e| e.to_string())?;
+        let (_, days) = tls.connect(stream, host).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(days)
     };
     let days = match tokio::time::timeout(PROBE_TIMEOUT, handshake).await {
         Ok(Ok(days)) => days,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::health::{HealthProbe, HealthSample, direct_client, probe, probe_via};
+use super::health::{FetchError, HealthProbe, HealthSample, direct_client, probe, probe_via};
 use super::metrics::{MetricQueries, Scrape, derive, scrape_values};
 use super::tls::Tls;
 use crate::engine::EventKind;
@@ -78,7 +78,7 @@ impl Probes {
 #[derive(Clone)]
 struct Clients {
     http: Option<reqwest::Client>,
-    tls: Result<Tls, String>,
+    tls: Result<Tls, super::tls::TlsError>,
 }
 
 /// An error as the release may keep it: a metrics page quoted in a parse error, a URL with a
@@ -116,11 +116,11 @@ async fn get(check: &HealthProbe, link: Option<&Link>, clients: &Clients) -> Hea
             };
             let tls = match &clients.tls {
                 Ok(tls) => tls,
-                Err(why) => return failed(why.clone()),
+                Err(why) => return failed(why.to_string()),
             };
             match link.tunnel(&host, port).await {
                 Ok(stream) => probe_via(stream, check, tls).await,
-                Err(why) => failed(why),
+                Err(why) => failed(why.to_string()),
             }
         }
         (None, Some(client)) => probe(client, check).await,
@@ -164,34 +164,33 @@ async fn fetch(
     link: Option<&Link>,
     clients: &Clients,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, FetchError> {
     let check = HealthProbe::new(url, 200, timeout);
     let fetching = async {
         match (link, clients.http.as_ref()) {
             (Some(link), _) => {
-                let (host, port) = host_port(url).ok_or_else(|| format!("not a URL: {url}"))?;
+                let (host, port) =
+                    host_port(url).ok_or_else(|| FetchError::NotAUrl(url.to_string()))?;
                 let tls = clients.tls.as_ref().map_err(Clone::clone)?;
                 let stream = link.tunnel(&host, port).await?;
                 super::health::fetch_text_via(stream, &check, tls).await
             }
             (None, Some(client)) => {
-                let answer = client.get(url).send().await.map_err(|e| e.to_string())?;
+                let answer = client.get(url).send().await?;
                 if !answer.status().is_success() {
-                    return Err(format!("{} from {url}", answer.status()));
+                    return Err(FetchError::Status {
+                        status: answer.status().to_string(),
+                        url: url.to_string(),
+                    });
                 }
-                answer.text().await.map_err(|e| e.to_string())
+                Ok(answer.text().await?)
             }
-            (None, None) => Err("no HTTP client could be made".into()),
+            (None, None) => Err(FetchError::NoClient),
         }
     };
     tokio::time::timeout(timeout, fetching)
         .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "no answer after {}",
-                humantime::format_duration(timeout)
-            ))
-        })
+        .unwrap_or(Err(FetchError::NoAnswer(timeout)))
 }
 
 async fn metrics_loop(
@@ -208,8 +207,9 @@ async fn metrics_loop(
     loop {
         every.tick().await;
         let text = fetch(&task.url, link.as_deref(), &clients, timeout).await;
-        let scraped =
-            text.and_then(|t| scrape_values(&t, &task.queries).map_err(|e| e.to_string()));
+        let scraped = text
+            .map_err(|e| e.to_string())
+            .and_then(|t| scrape_values(&t, &task.queries).map_err(|e| e.to_string()));
         let reading = match scraped {
             Err(why) => Some(MetricsReading {
                 error: said.error(Some(why)),

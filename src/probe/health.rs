@@ -88,6 +88,35 @@ pub enum Failure {
     Unsupported(String),
 }
 
+/// Why a metrics page could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    #[error("not a URL: {0}")]
+    NotAUrl(String),
+    #[error("{url}: {source}")]
+    BadUrl {
+        url: String,
+        source: hyper::http::uri::InvalidUri,
+    },
+    #[error(transparent)]
+    Trust(#[from] super::tls::TlsError),
+    #[error(transparent)]
+    Tunnel(#[from] crate::transport::TunnelError),
+    #[error(transparent)]
+    Handshake(#[from] super::tls::HandshakeError),
+    #[error(transparent)]
+    Exchange(#[from] Failure),
+    /// Not a 2xx answer: the status, as the client says it.
+    #[error("{status} from {url}")]
+    Status { status: String, url: String },
+    #[error("{0}")]
+    Http(#[from] reqwest::Error),
+    #[error("no HTTP client could be made")]
+    NoClient,
+    #[error("no answer after {}", humantime::format_duration(*.0))]
+    NoAnswer(Duration),
+}
+
 impl HealthSample {
     /// What went wrong, in words, for the pane and headless output.
     pub fn error(&self) -> Option<String> {
@@ -167,7 +196,10 @@ where
             }
             Some("https") => {
                 let host = uri.host().unwrap_or_default();
-                let (stream, days) = tls.connect(stream, host).await.map_err(Failure::Tls)?;
+                let (stream, days) = tls
+                    .connect(stream, host)
+                    .await
+                    .map_err(|e| Failure::Tls(e.to_string()))?;
                 let (status, body) = get_over(stream, &uri, limit).await?;
                 Ok((status, body, Some(days)))
             }
@@ -186,14 +218,18 @@ where
 
 /// A metrics page read through a target: the whole text (up to `METRICS_BYTES_READ`), or why
 /// not. Bounded in time by the caller.
-pub async fn fetch_text_via<T>(stream: T, check: &HealthProbe, tls: &Tls) -> Result<String, String>
+pub async fn fetch_text_via<T>(
+    stream: T,
+    check: &HealthProbe,
+    tls: &Tls,
+) -> Result<String, FetchError>
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let uri: hyper::Uri = check
-        .url
-        .parse()
-        .map_err(|e| format!("{}: {e}", check.url))?;
+    let uri: hyper::Uri = check.url.parse().map_err(|source| FetchError::BadUrl {
+        url: check.url.clone(),
+        source,
+    })?;
     let limit = Some(METRICS_BYTES_READ);
     let answer = if uri.scheme_str() == Some("https") {
         let host = uri.host().unwrap_or_default();
@@ -202,9 +238,12 @@ where
     } else {
         get_over(stream, &uri, limit).await
     };
-    let (status, body) = answer.map_err(|f| f.to_string())?;
+    let (status, body) = answer?;
     if !(200..300).contains(&status) {
-        return Err(format!("{status} from {}", check.url));
+        return Err(FetchError::Status {
+            status: status.to_string(),
+            url: check.url.clone(),
+        });
     }
     Ok(String::from_utf8_lossy(&body).into_owned())
 }

@@ -26,7 +26,7 @@ pub fn asciicast(
     width: u16,
     height: u16,
     out: &mut impl Write,
-) -> Result<(), String> {
+) -> std::io::Result<()> {
     let header = journal.header.clone();
     // Shown by players in a window title: made printable (no OSC 52 from a release name).
     let title = header.as_ref().map_or("gonogo session".to_string(), |h| {
@@ -44,21 +44,18 @@ pub fn asciicast(
         "title": title,
         "env": {"TERM": "xterm-256color"},
     });
-    let io = |e: std::io::Error| e.to_string();
     writeln!(
         out,
         "{}",
         crate::text::json_escape_controls(head.to_string())
-    )
-    .map_err(io)?;
+    )?;
 
     let mut player = Player::new(journal);
     player.paused = true;
     let options = TerminalOptions {
         viewport: Viewport::Fixed(Rect::new(0, 0, width, height)),
     };
-    let mut terminal = Terminal::with_options(CrosstermBackend::new(Vec::<u8>::new()), options)
-        .map_err(|e| e.to_string())?;
+    let mut terminal = Terminal::with_options(CrosstermBackend::new(Vec::<u8>::new()), options)?;
     let _ = terminal.hide_cursor();
     let theme = Theme { color: true };
     let mut ui = UiState::default();
@@ -73,18 +70,16 @@ pub fn asciicast(
         ui.sync_cursor(&player.release);
         ui.show_recorded(&player.view);
         let now = player.now();
-        terminal
-            .draw(|frame| crate::ui::draw(frame, &player.release, &ui, &theme, now))
-            .map_err(|e| e.to_string())?;
+        terminal.draw(|frame| crate::ui::draw(frame, &player.release, &ui, &theme, now))?;
         let bytes = std::mem::take(terminal.backend_mut().writer_mut());
         let secs = at as f64 / 1e6;
         while let Some(mark) = marks.next_if(|m| m.t <= at) {
             let line = serde_json::json!([mark.t as f64 / 1e6, "m", mark.label]);
-            writeln!(out, "{line}").map_err(io)?;
+            writeln!(out, "{line}")?;
         }
         if !bytes.is_empty() {
             let line = serde_json::json!([secs, "o", String::from_utf8_lossy(&bytes)]);
-            writeln!(out, "{line}").map_err(io)?;
+            writeln!(out, "{line}")?;
         }
         if at >= end {
             break;
@@ -94,5 +89,5 @@ pub fn asciicast(
         let next = next_event.peek().copied().unwrap_or(end);
         at = next.max(at + FRAME_US).min(at + TICK_US).min(end);
     }
-    out.flush().map_err(io)
+    out.flush()
 }

@@ -102,9 +102,19 @@ impl<B: Backend> Replay<B> {
     }
 }
 
+/// Why a replay could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Read(#[from] crate::journal::ReadError),
+    /// The terminal could not be read.
+    #[error("{0}")]
+    Terminal(#[from] std::io::Error),
+}
+
 /// Replays the journal at `path` on this terminal until the viewer leaves.
-pub fn run(path: &Path, speed: f64) -> Result<(), String> {
-    let journal = crate::journal::read(path).map_err(|e| e.to_string())?;
+pub fn run(path: &Path, speed: f64) -> Result<(), ReplayError> {
+    let journal = crate::journal::read(path)?;
     for warning in &journal.warnings {
         eprintln!("gonogo: {}: {warning}", path.display());
     }
@@ -125,13 +135,13 @@ pub fn run(path: &Path, speed: f64) -> Result<(), String> {
     result
 }
 
-fn play<B: Backend>(replay: &mut Replay<B>) -> Result<(), String> {
+fn play<B: Backend>(replay: &mut Replay<B>) -> Result<(), ReplayError> {
     let frame = Duration::from_millis(33);
     let mut last = Instant::now();
     replay.draw();
     loop {
-        if event::poll(frame).map_err(|e| e.to_string())? {
-            match event::read().map_err(|e| e.to_string())? {
+        if event::poll(frame)? {
+            match event::read()? {
                 TermEvent::Key(key) if replay.key(key) => return Ok(()),
                 TermEvent::Resize(..) => {
                     let _ = replay.terminal.autoresize();

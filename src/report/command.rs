@@ -56,18 +56,25 @@ pub fn stats(dir: Option<&Path>, json: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Why the job summary did not get the report.
+#[derive(Debug, thiserror::Error)]
+pub enum StepSummaryError {
+    #[error("no report for the job summary: {}", printable(&.0.to_string()))]
+    Read(#[source] crate::journal::ReadError),
+    #[error("cannot append the report to $GITHUB_STEP_SUMMARY ({}): {source}", printable(.file))]
+    Append {
+        file: String,
+        source: std::io::Error,
+    },
+}
+
 /// Under GitHub Actions: appends the report of the journal at `path` to the file named by
 /// `$GITHUB_STEP_SUMMARY` (nothing when it is unset).
-pub fn step_summary(path: &Path) -> Result<(), String> {
+pub fn step_summary(path: &Path) -> Result<(), StepSummaryError> {
     let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) else {
         return Ok(());
     };
-    let journal = crate::journal::read(path).map_err(|e| {
-        format!(
-            "no report for the job summary: {}",
-            printable(&e.to_string())
-        )
-    })?;
+    let journal = crate::journal::read(path).map_err(StepSummaryError::Read)?;
     let report = super::build(&journal);
     // The first line says how it ended, before any heading: what a CI page shows first.
     let markdown = format!(
@@ -81,10 +88,8 @@ pub fn step_summary(path: &Path) -> Result<(), String> {
         .create(true)
         .open(&summary)
         .and_then(|mut f| f.write_all(format!("{markdown}\n").as_bytes()))
-        .map_err(|e| {
-            format!(
-                "cannot append the report to $GITHUB_STEP_SUMMARY ({}): {e}",
-                printable(&shown)
-            )
+        .map_err(|source| StepSummaryError::Append {
+            file: shown,
+            source,
         })
 }

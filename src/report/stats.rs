@@ -96,14 +96,23 @@ pub fn facts(journal: &Journal) -> ReleaseFacts {
     }
 }
 
+/// The directory of journals could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot read the directory {}: {source}",
+    crate::text::printable(&.dir.display().to_string())
+)]
+pub struct NoDirectory {
+    dir: std::path::PathBuf,
+    source: std::io::Error,
+}
+
 /// Reads every file of `dir` (not its subdirectories) as a journal; what is not one is named
 /// in the warnings.
-pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        format!(
-            "cannot read the directory {}: {e}",
-            crate::text::printable(&dir.display().to_string())
-        )
+pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), NoDirectory> {
+    let entries = std::fs::read_dir(dir).map_err(|source| NoDirectory {
+        dir: dir.to_path_buf(),
+        source,
     })?;
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(Result::ok)
@@ -130,9 +139,7 @@ pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), String> {
 fn reason(e: &crate::journal::ReadError) -> String {
     match e {
         crate::journal::ReadError::Io { error, .. } => error.to_string(),
-        crate::journal::ReadError::NotAJournal(why) => why
-            .split_once(": ")
-            .map_or(why.clone(), |(_, rest)| rest.to_string()),
+        crate::journal::ReadError::NotAJournal { why, .. } => why.to_string(),
     }
 }
 

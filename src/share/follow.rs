@@ -41,15 +41,51 @@ pub fn run(args: &FollowArgs) -> ExitCode {
         .build();
     let result = match runtime {
         Ok(rt) => rt.block_on(follow(args)),
-        Err(e) => Err(format!("cannot start the async runtime: {e}")),
+        Err(e) => Err(FollowError::Runtime(e)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gonogo follow: {}", crate::text::printable_lines(&e));
+            eprintln!(
+                "gonogo follow: {}",
+                crate::text::printable_lines(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }
+}
+
+/// Why following a session stopped (or never began).
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    #[error(transparent)]
+    Pick(#[from] super::sessions::PickError),
+    #[error("cannot reach {}: {source}", .path.display())]
+    Reach {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot join: {0}")]
+    Join(#[source] std::io::Error),
+    /// The socket could not be read.
+    #[error("{0}")]
+    Socket(#[source] std::io::Error),
+    #[error("the session closed the connection")]
+    Closed,
+    /// The session answered with words instead of its hello (a refusal): they are shown.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Journal(#[from] crate::journal::ReadError),
+    #[error(
+        "the journal {} does not hold record {upto}: the session's writer is behind or failing",
+        .path.display()
+    )]
+    Behind { path: PathBuf, upto: u64 },
+    #[error(transparent)]
+    Mask(#[from] crate::ui::present::MaskError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// The release as followed: rebuilt from the journal, then record by record.
@@ -63,7 +99,7 @@ pub struct Followed {
 
 impl Followed {
     /// The release as the journal at `path` has it now.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path) -> Result<Self, FollowError> {
         let mut followed = Followed {
             release: Release::default(),
             view: RecordedView::default(),
@@ -77,7 +113,7 @@ impl Followed {
     /// One record's line from the socket: applied in order; a gap is filled from the file. A
     /// vote's judgement (the engine's, made as it applied the vote) comes back, for the follower
     /// who voted.
-    pub fn record(&mut self, text: &str) -> Result<Option<VoteRecord>, String> {
+    pub fn record(&mut self, text: &str) -> Result<Option<VoteRecord>, FollowError> {
         if text == RESYNC {
             *self = Followed::load(&self.path)?;
             return Ok(None);
@@ -106,9 +142,9 @@ impl Followed {
 
     /// Reads the journal file until it holds record `upto` (the writer puts what it holds on
     /// disk at least once a second), applying what this follower has not seen.
-    fn catch_up(&mut self, upto: u64) -> Result<(), String> {
+    fn catch_up(&mut self, upto: u64) -> Result<(), FollowError> {
         for _ in 0..50 {
-            let journal = crate::journal::read(&self.path).map_err(|e| e.to_string())?;
+            let journal = crate::journal::read(&self.path)?;
             let last = journal.last().0;
             for line in journal.lines {
                 if line.seq > self.seq && line.seq <= upto {
@@ -120,10 +156,10 @@ impl Followed {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!(
-            "the journal {} does not hold record {upto}: the session's writer is behind or failing",
-            self.path.display()
-        ))
+        Err(FollowError::Behind {
+            path: self.path.clone(),
+            upto,
+        })
     }
 
     fn apply(&mut self, line: Line) {
@@ -150,8 +186,8 @@ fn via() -> String {
     }
 }
 
-async fn follow(args: &FollowArgs) -> Result<(), String> {
-    let picked = super::sessions::pick(args.session.as_deref()).map_err(|e| e.to_string())?;
+async fn follow(args: &FollowArgs) -> Result<(), FollowError> {
+    let picked = super::sessions::pick(args.session.as_deref())?;
     let path = picked.path;
     let name = args
         .approver
@@ -160,7 +196,10 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
         .unwrap_or_else(crate::transport::ssh_config::local_user);
     let stream = tokio::net::UnixStream::connect(&path)
         .await
-        .map_err(|e| format!("cannot reach {}: {e}", path.display()))?;
+        .map_err(|source| FollowError::Reach {
+            path: path.clone(),
+            source,
+        })?;
     let (read, mut write) = stream.into_split();
     let join = Join {
         name: name.clone(),
@@ -171,14 +210,15 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
     write
         .write_all(format!("{join}\n").as_bytes())
         .await
-        .map_err(|e| format!("cannot join: {e}"))?;
+        .map_err(FollowError::Join)?;
     let mut lines = BufReader::new(read).lines();
     let first = lines
         .next_line()
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the session closed the connection")?;
-    let hello: Hello = serde_json::from_str(&first).map_err(|_| first.clone())?;
+        .map_err(FollowError::Socket)?
+        .ok_or(FollowError::Closed)?;
+    let hello: Hello =
+        serde_json::from_str(&first).map_err(|_| FollowError::Refused(first.clone()))?;
     let mut followed = Followed::load(&hello.journal)?;
     let presenter = args
         .present
@@ -214,7 +254,7 @@ async fn watch<B: ratatui::backend::Backend>(
         &mut tokio::net::unix::OwnedWriteHalf,
     ),
     hello: &Hello,
-) -> Result<(), String> {
+) -> Result<(), FollowError> {
     let mut keys = EventStream::new();
     let mut beat = tokio::time::interval(Duration::from_millis(100));
     let mut mirror = false;

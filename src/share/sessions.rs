@@ -51,8 +51,8 @@ impl Running {
 /// Why no session was picked: each says what is running and what to type.
 #[derive(Debug, thiserror::Error)]
 pub enum PickError {
-    #[error("{0}")]
-    Dir(String),
+    #[error(transparent)]
+    Dir(super::socket::SocketError),
     #[error("cannot read {dir}: {error}")]
     ReadDir { dir: String, error: std::io::Error },
     #[error("no gonogo session of this user is running (looked in {dir})")]

@@ -66,39 +66,80 @@ pub struct VoteAt {
 /// What the server says besides records: fall back to the journal file.
 pub const RESYNC: &str = r#"{"resync":true}"#;
 
+/// Why the follow socket (or its directory) could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error(
+        "cannot make {}: {source}\n  help: {parent} (XDG_RUNTIME_DIR, or the temp directory) must \
+         exist and be writable: set XDG_RUNTIME_DIR to your runtime directory, e.g. /run/user/{uid}",
+        .dir.display()
+    )]
+    MakeDir {
+        dir: PathBuf,
+        parent: String,
+        uid: u32,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: {source}", .dir.display())]
+    ReadDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not a directory of this user: refusing to use it", .dir.display())]
+    NotOwn { dir: PathBuf },
+    /// `mode`: `0700` for the directory, `0600` for the socket.
+    #[error("cannot make {} private ({mode}): {source}", .path.display())]
+    Private {
+        path: PathBuf,
+        mode: &'static str,
+        source: std::io::Error,
+    },
+    #[error("cannot open the follow socket {}: {source}", .path.display())]
+    Bind {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
 /// Where the sockets live: `$XDG_RUNTIME_DIR/gonogo`, else `$TMPDIR/gonogo-UID`; made 0700 and
 /// refused when another user owns it.
-pub fn dir() -> Result<PathBuf, String> {
+pub fn dir() -> Result<PathBuf, SocketError> {
     let uid = own_uid();
     let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(runtime) => Path::new(&runtime).join("gonogo"),
         None => std::env::temp_dir().join(format!("gonogo-{uid}")),
     };
-    let shown = dir.display().to_string();
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => {
+        Err(source) => {
             let parent = dir
                 .parent()
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
-            return Err(format!(
-                "cannot make {shown}: {e}\n  help: {parent} (XDG_RUNTIME_DIR, or the temp \
-                 directory) must exist and be writable: set XDG_RUNTIME_DIR to your runtime \
-                 directory, e.g. /run/user/{uid}"
-            ));
+            return Err(SocketError::MakeDir {
+                dir,
+                parent,
+                uid,
+                source,
+            });
         }
     }
-    let meta = std::fs::symlink_metadata(&dir).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let meta = match std::fs::symlink_metadata(&dir) {
+        Ok(meta) => meta,
+        Err(source) => return Err(SocketError::ReadDir { dir, source }),
+    };
     if !meta.is_dir() || meta.uid() != uid {
-        return Err(format!(
-            "{shown} is not a directory of this user: refusing to use it"
-        ));
+        return Err(SocketError::NotOwn { dir });
     }
-    if meta.mode() & 0o077 != 0 {
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("cannot make {shown} private (0700): {e}"))?;
+    if meta.mode() & 0o077 != 0
+        && let Err(source) = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+    {
+        return Err(SocketError::Private {
+            path: dir,
+            mode: "0700",
+            source,
+        });
     }
     Ok(dir)
 }
@@ -134,17 +175,24 @@ pub fn serve(
     records: broadcast::Sender<Arc<str>>,
     events: mpsc::Sender<EventKind>,
     inputs: mpsc::Sender<crate::runtime::Input>,
-) -> Result<Server, String> {
+) -> Result<Server, SocketError> {
     let path = dir()?.join(format!("{}.sock", hello.session));
     // A resumed session takes its socket back: one its killed gonogo left, that nobody answers
     // on, is replaced (one that answers is another live gonogo's: left alone).
     if path.exists() && std::os::unix::net::UnixStream::connect(&path).is_err() {
         let _ = std::fs::remove_file(&path);
     }
-    let listener = tokio::net::UnixListener::bind(&path)
-        .map_err(|e| format!("cannot open the follow socket {}: {e}", path.display()))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| format!("cannot make {} private (0600): {e}", path.display()))?;
+    let listener = match tokio::net::UnixListener::bind(&path) {
+        Ok(listener) => listener,
+        Err(source) => return Err(SocketError::Bind { path, source }),
+    };
+    if let Err(source) = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)) {
+        return Err(SocketError::Private {
+            path,
+            mode: "0600",
+            source,
+        });
+    }
     let hello = Arc::new(hello);
     let accept = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {

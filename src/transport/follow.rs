@@ -12,6 +12,7 @@ use russh::ChannelMsg;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
+use super::error::ExecError;
 use super::ssh::{Connection, ExecEnd};
 use super::{Link, LinkKind, script};
 use crate::engine::Stream;
@@ -32,7 +33,7 @@ impl Link {
         text: &str,
         sink: Sink<'_>,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<ExecEnd, String> {
+    ) -> Result<ExecEnd, ExecError> {
         match &self.kind {
             LinkKind::Local { place } => local(place.as_deref(), text.as_bytes(), sink, stop).await,
             LinkKind::Ssh { session, .. } => {
@@ -59,7 +60,7 @@ async fn over_ssh(
     text: &[u8],
     sink: Sink<'_>,
     stop: &mut watch::Receiver<bool>,
-) -> Result<ExecEnd, String> {
+) -> Result<ExecEnd, ExecError> {
     let Some(channel) = connection.start(script::SHELL, text).await? else {
         return Ok(ExecEnd::Lost);
     };
@@ -117,7 +118,7 @@ async fn local(
     text: &[u8],
     sink: Sink<'_>,
     stop: &mut watch::Receiver<bool>,
-) -> Result<ExecEnd, String> {
+) -> Result<ExecEnd, ExecError> {
     let mut child = super::local::shell(place)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -125,13 +126,10 @@ async fn local(
         .process_group(0)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start sh: {e}"))?;
+        .map_err(ExecError::Spawn)?;
     let mut stdin = child.stdin.take();
     if let Some(input) = stdin.as_mut() {
-        input
-            .write_all(text)
-            .await
-            .map_err(|e| format!("cannot pass the script to sh: {e}"))?;
+        input.write_all(text).await.map_err(ExecError::Feed)?;
     }
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");
@@ -157,7 +155,7 @@ async fn local(
         }
     }
     let status = match tokio::time::timeout(STOP_WAIT, child.wait()).await {
-        Ok(status) => status.map_err(|e| e.to_string())?,
+        Ok(status) => status.map_err(ExecError::Wait)?,
         Err(_) => {
             // Its watchdog did not end it: the whole group goes, as a last resort.
             if let Some(pid) = child.id() {
@@ -166,7 +164,7 @@ async fn local(
                     .status()
                     .await;
             }
-            child.wait().await.map_err(|e| e.to_string())?
+            child.wait().await.map_err(ExecError::Wait)?
         }
     };
     Ok(match status.code() {

@@ -45,19 +45,19 @@ pub async fn exec(
     place: Option<&LocalPlace>,
     script: &[u8],
     chunks: super::Chunks,
-) -> Result<ExecEnd, String> {
+) -> Result<ExecEnd, super::error::ExecError> {
     let mut child = shell(place)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start sh: {e}"))?;
+        .map_err(super::error::ExecError::Spawn)?;
     let mut stdin = child.stdin.take().expect("piped stdin");
     stdin
         .write_all(script)
         .await
-        .map_err(|e| format!("cannot pass the script to sh: {e}"))?;
+        .map_err(super::error::ExecError::Feed)?;
     drop(stdin);
     let mut out = child.stdout.take().expect("piped stdout");
     let mut err = child.stderr.take().expect("piped stderr");
@@ -75,7 +75,7 @@ pub async fn exec(
             },
         }
     }
-    let status = child.wait().await.map_err(|e| e.to_string())?;
+    let status = child.wait().await.map_err(super::error::ExecError::Wait)?;
     Ok(match status.code() {
         Some(code) => ExecEnd::Exited(code as u32),
         None => ExecEnd::Signalled("killed by a signal".into()),

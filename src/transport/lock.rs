@@ -192,6 +192,18 @@ rm -f "$t.leftovers""#,
     )
 }
 
+/// Why the lock could not be taken, confirmed or released (not that another session holds it:
+/// that is a [`LockOutcome`]).
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(transparent)]
+    Link(#[from] super::LinkError),
+    #[error("the lock script failed ({end:?}){}", detail(.stderr))]
+    Failed { end: ExecEnd, stderr: String },
+    #[error("unexpected answer from the lock script: {answer:?}{}", detail(.stderr))]
+    Unexpected { answer: String, stderr: String },
+}
+
 /// Whether the lock is still this session's, for a resume: `taken` (it is), `broken` + who
 /// broke it, `held` + whose it is now, or `gone`.
 fn confirm_script(holder: &Holder) -> String {
@@ -213,10 +225,10 @@ else echo gone; fi"#,
 
 /// A resumed session's lock: `Taken` if it is still this session's, else who has it or broke
 /// it. Never takes a lock anew: the session's steps may have been stopped meanwhile.
-pub async fn confirm(link: &Link, holder: &Holder) -> Result<LockOutcome, String> {
+pub async fn confirm(link: &Link, holder: &Holder) -> Result<LockOutcome, LockError> {
     let (end, out, err) = link.answer(&confirm_script(holder)).await?;
     if end != ExecEnd::Exited(0) {
-        return Err(format!("the lock script failed ({end:?}){}", detail(&err)));
+        return Err(LockError::Failed { end, stderr: err });
     }
     let (verdict, rest) = out.split_once('\n').unwrap_or((out.trim(), ""));
     match verdict.trim() {
@@ -226,10 +238,10 @@ pub async fn confirm(link: &Link, holder: &Holder) -> Result<LockOutcome, String
         "gone" => Ok(LockOutcome::Held(
             "nobody now: the lock was removed while gonogo was down (by hand, or the host was reset)".into(),
         )),
-        other => Err(format!(
-            "unexpected answer from the lock script: {other:?}{}",
-            detail(&err)
-        )),
+        other => Err(LockError::Unexpected {
+            answer: other.to_string(),
+            stderr: err.clone(),
+        }),
     }
 }
 
@@ -276,12 +288,12 @@ pub async fn take(
     holder: &Holder,
     break_reason: Option<&str>,
     stop_previous: bool,
-) -> Result<LockOutcome, String> {
+) -> Result<LockOutcome, LockError> {
     let (end, out, err) = link
         .answer(&take_script(holder, break_reason, stop_previous))
         .await?;
     if end != ExecEnd::Exited(0) {
-        return Err(format!("the lock script failed ({end:?}){}", detail(&err)));
+        return Err(LockError::Failed { end, stderr: err });
     }
     let mut lines = out.lines();
     let verdict = lines.next().unwrap_or_default().trim();
@@ -307,17 +319,17 @@ pub async fn take(
                 .unwrap_or_default(),
             holder: describe(&rest.get(1..).unwrap_or_default().join("\n")),
         }),
-        other => Err(format!(
-            "unexpected answer from the lock script: {other:?}{}",
-            detail(&err)
-        )),
+        other => Err(LockError::Unexpected {
+            answer: other.to_string(),
+            stderr: err.clone(),
+        }),
     }
 }
 
-pub async fn release(link: &Link, holder: &Holder) -> Result<Released, String> {
+pub async fn release(link: &Link, holder: &Holder) -> Result<Released, LockError> {
     let (end, out, err) = link.answer(&release_script(holder)).await?;
     if end != ExecEnd::Exited(0) {
-        return Err(format!("the lock script failed ({end:?}){}", detail(&err)));
+        return Err(LockError::Failed { end, stderr: err });
     }
     let mut lines = out.lines();
     let verdict = lines.next().unwrap_or_default().trim().to_string();
@@ -334,9 +346,10 @@ pub async fn release(link: &Link, holder: &Holder) -> Result<Released, String> {
             describe(&info.join("\n"))
         )))
     } else {
-        Err(format!(
-            "unexpected answer from the lock script: {verdict:?}"
-        ))
+        Err(LockError::Unexpected {
+            answer: verdict,
+            stderr: String::new(),
+        })
     }
 }
 

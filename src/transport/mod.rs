@@ -1,6 +1,7 @@
 //! Reaching targets: SSH (russh) or the local shell, behind one `Link` per target that
 //! reconnects with backoff when the connection drops. Drivers only; no release state here.
 
+pub mod error;
 pub mod follow;
 pub mod known_hosts;
 pub mod lines;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::engine::{EventKind, Stream};
+pub use error::{ExecError, LinkError, TunnelError};
 use ssh::{ConnectError, Connection, Endpoint, ExecEnd, SshOptions};
 
 /// How long one of gonogo's short scripts (lock, status, stop) may take on a host.
@@ -95,7 +97,7 @@ impl Link {
 
     /// The first connection, before the release starts. The error is the whole explanation.
     /// Connects; the fingerprint of the host key trusted comes back (none for a local target).
-    pub async fn connect(&self) -> Result<Option<String>, String> {
+    pub async fn connect(&self) -> Result<Option<String>, LinkError> {
         let LinkKind::Ssh {
             endpoint,
             opts,
@@ -106,7 +108,10 @@ impl Link {
         };
         let s = Connection::connect(endpoint, opts)
             .await
-            .map_err(|e| e.explain(endpoint))?;
+            .map_err(|error| LinkError::Connect {
+                error,
+                endpoint: Box::new(endpoint.clone()),
+            })?;
         let host_key = s.host_key.clone();
         *session.lock().await = Some(Arc::new(s));
         Ok(host_key)
@@ -115,7 +120,7 @@ impl Link {
     /// Runs one of gonogo's scripts on the target (see [`script`]), streaming its own output
     /// chunks to `chunks`; what the account's shell printed before the script started is not
     /// passed on. A script that never started is an error that quotes the shell's words.
-    pub async fn exec(&self, body: &str, chunks: Chunks) -> Result<ExecEnd, String> {
+    pub async fn exec(&self, body: &str, chunks: Chunks) -> Result<ExecEnd, LinkError> {
         let text = script::wrap(body);
         let (raw_tx, mut raw) = mpsc::channel::<(Stream, Vec<u8>)>(16);
         let running = async {
@@ -158,7 +163,7 @@ impl Link {
         let (end, begin) = tokio::join!(running, passing);
         match end? {
             ExecEnd::Lost => Ok(ExecEnd::Lost),
-            _ if !begin.started() => Err(begin.explain()),
+            _ if !begin.started() => Err(LinkError::NotStarted(begin.explain())),
             end => Ok(end),
         }
     }
@@ -166,14 +171,18 @@ impl Link {
     /// A byte stream to `host:port` on the target's side: through the SSH connection, or
     /// straight from here for a local target. No reconnect: a probe through a link that is
     /// down fails, and says so.
-    pub async fn tunnel(&self, host: &str, port: u16) -> Result<Box<dyn ByteStream>, String> {
+    pub async fn tunnel(&self, host: &str, port: u16) -> Result<Box<dyn ByteStream>, TunnelError> {
         match &self.kind {
             LinkKind::Local { place } => {
                 let mapped = place.as_ref().map_or(port, |p| p.port(host, port));
                 tokio::net::TcpStream::connect((host, mapped))
                     .await
                     .map(|s| Box::new(s) as Box<dyn ByteStream>)
-                    .map_err(|e| format!("cannot reach {host}:{port}: {e}"))
+                    .map_err(|source| TunnelError::Local {
+                        host: host.to_string(),
+                        port,
+                        source,
+                    })
             }
             LinkKind::Ssh { session, .. } => {
                 let current = session.lock().await.clone();
@@ -182,14 +191,14 @@ impl Link {
                         .tunnel(host, port)
                         .await
                         .map(|s| Box::new(s) as Box<dyn ByteStream>),
-                    _ => Err(format!("the link to {} is down", self.target)),
+                    _ => Err(TunnelError::Down(self.target.clone())),
                 }
             }
         }
     }
 
     /// Runs a short command and returns its stdout, stderr and end.
-    pub async fn output(&self, command: &str) -> Result<(ExecEnd, String, String), String> {
+    pub async fn output(&self, command: &str) -> Result<(ExecEnd, String, String), LinkError> {
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(16);
         let collect = async {
             let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -210,15 +219,14 @@ impl Link {
 
     /// Runs a short script to its end, reconnecting (within the budget) when the link drops:
     /// gonogo's scripts are safe to run again.
-    pub async fn answer(&self, body: &str) -> Result<(ExecEnd, String, String), String> {
+    pub async fn answer(&self, body: &str) -> Result<(ExecEnd, String, String), LinkError> {
         loop {
             let answered = tokio::time::timeout(SCRIPT_TIMEOUT, self.output(body)).await;
             let Ok(answered) = answered else {
-                return Err(format!(
-                    "gonogo's script on {} did not answer within {}",
-                    self.target,
-                    humantime::format_duration(SCRIPT_TIMEOUT)
-                ));
+                return Err(LinkError::NoAnswer {
+                    target: self.target.clone(),
+                    after: SCRIPT_TIMEOUT,
+                });
             };
             match answered? {
                 (ExecEnd::Lost, _, _) => self.reconnect().await?,
@@ -229,7 +237,7 @@ impl Link {
 
     /// Gets the link back after a drop, with backoff; tells the release it was lost and found.
     /// Several runs on one target share one reconnection.
-    pub async fn reconnect(&self) -> Result<(), String> {
+    pub async fn reconnect(&self) -> Result<(), LinkError> {
         let LinkKind::Ssh {
             endpoint,
             opts,
@@ -265,18 +273,21 @@ impl Link {
                 }
                 // A host that now shows another key is not the host we were talking to.
                 Err(
-                    e @ (ConnectError::ChangedHostKey { .. }
+                    error @ (ConnectError::ChangedHostKey { .. }
                     | ConnectError::RevokedHostKey { .. }
                     | ConnectError::Auth { .. }),
                 ) => {
-                    return Err(e.explain(endpoint));
+                    return Err(LinkError::Connect {
+                        error,
+                        endpoint: Box::new(endpoint.clone()),
+                    });
                 }
-                Err(e) if started.elapsed() > self.budget => {
-                    return Err(format!(
-                        "not back after {}: {}",
-                        humantime::format_duration(Duration::from_secs(self.budget.as_secs())),
-                        e.explain(endpoint)
-                    ));
+                Err(error) if started.elapsed() > self.budget => {
+                    return Err(LinkError::NotBack {
+                        budget: Duration::from_secs(self.budget.as_secs()),
+                        error,
+                        endpoint: Box::new(endpoint.clone()),
+                    });
                 }
                 Err(_) => {
                     tokio::time::sleep(delay).await;

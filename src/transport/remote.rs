@@ -242,10 +242,10 @@ async fn attach(
         };
         let (end, ()) = tokio::join!(link.exec(&script, tx), stream_lines);
         match end {
-            Err(error) => break End::Lost(error),
+            Err(error) => break End::Lost(error.to_string()),
             Ok(ExecEnd::Lost) => {
                 if let Err(error) = link.reconnect().await {
-                    break End::Lost(error);
+                    break End::Lost(error.to_string());
                 }
             }
             Ok(ExecEnd::Exited(code)) if code != ASK_STATUS => break End::Exited(code as i32),
@@ -300,7 +300,7 @@ const NO_RUN: &str =
 async fn confirm(link: &Link, holder: &Holder, run: &RunId) -> Option<End> {
     let script = status_script(holder, run);
     let out = match link.answer(&script).await {
-        Err(error) => return Some(End::Lost(error)),
+        Err(error) => return Some(End::Lost(error.to_string())),
         Ok((_, out, _)) => out,
     };
     let (verdict, rest) = out.split_once('\n').unwrap_or((out.trim(), ""));
@@ -336,7 +336,10 @@ pub async fn stop(
 ) {
     let script = cancel_script(&holder, &run);
     let kind = match link.answer(&script).await {
-        Err(error) => EventKind::StopFailed { run, error },
+        Err(error) => EventKind::StopFailed {
+            run,
+            error: error.to_string(),
+        },
         Ok((_, out, err)) => stopped(run, out.trim(), err.trim()),
     };
     let _ = events.send(kind).await;

@@ -375,7 +375,7 @@ impl Connection {
         &self,
         command: &str,
         stdin: &[u8],
-    ) -> Result<Option<russh::Channel<client::Msg>>, String> {
+    ) -> Result<Option<russh::Channel<client::Msg>>, super::error::ExecError> {
         let starting = async {
             let channel = self.open_session().await?;
             channel.exec(true, command).await?;
@@ -385,7 +385,10 @@ impl Connection {
         match tokio::time::timeout(self.answer_timeout, starting).await {
             Ok(Ok(channel)) => Ok(Some(channel)),
             Ok(Err(_)) if self.handle.is_closed() => Ok(None),
-            Ok(Err(e)) => Err(format!("{}: {e}", self.address)),
+            Ok(Err(source)) => Err(super::error::ExecError::Channel {
+                address: self.address.clone(),
+                source,
+            }),
             Err(_) => {
                 let _ = tokio::time::timeout(Duration::from_secs(1), self.close()).await;
                 Ok(None)
@@ -424,7 +427,7 @@ impl Connection {
         command: &str,
         stdin: &[u8],
         chunks: super::Chunks,
-    ) -> Result<ExecEnd, String> {
+    ) -> Result<ExecEnd, super::error::ExecError> {
         let Some(mut channel) = self.start(command, stdin).await? else {
             return Ok(ExecEnd::Lost);
         };
@@ -458,21 +461,24 @@ impl Connection {
         &self,
         host: &str,
         port: u16,
-    ) -> Result<russh::ChannelStream<russh::client::Msg>, String> {
+    ) -> Result<russh::ChannelStream<russh::client::Msg>, super::error::TunnelError> {
         let opening = self
             .handle
             .channel_open_direct_tcpip(host, u32::from(port), "127.0.0.1", 0);
         match tokio::time::timeout(self.answer_timeout, opening).await {
             Ok(Ok(channel)) => Ok(channel.into_stream()),
-            Ok(Err(e)) => Err(format!(
-                "cannot reach {host}:{port} through {}: {e}",
-                self.address
-            )),
-            Err(_) => Err(format!(
-                "{} did not open a tunnel to {host}:{port} within {}",
-                self.address,
-                humantime::format_duration(self.answer_timeout)
-            )),
+            Ok(Err(source)) => Err(super::error::TunnelError::Channel {
+                host: host.to_string(),
+                port,
+                address: self.address.clone(),
+                source,
+            }),
+            Err(_) => Err(super::error::TunnelError::NoAnswer {
+                host: host.to_string(),
+                port,
+                address: self.address.clone(),
+                after: self.answer_timeout,
+            }),
         }
     }
 

@@ -32,8 +32,23 @@ pub struct ClientConfig {
     pub warnings: Vec<String>,
 }
 
+/// The ssh config could not be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Parse {
+        path: std::path::PathBuf,
+        source: ssh2_config::SshParserError,
+    },
+}
+
 /// `~/.ssh/config` (or the profile's `[ssh] config`), if there is one.
-pub fn load(path: Option<&str>) -> Result<Option<ClientConfig>, String> {
+pub fn load(path: Option<&str>) -> Result<Option<ClientConfig>, ConfigError> {
     let path = match path {
         Some(p) => expand_home(p),
         None => match home() {
@@ -44,7 +59,7 @@ pub fn load(path: Option<&str>) -> Result<Option<ClientConfig>, String> {
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(source) => return Err(ConfigError::Read { path, source }),
     };
     let (text, match_lines) = skip_match_blocks(&text);
     let warnings = match_lines
@@ -61,9 +76,10 @@ pub fn load(path: Option<&str>) -> Result<Option<ClientConfig>, String> {
         config = config.home_dir(h);
     }
     let rules = ParseRule::ALLOW_UNKNOWN_FIELDS | ParseRule::ALLOW_UNSUPPORTED_FIELDS;
-    let config = config
-        .parse(&mut BufReader::new(text.as_bytes()), rules)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let config = match config.parse(&mut BufReader::new(text.as_bytes()), rules) {
+        Ok(config) => config,
+        Err(source) => return Err(ConfigError::Parse { path, source }),
+    };
     Ok(Some(ClientConfig { config, warnings }))
 }
 

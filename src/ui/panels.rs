@@ -191,6 +191,16 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
         .or(pending)
         .or(rolling_back.then_some(" ROLLING BACK "));
     let mut spans = Vec::new();
+    // The session is no longer recorded: said first, and for as long as the cockpit is open.
+    if let Some(failed) = &release.journal_failed {
+        spans.push(Span::styled(
+            format!(" {} ", crate::text::printable(&failed.said())),
+            theme
+                .fg(Color::Red)
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(" "));
+    }
     if let Some(why) = &release.halted {
         spans.push(Span::styled(
             format!(" {why} "),

@@ -25,18 +25,33 @@ const ADDRESSES: [&str; 3] = [
     r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b",
 ];
 
+/// A `--mask` that is not a regex (or masks that together make too big a one).
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    #[error("--mask {mask:?} is not a regex: {source}")]
+    NotARegex { mask: String, source: regex::Error },
+    #[error("{0}")]
+    TooBig(#[source] regex::Error),
+}
+
+fn checked(mask: &str) -> Result<(), MaskError> {
+    Regex::new(mask)
+        .map(drop)
+        .map_err(|source| MaskError::NotARegex {
+            mask: mask.to_string(),
+            source,
+        })
+}
+
 /// `--mask` patterns, checked before anything starts.
-pub fn check_masks(masks: &[String]) -> Result<(), String> {
-    for m in masks {
-        Regex::new(m).map_err(|err| format!("--mask {m:?} is not a regex: {err}"))?;
-    }
-    Ok(())
+pub fn check_masks(masks: &[String]) -> Result<(), MaskError> {
+    masks.iter().try_for_each(|m| checked(m))
 }
 
 impl Presenter {
     /// Masks the addresses of the plan's targets, IP and e-mail addresses, and `extra`
     /// (regexes; a wrong one is an error that names it).
-    pub fn new(plan: &ReleasePlan, extra: &[String]) -> Result<Self, String> {
+    pub fn new(plan: &ReleasePlan, extra: &[String]) -> Result<Self, MaskError> {
         let mut parts: Vec<String> = ADDRESSES.iter().map(|p| (*p).to_string()).collect();
         for t in &plan.targets {
             // `user@host:port`: the host is what tells; local targets have none.
@@ -47,10 +62,10 @@ impl Presenter {
             }
         }
         for e in extra {
-            Regex::new(e).map_err(|err| format!("--mask {e:?} is not a regex: {err}"))?;
+            checked(e)?;
             parts.push(format!("(?:{e})"));
         }
-        let mask = Regex::new(&parts.join("|")).map_err(|e| e.to_string())?;
+        let mask = Regex::new(&parts.join("|")).map_err(MaskError::TooBig)?;
         Ok(Presenter { mask })
     }
 
@@ -149,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_wrong_mask_is_refused_with_its_text() {
-        let err = check_masks(&["(".into()]).expect_err("refused");
+        let err = check_masks(&["(".into()]).expect_err("refused").to_string();
         assert!(err.starts_with("--mask \"(\" is not a regex"), "{err}");
     }
 }

@@ -176,6 +176,7 @@ fn release_event() -> impl Strategy<Value = EventKind> {
                 attempts,
             }
         }),
+        (text(), text()).prop_map(|(path, error)| EventKind::JournalFailed { path, error }),
         // A second start, with another plan, arrives mid-release.
         Just(EventKind::Started {
             session: "s2".into(),
@@ -337,6 +338,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::FollowerDown { .. } => "follower_down",
         EventKind::FollowerUp { .. } => "follower_up",
         EventKind::NotifyFailed { .. } => "notify_failed",
+        EventKind::JournalFailed { .. } => "journal_failed",
     }
 }
 
@@ -370,8 +372,8 @@ fn timer_or_decision(kind: &EventKind) -> Option<&'static str> {
     }
 }
 
-/// 33 kinds, 6 timers, 13 decisions.
-const EVERY: usize = 33 + 6 + 13;
+/// 34 kinds, 6 timers, 13 decisions.
+const EVERY: usize = 34 + 6 + 13;
 
 #[test]
 fn the_generator_makes_every_event_kind_timer_and_decision() {

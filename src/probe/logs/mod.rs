@@ -114,7 +114,7 @@ pub async fn follow(
             break;
         }
         let error = match &end {
-            Err(e) => e.clone(),
+            Err(e) => e.to_string(),
             Ok(ExecEnd::Lost) => "the connection dropped".to_string(),
             Ok(_) if !begin.started() => begin.explain(),
             Ok(ExecEnd::Exited(code)) => format!("its command ended (exit {code})"),

@@ -49,11 +49,11 @@ impl MetricQueries {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MetricsError {
     #[error("metric selector {0}")]
-    Selector(String),
+    Selector(#[from] selector::SelectorError),
     #[error("line {line} of the metrics page: {problem}: {text}")]
     Page {
         line: usize,
-        problem: String,
+        problem: text::SampleError,
         text: String,
     },
 }
@@ -165,7 +165,7 @@ pub fn scrape_values(text: &str, queries: &MetricQueries) -> Result<Scrape, Metr
         {
             let le = text::parse_value(sample.label("le")).ok_or_else(|| MetricsError::Page {
                 line: n + 1,
-                problem: "a histogram bucket needs a numeric le label".into(),
+                problem: text::SampleError::BucketWithoutLe,
                 text: line.chars().take(200).collect(),
             })?;
             let buckets = histograms

@@ -5,7 +5,7 @@ use std::fmt;
 
 use regex::Regex;
 
-use super::text::{Label, Sample, next_label, quoted};
+use super::text::{Label, Sample, SampleError, next_label, quoted};
 
 #[derive(Debug, Clone)]
 pub struct Selector {
@@ -30,30 +30,64 @@ enum MatchOp {
     NotMatches(Regex),
 }
 
+/// What is wrong with a series selector, and what would be right.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SelectorError {
+    #[error("{0:?} does not start with a metric name (like http_requests_total)")]
+    NoName(String),
+    #[error("{text:?}: {problem}")]
+    Matchers { text: String, problem: MatcherError },
+    #[error("{text:?}: unexpected {rest:?} after the selector; write name{{label=\"value\"}}")]
+    After { text: String, rest: String },
+}
+
+/// A selector's `{label OP "value", ...}` that does not read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MatcherError {
+    #[error(transparent)]
+    Label(#[from] SampleError),
+    #[error("expected =, !=, =~ or !~ after {0}")]
+    NoOperator(String),
+    #[error("expected a quoted value after {label}{op}")]
+    NoValue { label: String, op: String },
+    #[error("{label}{op}{value:?} is not a valid regex: {source}")]
+    Regex {
+        label: String,
+        op: String,
+        value: String,
+        source: regex::Error,
+    },
+    #[error("expected ',' or '}}' after the matcher on {0}")]
+    NoSeparator(String),
+}
+
 impl Selector {
     /// Parses `name{label OP "value", ...}`; the error says what is wrong and what would be
     /// right, for `gonogo check`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, SelectorError> {
         let trimmed = text.trim();
         let end = trimmed
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
             .unwrap_or(trimmed.len());
         let (name, mut rest) = trimmed.split_at(end);
         if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-            return Err(format!(
-                "{text:?} does not start with a metric name (like http_requests_total)"
-            ));
+            return Err(SelectorError::NoName(text.to_string()));
         }
         let mut matchers = Vec::new();
         rest = rest.trim_start();
         if let Some(inner) = rest.strip_prefix('{') {
-            rest = parse_matchers(inner, &mut matchers).map_err(|e| format!("{text:?}: {e}"))?;
+            rest = parse_matchers(inner, &mut matchers).map_err(|problem| {
+                SelectorError::Matchers {
+                    text: text.to_string(),
+                    problem,
+                }
+            })?;
         }
         if !rest.trim().is_empty() {
-            return Err(format!(
-                "{text:?}: unexpected {:?} after the selector; write name{{label=\"value\"}}",
-                rest.trim()
-            ));
+            return Err(SelectorError::After {
+                text: text.to_string(),
+                rest: rest.trim().to_string(),
+            });
         }
         Ok(Self {
             text: trimmed.to_string(),
@@ -83,7 +117,10 @@ impl fmt::Display for Selector {
     }
 }
 
-fn parse_matchers<'a>(mut rest: &'a str, matchers: &mut Vec<Matcher>) -> Result<&'a str, String> {
+fn parse_matchers<'a>(
+    mut rest: &'a str,
+    matchers: &mut Vec<Matcher>,
+) -> Result<&'a str, MatcherError> {
     loop {
         let (label, after) = match next_label(rest)? {
             Label::End(after) => return Ok(after),
@@ -93,15 +130,23 @@ fn parse_matchers<'a>(mut rest: &'a str, matchers: &mut Vec<Matcher>) -> Result<
         let (op, after) = ["=~", "!~", "!=", "="]
             .iter()
             .find_map(|op| after.strip_prefix(op).map(|a| (*op, a)))
-            .ok_or_else(|| format!("expected =, !=, =~ or !~ after {label}"))?;
+            .ok_or_else(|| MatcherError::NoOperator(label.to_string()))?;
         let after = after.trim_start();
         let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'');
-        let (value, after) = quote
-            .and_then(|q| quoted(after, q))
-            .ok_or_else(|| format!("expected a quoted value after {label}{op}"))?;
+        let (value, after) =
+            quote
+                .and_then(|q| quoted(after, q))
+                .ok_or_else(|| MatcherError::NoValue {
+                    label: label.to_string(),
+                    op: op.to_string(),
+                })?;
         let anchored = || {
-            Regex::new(&format!("^(?:{value})$"))
-                .map_err(|e| format!("{label}{op}{value:?} is not a valid regex: {e}"))
+            Regex::new(&format!("^(?:{value})$")).map_err(|source| MatcherError::Regex {
+                label: label.to_string(),
+                op: op.to_string(),
+                value: value.to_string(),
+                source,
+            })
         };
         let op = match op {
             "=" => MatchOp::Equal(value.into_owned()),
@@ -117,7 +162,7 @@ fn parse_matchers<'a>(mut rest: &'a str, matchers: &mut Vec<Matcher>) -> Result<
         if let Some(after) = rest.strip_prefix(',') {
             rest = after;
         } else if !rest.starts_with('}') {
-            return Err(format!("expected ',' or '}}' after the matcher on {label}"));
+            return Err(MatcherError::NoSeparator(label.to_string()));
         }
     }
 }
@@ -167,7 +212,7 @@ mod tests {
             ("x{status=\"5\"", "expected ',' or '}'"),
             ("x y", "unexpected \"y\""),
         ] {
-            let err = Selector::parse(text).unwrap_err();
+            let err = Selector::parse(text).unwrap_err().to_string();
             assert!(err.contains(said), "{text}: {err}");
         }
     }

@@ -6,6 +6,32 @@
 
 use std::borrow::Cow;
 
+/// What a sample line (or a selector's labels, read the same way) has where something else was
+/// expected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SampleError {
+    #[error("expected a metric name")]
+    NoName,
+    #[error("expected a value after the series")]
+    NoValue,
+    #[error("{0:?} is not a number")]
+    NotANumber(String),
+    #[error("{0:?} is not a timestamp")]
+    NotATimestamp(String),
+    #[error("unexpected {0:?} after the timestamp")]
+    AfterTimestamp(String),
+    #[error("expected a label name or '}}'")]
+    NoLabelName,
+    #[error("expected '=' after label {0}")]
+    NoEquals(String),
+    #[error("expected a quoted value for label {0}")]
+    NoQuotedValue(String),
+    #[error("expected ',' or '}}' after label {0}")]
+    NoSeparator(String),
+    #[error("a histogram bucket needs a numeric le label")]
+    BucketWithoutLe,
+}
+
 /// One sample: `name{label="value",...} value [timestamp] [# exemplar]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<'a> {
@@ -38,11 +64,11 @@ pub fn sample_name(line: &str) -> Option<&str> {
 }
 
 /// Parses one sample line. The error says what was expected, for the scrape's error message.
-pub fn parse_sample(line: &str) -> Result<Sample<'_>, String> {
+pub fn parse_sample(line: &str) -> Result<Sample<'_>, SampleError> {
     let line = line.trim();
     let name = sample_name(line).unwrap_or_default();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
-        return Err("expected a metric name".into());
+        return Err(SampleError::NoName);
     }
     let mut rest = &line[name.len()..];
     let mut labels = Vec::new();
@@ -50,17 +76,17 @@ pub fn parse_sample(line: &str) -> Result<Sample<'_>, String> {
         rest = parse_labels(inner, &mut labels)?;
     }
     let mut fields = rest.split_whitespace();
-    let value = fields.next().ok_or("expected a value after the series")?;
-    let value = parse_value(value).ok_or_else(|| format!("{value:?} is not a number"))?;
+    let value = fields.next().ok_or(SampleError::NoValue)?;
+    let value = parse_value(value).ok_or_else(|| SampleError::NotANumber(value.to_string()))?;
     match fields.next() {
         None => {}
         Some(exemplar) if exemplar.starts_with('#') => {}
         Some(timestamp) => {
             if timestamp.parse::<f64>().is_err() {
-                return Err(format!("{timestamp:?} is not a timestamp"));
+                return Err(SampleError::NotATimestamp(timestamp.to_string()));
             }
             if let Some(extra) = fields.next().filter(|f| !f.starts_with('#')) {
-                return Err(format!("unexpected {extra:?} after the timestamp"));
+                return Err(SampleError::AfterTimestamp(extra.to_string()));
             }
         }
     }
@@ -87,7 +113,7 @@ pub(super) enum Label<'a> {
 
 /// Reads past whitespace to the closing brace or the next label name (a selector's matchers
 /// and a sample's labels are written the same way).
-pub(super) fn next_label(rest: &str) -> Result<Label<'_>, String> {
+pub(super) fn next_label(rest: &str) -> Result<Label<'_>, SampleError> {
     let rest = rest.trim_start();
     if let Some(after) = rest.strip_prefix('}') {
         return Ok(Label::End(after));
@@ -97,7 +123,7 @@ pub(super) fn next_label(rest: &str) -> Result<Label<'_>, String> {
         .unwrap_or(rest.len());
     let (name, after) = rest.split_at(end);
     if name.is_empty() {
-        return Err("expected a label name or '}'".into());
+        return Err(SampleError::NoLabelName);
     }
     Ok(Label::Named(name, after))
 }
@@ -106,7 +132,7 @@ pub(super) fn next_label(rest: &str) -> Result<Label<'_>, String> {
 fn parse_labels<'a>(
     mut rest: &'a str,
     labels: &mut Vec<(&'a str, Cow<'a, str>)>,
-) -> Result<&'a str, String> {
+) -> Result<&'a str, SampleError> {
     loop {
         let (name, after) = match next_label(rest)? {
             Label::End(after) => return Ok(after),
@@ -115,15 +141,15 @@ fn parse_labels<'a>(
         let after = after
             .trim_start()
             .strip_prefix('=')
-            .ok_or_else(|| format!("expected '=' after label {name}"))?;
+            .ok_or_else(|| SampleError::NoEquals(name.to_string()))?;
         let (value, after) = quoted(after.trim_start(), '"')
-            .ok_or_else(|| format!("expected a quoted value for label {name}"))?;
+            .ok_or_else(|| SampleError::NoQuotedValue(name.to_string()))?;
         labels.push((name, value));
         rest = after.trim_start();
         if let Some(after) = rest.strip_prefix(',') {
             rest = after;
         } else if !rest.starts_with('}') {
-            return Err(format!("expected ',' or '}}' after label {name}"));
+            return Err(SampleError::NoSeparator(name.to_string()));
         }
     }
 }
@@ -186,7 +212,7 @@ mod tests {
             ("requests 1 later", "\"later\" is not a timestamp"),
             ("9lives 1", "expected a metric name"),
         ] {
-            let err = parse_sample(line).unwrap_err();
+            let err = parse_sample(line).unwrap_err().to_string();
             assert!(err.contains(said), "{line}: {err}");
         }
     }

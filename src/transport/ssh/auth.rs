@@ -245,17 +245,26 @@ pub(super) async fn authenticate<H: client::Handler>(
     })
 }
 
-pub(super) fn load_key(path: &Path, opts: &SshOptions) -> Result<Arc<PrivateKey>, String> {
+/// Why an identity file could not be offered: a note in the authentication error.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum KeyError {
+    #[error(
+        "encrypted and no terminal to ask its passphrase: add it to the agent with ssh-add {}",
+        .0.display()
+    )]
+    Encrypted(PathBuf),
+    #[error("{0}")]
+    Unreadable(#[source] russh::keys::Error),
+}
+
+pub(super) fn load_key(path: &Path, opts: &SshOptions) -> Result<Arc<PrivateKey>, KeyError> {
     match russh::keys::load_secret_key(path, None) {
         Ok(key) => Ok(Arc::new(key)),
         Err(russh::keys::Error::KeyIsEncrypted) if opts.unlocked.contains_key(path) => {
             Ok(opts.unlocked[path].clone())
         }
-        Err(russh::keys::Error::KeyIsEncrypted) => Err(format!(
-            "encrypted and no terminal to ask its passphrase: add it to the agent with ssh-add {}",
-            path.display()
-        )),
-        Err(e) => Err(e.to_string()),
+        Err(russh::keys::Error::KeyIsEncrypted) => Err(KeyError::Encrypted(path.to_path_buf())),
+        Err(e) => Err(KeyError::Unreadable(e)),
     }
 }
 
