@@ -152,6 +152,143 @@ impl LiveDrivers {
     }
 }
 
+impl LiveDrivers {
+    /// The rollback's steps, as the engine planned them from what ran: each one's real command.
+    fn plan_rollback(&mut self, origins: Vec<Origin>) {
+        let session = &mut self.session;
+        session.work.retain(|(list, _), _| *list == StepList::Main);
+        for (i, origin) in origins.into_iter().enumerate() {
+            let work = match origin {
+                Origin::Undo { step } => session.undo_work.get(&step),
+                Origin::Rollback { index } => session.rollback_work.get(&index),
+            };
+            if let Some(work) = work {
+                session.work.insert((StepList::Rollback, i), work.clone());
+            }
+        }
+    }
+
+    fn connect(&mut self, target: String, events: mpsc::Sender<EventKind>) {
+        let link = self.link(&target);
+        let redactor = self.session.redactor.clone();
+        tokio::spawn(async move {
+            let kind = match link.connect().await {
+                Ok(host_key) => {
+                    if let Some(fingerprint) = host_key {
+                        let trusted = EventKind::HostKeyTrusted {
+                            target: target.clone(),
+                            fingerprint,
+                        };
+                        let _ = events.send(trusted).await;
+                    }
+                    EventKind::Connected { target }
+                }
+                // A secret used in a host or user name is not shown in the error either.
+                Err(error) => EventKind::ConnectFailed {
+                    target,
+                    error: redactor.mask(error.to_string()),
+                },
+            };
+            let _ = events.send(kind).await;
+        });
+    }
+
+    fn take_lock(&mut self, target: String, events: mpsc::Sender<EventKind>) {
+        let link = self.link(&target);
+        let holder = self.session.holder.clone();
+        let reason = self.session.break_lock.clone();
+        let stop = self.session.stop_previous;
+        self.chore(async move {
+            let kind = match lock::take(&link, &holder, reason.as_deref(), stop).await {
+                Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
+                Ok(LockOutcome::Held(holder)) => EventKind::LockRefused { target, holder },
+                Ok(LockOutcome::Broken { holder, leftovers }) => EventKind::LockBroken {
+                    target,
+                    holder,
+                    reason: reason.unwrap_or_default(),
+                    leftovers,
+                },
+                Ok(LockOutcome::StillRunning { holder, running }) => {
+                    EventKind::LockRefused {
+                        target,
+                        holder: format!(
+                            "{holder}, whose steps still run there: {}; not breaking it (--stop-previous stops them first)",
+                            running.join(", ")
+                        ),
+                    }
+                }
+                Err(error) => lock_failed(target, &error),
+            };
+            let _ = events.send(kind).await;
+        });
+    }
+
+    /// A resumed session's lock: still its own?
+    fn confirm_lock(&mut self, target: String, events: mpsc::Sender<EventKind>) {
+        let link = self.link(&target);
+        let holder = self.session.holder.clone();
+        self.chore(async move {
+            let kind = match lock::confirm(&link, &holder).await {
+                Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
+                Ok(LockOutcome::Held(holder) | LockOutcome::Broken { holder, .. }) => {
+                    EventKind::LockRefused { target, holder }
+                }
+                Ok(LockOutcome::StillRunning { holder, .. }) => {
+                    EventKind::LockRefused { target, holder }
+                }
+                Err(error) => lock_failed(target, &error),
+            };
+            let _ = events.send(kind).await;
+        });
+    }
+
+    fn release_locks(&mut self, targets: &[String], events: mpsc::Sender<EventKind>) {
+        let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
+        let holder = self.session.holder.clone();
+        self.chore(async move {
+            let releases = links.iter().map(|link| release_lock(link, &holder));
+            let answers = futures::future::join_all(releases).await;
+            let (mut released, mut kept) = (Vec::new(), Vec::new());
+            for (link, answer) in links.iter().zip(answers) {
+                match answer {
+                    Ok(()) => released.push(link.target.clone()),
+                    Err(why) => kept.push(KeptLock {
+                        target: link.target.clone(),
+                        remove: holder.remove_command(&link.target),
+                        why: why.to_string(),
+                    }),
+                }
+            }
+            let _ = events
+                .send(EventKind::LocksReleased { released, kept })
+                .await;
+        });
+    }
+
+    fn start_run(&mut self, run: RunId, started: bool, events: mpsc::Sender<EventKind>) {
+        let link = self.link(&run.target);
+        let redactor = self.session.redactor.clone();
+        match self.work(&run) {
+            Work::Command(command) => {
+                let holder = self.session.holder.clone();
+                let task = remote::drive(
+                    link,
+                    holder,
+                    (run.clone(), started),
+                    command,
+                    redactor,
+                    events,
+                );
+                self.spawn(Task::Run(run), task);
+            }
+            Work::Probe(probe) => {
+                let task = check::drive(link, run.clone(), probe, redactor, events);
+                self.spawn(Task::Run(run), task);
+            }
+        }
+    }
+}
+
 impl Drivers for LiveDrivers {
     fn mask(&self, text: String) -> String {
         self.session.redactor.mask(text)
@@ -160,19 +297,7 @@ impl Drivers for LiveDrivers {
     fn effect(&mut self, effect: Effect) {
         let events = self.events.clone();
         match effect {
-            Effect::RollbackPlanned { origins } => {
-                let session = &mut self.session;
-                session.work.retain(|(list, _), _| *list == StepList::Main);
-                for (i, origin) in origins.into_iter().enumerate() {
-                    let work = match origin {
-                        Origin::Undo { step } => session.undo_work.get(&step),
-                        Origin::Rollback { index } => session.rollback_work.get(&index),
-                    };
-                    if let Some(work) = work {
-                        session.work.insert((StepList::Rollback, i), work.clone());
-                    }
-                }
-            }
+            Effect::RollbackPlanned { origins } => self.plan_rollback(origins),
             Effect::StartProbes => {
                 let session = &self.session;
                 self.probes = session
@@ -184,120 +309,11 @@ impl Drivers for LiveDrivers {
                     probe.abort();
                 }
             }
-            Effect::Connect { target } => {
-                let link = self.link(&target);
-                let redactor = self.session.redactor.clone();
-                tokio::spawn(async move {
-                    let kind = match link.connect().await {
-                        Ok(host_key) => {
-                            if let Some(fingerprint) = host_key {
-                                let trusted = EventKind::HostKeyTrusted {
-                                    target: target.clone(),
-                                    fingerprint,
-                                };
-                                let _ = events.send(trusted).await;
-                            }
-                            EventKind::Connected { target }
-                        }
-                        // A secret used in a host or user name is not shown in the error either.
-                        Err(error) => EventKind::ConnectFailed {
-                            target,
-                            error: redactor.mask(error.to_string()),
-                        },
-                    };
-                    let _ = events.send(kind).await;
-                });
-            }
-            Effect::TakeLock { target } => {
-                let link = self.link(&target);
-                let holder = self.session.holder.clone();
-                let reason = self.session.break_lock.clone();
-                let stop = self.session.stop_previous;
-                self.chore(async move {
-                    let kind = match lock::take(&link, &holder, reason.as_deref(), stop).await {
-                        Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
-                        Ok(LockOutcome::Held(holder)) => EventKind::LockRefused { target, holder },
-                        Ok(LockOutcome::Broken { holder, leftovers }) => EventKind::LockBroken {
-                            target,
-                            holder,
-                            reason: reason.unwrap_or_default(),
-                            leftovers,
-                        },
-                        Ok(LockOutcome::StillRunning { holder, running }) => {
-                            EventKind::LockRefused {
-                                target,
-                                holder: format!(
-                                    "{holder}, whose steps still run there: {}; not breaking it (--stop-previous stops them first)",
-                                    running.join(", ")
-                                ),
-                            }
-                        }
-                        Err(error) => lock_failed(target, &error),
-                    };
-                    let _ = events.send(kind).await;
-                });
-            }
-            Effect::ConfirmLock { target } => {
-                let link = self.link(&target);
-                let holder = self.session.holder.clone();
-                self.chore(async move {
-                    let kind = match lock::confirm(&link, &holder).await {
-                        Ok(LockOutcome::Taken) => EventKind::LockTaken { target },
-                        Ok(LockOutcome::Held(holder) | LockOutcome::Broken { holder, .. }) => {
-                            EventKind::LockRefused { target, holder }
-                        }
-                        Ok(LockOutcome::StillRunning { holder, .. }) => {
-                            EventKind::LockRefused { target, holder }
-                        }
-                        Err(error) => lock_failed(target, &error),
-                    };
-                    let _ = events.send(kind).await;
-                });
-            }
-            Effect::ReleaseLocks { targets } => {
-                let links: Vec<Arc<Link>> = targets.iter().map(|t| self.link(t)).collect();
-                let holder = self.session.holder.clone();
-                self.chore(async move {
-                    let releases = links.iter().map(|link| release_lock(link, &holder));
-                    let answers = futures::future::join_all(releases).await;
-                    let (mut released, mut kept) = (Vec::new(), Vec::new());
-                    for (link, answer) in links.iter().zip(answers) {
-                        match answer {
-                            Ok(()) => released.push(link.target.clone()),
-                            Err(why) => kept.push(KeptLock {
-                                target: link.target.clone(),
-                                remove: holder.remove_command(&link.target),
-                                why: why.to_string(),
-                            }),
-                        }
-                    }
-                    let _ = events
-                        .send(EventKind::LocksReleased { released, kept })
-                        .await;
-                });
-            }
-            Effect::StartRun { run, started } => {
-                let link = self.link(&run.target);
-                let redactor = self.session.redactor.clone();
-                match self.work(&run) {
-                    Work::Command(command) => {
-                        let holder = self.session.holder.clone();
-                        let task = remote::drive(
-                            link,
-                            holder,
-                            (run.clone(), started),
-                            command,
-                            redactor,
-                            events,
-                        );
-                        self.spawn(Task::Run(run), task);
-                    }
-                    Work::Probe(probe) => {
-                        let task = check::drive(link, run.clone(), probe, redactor, events);
-                        self.spawn(Task::Run(run), task);
-                    }
-                }
-            }
+            Effect::Connect { target } => self.connect(target, events),
+            Effect::TakeLock { target } => self.take_lock(target, events),
+            Effect::ConfirmLock { target } => self.confirm_lock(target, events),
+            Effect::ReleaseLocks { targets } => self.release_locks(&targets, events),
+            Effect::StartRun { run, started } => self.start_run(run, started, events),
             // gonogo's own probe runs nothing on the host: stopping it here is the whole stop.
             Effect::CancelRun { run } if matches!(self.work(&run), Work::Probe(_)) => {
                 if let Some(task) = self.tasks.remove(&Task::Run(run.clone())) {
