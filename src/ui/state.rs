@@ -418,3 +418,72 @@ impl UiState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked() -> UiState {
+        UiState {
+            answer: Some(OpenAnswer::new(Question::FinalGate)),
+            ..UiState::default()
+        }
+    }
+
+    /// The keymap's mode and the journaled modal both come from the one enum; the question is
+    /// under whatever opens over it, and back when it closes.
+    #[test]
+    fn the_mode_comes_from_the_modal_and_the_question_under_it() {
+        let mut ui = asked();
+        assert_eq!(
+            (ui.mode(), ui.on_screen().modal.as_deref()),
+            (Mode::Answer, Some("question"))
+        );
+        ui.modal = Modal::Confirm(Confirm::RollbackNow);
+        ui.modal = Modal::help(&ui.modal);
+        assert_eq!(
+            (ui.mode(), ui.on_screen().modal.as_deref()),
+            (Mode::Help, Some("help"))
+        );
+        assert_eq!(
+            ui.modal.confirm(),
+            Some(Confirm::RollbackNow),
+            "waits under help"
+        );
+        ui.modal = Modal::Filter(FilterBox::default());
+        assert!(ui.typing());
+        assert_eq!(
+            ui.on_screen().modal.as_deref(),
+            Some("question"),
+            "drawn over the box"
+        );
+        ui.answer.as_mut().expect("asked").hidden = true;
+        assert_eq!(
+            (ui.mode(), ui.on_screen().modal.as_deref()),
+            (Mode::Normal, Some("filter"))
+        );
+    }
+
+    /// A replay's help opens over the operator's own confirmation and closes back to it.
+    #[test]
+    fn recorded_help_opens_and_closes_over_a_confirmation() {
+        let mut ui = UiState {
+            modal: Modal::Confirm(Confirm::Abort),
+            ..UiState::default()
+        };
+        let help = RecordedView {
+            modal: Some("help".into()),
+            ..RecordedView::default()
+        };
+        ui.show_recorded(&help);
+        assert!(matches!(
+            ui.modal,
+            Modal::Help {
+                over: Some(Confirm::Abort),
+                ..
+            }
+        ));
+        ui.show_recorded(&RecordedView::default());
+        assert!(matches!(ui.modal, Modal::Confirm(Confirm::Abort)));
+    }
+}
