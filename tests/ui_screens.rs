@@ -4,7 +4,7 @@
 use gonogo::engine::{Decision, Event, EventKind, Release, RunId, StepList, Stream};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
-use gonogo::ui::state::{Confirm, Pane, Source as Shown, UiState};
+use gonogo::ui::state::{Confirm, Modal, Pane, Source as Shown, UiState};
 use gonogo::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -299,7 +299,7 @@ fn rollback_from_anywhere_confirmation() {
     let s = after_irreversible();
     let mut ui = ui_for(&s.release);
     ui.answer.as_mut().expect("failure question").hidden = true;
-    ui.confirm = Some(Confirm::RollbackNow);
+    ui.modal = Modal::Confirm(Confirm::RollbackNow);
     snapshots("rollback_now", &s.release, &ui);
 }
 
@@ -307,7 +307,7 @@ fn rollback_from_anywhere_confirmation() {
 fn abort_confirmation() {
     let s = Scene::new("staging");
     let mut ui = ui_for(&s.release);
-    ui.confirm = Some(Confirm::Abort);
+    ui.modal = Modal::Confirm(Confirm::Abort);
     snapshots("abort", &s.release, &ui);
 }
 
@@ -315,7 +315,7 @@ fn abort_confirmation() {
 fn help_overlay() {
     let s = Scene::new("staging");
     let mut ui = ui_for(&s.release);
-    ui.help = true;
+    ui.modal = Modal::help(&Modal::None);
     snapshots("help", &s.release, &ui);
 }
 
@@ -509,7 +509,7 @@ fn rollback_from_anywhere_takes_one_key_and_one_confirmation() {
         )),
         None
     );
-    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    assert_eq!(c.ui.modal.confirm(), Some(Confirm::RollbackNow));
     // The one confirmation carries the irreversible step it showed: the engine asks no more.
     let decided = decision(c.key(key(KeyCode::Char('y')), &s.release));
     assert_eq!(
@@ -535,7 +535,7 @@ fn quit_asks_only_when_something_runs() {
     let s = Scene::new("staging"); // the first check runs
     let mut c = cockpit();
     assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), None);
-    assert_eq!(c.ui.confirm, Some(Confirm::Abort));
+    assert_eq!(c.ui.modal.confirm(), Some(Confirm::Abort));
     assert_eq!(
         decision(c.key(key(KeyCode::Char('y')), &s.release)),
         Some(Decision::Abort)
@@ -623,7 +623,7 @@ fn help_scrolls_to_every_section_on_a_small_terminal() {
     let s = Scene::new("staging");
     let mut c = cockpit();
     c.key(key(KeyCode::Char('?')), &s.release);
-    assert!(c.ui.help);
+    assert!(matches!(c.ui.modal, Modal::Help { .. }));
     for _ in 0..60 {
         c.key(key(KeyCode::Down), &s.release);
     }
@@ -674,11 +674,11 @@ fn leaving_after_the_hosts_changed_asks_and_offers_rollback() {
     settled(&mut c, &s.release);
     c.key(key(KeyCode::Esc), &s.release); // hide the failure question
     assert_eq!(decision(c.key(key(KeyCode::Char('q')), &s.release)), None);
-    assert_eq!(c.ui.confirm, Some(Confirm::Abort));
+    assert_eq!(c.ui.modal.confirm(), Some(Confirm::Abort));
     snapshots("leaving_after_changes", &s.release, &c.ui);
     // r: roll back instead, confirmed the same way as R.
     assert_eq!(decision(c.key(key(KeyCode::Char('r')), &s.release)), None);
-    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    assert_eq!(c.ui.modal.confirm(), Some(Confirm::RollbackNow));
 }
 
 /// Ending the watch window early takes a reason, recorded with the decision (outside
@@ -693,7 +693,7 @@ fn ending_the_watch_asks_first() {
     let mut c = cockpit();
     let end = KeyEvent::new(KeyCode::Char('E'), KeyModifiers::SHIFT);
     assert_eq!(decision(c.key(end, &s.release)), None);
-    assert_eq!(c.ui.confirm, Some(Confirm::EndWatch));
+    assert!(matches!(c.ui.modal, Modal::EndWatch(_)));
     // Enter without a reason ends nothing, and says why.
     assert_eq!(c.key(key(KeyCode::Enter), &s.release), None);
     let text = screen(&s.release, &c.ui, 80, 24);
@@ -712,7 +712,7 @@ fn ending_the_watch_asks_first() {
     // Esc keeps watching.
     c.key(end, &s.release);
     c.key(key(KeyCode::Esc), &s.release);
-    assert_eq!(c.ui.confirm, None);
+    assert!(matches!(c.ui.modal, Modal::None));
 }
 
 /// After a rollback, a step nothing undid reads "not undone", and a step that never ran
@@ -785,18 +785,29 @@ fn rollback_from_a_question_is_confirmed_like_r_and_help_opens_over_it() {
     let mut c = cockpit();
     settled(&mut c, &s.release);
     assert_eq!(decision(c.key(key(KeyCode::Char('?')), &s.release)), None);
-    assert!(c.ui.help, "? opens help over the failure");
+    assert!(
+        matches!(c.ui.modal, Modal::Help { .. }),
+        "? opens help over the failure"
+    );
     c.key(key(KeyCode::Esc), &s.release);
-    assert!(!c.ui.help);
+    assert!(matches!(c.ui.modal, Modal::None));
     let shift_r = KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT);
     assert_eq!(decision(c.key(shift_r, &s.release)), None);
-    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    assert_eq!(c.ui.modal.confirm(), Some(Confirm::RollbackNow));
+    // Help over the confirmation closes back to it, the question still under both.
+    c.key(key(KeyCode::Char('?')), &s.release);
+    assert_eq!(c.ui.mode(), gonogo::ui::keymap::Mode::Help);
+    let text = screen(&s.release, &c.ui, 120, 40);
+    assert!(text.contains(" Help "), "{text}");
+    c.key(key(KeyCode::Esc), &s.release);
+    assert!(matches!(c.ui.modal, Modal::Confirm(Confirm::RollbackNow)));
     c.key(key(KeyCode::Char('n')), &s.release);
-    assert_eq!(c.ui.confirm, None);
+    assert_eq!(c.ui.modal.confirm(), None);
+    assert_eq!(c.ui.mode(), gonogo::ui::keymap::Mode::Answer);
     // The failure's own [r]: armed, Enter, and the same confirmation.
     c.key(key(KeyCode::Char('r')), &s.release);
     assert_eq!(decision(c.key(key(KeyCode::Enter), &s.release)), None);
-    assert_eq!(c.ui.confirm, Some(Confirm::RollbackNow));
+    assert_eq!(c.ui.modal.confirm(), Some(Confirm::RollbackNow));
     assert_eq!(
         decision(c.key(key(KeyCode::Char('y')), &s.release)),
         Some(Decision::ConfirmRollback {
@@ -867,7 +878,10 @@ fn many_targets_are_picked_from_a_list() {
     s.output(0, "web-1", Stream::Stdout, &["from web-1"]);
     let mut c = cockpit();
     c.key(key(KeyCode::Char('t')), &s.release);
-    assert!(c.ui.picker.is_some(), "a list, not a cycle");
+    assert!(
+        matches!(c.ui.modal, Modal::Picker(_)),
+        "a list, not a cycle"
+    );
     let text = screen(&s.release, &c.ui, 80, 24);
     assert!(
         text.contains("all targets") && text.contains("worker-8"),
@@ -878,7 +892,7 @@ fn many_targets_are_picked_from_a_list() {
     }
     snapshots("target_picker", &s.release, &c.ui);
     c.key(key(KeyCode::Enter), &s.release);
-    assert_eq!(c.ui.picker, None);
+    assert!(matches!(c.ui.modal, Modal::None));
     assert_eq!(c.ui.target.as_deref(), Some("web-2"));
     let text = screen(&s.release, &c.ui, 80, 24);
     assert!(
@@ -998,7 +1012,7 @@ fn ending_the_watch_in_production_leads_to_the_final_gate() {
     let mut c = cockpit();
     let end = KeyEvent::new(KeyCode::Char('E'), KeyModifiers::SHIFT);
     let decided = c.key(end, &s.release);
-    assert_eq!(c.ui.confirm, None, "no reason asked");
+    assert!(matches!(c.ui.modal, Modal::None), "no reason asked");
     match decided {
         Some(EventKind::Decided { decision, note, .. }) => {
             assert_eq!(decision, Decision::EndWatch);

@@ -283,7 +283,7 @@ async fn watch<B: ratatui::backend::Backend>(
             },
             key = keys.next() => match key {
                 Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
-                    let typing = cockpit.ui.filter_input.is_some() || cockpit.ui.picker.is_some();
+                    let typing = cockpit.ui.typing();
                     let ctrl_c = key.code == KeyCode::Char('c')
                         && key.modifiers.contains(KeyModifiers::CONTROL);
                     if ctrl_c || (!typing && key.code == KeyCode::Char('q')) {

@@ -12,6 +12,7 @@
 
 pub mod checklist;
 pub mod cockpit;
+mod confirm;
 pub mod health;
 pub mod host_shell;
 pub mod keymap;
@@ -103,36 +104,39 @@ pub fn draw_in(
     }
     panels::hints(frame, bottom, release, ui, theme);
 
-    if let Some(input) = &ui.filter_input {
-        let rect = ratatui::layout::Rect {
-            x: output_area.x,
-            y: output_area.bottom().saturating_sub(3),
-            width: output_area.width,
-            height: 3.min(output_area.height),
-        };
-        frame.render_widget(ratatui::widgets::Clear, rect);
-        let mut input = input.clone();
-        input.set_placeholder_text("a regex, e.g. error|timeout");
-        let title = match &ui.filter_error {
-            Some(e) => format!(" filter: {e} "),
-            None => " filter (regex, Enter applies, Esc clears) ".to_string(),
-        };
-        input.set_block(ratatui::widgets::Block::bordered().title(title));
-        frame.render_widget(&input, rect);
-    }
-    if let Some(picker) = &ui.picker {
-        picker::render(frame, middle, release, picker, theme);
+    // Under a question that arrives while they are typed (their keys come first all the same).
+    match &ui.modal {
+        state::Modal::Filter(filter) => filter_box(frame, output_area, filter),
+        state::Modal::Picker(picker) => picker::render(frame, middle, release, picker, theme),
+        _ => {}
     }
     if let Some(answer) = ui.answer.as_ref().filter(|a| !a.hidden) {
         modal::answer(frame, area, release, answer, theme);
     }
-    if ui.confirm.is_some() {
-        modal::confirm(frame, area, release, ui, theme);
-    }
-    if ui.help {
-        modal::help(frame, area, ui.help_scroll, theme);
+    confirm::render(frame, area, release, &ui.modal, theme);
+    if let state::Modal::Help { scroll, .. } = ui.modal {
+        modal::help(frame, area, scroll, theme);
     }
     if let Some(present) = &ui.present {
         present.mask(frame.buffer_mut(), area);
     }
+}
+
+/// The filter being typed, over the bottom of the output pane.
+fn filter_box(frame: &mut Frame, output_area: ratatui::layout::Rect, filter: &state::FilterBox) {
+    let rect = ratatui::layout::Rect {
+        x: output_area.x,
+        y: output_area.bottom().saturating_sub(3),
+        width: output_area.width,
+        height: 3.min(output_area.height),
+    };
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    let mut input = filter.input.clone();
+    input.set_placeholder_text("a regex, e.g. error|timeout");
+    let title = match &filter.error {
+        Some(e) => format!(" filter: {e} "),
+        None => " filter (regex, Enter applies, Esc clears) ".to_string(),
+    };
+    input.set_block(ratatui::widgets::Block::bordered().title(title));
+    frame.render_widget(&input, rect);
 }

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::checklist::duration;
 use super::keymap::Mode;
-use super::state::{Pane, UiState};
+use super::state::{Modal, Pane, UiState};
 use super::theme::Theme;
 use crate::engine::AfterStop;
 use crate::engine::release::LinkState;
@@ -239,13 +239,15 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
 
 /// The keys of what is on screen: the modal's, the focused pane's, the end screen's.
 pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
-    if ui.filter_input.is_some() {
-        return "type a regex  Enter apply  Esc clear the filter";
-    }
-    if ui.following.is_some() && ui.picker.is_none() {
+    let picker = match &ui.modal {
+        Modal::Filter(_) => return "type a regex  Enter apply  Esc clear the filter",
+        Modal::Picker(picker) => Some(picker),
+        _ => None,
+    };
+    if ui.following.is_some() && picker.is_none() {
         return "read-only  ? help  q leave  m mirror the operator  Tab focus  / filter  t target  l logs";
     }
-    if let Some(picker) = &ui.picker {
+    if let Some(picker) = picker {
         return if picker.for_shell {
             "type to narrow  ↑↓ choose  Enter open a shell there  Esc back"
         } else {
@@ -254,7 +256,7 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
     }
     match ui.mode() {
         Mode::Help => "↑↓ scroll  Esc/?/q close the help",
-        Mode::Confirm if ui.confirm == Some(super::state::Confirm::EndWatch) => {
+        Mode::Confirm if matches!(ui.modal, Modal::EndWatch(_)) => {
             "type the reason  Enter end the watch  Esc keep watching"
         }
         Mode::Confirm => "y yes  n/Esc no  ? help",

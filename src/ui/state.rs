@@ -1,5 +1,5 @@
-//! What the cockpit remembers that the release does not: focus, cursor, scroll, filters, and
-//! the half-given answer in a modal.
+//! What the cockpit remembers that the release does not: focus, cursor, scroll, filters, the
+//! half-given answer to the open question, and the one modal that takes the keys.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -32,8 +32,60 @@ pub enum Confirm {
     RollbackNow,
     /// Leaving (q, Ctrl-C) once something ran: abort, or roll back instead.
     Abort,
-    /// `E`: end the watch window and call the release released.
-    EndWatch,
+}
+
+/// What is open over the panes and takes the keys: one thing at a time, by construction.
+/// The open question is not here: it is the release's (`UiState::answer`), shown or hidden,
+/// and help or a confirmation may open over it.
+#[derive(Debug, Clone, Default)]
+pub enum Modal {
+    #[default]
+    None,
+    Confirm(Confirm),
+    /// `E`: end the watch window and call the release released, once a reason is typed.
+    EndWatch(Reason),
+    /// `over`: the confirmation that help was opened from, open again when help closes.
+    Help {
+        scroll: u16,
+        over: Option<Confirm>,
+    },
+    /// `/`: the regex being typed.
+    Filter(FilterBox),
+    /// `t` with many targets, or `s` with no target chosen: the list to choose from.
+    Picker(super::picker::Picker),
+}
+
+/// Why the watch ends early, as typed, and why Enter did not take it yet.
+#[derive(Debug, Clone, Default)]
+pub struct Reason {
+    pub note: TextArea<'static>,
+    pub refusal: Option<&'static str>,
+}
+
+/// The filter being typed, and why Enter did not apply it.
+#[derive(Debug, Clone, Default)]
+pub struct FilterBox {
+    pub input: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+impl Modal {
+    /// Help, opened from `over` (a yes / no it goes back to), at its top.
+    pub fn help(over: &Modal) -> Modal {
+        let over = match over {
+            Modal::Confirm(c) | Modal::Help { over: Some(c), .. } => Some(*c),
+            _ => None,
+        };
+        Modal::Help { scroll: 0, over }
+    }
+
+    /// The yes / no on screen, whether it has the keys or waits under help.
+    pub fn confirm(&self) -> Option<Confirm> {
+        match self {
+            Modal::Confirm(c) | Modal::Help { over: Some(c), .. } => Some(*c),
+            _ => None,
+        }
+    }
 }
 
 /// The answer being given to the open question.
@@ -80,19 +132,11 @@ pub struct UiState {
     /// Output lines seen so far (kept + dropped) when follow was paused.
     pub paused_at: u64,
     pub filter: Option<Regex>,
-    pub filter_input: Option<TextArea<'static>>,
-    pub filter_error: Option<String>,
     pub target: Option<String>,
-    /// `t` with many targets: the list to choose from.
-    pub picker: Option<super::picker::Picker>,
     pub wrap: bool,
-    pub help: bool,
-    /// Rows the help overlay is scrolled down (small terminals).
-    pub help_scroll: u16,
-    pub confirm: Option<Confirm>,
-    /// Why the watch ends early: `E` asks for it before it confirms.
-    pub end_note: TextArea<'static>,
-    pub end_refusal: Option<&'static str>,
+    /// The modal that takes the keys, if any: the keymap's mode derives from it.
+    pub modal: Modal,
+    /// The answer being given to the release's open question (its modal shown or hidden).
     pub answer: Option<OpenAnswer>,
     /// Parts of the profile this run does not act on yet, shown until output comes.
     pub notes: Vec<String>,
@@ -120,16 +164,9 @@ impl Default for UiState {
             scroll: 0,
             paused_at: 0,
             filter: None,
-            filter_input: None,
-            filter_error: None,
             target: None,
-            picker: None,
             wrap: false,
-            help: false,
-            help_scroll: 0,
-            confirm: None,
-            end_note: TextArea::default(),
-            end_refusal: None,
+            modal: Modal::None,
             answer: None,
             notes: Vec::new(),
             log: None,
@@ -142,16 +179,25 @@ impl Default for UiState {
 }
 
 impl UiState {
+    /// The keymap's mode, from the modal on top. The filter and the picker are text boxes:
+    /// their keys are read before the keymap, which says what is under them.
     pub fn mode(&self) -> Mode {
-        if self.help {
-            Mode::Help
-        } else if self.confirm.is_some() {
-            Mode::Confirm
-        } else if self.answer.as_ref().is_some_and(|a| !a.hidden) {
-            Mode::Answer
-        } else {
-            Mode::Normal
+        match self.modal {
+            Modal::Help { .. } => Mode::Help,
+            Modal::Confirm(_) | Modal::EndWatch(_) => Mode::Confirm,
+            _ if self.question_shown() => Mode::Answer,
+            _ => Mode::Normal,
         }
+    }
+
+    /// The open question's modal is on screen (perhaps under help or a confirmation).
+    pub fn question_shown(&self) -> bool {
+        self.answer.as_ref().is_some_and(|a| !a.hidden)
+    }
+
+    /// A text box has the keys: letters are typed, not commands.
+    pub fn typing(&self) -> bool {
+        matches!(self.modal, Modal::Filter(_) | Modal::Picker(_))
     }
 
     /// Keeps the modal in step with the release's open question (when it opened is the
@@ -321,18 +367,13 @@ impl UiState {
             Source::Logs => "logs",
             Source::Summary => "summary",
         };
-        let modal = if self.help {
-            Some("help")
-        } else if self.confirm.is_some() {
-            Some("confirm")
-        } else if self.answer.as_ref().is_some_and(|a| !a.hidden) {
-            Some("question")
-        } else if self.filter_input.is_some() {
-            Some("filter")
-        } else if self.picker.is_some() {
-            Some("targets")
-        } else {
-            None
+        let modal = match self.modal {
+            Modal::Help { .. } => Some("help"),
+            Modal::Confirm(_) | Modal::EndWatch(_) => Some("confirm"),
+            _ if self.question_shown() => Some("question"),
+            Modal::Filter(_) => Some("filter"),
+            Modal::Picker(_) => Some("targets"),
+            Modal::None => None,
         };
         OnScreen {
             focus: (pane.into(), shows.into()),
@@ -366,6 +407,83 @@ impl UiState {
         self.follow = view.back == 0;
         self.scroll = view.back;
         self.paused_at = view.paused_at;
-        self.help = view.modal.as_deref() == Some("help");
+        let help = view.modal.as_deref() == Some("help");
+        match &self.modal {
+            Modal::Help { over, .. } if !help => {
+                self.modal = over.map_or(Modal::None, Modal::Confirm)
+            }
+            Modal::Help { .. } => {}
+            _ if help => self.modal = Modal::help(&self.modal),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked() -> UiState {
+        UiState {
+            answer: Some(OpenAnswer::new(Question::FinalGate)),
+            ..UiState::default()
+        }
+    }
+
+    /// The keymap's mode and the journaled modal both come from the one enum; the question is
+    /// under whatever opens over it, and back when it closes.
+    #[test]
+    fn the_mode_comes_from_the_modal_and_the_question_under_it() {
+        let mut ui = asked();
+        assert_eq!(
+            (ui.mode(), ui.on_screen().modal.as_deref()),
+            (Mode::Answer, Some("question"))
+        );
+        ui.modal = Modal::Confirm(Confirm::RollbackNow);
+        ui.modal = Modal::help(&ui.modal);
+        assert_eq!(
+            (ui.mode(), ui.on_screen().modal.as_deref()),
+            (Mode::Help, Some("help"))
+        );
+        assert_eq!(
+            ui.modal.confirm(),
+            Some(Confirm::RollbackNow),
+            "waits under help"
+        );
+        ui.modal = Modal::Filter(FilterBox::default());
+        assert!(ui.typing());
+        assert_eq!(
+            ui.on_screen().modal.as_deref(),
+            Some("question"),
+            "drawn over the box"
+        );
+        ui.answer.as_mut().expect("asked").hidden = true;
+        assert_eq!(
+            (ui.mode(), ui.on_screen().modal.as_deref()),
+            (Mode::Normal, Some("filter"))
+        );
+    }
+
+    /// A replay's help opens over the operator's own confirmation and closes back to it.
+    #[test]
+    fn recorded_help_opens_and_closes_over_a_confirmation() {
+        let mut ui = UiState {
+            modal: Modal::Confirm(Confirm::Abort),
+            ..UiState::default()
+        };
+        let help = RecordedView {
+            modal: Some("help".into()),
+            ..RecordedView::default()
+        };
+        ui.show_recorded(&help);
+        assert!(matches!(
+            ui.modal,
+            Modal::Help {
+                over: Some(Confirm::Abort),
+                ..
+            }
+        ));
+        ui.show_recorded(&RecordedView::default());
+        assert!(matches!(ui.modal, Modal::Confirm(Confirm::Abort)));
     }
 }

@@ -1,12 +1,10 @@
 //! Answering the open question from the cockpit: who answers, at the loop's time, asked of
-//! the engine (`Release::may_answer`); ending the watch early with a reason.
+//! the engine (`Release::may_answer`); arming, confirming, hiding the question.
 
 use ratatui::backend::Backend;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
-use ratatui_textarea::TextArea;
 
 use super::Cockpit;
-use crate::engine::{Answerer, Decision, EventKind, Millis, Refusal, Release};
+use crate::engine::{Answerer, Decision, EventKind, Millis, Question, Refusal, Release};
 use crate::ui::keymap::{Action, Choice};
 
 impl<B: Backend> Cockpit<B> {
@@ -27,31 +25,56 @@ impl<B: Backend> Cockpit<B> {
         who.at_keys(self.now)
     }
 
-    /// Ending the watch early takes a reason: typed in the confirmation, Enter ends the watch.
-    pub(super) fn end_watch_key(&mut self, key: KeyEvent) -> Option<EventKind> {
-        let ui = &mut self.ui;
-        match key.code {
-            KeyCode::Esc => {
-                ui.confirm = None;
-                ui.end_refusal = None;
-            }
-            KeyCode::Enter => {
-                let note = ui.end_note.lines().join(" ").trim().to_string();
-                if note.is_empty() {
-                    ui.end_refusal = Some("Ending the watch early needs a reason: type it first.");
-                    return None;
+    /// A follower decides nothing but an approver's GO, as the engine says (a gate of one
+    /// approval is the operator's alone: the approver is told, not armed).
+    pub(super) fn follower_may(&self, action: Action, release: &Release) -> Result<(), Refusal> {
+        let go = matches!(
+            action,
+            Action::Arm(Choice::Go) | Action::Confirm | Action::EditText
+        );
+        match go {
+            true => release.may_answer(&Decision::Go, &self.answerer()),
+            false => Err(Refusal::ReadOnly),
+        }
+    }
+
+    /// Arming, confirming, the note; Space on a manual item; `a` shows the question again.
+    pub(super) fn act_answer(&mut self, action: Action, release: &Release) -> Option<EventKind> {
+        let too_soon = release.too_soon(self.now);
+        let a = self.ui.answer.as_mut()?;
+        match action {
+            // Space arms `done` for the manual item that waits and shows its question: Enter
+            // there confirms it. One key never ticks an item, hidden question or not.
+            Action::TickManual => {
+                if let Some(Question::Manual { .. }) = release.question {
+                    a.hidden = false;
+                    return self.act_answer(Action::Arm(Choice::Done), release);
                 }
-                ui.confirm = None;
-                ui.end_refusal = None;
-                ui.end_note = TextArea::default();
-                return Some(self.decided(Decision::EndWatch, Some(note)));
             }
-            _ => {
-                ui.end_refusal = None;
-                ui.end_note.input(key);
+            Action::ShowQuestion => a.hidden = false,
+            Action::Arm(_) if too_soon => a.refusal = Some(Refusal::TooSoon.to_string().into()),
+            Action::Arm(choice) if release.answers().contains(&choice) => {
+                a.armed = Some(choice);
+                a.typed.clear();
+                a.refusal = None;
+                a.editing = matches!(choice, Choice::Skip | Choice::Keep);
             }
+            Action::EditText => a.editing = !a.editing,
+            Action::Confirm => return self.confirm_answer(release),
+            _ => {}
         }
         None
+    }
+
+    /// Esc in the question: hidden, and the armed answer given up (shown again, it is armed
+    /// and confirmed anew); the note stays.
+    pub(super) fn hide_question(&mut self) {
+        if let Some(a) = self.ui.answer.as_mut() {
+            a.hidden = true;
+            a.armed = None;
+            a.typed.clear();
+            a.refusal = None;
+        }
     }
 
     pub(super) fn confirm_answer(&mut self, release: &Release) -> Option<EventKind> {
