@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 
 use crate::drivers::Drivers;
-use crate::engine::{Actor, Decision, Effect, Event, EventKind, Millis, Release};
+use crate::engine::{Actor, Decision, Effect, Event, EventKind, Fold, Millis, Release};
 use crate::journal::{ViewChange, Writer};
 use crate::notify::{Delivery, Notifier};
 
@@ -99,7 +99,8 @@ pub fn now_ms() -> Millis {
 }
 
 struct Loop<'f, D: Drivers> {
-    release: Release,
+    /// The release, changed only by the events the loop applies.
+    fold: Fold,
     /// Every event is written here before it is applied.
     journal: Option<Writer>,
     drivers: D,
@@ -139,7 +140,7 @@ pub async fn run_recorded<D: Drivers>(
     clock: Clock,
 ) -> (Release, Option<Writer>) {
     let lp = Loop {
-        release: Release::default(),
+        fold: Fold::default(),
         journal,
         drivers,
         frontend,
@@ -165,7 +166,7 @@ pub async fn run_from<D: Drivers>(
     notifier: Option<Notifier>,
 ) -> (Release, Option<Writer>) {
     let lp = Loop {
-        release,
+        fold: Fold::from(release),
         journal,
         drivers,
         frontend,
@@ -188,7 +189,7 @@ async fn run_loop<D: Drivers>(
         EventKind::Started { operator, .. } => operator.clone(),
         // `user@host` resumed it; decisions name the person, as a run's do.
         EventKind::Resumed { by, .. } => by.split('@').next().unwrap_or(by).to_string(),
-        _ => lp.release.operator.clone(),
+        _ => lp.fold.operator.clone(),
     };
     let start = first;
     // A status update every `[notify] every`, on the loop's clock.
@@ -207,8 +208,8 @@ async fn run_loop<D: Drivers>(
     let mut shut = false;
     let mut terminated = false;
     loop {
-        if lp.release.is_finished() && !shut {
-            lp.frontend.flush(&lp.release, lp.clock.now());
+        if lp.fold.is_finished() && !shut {
+            lp.frontend.flush(&lp.fold, lp.clock.now());
             lp.drivers.shut_down().await;
             if let Some(notifier) = &mut lp.notifier {
                 notifier.finish();
@@ -234,7 +235,7 @@ async fn run_loop<D: Drivers>(
                 }
                 for kind in batch.drain(..) {
                     lp.handle(kind);
-                    if lp.release.is_finished() {
+                    if lp.fold.is_finished() {
                         break;
                     }
                 }
@@ -251,7 +252,7 @@ async fn run_loop<D: Drivers>(
             }
             else => break,
         }
-        lp.frontend.flush(&lp.release, lp.clock.now());
+        lp.frontend.flush(&lp.fold, lp.clock.now());
     }
     if !shut {
         lp.drivers.shut_down().await;
@@ -264,11 +265,11 @@ async fn run_loop<D: Drivers>(
         let said = notifier.next().await;
         lp.delivery(said);
     }
-    lp.frontend.flush(&lp.release, lp.clock.now());
+    lp.frontend.flush(&lp.fold, lp.clock.now());
     if let Some(journal) = &mut lp.journal {
         journal.sync();
     }
-    (lp.release, lp.journal)
+    (lp.fold.into_release(), lp.journal)
 }
 
 impl<D: Drivers> Loop<'_, D> {
@@ -277,7 +278,7 @@ impl<D: Drivers> Loop<'_, D> {
         let Some(notifier) = &mut self.notifier else {
             return;
         };
-        for kind in notifier.status(&self.release, self.clock.now()) {
+        for kind in notifier.status(&self.fold, self.clock.now()) {
             self.handle(kind);
         }
     }
@@ -312,7 +313,7 @@ impl<D: Drivers> Loop<'_, D> {
             self.handle(vote.into_event());
             return false;
         }
-        if let Some(kind) = self.frontend.input(input, &self.release, self.clock.now()) {
+        if let Some(kind) = self.frontend.input(input, &self.fold, self.clock.now()) {
             self.handle(kind);
         }
         self.record_view();
@@ -349,8 +350,8 @@ impl<D: Drivers> Loop<'_, D> {
         if let Some(journal) = &mut self.journal {
             journal.event(&event);
         }
-        let effects = self.release.apply(&event);
-        self.frontend.show(&event, &self.release);
+        let effects = self.fold.apply(&event);
+        self.frontend.show(&event, &self.fold);
         self.record_view();
         for effect in effects {
             match effect {
@@ -361,7 +362,7 @@ impl<D: Drivers> Loop<'_, D> {
         // What the team is told is decided here, from the event and the state after it; the
         // delivery never waits on the loop, nor the loop on it.
         let dropped = match &mut self.notifier {
-            Some(notifier) => notifier.after(&event, &self.release),
+            Some(notifier) => notifier.after(&event, &self.fold),
             None => Vec::new(),
         };
         for kind in dropped {

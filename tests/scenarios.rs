@@ -147,7 +147,7 @@ fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
         player.seek(end);
         assert!(player.at_end(), "{shown}");
         assert_eq!(
-            format!("{:?}", player.release),
+            format!("{:?}", player.release()),
             format!("{folded:?}"),
             "{shown}: the replay's end is not the fold's"
         );
@@ -155,7 +155,7 @@ fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
         player.seek(0);
         player.seek(end);
         assert_eq!(
-            format!("{:?}", player.release),
+            format!("{:?}", player.release()),
             format!("{folded:?}"),
             "{shown}"
         );

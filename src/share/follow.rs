@@ -16,8 +16,8 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 use super::socket::{self, Hello, Join, RESYNC};
 use crate::engine::{Decision, EventKind, Release, VoteRecord};
-use crate::journal::{Entry, Line};
-use crate::replay::RecordedView;
+use crate::journal::Entry;
+use crate::replay::{Recorded, RecordedView};
 use crate::runtime::{Frontend as _, Input, now_ms};
 use crate::ui::cockpit::Cockpit;
 use crate::ui::theme::Theme;
@@ -52,12 +52,10 @@ pub fn run(args: &FollowArgs) -> ExitCode {
     }
 }
 
-/// The release as followed: rebuilt from the journal, then record by record.
+/// The release as followed: rebuilt from the journal, then record by record, through the same
+/// fold of records a replay uses.
 pub struct Followed {
-    pub release: Release,
-    pub view: RecordedView,
-    /// The last record applied.
-    pub seq: u64,
+    recorded: Recorded,
     path: PathBuf,
 }
 
@@ -65,13 +63,25 @@ impl Followed {
     /// The release as the journal at `path` has it now.
     pub fn load(path: &Path) -> Result<Self, String> {
         let mut followed = Followed {
-            release: Release::default(),
-            view: RecordedView::default(),
-            seq: 0,
+            recorded: Recorded::default(),
             path: path.to_path_buf(),
         };
         followed.catch_up(u64::MAX)?;
         Ok(followed)
+    }
+
+    pub fn release(&self) -> &Release {
+        self.recorded.release()
+    }
+
+    /// What the operator has on screen, as the view records say.
+    pub fn view(&self) -> &RecordedView {
+        &self.recorded.view
+    }
+
+    /// The last record applied.
+    pub fn seq(&self) -> u64 {
+        self.recorded.seq
     }
 
     /// One record's line from the socket: applied in order; a gap is filled from the file. A
@@ -85,21 +95,23 @@ impl Followed {
         let Some(line) = crate::journal::parse_line(text) else {
             // A type this gonogo does not know: its number still counts.
             if let Ok(numbered) = serde_json::from_str::<Numbered>(text) {
-                self.seq = self.seq.max(numbered.seq);
+                self.recorded.seq = self.seq().max(numbered.seq);
             }
             return Ok(None);
         };
-        if line.seq <= self.seq {
+        if line.seq <= self.seq() {
             return Ok(None);
         }
-        if line.seq > self.seq + 1 {
+        if line.seq > self.seq() + 1 {
             self.catch_up(line.seq - 1)?;
         }
         let voted =
             matches!(&line.entry, Entry::Event(e) if matches!(e.kind, EventKind::Voted { .. }));
-        if line.seq == self.seq + 1 {
-            self.apply(line);
-            return Ok(voted.then(|| self.release.votes.last().cloned()).flatten());
+        if line.seq == self.seq() + 1 {
+            self.recorded.line(&line);
+            return Ok(voted
+                .then(|| self.release().votes.last().cloned())
+                .flatten());
         }
         Ok(None)
     }
@@ -110,9 +122,9 @@ impl Followed {
         for _ in 0..50 {
             let journal = crate::journal::read(&self.path).map_err(|e| e.to_string())?;
             let last = journal.last().0;
-            for line in journal.lines {
-                if line.seq > self.seq && line.seq <= upto {
-                    self.apply(line);
+            for line in &journal.lines {
+                if line.seq > self.seq() && line.seq <= upto {
+                    self.recorded.line(line);
                 }
             }
             if upto == u64::MAX || last >= upto {
@@ -124,16 +136,6 @@ impl Followed {
             "the journal {} does not hold record {upto}: the session's writer is behind or failing",
             self.path.display()
         ))
-    }
-
-    fn apply(&mut self, line: Line) {
-        match line.entry {
-            Entry::Event(event) => {
-                self.release.apply(&event);
-            }
-            Entry::View(change) => self.view.apply(&change),
-        }
-        self.seq = line.seq;
     }
 }
 
@@ -183,7 +185,7 @@ async fn follow(args: &FollowArgs) -> Result<(), String> {
     let presenter = args
         .present
         .as_ref()
-        .map(|masks| crate::ui::present::Presenter::new(&followed.release.plan, masks))
+        .map(|masks| crate::ui::present::Presenter::new(&followed.release().plan, masks))
         .transpose()?;
     let (terminal, screen) = crate::ui::screen::Screen::take();
     let mut cockpit = Cockpit::new(terminal, &name, Theme::from_env()).read_only();
@@ -219,7 +221,7 @@ async fn watch<B: ratatui::backend::Backend>(
     let mut beat = tokio::time::interval(Duration::from_millis(100));
     let mut mirror = false;
     let mut open = true;
-    cockpit.refresh(&followed.release);
+    cockpit.refresh(followed.release());
     loop {
         tokio::select! {
             line = lines.next_line(), if open => match line {
@@ -227,9 +229,9 @@ async fn watch<B: ratatui::backend::Backend>(
                     if let Some(said) = followed.record(&line)?.map(|v| vote_said(&v)) {
                         cockpit.ui.notice = Some(said);
                     }
-                    cockpit.refresh(&followed.release);
+                    cockpit.refresh(followed.release());
                     if mirror {
-                        cockpit.ui.show_recorded(&followed.view);
+                        cockpit.ui.show_recorded(followed.view());
                     }
                 }
                 _ => {
@@ -238,7 +240,7 @@ async fn watch<B: ratatui::backend::Backend>(
                         "the session ended; q leaves (gonogo replay {})",
                         hello.journal.display()
                     ));
-                    cockpit.refresh(&followed.release);
+                    cockpit.refresh(followed.release());
                 }
             },
             key = keys.next() => match key {
@@ -257,13 +259,13 @@ async fn watch<B: ratatui::backend::Backend>(
                             "your own view (m: mirror the operator's)".to_string()
                         });
                         if mirror {
-                            cockpit.ui.show_recorded(&followed.view);
+                            cockpit.ui.show_recorded(followed.view());
                         }
-                        cockpit.refresh(&followed.release);
+                        cockpit.refresh(followed.release());
                     } else if let Some(EventKind::Decided { decision: Decision::Go, note, .. }) =
-                        cockpit.input(Input::Key(key), &followed.release, now_ms())
+                        cockpit.input(Input::Key(key), followed.release(), now_ms())
                     {
-                        send_vote(write, &followed.release, note).await;
+                        send_vote(write, followed.release(), note).await;
                         cockpit.ui.notice = Some("GO sent: the session judges it".into());
                     }
                 }
@@ -271,10 +273,10 @@ async fn watch<B: ratatui::backend::Backend>(
                 Some(Err(_)) | None => return Ok(()),
             },
             _ = beat.tick() => {
-                cockpit.input(Input::Tick, &followed.release, now_ms());
+                cockpit.input(Input::Tick, followed.release(), now_ms());
             }
         }
-        cockpit.flush(&followed.release, now_ms());
+        cockpit.flush(followed.release(), now_ms());
     }
 }
 

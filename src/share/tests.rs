@@ -35,7 +35,11 @@ fn joined(name: &str) -> Event {
 }
 
 fn names(f: &Followed) -> Vec<&str> {
-    f.release.watchers.iter().map(|w| w.name.as_str()).collect()
+    f.release()
+        .watchers
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect()
 }
 
 #[test]
@@ -48,10 +52,10 @@ fn a_follower_fills_gaps_and_resyncs_from_the_journal_file() {
     writer.event(&joined("bob"));
     writer.sync();
     let mut followed = Followed::load(&path).expect("load");
-    assert_eq!((followed.seq, names(&followed)), (1, vec!["bob"]));
+    assert_eq!((followed.seq(), names(&followed)), (1, vec!["bob"]));
     let first = rx.try_recv().expect("the tap has record 1");
     followed.record(&first).expect("a record seen already");
-    assert_eq!(followed.seq, 1, "applied once");
+    assert_eq!(followed.seq(), 1, "applied once");
 
     // Records 2 and 3 written; only 3 comes over the socket (2 was lost): 2 is read from the file.
     writer.event(&joined("cy"));
@@ -66,14 +70,14 @@ fn a_follower_fills_gaps_and_resyncs_from_the_journal_file() {
     let _second = rx.try_recv().expect("record 2");
     let third = rx.try_recv().expect("record 3");
     followed.record(&third).expect("gap filled");
-    assert_eq!((followed.seq, names(&followed)), (3, vec!["cy"]));
+    assert_eq!((followed.seq(), names(&followed)), (3, vec!["cy"]));
 
     // A record of a type from a newer gonogo: skipped, its number counted.
     let future = r#"{"seq":4,"t":9,"ts":"2026-11-23T12:00:09.000Z","type":"hologram","data":{}}"#;
     followed.record(future).expect("unknown type");
-    assert_eq!(followed.seq, 4);
+    assert_eq!(followed.seq(), 4);
 
     // Told to resync: the state is rebuilt from the file as it stands.
     followed.record(super::socket::RESYNC).expect("resync");
-    assert_eq!((followed.seq, names(&followed)), (3, vec!["cy"]));
+    assert_eq!((followed.seq(), names(&followed)), (3, vec!["cy"]));
 }
