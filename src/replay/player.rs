@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use crate::engine::{Millis, Question, Release};
-use crate::journal::{Entry, Journal, Line, ViewChange};
+pub use crate::journal::RecordedView;
+use crate::journal::{Entry, Journal, Line};
 
 use super::recorded::Recorded;
 use crate::narrate::{self, Seen, Subject, Told, Topic};
@@ -32,35 +33,6 @@ pub enum MarkKind {
     Rollback,
     /// gonogo died and a resume went on with the session.
     Resumed,
-}
-
-/// What the operator had on screen, as the view records say.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct RecordedView {
-    /// `checklist` or `output`, and what the right side shows: `output`, `logs`, `summary`.
-    pub focus: Option<(String, String)>,
-    pub filter: String,
-    /// Rows back from the end (0: following), and the lines seen when it stopped following.
-    pub back: usize,
-    pub paused_at: u64,
-    pub modal: Option<String>,
-}
-
-impl RecordedView {
-    pub fn apply(&mut self, change: &ViewChange) {
-        match change {
-            ViewChange::Focus { pane, shows } => self.focus = Some((pane.clone(), shows.clone())),
-            ViewChange::Filter { text } => self.filter = text.clone(),
-            ViewChange::Scroll {
-                back, paused_at, ..
-            } => {
-                self.back = *back;
-                self.paused_at = *paused_at;
-            }
-            ViewChange::Modal { modal } => self.modal = modal.clone(),
-            ViewChange::Resize { .. } => {}
-        }
-    }
 }
 
 #[derive(Clone)]
