@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::{Event, Release};
+use crate::engine::{Event, Fold, Release};
 use crate::journal::{self, Journal};
 
 /// A session to resume: its release as the journal left it, and where to go on writing.
@@ -26,11 +26,7 @@ pub struct ResumeFrom {
 
 /// The release the events make.
 pub fn rebuild<'a>(events: impl Iterator<Item = &'a Event>) -> Release {
-    let mut release = Release::default();
-    for event in events {
-        release.apply(event);
-    }
-    release
+    Fold::from_events(events).into_release()
 }
 
 /// Reads `path`, or the one unfinished session this person started on this machine (see

@@ -3,13 +3,16 @@
 //! (`crate::drivers`: live ones, or none for a replay or a test).
 
 use std::collections::VecDeque;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 
+mod clock;
+
+pub use clock::{Clock, now_ms};
+
 use crate::drivers::Drivers;
-use crate::engine::{Actor, Decision, Effect, Event, EventKind, Millis, Release};
-use crate::journal::{ViewChange, Writer};
+use crate::engine::{Actor, Decision, Effect, Event, EventKind, Fold, Millis, Release};
+use crate::journal::{Entry, Line, RecordedView, ViewChange, Writer};
 use crate::notify::{Delivery, Notifier};
 
 /// What the operator does, as the front end reads it.
@@ -59,47 +62,46 @@ pub trait Frontend {
     fn view_changes(&mut self) -> Vec<ViewChange> {
         Vec::new()
     }
+    /// A recorded source's view of the operator's screen changed (a follower may mirror it).
+    fn recorded_view(&mut self, _view: &RecordedView) {}
 }
 
-/// Where the loop reads its time: what it stamps events with and passes to the front end. The
-/// system's clock, or one a test sets and moves itself (`Clock::manual`), so time in a test
-/// passes only when the test says.
-#[derive(Debug, Clone, Default)]
-pub enum Clock {
-    #[default]
-    System,
-    Manual(std::sync::Arc<std::sync::atomic::AtomicU64>),
+/// Where the loop's events come from.
+pub enum Source {
+    /// The drivers' events, stamped with the loop's clock as they come, and the operator's
+    /// inputs: a live or resumed session.
+    Live {
+        events: mpsc::Receiver<EventKind>,
+        inputs: mpsc::Receiver<Input>,
+    },
+    /// A journal's records, as read from a file or as a follow socket brings them: each event
+    /// keeps its recorded time, nothing is journaled or notified, and the viewer's inputs make
+    /// no event (a recording is watched, never decided). `Input::Closed` tells the front end
+    /// the records have ended; the loop ends then unless the front end keeps it open, or when
+    /// the viewer leaves (`Input::Terminate`).
+    Recorded {
+        records: mpsc::Receiver<Record>,
+        inputs: mpsc::Receiver<Input>,
+    },
 }
 
-impl Clock {
-    /// A clock that shows `start` until it is moved.
-    pub fn manual(start: Millis) -> Clock {
-        Clock::Manual(std::sync::Arc::new(start.into()))
-    }
-
-    pub fn now(&self) -> Millis {
-        match self {
-            Clock::System => now_ms(),
-            Clock::Manual(at) => at.load(std::sync::atomic::Ordering::SeqCst),
-        }
-    }
-
-    /// Moves a manual clock `ms` on (the system's moves by itself).
-    pub fn advance(&self, ms: Millis) {
-        if let Clock::Manual(at) = self {
-            at.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-}
-
-pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+/// One item of a recorded source.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// The next record of the journal, in order.
+    Line(Box<Line>),
+    /// Start over: the release and the view go back to nothing, and the records that follow
+    /// are the journal's from its first (a follower that fell behind reads the file again).
+    Reset,
 }
 
 struct Loop<'f, D: Drivers> {
-    release: Release,
+    /// The release, changed only by the events the loop applies.
+    fold: Fold,
+    /// What the operator had on screen, as a recorded source's view records say.
+    view: RecordedView,
+    /// The source is a recording: the loop makes no event of its own.
+    reading: bool,
     /// Every event is written here before it is applied.
     journal: Option<Writer>,
     drivers: D,
@@ -111,6 +113,23 @@ struct Loop<'f, D: Drivers> {
     /// `[notify]`: told each event after it is applied; never waited on.
     notifier: Option<Notifier>,
     clock: Clock,
+}
+
+impl<'f, D: Drivers> Loop<'f, D> {
+    fn new(fold: Fold, drivers: D, frontend: &'f mut dyn Frontend, clock: Clock) -> Self {
+        Loop {
+            fold,
+            view: RecordedView::default(),
+            reading: false,
+            journal: None,
+            drivers,
+            frontend,
+            operator: String::new(),
+            asked: VecDeque::new(),
+            notifier: None,
+            clock,
+        }
+    }
 }
 
 /// Runs a release from its first event to its end and returns it as it ended. Events come from
@@ -138,17 +157,9 @@ pub async fn run_recorded<D: Drivers>(
     journal: Option<Writer>,
     clock: Clock,
 ) -> (Release, Option<Writer>) {
-    let lp = Loop {
-        release: Release::default(),
-        journal,
-        drivers,
-        frontend,
-        operator: String::new(),
-        asked: VecDeque::new(),
-        notifier: None,
-        clock,
-    };
-    run_loop(lp, start, events, inputs).await
+    let mut lp = Loop::new(Fold::default(), drivers, frontend, clock);
+    lp.journal = journal;
+    run_loop(lp, Some(start), Source::Live { events, inputs }).await
 }
 
 /// The loop from `release` as it stands (rebuilt from a journal, for a resume), `first` the
@@ -164,33 +175,41 @@ pub async fn run_from<D: Drivers>(
     journal: Option<Writer>,
     notifier: Option<Notifier>,
 ) -> (Release, Option<Writer>) {
-    let lp = Loop {
-        release,
-        journal,
-        drivers,
-        frontend,
-        operator: String::new(),
-        asked: VecDeque::new(),
-        notifier,
-        clock: Clock::System,
-    };
-    run_loop(lp, first, events, inputs).await
+    let mut lp = Loop::new(Fold::from(release), drivers, frontend, Clock::system());
+    lp.journal = journal;
+    lp.notifier = notifier;
+    run_loop(lp, Some(first), Source::Live { events, inputs }).await
+}
+
+/// A recording through the loop (`Source::Recorded`: a journal read, a follow socket), with
+/// `drivers` (off): the release its records make, as the front end was shown it.
+pub async fn play<D: Drivers>(
+    drivers: D,
+    frontend: &mut dyn Frontend,
+    source: Source,
+    clock: Clock,
+) -> Release {
+    let lp = Loop::new(Fold::default(), drivers, frontend, clock);
+    run_loop(lp, None, source).await.0
 }
 
 /// The loop itself, from `first` to the release's end (and the front end's leaving).
 async fn run_loop<D: Drivers>(
     mut lp: Loop<'_, D>,
-    first: EventKind,
-    mut events: mpsc::Receiver<EventKind>,
-    mut inputs: mpsc::Receiver<Input>,
+    first: Option<EventKind>,
+    source: Source,
 ) -> (Release, Option<Writer>) {
-    lp.operator = match &first {
-        EventKind::Started { operator, .. } => operator.clone(),
-        // `user@host` resumed it; decisions name the person, as a run's do.
-        EventKind::Resumed { by, .. } => by.split('@').next().unwrap_or(by).to_string(),
-        _ => lp.release.operator.clone(),
+    let (mut events, mut records, mut inputs) = match source {
+        Source::Live { events, inputs } => (Some(events), None, inputs),
+        Source::Recorded { records, inputs } => (None, Some(records), inputs),
     };
-    let start = first;
+    lp.reading = records.is_some();
+    lp.operator = match &first {
+        Some(EventKind::Started { operator, .. }) => operator.clone(),
+        // `user@host` resumed it; decisions name the person, as a run's do.
+        Some(EventKind::Resumed { by, .. }) => by.split('@').next().unwrap_or(by).to_string(),
+        _ => lp.fold.operator.clone(),
+    };
     // A status update every `[notify] every`, on the loop's clock.
     let mut status = lp.notifier.as_ref().and_then(|n| n.every).map(|every| {
         let start = tokio::time::Instant::now() + every;
@@ -198,7 +217,9 @@ async fn run_loop<D: Drivers>(
         status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         status
     });
-    lp.handle(start);
+    if let Some(first) = first {
+        lp.handle(first);
+    }
     let mut batch = Vec::with_capacity(512);
     // What the journal holds is on disk within a second, even when nothing else happens.
     let mut sync = tokio::time::interval(std::time::Duration::from_secs(1));
@@ -207,17 +228,19 @@ async fn run_loop<D: Drivers>(
     let mut shut = false;
     let mut terminated = false;
     loop {
-        if lp.release.is_finished() && !shut {
-            lp.frontend.flush(&lp.release, lp.clock.now());
-            lp.drivers.shut_down().await;
-            if let Some(notifier) = &mut lp.notifier {
-                notifier.finish();
-            }
+        if lp.fold.is_finished() && !shut {
+            lp.shut_down().await;
             shut = true;
         }
-        // The loop stays (inputs still read) until the last messages to the team's channel
-        // were delivered or their grace ran out.
-        if shut && (terminated || !lp.frontend.keep_open()) && lp.notifier.is_none() {
+        if lp.reading {
+            // A recording's viewer leaves when they like (`Input::Terminate`); the loop stays
+            // after the records end while the front end keeps it open.
+            if terminated || (records.is_none() && !lp.frontend.keep_open()) {
+                break;
+            }
+        } else if shut && (terminated || !lp.frontend.keep_open()) && lp.notifier.is_none() {
+            // The loop stays (inputs still read) until the last messages to the team's channel
+            // were delivered or their grace ran out.
             break;
         }
         // Questions the engine just opened go to the front end as inputs, before anything else.
@@ -228,17 +251,26 @@ async fn run_loop<D: Drivers>(
             // Input first: a flood of output never delays the operator.
             biased;
             Some(input) = inputs.recv() => terminated |= lp.input(input),
-            n = events.recv_many(&mut batch, 512), if !shut => {
+            n = async { events.as_mut().expect("checked").recv_many(&mut batch, 512).await },
+                if events.is_some() && !shut => {
                 if n == 0 {
                     break;
                 }
                 for kind in batch.drain(..) {
                     lp.handle(kind);
-                    if lp.release.is_finished() {
+                    if lp.fold.is_finished() {
                         break;
                     }
                 }
             }
+            record = async { records.as_mut().expect("checked").recv().await },
+                if records.is_some() => match record {
+                Some(record) => lp.record(record),
+                None => {
+                    records = None;
+                    terminated |= lp.input(Input::Closed);
+                }
+            },
             _ = async { status.as_mut().expect("checked").tick().await },
                 if status.is_some() && !shut => lp.status_update(),
             said = async { lp.notifier.as_mut().expect("checked").next().await },
@@ -251,31 +283,69 @@ async fn run_loop<D: Drivers>(
             }
             else => break,
         }
-        lp.frontend.flush(&lp.release, lp.clock.now());
+        lp.frontend.flush(&lp.fold, lp.clock.now());
     }
-    if !shut {
-        lp.drivers.shut_down().await;
-    }
-    // Ended before the release did (its events stopped): the queued messages still go.
-    if let Some(notifier) = &mut lp.notifier {
-        notifier.finish();
-    }
-    while let Some(notifier) = &mut lp.notifier {
-        let said = notifier.next().await;
-        lp.delivery(said);
-    }
-    lp.frontend.flush(&lp.release, lp.clock.now());
-    lp.journal_end();
-    (lp.release, lp.journal)
+    lp.end(shut).await
 }
 
 impl<D: Drivers> Loop<'_, D> {
+    /// The release has ended: the drivers close and the team's channel is told the end.
+    async fn shut_down(&mut self) {
+        self.frontend.flush(&self.fold, self.clock.now());
+        self.drivers.shut_down().await;
+        if let Some(notifier) = &mut self.notifier {
+            notifier.finish();
+        }
+    }
+
+    /// The loop has ended: what is still in flight closes, queued messages go, the journal is
+    /// put on disk.
+    async fn end(mut self, shut: bool) -> (Release, Option<Writer>) {
+        if !shut {
+            self.drivers.shut_down().await;
+        }
+        // Ended before the release did (its events stopped): the queued messages still go.
+        if let Some(notifier) = &mut self.notifier {
+            notifier.finish();
+        }
+        while let Some(notifier) = &mut self.notifier {
+            let said = notifier.next().await;
+            self.delivery(said);
+        }
+        self.frontend.flush(&self.fold, self.clock.now());
+        self.journal_end();
+        (self.fold.into_release(), self.journal)
+    }
+
+    /// One record of a recorded source: an event applied at its recorded time, a view change
+    /// shown, or a start over.
+    fn record(&mut self, record: Record) {
+        match record {
+            Record::Reset => {
+                self.fold = Fold::default();
+                self.view = RecordedView::default();
+                self.asked.clear();
+                self.frontend.recorded_view(&self.view);
+            }
+            Record::Line(line) => match line.entry {
+                Entry::Event(event) => {
+                    self.clock.read_at(event.at);
+                    self.apply(event);
+                }
+                Entry::View(change) => {
+                    self.view.apply(&change);
+                    self.frontend.recorded_view(&self.view);
+                }
+            },
+        }
+    }
+
     /// A status update for the team's channel, when one is due.
     fn status_update(&mut self) {
         let Some(notifier) = &mut self.notifier else {
             return;
         };
-        for kind in notifier.status(&self.release, self.clock.now()) {
+        for kind in notifier.status(&self.fold, self.clock.now()) {
             self.handle(kind);
         }
     }
@@ -296,6 +366,9 @@ impl<D: Drivers> Loop<'_, D> {
 
     /// One input: a decision it makes is applied like any event. True for a terminate signal.
     fn input(&mut self, input: Input) -> bool {
+        if self.reading {
+            return self.viewer_input(input);
+        }
         if let Input::Terminate(why) = input {
             self.handle(EventKind::Decided {
                 by: self.operator.clone(),
@@ -310,11 +383,28 @@ impl<D: Drivers> Loop<'_, D> {
             self.handle(vote.into_event());
             return false;
         }
-        if let Some(kind) = self.frontend.input(input, &self.release, self.clock.now()) {
+        if let Some(kind) = self.frontend.input(input, &self.fold, self.clock.now()) {
             self.handle(kind);
         }
         self.record_view();
         false
+    }
+
+    /// A recording's viewer's input: shown, never decided (a decision the front end makes is
+    /// dropped: a replay or a follower cannot change the release). True when they leave.
+    fn viewer_input(&mut self, input: Input) -> bool {
+        match input {
+            Input::Terminate(_) => true,
+            Input::Vote(_) => false,
+            input => {
+                let decided = self.frontend.input(input, &self.fold, self.clock.now());
+                debug_assert!(
+                    decided.is_none(),
+                    "a recording's viewer decided {decided:?}"
+                );
+                false
+            }
+        }
     }
 
     /// What the operator now has on screen, into the journal.
@@ -342,7 +432,7 @@ impl<D: Drivers> Loop<'_, D> {
             journal.sync();
         }
         if self.journal_failure() {
-            self.frontend.flush(&self.release, self.clock.now());
+            self.frontend.flush(&self.fold, self.clock.now());
         }
     }
 
@@ -379,8 +469,14 @@ impl<D: Drivers> Loop<'_, D> {
         if let Some(journal) = &mut self.journal {
             journal.event(&event);
         }
-        let effects = self.release.apply(&event);
-        self.frontend.show(&event, &self.release);
+        self.apply(event);
+    }
+
+    /// An event, stamped (and journaled, live) or recorded: applied through the fold, shown,
+    /// its effects to the drivers, the team told.
+    fn apply(&mut self, event: Event) {
+        let effects = self.fold.apply(&event);
+        self.frontend.show(&event, &self.fold);
         self.record_view();
         for effect in effects {
             match effect {
@@ -391,7 +487,7 @@ impl<D: Drivers> Loop<'_, D> {
         // What the team is told is decided here, from the event and the state after it; the
         // delivery never waits on the loop, nor the loop on it.
         let dropped = match &mut self.notifier {
-            Some(notifier) => notifier.after(&event, &self.release),
+            Some(notifier) => notifier.after(&event, &self.fold),
             None => Vec::new(),
         };
         for kind in dropped {

@@ -147,7 +147,7 @@ fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
         player.seek(end);
         assert!(player.at_end(), "{shown}");
         assert_eq!(
-            format!("{:?}", player.release),
+            format!("{:?}", player.release()),
             format!("{folded:?}"),
             "{shown}: the replay's end is not the fold's"
         );
@@ -155,9 +155,80 @@ fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
         player.seek(0);
         player.seek(end);
         assert_eq!(
-            format!("{:?}", player.release),
+            format!("{:?}", player.release()),
             format!("{folded:?}"),
             "{shown}"
         );
+    }
+}
+
+/// A front end that only counts what it was shown.
+#[derive(Default)]
+struct Shown(usize);
+
+impl gonogo::runtime::Frontend for Shown {
+    fn show(&mut self, _event: &gonogo::engine::Event, _release: &gonogo::engine::Release) {
+        self.0 += 1;
+    }
+
+    fn input(
+        &mut self,
+        _input: gonogo::runtime::Input,
+        _release: &gonogo::engine::Release,
+        _now: gonogo::engine::Millis,
+    ) -> Option<gonogo::engine::EventKind> {
+        None
+    }
+
+    fn flush(&mut self, _release: &gonogo::engine::Release, _now: gonogo::engine::Millis) {}
+}
+
+#[test]
+fn the_loop_with_drivers_off_plays_every_recorded_session_to_the_fold() {
+    use gonogo::runtime::{self, Clock, Record, Source};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    for path in scenarios() {
+        let shown = path.display();
+        let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        let folded = gonogo::resume::rebuild(journal.events());
+        let events = journal.events().count();
+        let (records_tx, records) = tokio::sync::mpsc::channel(journal.lines.len() + 2);
+        // A reset first: what came before it is forgotten.
+        let started = journal.events().next().cloned().expect("a first event");
+        let early = gonogo::journal::Line {
+            seq: 0,
+            t: 0,
+            actor: None,
+            entry: gonogo::journal::Entry::Event(started),
+        };
+        records_tx
+            .try_send(Record::Line(Box::new(early)))
+            .expect("room");
+        records_tx.try_send(Record::Reset).expect("room");
+        for line in journal.lines {
+            records_tx
+                .try_send(Record::Line(Box::new(line)))
+                .expect("room");
+        }
+        drop(records_tx);
+        let (_inputs_tx, inputs) = tokio::sync::mpsc::channel(1);
+        let mut frontend = Shown::default();
+        let drivers = gonogo::drivers::DriversOff::default();
+        let source = Source::Recorded { records, inputs };
+        let release = rt.block_on(runtime::play(
+            drivers,
+            &mut frontend,
+            source,
+            Clock::recorded(),
+        ));
+        assert_eq!(
+            format!("{release:?}"),
+            format!("{folded:?}"),
+            "{shown}: the loop's end is not the fold's"
+        );
+        assert_eq!(frontend.0, events + 1, "{shown}: every event shown once");
     }
 }

@@ -7,6 +7,7 @@ pub mod baseline;
 mod decide;
 pub mod event;
 mod families;
+mod fold;
 pub mod judge;
 pub mod logs;
 mod marks;
@@ -28,6 +29,7 @@ pub use event::{
     Actor, Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream,
     Timer, left_said,
 };
+pub use fold::Fold;
 pub use plan::{Origin, ReleasePlan, Unattended};
 pub use policy::{Answerer, Refusal, STRAY_KEY_GUARD_MS, Seat, Via};
 pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};

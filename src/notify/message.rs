@@ -271,7 +271,7 @@ impl Herald {
     /// The end, as the report's status message says it (seed 003), from what was kept.
     fn end_text(&self, release: &Release, at: Millis) -> String {
         let history = History {
-            release: release.clone(),
+            release: release.clone().into(),
             health: self.health.clone(),
             metrics: self.metrics.clone(),
             first_at: self.first_at,

@@ -66,11 +66,11 @@ pub fn asciicast(
     let end = player.end();
     loop {
         player.seek(at);
-        ui.sync_question(&player.release);
-        ui.sync_cursor(&player.release);
-        ui.show_recorded(&player.view);
+        ui.sync_question(player.release());
+        ui.sync_cursor(player.release());
+        ui.show_recorded(player.view());
         let now = player.now();
-        terminal.draw(|frame| crate::ui::draw(frame, &player.release, &ui, &theme, now))?;
+        terminal.draw(|frame| crate::ui::draw(frame, player.release(), &ui, &theme, now))?;
         let bytes = std::mem::take(terminal.backend_mut().writer_mut());
         let secs = at as f64 / 1e6;
         while let Some(mark) = marks.next_if(|m| m.t <= at) {

@@ -6,6 +6,7 @@
 mod bar;
 pub mod export;
 mod player;
+mod recorded;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,6 +20,7 @@ use ratatui::layout::Rect;
 
 pub use crate::journal::RecordedView;
 pub use player::{Mark, MarkKind, Player, SPEEDS};
+pub use recorded::Recorded;
 
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
@@ -48,10 +50,10 @@ impl<B: Backend> Replay<B> {
     /// Draws where playback stands: the cockpit over all rows but the last, the replay bar
     /// on the last.
     pub fn draw(&mut self) {
-        let release = &self.player.release;
+        let release = self.player.release();
         self.ui.sync_question(release);
         self.ui.sync_cursor(release);
-        self.ui.show_recorded(&self.player.view);
+        self.ui.show_recorded(self.player.view());
         let now = self.player.now();
         let (ui, theme, player) = (&self.ui, &self.theme, &self.player);
         let _ = self.terminal.draw(|frame| {
@@ -60,7 +62,7 @@ impl<B: Backend> Replay<B> {
                 height: area.height.saturating_sub(1),
                 ..area
             };
-            crate::ui::draw_in(frame, cockpit, &player.release, ui, theme, now);
+            crate::ui::draw_in(frame, cockpit, player.release(), ui, theme, now);
             let last = Rect {
                 y: area.bottom().saturating_sub(1),
                 height: 1.min(area.height),

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::recorded::Recorded;
 use crate::engine::{Millis, Question, Release};
 use crate::journal::{Entry, Journal, Line, RecordedView};
 use crate::narrate::{self, Seen, Subject, Told, Topic};
@@ -36,25 +37,21 @@ pub enum MarkKind {
 struct Keyframe {
     /// The first record not yet applied.
     next: usize,
-    release: Release,
-    view: RecordedView,
-    last_at: Option<(u64, Millis)>,
+    recorded: Recorded,
 }
 
 pub struct Player {
     lines: Vec<Line>,
     keyframes: Vec<Keyframe>,
     pub marks: Vec<Mark>,
-    pub release: Release,
-    pub view: RecordedView,
+    /// The records applied so far: the release, the operator's view, the last event's time.
+    recorded: Recorded,
     /// The first record not yet applied.
     next: usize,
     /// Where playback stands, in microseconds since the session started.
     pub position: u64,
     pub speed: f64,
     pub paused: bool,
-    /// The last event applied: its `t` and its engine time, for the clock between events.
-    last_at: Option<(u64, Millis)>,
 }
 
 impl Player {
@@ -64,50 +61,48 @@ impl Player {
         let lines = journal.lines;
         let mut keyframes = Vec::new();
         let mut marks = Vec::new();
-        let mut release = Release::default();
-        let mut view = RecordedView::default();
-        let mut last_at = None;
-        let mut before = Seen::of(&release);
+        let mut recorded = Recorded::default();
+        let mut before = Seen::of(recorded.release());
         for (i, line) in lines.iter().enumerate() {
             if i % KEYFRAME_EVERY == 0 {
                 keyframes.push(Keyframe {
                     next: i,
-                    release: release.clone(),
-                    view: view.clone(),
-                    last_at,
+                    recorded: recorded.clone(),
                 });
             }
-            match &line.entry {
-                Entry::Event(event) => {
-                    release.apply(event);
-                    if narrate::changes_state(event) {
-                        let told = narrate::tell(event, &before, &release);
-                        marks.extend(told.into_iter().filter_map(|told| mark_of(told, line.t)));
-                        before = Seen::of(&release);
-                    }
-                    last_at = Some((line.t, event.at));
-                }
-                Entry::View(change) => view.apply(change),
+            recorded.line(line);
+            if let Entry::Event(event) = &line.entry
+                && narrate::changes_state(event)
+            {
+                let told = narrate::tell(event, &before, recorded.release());
+                marks.extend(told.into_iter().filter_map(|told| mark_of(told, line.t)));
+                before = Seen::of(recorded.release());
             }
         }
         let start = keyframes.first().cloned().unwrap_or(Keyframe {
             next: 0,
-            release: Release::default(),
-            view: RecordedView::default(),
-            last_at: None,
+            recorded: Recorded::default(),
         });
         Player {
             lines,
             keyframes,
             marks,
-            release: start.release,
-            view: start.view,
+            recorded: start.recorded,
             next: 0,
             position: 0,
             speed: 1.0,
             paused: false,
-            last_at: None,
         }
+    }
+
+    /// The release where playback stands.
+    pub fn release(&self) -> &Release {
+        self.recorded.release()
+    }
+
+    /// What the operator had on screen where playback stands.
+    pub fn view(&self) -> &RecordedView {
+        &self.recorded.view
     }
 
     /// The session's length, in microseconds.
@@ -127,7 +122,7 @@ impl Player {
     /// The engine's clock at the playback position: the last event's time plus the time
     /// played since, so countdowns and durations move as they did.
     pub fn now(&self) -> Millis {
-        match self.last_at {
+        match self.recorded.last_at {
             Some((t, at)) => at + self.position.saturating_sub(t) / 1000,
             None => self
                 .lines
@@ -165,10 +160,8 @@ impl Player {
             let key = nearest
                 .cloned()
                 .unwrap_or_else(|| self.keyframes[0].clone());
-            self.release = key.release;
-            self.view = key.view;
+            self.recorded = key.recorded;
             self.next = key.next;
-            self.last_at = key.last_at;
         }
         self.position = to;
         self.play_to(to);
@@ -226,13 +219,7 @@ impl Player {
             if line.t > to {
                 break;
             }
-            match &line.entry {
-                Entry::Event(event) => {
-                    self.release.apply(event);
-                    self.last_at = Some((line.t, event.at));
-                }
-                Entry::View(change) => self.view.apply(change),
-            }
+            self.recorded.line(line);
             self.next += 1;
         }
         self.position = self.position.max(to);

@@ -121,14 +121,14 @@ fn seeking_back_and_forth_gives_the_state_of_the_events_up_to_there() {
     assert_eq!(player.end(), 9_000_000);
     player.seek(player.end());
     assert!(player.at_end());
-    assert_eq!(state(&player.release), state(&applied_up_to(10)));
+    assert_eq!(state(player.release()), state(&applied_up_to(10)));
     player.seek(4_500_000);
-    assert_eq!(state(&player.release), state(&applied_up_to(5)));
+    assert_eq!(state(player.release()), state(&applied_up_to(5)));
     // Forward again, by playing: 2.5 s at 2× is 5 s of the session.
     player.speed = 2.0;
     player.advance(std::time::Duration::from_millis(2500));
     assert_eq!(player.position, 9_000_000);
-    assert_eq!(state(&player.release), state(&applied_up_to(10)));
+    assert_eq!(state(player.release()), state(&applied_up_to(10)));
     assert_eq!(player.now(), 1_800_000_000_000 + 9 * 1000);
 }
 
@@ -287,7 +287,7 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
     );
     player.seek(player.end());
     assert_eq!(
-        player.release.outcome,
+        player.release().outcome,
         Some(crate::engine::Outcome::Released)
     );
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::words::{decision_words, who};
 use crate::engine::watch::{HealthReading, MetricsReading};
 use crate::engine::watch_rule::Signal;
-use crate::engine::{Event, EventKind, Millis, Question, Release};
+use crate::engine::{Event, EventKind, Fold, Millis, Question};
 use crate::narrate::{self, Seen};
 
 /// One notable thing that happened, in words.
@@ -96,8 +96,8 @@ pub struct MetricsSample {
 /// A release's events, folded.
 #[derive(Debug, Clone, Default)]
 pub struct History {
-    /// The state after the last event.
-    pub release: Release,
+    /// The state after the last event (a `Release` to read).
+    pub release: Fold,
     pub moments: Vec<Moment>,
     pub gates: Vec<GateHealth>,
     pub health: Vec<HealthSample>,

@@ -9,16 +9,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use ratatui::crossterm::event::{
-    Event as TermEvent, EventStream, KeyCode, KeyEventKind, KeyModifiers,
-};
+use ratatui::crossterm::event::{Event as TermEvent, EventStream};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::sync::mpsc;
 
-use super::socket::{self, Hello, Join, RESYNC};
-use crate::engine::{Decision, EventKind, Release, VoteRecord};
-use crate::journal::{Entry, Line};
-use crate::replay::RecordedView;
-use crate::runtime::{Frontend as _, Input, now_ms};
+use super::socket::{Hello, Join, RESYNC};
+use super::watching::Watching;
+use crate::drivers::DriversOff;
+use crate::engine::EventKind;
+use crate::journal::Entry;
+use crate::runtime::{self, Clock, Input, Record, Source};
 use crate::ui::cockpit::Cockpit;
 use crate::ui::theme::Theme;
 
@@ -33,26 +33,6 @@ pub struct FollowArgs {
     pub approver: Option<String>,
     /// `--present`, with the `--mask` patterns.
     pub present: Option<Vec<String>>,
-}
-
-pub fn run(args: &FollowArgs) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let result = match runtime {
-        Ok(rt) => rt.block_on(follow(args)),
-        Err(e) => Err(FollowError::Runtime(e)),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!(
-                "gonogo follow: {}",
-                crate::text::printable_lines(&e.to_string())
-            );
-            ExitCode::from(1)
-        }
-    }
 }
 
 /// Why following a session stopped (or never began).
@@ -88,71 +68,95 @@ pub enum FollowError {
     Runtime(#[source] std::io::Error),
 }
 
-/// The release as followed: rebuilt from the journal, then record by record.
-pub struct Followed {
-    pub release: Release,
-    pub view: RecordedView,
-    /// The last record applied.
-    pub seq: u64,
+pub fn run(args: &FollowArgs) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let result = match runtime {
+        Ok(rt) => rt.block_on(follow(args)),
+        Err(e) => Err(FollowError::Runtime(e)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "gonogo follow: {}",
+                crate::text::printable_lines(&e.to_string())
+            );
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Where a follower stands in the session's journal: the records that come over the socket,
+/// put in order, a gap filled from the file, a resync read from the file again. What it gives
+/// is folded by the run loop (a recorded `Source`), never here.
+pub struct Sequence {
+    /// The last record given.
+    seq: u64,
     path: PathBuf,
 }
 
-impl Followed {
-    /// The release as the journal at `path` has it now.
-    pub fn load(path: &Path) -> Result<Self, FollowError> {
-        let mut followed = Followed {
-            release: Release::default(),
-            view: RecordedView::default(),
+impl Sequence {
+    /// The journal at `path` as it stands: every record in it, and where that leaves off.
+    pub fn load(path: &Path) -> Result<(Self, Vec<Record>), FollowError> {
+        let mut sequence = Sequence {
             seq: 0,
             path: path.to_path_buf(),
         };
-        followed.catch_up(u64::MAX)?;
-        Ok(followed)
+        let records = sequence.catch_up(u64::MAX)?;
+        Ok((sequence, records))
     }
 
-    /// One record's line from the socket: applied in order; a gap is filled from the file. A
-    /// vote's judgement (the engine's, made as it applied the vote) comes back, for the follower
-    /// who voted.
-    pub fn record(&mut self, text: &str) -> Result<Option<VoteRecord>, FollowError> {
+    /// The last record given.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// One record's line from the socket: what to fold next, in order; a gap is filled from
+    /// the file; a resync starts over from the file.
+    pub fn record(&mut self, text: &str) -> Result<Vec<Record>, FollowError> {
         if text == RESYNC {
-            *self = Followed::load(&self.path)?;
-            return Ok(None);
+            let (fresh, records) = Sequence::load(&self.path)?;
+            *self = fresh;
+            return Ok(std::iter::once(Record::Reset).chain(records).collect());
         }
         let Some(line) = crate::journal::parse_line(text) else {
             // A type this gonogo does not know: its number still counts.
             if let Ok(numbered) = serde_json::from_str::<Numbered>(text) {
                 self.seq = self.seq.max(numbered.seq);
             }
-            return Ok(None);
+            return Ok(Vec::new());
         };
         if line.seq <= self.seq {
-            return Ok(None);
+            return Ok(Vec::new());
         }
+        let mut records = Vec::new();
         if line.seq > self.seq + 1 {
-            self.catch_up(line.seq - 1)?;
+            records = self.catch_up(line.seq - 1)?;
         }
-        let voted =
-            matches!(&line.entry, Entry::Event(e) if matches!(e.kind, EventKind::Voted { .. }));
         if line.seq == self.seq + 1 {
-            self.apply(line);
-            return Ok(voted.then(|| self.release.votes.last().cloned()).flatten());
+            self.seq = line.seq;
+            records.push(Record::Line(Box::new(line)));
         }
-        Ok(None)
+        Ok(records)
     }
 
     /// Reads the journal file until it holds record `upto` (the writer puts what it holds on
-    /// disk at least once a second), applying what this follower has not seen.
-    fn catch_up(&mut self, upto: u64) -> Result<(), FollowError> {
+    /// disk at least once a second): the records this follower has not seen.
+    fn catch_up(&mut self, upto: u64) -> Result<Vec<Record>, FollowError> {
+        let mut records = Vec::new();
         for _ in 0..50 {
             let journal = crate::journal::read(&self.path)?;
             let last = journal.last().0;
             for line in journal.lines {
                 if line.seq > self.seq && line.seq <= upto {
-                    self.apply(line);
+                    self.seq = line.seq;
+                    records.push(Record::Line(Box::new(line)));
                 }
             }
             if upto == u64::MAX || last >= upto {
-                return Ok(());
+                return Ok(records);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -160,16 +164,6 @@ impl Followed {
             path: self.path.clone(),
             upto,
         })
-    }
-
-    fn apply(&mut self, line: Line) {
-        match line.entry {
-            Entry::Event(event) => {
-                self.release.apply(&event);
-            }
-            Entry::View(change) => self.view.apply(&change),
-        }
-        self.seq = line.seq;
     }
 }
 
@@ -185,6 +179,8 @@ fn via() -> String {
         Err(_) => "this machine".into(),
     }
 }
+
+type SocketLines = tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>;
 
 async fn follow(args: &FollowArgs) -> Result<(), FollowError> {
     let picked = super::sessions::pick(args.session.as_deref())?;
@@ -219,11 +215,12 @@ async fn follow(args: &FollowArgs) -> Result<(), FollowError> {
         .ok_or(FollowError::Closed)?;
     let hello: Hello =
         serde_json::from_str(&first).map_err(|_| FollowError::Refused(first.clone()))?;
-    let mut followed = Followed::load(&hello.journal)?;
+    let (sequence, so_far) = Sequence::load(&hello.journal)?;
+    let plan = planned(&so_far).cloned().unwrap_or_default();
     let presenter = args
         .present
         .as_ref()
-        .map(|masks| crate::ui::present::Presenter::new(&followed.release.plan, masks))
+        .map(|masks| crate::ui::present::Presenter::new(&plan, masks))
         .transpose()?;
     let (terminal, screen) = crate::ui::screen::Screen::take();
     let mut cockpit = Cockpit::new(terminal, &name, Theme::from_env()).read_only();
@@ -234,114 +231,120 @@ async fn follow(args: &FollowArgs) -> Result<(), FollowError> {
     // Whose session this is, first: on a shared account it may be another person's.
     cockpit.ui.notice = Some(super::sessions::whose(&hello, &crate::login::login()));
     cockpit.ui.present = presenter;
-    let result = watch(
-        &mut cockpit,
-        &mut followed,
-        (&mut lines, &mut write),
-        &hello,
-    )
-    .await;
-    drop(cockpit);
+    let result = watch(cockpit, (sequence, so_far), (lines, write), &hello).await;
     screen.give_back();
     result
 }
 
+/// The plan of the session, from its first record.
+fn planned(records: &[Record]) -> Option<&crate::engine::ReleasePlan> {
+    records.iter().find_map(|r| match r {
+        Record::Line(line) => match &line.entry {
+            Entry::Event(e) => match &e.kind {
+                EventKind::Started { plan, .. } => Some(plan.as_ref()),
+                _ => None,
+            },
+            Entry::View(_) => None,
+        },
+        Record::Reset => None,
+    })
+}
+
+/// The followed session through the run loop: the socket's records (in order, by the
+/// `Sequence`) are its source, the drivers are off, the front end is the read-only cockpit.
 async fn watch<B: ratatui::backend::Backend>(
-    cockpit: &mut Cockpit<B>,
-    followed: &mut Followed,
-    (lines, write): (
-        &mut tokio::io::Lines<BufReader<tokio::net::unix::OwnedReadHalf>>,
-        &mut tokio::net::unix::OwnedWriteHalf,
-    ),
+    cockpit: Cockpit<B>,
+    (sequence, so_far): (Sequence, Vec<Record>),
+    (lines, write): (SocketLines, tokio::net::unix::OwnedWriteHalf),
     hello: &Hello,
 ) -> Result<(), FollowError> {
-    let mut keys = EventStream::new();
-    let mut beat = tokio::time::interval(Duration::from_millis(100));
-    let mut mirror = false;
-    let mut open = true;
-    cockpit.refresh(&followed.release);
+    let (records_tx, records) = mpsc::channel(1024);
+    let (inputs_tx, inputs) = mpsc::channel(256);
+    let reader = tokio::spawn(read_socket(
+        sequence,
+        so_far,
+        lines,
+        records_tx,
+        inputs_tx.clone(),
+    ));
+    let (votes, votes_rx) = mpsc::unbounded_channel();
+    let writer = tokio::spawn(write_votes(write, votes_rx));
+    let keys = tokio::spawn(read_keys(inputs_tx.clone()));
+    let who = (hello.operator.clone(), hello.journal.clone());
+    let mut watching = Watching::new(cockpit, who, votes, inputs_tx);
+    let source = Source::Recorded { records, inputs };
+    // The follower is on the session's machine: its clock is the session's.
+    runtime::play(
+        DriversOff::default(),
+        &mut watching,
+        source,
+        Clock::system(),
+    )
+    .await;
+    drop(watching);
+    keys.abort();
+    writer.abort();
+    if !reader.is_finished() {
+        reader.abort();
+        return Ok(());
+    }
+    reader.await.unwrap_or(Ok(()))
+}
+
+/// The socket's lines, as records in order, into the loop; what fails is said by leaving.
+async fn read_socket(
+    mut sequence: Sequence,
+    so_far: Vec<Record>,
+    mut lines: SocketLines,
+    records: mpsc::Sender<Record>,
+    inputs: mpsc::Sender<Input>,
+) -> Result<(), FollowError> {
+    let mut pending = so_far;
     loop {
-        tokio::select! {
-            line = lines.next_line(), if open => match line {
-                Ok(Some(line)) => {
-                    if let Some(said) = followed.record(&line)?.map(|v| vote_said(&v)) {
-                        cockpit.ui.notice = Some(said);
-                    }
-                    cockpit.refresh(&followed.release);
-                    if mirror {
-                        cockpit.ui.show_recorded(&followed.view);
-                    }
-                }
-                _ => {
-                    open = false;
-                    cockpit.ui.notice = Some(format!(
-                        "the session ended; q leaves (gonogo replay {})",
-                        hello.journal.display()
-                    ));
-                    cockpit.refresh(&followed.release);
-                }
-            },
-            key = keys.next() => match key {
-                Some(Ok(TermEvent::Key(key))) if key.kind == KeyEventKind::Press => {
-                    let typing = cockpit.ui.typing();
-                    let ctrl_c = key.code == KeyCode::Char('c')
-                        && key.modifiers.contains(KeyModifiers::CONTROL);
-                    if ctrl_c || (!typing && key.code == KeyCode::Char('q')) {
-                        return Ok(());
-                    }
-                    if !typing && key.code == KeyCode::Char('m') {
-                        mirror = !mirror;
-                        cockpit.ui.notice = Some(if mirror {
-                            format!("mirroring {}'s view (m: your own)", hello.operator)
-                        } else {
-                            "your own view (m: mirror the operator's)".to_string()
-                        });
-                        if mirror {
-                            cockpit.ui.show_recorded(&followed.view);
-                        }
-                        cockpit.refresh(&followed.release);
-                    } else if let Some(EventKind::Decided { decision: Decision::Go, note, .. }) =
-                        cockpit.input(Input::Key(key), &followed.release, now_ms())
-                    {
-                        send_vote(write, &followed.release, note).await;
-                        cockpit.ui.notice = Some("GO sent: the session judges it".into());
-                    }
-                }
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => return Ok(()),
-            },
-            _ = beat.tick() => {
-                cockpit.input(Input::Tick, &followed.release, now_ms());
+        for record in pending.drain(..) {
+            if records.send(record).await.is_err() {
+                return Ok(());
             }
         }
-        cockpit.flush(&followed.release, now_ms());
+        let Ok(Some(line)) = lines.next_line().await else {
+            return Ok(());
+        };
+        match sequence.record(&line) {
+            Ok(next) => pending = next,
+            Err(e) => {
+                let _ = inputs.send(Input::Terminate(e.to_string())).await;
+                return Err(e);
+            }
+        }
     }
 }
 
-/// What this follower is told of a vote.
-fn vote_said(vote: &VoteRecord) -> String {
-    match &vote.refused {
-        None => format!("GO from {} counted", vote.name),
-        Some(why) => format!("GO from {} refused: {why}", vote.name),
-    }
-}
-
-/// This follower's GO at the open gate, bound to the digest of what it has on screen.
-async fn send_vote(
-    write: &mut tokio::net::unix::OwnedWriteHalf,
-    release: &Release,
-    note: Option<String>,
+async fn write_votes(
+    mut write: tokio::net::unix::OwnedWriteHalf,
+    mut votes: mpsc::UnboundedReceiver<String>,
 ) {
-    let Some(crate::engine::Question::Gate { step }) = release.question else {
-        return;
-    };
-    let vote = socket::VoteLine {
-        vote: socket::VoteAt {
-            step,
-            digest: release.screen_digest(step),
-            note,
-        },
-    };
-    let line = serde_json::to_string(&vote).expect("plain data");
-    let _ = write.write_all(format!("{line}\n").as_bytes()).await;
+    while let Some(line) = votes.recv().await {
+        let _ = write.write_all(line.as_bytes()).await;
+    }
+}
+
+/// Keys and resizes from the follower's terminal, and a beat for the clock, into the loop.
+async fn read_keys(inputs: mpsc::Sender<Input>) {
+    let mut keys = EventStream::new();
+    let mut beat = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        let input = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(key))) => Input::Key(key),
+                Some(Ok(TermEvent::Resize(..))) => Input::Resize,
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => Input::Terminate("the terminal went away".into()),
+            },
+            _ = beat.tick() => Input::Tick,
+        };
+        let last = matches!(input, Input::Terminate(_));
+        if inputs.send(input).await.is_err() || last {
+            return;
+        }
+    }
 }

@@ -4,6 +4,7 @@
 pub mod follow;
 pub mod sessions;
 pub mod socket;
+mod watching;
 
 #[cfg(test)]
 mod tests;
