@@ -18,7 +18,6 @@ pub mod probe;
 pub mod profile;
 pub mod replay;
 pub mod report;
-pub mod resume;
 pub mod runtime;
 pub mod share;
 pub mod shell;

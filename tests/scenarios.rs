@@ -80,7 +80,7 @@ fn every_recorded_session_comes_to_the_end_state_a_person_checked() {
             "{shown}: {:?}",
             journal.warnings
         );
-        let release = gonogo::resume::rebuild(journal.events());
+        let release = gonogo::launch::resume::rebuild(journal.events());
         let outcome = release.outcome.as_ref().map(word);
         let steps = statuses(&release.plan.steps, &release.steps);
         let rollback = statuses(&release.plan.rollback, &release.rollback);
@@ -141,7 +141,7 @@ fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
     for path in scenarios() {
         let shown = path.display();
         let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
-        let folded = gonogo::resume::rebuild(journal.events());
+        let folded = gonogo::launch::resume::rebuild(journal.events());
         let mut player = gonogo::replay::Player::new(journal);
         let end = player.end();
         player.seek(end);
@@ -193,7 +193,7 @@ fn the_loop_with_drivers_off_plays_every_recorded_session_to_the_fold() {
     for path in scenarios() {
         let shown = path.display();
         let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
-        let folded = gonogo::resume::rebuild(journal.events());
+        let folded = gonogo::launch::resume::rebuild(journal.events());
         let events = journal.events().count();
         let (records_tx, records) = tokio::sync::mpsc::channel(journal.lines.len() + 2);
         // A reset first: what came before it is forgotten.
@@ -230,5 +230,35 @@ fn the_loop_with_drivers_off_plays_every_recorded_session_to_the_fold() {
             "{shown}: the loop's end is not the fold's"
         );
         assert_eq!(frontend.0, events + 1, "{shown}: every event shown once");
+    }
+}
+
+/// The last frame an operator would see at 80×24, drawn from a release as the UI draws it.
+fn last_frame(release: &gonogo::engine::Release) -> String {
+    let mut ui = gonogo::ui::state::UiState::default();
+    ui.sync_question(release);
+    ui.sync_cursor(release);
+    let backend = ratatui::backend::TestBackend::new(80, 24);
+    let mut terminal = ratatui::Terminal::new(backend).expect("terminal");
+    let theme = gonogo::ui::theme::Theme { color: false };
+    terminal
+        .draw(|f| gonogo::ui::draw(f, release, &ui, &theme, release.now))
+        .expect("draw");
+    terminal.backend().to_string()
+}
+
+#[test]
+fn a_replay_played_to_its_end_shows_the_last_frame_the_fold_shows() {
+    for path in scenarios() {
+        let shown = path.display();
+        let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        let folded = gonogo::launch::resume::rebuild(journal.events());
+        let mut player = gonogo::replay::Player::new(journal);
+        player.seek(player.end());
+        assert_eq!(
+            last_frame(player.release()),
+            last_frame(&folded),
+            "{shown}: the replay's last frame is not the fold's"
+        );
     }
 }

@@ -453,7 +453,7 @@ fn run_release(
     let mut flags = flags.clone();
     flags.profile_sha256 = file_sha256(path);
     if let Some(from) = &flags.resume {
-        if let Err(e) = crate::resume::check(from, &profile, &vars, &flags.profile_sha256) {
+        if let Err(e) = crate::launch::resume::check(from, &profile, &vars, &flags.profile_sha256) {
             eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
             return exit(true);
         }

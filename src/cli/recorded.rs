@@ -45,7 +45,7 @@ pub(super) fn resume_release(
     yes: bool,
     unattended: Option<crate::engine::Unattended>,
 ) -> ExitCode {
-    let from = match crate::resume::find(journal) {
+    let from = match crate::launch::resume::find(journal) {
         Ok(from) => from,
         Err(e) => {
             eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));

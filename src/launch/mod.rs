@@ -21,6 +21,7 @@ use crate::ui::theme::Theme;
 
 pub mod outcome;
 pub mod preflight;
+pub mod resume;
 mod session;
 use session::{endpoints, notify_settings, session, shell_commands, ssh_options};
 
@@ -43,7 +44,7 @@ pub struct RunFlags {
     /// every line neutralised.
     pub github_actions: bool,
     /// `gonogo resume`: the session to go on with, as its journal left it.
-    pub resume: Option<Box<crate::resume::ResumeFrom>>,
+    pub resume: Option<Box<crate::launch::resume::ResumeFrom>>,
     /// Local targets that are simulated hosts (`gonogo demo`), by target name.
     pub places: HashMap<String, Arc<LocalPlace>>,
     /// `gonogo demo`: its scenario in one line, for the plan (and so the journal).
@@ -254,7 +255,7 @@ fn beginning(session: &Session, flags: &RunFlags, operator: &str) -> (Release, E
 /// cannot be leaves the session as it was, to resume later), and its journal reopened.
 async fn reopen(
     session: &Session,
-    from: &crate::resume::ResumeFrom,
+    from: &crate::launch::resume::ResumeFrom,
 ) -> Result<crate::journal::Writer, LaunchError> {
     for (name, link) in &session.links {
         link.connect()

@@ -6,13 +6,12 @@ use super::{Seen, Severity, Subject, Told, Topic};
 use crate::engine::release::DecisionRecord;
 use crate::engine::watch::HealthReading;
 use crate::engine::{Decision, Event, EventKind, Release, Timer};
-use crate::text::{printable, printable_lines};
+use crate::text::printable;
 
 /// The sentences `event` makes by itself.
 pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
     use Severity::*;
     let p = |s: &str| printable(s).into_owned();
-    let target = |t: &str| Subject::Target(t.to_string());
     let one = |severity, topic, text: String| vec![Told::new(severity, topic, text)];
     match &event.kind {
         EventKind::Started { operator, plan, .. } => {
@@ -49,142 +48,16 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
             ));
             told
         }
-        EventKind::Connected { target: t } => one(Info, Topic::Link, format!("connected {}", p(t))),
-        EventKind::ConnectFailed { target: t, error } => vec![
-            Told::new(
-                Bad,
-                Topic::Link,
-                format!("cannot reach {}: {}", p(t), printable_lines(error)),
-            )
-            .about(target(t)),
-        ],
-        EventKind::ConnectionLost { target: t, error } => vec![
-            Told::new(
-                Warn,
-                Topic::Link,
-                format!(
-                    "link to {} lost ({}): reconnecting; the step goes on on the host",
-                    p(t),
-                    p(error)
-                ),
-            )
-            .about(target(t)),
-        ],
-        EventKind::Reconnected { target: t } => {
-            vec![
-                Told::new(
-                    Good,
-                    Topic::Link,
-                    format!("link to {} back: re-attached", p(t)),
-                )
-                .about(target(t)),
-            ]
-        }
-        EventKind::LockTaken { target: t } => {
-            let confirmed = before.resuming;
-            let verb = if confirmed { "confirmed" } else { "taken" };
-            vec![
-                Told::new(
-                    Info,
-                    Topic::LockTaken { confirmed },
-                    format!("lock {verb} on {}", p(t)),
-                )
-                .about(target(t)),
-            ]
-        }
-        EventKind::LockFailed { target: t, error } => vec![
-            Told::new(
-                Bad,
-                Topic::Lock,
-                format!(
-                    "cannot take the lock on {}: {}",
-                    p(t),
-                    printable_lines(error)
-                ),
-            )
-            .about(target(t)),
-        ],
-        // A resumed session whose lock went to someone else: the engine says why it stops.
-        EventKind::LockRefused { target: t, .. } if after.halted.is_some() && !before.halted => {
-            let why = after.halted.as_deref().unwrap_or_default();
-            vec![Told::new(Bad, Topic::Halted, p(why)).about(target(t))]
-        }
-        EventKind::LockRefused { target: t, holder } => vec![
-            Told::new(
-                Bad,
-                Topic::Lock,
-                format!(
-                    "{} is locked by {}: not starting (--break-lock \"REASON\" takes it over)",
-                    p(t),
-                    p(holder)
-                ),
-            )
-            .about(target(t)),
-        ],
-        EventKind::LockBroken {
-            target: t,
-            holder,
-            reason,
-            leftovers,
-        } => {
-            let detail = leftovers
-                .iter()
-                .map(|left| format!("that session left on {}: {}", p(t), p(left)))
-                .collect();
-            vec![
-                Told::new(
-                    Warn,
-                    Topic::Lock,
-                    format!("broke the lock of {} on {}: {}", p(holder), p(t), p(reason)),
-                )
-                .about(target(t))
-                .with(detail),
-            ]
-        }
-        EventKind::LockLost { run, holder } => {
-            let mut told = vec![
-                Told::new(
-                    Bad,
-                    Topic::Lock,
-                    format!(
-                        "the lock on {} was taken over by {}",
-                        p(&run.target),
-                        p(holder)
-                    ),
-                )
-                .about(target(&run.target)),
-            ];
-            if let (Some(why), false) = (&after.halted, before.halted) {
-                told.push(Told::new(Bad, Topic::Halted, p(why)));
-            }
-            told
-        }
-        EventKind::LocksReleased { released, kept } => {
-            let mut told = Vec::new();
-            if !released.is_empty() {
-                let names: Vec<String> = released.iter().map(|t| p(t)).collect();
-                told.push(Told::new(
-                    Info,
-                    Topic::Lock,
-                    format!("locks released on {}", names.join(", ")),
-                ));
-            }
-            for k in kept {
-                told.push(
-                    Told::new(
-                        Warn,
-                        Topic::LockKept,
-                        format!("lock kept on {}: {}", p(&k.target), p(&k.why)),
-                    )
-                    .about(target(&k.target))
-                    .with(vec![format!(
-                        "once checked, remove it with: {}",
-                        p(&k.remove)
-                    )]),
-                );
-            }
-            told
-        }
+        kind @ (EventKind::Connected { .. }
+        | EventKind::ConnectFailed { .. }
+        | EventKind::ConnectionLost { .. }
+        | EventKind::Reconnected { .. }
+        | EventKind::LockTaken { .. }
+        | EventKind::LockFailed { .. }
+        | EventKind::LockRefused { .. }
+        | EventKind::LockBroken { .. }
+        | EventKind::LockLost { .. }
+        | EventKind::LocksReleased { .. }) => super::links::said(kind, before, after),
         EventKind::Decided { .. } => decided(event, before, after),
         EventKind::TimerFired {
             timer: Timer::AutoRollback,

@@ -4,6 +4,7 @@
 //! a mark for the severity, a CI annotation, a Slack emoji, Markdown, a cockpit span.
 
 mod events;
+mod links;
 mod people;
 mod runs;
 pub mod words;

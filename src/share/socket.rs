@@ -303,9 +303,13 @@ async fn follower(
                             .await;
                     }
                 }
+                // A protocol error drops the follower, and the operator is told why; a link
+                // that went away is only the follower leaving.
                 Err(e) => {
                     tracing::warn!(error = %e, "follow: a follower dropped");
-                    why = Some(e.to_string());
+                    if matches!(e, LineError::TooLong) {
+                        why = Some(e.to_string());
+                    }
                     break;
                 }
                 _ => break,

@@ -111,7 +111,8 @@ fn a_follower_fills_gaps_and_resyncs_from_the_journal_file() {
 
     // The same records through the run loop (drivers off), as `gonogo follow` plays them: the
     // release the journal's fold makes.
-    let folded = crate::resume::rebuild(crate::journal::read(&path).expect("read").events());
+    let folded =
+        crate::launch::resume::rebuild(crate::journal::read(&path).expect("read").events());
     let followed_loop = through_the_loop(followed.given);
     assert_eq!(format!("{followed_loop:?}"), format!("{folded:?}"));
     assert_eq!(

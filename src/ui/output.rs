@@ -96,30 +96,6 @@ impl PaneLine for OutputLine {
     }
 }
 
-/// The text cut into rows of `room` characters, at a space when there is one in the row's
-/// second half (words stay whole), else mid-word. Lazy: counting rows allocates nothing.
-pub(super) fn chunks(text: &str, room: usize) -> impl Iterator<Item = &str> {
-    let mut rest = Some(text);
-    std::iter::from_fn(move || {
-        let current = rest?;
-        if room == 0 {
-            rest = None;
-            return Some(current);
-        }
-        let Some((hard, _)) = current.char_indices().nth(room) else {
-            rest = None;
-            return Some(current);
-        };
-        let cut = current[..hard]
-            .rfind(' ')
-            .map(|space| space + 1)
-            .filter(|&at| current[..at].chars().count() > room / 2)
-            .unwrap_or(hard);
-        rest = Some(&current[cut..]).filter(|r| !r.is_empty());
-        Some(&current[..cut])
-    })
-}
-
 pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
     let focused = ui.focus == Pane::Output;
     let mut title = vec![Span::styled(
