@@ -96,118 +96,183 @@ pub fn run(
         .build()
         .map_err(LaunchError::Runtime)?;
     runtime.block_on(async {
-        // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds
-        // up to four chunks' lines, about 1,000 lines of a log: 32 of them, a few MB).
-        let (events, event_rx) = mpsc::channel(32);
-        let (inputs, input_rx) = mpsc::channel(64);
-        let operator = ssh_config::local_user();
-        let (endpoints, warnings) = endpoints(profile, vars, config.as_ref());
-        // Before the release starts (and the cockpit takes the terminal), once.
-        for warning in &warnings {
-            eprintln!("gonogo: warning: {warning}");
-        }
-        // Before the cockpit takes the terminal: the one moment a passphrase can be asked.
-        let unlocked = if headless {
-            HashMap::new()
-        } else {
-            let all: Vec<&Endpoint> = endpoints.iter().filter_map(|(_, ep)| ep.as_ref()).collect();
-            crate::transport::ssh::unlock_keys(&all).await
-        };
-        let opts = ssh_options(profile, flags, unlocked);
-        let shells = shell_commands(&endpoints, &opts, &flags.places);
-        let session = session(
-            profile,
-            vars,
-            flags,
-            endpoints,
-            opts,
-            &operator,
-            events.clone(),
-        );
-        // Before the cockpit takes the terminal: it may have a word to say.
-        let notifier = notifier(notify_settings(profile, vars), &session);
-        watch_signals(inputs.clone());
-        let mut journal = match &flags.resume {
-            None => open_journal(&session, flags, &operator, headless)?,
-            Some(from) => Some(reopen(&session, from).await?),
-        };
-        let _follow = journal
-            .as_mut()
-            .and_then(|j| follow_socket(j, &session, &operator, (events.clone(), inputs.clone())));
+        let ready = ready(profile, vars, flags, headless, config.as_ref()).await?;
         if headless {
-            let mut frontend = Headless::new(&operator, flags.yes)
-                .masking(session.redactor.clone())
-                .with_notes(preflight::not_acted_on(profile))
-                .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()))
-                .in_github_actions(flags.github_actions);
-            if let Some(rehearse) = flags.rehearse {
-                frontend = frontend.rehearsing(rehearse());
-            }
-            headless::read_stdin(inputs.clone());
-            beat(inputs.clone(), Duration::from_secs(1));
-            tokio::spawn(async move {
-                while tokio::signal::ctrl_c().await.is_ok() {
-                    if inputs.send(Input::Interrupt).await.is_err() {
-                        return;
-                    }
-                }
-            });
-            let (release, first) = beginning(&session, flags, &operator);
-            let drivers = LiveDrivers::new(session, events);
-            let (release, journal) = runtime::run_from(
-                release,
-                first,
-                drivers,
-                &mut frontend,
-                event_rx,
-                input_rx,
-                journal,
-                notifier,
-            )
-            .await;
-            return Ok(Ran { release, journal });
+            Ok(in_headless(ready, profile, flags).await)
+        } else {
+            in_cockpit(ready, profile, flags).await
         }
-        // Before the cockpit takes the terminal: a wrong `--mask` is said on a sane one.
-        let presenter = flags
-            .present
-            .as_ref()
-            .map(|masks| crate::ui::present::Presenter::new(&session.plan, masks))
-            .transpose()?;
-        // ratatui::init installs a panic hook that restores the terminal before the message; from
-        // here to `give_back`, nothing but the cockpit writes on the terminal.
-        let (terminal, screen) = crate::ui::screen::Screen::take();
-        let reader = read_terminal(inputs.clone());
-        let shells = HostShells::new(shells, reader, inputs);
-        let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
-        cockpit.ui.notes = preflight::not_acted_on(profile);
-        cockpit.ui.present = presenter;
-        cockpit.ui.log = flags.log.clone();
-        let (release, first) = beginning(&session, flags, &operator);
-        let drivers = LiveDrivers::new(session, events);
-        let (release, journal) = runtime::run_from(
-            release,
-            first,
-            drivers,
-            &mut cockpit,
-            event_rx,
-            input_rx,
-            journal,
-            notifier,
-        )
-        .await;
-        drop(cockpit);
-        screen.give_back();
-        // What the cockpit showed about a refusal, on the terminal it leaves behind.
-        for why in release.refusals.iter().chain(&release.halted) {
-            eprintln!("gonogo: {}", crate::text::printable_lines(why));
-        }
-        for kept in &release.kept_locks {
-            let why = crate::text::printable_lines(&kept.why);
-            eprintln!("gonogo: lock kept on {}: {why}", kept.target);
-            eprintln!("  once checked, remove it with: {}", kept.remove);
-        }
-        Ok(Ran { release, journal })
     })
+}
+
+/// A session ready to run: its links and commands, its journal open (or reopened) and followed,
+/// the channels the loop reads, the team's channel.
+struct Ready {
+    session: Session,
+    operator: String,
+    events: (mpsc::Sender<EventKind>, mpsc::Receiver<EventKind>),
+    inputs: (mpsc::Sender<Input>, mpsc::Receiver<Input>),
+    journal: Option<crate::journal::Writer>,
+    notifier: Option<crate::notify::Notifier>,
+    shells: HashMap<String, crate::ui::host_shell::ShellCommand>,
+    /// The follow socket, open while the session runs.
+    _follow: Option<crate::share::socket::Server>,
+}
+
+/// Everything said before the release starts (and before a cockpit takes the terminal), once.
+async fn ready(
+    profile: &Profile,
+    vars: &VarValues,
+    flags: &RunFlags,
+    headless: bool,
+    config: Option<&ssh_config::ClientConfig>,
+) -> Result<Ready, LaunchError> {
+    // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds
+    // up to four chunks' lines, about 1,000 lines of a log: 32 of them, a few MB).
+    let (events, event_rx) = mpsc::channel(32);
+    let (inputs, input_rx) = mpsc::channel(64);
+    let operator = ssh_config::local_user();
+    let (endpoints, warnings) = endpoints(profile, vars, config);
+    for warning in &warnings {
+        eprintln!("gonogo: warning: {warning}");
+    }
+    // Before the cockpit takes the terminal: the one moment a passphrase can be asked.
+    let unlocked = if headless {
+        HashMap::new()
+    } else {
+        let all: Vec<&Endpoint> = endpoints.iter().filter_map(|(_, ep)| ep.as_ref()).collect();
+        crate::transport::ssh::unlock_keys(&all).await
+    };
+    let opts = ssh_options(profile, flags, unlocked);
+    let shells = shell_commands(&endpoints, &opts, &flags.places);
+    let session = session(
+        profile,
+        vars,
+        flags,
+        endpoints,
+        opts,
+        &operator,
+        events.clone(),
+    );
+    // Before the cockpit takes the terminal: it may have a word to say.
+    let notifier = notifier(notify_settings(profile, vars), &session);
+    watch_signals(inputs.clone());
+    let mut journal = match &flags.resume {
+        None => open_journal(&session, flags, &operator, headless)?,
+        Some(from) => Some(reopen(&session, from).await?),
+    };
+    let follow = journal
+        .as_mut()
+        .and_then(|j| follow_socket(j, &session, &operator, (events.clone(), inputs.clone())));
+    Ok(Ready {
+        session,
+        operator,
+        events: (events, event_rx),
+        inputs: (inputs, input_rx),
+        journal,
+        notifier,
+        shells,
+        _follow: follow,
+    })
+}
+
+/// The release told line by line, answered from stdin (or `--yes`, or the unattended policy).
+async fn in_headless(ready: Ready, profile: &Profile, flags: &RunFlags) -> Ran {
+    let Ready {
+        session,
+        operator,
+        events: (events, event_rx),
+        inputs: (inputs, input_rx),
+        journal,
+        notifier,
+        _follow,
+        ..
+    } = ready;
+    let mut frontend = Headless::new(&operator, flags.yes)
+        .masking(session.redactor.clone())
+        .with_notes(preflight::not_acted_on(profile))
+        .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()))
+        .in_github_actions(flags.github_actions);
+    if let Some(rehearse) = flags.rehearse {
+        frontend = frontend.rehearsing(rehearse());
+    }
+    headless::read_stdin(inputs.clone());
+    beat(inputs.clone(), Duration::from_secs(1));
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if inputs.send(Input::Interrupt).await.is_err() {
+                return;
+            }
+        }
+    });
+    let (release, first) = beginning(&session, flags, &operator);
+    let drivers = LiveDrivers::new(session, events);
+    let (release, journal) = runtime::run_from(
+        release,
+        first,
+        drivers,
+        &mut frontend,
+        event_rx,
+        input_rx,
+        journal,
+        notifier,
+    )
+    .await;
+    Ran { release, journal }
+}
+
+/// The release in the cockpit, which owns the terminal until it gives it back.
+async fn in_cockpit(ready: Ready, profile: &Profile, flags: &RunFlags) -> Result<Ran, LaunchError> {
+    let Ready {
+        session,
+        operator,
+        events: (events, event_rx),
+        inputs: (inputs, input_rx),
+        journal,
+        notifier,
+        shells,
+        _follow,
+    } = ready;
+    // Before the cockpit takes the terminal: a wrong `--mask` is said on a sane one.
+    let presenter = flags
+        .present
+        .as_ref()
+        .map(|masks| crate::ui::present::Presenter::new(&session.plan, masks))
+        .transpose()?;
+    // ratatui::init installs a panic hook that restores the terminal before the message; from
+    // here to `give_back`, nothing but the cockpit writes on the terminal.
+    let (terminal, screen) = crate::ui::screen::Screen::take();
+    let reader = read_terminal(inputs.clone());
+    let shells = HostShells::new(shells, reader, inputs);
+    let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
+    cockpit.ui.notes = preflight::not_acted_on(profile);
+    cockpit.ui.present = presenter;
+    cockpit.ui.log = flags.log.clone();
+    let (release, first) = beginning(&session, flags, &operator);
+    let drivers = LiveDrivers::new(session, events);
+    let (release, journal) = runtime::run_from(
+        release,
+        first,
+        drivers,
+        &mut cockpit,
+        event_rx,
+        input_rx,
+        journal,
+        notifier,
+    )
+    .await;
+    drop(cockpit);
+    screen.give_back();
+    // What the cockpit showed about a refusal, on the terminal it leaves behind.
+    for why in release.refusals.iter().chain(&release.halted) {
+        eprintln!("gonogo: {}", crate::text::printable_lines(why));
+    }
+    for kept in &release.kept_locks {
+        let why = crate::text::printable_lines(&kept.why);
+        eprintln!("gonogo: lock kept on {}: {why}", kept.target);
+        eprintln!("  once checked, remove it with: {}", kept.remove);
+    }
+    Ok(Ran { release, journal })
 }
 
 /// The `[notify]` delivery task, started; a webhook that will not do or a client that cannot
