@@ -176,6 +176,28 @@ async fn ready(
     })
 }
 
+/// The run loop with the live drivers, from the start or from where a resume found it.
+async fn live(
+    (session, operator, flags): (Session, &str, &RunFlags),
+    (events, event_rx, input_rx): (
+        mpsc::Sender<EventKind>,
+        mpsc::Receiver<EventKind>,
+        mpsc::Receiver<Input>,
+    ),
+    (journal, notifier): (
+        Option<crate::journal::Writer>,
+        Option<crate::notify::Notifier>,
+    ),
+    frontend: &mut dyn runtime::Frontend,
+) -> (Release, Option<crate::journal::Writer>) {
+    let (release, first) = beginning(&session, flags, operator);
+    let drivers = LiveDrivers::new(session, events);
+    runtime::run_from(
+        release, first, drivers, frontend, event_rx, input_rx, journal, notifier,
+    )
+    .await
+}
+
 /// The release told line by line, answered from stdin (or `--yes`, or the unattended policy).
 async fn in_headless(ready: Ready, profile: &Profile, flags: &RunFlags) -> Ran {
     let Ready {
@@ -205,17 +227,11 @@ async fn in_headless(ready: Ready, profile: &Profile, flags: &RunFlags) -> Ran {
             }
         }
     });
-    let (release, first) = beginning(&session, flags, &operator);
-    let drivers = LiveDrivers::new(session, events);
-    let (release, journal) = runtime::run_from(
-        release,
-        first,
-        drivers,
+    let (release, journal) = live(
+        (session, &operator, flags),
+        (events, event_rx, input_rx),
+        (journal, notifier),
         &mut frontend,
-        event_rx,
-        input_rx,
-        journal,
-        notifier,
     )
     .await;
     Ran { release, journal }
@@ -248,17 +264,11 @@ async fn in_cockpit(ready: Ready, profile: &Profile, flags: &RunFlags) -> Result
     cockpit.ui.notes = preflight::not_acted_on(profile);
     cockpit.ui.present = presenter;
     cockpit.ui.log = flags.log.clone();
-    let (release, first) = beginning(&session, flags, &operator);
-    let drivers = LiveDrivers::new(session, events);
-    let (release, journal) = runtime::run_from(
-        release,
-        first,
-        drivers,
+    let (release, journal) = live(
+        (session, &operator, flags),
+        (events, event_rx, input_rx),
+        (journal, notifier),
         &mut cockpit,
-        event_rx,
-        input_rx,
-        journal,
-        notifier,
     )
     .await;
     drop(cockpit);
