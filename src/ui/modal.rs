@@ -11,7 +11,7 @@ use super::keymap::{self, Choice, Mode};
 use super::rollback_plan::rollback_lines;
 use super::state::OpenAnswer;
 use super::theme::Theme;
-use crate::engine::release::{LinkState, RunStatus};
+use crate::engine::release::{LinkState, RunStatus, TargetRun};
 use crate::engine::{Question, Release, StepList};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -65,59 +65,9 @@ fn failure_evidence(
 ) -> Vec<Line<'static>> {
     let planned = &release.list(list)[step];
     let state = &release.states(list)[step];
-    // The command in two rows at most: the evidence below it matters more, and the output
-    // pane has it whole.
-    let mut command: String = planned.text.lines().next().unwrap_or_default().to_string();
-    if command.chars().count() > COMMAND_CHARS || planned.text.lines().count() > 1 {
-        command = command.chars().take(COMMAND_CHARS - 1).collect::<String>() + "…";
-    }
-    let mut lines = vec![Line::from(Span::styled(
-        format!("$ {command}"),
-        theme.dim(),
-    ))];
-    let failed = |t: &crate::engine::release::TargetRun| {
-        matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
-    };
+    let mut lines = vec![command_line(&planned.text, theme)];
     for t in state.targets.iter().filter(|t| failed(t)) {
-        let (symbol, _) = theme.run(t.status);
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {symbol} {}", t.target),
-                theme.target(release, &t.target),
-            ),
-            Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
-        ]));
-        let (mut err, mut out) = (Vec::new(), Vec::new());
-        for o in release.output.iter().rev() {
-            if err.len() >= EVIDENCE_LINES && out.len() >= EVIDENCE_LINES {
-                break;
-            }
-            let r = &o.run;
-            if o.mark != crate::engine::release::Mark::Printed
-                || r.list != list
-                || r.step != step
-                || r.target != t.target
-                || r.attempt != t.attempt
-            {
-                continue;
-            }
-            let kept = match o.stream {
-                crate::engine::Stream::Stderr => &mut err,
-                crate::engine::Stream::Stdout => &mut out,
-            };
-            if kept.len() < EVIDENCE_LINES {
-                kept.push(o.line.clone());
-            }
-        }
-        // Stderr explains a failure more often than stdout does: it comes first.
-        let (shown, style) = if err.is_empty() {
-            (out, theme.dim())
-        } else {
-            (err, theme.fg(Color::Red))
-        };
-        for line in shown.into_iter().rev() {
-            lines.push(Line::from(Span::styled(format!("      {line}"), style)));
-        }
+        lines.extend(failed_target_lines(release, list, step, t, theme));
     }
     let others: Vec<String> = state
         .targets
@@ -146,6 +96,83 @@ fn failure_evidence(
         )));
     }
     lines
+}
+
+/// A target the step failed on, or whose outcome is unknown.
+fn failed(t: &TargetRun) -> bool {
+    matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
+}
+
+/// The failed step's command, in two rows at most: the evidence below it matters more, and
+/// the output pane has it whole.
+fn command_line(text: &str, theme: &Theme) -> Line<'static> {
+    let mut command: String = text.lines().next().unwrap_or_default().to_string();
+    if command.chars().count() > COMMAND_CHARS || text.lines().count() > 1 {
+        command = command.chars().take(COMMAND_CHARS - 1).collect::<String>() + "…";
+    }
+    Line::from(Span::styled(format!("$ {command}"), theme.dim()))
+}
+
+/// A failed target's row, why, and the last lines it printed in that attempt.
+fn failed_target_lines(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    t: &TargetRun,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let (symbol, _) = theme.run(t.status);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("  {symbol} {}", t.target),
+            theme.target(release, &t.target),
+        ),
+        Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
+    ])];
+    let (err, out) = target_output(release, list, step, t);
+    // Stderr explains a failure more often than stdout does: it comes first.
+    let (shown, style) = if err.is_empty() {
+        (out, theme.dim())
+    } else {
+        (err, theme.fg(Color::Red))
+    };
+    for line in shown.into_iter().rev() {
+        lines.push(Line::from(Span::styled(format!("      {line}"), style)));
+    }
+    lines
+}
+
+/// The last lines (newest first) a target printed to stderr and to stdout in the step's
+/// attempt: `EVIDENCE_LINES` of each at most.
+fn target_output(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    t: &TargetRun,
+) -> (Vec<String>, Vec<String>) {
+    let (mut err, mut out) = (Vec::new(), Vec::new());
+    for o in release.output.iter().rev() {
+        if err.len() >= EVIDENCE_LINES && out.len() >= EVIDENCE_LINES {
+            break;
+        }
+        let r = &o.run;
+        if o.mark != crate::engine::release::Mark::Printed
+            || r.list != list
+            || r.step != step
+            || r.target != t.target
+            || r.attempt != t.attempt
+        {
+            continue;
+        }
+        let kept = match o.stream {
+            crate::engine::Stream::Stderr => &mut err,
+            crate::engine::Stream::Stdout => &mut out,
+        };
+        if kept.len() < EVIDENCE_LINES {
+            kept.push(o.line.clone());
+        }
+    }
+    (err, out)
 }
 
 pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, theme: &Theme) {
