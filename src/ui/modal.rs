@@ -232,88 +232,103 @@ fn question_lines(
     theme: &Theme,
 ) -> (Vec<Line<'static>>, &'static str) {
     let production = release.plan.production;
-    let mut lines: Vec<Line> = Vec::new();
-    let title = match question {
+    match question {
         Question::Gate { step } => {
-            lines.extend(gate_lines(release, *step, theme));
-            if production {
+            let title = if production {
                 " PRODUCTION GATE "
             } else {
                 " GATE "
-            }
+            };
+            (gate_lines(release, *step, theme), title)
         }
         Question::Manual { list, step } => {
-            lines.push(Line::from(Span::styled(
+            let item = Line::from(Span::styled(
                 release.list(*list)[*step].text.clone(),
                 theme.bold(),
-            )));
-            " MANUAL ITEM "
+            ));
+            (vec![item], " MANUAL ITEM ")
         }
         Question::Failure { list, step } => {
-            let s = &release.list(*list)[*step];
-            let unknown = release.states(*list)[*step]
-                .targets
-                .iter()
-                .any(|t| t.status == RunStatus::Unknown);
-            let what = if unknown {
-                "outcome unknown: retry re-attaches, never reruns"
-            } else {
-                "failed"
-            };
-            lines.push(Line::from(Span::styled(
-                format!("{} {what}", s.name),
-                theme.bold(),
-            )));
-            lines.extend(failure_evidence(release, *list, *step, theme));
-            if *list == StepList::Main {
+            let title = if *list == StepList::Main {
                 " STEP FAILED "
             } else {
                 " ROLLBACK STEP FAILED "
-            }
+            };
+            (failure_lines(release, *list, *step, theme), title)
         }
         Question::FinalGate => {
-            let mut asked = crate::summary::final_gate_words(release);
-            asked[..1].make_ascii_uppercase();
-            lines.push(Line::from(Span::styled(asked, theme.bold())));
-            lines.push(Line::from(format!(
-                "Now: {}",
-                super::health::health_summary(release)
-            )));
-            lines.push(Line::from(
-                "GO ends the release as released and lets go of the locks.",
-            ));
-            if production {
+            let title = if production {
                 " PRODUCTION FINAL GATE "
             } else {
                 " FINAL GATE "
-            }
+            };
+            (final_gate_lines(release, theme), title)
         }
         Question::RollbackProposal { rule } => {
-            for (i, text) in crate::summary::proposal_lines(release, *rule)
-                .into_iter()
-                .enumerate()
-            {
-                let text = text.trim_start_matches("?? ").to_string();
-                let style = if i == 0 { theme.bold() } else { Style::new() };
-                lines.push(Line::from(Span::styled(text, style)));
-            }
-            if let Some(at) = release.watch.auto_rollback_at {
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "Rolls back by itself in {} unless answered (auto_rollback).",
-                        super::checklist::duration(at.saturating_sub(release.now))
-                    ),
-                    theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-                )));
-            }
-            " ROLLBACK PROPOSED "
+            (proposal_lines(release, *rule, theme), " ROLLBACK PROPOSED ")
         }
-        Question::ConfirmRollback { .. } => {
-            lines.extend(rollback_lines(release, theme));
-            " CONFIRM ROLLBACK "
-        }
+        Question::ConfirmRollback { .. } => (rollback_lines(release, theme), " CONFIRM ROLLBACK "),
+    }
+}
+
+/// A failed step's question: its name and what failed (or that the outcome is unknown), then
+/// the evidence.
+fn failure_lines(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let s = &release.list(list)[step];
+    let unknown = release.states(list)[step]
+        .targets
+        .iter()
+        .any(|t| t.status == RunStatus::Unknown);
+    let what = if unknown {
+        "outcome unknown: retry re-attaches, never reruns"
+    } else {
+        "failed"
     };
-    (lines, title)
+    let mut lines = vec![Line::from(Span::styled(
+        format!("{} {what}", s.name),
+        theme.bold(),
+    ))];
+    lines.extend(failure_evidence(release, list, step, theme));
+    lines
+}
+
+/// The final gate's question: what GO means, against the health now.
+fn final_gate_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    let mut asked = crate::summary::final_gate_words(release);
+    asked[..1].make_ascii_uppercase();
+    vec![
+        Line::from(Span::styled(asked, theme.bold())),
+        Line::from(format!("Now: {}", super::health::health_summary(release))),
+        Line::from("GO ends the release as released and lets go of the locks."),
+    ]
+}
+
+/// A proposed rollback: the rule breached and its evidence, and when it rolls back by itself.
+fn proposal_lines(release: &Release, rule: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = crate::summary::proposal_lines(release, rule)
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let text = text.trim_start_matches("?? ").to_string();
+            let style = if i == 0 { theme.bold() } else { Style::new() };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    if let Some(at) = release.watch.auto_rollback_at {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Rolls back by itself in {} unless answered (auto_rollback).",
+                super::checklist::duration(at.saturating_sub(release.now))
+            ),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines
 }
 
 /// A gate's evidence: its question, what runs next and where, the links and health now, the
