@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Paragraph};
 use super::state::{Pane, UiState, row_of};
 use super::theme::Theme;
 use crate::engine::RunStatus;
-use crate::engine::release::StepState;
+use crate::engine::plan::PlannedStep;
+use crate::engine::release::{StepState, TargetRun};
 use crate::engine::{Release, StepList};
 
 pub fn duration(ms: u64) -> String {
@@ -76,128 +77,32 @@ pub fn render(
         theme.dim()
     }));
     let inner = block.inner(area);
-    let width = inner.width as usize;
+    let pane = Checklist {
+        release,
+        ui,
+        theme,
+        now,
+        width: inner.width as usize,
+        focused,
+        current: release.current(),
+    };
     let mut lines: Vec<Line> = Vec::new();
     let mut cursor_line = 0;
-    let current = release.current();
     for list in [StepList::Main, StepList::Rollback] {
         let mut phase: Option<&str> = None;
         for (i, step) in release.list(list).iter().enumerate() {
-            let header = if list == StepList::Rollback {
-                "Rollback"
-            } else {
-                step.phase.as_str()
-            };
-            if phase != Some(header) {
-                phase = Some(header);
-                lines.push(Line::from(Span::styled(header.to_string(), theme.bold())));
+            let heading = phase_heading(list, step);
+            if phase != Some(heading) {
+                phase = Some(heading);
+                lines.push(Line::from(Span::styled(heading.to_string(), theme.bold())));
             }
-            let state = &release.states(list)[i];
-            let (mut symbol, mut style) = theme.step(state.status);
-            let ended = release.outcome.is_some();
-            if ended && state.status == crate::engine::StepStatus::Pending {
-                // Never ran, and never will: said, not left to a dot.
-                (symbol, style) = ("–", theme.dim());
-            }
-            let row = row_of(release, list, i);
-            if row == ui.cursor {
+            if row_of(release, list, i) == ui.cursor {
                 cursor_line = lines.len();
             }
-            let mut time = took(state, now);
-            if ended && state.status == crate::engine::StepStatus::Pending {
-                time = "not run".into();
-            } else if let Some(short) = (list == StepList::Main)
-                .then(|| undo_short(release, i))
-                .flatten()
-            {
-                time = short.into();
-            }
-            let kind = if step.kind == crate::profile::StepKind::Gate {
-                "gate: "
-            } else {
-                ""
-            };
-            // Marked before it runs: there is no undo for it.
-            let mark = if step.irreversible { "! " } else { "" };
-            let name = format!("{kind}{mark}{}", step.name);
-            let room = width.saturating_sub(4 + time.len() + 1);
-            let cut = name.chars().count() > room;
-            let shown: String = if cut {
-                name.chars()
-                    .take(room.saturating_sub(1))
-                    .chain(['…'])
-                    .collect()
-            } else {
-                name.clone()
-            };
-            let pad = width.saturating_sub(3 + shown.chars().count() + time.len());
-            let mut line = Line::from(vec![
-                Span::styled(format!(" {symbol} "), style),
-                Span::raw(shown),
-                Span::raw(" ".repeat(pad)),
-                Span::styled(time, theme.dim()),
-            ]);
-            if row == ui.cursor && focused {
-                line = line.style(theme.selected());
-            } else if current == Some((list, i)) && ui.present.is_some() {
-                // Presenting: the step under way stands out for whoever watches the share.
-                line = line.style(theme.bold().reversed());
-            } else if current == Some((list, i)) {
-                line = line.style(theme.bold());
-            }
-            lines.push(line);
+            let row = pane.step_row(list, i, step);
+            lines.push(row.line);
             if ui.expanded.contains(&(list, i)) {
-                // Expanded, a name cut to fit is shown whole, wrapped under its row.
-                if cut {
-                    for piece in wrap_words(&name, width.saturating_sub(5).max(1)) {
-                        lines.push(Line::from(Span::styled(
-                            format!("     {piece}"),
-                            theme.bold(),
-                        )));
-                    }
-                }
-                for t in &state.targets {
-                    let (symbol, style) = theme.run(t.status);
-                    let mut detail = format!("attempt {}", t.attempt.max(1));
-                    let took = match (t.started_at, t.finished_at) {
-                        (Some(a), Some(b)) => Some(duration(b.saturating_sub(a))),
-                        _ => None,
-                    };
-                    if let Some(f) = &t.failure {
-                        detail = f.clone();
-                    } else if t.status == RunStatus::Stopping {
-                        detail = "stopping on the host…".into();
-                    } else if let (RunStatus::Running, Some(a)) = (t.status, t.started_at) {
-                        let again = match t.attempt {
-                            0 | 1 => String::new(),
-                            n => format!(" (#{n})"),
-                        };
-                        detail = format!("running {}{again}", duration(now.saturating_sub(a)));
-                    } else if let Some(how) = &t.stopped {
-                        detail = format!("{} {how}", took.unwrap_or_default());
-                    } else if let Some(took) = took {
-                        detail = format!("{took} ok");
-                    }
-                    // Once a rollback began, each host says what became of the step there.
-                    if list == StepList::Main
-                        && release.rollback_begun
-                        && let Some(said) = release.undo_said(i, &t.target)
-                    {
-                        detail = said;
-                    }
-                    lines.push(Line::from(vec![
-                        Span::raw("     "),
-                        Span::styled(format!("{symbol} "), style),
-                        Span::styled(t.target.clone(), theme.target(release, &t.target)),
-                        Span::styled(format!("  {detail}"), theme.dim()),
-                    ]));
-                }
-                if let Some(reason) = &state.skip_reason {
-                    lines.push(Line::from(Span::styled(
-                        format!("     skipped: {reason}"),
-                        theme.dim(),
-                    )));
-                }
+                pane.expanded_rows(list, i, &row.name, row.cut, &mut lines);
             }
         }
     }
@@ -208,6 +113,185 @@ pub fn render(
         .min(lines.len().saturating_sub(height));
     let visible: Vec<Line> = lines.into_iter().skip(top).take(height).collect();
     frame.render_widget(Paragraph::new(visible).block(block), area);
+}
+
+/// A phase's heading: the step's phase, or "Rollback" for every rollback step.
+fn phase_heading(list: StepList, step: &PlannedStep) -> &str {
+    if list == StepList::Rollback {
+        "Rollback"
+    } else {
+        step.phase.as_str()
+    }
+}
+
+/// What drawing the checklist needs throughout, drawn at `width` columns.
+struct Checklist<'a> {
+    release: &'a Release,
+    ui: &'a UiState,
+    theme: &'a Theme,
+    now: u64,
+    width: usize,
+    focused: bool,
+    current: Option<(StepList, usize)>,
+}
+
+/// A step's row, with its full name and whether the row had to cut it.
+struct StepRow {
+    line: Line<'static>,
+    name: String,
+    cut: bool,
+}
+
+impl Checklist<'_> {
+    /// A step's row: its symbol, its name cut to fit, and its time (or what became of it).
+    fn step_row(&self, list: StepList, i: usize, step: &PlannedStep) -> StepRow {
+        let (release, theme, width) = (self.release, self.theme, self.width);
+        let state = &release.states(list)[i];
+        let (mut symbol, mut style) = theme.step(state.status);
+        let never_ran =
+            release.outcome.is_some() && state.status == crate::engine::StepStatus::Pending;
+        if never_ran {
+            // Never ran, and never will: said, not left to a dot.
+            (symbol, style) = ("–", theme.dim());
+        }
+        let time = self.step_time(list, i, state, never_ran);
+        let name = step_name(step);
+        let room = width.saturating_sub(4 + time.len() + 1);
+        let cut = name.chars().count() > room;
+        let shown: String = if cut {
+            name.chars()
+                .take(room.saturating_sub(1))
+                .chain(['…'])
+                .collect()
+        } else {
+            name.clone()
+        };
+        let pad = width.saturating_sub(3 + shown.chars().count() + time.len());
+        let line = Line::from(vec![
+            Span::styled(format!(" {symbol} "), style),
+            Span::raw(shown),
+            Span::raw(" ".repeat(pad)),
+            Span::styled(time, theme.dim()),
+        ]);
+        let line = self.highlight(line, list, i);
+        StepRow { line, name, cut }
+    }
+
+    /// A step's time: how long it took, "not run", or what the rollback made of it.
+    fn step_time(&self, list: StepList, i: usize, state: &StepState, never_ran: bool) -> String {
+        if never_ran {
+            "not run".into()
+        } else if let Some(short) = (list == StepList::Main)
+            .then(|| undo_short(self.release, i))
+            .flatten()
+        {
+            short.into()
+        } else {
+            took(state, self.now)
+        }
+    }
+
+    /// The cursor's row selected, the step under way in bold.
+    fn highlight<'l>(&self, line: Line<'l>, list: StepList, i: usize) -> Line<'l> {
+        let theme = self.theme;
+        if row_of(self.release, list, i) == self.ui.cursor && self.focused {
+            line.style(theme.selected())
+        } else if self.current == Some((list, i)) && self.ui.present.is_some() {
+            // Presenting: the step under way stands out for whoever watches the share.
+            line.style(theme.bold().reversed())
+        } else if self.current == Some((list, i)) {
+            line.style(theme.bold())
+        } else {
+            line
+        }
+    }
+
+    /// Under an expanded step: its name whole if cut, each target's row, why it was skipped.
+    fn expanded_rows(
+        &self,
+        list: StepList,
+        i: usize,
+        name: &str,
+        cut: bool,
+        lines: &mut Vec<Line>,
+    ) {
+        let theme = self.theme;
+        // Expanded, a name cut to fit is shown whole, wrapped under its row.
+        if cut {
+            for piece in wrap_words(name, self.width.saturating_sub(5).max(1)) {
+                lines.push(Line::from(Span::styled(
+                    format!("     {piece}"),
+                    theme.bold(),
+                )));
+            }
+        }
+        let state = &self.release.states(list)[i];
+        for t in &state.targets {
+            lines.push(self.target_row(list, i, t));
+        }
+        if let Some(reason) = &state.skip_reason {
+            lines.push(Line::from(Span::styled(
+                format!("     skipped: {reason}"),
+                theme.dim(),
+            )));
+        }
+    }
+
+    /// A target's row under an expanded step: its symbol, its name and how the step went there.
+    fn target_row(&self, list: StepList, i: usize, t: &TargetRun) -> Line<'static> {
+        let (symbol, style) = self.theme.run(t.status);
+        let mut detail = target_detail(t, self.now);
+        // Once a rollback began, each host says what became of the step there.
+        if list == StepList::Main
+            && self.release.rollback_begun
+            && let Some(said) = self.release.undo_said(i, &t.target)
+        {
+            detail = said;
+        }
+        Line::from(vec![
+            Span::raw("     "),
+            Span::styled(format!("{symbol} "), style),
+            Span::styled(t.target.clone(), self.theme.target(self.release, &t.target)),
+            Span::styled(format!("  {detail}"), self.theme.dim()),
+        ])
+    }
+}
+
+/// A step's name as listed: a gate and an irreversible step marked before it runs.
+fn step_name(step: &PlannedStep) -> String {
+    let kind = if step.kind == crate::profile::StepKind::Gate {
+        "gate: "
+    } else {
+        ""
+    };
+    // Marked before it runs: there is no undo for it.
+    let mark = if step.irreversible { "! " } else { "" };
+    format!("{kind}{mark}{}", step.name)
+}
+
+/// How a step went on one target: its failure, its attempt, how long it ran or took.
+fn target_detail(t: &TargetRun, now: u64) -> String {
+    let took = match (t.started_at, t.finished_at) {
+        (Some(a), Some(b)) => Some(duration(b.saturating_sub(a))),
+        _ => None,
+    };
+    if let Some(f) = &t.failure {
+        f.clone()
+    } else if t.status == RunStatus::Stopping {
+        "stopping on the host…".into()
+    } else if let (RunStatus::Running, Some(a)) = (t.status, t.started_at) {
+        let again = match t.attempt {
+            0 | 1 => String::new(),
+            n => format!(" (#{n})"),
+        };
+        format!("running {}{again}", duration(now.saturating_sub(a)))
+    } else if let Some(how) = &t.stopped {
+        format!("{} {how}", took.unwrap_or_default())
+    } else if let Some(took) = took {
+        format!("{took} ok")
+    } else {
+        format!("attempt {}", t.attempt.max(1))
+    }
 }
 
 /// A `run` step's row once a rollback began: what the rollback made of it, in a word or two

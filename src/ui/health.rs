@@ -11,7 +11,7 @@ use super::checklist::duration;
 use super::theme::Theme;
 use crate::engine::Release;
 use crate::engine::release::LinkState;
-use crate::engine::watch::MetricsReading;
+use crate::engine::watch::{HealthSeries, MetricsReading};
 use crate::engine::watch_rule::Signal;
 use crate::profile::Transport;
 use crate::summary::clock;
@@ -155,60 +155,90 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
         .iter()
         .map(|t| link_line(release, t, theme, now))
         .collect();
-    // The team's channel did not get every message: whoever relies on it should know.
-    if let Some(last) = release.notify_failures.last() {
-        lines.push(Line::from(vec![
-            Span::styled("✉ ", theme.fg(Color::Yellow)),
-            Span::styled(
-                format!(
-                    "notify: {} not delivered, last {}: {}",
-                    release.notify_failed,
-                    clock(last.at),
-                    last.error
-                ),
-                theme.fg(Color::Yellow),
+    lines.extend(notify_line(release, theme));
+    lines.extend(
+        release
+            .watch
+            .health
+            .iter()
+            .map(|h| health_check_line(h, theme, now)),
+    );
+    lines.extend(metrics_lines(release, theme));
+    lines.extend(new_error_lines(release, theme));
+    if let Some(overtime) = &release.watch.overtime {
+        lines.push(Line::from(Span::styled(
+            format!("⏱ {overtime}"),
+            theme.fg(Color::Yellow),
+        )));
+    }
+    lines.extend(rule_lines(release, theme));
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Health ")),
+        area,
+    );
+}
+
+/// The team's channel did not get every message: whoever relies on it should know.
+fn notify_line(release: &Release, theme: &Theme) -> Option<Line<'static>> {
+    let last = release.notify_failures.last()?;
+    Some(Line::from(vec![
+        Span::styled("✉ ", theme.fg(Color::Yellow)),
+        Span::styled(
+            format!(
+                "notify: {} not delivered, last {}: {}",
+                release.notify_failed,
+                clock(last.at),
+                last.error
             ),
-        ]));
+            theme.fg(Color::Yellow),
+        ),
+    ]))
+}
+
+/// One health check's row: its last answer, or why it fails and for how long.
+fn health_check_line(h: &HealthSeries, theme: &Theme, now: u64) -> Line<'static> {
+    let via = h
+        .via
+        .as_deref()
+        .map_or(String::new(), |v| format!(" via {v}"));
+    let (symbol, style, text) = if h.last.ok {
+        let cert = h
+            .last
+            .cert_days
+            .map_or(String::new(), |d| format!("  cert {d}d"));
+        let text = format!(
+            "{} {}ms{cert}",
+            h.last.status.map_or("ok".into(), |s| s.to_string()),
+            h.last.latency_ms
+        );
+        ("✓", theme.fg(Color::Green), text)
+    } else {
+        let since = h.failing_since.map_or(String::new(), |at| {
+            format!(" · failing {}", duration(now.saturating_sub(at)))
+        });
+        let why = h.last.error.clone().unwrap_or_else(|| "failing".into());
+        ("✗", theme.fg(Color::Red), format!("{why}{since}"))
+    };
+    let warn = h.last.cert_days.is_some_and(|d| d < 14);
+    let mut spans = vec![
+        Span::styled(format!("{symbol} "), style),
+        Span::raw(format!("{}{via}  ", h.check)),
+        Span::styled(text, style),
+    ];
+    if warn {
+        spans.push(Span::styled(
+            "  ! certificate expires soon",
+            theme.fg(Color::Yellow),
+        ));
     }
-    for h in &release.watch.health {
-        let via = h
-            .via
-            .as_deref()
-            .map_or(String::new(), |v| format!(" via {v}"));
-        let (symbol, style, text) = if h.last.ok {
-            let cert = h
-                .last
-                .cert_days
-                .map_or(String::new(), |d| format!("  cert {d}d"));
-            let text = format!(
-                "{} {}ms{cert}",
-                h.last.status.map_or("ok".into(), |s| s.to_string()),
-                h.last.latency_ms
-            );
-            ("✓", theme.fg(Color::Green), text)
-        } else {
-            let since = h.failing_since.map_or(String::new(), |at| {
-                format!(" · failing {}", duration(now.saturating_sub(at)))
-            });
-            let why = h.last.error.clone().unwrap_or_else(|| "failing".into());
-            ("✗", theme.fg(Color::Red), format!("{why}{since}"))
-        };
-        let warn = h.last.cert_days.is_some_and(|d| d < 14);
-        let mut spans = vec![
-            Span::styled(format!("{symbol} "), style),
-            Span::raw(format!("{}{via}  ", h.check)),
-            Span::styled(text, style),
-        ];
-        if warn {
-            spans.push(Span::styled(
-                "  ! certificate expires soon",
-                theme.fg(Color::Yellow),
-            ));
-        }
-        lines.push(Line::from(spans));
-    }
+    Line::from(spans)
+}
+
+/// The metrics' rows: each source's last reading against the baseline, with sparklines.
+fn metrics_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
     let base_ratio = release.baseline(Signal::ErrorRatio);
     let base_p95 = release.baseline(Signal::Latency { percentile: 95 });
+    let mut lines = Vec::new();
     for m in &release.watch.metrics {
         let Some((_, last)) = m.history.back() else {
             continue;
@@ -238,65 +268,74 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, n
             Span::styled(format!(" p95 {}", sparkline(&p95s)), theme.fg(Color::Cyan)),
         ]));
     }
-    // Errors the logs never showed before the deploy: the likeliest sign of a bad release.
-    for new in release
+    lines
+}
+
+/// Errors the logs never showed before the deploy: the likeliest sign of a bad release.
+fn new_error_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    release
         .signatures
         .new_since_deploy()
         .iter()
         .rev()
         .take(NEW_ERRORS_SHOWN)
-    {
-        lines.push(Line::from(vec![
-            Span::styled("✱ ", theme.fg(Color::Red)),
-            Span::styled(
-                format!("new error {}x since {}: ", new.count, clock(new.first_at)),
-                theme.fg(Color::Red),
-            ),
-            Span::raw(new.example.clone()),
-        ]));
-    }
-    if let Some(overtime) = &release.watch.overtime {
-        lines.push(Line::from(Span::styled(
-            format!("⏱ {overtime}"),
-            theme.fg(Color::Yellow),
-        )));
-    }
-    match &release.plan.watch {
-        Some(watch) => {
-            for (i, rule) in watch.rollback_on.iter().enumerate() {
-                use crate::engine::judge::RuleStand;
-                let stand = release.rule_stand(i);
-                let words = stand.words();
-                let (mark, status, style): (&str, String, Style) = match stand {
-                    RuleStand::Breached => ("!", "PROPOSED ROLLBACK".into(), theme.fg(Color::Red)),
-                    RuleStand::Holding { .. } => ("▲", words, theme.fg(Color::Yellow)),
-                    RuleStand::Ok => ("✓", words, theme.fg(Color::Green)),
-                    // Never shown as ok: amber, with why.
-                    RuleStand::CannotJudge { .. } => (
-                        "?",
-                        words,
-                        theme
-                            .fg(Color::LightYellow)
-                            .add_modifier(ratatui::style::Modifier::BOLD),
-                    ),
-                    RuleStand::NotWatching { .. } => ("–", words, theme.dim()),
-                };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{mark} "), style),
-                    Span::raw(rule.text.clone()),
-                    Span::styled(format!("  {status}"), style),
-                ]));
-            }
-        }
-        None => lines.push(Line::from(Span::styled(
+        .map(|new| {
+            Line::from(vec![
+                Span::styled("✱ ", theme.fg(Color::Red)),
+                Span::styled(
+                    format!("new error {}x since {}: ", new.count, clock(new.first_at)),
+                    theme.fg(Color::Red),
+                ),
+                Span::raw(new.example.clone()),
+            ])
+        })
+        .collect()
+}
+
+/// The rules' rows: every watch rule with where it stands, or that nothing is watched.
+fn rule_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    let Some(watch) = &release.plan.watch else {
+        return vec![Line::from(Span::styled(
             "no watch window in this profile",
             theme.dim(),
-        ))),
+        ))];
+    };
+    watch
+        .rollback_on
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            let (mark, status, style) = rule_stand_look(release.rule_stand(i), theme);
+            Line::from(vec![
+                Span::styled(format!("{mark} "), style),
+                Span::raw(rule.text.clone()),
+                Span::styled(format!("  {status}"), style),
+            ])
+        })
+        .collect()
+}
+
+/// A rule's stand as its mark, its words and its colour.
+fn rule_stand_look(
+    stand: crate::engine::judge::RuleStand,
+    theme: &Theme,
+) -> (&'static str, String, Style) {
+    use crate::engine::judge::RuleStand;
+    let words = stand.words();
+    match stand {
+        RuleStand::Breached => ("!", "PROPOSED ROLLBACK".into(), theme.fg(Color::Red)),
+        RuleStand::Holding { .. } => ("▲", words, theme.fg(Color::Yellow)),
+        RuleStand::Ok => ("✓", words, theme.fg(Color::Green)),
+        // Never shown as ok: amber, with why.
+        RuleStand::CannotJudge { .. } => (
+            "?",
+            words,
+            theme
+                .fg(Color::LightYellow)
+                .add_modifier(ratatui::style::Modifier::BOLD),
+        ),
+        RuleStand::NotWatching { .. } => ("–", words, theme.dim()),
     }
-    frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Health ")),
-        area,
-    );
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::keymap::{self, Choice, Mode};
 use super::rollback_plan::rollback_lines;
 use super::state::OpenAnswer;
 use super::theme::Theme;
-use crate::engine::release::{LinkState, RunStatus};
+use crate::engine::release::{LinkState, RunStatus, TargetRun};
 use crate::engine::{Question, Release, StepList};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -65,59 +65,9 @@ fn failure_evidence(
 ) -> Vec<Line<'static>> {
     let planned = &release.list(list)[step];
     let state = &release.states(list)[step];
-    // The command in two rows at most: the evidence below it matters more, and the output
-    // pane has it whole.
-    let mut command: String = planned.text.lines().next().unwrap_or_default().to_string();
-    if command.chars().count() > COMMAND_CHARS || planned.text.lines().count() > 1 {
-        command = command.chars().take(COMMAND_CHARS - 1).collect::<String>() + "…";
-    }
-    let mut lines = vec![Line::from(Span::styled(
-        format!("$ {command}"),
-        theme.dim(),
-    ))];
-    let failed = |t: &crate::engine::release::TargetRun| {
-        matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
-    };
+    let mut lines = vec![command_line(&planned.text, theme)];
     for t in state.targets.iter().filter(|t| failed(t)) {
-        let (symbol, _) = theme.run(t.status);
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("  {symbol} {}", t.target),
-                theme.target(release, &t.target),
-            ),
-            Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
-        ]));
-        let (mut err, mut out) = (Vec::new(), Vec::new());
-        for o in release.output.iter().rev() {
-            if err.len() >= EVIDENCE_LINES && out.len() >= EVIDENCE_LINES {
-                break;
-            }
-            let r = &o.run;
-            if o.mark != crate::engine::release::Mark::Printed
-                || r.list != list
-                || r.step != step
-                || r.target != t.target
-                || r.attempt != t.attempt
-            {
-                continue;
-            }
-            let kept = match o.stream {
-                crate::engine::Stream::Stderr => &mut err,
-                crate::engine::Stream::Stdout => &mut out,
-            };
-            if kept.len() < EVIDENCE_LINES {
-                kept.push(o.line.clone());
-            }
-        }
-        // Stderr explains a failure more often than stdout does: it comes first.
-        let (shown, style) = if err.is_empty() {
-            (out, theme.dim())
-        } else {
-            (err, theme.fg(Color::Red))
-        };
-        for line in shown.into_iter().rev() {
-            lines.push(Line::from(Span::styled(format!("      {line}"), style)));
-        }
+        lines.extend(failed_target_lines(release, list, step, t, theme));
     }
     let others: Vec<String> = state
         .targets
@@ -146,6 +96,83 @@ fn failure_evidence(
         )));
     }
     lines
+}
+
+/// A target the step failed on, or whose outcome is unknown.
+fn failed(t: &TargetRun) -> bool {
+    matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
+}
+
+/// The failed step's command, in two rows at most: the evidence below it matters more, and
+/// the output pane has it whole.
+fn command_line(text: &str, theme: &Theme) -> Line<'static> {
+    let mut command: String = text.lines().next().unwrap_or_default().to_string();
+    if command.chars().count() > COMMAND_CHARS || text.lines().count() > 1 {
+        command = command.chars().take(COMMAND_CHARS - 1).collect::<String>() + "…";
+    }
+    Line::from(Span::styled(format!("$ {command}"), theme.dim()))
+}
+
+/// A failed target's row, why, and the last lines it printed in that attempt.
+fn failed_target_lines(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    t: &TargetRun,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let (symbol, _) = theme.run(t.status);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("  {symbol} {}", t.target),
+            theme.target(release, &t.target),
+        ),
+        Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
+    ])];
+    let (err, out) = target_output(release, list, step, t);
+    // Stderr explains a failure more often than stdout does: it comes first.
+    let (shown, style) = if err.is_empty() {
+        (out, theme.dim())
+    } else {
+        (err, theme.fg(Color::Red))
+    };
+    for line in shown.into_iter().rev() {
+        lines.push(Line::from(Span::styled(format!("      {line}"), style)));
+    }
+    lines
+}
+
+/// The last lines (newest first) a target printed to stderr and to stdout in the step's
+/// attempt: `EVIDENCE_LINES` of each at most.
+fn target_output(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    t: &TargetRun,
+) -> (Vec<String>, Vec<String>) {
+    let (mut err, mut out) = (Vec::new(), Vec::new());
+    for o in release.output.iter().rev() {
+        if err.len() >= EVIDENCE_LINES && out.len() >= EVIDENCE_LINES {
+            break;
+        }
+        let r = &o.run;
+        if o.mark != crate::engine::release::Mark::Printed
+            || r.list != list
+            || r.step != step
+            || r.target != t.target
+            || r.attempt != t.attempt
+        {
+            continue;
+        }
+        let kept = match o.stream {
+            crate::engine::Stream::Stderr => &mut err,
+            crate::engine::Stream::Stdout => &mut out,
+        };
+        if kept.len() < EVIDENCE_LINES {
+            kept.push(o.line.clone());
+        }
+    }
+    (err, out)
 }
 
 pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, theme: &Theme) {
@@ -205,88 +232,103 @@ fn question_lines(
     theme: &Theme,
 ) -> (Vec<Line<'static>>, &'static str) {
     let production = release.plan.production;
-    let mut lines: Vec<Line> = Vec::new();
-    let title = match question {
+    match question {
         Question::Gate { step } => {
-            lines.extend(gate_lines(release, *step, theme));
-            if production {
+            let title = if production {
                 " PRODUCTION GATE "
             } else {
                 " GATE "
-            }
+            };
+            (gate_lines(release, *step, theme), title)
         }
         Question::Manual { list, step } => {
-            lines.push(Line::from(Span::styled(
+            let item = Line::from(Span::styled(
                 release.list(*list)[*step].text.clone(),
                 theme.bold(),
-            )));
-            " MANUAL ITEM "
+            ));
+            (vec![item], " MANUAL ITEM ")
         }
         Question::Failure { list, step } => {
-            let s = &release.list(*list)[*step];
-            let unknown = release.states(*list)[*step]
-                .targets
-                .iter()
-                .any(|t| t.status == RunStatus::Unknown);
-            let what = if unknown {
-                "outcome unknown: retry re-attaches, never reruns"
-            } else {
-                "failed"
-            };
-            lines.push(Line::from(Span::styled(
-                format!("{} {what}", s.name),
-                theme.bold(),
-            )));
-            lines.extend(failure_evidence(release, *list, *step, theme));
-            if *list == StepList::Main {
+            let title = if *list == StepList::Main {
                 " STEP FAILED "
             } else {
                 " ROLLBACK STEP FAILED "
-            }
+            };
+            (failure_lines(release, *list, *step, theme), title)
         }
         Question::FinalGate => {
-            let mut asked = crate::summary::final_gate_words(release);
-            asked[..1].make_ascii_uppercase();
-            lines.push(Line::from(Span::styled(asked, theme.bold())));
-            lines.push(Line::from(format!(
-                "Now: {}",
-                super::health::health_summary(release)
-            )));
-            lines.push(Line::from(
-                "GO ends the release as released and lets go of the locks.",
-            ));
-            if production {
+            let title = if production {
                 " PRODUCTION FINAL GATE "
             } else {
                 " FINAL GATE "
-            }
+            };
+            (final_gate_lines(release, theme), title)
         }
         Question::RollbackProposal { rule } => {
-            for (i, text) in crate::summary::proposal_lines(release, *rule)
-                .into_iter()
-                .enumerate()
-            {
-                let text = text.trim_start_matches("?? ").to_string();
-                let style = if i == 0 { theme.bold() } else { Style::new() };
-                lines.push(Line::from(Span::styled(text, style)));
-            }
-            if let Some(at) = release.watch.auto_rollback_at {
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "Rolls back by itself in {} unless answered (auto_rollback).",
-                        super::checklist::duration(at.saturating_sub(release.now))
-                    ),
-                    theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-                )));
-            }
-            " ROLLBACK PROPOSED "
+            (proposal_lines(release, *rule, theme), " ROLLBACK PROPOSED ")
         }
-        Question::ConfirmRollback { .. } => {
-            lines.extend(rollback_lines(release, theme));
-            " CONFIRM ROLLBACK "
-        }
+        Question::ConfirmRollback { .. } => (rollback_lines(release, theme), " CONFIRM ROLLBACK "),
+    }
+}
+
+/// A failed step's question: its name and what failed (or that the outcome is unknown), then
+/// the evidence.
+fn failure_lines(
+    release: &Release,
+    list: StepList,
+    step: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let s = &release.list(list)[step];
+    let unknown = release.states(list)[step]
+        .targets
+        .iter()
+        .any(|t| t.status == RunStatus::Unknown);
+    let what = if unknown {
+        "outcome unknown: retry re-attaches, never reruns"
+    } else {
+        "failed"
     };
-    (lines, title)
+    let mut lines = vec![Line::from(Span::styled(
+        format!("{} {what}", s.name),
+        theme.bold(),
+    ))];
+    lines.extend(failure_evidence(release, list, step, theme));
+    lines
+}
+
+/// The final gate's question: what GO means, against the health now.
+fn final_gate_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
+    let mut asked = crate::summary::final_gate_words(release);
+    asked[..1].make_ascii_uppercase();
+    vec![
+        Line::from(Span::styled(asked, theme.bold())),
+        Line::from(format!("Now: {}", super::health::health_summary(release))),
+        Line::from("GO ends the release as released and lets go of the locks."),
+    ]
+}
+
+/// A proposed rollback: the rule breached and its evidence, and when it rolls back by itself.
+fn proposal_lines(release: &Release, rule: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = crate::summary::proposal_lines(release, rule)
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let text = text.trim_start_matches("?? ").to_string();
+            let style = if i == 0 { theme.bold() } else { Style::new() };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    if let Some(at) = release.watch.auto_rollback_at {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Rolls back by itself in {} unless answered (auto_rollback).",
+                super::checklist::duration(at.saturating_sub(release.now))
+            ),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    lines
 }
 
 /// A gate's evidence: its question, what runs next and where, the links and health now, the

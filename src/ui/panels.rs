@@ -59,6 +59,25 @@ pub fn status_bar(
     theme: &Theme,
     now: u64,
 ) {
+    let mut spans = release_spans(release, theme);
+    // Most telling first: a narrow terminal cuts the end of the line.
+    spans.extend(watch_left_span(release, theme, now));
+    spans.extend(outcome_span(release, theme));
+    let who = ui.following.as_deref().unwrap_or("you");
+    spans.extend(waiting_span(release, theme, now, who));
+    spans.extend(watchers_span(release, theme));
+    if let Some(start) = release.started_at {
+        spans.push(Span::styled(
+            format!("  ⏱ {}", duration(now.saturating_sub(start))),
+            theme.dim(),
+        ));
+    }
+    spans.push(locks_and_links_span(release));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The release, its environment (production stands out) and its version.
+fn release_spans(release: &Release, theme: &Theme) -> Vec<Span<'static>> {
     let plan = &release.plan;
     let mut spans = vec![
         Span::styled(format!(" {} ", plan.release), theme.bold()),
@@ -70,69 +89,79 @@ pub fn status_bar(
     if let Some(v) = &plan.version {
         spans.push(Span::raw(format!(" {v}")));
     }
-    // Most telling first: a narrow terminal cuts the end of the line.
-    if let Stage::Watching { until } = release.stage {
-        let left = until.saturating_sub(now);
-        spans.push(Span::styled(
-            format!("  watch {} left", duration(left)),
-            theme
-                .fg(Color::Yellow)
-                .add_modifier(ratatui::style::Modifier::BOLD),
-        ));
+    spans
+}
+
+/// While watching: how long the watch window has left.
+fn watch_left_span(release: &Release, theme: &Theme, now: u64) -> Option<Span<'static>> {
+    let Stage::Watching { until } = release.stage else {
+        return None;
+    };
+    let left = until.saturating_sub(now);
+    Some(Span::styled(
+        format!("  watch {} left", duration(left)),
+        theme
+            .fg(Color::Yellow)
+            .add_modifier(ratatui::style::Modifier::BOLD),
+    ))
+}
+
+/// Once over: how the release ended.
+fn outcome_span(release: &Release, theme: &Theme) -> Option<Span<'static>> {
+    let (text, color) = match release.outcome? {
+        Outcome::Released => ("RELEASED", Color::Green),
+        Outcome::RolledBack => ("ROLLED BACK", Color::Cyan),
+        Outcome::Aborted => ("ABORTED", Color::Red),
+        Outcome::Refused => ("REFUSED", Color::Red),
+    };
+    Some(Span::styled(
+        format!("  {text}"),
+        theme.fg(color).add_modifier(ratatui::style::Modifier::BOLD),
+    ))
+}
+
+/// What the release waits for: the baseline being gathered, or `who` at a question, or hosts.
+fn waiting_span(release: &Release, theme: &Theme, now: u64, who: &str) -> Option<Span<'static>> {
+    let text = if let (Some(wait), Some(progress)) =
+        (&release.baseline_wait, release.baseline_progress())
+    {
+        format!(
+            "  {} · {} (B skips)",
+            progress.words(),
+            duration(now.saturating_sub(wait.since))
+        )
+    } else {
+        format!("  {}", waiting_on(release, now, who)?)
+    };
+    Some(Span::styled(
+        text,
+        theme
+            .fg(Color::Magenta)
+            .add_modifier(ratatui::style::Modifier::BOLD),
+    ))
+}
+
+/// Who follows live (`gonogo follow`): the operator knows who sees the screen.
+fn watchers_span(release: &Release, theme: &Theme) -> Option<Span<'static>> {
+    if release.watchers.is_empty() {
+        return None;
     }
-    if let Some(outcome) = release.outcome {
-        let (text, color) = match outcome {
-            Outcome::Released => ("RELEASED", Color::Green),
-            Outcome::RolledBack => ("ROLLED BACK", Color::Cyan),
-            Outcome::Aborted => ("ABORTED", Color::Red),
-            Outcome::Refused => ("REFUSED", Color::Red),
-        };
-        spans.push(Span::styled(
-            format!("  {text}"),
-            theme.fg(color).add_modifier(ratatui::style::Modifier::BOLD),
-        ));
-    }
-    let who = ui.following.as_deref().unwrap_or("you");
-    if let (Some(wait), Some(progress)) = (&release.baseline_wait, release.baseline_progress()) {
-        spans.push(Span::styled(
-            format!(
-                "  {} · {} (B skips)",
-                progress.words(),
-                duration(now.saturating_sub(wait.since))
-            ),
-            theme
-                .fg(Color::Magenta)
-                .add_modifier(ratatui::style::Modifier::BOLD),
-        ));
-    } else if let Some(waiting) = waiting_on(release, now, who) {
-        spans.push(Span::styled(
-            format!("  {waiting}"),
-            theme
-                .fg(Color::Magenta)
-                .add_modifier(ratatui::style::Modifier::BOLD),
-        ));
-    }
-    // Who follows live (`gonogo follow`): the operator knows who sees the screen.
-    if !release.watchers.is_empty() {
-        let names: Vec<String> = release
-            .watchers
-            .iter()
-            .map(|w| {
-                let approves = if w.approver { " (may approve)" } else { "" };
-                format!("{}{approves}", w.name)
-            })
-            .collect();
-        spans.push(Span::styled(
-            format!("  watching: {}", crate::text::printable(&names.join(", "))),
-            theme.fg(Color::Cyan),
-        ));
-    }
-    if let Some(start) = release.started_at {
-        spans.push(Span::styled(
-            format!("  ⏱ {}", duration(now.saturating_sub(start))),
-            theme.dim(),
-        ));
-    }
+    let names: Vec<String> = release
+        .watchers
+        .iter()
+        .map(|w| {
+            let approves = if w.approver { " (may approve)" } else { "" };
+            format!("{}{approves}", w.name)
+        })
+        .collect();
+    Some(Span::styled(
+        format!("  watching: {}", crate::text::printable(&names.join(", "))),
+        theme.fg(Color::Cyan),
+    ))
+}
+
+/// The targets' locks held (or kept, once over) and their links up.
+fn locks_and_links_span(release: &Release) -> Span<'static> {
     let total = release.targets.len();
     let locked = release
         .targets
@@ -152,8 +181,7 @@ pub fn status_bar(
         _ => format!("lock {locked}/{total}"),
     };
     // Links, not health: "up" would read as "healthy".
-    spans.push(Span::raw(format!("  {lock_text}  connected {up}/{total}")));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    Span::raw(format!("  {lock_text}  connected {up}/{total}"))
 }
 
 /// The keys that matter now, and what waits for the operator.
