@@ -14,7 +14,28 @@ use crate::text::printable;
 
 /// The summary's lines, without a trailing newline each.
 pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
-    let mut out = Vec::new();
+    let mut out = vec![headline(release)];
+    out.extend(decision_lines(release));
+    out.extend(step_lines(release));
+    out.extend(host_lines(release));
+    out.extend(follower_lines(release));
+    out.extend(release.kept_locks.iter().map(|kept| {
+        format!(
+            "   lock kept on {}: {}",
+            printable(&kept.target),
+            printable(&kept.why)
+        )
+    }));
+    out.extend(notify_failed(release));
+    out.extend(journal_incomplete(release));
+    if let Some(log) = log {
+        out.push(format!("   log: {}", printable(&log.display().to_string())));
+    }
+    out
+}
+
+/// The first line: the release, its version and environment, how it ended and after how long.
+fn headline(release: &Release) -> String {
     let (word, detail) = outcome_parts(release);
     let detail = detail.map_or(String::new(), |d| format!("; {d}"));
     let took = release
@@ -26,11 +47,16 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
         .version
         .as_deref()
         .map_or(String::new(), |v| format!(" {}", printable(v)));
-    out.push(format!(
+    format!(
         "== summary: {}{version} to {}: {word} after {took}{detail}",
         printable(&release.plan.release),
         printable(&release.plan.environment)
-    ));
+    )
+}
+
+/// Every decision with when it was taken, the interruptions, and what cannot be undone.
+fn decision_lines(release: &Release) -> Vec<String> {
+    let mut out = Vec::new();
     for d in &release.decisions {
         out.push(format!(
             "   {} {}",
@@ -44,6 +70,12 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     for line in undo_lines(release) {
         out.push(format!("   {line}"));
     }
+    out
+}
+
+/// The `[[after]]` steps not run for want of a GO verdict, then each step's retries and skip.
+fn step_lines(release: &Release) -> Vec<String> {
+    let mut out = Vec::new();
     // `[[after]]` steps wait for a GO verdict: without one they are said not to have run.
     if release.outcome.is_some() && !release.verdict_go {
         for step in release.plan.steps.iter().filter(|s| s.after_watch) {
@@ -68,6 +100,12 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             }
         }
     }
+    out
+}
+
+/// The shells opened on hosts, the irreversible steps done, and where each host stands.
+fn host_lines(release: &Release) -> Vec<String> {
+    let mut out = Vec::new();
     for shell in &release.shells {
         out.push(format!(
             "   {} {} opened a shell on {}",
@@ -90,41 +128,40 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
             host_state(release, &target.name)
         ));
     }
-    // What each follower read and dropped: a flood that outran gonogo is said at the end too.
-    for f in &release.logs.followers {
-        let dropped = match f.lost {
-            0 => "none dropped".to_string(),
-            n => format!("{n} dropped"),
-        };
-        out.push(format!(
-            "   logs {}:{}: {} lines read, {dropped}",
-            printable(&f.target),
-            printable(&f.name),
-            f.read
-        ));
-    }
-    for kept in &release.kept_locks {
-        out.push(format!(
-            "   lock kept on {}: {}",
-            printable(&kept.target),
-            printable(&kept.why)
-        ));
-    }
-    // Notifications the webhook did not take: the team may not know how the release went.
-    if let Some(last) = release.notify_failures.last() {
-        let n = release.notify_failed;
-        out.push(format!(
-            "   notify: {n} message{} not delivered; last: {}: {}",
-            if n == 1 { "" } else { "s" },
-            printable(&last.message),
-            printable(&last.error)
-        ));
-    }
-    out.extend(journal_incomplete(release));
-    if let Some(log) = log {
-        out.push(format!("   log: {}", printable(&log.display().to_string())));
-    }
     out
+}
+
+/// What each follower read and dropped: a flood that outran gonogo is said at the end too.
+fn follower_lines(release: &Release) -> Vec<String> {
+    release
+        .logs
+        .followers
+        .iter()
+        .map(|f| {
+            let dropped = match f.lost {
+                0 => "none dropped".to_string(),
+                n => format!("{n} dropped"),
+            };
+            format!(
+                "   logs {}:{}: {} lines read, {dropped}",
+                printable(&f.target),
+                printable(&f.name),
+                f.read
+            )
+        })
+        .collect()
+}
+
+/// Notifications the webhook did not take: the team may not know how the release went.
+fn notify_failed(release: &Release) -> Option<String> {
+    let last = release.notify_failures.last()?;
+    let n = release.notify_failed;
+    Some(format!(
+        "   notify: {n} message{} not delivered; last: {}: {}",
+        if n == 1 { "" } else { "s" },
+        printable(&last.message),
+        printable(&last.error)
+    ))
 }
 
 /// The journal stopped being written: what it holds is not the whole session.

@@ -5,49 +5,14 @@ use super::words::{decision_said, interruption_said};
 use super::{Seen, Severity, Subject, Told, Topic};
 use crate::engine::release::DecisionRecord;
 use crate::engine::watch::HealthReading;
-use crate::engine::{Decision, Event, EventKind, Release, Timer};
+use crate::engine::{Decision, Event, EventKind, Release, ReleasePlan, Timer};
 use crate::text::printable;
 
 /// The sentences `event` makes by itself.
 pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
-    use Severity::*;
-    let p = |s: &str| printable(s).into_owned();
-    let one = |severity, topic, text: String| vec![Told::new(severity, topic, text)];
     match &event.kind {
-        EventKind::Started { operator, plan, .. } => {
-            let version = plan
-                .version
-                .as_deref()
-                .map_or(String::new(), |v| format!(" {}", p(v)));
-            let mut text = format!(
-                "{} started {}{version} to {}",
-                p(operator),
-                p(&plan.release),
-                p(&plan.environment)
-            );
-            if let Some(why) = &plan.window_override {
-                text.push_str(&format!(", outside the release windows: {}", p(why)));
-            }
-            let detail = plan.rehearsal.iter().map(|r| p(r)).collect();
-            vec![Told::new(Info, Topic::Started, text).with(detail)]
-        }
-        EventKind::Resumed { by, .. } => {
-            let mut told: Vec<Told> = after
-                .interruptions
-                .last()
-                .map(|lost| Told::new(Warn, Topic::Interrupted, interruption_said(lost)))
-                .into_iter()
-                .collect();
-            told.push(Told::new(
-                Info,
-                Topic::Resumed,
-                format!(
-                    "{} resumed the session: confirming the locks, attaching to the steps still running",
-                    p(by)
-                ),
-            ));
-            told
-        }
+        EventKind::Started { operator, plan, .. } => vec![started(operator, plan)],
+        EventKind::Resumed { by, .. } => resumed(by, after),
         kind @ (EventKind::Connected { .. }
         | EventKind::ConnectFailed { .. }
         | EventKind::ConnectionLost { .. }
@@ -61,11 +26,11 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
         EventKind::Decided { .. } => decided(event, before, after),
         EventKind::TimerFired {
             timer: Timer::AutoRollback,
-        } => one(
-            Ask,
+        } => vec![Told::new(
+            Severity::Ask,
             Topic::AutoRollback,
             "nobody answered the rollback proposal in time: auto_rollback rolls back".into(),
-        ),
+        )],
         EventKind::HealthSampled {
             check,
             via,
@@ -85,20 +50,67 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
             message,
             error,
             attempts,
-        } => {
-            let tries = match attempts {
-                0 => String::new(),
-                1 => " (1 attempt)".to_string(),
-                n => format!(" ({n} attempts)"),
-            };
-            one(
-                Warn,
-                Topic::Notify,
-                format!("{} not delivered: {}{tries}", p(message), p(error)),
-            )
-        }
+        } => vec![notify_failed(message, error, *attempts)],
         _ => Vec::new(),
     }
+}
+
+/// The start: who started which release to where, any release window overridden, and the
+/// rehearsal's lines.
+fn started(operator: &str, plan: &ReleasePlan) -> Told {
+    let p = |s: &str| printable(s).into_owned();
+    let version = plan
+        .version
+        .as_deref()
+        .map_or(String::new(), |v| format!(" {}", p(v)));
+    let mut text = format!(
+        "{} started {}{version} to {}",
+        p(operator),
+        p(&plan.release),
+        p(&plan.environment)
+    );
+    if let Some(why) = &plan.window_override {
+        text.push_str(&format!(", outside the release windows: {}", p(why)));
+    }
+    let detail = plan.rehearsal.iter().map(|r| p(r)).collect();
+    Told::new(Severity::Info, Topic::Started, text).with(detail)
+}
+
+/// A resume: the interruption it follows, then who resumed the session.
+fn resumed(by: &str, after: &Release) -> Vec<Told> {
+    let mut told: Vec<Told> = after
+        .interruptions
+        .last()
+        .map(|lost| Told::new(Severity::Warn, Topic::Interrupted, interruption_said(lost)))
+        .into_iter()
+        .collect();
+    told.push(Told::new(
+        Severity::Info,
+        Topic::Resumed,
+        format!(
+            "{} resumed the session: confirming the locks, attaching to the steps still running",
+            printable(by)
+        ),
+    ));
+    told
+}
+
+/// A notification the webhook did not take, with how many attempts were made.
+fn notify_failed(message: &str, error: &str, attempts: u32) -> Told {
+    let tries = match attempts {
+        0 => String::new(),
+        1 => " (1 attempt)".to_string(),
+        n => format!(" ({n} attempts)"),
+    };
+    Told::new(
+        Severity::Warn,
+        Topic::Notify,
+        format!(
+            "{} not delivered: {}{tries}",
+            printable(message),
+            printable(error)
+        ),
+    )
 }
 
 /// A decision, with the question it answered (as the engine recorded it, else the one open).

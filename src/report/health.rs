@@ -71,7 +71,24 @@ pub struct SignalOverWatch {
 }
 
 pub(super) fn health(h: &History) -> HealthReport {
-    let watch = h.watch_from.map(|from| {
+    let watch = watch_span(h);
+    let (checks, metrics) = match &watch {
+        Some(span) => (checks_over(h, span), metrics_over(h, span)),
+        None => (Vec::new(), Vec::new()),
+    };
+    let rules = rules(&h.release, watch.is_some());
+    HealthReport {
+        at_gates: h.gates.clone(),
+        watch,
+        checks,
+        metrics,
+        rules,
+    }
+}
+
+/// The watch window as the journal holds it: to its end, or cut off where the journal ends.
+fn watch_span(h: &History) -> Option<Span> {
+    h.watch_from.map(|from| {
         let (to, cut_off) = match h.watch_to {
             Some(to) => (to, false),
             None => (h.last_at.unwrap_or(from), true),
@@ -83,89 +100,105 @@ pub(super) fn health(h: &History) -> HealthReport {
             to_ms: to,
             cut_off,
         }
-    });
+    })
+}
+
+impl Span {
+    /// Whether `at` falls within the watch window (both ends included).
+    fn holds(&self, at: Millis) -> bool {
+        at >= self.from_ms && at <= self.to_ms
+    }
+}
+
+/// Each health check's passes and failures during the watch, and its last answer, in the
+/// order the checks first answered.
+fn checks_over(h: &History, span: &Span) -> Vec<CheckOverWatch> {
     let mut checks: Vec<CheckOverWatch> = Vec::new();
-    let mut metrics: Vec<MetricsOverWatch> = Vec::new();
-    if let Some(span) = &watch {
-        let during = |at: Millis| at >= span.from_ms && at <= span.to_ms;
-        for s in h.health.iter().filter(|s| during(s.at)) {
-            let i = match checks
-                .iter()
-                .position(|c| c.check == s.check && c.via == s.via)
-            {
-                Some(i) => i,
-                None => {
-                    checks.push(CheckOverWatch {
-                        check: s.check.clone(),
-                        via: s.via.clone(),
-                        ok: 0,
-                        failing: 0,
-                        last_ok: None,
-                        last_error: None,
-                    });
-                    checks.len() - 1
-                }
-            };
-            let c = &mut checks[i];
-            if s.reading.ok {
-                c.ok += 1;
-            } else {
-                c.failing += 1;
+    for s in h.health.iter().filter(|s| span.holds(s.at)) {
+        let i = match checks
+            .iter()
+            .position(|c| c.check == s.check && c.via == s.via)
+        {
+            Some(i) => i,
+            None => {
+                checks.push(CheckOverWatch {
+                    check: s.check.clone(),
+                    via: s.via.clone(),
+                    ok: 0,
+                    failing: 0,
+                    last_ok: None,
+                    last_error: None,
+                });
+                checks.len() - 1
             }
-            c.last_ok = Some(s.reading.ok);
-            c.last_error = s.reading.error.clone();
+        };
+        let c = &mut checks[i];
+        if s.reading.ok {
+            c.ok += 1;
+        } else {
+            c.failing += 1;
         }
-        let deploy = h.release.deploy_started_at();
-        let mut places: Vec<(&str, Option<&str>)> = Vec::new();
-        for s in &h.metrics {
-            let place = (s.source.as_str(), s.via.as_deref());
-            if !places.contains(&place) {
-                places.push(place);
-            }
+        c.last_ok = Some(s.reading.ok);
+        c.last_error = s.reading.error.clone();
+    }
+    checks
+}
+
+/// Each metrics source's error ratio and p95 latency over the watch, in the order the sources
+/// were first sampled.
+fn metrics_over(h: &History, span: &Span) -> Vec<MetricsOverWatch> {
+    let deploy = h.release.deploy_started_at();
+    let mut places: Vec<(&str, Option<&str>)> = Vec::new();
+    for s in &h.metrics {
+        let place = (s.source.as_str(), s.via.as_deref());
+        if !places.contains(&place) {
+            places.push(place);
         }
-        for (source, via) in places {
+    }
+    places
+        .into_iter()
+        .map(|(source, via)| {
             let series: Vec<&MetricsSample> = h
                 .metrics
                 .iter()
                 .filter(|s| s.source == source && s.via.as_deref() == via)
                 .collect();
-            let over = |pick: fn(&MetricsReading) -> Option<f64>| {
-                // A journal written before the probe was fixed may hold `-0.0`: it is 0.
-                let pick = |r: &MetricsReading| pick(r).map(|v| v + 0.0);
-                let before: Vec<f64> = series
-                    .iter()
-                    .filter(|s| deploy.is_some_and(|d| s.at < d))
-                    .filter_map(|s| pick(&s.reading))
-                    .collect();
-                let seen: Vec<f64> = series
-                    .iter()
-                    .filter(|s| during(s.at))
-                    .filter_map(|s| pick(&s.reading))
-                    .collect();
-                SignalOverWatch {
-                    baseline: (!before.is_empty())
-                        .then(|| before.iter().sum::<f64>() / before.len() as f64),
-                    min: seen.iter().copied().reduce(f64::min),
-                    max: seen.iter().copied().reduce(f64::max),
-                    last: seen.last().copied(),
-                    samples: seen.len(),
-                }
-            };
-            metrics.push(MetricsOverWatch {
+            MetricsOverWatch {
                 source: source.to_string(),
                 via: via.map(str::to_string),
-                error_ratio: over(|r| r.error_ratio),
-                latency_p95_ms: over(|r| r.latency_p95_ms),
-            });
-        }
-    }
-    let rules = rules(&h.release, watch.is_some());
-    HealthReport {
-        at_gates: h.gates.clone(),
-        watch,
-        checks,
-        metrics,
-        rules,
+                error_ratio: signal_over(&series, deploy, span, |r| r.error_ratio),
+                latency_p95_ms: signal_over(&series, deploy, span, |r| r.latency_p95_ms),
+            }
+        })
+        .collect()
+}
+
+/// One signal of a source: its baseline (the mean before the deploy began), and its lowest,
+/// highest and last value during the watch.
+fn signal_over(
+    series: &[&MetricsSample],
+    deploy: Option<Millis>,
+    span: &Span,
+    pick: fn(&MetricsReading) -> Option<f64>,
+) -> SignalOverWatch {
+    // A journal written before the probe was fixed may hold `-0.0`: it is 0.
+    let pick = |r: &MetricsReading| pick(r).map(|v| v + 0.0);
+    let before: Vec<f64> = series
+        .iter()
+        .filter(|s| deploy.is_some_and(|d| s.at < d))
+        .filter_map(|s| pick(&s.reading))
+        .collect();
+    let seen: Vec<f64> = series
+        .iter()
+        .filter(|s| span.holds(s.at))
+        .filter_map(|s| pick(&s.reading))
+        .collect();
+    SignalOverWatch {
+        baseline: (!before.is_empty()).then(|| before.iter().sum::<f64>() / before.len() as f64),
+        min: seen.iter().copied().reduce(f64::min),
+        max: seen.iter().copied().reduce(f64::max),
+        last: seen.last().copied(),
+        samples: seen.len(),
     }
 }
 

@@ -7,6 +7,8 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::checklist::ChecklistItem;
+use super::health::{CheckOverWatch, MetricsOverWatch, RuleOverWatch, Span};
+use super::history::{CheckNow, GateHealth};
 use super::summary::ReportOutcome;
 use super::words::{clock, date_time, millis, percent, took};
 use crate::text::printable;
@@ -251,57 +253,78 @@ fn timeline(md: &mut String, r: &Report) {
 fn health(md: &mut String, r: &Report) {
     let h = &r.health;
     let _ = writeln!(md, "## Health\n");
-    let _ = writeln!(md, "### At each gate\n");
-    if h.at_gates.is_empty() {
-        let _ = writeln!(md, "No gate was answered.\n");
-    } else {
-        let _ = writeln!(
-            md,
-            "| Gate | Answer | Health checks | Error ratio | Latency p95 |\n|---|---|---|---|---|"
-        );
-        for g in &h.at_gates {
-            let checks: Vec<String> = g
-                .checks
-                .iter()
-                .map(|c| {
-                    let via = c
-                        .via
-                        .as_deref()
-                        .map_or(String::new(), |v| format!(" via {}", text(v)));
-                    let state = if c.ok {
-                        "ok".to_string()
-                    } else {
-                        format!(
-                            "failing ({})",
-                            text(c.error.as_deref().unwrap_or("no answer"))
-                        )
-                    };
-                    format!("{}{via}: {state}", text(&c.check))
-                })
-                .collect();
-            let checks = if checks.is_empty() {
-                "–".to_string()
-            } else {
-                checks.join("<br>")
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} by {}, {} | {checks} | {} | {} |",
-                text(&g.gate),
-                text(&g.answer),
-                text(&g.by),
-                clock(g.at_ms),
-                g.error_ratio.map_or("–".into(), percent),
-                g.latency_p95_ms.map_or("–".into(), millis)
-            );
-        }
-        md.push('\n');
-    }
+    health_at_gates(md, &h.at_gates);
     let _ = writeln!(md, "### Across the watch window\n");
     let Some(span) = &h.watch else {
         let _ = writeln!(md, "The watch window did not run.\n");
         return;
     };
+    watch_span(md, span);
+    watch_rules(md, &h.rules);
+    if h.checks.is_empty() && h.metrics.is_empty() {
+        let _ = writeln!(md, "No health check or metrics sample during the watch.\n");
+        return;
+    }
+    watch_checks(md, &h.checks);
+    watch_metrics(md, &h.metrics);
+}
+
+/// The health table at each answered gate: one row per gate.
+fn health_at_gates(md: &mut String, at_gates: &[GateHealth]) {
+    let _ = writeln!(md, "### At each gate\n");
+    if at_gates.is_empty() {
+        let _ = writeln!(md, "No gate was answered.\n");
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "| Gate | Answer | Health checks | Error ratio | Latency p95 |\n|---|---|---|---|---|"
+    );
+    for g in at_gates {
+        gate_row(md, g);
+    }
+    md.push('\n');
+}
+
+/// One gate's row: its answer, each health check as it stood then, and the metrics.
+fn gate_row(md: &mut String, g: &GateHealth) {
+    let checks: Vec<String> = g.checks.iter().map(gate_check).collect();
+    let checks = if checks.is_empty() {
+        "–".to_string()
+    } else {
+        checks.join("<br>")
+    };
+    let _ = writeln!(
+        md,
+        "| {} | {} by {}, {} | {checks} | {} | {} |",
+        text(&g.gate),
+        text(&g.answer),
+        text(&g.by),
+        clock(g.at_ms),
+        g.error_ratio.map_or("–".into(), percent),
+        g.latency_p95_ms.map_or("–".into(), millis)
+    );
+}
+
+/// A health check at a gate: its name, where it ran from, and ok or why it failed.
+fn gate_check(c: &CheckNow) -> String {
+    let via = c
+        .via
+        .as_deref()
+        .map_or(String::new(), |v| format!(" via {}", text(v)));
+    let state = if c.ok {
+        "ok".to_string()
+    } else {
+        format!(
+            "failing ({})",
+            text(c.error.as_deref().unwrap_or("no answer"))
+        )
+    };
+    format!("{}{via}: {state}", text(&c.check))
+}
+
+/// When the watch window ran, and whether the journal ends before it did.
+fn watch_span(md: &mut String, span: &Span) {
     let cut = if span.cut_off {
         " (the journal ends before the watch did)"
     } else {
@@ -314,76 +337,92 @@ fn health(md: &mut String, r: &Report) {
         clock(span.to_ms),
         took(span.to_ms.saturating_sub(span.from_ms))
     );
-    if !h.rules.is_empty() {
-        let _ = writeln!(md, "| Rule | How it judged |\n|---|---|");
-        for r in &h.rules {
-            let _ = writeln!(md, "| `{}` | {} |", text(&r.rule), text(&r.verdict));
-        }
-        md.push('\n');
-    }
-    if h.checks.is_empty() && h.metrics.is_empty() {
-        let _ = writeln!(md, "No health check or metrics sample during the watch.\n");
+}
+
+/// How each watch rule judged the window.
+fn watch_rules(md: &mut String, rules: &[RuleOverWatch]) {
+    if rules.is_empty() {
         return;
     }
-    if !h.checks.is_empty() {
-        let _ = writeln!(
-            md,
-            "| Health check | Via | OK | Failing | Last |\n|---|---|---|---|---|"
-        );
-        for c in &h.checks {
-            let last = match c.last_ok {
-                Some(true) => "ok".to_string(),
-                Some(false) => format!(
-                    "failing ({})",
-                    text(c.last_error.as_deref().unwrap_or("no answer"))
-                ),
-                None => "–".into(),
-            };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {last} |",
-                text(&c.check),
-                c.via.as_deref().map_or("this machine".into(), text),
-                c.ok,
-                c.failing
-            );
-        }
-        md.push('\n');
+    let _ = writeln!(md, "| Rule | How it judged |\n|---|---|");
+    for r in rules {
+        let _ = writeln!(md, "| `{}` | {} |", text(&r.rule), text(&r.verdict));
     }
-    if !h.metrics.is_empty() {
+    md.push('\n');
+}
+
+/// Each health check over the watch: how often ok, how often failing, and the last answer.
+fn watch_checks(md: &mut String, checks: &[CheckOverWatch]) {
+    if checks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "| Health check | Via | OK | Failing | Last |\n|---|---|---|---|---|"
+    );
+    for c in checks {
+        let last = match c.last_ok {
+            Some(true) => "ok".to_string(),
+            Some(false) => format!(
+                "failing ({})",
+                text(c.last_error.as_deref().unwrap_or("no answer"))
+            ),
+            None => "–".into(),
+        };
         let _ = writeln!(
             md,
-            "| Metrics | Signal | Baseline | Lowest | Highest | Last |\n|---|---|---|---|---|---|"
+            "| {} | {} | {} | {} | {last} |",
+            text(&c.check),
+            c.via.as_deref().map_or("this machine".into(), text),
+            c.ok,
+            c.failing
         );
-        for m in &h.metrics {
-            let via = m
-                .via
-                .as_deref()
-                .map_or(String::new(), |v| format!(" via {}", text(v)));
-            let name = format!("{}{via}", text(&m.source));
-            for (signal, s, show) in [
-                ("error ratio", &m.error_ratio, percent as fn(f64) -> String),
-                (
-                    "latency p95",
-                    &m.latency_p95_ms,
-                    millis as fn(f64) -> String,
-                ),
-            ] {
-                if s.samples == 0 && s.baseline.is_none() {
-                    continue;
-                }
-                let v = |x: Option<f64>| x.map_or("–".to_string(), show);
-                let _ = writeln!(
-                    md,
-                    "| {name} | {signal} | {} | {} | {} | {} |",
-                    v(s.baseline),
-                    v(s.min),
-                    v(s.max),
-                    v(s.last)
-                );
-            }
+    }
+    md.push('\n');
+}
+
+/// Each metrics source over the watch: a row per signal that was sampled or has a baseline.
+fn watch_metrics(md: &mut String, metrics: &[MetricsOverWatch]) {
+    if metrics.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        md,
+        "| Metrics | Signal | Baseline | Lowest | Highest | Last |\n|---|---|---|---|---|---|"
+    );
+    for m in metrics {
+        metrics_rows(md, m);
+    }
+    md.push('\n');
+}
+
+/// One metrics source's rows: the error ratio and the latency p95.
+fn metrics_rows(md: &mut String, m: &MetricsOverWatch) {
+    let via = m
+        .via
+        .as_deref()
+        .map_or(String::new(), |v| format!(" via {}", text(v)));
+    let name = format!("{}{via}", text(&m.source));
+    for (signal, s, show) in [
+        ("error ratio", &m.error_ratio, percent as fn(f64) -> String),
+        (
+            "latency p95",
+            &m.latency_p95_ms,
+            millis as fn(f64) -> String,
+        ),
+    ] {
+        if s.samples == 0 && s.baseline.is_none() {
+            continue;
         }
-        md.push('\n');
+        let v = |x: Option<f64>| x.map_or("–".to_string(), show);
+        let _ = writeln!(
+            md,
+            "| {name} | {signal} | {} | {} | {} | {} |",
+            v(s.baseline),
+            v(s.min),
+            v(s.max),
+            v(s.last)
+        );
     }
 }
 

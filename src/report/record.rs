@@ -109,125 +109,156 @@ pub(super) fn record(header: Option<&Header>, h: &History, summary: &Summary) ->
 
 /// The message for the team, ready to paste: plain text, one value per line.
 pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) -> String {
-    let release = &h.release;
     let version = s
         .version
         .as_deref()
         .map_or(String::new(), |v| format!(" {}", printable(v)));
     let what = format!("{}{version}", printable(&s.release));
     let env = printable(&s.environment);
-    let reason = s.reason.as_deref().map(printable);
-    let mut out: Vec<String> = Vec::new();
-    match s.outcome {
-        ReportOutcome::Released => {
-            out.push(format!("✅ {what} deployed to {env} successfully"));
-            out.push(String::new());
-            out.push("Changes:".into());
-            out.extend(change_lines(release));
-            out.push(String::new());
-            out.push("Validation:".into());
-            out.extend(checklist_lines(h));
-            out.extend(health_lines(health));
-            out.push(match h.release.signatures.new_count() {
-                0 if release.plan.logs.is_empty() => "- Logs: not followed".into(),
-                0 => "- No new errors in logs".into(),
-                n => format!("- {n} new error signature(s) in logs since the deploy"),
-            });
-            if let Some(span) = &health.watch {
-                out.push(String::new());
-                out.push(format!(
-                    "Watch window: {} ({}–{})",
-                    took(span.to_ms.saturating_sub(span.from_ms)),
-                    clock(span.from_ms),
-                    clock(span.to_ms)
-                ));
-            }
-        }
-        ReportOutcome::RolledBack => {
-            out.push(format!("⚠️ {env} rollback executed: {what}"));
-            out.push(String::new());
-            if let Some(reason) = reason {
-                out.push(format!("Reason: {reason}"));
-            }
-            let steps: Vec<String> = super::checklist::items(release, StepList::Rollback)
-                .iter()
-                .filter(|i| i.started.is_some())
-                .map(|i| {
-                    let how = match i.result {
-                        super::checklist::StepResult::Passed => "done",
-                        super::checklist::StepResult::Failed => "FAILED",
-                        other => other.mark(),
-                    };
-                    match i.targets.is_empty() {
-                        true => format!("{} ({how})", printable(&i.name)),
-                        false => format!(
-                            "{} on {} ({how})",
-                            printable(&i.name),
-                            printable(&i.targets.join(", "))
-                        ),
-                    }
-                })
-                .collect();
-            if !steps.is_empty() {
-                out.push(format!("Rolled back with: {}", steps.join("; ")));
-            }
-            for line in crate::summary::undo_lines(release) {
-                out.push(line);
-            }
-            let during = health_lines(health);
-            if !during.is_empty() {
-                out.push(String::new());
-                out.push("During the watch:".into());
-                out.extend(during);
-            }
-            out.push(String::new());
-            out.push("Next steps:".into());
-            out.push("- Root cause analysis".into());
-            out.push("- Hotfix or revert".into());
-        }
-        ReportOutcome::Aborted | ReportOutcome::Refused => {
-            let said = if s.outcome == ReportOutcome::Aborted {
-                "aborted"
-            } else {
-                "refused to start: nothing ran"
-            };
-            out.push(format!("⛔ {what} to {env} {said}"));
-            out.push(String::new());
-            if let Some(reason) = reason {
-                out.push(format!("Reason: {reason}"));
-            }
-            let changes = release.changes();
-            if s.outcome == ReportOutcome::Aborted {
-                if changes.is_empty() {
-                    out.push("Changed on the hosts: nothing".into());
-                } else {
-                    for c in changes {
-                        out.push(format!(
-                            "Changed on the hosts: {} on {} ({})",
-                            printable(&c.step),
-                            printable(&c.target),
-                            run_words(c.status)
-                        ));
-                    }
-                }
-            }
-        }
+    let mut out: Vec<String> = match s.outcome {
+        ReportOutcome::Released => released_lines(&what, &env, h, health),
+        ReportOutcome::RolledBack => rolled_back_lines(&what, &env, s, h, health),
+        ReportOutcome::Aborted | ReportOutcome::Refused => stopped_lines(&what, &env, s, h),
         ReportOutcome::Unknown => {
-            out.push(format!("❓ {what} to {env}: outcome unknown"));
-            out.push(String::new());
-            if let Some(reason) = reason {
-                out.push(reason.to_string());
+            let mut out = vec![
+                format!("❓ {what} to {env}: outcome unknown"),
+                String::new(),
+            ];
+            if let Some(reason) = s.reason.as_deref() {
+                out.push(printable(reason).to_string());
             }
+            out
         }
+    };
+    out.push(String::new());
+    out.extend(who_lines(s));
+    out.join("\n") + "\n"
+}
+
+/// A release that went out: what changed, how it was validated, and the watch window.
+fn released_lines(what: &str, env: &str, h: &History, health: &HealthReport) -> Vec<String> {
+    let release = &h.release;
+    let mut out = vec![
+        format!("✅ {what} deployed to {env} successfully"),
+        String::new(),
+        "Changes:".into(),
+    ];
+    out.extend(change_lines(release));
+    out.push(String::new());
+    out.push("Validation:".into());
+    out.extend(checklist_lines(h));
+    out.extend(health_lines(health));
+    out.push(match release.signatures.new_count() {
+        0 if release.plan.logs.is_empty() => "- Logs: not followed".into(),
+        0 => "- No new errors in logs".into(),
+        n => format!("- {n} new error signature(s) in logs since the deploy"),
+    });
+    if let Some(span) = &health.watch {
+        out.push(String::new());
+        out.push(format!(
+            "Watch window: {} ({}–{})",
+            took(span.to_ms.saturating_sub(span.from_ms)),
+            clock(span.from_ms),
+            clock(span.to_ms)
+        ));
+    }
+    out
+}
+
+/// A release that was rolled back: why, the rollback steps that ran, what cannot be undone,
+/// the health during the watch, and the next steps.
+fn rolled_back_lines(
+    what: &str,
+    env: &str,
+    s: &Summary,
+    h: &History,
+    health: &HealthReport,
+) -> Vec<String> {
+    let release = &h.release;
+    let mut out = vec![format!("⚠️ {env} rollback executed: {what}"), String::new()];
+    if let Some(reason) = s.reason.as_deref() {
+        out.push(format!("Reason: {}", printable(reason)));
+    }
+    let steps = rollback_steps(release);
+    if !steps.is_empty() {
+        out.push(format!("Rolled back with: {}", steps.join("; ")));
+    }
+    out.extend(crate::summary::undo_lines(release));
+    let during = health_lines(health);
+    if !during.is_empty() {
+        out.push(String::new());
+        out.push("During the watch:".into());
+        out.extend(during);
     }
     out.push(String::new());
+    out.push("Next steps:".into());
+    out.push("- Root cause analysis".into());
+    out.push("- Hotfix or revert".into());
+    out
+}
+
+/// The rollback steps that started, each with where it ran and how it ended.
+fn rollback_steps(release: &crate::engine::Release) -> Vec<String> {
+    super::checklist::items(release, StepList::Rollback)
+        .iter()
+        .filter(|i| i.started.is_some())
+        .map(|i| {
+            let how = match i.result {
+                super::checklist::StepResult::Passed => "done",
+                super::checklist::StepResult::Failed => "FAILED",
+                other => other.mark(),
+            };
+            match i.targets.is_empty() {
+                true => format!("{} ({how})", printable(&i.name)),
+                false => format!(
+                    "{} on {} ({how})",
+                    printable(&i.name),
+                    printable(&i.targets.join(", "))
+                ),
+            }
+        })
+        .collect()
+}
+
+/// A release that was aborted or refused: why, and (when aborted) what it changed on the hosts.
+fn stopped_lines(what: &str, env: &str, s: &Summary, h: &History) -> Vec<String> {
+    let aborted = s.outcome == ReportOutcome::Aborted;
+    let said = if aborted {
+        "aborted"
+    } else {
+        "refused to start: nothing ran"
+    };
+    let mut out = vec![format!("⛔ {what} to {env} {said}"), String::new()];
+    if let Some(reason) = s.reason.as_deref() {
+        out.push(format!("Reason: {}", printable(reason)));
+    }
+    if aborted {
+        let changes = h.release.changes();
+        if changes.is_empty() {
+            out.push("Changed on the hosts: nothing".into());
+        }
+        for c in changes {
+            out.push(format!(
+                "Changed on the hosts: {} on {} ({})",
+                printable(&c.step),
+                printable(&c.target),
+                run_words(c.status)
+            ));
+        }
+    }
+    out
+}
+
+/// Who ran the release and when it started, and the session it is journalled under.
+fn who_lines(s: &Summary) -> [String; 2] {
     let mut by = printable(&s.operator).into_owned();
     if let Some(at) = s.started_ms {
         by.push_str(&format!(", started {}", super::words::date_time(at)));
     }
-    out.push(format!("Operator: {by}"));
-    out.push(format!("Session: {}", printable(&s.session)));
-    out.join("\n") + "\n"
+    [
+        format!("Operator: {by}"),
+        format!("Session: {}", printable(&s.session)),
+    ]
 }
 
 /// What the release changed on the hosts, one line per step and target (seed 003's Changes).
