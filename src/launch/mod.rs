@@ -176,21 +176,24 @@ async fn ready(
     })
 }
 
-/// The run loop with the live drivers, from the start or from where a resume found it.
+/// The run loop with the live drivers, from the start or from where a resume found it; the
+/// follow socket stays open until it ends.
 async fn live(
-    (session, operator, flags): (Session, &str, &RunFlags),
-    (events, event_rx, input_rx): (
-        mpsc::Sender<EventKind>,
-        mpsc::Receiver<EventKind>,
-        mpsc::Receiver<Input>,
-    ),
-    (journal, notifier): (
-        Option<crate::journal::Writer>,
-        Option<crate::notify::Notifier>,
-    ),
+    ready: Ready,
+    flags: &RunFlags,
     frontend: &mut dyn runtime::Frontend,
 ) -> (Release, Option<crate::journal::Writer>) {
-    let (release, first) = beginning(&session, flags, operator);
+    let Ready {
+        session,
+        operator,
+        events: (events, event_rx),
+        inputs: (_, input_rx),
+        journal,
+        notifier,
+        _follow,
+        ..
+    } = ready;
+    let (release, first) = beginning(&session, flags, &operator);
     let drivers = LiveDrivers::new(session, events);
     runtime::run_from(
         release, first, drivers, frontend, event_rx, input_rx, journal, notifier,
@@ -200,18 +203,9 @@ async fn live(
 
 /// The release told line by line, answered from stdin (or `--yes`, or the unattended policy).
 async fn in_headless(ready: Ready, profile: &Profile, flags: &RunFlags) -> Ran {
-    let Ready {
-        session,
-        operator,
-        events: (events, event_rx),
-        inputs: (inputs, input_rx),
-        journal,
-        notifier,
-        _follow,
-        ..
-    } = ready;
-    let mut frontend = Headless::new(&operator, flags.yes)
-        .masking(session.redactor.clone())
+    let inputs = ready.inputs.0.clone();
+    let mut frontend = Headless::new(&ready.operator, flags.yes)
+        .masking(ready.session.redactor.clone())
         .with_notes(preflight::not_acted_on(profile))
         .typed_at_a_terminal(std::io::IsTerminal::is_terminal(&std::io::stdin()))
         .in_github_actions(flags.github_actions);
@@ -227,50 +221,34 @@ async fn in_headless(ready: Ready, profile: &Profile, flags: &RunFlags) -> Ran {
             }
         }
     });
-    let (release, journal) = live(
-        (session, &operator, flags),
-        (events, event_rx, input_rx),
-        (journal, notifier),
-        &mut frontend,
-    )
-    .await;
+    let (release, journal) = live(ready, flags, &mut frontend).await;
     Ran { release, journal }
 }
 
 /// The release in the cockpit, which owns the terminal until it gives it back.
-async fn in_cockpit(ready: Ready, profile: &Profile, flags: &RunFlags) -> Result<Ran, LaunchError> {
-    let Ready {
-        session,
-        operator,
-        events: (events, event_rx),
-        inputs: (inputs, input_rx),
-        journal,
-        notifier,
-        shells,
-        _follow,
-    } = ready;
+async fn in_cockpit(
+    mut ready: Ready,
+    profile: &Profile,
+    flags: &RunFlags,
+) -> Result<Ran, LaunchError> {
     // Before the cockpit takes the terminal: a wrong `--mask` is said on a sane one.
     let presenter = flags
         .present
         .as_ref()
-        .map(|masks| crate::ui::present::Presenter::new(&session.plan, masks))
+        .map(|masks| crate::ui::present::Presenter::new(&ready.session.plan, masks))
         .transpose()?;
     // ratatui::init installs a panic hook that restores the terminal before the message; from
     // here to `give_back`, nothing but the cockpit writes on the terminal.
     let (terminal, screen) = crate::ui::screen::Screen::take();
+    let inputs = ready.inputs.0.clone();
     let reader = read_terminal(inputs.clone());
-    let shells = HostShells::new(shells, reader, inputs);
-    let mut cockpit = Cockpit::new(terminal, &operator, Theme::from_env()).with_shells(shells);
+    let shells = HostShells::new(std::mem::take(&mut ready.shells), reader, inputs);
+    let mut cockpit =
+        Cockpit::new(terminal, &ready.operator, Theme::from_env()).with_shells(shells);
     cockpit.ui.notes = preflight::not_acted_on(profile);
     cockpit.ui.present = presenter;
     cockpit.ui.log = flags.log.clone();
-    let (release, journal) = live(
-        (session, &operator, flags),
-        (events, event_rx, input_rx),
-        (journal, notifier),
-        &mut cockpit,
-    )
-    .await;
+    let (release, journal) = live(ready, flags, &mut cockpit).await;
     drop(cockpit);
     screen.give_back();
     // What the cockpit showed about a refusal, on the terminal it leaves behind.
