@@ -36,13 +36,7 @@ fn a_session_killed_mid_step_resumes_and_the_step_runs_exactly_once() {
     let g = Gonogo::new(&release("resume", sshd.known_hosts(), &body));
     let mut live = Live::start(&g, &["--yes"]);
     live.wait_for("[web-1] migrating");
-    // No goodbye: the laptop's process is gone, the step goes on on the host.
-    let killed = Command::new("kill")
-        .args(["-9", &live.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = live.finish();
+    live.kill_9();
 
     let out = resume(&g, &["--headless", "--yes"])
         .output()

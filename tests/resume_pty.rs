@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
 use support::gonogo::{Gonogo, Live, release, target};
@@ -22,12 +21,7 @@ fn the_resumed_cockpit_draws_its_first_frame_whole_over_what_the_crash_left() {
     let g = Gonogo::new(&release("resume-pty", sshd.known_hosts(), &body));
     let mut live = Live::start(&g, &["--yes"]);
     live.wait_for("[web-1] migrating");
-    let killed = Command::new("kill")
-        .args(["-9", &live.pid().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let _ = live.finish();
+    live.kill_9();
 
     // What a cockpit killed with -9 leaves: the alternate screen still on, its text on it.
     let dir = g.dir.path();

@@ -159,6 +159,16 @@ impl Live {
         self.child.id()
     }
 
+    /// `kill -9`: no goodbye, the laptop's process is gone; what runs on the hosts goes on.
+    pub fn kill_9(self) {
+        let killed = Command::new("kill")
+            .args(["-9", &self.pid().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let _ = self.finish();
+    }
+
     pub fn say(&mut self, line: &str) {
         let stdin = self.stdin.as_mut().expect("stdin open");
         writeln!(stdin, "{line}").expect("write answer");
