@@ -58,28 +58,11 @@ impl Release {
                 self.offer_rollback(before, Some(acknowledged), fx);
             }
             (Some(Question::ConfirmRollback { then, .. }), Decision::Cancel) => {
-                self.question = then.map(|q| *q);
-                if self.question.is_some() {
-                    fx.push(Effect::Ask);
-                } else if let Some((list, step)) = self.current() {
-                    self.progress(list, step, fx);
-                }
+                self.back_from_confirmation(then.map(|q| *q), fx)
             }
             (Some(Question::ConfirmRollback { .. }), Decision::Rollback) => {}
             (question, Decision::Rollback) => self.offer_rollback(question, None, fx),
-            (Some(Question::Gate { step }), Decision::Go) => {
-                let state = &mut self.steps[step];
-                if !state.approved_by.iter().any(|b| b == by) {
-                    state.approved_by.push(by.to_string());
-                }
-                // The operator's GO, and as many other people's as the gate asks beyond it.
-                state.operator_go = true;
-                if state.approved_by.len() >= self.plan.steps[step].approvals as usize {
-                    self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
-                } else {
-                    fx.push(Effect::Ask);
-                }
-            }
+            (Some(Question::Gate { step }), Decision::Go) => self.operator_go(step, by, fx),
             (Some(Question::FinalGate), Decision::Go) => self.verdict(fx),
             (Some(Question::Gate { step }), Decision::NoGo) => {
                 self.steps[step].status = StepStatus::Failed;
@@ -95,20 +78,7 @@ impl Release {
                 self.states_mut(list)[step].skip_reason = Some(reason.clone());
                 self.pass_waiting(list, step, StepStatus::Skipped, fx);
             }
-            (Some(Question::Failure { list, step }), Decision::Retry) => {
-                self.question = None;
-                let state = &mut self.states_mut(list)[step];
-                state.status = StepStatus::Running;
-                state.finished_at = None;
-                for t in &mut state.targets {
-                    if t.status == RunStatus::Failed {
-                        t.status = RunStatus::Pending;
-                    }
-                }
-                // A run whose outcome is unknown is attached to again, never started anew.
-                self.reattach_unknown(list, step, fx);
-                self.progress(list, step, fx);
-            }
+            (Some(Question::Failure { list, step }), Decision::Retry) => self.retry(list, step, fx),
             // In production, leaving the watch early is the release's last decision, not a
             // reason alone: it leads to the final gate (GO typed out), as the watch's end does.
             (None, Decision::EndWatch)
@@ -130,17 +100,61 @@ impl Release {
                 let why = format!("skipped by {by}: {reason}");
                 self.end_baseline_wait(Some(why), fx);
             }
-            (_, Decision::ExtendWatch) => {
-                // The running timer stays; when it fires, the extension starts its own.
-                if let Stage::Watching { until } = self.stage {
-                    self.stage = Stage::Watching {
-                        until: until + EXTEND_WATCH_MS,
-                    };
-                    self.watch.extension_ms += EXTEND_WATCH_MS;
-                }
-            }
+            (_, Decision::ExtendWatch) => self.extend_watch(),
             // `may_answer` took nothing else.
             _ => {}
+        }
+    }
+
+    /// A rollback confirmation cancelled: back to the question it came from, or on with the step.
+    fn back_from_confirmation(&mut self, then: Option<Question>, fx: &mut Vec<Effect>) {
+        self.question = then;
+        if self.question.is_some() {
+            fx.push(Effect::Ask);
+        } else if let Some((list, step)) = self.current() {
+            self.progress(list, step, fx);
+        }
+    }
+
+    /// The operator's GO at gate `step`: it passes once as many other people's as the gate asks
+    /// beyond it are in too.
+    fn operator_go(&mut self, step: usize, by: &str, fx: &mut Vec<Effect>) {
+        let state = &mut self.steps[step];
+        if !state.approved_by.iter().any(|b| b == by) {
+            state.approved_by.push(by.to_string());
+        }
+        state.operator_go = true;
+        if state.approved_by.len() >= self.plan.steps[step].approvals as usize {
+            self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
+        } else {
+            fx.push(Effect::Ask);
+        }
+    }
+
+    /// A failed step again, on its failed targets only; a run whose outcome is unknown is
+    /// attached to again, never started anew.
+    fn retry(&mut self, list: StepList, step: usize, fx: &mut Vec<Effect>) {
+        self.question = None;
+        let state = &mut self.states_mut(list)[step];
+        state.status = StepStatus::Running;
+        state.finished_at = None;
+        for t in &mut state.targets {
+            if t.status == RunStatus::Failed {
+                t.status = RunStatus::Pending;
+            }
+        }
+        self.reattach_unknown(list, step, fx);
+        self.progress(list, step, fx);
+    }
+
+    /// Five more minutes of watch: the running timer stays; when it fires, the extension starts
+    /// its own.
+    fn extend_watch(&mut self) {
+        if let Stage::Watching { until } = self.stage {
+            self.stage = Stage::Watching {
+                until: until + EXTEND_WATCH_MS,
+            };
+            self.watch.extension_ms += EXTEND_WATCH_MS;
         }
     }
 
