@@ -355,7 +355,7 @@ impl Release {
         let Some(watch) = &self.plan.watch else {
             return;
         };
-        let rules = watch.rollback_on.clone();
+        let (rules, auto_rollback_ms) = (watch.rollback_on.clone(), watch.auto_rollback_ms);
         self.watch.rules.resize(rules.len(), RuleState::default());
         let watching = matches!(self.stage, Stage::Watching { .. });
         let now = self.now;
@@ -413,29 +413,7 @@ impl Release {
                 state.samples += 1;
             }
             let since = *state.breaching_since.get_or_insert(now);
-            // Rules are evaluated on every event; the evidence keeps each host's value when a
-            // new sample changed it (or 5 s on), measured since the rule began to hold, and the
-            // latest few hundred of them.
-            for reading in self.rule_readings(rule) {
-                let state = &mut self.watch.rules[i];
-                let last = state
-                    .breach_values
-                    .iter()
-                    .rev()
-                    .find(|e| e.from == reading.from);
-                let new = last.is_none_or(|last| {
-                    reading.at > last.at
-                        && (reading.value != last.value || reading.at - last.at >= 5_000)
-                });
-                if reading.at < since || !new {
-                    continue;
-                }
-                if state.breach_values.len() >= BREACH_VALUES_KEPT {
-                    state.breach_values.remove(0);
-                }
-                let at = state.breach_values.partition_point(|e| e.at <= reading.at);
-                state.breach_values.insert(at, reading);
-            }
+            self.keep_evidence(i, rule, since);
             let sustained = u64::try_from(rule.sustained.as_millis()).unwrap_or(u64::MAX);
             // A rate rule also holds over its whole window: errors over requests of every
             // sample in it, not one scrape's.
@@ -448,18 +426,50 @@ impl Release {
                 && self.after_stop.is_none()
             {
                 state.fired_at = Some(now);
-                self.question = Some(Question::RollbackProposal { rule: i });
-                fx.push(Effect::Ask);
-                if let Some(after_ms) = watch.auto_rollback_ms {
-                    self.watch.auto_rollback_at = Some(now + after_ms);
-                    fx.push(Effect::StartTimer {
-                        timer: Timer::AutoRollback,
-                        after_ms,
-                    });
-                }
+                self.propose_rollback(i, auto_rollback_ms, fx);
             }
         }
         self.doubt_resolved(fx);
+    }
+
+    /// Rules are evaluated on every event; the evidence keeps each host's value when a new
+    /// sample changed it (or 5 s on), measured since the rule began to hold, and the latest few
+    /// hundred of them.
+    fn keep_evidence(&mut self, i: usize, rule: &super::watch_rule::WatchRule, since: Millis) {
+        for reading in self.rule_readings(rule) {
+            let state = &mut self.watch.rules[i];
+            let last = state
+                .breach_values
+                .iter()
+                .rev()
+                .find(|e| e.from == reading.from);
+            let new = last.is_none_or(|last| {
+                reading.at > last.at
+                    && (reading.value != last.value || reading.at - last.at >= 5_000)
+            });
+            if reading.at < since || !new {
+                continue;
+            }
+            if state.breach_values.len() >= BREACH_VALUES_KEPT {
+                state.breach_values.remove(0);
+            }
+            let at = state.breach_values.partition_point(|e| e.at <= reading.at);
+            state.breach_values.insert(at, reading);
+        }
+    }
+
+    /// Rule `i` held for its whole duration: a rollback is proposed, and with `auto_rollback`
+    /// it rolls back by itself unless someone answers in time.
+    fn propose_rollback(&mut self, i: usize, auto_rollback_ms: Option<u64>, fx: &mut Vec<Effect>) {
+        self.question = Some(Question::RollbackProposal { rule: i });
+        fx.push(Effect::Ask);
+        if let Some(after_ms) = auto_rollback_ms {
+            self.watch.auto_rollback_at = Some(self.now + after_ms);
+            fx.push(Effect::StartTimer {
+                timer: Timer::AutoRollback,
+                after_ms,
+            });
+        }
     }
 
     /// "Keep watching": the proposal closes with the person's reason and its rule re-arms, so
