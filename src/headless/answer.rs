@@ -5,24 +5,50 @@ use crate::engine::{Answer, Answerer, Decision, Question, Refusal, Release, Stag
 use crate::runtime::Input;
 use crate::text::printable;
 
+/// Why a line typed on stdin is not a decision; its words are the reply the person reads.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NotAnAnswer {
+    /// Nothing is asked, and it is not abort or rollback.
+    #[error(
+        "`{0}` is not an answer now: nothing is asked (abort and rollback are always possible)"
+    )]
+    NothingAsked(String),
+    /// Not one of the answers the open question takes.
+    #[error("`{typed}` is not an answer here: answer {choices}")]
+    NotOffered { typed: String, choices: String },
+    /// An answer that is recorded with its reason, given none.
+    #[error("{0} needs a reason: {0} REASON (it is recorded)")]
+    NoReason(&'static str),
+    /// The engine counts one go per person: said rather than let pass unnoticed.
+    #[error("   go from {who} not counted: {why}")]
+    NotCounted { who: String, why: String },
+    /// The engine does not take it now (`Release::may_answer`).
+    #[error("{0}")]
+    Refused(String),
+}
+
 /// An answer `who` typed on stdin, read against the open question, then asked of the engine
 /// (`Release::may_answer`): the decision, or why it is not one.
-pub(super) fn parse_answer(answer: &str, release: &Release, who: &str) -> Result<Decision, String> {
+pub(super) fn parse_answer(
+    answer: &str,
+    release: &Release,
+    who: &str,
+) -> Result<Decision, NotAnAnswer> {
     let decision = read_answer(answer, release)?;
     match release.may_answer(&decision, &Answerer::operator(who)) {
         Ok(()) => Ok(decision),
-        // The engine counts one go per person: said rather than let pass unnoticed.
-        Err(refusal @ Refusal::AlreadyApproved { .. }) => Err(format!(
-            "   go from {} not counted: {}",
-            printable(who),
-            printable(&refusal.to_string())
+        Err(refusal @ Refusal::AlreadyApproved { .. }) => Err(NotAnAnswer::NotCounted {
+            who: printable(who).into_owned(),
+            why: printable(&refusal.to_string()).into_owned(),
+        }),
+        Err(refusal) => Err(NotAnAnswer::Refused(
+            printable(&refusal.to_string()).into_owned(),
         )),
-        Err(refusal) => Err(printable(&refusal.to_string()).into_owned()),
     }
 }
 
 /// The decision an answer typed on stdin names, read against the open question.
-fn read_answer(answer: &str, release: &Release) -> Result<Decision, String> {
+fn read_answer(answer: &str, release: &Release) -> Result<Decision, NotAnAnswer> {
     let (word, rest) = answer
         .split_once(char::is_whitespace)
         .unwrap_or((answer, ""));
@@ -42,9 +68,7 @@ fn read_answer(answer: &str, release: &Release) -> Result<Decision, String> {
         "skip-baseline" if release.baseline_wait.is_some() => {
             let reason = rest.trim();
             if reason.is_empty() {
-                return Err(
-                    "skip-baseline needs a reason: skip-baseline REASON (it is recorded)".into(),
-                );
+                return Err(NotAnAnswer::NoReason("skip-baseline"));
             }
             return Ok(Decision::SkipBaseline {
                 reason: reason.to_string(),
@@ -66,24 +90,21 @@ fn read_answer(answer: &str, release: &Release) -> Result<Decision, String> {
             || (word == "rollback" && *a == Answer::RollbackAnyway)
     });
     let Some(chosen) = chosen else {
+        let typed = printable(answer).into_owned();
         return Err(if offered.is_empty() {
-            format!(
-                "`{}` is not an answer now: nothing is asked (abort and rollback are always possible)",
-                printable(answer)
-            )
+            NotAnAnswer::NothingAsked(typed)
         } else {
-            format!(
-                "`{}` is not an answer here: answer {}",
-                printable(answer),
-                release.choices().join(" / ")
-            )
+            NotAnAnswer::NotOffered {
+                typed,
+                choices: release.choices().join(" / "),
+            }
         });
     };
     if chosen == Answer::Skip && reason.is_empty() {
-        return Err("skip needs a reason: skip REASON (it is recorded)".into());
+        return Err(NotAnAnswer::NoReason("skip"));
     }
     if chosen == Answer::Keep && reason.is_empty() {
-        return Err("keep needs a reason: keep REASON (it is recorded)".into());
+        return Err(NotAnAnswer::NoReason("keep"));
     }
     let decision = chosen.decision(reason, release);
     Ok(decision)

@@ -344,7 +344,7 @@ impl Headless {
         match parse_answer(answer, release, &self.operator) {
             Ok(decision) => Some(self.decided(decision, note)),
             Err(why) => {
-                self.line(why);
+                self.line(why.to_string());
                 let _ = self.out.flush();
                 None
             }
