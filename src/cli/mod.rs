@@ -245,13 +245,7 @@ pub fn run(cli: Cli) -> ExitCode {
             journal,
             asciicast,
             size,
-        } => match recorded::export(&journal, &asciicast, size) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
-                exit(true)
-            }
-        },
+        } => said(recorded::export(&journal, &asciicast, size)),
         Command::Resume {
             journal,
             set,
@@ -259,13 +253,7 @@ pub fn run(cli: Cli) -> ExitCode {
             yes,
             unattended,
         } => recorded::resume_release(journal.as_deref(), &set, headless, yes, unattended),
-        Command::Replay { journal, speed } => match crate::replay::run(&journal, speed) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
-                exit(true)
-            }
-        },
+        Command::Replay { journal, speed } => said(crate::replay::run(&journal, speed)),
         Command::Run {
             profile,
             set,
@@ -288,15 +276,8 @@ pub fn run(cli: Cli) -> ExitCode {
                 break_lock,
                 stop_previous,
                 window_override: override_window,
-                log: None,
                 record,
-                profile_path: std::fs::canonicalize(&profile)
-                    .unwrap_or_else(|_| profile.clone())
-                    .display()
-                    .to_string(),
-                profile_sha256: String::new(),
-                github_actions: headless && crate::headless::ci::github_actions(),
-                ..RunFlags::default()
+                ..run_flags(&profile, headless)
             };
             run_release(&profile, &set, headless, &flags)
         }
@@ -336,6 +317,30 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Stats { dir, format } => {
             crate::report::command::stats(dir.as_deref(), matches!(format, StatsFormat::Json))
         }
+    }
+}
+
+/// A command's end: success, or its error said (made printable) with the invalid-use code.
+fn said<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", crate::text::printable_lines(&e.to_string()));
+            exit(true)
+        }
+    }
+}
+
+/// What every `gonogo run` records of where it comes from: the profile's path as it resolves,
+/// and whether it runs as a GitHub Actions step.
+fn run_flags(profile: &Path, headless: bool) -> RunFlags {
+    RunFlags {
+        profile_path: std::fs::canonicalize(profile)
+            .unwrap_or_else(|_| profile.to_path_buf())
+            .display()
+            .to_string(),
+        github_actions: headless && crate::headless::ci::github_actions(),
+        ..RunFlags::default()
     }
 }
 
