@@ -202,12 +202,7 @@ fn an_abort_while_a_resume_confirms_its_locks_waits_for_them_and_releases_them()
     run.exit(0, "a", 1, 0);
     run.exit(0, "b", 1, 0);
     assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
-    run.send(EventKind::Resumed {
-        by: "ana".into(),
-        unattended: None,
-        stopped_at: None,
-        stopped_t: None,
-    });
+    run.send(resumed_by_ana());
     assert!(run.release.resuming);
     // Nothing is open while the locks are confirmed: a GO does not pass the gate.
     run.decide("ana", Decision::Go);
@@ -235,12 +230,7 @@ fn an_abort_while_a_resume_confirms_its_locks_waits_for_them_and_releases_them()
 #[test]
 fn a_resume_stopped_by_a_lock_leaves_no_run_running_anywhere() {
     let mut run = Run::going(TWO_HOSTS);
-    run.send(EventKind::Resumed {
-        by: "ana".into(),
-        unattended: None,
-        stopped_at: None,
-        stopped_t: None,
-    });
+    run.send(resumed_by_ana());
     run.send(EventKind::LockTaken { target: "b".into() });
     run.send(EventKind::LockRefused {
         target: "a".into(),
@@ -260,12 +250,7 @@ fn a_resume_stopped_by_a_lock_leaves_no_run_running_anywhere() {
 #[test]
 fn a_resume_ending_while_it_confirms_its_locks_releases_them_and_stays_ended() {
     let mut run = Run::going(TWO_HOSTS);
-    run.send(EventKind::Resumed {
-        by: "ana".into(),
-        unattended: None,
-        stopped_at: None,
-        stopped_t: None,
-    });
+    run.send(resumed_by_ana());
     run.exit(0, "b", 1, 0);
     let fx = run.send(EventKind::LockLost {
         run: RunId {
@@ -342,4 +327,14 @@ fn a_resume_of_a_session_never_started_is_no_interruption() {
         },
     ));
     assert!(fresh.interruptions.is_empty());
+}
+
+/// `gonogo resume` by ana, from a journal that did not say when it stopped.
+fn resumed_by_ana() -> EventKind {
+    EventKind::Resumed {
+        by: "ana".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    }
 }
