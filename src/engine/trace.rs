@@ -365,91 +365,111 @@ impl Open {
         if kind == Kind::Blank {
             return Next::Maybe;
         }
-        let cause = |open: &mut Open| open.exception = Some(exception(body));
         match self.family {
-            Family::Python => match (self.phase, kind) {
-                (Phase::Frames, Kind::PyOpen) => Next::Ends,
-                (Phase::Frames, k) if !k.starts() => Next::Continues,
-                (Phase::Frames, _) if line::PY_EXCEPTION.is_match(body.trim_end()) => {
-                    // The first exception of a chain is its root cause.
-                    if self.exception.is_none() {
-                        cause(self);
-                    }
-                    self.phase = Phase::Raised;
-                    Next::Continues
+            Family::Python => self.next_python(kind, body),
+            Family::At => self.next_at(kind, body),
+            Family::Ruby => self.next_ruby(kind, body),
+            Family::Go => self.next_go(kind, body),
+        }
+    }
+
+    /// An exception line met on the way: the error the trace is about.
+    fn cause(&mut self, body: &str) {
+        self.exception = Some(exception(body));
+    }
+
+    /// Python: frames, the exception raised, and a chained trace after it.
+    fn next_python(&mut self, kind: Kind, body: &str) -> Next {
+        match (self.phase, kind) {
+            (Phase::Frames, Kind::PyOpen) => Next::Ends,
+            (Phase::Frames, k) if !k.starts() => Next::Continues,
+            (Phase::Frames, _) if line::PY_EXCEPTION.is_match(body.trim_end()) => {
+                // The first exception of a chain is its root cause.
+                if self.exception.is_none() {
+                    self.cause(body);
                 }
-                // Another process's line among the frames; too many, and the trace was cut.
-                (Phase::Frames, _) if self.asides.len() < ASIDES_MAX => Next::Aside,
-                (Phase::Raised, Kind::PyChain) => {
-                    self.phase = Phase::Chained;
-                    Next::Continues
-                }
-                (Phase::Raised, k) if !k.starts() => Next::Continues,
-                (Phase::Chained, Kind::PyOpen) => {
-                    self.phase = Phase::Frames;
-                    Next::Continues
-                }
-                _ => Next::Ends,
-            },
-            Family::At => {
-                if self.depth > 0 {
-                    let t = body.trim();
-                    if let Some(rest) = t.strip_prefix("[cause]: ") {
-                        self.exception = Some(exception(rest));
-                    }
-                    if t.starts_with('}') {
-                        self.depth -= 1;
-                    }
-                    if t.ends_with('{') {
-                        self.depth += 1;
-                    }
-                    return Next::Continues;
-                }
-                match kind {
-                    Kind::At => {
-                        if body.trim_end().ends_with('{') {
-                            self.depth += 1;
-                        }
-                        Next::Continues
-                    }
-                    // The last cause is the root cause.
-                    Kind::CausedBy => {
-                        cause(self);
-                        Next::Continues
-                    }
-                    Kind::Indented | Kind::Caret | Kind::From => Next::Continues,
-                    Kind::NodeVersion if !self.blanks.is_empty() => Next::Continues,
-                    _ => Next::Ends,
-                }
+                self.phase = Phase::Raised;
+                Next::Continues
             }
-            Family::Ruby => match kind {
-                Kind::From => {
-                    self.frames = true;
-                    Next::Continues
-                }
-                // Ruby prints an error's cause after its frames, as an error line of its own.
-                Kind::RubyError if self.frames => {
-                    cause(self);
-                    self.frames = false;
-                    Next::Continues
-                }
-                k if !k.starts() => Next::Continues,
-                _ => Next::Ends,
-            },
-            Family::Go => {
-                let t = body.trim_end();
-                let go_line = t.starts_with("[signal ")
-                    || t.starts_with("created by ")
-                    || t == "...additional frames elided..."
-                    || t.starts_with("exit status ")
-                    || line::GO_CALL.is_match(t);
-                match kind {
-                    Kind::Goroutine | Kind::GoPanic => Next::Continues,
-                    k if !k.starts() => Next::Continues,
-                    _ if go_line => Next::Continues,
-                    _ => Next::Ends,
-                }
+            // Another process's line among the frames; too many, and the trace was cut.
+            (Phase::Frames, _) if self.asides.len() < ASIDES_MAX => Next::Aside,
+            (Phase::Raised, Kind::PyChain) => {
+                self.phase = Phase::Chained;
+                Next::Continues
             }
+            (Phase::Raised, k) if !k.starts() => Next::Continues,
+            (Phase::Chained, Kind::PyOpen) => {
+                self.phase = Phase::Frames;
+                Next::Continues
+            }
+            _ => Next::Ends,
+        }
+    }
+
+    /// `at` frames (Java, Node): causes, and the braces of an error's printed properties.
+    fn next_at(&mut self, kind: Kind, body: &str) -> Next {
+        if self.depth > 0 {
+            let t = body.trim();
+            if let Some(rest) = t.strip_prefix("[cause]: ") {
+                self.exception = Some(exception(rest));
+            }
+            if t.starts_with('}') {
+                self.depth -= 1;
+            }
+            if t.ends_with('{') {
+                self.depth += 1;
+            }
+            return Next::Continues;
+        }
+        match kind {
+            Kind::At => {
+                if body.trim_end().ends_with('{') {
+                    self.depth += 1;
+                }
+                Next::Continues
+            }
+            // The last cause is the root cause.
+            Kind::CausedBy => {
+                self.cause(body);
+                Next::Continues
+            }
+            Kind::Indented | Kind::Caret | Kind::From => Next::Continues,
+            Kind::NodeVersion if !self.blanks.is_empty() => Next::Continues,
+            _ => Next::Ends,
+        }
+    }
+
+    /// Ruby: `from` frames, and an error's cause after them.
+    fn next_ruby(&mut self, kind: Kind, body: &str) -> Next {
+        match kind {
+            Kind::From => {
+                self.frames = true;
+                Next::Continues
+            }
+            // Ruby prints an error's cause after its frames, as an error line of its own.
+            Kind::RubyError if self.frames => {
+                self.cause(body);
+                self.frames = false;
+                Next::Continues
+            }
+            k if !k.starts() => Next::Continues,
+            _ => Next::Ends,
+        }
+    }
+
+    /// Go: goroutines, their calls, and what the runtime prints around them.
+    fn next_go(&self, kind: Kind, body: &str) -> Next {
+        let t = body.trim_end();
+        let go_line = t.starts_with("[signal ")
+            || t.starts_with("created by ")
+            || t == "...additional frames elided..."
+            || t.starts_with("exit status ")
+            || line::GO_CALL.is_match(t);
+        match kind {
+            Kind::Goroutine | Kind::GoPanic => Next::Continues,
+            k if !k.starts() => Next::Continues,
+            _ if go_line => Next::Continues,
+            _ => Next::Ends,
         }
     }
 

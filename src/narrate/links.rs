@@ -2,14 +2,34 @@
 //! confirmed, refused, broken, lost, released or kept.
 
 use super::{Seen, Severity, Subject, Told, Topic};
-use crate::engine::{EventKind, Release};
+use crate::engine::{EventKind, KeptLock, Release};
 use crate::text::{printable, printable_lines};
+use Severity::*;
 
 /// The sentences a link's or a lock's event makes.
 pub(super) fn said(kind: &EventKind, before: &Seen, after: &Release) -> Vec<Told> {
-    use Severity::*;
-    let p = |s: &str| printable(s).into_owned();
-    let target = |t: &str| Subject::Target(t.to_string());
+    match kind {
+        EventKind::Connected { .. }
+        | EventKind::ConnectFailed { .. }
+        | EventKind::ConnectionLost { .. }
+        | EventKind::Reconnected { .. } => link_said(kind),
+        EventKind::LocksReleased { released, kept } => locks_released(released, kept),
+        _ => lock_said(kind, before, after),
+    }
+}
+
+/// A text made printable.
+fn p(s: &str) -> String {
+    printable(s).into_owned()
+}
+
+/// The target a sentence is about.
+fn target(t: &str) -> Subject {
+    Subject::Target(t.to_string())
+}
+
+/// The sentences of a link to a target: connected, cannot reach, lost, back.
+fn link_said(kind: &EventKind) -> Vec<Told> {
     let one = |severity, topic, text: String| vec![Told::new(severity, topic, text)];
     match kind {
         EventKind::Connected { target: t } => one(Info, Topic::Link, format!("connected {}", p(t))),
@@ -43,6 +63,13 @@ pub(super) fn said(kind: &EventKind, before: &Seen, after: &Release) -> Vec<Told
                 .about(target(t)),
             ]
         }
+        _ => Vec::new(),
+    }
+}
+
+/// The sentences of a deploy lock: taken or confirmed, cannot take, refused, broken, lost.
+fn lock_said(kind: &EventKind, before: &Seen, after: &Release) -> Vec<Told> {
+    match kind {
         EventKind::LockTaken { target: t } => {
             let confirmed = before.resuming;
             let verb = if confirmed { "confirmed" } else { "taken" };
@@ -89,21 +116,7 @@ pub(super) fn said(kind: &EventKind, before: &Seen, after: &Release) -> Vec<Told
             holder,
             reason,
             leftovers,
-        } => {
-            let detail = leftovers
-                .iter()
-                .map(|left| format!("that session left on {}: {}", p(t), p(left)))
-                .collect();
-            vec![
-                Told::new(
-                    Warn,
-                    Topic::Lock,
-                    format!("broke the lock of {} on {}: {}", p(holder), p(t), p(reason)),
-                )
-                .about(target(t))
-                .with(detail),
-            ]
-        }
+        } => lock_broken(t, holder, reason, leftovers),
         EventKind::LockLost { run, holder } => {
             let mut told = vec![
                 Told::new(
@@ -122,32 +135,51 @@ pub(super) fn said(kind: &EventKind, before: &Seen, after: &Release) -> Vec<Told
             }
             told
         }
-        EventKind::LocksReleased { released, kept } => {
-            let mut told = Vec::new();
-            if !released.is_empty() {
-                let names: Vec<String> = released.iter().map(|t| p(t)).collect();
-                told.push(Told::new(
-                    Info,
-                    Topic::Lock,
-                    format!("locks released on {}", names.join(", ")),
-                ));
-            }
-            for k in kept {
-                told.push(
-                    Told::new(
-                        Warn,
-                        Topic::LockKept,
-                        format!("lock kept on {}: {}", p(&k.target), p(&k.why)),
-                    )
-                    .about(target(&k.target))
-                    .with(vec![format!(
-                        "once checked, remove it with: {}",
-                        p(&k.remove)
-                    )]),
-                );
-            }
-            told
-        }
         _ => Vec::new(),
     }
+}
+
+/// A lock broken by this session, with what the session that held it left behind.
+fn lock_broken(t: &str, holder: &str, reason: &str, leftovers: &[String]) -> Vec<Told> {
+    let detail = leftovers
+        .iter()
+        .map(|left| format!("that session left on {}: {}", p(t), p(left)))
+        .collect();
+    vec![
+        Told::new(
+            Warn,
+            Topic::Lock,
+            format!("broke the lock of {} on {}: {}", p(holder), p(t), p(reason)),
+        )
+        .about(target(t))
+        .with(detail),
+    ]
+}
+
+/// The locks released at the end, and each one kept with how to remove it.
+fn locks_released(released: &[String], kept: &[KeptLock]) -> Vec<Told> {
+    let mut told = Vec::new();
+    if !released.is_empty() {
+        let names: Vec<String> = released.iter().map(|t| p(t)).collect();
+        told.push(Told::new(
+            Info,
+            Topic::Lock,
+            format!("locks released on {}", names.join(", ")),
+        ));
+    }
+    for k in kept {
+        told.push(
+            Told::new(
+                Warn,
+                Topic::LockKept,
+                format!("lock kept on {}: {}", p(&k.target), p(&k.why)),
+            )
+            .about(target(&k.target))
+            .with(vec![format!(
+                "once checked, remove it with: {}",
+                p(&k.remove)
+            )]),
+        );
+    }
+    told
 }

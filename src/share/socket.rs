@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf, UCred};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::engine::{EventKind, Via};
@@ -216,8 +217,46 @@ async fn follower(
     mut rx: broadcast::Receiver<Arc<str>>,
     (events, inputs): (mpsc::Sender<EventKind>, mpsc::Sender<crate::runtime::Input>),
 ) {
-    let uid = own_uid();
     let (read, mut write) = stream.into_split();
+    let Some(cred) = peer_checked(&mut write).await else {
+        return;
+    };
+    if !said_hello(&mut write, &hello).await {
+        return;
+    }
+    let mut reader = BufReader::new(read);
+    let mut pending = Vec::new();
+    let Some(join) = read_join(&mut reader, &mut pending, &mut write).await else {
+        return;
+    };
+    let who = Follower::joined(&join, cred.pid());
+    let _ = events
+        .send(EventKind::Joined {
+            name: who.name.clone(),
+            via: who.via.clone(),
+            approver: who.approver,
+        })
+        .await;
+    let why = relay(
+        &mut write,
+        &mut reader,
+        &mut pending,
+        &mut rx,
+        &inputs,
+        &who,
+    )
+    .await;
+    let _ = events
+        .send(EventKind::Left {
+            name: who.name,
+            why,
+        })
+        .await;
+}
+
+/// The peer's credentials when it is the user running this session; anyone else is told no.
+async fn peer_checked(write: &mut OwnedWriteHalf) -> Option<UCred> {
+    let uid = own_uid();
     let cred = write.as_ref().peer_cred().ok();
     let peer = cred.map(|c| c.uid());
     if peer != Some(uid) {
@@ -225,23 +264,27 @@ async fn follower(
         let _ = write
             .write_all(b"refused: only the user running this session may follow it\n")
             .await;
-        return;
+        return None;
     }
-    let hello_line = serde_json::to_string(&*hello).expect("plain data");
-    if write
+    cred
+}
+
+/// Sends the hello line; false when the follower already went away.
+async fn said_hello(write: &mut OwnedWriteHalf, hello: &Hello) -> bool {
+    let hello_line = serde_json::to_string(hello).expect("plain data");
+    write
         .write_all(format!("{hello_line}\n").as_bytes())
         .await
-        .is_err()
-    {
-        return;
-    }
-    let mut reader = BufReader::new(read);
-    let mut pending = Vec::new();
-    let join = tokio::time::timeout(
-        Duration::from_secs(10),
-        capped_line(&mut reader, &mut pending),
-    )
-    .await;
+        .is_ok()
+}
+
+/// The follower's join line, read within ten seconds; without one it is told no.
+async fn read_join(
+    reader: &mut BufReader<OwnedReadHalf>,
+    pending: &mut Vec<u8>,
+    write: &mut OwnedWriteHalf,
+) -> Option<Join> {
+    let join = tokio::time::timeout(Duration::from_secs(10), capped_line(reader, pending)).await;
     let Some(join) = join
         .ok()
         .and_then(Result::ok)
@@ -249,53 +292,74 @@ async fn follower(
         .and_then(|l| serde_json::from_str::<Join>(&l).ok())
     else {
         let _ = write.write_all(b"refused: say who follows first\n").await;
-        return;
+        return None;
     };
-    // Names and addresses come from the follower: made printable and short before anyone
-    // sees or records them.
-    let clean = |s: &str| {
-        crate::text::printable(s)
-            .chars()
-            .take(64)
-            .collect::<String>()
-    };
-    let name = clean(&join.name);
-    let via = match via(cred.and_then(|c| c.pid()), &join.via) {
-        Via::Ssh { from } => Via::Ssh { from: clean(&from) },
-        Via::Local => Via::Local,
-    };
-    let _ = events
-        .send(EventKind::Joined {
-            name: name.clone(),
-            via: via.clone(),
+    Some(join)
+}
+
+/// Who follows, as the session records it.
+struct Follower {
+    name: String,
+    via: Via,
+    approver: bool,
+}
+
+impl Follower {
+    /// Names and addresses come from the follower: made printable and short before anyone
+    /// sees or records them.
+    fn joined(join: &Join, pid: Option<i32>) -> Follower {
+        let clean = |s: &str| {
+            crate::text::printable(s)
+                .chars()
+                .take(64)
+                .collect::<String>()
+        };
+        let via = match via(pid, &join.via) {
+            Via::Ssh { from } => Via::Ssh { from: clean(&from) },
+            Via::Local => Via::Local,
+        };
+        Follower {
+            name: clean(&join.name),
+            via,
             approver: join.approver,
-        })
-        .await;
-    let mut why = None;
+        }
+    }
+}
+
+/// Every record to the follower, and its votes to the session, until one side goes; why the
+/// follower was dropped when the operator is to be told.
+async fn relay(
+    write: &mut OwnedWriteHalf,
+    reader: &mut BufReader<OwnedReadHalf>,
+    pending: &mut Vec<u8>,
+    rx: &mut broadcast::Receiver<Arc<str>>,
+    inputs: &mpsc::Sender<crate::runtime::Input>,
+    who: &Follower,
+) -> Option<String> {
     loop {
         tokio::select! {
             record = rx.recv() => {
                 let line = match record {
                     Ok(line) => line,
                     Err(broadcast::error::RecvError::Lagged(_)) => Arc::from(RESYNC),
-                    Err(broadcast::error::RecvError::Closed) => break,
+                    Err(broadcast::error::RecvError::Closed) => return None,
                 };
                 let sent = async {
                     write.write_all(line.as_bytes()).await?;
                     write.write_all(b"\n").await
                 };
                 if sent.await.is_err() {
-                    break;
+                    return None;
                 }
             }
-            said = capped_line(&mut reader, &mut pending) => match said {
+            said = capped_line(reader, pending) => match said {
                 Ok(Some(line)) => {
                     if let Ok(VoteLine { vote }) = serde_json::from_str(&line) {
                         let _ = inputs
                             .send(crate::runtime::Input::Vote(crate::engine::Vote {
-                                name: name.clone(),
-                                via: via.clone(),
-                                approver: join.approver,
+                                name: who.name.clone(),
+                                via: who.via.clone(),
+                                approver: who.approver,
                                 step: vote.step,
                                 digest: Some(vote.digest),
                                 note: vote.note,
@@ -307,16 +371,12 @@ async fn follower(
                 // that went away is only the follower leaving.
                 Err(e) => {
                     tracing::warn!(error = %e, "follow: a follower dropped");
-                    if matches!(e, LineError::TooLong) {
-                        why = Some(e.to_string());
-                    }
-                    break;
+                    return matches!(e, LineError::TooLong).then(|| e.to_string());
                 }
-                _ => break,
+                _ => return None,
             },
         }
     }
-    let _ = events.send(EventKind::Left { name, why }).await;
 }
 
 /// How a follower reached this machine, as far as the session can tell: over SSH only when an
