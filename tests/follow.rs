@@ -133,8 +133,18 @@ fn a_late_follower_sees_the_operators_checklist_and_the_release_go_on() {
     pty.wait_text("Ship it to web-1?");
     pty.wait_text("watching: bob");
     op.wait_for("gonogo: bob follows the session (this machine)");
-    let expected = checklist(&operator_screen(&g));
-    let shown: Vec<String> = pty.contents().lines().map(str::to_string).collect();
+    // The journal file is on disk within a second, and the follower's screen within a frame:
+    // under load either may be a moment behind the other, so both are read again until they
+    // agree or ten seconds pass.
+    let shown_now =
+        |pty: &Pty| -> Vec<String> { pty.contents().lines().map(str::to_string).collect() };
+    let mut expected = checklist(&operator_screen(&g));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while checklist(&shown_now(&pty)) != expected && std::time::Instant::now() < deadline {
+        pty.read_until(Duration::from_millis(200), |_| false);
+        expected = checklist(&operator_screen(&g));
+    }
+    let shown = shown_now(&pty);
     assert_eq!(
         checklist(&shown),
         expected,
