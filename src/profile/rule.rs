@@ -64,6 +64,8 @@ fn err(at: usize, message: impl Into<String>, help: impl Into<String>) -> RuleEr
     }
 }
 
+type Tokens<'t, 'a> = std::iter::Peekable<std::slice::Iter<'t, Token<'a>>>;
+
 pub fn parse_rule(text: &str) -> Result<WatchRule, RuleError> {
     let tokens = tokens(text);
     let mut it = tokens.iter().peekable();
@@ -77,96 +79,12 @@ pub fn parse_rule(text: &str) -> Result<WatchRule, RuleError> {
     let signal = parse_signal(first)?;
     let end = text.len();
     let condition = if signal == Signal::Health {
-        match it.next() {
-            Some(t) if t.text == "failing" => Condition::Failing,
-            other => {
-                return Err(err(
-                    other.map_or(end, |t| t.at),
-                    "health rules have one condition: `failing`",
-                    "e.g. \"health failing for 30s\"",
-                ));
-            }
-        }
+        parse_health(&mut it, end)?
     } else {
-        let op_token = it.next();
-        let op = match op_token.map(|t| t.text) {
-            Some(">") => Op::Above,
-            Some(">=") => Op::AtLeast,
-            Some("<") => Op::Below,
-            Some("<=") => Op::AtMost,
-            _ => {
-                return Err(err(
-                    op_token.map_or(end, |t| t.at),
-                    format!("expected a comparison after `{}`", first.text),
-                    "use one of >, >=, <, <=",
-                ));
-            }
-        };
-        let Some(value) = it.next() else {
-            return Err(err(end, "expected a threshold", example_for(signal)));
-        };
-        let baseline = it.peek().is_some_and(|t| t.text == "baseline");
-        if baseline {
-            it.next();
-        }
-        let threshold = parse_threshold(signal, value, baseline)?;
-        Condition::Compare { op, threshold }
+        parse_compare(&mut it, first, signal, end)?
     };
-    let sustained = match it.next() {
-        None => Duration::ZERO,
-        Some(t) if t.text == "for" => {
-            let Some(d) = it.next() else {
-                return Err(err(
-                    end,
-                    "expected a duration after `for`",
-                    "e.g. \"for 1m\"",
-                ));
-            };
-            humantime::parse_duration(d.text).map_err(|e| {
-                err(
-                    d.at,
-                    format!("`{}` is not a duration: {e}", d.text),
-                    "e.g. 30s, 1m, 2m30s",
-                )
-            })?
-        }
-        Some(t) => {
-            return Err(err(
-                t.at,
-                format!("unexpected `{}`", t.text),
-                "a rule may end with `for DURATION`, e.g. \"for 1m\"",
-            ));
-        }
-    };
-    let mut tolerate = None;
-    if let Some(t) = it.next() {
-        let n = it.next();
-        let parsed = n.and_then(|n| n.text.parse::<u32>().ok().filter(|n| *n <= 100));
-        match (t.text, parsed) {
-            ("tolerate", Some(n)) if !sustained.is_zero() => tolerate = Some(n),
-            ("tolerate", Some(_)) => {
-                return Err(err(
-                    t.at,
-                    "`tolerate` needs a `for DURATION` before it",
-                    "e.g. \"error_ratio > 5% for 1m tolerate 2\"",
-                ));
-            }
-            ("tolerate", None) => {
-                return Err(err(
-                    n.map_or(end, |n| n.at),
-                    "expected how many clean samples a hold tolerates (0 to 100)",
-                    "e.g. \"error_ratio > 5% for 1m tolerate 2\"",
-                ));
-            }
-            _ => {
-                return Err(err(
-                    t.at,
-                    format!("unexpected `{}` after the duration", t.text),
-                    "the rule ends after `for DURATION` (and `tolerate N`)",
-                ));
-            }
-        }
-    }
+    let sustained = parse_sustained(&mut it, end)?;
+    let tolerate = parse_tolerate(&mut it, sustained, end)?;
     if let Some(t) = it.next() {
         return Err(err(
             t.at,
@@ -181,6 +99,109 @@ pub fn parse_rule(text: &str) -> Result<WatchRule, RuleError> {
         sustained,
         tolerate,
     })
+}
+
+/// `health failing`: the one condition a health rule has.
+fn parse_health(it: &mut Tokens<'_, '_>, end: usize) -> Result<Condition, RuleError> {
+    match it.next() {
+        Some(t) if t.text == "failing" => Ok(Condition::Failing),
+        other => Err(err(
+            other.map_or(end, |t| t.at),
+            "health rules have one condition: `failing`",
+            "e.g. \"health failing for 30s\"",
+        )),
+    }
+}
+
+/// `OP THRESHOLD [baseline]` after any signal but health.
+fn parse_compare(
+    it: &mut Tokens<'_, '_>,
+    first: &Token<'_>,
+    signal: Signal,
+    end: usize,
+) -> Result<Condition, RuleError> {
+    let op_token = it.next();
+    let op = match op_token.map(|t| t.text) {
+        Some(">") => Op::Above,
+        Some(">=") => Op::AtLeast,
+        Some("<") => Op::Below,
+        Some("<=") => Op::AtMost,
+        _ => {
+            return Err(err(
+                op_token.map_or(end, |t| t.at),
+                format!("expected a comparison after `{}`", first.text),
+                "use one of >, >=, <, <=",
+            ));
+        }
+    };
+    let Some(value) = it.next() else {
+        return Err(err(end, "expected a threshold", example_for(signal)));
+    };
+    let baseline = it.peek().is_some_and(|t| t.text == "baseline");
+    if baseline {
+        it.next();
+    }
+    let threshold = parse_threshold(signal, value, baseline)?;
+    Ok(Condition::Compare { op, threshold })
+}
+
+/// The optional `for DURATION`; zero without it.
+fn parse_sustained(it: &mut Tokens<'_, '_>, end: usize) -> Result<Duration, RuleError> {
+    match it.next() {
+        None => Ok(Duration::ZERO),
+        Some(t) if t.text == "for" => {
+            let Some(d) = it.next() else {
+                return Err(err(
+                    end,
+                    "expected a duration after `for`",
+                    "e.g. \"for 1m\"",
+                ));
+            };
+            humantime::parse_duration(d.text).map_err(|e| {
+                err(
+                    d.at,
+                    format!("`{}` is not a duration: {e}", d.text),
+                    "e.g. 30s, 1m, 2m30s",
+                )
+            })
+        }
+        Some(t) => Err(err(
+            t.at,
+            format!("unexpected `{}`", t.text),
+            "a rule may end with `for DURATION`, e.g. \"for 1m\"",
+        )),
+    }
+}
+
+/// The optional `tolerate N` after `for DURATION`.
+fn parse_tolerate(
+    it: &mut Tokens<'_, '_>,
+    sustained: Duration,
+    end: usize,
+) -> Result<Option<u32>, RuleError> {
+    let Some(t) = it.next() else {
+        return Ok(None);
+    };
+    let n = it.next();
+    let parsed = n.and_then(|n| n.text.parse::<u32>().ok().filter(|n| *n <= 100));
+    match (t.text, parsed) {
+        ("tolerate", Some(n)) if !sustained.is_zero() => Ok(Some(n)),
+        ("tolerate", Some(_)) => Err(err(
+            t.at,
+            "`tolerate` needs a `for DURATION` before it",
+            "e.g. \"error_ratio > 5% for 1m tolerate 2\"",
+        )),
+        ("tolerate", None) => Err(err(
+            n.map_or(end, |n| n.at),
+            "expected how many clean samples a hold tolerates (0 to 100)",
+            "e.g. \"error_ratio > 5% for 1m tolerate 2\"",
+        )),
+        _ => Err(err(
+            t.at,
+            format!("unexpected `{}` after the duration", t.text),
+            "the rule ends after `for DURATION` (and `tolerate N`)",
+        )),
+    }
 }
 
 fn parse_signal(token: &Token<'_>) -> Result<Signal, RuleError> {

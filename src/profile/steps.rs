@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::builtin::BuiltinCheck;
 use super::diag::Diagnostic;
 use super::load::Loader;
 use super::read::{Fields, wrong_type};
@@ -85,6 +86,48 @@ impl Loader<'_> {
         phase: &str,
         in_rollback: bool,
     ) -> Option<Step> {
+        let kind = self.step_kind(f, place, in_rollback)?;
+        let (text_template, builtin) = self.step_text(f, kind, place)?;
+        let name = match f.str("name", &mut self.diags) {
+            Some(n) => self.template(&n),
+            None => text_template.clone(),
+        };
+        self.reject_keys(f, &kind);
+        let on = if kind.runs_command() {
+            self.selector(f, "on", place)
+        } else {
+            None
+        };
+        let limits = self.step_limits(f);
+        let expect = self.regex(f, "expect");
+        let undo = self.undo(f, kind, limits.irreversible, in_rollback, place);
+        Some(Step {
+            builtin,
+            phase: phase.to_string(),
+            name,
+            kind,
+            text: text_template,
+            on,
+            serial: limits.serial,
+            timeout: limits.timeout,
+            retries: limits.retries,
+            retry_delay: limits.retry_delay,
+            expect,
+            irreversible: limits.irreversible,
+            approvals: limits.approvals,
+            undo,
+            after_watch: false,
+            span: f.span.clone(),
+        })
+    }
+
+    /// Exactly one of check / run / manual / gate, and no gate in a rollback.
+    fn step_kind(
+        &mut self,
+        f: &Fields<'_, '_>,
+        place: &str,
+        in_rollback: bool,
+    ) -> Option<StepKind> {
         let present: Vec<&str> = StepKind::KEYS.into_iter().filter(|k| f.has(k)).collect();
         let kind = match present.as_slice() {
             [] => {
@@ -113,29 +156,33 @@ impl Loader<'_> {
             );
             return None;
         }
+        Some(kind)
+    }
+
+    /// The step's text: a built-in check's description (`check = { … }`) or the string of its kind's key.
+    fn step_text(
+        &mut self,
+        f: &Fields<'_, '_>,
+        kind: StepKind,
+        place: &str,
+    ) -> Option<(Template, Option<BuiltinCheck>)> {
         let check_table = f
             .get("check")
             .filter(|v| kind == StepKind::Check && v.get_ref().as_table().is_some());
-        let (text_template, builtin) = match check_table {
+        match check_table {
             Some(table) => {
                 let builtin = self.builtin_check(table, place)?;
-                (Template::parse(&builtin.describe()), Some(builtin))
+                Some((Template::parse(&builtin.describe()), Some(builtin)))
             }
             None => {
                 let text = self.required_str(f, kind.key(), place, "\"…\"")?;
-                (self.template(&text), None)
+                Some((self.template(&text), None))
             }
-        };
-        let name = match f.str("name", &mut self.diags) {
-            Some(n) => self.template(&n),
-            None => text_template.clone(),
-        };
-        self.reject_keys(f, &kind);
-        let on = if kind.runs_command() {
-            self.selector(f, "on", place)
-        } else {
-            None
-        };
+        }
+    }
+
+    /// serial, timeout, retries, retry_delay, irreversible and approvals, with their defaults.
+    fn step_limits(&mut self, f: &Fields<'_, '_>) -> StepLimits {
         let d = &mut self.diags;
         let serial = f
             .count("serial", 1..=i64::from(u32::MAX), d)
@@ -160,26 +207,14 @@ impl Loader<'_> {
                     .help("e.g. timeout = \"10m\""),
             );
         }
-        let expect = self.regex(f, "expect");
-        let undo = self.undo(f, kind, irreversible, in_rollback, place);
-        Some(Step {
-            builtin,
-            phase: phase.to_string(),
-            name,
-            kind,
-            text: text_template,
-            on,
+        StepLimits {
             serial,
             timeout,
             retries,
             retry_delay,
-            expect,
             irreversible,
             approvals,
-            undo,
-            after_watch: false,
-            span: f.span.clone(),
-        })
+        }
     }
 
     /// `undo = "COMMAND"`: only on a `run` step of the checklist that can be reversed.
@@ -283,4 +318,14 @@ fn kind_of(key: &str) -> StepKind {
         "manual" => StepKind::Manual,
         _ => StepKind::Gate,
     }
+}
+
+/// What [`Loader::step_limits`] reads: how a step runs, retries and is approved.
+struct StepLimits {
+    serial: Option<u32>,
+    timeout: Duration,
+    retries: u32,
+    retry_delay: Duration,
+    irreversible: bool,
+    approvals: u32,
 }

@@ -175,102 +175,155 @@ async fn drain(
     redactor: Arc<Redactor>,
     events: mpsc::Sender<EventKind>,
 ) {
-    let fresh = || {
-        [
-            MaskedLines::new(redactor.clone()),
-            MaskedLines::new(redactor.clone()),
-        ]
-    };
-    let mut streams = fresh();
-    // Per stream: the bytes up to the next newline are the rest of a line already dropped.
-    let mut skipping = [false; 2];
-    let mut out: Vec<String> = Vec::new();
-    let send = |kind: EventKind| {
-        let events = events.clone();
-        async move { events.send(kind).await.is_ok() }
-    };
-    let batch = |lines: Vec<String>| EventKind::LogLines {
-        target: spec.target.clone(),
-        follower: spec.name.clone(),
-        lines,
-    };
+    let mut drain = Drain::new(spec, redactor, events);
     loop {
         backlog.ready.notified().await;
         loop {
-            room_for_logs(&events).await;
+            room_for_logs(&drain.events).await;
             let taken = backlog.take(LINES_PER_EVENT, BYTES_PER_EVENT);
-            let idle = taken.entries.is_empty() && taken.lost == 0;
-            if taken.lost > 0 {
-                let dropped = EventKind::LogsDropped {
-                    target: spec.target.clone(),
-                    follower: spec.name.clone(),
-                    count: taken.lost,
-                };
-                if !send(dropped).await {
-                    return;
-                }
-            }
-            for s in 0..2 {
-                if taken.gap[s] {
-                    streams[s] = MaskedLines::new(redactor.clone());
-                }
-                skipping[s] |= taken.skip[s];
-            }
-            for entry in taken.entries {
-                let word = match entry {
-                    Entry::Chunk(stream, data) => {
-                        let s = stream as usize;
-                        let mut data = &data[..];
-                        if skipping[s] {
-                            let Some(newline) = memchr::memchr(b'\n', data) else {
-                                continue;
-                            };
-                            data = &data[newline + 1..];
-                            skipping[s] = false;
-                        }
-                        streams[s].push(data, &mut |line| out.push(line));
-                        continue;
-                    }
-                    Entry::Up { gap_ms } => EventKind::FollowerUp {
-                        target: spec.target.clone(),
-                        follower: spec.name.clone(),
-                        gap_ms,
-                    },
-                    Entry::Down { error } => {
-                        // What the last run left without a newline ends here.
-                        for lines in &mut streams {
-                            lines.finish(&mut |line| out.push(line));
-                        }
-                        streams = fresh();
-                        skipping = [false; 2];
-                        EventKind::FollowerDown {
-                            target: spec.target.clone(),
-                            follower: spec.name.clone(),
-                            error,
-                        }
-                    }
-                };
-                if !out.is_empty() && !send(batch(std::mem::take(&mut out))).await {
-                    return;
-                }
-                if !send(word).await {
-                    return;
-                }
-            }
-            if taken.closed {
-                for lines in &mut streams {
-                    lines.finish(&mut |line| out.push(line));
-                }
-            }
-            if !out.is_empty() && !send(batch(std::mem::take(&mut out))).await {
-                return;
-            }
-            if taken.closed {
-                return;
-            }
-            if idle {
-                break;
+            match drain.turn(taken).await {
+                Next::Stop => return,
+                Next::Wait => break,
+                Next::Take => {}
             }
         }
     }
+}
+
+/// What the drain does after one take.
+enum Next {
+    /// The backlog closed or the release stopped listening.
+    Stop,
+    /// The take was empty: wait until the read loop buffers more.
+    Wait,
+    /// Take again.
+    Take,
+}
+
+/// The drain's state between takes: each stream's line in progress and the lines not yet sent.
+struct Drain {
+    spec: FollowerSpec,
+    redactor: Arc<Redactor>,
+    events: mpsc::Sender<EventKind>,
+    streams: [MaskedLines; 2],
+    /// Per stream: the bytes up to the next newline are the rest of a line already dropped.
+    skipping: [bool; 2],
+    out: Vec<String>,
+}
+
+impl Drain {
+    fn new(spec: FollowerSpec, redactor: Arc<Redactor>, events: mpsc::Sender<EventKind>) -> Self {
+        let streams = fresh(&redactor);
+        Drain {
+            spec,
+            redactor,
+            events,
+            streams,
+            skipping: [false; 2],
+            out: Vec::new(),
+        }
+    }
+
+    /// Sends one take on: what was lost, then its entries in order, lines batched between words.
+    async fn turn(&mut self, taken: Taken) -> Next {
+        let idle = taken.entries.is_empty() && taken.lost == 0;
+        if taken.lost > 0 {
+            let dropped = EventKind::LogsDropped {
+                target: self.spec.target.clone(),
+                follower: self.spec.name.clone(),
+                count: taken.lost,
+            };
+            if !self.send(dropped).await {
+                return Next::Stop;
+            }
+        }
+        for s in 0..2 {
+            if taken.gap[s] {
+                self.streams[s] = MaskedLines::new(self.redactor.clone());
+            }
+            self.skipping[s] |= taken.skip[s];
+        }
+        for entry in taken.entries {
+            let word = match entry {
+                Entry::Chunk(stream, data) => {
+                    self.chunk(stream as usize, &data);
+                    continue;
+                }
+                Entry::Up { gap_ms } => EventKind::FollowerUp {
+                    target: self.spec.target.clone(),
+                    follower: self.spec.name.clone(),
+                    gap_ms,
+                },
+                Entry::Down { error } => self.down(error),
+            };
+            if !self.flush().await || !self.send(word).await {
+                return Next::Stop;
+            }
+        }
+        if taken.closed {
+            self.finish();
+        }
+        if !self.flush().await || taken.closed {
+            return Next::Stop;
+        }
+        if idle { Next::Wait } else { Next::Take }
+    }
+
+    /// Cuts a chunk of stream `s` into lines, first skipping the rest of a line already dropped.
+    fn chunk(&mut self, s: usize, mut data: &[u8]) {
+        if self.skipping[s] {
+            let Some(newline) = memchr::memchr(b'\n', data) else {
+                return;
+            };
+            data = &data[newline + 1..];
+            self.skipping[s] = false;
+        }
+        let out = &mut self.out;
+        self.streams[s].push(data, &mut |line| out.push(line));
+    }
+
+    /// The follower stopped: what the last run left without a newline ends here.
+    fn down(&mut self, error: String) -> EventKind {
+        self.finish();
+        self.streams = fresh(&self.redactor);
+        self.skipping = [false; 2];
+        EventKind::FollowerDown {
+            target: self.spec.target.clone(),
+            follower: self.spec.name.clone(),
+            error,
+        }
+    }
+
+    /// Ends each stream's line in progress.
+    fn finish(&mut self) {
+        let out = &mut self.out;
+        for lines in &mut self.streams {
+            lines.finish(&mut |line| out.push(line));
+        }
+    }
+
+    /// Sends the lines gathered so far as one event; false once the release stopped listening.
+    async fn flush(&mut self) -> bool {
+        if self.out.is_empty() {
+            return true;
+        }
+        let lines = std::mem::take(&mut self.out);
+        self.send(EventKind::LogLines {
+            target: self.spec.target.clone(),
+            follower: self.spec.name.clone(),
+            lines,
+        })
+        .await
+    }
+
+    async fn send(&self, kind: EventKind) -> bool {
+        self.events.send(kind).await.is_ok()
+    }
+}
+
+fn fresh(redactor: &Arc<Redactor>) -> [MaskedLines; 2] {
+    [
+        MaskedLines::new(redactor.clone()),
+        MaskedLines::new(redactor.clone()),
+    ]
 }
