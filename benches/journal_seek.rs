@@ -91,20 +91,33 @@ fn main() {
     let open = Instant::now();
     let journal = gonogo::journal::read(&path).expect("read");
     let read = open.elapsed();
-    let mut player = Player::new(journal);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let player = rt.block_on(Player::index(journal));
     let opened = open.elapsed();
     println!(
-        "open: {:.0} ms (read and parse {:.0} ms, keyframes {:.0} ms)",
+        "open: {:.0} ms (read and parse {:.0} ms, read through the loop for marks and keyframes {:.0} ms)",
         opened.as_secs_f64() * 1e3,
         read.as_secs_f64() * 1e3,
         (opened - read).as_secs_f64() * 1e3
     );
     let end = player.end();
+    let mut replay = gonogo::replay::Replaying::new(
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 36)).expect("terminal"),
+        std::sync::Arc::new(std::sync::Mutex::new(player)),
+        gonogo::ui::theme::Theme { color: true },
+    );
     let mut worst = 0f64;
     for k in [9u64, 1, 7, 3, 5, 0, 8, 2, 6, 4] {
         let to = end / 10 * k + end / 17;
         let seek = Instant::now();
-        player.seek(to);
+        // The seek's records (a rewind to a keyframe, the records from there) through the
+        // loop, and the frame drawn at its beat.
+        replay.player().seek(to);
+        let records = replay.player().take();
+        rt.block_on(gonogo::replay::play_records(&mut replay, records));
         worst = worst.max(seek.elapsed().as_secs_f64() * 1e3);
     }
     println!("seek (10 positions, back and forth): worst {worst:.1} ms");

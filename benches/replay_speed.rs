@@ -10,7 +10,7 @@ use gonogo::engine::watch::HealthReading;
 use gonogo::engine::{Event, EventKind, RunId, StepList, Stream};
 use gonogo::journal::{Entry, Journal, Line};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
-use gonogo::replay::{Player, Replay};
+use gonogo::replay::{Player, Replaying};
 use gonogo::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -115,22 +115,30 @@ fn main() {
         lines,
         ..Journal::default()
     };
-    let mut player = Player::new(journal);
-    player.speed = 64.0;
-    let mut replay = Replay::new(
-        Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
-        player,
-        Theme { color: true },
-    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let frame = Duration::from_millis(33);
     let cpu0 = cpu_seconds();
     let wall0 = Instant::now();
+    // Read once through the loop (marks, keyframes), then played frame by frame: each frame's
+    // records and its beat through the loop, which draws at every beat.
+    let mut player = rt.block_on(Player::index(journal));
+    player.speed = 64.0;
+    let mut played = Vec::new();
     let mut frames = 0u64;
-    while !replay.player.at_end() {
-        replay.player.advance(frame);
-        replay.draw();
+    while !player.at_end() {
+        player.advance(frame);
+        played.extend(player.take());
         frames += 1;
     }
+    let mut replay = Replaying::new(
+        Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
+        std::sync::Arc::new(std::sync::Mutex::new(player)),
+        Theme { color: true },
+    );
+    rt.block_on(gonogo::replay::play_records(&mut replay, played));
     let cpu = cpu_seconds() - cpu0;
     let replay_lasts = frames as f64 * frame.as_secs_f64();
     println!(

@@ -3,6 +3,7 @@
 //! (`crate::drivers`: live ones, or none for a replay or a test).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
@@ -89,10 +90,31 @@ pub enum Source {
 #[derive(Debug, Clone)]
 pub enum Record {
     /// The next record of the journal, in order.
-    Line(Box<Line>),
-    /// Start over: the release and the view go back to nothing, and the records that follow
-    /// are the journal's from its first (a follower that fell behind reads the file again).
-    Reset,
+    Line(Arc<Line>),
+    /// Start over from a point of the recording: the release and the view go back to what it
+    /// holds (nothing, for [`Rewind::start`]), and the records that follow are the journal's
+    /// from there on (a follower that fell behind reads the file again; a replay seeks back).
+    Rewind(Box<Rewind>),
+    /// The recording's time moved on to `at` with nothing recorded (a replay playing between
+    /// two events): the clock shows it, the front end is given a beat (`Input::Tick`) and
+    /// flushed, so it can show the recording as it stands at the beat.
+    Beat(Millis),
+}
+
+/// A point of a recording to start over from: the release and the view as they stood there,
+/// and the engine time of the last event before it.
+#[derive(Debug, Clone, Default)]
+pub struct Rewind {
+    pub release: Release,
+    pub view: RecordedView,
+    pub at: Option<Millis>,
+}
+
+impl Rewind {
+    /// The recording's beginning: nothing applied yet.
+    pub fn start() -> Record {
+        Record::Rewind(Box::default())
+    }
 }
 
 struct Loop<'f, D: Drivers> {
@@ -221,6 +243,7 @@ async fn run_loop<D: Drivers>(
         lp.handle(first);
     }
     let mut batch = Vec::with_capacity(512);
+    let mut read = Vec::with_capacity(512);
     // What the journal holds is on disk within a second, even when nothing else happens.
     let mut sync = tokio::time::interval(std::time::Duration::from_secs(1));
     sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -263,14 +286,16 @@ async fn run_loop<D: Drivers>(
                     }
                 }
             }
-            record = async { records.as_mut().expect("checked").recv().await },
-                if records.is_some() => match record {
-                Some(record) => lp.record(record),
-                None => {
+            n = async { records.as_mut().expect("checked").recv_many(&mut read, 512).await },
+                if records.is_some() => {
+                if n == 0 {
                     records = None;
                     terminated |= lp.input(Input::Closed);
                 }
-            },
+                for record in read.drain(..) {
+                    lp.record(record);
+                }
+            }
             _ = async { status.as_mut().expect("checked").tick().await },
                 if status.is_some() && !shut => lp.status_update(),
             said = async { lp.notifier.as_mut().expect("checked").next().await },
@@ -318,22 +343,32 @@ impl<D: Drivers> Loop<'_, D> {
     }
 
     /// One record of a recorded source: an event applied at its recorded time, a view change
-    /// shown, or a start over.
+    /// shown, a start over, or time moving on.
     fn record(&mut self, record: Record) {
         match record {
-            Record::Reset => {
-                self.fold = Fold::default();
-                self.view = RecordedView::default();
+            Record::Rewind(rewind) => {
+                let Rewind { release, view, at } = *rewind;
+                self.fold = Fold::from(release);
+                self.view = view;
                 self.asked.clear();
+                if let Some(at) = at {
+                    self.clock.read_at(at);
+                }
                 self.frontend.recorded_view(&self.view);
             }
-            Record::Line(line) => match line.entry {
+            // Shown as it stands at the beat, whatever follows in the same batch.
+            Record::Beat(at) => {
+                self.clock.read_at(at);
+                self.viewer_input(Input::Tick);
+                self.frontend.flush(&self.fold, self.clock.now());
+            }
+            Record::Line(line) => match &line.entry {
                 Entry::Event(event) => {
                     self.clock.read_at(event.at);
                     self.apply(event);
                 }
                 Entry::View(change) => {
-                    self.view.apply(&change);
+                    self.view.apply(change);
                     self.frontend.recorded_view(&self.view);
                 }
             },
@@ -469,14 +504,14 @@ impl<D: Drivers> Loop<'_, D> {
         if let Some(journal) = &mut self.journal {
             journal.event(&event);
         }
-        self.apply(event);
+        self.apply(&event);
     }
 
     /// An event, stamped (and journaled, live) or recorded: applied through the fold, shown,
     /// its effects to the drivers, the team told.
-    fn apply(&mut self, event: Event) {
-        let effects = self.fold.apply(&event);
-        self.frontend.show(&event, &self.fold);
+    fn apply(&mut self, event: &Event) {
+        let effects = self.fold.apply(event);
+        self.frontend.show(event, &self.fold);
         self.record_view();
         for effect in effects {
             match effect {
@@ -487,7 +522,7 @@ impl<D: Drivers> Loop<'_, D> {
         // What the team is told is decided here, from the event and the state after it; the
         // delivery never waits on the loop, nor the loop on it.
         let dropped = match &mut self.notifier {
-            Some(notifier) => notifier.after(&event, &self.fold),
+            Some(notifier) => notifier.after(event, &self.fold),
             None => Vec::new(),
         };
         for kind in dropped {

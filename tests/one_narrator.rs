@@ -118,7 +118,7 @@ fn the_report_the_notifications_and_the_replay_tell_what_the_narrator_tells() {
         }
         // The replay's marks: the same sentence as each label.
         let journal = journal_of(&events);
-        let player = gonogo::replay::Player::new(journal);
+        let player = gonogo::replay::Player::read(journal);
         assert!(!player.marks.is_empty());
         for mark in &player.marks {
             let label = mark.label.trim_start_matches("↯ interrupted: ");

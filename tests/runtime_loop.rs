@@ -348,16 +348,21 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
 
     let read = gonogo::journal::read(&path).expect("read the journal");
     assert!(read.warnings.is_empty(), "{:?}", read.warnings);
-    let mut player = gonogo::replay::Player::new(read);
-    player.seek(player.end());
+    // The replay: the same journal through the loop again, drivers off, played to its end.
+    let mut player = gonogo::replay::Player::index(read).await;
+    let end = player.end();
+    player.seek(end);
+    let records = player.take();
+    let now = player.now();
     // One more row: the replay's own bar.
-    let mut replay = gonogo::replay::Replay::new(
+    let mut replay = gonogo::replay::Replaying::new(
         Terminal::new(TestBackend::new(80, 25)).expect("terminal"),
-        player,
+        std::sync::Arc::new(std::sync::Mutex::new(player)),
         Theme { color: false },
     );
-    replay.draw();
-    cockpit.draw(&release, replay.player.now());
+    let replayed = gonogo::replay::play_records(&mut replay, records).await;
+    assert_eq!(format!("{replayed:?}"), format!("{release:?}"));
+    cockpit.draw(&release, now);
     let live = cockpit.backend().buffer().clone();
     let replayed = replay.backend().buffer();
     let rows = |b: &ratatui::buffer::Buffer, n: u16| -> Vec<String> {

@@ -138,28 +138,48 @@ fn every_recorded_session_comes_to_the_end_state_a_person_checked() {
 
 #[test]
 fn replay_plays_every_recorded_session_to_the_same_release_as_the_fold() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     for path in scenarios() {
         let shown = path.display();
         let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
         let folded = gonogo::launch::resume::rebuild(journal.events());
-        let mut player = gonogo::replay::Player::new(journal);
-        let end = player.end();
-        player.seek(end);
-        assert!(player.at_end(), "{shown}");
+        let mut replay = replaying(&rt, journal);
+        let end = replay.player().end();
+        replay.player().seek(end);
+        assert!(replay.player().at_end(), "{shown}");
+        let mut records = replay.player().take();
+        let played = rt.block_on(gonogo::replay::play_records(&mut replay, records.clone()));
         assert_eq!(
-            format!("{:?}", player.release()),
+            format!("{played:?}"),
             format!("{folded:?}"),
             "{shown}: the replay's end is not the fold's"
         );
         // And back to the start, then to the end again: the same release.
-        player.seek(0);
-        player.seek(end);
-        assert_eq!(
-            format!("{:?}", player.release()),
-            format!("{folded:?}"),
-            "{shown}"
-        );
+        replay.player().seek(0);
+        replay.player().seek(end);
+        records.extend(replay.player().take());
+        let played = rt.block_on(gonogo::replay::play_records(&mut replay, records));
+        assert_eq!(format!("{played:?}"), format!("{folded:?}"), "{shown}");
     }
+}
+
+/// A replay of `journal` on an 80×25 test terminal (the last row its bar).
+fn replaying(
+    rt: &tokio::runtime::Runtime,
+    journal: gonogo::journal::Journal,
+) -> gonogo::replay::Replaying<ratatui::backend::TestBackend> {
+    let player = rt.block_on(gonogo::replay::Player::index(journal));
+    let terminal =
+        ratatui::Terminal::new(ratatui::backend::TestBackend::new(80, 25)).expect("terminal");
+    let theme = gonogo::ui::theme::Theme { color: false };
+    gonogo::replay::Replaying::new(
+        terminal,
+        std::sync::Arc::new(std::sync::Mutex::new(player)),
+        theme,
+    )
 }
 
 /// A front end that only counts what it was shown.
@@ -186,6 +206,7 @@ impl gonogo::runtime::Frontend for Shown {
 #[test]
 fn the_loop_with_drivers_off_plays_every_recorded_session_to_the_fold() {
     use gonogo::runtime::{self, Clock, Record, Source};
+
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -205,12 +226,12 @@ fn the_loop_with_drivers_off_plays_every_recorded_session_to_the_fold() {
             entry: gonogo::journal::Entry::Event(started),
         };
         records_tx
-            .try_send(Record::Line(Box::new(early)))
+            .try_send(Record::Line(std::sync::Arc::new(early)))
             .expect("room");
-        records_tx.try_send(Record::Reset).expect("room");
+        records_tx.try_send(runtime::Rewind::start()).expect("room");
         for line in journal.lines {
             records_tx
-                .try_send(Record::Line(Box::new(line)))
+                .try_send(Record::Line(std::sync::Arc::new(line)))
                 .expect("room");
         }
         drop(records_tx);
@@ -249,15 +270,27 @@ fn last_frame(release: &gonogo::engine::Release) -> String {
 
 #[test]
 fn a_replay_played_to_its_end_shows_the_last_frame_the_fold_shows() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     for path in scenarios() {
         let shown = path.display();
         let journal = gonogo::journal::read(&path).unwrap_or_else(|e| panic!("{shown}: {e}"));
         let folded = gonogo::launch::resume::rebuild(journal.events());
-        let mut player = gonogo::replay::Player::new(journal);
-        player.seek(player.end());
+        let mut replay = replaying(&rt, journal);
+        let end = replay.player().end();
+        replay.player().seek(end);
+        let records = replay.player().take();
+        let played = rt.block_on(gonogo::replay::play_records(&mut replay, records));
+        assert_eq!(last_frame(&played), last_frame(&folded), "{shown}");
+        // What the replay drew over its cockpit rows: the fold's last frame.
+        let drawn = replay.backend().to_string();
+        let cockpit: Vec<&str> = drawn.lines().take(24).collect();
+        let expected = last_frame(&folded);
         assert_eq!(
-            last_frame(player.release()),
-            last_frame(&folded),
+            cockpit,
+            expected.lines().collect::<Vec<_>>(),
             "{shown}: the replay's last frame is not the fold's"
         );
     }

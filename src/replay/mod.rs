@@ -1,45 +1,63 @@
-//! `gonogo replay FILE`: the cockpit, read-only, as the operator saw it. The journal's events go
-//! through the same engine and the same drawing as the live run, with no driver at all: a
-//! replay opens no connection and runs no command. The operator's focus, filter and scroll come
-//! from the journal's view records; the viewer's terminal gives the size.
+//! `gonogo replay FILE`: the cockpit, read-only, as the operator saw it. The journal's records
+//! go through the same run loop, engine and drawing as the live run, with the drivers off: a
+//! replay opens no connection and runs no command. The player hands the loop the records at the
+//! recorded pace times the speed (and a rewind when the viewer seeks back); the operator's focus,
+//! filter and scroll come from the journal's view records; the viewer's terminal gives the size.
 
 mod bar;
 pub mod export;
+mod index;
 mod player;
-mod recorded;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
+use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{
-    self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
 };
 use ratatui::layout::Rect;
+use tokio::sync::{Notify, mpsc};
 
 pub use crate::journal::RecordedView;
 pub use player::{Mark, MarkKind, Player, SPEEDS};
-pub use recorded::Recorded;
 
+use crate::drivers::DriversOff;
+use crate::engine::{Event, EventKind, Millis, Release};
+use crate::runtime::{self, Clock, Frontend, Input, Record, Source};
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
 
-/// The replay on a terminal: the player, and the cockpit's drawing of where it stands.
-pub struct Replay<B: Backend> {
+/// The replay's front end: the cockpit's drawing of the release the loop holds, with the
+/// replay's bar on the last row; the viewer's keys move the player.
+pub struct Replaying<B: Backend> {
     terminal: Terminal<B>,
-    pub player: Player,
+    player: Arc<Mutex<Player>>,
+    /// Tells the player's feed that the viewer moved it.
+    moved: Arc<Notify>,
+    /// The loop's own inputs: leaving is a `Terminate` on them.
+    leave: Option<mpsc::Sender<Input>>,
     ui: UiState,
+    view: RecordedView,
     theme: Theme,
+    /// Something changed since the last frame.
+    dirty: bool,
 }
 
-impl<B: Backend> Replay<B> {
-    pub fn new(terminal: Terminal<B>, player: Player, theme: Theme) -> Self {
-        Replay {
+impl<B: Backend> Replaying<B> {
+    pub fn new(terminal: Terminal<B>, player: Arc<Mutex<Player>>, theme: Theme) -> Self {
+        Replaying {
             terminal,
             player,
+            moved: Arc::new(Notify::new()),
+            leave: None,
             ui: UiState::default(),
+            view: RecordedView::default(),
             theme,
+            dirty: true,
         }
     }
 
@@ -47,60 +65,113 @@ impl<B: Backend> Replay<B> {
         self.terminal.backend()
     }
 
+    /// The player, to move it (its records are the loop's next).
+    pub fn player(&self) -> MutexGuard<'_, Player> {
+        self.player.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Draws where playback stands: the cockpit over all rows but the last, the replay bar
     /// on the last.
-    pub fn draw(&mut self) {
-        let release = self.player.release();
+    fn draw(&mut self, release: &Release, now: Millis) {
         self.ui.sync_question(release);
         self.ui.sync_cursor(release);
-        self.ui.show_recorded(self.player.view());
-        let now = self.player.now();
-        let (ui, theme, player) = (&self.ui, &self.theme, &self.player);
+        self.ui.show_recorded(&self.view);
+        let player = self.player.lock().unwrap_or_else(|e| e.into_inner());
+        let (ui, theme) = (&self.ui, &self.theme);
         let _ = self.terminal.draw(|frame| {
             let area = frame.area();
             let cockpit = Rect {
                 height: area.height.saturating_sub(1),
                 ..area
             };
-            crate::ui::draw_in(frame, cockpit, player.release(), ui, theme, now);
+            crate::ui::draw_in(frame, cockpit, release, ui, theme, now);
             let last = Rect {
                 y: area.bottom().saturating_sub(1),
                 height: 1.min(area.height),
                 ..area
             };
-            bar::render(frame, last, player, theme);
+            bar::render(frame, last, &player, theme);
         });
     }
 
-    /// One key; true when the viewer leaves.
-    pub fn key(&mut self, key: KeyEvent) -> bool {
+    /// One key: the player moved (its feed is told), or the viewer leaves.
+    fn key(&mut self, key: KeyEvent) {
         if key.kind != KeyEventKind::Press {
-            return false;
+            return;
         }
-        let p = &mut self.player;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => return true,
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return true,
-            KeyCode::Char('l') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                crate::ui::screen::redraw_whole(&mut self.terminal);
-            }
-            KeyCode::Char(' ') => {
-                if p.at_end() {
-                    p.seek(0);
+            KeyCode::Char('q') | KeyCode::Esc => self.leave(),
+            KeyCode::Char('c') if ctrl => self.leave(),
+            KeyCode::Char('l') if ctrl => crate::ui::screen::redraw_whole(&mut self.terminal),
+            code => {
+                let mut p = self.player();
+                match code {
+                    KeyCode::Char(' ') => {
+                        if p.at_end() {
+                            p.seek(0);
+                        }
+                        p.paused = !p.paused;
+                    }
+                    KeyCode::Char('+' | '=') => p.faster(true),
+                    KeyCode::Char('-') => p.faster(false),
+                    KeyCode::Left => p.skip(-10_000_000),
+                    KeyCode::Right => p.skip(10_000_000),
+                    KeyCode::Char('[') => p.jump(false),
+                    KeyCode::Char(']') => p.jump(true),
+                    KeyCode::Char('g') | KeyCode::Home => p.seek(0),
+                    KeyCode::Char('G') | KeyCode::End => {
+                        let end = p.end();
+                        p.seek(end);
+                    }
+                    _ => return,
                 }
-                p.paused = !p.paused;
+                drop(p);
+                self.moved.notify_one();
             }
-            KeyCode::Char('+' | '=') => p.faster(true),
-            KeyCode::Char('-') => p.faster(false),
-            KeyCode::Left => p.skip(-10_000_000),
-            KeyCode::Right => p.skip(10_000_000),
-            KeyCode::Char('[') => p.jump(false),
-            KeyCode::Char(']') => p.jump(true),
-            KeyCode::Char('g') | KeyCode::Home => p.seek(0),
-            KeyCode::Char('G') | KeyCode::End => p.seek(p.end()),
+        }
+        self.dirty = true;
+    }
+
+    fn leave(&mut self) {
+        if let Some(leave) = &self.leave {
+            let _ = leave.try_send(Input::Terminate("the viewer left".into()));
+        }
+    }
+}
+
+impl<B: Backend> Frontend for Replaying<B> {
+    fn show(&mut self, _event: &Event, _release: &Release) {}
+
+    /// The viewer's keys move the player; nothing they do is an event of the session.
+    fn input(&mut self, input: Input, _release: &Release, _now: Millis) -> Option<EventKind> {
+        match input {
+            Input::Key(key) => self.key(key),
+            Input::Resize => {
+                let _ = self.terminal.autoresize();
+                self.dirty = true;
+            }
+            // The player's beat: the records up to it were handled.
+            Input::Tick => self.dirty = true,
             _ => {}
         }
-        false
+        None
+    }
+
+    /// A frame per beat (or key), never one per record.
+    fn flush(&mut self, release: &Release, now: Millis) {
+        if std::mem::take(&mut self.dirty) {
+            self.draw(release, now);
+        }
+    }
+
+    /// Until the viewer leaves.
+    fn keep_open(&self) -> bool {
+        true
+    }
+
+    fn recorded_view(&mut self, view: &RecordedView) {
+        self.view = view.clone();
     }
 }
 
@@ -127,34 +198,109 @@ pub fn run(path: &Path, speed: f64) -> Result<(), ReplayError> {
             journal.unknown
         );
     }
-    let mut player = Player::new(journal);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut player = rt.block_on(Player::index(journal));
     player.speed = speed;
     let (terminal, screen) = crate::ui::screen::Screen::take();
-    let mut replay = Replay::new(terminal, player, Theme::from_env());
-    let result = play(&mut replay);
-    drop(replay);
+    let mut replaying = Replaying::new(terminal, Arc::new(Mutex::new(player)), Theme::from_env());
+    rt.block_on(play(&mut replaying));
+    drop(replaying);
     screen.give_back();
-    result
+    Ok(())
 }
 
-fn play<B: Backend>(replay: &mut Replay<B>) -> Result<(), ReplayError> {
-    let frame = Duration::from_millis(33);
-    let mut last = Instant::now();
-    replay.draw();
+/// The replay through the run loop: the player's feed and the viewer's terminal are its
+/// sources, the drivers are off, until the viewer leaves.
+async fn play<B: Backend>(replaying: &mut Replaying<B>) -> Release {
+    let (records_tx, records) = mpsc::channel(1024);
+    let (inputs_tx, inputs) = mpsc::channel(256);
+    replaying.leave = Some(inputs_tx.clone());
+    let feed = tokio::spawn(feed(
+        replaying.player.clone(),
+        replaying.moved.clone(),
+        records_tx,
+    ));
+    let keys = tokio::spawn(read_keys(inputs_tx));
+    let source = Source::Recorded { records, inputs };
+    let release = runtime::play(DriversOff::default(), replaying, source, Clock::manual(0)).await;
+    feed.abort();
+    keys.abort();
+    release
+}
+
+/// `records` (what the player was moved to, taken) through the loop into `replaying`, with no
+/// terminal: the release the loop holds after the last of them, drawn at the last beat.
+pub async fn play_records<B: Backend>(
+    replaying: &mut Replaying<B>,
+    records: Vec<Record>,
+) -> Release {
+    let (records_tx, queued) = mpsc::channel(records.len().max(1));
+    for record in records {
+        let _ = records_tx.try_send(record);
+    }
+    drop(records_tx);
+    let (_, inputs) = mpsc::channel(1);
+    let source = Source::Recorded {
+        records: queued,
+        inputs,
+    };
+    runtime::play(DriversOff::default(), replaying, source, Clock::manual(0)).await
+}
+
+/// The player's records into the loop: a frame's worth at each frame, and at once when the
+/// viewer moved it.
+async fn feed(player: Arc<Mutex<Player>>, moved: Arc<Notify>, records: mpsc::Sender<Record>) {
+    let mut frame = tokio::time::interval(Duration::from_millis(33));
+    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = tokio::time::Instant::now();
+    // The first frame, whatever the journal holds.
+    let first = {
+        let mut player = player.lock().unwrap_or_else(|e| e.into_inner());
+        let at = player.position;
+        player.play_to(at);
+        player.take()
+    };
+    for record in first {
+        if records.send(record).await.is_err() {
+            return;
+        }
+    }
     loop {
-        if event::poll(frame)? {
-            match event::read()? {
-                TermEvent::Key(key) if replay.key(key) => return Ok(()),
-                TermEvent::Resize(..) => {
-                    let _ = replay.terminal.autoresize();
-                }
-                _ => {}
+        tokio::select! {
+            _ = frame.tick() => {}
+            () = moved.notified() => {}
+        }
+        let now = tokio::time::Instant::now();
+        let batch = {
+            let mut player = player.lock().unwrap_or_else(|e| e.into_inner());
+            player.advance(now - last);
+            player.take()
+        };
+        last = now;
+        for record in batch {
+            if records.send(record).await.is_err() {
+                return;
             }
         }
-        let now = Instant::now();
-        replay.player.advance(now - last);
-        last = now;
-        replay.draw();
+    }
+}
+
+/// Keys and resizes from the viewer's terminal into the loop.
+async fn read_keys(inputs: mpsc::Sender<Input>) {
+    let mut keys = EventStream::new();
+    while let Some(key) = keys.next().await {
+        let input = match key {
+            Ok(TermEvent::Key(key)) => Input::Key(key),
+            Ok(TermEvent::Resize(..)) => Input::Resize,
+            Ok(_) => continue,
+            Err(_) => Input::Terminate("the terminal went away".into()),
+        };
+        let last = matches!(input, Input::Terminate(_));
+        if inputs.send(input).await.is_err() || last {
+            return;
+        }
     }
 }
 

@@ -1,16 +1,19 @@
-//! Playing a journal back: the same engine applies the same events, in order, at the recorded
-//! pace times the speed. Seeking goes back to the nearest keyframe (a clone of the release) and
-//! plays forward from there, so a seek anywhere costs at most one keyframe interval.
+//! Playing a journal back: which records go to the run loop, and when. The player holds the
+//! journal's records and where playback stands; it folds nothing itself. Playing on hands the
+//! loop the records up to the new position and a beat for its clock; seeking back hands it a
+//! rewind to the nearest keyframe (the release as the loop had it there, taken while the
+//! journal was indexed) and the records from there, so a seek anywhere costs at most one
+//! keyframe interval.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::recorded::Recorded;
-use crate::engine::{Millis, Question, Release};
-use crate::journal::{Entry, Journal, Line, RecordedView};
-use crate::narrate::{self, Seen, Subject, Told, Topic};
+use crate::engine::Millis;
+use crate::journal::{Entry, Line};
+use crate::runtime::{Record, Rewind};
 
 /// A keyframe every this many records.
-const KEYFRAME_EVERY: usize = 5_000;
+pub(super) const KEYFRAME_EVERY: usize = 5_000;
 
 pub const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
@@ -33,76 +36,51 @@ pub enum MarkKind {
     Resumed,
 }
 
-#[derive(Clone)]
-struct Keyframe {
-    /// The first record not yet applied.
-    next: usize,
-    recorded: Recorded,
+/// Where the loop stood before record `next`: what a rewind there restores, and the last event
+/// before it (its `t` and engine time) for the clock.
+#[derive(Debug, Clone)]
+pub(super) struct Keyframe {
+    pub next: usize,
+    pub rewind: Rewind,
+    pub last: Option<(u64, Millis)>,
 }
 
 pub struct Player {
-    lines: Vec<Line>,
+    lines: Vec<Arc<Line>>,
     keyframes: Vec<Keyframe>,
     pub marks: Vec<Mark>,
-    /// The records applied so far: the release, the operator's view, the last event's time.
-    recorded: Recorded,
-    /// The first record not yet applied.
+    /// The first record not yet handed to the loop.
     next: usize,
+    /// The last event handed to the loop: its `t` and its engine time.
+    last: Option<(u64, Millis)>,
     /// Where playback stands, in microseconds since the session started.
     pub position: u64,
     pub speed: f64,
     pub paused: bool,
+    /// Records for the loop, in order, not yet taken.
+    outbox: Vec<Record>,
 }
 
 impl Player {
-    /// Reads the whole journal once: keyframes and marks. Playback starts at the beginning,
-    /// playing at 1×.
-    pub fn new(journal: Journal) -> Self {
-        let lines = journal.lines;
-        let mut keyframes = Vec::new();
-        let mut marks = Vec::new();
-        let mut recorded = Recorded::default();
-        let mut before = Seen::of(recorded.release());
-        for (i, line) in lines.iter().enumerate() {
-            if i % KEYFRAME_EVERY == 0 {
-                keyframes.push(Keyframe {
-                    next: i,
-                    recorded: recorded.clone(),
-                });
-            }
-            recorded.line(line);
-            if let Entry::Event(event) = &line.entry
-                && narrate::changes_state(event)
-            {
-                let told = narrate::tell(event, &before, recorded.release());
-                marks.extend(told.into_iter().filter_map(|told| mark_of(told, line.t)));
-                before = Seen::of(recorded.release());
-            }
-        }
-        let start = keyframes.first().cloned().unwrap_or(Keyframe {
-            next: 0,
-            recorded: Recorded::default(),
-        });
+    /// A player of `lines`, with the keyframes and marks its index found. Playback starts at
+    /// the beginning, playing at 1×.
+    pub(super) fn new(lines: Vec<Arc<Line>>, keyframes: Vec<Keyframe>, marks: Vec<Mark>) -> Self {
         Player {
             lines,
             keyframes,
             marks,
-            recorded: start.recorded,
             next: 0,
+            last: None,
             position: 0,
             speed: 1.0,
             paused: false,
+            outbox: Vec::new(),
         }
     }
 
-    /// The release where playback stands.
-    pub fn release(&self) -> &Release {
-        self.recorded.release()
-    }
-
-    /// What the operator had on screen where playback stands.
-    pub fn view(&self) -> &RecordedView {
-        &self.recorded.view
+    /// The records for the loop since last taken, in order.
+    pub fn take(&mut self) -> Vec<Record> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// The session's length, in microseconds.
@@ -122,7 +100,7 @@ impl Player {
     /// The engine's clock at the playback position: the last event's time plus the time
     /// played since, so countdowns and durations move as they did.
     pub fn now(&self) -> Millis {
-        match self.recorded.last_at {
+        match self.last {
             Some((t, at)) => at + self.position.saturating_sub(t) / 1000,
             None => self
                 .lines
@@ -157,11 +135,15 @@ impl Player {
         let nearest = self.keyframes.iter().rev().find(|k| k.next <= first_after);
         let ahead = nearest.is_some_and(|k| k.next > self.next);
         if to < self.position || ahead {
-            let key = nearest
-                .cloned()
-                .unwrap_or_else(|| self.keyframes[0].clone());
-            self.recorded = key.recorded;
+            let key = nearest.or(self.keyframes.first()).cloned();
+            let key = key.unwrap_or(Keyframe {
+                next: 0,
+                rewind: Rewind::default(),
+                last: None,
+            });
+            self.outbox.push(Record::Rewind(Box::new(key.rewind)));
             self.next = key.next;
+            self.last = key.last;
         }
         self.position = to;
         self.play_to(to);
@@ -214,41 +196,19 @@ impl Player {
         self.marks.iter().rev().find(|m| m.t <= self.position)
     }
 
-    fn play_to(&mut self, to: u64) {
+    /// Plays on to `to`: the records up to it for the loop, then a beat at its time.
+    pub fn play_to(&mut self, to: u64) {
         while let Some(line) = self.lines.get(self.next) {
             if line.t > to {
                 break;
             }
-            self.recorded.line(line);
+            if let Entry::Event(event) = &line.entry {
+                self.last = Some((line.t, event.at));
+            }
+            self.outbox.push(Record::Line(line.clone()));
             self.next += 1;
         }
         self.position = self.position.max(to);
+        self.outbox.push(Record::Beat(self.now()));
     }
-}
-
-/// Whether what the narrator told is worth a mark on the timeline: a gate answered, a
-/// rollback decided, a run failed, gonogo interrupted.
-fn mark_of(told: Told, t: u64) -> Option<Mark> {
-    let kind = match (told.topic, &told.subject) {
-        (Topic::Decision { rolls_back: true }, _) => MarkKind::Rollback,
-        (
-            Topic::Decision { .. },
-            Some(Subject::Question(Question::Gate { .. } | Question::FinalGate)),
-        ) => MarkKind::Gate,
-        (Topic::RunFailed | Topic::RunRetrying | Topic::RunUnknown, _) => MarkKind::Failure,
-        (Topic::Interrupted, _) => {
-            let label = format!("↯ interrupted: {}", told.text);
-            return Some(Mark {
-                t,
-                kind: MarkKind::Resumed,
-                label,
-            });
-        }
-        _ => return None,
-    };
-    Some(Mark {
-        t,
-        kind,
-        label: told.text,
-    })
 }

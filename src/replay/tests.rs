@@ -107,6 +107,26 @@ fn state(release: &crate::engine::Release) -> String {
     crate::summary::lines(release, None).join("\n")
 }
 
+/// A replay of `journal()` on an 80×25 test terminal.
+fn replaying(journal: Journal) -> Replaying<ratatui::backend::TestBackend> {
+    let terminal = Terminal::new(ratatui::backend::TestBackend::new(80, 25)).expect("terminal");
+    let player = Arc::new(Mutex::new(Player::read(journal)));
+    Replaying::new(terminal, player, Theme { color: false })
+}
+
+/// The release the loop holds after every record the player handed it so far.
+fn played(
+    replay: &mut Replaying<ratatui::backend::TestBackend>,
+    so_far: &mut Vec<Record>,
+) -> Release {
+    so_far.extend(replay.player().take());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(play_records(replay, so_far.clone()))
+}
+
 fn applied_up_to(n: usize) -> crate::engine::Release {
     let mut release = crate::engine::Release::default();
     for event in journal().events().take(n) {
@@ -117,24 +137,42 @@ fn applied_up_to(n: usize) -> crate::engine::Release {
 
 #[test]
 fn seeking_back_and_forth_gives_the_state_of_the_events_up_to_there() {
-    let mut player = Player::new(journal());
-    assert_eq!(player.end(), 9_000_000);
-    player.seek(player.end());
-    assert!(player.at_end());
-    assert_eq!(state(player.release()), state(&applied_up_to(10)));
-    player.seek(4_500_000);
-    assert_eq!(state(player.release()), state(&applied_up_to(5)));
+    let mut replay = replaying(journal());
+    let mut so_far = Vec::new();
+    assert_eq!(replay.player().end(), 9_000_000);
+    let end = replay.player().end();
+    replay.player().seek(end);
+    assert!(replay.player().at_end());
+    let release = played(&mut replay, &mut so_far);
+    assert_eq!(state(&release), state(&applied_up_to(10)));
+    replay.player().seek(4_500_000);
+    let back = replay.player().take();
+    assert!(
+        matches!(back.first(), Some(Record::Rewind(_))),
+        "back is through a rewind"
+    );
+    so_far.extend(back);
+    let release = played(&mut replay, &mut so_far);
+    assert_eq!(state(&release), state(&applied_up_to(5)));
     // Forward again, by playing: 2.5 s at 2× is 5 s of the session.
-    player.speed = 2.0;
-    player.advance(std::time::Duration::from_millis(2500));
-    assert_eq!(player.position, 9_000_000);
-    assert_eq!(state(player.release()), state(&applied_up_to(10)));
-    assert_eq!(player.now(), 1_800_000_000_000 + 9 * 1000);
+    replay.player().speed = 2.0;
+    replay
+        .player()
+        .advance(std::time::Duration::from_millis(2500));
+    assert_eq!(replay.player().position, 9_000_000);
+    let release = played(&mut replay, &mut so_far);
+    assert_eq!(state(&release), state(&applied_up_to(10)));
+    assert_eq!(replay.player().now(), 1_800_000_000_000 + 9 * 1000);
+    assert!(
+        replay.backend().to_string().contains("REPLAY ■ end"),
+        "drawn at the last beat:\n{}",
+        replay.backend()
+    );
 }
 
 #[test]
 fn marks_at_the_gate_and_the_failure_and_jumps_between_them() {
-    let mut player = Player::new(journal());
+    let mut player = Player::read(journal());
     let kinds: Vec<MarkKind> = player.marks.iter().map(|m| m.kind).collect();
     assert_eq!(kinds, vec![MarkKind::Failure, MarkKind::Gate]);
     assert_eq!(
@@ -153,7 +191,7 @@ fn marks_at_the_gate_and_the_failure_and_jumps_between_them() {
 
 #[test]
 fn speed_steps_from_a_quarter_to_sixty_four() {
-    let mut player = Player::new(journal());
+    let mut player = Player::read(journal());
     for _ in 0..20 {
         player.faster(true);
     }
@@ -243,7 +281,7 @@ fn resumed_journal() -> Journal {
 
 #[test]
 fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
-    let mut player = Player::new(resumed_journal());
+    let mut player = Player::read(resumed_journal());
     let kinds: Vec<MarkKind> = player.marks.iter().map(|m| m.kind).collect();
     assert_eq!(
         kinds,
@@ -285,9 +323,10 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
         before.contains('↯') && !before.contains("interrupted"),
         "{before}"
     );
-    player.seek(player.end());
-    assert_eq!(
-        player.release().outcome,
-        Some(crate::engine::Outcome::Released)
-    );
+    let end = player.end();
+    player.seek(end);
+    let mut replay = replaying(resumed_journal());
+    *replay.player() = player;
+    let release = played(&mut replay, &mut Vec::new());
+    assert_eq!(release.outcome, Some(crate::engine::Outcome::Released));
 }

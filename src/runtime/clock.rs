@@ -17,7 +17,8 @@ pub enum Clock {
     /// monotonic clock (so a followed session's countdowns move between its events). Events
     /// read from a journal keep their recorded time.
     Recorded(Arc<Mutex<(Millis, Option<Instant>)>>),
-    /// A test's: it shows what it was set to until the test moves it.
+    /// A test's or a replay's: it shows what it was set to until it is moved (by the test, or
+    /// by the records a replay plays, at whatever pace the viewer plays them).
     Manual(Arc<AtomicU64>),
 }
 
@@ -64,11 +65,16 @@ impl Clock {
         }
     }
 
-    /// A recorded event at `at` was just read: a recording's clock shows it from now on (a
-    /// reset to an earlier record takes it back). Other clocks are not moved by recordings.
+    /// A recorded event (or beat) at `at` was just read: a recording's clock and a manual one
+    /// show it from now on (a rewind to an earlier record takes them back). The system clock
+    /// is not moved by recordings.
     pub fn read_at(&self, at: Millis) {
-        if let Clock::Recorded(read) = self {
-            *read.lock().unwrap_or_else(|e| e.into_inner()) = (at, Some(Instant::now()));
+        match self {
+            Clock::Recorded(read) => {
+                *read.lock().unwrap_or_else(|e| e.into_inner()) = (at, Some(Instant::now()));
+            }
+            Clock::Manual(now) => now.store(at, Ordering::SeqCst),
+            Clock::System(_) => {}
         }
     }
 }

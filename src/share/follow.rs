@@ -18,7 +18,7 @@ use super::watching::Watching;
 use crate::drivers::DriversOff;
 use crate::engine::EventKind;
 use crate::journal::Entry;
-use crate::runtime::{self, Clock, Input, Record, Source};
+use crate::runtime::{self, Clock, Input, Record, Rewind, Source};
 use crate::ui::cockpit::Cockpit;
 use crate::ui::theme::Theme;
 
@@ -119,7 +119,7 @@ impl Sequence {
         if text == RESYNC {
             let (fresh, records) = Sequence::load(&self.path)?;
             *self = fresh;
-            return Ok(std::iter::once(Record::Reset).chain(records).collect());
+            return Ok(std::iter::once(Rewind::start()).chain(records).collect());
         }
         let Some(line) = crate::journal::parse_line(text) else {
             // A type this gonogo does not know: its number still counts.
@@ -137,7 +137,7 @@ impl Sequence {
         }
         if line.seq == self.seq + 1 {
             self.seq = line.seq;
-            records.push(Record::Line(Box::new(line)));
+            records.push(Record::Line(std::sync::Arc::new(line)));
         }
         Ok(records)
     }
@@ -152,7 +152,7 @@ impl Sequence {
             for line in journal.lines {
                 if line.seq > self.seq && line.seq <= upto {
                     self.seq = line.seq;
-                    records.push(Record::Line(Box::new(line)));
+                    records.push(Record::Line(std::sync::Arc::new(line)));
                 }
             }
             if upto == u64::MAX || last >= upto {
@@ -246,7 +246,7 @@ fn planned(records: &[Record]) -> Option<&crate::engine::ReleasePlan> {
             },
             Entry::View(_) => None,
         },
-        Record::Reset => None,
+        Record::Rewind(_) | Record::Beat(_) => None,
     })
 }
 

@@ -5,7 +5,6 @@
 use super::follow::Sequence;
 use crate::engine::{Event, EventKind, Release};
 use crate::journal::{FORMAT, Header, VERSION, Writer};
-use crate::replay::Recorded;
 use crate::runtime::Record;
 
 fn header() -> Header {
@@ -37,10 +36,10 @@ fn joined(name: &str) -> Event {
     )
 }
 
-/// A follower's records, folded the way the loop folds them (a reset starts over).
+/// A follower's records, folded the way the loop folds them (a rewind starts over).
 #[derive(Default)]
 struct Followed {
-    recorded: Recorded,
+    fold: crate::engine::Fold,
     /// Every record given, in order, for the loop.
     given: Vec<Record>,
 }
@@ -49,10 +48,13 @@ impl Followed {
     fn take(&mut self, records: Vec<Record>) {
         for record in &records {
             match record {
-                Record::Reset => self.recorded = Recorded::default(),
+                Record::Rewind(rewind) => self.fold = rewind.release.clone().into(),
                 Record::Line(line) => {
-                    self.recorded.line(line);
+                    if let crate::journal::Entry::Event(event) = &line.entry {
+                        self.fold.apply(event);
+                    }
                 }
+                Record::Beat(_) => {}
             }
         }
         self.given.extend(records);
@@ -60,12 +62,7 @@ impl Followed {
 }
 
 fn names(f: &Followed) -> Vec<&str> {
-    f.recorded
-        .release()
-        .watchers
-        .iter()
-        .map(|w| w.name.as_str())
-        .collect()
+    f.fold.watchers.iter().map(|w| w.name.as_str()).collect()
 }
 
 #[test]
@@ -115,10 +112,7 @@ fn a_follower_fills_gaps_and_resyncs_from_the_journal_file() {
         crate::launch::resume::rebuild(crate::journal::read(&path).expect("read").events());
     let followed_loop = through_the_loop(followed.given);
     assert_eq!(format!("{followed_loop:?}"), format!("{folded:?}"));
-    assert_eq!(
-        format!("{:?}", followed.recorded.release()),
-        format!("{folded:?}")
-    );
+    assert_eq!(format!("{:?}", *followed.fold), format!("{folded:?}"));
 }
 
 /// A front end that shows nothing and leaves when the records end.
