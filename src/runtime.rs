@@ -232,21 +232,14 @@ async fn run_loop<D: Drivers>(
         Some(EventKind::Resumed { by, .. }) => by.split('@').next().unwrap_or(by).to_string(),
         _ => lp.fold.operator.clone(),
     };
-    // A status update every `[notify] every`, on the loop's clock.
-    let mut status = lp.notifier.as_ref().and_then(|n| n.every).map(|every| {
-        let start = tokio::time::Instant::now() + every;
-        let mut status = tokio::time::interval_at(start, every);
-        status.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        status
-    });
+    let mut status = lp.notifier.as_ref().and_then(|n| n.every).map(every);
     if let Some(first) = first {
         lp.handle(first);
     }
     let mut batch = Vec::with_capacity(512);
     let mut read = Vec::with_capacity(512);
     // What the journal holds is on disk within a second, even when nothing else happens.
-    let mut sync = tokio::time::interval(std::time::Duration::from_secs(1));
-    sync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sync = every(std::time::Duration::from_secs(1));
     let journaling = lp.journal.is_some();
     let mut shut = false;
     let mut terminated = false;
@@ -255,15 +248,7 @@ async fn run_loop<D: Drivers>(
             lp.shut_down().await;
             shut = true;
         }
-        if lp.reading {
-            // A recording's viewer leaves when they like (`Input::Terminate`); the loop stays
-            // after the records end while the front end keeps it open.
-            if terminated || (records.is_none() && !lp.frontend.keep_open()) {
-                break;
-            }
-        } else if shut && (terminated || !lp.frontend.keep_open()) && lp.notifier.is_none() {
-            // The loop stays (inputs still read) until the last messages to the team's channel
-            // were delivered or their grace ran out.
+        if lp.done(shut, terminated, records.is_none()) {
             break;
         }
         // Questions the engine just opened go to the front end as inputs, before anything else.
@@ -313,7 +298,26 @@ async fn run_loop<D: Drivers>(
     lp.end(shut).await
 }
 
+/// A beat every `every`, the first one `every` from now; a late one is not made up.
+fn every(every: std::time::Duration) -> tokio::time::Interval {
+    let start = tokio::time::Instant::now() + every;
+    let mut beat = tokio::time::interval_at(start, every);
+    beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    beat
+}
+
 impl<D: Drivers> Loop<'_, D> {
+    /// Whether the loop is done: a recording's viewer left (or its records ended and the front
+    /// end does not stay); a session's release ended, the front end let go and the last
+    /// messages to the team's channel were delivered or their grace ran out.
+    fn done(&self, shut: bool, terminated: bool, records_ended: bool) -> bool {
+        if self.reading {
+            terminated || (records_ended && !self.frontend.keep_open())
+        } else {
+            shut && (terminated || !self.frontend.keep_open()) && self.notifier.is_none()
+        }
+    }
+
     /// The release has ended: the drivers close and the team's channel is told the end.
     async fn shut_down(&mut self) {
         self.frontend.flush(&self.fold, self.clock.now());

@@ -132,33 +132,7 @@ impl Headless {
     /// The open question in lines: what is asked and the evidence it rests on.
     fn show_question(&mut self, release: &Release, question: &Question) {
         match &question {
-            Question::Gate { step } => {
-                let s = &release.plan.steps[*step];
-                self.line(format!(
-                    "?? GATE [{}] {}",
-                    printable(&s.phase),
-                    printable(&s.text)
-                ));
-                if let Some(next) = release
-                    .plan
-                    .steps
-                    .get(step + 1)
-                    .filter(|n| n.kind.runs_command())
-                {
-                    self.line(format!(
-                        "   next: {} on {}",
-                        printable(&next.name),
-                        printable(&next.targets.join(", "))
-                    ));
-                }
-                if s.approvals > 1 {
-                    self.line(format!(
-                        "   needs {} approvals, {} so far",
-                        s.approvals,
-                        release.steps[*step].approved_by.len()
-                    ));
-                }
-            }
+            Question::Gate { step } => self.show_gate(release, *step),
             Question::Manual { list, step } => {
                 let s = &release.list(*list)[*step];
                 self.line(format!(
@@ -167,31 +141,7 @@ impl Headless {
                     printable(&s.text)
                 ));
             }
-            Question::Failure { list, step } => {
-                let s = &release.list(*list)[*step];
-                let failed: Vec<String> = release.states(*list)[*step]
-                    .targets
-                    .iter()
-                    .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
-                    .map(|t| {
-                        format!(
-                            "{} ({})",
-                            printable(&t.target),
-                            printable_lines(t.failure.as_deref().unwrap_or("failed"))
-                        )
-                    })
-                    .collect();
-                let what = if *list == StepList::Rollback {
-                    "rollback step"
-                } else {
-                    "step"
-                };
-                self.line(format!(
-                    "?? FAILED {what} {}: {}",
-                    printable(&s.name),
-                    failed.join(", ")
-                ));
-            }
+            Question::Failure { list, step } => self.show_failure(release, *list, *step),
             Question::FinalGate => {
                 self.line(format!(
                     "?? FINAL GATE: {}",
@@ -227,5 +177,61 @@ impl Headless {
                 }
             }
         }
+    }
+
+    /// A gate: what it asks, what runs next, how many approvals it needs.
+    fn show_gate(&mut self, release: &Release, step: usize) {
+        let s = &release.plan.steps[step];
+        self.line(format!(
+            "?? GATE [{}] {}",
+            printable(&s.phase),
+            printable(&s.text)
+        ));
+        if let Some(next) = release
+            .plan
+            .steps
+            .get(step + 1)
+            .filter(|n| n.kind.runs_command())
+        {
+            self.line(format!(
+                "   next: {} on {}",
+                printable(&next.name),
+                printable(&next.targets.join(", "))
+            ));
+        }
+        if s.approvals > 1 {
+            self.line(format!(
+                "   needs {} approvals, {} so far",
+                s.approvals,
+                release.steps[step].approved_by.len()
+            ));
+        }
+    }
+
+    /// A step that failed: on which targets, and why.
+    fn show_failure(&mut self, release: &Release, list: StepList, step: usize) {
+        let s = &release.list(list)[step];
+        let failed: Vec<String> = release.states(list)[step]
+            .targets
+            .iter()
+            .filter(|t| matches!(t.status, RunStatus::Failed | RunStatus::Unknown))
+            .map(|t| {
+                format!(
+                    "{} ({})",
+                    printable(&t.target),
+                    printable_lines(t.failure.as_deref().unwrap_or("failed"))
+                )
+            })
+            .collect();
+        let what = if list == StepList::Rollback {
+            "rollback step"
+        } else {
+            "step"
+        };
+        self.line(format!(
+            "?? FAILED {what} {}: {}",
+            printable(&s.name),
+            failed.join(", ")
+        ));
     }
 }

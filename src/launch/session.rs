@@ -156,38 +156,12 @@ pub(super) fn session(
         .ssh
         .reconnect_budget
         .unwrap_or(crate::transport::RECONNECT_BUDGET);
-    let links = endpoints
-        .into_iter()
-        .map(|(name, endpoint)| {
-            let link = match endpoint {
-                None => match flags.places.get(&name) {
-                    Some(place) => Link::local(&name, events.clone()).placed(place.clone()),
-                    None => Link::local(&name, events.clone()),
-                },
-                Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), budget, events.clone()),
-            };
-            (name, Arc::new(link))
-        })
-        .collect();
-    let work_of = |step: &crate::profile::Step| match &step.builtin {
-        Some(check) => Some(crate::probe::check::work(check, vars, step.timeout)),
-        None if step.kind.runs_command() => {
-            Some(Work::Command(step.text.expand(vars, Quoting::Shell)))
-        }
-        None => None,
-    };
-    let work = (profile.steps.iter().enumerate())
-        .filter_map(|(i, step)| Some(((StepList::Main, i), work_of(step)?)))
-        .collect();
-    let rollback_work = (profile.rollback.iter().enumerate())
-        .filter_map(|(i, step)| Some((i, work_of(step)?)))
-        .collect();
-    let undo_work = (profile.steps.iter().enumerate())
-        .filter_map(|(i, step)| {
-            let undo = step.undo.as_ref()?;
-            Some((i, Work::Command(undo.expand(vars, Quoting::Shell))))
-        })
-        .collect();
+    let links = links(endpoints, flags, (opts, budget), &events);
+    let StepWork {
+        work,
+        rollback_work,
+        undo_work,
+    } = step_work(profile, vars);
     Session {
         holder: Arc::new(Holder {
             session: id.clone(),
@@ -228,6 +202,62 @@ pub(super) fn session(
             .iter()
             .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))
             .collect(),
+    }
+}
+
+/// Each target's link: over SSH to its endpoint, or here (in its place, for the demo).
+fn links(
+    endpoints: Vec<(String, Option<Endpoint>)>,
+    flags: &RunFlags,
+    (opts, budget): (Arc<SshOptions>, std::time::Duration),
+    events: &mpsc::Sender<crate::engine::EventKind>,
+) -> HashMap<String, Arc<Link>> {
+    endpoints
+        .into_iter()
+        .map(|(name, endpoint)| {
+            let link = match endpoint {
+                None => match flags.places.get(&name) {
+                    Some(place) => Link::local(&name, events.clone()).placed(place.clone()),
+                    None => Link::local(&name, events.clone()),
+                },
+                Some(endpoint) => Link::ssh(&name, endpoint, opts.clone(), budget, events.clone()),
+            };
+            (name, Arc::new(link))
+        })
+        .collect()
+}
+
+/// What each step runs, `undo` and `[[rollback]]` included, variables expanded and quoted.
+struct StepWork {
+    work: HashMap<(StepList, usize), Work>,
+    rollback_work: HashMap<usize, Work>,
+    undo_work: HashMap<usize, Work>,
+}
+
+fn step_work(profile: &Profile, vars: &VarValues) -> StepWork {
+    let work_of = |step: &crate::profile::Step| match &step.builtin {
+        Some(check) => Some(crate::probe::check::work(check, vars, step.timeout)),
+        None if step.kind.runs_command() => {
+            Some(Work::Command(step.text.expand(vars, Quoting::Shell)))
+        }
+        None => None,
+    };
+    let work = (profile.steps.iter().enumerate())
+        .filter_map(|(i, step)| Some(((StepList::Main, i), work_of(step)?)))
+        .collect();
+    let rollback_work = (profile.rollback.iter().enumerate())
+        .filter_map(|(i, step)| Some((i, work_of(step)?)))
+        .collect();
+    let undo_work = (profile.steps.iter().enumerate())
+        .filter_map(|(i, step)| {
+            let undo = step.undo.as_ref()?;
+            Some((i, Work::Command(undo.expand(vars, Quoting::Shell))))
+        })
+        .collect();
+    StepWork {
+        work,
+        rollback_work,
+        undo_work,
     }
 }
 

@@ -143,16 +143,20 @@ impl BuiltinCheck {
 }
 
 impl Loader<'_> {
-    /// `check = { … }`: exactly one kind of check, and only the keys that kind takes.
-    pub(crate) fn builtin_check(&mut self, value: &Value<'_>, place: &str) -> Option<BuiltinCheck> {
-        let table: &DeTable<'_> = value.get_ref().as_table()?;
-        let place = format!("the built-in check of {place}");
+    /// Which kind of check the table names: exactly one of [`KINDS`], or an error saying what
+    /// to give.
+    fn check_kind(
+        &mut self,
+        table: &DeTable<'_>,
+        value: &Value<'_>,
+        place: &str,
+    ) -> Option<&'static str> {
         let present: Vec<&str> = KINDS
             .into_iter()
             .filter(|k| table.iter().any(|(key, _)| key.get_ref() == k))
             .collect();
-        let kind = match present.as_slice() {
-            [one] => *one,
+        match present.as_slice() {
+            [one] => Some(*one),
             [] => {
                 self.diags.push(
                     Diagnostic::error(value.span(), format!("{place} says nothing to check"))
@@ -170,7 +174,14 @@ impl Loader<'_> {
                 );
                 return None;
             }
-        };
+        }
+    }
+
+    /// `check = { … }`: exactly one kind of check, and only the keys that kind takes.
+    pub(crate) fn builtin_check(&mut self, value: &Value<'_>, place: &str) -> Option<BuiltinCheck> {
+        let table: &DeTable<'_> = value.get_ref().as_table()?;
+        let place = format!("the built-in check of {place}");
+        let kind = self.check_kind(table, value, &place)?;
         let keys: &[&str] = match kind {
             "http" => &["http", "expect", "body"],
             "tls_days_left" | "disk_free" => &[kind, "min"],

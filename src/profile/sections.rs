@@ -153,7 +153,35 @@ impl Loader<'_> {
         let short_because = f
             .str("short_because", &mut self.diags)
             .filter(|why| !why.get_ref().trim().is_empty());
-        let duration = match f.duration("duration", &mut self.diags) {
+        let duration = self.watch_duration(&f, short_because.is_some());
+        let rollback_on = self.rollback_rules(&f);
+        // `true` waits a minute for a person; a duration says how long.
+        let auto_rollback = match f.get("auto_rollback") {
+            Some(v) if v.get_ref().as_bool().is_some() => f
+                .bool("auto_rollback", &mut self.diags)
+                .and_then(|on| on.then_some(DEFAULT_AUTO_ROLLBACK)),
+            Some(_) => f
+                .duration("auto_rollback", &mut self.diags)
+                .map(|d| *d.get_ref()),
+            None => None,
+        };
+        let require_judgement = f.bool("require_judgement", &mut self.diags);
+        let baseline = f
+            .duration("baseline", &mut self.diags)
+            .map(Spanned::into_inner);
+        Some(Watch {
+            baseline,
+            duration,
+            rollback_on,
+            auto_rollback,
+            require_judgement,
+        })
+    }
+
+    /// `[watch] duration`: 10 minutes unless said; from 2s to 60m, and warned outside 5m–15m
+    /// unless the profile `explained` why (`short_because`).
+    fn watch_duration(&mut self, f: &Fields<'_, '_>, explained: bool) -> Duration {
+        match f.duration("duration", &mut self.diags) {
             None => Duration::from_secs(10 * 60),
             Some(d) => {
                 let secs = d.get_ref().as_secs_f64();
@@ -165,15 +193,19 @@ impl Loader<'_> {
                                 "operators watch 5m to 15m after a deploy, e.g. duration = \"10m\"",
                             ),
                     );
-                } else if !(300.0..=900.0).contains(&secs) && short_because.is_none() {
+                } else if !(300.0..=900.0).contains(&secs) && !explained {
                     self.diags.push(
-                        Diagnostic::warning(d.span(), "a watch window outside 5m–15m")
-                            .help("most regressions show within 5–15 minutes; shorter misses them, longer holds the lock (on purpose? say why: short_because = \"...\")"),
-                    );
+                    Diagnostic::warning(d.span(), "a watch window outside 5m–15m")
+                        .help("most regressions show within 5–15 minutes; shorter misses them, longer holds the lock (on purpose? say why: short_because = \"...\")"),
+                );
                 }
                 d.into_inner()
             }
-        };
+        }
+    }
+
+    /// `[watch] rollback_on`: each rule parsed, an error pointing into the string that is wrong.
+    fn rollback_rules(&mut self, f: &Fields<'_, '_>) -> Vec<crate::engine::watch_rule::WatchRule> {
         let mut rollback_on = Vec::new();
         if let Some(rules) = f.get("rollback_on") {
             match rules.get_ref().as_array() {
@@ -211,27 +243,7 @@ impl Loader<'_> {
                 }
             }
         }
-        // `true` waits a minute for a person; a duration says how long.
-        let auto_rollback = match f.get("auto_rollback") {
-            Some(v) if v.get_ref().as_bool().is_some() => f
-                .bool("auto_rollback", &mut self.diags)
-                .and_then(|on| on.then_some(DEFAULT_AUTO_ROLLBACK)),
-            Some(_) => f
-                .duration("auto_rollback", &mut self.diags)
-                .map(|d| *d.get_ref()),
-            None => None,
-        };
-        let require_judgement = f.bool("require_judgement", &mut self.diags);
-        let baseline = f
-            .duration("baseline", &mut self.diags)
-            .map(Spanned::into_inner);
-        Some(Watch {
-            baseline,
-            duration,
-            rollback_on,
-            auto_rollback,
-            require_judgement,
-        })
+        rollback_on
     }
 
     pub(crate) fn notify(&mut self, top: &Fields<'_, '_>, vars: &[VarDecl]) -> Option<Notify> {

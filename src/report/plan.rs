@@ -27,21 +27,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         printable(&plan.release),
         printable(&plan.environment)
     );
-    if !plan.targets.is_empty() {
-        let targets: Vec<String> = plan
-            .targets
-            .iter()
-            .map(|t| {
-                let roles = if t.roles.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", printable(&t.roles.join(", ")))
-                };
-                format!("{} `{}`{roles}", printable(&t.name), printable(&t.address))
-            })
-            .collect();
-        let _ = writeln!(out, "Targets: {}\n", targets.join(", "));
-    }
+    write_targets(&mut out, plan);
     let mut phase: Option<&str> = None;
     for step in plan.steps.iter().filter(|s| !s.after_watch) {
         if phase != Some(step.phase.as_str()) {
@@ -57,30 +43,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         out.push('\n');
     }
     if let Some(watch) = &plan.watch {
-        let duration =
-            humantime::format_duration(std::time::Duration::from_millis(watch.duration_ms));
-        let _ = writeln!(out, "## Watch window ({duration})\n");
-        let then = match watch.auto_rollback_ms {
-            Some(ms) => format!(
-                "propose a rollback, and roll back by itself if nobody answers within {}",
-                humantime::format_duration(std::time::Duration::from_millis(ms))
-            ),
-            None => "propose a rollback to the operator".to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "Hold the release under watch for {duration}; when a rule holds, {then}:\n"
-        );
-        for rule in &watch.rollback_on {
-            let _ = writeln!(out, "- [ ] `{}`", printable(&rule.text));
-        }
-        if watch.rollback_on.is_empty() {
-            let _ = writeln!(
-                out,
-                "- [ ] No rollback rules: watch the logs and health by eye"
-            );
-        }
-        out.push('\n');
+        write_watch(&mut out, watch);
     }
     let after: Vec<&PlannedStep> = plan.steps.iter().filter(|s| s.after_watch).collect();
     if !after.is_empty() {
@@ -108,6 +71,53 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         write_item(&mut out, step, false);
     }
     out
+}
+
+/// `Targets:` each with its address and roles.
+fn write_targets(out: &mut String, plan: &ReleasePlan) {
+    if plan.targets.is_empty() {
+        return;
+    }
+    let targets: Vec<String> = plan
+        .targets
+        .iter()
+        .map(|t| {
+            let roles = if t.roles.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", printable(&t.roles.join(", ")))
+            };
+            format!("{} `{}`{roles}", printable(&t.name), printable(&t.address))
+        })
+        .collect();
+    let _ = writeln!(out, "Targets: {}\n", targets.join(", "));
+}
+
+/// `## Watch window`: how long, what happens when a rule holds, each rule to tick.
+fn write_watch(out: &mut String, watch: &crate::engine::plan::PlannedWatch) {
+    let duration = humantime::format_duration(std::time::Duration::from_millis(watch.duration_ms));
+    let _ = writeln!(out, "## Watch window ({duration})\n");
+    let then = match watch.auto_rollback_ms {
+        Some(ms) => format!(
+            "propose a rollback, and roll back by itself if nobody answers within {}",
+            humantime::format_duration(std::time::Duration::from_millis(ms))
+        ),
+        None => "propose a rollback to the operator".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "Hold the release under watch for {duration}; when a rule holds, {then}:\n"
+    );
+    for rule in &watch.rollback_on {
+        let _ = writeln!(out, "- [ ] `{}`", printable(&rule.text));
+    }
+    if watch.rollback_on.is_empty() {
+        let _ = writeln!(
+            out,
+            "- [ ] No rollback rules: watch the logs and health by eye"
+        );
+    }
+    out.push('\n');
 }
 
 /// One item; `main`: a step of the checklist (whose undo is said), not a rollback step.

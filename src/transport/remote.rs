@@ -199,19 +199,14 @@ async fn attach(
     // Once an attach may have started the step, later ones only attach: a run directory
     // removed meanwhile must not start it a second time.
     let mut may_start = !started;
-    let mut offsets = [0u64; 2];
-    // Masked before any cut at the line cap, so a secret is never split in two.
-    let mut splitters = [
-        MaskedLines::new(redactor.clone()),
-        MaskedLines::new(redactor.clone()),
-    ];
+    let mut output = RunOutput::new(redactor);
     let mut watcher_deaths = 0;
     // Attaching again after the attach ended early backs off, so a host that keeps ending it
     // is not asked in a tight loop.
     let mut pause = Duration::from_millis(50);
     let end = loop {
         let (tx, mut rx) = mpsc::channel::<(Stream, Vec<u8>)>(16);
-        let script = attach_script(holder, run, command, offsets, may_start);
+        let script = attach_script(holder, run, command, output.offsets, may_start);
         // This attach could start the step: a missing directory then means it could not.
         let could_start = std::mem::replace(&mut may_start, false);
         let judged = |end: End| {
@@ -221,26 +216,7 @@ async fn attach(
                 gone_is_unknown(end)
             }
         };
-        let stream_lines = async {
-            // What arrived while the last event waited goes in one event: a flood reaches the
-            // release in fewer, fuller events; a trickle still goes line by line as it comes.
-            let mut ready = Vec::with_capacity(CHUNKS_PER_EVENT);
-            while rx.recv_many(&mut ready, CHUNKS_PER_EVENT).await > 0 {
-                let mut lines = Vec::new();
-                let mut current = ready[0].0;
-                for (stream, data) in ready.drain(..) {
-                    if stream != current {
-                        send_lines(events, run, current, std::mem::take(&mut lines)).await;
-                        current = stream;
-                    }
-                    let i = stream as usize;
-                    offsets[i] += data.len() as u64;
-                    splitters[i].push(&data, &mut |line| lines.push(line));
-                }
-                send_lines(events, run, current, lines).await;
-            }
-        };
-        let (end, ()) = tokio::join!(link.exec(&script, tx), stream_lines);
+        let (end, ()) = tokio::join!(link.exec(&script, tx), output.read(&mut rx, events, run));
         match end {
             Err(error) => break End::Lost(error.to_string()),
             Ok(ExecEnd::Lost) => {
@@ -273,12 +249,63 @@ async fn attach(
             }
         }
     };
-    for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
-        let mut last = Vec::new();
-        splitters[i].finish(&mut |line| last.push(line));
-        send_lines(events, run, stream, last).await;
-    }
+    output.finish(events, run).await;
     end
+}
+
+/// A run's output as its attaches read it: how much of each stream came (an attach again
+/// starts there), each stream split into lines masked before any cut at the line cap, so a
+/// secret is never split in two.
+struct RunOutput {
+    offsets: [u64; 2],
+    splitters: [MaskedLines; 2],
+}
+
+impl RunOutput {
+    fn new(redactor: &Arc<Redactor>) -> Self {
+        RunOutput {
+            offsets: [0; 2],
+            splitters: [
+                MaskedLines::new(redactor.clone()),
+                MaskedLines::new(redactor.clone()),
+            ],
+        }
+    }
+
+    /// One attach's output, until it ends. What arrived while the last event waited goes in
+    /// one event: a flood reaches the release in fewer, fuller events; a trickle still goes
+    /// line by line as it comes.
+    async fn read(
+        &mut self,
+        rx: &mut mpsc::Receiver<(Stream, Vec<u8>)>,
+        events: &mpsc::Sender<EventKind>,
+        run: &RunId,
+    ) {
+        let mut ready = Vec::with_capacity(CHUNKS_PER_EVENT);
+        while rx.recv_many(&mut ready, CHUNKS_PER_EVENT).await > 0 {
+            let mut lines = Vec::new();
+            let mut current = ready[0].0;
+            for (stream, data) in ready.drain(..) {
+                if stream != current {
+                    send_lines(events, run, current, std::mem::take(&mut lines)).await;
+                    current = stream;
+                }
+                let i = stream as usize;
+                self.offsets[i] += data.len() as u64;
+                self.splitters[i].push(&data, &mut |line| lines.push(line));
+            }
+            send_lines(events, run, current, lines).await;
+        }
+    }
+
+    /// The run ended: each stream's last line, unfinished or not.
+    async fn finish(mut self, events: &mpsc::Sender<EventKind>, run: &RunId) {
+        for (i, stream) in [Stream::Stdout, Stream::Stderr].into_iter().enumerate() {
+            let mut last = Vec::new();
+            self.splitters[i].finish(&mut |line| last.push(line));
+            send_lines(events, run, stream, last).await;
+        }
+    }
 }
 
 /// A run that may have started and whose directory is not there: nobody can say whether it
