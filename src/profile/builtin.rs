@@ -162,7 +162,7 @@ impl Loader<'_> {
                     Diagnostic::error(value.span(), format!("{place} says nothing to check"))
                         .help("give one of: http = \"http://127.0.0.1:8000/health\", tls_days_left = \"example.com:443\",\ndns = \"example.com\", disk_free = \"/\"; or a shell command: check = \"…\""),
                 );
-                return None;
+                None
             }
             [first, second, ..] => {
                 self.diags.push(
@@ -172,7 +172,7 @@ impl Loader<'_> {
                     )
                     .help("a step checks one thing: split it into two steps"),
                 );
-                return None;
+                None
             }
         }
     }
