@@ -210,6 +210,26 @@ fn a_recorded_session_replays_in_the_cockpit_with_no_host_left() {
         "the gate is on the timeline:\n{screen}"
     );
     assert!(screen.contains("✓ Deploy"), "{screen}");
+    // The replay's own keys on its key line, none of the operator's.
+    assert!(screen.contains("Space play/pause"), "{screen}");
+    assert!(!screen.contains("R rollback"), "{screen}");
+    // `?` is the replay's help; Esc closes it, and Esc again does not leave.
+    pty.press("?");
+    pty.wait_text("Replay (read-only");
+    pty.press("\x1b");
+    assert!(
+        pty.read_until(Duration::from_secs(10), |s| !s
+            .contains("Replay (read-only")),
+        "Esc closes the help:\n{}",
+        pty.contents()
+    );
+    pty.press("\x1b");
+    assert!(
+        !pty.read_until(Duration::from_millis(800), |s| s.contains("EXIT=")),
+        "Esc never leaves a replay:\n{}",
+        pty.contents()
+    );
+    assert!(pty.contents().contains("REPLAY"), "{}", pty.contents());
     // Back to the gate, with who decided it.
     pty.press("[");
     pty.wait_text("decided by");

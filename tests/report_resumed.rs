@@ -161,9 +161,22 @@ fn write(path: &Path) {
     }
 }
 
-/// The journal reopened: a dropped writer has let go of its lock when its drop returns.
+/// The journal reopened: a dropped writer has let go of its lock when its drop returns, but
+/// a child another test of this process forks at that moment shares the lock until it execs
+/// (the descriptor is close-on-exec): held for a moment, then free.
 fn append(path: &Path, seq: u64, t: u64) -> Writer {
-    Writer::append(path, seq, t).expect("append")
+    let mut tries = 0;
+    loop {
+        match Writer::append(path, seq, t) {
+            Ok(writer) => return writer,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                eprintln!("the journal is still held ({e}); trying again");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => panic!("append: {e:?}"),
+        }
+    }
 }
 
 fn report(path: &Path, args: &[&str]) -> String {

@@ -29,9 +29,10 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, theme: &Theme) {
         clock(player.position),
         clock(player.end())
     );
+    // The last mark passed, with its time: the label moves on as the position does.
     let label = player
         .last_mark()
-        .map_or(String::new(), |m| format!(" {}", m.label));
+        .map_or(String::new(), |m| format!(" {} {}", clock(m.t), m.label));
     let width = area.width as usize;
     let used = head.chars().count() + 2;
     // The timeline takes what is left, at least a third of the row; the label what remains.
@@ -47,6 +48,7 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, theme: &Theme) {
             MarkKind::Gate => ('◆', Color::Cyan),
             MarkKind::Failure => ('✗', Color::Red),
             MarkKind::Rollback => ('↺', Color::Yellow),
+            MarkKind::Proposal => ('⚑', Color::Yellow),
             MarkKind::Resumed => ('↯', Color::Magenta),
         };
         let i = at(mark.t).min(track - 1);

@@ -127,7 +127,7 @@ impl Frontend for Indexing<'_> {
 }
 
 /// Whether what the narrator told is worth a mark on the timeline: a gate answered, a
-/// rollback decided, a run failed, gonogo interrupted.
+/// rollback proposed or decided, a run failed, gonogo interrupted.
 fn mark_of(told: Told, t: u64) -> Option<Mark> {
     let kind = match (told.topic, &told.subject) {
         (Topic::Decision { rolls_back: true }, _) => MarkKind::Rollback,
@@ -136,6 +136,7 @@ fn mark_of(told: Told, t: u64) -> Option<Mark> {
             Some(Subject::Question(Question::Gate { .. } | Question::FinalGate)),
         ) => MarkKind::Gate,
         (Topic::RunFailed | Topic::RunRetrying | Topic::RunUnknown, _) => MarkKind::Failure,
+        (Topic::RollbackProposed | Topic::AutoRollback, _) => MarkKind::Proposal,
         (Topic::Interrupted, _) => {
             let label = format!("↯ interrupted: {}", told.text);
             return Some(Mark {

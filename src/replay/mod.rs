@@ -16,9 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
-use ratatui::crossterm::event::{
-    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
-};
+use ratatui::crossterm::event::{Event as TermEvent, EventStream, KeyEvent, KeyEventKind};
 use ratatui::layout::Rect;
 use tokio::sync::{Notify, mpsc};
 
@@ -28,7 +26,7 @@ pub use player::{Mark, MarkKind, Player, SPEEDS};
 use crate::drivers::DriversOff;
 use crate::engine::{Event, EventKind, Millis, Release};
 use crate::runtime::{self, Clock, Frontend, Input, Record, Source};
-use crate::ui::state::UiState;
+use crate::ui::state::{Modal, UiState};
 use crate::ui::theme::Theme;
 
 /// The replay's front end: the cockpit's drawing of the release the loop holds, with the
@@ -54,7 +52,11 @@ impl<B: Backend> Replaying<B> {
             player,
             moved: Arc::new(Notify::new()),
             leave: None,
-            ui: UiState::default(),
+            ui: UiState {
+                replaying: true,
+                seat: crate::ui::state::Seat::ReadOnly,
+                ..UiState::default()
+            },
             view: RecordedView::default(),
             theme,
             dirty: true,
@@ -75,7 +77,12 @@ impl<B: Backend> Replaying<B> {
     fn draw(&mut self, release: &Release, now: Millis) {
         self.ui.sync_question(release);
         self.ui.sync_cursor(release);
+        // The operator's view as recorded, under the viewer's own help when it is open.
+        let help = matches!(self.ui.modal, Modal::Help { .. }).then(|| self.ui.modal.clone());
         self.ui.show_recorded(&self.view);
+        if let Some(help) = help {
+            self.ui.modal = help;
+        }
         let player = self.player.lock().unwrap_or_else(|e| e.into_inner());
         let (ui, theme) = (&self.ui, &self.theme);
         let _ = self.terminal.draw(|frame| {
@@ -94,43 +101,37 @@ impl<B: Backend> Replaying<B> {
         });
     }
 
-    /// One key: the player moved (its feed is told), or the viewer leaves.
+    /// One key, through the keymap's replay keys (help's, while help is open): the player
+    /// moved (its feed is told), help opened, scrolled or closed, or the viewer leaves. `Esc`
+    /// closes help and otherwise does nothing: it never leaves.
     fn key(&mut self, key: KeyEvent) {
+        use crate::ui::keymap::{self, Action as A};
         if key.kind != KeyEventKind::Press {
             return;
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.leave(),
-            KeyCode::Char('c') if ctrl => self.leave(),
-            KeyCode::Char('l') if ctrl => crate::ui::screen::redraw_whole(&mut self.terminal),
-            code => {
-                let mut p = self.player();
-                match code {
-                    KeyCode::Char(' ') => {
-                        if p.at_end() {
-                            p.seek(0);
-                        }
-                        p.paused = !p.paused;
-                    }
-                    KeyCode::Char('+' | '=') => p.faster(true),
-                    KeyCode::Char('-') => p.faster(false),
-                    KeyCode::Left => p.skip(-10_000_000),
-                    KeyCode::Right => p.skip(10_000_000),
-                    KeyCode::Char('[') => p.jump(false),
-                    KeyCode::Char(']') => p.jump(true),
-                    KeyCode::Char('g') | KeyCode::Home => p.seek(0),
-                    KeyCode::Char('G') | KeyCode::End => {
-                        let end = p.end();
-                        p.seek(end);
-                    }
-                    _ => return,
+        self.dirty = true;
+        let Some(action) = keymap::resolve(self.ui.mode(), &key) else {
+            return;
+        };
+        match action {
+            A::Quit | A::Interrupt => self.leave(),
+            A::Redraw => crate::ui::screen::redraw_whole(&mut self.terminal),
+            A::Help => self.ui.modal = Modal::help(&Modal::None),
+            A::Close => self.ui.modal = Modal::None,
+            A::Up | A::Down => {
+                if let Modal::Help { scroll, .. } = &mut self.ui.modal {
+                    *scroll = if action == A::Down {
+                        scroll.saturating_add(1)
+                    } else {
+                        scroll.saturating_sub(1)
+                    };
                 }
-                drop(p);
+            }
+            action => {
+                self.player().act(action);
                 self.moved.notify_one();
             }
         }
-        self.dirty = true;
     }
 
     fn leave(&mut self) {

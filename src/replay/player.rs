@@ -32,6 +32,8 @@ pub enum MarkKind {
     Gate,
     Failure,
     Rollback,
+    /// A watch rule held and a rollback was proposed (or started by itself).
+    Proposal,
     /// gonogo died and a resume went on with the session.
     Resumed,
 }
@@ -189,6 +191,28 @@ impl Player {
             i.saturating_sub(1)
         };
         self.speed = SPEEDS[i];
+    }
+
+    /// A replay key of the keymap: the player moves (`act` ignores what is not its own).
+    pub fn act(&mut self, action: crate::ui::keymap::Action) {
+        use crate::ui::keymap::Action as A;
+        match action {
+            A::PlayPause => {
+                if self.at_end() {
+                    self.seek(0);
+                }
+                self.paused = !self.paused;
+            }
+            A::Faster => self.faster(true),
+            A::Slower => self.faster(false),
+            A::SeekBack => self.skip(-10_000_000),
+            A::SeekForward => self.skip(10_000_000),
+            A::PreviousMark => self.jump(false),
+            A::NextMark => self.jump(true),
+            A::ToStart => self.seek(0),
+            A::ToEnd => self.seek(self.end()),
+            _ => {}
+        }
     }
 
     /// The most recent mark at or before the position.

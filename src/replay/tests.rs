@@ -314,7 +314,7 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
     };
     let here = row(&player);
     assert!(
-        here.contains("┤ ↯ interrupted: gonogo stopped at"),
+        here.contains("┤ 00:07 ↯ interrupted: gonogo stopped at"),
         "{here}"
     );
     player.seek(0);
@@ -329,4 +329,70 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
     *replay.player() = player;
     let release = played(&mut replay, &mut Vec::new());
     assert_eq!(release.outcome, Some(crate::engine::Outcome::Released));
+}
+
+#[test]
+fn the_replay_keys_come_from_the_keymap_and_esc_never_leaves() {
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+    let press = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let mut replay = replaying(journal());
+    let (leave, mut left) = mpsc::channel(4);
+    replay.leave = Some(leave);
+    replay.key(press(KeyCode::Esc));
+    assert!(left.try_recv().is_err(), "Esc does not leave");
+    replay.key(press(KeyCode::Char('?')));
+    assert!(matches!(replay.ui.modal, Modal::Help { .. }));
+    let release = applied_up_to(10);
+    replay.draw(&release, release.now);
+    let screen = replay.backend().to_string();
+    assert!(screen.contains("Replay (read-only"), "{screen}");
+    assert!(
+        screen.contains("the previous / next gate, failure"),
+        "{screen}"
+    );
+    replay.key(press(KeyCode::Esc));
+    assert!(
+        matches!(replay.ui.modal, Modal::None),
+        "Esc closes the help"
+    );
+    assert!(left.try_recv().is_err());
+    replay.key(press(KeyCode::Char('G')));
+    assert!(replay.player().at_end());
+    replay.key(press(KeyCode::Char('q')));
+    assert!(
+        matches!(left.try_recv(), Ok(Input::Terminate(_))),
+        "q leaves"
+    );
+}
+
+#[test]
+fn a_follower_or_a_replay_sees_no_operator_answer_keys() {
+    use crate::ui::state::{Seat, UiState};
+    let release = applied_up_to(7);
+    assert!(release.question.is_some(), "the gate is open");
+    let screen = |seat: Seat| {
+        let mut ui = UiState {
+            seat,
+            following: (seat != Seat::Operator).then(|| "ana".to_string()),
+            ..UiState::default()
+        };
+        ui.sync_question(&release);
+        let mut terminal = Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+        let theme = Theme { color: false };
+        terminal
+            .draw(|f| crate::ui::draw(f, &release, &ui, &theme, release.now))
+            .unwrap();
+        terminal.backend().to_string()
+    };
+    let operator = screen(Seat::Operator);
+    assert!(operator.contains("[n] NO-GO"), "{operator}");
+    let follower = screen(Seat::ReadOnly);
+    assert!(
+        follower.contains("read-only: the operator answers"),
+        "{follower}"
+    );
+    assert!(
+        !follower.contains("[g] GO") && !follower.contains("NO-GO"),
+        "{follower}"
+    );
 }

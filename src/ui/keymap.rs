@@ -12,6 +12,8 @@ pub enum Mode {
     /// A yes / no confirmation (rollback from anywhere, abort).
     Confirm,
     Help,
+    /// `gonogo replay`: the player's keys; nothing decides.
+    Replay,
 }
 
 /// An answer that is armed by its key and confirmed with Enter: the engine's list.
@@ -50,6 +52,16 @@ pub enum Action {
     Close,
     Yes,
     No,
+    /// Replay: play or pause (at the end: from the start).
+    PlayPause,
+    Faster,
+    Slower,
+    SeekBack,
+    SeekForward,
+    PreviousMark,
+    NextMark,
+    ToStart,
+    ToEnd,
 }
 
 impl Action {
@@ -404,6 +416,66 @@ pub const BINDINGS: &[Binding] = &[
     bind(M::Help, K::Char('k'), "", A::Up, ""),
     bind(M::Help, K::Char('?'), "", A::Close, ""),
     bind(M::Help, K::Char('q'), "", A::Close, ""),
+    bind(
+        M::Replay,
+        K::Char(' '),
+        "Space",
+        A::PlayPause,
+        "play / pause (at the end: from the start)",
+    ),
+    bind(
+        M::Replay,
+        K::Char('+'),
+        "+ -",
+        A::Faster,
+        "faster / slower (¼× to 64×)",
+    ),
+    bind(M::Replay, K::Char('='), "", A::Faster, ""),
+    bind(M::Replay, K::Char('-'), "", A::Slower, ""),
+    bind(
+        M::Replay,
+        K::Left,
+        "← →",
+        A::SeekBack,
+        "10 seconds back / on",
+    ),
+    bind(M::Replay, K::Right, "", A::SeekForward, ""),
+    bind(
+        M::Replay,
+        K::Char('['),
+        "[ ]",
+        A::PreviousMark,
+        "the previous / next gate, failure, proposal, rollback or resume",
+    ),
+    bind(M::Replay, K::Char(']'), "", A::NextMark, ""),
+    bind(
+        M::Replay,
+        K::Char('g'),
+        "g G",
+        A::ToStart,
+        "the start / the end",
+    ),
+    bind(M::Replay, K::Home, "", A::ToStart, ""),
+    bind(M::Replay, K::Char('G'), "", A::ToEnd, ""),
+    bind(M::Replay, K::End, "", A::ToEnd, ""),
+    bind(M::Replay, K::Char('?'), "?", A::Help, "this help"),
+    bind(M::Replay, K::Char('q'), "q", A::Quit, "leave the replay"),
+    Binding {
+        mode: M::Replay,
+        code: K::Char('c'),
+        ctrl: true,
+        keys: "Ctrl-C",
+        action: A::Quit,
+        help: "leave the replay",
+    },
+    Binding {
+        mode: M::Replay,
+        code: K::Char('l'),
+        ctrl: true,
+        keys: "Ctrl-L",
+        action: A::Redraw,
+        help: "draw the screen whole again",
+    },
 ];
 
 pub fn resolve(mode: Mode, key: &KeyEvent) -> Option<Action> {

@@ -111,11 +111,11 @@ pub fn draw_in(
         _ => {}
     }
     if let Some(answer) = ui.answer.as_ref().filter(|a| !a.hidden) {
-        modal::answer(frame, area, release, answer, theme);
+        modal::answer(frame, area, release, (answer, ui.seat), theme);
     }
     confirm::render(frame, area, release, &ui.modal, theme);
     if let state::Modal::Help { scroll, .. } = ui.modal {
-        modal::help(frame, area, scroll, theme);
+        modal::help(frame, area, (scroll, ui.replaying), theme);
     }
     if let Some(present) = &ui.present {
         present.mask(frame.buffer_mut(), area);

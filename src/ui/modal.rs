@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, Choice, Mode};
 use super::rollback_plan::rollback_lines;
-use super::state::OpenAnswer;
+use super::state::{OpenAnswer, Seat};
 use super::theme::Theme;
 use crate::engine::release::{LinkState, RunStatus, TargetRun};
 use crate::engine::{Question, Release, StepList};
@@ -175,11 +175,20 @@ fn target_output(
     (err, out)
 }
 
-pub fn answer(frame: &mut Frame, area: Rect, release: &Release, a: &OpenAnswer, theme: &Theme) {
+pub fn answer(
+    frame: &mut Frame,
+    area: Rect,
+    release: &Release,
+    (a, seat): (&OpenAnswer, Seat),
+    theme: &Theme,
+) {
     let production = release.plan.production;
     let (lines, title) = question_lines(release, &a.question, theme);
     // The controls stay on screen whatever the evidence above them: it is clipped, not they.
-    let controls = controls(release, a, theme);
+    let controls = match seat {
+        Seat::Operator => controls(release, a, theme),
+        seat => seat_controls(release, a, seat, theme),
+    };
     let text_height = 3;
     let width = 76.min(area.width);
     let inner_width = width.saturating_sub(2).max(1) as usize;
@@ -371,6 +380,46 @@ fn gate_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'static
     lines
 }
 
+/// What a follower's or a replay's modal offers: an approver GO at a gate that takes a second
+/// person, and what it approves; otherwise no answer key, only who answers.
+fn seat_controls(
+    release: &Release,
+    a: &OpenAnswer,
+    seat: Seat,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut controls: Vec<Line> = vec![Line::from("")];
+    let approves = match a.question {
+        Question::Gate { step } => release.plan.steps[step].approvals > 1,
+        _ => false,
+    };
+    if seat == Seat::Approver && approves {
+        let (mark, style) = if a.armed == Some(Choice::Go) {
+            ("▶", theme.selected().add_modifier(Modifier::BOLD))
+        } else {
+            ("", theme.bold())
+        };
+        controls.push(Line::from(Span::styled(format!("{mark}[g] GO"), style)));
+        controls.push(Line::from(Span::styled(
+            "g then Enter: your GO approves this gate as a second person, bound to what you \
+             see now; the session judges it. Only the operator answers NO-GO or rollback.",
+            theme.fg(Color::Yellow),
+        )));
+    } else {
+        controls.push(Line::from(Span::styled(
+            "read-only: the operator answers",
+            theme.fg(Color::Yellow),
+        )));
+    }
+    if let Some(why) = &a.refusal {
+        controls.push(Line::from(Span::styled(
+            why.clone(),
+            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+        )));
+    }
+    controls
+}
+
 /// The answers the question takes, the armed one marked, and what to do next.
 fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'static>> {
     let production = release.plan.production;
@@ -461,14 +510,26 @@ fn symbol_legend(theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-pub fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
+/// The keymap's help: the cockpit's modes, or a replay's keys (`replaying`).
+pub fn help(frame: &mut Frame, area: Rect, (scroll, replaying): (u16, bool), theme: &Theme) {
     let mut lines = Vec::new();
-    for (mode, title) in [
-        (Mode::Normal, "Cockpit"),
-        (Mode::Answer, "Answering a question"),
-        (Mode::Confirm, "Confirmations"),
-        (Mode::Help, "This help"),
-    ] {
+    let modes: &[(Mode, &str)] = if replaying {
+        &[
+            (
+                Mode::Replay,
+                "Replay (read-only: nothing here changes the release)",
+            ),
+            (Mode::Help, "This help"),
+        ]
+    } else {
+        &[
+            (Mode::Normal, "Cockpit"),
+            (Mode::Answer, "Answering a question"),
+            (Mode::Confirm, "Confirmations"),
+            (Mode::Help, "This help"),
+        ]
+    };
+    for &(mode, title) in modes {
         lines.push(Line::from(Span::styled(title, theme.bold())));
         for (keys, what) in keymap::help(mode) {
             lines.push(Line::from(vec![
@@ -478,7 +539,11 @@ pub fn help(frame: &mut Frame, area: Rect, scroll: u16, theme: &Theme) {
         }
     }
     lines.push(Line::from(Span::styled(
-        "Gates: a letter arms, Enter confirms; a production GO also needs `go` typed.",
+        if replaying {
+            "Timeline: ◆ gate  ✗ failure  ⚑ rollback proposed  ↺ rollback  ↯ gonogo died, resumed"
+        } else {
+            "Gates: a letter arms, Enter confirms; a production GO also needs `go` typed."
+        },
         theme.dim(),
     )));
     lines.push(Line::from(Span::styled("Symbols", theme.bold())));

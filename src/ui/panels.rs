@@ -187,7 +187,7 @@ fn locks_and_links_span(release: &Release) -> Span<'static> {
 /// The keys that matter now, and what waits for the operator.
 pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
     let waiting = match (&release.question, ui.mode()) {
-        (Some(_), _) if ui.following.is_some() => Some(" QUESTION open "),
+        (Some(_), _) if ui.following.is_some() || ui.replaying => Some(" QUESTION open "),
         (Some(q), Mode::Normal) => Some(match q {
             Question::Gate { .. } => " GATE waits: a answers ",
             Question::Manual { .. } => " MANUAL item waits: a answers ",
@@ -239,8 +239,14 @@ pub fn hints(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, the
         spans.push(Span::raw(" "));
     }
     if matches!(release.stage, Stage::Watching { .. }) && waiting.is_none() {
+        // Only the operator's keys act on the watch.
+        let read_only = ui.following.is_some() || ui.replaying;
         spans.push(Span::styled(
-            " WATCHING: R rolls back, + extends 5m, E ends the watch ",
+            if read_only {
+                " WATCHING "
+            } else {
+                " WATCHING: R rolls back, + extends 5m, E ends the watch "
+            },
             theme
                 .fg(Color::Yellow)
                 .add_modifier(ratatui::style::Modifier::REVERSED),
@@ -284,6 +290,9 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static str {
     }
     match ui.mode() {
         Mode::Help => "↑↓ scroll  Esc/?/q close the help",
+        Mode::Replay => {
+            "Space play/pause  + - speed  ← → 10s  [ ] marks  g G start/end  ? help  q leave"
+        }
         Mode::Confirm if matches!(ui.modal, Modal::EndWatch(_)) => {
             "type the reason  Enter end the watch  Esc keep watching"
         }

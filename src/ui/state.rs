@@ -37,6 +37,18 @@ pub enum Confirm {
 /// What is open over the panes and takes the keys: one thing at a time, by construction.
 /// The open question is not here: it is the release's (`UiState::answer`), shown or hidden,
 /// and help or a confirmation may open over it.
+/// Who sits at a cockpit, as its question modal sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seat {
+    /// The operator: every answer the question takes.
+    Operator,
+    /// A follower started with `--approver`: GO at a gate of two approvals or more, nothing
+    /// else.
+    Approver,
+    /// A follower, or a replay: the question is shown, never answered here.
+    ReadOnly,
+}
+
 #[derive(Debug, Clone, Default)]
 pub enum Modal {
     #[default]
@@ -148,6 +160,10 @@ pub struct UiState {
     pub ended_shown: bool,
     /// `gonogo follow`: the operator followed, read-only.
     pub following: Option<String>,
+    /// `gonogo replay`: a recording, read-only; the player has the keys.
+    pub replaying: bool,
+    /// Who sits at this cockpit: what its question modal offers.
+    pub seat: Seat,
     /// `--present`: addresses masked, the current step emphasised, a calm redraw.
     pub present: Option<super::present::Presenter>,
 }
@@ -173,6 +189,8 @@ impl Default for UiState {
             notice: None,
             ended_shown: false,
             following: None,
+            replaying: false,
+            seat: Seat::Operator,
             present: None,
         }
     }
@@ -184,6 +202,7 @@ impl UiState {
     pub fn mode(&self) -> Mode {
         match self.modal {
             Modal::Help { .. } => Mode::Help,
+            _ if self.replaying => Mode::Replay,
             Modal::Confirm(_) | Modal::EndWatch(_) => Mode::Confirm,
             _ if self.question_shown() => Mode::Answer,
             _ => Mode::Normal,

@@ -44,6 +44,16 @@ impl<B: Backend> Cockpit<B> {
             | A::CycleTarget
             | A::Wrap
             | A::TrackCurrent => self.act_normal(action, release),
+            // The replay's keys: its player takes them, never a cockpit.
+            A::PlayPause
+            | A::Faster
+            | A::Slower
+            | A::SeekBack
+            | A::SeekForward
+            | A::PreviousMark
+            | A::NextMark
+            | A::ToStart
+            | A::ToEnd => {}
         }
         None
     }

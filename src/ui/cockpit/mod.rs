@@ -78,6 +78,7 @@ impl<B: Backend> Cockpit<B> {
     /// A follower's cockpit: it looks, scrolls and filters; only the operator decides.
     pub fn read_only(mut self) -> Self {
         self.read_only = true;
+        self.ui.seat = crate::ui::state::Seat::ReadOnly;
         self
     }
 
@@ -85,6 +86,7 @@ impl<B: Backend> Cockpit<B> {
     /// (the follower sends it as a vote); nothing else does.
     pub fn approver(mut self) -> Self {
         self.may_approve = true;
+        self.ui.seat = crate::ui::state::Seat::Approver;
         self
     }
 
