@@ -401,8 +401,13 @@ fn seat_controls(
         };
         controls.push(Line::from(Span::styled(format!("{mark}[g] GO"), style)));
         controls.push(Line::from(Span::styled(
-            "g then Enter: your GO approves this gate as a second person, bound to what you \
-             see now; the session judges it. Only the operator answers NO-GO or rollback.",
+            if a.armed == Some(Choice::Go) {
+                "Enter confirms GO: your approval as a second person, bound to what you see \
+                 now; the session judges it."
+            } else {
+                "g arms GO: your approval as a second person (Enter confirms). Only the \
+                 operator answers NO-GO or rollback."
+            },
             theme.fg(Color::Yellow),
         )));
     } else {
