@@ -246,6 +246,29 @@ fn failure_modal() {
     snapshots("failure", &s.release, &ui_for(&s.release));
 }
 
+/// A retry that failed again: the modal says which attempt and what the one before said.
+#[test]
+fn a_failure_after_a_retry_says_which_attempt() {
+    let mut s = Scene::new("staging");
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 1);
+    s.decide(Decision::Retry);
+    s.send(EventKind::Exited {
+        run: RunId {
+            list: StepList::Main,
+            step: 0,
+            target: "web-2".into(),
+            attempt: 2,
+        },
+        status: 2,
+    });
+    let text = screen(&s.release, &ui_for(&s.release), 100, 30);
+    assert!(
+        text.contains("attempt 2 failed: exit 2 · attempt 1: exit 1 at "),
+        "{text}"
+    );
+}
+
 /// web-2's link did not come back within its budget: its step may still be running.
 #[test]
 fn unknown_outcome_in_the_failure_modal() {

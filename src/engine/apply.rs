@@ -6,8 +6,8 @@ use super::event::{Effect, Event, EventKind, Outcome, RunId, StepList, Timer};
 use super::plan::StepKind;
 use super::plan::{PlannedStep, ReleasePlan};
 use super::release::{
-    JournalFailure, LinkState, LockState, Mark, Question, Release, RunStatus, Stage, StepState,
-    StepStatus, TargetRun, TargetState,
+    EarlierAttempt, JournalFailure, LinkState, LockState, Mark, Question, Release, RunStatus,
+    Stage, StepState, StepStatus, TargetRun, TargetState,
 };
 
 impl Release {
@@ -296,6 +296,13 @@ impl Release {
         let timeout_ms = self.list(list)[index].timeout_ms;
         let now = self.now;
         let run = &mut self.states_mut(list)[index].targets[t];
+        if let Some(failure) = run.failure.take() {
+            run.earlier.push(EarlierAttempt {
+                attempt: run.attempt,
+                failure,
+                at: run.finished_at,
+            });
+        }
         run.attempt += 1;
         run.status = RunStatus::Running;
         run.started_at = Some(now);

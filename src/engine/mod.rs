@@ -32,7 +32,9 @@ pub use event::{
 pub use fold::Fold;
 pub use plan::{Origin, ReleasePlan, Unattended};
 pub use policy::{Answerer, Refusal, STRAY_KEY_GUARD_MS, Seat, Via};
-pub use release::{AfterStop, LockState, Question, Release, RunStatus, Stage, StepStatus};
+pub use release::{
+    AfterStop, EarlierAttempt, LockState, Question, Release, RunStatus, Stage, StepStatus,
+};
 pub use resume::Interruption;
 pub use undo::{NotUndone, UndoMark};
 pub use vote::{Vote, VoteRecord};

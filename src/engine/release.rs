@@ -171,6 +171,19 @@ pub struct TargetRun {
     pub failure: Option<String>,
     /// How a cancelled or timed-out run was stopped, once the host confirmed it.
     pub stopped: Option<String>,
+    /// The attempts before this one that failed, oldest first: what a retry's failure is told
+    /// beside.
+    pub earlier: Vec<EarlierAttempt>,
+}
+
+/// An attempt of a run that failed before the one now on the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierAttempt {
+    pub attempt: u32,
+    /// Why it failed, in words, as the run's `failure` said.
+    pub failure: String,
+    /// When it ended.
+    pub at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Default)]

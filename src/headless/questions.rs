@@ -233,5 +233,13 @@ impl Headless {
             printable(&s.name),
             failed.join(", ")
         ));
+        // A retry that failed again says which attempt, and what the ones before said.
+        for t in &release.states(list)[step].targets {
+            if let Some(attempts) = crate::narrate::attempts_said(s, t)
+                && matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
+            {
+                self.line(format!("   {}: {attempts}", printable(&t.target)));
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use crate::engine::release::{RunStatus, StepStatus};
 use crate::engine::{Event, EventKind, Outcome, Question, Release, RunId, Stage, StepList};
 
-pub use runs::rollback_plan;
+pub use runs::{attempts_said, rollback_plan};
 pub use words::{
     asked_at, clock, decision_said, decision_words, gap, interruption_said, outcome_parts,
     outcome_said, outcome_words, question_subject, step_label, took, who, who_for,

@@ -260,3 +260,33 @@ fn ended(release: &Release, outcome: Outcome) -> Told {
     };
     Told::new(severity, Topic::Outcome(outcome), text)
 }
+
+/// Which attempt a run's failure was, and what the attempts before it said: `attempt 2 of 3
+/// failed: exit 1 · attempt 1: exit 1 at 02:47:31Z`. `None` for a first attempt. The "of"
+/// only where the attempts are counted (a check's `retries`); an operator's retries are not.
+pub fn attempts_said(step: &crate::engine::plan::PlannedStep, t: &TargetRun) -> Option<String> {
+    if t.attempt <= 1 && t.earlier.is_empty() {
+        return None;
+    }
+    let of = if step.kind == StepKind::Check && step.retries > 0 {
+        format!(" of {}", step.retries + 1)
+    } else {
+        String::new()
+    };
+    let now = t.failure.as_deref().map_or_else(
+        || format!("attempt {}{of}", t.attempt),
+        |f| format!("attempt {}{of} failed: {}", t.attempt, printable_lines(f)),
+    );
+    let before = t.earlier.iter().rev().map(|e| {
+        let at = e.at.map_or(String::new(), |at| {
+            format!(" at {}", super::words::clock(at))
+        });
+        format!("attempt {}: {}{at}", e.attempt, printable_lines(&e.failure))
+    });
+    Some(
+        std::iter::once(now)
+            .chain(before)
+            .collect::<Vec<_>>()
+            .join(" · "),
+    )
+}

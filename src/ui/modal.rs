@@ -129,6 +129,12 @@ fn failed_target_lines(
         ),
         Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
     ])];
+    if let Some(attempts) = crate::narrate::attempts_said(&release.list(list)[step], t) {
+        lines.push(Line::from(Span::styled(
+            format!("    {attempts}"),
+            theme.fg(Color::Yellow),
+        )));
+    }
     let (err, out) = target_output(release, list, step, t);
     // Stderr explains a failure more often than stdout does: it comes first.
     let (shown, style) = if err.is_empty() {

@@ -364,6 +364,35 @@ fn a_failure_waits_for_the_rest_then_asks_and_retry_reruns_only_the_failed_targe
 }
 
 #[test]
+fn a_retry_that_fails_again_is_told_with_its_attempt_and_the_one_before() {
+    let mut run = Run::going(TWO_HOSTS);
+    run.exit(0, "a", 1, 3);
+    run.exit(0, "b", 1, 0);
+    run.decide("ana", Decision::Retry);
+    run.exit(0, "a", 2, 4);
+    assert!(matches!(
+        run.release.question,
+        Some(Question::Failure { .. })
+    ));
+    let target = &run.release.steps[0].targets[0];
+    assert_eq!(target.attempt, 2);
+    assert_eq!(target.failure.as_deref(), Some("exit 4"));
+    assert_eq!(target.earlier.len(), 1);
+    assert_eq!(target.earlier[0].failure, "exit 3");
+    let said = crate::narrate::attempts_said(&run.release.plan.steps[0], target).expect("said");
+    assert!(
+        said.starts_with("attempt 2 failed: exit 4 · attempt 1: exit 3 at "),
+        "{said}"
+    );
+    // b passed on its first attempt: nothing to tell.
+    let b = &run.release.steps[0].targets[1];
+    assert_eq!(
+        crate::narrate::attempts_said(&run.release.plan.steps[0], b),
+        None
+    );
+}
+
+#[test]
 fn serial_steps_stop_starting_hosts_after_a_failure() {
     let mut run = Run::going(TWO_HOSTS);
     run.exit(0, "a", 1, 0);
