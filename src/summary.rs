@@ -34,6 +34,12 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     out
 }
 
+/// Where the session is recorded, and how to replay it.
+pub fn journal_line(journal: &std::path::Path) -> String {
+    let path = printable(&journal.display().to_string()).into_owned();
+    format!("   journal: {path} (gonogo replay {path})")
+}
+
 /// The first line: the release, its version and environment, how it ended and after how long.
 fn headline(release: &Release) -> String {
     let (word, detail) = outcome_parts(release);

@@ -306,7 +306,7 @@ irreversible = true
     ));
     assert!(
         out.stdout
-            .starts_with("ok: p.toml (1 steps, 1 targets, 0 gates)")
+            .starts_with("ok: p.toml (1 step, 1 target, 0 gates)")
     );
 
     let out = gonogo(&["check", "--strict"], profile);

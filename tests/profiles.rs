@@ -191,11 +191,12 @@ fn every_profile_passes_check_strict() {
         let out = gonogo(&["check", "--strict", &path], &[]);
         assert_eq!(out.code, 0, "check --strict {path}:\n{}", out.stderr);
         let doc = Doc::read(&path);
+        let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
         let summary = format!(
-            "ok: {path} ({} steps, {} targets, {} gates)\n",
-            doc.steps().len(),
-            doc.targets(),
-            doc.gates()
+            "ok: {path} ({}, {}, {})\n",
+            count(doc.steps().len(), "step"),
+            count(doc.targets(), "target"),
+            count(doc.gates(), "gate")
         );
         assert_eq!(out.stdout, summary);
         for level in [": warning:", ": error:"] {

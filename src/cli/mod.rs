@@ -370,9 +370,13 @@ fn check_one(path: &Path, strict: bool) -> bool {
     match profile {
         Some(p) if ok => {
             let (steps, targets, gates) = summary(&p);
+            let s = crate::text::plural;
             println!(
-                "ok: {} ({steps} steps, {targets} targets, {gates} gates)",
-                source.path
+                "ok: {} ({steps} step{}, {targets} target{}, {gates} gate{})",
+                source.path,
+                s(steps),
+                s(targets),
+                s(gates)
             );
             true
         }

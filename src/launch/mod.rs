@@ -248,6 +248,7 @@ async fn in_cockpit(
     cockpit.ui.notes = preflight::not_acted_on(profile);
     cockpit.ui.present = presenter;
     cockpit.ui.log = flags.log.clone();
+    cockpit.ui.journal = ready.journal.as_ref().map(|j| j.path().to_path_buf());
     let (release, journal) = live(ready, flags, &mut cockpit).await;
     drop(cockpit);
     screen.give_back();

@@ -129,6 +129,7 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
     if ui.source == Source::Summary {
         let mut lines: Vec<Line> = crate::summary::lines(release, ui.log.as_deref())
             .into_iter()
+            .chain(ui.journal.as_deref().map(crate::summary::journal_line))
             .map(Line::from)
             .collect();
         if let Some(first) = lines.first_mut() {

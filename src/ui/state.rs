@@ -156,6 +156,8 @@ pub struct UiState {
     pub notice: Option<String>,
     /// This run's log file, named in the summary.
     pub log: Option<std::path::PathBuf>,
+    /// This session's journal, named in the summary with the command that replays it.
+    pub journal: Option<std::path::PathBuf>,
     /// The end screen opened on the summary once; after that the operator chooses.
     pub ended_shown: bool,
     /// `gonogo follow`: the operator followed, read-only.
@@ -186,6 +188,7 @@ impl Default for UiState {
             answer: None,
             notes: Vec::new(),
             log: None,
+            journal: None,
             notice: None,
             ended_shown: false,
             following: None,
