@@ -118,6 +118,11 @@ impl Release {
         self.mark(list, step, target, Mark::Link, text);
     }
 
+    /// A follower's GO, as the engine judged it: under the gate it was cast at.
+    pub(super) fn mark_vote(&mut self, step: usize, text: &str, counted: bool) {
+        self.mark(StepList::Main, step, "", Mark::Vote { counted }, text);
+    }
+
     pub(super) fn mark_shell(&mut self, target: &str, text: &str) {
         let (list, step) = self.current().unwrap_or((StepList::Main, 0));
         self.mark(list, step, target, Mark::Shell, text);

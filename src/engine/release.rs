@@ -302,6 +302,8 @@ pub enum Mark {
     Link,
     /// The operator opened or left a shell on a target.
     Shell,
+    /// A follower's GO at a gate, counted or refused with why.
+    Vote { counted: bool },
     /// A target's run ended, with how.
     Ended(RunStatus),
 }

@@ -150,6 +150,13 @@ impl Release {
             judged = Err(Refusal::RefusedThen);
         }
         let counted = judged.is_ok();
+        // The name came over the follow socket: printable before it is a line on screen.
+        let name = crate::text::printable(&vote.name);
+        let said = match &judged {
+            Ok(()) => format!("GO from {name} ({}) counted", vote.via),
+            Err(why) => format!("GO from {name} ({}) refused: {why}", vote.via),
+        };
+        self.mark_vote(vote.step, &said, counted);
         self.votes.push(VoteRecord {
             at: self.now,
             name: vote.name.clone(),

@@ -26,7 +26,11 @@ pub(super) fn said(kind: &EventKind, after: &Release) -> Option<Told> {
             via,
             approver,
         } => {
-            let approves = if *approver { ", may approve" } else { "" };
+            let approves = match (approver, via) {
+                (true, crate::engine::Via::Local) => ", cannot approve from this machine",
+                (true, _) => ", may approve",
+                (false, _) => "",
+            };
             Told::new(
                 Severity::Info,
                 Topic::Follower,

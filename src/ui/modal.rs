@@ -382,6 +382,42 @@ fn gate_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'static
             s.approvals,
             by.join(", ")
         )));
+        lines.extend(approval_lines(release, step, theme));
+    }
+    lines
+}
+
+/// A gate of two approvals or more: once the operator's GO is in, who else may approve and
+/// how; the followers on this machine named as unable to.
+fn approval_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let state = &release.steps[step];
+    let missing =
+        (release.plan.steps[step].approvals as usize).saturating_sub(state.approved_by.len());
+    let mut lines = Vec::new();
+    if state.operator_go && missing > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "Your GO is in. Waiting for {missing} more approval{}: a colleague runs \
+                 gonogo follow --approver NAME over SSH (docs/follow.md).",
+                crate::text::plural(missing)
+            ),
+            theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        )));
+    }
+    let followers: Vec<String> = release
+        .watchers
+        .iter()
+        .filter(|w| w.approver)
+        .map(|w| match w.via {
+            crate::engine::Via::Local => format!("{} (same machine: cannot approve)", w.name),
+            _ => format!("{} ({}, may approve)", w.name, w.via),
+        })
+        .collect();
+    if !followers.is_empty() {
+        lines.push(Line::from(format!(
+            "Approvers following: {}",
+            crate::text::printable(&followers.join(", "))
+        )));
     }
     lines
 }
@@ -436,7 +472,12 @@ fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'stati
     let production = release.plan.production;
     let mut controls: Vec<Line> = vec![Line::from("")];
     let mut options = Vec::new();
+    // The operator's GO at a gate of more approvals is in: it is not offered again.
+    let go_in = matches!(a.question, Question::Gate { step } if release.steps[step].operator_go);
     for choice in release.answers() {
+        if go_in && choice == Choice::Go {
+            continue;
+        }
         let (key, label) = choice_label(choice);
         // Armed: reversed, and a mark that reads without colour or attributes too.
         let (mark, style) = if a.armed == Some(choice) {
@@ -449,6 +490,9 @@ fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'stati
     }
     controls.push(Line::from(options));
     let hint = match a.armed {
+        _ if go_in && a.armed.is_none_or(|c| c == Choice::Go) => {
+            "Waiting for the other approvals; a letter arms another answer.".to_string()
+        }
         None => "Press a letter to arm an answer, then Enter to confirm.".to_string(),
         Some(Choice::Go) if production => format!(
             "Type go and press Enter to confirm GO in production: > {}_",

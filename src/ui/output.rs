@@ -67,6 +67,8 @@ impl PaneLine for OutputLine {
             Mark::Attempt => format!("↻ {}", self.line).into(),
             Mark::Link => format!("◌ {}", self.line).into(),
             Mark::Shell => format!("$ {}", self.line).into(),
+            Mark::Vote { counted: true } => format!("✓ {}", self.line).into(),
+            Mark::Vote { counted: false } => format!("✗ {}", self.line).into(),
             Mark::Ended(status) => {
                 let symbol = match status {
                     RunStatus::Passed => "✓",
@@ -87,6 +89,8 @@ impl PaneLine for OutputLine {
             Mark::Command => theme.dim(),
             Mark::Attempt | Mark::Link => theme.fg(Color::Yellow),
             Mark::Shell => theme.fg(Color::Cyan),
+            Mark::Vote { counted: true } => theme.fg(Color::Green),
+            Mark::Vote { counted: false } => theme.fg(Color::Red),
             Mark::Ended(status) => theme.run(status).1,
         }
     }

@@ -150,7 +150,12 @@ fn watchers_span(release: &Release, theme: &Theme) -> Option<Span<'static>> {
         .watchers
         .iter()
         .map(|w| {
-            let approves = if w.approver { " (may approve)" } else { "" };
+            // On the operator's machine a GO is the operator's own: it cannot approve.
+            let approves = match (w.approver, &w.via) {
+                (true, crate::engine::Via::Local) => " (same machine: cannot approve)",
+                (true, _) => " (may approve)",
+                (false, _) => "",
+            };
             format!("{}{approves}", w.name)
         })
         .collect();

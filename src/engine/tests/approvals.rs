@@ -65,3 +65,40 @@ fn the_operators_go_then_an_approvers_passes_a_two_approval_gate() {
     let fx = vote(&mut run, "dana");
     assert_eq!(started(&fx), vec![main_run(1, "a", 1)]);
 }
+
+#[test]
+fn every_vote_is_a_line_in_the_output_counted_or_refused_with_why() {
+    use crate::engine::release::Mark;
+    let mut run = Run::going(&gate(2));
+    run.decide("ana", Decision::Go);
+    // From the operator's machine: the operator's own, refused.
+    run.send(
+        Vote {
+            name: "bob".into(),
+            via: Via::Local,
+            approver: true,
+            step: 0,
+            digest: Some(run.release.screen_digest(0)),
+            note: None,
+        }
+        .into_event(),
+    );
+    vote(&mut run, "dana");
+    let votes: Vec<(String, Mark)> = run
+        .release
+        .output
+        .iter()
+        .filter(|o| matches!(o.mark, Mark::Vote { .. }))
+        .map(|o| (o.line.to_string(), o.mark))
+        .collect();
+    assert_eq!(votes.len(), 2, "{votes:?}");
+    assert!(
+        votes[0]
+            .0
+            .starts_with("GO from bob (this machine) refused: "),
+        "{votes:?}"
+    );
+    assert_eq!(votes[0].1, Mark::Vote { counted: false });
+    assert_eq!(votes[1].0, "GO from dana (ssh from 10.0.0.7) counted");
+    assert_eq!(votes[1].1, Mark::Vote { counted: true });
+}
