@@ -64,7 +64,7 @@ pub struct Release {
     pub votes: Vec<super::vote::VoteRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
-    /// The hosts' logs: lines, error counts, followers (see `engine::logs`).
+    /// The hosts' logs: lines, error counts, tails (see `engine::logs`).
     pub logs: super::logs::Logs,
     /// Error signatures from the logs' error lines, new or known before the deploy.
     pub signatures: super::signature::ErrorSignatures,
