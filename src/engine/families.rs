@@ -148,7 +148,7 @@ impl Release {
                 name,
                 via,
                 approver,
-            } => self.watchers.push(super::release::Watcher {
+            } => self.followers.push(super::release::Follower {
                 name: name.clone(),
                 via: via.clone(),
                 approver: *approver,
@@ -174,8 +174,8 @@ impl Release {
                 self.voted(vote, *counted, fx)
             }
             EventKind::Left { name, .. } => {
-                if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
-                    self.watchers.remove(i);
+                if let Some(i) = self.followers.iter().position(|f| f.name == *name) {
+                    self.followers.remove(i);
                 }
             }
             _ => {}
