@@ -399,7 +399,7 @@ fn more_log_tails_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
     assert_eq!(
         warnings,
         vec![
-            "p.toml:46:6: warning: target `web-1` runs 9 log followers: with a step's 2 channels that is 11 sessions on one SSH connection, more than sshd allows by default (MaxSessions 10)"
+            "p.toml:46:6: warning: target `web-1` runs 9 log tails: with a step's 2 channels that is 11 sessions on one SSH connection, more than sshd allows by default (MaxSessions 10)"
         ],
         "the local target has no SSH sessions to count: {}",
         out.stderr

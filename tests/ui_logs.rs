@@ -231,5 +231,5 @@ fn l_switches_to_the_logs_and_back() {
 fn a_profile_without_log_tails_says_so() {
     let release = Release::default();
     let shown = text(&draw(&release, &logs_ui()));
-    assert!(shown.contains("No [logs.*] followers"), "{shown}");
+    assert!(shown.contains("No log tails ([logs.*])"), "{shown}");
 }

@@ -141,7 +141,7 @@ impl Release {
                     matches!(f.status, super::logs::TailStatus::Down { .. })
                 };
                 if !tails.is_empty() && tails.iter().all(|f| down(&f)) {
-                    let why = "no log follower is reading".to_string();
+                    let why = "no log tail is reading".to_string();
                     return Judged::Cannot(CannotJudge::SourceFailing(why), None);
                 }
                 self.signal_now(rule.signal)

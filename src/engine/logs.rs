@@ -432,7 +432,7 @@ impl Release {
             since: now,
             error: error.to_string(),
         };
-        let text = format!("follower down: {error}");
+        let text = format!("log tail down: {error}");
         self.log_mark(target, tail, LogMark::Down, text);
     }
 

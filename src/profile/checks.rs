@@ -185,7 +185,7 @@ impl Loader<'_> {
                 Diagnostic::warning(
                     span,
                     format!(
-                        "target `{}` runs {} log followers: with a step's {STEP_SESSIONS} channels that is {needed} sessions on one SSH connection, more than sshd allows by default (MaxSessions {MAX_SESSIONS})",
+                        "target `{}` runs {} log tails: with a step's {STEP_SESSIONS} channels that is {needed} sessions on one SSH connection, more than sshd allows by default (MaxSessions {MAX_SESSIONS})",
                         target.name,
                         on_it.len()
                     ),

@@ -63,7 +63,7 @@ impl PaneLine for LogLine {
 fn empty(release: &Release, ui: &UiState) -> String {
     let tails = &release.logs.tails;
     if tails.is_empty() {
-        return "No [logs.*] followers in this profile: add one to see its lines here.".into();
+        return "No log tails ([logs.*]) in this profile: add one to see its lines here.".into();
     }
     if let Some(f) = &ui.filter {
         return format!("No log line matches /{f}/ yet (Esc in / clears the filter).");
@@ -79,7 +79,7 @@ fn empty(release: &Release, ui: &UiState) -> String {
         " (they start once the deploy locks are taken)"
     };
     format!(
-        "No log line yet from {} followers on {} targets{when}.",
+        "No log line yet from {} log tails on {} targets{when}.",
         tails.len(),
         targets.len()
     )

@@ -275,7 +275,7 @@ fn a_tail_going_down_and_up_is_told_with_its_gap_and_strangers_are_ignored() {
         said,
         vec![
             (LogMark::Up, "following"),
-            (LogMark::Down, "follower down: connection lost"),
+            (LogMark::Down, "log tail down: connection lost"),
             (LogMark::Up, "following again after a gap of 5s"),
         ]
     );
