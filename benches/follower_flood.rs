@@ -1,7 +1,7 @@
-//! Ten log followers flooding the cockpit over SSH: 10 targets (one real OpenSSH server on
+//! Ten log tails flooding the cockpit over SSH: 10 targets (one real OpenSSH server on
 //! 127.0.0.1, ten connections) each follow a generator writing 10,000 numbered lines a second
 //! for 60 s, 100,000 lines a second together. Targets: no line lost (the generators' own count
-//! against the counts gonogo's end-of-run summary gives per follower: lines read, lines
+//! against the counts gonogo's end-of-run summary gives per log tail: lines read, lines
 //! dropped), gonogo's peak RSS under 100 MB, key-to-screen p99 under 16 ms while the flood runs.
 //! The real binary runs in a pseudo-terminal, with its logs pane on screen, read through vt100.
 
@@ -21,7 +21,7 @@ const LINES_PER_SECOND: usize = 10_000;
 const SECONDS: usize = 60;
 
 /// Writes `rate` numbered lines a second for `secs` seconds in 10 ms ticks, then its count and
-/// how long it took to `out.PID`, then idles: a follower whose command ends is restarted.
+/// how long it took to `out.PID`, then idles: a log tail whose command ends is restarted.
 const GENERATOR: &str = r#"import os, sys, time
 rate, secs, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 tick = rate // 100
@@ -109,18 +109,18 @@ fn cpu_seconds(pid: &str) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Per follower, from the summary: `logs tN:gunicorn: R lines read, D dropped`.
+/// Per log tail, from the summary: `logs tN:gunicorn: R lines read, D dropped`.
 fn summary_counts(text: &str) -> Vec<(String, u64, u64)> {
     text.lines()
         .filter_map(|l| {
             let rest = &l[l.find("logs t")? + 5..];
-            let (follower, rest) = rest.split_once(": ")?;
+            let (tail, rest) = rest.split_once(": ")?;
             let (read, rest) = rest.split_once(" lines read, ")?;
             let dropped = match rest.split_whitespace().next()? {
                 "none" => 0,
                 n => n.parse().ok()?,
             };
-            Some((follower.to_string(), read.parse().ok()?, dropped))
+            Some((tail.to_string(), read.parse().ok()?, dropped))
         })
         .collect()
 }
@@ -180,7 +180,7 @@ fn main() {
     pty.press("l");
     pty.until(Duration::from_secs(30), |s| s.contains("GET /api/orders"));
     let flood = Instant::now();
-    // Let every follower get going, then sample keys through the rest of the minute.
+    // Let every log tail get going, then sample keys through the rest of the minute.
     pty.read_for(Duration::from_secs(3));
     let mut samples = Vec::new();
     let mut rss = Vec::new();
@@ -229,12 +229,12 @@ fn main() {
     let at = |q: usize| samples[(samples.len() * q / 100).min(samples.len() - 1)];
     rss.sort_by(f64::total_cmp);
     println!(
-        "{TARGETS} followers over SSH, {} lines/s together for {SECONDS} s (the slowest generator took {slowest:.1} s; release ended {:.1} s after the flood began)",
+        "{TARGETS} log tails over SSH, {} lines/s together for {SECONDS} s (the slowest generator took {slowest:.1} s; release ended {:.1} s after the flood began)",
         TARGETS * LINES_PER_SECOND,
         took.as_secs_f64()
     );
     println!(
-        "lines: {written} written, {read} read by gonogo, {dropped} said dropped, {} unaccounted for ({} followers in the summary)",
+        "lines: {written} written, {read} read by gonogo, {dropped} said dropped, {} unaccounted for ({} log tails in the summary)",
         written as i64 - read as i64 - dropped as i64,
         counts.len()
     );

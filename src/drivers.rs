@@ -1,6 +1,6 @@
 //! The drivers: they turn the engine's effects into work on hosts and timers, and report what
 //! happened as events on the channel the run loop reads. They hold no release state. A new
-//! driver (log followers, probes, the follow socket) joins `LiveDrivers` and its
+//! driver (log tails, probes, the follow socket) joins `LiveDrivers` and its
 //! task registry; with `DriversOff` the same loop replays a list of events and touches nothing.
 
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::{Effect, EventKind, KeptLock, Origin, ReleasePlan, RunId, StepList, Timer};
 use crate::probe::check::{self, Work};
-use crate::probe::logs::{self, FollowerSpec};
+use crate::probe::logs::{self, TailSpec};
 use crate::transport::lines::Redactor;
 use crate::transport::lock::{self, Holder, LockOutcome};
 use crate::transport::{Link, remote};
@@ -66,8 +66,8 @@ pub struct Session {
     pub redactor: Arc<Redactor>,
     /// The health checks and metrics scrapes, started before the first change.
     pub probes: crate::probe::drive::Probes,
-    /// Each log follower's real command (secrets included), by follower name.
-    pub followers: HashMap<String, String>,
+    /// Each log tail's real command (secrets included), by tail name.
+    pub tails: HashMap<String, String>,
 }
 
 impl Session {
@@ -91,8 +91,8 @@ pub struct LiveDrivers {
     chores: u64,
     /// The probes running: stopped with the release.
     probes: Vec<JoinHandle<()>>,
-    /// Turns true to stop every log follower.
-    stop_followers: watch::Sender<bool>,
+    /// Turns true to stop every log tail.
+    stop_tails: watch::Sender<bool>,
 }
 
 /// What a task in the registry is for.
@@ -103,8 +103,8 @@ enum Task {
     Timer(Timer),
     /// A lock take or release, or a stop: given a moment to finish at the end.
     Chore(u64),
-    /// A log follower on a target: stopped at the end, and given a moment to confirm it.
-    Follower {
+    /// A log tail on a target: stopped at the end, and given a moment to confirm it.
+    Tail {
         target: String,
         name: String,
     },
@@ -118,7 +118,7 @@ impl LiveDrivers {
             tasks: HashMap::new(),
             chores: 0,
             probes: Vec::new(),
-            stop_followers: watch::channel(false).0,
+            stop_tails: watch::channel(false).0,
         }
     }
 
@@ -340,8 +340,8 @@ impl Drivers for LiveDrivers {
                 }
             }
             Effect::FollowLogs => self.follow_logs(),
-            Effect::StopFollowers => {
-                self.stop_followers.send_replace(true);
+            Effect::StopTails => {
+                self.stop_tails.send_replace(true);
             }
             // Questions are the loop's business; the end needs no driver.
             Effect::Ask | Effect::Finish { .. } => {}
@@ -354,12 +354,12 @@ impl Drivers for LiveDrivers {
         for probe in self.probes.drain(..) {
             probe.abort();
         }
-        // Followers end with their commands killed on the hosts; the links stay up meanwhile.
-        self.stop_followers.send_replace(true);
+        // Log tails end with their commands killed on the hosts; the links stay up meanwhile.
+        self.stop_tails.send_replace(true);
         let mut chores = Vec::new();
         for (key, task) in self.tasks.drain() {
             match key {
-                Task::Chore(_) | Task::Follower { .. } => chores.push(task),
+                Task::Chore(_) | Task::Tail { .. } => chores.push(task),
                 Task::Run(_) | Task::Timer(_) => task.abort(),
             }
         }
@@ -373,16 +373,16 @@ impl Drivers for LiveDrivers {
 }
 
 impl LiveDrivers {
-    /// Every follower of the plan on each of its targets, until `StopFollowers`.
+    /// Every tail of the plan on each of its targets, until `StopTails`.
     fn follow_logs(&mut self) {
         let planned = self.session.plan.logs.clone();
-        for follower in planned {
-            let Some(command) = self.session.followers.get(&follower.name).cloned() else {
+        for tail in planned {
+            let Some(command) = self.session.tails.get(&tail.name).cloned() else {
                 continue;
             };
-            for target in &follower.targets {
-                let spec = FollowerSpec {
-                    name: follower.name.clone(),
+            for target in &tail.targets {
+                let spec = TailSpec {
+                    name: tail.name.clone(),
                     target: target.clone(),
                     command: command.clone(),
                 };
@@ -391,11 +391,11 @@ impl LiveDrivers {
                     spec,
                     self.session.redactor.clone(),
                     self.events.clone(),
-                    self.stop_followers.subscribe(),
+                    self.stop_tails.subscribe(),
                 );
-                let key = Task::Follower {
+                let key = Task::Tail {
                     target: target.clone(),
-                    name: follower.name.clone(),
+                    name: tail.name.clone(),
                 };
                 self.spawn(key, task);
             }

@@ -498,10 +498,10 @@ impl<D: Drivers> Loop<'_, D> {
             }
             EventKind::LogLines {
                 target,
-                follower,
+                tail,
                 lines,
             } => {
-                tracing::trace!(%target, %follower, lines = lines.len(), "log lines");
+                tracing::trace!(%target, %tail, lines = lines.len(), "log lines");
             }
             kind => tracing::info!(event = ?kind),
         }

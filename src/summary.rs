@@ -18,7 +18,7 @@ pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     out.extend(decision_lines(release));
     out.extend(step_lines(release));
     out.extend(host_lines(release));
-    out.extend(follower_lines(release));
+    out.extend(tail_lines(release));
     out.extend(release.kept_locks.iter().map(|kept| {
         format!(
             "   lock kept on {}: {}",
@@ -137,11 +137,11 @@ fn host_lines(release: &Release) -> Vec<String> {
     out
 }
 
-/// What each follower read and dropped: a flood that outran gonogo is said at the end too.
-fn follower_lines(release: &Release) -> Vec<String> {
+/// What each tail read and dropped: a flood that outran gonogo is said at the end too.
+fn tail_lines(release: &Release) -> Vec<String> {
     release
         .logs
-        .followers
+        .tails
         .iter()
         .map(|f| {
             let dropped = match f.lost {
@@ -321,7 +321,7 @@ pub fn proposal_lines(release: &Release, rule: usize) -> Vec<String> {
             new.len() - NEW_ERRORS_LISTED
         ));
     }
-    // The last error each target's followers wrote (a stack trace's exception line).
+    // The last error each target's tails wrote (a stack trace's exception line).
     for (target, _, text) in release.logs.last_errors() {
         out.push(format!(
             "   last error on {}: {}",

@@ -379,7 +379,7 @@ fn a_relative_lock_dir_is_refused_with_an_example() {
 }
 
 #[test]
-fn more_followers_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
+fn more_log_tails_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
     let mut profile = String::from(
         "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n\n[targets.web-1]\nhost = \"web-1\"\nroles = [\"web\"]\n[targets.here]\ntransport = \"local\"\nroles = [\"web\"]\n",
     );
@@ -399,7 +399,7 @@ fn more_followers_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
     assert_eq!(
         warnings,
         vec![
-            "p.toml:46:6: warning: target `web-1` runs 9 log followers: with a step's 2 channels that is 11 sessions on one SSH connection, more than sshd allows by default (MaxSessions 10)"
+            "p.toml:46:6: warning: target `web-1` runs 9 log tails: with a step's 2 channels that is 11 sessions on one SSH connection, more than sshd allows by default (MaxSessions 10)"
         ],
         "the local target has no SSH sessions to count: {}",
         out.stderr
@@ -407,7 +407,7 @@ fn more_followers_on_a_target_than_its_ssh_sessions_allow_are_warned_about() {
     let eight = profile.replace("[logs.app8]\non = \"web\"", "[logs.app8]\non = \"here\"");
     assert!(
         !check(&eight).stderr.contains("warning"),
-        "8 followers and a step fit"
+        "8 log tails and a step fit"
     );
 }
 

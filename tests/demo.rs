@@ -74,7 +74,7 @@ fn files(base: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Processes whose command line mentions `needle` (a follower left behind would).
+/// Processes whose command line mentions `needle` (a log tail left behind would).
 fn processes_mentioning(needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {

@@ -1,4 +1,4 @@
-//! A follower flooding its host's log never slows the release: on the same target and the same
+//! A log tail flooding its host's log never slows the release: on the same target and the same
 //! SSH connection, a step's output all arrives, the step ends when it ends, a cancel stops the
 //! next one, and the flood's dropped lines are reported instead. Against a real OpenSSH server.
 
@@ -36,7 +36,7 @@ impl Flooded {
                 .lines()
                 .map_while(Result::ok)
             {
-                // Every line of the follower, the last one too (cut short when it was stopped).
+                // Every line of the log tail, the last one too (cut short when it was stopped).
                 if line.contains("[web-1:flood] ") {
                     counted.fetch_add(1, Ordering::Relaxed);
                 } else if tx.send((Instant::now(), line)).is_err() {
@@ -74,7 +74,7 @@ impl Flooded {
 }
 
 #[test]
-fn a_flooding_follower_neither_delays_a_step_on_its_host_nor_its_cancel_and_says_what_it_dropped() {
+fn a_flooding_log_tail_neither_delays_a_step_on_its_host_nor_its_cancel_and_says_what_it_dropped() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
@@ -139,7 +139,7 @@ fn a_flooding_follower_neither_delays_a_step_on_its_host_nor_its_cancel_and_says
         "{shown} shown, {dropped} said dropped: {t}"
     );
     eprintln!(
-        "flood: {shown} lines shown, {dropped} dropped; the step's 2000 lines were all shown, ok {:?} after the follower started ({:?} after its last line), the cancel confirmed {:?} after the step began",
+        "flood: {shown} lines shown, {dropped} dropped; the step's 2000 lines were all shown, ok {:?} after the log tail started ({:?} after its last line), the cancel confirmed {:?} after the step began",
         ok.duration_since(flooding),
         ok.duration_since(counted),
         stopped.duration_since(begins)

@@ -215,7 +215,7 @@ impl Session {
             after_ms,
             EventKind::LogLines {
                 target: target.into(),
-                follower: "gunicorn".into(),
+                tail: "gunicorn".into(),
                 lines: vec![line.into()],
             },
         );

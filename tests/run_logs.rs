@@ -1,5 +1,5 @@
-//! Log followers against a real OpenSSH server (and the local shell): their lines come back
-//! tagged by target and follower, cleaned of terminal sequences, and nothing they started is
+//! Log tails against a real OpenSSH server (and the local shell): their lines come back
+//! tagged by target and log tail, cleaned of terminal sequences, and nothing they started is
 //! left running on the host after a normal end, after gonogo is killed, or after the
 //! connection is cut (then they come back and say how long the gap was).
 
@@ -52,8 +52,8 @@ fn eventually(check: impl Fn() -> bool) -> bool {
     check()
 }
 
-/// One target, a follower of `log` whose errors are `ERROR`, and a manual item that holds the
-/// release open until the test says `done`. The follower is a pipeline, as `journalctl | grep`
+/// One target, a log tail of `log` whose errors are `ERROR`, and a manual item that holds the
+/// release open until the test says `done`. The log tail is a pipeline, as `journalctl | grep`
 /// would be: GNU `tail -F` alone notices a closed stdout, but an idle pipeline never writes and
 /// would stay on the host for good.
 fn following(name: &str, kh: &Path, target_table: &str, log: &Path) -> Gonogo {
@@ -65,7 +65,7 @@ fn following(name: &str, kh: &Path, target_table: &str, log: &Path) -> Gonogo {
 }
 
 #[test]
-fn lines_come_back_tagged_and_cleaned_and_the_follower_is_gone_after_the_end() {
+fn lines_come_back_tagged_and_cleaned_and_the_log_tail_is_gone_after_the_end() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
@@ -91,7 +91,7 @@ fn lines_come_back_tagged_and_cleaned_and_the_follower_is_gone_after_the_end() {
     assert!(t.contains("[web-1:app] ERROR red moved"), "{t}");
     assert!(
         t.contains("logs web-1:app: 2 lines read, none dropped"),
-        "the summary counts what the follower read: {t}"
+        "the summary counts what the log tail read: {t}"
     );
     assert!(!t.contains('\x1b') && !t.contains('\x07'), "{t:?}");
     assert!(
@@ -102,7 +102,7 @@ fn lines_come_back_tagged_and_cleaned_and_the_follower_is_gone_after_the_end() {
 }
 
 #[test]
-fn a_follower_is_gone_from_the_host_when_gonogo_is_killed() {
+fn a_log_tail_is_gone_from_the_host_when_gonogo_is_killed() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
@@ -128,7 +128,7 @@ fn a_follower_is_gone_from_the_host_when_gonogo_is_killed() {
 }
 
 #[test]
-fn a_cut_connection_kills_the_follower_on_the_host_and_it_comes_back_with_its_gap() {
+fn a_cut_connection_kills_the_log_tail_on_the_host_and_it_comes_back_with_its_gap() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
@@ -148,7 +148,7 @@ fn a_cut_connection_kills_the_follower_on_the_host_and_it_comes_back_with_its_ga
     live.wait_for("logs web-1:app: following again after a gap of");
     std::fs::write(&log, "after the gap\n").expect("append");
     live.wait_for("[web-1:app] after the gap");
-    assert_eq!(tails(&log).len(), 1, "exactly one follower again");
+    assert_eq!(tails(&log).len(), 1, "exactly one log tail again");
     live.say("done");
     let (code, t) = live.finish();
     assert_eq!(code, Some(0), "{t}");
@@ -156,7 +156,7 @@ fn a_cut_connection_kills_the_follower_on_the_host_and_it_comes_back_with_its_ga
 }
 
 #[test]
-fn a_local_follower_runs_in_its_own_group_and_dies_with_gonogo() {
+fn a_local_log_tail_runs_in_its_own_group_and_dies_with_gonogo() {
     let work = tempfile::tempdir().expect("work dir");
     let kh = work.path().join("known_hosts");
     let local = "[targets.web-1]\ntransport = \"local\"\n";
@@ -201,7 +201,7 @@ fn a_local_follower_runs_in_its_own_group_and_dies_with_gonogo() {
 }
 
 #[test]
-fn a_follower_whose_command_ends_is_down_then_restarted() {
+fn a_log_tail_whose_command_ends_is_down_then_restarted() {
     let work = tempfile::tempdir().expect("work dir");
     let kh = work.path().join("known_hosts");
     let body = "[targets.web-1]\ntransport = \"local\"\n\n[logs.once]\non = \"web-1\"\ncommand = \"echo hello; exit 3\"\n\n[[step]]\nmanual = \"Watch\"\n";
@@ -216,7 +216,7 @@ fn a_follower_whose_command_ends_is_down_then_restarted() {
 }
 
 #[test]
-fn a_secret_in_a_follower_command_is_in_no_process_list_and_masked_in_its_lines() {
+fn a_secret_in_a_log_tail_command_is_in_no_process_list_and_masked_in_its_lines() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
@@ -232,7 +232,7 @@ fn a_secret_in_a_follower_command_is_in_no_process_list_and_masked_in_its_lines(
     live.wait_for("[web-1:app] token=••••");
     assert!(
         eventually(|| !processes_with(&["sleep 1"]).is_empty()),
-        "the follower runs"
+        "the log tail runs"
     );
     assert_eq!(
         processes_with(&[&secret]),

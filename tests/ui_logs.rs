@@ -1,4 +1,4 @@
-//! The cockpit's logs pane (`l`): the followers' lines with `[target:follower]` in the target's
+//! The cockpit's logs pane (`l`): the log tails' lines with `[target:tail]` in the target's
 //! colour, error lines highlighted, drops and gaps shown, and follow, pause and the filters
 //! working as in the output pane. TestBackend screens, insta snapshots and cell colours.
 
@@ -38,7 +38,7 @@ on = "web"
 serial = 1
 "#;
 
-/// Started, connected, locked (the followers start), both followers up.
+/// Started, connected, locked (the tails start), both tails up.
 fn following() -> Release {
     let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
     let p = p.unwrap_or_else(|| panic!("{diags:?}"));
@@ -61,15 +61,15 @@ fn following() -> Release {
         send(EventKind::LockTaken { target: t.into() });
     }
     for t in ["web-1", "web-2"] {
-        send(EventKind::FollowerUp {
+        send(EventKind::TailUp {
             target: t.into(),
-            follower: "app".into(),
+            tail: "app".into(),
             gap_ms: None,
         });
     }
     let lines = |target: &str, lines: &[&str]| EventKind::LogLines {
         target: target.into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: lines.iter().map(|l| l.to_string()).collect(),
     };
     send(lines(
@@ -86,17 +86,17 @@ fn following() -> Release {
     ));
     send(EventKind::LogsDropped {
         target: "web-2".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         count: 1240,
     });
-    send(EventKind::FollowerDown {
+    send(EventKind::TailDown {
         target: "web-2".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         error: "the connection dropped".into(),
     });
-    send(EventKind::FollowerUp {
+    send(EventKind::TailUp {
         target: "web-2".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         gap_ms: Some(3_400),
     });
     send(lines("web-2", &["GET /health 200 5ms"]));
@@ -228,8 +228,8 @@ fn l_switches_to_the_logs_and_back() {
 }
 
 #[test]
-fn a_profile_without_followers_says_so() {
+fn a_profile_without_log_tails_says_so() {
     let release = Release::default();
     let shown = text(&draw(&release, &logs_ui()));
-    assert!(shown.contains("No [logs.*] followers"), "{shown}");
+    assert!(shown.contains("No log tails ([logs.*])"), "{shown}");
 }

@@ -38,7 +38,7 @@ impl Release {
                 stopped_t,
             } => {
                 self.interrupted(by, (*stopped_at, *stopped_t), before, event.at);
-                // The followers start again: what they held ended with the old session.
+                // The log tails start again: what they held ended with the old session.
                 self.settle_logs(None);
                 if let Some(policy) = unattended
                     && self.started_at.is_some()
@@ -76,8 +76,8 @@ impl Release {
             | EventKind::MetricsSampled { .. }
             | EventKind::LogLines { .. }
             | EventKind::LogsDropped { .. }
-            | EventKind::FollowerDown { .. }
-            | EventKind::FollowerUp { .. }) => self.watch_event(kind, &mut fx),
+            | EventKind::TailDown { .. }
+            | EventKind::TailUp { .. }) => self.watch_event(kind, &mut fx),
             EventKind::NotifyFailed { .. } | EventKind::JournalFailed { .. } => {}
         }
         // A question opened (or asked again after a resume): the stray-key guard starts now.

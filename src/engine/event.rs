@@ -205,30 +205,38 @@ pub enum EventKind {
         #[serde(default)]
         actor: Actor,
     },
-    /// Lines a log follower read on a target, as they arrived together: split, control
+    /// Lines a log tail read on a target, as they arrived together: split, control
     /// sequences stripped, capped and secrets masked where they were read.
     LogLines {
         target: String,
-        follower: String,
+        #[serde(rename = "follower")]
+        tail: String,
         lines: Vec<String>,
     },
-    /// A follower's lines came faster than gonogo could take them: the oldest waiting ones
+    /// A log tail's lines came faster than gonogo could take them: the oldest waiting ones
     /// were dropped, so the release itself was never slowed.
     LogsDropped {
         target: String,
-        follower: String,
+        #[serde(rename = "follower")]
+        tail: String,
         count: u64,
     },
-    /// A follower stopped reading: its link dropped, or its command ended or never started.
-    FollowerDown {
+    /// A log tail stopped reading: its link dropped, or its command ended or never started.
+    /// Journaled as `follower_down`, as before the rename.
+    #[serde(rename = "follower_down")]
+    TailDown {
         target: String,
-        follower: String,
+        #[serde(rename = "follower")]
+        tail: String,
         error: String,
     },
-    /// A follower is reading; `gap_ms` is how long it was down (`None` the first time).
-    FollowerUp {
+    /// A log tail is reading; `gap_ms` is how long it was down (`None` the first time).
+    /// Journaled as `follower_up`, as before the rename.
+    #[serde(rename = "follower_up")]
+    TailUp {
         target: String,
-        follower: String,
+        #[serde(rename = "follower")]
+        tail: String,
         gap_ms: Option<u64>,
     },
     /// A `[notify]` message the webhook did not take after its attempts (or that was dropped
@@ -441,10 +449,11 @@ pub enum Effect {
     Finish {
         outcome: Outcome,
     },
-    /// Start every log follower of the plan on its targets (the drivers hold the commands).
+    /// Start every log tail of the plan on its targets (the drivers hold the commands).
     FollowLogs,
-    /// Stop every log follower, leaving nothing running on the hosts.
-    StopFollowers,
+    /// Stop every log tail, leaving nothing running on the hosts.
+    #[serde(rename = "stop_followers")]
+    StopTails,
 }
 
 /// A follower leaving, in words: the one sentence the headless output, the cockpit's notice and

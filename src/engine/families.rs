@@ -148,7 +148,7 @@ impl Release {
                 name,
                 via,
                 approver,
-            } => self.watchers.push(super::release::Watcher {
+            } => self.followers.push(super::release::Follower {
                 name: name.clone(),
                 via: via.clone(),
                 approver: *approver,
@@ -174,8 +174,8 @@ impl Release {
                 self.voted(vote, *counted, fx)
             }
             EventKind::Left { name, .. } => {
-                if let Some(i) = self.watchers.iter().position(|w| w.name == *name) {
-                    self.watchers.remove(i);
+                if let Some(i) = self.followers.iter().position(|f| f.name == *name) {
+                    self.followers.remove(i);
                 }
             }
             _ => {}
@@ -197,27 +197,27 @@ impl Release {
             } => self.metrics_sampled(source, via.as_deref(), reading, fx),
             EventKind::LogLines {
                 target,
-                follower,
+                tail,
                 lines,
             } => {
-                self.log_lines(target, follower, lines, fx);
+                self.log_lines(target, tail, lines, fx);
                 self.log_rules_move(fx);
             }
             EventKind::LogsDropped {
                 target,
-                follower,
+                tail,
                 count,
-            } => self.logs_dropped(target, follower, *count),
-            EventKind::FollowerDown {
+            } => self.logs_dropped(target, tail, *count),
+            EventKind::TailDown {
                 target,
-                follower,
+                tail,
                 error,
-            } => self.follower_down(target, follower, error),
-            EventKind::FollowerUp {
+            } => self.tail_down(target, tail, error),
+            EventKind::TailUp {
                 target,
-                follower,
+                tail,
                 gap_ms,
-            } => self.follower_up(target, follower, *gap_ms),
+            } => self.tail_up(target, tail, *gap_ms),
             _ => {}
         }
     }

@@ -17,7 +17,7 @@ pub enum CannotJudge {
     NoBaseline,
     /// Nothing measured the signal (no series yet, or its last sample is old).
     NoData,
-    /// Its source answers with errors: the scrape failed, the followers are down.
+    /// Its source answers with errors: the scrape failed, the log tails are down.
     SourceFailing(String),
 }
 
@@ -136,12 +136,12 @@ impl Release {
                 if self.plan.logs.is_empty() {
                     return Judged::Cannot(CannotJudge::NoData, None);
                 }
-                let followers = &self.logs.followers;
-                let down = |f: &&super::logs::FollowerState| {
-                    matches!(f.status, super::logs::FollowerStatus::Down { .. })
+                let tails = &self.logs.tails;
+                let down = |f: &&super::logs::TailState| {
+                    matches!(f.status, super::logs::TailStatus::Down { .. })
                 };
-                if !followers.is_empty() && followers.iter().all(|f| down(&f)) {
-                    let why = "no log follower is reading".to_string();
+                if !tails.is_empty() && tails.iter().all(|f| down(&f)) {
+                    let why = "no log tail is reading".to_string();
                     return Judged::Cannot(CannotJudge::SourceFailing(why), None);
                 }
                 self.signal_now(rule.signal)

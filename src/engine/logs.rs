@@ -1,10 +1,10 @@
-//! The hosts' logs as the release sees them: the lines its followers read, which of them are
-//! errors (each follower's `errors` pattern), errors per target per minute (the `log_errors`
-//! signal), error signatures new since the deploy, and how each follower stands (up, down,
-//! how many lines it had to drop). Followers start once the locks are taken and stop when the
+//! The hosts' logs as the release sees them: the lines its log tails read, which of them are
+//! errors (each tail's `errors` pattern), errors per target per minute (the `log_errors`
+//! signal), error signatures new since the deploy, and how each tail stands (up, down,
+//! how many lines it had to drop). Tails start once the locks are taken and stop when the
 //! outcome is known, so the watch window has its logs.
 //!
-//! A stack trace is one error, not one per line: each follower's lines on each target go
+//! A stack trace is one error, not one per line: each tail's lines on each target go
 //! through a [`Grouper`] (see `engine::trace`), and an error is counted and signed once the
 //! grouper has judged it: at once inside a chunk of lines, else when the next line comes or
 //! [`SETTLE_MS`](super::trace::SETTLE_MS) later (a `logs_settle` timer makes sure an event
@@ -27,24 +27,24 @@ const SECOND_MS: Millis = 1_000;
 /// `log_errors` counts the lines of this many seconds, sliding.
 const WINDOW_S: u64 = 60;
 
-/// Everything the release knows about its log followers.
+/// Everything the release knows about its log tails.
 #[derive(Debug, Clone, Default)]
 pub struct Logs {
-    /// The last [`LOG_LINES_KEPT`] lines of every follower, with the followers' own marks
+    /// The last [`LOG_LINES_KEPT`] lines of every tail, with the tails' own marks
     /// (drops, gaps) between them, oldest first.
     pub lines: VecDeque<LogLine>,
     /// Lines dropped from `lines` so far, so views can number lines stably.
     pub dropped: u64,
-    /// One per follower per target, in plan order.
-    pub followers: Vec<FollowerState>,
-    /// Whether the drivers were asked to start the followers (and not yet to stop them).
+    /// One per tail per target, in plan order.
+    pub tails: Vec<TailState>,
+    /// Whether the drivers were asked to start the tails (and not yet to stop them).
     pub following: bool,
     /// Error lines per target, per second since the epoch: `(second, count)`, oldest first,
     /// for the last two minutes.
     errors: BTreeMap<String, VecDeque<(u64, u64)>>,
-    /// Each follower's `errors` pattern, compiled once, in plan order.
+    /// Each tail's `errors` pattern, compiled once, in plan order.
     patterns: Vec<Option<Regex>>,
-    /// One per entry of `followers`: the lines it holds until it knows whether they are a
+    /// One per entry of `tails`: the lines it holds until it knows whether they are a
     /// stack trace.
     groupers: Vec<Grouper>,
     /// A `logs_settle` timer was asked for and has not fired yet.
@@ -59,40 +59,40 @@ pub struct LogLine {
     pub at: Millis,
     /// Shared by the lines of one event.
     pub target: Arc<str>,
-    pub follower: Arc<str>,
+    pub tail: Arc<str>,
     pub line: String,
-    /// Matched the follower's `errors` pattern.
+    /// Matched the tail's `errors` pattern.
     pub error: bool,
     pub mark: LogMark,
 }
 
-/// What a line of the logs pane is: read from a host, or the release's word about a follower.
+/// What a line of the logs pane is: read from a host, or the release's word about a tail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogMark {
     Read,
-    /// Lines were dropped here because the follower outran gonogo.
+    /// Lines were dropped here because the tail outran gonogo.
     Dropped,
-    /// The follower stopped reading (link lost, command ended).
+    /// The tail stopped reading (link lost, command ended).
     Down,
-    /// The follower reads (again).
+    /// The tail reads (again).
     Up,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FollowerState {
+pub struct TailState {
     pub name: String,
     pub target: String,
-    pub status: FollowerStatus,
+    pub status: TailStatus,
     /// Lines it read and the release got, so far.
     pub read: u64,
-    /// Lines the follower had to drop so far.
+    /// Lines the tail had to drop so far.
     pub lost: u64,
     /// Times it went down.
     pub drops: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum FollowerStatus {
+pub enum TailStatus {
     /// Not started yet (the locks are being taken).
     #[default]
     Waiting,
@@ -110,16 +110,16 @@ pub enum FollowerStatus {
 }
 
 impl Logs {
-    /// The followers of `plan`, none started; their patterns compiled once.
+    /// The tails of `plan`, none started; their patterns compiled once.
     pub(super) fn planned(plan: &ReleasePlan) -> Logs {
-        let followers: Vec<FollowerState> = plan
+        let tails: Vec<TailState> = plan
             .logs
             .iter()
             .flat_map(|f| {
-                f.targets.iter().map(|t| FollowerState {
+                f.targets.iter().map(|t| TailState {
                     name: f.name.clone(),
                     target: t.clone(),
-                    status: FollowerStatus::Waiting,
+                    status: TailStatus::Waiting,
                     read: 0,
                     lost: 0,
                     drops: 0,
@@ -127,8 +127,8 @@ impl Logs {
             })
             .collect();
         Logs {
-            groupers: vec![Grouper::default(); followers.len()],
-            followers,
+            groupers: vec![Grouper::default(); tails.len()],
+            tails,
             // The loader validated every pattern; one that fails here marks nothing.
             patterns: plan
                 .logs
@@ -150,21 +150,21 @@ impl Logs {
         spare
     }
 
-    fn follower_mut(&mut self, target: &str, follower: &str) -> Option<&mut FollowerState> {
-        self.followers
+    fn tail_mut(&mut self, target: &str, tail: &str) -> Option<&mut TailState> {
+        self.tails
             .iter_mut()
-            .find(|f| f.target == target && f.name == follower)
+            .find(|f| f.target == target && f.name == tail)
     }
 
-    fn follower_index(&self, target: &str, follower: &str) -> Option<usize> {
-        self.followers
+    fn tail_index(&self, target: &str, tail: &str) -> Option<usize> {
+        self.tails
             .iter()
-            .position(|f| f.target == target && f.name == follower)
+            .position(|f| f.target == target && f.name == tail)
     }
 
-    /// The lines `first..=last` of `target`'s `follower` but `asides` are one error (a trace):
+    /// The lines `first..=last` of `target`'s `tail` but `asides` are one error (a trace):
     /// the pane shows them all as error lines.
-    fn mark_errors(&mut self, target: &str, follower: &str, first: u64, last: u64, asides: &[u64]) {
+    fn mark_errors(&mut self, target: &str, tail: &str, first: u64, last: u64, asides: &[u64]) {
         let dropped = self.dropped;
         for seq in first.max(dropped)..=last {
             let Some(line) = usize::try_from(seq - dropped)
@@ -175,7 +175,7 @@ impl Logs {
             };
             if line.mark == LogMark::Read
                 && &*line.target == target
-                && &*line.follower == follower
+                && &*line.tail == tail
                 && !asides.contains(&seq)
             {
                 line.error = true;
@@ -231,51 +231,51 @@ impl Logs {
 }
 
 impl Release {
-    /// The release is under way: the followers start, before the first step.
+    /// The release is under way: the tails start, before the first step.
     pub(super) fn follow_logs(&mut self, fx: &mut Vec<Effect>) {
-        if self.logs.followers.is_empty() || self.logs.following {
+        if self.logs.tails.is_empty() || self.logs.following {
             return;
         }
         self.logs.following = true;
-        for f in &mut self.logs.followers {
-            f.status = FollowerStatus::Starting;
+        for f in &mut self.logs.tails {
+            f.status = TailStatus::Starting;
         }
         fx.push(Effect::FollowLogs);
     }
 
-    /// The outcome is known: the followers stop, leaving nothing on the hosts.
+    /// The outcome is known: the tails stop, leaving nothing on the hosts.
     pub(super) fn stop_following(&mut self, fx: &mut Vec<Effect>) {
         if !self.logs.following {
             return;
         }
         self.logs.following = false;
         self.settle_logs(None);
-        for f in &mut self.logs.followers {
-            f.status = FollowerStatus::Stopped;
+        for f in &mut self.logs.tails {
+            f.status = TailStatus::Stopped;
         }
-        fx.push(Effect::StopFollowers);
+        fx.push(Effect::StopTails);
     }
 
     pub(super) fn log_lines(
         &mut self,
         target: &str,
-        follower: &str,
+        tail: &str,
         lines: &[String],
         fx: &mut Vec<Effect>,
     ) {
-        let Some(index) = self.logs.follower_index(target, follower) else {
-            return; // not a follower of this plan (a journal edited by hand)
+        let Some(index) = self.logs.tail_index(target, tail) else {
+            return; // not a tail of this plan (a journal edited by hand)
         };
-        self.logs.followers[index].read += lines.len() as u64;
+        self.logs.tails[index].read += lines.len() as u64;
         let now = self.now;
         let pattern = self
             .plan
             .logs
             .iter()
-            .position(|f| f.name == follower)
+            .position(|f| f.name == tail)
             .and_then(|i| self.logs.patterns.get(i).cloned().flatten());
         let after_deploy = self.deploy_started();
-        let (target, follower): (Arc<str>, Arc<str>) = (target.into(), follower.into());
+        let (target, tail): (Arc<str>, Arc<str>) = (target.into(), tail.into());
         let mut spare = None;
         let mut judged = Vec::new();
         for line in lines {
@@ -284,12 +284,12 @@ impl Release {
             spare = self.logs.push(LogLine {
                 at: now,
                 target: target.clone(),
-                follower: follower.clone(),
+                tail: tail.clone(),
                 line: super::marks::copy_into(spare.take(), line),
                 error,
                 mark: LogMark::Read,
             });
-            // A follower without `errors` judges nothing: its lines are only shown.
+            // A tail without `errors` judges nothing: its lines are only shown.
             if pattern.is_some() {
                 let Logs {
                     lines: kept,
@@ -324,7 +324,7 @@ impl Release {
         if judged.is_empty() {
             return;
         }
-        let (target, follower) = match self.logs.followers.get(index) {
+        let (target, tail) = match self.logs.tails.get(index) {
             Some(f) => (f.target.clone(), f.name.clone()),
             None => return,
         };
@@ -335,7 +335,7 @@ impl Release {
                 }
                 Judged::Trace(t) if t.error => {
                     self.logs
-                        .mark_errors(&target, &follower, t.first.seq, t.last_seq, &t.asides);
+                        .mark_errors(&target, &tail, t.first.seq, t.last_seq, &t.asides);
                     self.one_error(&target, t.first.at, t.first.after_deploy, t.exception);
                 }
                 Judged::Trace(_) => {}
@@ -350,7 +350,7 @@ impl Release {
     }
 
     /// Judges what the groupers hold that is due by `by`: every held line with `None` (the
-    /// followers stopped, the session resumed).
+    /// tails stopped, the session resumed).
     pub(super) fn settle_logs(&mut self, by: Option<Millis>) {
         for index in 0..self.logs.groupers.len() {
             let due = self.logs.groupers[index].due();
@@ -362,9 +362,9 @@ impl Release {
         }
     }
 
-    /// Judges what one follower's grouper holds: its stream broke (down, lines lost).
-    fn settle_follower(&mut self, target: &str, follower: &str) {
-        if let Some(index) = self.logs.follower_index(target, follower) {
+    /// Judges what one tail's grouper holds: its stream broke (down, lines lost).
+    fn settle_tail(&mut self, target: &str, tail: &str) {
+        if let Some(index) = self.logs.tail_index(target, tail) {
             let mut judged = Vec::new();
             self.logs.groupers[index].flush(&mut judged);
             self.judge(index, judged);
@@ -408,44 +408,44 @@ impl Release {
         }
     }
 
-    pub(super) fn logs_dropped(&mut self, target: &str, follower: &str, count: u64) {
-        self.settle_follower(target, follower);
-        let Some(f) = self.logs.follower_mut(target, follower) else {
+    pub(super) fn logs_dropped(&mut self, target: &str, tail: &str, count: u64) {
+        self.settle_tail(target, tail);
+        let Some(f) = self.logs.tail_mut(target, tail) else {
             return;
         };
         f.lost += count;
         let text = format!("{count} lines dropped: they came faster than gonogo could show them");
-        self.log_mark(target, follower, LogMark::Dropped, text);
+        self.log_mark(target, tail, LogMark::Dropped, text);
     }
 
-    pub(super) fn follower_down(&mut self, target: &str, follower: &str, error: &str) {
-        self.settle_follower(target, follower);
+    pub(super) fn tail_down(&mut self, target: &str, tail: &str, error: &str) {
+        self.settle_tail(target, tail);
         let now = self.now;
-        let Some(f) = self.logs.follower_mut(target, follower) else {
+        let Some(f) = self.logs.tail_mut(target, tail) else {
             return;
         };
-        if f.status == FollowerStatus::Stopped {
+        if f.status == TailStatus::Stopped {
             return;
         }
         f.drops += 1;
-        f.status = FollowerStatus::Down {
+        f.status = TailStatus::Down {
             since: now,
             error: error.to_string(),
         };
-        let text = format!("follower down: {error}");
-        self.log_mark(target, follower, LogMark::Down, text);
+        let text = format!("log tail down: {error}");
+        self.log_mark(target, tail, LogMark::Down, text);
     }
 
-    pub(super) fn follower_up(&mut self, target: &str, follower: &str, gap_ms: Option<u64>) {
-        self.settle_follower(target, follower);
+    pub(super) fn tail_up(&mut self, target: &str, tail: &str, gap_ms: Option<u64>) {
+        self.settle_tail(target, tail);
         let now = self.now;
-        let Some(f) = self.logs.follower_mut(target, follower) else {
+        let Some(f) = self.logs.tail_mut(target, tail) else {
             return;
         };
-        if f.status == FollowerStatus::Stopped {
+        if f.status == TailStatus::Stopped {
             return;
         }
-        f.status = FollowerStatus::Up { since: now };
+        f.status = TailStatus::Up { since: now };
         let text = match gap_ms {
             None => "following".to_string(),
             Some(gap) => format!(
@@ -453,14 +453,14 @@ impl Release {
                 humantime::format_duration(std::time::Duration::from_secs(gap.div_ceil(1000)))
             ),
         };
-        self.log_mark(target, follower, LogMark::Up, text);
+        self.log_mark(target, tail, LogMark::Up, text);
     }
 
-    fn log_mark(&mut self, target: &str, follower: &str, mark: LogMark, text: String) {
+    fn log_mark(&mut self, target: &str, tail: &str, mark: LogMark, text: String) {
         self.logs.push(LogLine {
             at: self.now,
             target: target.into(),
-            follower: follower.into(),
+            tail: tail.into(),
             line: text,
             error: false,
             mark,

@@ -24,9 +24,9 @@ pub struct ReleasePlan {
     /// Started outside every `[policy]` window: the reason the operator gave.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_override: Option<String>,
-    /// The log followers (`[logs.NAME]`), each with the targets it runs on.
+    /// The log tails (`[logs.NAME]`), each with the targets it runs on.
     #[serde(default)]
-    pub logs: Vec<PlannedFollower>,
+    pub logs: Vec<PlannedTail>,
     /// `gonogo demo`: the scenario and what it rehearses, in one line; the targets are
     /// simulated. Shown at the top of the cockpit, in headless, replays and reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,10 +69,10 @@ pub enum Origin {
     Rollback { index: usize },
 }
 
-/// A log follower as the engine knows it: where it runs, its command as shown to people
+/// A log tail as the engine knows it: where it runs, its command as shown to people
 /// (secrets masked; drivers hold the real one), and the pattern that marks error lines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlannedFollower {
+pub struct PlannedTail {
     pub name: String,
     pub targets: Vec<String>,
     pub command: String,

@@ -59,12 +59,12 @@ pub struct Release {
     /// Interactive shells opened on targets: when, by whom, where.
     pub shells: Vec<ShellRecord>,
     /// Who follows the session live now (`gonogo follow`), in the order they joined.
-    pub watchers: Vec<Watcher>,
+    pub followers: Vec<Follower>,
     /// Followers' votes, as the engine judged them, in order.
     pub votes: Vec<super::vote::VoteRecord>,
     /// Why the release stopped on its own (a lock taken over by another session).
     pub halted: Option<String>,
-    /// The hosts' logs: lines, error counts, followers (see `engine::logs`).
+    /// The hosts' logs: lines, error counts, tails (see `engine::logs`).
     pub logs: super::logs::Logs,
     /// Error signatures from the logs' error lines, new or known before the deploy.
     pub signatures: super::signature::ErrorSignatures,
@@ -310,7 +310,7 @@ pub enum Mark {
 
 /// A person following the session live.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Watcher {
+pub struct Follower {
     pub name: String,
     /// How they reached it: this machine, or SSH from an address.
     pub via: super::policy::Via,

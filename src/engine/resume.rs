@@ -3,7 +3,7 @@
 //! (the same session owns them, so the take is a confirmation), then picks up every thread
 //! where it was: runs attached again (a run never starts twice: its directory on the host says
 //! it started), their timeouts with the time they have left, the watch window's end, the open
-//! question, probes and followers. A lock that another session took meanwhile stops it, saying
+//! question, probes and log tails. A lock that another session took meanwhile stops it, saying
 //! who.
 
 use serde::{Deserialize, Serialize};

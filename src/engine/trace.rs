@@ -5,7 +5,7 @@
 //! once and its signature says what broke (`KeyError: 'platinum'`), not `Traceback (most
 //! recent call last):`.
 //!
-//! One [`Grouper`] per follower per target reads that follower's lines in order. Lines come
+//! One [`Grouper`] per tail per target reads that tail's lines in order. Lines come
 //! in chunks, and a chunk may end inside a trace or just before its first frame, so a grouper
 //! holds what it cannot judge yet: the last few lines (one of them may turn out to be an
 //! exception line with frames to come) and a trace still open. What it holds is judged when a
@@ -27,7 +27,7 @@ pub use line::{body, exception};
 /// A trace is judged once it has this many lines; what follows is read afresh.
 pub const TRACE_LINES_MAX: usize = 200;
 
-/// A trace, or a line that may start one, is judged once its follower said nothing more for
+/// A trace, or a line that may start one, is judged once its tail said nothing more for
 /// longer than this: the lines of one trace are written together.
 pub const SETTLE_MS: Millis = 2_000;
 
@@ -45,7 +45,7 @@ pub struct LineRef {
     /// Its number in the logs pane (`Logs::seen` before it was kept).
     pub seq: u64,
     pub at: Millis,
-    /// It matched the follower's `errors` pattern.
+    /// It matched the tail's `errors` pattern.
     pub error: bool,
     /// The deploy had begun when it was read.
     pub after_deploy: bool,
@@ -78,7 +78,7 @@ pub struct Trace {
     pub exception: String,
 }
 
-/// Groups one follower's lines on one target into traces.
+/// Groups one tail's lines on one target into traces.
 #[derive(Debug, Clone, Default)]
 pub struct Grouper {
     /// Lines that may still become the start of a trace (an error line that may head it, an
@@ -240,7 +240,7 @@ impl Grouper {
         self.idle(held, text_of, out);
     }
 
-    /// Judges everything held: the follower stopped, paused or lost lines.
+    /// Judges everything held: the tail stopped, paused or lost lines.
     pub fn flush(&mut self, out: &mut Vec<Judged>) {
         if let Some(mut open) = self.open.take() {
             let blanks = std::mem::take(&mut open.blanks);

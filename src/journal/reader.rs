@@ -277,7 +277,9 @@ struct OutputData {
 #[derive(serde::Deserialize)]
 struct LogData {
     target: String,
-    follower: String,
+    /// The log tail's name, under its journal name.
+    #[serde(rename = "follower")]
+    tail: String,
     lines: Vec<String>,
 }
 
@@ -295,7 +297,7 @@ fn event(kind: &str, ts: &str, data: &str) -> Option<Entry> {
         "log_lines" => Some(serde_json::from_str::<LogData>(data).ok().map(|d| {
             crate::engine::EventKind::LogLines {
                 target: d.target,
-                follower: d.follower,
+                tail: d.tail,
                 lines: d.lines,
             }
         })),

@@ -147,22 +147,22 @@ fn every_kind() -> Vec<EventKind> {
         },
         EventKind::LogLines {
             target: t(),
-            follower: "app".into(),
+            tail: "app".into(),
             lines: vec!["ERROR x".into()],
         },
         EventKind::LogsDropped {
             target: t(),
-            follower: "app".into(),
+            tail: "app".into(),
             count: 7,
         },
-        EventKind::FollowerDown {
+        EventKind::TailDown {
             target: t(),
-            follower: "app".into(),
+            tail: "app".into(),
             error: "eof".into(),
         },
-        EventKind::FollowerUp {
+        EventKind::TailUp {
             target: t(),
-            follower: "app".into(),
+            tail: "app".into(),
             gap_ms: Some(4000),
         },
         EventKind::Joined {
@@ -224,8 +224,8 @@ fn index(kind: &EventKind) -> usize {
         EventKind::Decided { .. } => 22,
         EventKind::LogLines { .. } => 23,
         EventKind::LogsDropped { .. } => 24,
-        EventKind::FollowerDown { .. } => 25,
-        EventKind::FollowerUp { .. } => 26,
+        EventKind::TailDown { .. } => 25,
+        EventKind::TailUp { .. } => 26,
         EventKind::HostKeyTrusted { .. } => 27,
         EventKind::Resumed { .. } => 28,
         EventKind::Joined { .. } => 29,
@@ -411,6 +411,81 @@ fn unknown_types_are_skipped_and_damaged_lines_said() {
             .any(|w| w.contains("1 damaged line(s) skipped (line 5)")),
         "{:?}",
         journal.warnings
+    );
+}
+
+/// Log tails were called followers: their records keep that name, both ways, so older
+/// journals read and newer ones are read by older gonogos.
+#[test]
+fn log_tail_records_keep_their_journal_names() {
+    let (_dir, _path, text) = written(&events(), &[]);
+    let record = |kind: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!(r#""type":"{kind}""#)))
+            .unwrap_or_else(|| panic!("no {kind} record in {text}"))
+            .to_string()
+    };
+    for kind in ["log_lines", "logs_dropped", "follower_down", "follower_up"] {
+        let line = record(kind);
+        assert!(line.contains(r#""follower":"app""#), "{line}");
+        assert!(!line.contains("tail"), "{line}");
+    }
+
+    let mut old = serde_json::to_string(&header()).unwrap();
+    for (seq, (kind, data)) in [
+        (
+            "log_lines",
+            r#"{"target":"web-1","follower":"app","lines":["x"]}"#,
+        ),
+        (
+            "logs_dropped",
+            r#"{"target":"web-1","follower":"app","count":2}"#,
+        ),
+        (
+            "follower_down",
+            r#"{"target":"web-1","follower":"app","error":"eof"}"#,
+        ),
+        (
+            "follower_up",
+            r#"{"target":"web-1","follower":"app","gap_ms":null}"#,
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        old.push_str(&format!(
+            "\n{{\"seq\":{},\"t\":5,\"ts\":\"2027-01-15T08:00:00.000Z\",\"type\":\"{kind}\",\"data\":{data}}}",
+            seq + 1
+        ));
+    }
+    old.push('\n');
+    let journal = read_str(&old).unwrap();
+    assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
+    let kinds: Vec<&EventKind> = journal.events().map(|e| &e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &EventKind::LogLines {
+                target: "web-1".into(),
+                tail: "app".into(),
+                lines: vec!["x".into()],
+            },
+            &EventKind::LogsDropped {
+                target: "web-1".into(),
+                tail: "app".into(),
+                count: 2,
+            },
+            &EventKind::TailDown {
+                target: "web-1".into(),
+                tail: "app".into(),
+                error: "eof".into(),
+            },
+            &EventKind::TailUp {
+                target: "web-1".into(),
+                tail: "app".into(),
+                gap_ms: None,
+            },
+        ]
     );
 }
 

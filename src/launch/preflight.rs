@@ -129,7 +129,7 @@ mod tests {
         let p = profile(
             "version = 1\n[release]\nname = \"shop\"\nenvironment = \"staging\"\n[targets.web]\nhost = \"h\"\n[logs.gunicorn]\non = \"web\"\ncommand = \"journalctl -f\"\n[health.app]\nurl = \"http://127.0.0.1/health\"\n[metrics.app]\nurl = \"http://127.0.0.1/metrics\"\n[watch]\nduration = \"10m\"\nrollback_on = [\"health failing for 30s\", \"log_errors > 20/min\"]\nauto_rollback = true\n[notify]\nwebhook = \"https://hooks.example.com/x\"\nevery = \"15m\"\n",
         );
-        // Followers, health, metrics, every rule, auto_rollback and notify are acted on.
+        // Log tails, health, metrics, every rule, auto_rollback and notify are acted on.
         assert!(not_acted_on(&p).is_empty());
         assert!(not_acted_on(&profile(WINDOWS)).is_empty());
     }

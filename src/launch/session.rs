@@ -197,7 +197,7 @@ pub(super) fn session(
                 .chain(webhook(profile, vars)),
         )),
         probes: probes(profile, vars),
-        followers: profile
+        tails: profile
             .logs
             .iter()
             .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))

@@ -1,5 +1,5 @@
 //! What an event says by itself: the start, links, locks, decisions, people beside the
-//! release, health turning, followers, notifications.
+//! release, health turning, log tails, notifications.
 
 use super::words::{decision_said, interruption_said};
 use super::{Seen, Severity, Subject, Told, Topic};
@@ -44,8 +44,8 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
         | EventKind::Left { .. }
         | EventKind::Voted { .. }) => super::people::said(kind, after).into_iter().collect(),
         kind @ (EventKind::LogsDropped { .. }
-        | EventKind::FollowerDown { .. }
-        | EventKind::FollowerUp { .. }) => super::people::logs(kind).into_iter().collect(),
+        | EventKind::TailDown { .. }
+        | EventKind::TailUp { .. }) => super::people::logs(kind).into_iter().collect(),
         EventKind::NotifyFailed {
             message,
             error,

@@ -1,5 +1,5 @@
 //! What people did beside the release (shells opened on targets, followers joining, leaving
-//! and voting) and what happened to the log followers, in words.
+//! and voting) and what happened to the log tails, in words.
 
 use super::{Severity, Subject, Told, Topic};
 use crate::engine::{EventKind, Release};
@@ -73,38 +73,38 @@ fn vote(name: &str, via: &str, why: Option<&str>) -> Told {
     }
 }
 
-/// What happened to a log follower: dropped lines, down, following (again).
+/// What happened to a log tail: dropped lines, down, following (again).
 pub(super) fn logs(kind: &EventKind) -> Option<Told> {
     let at = |t: &str, f: &str| format!("logs {}:{}", printable(t), printable(f));
     Some(match kind {
         EventKind::LogsDropped {
             target,
-            follower,
+            tail,
             count,
         } => Told::new(
             Severity::Warn,
             Topic::Logs,
             format!(
                 "{}: {count} lines dropped (they came faster than gonogo could take them; the release was not slowed)",
-                at(target, follower)
+                at(target, tail)
             ),
         ),
-        EventKind::FollowerDown {
+        EventKind::TailDown {
             target,
-            follower,
+            tail,
             error,
         } => Told::new(
             Severity::Warn,
             Topic::Logs,
             format!(
                 "{} down: {}; following again once it can",
-                at(target, follower),
+                at(target, tail),
                 printable(error)
             ),
         ),
-        EventKind::FollowerUp {
+        EventKind::TailUp {
             target,
-            follower,
+            tail,
             gap_ms,
         } => {
             let again = gap_ms.map_or(String::new(), |gap| {
@@ -114,7 +114,7 @@ pub(super) fn logs(kind: &EventKind) -> Option<Told> {
             Told::new(
                 Severity::Info,
                 Topic::Logs,
-                format!("{}: following{again}", at(target, follower)),
+                format!("{}: following{again}", at(target, tail)),
             )
         }
         _ => return None,

@@ -1,6 +1,6 @@
 //! The bounded queue between the run loop and the delivery task. The loop pushes without ever
 //! waiting; when the queue is full the oldest message goes, and is counted, so a slow webhook
-//! never holds up the release (the same trade as a log follower's backlog).
+//! never holds up the release (the same trade as a log tail's backlog).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

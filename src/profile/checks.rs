@@ -161,7 +161,7 @@ const MAX_SESSIONS: usize = 10;
 const STEP_SESSIONS: usize = 2;
 
 impl Loader<'_> {
-    /// Followers, steps and gonogo's scripts share each target's one SSH connection; sshd
+    /// Log tails, steps and gonogo's scripts share each target's one SSH connection; sshd
     /// refuses channels past its `MaxSessions`, and a step refused a channel cannot run.
     fn session_budget(&mut self, p: &Profile) {
         for target in p.targets.iter().filter(|t| t.transport == Transport::Ssh) {
@@ -185,7 +185,7 @@ impl Loader<'_> {
                 Diagnostic::warning(
                     span,
                     format!(
-                        "target `{}` runs {} log followers: with a step's {STEP_SESSIONS} channels that is {needed} sessions on one SSH connection, more than sshd allows by default (MaxSessions {MAX_SESSIONS})",
+                        "target `{}` runs {} log tails: with a step's {STEP_SESSIONS} channels that is {needed} sessions on one SSH connection, more than sshd allows by default (MaxSessions {MAX_SESSIONS})",
                         target.name,
                         on_it.len()
                     ),

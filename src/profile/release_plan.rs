@@ -1,7 +1,7 @@
 //! From a checked profile to the plan the engine runs: every step resolved to its targets and
 //! its command as shown to people (secrets masked).
 
-use crate::engine::plan::{PlannedFollower, PlannedStep, PlannedTarget, PlannedWatch, ReleasePlan};
+use crate::engine::plan::{PlannedStep, PlannedTail, PlannedTarget, PlannedWatch, ReleasePlan};
 
 use super::{Profile, Quoting, Step, VarValues};
 
@@ -56,7 +56,7 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
         logs: profile
             .logs
             .iter()
-            .map(|l| PlannedFollower {
+            .map(|l| PlannedTail {
                 name: l.name.clone(),
                 targets: l
                     .on

@@ -6,7 +6,7 @@ use crate::engine::{Event, Question, Stage, StepList};
 use crate::narrate::{Seen, Severity, Subject, Told, Topic};
 
 impl History {
-    /// One thing told, as a moment of the timeline (or none: a pass, a link made, a follower's
+    /// One thing told, as a moment of the timeline (or none: a pass, a link made, a log tail's
     /// lines are not the report's).
     pub(super) fn told(&mut self, event: &Event, told: Told) {
         let at = self.now();

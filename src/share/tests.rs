@@ -62,7 +62,7 @@ impl Followed {
 }
 
 fn names(f: &Followed) -> Vec<&str> {
-    f.fold.watchers.iter().map(|w| w.name.as_str()).collect()
+    f.fold.followers.iter().map(|w| w.name.as_str()).collect()
 }
 
 #[test]

@@ -1,8 +1,8 @@
-//! Commands that run until gonogo stops them (log followers), over SSH or locally. Unlike a
+//! Commands that run until gonogo stops them (log tails), over SSH or locally. Unlike a
 //! step's exec, stdin stays open: the script on the host watches it, and its end (gonogo
-//! stopping the follower, gonogo dying, the channel closing, the connection dropping) is what
-//! makes the host kill the follower. Output is handed to a sink that must not block, so the
-//! SSH session, shared with the steps, is never held up by a follower.
+//! stopping the tail, gonogo dying, the channel closing, the connection dropping) is what
+//! makes the host kill the tail. Output is handed to a sink that must not block, so the
+//! SSH session, shared with the steps, is never held up by a tail.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use crate::engine::Stream;
 /// Takes each chunk as it arrives; it must return at once (it runs in the read loop).
 pub type Sink<'a> = &'a mut (dyn FnMut(Stream, Vec<u8>) + Send);
 
-/// How long a stopped follower has to end (its host-side watchdog: TERM, 2 s, KILL) before
+/// How long a stopped tail has to end (its host-side watchdog: TERM, 2 s, KILL) before
 /// gonogo closes the channel or kills the local process group itself.
 pub const STOP_WAIT: Duration = Duration::from_secs(5);
 

@@ -181,7 +181,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('l'),
         "l",
         A::SwitchSource,
-        "switch step output / the log followers' lines",
+        "switch step output / the log tails' lines",
     ),
     bind(
         M::Normal,

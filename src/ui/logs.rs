@@ -1,5 +1,5 @@
-//! The logs pane (`l`): the followers' lines as the output pane shows the steps', each prefixed
-//! with `[target:follower]` in the target's colour, error lines (the follower's `errors`)
+//! The logs pane (`l`): the log tails' lines as the output pane shows the steps', each prefixed
+//! with `[target:tail]` in the target's colour, error lines (the tail's `errors`)
 //! highlighted, drops and gaps in between; follow, pause, the regex and the target filters work
 //! the same.
 
@@ -31,13 +31,13 @@ impl PaneLine for LogLine {
             Span::styled("[", target),
             Span::styled(&*self.target, target),
             Span::styled(":", target),
-            Span::styled(&*self.follower, target),
+            Span::styled(&*self.tail, target),
             Span::styled("] ", target),
         ]
     }
 
     fn prefix_width(&self) -> usize {
-        self.target.chars().count() + self.follower.chars().count() + 4
+        self.target.chars().count() + self.tail.chars().count() + 4
     }
 
     fn body(&self) -> std::borrow::Cow<'_, str> {
@@ -61,9 +61,9 @@ impl PaneLine for LogLine {
 
 /// What the pane says when it has no line to show.
 fn empty(release: &Release, ui: &UiState) -> String {
-    let followers = &release.logs.followers;
-    if followers.is_empty() {
-        return "No [logs.*] followers in this profile: add one to see its lines here.".into();
+    let tails = &release.logs.tails;
+    if tails.is_empty() {
+        return "No log tails ([logs.*]) in this profile: add one to see its lines here.".into();
     }
     if let Some(f) = &ui.filter {
         return format!("No log line matches /{f}/ yet (Esc in / clears the filter).");
@@ -72,15 +72,15 @@ fn empty(release: &Release, ui: &UiState) -> String {
         return "No log line from this target yet.".into();
     }
     let targets: std::collections::BTreeSet<&str> =
-        followers.iter().map(|f| f.target.as_str()).collect();
+        tails.iter().map(|f| f.target.as_str()).collect();
     let when = if release.logs.following || release.outcome.is_some() {
         ""
     } else {
         " (they start once the deploy locks are taken)"
     };
     format!(
-        "No log line yet from {} followers on {} targets{when}.",
-        followers.len(),
+        "No log line yet from {} log tails on {} targets{when}.",
+        tails.len(),
         targets.len()
     )
 }

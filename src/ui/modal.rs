@@ -405,7 +405,7 @@ fn approval_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'st
         )));
     }
     let followers: Vec<String> = release
-        .watchers
+        .followers
         .iter()
         .filter(|w| w.approver)
         .map(|w| match w.via {

@@ -65,7 +65,7 @@ pub fn status_bar(
     spans.extend(outcome_span(release, theme));
     let who = ui.following.as_deref().unwrap_or("you");
     spans.extend(waiting_span(release, theme, now, who));
-    spans.extend(watchers_span(release, theme));
+    spans.extend(followers_span(release, theme));
     if let Some(start) = release.started_at {
         spans.push(Span::styled(
             format!("  ⏱ {}", duration(now.saturating_sub(start))),
@@ -142,12 +142,12 @@ fn waiting_span(release: &Release, theme: &Theme, now: u64, who: &str) -> Option
 }
 
 /// Who follows live (`gonogo follow`): the operator knows who sees the screen.
-fn watchers_span(release: &Release, theme: &Theme) -> Option<Span<'static>> {
-    if release.watchers.is_empty() {
+fn followers_span(release: &Release, theme: &Theme) -> Option<Span<'static>> {
+    if release.followers.is_empty() {
         return None;
     }
     let names: Vec<String> = release
-        .watchers
+        .followers
         .iter()
         .map(|w| {
             // On the operator's machine a GO is the operator's own: it cannot approve.

@@ -1,10 +1,10 @@
-//! Log followers: when they start and stop, error lines and their counts per minute, error
+//! Log tails: when they start and stop, error lines and their counts per minute, error
 //! signatures new since the deploy, and what is dropped.
 
 use super::*;
-use crate::engine::logs::{FollowerStatus, LOG_LINES_KEPT, LogMark};
+use crate::engine::logs::{LOG_LINES_KEPT, LogMark, TailStatus};
 
-/// Two web hosts, one follower on both whose errors are `ERROR`, a check, then the deploy.
+/// Two web hosts, one tail on both whose errors are `ERROR`, a check, then the deploy.
 fn with_logs() -> String {
     format!(
         "{TWO_HOSTS}\n[logs.app]\non = \"web\"\ncommand = \"tail -F /var/log/app.log\"\nerrors = 'ERROR|Traceback'\n"
@@ -14,13 +14,13 @@ fn with_logs() -> String {
 fn lines(run: &mut Run, target: &str, lines: &[&str]) {
     run.send(EventKind::LogLines {
         target: target.into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: lines.iter().map(|l| l.to_string()).collect(),
     });
 }
 
 #[test]
-fn followers_start_once_the_locks_are_taken_before_the_first_step_and_stop_at_the_outcome() {
+fn tails_start_once_the_locks_are_taken_before_the_first_step_and_stop_at_the_outcome() {
     let mut run = Run::new(&with_logs());
     assert_eq!(run.release.plan.logs[0].targets, both());
     for t in both() {
@@ -37,27 +37,27 @@ fn followers_start_once_the_locks_are_taken_before_the_first_step_and_stop_at_th
     let first_run = fx.iter().position(|e| matches!(e, Effect::StartRun { .. }));
     assert!(
         matches!((follow, first_run), (Some(f), Some(r)) if f < r),
-        "followers start before the first step: {fx:?}"
+        "tails start before the first step: {fx:?}"
     );
     assert!(
         run.release
             .logs
-            .followers
+            .tails
             .iter()
-            .all(|f| f.status == FollowerStatus::Starting),
+            .all(|f| f.status == TailStatus::Starting),
         "{:?}",
-        run.release.logs.followers
+        run.release.logs.tails
     );
     run.exit(0, "a", 1, 0);
     run.exit(0, "b", 1, 0);
     let fx = run.decide("ana", Decision::NoGo);
-    assert!(fx.contains(&Effect::StopFollowers), "{fx:?}");
+    assert!(fx.contains(&Effect::StopTails), "{fx:?}");
     let fx = run.locks_released(&fx);
-    assert!(!fx.contains(&Effect::StopFollowers), "stopped once: {fx:?}");
+    assert!(!fx.contains(&Effect::StopTails), "stopped once: {fx:?}");
 }
 
 #[test]
-fn a_refused_start_never_starts_followers() {
+fn a_refused_start_never_starts_tails() {
     let mut run = Run::new(&with_logs());
     for t in both() {
         run.send(EventKind::Connected { target: t });
@@ -68,7 +68,7 @@ fn a_refused_start_never_starts_followers() {
         holder: "bob".into(),
     });
     assert!(
-        !fx.contains(&Effect::FollowLogs) && !fx.contains(&Effect::StopFollowers),
+        !fx.contains(&Effect::FollowLogs) && !fx.contains(&Effect::StopTails),
         "{fx:?}"
     );
 }
@@ -84,7 +84,7 @@ fn error_lines_are_marked_and_counted_per_target_per_minute() {
         &["GET / 200", "ERROR db timeout", "Traceback (most recent)"],
     );
     lines(&mut run, "b", &["ERROR db timeout"]);
-    // The last lines of each follower are judged once nothing continued them.
+    // The last lines of each tail are judged once nothing continued them.
     run.settle_logs();
     let kept: Vec<(&str, bool)> = run
         .release
@@ -185,14 +185,14 @@ fn a_signature_first_seen_after_the_first_run_step_is_new_one_seen_before_is_not
 }
 
 #[test]
-fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
+fn lines_beyond_those_kept_and_lines_a_tail_dropped_are_counted() {
     let mut run = Run::going(&with_logs());
     let many: Vec<String> = (0..LOG_LINES_KEPT + 25)
         .map(|i| format!("line {i}"))
         .collect();
     run.send(EventKind::LogLines {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: many,
     });
     assert_eq!(run.release.logs.lines.len(), LOG_LINES_KEPT);
@@ -202,7 +202,7 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
     // Lines taking the place of those let go keep their own text, short or long.
     run.send(EventKind::LogLines {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: vec!["x".into(), "a longer line than any before it".into()],
     });
     let texts: Vec<&str> = run
@@ -224,15 +224,15 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
     );
     run.send(EventKind::LogsDropped {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         count: 1200,
     });
     run.send(EventKind::LogsDropped {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         count: 3,
     });
-    let a = &run.release.logs.followers[0];
+    let a = &run.release.logs.tails[0];
     assert_eq!(
         (a.target.as_str(), a.read, a.lost),
         ("a", LOG_LINES_KEPT as u64 + 27, 1203)
@@ -243,25 +243,25 @@ fn lines_beyond_those_kept_and_lines_a_follower_dropped_are_counted() {
 }
 
 #[test]
-fn a_follower_going_down_and_up_is_told_with_its_gap_and_strangers_are_ignored() {
+fn a_tail_going_down_and_up_is_told_with_its_gap_and_strangers_are_ignored() {
     let mut run = Run::going(&with_logs());
-    run.send(EventKind::FollowerUp {
+    run.send(EventKind::TailUp {
         target: "b".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         gap_ms: None,
     });
-    run.send(EventKind::FollowerDown {
+    run.send(EventKind::TailDown {
         target: "b".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         error: "connection lost".into(),
     });
     assert!(matches!(
-        run.release.logs.followers[1].status,
-        FollowerStatus::Down { .. }
+        run.release.logs.tails[1].status,
+        TailStatus::Down { .. }
     ));
-    run.send(EventKind::FollowerUp {
+    run.send(EventKind::TailUp {
         target: "b".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         gap_ms: Some(4_200),
     });
     let said: Vec<(LogMark, &str)> = run
@@ -275,16 +275,16 @@ fn a_follower_going_down_and_up_is_told_with_its_gap_and_strangers_are_ignored()
         said,
         vec![
             (LogMark::Up, "following"),
-            (LogMark::Down, "follower down: connection lost"),
+            (LogMark::Down, "log tail down: connection lost"),
             (LogMark::Up, "following again after a gap of 5s"),
         ]
     );
-    assert_eq!(run.release.logs.followers[1].drops, 1);
+    assert_eq!(run.release.logs.tails[1].drops, 1);
     let before = run.release.logs.lines.len();
     lines(&mut run, "zz", &["ERROR from nowhere"]);
     run.send(EventKind::LogLines {
         target: "a".into(),
-        follower: "nginx".into(),
+        tail: "nginx".into(),
         lines: vec!["ERROR".into()],
     });
     assert_eq!(run.release.logs.lines.len(), before);

@@ -109,7 +109,7 @@ impl Run {
         self.at += ms;
     }
 
-    /// Nothing more came from the followers: the `logs_settle` timer the engine asked for
+    /// Nothing more came from the log tails: the `logs_settle` timer the engine asked for
     /// fires, and the log lines held to see whether a stack trace goes on are judged.
     pub(super) fn settle_logs(&mut self) -> Vec<Effect> {
         self.wait(crate::engine::trace::SETTLE_MS);

@@ -148,24 +148,24 @@ fn release_event() -> impl Strategy<Value = EventKind> {
         (target(), prop::collection::vec(log_line(), 0..6)).prop_map(|(target, lines)| {
             EventKind::LogLines {
                 target,
-                follower: "app".into(),
+                tail: "app".into(),
                 lines,
             }
         }),
         (target(), 0u64..5).prop_map(|(target, count)| EventKind::LogsDropped {
             target,
-            follower: "app".into(),
+            tail: "app".into(),
             count,
         }),
-        (target(), text()).prop_map(|(target, error)| EventKind::FollowerDown {
+        (target(), text()).prop_map(|(target, error)| EventKind::TailDown {
             target,
-            follower: "app".into(),
+            tail: "app".into(),
             error,
         }),
         (target(), prop::option::of(0u64..9000)).prop_map(|(target, gap_ms)| {
-            EventKind::FollowerUp {
+            EventKind::TailUp {
                 target,
-                follower: "app".into(),
+                tail: "app".into(),
                 gap_ms,
             }
         }),
@@ -335,8 +335,8 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::Decided { .. } => "decided",
         EventKind::LogLines { .. } => "log_lines",
         EventKind::LogsDropped { .. } => "logs_dropped",
-        EventKind::FollowerDown { .. } => "follower_down",
-        EventKind::FollowerUp { .. } => "follower_up",
+        EventKind::TailDown { .. } => "follower_down",
+        EventKind::TailUp { .. } => "follower_up",
         EventKind::NotifyFailed { .. } => "notify_failed",
         EventKind::JournalFailed { .. } => "journal_failed",
     }

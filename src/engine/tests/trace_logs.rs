@@ -1,4 +1,4 @@
-//! Stack traces through the engine: however a follower's lines are cut into chunks, a trace
+//! Stack traces through the engine: however a tail's lines are cut into chunks, a trace
 //! is one error counted once and signed by its exception; held lines are judged by the next
 //! line, the `logs_settle` timer or any event more than 2 s later; the pane marks a trace's
 //! lines; signatures know their hosts.
@@ -15,7 +15,7 @@ fn with_logs(errors: &str) -> String {
     )
 }
 
-/// A release whose follower `app` reads both hosts, at the top of minute 100.
+/// A release whose tail `app` reads both hosts, at the top of minute 100.
 fn following() -> Run {
     let mut run = Run::going(&with_logs(ERRORS));
     run.at = 60_000 * 100;
@@ -25,7 +25,7 @@ fn following() -> Run {
 fn send(run: &mut Run, target: &str, lines: &[&str]) -> Vec<Effect> {
     run.send(EventKind::LogLines {
         target: target.into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: lines.iter().map(|l| l.to_string()).collect(),
     })
 }
@@ -198,7 +198,7 @@ fn another_workers_line_inside_a_traceback_is_its_own_and_the_trace_goes_on() {
         ]
     );
     assert_eq!(counted(&run, "a"), 2.0);
-    // The traces of two hosts do not mix: each follower has its own.
+    // The traces of two hosts do not mix: each tail has its own.
     let mut run = following();
     let python: Vec<&str> = PYTHON.lines().collect();
     let java: Vec<&str> = JAVA.lines().collect();
@@ -240,13 +240,13 @@ fn a_trace_is_judged_at_its_200th_line_and_what_follows_is_read_afresh() {
 }
 
 #[test]
-fn a_follower_going_down_or_losing_lines_ends_the_trace_it_held() {
+fn a_tail_going_down_or_losing_lines_ends_the_trace_it_held() {
     let lines: Vec<&str> = JAVA.lines().collect();
     let mut run = following();
     send(&mut run, "a", &lines[..4]);
     run.send(EventKind::LogsDropped {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         count: 40,
     });
     // Judged with what came: the cause after the gap was never seen.
@@ -259,9 +259,9 @@ fn a_follower_going_down_or_losing_lines_ends_the_trace_it_held() {
     );
     let mut run = following();
     send(&mut run, "a", &lines[..4]);
-    run.send(EventKind::FollowerDown {
+    run.send(EventKind::TailDown {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         error: "connection lost".into(),
     });
     assert_eq!(counted(&run, "a"), 1.0);
@@ -302,7 +302,7 @@ fn vocabulary() -> Vec<&'static str> {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
 
-    /// However a follower's lines are cut into chunks (a second apart), the same errors are
+    /// However a tail's lines are cut into chunks (a second apart), the same errors are
     /// counted under the same signatures.
     #[test]
     fn chunks_do_not_change_what_is_counted(
@@ -330,7 +330,7 @@ proptest::proptest! {
 
 #[test]
 fn a_trace_judged_after_later_errors_of_its_host_still_counts_at_its_own_time() {
-    // Two followers on the same hosts: nginx's errors are counted while gunicorn's trace is
+    // Two tails on the same hosts: nginx's errors are counted while gunicorn's trace is
     // still open, so the trace is counted at a second already passed.
     let toml = format!(
         "{}\n[logs.nginx]\non = \"web\"\ncommand = \"tail -F x\"\nerrors = 'crit'\n",
@@ -343,7 +343,7 @@ fn a_trace_judged_after_later_errors_of_its_host_still_counts_at_its_own_time() 
     for _ in 0..2 {
         run.send(EventKind::LogLines {
             target: "a".into(),
-            follower: "nginx".into(),
+            tail: "nginx".into(),
             lines: vec!["[crit] upstream timed out".into(), "ok".into()],
         });
     }

@@ -239,7 +239,7 @@ fn a_burst_of_error_lines_in_the_logs_proposes_a_rollback() {
     let mut run = watching(&toml, &[]);
     let burst = |n: usize| EventKind::LogLines {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: (0..n).map(|i| format!("ERROR order {i} failed")).collect(),
     };
     // A few errors a minute: nothing.
@@ -268,7 +268,7 @@ fn an_error_never_seen_before_the_deploy_proposes_a_rollback_and_an_old_one_does
         + "\n[logs.app]\non = \"web\"\ncommand = \"journalctl -f\"\nerrors = 'ERROR'\n";
     let line = |text: &str| EventKind::LogLines {
         target: "a".into(),
-        follower: "app".into(),
+        tail: "app".into(),
         lines: vec![text.to_string()],
     };
     let before = [line("ERROR payment gateway timeout after 3001ms")];

@@ -1,6 +1,6 @@
-//! A follower's own bounded buffer between the SSH session and the release. The read loop
+//! A log tail's own bounded buffer between the SSH session and the release. The read loop
 //! pushes what arrives without ever waiting (so the session, which also carries the steps'
-//! output and cancels, is never held up by a follower); when the buffer is full the oldest
+//! output and cancels, is never held up by a tail); when the buffer is full the oldest
 //! chunks go, and the lines they held are counted, to be reported as dropped.
 
 use std::collections::VecDeque;
@@ -14,7 +14,7 @@ use crate::engine::Stream;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entry {
     Chunk(Stream, Vec<u8>),
-    /// The follower's script started reading; `gap_ms`: how long it had been down.
+    /// The tail's script started reading; `gap_ms`: how long it had been down.
     Up {
         gap_ms: Option<u64>,
     },

@@ -1,12 +1,12 @@
-//! Log followers (`[logs.NAME]`): each follower's command runs on each of its targets from the
+//! Log tails (`[logs.NAME]`): each tail's command runs on each of its targets from the
 //! start of the release to its end, and its lines come back as events tagged by target and
-//! follower. Two tasks per follower: the read loop, which only hands chunks to the follower's
+//! tail. Two tasks per tail: the read loop, which only hands chunks to the tail's
 //! own [`Backlog`] and so never holds up the SSH session the steps share; and the drain, which
 //! cuts them into lines (lossy UTF-8, control sequences stripped, capped, secrets masked) and
 //! sends them on, taking no more than its share of the release's event queue.
 //!
 //! Nothing is left on a host: the command runs under a small script whose stdin stays open;
-//! when it ends (gonogo stops the follower or dies, the channel closes, the connection drops),
+//! when it ends (gonogo stops the tail or dies, the channel closes, the connection drops),
 //! the script's watchdog kills the command's whole process group (TERM, 2 s, KILL). No PTY is
 //! used: the script and the command (which may hold a secret) reach the host on stdin, where a
 //! terminal would echo them and cut long lines, and stdout and stderr stay apart.
@@ -28,7 +28,7 @@ use crate::transport::lines::{MaskedLines, Redactor};
 use crate::transport::script::{AfterBegin, BEGIN};
 use crate::transport::ssh::ExecEnd;
 
-/// Bytes of output a follower may hold before its oldest go.
+/// Bytes of output a tail may hold before its oldest go.
 pub const BACKLOG_BYTES: usize = 1 << 20;
 /// About this many lines go in one event, so a flood reaches the release in small pieces.
 const LINES_PER_EVENT: usize = 1024;
@@ -41,15 +41,15 @@ const RESTART_MAX: Duration = Duration::from_secs(30);
 /// A command that ran this long was steady: the next restart waits the least again.
 const STEADY: Duration = Duration::from_secs(30);
 
-/// One follower on one target, with its real command (secrets included: never in an event).
+/// One tail on one target, with its real command (secrets included: never in an event).
 #[derive(Debug, Clone)]
-pub struct FollowerSpec {
+pub struct TailSpec {
     pub name: String,
     pub target: String,
     pub command: String,
 }
 
-/// The script a follower runs on its host (or here, for a local target): the command in the
+/// The script a tail runs on its host (or here, for a local target): the command in the
 /// foreground of the script's process group, and a watchdog that kills the group once stdin
 /// ends. `eval` keeps the command out of every process's arguments and makes a syntax error in
 /// it an error of the command, after the marker, rather than a script that never starts.
@@ -71,11 +71,11 @@ exit $?
     )
 }
 
-/// Runs one follower until `stop` turns true: starts it, restarts it after its command ends or
+/// Runs one tail until `stop` turns true: starts it, restarts it after its command ends or
 /// its link drops (reconnecting the link), and reports lines, drops, and each down and up.
 pub async fn follow(
     link: Arc<Link>,
-    spec: FollowerSpec,
+    spec: TailSpec,
     redactor: Arc<Redactor>,
     events: mpsc::Sender<EventKind>,
     mut stop: watch::Receiver<bool>,
@@ -171,7 +171,7 @@ async fn room_for_logs(events: &mpsc::Sender<EventKind>) {
 /// Turns what the read loop buffered into events, in order, until the backlog closes.
 async fn drain(
     backlog: Arc<Backlog>,
-    spec: FollowerSpec,
+    spec: TailSpec,
     redactor: Arc<Redactor>,
     events: mpsc::Sender<EventKind>,
 ) {
@@ -202,7 +202,7 @@ enum Next {
 
 /// The drain's state between takes: each stream's line in progress and the lines not yet sent.
 struct Drain {
-    spec: FollowerSpec,
+    spec: TailSpec,
     redactor: Arc<Redactor>,
     events: mpsc::Sender<EventKind>,
     streams: [MaskedLines; 2],
@@ -212,7 +212,7 @@ struct Drain {
 }
 
 impl Drain {
-    fn new(spec: FollowerSpec, redactor: Arc<Redactor>, events: mpsc::Sender<EventKind>) -> Self {
+    fn new(spec: TailSpec, redactor: Arc<Redactor>, events: mpsc::Sender<EventKind>) -> Self {
         let streams = fresh(&redactor);
         Drain {
             spec,
@@ -230,7 +230,7 @@ impl Drain {
         if taken.lost > 0 {
             let dropped = EventKind::LogsDropped {
                 target: self.spec.target.clone(),
-                follower: self.spec.name.clone(),
+                tail: self.spec.name.clone(),
                 count: taken.lost,
             };
             if !self.send(dropped).await {
@@ -249,9 +249,9 @@ impl Drain {
                     self.chunk(stream as usize, &data);
                     continue;
                 }
-                Entry::Up { gap_ms } => EventKind::FollowerUp {
+                Entry::Up { gap_ms } => EventKind::TailUp {
                     target: self.spec.target.clone(),
-                    follower: self.spec.name.clone(),
+                    tail: self.spec.name.clone(),
                     gap_ms,
                 },
                 Entry::Down { error } => self.down(error),
@@ -282,14 +282,14 @@ impl Drain {
         self.streams[s].push(data, &mut |line| out.push(line));
     }
 
-    /// The follower stopped: what the last run left without a newline ends here.
+    /// The tail stopped: what the last run left without a newline ends here.
     fn down(&mut self, error: String) -> EventKind {
         self.finish();
         self.streams = fresh(&self.redactor);
         self.skipping = [false; 2];
-        EventKind::FollowerDown {
+        EventKind::TailDown {
             target: self.spec.target.clone(),
-            follower: self.spec.name.clone(),
+            tail: self.spec.name.clone(),
             error,
         }
     }
@@ -310,7 +310,7 @@ impl Drain {
         let lines = std::mem::take(&mut self.out);
         self.send(EventKind::LogLines {
             target: self.spec.target.clone(),
-            follower: self.spec.name.clone(),
+            tail: self.spec.name.clone(),
             lines,
         })
         .await
