@@ -219,6 +219,9 @@ impl Release {
             }
         }
         self.kept_locks = kept.to_vec();
+        // A resume's confirmations still on their way change nothing once it is over.
+        self.resuming = false;
+        self.confirming.clear();
         self.stage = Stage::Finished;
         if let Some(outcome) = self.outcome {
             fx.push(Effect::Finish { outcome });

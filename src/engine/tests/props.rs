@@ -481,3 +481,32 @@ proptest! {
         prop_assert_eq!(format!("{a:?}"), format!("{b:?}"));
     }
 }
+
+/// gonogo died while releasing the locks; the resume asked to confirm one, and the release
+/// finished before the answer came: the late answer changes nothing (proptest found it).
+#[test]
+fn a_lock_confirmed_after_the_end_never_brings_the_release_back() {
+    let resumed = || EventKind::Resumed {
+        by: "ana".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    };
+    let kinds = vec![
+        resumed(),
+        EventKind::LockRefused {
+            target: "b".into(),
+            holder: String::new(),
+        },
+        EventKind::LockTaken { target: "a".into() },
+        resumed(),
+        EventKind::LocksReleased {
+            released: vec![],
+            kept: vec![],
+        },
+        EventKind::LockTaken { target: "a".into() },
+    ];
+    let release = replay(TWO_HOSTS, &kinds);
+    assert!(release.is_finished());
+    assert_eq!(release.outcome, Some(Outcome::Aborted));
+}
