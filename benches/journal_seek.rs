@@ -47,6 +47,7 @@ fn main() {
         terminal: None,
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),
+        present: None,
     };
     let written = Instant::now();
     let mut writer = Writer::create(&path, &header).expect("journal");

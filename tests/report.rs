@@ -132,6 +132,7 @@ impl Session {
                     address: "web-2.example.com".into(),
                 },
             ],
+            present: None,
         };
         Session {
             writer: Writer::create(path, &header).expect("journal"),

@@ -62,6 +62,7 @@ fn header() -> Header {
             name: "web-1".into(),
             address: "web-1.example.com".into(),
         }],
+        present: None,
     }
 }
 

@@ -263,6 +263,7 @@ async fn a_replay_ends_on_the_frame_the_operator_last_saw() {
         terminal: Some((80, 24)),
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),
+        present: None,
     };
     let journal = gonogo::journal::Writer::create(&path, &header).expect("journal");
     let (events, event_rx) = tokio::sync::mpsc::channel(64);

@@ -172,6 +172,7 @@ fn unfinished(dir: &Path, name: &str, release: &str, operator: &str, login: &str
         terminal: None,
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),
+        present: None,
     };
     let path = dir.join(format!("{name}.jsonl"));
     let mut writer = gonogo::journal::Writer::create(&path, &header).expect("journal");

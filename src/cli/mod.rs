@@ -158,6 +158,13 @@ pub enum Command {
         /// Playback speed: 0.25, 0.5, 1, 2, 4, 8, 16, 32 or 64.
         #[arg(long, default_value_t = 1.0, value_parser = recorded::speed)]
         speed: f64,
+        /// For a screen share: addresses masked (and what --mask matches). A session recorded
+        /// with --present is replayed masked the same way without it.
+        #[arg(long)]
+        present: bool,
+        /// With --present: also mask what this regex matches (repeatable).
+        #[arg(long, value_name = "REGEX", requires = "present")]
+        mask: Vec<String>,
     },
     /// Re-render a recorded session into an asciicast v2 file (`asciinema play OUT.cast`),
     /// with markers at gates, failures, rollbacks and resumes.
@@ -253,7 +260,12 @@ pub fn run(cli: Cli) -> ExitCode {
             yes,
             unattended,
         } => recorded::resume_release(journal.as_deref(), &set, headless, yes, unattended),
-        Command::Replay { journal, speed } => said(crate::replay::run(&journal, speed)),
+        Command::Replay {
+            journal,
+            speed,
+            present,
+            mask,
+        } => said(crate::replay::run(&journal, speed, present.then_some(mask))),
         Command::Run {
             profile,
             set,

@@ -47,6 +47,10 @@ pub struct Header {
     /// When the session started, RFC 3339.
     pub started: String,
     pub targets: Vec<HeaderTarget>,
+    /// `--present`: the session was shown for a screen share, with these `--mask` patterns;
+    /// a replay or an export of it masks the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<Vec<String>>,
 }
 
 /// A target as the profile names it; the host key it showed is in its `host_key_trusted`

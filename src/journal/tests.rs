@@ -255,6 +255,7 @@ fn header() -> Header {
             name: "web-1".into(),
             address: "deploy@web-1".into(),
         }],
+        present: None,
     }
 }
 

@@ -246,7 +246,12 @@ async fn in_cockpit(
     let mut cockpit =
         Cockpit::new(terminal, &ready.operator, Theme::from_env()).with_shells(shells);
     cockpit.ui.notes = preflight::not_acted_on(profile);
-    cockpit.ui.present = presenter;
+    // What is said after the cockpit is masked like the cockpit was.
+    let mask = |text: String| match &presenter {
+        Some(p) => p.mask_text(&text),
+        None => text,
+    };
+    cockpit.ui.present = presenter.clone();
     cockpit.ui.log = flags.log.clone();
     cockpit.ui.journal = ready.journal.as_ref().map(|j| j.path().to_path_buf());
     let (release, journal) = live(ready, flags, &mut cockpit).await;
@@ -254,12 +259,21 @@ async fn in_cockpit(
     screen.give_back();
     // What the cockpit showed about a refusal, on the terminal it leaves behind.
     for why in release.refusals.iter().chain(&release.halted) {
-        eprintln!("gonogo: {}", crate::text::printable_lines(why));
+        eprintln!(
+            "gonogo: {}",
+            mask(crate::text::printable_lines(why).into_owned())
+        );
     }
     for kept in &release.kept_locks {
         let why = crate::text::printable_lines(&kept.why);
-        eprintln!("gonogo: lock kept on {}: {why}", kept.target);
-        eprintln!("  once checked, remove it with: {}", kept.remove);
+        eprintln!(
+            "{}",
+            mask(format!("gonogo: lock kept on {}: {why}", kept.target))
+        );
+        eprintln!(
+            "{}",
+            mask(format!("  once checked, remove it with: {}", kept.remove))
+        );
     }
     Ok(Ran { release, journal })
 }
@@ -373,6 +387,7 @@ fn open_journal(
                 address: t.address.clone(),
             })
             .collect(),
+        present: flags.present.clone(),
     };
     let mut writer = Writer::create(&path, &header);
     // Two sessions of one release started in the same second on one machine: `-2`, `-3`…

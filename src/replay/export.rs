@@ -34,6 +34,9 @@ pub fn asciicast(
     out: &mut impl Write,
 ) -> std::io::Result<()> {
     writeln!(out, "{}", head(journal.header.as_ref(), width, height))?;
+    // A session shown with `--present` is cast masked the same way.
+    let present = crate::ui::present::Presenter::of_recording(&journal, None)
+        .map_err(std::io::Error::other)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -47,7 +50,10 @@ pub fn asciicast(
     let frames = frames(&player.times(), player.end());
     let mut casting = Casting {
         terminal,
-        ui: UiState::default(),
+        ui: UiState {
+            present,
+            ..UiState::default()
+        },
         view: RecordedView::default(),
         theme: Theme { color: true },
         frames: frames.iter().copied().collect(),

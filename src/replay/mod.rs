@@ -98,6 +98,10 @@ impl<B: Backend> Replaying<B> {
                 ..area
             };
             bar::render(frame, last, &player, theme);
+            // The marks' words on the bar are masked like the cockpit above them.
+            if let Some(present) = &ui.present {
+                present.mask(frame.buffer_mut(), last);
+            }
         });
     }
 
@@ -184,10 +188,13 @@ pub enum ReplayError {
     /// The terminal could not be read.
     #[error("{0}")]
     Terminal(#[from] std::io::Error),
+    #[error(transparent)]
+    Mask(#[from] crate::ui::present::MaskError),
 }
 
-/// Replays the journal at `path` on this terminal until the viewer leaves.
-pub fn run(path: &Path, speed: f64) -> Result<(), ReplayError> {
+/// Replays the journal at `path` on this terminal until the viewer leaves; `present`: masked
+/// for a screen share (a session recorded with `--present` is, whatever is asked).
+pub fn run(path: &Path, speed: f64, present: Option<Vec<String>>) -> Result<(), ReplayError> {
     let journal = crate::journal::read(path)?;
     for warning in &journal.warnings {
         eprintln!("gonogo: {}: {warning}", path.display());
@@ -199,6 +206,7 @@ pub fn run(path: &Path, speed: f64) -> Result<(), ReplayError> {
             journal.unknown
         );
     }
+    let presenter = crate::ui::present::Presenter::of_recording(&journal, present.as_deref())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -206,6 +214,7 @@ pub fn run(path: &Path, speed: f64) -> Result<(), ReplayError> {
     player.speed = speed;
     let (terminal, screen) = crate::ui::screen::Screen::take();
     let mut replaying = Replaying::new(terminal, Arc::new(Mutex::new(player)), Theme::from_env());
+    replaying.ui.present = presenter;
     rt.block_on(play(&mut replaying));
     drop(replaying);
     screen.give_back();

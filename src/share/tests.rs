@@ -22,6 +22,7 @@ fn header() -> Header {
         terminal: None,
         started: "2026-11-23T12:00:00.000Z".into(),
         targets: Vec::new(),
+        present: None,
     }
 }
 

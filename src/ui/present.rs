@@ -69,6 +69,35 @@ impl Presenter {
         Ok(Presenter { mask })
     }
 
+    /// The presenter of a recorded session: what it was shown with (`--present` recorded in
+    /// its journal's header), or `masks` asked for now; `None` when neither.
+    pub fn of_recording(
+        journal: &crate::journal::Journal,
+        masks: Option<&[String]>,
+    ) -> Result<Option<Self>, MaskError> {
+        let recorded = journal.header.as_ref().and_then(|h| h.present.as_deref());
+        let masks: Vec<String> = match (recorded, masks) {
+            (None, None) => return Ok(None),
+            (recorded, now) => recorded.into_iter().chain(now).flatten().cloned().collect(),
+        };
+        let plan = journal
+            .events()
+            .find_map(|e| match &e.kind {
+                crate::engine::EventKind::Started { plan, .. } => Some(plan.as_ref().clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Presenter::new(&plan, &masks).map(Some)
+    }
+
+    /// `text` with every match a run of `•`, one per character: for what is printed beside the
+    /// screen (the summary after the cockpit, its last words).
+    pub fn mask_text(&self, text: &str) -> String {
+        self.mask
+            .replace_all(text, |c: &regex::Captures| "•".repeat(c[0].chars().count()))
+            .into_owned()
+    }
+
     /// Every match on a row of the drawn screen becomes `•` cells, its style kept.
     pub fn mask(&self, buffer: &mut Buffer, area: Rect) {
         let mask = &self.mask;

@@ -15,6 +15,8 @@ pub struct Pty {
     /// A terminal like tmux: entering the alternate screen while on it keeps what it shows
     /// (vt100, like xterm, clears it).
     pub keeps_alternate_screen: bool,
+    /// Every byte the program wrote, as it wrote it (not only what the screen shows now).
+    pub raw: Vec<u8>,
 }
 
 impl Pty {
@@ -70,6 +72,7 @@ impl Pty {
                 0,
             ),
             keeps_alternate_screen: false,
+            raw: Vec::new(),
         }
     }
 
@@ -90,6 +93,7 @@ impl Pty {
             }
             match self.session.try_read(&mut buf) {
                 Ok(n) if n > 0 => {
+                    self.raw.extend_from_slice(&buf[..n]);
                     let mut bytes = buf[..n].to_vec();
                     if self.keeps_alternate_screen && self.screen.screen().alternate_screen() {
                         bytes = without(&bytes, b"\x1b[?1049h");
