@@ -26,7 +26,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate release profiles and report every problem with its file:line:col.
+    /// Validate release profiles, reporting every problem at once.
+    ///
+    /// Each problem is reported with its file:line:col, the line it is on and what would be
+    /// right. Exits 0 when every profile is valid, 2 otherwise (with --strict, warnings count as
+    /// errors).
     Check {
         /// Profile files (TOML).
         #[arg(required = true, value_name = "PROFILE")]
@@ -35,8 +39,13 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Print the release checklist a profile describes, with variables filled in.
+    /// Print the checklist a profile describes, variables filled in.
+    ///
+    /// The release checklist as Markdown (or JSON with --format json). A variable takes its value
+    /// from --set, else the environment variable the profile declares, else its default. Nothing
+    /// connects, nothing runs.
     Plan {
+        /// The release profile (TOML).
         #[arg(value_name = "PROFILE")]
         profile: PathBuf,
         /// Give a variable its value (repeatable): --set version=v1.2.1
@@ -48,8 +57,14 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Run a release: connect, lock, walk the steps, stop at every gate.
+    /// Run a release over SSH, stopping at every gate.
+    ///
+    /// Connect to every target, take the deploy locks, walk the steps and stop at every gate: in
+    /// the cockpit, or one line per event with --headless. Exit codes: 0 released, 1 a step failed
+    /// and the release was aborted (or no-go, or abort), 2 invalid profile or usage, 3 rolled
+    /// back, 4 refused to start.
     Run {
+        /// The release profile (TOML).
         #[arg(value_name = "PROFILE")]
         profile: PathBuf,
         /// Give a variable its value (repeatable): --set version=v1.2.1
@@ -91,10 +106,11 @@ pub enum Command {
         #[arg(long, value_name = "REGEX", requires = "present")]
         mask: Vec<String>,
     },
-    /// The whole cockpit on a realistic release, nothing to set up: three simulated hosts
-    /// (an app with /health and /metrics, logs) walked through profiles/demo.toml by the same
-    /// engine and cockpit as `run`. Everything it writes stays in its own temporary directory;
-    /// the journal's path is printed to replay it.
+    /// The whole cockpit on a simulated release, nothing to set up.
+    ///
+    /// Three simulated hosts (an app with /health and /metrics, logs) walked through
+    /// profiles/demo.toml by the same engine and cockpit as `run`. Everything it writes stays in
+    /// its own temporary directory; the journal's path is printed to replay it.
     Demo {
         /// What to rehearse.
         #[arg(long, value_enum, default_value_t = crate::demo::Scenario::Happy)]
@@ -125,9 +141,11 @@ pub enum Command {
         #[arg(long, value_name = "REGEX", requires = "present")]
         mask: Vec<String>,
     },
-    /// Follow a running session live and read-only, at this terminal's size: the cockpit as
-    /// it stands, then as it goes. Scroll, filter and switch panes freely; m mirrors the
-    /// operator's view; q leaves. The operator sees who follows.
+    /// Follow a running session live, read-only.
+    ///
+    /// At this terminal's size: the cockpit as it stands, then as it goes. Scroll, filter and
+    /// switch panes freely; m mirrors the operator's view; q leaves. The operator sees who
+    /// follows.
     Follow {
         /// The session (its id, or the start of it); default: the one running, when it is your
         /// login's (several, or another person's, are listed: name one).
@@ -148,9 +166,11 @@ pub enum Command {
         #[arg(long, value_name = "REGEX", requires = "present")]
         mask: Vec<String>,
     },
-    /// Replay a recorded session in the cockpit, read-only, as the operator saw it: space
-    /// plays / pauses, + and - change the speed, ← → seek 10s, [ ] jump between gates and
-    /// failures, g / G go to the start / end, q leaves. Opens no connection, runs nothing.
+    /// Replay a recorded session in the cockpit, read-only.
+    ///
+    /// As the operator saw it: space plays / pauses, + and - change the speed, ← → seek 10s,
+    /// [ ] jump between gates and failures, g / G go to the start / end, q leaves. Opens no
+    /// connection, runs nothing.
     Replay {
         /// The session's journal (printed when the session started and ended).
         #[arg(value_name = "JOURNAL")]
@@ -159,9 +179,11 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0, value_parser = recorded::speed)]
         speed: f64,
     },
-    /// Re-render a recorded session into an asciicast v2 file (`asciinema play OUT.cast`),
-    /// with markers at gates, failures, rollbacks and resumes.
+    /// Re-render a recorded session into an asciicast v2 file.
+    ///
+    /// For `asciinema play OUT.cast`, with markers at gates, failures, rollbacks and resumes.
     Export {
+        /// The session's journal (printed when the session started and ended).
         #[arg(value_name = "JOURNAL")]
         journal: PathBuf,
         /// The cast to write.
@@ -171,10 +193,12 @@ pub enum Command {
         #[arg(long, default_value = "120x36", value_parser = recorded::size)]
         size: (u16, u16),
     },
-    /// Resume a session gonogo was killed in (kill -9, a laptop asleep, a terminal closed):
-    /// the journal rebuilds where it stood, the locks are confirmed (stops, saying who, if
-    /// another session took one), steps still running are attached again (never run twice),
-    /// and the release goes on, appending to the same journal.
+    /// Resume a session gonogo was killed in.
+    ///
+    /// After kill -9, a laptop asleep or a terminal closed: the journal rebuilds where it stood,
+    /// the locks are confirmed (stops, saying who, if another session took one), steps still
+    /// running are attached again (never run twice), and the release goes on, appending to the
+    /// same journal.
     Resume {
         /// The session's journal; default: the most recent unfinished one.
         #[arg(value_name = "JOURNAL")]
@@ -194,17 +218,21 @@ pub enum Command {
         #[arg(long, value_name = "POLICY", value_parser = unattended)]
         unattended: Option<crate::engine::Unattended>,
     },
-    /// The post-incident report of a session, from its journal: outcome, checklist with who and
-    /// when, timeline, health at each gate and across the watch, new errors, the release record
-    /// and a status message.
+    /// The post-incident report of a session, from its journal.
+    ///
+    /// Outcome, checklist with who and when, timeline, health at each gate and across the watch,
+    /// new errors, the release record and a status message.
     Report {
+        /// The session's journal (printed when the session started and ended).
         #[arg(value_name = "JOURNAL")]
         journal: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
     },
-    /// Deployment metrics over the journals in a directory, per environment: deployments per
-    /// week, change failure rate, mean time to recovery, median duration.
+    /// Deployment metrics over the journals in a directory.
+    ///
+    /// Per environment: deployments per week, change failure rate, mean time to recovery, median
+    /// duration.
     Stats {
         /// Default: the sessions directory ($XDG_DATA_HOME/gonogo/sessions).
         #[arg(value_name = "DIR")]
