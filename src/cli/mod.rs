@@ -1,12 +1,13 @@
 //! The subcommands and flags, and what each one does with them.
 
+mod generated;
 mod recorded;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::Outcome;
 use crate::launch::RunFlags;
@@ -63,49 +64,7 @@ pub enum Command {
     /// the cockpit, or one line per event with --headless. Exit codes: 0 released, 1 a step failed
     /// and the release was aborted (or no-go, or abort), 2 invalid profile or usage, 3 rolled
     /// back, 4 refused to start.
-    Run {
-        /// The release profile (TOML).
-        #[arg(value_name = "PROFILE")]
-        profile: PathBuf,
-        /// Give a variable its value (repeatable): --set version=v1.2.1
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
-        set: Vec<(String, String)>,
-        /// No cockpit: one line per event; questions are answered on stdin.
-        #[arg(long)]
-        headless: bool,
-        /// Answer go to gates and done to manual items (rehearsals, CI). Never decides a failure.
-        #[arg(long)]
-        yes: bool,
-        /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
-        /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
-        /// [policy] unattended.
-        #[arg(long, value_name = "POLICY", value_parser = unattended)]
-        unattended: Option<crate::engine::Unattended>,
-        /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
-        #[arg(long)]
-        accept_new_host_keys: bool,
-        /// Take over a deploy lock held by another session; the reason is recorded.
-        #[arg(long, value_name = "REASON")]
-        break_lock: Option<String>,
-        /// With --break-lock: stop the previous session's steps still running on the hosts
-        /// (TERM, then KILL) instead of refusing to break its lock.
-        #[arg(long, requires = "break_lock")]
-        stop_previous: bool,
-        /// Release outside the profile's [policy] windows; the reason is recorded.
-        #[arg(long, value_name = "REASON")]
-        override_window: Option<String>,
-        /// Write the session's journal here (default:
-        /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
-        #[arg(long, value_name = "PATH")]
-        record: Option<PathBuf>,
-        /// The cockpit for a screen share: IP and host addresses masked (and what --mask
-        /// matches), the current step emphasised, a calm redraw.
-        #[arg(long, conflicts_with = "headless")]
-        present: bool,
-        /// With --present: also mask what this regex matches (repeatable).
-        #[arg(long, value_name = "REGEX", requires = "present")]
-        mask: Vec<String>,
-    },
+    Run(RunArgs),
     /// The whole cockpit on a simulated release, nothing to set up.
     ///
     /// Three simulated hosts (an app with /health and /metrics, logs) walked through
@@ -240,6 +199,68 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
         format: StatsFormat,
     },
+    /// Print the completion script for a shell.
+    ///
+    /// Install it where the shell looks for completions, e.g. for bash:
+    /// gonogo completions bash > ~/.local/share/bash-completion/completions/gonogo;
+    /// for zsh, a file named _gonogo in a directory of $fpath; for fish,
+    /// ~/.config/fish/completions/gonogo.fish.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_name = "SHELL", value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), every command in one page.
+    ///
+    /// Install it where man looks, e.g. gonogo man > ~/.local/share/man/man1/gonogo.1, then read
+    /// it with man gonogo.
+    Man,
+}
+
+/// `gonogo run`'s arguments; its help is the `Run` command's.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The release profile (TOML).
+    #[arg(value_name = "PROFILE")]
+    profile: PathBuf,
+    /// Give a variable its value (repeatable): --set version=v1.2.1
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
+    set: Vec<(String, String)>,
+    /// No cockpit: one line per event; questions are answered on stdin.
+    #[arg(long)]
+    headless: bool,
+    /// Answer go to gates and done to manual items (rehearsals, CI). Never decides a failure.
+    #[arg(long)]
+    yes: bool,
+    /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
+    /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
+    /// [policy] unattended.
+    #[arg(long, value_name = "POLICY", value_parser = unattended)]
+    unattended: Option<crate::engine::Unattended>,
+    /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
+    #[arg(long)]
+    accept_new_host_keys: bool,
+    /// Take over a deploy lock held by another session; the reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    break_lock: Option<String>,
+    /// With --break-lock: stop the previous session's steps still running on the hosts
+    /// (TERM, then KILL) instead of refusing to break its lock.
+    #[arg(long, requires = "break_lock")]
+    stop_previous: bool,
+    /// Release outside the profile's [policy] windows; the reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    override_window: Option<String>,
+    /// Write the session's journal here (default:
+    /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
+    #[arg(long, value_name = "PATH")]
+    record: Option<PathBuf>,
+    /// The cockpit for a screen share: IP and host addresses masked (and what --mask
+    /// matches), the current step emphasised, a calm redraw.
+    #[arg(long, conflicts_with = "headless")]
+    present: bool,
+    /// With --present: also mask what this regex matches (repeatable).
+    #[arg(long, value_name = "REGEX", requires = "present")]
+    mask: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -282,33 +303,9 @@ pub fn run(cli: Cli) -> ExitCode {
             unattended,
         } => recorded::resume_release(journal.as_deref(), &set, headless, yes, unattended),
         Command::Replay { journal, speed } => said(crate::replay::run(&journal, speed)),
-        Command::Run {
-            profile,
-            set,
-            headless,
-            yes,
-            unattended,
-            accept_new_host_keys,
-            break_lock,
-            stop_previous,
-            override_window,
-            record,
-            present,
-            mask,
-        } => {
-            let flags = RunFlags {
-                present: present.then_some(mask),
-                yes,
-                unattended,
-                accept_new_host_keys,
-                break_lock,
-                stop_previous,
-                window_override: override_window,
-                record,
-                ..run_flags(&profile, headless)
-            };
-            run_release(&profile, &set, headless, &flags)
-        }
+        Command::Run(args) => run_command(args),
+        Command::Completions { shell } => generated::completions(shell),
+        Command::Man => generated::man(),
         Command::Demo {
             scenario,
             headless,
@@ -346,6 +343,22 @@ pub fn run(cli: Cli) -> ExitCode {
             crate::report::command::stats(dir.as_deref(), matches!(format, StatsFormat::Json))
         }
     }
+}
+
+/// `gonogo run`: its flags checked and gathered, then the release.
+fn run_command(args: RunArgs) -> ExitCode {
+    let flags = RunFlags {
+        present: args.present.then_some(args.mask),
+        yes: args.yes,
+        unattended: args.unattended,
+        accept_new_host_keys: args.accept_new_host_keys,
+        break_lock: args.break_lock,
+        stop_previous: args.stop_previous,
+        window_override: args.override_window,
+        record: args.record,
+        ..run_flags(&args.profile, args.headless)
+    };
+    run_release(&args.profile, &args.set, args.headless, &flags)
 }
 
 /// A command's end: success, or its error said (made printable) with the invalid-use code.
