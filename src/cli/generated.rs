@@ -75,20 +75,15 @@ fn as_paragraphs(roff: &[u8]) -> String {
 /// once, at the top.
 fn tidy(page: &[u8]) -> String {
     let page = String::from_utf8_lossy(page);
-    let mut preamble = page
+    let head: Vec<&str> = page
         .lines()
-        .take_while(|l| l.starts_with(".ie ") || l.starts_with(".el "));
-    let head: Vec<&str> = preamble.by_ref().collect();
-    let mut out = head
-        .iter()
-        .fold(String::new(), |out, line| out + line + "\n");
-    for line in page.lines().skip(head.len()) {
-        if !head.contains(&line) {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
+        .take_while(|l| l.starts_with(".ie ") || l.starts_with(".el "))
+        .collect();
+    let body = page.lines().skip(head.len()).filter(|l| !head.contains(l));
+    head.iter()
+        .copied()
+        .chain(body)
+        .fold(String::new(), |out, line| out + line + "\n")
 }
 
 /// Writes what was made to stdout; a closed pipe (`gonogo man | head`) is no error of ours.
