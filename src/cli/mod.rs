@@ -1,12 +1,13 @@
 //! The subcommands and flags, and what each one does with them.
 
+mod generated;
 mod recorded;
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::Outcome;
 use crate::launch::RunFlags;
@@ -26,7 +27,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate release profiles and report every problem with its file:line:col.
+    /// Validate release profiles, reporting every problem at once.
+    ///
+    /// Each problem is reported with its file:line:col, the line it is on and what would be
+    /// right. Exits 0 when every profile is valid, 2 otherwise (with --strict, warnings count as
+    /// errors).
     Check {
         /// Profile files (TOML).
         #[arg(required = true, value_name = "PROFILE")]
@@ -35,8 +40,13 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Print the release checklist a profile describes, with variables filled in.
+    /// Print the checklist a profile describes, variables filled in.
+    ///
+    /// The release checklist as Markdown (or JSON with --format json). A variable takes its value
+    /// from --set, else the environment variable the profile declares, else its default. Nothing
+    /// connects, nothing runs.
     Plan {
+        /// The release profile (TOML).
         #[arg(value_name = "PROFILE")]
         profile: PathBuf,
         /// Give a variable its value (repeatable): --set version=v1.2.1
@@ -48,53 +58,18 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// Run a release: connect, lock, walk the steps, stop at every gate.
-    Run {
-        #[arg(value_name = "PROFILE")]
-        profile: PathBuf,
-        /// Give a variable its value (repeatable): --set version=v1.2.1
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
-        set: Vec<(String, String)>,
-        /// No cockpit: one line per event; questions are answered on stdin.
-        #[arg(long)]
-        headless: bool,
-        /// Answer go to gates and done to manual items (rehearsals, CI). Never decides a failure.
-        #[arg(long)]
-        yes: bool,
-        /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
-        /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
-        /// [policy] unattended.
-        #[arg(long, value_name = "POLICY", value_parser = unattended)]
-        unattended: Option<crate::engine::Unattended>,
-        /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
-        #[arg(long)]
-        accept_new_host_keys: bool,
-        /// Take over a deploy lock held by another session; the reason is recorded.
-        #[arg(long, value_name = "REASON")]
-        break_lock: Option<String>,
-        /// With --break-lock: stop the previous session's steps still running on the hosts
-        /// (TERM, then KILL) instead of refusing to break its lock.
-        #[arg(long, requires = "break_lock")]
-        stop_previous: bool,
-        /// Release outside the profile's [policy] windows; the reason is recorded.
-        #[arg(long, value_name = "REASON")]
-        override_window: Option<String>,
-        /// Write the session's journal here (default:
-        /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
-        #[arg(long, value_name = "PATH")]
-        record: Option<PathBuf>,
-        /// The cockpit for a screen share: IP and host addresses masked (and what --mask
-        /// matches), the current step emphasised, a calm redraw.
-        #[arg(long, conflicts_with = "headless")]
-        present: bool,
-        /// With --present: also mask what this regex matches (repeatable).
-        #[arg(long, value_name = "REGEX", requires = "present")]
-        mask: Vec<String>,
-    },
-    /// The whole cockpit on a realistic release, nothing to set up: three simulated hosts
-    /// (an app with /health and /metrics, logs) walked through profiles/demo.toml by the same
-    /// engine and cockpit as `run`. Everything it writes stays in its own temporary directory;
-    /// the journal's path is printed to replay it.
+    /// Run a release over SSH, stopping at every gate.
+    ///
+    /// Connect to every target, take the deploy locks, walk the steps and stop at every gate: in
+    /// the cockpit, or one line per event with --headless. Exit codes: 0 released, 1 a step failed
+    /// and the release was aborted (or no-go, or abort), 2 invalid profile or usage, 3 rolled
+    /// back, 4 refused to start.
+    Run(RunArgs),
+    /// The whole cockpit on a simulated release, nothing to set up.
+    ///
+    /// Three simulated hosts (an app with /health and /metrics, logs) walked through
+    /// profiles/demo.toml by the same engine and cockpit as `run`. Everything it writes stays in
+    /// its own temporary directory; the journal's path is printed to replay it.
     Demo {
         /// What to rehearse.
         #[arg(long, value_enum, default_value_t = crate::demo::Scenario::Happy)]
@@ -125,9 +100,11 @@ pub enum Command {
         #[arg(long, value_name = "REGEX", requires = "present")]
         mask: Vec<String>,
     },
-    /// Follow a running session live and read-only, at this terminal's size: the cockpit as
-    /// it stands, then as it goes. Scroll, filter and switch panes freely; m mirrors the
-    /// operator's view; q leaves. The operator sees who follows.
+    /// Follow a running session live, read-only.
+    ///
+    /// At this terminal's size: the cockpit as it stands, then as it goes. Scroll, filter and
+    /// switch panes freely; m mirrors the operator's view; q leaves. The operator sees who
+    /// follows.
     Follow {
         /// The session (its id, or the start of it); default: the one running, when it is your
         /// login's (several, or another person's, are listed: name one).
@@ -148,9 +125,11 @@ pub enum Command {
         #[arg(long, value_name = "REGEX", requires = "present")]
         mask: Vec<String>,
     },
-    /// Replay a recorded session in the cockpit, read-only, as the operator saw it: space
-    /// plays / pauses, + and - change the speed, ← → seek 10s, [ ] jump between gates and
-    /// failures, g / G go to the start / end, q leaves. Opens no connection, runs nothing.
+    /// Replay a recorded session in the cockpit, read-only.
+    ///
+    /// As the operator saw it: space plays / pauses, + and - change the speed, ← → seek 10s,
+    /// [ ] jump between gates, failures, rollback proposals, rollbacks and resumes, g / G go to
+    /// the start / end, ? shows these keys, q leaves. Opens no connection, runs nothing.
     Replay {
         /// The session's journal (printed when the session started and ended).
         #[arg(value_name = "JOURNAL")]
@@ -166,9 +145,11 @@ pub enum Command {
         #[arg(long, value_name = "REGEX", requires = "present")]
         mask: Vec<String>,
     },
-    /// Re-render a recorded session into an asciicast v2 file (`asciinema play OUT.cast`),
-    /// with markers at gates, failures, rollbacks and resumes.
+    /// Re-render a recorded session into an asciicast v2 file.
+    ///
+    /// For `asciinema play OUT.cast`, with markers at gates, failures, rollbacks and resumes.
     Export {
+        /// The session's journal (printed when the session started and ended).
         #[arg(value_name = "JOURNAL")]
         journal: PathBuf,
         /// The cast to write.
@@ -178,10 +159,12 @@ pub enum Command {
         #[arg(long, default_value = "120x36", value_parser = recorded::size)]
         size: (u16, u16),
     },
-    /// Resume a session gonogo was killed in (kill -9, a laptop asleep, a terminal closed):
-    /// the journal rebuilds where it stood, the locks are confirmed (stops, saying who, if
-    /// another session took one), steps still running are attached again (never run twice),
-    /// and the release goes on, appending to the same journal.
+    /// Resume a session gonogo was killed in.
+    ///
+    /// After kill -9, a laptop asleep or a terminal closed: the journal rebuilds where it stood,
+    /// the locks are confirmed (stops, saying who, if another session took one), steps still
+    /// running are attached again (never run twice), and the release goes on, appending to the
+    /// same journal.
     Resume {
         /// The session's journal; default: the most recent unfinished one.
         #[arg(value_name = "JOURNAL")]
@@ -201,17 +184,21 @@ pub enum Command {
         #[arg(long, value_name = "POLICY", value_parser = unattended)]
         unattended: Option<crate::engine::Unattended>,
     },
-    /// The post-incident report of a session, from its journal: outcome, checklist with who and
-    /// when, timeline, health at each gate and across the watch, new errors, the release record
-    /// and a status message.
+    /// The post-incident report of a session, from its journal.
+    ///
+    /// Outcome, checklist with who and when, timeline, health at each gate and across the watch,
+    /// new errors, the release record and a status message.
     Report {
+        /// The session's journal (printed when the session started and ended).
         #[arg(value_name = "JOURNAL")]
         journal: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
     },
-    /// Deployment metrics over the journals in a directory, per environment: deployments per
-    /// week, change failure rate, mean time to recovery, median duration.
+    /// Deployment metrics over the journals in a directory.
+    ///
+    /// Per environment: deployments per week, change failure rate, mean time to recovery, median
+    /// duration.
     Stats {
         /// Default: the sessions directory ($XDG_DATA_HOME/gonogo/sessions).
         #[arg(value_name = "DIR")]
@@ -219,6 +206,68 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
         format: StatsFormat,
     },
+    /// Print the completion script for a shell.
+    ///
+    /// Install it where the shell looks for completions, e.g. for bash:
+    /// gonogo completions bash > ~/.local/share/bash-completion/completions/gonogo;
+    /// for zsh, a file named _gonogo in a directory of $fpath; for fish,
+    /// ~/.config/fish/completions/gonogo.fish.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_name = "SHELL", value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), every command in one page.
+    ///
+    /// Install it where man looks, e.g. gonogo man > ~/.local/share/man/man1/gonogo.1, then read
+    /// it with man gonogo.
+    Man,
+}
+
+/// `gonogo run`'s arguments; its help is the `Run` command's.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The release profile (TOML).
+    #[arg(value_name = "PROFILE")]
+    profile: PathBuf,
+    /// Give a variable its value (repeatable): --set version=v1.2.1
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
+    set: Vec<(String, String)>,
+    /// No cockpit: one line per event; questions are answered on stdin.
+    #[arg(long)]
+    headless: bool,
+    /// Answer go to gates and done to manual items (rehearsals, CI). Never decides a failure.
+    #[arg(long)]
+    yes: bool,
+    /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
+    /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
+    /// [policy] unattended.
+    #[arg(long, value_name = "POLICY", value_parser = unattended)]
+    unattended: Option<crate::engine::Unattended>,
+    /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
+    #[arg(long)]
+    accept_new_host_keys: bool,
+    /// Take over a deploy lock held by another session; the reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    break_lock: Option<String>,
+    /// With --break-lock: stop the previous session's steps still running on the hosts
+    /// (TERM, then KILL) instead of refusing to break its lock.
+    #[arg(long, requires = "break_lock")]
+    stop_previous: bool,
+    /// Release outside the profile's [policy] windows; the reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    override_window: Option<String>,
+    /// Write the session's journal here (default:
+    /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
+    #[arg(long, value_name = "PATH")]
+    record: Option<PathBuf>,
+    /// The cockpit for a screen share: IP and host addresses masked (and what --mask
+    /// matches), the current step emphasised, a calm redraw.
+    #[arg(long, conflicts_with = "headless")]
+    present: bool,
+    /// With --present: also mask what this regex matches (repeatable).
+    #[arg(long, value_name = "REGEX", requires = "present")]
+    mask: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -266,33 +315,9 @@ pub fn run(cli: Cli) -> ExitCode {
             present,
             mask,
         } => said(crate::replay::run(&journal, speed, present.then_some(mask))),
-        Command::Run {
-            profile,
-            set,
-            headless,
-            yes,
-            unattended,
-            accept_new_host_keys,
-            break_lock,
-            stop_previous,
-            override_window,
-            record,
-            present,
-            mask,
-        } => {
-            let flags = RunFlags {
-                present: present.then_some(mask),
-                yes,
-                unattended,
-                accept_new_host_keys,
-                break_lock,
-                stop_previous,
-                window_override: override_window,
-                record,
-                ..run_flags(&profile, headless)
-            };
-            run_release(&profile, &set, headless, &flags)
-        }
+        Command::Run(args) => run_command(args),
+        Command::Completions { shell } => generated::completions(shell),
+        Command::Man => generated::man(),
         Command::Demo {
             scenario,
             headless,
@@ -330,6 +355,22 @@ pub fn run(cli: Cli) -> ExitCode {
             crate::report::command::stats(dir.as_deref(), matches!(format, StatsFormat::Json))
         }
     }
+}
+
+/// `gonogo run`: its flags checked and gathered, then the release.
+fn run_command(args: RunArgs) -> ExitCode {
+    let flags = RunFlags {
+        present: args.present.then_some(args.mask),
+        yes: args.yes,
+        unattended: args.unattended,
+        accept_new_host_keys: args.accept_new_host_keys,
+        break_lock: args.break_lock,
+        stop_previous: args.stop_previous,
+        window_override: args.override_window,
+        record: args.record,
+        ..run_flags(&args.profile, args.headless)
+    };
+    run_release(&args.profile, &args.set, args.headless, &flags)
 }
 
 /// A command's end: success, or its error said (made printable) with the invalid-use code.
