@@ -83,7 +83,7 @@ fn a_command_s_help_still_tells_the_whole_story() {
             "{help}"
         );
         assert!(
-            help.contains("[ ] jump between gates and failures"),
+            help.contains("[ ] jump between gates, failures, rollback proposals"),
             "{help}"
         );
         assert!(
