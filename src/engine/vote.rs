@@ -150,8 +150,8 @@ impl Release {
             judged = Err(Refusal::RefusedThen);
         }
         let counted = judged.is_ok();
-        // The name came over the follow socket: printable before it is a line on screen.
-        let name = crate::text::printable(&vote.name);
+        // The name came over the follow socket: the output pane makes the line printable.
+        let name = &vote.name;
         let said = match &judged {
             Ok(()) => format!("GO from {name} ({}) counted", vote.via),
             Err(why) => format!("GO from {name} ({}) refused: {why}", vote.via),

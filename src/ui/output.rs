@@ -67,8 +67,11 @@ impl PaneLine for OutputLine {
             Mark::Attempt => format!("↻ {}", self.line).into(),
             Mark::Link => format!("◌ {}", self.line).into(),
             Mark::Shell => format!("$ {}", self.line).into(),
-            Mark::Vote { counted: true } => format!("✓ {}", self.line).into(),
-            Mark::Vote { counted: false } => format!("✗ {}", self.line).into(),
+            // A follower's name came over the socket: made printable here.
+            Mark::Vote { counted } => {
+                let symbol = if counted { "✓" } else { "✗" };
+                format!("{symbol} {}", crate::text::printable(&self.line)).into()
+            }
             Mark::Ended(status) => {
                 let symbol = match status {
                     RunStatus::Passed => "✓",
