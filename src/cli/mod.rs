@@ -169,20 +169,8 @@ pub enum Command {
         /// The session's journal; default: the most recent unfinished one.
         #[arg(value_name = "JOURNAL")]
         journal: Option<PathBuf>,
-        /// The same values as when the session started: --set version=v1.2.1
-        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
-        set: Vec<(String, String)>,
-        /// No cockpit: one line per event; questions are answered on stdin.
-        #[arg(long)]
-        headless: bool,
-        /// As for run: answers gates and manual items (rehearsals, CI), never a failure.
-        #[arg(long)]
-        yes: bool,
-        /// When nobody can answer (stdin closed, or --yes meeting a failure or a rollback
-        /// proposal): `rollback` once anything ran (the default), or `abort`. Overrides
-        /// [policy] unattended.
-        #[arg(long, value_name = "POLICY", value_parser = unattended)]
-        unattended: Option<crate::engine::Unattended>,
+        #[command(flatten)]
+        answering: Answering,
     },
     /// The post-incident report of a session, from its journal.
     ///
@@ -224,13 +212,11 @@ pub enum Command {
     Man,
 }
 
-/// `gonogo run`'s arguments; its help is the `Run` command's.
+/// How a session is given its values and answered: what `run` and `resume` share.
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// The release profile (TOML).
-    #[arg(value_name = "PROFILE")]
-    profile: PathBuf,
-    /// Give a variable its value (repeatable): --set version=v1.2.1
+pub struct Answering {
+    /// Give a variable its value (repeatable; on resume, the same as at the start):
+    /// --set version=v1.2.1
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = profile::parse_set)]
     set: Vec<(String, String)>,
     /// No cockpit: one line per event; questions are answered on stdin.
@@ -244,6 +230,16 @@ pub struct RunArgs {
     /// [policy] unattended.
     #[arg(long, value_name = "POLICY", value_parser = unattended)]
     unattended: Option<crate::engine::Unattended>,
+}
+
+/// `gonogo run`'s arguments; its help is the `Run` command's.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The release profile (TOML).
+    #[arg(value_name = "PROFILE")]
+    profile: PathBuf,
+    #[command(flatten)]
+    answering: Answering,
     /// Trust hosts seen for the first time and add their keys (hashed) to known_hosts.
     #[arg(long)]
     accept_new_host_keys: bool,
@@ -302,13 +298,13 @@ pub fn run(cli: Cli) -> ExitCode {
             asciicast,
             size,
         } => said(recorded::export(&journal, &asciicast, size)),
-        Command::Resume {
-            journal,
-            set,
-            headless,
-            yes,
-            unattended,
-        } => recorded::resume_release(journal.as_deref(), &set, headless, yes, unattended),
+        Command::Resume { journal, answering } => recorded::resume_release(
+            journal.as_deref(),
+            &answering.set,
+            answering.headless,
+            answering.yes,
+            answering.unattended,
+        ),
         Command::Replay {
             journal,
             speed,
@@ -359,18 +355,24 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// `gonogo run`: its flags checked and gathered, then the release.
 fn run_command(args: RunArgs) -> ExitCode {
+    let Answering {
+        set,
+        headless,
+        yes,
+        unattended,
+    } = args.answering;
     let flags = RunFlags {
         present: args.present.then_some(args.mask),
-        yes: args.yes,
-        unattended: args.unattended,
+        yes,
+        unattended,
         accept_new_host_keys: args.accept_new_host_keys,
         break_lock: args.break_lock,
         stop_previous: args.stop_previous,
         window_override: args.override_window,
         record: args.record,
-        ..run_flags(&args.profile, args.headless)
+        ..run_flags(&args.profile, headless)
     };
-    run_release(&args.profile, &args.set, args.headless, &flags)
+    run_release(&args.profile, &set, headless, &flags)
 }
 
 /// A command's end: success, or its error said (made printable) with the invalid-use code.
