@@ -275,6 +275,28 @@ pub enum ExecEnd {
     Lost,
 }
 
+/// The SSH client's settings for `ep`: its host key types in the order known_hosts knows
+/// them, keepalives, no Nagle, a wide window.
+fn client_config(
+    ep: &Endpoint,
+    opts: &SshOptions,
+    files: &[std::path::PathBuf],
+) -> Arc<client::Config> {
+    let known = known_hosts::known_algorithms(files, &ep.host, ep.port);
+    Arc::new(client::Config {
+        preferred: russh::Preferred {
+            key: host_key_preference(&known).into(),
+            ..russh::Preferred::DEFAULT
+        },
+        keepalive_interval: Some(opts.keepalive_for(ep)),
+        keepalive_max: ep.config.keepalive_max.unwrap_or(3),
+        nodelay: true,
+        // A bigger window keeps bulk output (a 100 MB `cat`) flowing without stalls.
+        window_size: 8 * 1024 * 1024,
+        ..client::Config::default()
+    })
+}
+
 impl Connection {
     pub async fn connect(
         ep: &Endpoint,
@@ -285,20 +307,8 @@ impl Connection {
             None => None,
         };
         let files = opts.known_hosts_for(ep);
-        let known = known_hosts::known_algorithms(&files, &ep.host, ep.port);
         let timeout = opts.connect_timeout_for(ep);
-        let config = Arc::new(client::Config {
-            preferred: russh::Preferred {
-                key: host_key_preference(&known).into(),
-                ..russh::Preferred::DEFAULT
-            },
-            keepalive_interval: Some(opts.keepalive_for(ep)),
-            keepalive_max: ep.config.keepalive_max.unwrap_or(3),
-            nodelay: true,
-            // A bigger window keeps bulk output (a 100 MB `cat`) flowing without stalls.
-            window_size: 8 * 1024 * 1024,
-            ..client::Config::default()
-        });
+        let config = client_config(ep, opts, &files);
         let problem = Arc::new(Mutex::new(None));
         let trusted = Arc::new(Mutex::new(None));
         let check = HostKeyCheck {
