@@ -13,8 +13,10 @@
 pub mod checklist;
 pub mod cockpit;
 mod confirm;
+pub mod fit;
 pub mod health;
 pub mod host_shell;
+pub mod keyline;
 pub mod keymap;
 pub mod logs;
 pub mod modal;
@@ -102,7 +104,7 @@ pub fn draw_in(
         output::render(frame, output_area, release, ui, theme);
         health::render(frame, health_area, release, theme, now);
     }
-    panels::hints(frame, bottom, release, ui, theme);
+    keyline::render(frame, bottom, release, ui, theme);
 
     // Under a question that arrives while they are typed (their keys come first all the same).
     match &ui.modal {
