@@ -5,7 +5,7 @@
 //! │ Checklist (≈38%)        │ Output / Logs                                             │
 //! │  phases, steps, state   │  [target] line …                                          │
 //! │                         ├──────────────────────────────────────────────────────────┤
-//! │                         │ Health: links, watch rules                                │
+//! │                         │ Health: rules, failures, metrics, links                   │
 //! └ hints / what waits ──────────────────────────────────────────────────────────────────┘
 //!   modals (question, confirmations, help) draw last, over a cleared area
 //! ```
@@ -33,7 +33,7 @@ pub mod theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout};
 
-use crate::engine::Release;
+use crate::engine::{Release, Stage};
 use state::UiState;
 use theme::Theme;
 
@@ -77,33 +77,22 @@ pub fn draw_in(
     let [left, right] =
         Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
             .areas(middle);
-    let rules = release
-        .plan
-        .watch
-        .as_ref()
-        .map_or(1, |w| w.rollback_on.len());
-    let new_errors = release.signatures.new_count().min(health::NEW_ERRORS_SHOWN);
-    let probes = release.watch.health.len() + release.watch.metrics.len() + new_errors;
-    // In the watch window the health pane is what matters: it may take half the height.
-    let share = if matches!(release.stage, crate::engine::Stage::Watching { .. }) {
-        2
-    } else {
-        3
+    // In the watch window and on the end screen the health pane is what matters: it may take
+    // half the height.
+    let share = match release.stage {
+        Stage::Watching { .. } | Stage::Closing | Stage::Finished => 2,
+        _ => 3,
     };
-    let health_height = (release.targets.len() + rules + probes + 2)
+    let health_height = health::height_wanted(release, right.width, now)
         .clamp(3, (middle.height / share).max(3) as usize) as u16;
     let [output_area, health_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
 
     panels::status_bar(frame, top, release, ui, theme, now);
     checklist::render(frame, left, release, ui, theme, now);
-    if ui.source == state::Source::Summary {
-        // The end screen: the summary has the whole right side.
-        output::render(frame, right, release, ui, theme);
-    } else {
-        output::render(frame, output_area, release, ui, theme);
-        health::render(frame, health_area, release, theme, now);
-    }
+    // The end screen keeps the health pane, with its last readings, under the summary.
+    output::render(frame, output_area, release, ui, theme);
+    health::render(frame, health_area, release, theme, now);
     keyline::render(frame, bottom, release, ui, theme);
 
     // Under a question that arrives while they are typed (their keys come first all the same).

@@ -8,6 +8,7 @@ use ratatui_textarea::TextArea;
 use regex::Regex;
 
 use super::keymap::{Choice, Mode};
+use super::pane::Position;
 use crate::engine::{Question, Release, StepList};
 use crate::journal::RecordedView;
 use crate::journal::ViewChange;
@@ -248,6 +249,11 @@ impl UiState {
         }
     }
 
+    /// Where the output or the logs stand: following the end, or scrolled back.
+    pub fn position(&self) -> Position {
+        Position::Back(if self.follow { 0 } else { self.scroll })
+    }
+
     pub fn resume_follow(&mut self) {
         self.follow = true;
         self.scroll = 0;
@@ -275,40 +281,6 @@ pub fn row_of(release: &Release, list: StepList, step: usize) -> usize {
         StepList::Main => step,
         StepList::Rollback => release.plan.steps.len() + step,
     }
-}
-
-/// The page of a scrollback that is on screen: walking back from the end, `scroll` rows
-/// skipped (clamped so a short, filtered list shows its oldest page rather than nothing),
-/// until `height` rows are full. The cost is the screen, not the scrollback.
-pub fn page<'a, T>(
-    lines: &'a std::collections::VecDeque<T>,
-    shown: impl Fn(&T) -> bool,
-    rows: impl Fn(&T) -> usize,
-    ui: &UiState,
-    height: usize,
-) -> Vec<&'a T> {
-    let skip = if ui.follow {
-        0
-    } else {
-        let total: usize = lines.iter().filter(|l| shown(l)).map(&rows).sum();
-        ui.scroll.min(total.saturating_sub(height))
-    };
-    let mut picked: Vec<&T> = Vec::with_capacity(height);
-    let (mut skipped, mut filled) = (0, 0);
-    for line in lines.iter().rev().filter(|l| shown(l)) {
-        let r = rows(line);
-        if skipped < skip {
-            skipped += r;
-            continue;
-        }
-        if filled + r > height && filled > 0 {
-            break;
-        }
-        filled += r;
-        picked.push(line);
-    }
-    picked.reverse();
-    picked
 }
 
 /// What a replay needs of the screen, compared after each key: each change is journaled.
