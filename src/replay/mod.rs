@@ -43,6 +43,8 @@ pub struct Replaying<B: Backend> {
     ui: UiState,
     view: RecordedView,
     theme: Theme,
+    /// `z`: the viewer zoomed the operator's focused pane (or unzoomed the one they zoomed).
+    zoom_flip: bool,
     /// Something changed since the last frame.
     dirty: bool,
 }
@@ -57,6 +59,7 @@ impl<B: Backend> Replaying<B> {
             ui: UiState::default(),
             view: RecordedView::default(),
             theme,
+            zoom_flip: false,
             dirty: true,
         }
     }
@@ -76,6 +79,7 @@ impl<B: Backend> Replaying<B> {
         self.ui.sync_question(release);
         self.ui.sync_cursor(release);
         self.ui.show_recorded(&self.view);
+        self.ui.zoomed = self.view.zoomed != self.zoom_flip;
         let player = self.player.lock().unwrap_or_else(|e| e.into_inner());
         let (ui, theme) = (&self.ui, &self.theme);
         let _ = self.terminal.draw(|frame| {
@@ -104,6 +108,8 @@ impl<B: Backend> Replaying<B> {
             KeyCode::Char('q') | KeyCode::Esc => self.leave(),
             KeyCode::Char('c') if ctrl => self.leave(),
             KeyCode::Char('l') if ctrl => crate::ui::screen::redraw_whole(&mut self.terminal),
+            // Only the view: the operator's focused pane to the whole screen, and back.
+            KeyCode::Char('z') => self.zoom_flip = !self.zoom_flip,
             code => {
                 let mut p = self.player();
                 match code {

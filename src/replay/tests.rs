@@ -330,3 +330,31 @@ fn the_timeline_marks_a_resume_and_jumps_stop_at_it() {
     let release = played(&mut replay, &mut Vec::new());
     assert_eq!(release.outcome, Some(crate::engine::Outcome::Released));
 }
+
+/// `z` in a replay zooms the operator's focused pane and back: only the view changes, the
+/// player stays where it was.
+#[test]
+fn z_zooms_the_focused_pane_in_a_replay() {
+    let mut replay = replaying(journal());
+    let mut so_far = Vec::new();
+    let end = replay.player().end();
+    replay.player().seek(end);
+    let release = played(&mut replay, &mut so_far);
+    let now = replay.player().now();
+    let z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE);
+    replay.key(z);
+    replay.draw(&release, now);
+    let zoomed = replay.backend().to_string();
+    assert!(
+        zoomed.contains("┌ Checklist") && !zoomed.contains("Health"),
+        "{zoomed}"
+    );
+    assert!(replay.player().at_end(), "the player did not move");
+    replay.key(z);
+    replay.draw(&release, now);
+    let back = replay.backend().to_string();
+    assert!(
+        back.contains("┌ Checklist") && back.contains("┌ Health"),
+        "{back}"
+    );
+}

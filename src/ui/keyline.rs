@@ -39,6 +39,7 @@ const FOLLOWING: &[Hint] = &[
     ("q leave", 0),
     ("m mirror the operator", 2),
     ("Tab focus", 3),
+    ("z zoom", 4),
     ("/ filter", 5),
     ("t target", 5),
     ("l logs", 6),
@@ -64,6 +65,7 @@ const ENDED: &[Hint] = &[
     ("q quit", 0),
     ("i summary/output", 1),
     ("Tab focus", 2),
+    ("z zoom", 3),
     ("/ filter", 4),
     ("t target", 4),
 ];
@@ -73,6 +75,7 @@ const QUESTION_HIDDEN: &[Hint] = &[
     ("a answer", 0),
     ("R rollback", 1),
     ("Tab focus", 2),
+    ("z zoom", 4),
     ("/ filter", 5),
     ("t target", 5),
     ("i summary", 6),
@@ -85,6 +88,7 @@ const CHECKLIST: &[Hint] = &[
     ("↑↓ step", 3),
     ("Enter targets", 4),
     ("Tab output", 2),
+    ("z zoom", 4),
     ("/ filter", 6),
     ("t target", 6),
     ("l logs", 5),
@@ -99,7 +103,16 @@ const OUTPUT: &[Hint] = &[
     ("w wrap", 6),
     ("/ filter", 5),
     ("t target", 5),
+    ("Tab health", 2),
+    ("z zoom", 4),
+];
+const HEALTH: &[Hint] = &[
+    ("? help", 0),
+    ("q quit", 0),
+    ("R rollback", 1),
+    ("↑↓ PgUp scroll", 3),
     ("Tab checklist", 2),
+    ("z zoom", 4),
 ];
 /// While watching, after the `WATCHING` banner: the watch's own keys.
 const WATCHING: &[Hint] = &[
@@ -131,6 +144,7 @@ pub fn footer_keys(release: &Release, ui: &UiState) -> &'static [Hint] {
         Mode::Normal => match ui.focus {
             Pane::Checklist => CHECKLIST,
             Pane::Output => OUTPUT,
+            Pane::Health => HEALTH,
         },
     }
 }
@@ -206,7 +220,14 @@ pub fn key_parts(release: &Release, ui: &UiState, theme: &Theme) -> Vec<Part> {
         .iter()
         // The watch's own `R` is said with it.
         .filter(|(h, _)| !(watch_keys && h.starts_with("R ")))
-        .map(|&(h, r)| Part::new(h, theme.dim(), r));
+        .map(|&(h, r)| {
+            let h = if ui.zoomed && h == "z zoom" {
+                "z back"
+            } else {
+                h
+            };
+            Part::new(h, theme.dim(), r)
+        });
     parts.extend(keys);
     parts
 }

@@ -9,6 +9,8 @@
 //! └ hints / what waits ──────────────────────────────────────────────────────────────────┘
 //!   modals (question, confirmations, help) draw last, over a cleared area
 //! ```
+//!
+//! `z` gives the focused pane the whole middle; the status bar and the key line stay.
 
 pub mod checklist;
 pub mod cockpit;
@@ -20,6 +22,7 @@ pub mod keyline;
 pub mod keymap;
 pub mod logs;
 pub mod modal;
+mod on_screen;
 pub mod output;
 pub mod pane;
 pub mod panels;
@@ -31,7 +34,7 @@ pub mod state;
 pub mod theme;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 
 use crate::engine::{Release, Stage};
 use state::UiState;
@@ -85,19 +88,45 @@ pub fn draw_in(
     };
     let health_height = health::height_wanted(release, right.width, now)
         .clamp(3, (middle.height / share).max(3) as usize) as u16;
-    let [output_area, health_area] =
+    let [mut output_area, mut health_area] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
+    let mut left = left;
+    if ui.zoomed {
+        // The focused pane has the whole middle; the others are not drawn.
+        let zero = Rect {
+            height: 0,
+            ..middle
+        };
+        (left, output_area, health_area) = match ui.focus {
+            state::Pane::Checklist => (middle, zero, zero),
+            state::Pane::Output => (zero, middle, zero),
+            state::Pane::Health => (zero, zero, middle),
+        };
+    }
 
     panels::status_bar(frame, top, release, ui, theme, now);
-    checklist::render(frame, left, release, ui, theme, now);
+    if !left.is_empty() {
+        checklist::render(frame, left, release, ui, theme, now);
+    }
     // The end screen keeps the health pane, with its last readings, under the summary.
-    output::render(frame, output_area, release, ui, theme);
-    health::render(frame, health_area, release, theme, now);
+    if !output_area.is_empty() {
+        output::render(frame, output_area, release, ui, theme);
+    }
+    if !health_area.is_empty() {
+        health::render(frame, health_area, release, ui, theme, now);
+    }
     keyline::render(frame, bottom, release, ui, theme);
 
     // Under a question that arrives while they are typed (their keys come first all the same).
     match &ui.modal {
-        state::Modal::Filter(filter) => filter_box(frame, output_area, filter),
+        state::Modal::Filter(filter) => {
+            let under = if output_area.is_empty() {
+                middle
+            } else {
+                output_area
+            };
+            filter_box(frame, under, filter)
+        }
         state::Modal::Picker(picker) => picker::render(frame, middle, release, picker, theme),
         _ => {}
     }

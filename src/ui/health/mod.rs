@@ -14,6 +14,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::pane::{self, Position, View};
+use super::state::{Pane, UiState};
 use super::theme::Theme;
 use crate::engine::Release;
 use crate::engine::release::LinkState;
@@ -193,18 +194,34 @@ pub fn height_wanted(release: &Release, width: u16, now: u64) -> usize {
         + 2
 }
 
-pub fn render(frame: &mut Frame, area: Rect, release: &Release, theme: &Theme, now: u64) {
+pub fn render(
+    frame: &mut Frame,
+    area: Rect,
+    release: &Release,
+    ui: &UiState,
+    theme: &Theme,
+    now: u64,
+) {
     let width = area.width.saturating_sub(2) as usize;
     let height = area.height.saturating_sub(2) as usize;
     let rows = health_rows(release, theme, now, width);
     let total: usize = rows.iter().map(|r| pane::rows(r, width, true)).sum();
-    let down = 0;
-    let mut title = vec![Span::styled(" Health ", theme.dim())];
+    let down = ui.health_down.min(total.saturating_sub(height));
+    let focused = ui.focus == Pane::Health;
+    let mut title = vec![Span::styled(
+        " Health ",
+        if focused { theme.bold() } else { theme.dim() },
+    )];
     if total > height {
+        let last = (down + height).min(total);
+        let more = if last < total { " ↓" } else { "" };
         title.push(Span::styled(
-            format!("· 1–{height} of {total} ↓ "),
-            theme.dim(),
+            format!("· {}–{last} of {total}{more} ", down + 1),
+            if focused { theme.bold() } else { theme.dim() },
         ));
+    }
+    if ui.zoomed && focused {
+        title.push(Span::styled("· z: back ", theme.dim()));
     }
     let block = Block::bordered().title(Line::from(title));
     let view = View {
