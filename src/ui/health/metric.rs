@@ -7,6 +7,7 @@ use ratatui::text::Span;
 
 use super::rows::HealthRow;
 use crate::engine::watch::{MetricSeries, MetricsReading};
+use crate::ui::pane::PaneLine;
 use crate::ui::theme::Theme;
 
 /// Samples a sparkline spans, longest first: a sparkline is shortened, whole, before it goes.
@@ -36,6 +37,13 @@ enum Base {
     Dropped,
 }
 
+/// The least a row says: its error ratio and its latency.
+const LEAST: Detail = Detail {
+    sparks: 0,
+    base: Base::Dropped,
+    rate: false,
+};
+
 /// From the most said to the least: the first that fits is shown.
 fn details() -> impl Iterator<Item = Detail> {
     let full = |sparks| Detail {
@@ -53,21 +61,41 @@ fn details() -> impl Iterator<Item = Detail> {
             base: Base::Dropped,
             ..full(0)
         },
-        Detail {
-            sparks: 0,
-            base: Base::Dropped,
-            rate: false,
-        },
+        LEAST,
     ])
 }
 
-/// The row of one metrics source, said as fully as `width` columns allow.
-pub(super) fn row(
-    m: &MetricSeries,
+/// The rows of the metrics sources, all said at one level of detail, the most that lets every
+/// row fit in `width` columns: the rows read as a table.
+pub(super) fn rows(
+    metrics: &[&MetricSeries],
     base: Baselines,
     theme: &Theme,
     width: usize,
-) -> Option<HealthRow> {
+) -> Vec<HealthRow> {
+    let fits = |detail: Detail| {
+        metrics.iter().all(|m| {
+            row(m, base, theme, detail).is_none_or(|r| {
+                r.failed || r.row.prefix_width() + Span::raw(r.row.text()).width() <= width
+            })
+        })
+    };
+    let detail = details().find(|d| fits(*d)).unwrap_or(LEAST);
+    metrics
+        .iter()
+        .filter_map(|m| row(m, base, theme, detail))
+        .map(|r| r.row)
+        .collect()
+}
+
+/// A metrics row, and whether it says the scrape failed (its words are not shortened).
+struct Said {
+    row: HealthRow,
+    failed: bool,
+}
+
+/// The row of one metrics source at one level of detail; none before its first scrape.
+fn row(m: &MetricSeries, base: Baselines, theme: &Theme, detail: Detail) -> Option<Said> {
     let (_, last) = m.history.back()?;
     let via = m
         .via
@@ -75,21 +103,12 @@ pub(super) fn row(
         .map_or(String::new(), |v| format!(" via {v}"));
     let name = format!("{}{via}  ", m.source);
     let mark = ("≈ ", theme.dim());
-    if let Some(e) = &last.error {
-        let style = theme.fg(Color::Red);
-        return Some(
-            HealthRow::new(mark, format!("scrape failed: {e}"), style).named(name, Style::new()),
-        );
-    }
-    let room = width.saturating_sub(Span::raw(mark.0).width() + Span::raw(&name).width());
-    let mut said = String::new();
-    for detail in details() {
-        said = say(m, last, base, detail);
-        if Span::raw(&said).width() <= room {
-            break;
-        }
-    }
-    Some(HealthRow::new(mark, said, Style::new()).named(name, Style::new()))
+    let (text, style, failed) = match &last.error {
+        Some(e) => (format!("scrape failed: {e}"), theme.fg(Color::Red), true),
+        None => (say(m, last, base, detail), Style::new(), false),
+    };
+    let row = HealthRow::new(mark, text, style).named(name, Style::new());
+    Some(Said { row, failed })
 }
 
 /// A reading in words at one level of detail: `errors 0.10% (base 0.05%)  p95 219ms (base
@@ -191,8 +210,8 @@ mod tests {
             error_ratio: Some(0.0005),
             p95_ms: Some(5.0),
         };
-        let row = row(&series(), base, &Theme { color: false }, width).expect("a reading");
-        format!("≈ app via web-2  {}", crate::ui::pane::PaneLine::text(&row))
+        let rows = rows(&[&series()], base, &Theme { color: false }, width);
+        format!("≈ app via web-2  {}", rows[0].text())
     }
 
     /// Narrower, the row says less, never cut: sparklines (whole) go first, then the word
@@ -223,5 +242,32 @@ mod tests {
                 said(width)
             );
         }
+    }
+
+    /// Several sources are said at one level of detail, the most that fits them all: the rows
+    /// read as a table.
+    #[test]
+    fn metrics_rows_share_one_level_of_detail() {
+        let calm = series();
+        let mut busy = series();
+        if let Some((_, r)) = busy.history.back_mut() {
+            r.error_ratio = Some(0.1234);
+        }
+        let base = Baselines {
+            error_ratio: Some(0.0005),
+            p95_ms: Some(5.0),
+        };
+        let theme = Theme { color: false };
+        // Room for the calm one in full, not for the busy one.
+        let width = Span::raw(said(80)).width();
+        let rows = rows(&[&calm, &busy], base, &theme, width);
+        let texts: Vec<&str> = rows.iter().map(|r| r.text()).collect();
+        assert_eq!(
+            texts,
+            [
+                "errors 1.90% (0.05%)  p95 219ms (5ms)  12.3 req/s",
+                "errors 12.34% (0.05%)  p95 219ms (5ms)  12.3 req/s"
+            ]
+        );
     }
 }

@@ -137,11 +137,7 @@ fn health_rows(release: &Release, theme: &Theme, now: u64, width: usize) -> VecD
         error_ratio: release.baseline(Signal::ErrorRatio),
         p95_ms: release.baseline(Signal::Latency { percentile: 95 }),
     };
-    out.extend(
-        metrics_in_order(release)
-            .into_iter()
-            .filter_map(|m| metric::row(m, base, theme, width)),
-    );
+    out.extend(metric::rows(&metrics_in_order(release), base, theme, width));
     out.extend(passing_rows(&checks, &passing, theme, now));
     out.extend(rows::links_up(release, theme));
     out
