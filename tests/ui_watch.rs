@@ -327,47 +327,50 @@ fn metric_rows_are_abbreviated_never_cut() {
 }
 
 /// At 80 columns the status bar keeps the stage, the time left and the links, and drops whole
-/// parts (elapsed first), never cutting one.
+/// parts (the time elapsed, the release's name, its version, the locks first), never cutting
+/// one; who watches is said, shortened between words before it goes.
 #[test]
 fn the_status_bar_at_80_columns_keeps_stage_time_left_and_links() {
     let mut s = Scene::watching();
+    let ui = ui_for(&s.release);
+    let now = s.release.now + 700;
+    let all = gonogo::ui::panels::status_kept(&s.release, &ui, now, 80);
+    assert_eq!(
+        all.len(),
+        8,
+        "everything fits before anyone follows: {all:?}"
+    );
     s.send(EventKind::Joined {
         name: "carol".into(),
         approver: true,
         via: gonogo::engine::Via::Local,
     });
-    let ui = ui_for(&s.release);
     let now = s.release.now + 700;
     let kept = gonogo::ui::panels::status_kept(&s.release, &ui, now, 80);
     assert_eq!(
         kept,
         [
-            StatusPart::Release,
             StatusPart::Environment,
-            StatusPart::Version,
             StatusPart::Stage,
             StatusPart::TimeLeft,
-            StatusPart::Lock,
+            StatusPart::Watchers,
             StatusPart::Links,
-        ],
-        "the watchers and the time elapsed go first"
+        ]
     );
-    let top = rows(&screen(&s.release, &ui, 80, 24)).remove(0);
+    let top = |width| rows(&screen(&s.release, &ui, width, 24)).remove(0);
     assert_eq!(
-        top.trim_end(),
-        " acme-shop  STAGING  v1.5.0  watch 9m30s left  lock 3/3  connected 3/3",
+        top(80).trim_end(),
+        " STAGING   watch 9m30s left  watching: carol (may approve)  connected 3/3",
         "whole parts, none cut"
+    );
+    assert_eq!(
+        top(60).trim_end(),
+        "  watch 9m30s left  watching: carol (may…  connected 3/3"
     );
     let narrow = gonogo::ui::panels::status_kept(&s.release, &ui, now, 40);
     assert_eq!(
         narrow,
         [StatusPart::Stage, StatusPart::TimeLeft, StatusPart::Links]
-    );
-    let wide = gonogo::ui::panels::status_kept(&s.release, &ui, now, 160);
-    assert_eq!(
-        wide.len(),
-        9,
-        "all but waiting (nothing waits) at 160: {wide:?}"
     );
 }
 

@@ -12,7 +12,13 @@ pub struct Part {
     pub text: String,
     pub style: Style,
     pub rank: u8,
+    /// A sentence for a person (a notice, who watches): when it would go, it is shortened
+    /// between two words instead, while at least [`MIN_SHORTENED`] columns are left for it.
+    pub shortens: bool,
 }
+
+/// The fewest columns a shortened part is given; with less room it goes whole.
+pub const MIN_SHORTENED: usize = 16;
 
 impl Part {
     pub fn new(text: impl Into<String>, style: Style, rank: u8) -> Part {
@@ -20,7 +26,14 @@ impl Part {
             text: text.into(),
             style,
             rank,
+            shortens: false,
         }
+    }
+
+    /// A part shortened between two words rather than dropped, while it has room.
+    pub fn shortening(mut self) -> Part {
+        self.shortens = true;
+        self
     }
 
     fn width(&self) -> usize {
@@ -29,35 +42,58 @@ impl Part {
 }
 
 /// The parts that fit in `width` columns with `gap` spaces between two, in their order: the
-/// highest rank dropped first (the later one among equals). A part that cannot fit even alone
-/// is shortened between two words, with `…`, only if it is the last one left: a banner that
-/// must be read is never dropped.
+/// highest rank dropped first (the later one among equals). A part that [`Part::shortens`],
+/// and the last one left (a banner that must be read), is shortened between two words with
+/// `…` instead; no word is cut.
 pub fn fit(parts: Vec<Part>, width: usize, gap: usize) -> Vec<Part> {
-    let keep = kept(&parts, width, gap);
-    let mut kept: Vec<Part> = parts
+    let (keep, shorter) = choose(&parts, width, gap);
+    parts
         .into_iter()
         .enumerate()
         .filter(|(i, _)| keep.contains(i))
-        .map(|(_, p)| p)
-        .collect();
-    if let Some(only) = kept.first_mut().filter(|p| used(&[&**p], 0) > width) {
-        only.text = shortened(&only.text, width);
-    }
-    kept.retain(|p| !p.text.trim().is_empty());
-    kept
+        .map(|(i, mut p)| {
+            if let Some((_, text)) = shorter.as_ref().filter(|(at, _)| *at == i) {
+                p.text = text.clone();
+            }
+            p
+        })
+        .filter(|p| !p.text.trim().is_empty())
+        .collect()
 }
 
-/// Which of the parts [`fit`] keeps, by index, in order.
+/// Which of the parts [`fit`] keeps, by index, in order (a shortened one is kept).
 pub fn kept(parts: &[Part], width: usize, gap: usize) -> Vec<usize> {
+    choose(parts, width, gap).0
+}
+
+/// The parts kept, by index, and the one shortened with its shorter text, if any.
+fn choose(parts: &[Part], width: usize, gap: usize) -> (Vec<usize>, Option<(usize, String)>) {
     let mut keep: Vec<usize> = (0..parts.len()).collect();
     let chosen = |keep: &[usize]| keep.iter().map(|&i| &parts[i]).collect::<Vec<_>>();
-    while keep.len() > 1 && used(&chosen(&keep), gap) > width {
+    loop {
+        let over = used(&chosen(&keep), gap).saturating_sub(width);
+        if over == 0 || keep.is_empty() {
+            return (keep, None);
+        }
         let least = (0..keep.len())
             .max_by_key(|&k| (parts[keep[k]].rank, k))
-            .expect("more than one part");
+            .expect("a part");
+        let part = &parts[keep[least]];
+        // The last part's trailing spaces were not counted: neither is its room for them.
+        let shown = if least + 1 == keep.len() {
+            Span::raw(part.text.trim_end()).width()
+        } else {
+            part.width()
+        };
+        let room = shown.saturating_sub(over);
+        if (part.shortens && room >= MIN_SHORTENED) || keep.len() == 1 {
+            return (
+                keep.clone(),
+                Some((keep[least], shortened(&part.text, room))),
+            );
+        }
         keep.remove(least);
     }
-    keep
 }
 
 /// The columns the parts take with `gap` between two; the last one's trailing spaces run off
@@ -131,5 +167,30 @@ mod tests {
     fn a_banner_too_long_for_the_row_is_cut_between_words() {
         let banner = parts(&[(" journal not written: disk full ", 0), ("? help", 1)]);
         assert_eq!(texts(&fit(banner, 24, 2)), [" journal not written:…"]);
+    }
+
+    #[test]
+    fn a_sentence_for_a_person_is_shortened_between_words_before_it_goes() {
+        let notice = Part::new(
+            " following ana's session: shop to staging ",
+            Style::new(),
+            1,
+        );
+        let all = vec![
+            Part::new(" QUESTION open ", Style::new(), 0),
+            notice.clone().shortening(),
+            Part::new("? help", Style::new(), 0),
+            Part::new("l logs", Style::new(), 3),
+        ];
+        assert_eq!(
+            texts(&fit(all.clone(), 60, 2)),
+            [
+                " QUESTION open ",
+                " following ana's session: shop to…",
+                "? help"
+            ]
+        );
+        // Without room for a useful part of it, it goes whole.
+        assert_eq!(texts(&fit(all, 35, 2)), [" QUESTION open ", "? help"]);
     }
 }

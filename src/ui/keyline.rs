@@ -33,9 +33,11 @@ const PICK_LINES: &[Hint] = &[
     ("Enter show its lines", 0),
     ("Esc back", 0),
 ];
+/// A follower's: what they were told (a refused key, a vote's judgement) goes before
+/// `read-only` and `? help`.
 const FOLLOWING: &[Hint] = &[
-    ("read-only", 0),
-    ("? help", 0),
+    ("read-only", 2),
+    ("? help", 1),
     ("q leave", 0),
     ("m mirror the operator", 2),
     ("Tab focus", 3),
@@ -214,7 +216,7 @@ pub fn key_parts(release: &Release, ui: &UiState, theme: &Theme) -> Vec<Part> {
         parts.push(Part::new(w, banner, 0));
     }
     if let Some(notice) = &ui.notice {
-        parts.push(Part::new(format!(" {notice} "), theme.bold(), 1));
+        parts.push(Part::new(format!(" {notice} "), theme.bold(), 1).shortening());
     }
     let keys = footer_keys(release, ui)
         .iter()

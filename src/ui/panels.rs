@@ -79,7 +79,7 @@ pub const STATUS_PARTS: [(StatusPart, u8); 10] = [
     (StatusPart::Stage, 0),
     (StatusPart::TimeLeft, 0),
     (StatusPart::Waiting, 2),
-    (StatusPart::Watchers, 7),
+    (StatusPart::Watchers, 2),
     (StatusPart::Elapsed, 8),
     (StatusPart::Lock, 4),
     (StatusPart::Links, 1),
@@ -161,7 +161,14 @@ fn status_parts(
                 StatusPart::Lock => (format!("  {}", lock_text(release)), Style::new()),
                 StatusPart::Links => (format!("  {}", links_text(release)), Style::new()),
             };
-            Some((what, Part::new(text, style, rank)))
+            let part = Part::new(text, style, rank);
+            // Who watches is said even on a narrow terminal, if only the first names.
+            let part = if what == StatusPart::Watchers {
+                part.shortening()
+            } else {
+                part
+            };
+            Some((what, part))
         })
         .collect()
 }
