@@ -76,33 +76,11 @@ pub fn draw_in(
             banner,
         );
     }
-    let checklist_width = (area.width * 38 / 100).clamp(28.min(area.width), 60);
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
-            .areas(middle);
-    // In the watch window and on the end screen the health pane is what matters: it may take
-    // half the height.
-    let share = match release.stage {
-        Stage::Watching { .. } | Stage::Closing | Stage::Finished => 2,
-        _ => 3,
-    };
-    let health_height = health::height_wanted(release, right.width, now)
-        .clamp(3, (middle.height / share).max(3) as usize) as u16;
-    let [mut output_area, mut health_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
-    let mut left = left;
-    if ui.zoomed {
-        // The focused pane has the whole middle; the others are not drawn.
-        let zero = Rect {
-            height: 0,
-            ..middle
-        };
-        (left, output_area, health_area) = match ui.focus {
-            state::Pane::Checklist => (middle, zero, zero),
-            state::Pane::Output => (zero, middle, zero),
-            state::Pane::Health => (zero, zero, middle),
-        };
-    }
+    let Panes {
+        checklist: left,
+        output: output_area,
+        health: health_area,
+    } = panes(middle, release, ui, now);
 
     panels::status_bar(frame, top, release, ui, theme, now);
     if !left.is_empty() {
@@ -139,6 +117,49 @@ pub fn draw_in(
     }
     if let Some(present) = &ui.present {
         present.mask(frame.buffer_mut(), area);
+    }
+}
+
+/// Where the three panes go in the middle of the screen (an empty one is not drawn).
+struct Panes {
+    checklist: Rect,
+    output: Rect,
+    health: Rect,
+}
+
+/// The checklist on the left, the output over the health pane on the right; zoomed, the
+/// focused pane has the whole middle.
+fn panes(middle: Rect, release: &Release, ui: &UiState, now: u64) -> Panes {
+    if ui.zoomed {
+        let zero = Rect {
+            height: 0,
+            ..middle
+        };
+        let only = |pane| if ui.focus == pane { middle } else { zero };
+        return Panes {
+            checklist: only(state::Pane::Checklist),
+            output: only(state::Pane::Output),
+            health: only(state::Pane::Health),
+        };
+    }
+    let checklist_width = (middle.width * 38 / 100).clamp(28.min(middle.width), 60);
+    let [checklist, right] =
+        Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
+            .areas(middle);
+    // In the watch window and on the end screen the health pane is what matters: it may take
+    // half the height.
+    let share = match release.stage {
+        Stage::Watching { .. } | Stage::Closing | Stage::Finished => 2,
+        _ => 3,
+    };
+    let health_height = health::height_wanted(release, right.width, now)
+        .clamp(3, (middle.height / share).max(3) as usize) as u16;
+    let [output, health] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
+    Panes {
+        checklist,
+        output,
+        health,
     }
 }
 

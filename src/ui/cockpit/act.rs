@@ -53,7 +53,9 @@ impl<B: Backend> Cockpit<B> {
     fn act_normal(&mut self, action: Action, release: &Release) {
         let page = self.page();
         let ui = &mut self.ui;
-        if ui.focus == Pane::Health && scroll_health(ui, action, release, page) {
+        // The health pane is about half the page unless it has the whole screen.
+        let health_page = if ui.zoomed { page } else { (page / 2).max(1) };
+        if ui.focus == Pane::Health && scroll_health(ui, action, release, health_page) {
             return;
         }
         match action {
