@@ -161,7 +161,12 @@ fn a_notification_not_delivered_is_shown_in_the_health_pane_and_the_summary() {
         shown.contains("✉ notify: 2 not delivered, last "),
         "{shown}"
     );
-    assert!(shown.contains(": the webhook answe"), "{shown}");
+    // Wrapped under its mark, not cut at the pane's edge: the whole error is read.
+    assert!(shown.contains(": the webhook"), "{shown}");
+    assert!(
+        shown.contains("answered 500 Internal Server Error"),
+        "{shown}"
+    );
     let summary = gonogo::summary::lines(&release, None);
     assert!(
         summary.contains(

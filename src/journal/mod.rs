@@ -82,14 +82,20 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum ViewChange {
-    /// The pane with the focus (`checklist` or `output`), and what the right side shows
-    /// (`output`, `logs` or `summary`).
+    /// The pane with the focus (`checklist`, `output` or `health`), and what the right side
+    /// shows (`output`, `logs` or `summary`); `zoomed`: the pane had the whole screen (`z`).
     #[serde(rename = "ui.focus")]
-    Focus { pane: String, shows: String },
+    Focus {
+        pane: String,
+        shows: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        zoomed: bool,
+    },
     /// The output filter; empty when cleared.
     #[serde(rename = "ui.filter")]
     Filter { text: String },
-    /// Rows scrolled back from the end of the focused pane (0: following).
+    /// Rows scrolled back from the end of the focused pane (0: following); for `health`, the
+    /// rows scrolled past at its top.
     /// `paused_at`: lines seen when the pane stopped following (for "paused +N").
     #[serde(rename = "ui.scroll")]
     Scroll {

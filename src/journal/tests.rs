@@ -302,6 +302,12 @@ fn every_event_type_comes_back_as_it_was_written() {
         ViewChange::Focus {
             pane: "output".into(),
             shows: "logs".into(),
+            zoomed: false,
+        },
+        ViewChange::Focus {
+            pane: "health".into(),
+            shows: "logs".into(),
+            zoomed: true,
         },
         ViewChange::Filter {
             text: "ERROR".into(),

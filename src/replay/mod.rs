@@ -41,6 +41,8 @@ pub struct Replaying<B: Backend> {
     ui: UiState,
     view: RecordedView,
     theme: Theme,
+    /// `z`: the viewer zoomed the operator's focused pane (or unzoomed the one they zoomed).
+    zoom_flip: bool,
     /// Something changed since the last frame.
     dirty: bool,
 }
@@ -59,6 +61,7 @@ impl<B: Backend> Replaying<B> {
             },
             view: RecordedView::default(),
             theme,
+            zoom_flip: false,
             dirty: true,
         }
     }
@@ -83,6 +86,7 @@ impl<B: Backend> Replaying<B> {
         if let Some(help) = help {
             self.ui.modal = help;
         }
+        self.ui.zoomed = self.view.zoomed != self.zoom_flip;
         let player = self.player.lock().unwrap_or_else(|e| e.into_inner());
         let (ui, theme) = (&self.ui, &self.theme);
         let _ = self.terminal.draw(|frame| {
@@ -122,6 +126,8 @@ impl<B: Backend> Replaying<B> {
             A::Redraw => crate::ui::screen::redraw_whole(&mut self.terminal),
             A::Help => self.ui.modal = Modal::help(&Modal::None),
             A::Close => self.ui.modal = Modal::None,
+            // Only the view: the operator's focused pane to the whole screen, and back.
+            A::Zoom => self.zoom_flip = !self.zoom_flip,
             A::Up | A::Down => {
                 if let Modal::Help { scroll, .. } = &mut self.ui.modal {
                     *scroll = if action == A::Down {

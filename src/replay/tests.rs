@@ -396,3 +396,34 @@ fn a_follower_or_a_replay_sees_no_operator_answer_keys() {
         "{follower}"
     );
 }
+
+/// `z` in a replay zooms the operator's focused pane and back: only the view changes, the
+/// player stays where it was.
+#[test]
+fn z_zooms_the_focused_pane_in_a_replay() {
+    let mut replay = replaying(journal());
+    let mut so_far = Vec::new();
+    let end = replay.player().end();
+    replay.player().seek(end);
+    let release = played(&mut replay, &mut so_far);
+    let now = replay.player().now();
+    let z = KeyEvent::new(
+        ratatui::crossterm::event::KeyCode::Char('z'),
+        ratatui::crossterm::event::KeyModifiers::NONE,
+    );
+    replay.key(z);
+    replay.draw(&release, now);
+    let zoomed = replay.backend().to_string();
+    assert!(
+        zoomed.contains("┌ Checklist") && !zoomed.contains("Health"),
+        "{zoomed}"
+    );
+    assert!(replay.player().at_end(), "the player did not move");
+    replay.key(z);
+    replay.draw(&release, now);
+    let back = replay.backend().to_string();
+    assert!(
+        back.contains("┌ Checklist") && back.contains("┌ Health"),
+        "{back}"
+    );
+}

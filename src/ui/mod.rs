@@ -5,19 +5,24 @@
 //! │ Checklist (≈38%)        │ Output / Logs                                             │
 //! │  phases, steps, state   │  [target] line …                                          │
 //! │                         ├──────────────────────────────────────────────────────────┤
-//! │                         │ Health: links, watch rules                                │
+//! │                         │ Health: rules, failures, metrics, links                   │
 //! └ hints / what waits ──────────────────────────────────────────────────────────────────┘
 //!   modals (question, confirmations, help) draw last, over a cleared area
 //! ```
+//!
+//! `z` gives the focused pane the whole middle; the status bar and the key line stay.
 
 pub mod checklist;
 pub mod cockpit;
 mod confirm;
+pub mod fit;
 pub mod health;
 pub mod host_shell;
+pub mod keyline;
 pub mod keymap;
 pub mod logs;
 pub mod modal;
+mod on_screen;
 pub mod output;
 pub mod pane;
 pub mod panels;
@@ -29,9 +34,9 @@ pub mod state;
 pub mod theme;
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 
-use crate::engine::Release;
+use crate::engine::{Release, Stage};
 use state::UiState;
 use theme::Theme;
 
@@ -71,42 +76,35 @@ pub fn draw_in(
             banner,
         );
     }
-    let checklist_width = (area.width * 38 / 100).clamp(28.min(area.width), 60);
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
-            .areas(middle);
-    let rules = release
-        .plan
-        .watch
-        .as_ref()
-        .map_or(1, |w| w.rollback_on.len());
-    let new_errors = release.signatures.new_count().min(health::NEW_ERRORS_SHOWN);
-    let probes = release.watch.health.len() + release.watch.metrics.len() + new_errors;
-    // In the watch window the health pane is what matters: it may take half the height.
-    let share = if matches!(release.stage, crate::engine::Stage::Watching { .. }) {
-        2
-    } else {
-        3
-    };
-    let health_height = (release.targets.len() + rules + probes + 2)
-        .clamp(3, (middle.height / share).max(3) as usize) as u16;
-    let [output_area, health_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
+    let Panes {
+        checklist: left,
+        output: output_area,
+        health: health_area,
+    } = panes(middle, release, ui, now);
 
     panels::status_bar(frame, top, release, ui, theme, now);
-    checklist::render(frame, left, release, ui, theme, now);
-    if ui.source == state::Source::Summary {
-        // The end screen: the summary has the whole right side.
-        output::render(frame, right, release, ui, theme);
-    } else {
-        output::render(frame, output_area, release, ui, theme);
-        health::render(frame, health_area, release, theme, now);
+    if !left.is_empty() {
+        checklist::render(frame, left, release, ui, theme, now);
     }
-    panels::hints(frame, bottom, release, ui, theme);
+    // The end screen keeps the health pane, with its last readings, under the summary.
+    if !output_area.is_empty() {
+        output::render(frame, output_area, release, ui, theme);
+    }
+    if !health_area.is_empty() {
+        health::render(frame, health_area, release, ui, theme, now);
+    }
+    keyline::render(frame, bottom, release, ui, theme);
 
     // Under a question that arrives while they are typed (their keys come first all the same).
     match &ui.modal {
-        state::Modal::Filter(filter) => filter_box(frame, output_area, filter),
+        state::Modal::Filter(filter) => {
+            let under = if output_area.is_empty() {
+                middle
+            } else {
+                output_area
+            };
+            filter_box(frame, under, filter)
+        }
         state::Modal::Picker(picker) => picker::render(frame, middle, release, picker, theme),
         _ => {}
     }
@@ -119,6 +117,49 @@ pub fn draw_in(
     }
     if let Some(present) = &ui.present {
         present.mask(frame.buffer_mut(), area);
+    }
+}
+
+/// Where the three panes go in the middle of the screen (an empty one is not drawn).
+struct Panes {
+    checklist: Rect,
+    output: Rect,
+    health: Rect,
+}
+
+/// The checklist on the left, the output over the health pane on the right; zoomed, the
+/// focused pane has the whole middle.
+fn panes(middle: Rect, release: &Release, ui: &UiState, now: u64) -> Panes {
+    if ui.zoomed {
+        let zero = Rect {
+            height: 0,
+            ..middle
+        };
+        let only = |pane| if ui.focus == pane { middle } else { zero };
+        return Panes {
+            checklist: only(state::Pane::Checklist),
+            output: only(state::Pane::Output),
+            health: only(state::Pane::Health),
+        };
+    }
+    let checklist_width = (middle.width * 38 / 100).clamp(28.min(middle.width), 60);
+    let [checklist, right] =
+        Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
+            .areas(middle);
+    // In the watch window and on the end screen the health pane is what matters: it may take
+    // half the height.
+    let share = match release.stage {
+        Stage::Watching { .. } | Stage::Closing | Stage::Finished => 2,
+        _ => 3,
+    };
+    let health_height = health::height_wanted(release, right.width, now)
+        .clamp(3, (middle.height / share).max(3) as usize) as u16;
+    let [output, health] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(health_height)]).areas(right);
+    Panes {
+        checklist,
+        output,
+        health,
     }
 }
 

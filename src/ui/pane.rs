@@ -103,26 +103,108 @@ pub(super) fn render<L: PaneLine>(
     ui: &UiState,
     theme: &Theme,
 ) -> Option<()> {
-    let inner = block.inner(area);
-    let (height, width) = (inner.height as usize, inner.width as usize);
-    let picked = super::state::page(
+    let view = View {
+        at: ui.position(),
+        wrap: ui.wrap,
+    };
+    render_at(
+        frame,
+        (area, block),
         lines,
         |l| shown(l, ui),
-        |l| rows(l, width, ui.wrap),
-        ui,
-        height,
-    );
+        release,
+        view,
+        theme,
+    )
+}
+
+/// Where a pane stands and whether it wraps its long lines.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct View {
+    pub at: Position,
+    pub wrap: bool,
+}
+
+/// The page of the `lines` that pass `shown`, at `view`'s position, drawn in `block`; `None`
+/// when no line passes.
+pub(super) fn render_at<L: PaneLine>(
+    frame: &mut Frame,
+    (area, block): (Rect, &Block),
+    lines: &VecDeque<L>,
+    shown: impl Fn(&L) -> bool,
+    release: &Release,
+    view: View,
+    theme: &Theme,
+) -> Option<()> {
+    let inner = block.inner(area);
+    let (height, width) = (inner.height as usize, inner.width as usize);
+    let picked = page(lines, shown, |l| rows(l, width, view.wrap), view.at, height);
     if picked.is_empty() {
         return None;
     }
     let rows: Vec<Line> = picked
         .into_iter()
-        .flat_map(|l| screen_rows(l, release, (width, ui.wrap), theme))
+        .flat_map(|l| screen_rows(l, release, (width, view.wrap), theme))
         .collect();
     // Rows were cut to the pane's width above: no second wrap, and a heading's rule stops at
     // the edge.
     frame.render_widget(Paragraph::new(rows).block(block.clone()), area);
     Some(())
+}
+
+/// Which page of its lines a pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Rows back from the end (0: the end, following): the output and the logs.
+    Back(usize),
+    /// Rows down from the top: the health pane, whose rules come first.
+    Down(usize),
+}
+
+/// The page of a scrollback that is on screen: walking back from the end, `back` rows
+/// skipped, or forward from the top, `down` rows skipped (clamped so a short, filtered list
+/// shows its oldest page rather than nothing), until `height` rows are full. From the end the
+/// cost is the screen, not the scrollback.
+pub fn page<T>(
+    lines: &std::collections::VecDeque<T>,
+    shown: impl Fn(&T) -> bool,
+    rows: impl Fn(&T) -> usize,
+    at: Position,
+    height: usize,
+) -> Vec<&T> {
+    let total = || -> usize { lines.iter().filter(|l| shown(l)).map(&rows).sum() };
+    let (skip, from_end) = match at {
+        Position::Back(0) => (0, true),
+        Position::Back(back) => (back.min(total().saturating_sub(height)), true),
+        Position::Down(down) => (down.min(total().saturating_sub(height)), false),
+    };
+    let walk: Box<dyn Iterator<Item = &T>> = if from_end {
+        Box::new(lines.iter().rev())
+    } else {
+        Box::new(lines.iter())
+    };
+    let mut picked: Vec<&T> = Vec::with_capacity(height);
+    let (mut skipped, mut filled) = (0, 0);
+    for line in walk.filter(|l| shown(l)) {
+        let r = rows(line);
+        if skipped < skip {
+            skipped += r;
+            continue;
+        }
+        if filled + r > height && filled > 0 {
+            // Read from the top, a line's first rows fill what is left (its last are cut).
+            if !from_end && filled < height {
+                picked.push(line);
+            }
+            break;
+        }
+        filled += r;
+        picked.push(line);
+    }
+    if from_end {
+        picked.reverse();
+    }
+    picked
 }
 
 /// The text cut into rows of `room` characters, at a space when there is one in the row's

@@ -8,14 +8,36 @@ use ratatui_textarea::TextArea;
 use regex::Regex;
 
 use super::keymap::{Choice, Mode};
+pub use super::on_screen::OnScreen;
+use super::pane::Position;
 use crate::engine::{Question, Release, StepList};
-use crate::journal::RecordedView;
-use crate::journal::ViewChange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {
     Checklist,
     Output,
+    /// The links, the health checks, the metrics and the watch rules.
+    Health,
+}
+
+impl Pane {
+    /// The pane Tab moves to.
+    pub fn next(self) -> Pane {
+        match self {
+            Pane::Checklist => Pane::Output,
+            Pane::Output => Pane::Health,
+            Pane::Health => Pane::Checklist,
+        }
+    }
+
+    /// As the journal names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Pane::Checklist => "checklist",
+            Pane::Output => "output",
+            Pane::Health => "health",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +168,10 @@ pub struct UiState {
     pub filter: Option<Regex>,
     pub target: Option<String>,
     pub wrap: bool,
+    /// The health pane's rows scrolled past at its top (its rules come first).
+    pub health_down: usize,
+    /// `z`: the focused pane has the whole screen between the status bar and the key line.
+    pub zoomed: bool,
     /// The modal that takes the keys, if any: the keymap's mode derives from it.
     pub modal: Modal,
     /// The answer being given to the release's open question (its modal shown or hidden).
@@ -184,6 +210,8 @@ impl Default for UiState {
             filter: None,
             target: None,
             wrap: false,
+            health_down: 0,
+            zoomed: false,
             modal: Modal::None,
             answer: None,
             notes: Vec::new(),
@@ -270,6 +298,11 @@ impl UiState {
         }
     }
 
+    /// Where the output or the logs stand: following the end, or scrolled back.
+    pub fn position(&self) -> Position {
+        Position::Back(if self.follow { 0 } else { self.scroll })
+    }
+
     pub fn resume_follow(&mut self) {
         self.follow = true;
         self.scroll = 0;
@@ -299,151 +332,10 @@ pub fn row_of(release: &Release, list: StepList, step: usize) -> usize {
     }
 }
 
-/// The page of a scrollback that is on screen: walking back from the end, `scroll` rows
-/// skipped (clamped so a short, filtered list shows its oldest page rather than nothing),
-/// until `height` rows are full. The cost is the screen, not the scrollback.
-pub fn page<'a, T>(
-    lines: &'a std::collections::VecDeque<T>,
-    shown: impl Fn(&T) -> bool,
-    rows: impl Fn(&T) -> usize,
-    ui: &UiState,
-    height: usize,
-) -> Vec<&'a T> {
-    let skip = if ui.follow {
-        0
-    } else {
-        let total: usize = lines.iter().filter(|l| shown(l)).map(&rows).sum();
-        ui.scroll.min(total.saturating_sub(height))
-    };
-    let mut picked: Vec<&T> = Vec::with_capacity(height);
-    let (mut skipped, mut filled) = (0, 0);
-    for line in lines.iter().rev().filter(|l| shown(l)) {
-        let r = rows(line);
-        if skipped < skip {
-            skipped += r;
-            continue;
-        }
-        if filled + r > height && filled > 0 {
-            break;
-        }
-        filled += r;
-        picked.push(line);
-    }
-    picked.reverse();
-    picked
-}
-
-/// What a replay needs of the screen, compared after each key: each change is journaled.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct OnScreen {
-    focus: (String, String),
-    filter: String,
-    back: usize,
-    paused_at: u64,
-    modal: Option<String>,
-}
-
-impl OnScreen {
-    /// The view changes from `before` to `self`, as the journal records them.
-    pub fn changes_since(&self, before: &OnScreen) -> Vec<ViewChange> {
-        let mut out = Vec::new();
-        if self.focus != before.focus {
-            out.push(ViewChange::Focus {
-                pane: self.focus.0.clone(),
-                shows: self.focus.1.clone(),
-            });
-        }
-        if self.filter != before.filter {
-            out.push(ViewChange::Filter {
-                text: self.filter.clone(),
-            });
-        }
-        if self.back != before.back
-            || self.paused_at != before.paused_at
-            || self.focus.1 != before.focus.1
-        {
-            out.push(ViewChange::Scroll {
-                pane: self.focus.1.clone(),
-                back: self.back,
-                paused_at: self.paused_at,
-            });
-        }
-        if self.modal != before.modal {
-            out.push(ViewChange::Modal {
-                modal: self.modal.clone(),
-            });
-        }
-        out
-    }
-}
-
-impl UiState {
-    /// Focus, what the right side shows, filter, scroll and the modal on screen.
-    pub fn on_screen(&self) -> OnScreen {
-        let pane = match self.focus {
-            Pane::Checklist => "checklist",
-            Pane::Output => "output",
-        };
-        let shows = match self.source {
-            Source::Steps => "output",
-            Source::Logs => "logs",
-            Source::Summary => "summary",
-        };
-        let modal = match self.modal {
-            Modal::Help { .. } => Some("help"),
-            Modal::Confirm(_) | Modal::EndWatch(_) => Some("confirm"),
-            _ if self.question_shown() => Some("question"),
-            Modal::Filter(_) => Some("filter"),
-            Modal::Picker(_) => Some("targets"),
-            Modal::None => None,
-        };
-        OnScreen {
-            focus: (pane.into(), shows.into()),
-            filter: self
-                .filter
-                .as_ref()
-                .map_or(String::new(), |r| r.as_str().to_string()),
-            back: if self.follow { 0 } else { self.scroll },
-            paused_at: if self.follow { 0 } else { self.paused_at },
-            modal: modal.map(str::to_string),
-        }
-    }
-
-    /// Shows what a journal says the operator had on screen (a replay).
-    pub fn show_recorded(&mut self, view: &RecordedView) {
-        if let Some((pane, shows)) = &view.focus {
-            self.focus = if pane == "checklist" {
-                Pane::Checklist
-            } else {
-                Pane::Output
-            };
-            self.source = match shows.as_str() {
-                "logs" => Source::Logs,
-                "summary" => Source::Summary,
-                _ => Source::Steps,
-            };
-        }
-        self.filter = (!view.filter.is_empty())
-            .then(|| Regex::new(&view.filter).ok())
-            .flatten();
-        self.follow = view.back == 0;
-        self.scroll = view.back;
-        self.paused_at = view.paused_at;
-        let help = view.modal.as_deref() == Some("help");
-        match &self.modal {
-            Modal::Help { over, .. } if !help => {
-                self.modal = over.map_or(Modal::None, Modal::Confirm)
-            }
-            Modal::Help { .. } => {}
-            _ if help => self.modal = Modal::help(&self.modal),
-            _ => {}
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::journal::RecordedView;
 
     fn asked() -> UiState {
         UiState {

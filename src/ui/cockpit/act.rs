@@ -34,6 +34,7 @@ impl<B: Backend> Cockpit<B> {
             | A::Down
             | A::ToggleExpand
             | A::FocusNext
+            | A::Zoom
             | A::PageUp
             | A::PageDown
             | A::Follow
@@ -62,6 +63,11 @@ impl<B: Backend> Cockpit<B> {
     fn act_normal(&mut self, action: Action, release: &Release) {
         let page = self.page();
         let ui = &mut self.ui;
+        // The health pane is about half the page unless it has the whole screen.
+        let health_page = if ui.zoomed { page } else { (page / 2).max(1) };
+        if ui.focus == Pane::Health && scroll_health(ui, action, release, health_page) {
+            return;
+        }
         match action {
             Action::Up | Action::Down => move_or_scroll(ui, action == Action::Down, release),
             Action::ToggleExpand => {
@@ -71,12 +77,8 @@ impl<B: Backend> Cockpit<B> {
                     ui.expanded.insert(step);
                 }
             }
-            Action::FocusNext => {
-                ui.focus = match ui.focus {
-                    Pane::Checklist => Pane::Output,
-                    Pane::Output => Pane::Checklist,
-                }
-            }
+            Action::FocusNext => ui.focus = ui.focus.next(),
+            Action::Zoom => ui.zoomed = !ui.zoomed,
             Action::PageUp => {
                 ui.pause_follow(release);
                 ui.scroll += page;
@@ -266,6 +268,8 @@ fn move_or_scroll(ui: &mut UiState, down: bool, release: &Release) {
                 ui.cursor.saturating_sub(1)
             };
         }
+        // `scroll_health` reads the health pane's keys first.
+        Pane::Health => {}
         Pane::Output if down => {
             ui.scroll = ui.scroll.saturating_sub(1);
             if ui.scroll == 0 {
@@ -277,6 +281,24 @@ fn move_or_scroll(ui: &mut UiState, down: bool, release: &Release) {
             ui.scroll += 1;
         }
     }
+}
+
+/// ↑↓ PgUp PgDn Home End in the health pane: it reads from its top (the rules come first), so
+/// it scrolls down from there. Whether the key was the health pane's.
+fn scroll_health(ui: &mut UiState, action: Action, release: &Release, page: usize) -> bool {
+    let last = crate::ui::health::row_count(release).saturating_sub(1);
+    let down = &mut ui.health_down;
+    *down = match action {
+        Action::Up => down.saturating_sub(1),
+        Action::Down => *down + 1,
+        Action::PageUp => down.saturating_sub(page),
+        Action::PageDown => *down + page,
+        Action::Top => 0,
+        Action::Follow => last,
+        _ => return false,
+    }
+    .min(last);
+    true
 }
 
 /// `t` with few targets: all, then each in turn, then all again.
