@@ -67,7 +67,11 @@ struct Scene {
 
 impl Scene {
     fn new(environment: &str) -> Scene {
-        let text = PROFILE.replace("ENV", environment);
+        Scene::of(PROFILE.replace("ENV", environment))
+    }
+
+    /// The scene of a profile's `text`, its two targets connected and locked.
+    fn of(text: String) -> Scene {
         let (p, diags) = profile::load(&Source::new("t.toml", text));
         let p = p.unwrap_or_else(|| panic!("{diags:?}"));
         let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
@@ -185,6 +189,56 @@ fn running_step_with_output() {
 fn gate_modal() {
     let s = Scene::at_gate("staging");
     snapshots("gate", &s.release, &ui_for(&s.release));
+}
+
+/// A gate of two approvals after the operator's GO: the modal says the GO is in and how a
+/// colleague approves; an approver on this machine is said unable to; each vote is a line.
+#[test]
+fn a_two_person_gate_after_the_operators_go_says_how_the_second_approves() {
+    let gate = "gate = \"Go for staging deploy of v1.2.1?\"";
+    let mut s = Scene::of(
+        PROFILE
+            .replace("ENV", "staging")
+            .replace(gate, &format!("{gate}\napprovals = 2")),
+    );
+    s.exit(StepList::Main, 0, "web-1", 0);
+    s.exit(StepList::Main, 0, "web-2", 0);
+    s.decide(Decision::Done);
+    s.decide(Decision::Go);
+    s.send(EventKind::Joined {
+        name: "bob".into(),
+        via: gonogo::engine::Via::Local,
+        approver: true,
+    });
+    let digest = Some(s.release.screen_digest(2));
+    s.send(
+        gonogo::engine::Vote {
+            name: "bob".into(),
+            via: gonogo::engine::Via::Local,
+            approver: true,
+            step: 2,
+            digest,
+            note: None,
+        }
+        .into_event(),
+    );
+    let text = screen(&s.release, &ui_for(&s.release), 100, 30);
+    for expected in [
+        "Your GO is in. Waiting for 1 more approval",
+        "a colleague runs gonogo follow",
+        "--approver NAME over SSH (docs/follow.md)",
+        "Approvers following: bob (same machine: cannot approve)",
+        "watching: bob (same machine: cannot approve)",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+    assert!(!text.contains("[g] GO"), "GO is not offered twice:\n{text}");
+    let voted = s
+        .release
+        .output
+        .iter()
+        .any(|o| o.line.starts_with("GO from bob (this machine) refused: "));
+    assert!(voted, "the refused vote is a line of the output");
 }
 
 /// A journal that stops being written is a red banner at the bottom that stays: the gate still
