@@ -103,7 +103,8 @@ impl PaneLine for OutputLine {
     }
 }
 
-pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+/// The pane's title: what it shows, following or paused, and the target, filter and wrap on.
+fn title(release: &Release, ui: &UiState, theme: &Theme) -> Line<'static> {
     let focused = ui.focus == Pane::Output;
     let mut title = vec![Span::styled(
         match ui.source {
@@ -131,30 +132,37 @@ pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, th
     if ui.wrap {
         title.push(Span::styled("· wrap ", theme.dim()));
     }
-    let block = Block::bordered().title(Line::from(title));
+    Line::from(title)
+}
 
+/// The summary so far (`i`), with where the session is recorded.
+fn summary(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+    let mut lines: Vec<Line> = crate::summary::lines(release, ui.log.as_deref())
+        .into_iter()
+        .chain(ui.journal.as_deref().map(crate::summary::journal_line))
+        .map(Line::from)
+        .collect();
+    if let Some(first) = lines.first_mut() {
+        first.style = theme.bold();
+    }
+    if !release.is_finished() {
+        lines.push(Line::from(Span::styled(
+            "(so far: the release is still under way)",
+            theme.dim(),
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(SUMMARY_TITLE, theme.bold()))),
+        area,
+    );
+}
+
+pub fn render(frame: &mut Frame, area: Rect, release: &Release, ui: &UiState, theme: &Theme) {
+    let block = Block::bordered().title(title(release, ui, theme));
     if ui.source == Source::Summary {
-        let mut lines: Vec<Line> = crate::summary::lines(release, ui.log.as_deref())
-            .into_iter()
-            .chain(ui.journal.as_deref().map(crate::summary::journal_line))
-            .map(Line::from)
-            .collect();
-        if let Some(first) = lines.first_mut() {
-            first.style = theme.bold();
-        }
-        if !release.is_finished() {
-            lines.push(Line::from(Span::styled(
-                "(so far: the release is still under way)",
-                theme.dim(),
-            )));
-        }
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(Span::styled(SUMMARY_TITLE, theme.bold()))),
-            area,
-        );
-        return;
+        return summary(frame, area, release, ui, theme);
     }
     if ui.source == Source::Logs {
         return super::logs::render(frame, area, block, release, ui, theme);
