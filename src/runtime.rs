@@ -8,8 +8,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 mod clock;
+mod typed;
 
 pub use clock::{Clock, now_ms};
+use typed::typed_masked;
 
 use crate::drivers::Drivers;
 use crate::engine::{Actor, Decision, Effect, Event, EventKind, Fold, Millis, Release};
@@ -533,89 +535,5 @@ impl<D: Drivers> Loop<'_, D> {
             self.handle(kind);
         }
         self.journal_failure();
-    }
-}
-
-/// What people type (notes, reasons, names) with the session's secrets masked, before the
-/// journal, the screen or anyone else sees it.
-fn typed_masked(kind: EventKind, mask: impl Fn(String) -> String) -> EventKind {
-    let opt = |o: Option<String>| o.map(&mask);
-    match kind {
-        EventKind::Decided {
-            by,
-            decision,
-            note,
-            actor,
-        } => EventKind::Decided {
-            by,
-            decision: match decision {
-                Decision::Skip { reason } => Decision::Skip {
-                    reason: mask(reason),
-                },
-                Decision::KeepWatching { reason } => Decision::KeepWatching {
-                    reason: mask(reason),
-                },
-                Decision::SkipBaseline { reason } => Decision::SkipBaseline {
-                    reason: mask(reason),
-                },
-                other => other,
-            },
-            note: opt(note),
-            actor,
-        },
-        EventKind::Voted {
-            name,
-            via,
-            approver,
-            step,
-            digest,
-            note,
-            counted,
-        } => EventKind::Voted {
-            name: mask(name),
-            via,
-            approver,
-            step,
-            digest,
-            note: opt(note),
-            counted,
-        },
-        EventKind::Joined {
-            name,
-            via,
-            approver,
-        } => EventKind::Joined {
-            name: mask(name),
-            via,
-            approver,
-        },
-        EventKind::Left { name, why } => EventKind::Left {
-            name: mask(name),
-            why: why.clone(),
-        },
-        EventKind::LockBroken {
-            target,
-            holder,
-            reason,
-            leftovers,
-        } => EventKind::LockBroken {
-            target,
-            holder,
-            reason: mask(reason),
-            leftovers,
-        },
-        EventKind::Started {
-            session,
-            operator,
-            mut plan,
-        } => {
-            plan.window_override = opt(plan.window_override.take());
-            EventKind::Started {
-                session,
-                operator,
-                plan,
-            }
-        }
-        other => other,
     }
 }

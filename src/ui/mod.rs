@@ -17,6 +17,7 @@ pub mod cockpit;
 mod confirm;
 pub mod fit;
 pub mod health;
+mod help;
 pub mod host_shell;
 pub mod keyline;
 pub mod keymap;
@@ -113,7 +114,7 @@ pub fn draw_in(
     }
     confirm::render(frame, area, release, &ui.modal, theme);
     if let state::Modal::Help { scroll, .. } = ui.modal {
-        modal::help(frame, area, (scroll, ui.replaying), theme);
+        help::overlay(frame, area, (scroll, ui.replaying), theme);
     }
     if let Some(present) = &ui.present {
         present.mask(frame.buffer_mut(), area);
