@@ -37,7 +37,7 @@ pub use release::{
 };
 pub use resume::Interruption;
 pub use undo::{NotUndone, UndoMark};
-pub use vote::{Vote, VoteRecord};
+pub use vote::{Vote, VoteRecord, vote_said};
 
 #[cfg(test)]
 mod tests;

@@ -319,6 +319,18 @@ pub struct Follower {
     pub since: Millis,
 }
 
+impl Follower {
+    /// Whether their GO can count, in words: an approver on the operator's own machine cannot
+    /// approve (their GO is the operator's own). `None` for a follower who only looks.
+    pub fn approval_said(&self) -> Option<&'static str> {
+        match (self.approver, &self.via) {
+            (true, super::policy::Via::Local) => Some("same machine: cannot approve"),
+            (true, _) => Some("may approve"),
+            (false, _) => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShellRecord {
     pub at: Millis,

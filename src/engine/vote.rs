@@ -151,11 +151,8 @@ impl Release {
         }
         let counted = judged.is_ok();
         // The name came over the follow socket: the output pane makes the line printable.
-        let name = &vote.name;
-        let said = match &judged {
-            Ok(()) => format!("GO from {name} ({}) counted", vote.via),
-            Err(why) => format!("GO from {name} ({}) refused: {why}", vote.via),
-        };
+        let why = judged.as_ref().err().map(ToString::to_string);
+        let said = vote_said(&vote.name, &vote.via.to_string(), why.as_deref());
         self.mark_vote(vote.step, &said, counted);
         self.votes.push(VoteRecord {
             at: self.now,
@@ -197,5 +194,14 @@ impl Release {
         } else {
             fx.push(Effect::Ask);
         }
+    }
+}
+
+/// A follower's GO as judged, in the words every surface uses: `GO from dana (ssh from
+/// 10.0.0.7) counted`, or `… refused: why`. The caller makes the name printable.
+pub fn vote_said(name: &str, via: &str, why: Option<&str>) -> String {
+    match why {
+        None => format!("GO from {name} ({via}) counted"),
+        Some(why) => format!("GO from {name} ({via}) refused: {why}"),
     }
 }

@@ -58,19 +58,14 @@ pub(super) fn said(kind: &EventKind, after: &Release) -> Option<Told> {
 
 /// A follower's GO at a gate, counted (no `why`) or refused, as the engine judged it.
 fn vote(name: &str, via: &str, why: Option<&str>) -> Told {
-    let (name, via) = (printable(name), printable(via));
-    match why {
-        None => Told::new(
-            Severity::Good,
-            Topic::Vote,
-            format!("GO from {name} ({via}) counted"),
-        ),
-        Some(why) => Told::new(
-            Severity::Bad,
-            Topic::Vote,
-            format!("GO from {name} ({via}) refused: {}", printable(why)),
-        ),
-    }
+    let why = why.map(printable);
+    let said = crate::engine::vote_said(&printable(name), &printable(via), why.as_deref());
+    let severity = if why.is_none() {
+        Severity::Good
+    } else {
+        Severity::Bad
+    };
+    Told::new(severity, Topic::Vote, said)
 }
 
 /// What happened to a log tail: dropped lines, down, following (again).

@@ -407,10 +407,9 @@ fn approval_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'st
     let followers: Vec<String> = release
         .followers
         .iter()
-        .filter(|w| w.approver)
-        .map(|w| match w.via {
-            crate::engine::Via::Local => format!("{} (same machine: cannot approve)", w.name),
-            _ => format!("{} ({}, may approve)", w.name, w.via),
+        .filter_map(|w| match w.via {
+            crate::engine::Via::Local => Some(format!("{} ({})", w.name, w.approval_said()?)),
+            _ => Some(format!("{} ({}, {})", w.name, w.via, w.approval_said()?)),
         })
         .collect();
     if !followers.is_empty() {

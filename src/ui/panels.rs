@@ -234,14 +234,9 @@ fn followers(release: &Release, theme: &Theme) -> Option<(String, Style)> {
     let names: Vec<String> = release
         .followers
         .iter()
-        .map(|w| {
-            // On the operator's machine a GO is the operator's own: it cannot approve.
-            let approves = match (w.approver, &w.via) {
-                (true, crate::engine::Via::Local) => " (same machine: cannot approve)",
-                (true, _) => " (may approve)",
-                (false, _) => "",
-            };
-            format!("{}{approves}", w.name)
+        .map(|w| match w.approval_said() {
+            Some(approves) => format!("{} ({approves})", w.name),
+            None => w.name.clone(),
         })
         .collect();
     Some((
