@@ -343,6 +343,12 @@ impl Drivers for LiveDrivers {
             Effect::StopTails => {
                 self.stop_tails.send_replace(true);
             }
+            // What the engine states for the record comes back as an event: journaled, told.
+            Effect::Record { event } => {
+                self.chore(async move {
+                    let _ = events.send(*event).await;
+                });
+            }
             // Questions are the loop's business; the end needs no driver.
             Effect::Ask | Effect::Finish { .. } => {}
         }

@@ -66,8 +66,14 @@ pub fn rule_value(rule: &WatchRule, value: f64) -> String {
         Threshold::Seconds(_) => millis(value * 1000.0, 2),
         Threshold::PerMinute(_) => format!("{}/min", amount(value)),
         Threshold::Count(_) => format!("{} new", amount(value)),
-        // Against a baseline the value is as measured: say it in the signal's own unit.
-        Threshold::TimesBaseline(_) => measured(rule.signal, value),
+        // Against a baseline or the control the value is as measured: the signal's own unit.
+        Threshold::TimesBaseline(_) | Threshold::TimesControl(_) => measured(rule.signal, value),
+        Threshold::OverControl(_) => match rule.signal {
+            Signal::ErrorRatio => format!("{}%", fixed(value, 2)),
+            Signal::Latency { .. } => millis(value * 1000.0, 2),
+            Signal::NewErrors | Signal::Health => amount(value),
+            Signal::RequestRate | Signal::LogErrors => format!("{}/min", amount(value)),
+        },
     }
 }
 

@@ -78,7 +78,12 @@ impl Release {
             | EventKind::LogsDropped { .. }
             | EventKind::TailDown { .. }
             | EventKind::TailUp { .. }) => self.watch_event(kind, &mut fx),
-            EventKind::NotifyFailed { .. } | EventKind::JournalFailed { .. } => {}
+            // What the engine stated for the record: told, it changes nothing.
+            EventKind::NotifyFailed { .. }
+            | EventKind::JournalFailed { .. }
+            | EventKind::BatchStarted { .. }
+            | EventKind::BatchJudged { .. }
+            | EventKind::BatchPromoted { .. } => {}
         }
         // A question opened (or asked again after a resume): the stray-key guard starts now.
         let resumed = matches!(event.kind, EventKind::Resumed { .. });
@@ -179,9 +184,15 @@ impl Release {
         let kind = step.kind;
         self.stage = Stage::Running { list, step: index };
         let now = self.now;
+        self.states_mut(list)[index].started_at = Some(now);
+        if list == StepList::Main && kind != StepKind::Analysis {
+            self.batch_entered(index, fx);
+        }
         let state = &mut self.states_mut(list)[index];
-        state.started_at = Some(now);
         match kind {
+            StepKind::Analysis if list == StepList::Main => self.begin_analysis(index, fx),
+            // A rollback has no analysis: it passes.
+            StepKind::Analysis => self.pass_waiting(list, index, StepStatus::Passed, fx),
             StepKind::Gate | StepKind::Manual => {
                 state.status = StepStatus::Waiting;
                 self.question = Some(match kind {
@@ -201,14 +212,15 @@ impl Release {
     }
 
     fn list_done(&mut self, list: StepList, fx: &mut Vec<Effect>) {
-        match (list, &self.plan.watch) {
-            (StepList::Main, Some(watch)) if !self.verdict_go => {
+        match (list, self.plan.watch.as_ref().map(|w| w.duration_ms)) {
+            (StepList::Main, Some(duration_ms)) if !self.verdict_go => {
+                self.fresh_judgement();
                 self.stage = Stage::Watching {
-                    until: self.now + watch.duration_ms,
+                    until: self.now + duration_ms,
                 };
                 fx.push(Effect::StartTimer {
                     timer: Timer::WatchEnd,
-                    after_ms: watch.duration_ms,
+                    after_ms: duration_ms,
                 });
             }
             (StepList::Main, None) if !self.verdict_go && self.after_from().is_some() => {

@@ -124,10 +124,13 @@ impl Release {
             state.approved_by.push(by.to_string());
         }
         state.operator_go = true;
-        if state.approved_by.len() >= self.plan.steps[step].approvals as usize {
-            self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
-        } else {
+        if state.approved_by.len() < self.plan.steps[step].approvals as usize {
             fx.push(Effect::Ask);
+        } else if self.plan.steps[step].kind == super::plan::StepKind::Analysis {
+            // The promote gate after a batch's analysis: the next batch goes.
+            self.promote(step, by, fx);
+        } else {
+            self.pass_waiting(StepList::Main, step, StepStatus::Passed, fx);
         }
     }
 

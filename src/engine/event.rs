@@ -255,6 +255,63 @@ pub enum EventKind {
         /// The system's words (`No space left on device (os error 28)`).
         error: String,
     },
+    /// A batch of a phase rolled out in batches began: its new hosts. Stated by the engine
+    /// (`Effect::Record`) for the record; it changes nothing.
+    BatchStarted {
+        phase: String,
+        batch: u32,
+        of: u32,
+        hosts: Vec<String>,
+    },
+    /// A batch's analysis against the control reached its verdict, with the figures compared.
+    BatchJudged {
+        phase: String,
+        batch: u32,
+        of: u32,
+        verdict: BatchVerdict,
+        figures: Vec<BatchFigure>,
+    },
+    /// The next batch was promoted: by a person at the promote gate, or by gonogo after a
+    /// clean analysis (`promote = "auto"`).
+    BatchPromoted {
+        phase: String,
+        batch: u32,
+        of: u32,
+        by: String,
+    },
+}
+
+/// One rule as a batch's analysis compared it: each changed host's value and the control's,
+/// in the rule's unit (as `RuleState::value`), and where the rule stood, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchFigure {
+    /// The rule's index in `[watch] rollback_on`.
+    pub rule: usize,
+    pub hosts: Vec<(String, f64)>,
+    pub control: Option<f64>,
+    pub stand: String,
+}
+
+/// What a batch's analysis concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchVerdict {
+    /// Every rule judged and held within its limit.
+    Healthy,
+    /// A rule was holding or could not judge when the analysis ended: a person decides.
+    InDoubt,
+    /// A rule held its duration: a rollback of the changed hosts is proposed.
+    Breached,
+}
+
+impl BatchVerdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            BatchVerdict::Healthy => "healthy",
+            BatchVerdict::InDoubt => "in doubt",
+            BatchVerdict::Breached => "breached",
+        }
+    }
 }
 
 /// An older journal's vote did not say whether its follower may approve: it is judged as if
@@ -331,6 +388,8 @@ pub enum Timer {
     /// Log lines held to know whether a stack trace goes on are due to be judged (see
     /// `engine::trace`): nothing came for them since.
     LogsSettle,
+    /// A batch's analysis (plan step `step`) has had its time.
+    Analysis { step: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -454,6 +513,12 @@ pub enum Effect {
     /// Stop every log tail, leaving nothing running on the hosts.
     #[serde(rename = "stop_followers")]
     StopTails,
+    /// A fact the engine states for the record (a batch began, its verdict, a promotion): the
+    /// live drivers send it back as an event, so it is journaled and told; replayed, the
+    /// journal has it.
+    Record {
+        event: Box<EventKind>,
+    },
 }
 
 /// A follower leaving, in words: the one sentence the headless output, the cockpit's notice and

@@ -19,6 +19,10 @@ pub enum CannotJudge {
     NoData,
     /// Its source answers with errors: the scrape failed, the log tails are down.
     SourceFailing(String),
+    /// A `control` rule during a batch's analysis with nothing fresh from the control hosts.
+    NoControl,
+    /// A `control` rule outside a batch's analysis: every host runs the same release.
+    NoControlHosts,
 }
 
 impl CannotJudge {
@@ -27,6 +31,10 @@ impl CannotJudge {
             CannotJudge::NoBaseline => "no baseline".into(),
             CannotJudge::NoData => "no data".into(),
             CannotJudge::SourceFailing(why) => format!("source failing: {why}"),
+            CannotJudge::NoControl => "no control data".into(),
+            CannotJudge::NoControlHosts => {
+                "no control hosts: judged during a batch's analysis".into()
+            }
         }
     }
 }
@@ -117,7 +125,7 @@ impl Release {
                 .watch
                 .health
                 .iter()
-                .filter(|s| fresh(s.last_at))
+                .filter(|s| fresh(s.last_at) && self.in_scope(s.via.as_deref()))
                 .collect();
             if series.is_empty() {
                 return Judged::Cannot(CannotJudge::NoData, None);
@@ -144,12 +152,20 @@ impl Release {
                     let why = "no log tail is reading".to_string();
                     return Judged::Cannot(CannotJudge::SourceFailing(why), None);
                 }
-                self.signal_now(rule.signal)
+                match (rule.signal, self.analysing()) {
+                    (Signal::LogErrors, Some(batch)) => Some(
+                        (batch.changed.iter())
+                            .map(|t| self.log_errors_per_min(Some(t), now))
+                            .sum(),
+                    ),
+                    _ => self.signal_now(rule.signal),
+                }
             }
             _ => {
                 let mut failing = None;
                 let mut values = Vec::new();
-                for s in &self.watch.metrics {
+                let in_scope = self.watch.metrics.iter();
+                for s in in_scope.filter(|s| self.in_scope(s.via.as_deref())) {
                     let Some((at, reading)) = s.history.back() else {
                         continue;
                     };
@@ -178,34 +194,72 @@ impl Release {
         };
         let value = rule.compared(measured);
         match self.past_limit(rule, op, threshold, value) {
-            None => Judged::Cannot(CannotJudge::NoBaseline, Some(value)),
-            Some(true) => Judged::Holds(value),
-            Some(false) => Judged::Clean(Some(value)),
+            Err(why) => Judged::Cannot(why, Some(value)),
+            Ok(true) => Judged::Holds(value),
+            Ok(false) => Judged::Clean(Some(value)),
         }
     }
 
-    /// Whether `value` (in the rule's unit) is past the rule's limit; `None` when the limit is
-    /// a multiple of a baseline that was never taken.
+    /// Whether `value` (in the rule's unit) is past the rule's limit; why not known when the
+    /// limit is a multiple of a baseline never taken, or of a control with nothing measured.
     fn past_limit(
         &self,
         rule: &WatchRule,
         op: Op,
         threshold: Threshold,
         value: f64,
-    ) -> Option<bool> {
+    ) -> Result<bool, CannotJudge> {
+        let control = || match self.analysing() {
+            None => Err(CannotJudge::NoControlHosts),
+            Some(_) => self
+                .control_value(rule)
+                .map(|c| rule.compared(c))
+                .ok_or(CannotJudge::NoControl),
+        };
         let limit = match threshold {
             Threshold::Percent(n)
             | Threshold::Seconds(n)
             | Threshold::PerMinute(n)
             | Threshold::Count(n) => n,
-            Threshold::TimesBaseline(x) => x * rule.compared(self.baseline(rule.signal)?),
+            Threshold::TimesBaseline(x) => {
+                let baseline = self.baseline(rule.signal).ok_or(CannotJudge::NoBaseline)?;
+                x * rule.compared(baseline)
+            }
+            Threshold::OverControl(n) => control()? + n,
+            Threshold::TimesControl(x) => x * control()?,
         };
-        Some(match op {
+        Ok(match op {
             Op::Above => value > limit,
             Op::AtLeast => value >= limit,
             Op::Below => value < limit,
             Op::AtMost => value <= limit,
         })
+    }
+
+    /// The control's value of a rule's signal now, as measured: during a batch's analysis,
+    /// the mean over the control hosts' fresh samples (log errors: their total per host).
+    pub fn control_value(&self, rule: &WatchRule) -> Option<f64> {
+        let batch = self.analysing()?;
+        let now = self.now;
+        let control = |via: Option<&str>| via.is_some_and(|v| batch.control.iter().any(|c| c == v));
+        let values: Vec<f64> = match rule.signal {
+            Signal::Health | Signal::NewErrors => return None,
+            Signal::LogErrors => {
+                let tails = self.plan.logs.iter().flat_map(|l| &l.targets);
+                let read = |t: &String| tails.clone().any(|x| x == t);
+                (batch.control.iter())
+                    .filter(|t| read(t))
+                    .map(|t| self.log_errors_per_min(Some(t), now))
+                    .collect()
+            }
+            signal => (self.watch.metrics.iter())
+                .filter(|s| control(s.via.as_deref()))
+                .filter_map(|s| s.history.back())
+                .filter(|(at, r)| now.saturating_sub(*at) <= STALE_MS && r.error.is_none())
+                .filter_map(|(_, r)| metric(r, signal))
+                .collect(),
+        };
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     }
 
     /// Where rule `i` of the watch stands now.
@@ -215,7 +269,7 @@ impl Release {
         };
         let default = super::watch::RuleState::default();
         let state = self.watch.rules.get(i).unwrap_or(&default);
-        let watching = matches!(self.stage, Stage::Watching { .. });
+        let watching = self.judging();
         if state.fired_at.is_some() {
             return RuleStand::Breached;
         }
@@ -257,6 +311,9 @@ impl Release {
 impl Release {
     /// When the watch began, if it did: the end of the last step before it.
     pub fn watching_since(&self) -> Option<Millis> {
+        if self.analysing().is_some() {
+            return self.rollout.analysis_from;
+        }
         let Stage::Watching { .. } = self.stage else {
             return None;
         };
@@ -273,7 +330,10 @@ impl Release {
         let Some(watch) = &self.plan.watch else {
             return Vec::new();
         };
+        // A control rule judges during a batch's analysis only: in the watch it is no doubt.
+        let analysing = self.analysing().is_some();
         (0..watch.rollback_on.len())
+            .filter(|&i| analysing || !watch.rollback_on[i].against_control())
             .map(|i| (watch.rollback_on[i].text.clone(), self.rule_stand(i)))
             .filter(|(_, stand)| stand.in_doubt() || matches!(stand, RuleStand::Breached))
             .collect()
@@ -292,7 +352,8 @@ impl Release {
             for (i, rule) in watch.rollback_on.iter().enumerate() {
                 let judged = self.watch.rules.get(i).is_some_and(|s| s.judged_in_watch);
                 let said = out.iter().any(|o| o.starts_with(&rule.text));
-                if watch.require_judgement && !judged && !said {
+                let control = rule.against_control();
+                if watch.require_judgement && !judged && !said && !control {
                     out.push(format!(
                         "{}: could not judge during the whole watch",
                         rule.text
@@ -382,7 +443,9 @@ impl Release {
             return None;
         }
         let from = self.now.saturating_sub(window);
-        let per_source = self.watch.metrics.iter().filter_map(|s| {
+        let in_scope = self.watch.metrics.iter();
+        let in_scope = in_scope.filter(|s| self.in_scope(s.via.as_deref()));
+        let per_source = in_scope.filter_map(|s| {
             let samples: Vec<_> = s
                 .history
                 .iter()

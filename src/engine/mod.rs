@@ -15,6 +15,7 @@ pub mod plan;
 mod policy;
 pub mod release;
 mod resume;
+pub mod rollout;
 pub mod signature;
 mod stopping;
 mod timers;
@@ -26,8 +27,8 @@ pub mod watch_rule;
 
 pub use answer::Answer;
 pub use event::{
-    Actor, Decision, Effect, Event, EventKind, KeptLock, Millis, Outcome, RunId, StepList, Stream,
-    Timer, left_said,
+    Actor, BatchFigure, BatchVerdict, Decision, Effect, Event, EventKind, KeptLock, Millis,
+    Outcome, RunId, StepList, Stream, Timer, left_said,
 };
 pub use fold::Fold;
 pub use plan::{Origin, ReleasePlan, Unattended};

@@ -118,6 +118,43 @@ pub struct PlannedStep {
     /// In the rollback as planned from what ran: where this step comes from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// A step of a phase rolled out in batches (`[phases.NAME]`): the batch it runs in. An
+    /// `analysis` step holds its batch against the control before the next batch starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
+}
+
+/// One batch of a phase rolled out in batches: its hosts (new in it), the hosts changed
+/// through it (this batch and the ones before), and the control (the phase's hosts not yet
+/// deployed), all in profile order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Batch {
+    pub phase: String,
+    /// 1, 2, … of `of`.
+    pub number: u32,
+    pub of: u32,
+    pub hosts: Vec<String>,
+    pub changed: Vec<String>,
+    pub control: Vec<String>,
+    /// How long the batch is watched against the control before the next one.
+    pub analysis_ms: u64,
+    pub promote: Promote,
+}
+
+impl Batch {
+    /// "batch 1/3".
+    pub fn label(&self) -> String {
+        format!("batch {}/{}", self.number, self.of)
+    }
+}
+
+/// After a clean analysis: go on with the next batch by itself, or ask (a gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Promote {
+    #[default]
+    Auto,
+    Gate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,6 +182,9 @@ pub enum StepKind {
     Run,
     Manual,
     Gate,
+    /// A batch watched against the control (`[phases.NAME] analysis`): made by the plan, never
+    /// written in a profile.
+    Analysis,
 }
 
 impl StepKind {
@@ -156,6 +196,7 @@ impl StepKind {
             StepKind::Run => "run",
             StepKind::Manual => "manual",
             StepKind::Gate => "gate",
+            StepKind::Analysis => "analysis",
         }
     }
 

@@ -79,6 +79,8 @@ pub struct Release {
     pub notify_failed: u64,
     /// The journal stopped being written (the first failure): what follows is not recorded.
     pub journal_failed: Option<JournalFailure>,
+    /// Phases rolled out in batches: the analysis under way and each batch's verdict.
+    pub rollout: super::rollout::Rollout,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }

@@ -68,6 +68,7 @@ impl Release {
                 }
             }
             Timer::LogsSettle => self.logs_settle_timer(fx),
+            Timer::Analysis { step } => self.analysis_timer(*step, fx),
         }
     }
 }

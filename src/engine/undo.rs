@@ -124,9 +124,17 @@ impl Release {
             });
         }
         let changed = self.changed_hosts();
+        // A batch that never came left its hosts as they were: no rollback step touches them.
+        let never = self.never_deployed();
         for (index, step) in self.plan.rollback.iter().enumerate() {
             let mut step = step.clone();
             step.origin = Some(Origin::Rollback { index });
+            if !never.is_empty() {
+                step.targets.retain(|t| !never.contains(t));
+                if step.kind.runs_command() && step.targets.is_empty() {
+                    continue;
+                }
+            }
             if step.on.iter().any(|n| n == CHANGED) {
                 let named = |t: &str| {
                     step.on.iter().any(|n| {

@@ -275,6 +275,32 @@ impl Release {
     /// rule judges over several hosts (request rate, log errors, new errors) as one value
     /// naming them all.
     pub fn rule_readings(&self, rule: &WatchRule) -> Vec<Evidence> {
+        let mut out = self.readings(rule);
+        // During a batch's analysis: the changed hosts, then the control's, each named so.
+        if let Some(batch) = self.analysing() {
+            let control = |from: &str| batch.control.iter().any(|c| measured_on(from, c));
+            let (ours, theirs): (Vec<Evidence>, Vec<Evidence>) =
+                out.into_iter().partition(|e| !control(&e.from));
+            let changed = |from: &str| batch.changed.iter().any(|c| measured_on(from, c));
+            out = ours
+                .into_iter()
+                .filter(|e| {
+                    changed(&e.from)
+                        || !matches!(
+                            rule.signal,
+                            Signal::ErrorRatio | Signal::Latency { .. } | Signal::Health
+                        )
+                })
+                .chain(theirs.into_iter().map(|e| Evidence {
+                    from: format!("{} (control)", e.from),
+                    ..e
+                }))
+                .collect();
+        }
+        out
+    }
+
+    fn readings(&self, rule: &WatchRule) -> Vec<Evidence> {
         let now = self.now;
         let several_checks = distinct(self.watch.health.iter().map(|s| s.check.as_str()));
         let several_sources = distinct(self.watch.metrics.iter().map(|s| s.source.as_str()));
@@ -357,7 +383,7 @@ impl Release {
         };
         let (rules, auto_rollback_ms) = (watch.rollback_on.clone(), watch.auto_rollback_ms);
         self.watch.rules.resize(rules.len(), RuleState::default());
-        let watching = matches!(self.stage, Stage::Watching { .. });
+        let watching = self.judging();
         let now = self.now;
         for (i, rule) in rules.iter().enumerate() {
             let judged = self.judge_rule(rule);
@@ -461,6 +487,9 @@ impl Release {
     /// Rule `i` held for its whole duration: a rollback is proposed, and with `auto_rollback`
     /// it rolls back by itself unless someone answers in time.
     fn propose_rollback(&mut self, i: usize, auto_rollback_ms: Option<u64>, fx: &mut Vec<Effect>) {
+        if let (Some(_), Stage::Running { step, .. }) = (self.analysing(), self.stage) {
+            self.judged(step, super::event::BatchVerdict::Breached, fx);
+        }
         self.question = Some(Question::RollbackProposal { rule: i });
         fx.push(Effect::Ask);
         if let Some(after_ms) = auto_rollback_ms {
@@ -491,6 +520,18 @@ impl Release {
         if matches!(self.stage, Stage::Watching { until } if self.now >= until) {
             self.question = Some(Question::FinalGate);
             fx.push(Effect::Ask);
+        }
+        self.analysis_overdue(fx);
+    }
+
+    /// A new judgement begins (a batch's analysis, the watch): every rule's hold, breach and
+    /// proposal from before is forgotten; its last value stays.
+    pub(super) fn fresh_judgement(&mut self) {
+        for state in &mut self.watch.rules {
+            *state = RuleState {
+                value: state.value,
+                ..RuleState::default()
+            };
         }
     }
 }
@@ -548,6 +589,14 @@ fn place(name: &str, via: Option<&str>, several: bool) -> String {
         Some(via) => via.to_string(),
         None => name.to_string(),
     }
+}
+
+/// Whether evidence `from` (`web-1`, `app via web-1`) was measured through `host`.
+fn measured_on(from: &str, host: &str) -> bool {
+    from == host
+        || from
+            .strip_suffix(host)
+            .is_some_and(|rest| rest.ends_with(" via "))
 }
 
 /// More than one distinct name.

@@ -7,6 +7,7 @@
 //!           | log_errors | request_rate | health | new_errors
 //! op        = ">" | ">=" | "<" | "<="
 //! threshold = N "%" | N "ms" | N "s" | N "x baseline" | N "/min" | N "/s" | N (new_errors)
+//!           | "control" "+" N ("%" | "ms" | "s" | "/min") | N "x control"
 //! (after "for DURATION") "tolerate" N   clean samples a hold survives (default 1)
 //! ```
 
@@ -72,9 +73,26 @@ pub enum Threshold {
     PerMinute(f64),
     /// A plain count (`new_errors > 0`).
     Count(f64),
+    /// `control + 2%`: the control's value plus this much, in the rule's unit (during a
+    /// batch's analysis, the phase's hosts not yet deployed measured at the same moment).
+    OverControl(f64),
+    /// `1.5x control`.
+    TimesControl(f64),
+}
+
+impl Threshold {
+    /// Compared with the control: judged only during a batch's analysis.
+    pub fn against_control(self) -> bool {
+        matches!(self, Threshold::OverControl(_) | Threshold::TimesControl(_))
+    }
 }
 
 impl WatchRule {
+    /// Compared with the control (`control + 2%`, `1.5x control`).
+    pub fn against_control(&self) -> bool {
+        matches!(self.condition, Condition::Compare { threshold, .. } if threshold.against_control())
+    }
+
     /// A signal's value as measured (a fraction, milliseconds, per second, per minute, a
     /// count) in the unit the rule compares it in: percent for a `%` rule, seconds for a
     /// `ms`/`s` rule, per minute for a request rate against `/min` or `/s`. Against a baseline,
@@ -87,7 +105,18 @@ impl WatchRule {
             Threshold::Percent(_) => measured * 100.0,
             Threshold::Seconds(_) => measured / 1000.0,
             Threshold::PerMinute(_) if self.signal == Signal::RequestRate => measured * 60.0,
-            Threshold::PerMinute(_) | Threshold::Count(_) | Threshold::TimesBaseline(_) => measured,
+            Threshold::PerMinute(_)
+            | Threshold::Count(_)
+            | Threshold::TimesBaseline(_)
+            | Threshold::TimesControl(_) => measured,
+            // `control + N` says N in the unit the signal is shown in: % for a ratio, s for a
+            // latency, /min for rates and counts.
+            Threshold::OverControl(_) => match self.signal {
+                Signal::ErrorRatio => measured * 100.0,
+                Signal::Latency { .. } => measured / 1000.0,
+                Signal::RequestRate => measured * 60.0,
+                _ => measured,
+            },
         }
     }
 }

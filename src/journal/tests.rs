@@ -192,6 +192,30 @@ fn every_kind() -> Vec<EventKind> {
             path: "/var/lib/gonogo/s1.jsonl".into(),
             error: "No space left on device (os error 28)".into(),
         },
+        EventKind::BatchStarted {
+            phase: "Deploy".into(),
+            batch: 1,
+            of: 3,
+            hosts: vec![t()],
+        },
+        EventKind::BatchJudged {
+            phase: "Deploy".into(),
+            batch: 1,
+            of: 3,
+            verdict: crate::engine::BatchVerdict::Breached,
+            figures: vec![crate::engine::BatchFigure {
+                rule: 0,
+                hosts: vec![(t(), 7.5)],
+                control: Some(0.4),
+                stand: "breached: rollback proposed".into(),
+            }],
+        },
+        EventKind::BatchPromoted {
+            phase: "Deploy".into(),
+            batch: 2,
+            of: 3,
+            by: "gonogo".into(),
+        },
     ]
 }
 
@@ -233,9 +257,12 @@ fn index(kind: &EventKind) -> usize {
         EventKind::Voted { .. } => 31,
         EventKind::NotifyFailed { .. } => 32,
         EventKind::JournalFailed { .. } => 33,
+        EventKind::BatchStarted { .. } => 34,
+        EventKind::BatchJudged { .. } => 35,
+        EventKind::BatchPromoted { .. } => 36,
     }
 }
-const KINDS: usize = 34;
+const KINDS: usize = 37;
 
 fn header() -> Header {
     Header {

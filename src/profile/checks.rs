@@ -26,6 +26,7 @@ impl Loader<'_> {
         for via in vias.chain(p.metrics.iter().filter_map(|m| m.via.as_ref())) {
             self.selector_resolves(p, via, "via", false);
         }
+        self.check_phases(p);
         self.warnings(p);
     }
 

@@ -12,7 +12,7 @@ use super::template::{Template, is_var_name};
 
 const TOP_KEYS: &[&str] = &[
     "version", "release", "vars", "ssh", "targets", "logs", "health", "metrics", "step", "watch",
-    "rollback", "notify", "policy", "after",
+    "rollback", "notify", "policy", "after", "phases",
 ];
 
 /// Builds a [`Profile`] from a source, collecting diagnostics as it goes.
@@ -74,6 +74,7 @@ impl<'s> Loader<'s> {
         steps.extend(self.steps(&top, "after", "[[after]]"));
         let rollback = self.steps(&top, "rollback", "[[rollback]]");
         let watch = self.watch(&top);
+        let phases = self.phases(&top);
         let notify = self.notify(&top, &vars);
         let policy = self.policy(&top);
         let profile = Profile {
@@ -89,6 +90,7 @@ impl<'s> Loader<'s> {
             rollback,
             notify,
             policy,
+            phases,
         };
         self.cross_check(&profile);
         Some(profile)

@@ -5,6 +5,7 @@ pub mod builtin;
 mod checks;
 pub mod diag;
 mod load;
+pub mod phases;
 pub mod policy;
 mod read;
 mod release_plan;

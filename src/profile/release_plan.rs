@@ -1,13 +1,34 @@
 //! From a checked profile to the plan the engine runs: every step resolved to its targets and
 //! its command as shown to people (secrets masked).
 
-use crate::engine::plan::{PlannedStep, PlannedTail, PlannedTarget, PlannedWatch, ReleasePlan};
+use crate::engine::plan::{
+    Batch, PlannedStep, PlannedTail, PlannedTarget, PlannedWatch, ReleasePlan,
+};
 
+use super::phases::PlanEntry;
 use super::{Profile, Quoting, Step, VarValues};
 
 /// The release as the engine runs it, from a checked profile and its variables' values.
 pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
     let planned = |s: &Step| planned_step(s, profile, vars);
+    let steps = super::phases::plan_entries(profile)
+        .into_iter()
+        .map(|entry| match entry {
+            PlanEntry::Step {
+                source,
+                hosts,
+                batch,
+            } => {
+                let step = planned(&profile.steps[source]);
+                PlannedStep {
+                    targets: hosts.unwrap_or(step.targets.clone()),
+                    batch,
+                    ..step
+                }
+            }
+            PlanEntry::Analysis(batch) => analysis_step(batch, profile),
+        })
+        .collect();
     ReleasePlan {
         probes: profile
             .health
@@ -33,7 +54,7 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
                 transport: t.transport,
             })
             .collect(),
-        steps: profile.steps.iter().map(planned).collect(),
+        steps,
         watch: profile.watch.as_ref().map(|w| PlannedWatch {
             duration_ms: millis(w.duration),
             rollback_on: w.rollback_on.clone(),
@@ -116,6 +137,38 @@ fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep
         undo: step.undo.as_ref().map(|u| u.display(vars, Quoting::Shell)),
         after_watch: step.after_watch,
         origin: None,
+        batch: None,
+    }
+}
+
+/// The analysis after a batch: it runs nothing; it holds the batch's hosts against the control
+/// for `analysis`, then promotes (or asks, as a gate would).
+fn analysis_step(batch: Batch, profile: &Profile) -> PlannedStep {
+    let label = batch.label();
+    let time = humantime::format_duration(std::time::Duration::from_millis(batch.analysis_ms));
+    PlannedStep {
+        phase: batch.phase.clone(),
+        name: format!("Analysis of {label}"),
+        kind: crate::engine::plan::StepKind::Analysis,
+        text: format!(
+            "{} against {} (control) for {time}",
+            batch.changed.join(", "),
+            batch.control.join(", ")
+        ),
+        on: Vec::new(),
+        targets: Vec::new(),
+        serial: None,
+        timeout_ms: batch.analysis_ms,
+        retries: 0,
+        retry_delay_ms: 0,
+        expect: None,
+        irreversible: false,
+        approvals: profile.policy.as_ref().map_or(1, |p| p.approvals),
+        builtin: None,
+        undo: None,
+        after_watch: false,
+        origin: None,
+        batch: Some(batch),
     }
 }
 

@@ -137,12 +137,58 @@ fn parse_compare(
     let Some(value) = it.next() else {
         return Err(err(end, "expected a threshold", example_for(signal)));
     };
+    if value.text == "control" {
+        return parse_over_control(it, signal, value, end)
+            .map(|threshold| Condition::Compare { op, threshold });
+    }
     let baseline = it.peek().is_some_and(|t| t.text == "baseline");
-    if baseline {
+    let control = it.peek().is_some_and(|t| t.text == "control");
+    if baseline || control {
         it.next();
     }
-    let threshold = parse_threshold(signal, value, baseline)?;
+    let threshold = match parse_threshold(signal, value, baseline || control)? {
+        Threshold::TimesBaseline(x) if control => Threshold::TimesControl(x),
+        other => other,
+    };
     Ok(Condition::Compare { op, threshold })
+}
+
+/// `control + N`: the control's value and a margin in the signal's own unit.
+fn parse_over_control(
+    it: &mut Tokens<'_, '_>,
+    signal: Signal,
+    control: &Token<'_>,
+    end: usize,
+) -> Result<Threshold, RuleError> {
+    let help =
+        "e.g. \"error_ratio > control + 2% for 1m\" or \"latency_p95 > 1.5x control for 1m\"";
+    let plus = it.next();
+    let margin = match plus {
+        Some(t) if t.text == "+" => it.next().map(|t| (t.text, t.at)),
+        Some(t) if t.text.starts_with('+') => Some((&t.text[1..], t.at + 1)),
+        _ => None,
+    };
+    let Some((text, at)) = margin else {
+        return Err(err(
+            plus.map_or(end, |t| t.at),
+            "expected `+ N` after `control`",
+            help,
+        ));
+    };
+    let token = Token { text, at };
+    let threshold = match parse_threshold(signal, &token, false)? {
+        Threshold::Percent(n) | Threshold::Seconds(n) | Threshold::PerMinute(n) => {
+            Threshold::OverControl(n)
+        }
+        _ => {
+            return Err(err(
+                control.at,
+                "new_errors has no control: it counts signatures new since the deploy",
+                help,
+            ));
+        }
+    };
+    Ok(threshold)
 }
 
 /// The optional `for DURATION`; zero without it.
@@ -227,7 +273,9 @@ fn parse_signal(token: &Token<'_>) -> Result<Signal, RuleError> {
 
 fn example_for(signal: Signal) -> &'static str {
     match signal {
-        Signal::ErrorRatio => "a percentage or a multiple of the baseline: 5% or 2x baseline",
+        Signal::ErrorRatio => {
+            "a percentage, a multiple of the baseline or a margin over the control: 5%, 2x baseline or control + 2%"
+        }
         Signal::Latency { .. } => {
             "a time or a multiple of the baseline: 800ms, 1.5s or 1.5x baseline"
         }
@@ -254,7 +302,11 @@ fn parse_threshold(
         .map_err(|_| bad(format!("`{text}` is not a number with a unit")))?;
     let threshold = match (unit, baseline) {
         ("x", true) => Threshold::TimesBaseline(value),
-        ("x", false) => return Err(bad(format!("`{text}` of what? write `{text} baseline`"))),
+        ("x", false) => {
+            return Err(bad(format!(
+                "`{text}` of what? write `{text} baseline` or `{text} control`"
+            )));
+        }
         (_, true) => {
             return Err(bad(format!(
                 "`{text} baseline`: a baseline multiple is written like 1.5x"

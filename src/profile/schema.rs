@@ -23,6 +23,8 @@ pub struct Profile {
     pub rollback: Vec<Step>,
     pub notify: Option<Notify>,
     pub policy: Option<Policy>,
+    /// `[phases.NAME]`: phases rolled out in batches.
+    pub phases: Vec<super::phases::PhaseRollout>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -300,7 +300,7 @@ impl Loader<'_> {
                 "irreversible",
                 "a check changes nothing, so it is never irreversible",
             ),
-            StepKind::Manual | StepKind::Gate => {}
+            StepKind::Manual | StepKind::Gate | StepKind::Analysis => {}
         }
         if *kind != StepKind::Gate {
             reject(

@@ -126,6 +126,18 @@ fn write_item(out: &mut String, step: &PlannedStep, main: bool) {
         StepKind::Manual => {
             let _ = writeln!(out, "- [ ] {}", printable(&step.text));
         }
+        StepKind::Analysis => {
+            let promote = match step.batch.as_ref().map(|b| b.promote) {
+                Some(crate::engine::plan::Promote::Gate) => "then a gate to promote",
+                _ => "then on by itself when clean",
+            };
+            let _ = writeln!(
+                out,
+                "- [ ] **{}**: {} ({promote})",
+                printable(&step.name),
+                printable(&step.text)
+            );
+        }
         StepKind::Gate => {
             let approvals = match step.approvals {
                 1 => "1 approval".to_string(),

@@ -11,6 +11,7 @@ mod output;
 mod policy;
 mod props;
 mod rollback;
+mod rollout;
 mod stopping;
 mod trace_logs;
 mod traces;

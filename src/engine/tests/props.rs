@@ -55,6 +55,7 @@ fn timer() -> impl Strategy<Value = Timer> {
         Just(Timer::AutoRollback),
         Just(Timer::Baseline),
         Just(Timer::LogsSettle),
+        (0usize..8).prop_map(|step| Timer::Analysis { step }),
     ]
 }
 
@@ -297,8 +298,54 @@ fn actor() -> impl Strategy<Value = Actor> {
     ])
 }
 
+/// What the engine states for the record about batches: any of it, in any order.
+fn batch_news() -> impl Strategy<Value = EventKind> {
+    let phase = || prop::sample::select(vec!["Deploy", "x"]).prop_map(str::to_string);
+    let verdict = prop::sample::select(vec![
+        crate::engine::BatchVerdict::Healthy,
+        crate::engine::BatchVerdict::InDoubt,
+        crate::engine::BatchVerdict::Breached,
+    ]);
+    prop_oneof![
+        (
+            phase(),
+            0u32..4,
+            0u32..4,
+            prop::collection::vec(target(), 0..3)
+        )
+            .prop_map(|(phase, batch, of, hosts)| EventKind::BatchStarted {
+                phase,
+                batch,
+                of,
+                hosts
+            }),
+        (phase(), 0u32..4, 0u32..4, verdict, 0usize..4).prop_map(
+            |(phase, batch, of, verdict, rule)| EventKind::BatchJudged {
+                phase,
+                batch,
+                of,
+                verdict,
+                figures: vec![crate::engine::BatchFigure {
+                    rule,
+                    hosts: vec![("a".into(), 1.0)],
+                    control: None,
+                    stand: "ok".into(),
+                }],
+            }
+        ),
+        (phase(), 0u32..4, 0u32..4, target()).prop_map(|(phase, batch, of, by)| {
+            EventKind::BatchPromoted {
+                phase,
+                batch,
+                of,
+                by,
+            }
+        }),
+    ]
+}
+
 fn event() -> impl Strategy<Value = EventKind> {
-    prop_oneof![3 => release_event(), 1 => people_and_probes()]
+    prop_oneof![6 => release_event(), 2 => people_and_probes(), 1 => batch_news()]
 }
 
 /// Every kind of event, by name: a kind added to `EventKind` does not compile here until it
@@ -339,6 +386,9 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::TailUp { .. } => "follower_up",
         EventKind::NotifyFailed { .. } => "notify_failed",
         EventKind::JournalFailed { .. } => "journal_failed",
+        EventKind::BatchStarted { .. } => "batch_started",
+        EventKind::BatchJudged { .. } => "batch_judged",
+        EventKind::BatchPromoted { .. } => "batch_promoted",
     }
 }
 
@@ -352,6 +402,7 @@ fn timer_or_decision(kind: &EventKind) -> Option<&'static str> {
             Timer::AutoRollback => "timer:auto_rollback",
             Timer::Baseline => "timer:baseline",
             Timer::LogsSettle => "timer:logs_settle",
+            Timer::Analysis { .. } => "timer:analysis",
         }),
         EventKind::Decided { decision, .. } => Some(match decision {
             Decision::Go => "decision:go",
@@ -372,8 +423,8 @@ fn timer_or_decision(kind: &EventKind) -> Option<&'static str> {
     }
 }
 
-/// 34 kinds, 6 timers, 13 decisions.
-const EVERY: usize = 34 + 6 + 13;
+/// 37 kinds, 7 timers, 13 decisions.
+const EVERY: usize = 37 + 7 + 13;
 
 #[test]
 fn the_generator_makes_every_event_kind_timer_and_decision() {
@@ -388,6 +439,15 @@ fn the_generator_makes_every_event_kind_timer_and_decision() {
         seen.extend(timer_or_decision(&kind));
     }
     assert_eq!(seen.len(), EVERY, "made only {seen:?}");
+}
+
+/// Either way of promoting, picked by the events themselves.
+fn promote_word(kinds: &[EventKind]) -> &'static str {
+    if kinds.len().is_multiple_of(2) {
+        "auto"
+    } else {
+        "gate"
+    }
 }
 
 /// Events of a real release interleaved with anything at all.
@@ -473,6 +533,7 @@ proptest! {
         ), &kinds);
         replay(&TWO_HOSTS.replace("check = \"true\"", "check = \"true\"\nretries = 2"), &kinds);
         replay(&format!("{TWO_HOSTS}\n[logs.app]\non = \"web\"\ncommand = \"tail -F x\"\nerrors = 'a'\n"), &kinds);
+        replay(&super::rollout::canary(promote_word(&kinds)), &kinds);
     }
 
     #[test]
