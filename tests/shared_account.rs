@@ -195,6 +195,7 @@ fn unfinished(dir: &Path, name: &str, release: &str, operator: &str, login: &str
         undo: None,
         after_watch: false,
         origin: None,
+        batch: None,
     };
     let plan = gonogo::engine::ReleasePlan {
         release: release.into(),
