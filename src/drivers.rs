@@ -344,10 +344,13 @@ impl Drivers for LiveDrivers {
                 self.stop_tails.send_replace(true);
             }
             // What the engine states for the record comes back as an event: journaled, told.
+            // Queued at once when there is room, so it comes before what drivers say next.
             Effect::Record { event } => {
-                self.chore(async move {
-                    let _ = events.send(*event).await;
-                });
+                if let Err(mpsc::error::TrySendError::Full(event)) = events.try_send(*event) {
+                    self.chore(async move {
+                        let _ = events.send(event).await;
+                    });
+                }
             }
             // Questions are the loop's business; the end needs no driver.
             Effect::Ask | Effect::Finish { .. } => {}

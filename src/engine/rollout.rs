@@ -234,6 +234,13 @@ impl Release {
             .any(|t| t.target == target && t.started_at.is_some())
     }
 
+    /// "web-2, web-3 never received v1.5.0", when a batch never came.
+    pub fn never_received_said(&self) -> Option<String> {
+        let never = self.never_deployed();
+        let what = self.plan.version.as_deref().unwrap_or("the release");
+        (!never.is_empty()).then(|| format!("{} never received {what}", never.join(", ")))
+    }
+
     /// Where a rollout stopped, in one sentence, when some hosts never received the release:
     /// "caught on web-1 (batch 1 of 3); web-2, web-3 never received v1.5.0".
     pub fn rollout_said(&self) -> Option<String> {

@@ -6,6 +6,7 @@ use std::io::Write as _;
 
 use super::Headless;
 use super::answer::parse_answer;
+use crate::engine::plan::StepKind;
 use crate::engine::release::RunStatus;
 use crate::engine::{Actor, Decision, EventKind, Question, Release, StepList};
 use crate::text::{printable, printable_lines};
@@ -27,6 +28,14 @@ impl Headless {
         }
         if self.yes {
             match question {
+                // A batch whose analysis was in doubt is not promoted by a flag.
+                Question::Gate { step }
+                    if release.batch_verdict(step)
+                        == Some(crate::engine::BatchVerdict::InDoubt) =>
+                {
+                    self.line("   --yes does not promote a batch in doubt");
+                    return self.unattended(release, "--yes does not promote a batch in doubt");
+                }
                 // One person approves once: a gate that needs more approvals waits for others.
                 Question::Gate { step }
                     if !release.steps[step].approved_by.contains(&self.operator) =>
@@ -182,6 +191,9 @@ impl Headless {
     /// A gate: what it asks, what runs next, how many approvals it needs.
     fn show_gate(&mut self, release: &Release, step: usize) {
         let s = &release.plan.steps[step];
+        if let Some(batch) = s.batch.as_ref().filter(|_| s.kind == StepKind::Analysis) {
+            return self.show_promote(release, step, batch);
+        }
         self.line(format!(
             "?? GATE [{}] {}",
             printable(&s.phase),
@@ -204,6 +216,37 @@ impl Headless {
                 "   needs {} approvals, {} so far",
                 s.approvals,
                 release.steps[step].approved_by.len()
+            ));
+        }
+    }
+
+    /// The gate after a batch's analysis: what it promotes, and what the analysis saw.
+    fn show_promote(&mut self, release: &Release, step: usize, batch: &crate::engine::plan::Batch) {
+        let next = release
+            .plan
+            .steps
+            .get(step + 1)
+            .and_then(|n| n.batch.as_ref())
+            .map_or(String::new(), |n| format!(" ({})", n.hosts.join(", ")));
+        self.line(format!(
+            "?? GATE [{}] promote to batch {}/{}{}?",
+            printable(&batch.phase),
+            batch.number + 1,
+            batch.of,
+            printable(&next)
+        ));
+        let verdict = release
+            .batch_verdict(step)
+            .map_or("not judged", |v| v.word());
+        self.line(format!("   batch {}/{} {verdict}", batch.number, batch.of));
+        let figures = (release.rollout.verdicts.iter())
+            .find(|(s, _, _)| *s == step)
+            .map(|(_, _, f)| f.clone())
+            .unwrap_or_default();
+        for figure in &figures {
+            self.line(format!(
+                "   {}",
+                crate::narrate::figure_said(release, figure)
             ));
         }
     }

@@ -51,6 +51,11 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
             error,
             attempts,
         } => vec![notify_failed(message, error, *attempts)],
+        kind @ (EventKind::BatchStarted { .. }
+        | EventKind::BatchJudged { .. }
+        | EventKind::BatchPromoted { .. }) => {
+            super::batches::said(kind, after).into_iter().collect()
+        }
         _ => Vec::new(),
     }
 }

@@ -3,6 +3,7 @@
 //! Pure: no I/O, no clock; the time is the event's. A surface only formats what is told here:
 //! a mark for the severity, a CI annotation, a Slack emoji, Markdown, a cockpit span.
 
+mod batches;
 mod events;
 mod links;
 mod people;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use crate::engine::release::{RunStatus, StepStatus};
 use crate::engine::{Event, EventKind, Outcome, Question, Release, RunId, Stage, StepList};
 
+pub use batches::figure_said;
 pub use runs::{attempts_said, rollback_plan};
 pub use words::{
     asked_at, clock, decision_said, decision_words, gap, interruption_said, outcome_parts,
@@ -80,6 +82,8 @@ pub enum Topic {
     Notify,
     /// The release stopped short of its outcome (a lock lost): why.
     Halted,
+    /// A batch of a phase rolled out in batches began, was judged, or the next was promoted.
+    Batch,
     Outcome(Outcome),
 }
 

@@ -159,13 +159,20 @@ pub fn outcome_parts(release: &Release) -> (&'static str, Option<String>) {
     let word = match release.outcome {
         Some(Outcome::Aborted) => "aborted",
         Some(Outcome::Refused) => return ("refused to start", Some("nothing ran".into())),
-        Some(outcome) => return (outcome_words(outcome), None),
+        // A rollout caught before its last batch: where, and who never received it.
+        Some(outcome) => {
+            let caught = release.rollout_said().map(|s| printable(&s).into_owned());
+            return (outcome_words(outcome), caught);
+        }
         None => "not finished",
     };
-    let detail = match release.changed_hosts() {
+    let mut detail = match release.changed_hosts() {
         hosts if hosts.is_empty() => "no host was changed".to_string(),
         hosts => format!("left changed on {}", printable(&hosts.join(", "))),
     };
+    if let Some(never) = release.never_received_said() {
+        detail.push_str(&format!("; {}", printable(&never)));
+    }
     (word, Some(detail))
 }
 

@@ -57,6 +57,7 @@ impl History {
             Topic::AutoRollback => MomentKind::AutoRollback,
             Topic::WatchStarted | Topic::Overtime => MomentKind::WatchStarted,
             Topic::WatchEnded => MomentKind::WatchEnded,
+            Topic::Batch => MomentKind::Batch,
             Topic::RollingBack => MomentKind::RollingBack,
             Topic::Health | Topic::Baseline => MomentKind::Health,
             Topic::Shell => MomentKind::Shell,

@@ -48,6 +48,8 @@ pub enum MomentKind {
     Notify,
     /// gonogo died mid-release and a resume went on with it.
     Resumed,
+    /// A batch of a phase rolled out in batches began, was judged, or the next was promoted.
+    Batch,
     Ended,
 }
 

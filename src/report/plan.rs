@@ -36,6 +36,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
             }
             let _ = writeln!(out, "## {}\n", printable(&step.phase));
             phase = Some(&step.phase);
+            write_batches(&mut out, plan, &step.phase);
         }
         write_item(&mut out, step, true);
     }
@@ -71,6 +72,41 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         write_item(&mut out, step, false);
     }
     out
+}
+
+/// A phase rolled out in batches: which hosts fall in which batch, and how each is judged.
+fn write_batches(out: &mut String, plan: &ReleasePlan, phase: &str) {
+    let mut batches: Vec<&crate::engine::plan::Batch> = Vec::new();
+    for batch in plan.steps.iter().filter_map(|s| s.batch.as_ref()) {
+        if batch.phase == phase && !batches.iter().any(|b| b.number == batch.number) {
+            batches.push(batch);
+        }
+    }
+    let Some(first) = batches.first() else {
+        return;
+    };
+    let time = humantime::format_duration(std::time::Duration::from_millis(first.analysis_ms));
+    let promote = match first.promote {
+        crate::engine::plan::Promote::Auto => {
+            "the next batch starts by itself after a clean analysis"
+        }
+        crate::engine::plan::Promote::Gate => "a gate promotes the next batch after its analysis",
+    };
+    let _ = writeln!(
+        out,
+        "In {} batches; each is watched {time} against the hosts not yet deployed, and {promote}:\n",
+        batches.len()
+    );
+    for b in &batches {
+        let _ = writeln!(
+            out,
+            "- batch {}/{}: {}",
+            b.number,
+            b.of,
+            printable(&b.hosts.join(", "))
+        );
+    }
+    out.push('\n');
 }
 
 /// `Targets:` each with its address and roles.
