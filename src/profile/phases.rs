@@ -400,3 +400,7 @@ fn unroll(p: &Profile, rollout: &PhaseRollout, out: &mut Vec<PlanEntry>) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "phases_tests.rs"]
+mod tests;

@@ -422,4 +422,46 @@ mod tests {
         assert!(parse_rule("").is_err());
         assert!(parse_rule("error_ratio > 5% for 1m please").is_err());
     }
+
+    #[test]
+    fn rules_compare_with_the_control() {
+        let threshold = |text: &str| match parse_rule(text).expect(text).condition {
+            Condition::Compare { threshold, .. } => threshold,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            threshold("error_ratio > control + 2% for 1m"),
+            Threshold::OverControl(2.0)
+        );
+        assert_eq!(
+            threshold("error_ratio > control +2%"),
+            Threshold::OverControl(2.0)
+        );
+        assert_eq!(
+            threshold("latency_p95 > 1.5x control for 1m"),
+            Threshold::TimesControl(1.5)
+        );
+        assert_eq!(
+            threshold("latency_p95 > control + 200ms"),
+            Threshold::OverControl(0.2)
+        );
+        assert_eq!(
+            threshold("log_errors > control + 10/min"),
+            Threshold::OverControl(10.0)
+        );
+        let e = parse_rule("error_ratio > control 2%").unwrap_err();
+        assert_eq!(
+            (e.offset, e.message.as_str()),
+            (22, "expected `+ N` after `control`")
+        );
+        let e = parse_rule("log_errors > control + 2%").unwrap_err();
+        assert_eq!(e.offset, 23);
+        assert!(parse_rule("new_errors > control + 1").is_err());
+        assert!(
+            parse_rule("error_ratio > 1.5x")
+                .unwrap_err()
+                .message
+                .contains("1.5x control")
+        );
+    }
 }
