@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod app;
 pub mod gonogo;
 pub mod https;
 pub mod pty;
