@@ -51,6 +51,8 @@ pub struct Herald {
     proposal_rule: Option<String>,
     /// Each host's latest value of that rule when it proposed, in the rule's unit.
     proposal_values: Option<String>,
+    /// Where the proposal's rule held: "the watch", or a batch's analysis.
+    proposal_during: String,
     /// Health answers during the watch; metrics from the start (the baseline is before the
     /// first change).
     health: Vec<HealthSample>,
@@ -170,6 +172,14 @@ impl Herald {
                 .as_ref()
                 .and_then(|w| w.rollback_on.get(*rule));
             self.proposal_rule = planned.map(|r| r.text.clone());
+            self.proposal_during = match release.analysing() {
+                Some(batch) => format!(
+                    "the analysis of {} ({})",
+                    batch.label(),
+                    batch.changed.join(", ")
+                ),
+                None => "the watch".into(),
+            };
             self.proposal_values = planned
                 .zip(release.watch.rules.get(*rule))
                 .map(|(planned, state)| crate::measure::latest_values(planned, state))
@@ -259,8 +269,10 @@ impl Herald {
             .proposal_rule
             .as_ref()
             .map(|rule| match &self.proposal_values {
-                Some(values) => format!("\"{rule}\" held during the watch ({values})"),
-                None => format!("\"{rule}\" held during the watch"),
+                Some(values) => {
+                    format!("\"{rule}\" held during {} ({values})", self.proposal_during)
+                }
+                None => format!("\"{rule}\" held during {}", self.proposal_during),
             });
         match (held, decided) {
             (Some(held), Some(decided)) => format!("{held}; {decided}"),
