@@ -13,6 +13,7 @@ pub mod rule;
 pub mod schema;
 mod sections;
 mod steps;
+mod target_vars;
 pub mod template;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Source};
