@@ -28,7 +28,10 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
             .iter()
             .map(|t| PlannedTarget {
                 name: t.name.clone(),
-                address: t.address(vars),
+                address: t.address(&vars.for_target(t)),
+                vars: (t.vars.iter())
+                    .map(|o| (o.name.clone(), o.value.clone()))
+                    .collect(),
                 roles: t.roles.clone(),
                 transport: t.transport,
             })
