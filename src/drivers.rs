@@ -50,14 +50,14 @@ pub struct Session {
     pub id: String,
     pub operator: String,
     pub plan: ReleasePlan,
-    /// What each check and run step does on a target: its real command (secrets included,
-    /// never put in an event), or one of gonogo's own probes.
-    pub work: HashMap<(StepList, usize), Work>,
+    /// What each check and run step does on each target: its real command (secrets included,
+    /// never put in an event), with that target's values, or one of gonogo's own probes.
+    pub work: HashMap<(StepList, usize), PerTarget<Work>>,
     /// Where the rollback's steps come from: each `run` step's real `undo` command by its
-    /// index, and each `[[rollback]]` step's work by its index in the profile. The rollback's
-    /// own indices are known once it begins (`Effect::RollbackPlanned`).
-    pub undo_work: HashMap<usize, Work>,
-    pub rollback_work: HashMap<usize, Work>,
+    /// index, and each `[[rollback]]` step's work by its index in the profile, each per target.
+    /// The rollback's own indices are known once it begins (`Effect::RollbackPlanned`).
+    pub undo_work: HashMap<usize, PerTarget<Work>>,
+    pub rollback_work: HashMap<usize, PerTarget<Work>>,
     pub links: HashMap<String, Arc<Link>>,
     pub holder: Arc<Holder>,
     pub break_lock: Option<String>,
@@ -66,9 +66,12 @@ pub struct Session {
     pub redactor: Arc<Redactor>,
     /// The health checks and metrics scrapes, started before the first change.
     pub probes: crate::probe::drive::Probes,
-    /// Each log tail's real command (secrets included), by tail name.
-    pub tails: HashMap<String, String>,
+    /// Each log tail's real command (secrets included) on each target, by tail name.
+    pub tails: HashMap<String, PerTarget<String>>,
 }
+
+/// One thing per target, by target name: what differs with a target's own `vars`.
+pub type PerTarget<T> = HashMap<String, T>;
 
 impl Session {
     /// The first event of the session: who runs it, and the plan (no secrets).
@@ -139,6 +142,7 @@ impl LiveDrivers {
         self.session
             .work
             .get(&(run.list, run.step))
+            .and_then(|on| on.get(&run.target))
             .cloned()
             .unwrap_or_else(|| Work::Command(String::new()))
     }
@@ -386,14 +390,17 @@ impl LiveDrivers {
     fn follow_logs(&mut self) {
         let planned = self.session.plan.logs.clone();
         for tail in planned {
-            let Some(command) = self.session.tails.get(&tail.name).cloned() else {
+            let Some(commands) = self.session.tails.get(&tail.name).cloned() else {
                 continue;
             };
             for target in &tail.targets {
+                let Some(command) = commands.get(target).cloned() else {
+                    continue;
+                };
                 let spec = TailSpec {
                     name: tail.name.clone(),
                     target: target.clone(),
-                    command: command.clone(),
+                    command,
                 };
                 let task = logs::follow(
                     self.link(target),

@@ -318,3 +318,78 @@ fn values_stay_literal_and_secrets_never_show() {
         "{t}"
     );
 }
+
+/// An HTTP service on loopback answering 200 to anything; counts the requests it answered.
+fn counting_service() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    (port, hits)
+}
+
+#[test]
+fn each_target_runs_and_probes_with_its_own_values_quoted_like_any_other() {
+    let sshd = Sshd::start();
+    let work = tempfile::tempdir().expect("work dir");
+    let ((one, hits_one), (two, hits_two)) = (counting_service(), counting_service());
+    // Nothing listens on the [vars] port: a probe that used it would fail the watch.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let body = format!(
+        r#"[vars]
+marker = "from [vars]"
+port = "{closed}"
+
+{}vars = {{ marker = "it's \"one\" $(echo no)", port = "{one}" }}
+
+{}vars = {{ marker = "two  spaced", port = {two} }}
+
+[[step]]
+name = "Say"
+run = "echo {{{{marker}}}}"
+on = "web"
+
+[health.app]
+url = "http://127.0.0.1:{{{{port}}}}/health"
+via = "web"
+every = "200ms"
+
+[watch]
+duration = "2s"
+rollback_on = ["health failing for 1s"]
+
+[[rollback]]
+run = "true"
+on = "web"
+"#,
+        target("web-1", &sshd, &["web"]),
+        target("web-2", &sshd, &["web"]),
+    );
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let g = Gonogo::new(&release("own-values", &kh, &body));
+    let out = g.run(&["--yes"], &[]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    assert!(t.contains("[web-1] it's \"one\" $(echo no)\n"), "{t}");
+    assert!(t.contains("[web-2] two  spaced\n"), "{t}");
+    assert!(!t.contains("from [vars]") && !t.contains("] no\n"), "{t}");
+    // The command shown: each target's value is its own.
+    assert!(t.contains("$ echo {{marker}}\n"), "{t}");
+    assert!(t.contains("health app via web-1: 200"), "{t}");
+    assert!(t.contains("health app via web-2: 200"), "{t}");
+    let hits = |h: &std::sync::atomic::AtomicUsize| h.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(hits(&hits_one) > 0 && hits(&hits_two) > 0, "{t}");
+}

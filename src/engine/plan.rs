@@ -85,6 +85,9 @@ pub struct PlannedTarget {
     pub address: String,
     pub roles: Vec<String>,
     pub transport: Transport,
+    /// The target's own values (`[targets.NAME] vars`), never a secret's, by variable name.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub vars: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

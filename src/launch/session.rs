@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::RunFlags;
-use crate::drivers::Session;
+use crate::drivers::{PerTarget, Session};
 use crate::engine::{ReleasePlan, StepList};
 use crate::probe::check::Work;
 use crate::profile::{Profile, Quoting, Transport, VarValues};
@@ -33,6 +33,7 @@ pub(super) fn endpoints(
         .iter()
         .map(|t| {
             let endpoint = (t.transport == Transport::Ssh).then(|| {
+                let vars = &vars.for_target(t);
                 let address = TargetAddress {
                     host: t
                         .host
@@ -197,12 +198,28 @@ pub(super) fn session(
                 .chain(webhook(profile, vars)),
         )),
         probes: probes(profile, vars),
-        tails: profile
-            .logs
-            .iter()
-            .map(|l| (l.name.clone(), l.command.expand(vars, Quoting::Shell)))
-            .collect(),
+        tails: tails(profile, vars),
     }
+}
+
+/// Each target's values: the release's, with the target's own `vars` in place of theirs.
+fn target_values(profile: &Profile, vars: &VarValues) -> PerTarget<VarValues> {
+    (profile.targets.iter())
+        .map(|t| (t.name.clone(), vars.for_target(t)))
+        .collect()
+}
+
+/// Each log tail's real command on each target, with that target's values.
+fn tails(profile: &Profile, vars: &VarValues) -> HashMap<String, PerTarget<String>> {
+    let on = target_values(profile, vars);
+    (profile.logs.iter())
+        .map(|l| {
+            let commands = (on.iter())
+                .map(|(target, vars)| (target.clone(), l.command.expand(vars, Quoting::Shell)))
+                .collect();
+            (l.name.clone(), commands)
+        })
+        .collect()
 }
 
 /// Each target's link: over SSH to its endpoint, or here (in its place, for the demo).
@@ -227,31 +244,52 @@ fn links(
         .collect()
 }
 
-/// What each step runs, `undo` and `[[rollback]]` included, variables expanded and quoted.
+/// What each step runs on each target, `undo` and `[[rollback]]` included, with that target's
+/// values expanded and quoted.
 struct StepWork {
-    work: HashMap<(StepList, usize), Work>,
-    rollback_work: HashMap<usize, Work>,
-    undo_work: HashMap<usize, Work>,
+    work: HashMap<(StepList, usize), PerTarget<Work>>,
+    rollback_work: HashMap<usize, PerTarget<Work>>,
+    undo_work: HashMap<usize, PerTarget<Work>>,
 }
 
 fn step_work(profile: &Profile, vars: &VarValues) -> StepWork {
+    let on = target_values(profile, vars);
+    let per_target = |work: &dyn Fn(&VarValues) -> Work| -> PerTarget<Work> {
+        (on.iter())
+            .map(|(target, vars)| (target.clone(), work(vars)))
+            .collect()
+    };
     let work_of = |step: &crate::profile::Step| match &step.builtin {
-        Some(check) => Some(crate::probe::check::work(check, vars, step.timeout)),
-        None if step.kind.runs_command() => {
-            Some(Work::Command(step.text.expand(vars, Quoting::Shell)))
-        }
+        Some(check) => Some(per_target(&|vars| {
+            crate::probe::check::work(check, vars, step.timeout)
+        })),
+        None if step.kind.runs_command() => Some(per_target(&|vars| {
+            Work::Command(step.text.expand(vars, Quoting::Shell))
+        })),
         None => None,
     };
-    let work = (profile.steps.iter().enumerate())
-        .filter_map(|(i, step)| Some(((StepList::Main, i), work_of(step)?)))
+    // The plan's steps, batched phases unrolled: each entry runs its profile step's work.
+    let sources: Vec<(usize, usize)> = crate::profile::phases::plan_entries(profile)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, entry)| match entry {
+            crate::profile::phases::PlanEntry::Step { source, .. } => Some((i, source)),
+            crate::profile::phases::PlanEntry::Analysis(_) => None,
+        })
+        .collect();
+    let work = (sources.iter())
+        .filter_map(|&(i, source)| Some(((StepList::Main, i), work_of(&profile.steps[source])?)))
         .collect();
     let rollback_work = (profile.rollback.iter().enumerate())
         .filter_map(|(i, step)| Some((i, work_of(step)?)))
         .collect();
-    let undo_work = (profile.steps.iter().enumerate())
-        .filter_map(|(i, step)| {
-            let undo = step.undo.as_ref()?;
-            Some((i, Work::Command(undo.expand(vars, Quoting::Shell))))
+    let undo_work = (sources.iter())
+        .filter_map(|&(i, source)| {
+            let undo = profile.steps[source].undo.as_ref()?;
+            Some((
+                i,
+                per_target(&|vars| Work::Command(undo.expand(vars, Quoting::Shell))),
+            ))
         })
         .collect();
     StepWork {
@@ -305,34 +343,32 @@ pub(super) fn notify_settings(
 }
 
 /// The profile's `[health.*]` and `[metrics.*]`, one probe per place it is reached from: each
-/// `via` target, or the laptop.
+/// `via` target, its URL with that target's values, or the laptop, with the release's.
 fn probes(profile: &Profile, vars: &VarValues) -> crate::probe::drive::Probes {
     use crate::probe::drive::{HealthTask, MetricsTask, Probes};
     use crate::probe::health::HealthProbe;
-    let places = |via: &Option<crate::profile::Selector>| -> Vec<Option<String>> {
+    let on = target_values(profile, vars);
+    let places = |via: &Option<crate::profile::Selector>| -> Vec<(Option<String>, &VarValues)> {
         match via {
-            None => vec![None],
-            Some(sel) => sel
-                .resolve(&profile.targets)
-                .into_iter()
-                .map(|t| Some(t.name.clone()))
+            None => vec![(None, vars)],
+            Some(sel) => (sel.resolve(&profile.targets).into_iter())
+                .filter_map(|t| Some((Some(t.name.clone()), on.get(&t.name)?)))
                 .collect(),
         }
     };
     let mut out = Probes::default();
     for h in &profile.health {
-        let url = h.url.expand(vars, Quoting::Plain);
-        for via in places(&h.via) {
+        for (via, vars) in places(&h.via) {
+            let url = h.url.expand(vars, Quoting::Plain);
             out.health.push(HealthTask {
                 name: h.name.clone(),
                 via,
-                probe: HealthProbe::new(url.clone(), h.expect, h.timeout),
+                probe: HealthProbe::new(url, h.expect, h.timeout),
                 every: h.every,
             });
         }
     }
     for m in &profile.metrics {
-        let url = m.url.expand(vars, Quoting::Plain);
         let queries = crate::probe::metrics::MetricQueries::new(
             m.errors.as_deref(),
             m.requests.as_deref(),
@@ -342,11 +378,11 @@ fn probes(profile: &Profile, vars: &VarValues) -> crate::probe::drive::Probes {
         let Ok(queries) = queries else {
             continue;
         };
-        for via in places(&m.via) {
+        for (via, vars) in places(&m.via) {
             out.metrics.push(MetricsTask {
                 name: m.name.clone(),
                 via,
-                url: url.clone(),
+                url: m.url.expand(vars, Quoting::Plain),
                 queries: queries.clone(),
                 every: m.every,
             });

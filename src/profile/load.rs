@@ -21,6 +21,8 @@ pub(crate) struct Loader<'s> {
     pub diags: Diagnostics,
     /// Declared variable names, so templates can be checked as they are read.
     pub var_names: Vec<String>,
+    /// The secret ones among them, which no target may give a value.
+    pub secret_names: Vec<String>,
 }
 
 /// Parses and checks one profile. The profile is there only when no error was found.
@@ -29,6 +31,7 @@ pub fn load(src: &Source) -> (Option<Profile>, Diagnostics) {
         src,
         diags: Diagnostics::default(),
         var_names: Vec::new(),
+        secret_names: Vec::new(),
     };
     let profile = loader.profile();
     let profile = profile.filter(|_| !loader.diags.has_errors());
@@ -63,6 +66,8 @@ impl<'s> Loader<'s> {
         self.version(&top);
         let vars = self.vars(&top);
         self.var_names = vars.iter().map(|v| v.name.clone()).collect();
+        let secrets = vars.iter().filter(|v| v.secret);
+        self.secret_names = secrets.map(|v| v.name.clone()).collect();
         let release = self.release(&top);
         let ssh = self.ssh(&top);
         let targets = self.targets(&top);
@@ -325,7 +330,15 @@ impl<'s> Loader<'s> {
     }
 
     fn targets(&mut self, top: &Fields<'_, '_>) -> Vec<Target> {
-        let keys = ["host", "user", "port", "identity", "roles", "transport"];
+        let keys = [
+            "host",
+            "user",
+            "port",
+            "identity",
+            "roles",
+            "transport",
+            "vars",
+        ];
         let mut out = Vec::new();
         for (name, table, span) in self.named_tables(top, "targets") {
             let place = format!("[targets.{name}]");
@@ -337,6 +350,7 @@ impl<'s> Loader<'s> {
                 .map(|p| p.into_inner() as u16);
             let identity = f.str("identity", &mut self.diags).map(Spanned::into_inner);
             let roles = f.strings("roles", &mut self.diags).unwrap_or_default();
+            let vars = self.target_vars(&f, &name);
             for role in &roles {
                 if !is_name(role.get_ref()) {
                     self.diags.push(
@@ -385,6 +399,7 @@ impl<'s> Loader<'s> {
                 identity,
                 roles: roles.into_iter().map(Spanned::into_inner).collect(),
                 transport,
+                vars,
                 span: f.span.clone(),
             });
         }

@@ -14,6 +14,7 @@ pub mod rule;
 pub mod schema;
 mod sections;
 mod steps;
+mod target_vars;
 pub mod template;
 
 pub use diag::{Diagnostic, Diagnostics, Severity, Source};

@@ -49,7 +49,10 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
             .iter()
             .map(|t| PlannedTarget {
                 name: t.name.clone(),
-                address: t.address(vars),
+                address: t.address(&vars.for_target(t)),
+                vars: (t.vars.iter())
+                    .map(|o| (o.name.clone(), o.value.clone()))
+                    .collect(),
                 roles: t.roles.clone(),
                 transport: t.transport,
             })
@@ -78,6 +81,10 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
             .logs
             .iter()
             .map(|l| PlannedTail {
+                command: l.command.display(
+                    &shown_on(&l.on.resolve(&profile.targets), vars),
+                    Quoting::Shell,
+                ),
                 name: l.name.clone(),
                 targets: l
                     .on
@@ -85,14 +92,28 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
                     .iter()
                     .map(|t| t.name.clone())
                     .collect(),
-                command: l.command.display(vars, Quoting::Shell),
                 errors: l.errors.clone(),
             })
             .collect(),
     }
 }
 
+/// The values to show for what runs on `targets`: a variable one of them gives a value of its
+/// own is shown as its `{{name}}` (`gonogo plan` lists each target's values).
+fn shown_on(targets: &[&super::Target], vars: &VarValues) -> VarValues {
+    let mut shown = vars.clone();
+    for o in targets.iter().flat_map(|t| &t.vars) {
+        let base = vars.get(&o.name).and_then(|v| v.value.as_deref());
+        if base != Some(o.value.as_str()) {
+            shown.insert(o.name.clone(), None, false);
+        }
+    }
+    shown
+}
+
 fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep {
+    let on = step.on.as_ref().map(|sel| sel.resolve(&profile.targets));
+    let vars = &shown_on(on.as_deref().unwrap_or_default(), vars);
     let quoting = if step.kind.runs_command() && step.builtin.is_none() {
         Quoting::Shell
     } else {

@@ -83,6 +83,20 @@ pub struct Target {
     pub identity: Option<String>,
     pub roles: Vec<String>,
     pub transport: Transport,
+    /// `vars = { app_port = "8001" }`: this target's own values for variables declared in
+    /// `[vars]` (never a secret), used in everything run on or for it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vars: Vec<VarOverride>,
+    #[serde(skip)]
+    pub span: Range<usize>,
+}
+
+/// One entry of a target's `vars`: a declared, non-secret variable's value on that target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VarOverride {
+    pub name: String,
+    pub value: String,
+    /// The key's place in the file.
     #[serde(skip)]
     pub span: Range<usize>,
 }

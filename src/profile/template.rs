@@ -113,7 +113,8 @@ impl Template {
                         Quoting::Plain => out.push_str(value),
                     },
                     // Unresolved: the loader refuses to plan or run with one, so only `check`
-                    // output can get here; show the placeholder as written.
+                    // output, and a plan's text for a value that differs per target, get
+                    // here; show the placeholder as written.
                     _ => {
                         out.push_str("{{");
                         out.push_str(name);

@@ -109,7 +109,7 @@ fn write_batches(out: &mut String, plan: &ReleasePlan, phase: &str) {
     out.push('\n');
 }
 
-/// `Targets:` each with its address and roles.
+/// `Targets:` each with its address and roles, then the values of their own (`vars`).
 fn write_targets(out: &mut String, plan: &ReleasePlan) {
     if plan.targets.is_empty() {
         return;
@@ -127,6 +127,22 @@ fn write_targets(out: &mut String, plan: &ReleasePlan) {
         })
         .collect();
     let _ = writeln!(out, "Targets: {}\n", targets.join(", "));
+    let own: Vec<String> = (plan.targets.iter())
+        .filter(|t| !t.vars.is_empty())
+        .map(|t| {
+            let values: Vec<String> = (t.vars.iter())
+                .map(|(name, value)| format!("`{}` = `{}`", printable(name), printable(value)))
+                .collect();
+            format!("- {}: {}", printable(&t.name), values.join(", "))
+        })
+        .collect();
+    if !own.is_empty() {
+        let _ = writeln!(
+            out,
+            "Values of their own (in place of [vars] on that target):\n\n{}\n",
+            own.join("\n")
+        );
+    }
 }
 
 /// `## Watch window`: how long, what happens when a rule holds, each rule to tick.

@@ -143,6 +143,7 @@ mod tests {
                 address: "deploy@web-1.prod.acme.internal:2222".into(),
                 roles: Vec::new(),
                 transport: Transport::Ssh,
+                vars: Default::default(),
             }],
             ..ReleasePlan::default()
         }

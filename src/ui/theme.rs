@@ -123,6 +123,7 @@ mod tests {
                 address: String::new(),
                 roles: Vec::new(),
                 transport: Transport::Ssh,
+                vars: Default::default(),
             })
             .collect();
         let theme = Theme { color: true };
