@@ -216,6 +216,16 @@ impl Release {
                 after_ms: until.saturating_sub(now),
             });
         }
+        // A batch's analysis keeps its end.
+        if let (Some(until), Stage::Running { step, .. }) =
+            (self.rollout.analysis_until, self.stage)
+            && self.analysing().is_some()
+        {
+            fx.push(Effect::StartTimer {
+                timer: Timer::Analysis { step },
+                after_ms: until.saturating_sub(now),
+            });
+        }
         if let Some(question) = &self.question {
             if let (Question::RollbackProposal { .. }, Some(at)) =
                 (question, self.watch.auto_rollback_at)

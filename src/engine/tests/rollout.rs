@@ -321,3 +321,27 @@ fn a_control_rule_in_the_watch_cannot_judge_and_is_no_doubt() {
         run.release.verdict_doubts()
     );
 }
+
+#[test]
+fn a_resume_keeps_the_analysis_end() {
+    let mut run = in_first_analysis("auto");
+    run.wait(20_000);
+    let mut fx = run.send(EventKind::Resumed {
+        by: "ana".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    });
+    for t in ["a", "b", "zz"] {
+        fx.extend(run.send(EventKind::LockTaken { target: t.into() }));
+    }
+    let left = fx.iter().find_map(|e| match e {
+        Effect::StartTimer {
+            timer: Timer::Analysis { step: 3 },
+            after_ms,
+        } => Some(*after_ms),
+        _ => None,
+    });
+    // Started at the exit of batch 1's last step; 20 s waited and four events a second each.
+    assert_eq!(left, Some(60_000 - 24_000), "{fx:?}");
+}
