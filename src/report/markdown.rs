@@ -172,6 +172,8 @@ fn checklist(md: &mut String, title: &str, items: &[ChecklistItem]) {
         let kind = match i.kind {
             "gate" => "gate".to_string(),
             "manual" => "manual".to_string(),
+            // What the analysis held against what: "web-1 against web-2, web-3 (control) …".
+            "analysis" => format!("analysis: {}", text(&i.text)),
             k => format!("{k} on {}", text(&i.targets.join(", "))),
         };
         let irreversible = if i.irreversible { ", irreversible" } else { "" };
