@@ -158,7 +158,17 @@ pub(crate) fn question_words(release: &Release, question: &Question) -> String {
             .map_or_else(|| format!("step {}", step + 1), |s| format!("`{}`", s.name))
     };
     match question {
-        Question::Gate { step } => format!("the gate {}", name(StepList::Main, *step)),
+        Question::Gate { step } => {
+            match release.plan.steps.get(*step).and_then(|s| s.batch.as_ref()) {
+                Some(batch)
+                    if release.plan.steps[*step].kind == super::plan::StepKind::Analysis =>
+                {
+                    let verdict = release.batch_verdict(*step).map_or("", |v| v.word());
+                    format!("the promote gate after {} ({verdict})", batch.label())
+                }
+                _ => format!("the gate {}", name(StepList::Main, *step)),
+            }
+        }
         Question::Manual { list, step } => format!("the manual item {}", name(*list, *step)),
         Question::Failure { list, step } => {
             let unknown = release.states(*list).get(*step).is_some_and(|s| {
