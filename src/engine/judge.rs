@@ -140,27 +140,10 @@ impl Release {
             return Judged::Clean(None);
         };
         let measured = match rule.signal {
-            Signal::LogErrors | Signal::NewErrors => {
-                if self.plan.logs.is_empty() {
-                    return Judged::Cannot(CannotJudge::NoData, None);
-                }
-                let tails = &self.logs.tails;
-                let down = |f: &&super::logs::TailState| {
-                    matches!(f.status, super::logs::TailStatus::Down { .. })
-                };
-                if !tails.is_empty() && tails.iter().all(|f| down(&f)) {
-                    let why = "no log tail is reading".to_string();
-                    return Judged::Cannot(CannotJudge::SourceFailing(why), None);
-                }
-                match (rule.signal, self.analysing()) {
-                    (Signal::LogErrors, Some(batch)) => Some(
-                        (batch.changed.iter())
-                            .map(|t| self.log_errors_per_min(Some(t), now))
-                            .sum(),
-                    ),
-                    _ => self.signal_now(rule.signal),
-                }
-            }
+            Signal::LogErrors | Signal::NewErrors => match self.logs_measured(rule.signal) {
+                Ok(measured) => measured,
+                Err(why) => return Judged::Cannot(why, None),
+            },
             _ => {
                 let mut failing = None;
                 let mut values = Vec::new();
@@ -198,6 +181,30 @@ impl Release {
             Ok(true) => Judged::Holds(value),
             Ok(false) => Judged::Clean(Some(value)),
         }
+    }
+
+    /// A log signal now: during a batch's analysis, the changed hosts' errors only; why not
+    /// when no log tail reads.
+    fn logs_measured(&self, signal: Signal) -> Result<Option<f64>, CannotJudge> {
+        let now = self.now;
+        if self.plan.logs.is_empty() {
+            return Err(CannotJudge::NoData);
+        }
+        let tails = &self.logs.tails;
+        let down =
+            |f: &&super::logs::TailState| matches!(f.status, super::logs::TailStatus::Down { .. });
+        if !tails.is_empty() && tails.iter().all(|f| down(&f)) {
+            let why = "no log tail is reading".to_string();
+            return Err(CannotJudge::SourceFailing(why));
+        }
+        Ok(match (signal, self.analysing()) {
+            (Signal::LogErrors, Some(batch)) => Some(
+                (batch.changed.iter())
+                    .map(|t| self.log_errors_per_min(Some(t), now))
+                    .sum(),
+            ),
+            _ => self.signal_now(signal),
+        })
     }
 
     /// Whether `value` (in the rule's unit) is past the rule's limit; why not known when the

@@ -6,6 +6,7 @@ mod apply;
 pub mod baseline;
 mod decide;
 pub mod event;
+mod evidence;
 mod families;
 mod fold;
 pub mod judge;

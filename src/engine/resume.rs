@@ -203,6 +203,29 @@ impl Release {
                 }
             }
         }
+        self.timers_again(fx);
+        if let Some(question) = &self.question {
+            if let (Question::RollbackProposal { .. }, Some(at)) =
+                (question, self.watch.auto_rollback_at)
+            {
+                fx.push(Effect::StartTimer {
+                    timer: Timer::AutoRollback,
+                    after_ms: at.saturating_sub(now),
+                });
+            }
+            fx.push(Effect::Ask);
+        }
+        if self.stage == Stage::Closing {
+            fx.push(Effect::ReleaseLocks {
+                targets: self.held_locks(),
+            });
+        }
+    }
+
+    /// The release's own timers, each with the time it had left: the baseline's wait, the
+    /// watch's end, a batch's analysis.
+    fn timers_again(&self, fx: &mut Vec<Effect>) {
+        let now = self.now;
         if let Some(wait) = &self.baseline_wait {
             let limit = super::baseline::BASELINE_WAIT_MS;
             fx.push(Effect::StartTimer {
@@ -224,22 +247,6 @@ impl Release {
             fx.push(Effect::StartTimer {
                 timer: Timer::Analysis { step },
                 after_ms: until.saturating_sub(now),
-            });
-        }
-        if let Some(question) = &self.question {
-            if let (Question::RollbackProposal { .. }, Some(at)) =
-                (question, self.watch.auto_rollback_at)
-            {
-                fx.push(Effect::StartTimer {
-                    timer: Timer::AutoRollback,
-                    after_ms: at.saturating_sub(now),
-                });
-            }
-            fx.push(Effect::Ask);
-        }
-        if self.stage == Stage::Closing {
-            fx.push(Effect::ReleaseLocks {
-                targets: self.held_locks(),
             });
         }
     }

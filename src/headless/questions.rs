@@ -26,38 +26,10 @@ impl Headless {
                 return Some(kind);
             }
         }
-        if self.yes {
-            match question {
-                // A batch whose analysis was in doubt is not promoted by a flag.
-                Question::Gate { step }
-                    if release.batch_verdict(step)
-                        == Some(crate::engine::BatchVerdict::InDoubt) =>
-                {
-                    self.line("   --yes does not promote a batch in doubt");
-                    return self.unattended(release, "--yes does not promote a batch in doubt");
-                }
-                // One person approves once: a gate that needs more approvals waits for others.
-                Question::Gate { step }
-                    if !release.steps[step].approved_by.contains(&self.operator) =>
-                {
-                    return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
-                }
-                Question::Gate { .. } => {
-                    self.line("   --yes approved once; this gate needs another person's approval");
-                }
-                Question::Manual { .. } => {
-                    return Some(self.decided_as(Actor::Yes, Decision::Done, Some("--yes".into())));
-                }
-                // Only a watch that held: every rule ok, nothing new in the logs.
-                Question::FinalGate if release.verdict_doubts().is_empty() => {
-                    return Some(self.decided_as(Actor::Yes, Decision::Go, Some("--yes".into())));
-                }
-                Question::FinalGate => {
-                    self.line("   --yes does not answer a final gate in doubt");
-                    return self.unattended(release, "--yes does not answer a watch in doubt");
-                }
-                _ => {}
-            }
+        if self.yes
+            && let Some(answer) = self.yes_answers(release, &question)
+        {
+            return answer;
         }
         if self.yes
             && let Some(word) = self.rehearsal.as_mut().and_then(|answer| answer(release))
@@ -97,6 +69,44 @@ impl Headless {
             return self.unattended(release, "--yes does not answer this");
         }
         None
+    }
+
+    /// What `--yes` answers by itself (`Some`: answered, or left to the unattended policy).
+    fn yes_answers(&mut self, release: &Release, question: &Question) -> Option<Option<EventKind>> {
+        let yes = |h: &mut Self, decision| {
+            Some(Some(h.decided_as(
+                Actor::Yes,
+                decision,
+                Some("--yes".into()),
+            )))
+        };
+        match question.clone() {
+            // A batch whose analysis was in doubt is not promoted by a flag.
+            Question::Gate { step }
+                if release.batch_verdict(step) == Some(crate::engine::BatchVerdict::InDoubt) =>
+            {
+                self.line("   --yes does not promote a batch in doubt");
+                Some(self.unattended(release, "--yes does not promote a batch in doubt"))
+            }
+            // One person approves once: a gate that needs more approvals waits for others.
+            Question::Gate { step }
+                if !release.steps[step].approved_by.contains(&self.operator) =>
+            {
+                yes(self, Decision::Go)
+            }
+            Question::Gate { .. } => {
+                self.line("   --yes approved once; this gate needs another person's approval");
+                None
+            }
+            Question::Manual { .. } => yes(self, Decision::Done),
+            // Only a watch that held: every rule ok, nothing new in the logs.
+            Question::FinalGate if release.verdict_doubts().is_empty() => yes(self, Decision::Go),
+            Question::FinalGate => {
+                self.line("   --yes does not answer a final gate in doubt");
+                Some(self.unattended(release, "--yes does not answer a watch in doubt"))
+            }
+            _ => None,
+        }
     }
 
     /// Nobody can answer the open question: `[policy] unattended` decides, said and recorded

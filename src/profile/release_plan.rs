@@ -11,24 +11,7 @@ use super::{Profile, Quoting, Step, VarValues};
 /// The release as the engine runs it, from a checked profile and its variables' values.
 pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
     let planned = |s: &Step| planned_step(s, profile, vars);
-    let steps = super::phases::plan_entries(profile)
-        .into_iter()
-        .map(|entry| match entry {
-            PlanEntry::Step {
-                source,
-                hosts,
-                batch,
-            } => {
-                let step = planned(&profile.steps[source]);
-                PlannedStep {
-                    targets: hosts.unwrap_or(step.targets.clone()),
-                    batch,
-                    ..step
-                }
-            }
-            PlanEntry::Analysis(batch) => analysis_step(batch, profile),
-        })
-        .collect();
+    let steps = planned_steps(profile, vars);
     ReleasePlan {
         probes: profile
             .health
@@ -109,6 +92,28 @@ fn shown_on(targets: &[&super::Target], vars: &VarValues) -> VarValues {
         }
     }
     shown
+}
+
+/// The checklist: every step, batched phases unrolled batch by batch with their analyses.
+fn planned_steps(profile: &Profile, vars: &VarValues) -> Vec<PlannedStep> {
+    super::phases::plan_entries(profile)
+        .into_iter()
+        .map(|entry| match entry {
+            PlanEntry::Step {
+                source,
+                hosts,
+                batch,
+            } => {
+                let step = planned_step(&profile.steps[source], profile, vars);
+                PlannedStep {
+                    targets: hosts.unwrap_or(step.targets.clone()),
+                    batch,
+                    ..step
+                }
+            }
+            PlanEntry::Analysis(batch) => analysis_step(batch, profile),
+        })
+        .collect()
 }
 
 fn planned_step(step: &Step, profile: &Profile, vars: &VarValues) -> PlannedStep {
