@@ -10,6 +10,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+mod ships;
+pub use ships::{PREVIOUS_TOKEN, ShipsWork};
+
 use crate::engine::{Effect, EventKind, KeptLock, Origin, ReleasePlan, RunId, StepList, Timer};
 use crate::probe::check::{self, Work};
 use crate::probe::logs::{self, TailSpec};
@@ -68,6 +71,8 @@ pub struct Session {
     pub probes: crate::probe::drive::Probes,
     /// Each log tail's real command (secrets included) on each target, by tail name.
     pub tails: HashMap<String, PerTarget<String>>,
+    /// The commands that find what ships (`[release] current`, `changes`, `pending`).
+    pub ships: ships::ShipsWork,
 }
 
 /// One thing per target, by target name: what differs with a target's own `vars`.
@@ -96,6 +101,8 @@ pub struct LiveDrivers {
     probes: Vec<JoinHandle<()>>,
     /// Turns true to stop every log tail.
     stop_tails: watch::Sender<bool>,
+    /// Each host's version before the release, once found: `{{previous}}` on it.
+    previous: HashMap<String, String>,
 }
 
 /// What a task in the registry is for.
@@ -122,6 +129,7 @@ impl LiveDrivers {
             chores: 0,
             probes: Vec::new(),
             stop_tails: watch::channel(false).0,
+            previous: HashMap::new(),
         }
     }
 
@@ -157,6 +165,49 @@ impl LiveDrivers {
 }
 
 impl LiveDrivers {
+    /// `[release] current` on every target, each answering with its version.
+    fn find_versions(&mut self) {
+        let current = self.session.ships.current.clone();
+        for (target, command) in current {
+            let link = self.link(&target);
+            let (redactor, events) = (self.session.redactor.clone(), self.events.clone());
+            self.chore(ships::find_version(link, command, redactor, events));
+        }
+    }
+
+    /// `[release] changes` here, `{{previous}}` the version found (the first, on a mixed fleet).
+    fn find_changes(&mut self) {
+        let Some((command, dir)) = self.session.ships.changes.clone() else {
+            return;
+        };
+        let first = (self.session.plan.targets.iter())
+            .find_map(|t| self.previous.get(&t.name))
+            .map(String::as_str);
+        let (redactor, events) = (self.session.redactor.clone(), self.events.clone());
+        match ships::with_previous(&command, first) {
+            Some(command) => self.chore(ships::find_changes(command, dir, redactor, events)),
+            None => self.chore(async move {
+                let found = crate::engine::ships::Found {
+                    error: Some("no version was found running to list the changes from".into()),
+                    ..Default::default()
+                };
+                let _ = events.send(EventKind::ChangesFound { found }).await;
+            }),
+        }
+    }
+
+    /// `[release] pending` on its target.
+    fn find_pending(&mut self) {
+        let Some((target, command)) = self.session.ships.pending.clone() else {
+            return;
+        };
+        let previous = self.previous.get(&target).map(String::as_str);
+        let command = ships::with_previous(&command, previous).unwrap_or(command);
+        let link = self.link(&target);
+        let (redactor, events) = (self.session.redactor.clone(), self.events.clone());
+        self.chore(ships::find_pending(link, command, redactor, events));
+    }
+
     /// The rollback's steps, as the engine planned them from what ran: each one's real command.
     fn plan_rollback(&mut self, origins: Vec<Origin>) {
         let session = &mut self.session;
@@ -274,6 +325,13 @@ impl LiveDrivers {
         let redactor = self.session.redactor.clone();
         match self.work(&run) {
             Work::Command(command) => {
+                let previous = self.previous.get(&run.target).map(String::as_str);
+                let Some(command) = ships::with_previous(&command, previous) else {
+                    let error = "the version this host ran before is unknown: `{{previous}}` has no value here".to_string();
+                    return self.chore(async move {
+                        let _ = events.send(EventKind::RunFailed { run, error }).await;
+                    });
+                };
                 let holder = self.session.holder.clone();
                 let task = remote::drive(
                     link,
@@ -347,6 +405,10 @@ impl Drivers for LiveDrivers {
             Effect::StopTails => {
                 self.stop_tails.send_replace(true);
             }
+            Effect::FindVersions => self.find_versions(),
+            Effect::FindChanges => self.find_changes(),
+            Effect::FindPending => self.find_pending(),
+            Effect::UsePrevious { previous } => self.previous = previous.into_iter().collect(),
             // What the engine states for the record comes back as an event: journaled, told.
             // Queued at once when there is room, so it comes before what drivers say next.
             Effect::Record { event } => {

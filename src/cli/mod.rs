@@ -254,6 +254,13 @@ pub struct RunArgs {
     /// Release outside the profile's [policy] windows; the reason is recorded.
     #[arg(long, value_name = "REASON")]
     override_window: Option<String>,
+    /// Go on although the hosts run different versions ([release] current); the reason is
+    /// recorded, and each host rolls back to its own.
+    #[arg(long, value_name = "REASON")]
+    allow_mixed: Option<String>,
+    /// Deploy again a version every host already runs; the reason is recorded.
+    #[arg(long, value_name = "REASON")]
+    redeploy: Option<String>,
     /// Write the session's journal here (default:
     /// $XDG_DATA_HOME/gonogo/sessions/<time>-<release>-<environment>.jsonl).
     #[arg(long, value_name = "PATH")]
@@ -370,6 +377,8 @@ fn run_command(args: RunArgs) -> ExitCode {
         break_lock: args.break_lock,
         stop_previous: args.stop_previous,
         window_override: args.override_window,
+        allow_mixed: args.allow_mixed,
+        redeploy: args.redeploy,
         record: args.record,
         ..run_flags(&args.profile, headless)
     };
@@ -456,6 +465,8 @@ fn run_release(
         }
         // The session was let through its window when it started.
         flags.window_override = from.release.plan.window_override.clone();
+        flags.allow_mixed = from.release.plan.ships.allow_mixed.clone();
+        flags.redeploy = from.release.plan.ships.redeploy.clone();
     } else {
         match crate::launch::preflight::closed_window(&profile, local_now()) {
             None => flags.window_override = None,

@@ -78,6 +78,13 @@ impl Release {
             | EventKind::LogsDropped { .. }
             | EventKind::TailDown { .. }
             | EventKind::TailUp { .. }) => self.watch_event(kind, &mut fx),
+            EventKind::VersionFound {
+                target,
+                version,
+                error,
+            } => self.version_found(target, version, error, &mut fx),
+            EventKind::ChangesFound { found } => self.ships.changes = Some(found.clone()),
+            EventKind::PendingFound { found, .. } => self.ships.pending = Some(found.clone()),
             // What the engine stated for the record: told, it changes nothing.
             EventKind::NotifyFailed { .. }
             | EventKind::JournalFailed { .. }

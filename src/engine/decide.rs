@@ -216,7 +216,10 @@ impl Release {
         );
         if !self.can_roll_back()
             || rolling_back
-            || matches!(self.stage, Stage::Connecting | Stage::Locking)
+            || matches!(
+                self.stage,
+                Stage::Connecting | Stage::Locking | Stage::Finding
+            )
         {
             return;
         }

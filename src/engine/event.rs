@@ -255,6 +255,24 @@ pub enum EventKind {
         /// The system's words (`No space left on device (os error 28)`).
         error: String,
     },
+    /// A target answered `[release] current`: the version it runs now (first line, trimmed),
+    /// or why there is none.
+    VersionFound {
+        target: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// `[release] changes` printed the changes about to ship (on the operator's machine).
+    ChangesFound {
+        found: super::ships::Found,
+    },
+    /// `[release] pending` printed what the release will change in the database.
+    PendingFound {
+        target: String,
+        found: super::ships::Found,
+    },
     /// A batch of a phase rolled out in batches began: its new hosts. Stated by the engine
     /// (`Effect::Record`) for the record; it changes nothing.
     BatchStarted {
@@ -513,6 +531,16 @@ pub enum Effect {
     /// Stop every log tail, leaving nothing running on the hosts.
     #[serde(rename = "stop_followers")]
     StopTails,
+    /// Run `[release] current` on every target (read-only), each answering `VersionFound`.
+    FindVersions,
+    /// Run `[release] changes` on this machine, with `{{previous}}` and `{{version}}`.
+    FindChanges,
+    /// Run `[release] pending` on its target (`pending_on`).
+    FindPending,
+    /// Each host's version before the release: what `{{previous}}` is on it from now on.
+    UsePrevious {
+        previous: Vec<(String, String)>,
+    },
     /// A fact the engine states for the record (a batch began, its verdict, a promotion): the
     /// live drivers send it back as an event, so it is journaled and told; replayed, the
     /// journal has it.

@@ -34,6 +34,34 @@ pub struct ReleasePlan {
     /// What is decided when nobody can answer (`[policy] unattended`, `--unattended`).
     #[serde(default)]
     pub unattended: Unattended,
+    /// What ships: the commands that find it, as shown (`[release] current`, `changes`,
+    /// `pending`), and the reasons given to go on with a mixed fleet or a redeploy.
+    #[serde(default, skip_serializing_if = "PlannedShips::is_empty")]
+    pub ships: PlannedShips,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlannedShips {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_on: Option<String>,
+    /// `--allow-mixed`: why the release goes on although the hosts run different versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_mixed: Option<String>,
+    /// `--redeploy`: why the release goes on although every host runs its version already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redeploy: Option<String>,
+}
+
+impl PlannedShips {
+    pub fn is_empty(&self) -> bool {
+        *self == PlannedShips::default()
+    }
 }
 
 /// `[policy] unattended`: what gonogo decides for a question nobody can answer (stdin closed,

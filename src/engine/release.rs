@@ -81,6 +81,8 @@ pub struct Release {
     pub journal_failed: Option<JournalFailure>,
     /// Phases rolled out in batches: the analysis under way and each batch's verdict.
     pub rollout: super::rollout::Rollout,
+    /// What ships: each host's version now, the changes, the pending migrations.
+    pub ships: super::ships::Ships,
     pub(crate) expect: Vec<Option<Regex>>,
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }
@@ -93,6 +95,8 @@ pub enum Stage {
     Idle,
     Connecting,
     Locking,
+    /// Every lock held: the version running on each host is being found (`[release] current`).
+    Finding,
     Running {
         list: StepList,
         step: usize,

@@ -152,6 +152,12 @@ impl Release {
     /// Every thread of the release picked up where the journal left it.
     fn carry_on(&mut self, fx: &mut Vec<Effect>) {
         let now = self.now;
+        // The drivers of this process have not heard each host's previous version; a resume
+        // while it was being found asks again (`current` only reads).
+        self.previous_told(fx);
+        if self.stage == Stage::Finding {
+            fx.push(Effect::FindVersions);
+        }
         if self.rollback_begun {
             // The drivers of this process have not heard where the rollback's steps come from.
             fx.push(Effect::RollbackPlanned {

@@ -168,11 +168,10 @@ impl Release {
             return;
         }
         if self.targets.iter().all(|t| t.lock == LockState::Held) {
-            if !self.plan.probes.is_empty() {
-                fx.push(Effect::StartProbes);
+            // What runs now is found first, when the plan asks; then the first step.
+            if !self.find_versions(fx) {
+                self.begin(fx);
             }
-            self.follow_logs(fx);
-            self.enter(StepList::Main, 0, fx);
         } else {
             self.finish(Outcome::Refused, fx);
         }

@@ -204,5 +204,25 @@ pub(super) fn every_kind() -> Vec<EventKind> {
             of: 3,
             by: "gonogo".into(),
         },
+        EventKind::VersionFound {
+            target: t(),
+            version: Some("v1.4.2".into()),
+            error: None,
+        },
+        EventKind::ChangesFound {
+            found: crate::engine::ships::Found {
+                lines: vec!["a1b2c3d Fix the \"cart\" total \u{1b}[31m".into()],
+                total: 12,
+                error: None,
+            },
+        },
+        EventKind::PendingFound {
+            target: t(),
+            found: crate::engine::ships::Found {
+                lines: Vec::new(),
+                total: 0,
+                error: Some("`pending` exited 1: no such revision".into()),
+            },
+        },
     ]
 }

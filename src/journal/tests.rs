@@ -63,9 +63,12 @@ fn index(kind: &EventKind) -> usize {
         EventKind::BatchStarted { .. } => 34,
         EventKind::BatchJudged { .. } => 35,
         EventKind::BatchPromoted { .. } => 36,
+        EventKind::VersionFound { .. } => 37,
+        EventKind::ChangesFound { .. } => 38,
+        EventKind::PendingFound { .. } => 39,
     }
 }
-const KINDS: usize = 37;
+const KINDS: usize = 40;
 
 fn header() -> Header {
     Header {

@@ -33,6 +33,9 @@ pub struct RunFlags {
     pub stop_previous: bool,
     /// Outside every `[policy]` window: the operator's reason to release anyway.
     pub window_override: Option<String>,
+    /// `--allow-mixed`, `--redeploy`: why the release goes on over what `current` found.
+    pub allow_mixed: Option<String>,
+    pub redeploy: Option<String>,
     /// This run's log file, named in the cockpit's summary.
     pub log: Option<std::path::PathBuf>,
     /// `--record PATH`: where the journal goes (else the sessions directory).

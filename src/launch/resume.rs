@@ -214,10 +214,12 @@ pub fn check(
         });
     }
     let plan = crate::profile::release_plan(profile, vars);
-    let then = crate::engine::ReleasePlan {
+    let mut then = crate::engine::ReleasePlan {
         window_override: None,
         ..from.release.plan.clone()
     };
+    then.ships.allow_mixed = None;
+    then.ships.redeploy = None;
     if plan != then {
         return Err(Mismatch::OtherPlan {
             profile: from.profile.clone(),

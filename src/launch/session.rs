@@ -158,11 +158,13 @@ pub(super) fn session(
         .reconnect_budget
         .unwrap_or(crate::transport::RECONNECT_BUDGET);
     let links = links(endpoints, flags, (opts, budget), &events);
+    // `{{previous}}` is found at run time: the drivers put each host's in its place.
+    let run_vars = &with_previous_token(profile, vars);
     let StepWork {
         work,
         rollback_work,
         undo_work,
-    } = step_work(profile, vars);
+    } = step_work(profile, run_vars);
     Session {
         holder: Arc::new(Holder {
             session: id.clone(),
@@ -198,7 +200,8 @@ pub(super) fn session(
                 .chain(webhook(profile, vars)),
         )),
         probes: probes(profile, vars),
-        tails: tails(profile, vars),
+        tails: tails(profile, run_vars),
+        ships: ships_work(profile, run_vars, flags),
     }
 }
 
@@ -207,6 +210,44 @@ fn target_values(profile: &Profile, vars: &VarValues) -> PerTarget<VarValues> {
     (profile.targets.iter())
         .map(|t| (t.name.clone(), vars.for_target(t)))
         .collect()
+}
+
+/// The values commands run with: `{{previous}}` stands as the drivers' token until each host's
+/// version is found.
+fn with_previous_token(profile: &Profile, vars: &VarValues) -> VarValues {
+    let mut vars = vars.clone();
+    if profile.release.current.is_some() {
+        let token = crate::drivers::PREVIOUS_TOKEN.to_string();
+        vars.insert(crate::profile::ships::PREVIOUS, Some(token), false);
+    }
+    vars
+}
+
+/// The commands that find what ships: `current` per target, `changes` here (in the profile's
+/// directory), `pending` on its target.
+fn ships_work(profile: &Profile, vars: &VarValues, flags: &RunFlags) -> crate::drivers::ShipsWork {
+    let on = target_values(profile, vars);
+    let release = &profile.release;
+    let dir = std::path::Path::new(&flags.profile_path)
+        .parent()
+        .filter(|d| d.is_dir())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        );
+    crate::drivers::ShipsWork {
+        current: release.current.as_ref().map_or_else(HashMap::new, |c| {
+            (on.iter())
+                .map(|(t, vars)| (t.clone(), c.expand(vars, Quoting::Shell)))
+                .collect()
+        }),
+        changes: (release.changes.as_ref()).map(|c| (c.expand(vars, Quoting::Shell), dir)),
+        pending: release
+            .pending
+            .as_ref()
+            .zip(release.pending_on.as_ref())
+            .and_then(|(c, t)| Some((t.clone(), c.expand(on.get(t)?, Quoting::Shell)))),
+    }
 }
 
 /// Each log tail's real command on each target, with that target's values.
@@ -401,8 +442,11 @@ fn session_id(now: chrono::DateTime<chrono::Utc>) -> String {
     format!("{}-{random}", now.format("%Y%m%dT%H%M%SZ"))
 }
 
-/// The plan with the command line's say over the profile's: `--unattended`.
+/// The plan with the command line's say over the profile's: `--unattended`, `--allow-mixed`,
+/// `--redeploy`.
 fn plan_with(mut plan: ReleasePlan, flags: &RunFlags) -> ReleasePlan {
+    plan.ships.allow_mixed = flags.allow_mixed.clone();
+    plan.ships.redeploy = flags.redeploy.clone();
     if let Some(policy) = flags.unattended {
         plan.unattended = policy;
     }

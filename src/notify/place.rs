@@ -32,6 +32,7 @@ pub(super) fn where_now(release: &Release, now: Millis) -> String {
     match release.stage {
         Stage::Idle | Stage::Connecting => "connecting to the targets".into(),
         Stage::Locking => "taking the deploy locks".into(),
+        Stage::Finding => "finding the version each host runs now".into(),
         Stage::Running { list, step } => {
             let on = release
                 .states(list)

@@ -27,6 +27,7 @@ impl Loader<'_> {
             self.selector_resolves(p, via, "via", false);
         }
         self.check_phases(p);
+        self.pending_on_resolves(p);
         self.warnings(p);
     }
 

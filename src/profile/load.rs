@@ -174,9 +174,22 @@ impl<'s> Loader<'s> {
             table,
             span,
             "[release]",
-            &["name", "environment", "version", "lock_dir"],
+            &[
+                "name",
+                "environment",
+                "version",
+                "lock_dir",
+                "current",
+                "changes",
+                "pending",
+                "pending_on",
+            ],
             &mut self.diags,
         );
+        // `{{previous}}` is what `current` found on each host.
+        if f.has("current") {
+            self.previous_var(f.key_span("current"));
+        }
         let name = self.required_str(&f, "name", "[release]", "\"acme-web\"");
         let environment = self.required_str(&f, "environment", "[release]", "\"production\"");
         let version = f.str("version", &mut self.diags).map(|v| self.template(&v));
@@ -190,12 +203,24 @@ impl<'s> Loader<'s> {
             );
         }
         let environment = environment?;
+        let command = |l: &mut Self, key: &str| f.str(key, &mut l.diags).map(|v| l.template(&v));
+        let (current, changes, pending) = (
+            command(self, "current"),
+            command(self, "changes"),
+            command(self, "pending"),
+        );
+        let pending_on = self.pending_on(&f, pending.is_some());
         Some(ReleaseInfo {
             name: name?.into_inner(),
             environment_span: environment.span(),
             environment: environment.into_inner(),
             version,
             lock_dir: lock_dir.map(Spanned::into_inner),
+            current,
+            changes,
+            pending,
+            pending_on_span: pending_on.as_ref().map_or(0..0, |p| p.span()),
+            pending_on: pending_on.map(Spanned::into_inner),
         })
     }
 

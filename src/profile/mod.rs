@@ -13,6 +13,7 @@ pub mod resolve;
 pub mod rule;
 pub mod schema;
 mod sections;
+pub mod ships;
 mod steps;
 mod target_vars;
 pub mod template;

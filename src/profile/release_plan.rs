@@ -54,6 +54,14 @@ pub fn release_plan(profile: &Profile, vars: &VarValues) -> ReleasePlan {
         }),
         rollback: profile.rollback.iter().map(planned).collect(),
         window_override: None,
+        ships: crate::engine::plan::PlannedShips {
+            current: (profile.release.current.as_ref()).map(|c| c.display(vars, Quoting::Shell)),
+            changes: (profile.release.changes.as_ref()).map(|c| c.display(vars, Quoting::Shell)),
+            pending: (profile.release.pending.as_ref()).map(|c| c.display(vars, Quoting::Shell)),
+            pending_on: profile.release.pending_on.clone(),
+            allow_mixed: None,
+            redeploy: None,
+        },
         rehearsal: None,
         unattended: profile
             .policy

@@ -35,6 +35,15 @@ pub struct ReleaseInfo {
     /// Where the deploy lock lives on the hosts (`~/…` or absolute); accounts that share it
     /// share the lock.
     pub lock_dir: Option<String>,
+    /// Prints the version running on a host (its first line), run on every target first.
+    pub current: Option<Template>,
+    /// Prints the changes about to ship, run here in the profile's directory.
+    pub changes: Option<Template>,
+    /// Prints what the release will change in the database, run on `pending_on`.
+    pub pending: Option<Template>,
+    pub pending_on: Option<String>,
+    #[serde(skip)]
+    pub pending_on_span: Range<usize>,
     #[serde(skip)]
     pub environment_span: Range<usize>,
 }

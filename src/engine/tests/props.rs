@@ -344,8 +344,40 @@ fn batch_news() -> impl Strategy<Value = EventKind> {
     ]
 }
 
+/// What was found of what ships: versions (some agreeing), change and pending lists.
+fn ships_found() -> impl Strategy<Value = EventKind> {
+    let found = (
+        prop::collection::vec("[a-z0-9 ]{0,6}", 0..3),
+        prop::option::of("[a-z]{0,4}"),
+    )
+        .prop_map(|(lines, error)| crate::engine::ships::Found {
+            total: lines.len(),
+            lines,
+            error,
+        });
+    let version = prop::option::of(prop::sample::select(vec!["v1", "v2", " ", ""]));
+    prop_oneof![
+        (target(), version, prop::option::of("[a-z]{0,3}")).prop_map(|(target, v, error)| {
+            EventKind::VersionFound {
+                target,
+                version: v.map(str::to_string),
+                error,
+            }
+        }),
+        found
+            .clone()
+            .prop_map(|found| EventKind::ChangesFound { found }),
+        (target(), found).prop_map(|(target, found)| EventKind::PendingFound { target, found }),
+    ]
+}
+
 fn event() -> impl Strategy<Value = EventKind> {
-    prop_oneof![6 => release_event(), 2 => people_and_probes(), 1 => batch_news()]
+    prop_oneof![
+        6 => release_event(),
+        2 => people_and_probes(),
+        1 => batch_news(),
+        1 => ships_found()
+    ]
 }
 
 /// Every kind of event, by name: a kind added to `EventKind` does not compile here until it
@@ -389,6 +421,9 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::BatchStarted { .. } => "batch_started",
         EventKind::BatchJudged { .. } => "batch_judged",
         EventKind::BatchPromoted { .. } => "batch_promoted",
+        EventKind::VersionFound { .. } => "version_found",
+        EventKind::ChangesFound { .. } => "changes_found",
+        EventKind::PendingFound { .. } => "pending_found",
     }
 }
 
@@ -423,8 +458,8 @@ fn timer_or_decision(kind: &EventKind) -> Option<&'static str> {
     }
 }
 
-/// 37 kinds, 7 timers, 13 decisions.
-const EVERY: usize = 37 + 7 + 13;
+/// 40 kinds, 7 timers, 13 decisions.
+const EVERY: usize = 40 + 7 + 13;
 
 #[test]
 fn the_generator_makes_every_event_kind_timer_and_decision() {
@@ -534,6 +569,7 @@ proptest! {
         replay(&TWO_HOSTS.replace("check = \"true\"", "check = \"true\"\nretries = 2"), &kinds);
         replay(&format!("{TWO_HOSTS}\n[logs.app]\non = \"web\"\ncommand = \"tail -F x\"\nerrors = 'a'\n"), &kinds);
         replay(&super::rollout::canary(promote_word(&kinds)), &kinds);
+        replay(&TWO_HOSTS.replace("environment = \"staging\"", "environment = \"staging\"\ncurrent = \"cat VERSION\""), &kinds);
     }
 
     #[test]

@@ -1,0 +1,185 @@
+//! What ships: the version running on each host before anything runs (`[release] current`),
+//! the changes about to ship (`changes`, on the operator's machine) and what the release will
+//! change in the database (`pending`). Hosts that disagree stop the release before it starts
+//! (unless `--allow-mixed` gave a reason); a fleet already on the version asks first.
+
+use serde::{Deserialize, Serialize};
+
+use super::event::{Effect, Outcome, StepList};
+use super::release::{Release, Stage};
+
+/// Lines of a change or pending list kept; the count says how many there were.
+pub const LIST_KEPT: usize = 200;
+
+/// What was found, as the engine holds it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ships {
+    /// Each target's answer to `current`: its version, or why none.
+    pub found: Vec<(String, Result<String, String>)>,
+    pub changes: Option<Found>,
+    pub pending: Option<Found>,
+}
+
+/// A list a command printed (its first lines and how many in all), or why it has none.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Found {
+    pub lines: Vec<String>,
+    pub total: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Release {
+    /// Every lock is held: find what runs now before the first step, when the plan asks.
+    pub(super) fn find_versions(&mut self, fx: &mut Vec<Effect>) -> bool {
+        if self.plan.ships.current.is_none() {
+            return false;
+        }
+        self.stage = Stage::Finding;
+        fx.push(Effect::FindVersions);
+        true
+    }
+
+    /// A target answered `current`.
+    pub(super) fn version_found(
+        &mut self,
+        target: &str,
+        version: &Option<String>,
+        error: &Option<String>,
+        fx: &mut Vec<Effect>,
+    ) {
+        let known = self.targets.iter().any(|t| t.name == target);
+        let answered = self.ships.found.iter().any(|(t, _)| t == target);
+        if self.stage != Stage::Finding || !known || answered {
+            return;
+        }
+        let said = match (version, error) {
+            (Some(v), None) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+            (_, Some(e)) => Err(e.clone()),
+            _ => Err("`current` printed no version".to_string()),
+        };
+        self.ships.found.push((target.to_string(), said));
+        if self.ships.found.len() == self.targets.len() {
+            self.versions_known(fx);
+        }
+    }
+
+    /// Every host answered: refuse a fleet that disagrees (or could not say), else go on.
+    fn versions_known(&mut self, fx: &mut Vec<Effect>) {
+        let failed: Vec<String> = (self.ships.found.iter())
+            .filter_map(|(t, v)| v.as_ref().err().map(|e| format!("{t}: {e}")))
+            .collect();
+        if !failed.is_empty() {
+            self.refusals.push(format!(
+                "the version running now is unknown ({}): fix `[release] current`, or the host",
+                failed.join("; ")
+            ));
+            return self.finish(Outcome::Refused, fx);
+        }
+        let groups = self.version_groups();
+        if groups.len() > 1 && self.plan.ships.allow_mixed.is_none() {
+            let said: Vec<String> = groups
+                .iter()
+                .map(|(v, hosts)| format!("{} on {v}", hosts.join(", ")))
+                .collect();
+            self.refusals.push(format!(
+                "the hosts run different versions ({}): a rollback to \"the previous version\" is ambiguous; run with --allow-mixed \"REASON\" to go on (each host rolls back to its own)",
+                said.join("; ")
+            ));
+            return self.finish(Outcome::Refused, fx);
+        }
+        let already =
+            groups.len() == 1 && self.plan.version.as_deref() == Some(groups[0].0.as_str());
+        if already && self.plan.ships.redeploy.is_none() {
+            let version = groups[0].0.clone();
+            self.refusals.push(format!(
+                "every host already runs {version}: nothing to ship; run with --redeploy \"REASON\" to deploy it again"
+            ));
+            return self.finish(Outcome::Refused, fx);
+        }
+        self.ships_go_on(fx);
+    }
+
+    /// The versions found, each with its hosts, in the order first seen.
+    pub fn version_groups(&self) -> Vec<(String, Vec<String>)> {
+        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+        for (target, found) in &self.ships.found {
+            let Ok(version) = found else { continue };
+            match groups.iter_mut().find(|(v, _)| v == version) {
+                Some((_, hosts)) => hosts.push(target.clone()),
+                None => groups.push((version.clone(), vec![target.clone()])),
+            }
+        }
+        groups
+    }
+
+    /// The drivers learn each host's previous version (for `{{previous}}`), the change and
+    /// pending lists are looked for, and the first step begins.
+    fn ships_go_on(&mut self, fx: &mut Vec<Effect>) {
+        self.previous_told(fx);
+        if self.plan.ships.changes.is_some() {
+            fx.push(Effect::FindChanges);
+        }
+        if self.plan.ships.pending.is_some() {
+            fx.push(Effect::FindPending);
+        }
+        self.stage = Stage::Locking;
+        self.begin(fx);
+    }
+
+    /// Each host's version running before the release, for the drivers' `{{previous}}`.
+    pub(super) fn previous_told(&self, fx: &mut Vec<Effect>) {
+        let previous: Vec<(String, String)> = (self.ships.found.iter())
+            .filter_map(|(t, v)| Some((t.clone(), v.as_ref().ok()?.clone())))
+            .collect();
+        if !previous.is_empty() {
+            fx.push(Effect::UsePrevious { previous });
+        }
+    }
+
+    /// The version a host ran before the release, once found.
+    pub fn previous_on(&self, target: &str) -> Option<&str> {
+        (self.ships.found.iter())
+            .find(|(t, _)| t == target)
+            .and_then(|(_, v)| v.as_deref().ok())
+    }
+
+    /// "v1.4.2 → v1.5.0" (several previous versions joined with "/"), once found.
+    pub fn ships_said(&self) -> Option<String> {
+        let groups = self.version_groups();
+        if groups.is_empty() {
+            return None;
+        }
+        let before: Vec<&str> = groups.iter().map(|(v, _)| v.as_str()).collect();
+        let to = self.plan.version.as_deref().unwrap_or("this release");
+        let mut said = format!("{} → {to}", before.join(" / "));
+        if let Some(c) = &self.ships.changes
+            && c.error.is_none()
+        {
+            said.push_str(&format!(" · {} {}", c.total, plural(c.total, "change")));
+        }
+        if let Some(p) = &self.ships.pending
+            && p.error.is_none()
+        {
+            said.push_str(&format!(" · {} {}", p.total, plural(p.total, "migration")));
+        }
+        Some(said)
+    }
+
+    /// The checklist's first step, with what watches the release started.
+    pub(super) fn begin(&mut self, fx: &mut Vec<Effect>) {
+        if !self.plan.probes.is_empty() {
+            fx.push(Effect::StartProbes);
+        }
+        self.follow_logs(fx);
+        self.enter(StepList::Main, 0, fx);
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
+}
