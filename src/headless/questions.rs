@@ -221,12 +221,40 @@ impl Headless {
                 printable(&next.targets.join(", "))
             ));
         }
+        if release.plan.steps.iter().position(|g| g.kind == StepKind::Gate) == Some(step) {
+            self.show_ships(release);
+        }
         if s.approvals > 1 {
             self.line(format!(
                 "   needs {} approvals, {} so far",
                 s.approvals,
                 release.steps[step].approved_by.len()
             ));
+        }
+    }
+
+    /// What ships, at the first gate: versions, changes, migrations, each list's first lines.
+    fn show_ships(&mut self, release: &Release) {
+        let Some(ships) = release.ships_said() else {
+            return;
+        };
+        self.line(format!("   what ships: {}", printable(&ships)));
+        let lists = [
+            ("changes", &release.ships.changes),
+            ("migrations to run", &release.ships.pending),
+        ];
+        for (what, found) in lists {
+            let Some(found) = found else { continue };
+            if let Some(error) = &found.error {
+                self.line(format!("   {what}: not found ({})", printable(error)));
+                continue;
+            }
+            for line in found.lines.iter().take(10) {
+                self.line(format!("     {}", printable(line)));
+            }
+            if found.total > 10 {
+                self.line(format!("     … {} more {what}", found.total - 10));
+            }
         }
     }
 

@@ -34,6 +34,8 @@ fn mark(told: &Told) -> Option<&'static str> {
         Topic::Batch if told.severity == Severity::Good => "ok   ",
         Topic::Batch if told.severity == Severity::Bad => "!!   ",
         Topic::Batch => ">>   ",
+        Topic::Ships if told.severity == Severity::Info => "",
+        Topic::Ships => "!!   ",
         Topic::Shell => "$$  ",
         Topic::Notify => "!!   notify: ",
         Topic::Health | Topic::Vote if told.severity == Severity::Good => "ok   ",

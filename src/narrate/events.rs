@@ -51,6 +51,9 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
             error,
             attempts,
         } => vec![notify_failed(message, error, *attempts)],
+        kind @ (EventKind::VersionFound { .. }
+        | EventKind::ChangesFound { .. }
+        | EventKind::PendingFound { .. }) => super::ships::said(kind, after).into_iter().collect(),
         kind @ (EventKind::BatchStarted { .. }
         | EventKind::BatchJudged { .. }
         | EventKind::BatchPromoted { .. }) => {

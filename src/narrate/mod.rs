@@ -8,6 +8,7 @@ mod events;
 mod links;
 mod people;
 mod runs;
+mod ships;
 pub mod words;
 
 use std::collections::HashMap;
@@ -84,6 +85,8 @@ pub enum Topic {
     Halted,
     /// A batch of a phase rolled out in batches began, was judged, or the next was promoted.
     Batch,
+    /// What ships: a host's version now, the changes, the migrations to run.
+    Ships,
     Outcome(Outcome),
 }
 

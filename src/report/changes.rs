@@ -58,6 +58,7 @@ impl History {
             Topic::WatchStarted | Topic::Overtime => MomentKind::WatchStarted,
             Topic::WatchEnded => MomentKind::WatchEnded,
             Topic::Batch => MomentKind::Batch,
+            Topic::Ships => MomentKind::Ships,
             Topic::RollingBack => MomentKind::RollingBack,
             Topic::Health | Topic::Baseline => MomentKind::Health,
             Topic::Shell => MomentKind::Shell,

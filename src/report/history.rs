@@ -50,6 +50,8 @@ pub enum MomentKind {
     Resumed,
     /// A batch of a phase rolled out in batches began, was judged, or the next was promoted.
     Batch,
+    /// What ships: the versions found, the changes, the migrations to run.
+    Ships,
     Ended,
 }
 

@@ -12,6 +12,7 @@ mod policy;
 mod props;
 mod rollback;
 mod rollout;
+mod ships;
 mod stopping;
 mod trace_logs;
 mod traces;
