@@ -5,6 +5,7 @@
 
 mod metric;
 mod rows;
+mod versus;
 
 use std::collections::VecDeque;
 
@@ -117,7 +118,7 @@ fn metrics_in_order(release: &Release) -> Vec<&MetricSeries> {
 
 /// Every row of the pane, in its order, metrics said as fully as `width` columns allow.
 fn health_rows(release: &Release, theme: &Theme, now: u64, width: usize) -> VecDeque<HealthRow> {
-    let mut out: VecDeque<HealthRow> = rows::rules(release, theme).into();
+    let mut out: VecDeque<HealthRow> = rows::rules(release, theme, width).into();
     // What fails: links not up, checks failing, errors new since the deploy, the notifier.
     out.extend(
         release

@@ -1,0 +1,128 @@
+//! During a batch's analysis, under each rule: the batch's hosts beside the control, as the
+//! rule compares them (`web-1 7.50% | control web-2 0.40%, web-3 0.30% · limit 2.35%`). A
+//! control with nothing fresh is said to have no data, never left blank.
+
+use ratatui::style::{Color, Modifier, Style};
+
+use super::rows::HealthRow;
+use crate::engine::Release;
+use crate::engine::judge::STALE_MS;
+use crate::engine::watch_rule::{Condition, Signal, Threshold, WatchRule};
+use crate::measure::rule_value;
+use crate::ui::theme::Theme;
+
+/// The row under `rule` while a batch is analysed, in `width` columns if it can (the limit is
+/// left out before the row wraps); `None` outside an analysis.
+pub(super) fn row(
+    release: &Release,
+    rule: &WatchRule,
+    theme: &Theme,
+    width: usize,
+) -> Option<HealthRow> {
+    let batch = release.analysing()?;
+    let (ours, theirs) = match rule.signal {
+        Signal::LogErrors => {
+            let per_host = |hosts: &[String]| log_errors(release, rule, hosts);
+            (per_host(&batch.changed), per_host(&batch.control))
+        }
+        _ => readings(release, rule),
+    };
+    let control_value = release.control_value(rule);
+    let no_control = if rule.against_control() {
+        control_value.is_none()
+    } else {
+        theirs.is_empty() && control_value.is_none()
+    };
+    let ours = if ours.is_empty() {
+        "no data".to_string()
+    } else {
+        ours.join(", ")
+    };
+    let (control, style) = if no_control {
+        let amber = theme.fg(Color::LightYellow).add_modifier(Modifier::BOLD);
+        ("no control data".to_string(), amber)
+    } else if theirs.is_empty() {
+        let value = control_value.map(|c| rule_value(rule, rule.compared(c)));
+        (
+            format!("control {}", value.unwrap_or_default()),
+            Style::new(),
+        )
+    } else {
+        (format!("control {}", theirs.join(", ")), Style::new())
+    };
+    let limit = control_value
+        .and_then(|c| limit(rule, rule.compared(c)))
+        .map_or(String::new(), |l| {
+            format!(" · limit {}", rule_value(rule, l))
+        });
+    let mut text = format!("{ours} | {control}{limit}");
+    if text.chars().count() + 2 > width {
+        text = format!("{ours} | {control}");
+    }
+    Some(HealthRow::new(("  ", style), text, style))
+}
+
+/// The fresh readings of the rule, the changed hosts' and the control's apart, each said
+/// `web-1 7.50%`.
+fn readings(release: &Release, rule: &WatchRule) -> (Vec<String>, Vec<String>) {
+    let now = release.now;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for e in release.rule_readings(rule) {
+        if now.saturating_sub(e.at) > STALE_MS {
+            continue;
+        }
+        let value = rule_value(rule, e.value);
+        match e.from.strip_suffix(" (control)") {
+            Some(host) => theirs.push(format!("{} {value}", crate::text::printable(host))),
+            None => ours.push(format!("{} {value}", crate::text::printable(&e.from))),
+        }
+    }
+    (ours, theirs)
+}
+
+/// Each of `hosts` a log tail reads, with its errors per minute now.
+fn log_errors(release: &Release, rule: &WatchRule, hosts: &[String]) -> Vec<String> {
+    let read = |t: &String| release.plan.logs.iter().any(|l| l.targets.contains(t));
+    hosts
+        .iter()
+        .filter(|t| read(t))
+        .map(|t| {
+            let v = release.log_errors_per_min(Some(t), release.now);
+            format!("{t} {}", rule_value(rule, rule.compared(v)))
+        })
+        .collect()
+}
+
+/// The limit a control rule sets, in the rule's unit, from the control's value in it.
+fn limit(rule: &WatchRule, control: f64) -> Option<f64> {
+    match rule.condition {
+        Condition::Compare {
+            threshold: Threshold::OverControl(n),
+            ..
+        } => Some(control + n),
+        Condition::Compare {
+            threshold: Threshold::TimesControl(x),
+            ..
+        } => Some(control * x),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_control_rule_sets_its_limit_from_the_control() {
+        let rule = |text: &str| crate::profile::rule::parse_rule(text).expect("a rule");
+        assert_eq!(
+            limit(&rule("error_ratio > control + 2% for 20s"), 0.4),
+            Some(2.4)
+        );
+        assert_eq!(
+            limit(&rule("latency_p95 > 1.5x control for 30s"), 80.0),
+            Some(120.0)
+        );
+        assert_eq!(limit(&rule("error_ratio > 5% for 1m"), 0.4), None);
+    }
+}
