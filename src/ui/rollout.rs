@@ -88,7 +88,7 @@ pub fn analysis_row(
     let (mut symbol, mut style) = theme.step(state.status);
     let words = match (state.status, verdict) {
         (StepStatus::Running, Some(BatchVerdict::Breached)) if release.question.is_some() => {
-            symbol = "!";
+            symbol = "✗";
             "breached".to_string()
         }
         (StepStatus::Running, _) => {
