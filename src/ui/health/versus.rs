@@ -63,21 +63,44 @@ pub(super) fn row(
 }
 
 /// The fresh readings of the rule, the changed hosts' and the control's apart, each said
-/// `web-1 7.50%`.
+/// `web-1 7.50%`, in the profile's order of the hosts.
 fn readings(release: &Release, rule: &WatchRule) -> (Vec<String>, Vec<String>) {
     let now = release.now;
+    let mut fresh: Vec<(bool, String, f64)> = release
+        .rule_readings(rule)
+        .into_iter()
+        .filter(|e| now.saturating_sub(e.at) <= STALE_MS)
+        .map(|e| match e.from.strip_suffix(" (control)") {
+            Some(from) => (true, from.to_string(), e.value),
+            None => (false, e.from, e.value),
+        })
+        .collect();
+    let place = |from: &str| {
+        let host = host_of(from);
+        (release.plan.targets.iter()).position(|t| t.name == host)
+    };
+    fresh.sort_by_key(|(_, from, _)| place(from));
+    // `app via web-1` is said `web-1` where web-1 has one reading: the host is what matters.
+    let once = |host: &str| fresh.iter().filter(|(_, f, _)| host_of(f) == host).count() == 1;
+    let said = |from: &str| {
+        let name = if once(host_of(from)) {
+            host_of(from)
+        } else {
+            from
+        };
+        crate::text::printable(name).into_owned()
+    };
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for e in release.rule_readings(rule) {
-        if now.saturating_sub(e.at) > STALE_MS {
-            continue;
-        }
-        let value = rule_value(rule, e.value);
-        match e.from.strip_suffix(" (control)") {
-            Some(host) => theirs.push(format!("{} {value}", crate::text::printable(host))),
-            None => ours.push(format!("{} {value}", crate::text::printable(&e.from))),
-        }
+    for (control, from, value) in &fresh {
+        let text = format!("{} {}", said(from), rule_value(rule, *value));
+        if *control { &mut theirs } else { &mut ours }.push(text);
     }
     (ours, theirs)
+}
+
+/// The host a reading was measured through: `web-1` of `app via web-1`.
+fn host_of(from: &str) -> &str {
+    from.rsplit_once(" via ").map_or(from, |(_, host)| host)
 }
 
 /// Each of `hosts` a log tail reads, with its errors per minute now.
@@ -124,5 +147,11 @@ mod tests {
             Some(120.0)
         );
         assert_eq!(limit(&rule("error_ratio > 5% for 1m"), 0.4), None);
+    }
+
+    #[test]
+    fn a_reading_is_named_by_the_host_it_was_measured_through() {
+        assert_eq!(host_of("app via web-1"), "web-1");
+        assert_eq!(host_of("web-1"), "web-1");
     }
 }
