@@ -328,8 +328,16 @@ fn final_gate_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
 
 /// A proposed rollback: the rule breached and its evidence, and when it rolls back by itself.
 fn proposal_lines(release: &Release, rule: usize, theme: &Theme) -> Vec<Line<'static>> {
+    // During a batch's analysis its hosts beside the control say more than every sample.
+    let versus = (release.plan.watch.as_ref())
+        .and_then(|w| w.rollback_on.get(rule))
+        .and_then(|r| super::health::versus_said(release, r));
     let mut lines: Vec<Line> = crate::summary::proposal_lines(release, rule)
         .into_iter()
+        .map(|text| match &versus {
+            Some(now) if text.trim_start().starts_with("values:") => format!("   now: {now}"),
+            _ => text,
+        })
         .enumerate()
         .map(|(i, text)| {
             let text = text.trim_start_matches("?? ").to_string();

@@ -193,10 +193,11 @@ fn control_said(batch: &Batch) -> String {
 fn figure_line(release: &Release, figure: &BatchFigure) -> Option<Line<'static>> {
     let rule = release.plan.watch.as_ref()?.rollback_on.get(figure.rule)?;
     let value = |v: f64| crate::measure::rule_value(rule, v);
+    let all: Vec<&str> = figure.hosts.iter().map(|(h, _)| h.as_str()).collect();
     let hosts: Vec<String> = figure
         .hosts
         .iter()
-        .map(|(host, v)| format!("{} {}", crate::text::printable(host), value(*v)))
+        .map(|(host, v)| format!("{} {}", reading_name(host, &all), value(*v)))
         .collect();
     let hosts = if hosts.is_empty() {
         "no data".to_string()
@@ -220,4 +221,17 @@ fn answers_said(release: &Release, batch: &Batch) -> String {
         None => "GO goes on".to_string(),
     };
     format!("{go}; NO-GO ends the release here, undoing nothing; ROLLBACK undoes {changed}.")
+}
+
+/// The host a reading was measured through: `web-1` of `app via web-1`.
+pub fn host_of(from: &str) -> &str {
+    from.rsplit_once(" via ").map_or(from, |(_, host)| host)
+}
+
+/// Where a reading came from, said short: its host alone (`web-1`, not `app via web-1`) when
+/// `all` the readings shown beside it have one from that host.
+pub fn reading_name(from: &str, all: &[&str]) -> String {
+    let host = host_of(from);
+    let once = all.iter().filter(|f| host_of(f) == host).count() == 1;
+    crate::text::printable(if once { host } else { from }).into_owned()
 }

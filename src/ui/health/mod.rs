@@ -23,6 +23,15 @@ use crate::engine::watch::{HealthSeries, MetricSeries};
 use crate::engine::watch_rule::Signal;
 use rows::HealthRow;
 
+/// During a batch's analysis, `rule` as it compares the batch's hosts with the control, in one
+/// line (`web-1 7.50% | control web-2 0.40%, web-3 0.30% · limit 2.35%`).
+pub(crate) fn versus_said(
+    release: &Release,
+    rule: &crate::engine::watch_rule::WatchRule,
+) -> Option<String> {
+    versus::said(release, rule, usize::MAX).map(|(text, _)| text)
+}
+
 /// New error signatures listed in the pane, newest first.
 pub const NEW_ERRORS_SHOWN: usize = 3;
 

@@ -9,6 +9,7 @@ use crate::engine::Release;
 use crate::engine::judge::STALE_MS;
 use crate::engine::watch_rule::{Condition, Signal, Threshold, WatchRule};
 use crate::measure::rule_value;
+use crate::ui::rollout::{host_of, reading_name};
 use crate::ui::theme::Theme;
 
 /// The row under `rule` while a batch is analysed, in `width` columns if it can (the limit is
@@ -19,6 +20,18 @@ pub(super) fn row(
     theme: &Theme,
     width: usize,
 ) -> Option<HealthRow> {
+    let (text, no_control) = said(release, rule, width)?;
+    let style = if no_control {
+        theme.fg(Color::LightYellow).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    Some(HealthRow::new(("  ", style), text, style))
+}
+
+/// The batch's hosts beside the control for `rule`, in `width` columns if it can, and whether
+/// the control had nothing to say; `None` outside an analysis.
+pub(crate) fn said(release: &Release, rule: &WatchRule, width: usize) -> Option<(String, bool)> {
     let batch = release.analysing()?;
     let (ours, theirs) = match rule.signal {
         Signal::LogErrors => {
@@ -38,17 +51,13 @@ pub(super) fn row(
     } else {
         ours.join(", ")
     };
-    let (control, style) = if no_control {
-        let amber = theme.fg(Color::LightYellow).add_modifier(Modifier::BOLD);
-        ("no control data".to_string(), amber)
+    let control = if no_control {
+        "no control data".to_string()
     } else if theirs.is_empty() {
         let value = control_value.map(|c| rule_value(rule, rule.compared(c)));
-        (
-            format!("control {}", value.unwrap_or_default()),
-            Style::new(),
-        )
+        format!("control {}", value.unwrap_or_default())
     } else {
-        (format!("control {}", theirs.join(", ")), Style::new())
+        format!("control {}", theirs.join(", "))
     };
     let limit = control_value
         .and_then(|c| limit(rule, rule.compared(c)))
@@ -59,7 +68,7 @@ pub(super) fn row(
     if text.chars().count() + 2 > width {
         text = format!("{ours} | {control}");
     }
-    Some(HealthRow::new(("  ", style), text, style))
+    Some((text, no_control))
 }
 
 /// The fresh readings of the rule, the changed hosts' and the control's apart, each said
@@ -81,26 +90,13 @@ fn readings(release: &Release, rule: &WatchRule) -> (Vec<String>, Vec<String>) {
     };
     fresh.sort_by_key(|(_, from, _)| place(from));
     // `app via web-1` is said `web-1` where web-1 has one reading: the host is what matters.
-    let once = |host: &str| fresh.iter().filter(|(_, f, _)| host_of(f) == host).count() == 1;
-    let said = |from: &str| {
-        let name = if once(host_of(from)) {
-            host_of(from)
-        } else {
-            from
-        };
-        crate::text::printable(name).into_owned()
-    };
+    let all: Vec<&str> = fresh.iter().map(|(_, f, _)| f.as_str()).collect();
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
     for (control, from, value) in &fresh {
-        let text = format!("{} {}", said(from), rule_value(rule, *value));
+        let text = format!("{} {}", reading_name(from, &all), rule_value(rule, *value));
         if *control { &mut theirs } else { &mut ours }.push(text);
     }
     (ours, theirs)
-}
-
-/// The host a reading was measured through: `web-1` of `app via web-1`.
-fn host_of(from: &str) -> &str {
-    from.rsplit_once(" via ").map_or(from, |(_, host)| host)
 }
 
 /// Each of `hosts` a log tail reads, with its errors per minute now.
@@ -153,5 +149,8 @@ mod tests {
     fn a_reading_is_named_by_the_host_it_was_measured_through() {
         assert_eq!(host_of("app via web-1"), "web-1");
         assert_eq!(host_of("web-1"), "web-1");
+        let all = ["app via web-1", "app via web-2", "db via web-2"];
+        assert_eq!(reading_name(all[0], &all), "web-1");
+        assert_eq!(reading_name(all[1], &all), "app via web-2");
     }
 }
