@@ -89,12 +89,17 @@ pub fn render(
     let mut lines: Vec<Line> = Vec::new();
     let mut cursor_line = 0;
     for list in [StepList::Main, StepList::Rollback] {
-        let mut phase: Option<&str> = None;
+        let mut group: Option<(&str, Option<u32>)> = None;
         for (i, step) in release.list(list).iter().enumerate() {
             let heading = phase_heading(list, step);
-            if phase != Some(heading) {
-                phase = Some(heading);
-                lines.push(Line::from(Span::styled(heading.to_string(), theme.bold())));
+            // A phase rolled out in batches: a heading per batch, its hosts named.
+            let batch = step.batch.as_ref().filter(|_| list == StepList::Main);
+            if group != Some((heading, batch.map(|b| b.number))) {
+                group = Some((heading, batch.map(|b| b.number)));
+                lines.push(match batch {
+                    Some(b) => super::rollout::batch_heading(release, b, pane.width, theme),
+                    None => Line::from(Span::styled(heading.to_string(), theme.bold())),
+                });
             }
             if row_of(release, list, i) == ui.cursor {
                 cursor_line = lines.len();
@@ -154,7 +159,13 @@ impl Checklist<'_> {
             // Never ran, and never will: said, not left to a dot.
             (symbol, style) = ("–", theme.dim());
         }
-        let time = self.step_time(list, i, state, never_ran);
+        let mut time = self.step_time(list, i, state, never_ran);
+        let analysis = (list == StepList::Main && !never_ran)
+            .then(|| super::rollout::analysis_row(release, i, theme, self.now))
+            .flatten();
+        if let Some((glyph, look, words)) = analysis {
+            (symbol, style, time) = (glyph, look, words);
+        }
         let name = step_name(step);
         let room = width.saturating_sub(4 + time.len() + 1);
         let cut = name.chars().count() > room;
@@ -225,6 +236,16 @@ impl Checklist<'_> {
                 )));
             }
         }
+        let planned = &self.release.list(list)[i];
+        // An analysis has no hosts of its own: what it compares is said instead.
+        if planned.kind == crate::engine::plan::StepKind::Analysis {
+            for piece in wrap_words(&planned.text, self.width.saturating_sub(5).max(1)) {
+                lines.push(Line::from(Span::styled(
+                    format!("     {piece}"),
+                    theme.dim(),
+                )));
+            }
+        }
         let state = &self.release.states(list)[i];
         for t in &state.targets {
             lines.push(self.target_row(list, i, t));
@@ -259,6 +280,9 @@ impl Checklist<'_> {
 
 /// A step's name as listed: a gate and an irreversible step marked before it runs.
 fn step_name(step: &PlannedStep) -> String {
+    if let Some(name) = super::rollout::analysis_name(step) {
+        return name.to_string();
+    }
     let kind = if step.kind == crate::profile::StepKind::Gate {
         "gate: "
     } else {

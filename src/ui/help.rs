@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::{self, Mode};
-use super::modal::centered;
+use super::modal::{centered, rows_of};
 use super::theme::Theme;
 use crate::engine::release::RunStatus;
 
@@ -53,6 +53,10 @@ fn symbol_legend(theme: &Theme) -> Vec<Line<'static>> {
         ])
     }));
     lines.push(Line::from(vec![
+        Span::styled(format!("  {:<8}", "◔"), theme.bold()),
+        Span::raw("a batch's analysis against the control, then its verdict"),
+    ]));
+    lines.push(Line::from(vec![
         Span::styled(format!("  {:<8}", "!"), theme.bold()),
         Span::raw("irreversible: no rollback undoes it (after one: done, not undone)"),
     ]));
@@ -95,9 +99,19 @@ pub fn overlay(frame: &mut Frame, area: Rect, (scroll, replaying): (u16, bool), 
         },
         theme.dim(),
     )));
+    if !replaying {
+        lines.push(Line::from(Span::styled(
+            "Batches: during a batch's analysis R rolls back only the hosts changed so far; \
+             at the promote gate GO deploys the next batch.",
+            theme.dim(),
+        )));
+    }
     lines.push(Line::from(Span::styled("Symbols", theme.bold())));
     lines.extend(symbol_legend(theme));
-    let total = lines.len() as u16;
+    // Counted as drawn: a line wrapped on a narrow terminal takes more than one row, and the
+    // last rows must still scroll into view.
+    let inner = 84.min(area.width).saturating_sub(2).max(1) as usize;
+    let total: u16 = lines.iter().map(|l| rows_of(l, inner) as u16).sum();
     let rect = centered(area, 84, total + 2);
     let visible = rect.height.saturating_sub(2);
     let scroll = scroll.min(total.saturating_sub(visible));

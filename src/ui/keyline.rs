@@ -168,6 +168,9 @@ fn waiting_banner(release: &Release, ui: &UiState) -> Option<&'static str> {
     let question = match (&release.question, ui.mode()) {
         (Some(_), _) if ui.following.is_some() || ui.replaying => Some(" QUESTION open "),
         (Some(q), Mode::Normal) => Some(match q {
+            Question::Gate { step } if promote_gate(release, *step) => {
+                " PROMOTE GATE waits: a answers "
+            }
             Question::Gate { .. } => " GATE waits: a answers ",
             Question::Manual { .. } => " MANUAL item waits: a answers ",
             Question::Failure { .. } => " STEP FAILED: a decides ",
@@ -197,6 +200,15 @@ fn waiting_banner(release: &Release, ui: &UiState) -> Option<&'static str> {
     question
         .or(pending)
         .or(rolling_back.then_some(" ROLLING BACK "))
+}
+
+/// The gate after a batch's analysis: GO promotes the next batch.
+fn promote_gate(release: &Release, step: usize) -> bool {
+    release
+        .plan
+        .steps
+        .get(step)
+        .is_some_and(|s| s.kind == crate::engine::plan::StepKind::Analysis)
 }
 
 /// Every part of the key line, in order, each with its rank.

@@ -30,6 +30,7 @@ pub mod panels;
 pub mod picker;
 pub mod present;
 mod rollback_plan;
+pub mod rollout;
 pub mod screen;
 pub mod state;
 pub mod theme;
@@ -147,10 +148,11 @@ fn panes(middle: Rect, release: &Release, ui: &UiState, now: u64) -> Panes {
     let [checklist, right] =
         Layout::horizontal([Constraint::Length(checklist_width), Constraint::Min(10)])
             .areas(middle);
-    // In the watch window and on the end screen the health pane is what matters: it may take
-    // half the height.
+    // In the watch window, a batch's analysis and on the end screen the health pane is what
+    // matters: it may take half the height.
     let share = match release.stage {
         Stage::Watching { .. } | Stage::Closing | Stage::Finished => 2,
+        _ if release.analysing().is_some() => 2,
         _ => 3,
     };
     let health_height = health::height_wanted(release, right.width, now)

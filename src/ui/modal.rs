@@ -11,6 +11,7 @@ use super::keymap::Choice;
 use super::rollback_plan::rollback_lines;
 use super::state::{OpenAnswer, Seat};
 use super::theme::Theme;
+use crate::engine::plan::StepKind;
 use crate::engine::release::{LinkState, RunStatus, TargetRun};
 use crate::engine::{Question, Release, StepList};
 
@@ -249,10 +250,12 @@ fn question_lines(
     let production = release.plan.production;
     match question {
         Question::Gate { step } => {
-            let title = if production {
-                " PRODUCTION GATE "
-            } else {
-                " GATE "
+            let promote = release.plan.steps[*step].kind == StepKind::Analysis;
+            let title = match (production, promote) {
+                (true, true) => " PRODUCTION PROMOTE GATE ",
+                (true, false) => " PRODUCTION GATE ",
+                (false, true) => " PROMOTE GATE ",
+                (false, false) => " GATE ",
             };
             (gate_lines(release, *step, theme), title)
         }
@@ -325,8 +328,16 @@ fn final_gate_lines(release: &Release, theme: &Theme) -> Vec<Line<'static>> {
 
 /// A proposed rollback: the rule breached and its evidence, and when it rolls back by itself.
 fn proposal_lines(release: &Release, rule: usize, theme: &Theme) -> Vec<Line<'static>> {
+    // During a batch's analysis its hosts beside the control say more than every sample.
+    let versus = (release.plan.watch.as_ref())
+        .and_then(|w| w.rollback_on.get(rule))
+        .and_then(|r| super::health::versus_said(release, r));
     let mut lines: Vec<Line> = crate::summary::proposal_lines(release, rule)
         .into_iter()
+        .map(|text| match &versus {
+            Some(now) if text.trim_start().starts_with("values:") => format!("   now: {now}"),
+            _ => text,
+        })
         .enumerate()
         .map(|(i, text)| {
             let text = text.trim_start_matches("?? ").to_string();
@@ -334,6 +345,15 @@ fn proposal_lines(release: &Release, rule: usize, theme: &Theme) -> Vec<Line<'st
             Line::from(Span::styled(text, style))
         })
         .collect();
+    // Caught during a batch's analysis: only the hosts changed so far are rolled back.
+    if let Some(batch) = release.analysing() {
+        lines.push(Line::from(format!(
+            "Rollback undoes {}, the hosts changed through {}.",
+            batch.changed.join(", "),
+            batch.label()
+        )));
+        lines.extend(super::rollback_plan::untouched_line(release, theme));
+    }
     if let Some(at) = release.watch.auto_rollback_at {
         lines.push(Line::from(Span::styled(
             format!(
@@ -351,12 +371,17 @@ fn proposal_lines(release: &Release, rule: usize, theme: &Theme) -> Vec<Line<'st
 fn gate_lines(release: &Release, step: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let s = &release.plan.steps[step];
-    lines.push(Line::from(Span::styled(s.text.clone(), theme.bold())));
+    if s.kind == StepKind::Analysis {
+        // The promote gate after a batch's analysis: what it promotes, on the analysis's word.
+        lines.extend(super::rollout::promote_lines(release, step, theme));
+    } else {
+        lines.push(Line::from(Span::styled(s.text.clone(), theme.bold())));
+    }
     if let Some(next) = release
         .plan
         .steps
         .get(step + 1)
-        .filter(|n| n.kind.runs_command())
+        .filter(|n| n.kind.runs_command() && s.kind != StepKind::Analysis)
     {
         lines.push(Line::from(format!(
             "Next: {} on {}",

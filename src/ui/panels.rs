@@ -58,7 +58,8 @@ pub enum StatusPart {
     Version,
     /// Where the release is: connecting, `step 4/9`, `watch`, `rollback 1/2`, the outcome.
     Stage,
-    /// While watching: the watch window's time left.
+    /// While watching: the watch window's time left; during a batch's analysis, its time
+    /// left and the batch (`analysis 1m12s left · batch 1/3`).
     TimeLeft,
     /// The baseline being gathered, or who the release waits on and for how long.
     Waiting,
@@ -140,15 +141,14 @@ fn status_parts(
                 ),
                 StatusPart::Version => (format!(" {}", plan.version.as_ref()?), Style::new()),
                 StatusPart::Stage => stage(release, theme)?,
-                StatusPart::TimeLeft => {
-                    let Stage::Watching { until } = release.stage else {
-                        return None;
-                    };
-                    (
+                StatusPart::TimeLeft => match release.stage {
+                    Stage::Watching { until } => (
                         format!(" {} left", duration(until.saturating_sub(now))),
                         urgent,
-                    )
-                }
+                    ),
+                    // A batch's analysis: its time left, and which batch it judges.
+                    _ => (super::rollout::analysis_left(release, now)?, urgent),
+                },
                 StatusPart::Waiting => waiting(release, theme, now, who)?,
                 StatusPart::Followers => followers(release, theme)?,
                 StatusPart::Elapsed => {

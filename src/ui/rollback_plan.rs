@@ -51,5 +51,22 @@ pub(super) fn rollback_lines(release: &Release, theme: &Theme) -> Vec<Line<'stat
     {
         lines.push(Line::from(format!("  then by hand: {}", step.text)));
     }
+    lines.extend(untouched_line(release, theme));
     lines
+}
+
+/// A rollout caught part way: the hosts no batch reached, which a rollback leaves alone.
+pub(super) fn untouched_line(release: &Release, theme: &Theme) -> Option<Line<'static>> {
+    let never = release.never_deployed();
+    if never.is_empty() {
+        return None;
+    }
+    let what = release.plan.version.as_deref().unwrap_or("the release");
+    Some(Line::from(Span::styled(
+        format!(
+            "  left as they are: {} never received {what}",
+            never.join(", ")
+        ),
+        theme.dim(),
+    )))
 }

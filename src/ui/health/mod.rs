@@ -5,6 +5,7 @@
 
 mod metric;
 mod rows;
+mod versus;
 
 use std::collections::VecDeque;
 
@@ -21,6 +22,15 @@ use crate::engine::release::LinkState;
 use crate::engine::watch::{HealthSeries, MetricSeries};
 use crate::engine::watch_rule::Signal;
 use rows::HealthRow;
+
+/// During a batch's analysis, `rule` as it compares the batch's hosts with the control, in one
+/// line (`web-1 7.50% | control web-2 0.40%, web-3 0.30% · limit 2.35%`).
+pub(crate) fn versus_said(
+    release: &Release,
+    rule: &crate::engine::watch_rule::WatchRule,
+) -> Option<String> {
+    versus::said(release, rule, usize::MAX).map(|(text, _)| text)
+}
 
 /// New error signatures listed in the pane, newest first.
 pub const NEW_ERRORS_SHOWN: usize = 3;
@@ -117,7 +127,7 @@ fn metrics_in_order(release: &Release) -> Vec<&MetricSeries> {
 
 /// Every row of the pane, in its order, metrics said as fully as `width` columns allow.
 fn health_rows(release: &Release, theme: &Theme, now: u64, width: usize) -> VecDeque<HealthRow> {
-    let mut out: VecDeque<HealthRow> = rows::rules(release, theme).into();
+    let mut out: VecDeque<HealthRow> = rows::rules(release, theme, width).into();
     // What fails: links not up, checks failing, errors new since the deploy, the notifier.
     out.extend(
         release

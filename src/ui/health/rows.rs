@@ -236,31 +236,34 @@ pub(super) fn new_errors(release: &Release, theme: &Theme) -> Vec<HealthRow> {
         .collect()
 }
 
-/// The rules' rows: every watch rule with where it stands, or that nothing is watched.
-pub(super) fn rules(release: &Release, theme: &Theme) -> Vec<HealthRow> {
+/// The rules' rows: every watch rule with where it stands (during a batch's analysis, its
+/// hosts beside the control), or that nothing is watched.
+pub(super) fn rules(release: &Release, theme: &Theme, width: usize) -> Vec<HealthRow> {
     let Some(watch) = &release.plan.watch else {
         let text = "no watch window in this profile".to_string();
         return vec![HealthRow::new(("", theme.dim()), text, theme.dim())];
     };
-    let mut rows: Vec<HealthRow> = watch
-        .rollback_on
-        .iter()
-        .enumerate()
-        .map(|(i, rule)| {
-            let (mark, mut status, style) = rule_stand_look(release.rule_stand(i), theme);
-            // Once over, the rule's last reading rather than what it would do in the watch.
-            if release.outcome.is_some() && mark == "– " {
-                let state = release.watch.rules.get(i);
-                let judged = state.is_some_and(|r| r.judged_in_watch);
-                let said = if judged { "watch over" } else { "not judged" };
-                status = match state.and_then(|r| r.value) {
-                    Some(v) => format!("{said} · last {}", crate::measure::rule_value(rule, v)),
-                    None => said.into(),
-                };
-            }
-            HealthRow::new((mark, style), format!("{}  {status}", rule.text), style)
-        })
-        .collect();
+    let mut rows: Vec<HealthRow> = Vec::new();
+    for (i, rule) in watch.rollback_on.iter().enumerate() {
+        let (mark, mut status, style) = rule_stand_look(release.rule_stand(i), theme);
+        // Once over, the rule's last reading rather than what it would do in the watch.
+        if release.outcome.is_some() && mark == "– " {
+            let state = release.watch.rules.get(i);
+            let judged = state.is_some_and(|r| r.judged_in_watch);
+            let said = if judged { "watch over" } else { "not judged" };
+            status = match state.and_then(|r| r.value) {
+                Some(v) => format!("{said} · last {}", crate::measure::rule_value(rule, v)),
+                None => said.into(),
+            };
+        }
+        rows.push(HealthRow::new(
+            (mark, style),
+            format!("{}  {status}", rule.text),
+            style,
+        ));
+        // During a batch's analysis: the batch's hosts beside the control, under the rule.
+        rows.extend(super::versus::row(release, rule, theme, width));
+    }
     if let Some(overtime) = &release.watch.overtime {
         let style = theme.fg(Color::Yellow);
         rows.push(HealthRow::new(("⏱ ", style), overtime.clone(), style));
