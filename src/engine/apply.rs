@@ -31,23 +31,7 @@ impl Release {
             } => {
                 self.start(session, operator, plan, &mut fx);
             }
-            EventKind::Resumed {
-                by,
-                unattended,
-                stopped_at,
-                stopped_t,
-            } => {
-                self.interrupted(by, (*stopped_at, *stopped_t), before, event.at);
-                // The log tails start again: what they held ended with the old session.
-                self.settle_logs(None);
-                if let Some(policy) = unattended
-                    && self.started_at.is_some()
-                    && !self.is_finished()
-                {
-                    self.plan.unattended = *policy;
-                }
-                self.resumed(by, &mut fx)
-            }
+            EventKind::Resumed { .. } => self.resumed_event(event, before, &mut fx),
             kind @ (EventKind::HostKeyTrusted { .. }
             | EventKind::Connected { .. }
             | EventKind::ConnectFailed { .. }
@@ -78,13 +62,9 @@ impl Release {
             | EventKind::LogsDropped { .. }
             | EventKind::TailDown { .. }
             | EventKind::TailUp { .. }) => self.watch_event(kind, &mut fx),
-            EventKind::VersionFound {
-                target,
-                version,
-                error,
-            } => self.version_found(target, version, error, &mut fx),
-            EventKind::ChangesFound { found } => self.ships.changes = Some(found.clone()),
-            EventKind::PendingFound { found, .. } => self.ships.pending = Some(found.clone()),
+            kind @ (EventKind::VersionFound { .. }
+            | EventKind::ChangesFound { .. }
+            | EventKind::PendingFound { .. }) => self.ships_event(kind, &mut fx),
             // What the engine stated for the record: told, it changes nothing.
             EventKind::NotifyFailed { .. }
             | EventKind::JournalFailed { .. }
@@ -98,6 +78,30 @@ impl Release {
             self.question_opened_at = self.now;
         }
         fx
+    }
+
+    /// gonogo came back after it died: the gap is noted, the log tails start again, and a
+    /// policy given to the resume holds from now on.
+    fn resumed_event(&mut self, event: &Event, before: super::event::Millis, fx: &mut Vec<Effect>) {
+        let EventKind::Resumed {
+            by,
+            unattended,
+            stopped_at,
+            stopped_t,
+        } = &event.kind
+        else {
+            return;
+        };
+        self.interrupted(by, (*stopped_at, *stopped_t), before, event.at);
+        // The log tails start again: what they held ended with the old session.
+        self.settle_logs(None);
+        if let Some(policy) = unattended
+            && self.started_at.is_some()
+            && !self.is_finished()
+        {
+            self.plan.unattended = *policy;
+        }
+        self.resumed(by, fx)
     }
 
     /// What changes nothing of the release, and does not make a finished one longer: a

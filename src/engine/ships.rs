@@ -30,6 +30,21 @@ pub struct Found {
 }
 
 impl Release {
+    /// What was found of what ships.
+    pub(super) fn ships_event(&mut self, kind: &super::event::EventKind, fx: &mut Vec<Effect>) {
+        use super::event::EventKind;
+        match kind {
+            EventKind::VersionFound {
+                target,
+                version,
+                error,
+            } => self.version_found(target, version, error, fx),
+            EventKind::ChangesFound { found } => self.ships.changes = Some(found.clone()),
+            EventKind::PendingFound { found, .. } => self.ships.pending = Some(found.clone()),
+            _ => {}
+        }
+    }
+
     /// Every lock is held: find what runs now before the first step, when the plan asks.
     pub(super) fn find_versions(&mut self, fx: &mut Vec<Effect>) -> bool {
         if self.plan.ships.current.is_none() {

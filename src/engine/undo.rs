@@ -109,7 +109,11 @@ impl Release {
             // Latest first; hosts started together keep profile order.
             started.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
             out.push(PlannedStep {
-                name: format!("Undo {}", step.name),
+                // A batched phase's step comes once per batch: each undo says which.
+                name: match &step.batch {
+                    Some(batch) => format!("Undo {} ({})", step.name, batch.label()),
+                    None => format!("Undo {}", step.name),
+                },
                 kind: StepKind::Run,
                 text: undo.clone(),
                 targets: started.iter().map(|(_, _, t)| t.to_string()).collect(),

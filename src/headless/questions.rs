@@ -221,7 +221,13 @@ impl Headless {
                 printable(&next.targets.join(", "))
             ));
         }
-        if release.plan.steps.iter().position(|g| g.kind == StepKind::Gate) == Some(step) {
+        if release
+            .plan
+            .steps
+            .iter()
+            .position(|g| g.kind == StepKind::Gate)
+            == Some(step)
+        {
             self.show_ships(release);
         }
         if s.approvals > 1 {
