@@ -3,13 +3,30 @@
 
 use super::{Severity, Told, Topic};
 use crate::engine::ships::Found;
-use crate::engine::{EventKind, Release};
+use crate::engine::{EventKind, Release, Stage};
 use crate::text::printable;
 
 /// Lines of a list told under its sentence; the rest are counted.
 const SHOWN: usize = 10;
 
-pub(super) fn said(kind: &EventKind, after: &Release) -> Option<Told> {
+/// What an event of what ships says; the answer that completed the versions says too why the
+/// release was refused, when it was.
+pub(super) fn said(kind: &EventKind, after: &Release) -> Vec<Told> {
+    let mut told: Vec<Told> = found_said(kind, after).into_iter().collect();
+    let refused = after.outcome == Some(crate::engine::Outcome::Refused);
+    if refused && matches!(kind, EventKind::VersionFound { .. }) && after.stage != Stage::Finding {
+        for why in &after.refusals {
+            told.push(Told::new(
+                Severity::Bad,
+                Topic::Ships,
+                format!("refused to start: {}", printable(why)),
+            ));
+        }
+    }
+    told
+}
+
+fn found_said(kind: &EventKind, after: &Release) -> Option<Told> {
     let p = |s: &str| printable(s).into_owned();
     Some(match kind {
         EventKind::VersionFound {

@@ -256,9 +256,15 @@ fn a_breach_in_batch_two_rolls_back_batches_one_and_two_only() {
     assert_eq!(
         hosts,
         [
-            ("Undo restart (batch 2/3)".to_string(), vec!["b".to_string()]),
+            (
+                "Undo restart (batch 2/3)".to_string(),
+                vec!["b".to_string()]
+            ),
             ("Undo stage (batch 2/3)".to_string(), vec!["b".to_string()]),
-            ("Undo restart (batch 1/3)".to_string(), vec!["a".to_string()]),
+            (
+                "Undo restart (batch 1/3)".to_string(),
+                vec!["a".to_string()]
+            ),
             ("Undo stage (batch 1/3)".to_string(), vec!["a".to_string()]),
             ("tell".to_string(), vec!["a".to_string(), "b".to_string()]),
         ]
