@@ -208,7 +208,7 @@ impl Release {
     }
 
     /// The batched phases' hosts where none of their steps started (a batch that never
-    /// came): the rollback leaves them alone, and the end says so.
+    /// came) and nothing else changed: the rollback leaves them alone, and the end says so.
     pub fn never_deployed(&self) -> Vec<String> {
         let batched: Vec<&String> = self
             .plan
@@ -217,11 +217,12 @@ impl Release {
             .filter_map(|s| s.batch.as_ref())
             .flat_map(|b| &b.hosts)
             .collect();
+        let changed = self.changed_hosts();
         self.plan
             .targets
             .iter()
             .map(|t| &t.name)
-            .filter(|t| batched.contains(t) && !self.batch_ran_on(t))
+            .filter(|t| batched.contains(t) && !self.batch_ran_on(t) && !changed.contains(t))
             .cloned()
             .collect()
     }

@@ -351,3 +351,31 @@ fn a_resume_keeps_the_analysis_end() {
     // Started at the exit of batch 1's last step; 20 s waited and four events a second each.
     assert_eq!(left, Some(60_000 - 24_000), "{fx:?}");
 }
+
+#[test]
+fn a_host_changed_before_the_batched_phase_is_still_rolled_back() {
+    // A migration on `a` before Deploy, which then never starts: `a` changed, `b` and `zz`
+    // did not; the [[rollback]] step runs on `a` only.
+    let toml = canary("auto").replace(
+        "[[step]]\nphase = \"Deploy\"\nname = \"stage\"",
+        "[[step]]\nphase = \"Migrate\"\nname = \"migrate\"\nrun = \"migrate\"\non = \"a\"\n\n[[step]]\nphase = \"Deploy\"\nname = \"stage\"",
+    );
+    let mut run = Run::going(&toml);
+    for t in ["a", "b", "zz"] {
+        run.exit(0, t, 1, 0);
+    }
+    run.exit(1, "a", 1, 1);
+    assert_eq!(
+        run.release.question,
+        Some(Question::Failure {
+            list: StepList::Main,
+            step: 1
+        })
+    );
+    run.decide("ana", Decision::Rollback);
+    let plan: Vec<(String, Vec<String>)> = (run.release.rollback_plan.iter())
+        .map(|s| (s.name.clone(), s.targets.clone()))
+        .collect();
+    assert_eq!(plan, [("tell".to_string(), vec!["a".to_string()])]);
+    assert_eq!(run.release.never_deployed(), ["b", "zz"]);
+}
