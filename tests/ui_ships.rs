@@ -184,6 +184,7 @@ fn the_first_gate_says_what_ships_at_80x24_and_120x40() {
         small.contains("What ships: v1.4.2 → v1.5.0 · 14 changes · 2 migrations"),
         "{small}"
     );
+    assert!(small.contains("↑↓ 1–10 of 18"), "{small}");
     assert!(small.contains("[g] GO"), "{small}");
     assert!(small.contains("note (optional, recorded)"), "{small}");
     let big = screen(&s.release, &ui, 120, 40);

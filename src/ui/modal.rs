@@ -77,7 +77,7 @@ fn laid_out(
 ) -> Laid {
     let (mut lines, title) = question_lines(release, &a.question, theme);
     // The controls stay on screen whatever the evidence above them: it is clipped, not they.
-    let controls = match seat {
+    let mut controls = match seat {
         Seat::Operator => controls(release, a, theme),
         seat => seat_controls(release, a, seat, theme),
     };
@@ -91,15 +91,18 @@ fn laid_out(
     if super::ships::at_first_gate(release, &a.question) {
         list = super::ships::list_lines(release, inner_width, present, theme);
         total = list.len();
-        // Its longest header (the scroll's place said) counts, so it never pushes a row out.
-        let at = lines.len();
-        lines.push(super::ships::header(release, (total, 1, total + 1), theme));
+        lines.push(super::ships::header(release, theme));
         lines.extend(super::ships::mixed_line(release, theme));
         // What is left of the screen under the status bar and over the key line.
         let fixed = wrapped(&lines) + control_rows + NOTE_ROWS + 2;
         list_rows = (total as u16).min(area.height.saturating_sub(2 + fixed));
         let top = a.scroll.min(total - list_rows as usize);
-        lines[at] = super::ships::header(release, (top, list_rows as usize, total), theme);
+        // The controls' first row is blank: it says where the lists are scrolled to.
+        if total > list_rows as usize
+            && let Some(first) = controls.first_mut()
+        {
+            *first = super::ships::scroll_line((top, list_rows as usize, total), theme);
+        }
         list.drain(..top);
     }
     let height = wrapped(&lines) + list_rows + control_rows + NOTE_ROWS + 2;

@@ -38,29 +38,27 @@ pub fn before_said(release: &Release) -> Option<String> {
     Some(printable(&before.join(" / ")).into_owned())
 }
 
-/// The part's first row: `What ships: v1.4.2 → v1.5.0 · 3 changes · 2 migrations`, and where
-/// the list below is scrolled to when it does not fit (`↑↓ 1–8 of 14`).
-pub fn header(
-    release: &Release,
-    (top, shown, total): (usize, usize, usize),
-    theme: &Theme,
-) -> Line<'static> {
+/// The part's first row: `What ships: v1.4.2 → v1.5.0 · 3 changes · 2 migrations`.
+pub fn header(release: &Release, theme: &Theme) -> Line<'static> {
     let said = match release.ships_said() {
         Some(said) => printable(&said).into_owned(),
         None => "the versions running now are not found yet".to_string(),
     };
-    let mut spans = vec![
+    Line::from(vec![
         Span::styled("What ships: ", theme.bold()),
         Span::styled(said, theme.bold()),
-    ];
-    if total > shown {
-        let last = (top + shown).min(total);
-        spans.push(Span::styled(
-            format!("  ↑↓ {}–{last} of {total}", top + 1),
-            theme.dim(),
-        ));
-    }
-    Line::from(spans)
+    ])
+}
+
+/// Where the lists are scrolled to, when they do not fit (`↑↓ 1–8 of 14`), on the blank row
+/// under them.
+pub fn scroll_line((top, shown, total): (usize, usize, usize), theme: &Theme) -> Line<'static> {
+    let last = (top + shown).min(total);
+    Line::from(Span::styled(
+        format!("↑↓ {}–{last} of {total}", top + 1),
+        theme.dim(),
+    ))
+    .right_aligned()
 }
 
 /// The fleet's disagreement, when it was let go on (`--allow-mixed`): each version and its
@@ -180,7 +178,10 @@ pub fn versions_said(release: &Release) -> Option<String> {
     if release.ships.found.is_empty() {
         return None;
     }
-    let said: Vec<String> = (release.ships.found.iter())
+    // In the profile's order of the targets, whatever order they answered in.
+    let mut found: Vec<&(String, Result<String, String>)> = release.ships.found.iter().collect();
+    found.sort_by_key(|(t, _)| (release.targets.iter()).position(|s| s.name == *t));
+    let said: Vec<String> = (found.into_iter())
         .map(|(t, v)| match v {
             Ok(version) => format!("{t} {version}"),
             Err(_) => format!("{t} ?"),
