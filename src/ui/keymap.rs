@@ -408,6 +408,16 @@ pub const BINDINGS: &[Binding] = &[
     bind(M::Answer, K::Char('?'), "?", A::Help, "this help"),
     bind(
         M::Answer,
+        K::Down,
+        "↑↓",
+        A::Down,
+        "scroll what ships at the first gate (PgUp PgDn: a page)",
+    ),
+    bind(M::Answer, K::Up, "", A::Up, ""),
+    bind(M::Answer, K::PageDown, "", A::PageDown, ""),
+    bind(M::Answer, K::PageUp, "", A::PageUp, ""),
+    bind(
+        M::Answer,
         K::Char('q'),
         "q",
         A::Quit,

@@ -15,6 +15,7 @@
 pub mod checklist;
 pub mod cockpit;
 mod confirm;
+mod failure;
 pub mod fit;
 pub mod health;
 mod help;
@@ -32,6 +33,7 @@ pub mod present;
 mod rollback_plan;
 pub mod rollout;
 pub mod screen;
+pub mod ships;
 pub mod state;
 pub mod theme;
 
@@ -111,7 +113,13 @@ pub fn draw_in(
         _ => {}
     }
     if let Some(answer) = ui.answer.as_ref().filter(|a| !a.hidden) {
-        modal::answer(frame, area, release, (answer, ui.seat), theme);
+        modal::answer(
+            frame,
+            area,
+            release,
+            (answer, ui.seat, ui.present.as_ref()),
+            theme,
+        );
     }
     confirm::render(frame, area, release, &ui.modal, theme);
     if let state::Modal::Help { scroll, .. } = ui.modal {

@@ -8,11 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::keymap::Choice;
+use super::present::Presenter;
 use super::rollback_plan::rollback_lines;
 use super::state::{OpenAnswer, Seat};
 use super::theme::Theme;
 use crate::engine::plan::StepKind;
-use crate::engine::release::{LinkState, RunStatus, TargetRun};
+use crate::engine::release::LinkState;
 use crate::engine::{Question, Release, StepList};
 
 pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -41,11 +42,6 @@ fn choice_label(choice: Choice) -> (&'static str, &'static str) {
     }
 }
 
-/// Lines of output kept per failed host in the failure modal.
-const EVIDENCE_LINES: usize = 3;
-
-/// Why a step failed, with the evidence in view: the command, each failed host's reason and the
-/// last lines it wrote (stderr first), and where the other hosts stand.
 /// Rows a line takes once word-wrapped at `width`, as the modal's paragraph wraps it (words
 /// moved whole take more rows than the line's length divided by the width).
 pub(super) fn rows_of(line: &Line, width: usize) -> usize {
@@ -55,175 +51,121 @@ pub(super) fn rows_of(line: &Line, width: usize) -> usize {
         .max(1)
 }
 
-/// How much of a failed step's command its modal shows.
-const COMMAND_CHARS: usize = 140;
+/// The open question's modal, its parts laid out: the question's lines, the first gate's What
+/// ships (its header, and its lists in the rows left), the controls, the note.
+struct Laid {
+    rect: Rect,
+    title: &'static str,
+    lines: Vec<Line<'static>>,
+    /// The What ships lists, scrolled to their top row, and the rows they are given.
+    list: Vec<Line<'static>>,
+    list_rows: u16,
+    /// Rows of the lists in all.
+    total: usize,
+    controls: Vec<Line<'static>>,
+    control_rows: u16,
+}
 
-fn failure_evidence(
+/// Rows of the note's box under the controls.
+const NOTE_ROWS: u16 = 3;
+
+fn laid_out(
+    area: Rect,
     release: &Release,
-    list: StepList,
-    step: usize,
+    (a, seat, present): (&OpenAnswer, Seat, Option<&Presenter>),
     theme: &Theme,
-) -> Vec<Line<'static>> {
-    let planned = &release.list(list)[step];
-    let state = &release.states(list)[step];
-    let mut lines = vec![command_line(&planned.text, theme)];
-    for t in state.targets.iter().filter(|t| failed(t)) {
-        lines.extend(failed_target_lines(release, list, step, t, theme));
-    }
-    let others: Vec<String> = state
-        .targets
-        .iter()
-        .filter(|t| !failed(t) && t.status != RunStatus::Pending)
-        .map(|t| {
-            let (symbol, _) = theme.run(t.status);
-            format!("{symbol} {}", t.target)
-        })
-        .collect();
-    if !others.is_empty() {
-        lines.push(Line::from(format!("  others: {}", others.join(", "))));
-    }
-    let passed = state
-        .targets
-        .iter()
-        .filter(|t| t.status == RunStatus::Passed)
-        .count();
-    if planned.kind == crate::engine::plan::StepKind::Run && passed > 0 {
-        lines.push(Line::from(Span::styled(
-            format!(
-                "! {passed} of {} hosts ran it: the hosts now differ",
-                state.targets.len()
-            ),
-            theme.fg(Color::Red).add_modifier(Modifier::BOLD),
-        )));
-    }
-    lines
-}
-
-/// A target the step failed on, or whose outcome is unknown.
-fn failed(t: &TargetRun) -> bool {
-    matches!(t.status, RunStatus::Failed | RunStatus::Unknown)
-}
-
-/// The failed step's command, in two rows at most: the evidence below it matters more, and
-/// the output pane has it whole.
-fn command_line(text: &str, theme: &Theme) -> Line<'static> {
-    let mut command: String = text.lines().next().unwrap_or_default().to_string();
-    if command.chars().count() > COMMAND_CHARS || text.lines().count() > 1 {
-        command = command.chars().take(COMMAND_CHARS - 1).collect::<String>() + "…";
-    }
-    Line::from(Span::styled(format!("$ {command}"), theme.dim()))
-}
-
-/// A failed target's row, why, and the last lines it printed in that attempt.
-fn failed_target_lines(
-    release: &Release,
-    list: StepList,
-    step: usize,
-    t: &TargetRun,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let (symbol, _) = theme.run(t.status);
-    let mut lines = vec![Line::from(vec![
-        Span::styled(
-            format!("  {symbol} {}", t.target),
-            theme.target(release, &t.target),
-        ),
-        Span::raw(format!("  {}", t.failure.as_deref().unwrap_or("failed"))),
-    ])];
-    if let Some(attempts) = crate::narrate::attempts_said(&release.list(list)[step], t) {
-        lines.push(Line::from(Span::styled(
-            format!("    {attempts}"),
-            theme.fg(Color::Yellow),
-        )));
-    }
-    let (err, out) = target_output(release, list, step, t);
-    // Stderr explains a failure more often than stdout does: it comes first.
-    let (shown, style) = if err.is_empty() {
-        (out, theme.dim())
-    } else {
-        (err, theme.fg(Color::Red))
+) -> Laid {
+    let (mut lines, title) = question_lines(release, &a.question, theme);
+    // The controls stay on screen whatever the evidence above them: it is clipped, not they.
+    let mut controls = match seat {
+        Seat::Operator => controls(release, a, theme),
+        seat => seat_controls(release, a, seat, theme),
     };
-    for line in shown.into_iter().rev() {
-        lines.push(Line::from(Span::styled(format!("      {line}"), style)));
+    let width = 76.min(area.width);
+    let inner_width = width.saturating_sub(2).max(1) as usize;
+    let wrapped = |ls: &[Line]| -> u16 { ls.iter().map(|l| rows_of(l, inner_width) as u16).sum() };
+    let control_rows = wrapped(&controls);
+    let mut list = Vec::new();
+    let mut list_rows = 0;
+    let mut total = 0;
+    if super::ships::at_first_gate(release, &a.question) {
+        list = super::ships::list_lines(release, inner_width, present, theme);
+        total = list.len();
+        lines.push(super::ships::header(release, theme));
+        lines.extend(super::ships::mixed_line(release, theme));
+        // What is left of the screen under the status bar and over the key line.
+        let fixed = wrapped(&lines) + control_rows + NOTE_ROWS + 2;
+        list_rows = (total as u16).min(area.height.saturating_sub(2 + fixed));
+        let top = a.scroll.min(total - list_rows as usize);
+        // The controls' first row is blank: it says where the lists are scrolled to.
+        if total > list_rows as usize
+            && let Some(first) = controls.first_mut()
+        {
+            *first = super::ships::scroll_line((top, list_rows as usize, total), theme);
+        }
+        list.drain(..top);
     }
-    lines
+    let height = wrapped(&lines) + list_rows + control_rows + NOTE_ROWS + 2;
+    Laid {
+        rect: centered(area, width, height),
+        title,
+        lines,
+        list,
+        list_rows,
+        total,
+        controls,
+        control_rows,
+    }
 }
 
-/// The last lines (newest first) a target printed to stderr and to stdout in the step's
-/// attempt: `EVIDENCE_LINES` of each at most.
-fn target_output(
-    release: &Release,
-    list: StepList,
-    step: usize,
-    t: &TargetRun,
-) -> (Vec<String>, Vec<String>) {
-    let (mut err, mut out) = (Vec::new(), Vec::new());
-    for o in release.output.iter().rev() {
-        if err.len() >= EVIDENCE_LINES && out.len() >= EVIDENCE_LINES {
-            break;
-        }
-        let r = &o.run;
-        if o.mark != crate::engine::release::Mark::Printed
-            || r.list != list
-            || r.step != step
-            || r.target != t.target
-            || r.attempt != t.attempt
-        {
-            continue;
-        }
-        let kept = match o.stream {
-            crate::engine::Stream::Stderr => &mut err,
-            crate::engine::Stream::Stdout => &mut out,
-        };
-        if kept.len() < EVIDENCE_LINES {
-            kept.push(o.line.clone());
-        }
-    }
-    (err, out)
+/// How far the first gate's What ships list scrolls in `area`: its rows beyond those shown.
+pub fn ships_scroll_room(area: Rect, release: &Release, ui: &super::state::UiState) -> usize {
+    let Some(a) = &ui.answer else { return 0 };
+    let laid = laid_out(area, release, (a, ui.seat, None), &Theme { color: false });
+    laid.total.saturating_sub(laid.list_rows as usize)
 }
 
 pub fn answer(
     frame: &mut Frame,
     area: Rect,
     release: &Release,
-    (a, seat): (&OpenAnswer, Seat),
+    (a, seat, present): (&OpenAnswer, Seat, Option<&Presenter>),
     theme: &Theme,
 ) {
-    let production = release.plan.production;
-    let (lines, title) = question_lines(release, &a.question, theme);
-    // The controls stay on screen whatever the evidence above them: it is clipped, not they.
-    let controls = match seat {
-        Seat::Operator => controls(release, a, theme),
-        seat => seat_controls(release, a, seat, theme),
-    };
-    let text_height = 3;
-    let width = 76.min(area.width);
-    let inner_width = width.saturating_sub(2).max(1) as usize;
-    let wrapped = |ls: &[Line]| -> u16 { ls.iter().map(|l| rows_of(l, inner_width) as u16).sum() };
-    let (body, control_rows) = (wrapped(&lines), wrapped(&controls));
-    let rect = centered(area, width, body + control_rows + text_height + 2);
+    let laid = laid_out(area, release, (a, seat, present), theme);
+    let rect = laid.rect;
     frame.render_widget(Clear, rect);
-    let border = if production {
+    let border = if release.plan.production {
         theme.fg(Color::Red)
     } else {
         theme.fg(Color::Magenta)
     };
     let block = Block::bordered()
-        .title(Line::from(title).style(border.add_modifier(Modifier::BOLD)))
+        .title(Line::from(laid.title).style(border.add_modifier(Modifier::BOLD)))
         .border_style(border);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let [text_area, controls_area, note_area] = Layout::vertical([
+    let [text_area, list_area, controls_area, note_area] = Layout::vertical([
         Constraint::Min(0),
-        Constraint::Length(control_rows),
-        Constraint::Length(text_height),
+        Constraint::Length(laid.list_rows),
+        Constraint::Length(laid.control_rows),
+        Constraint::Length(NOTE_ROWS),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
     frame.render_widget(
-        Paragraph::new(controls).wrap(Wrap { trim: false }),
+        Paragraph::new(laid.lines).wrap(Wrap { trim: false }),
+        text_area,
+    );
+    frame.render_widget(Paragraph::new(laid.list), list_area);
+    frame.render_widget(
+        Paragraph::new(laid.controls).wrap(Wrap { trim: false }),
         controls_area,
     );
+    note_box(frame, note_area, a, theme);
+}
+
+/// The note (or a skip's reason) under the controls.
+fn note_box(frame: &mut Frame, area: Rect, a: &OpenAnswer, theme: &Theme) {
     let label = if matches!(a.armed, Some(Choice::Skip | Choice::Keep)) {
         " reason (required) "
     } else {
@@ -238,7 +180,7 @@ pub fn answer(
     if !a.editing {
         note.set_cursor_style(ratatui::style::Style::new());
     }
-    frame.render_widget(&note, note_area);
+    frame.render_widget(&note, area);
 }
 
 /// The open question in words (its evidence), and the modal's title.
@@ -272,7 +214,10 @@ fn question_lines(
             } else {
                 " ROLLBACK STEP FAILED "
             };
-            (failure_lines(release, *list, *step, theme), title)
+            (
+                super::failure::failure_lines(release, *list, *step, theme),
+                title,
+            )
         }
         Question::FinalGate => {
             let title = if production {
@@ -287,32 +232,6 @@ fn question_lines(
         }
         Question::ConfirmRollback { .. } => (rollback_lines(release, theme), " CONFIRM ROLLBACK "),
     }
-}
-
-/// A failed step's question: its name and what failed (or that the outcome is unknown), then
-/// the evidence.
-fn failure_lines(
-    release: &Release,
-    list: StepList,
-    step: usize,
-    theme: &Theme,
-) -> Vec<Line<'static>> {
-    let s = &release.list(list)[step];
-    let unknown = release.states(list)[step]
-        .targets
-        .iter()
-        .any(|t| t.status == RunStatus::Unknown);
-    let what = if unknown {
-        "outcome unknown: retry re-attaches, never reruns"
-    } else {
-        "failed"
-    };
-    let mut lines = vec![Line::from(Span::styled(
-        format!("{} {what}", s.name),
-        theme.bold(),
-    ))];
-    lines.extend(failure_evidence(release, list, step, theme));
-    lines
 }
 
 /// The final gate's question: what GO means, against the health now.

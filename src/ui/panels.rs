@@ -55,6 +55,8 @@ fn waiting_on(release: &Release, now: u64, who: &str) -> Option<String> {
 pub enum StatusPart {
     Release,
     Environment,
+    /// Once found, the version the hosts run now, before the version to deploy (`v1.4.2 →`).
+    Previous,
     Version,
     /// Where the release is: connecting, `step 4/9`, `watch`, `rollback 1/2`, the outcome.
     Stage,
@@ -72,10 +74,12 @@ pub enum StatusPart {
 
 /// The status bar's parts in the order they are shown, each with its rank (0 matters most): a
 /// narrow terminal drops the highest rank first, and never cuts a part. At 80 columns the
-/// stage, the time left and the links always stay.
-pub const STATUS_PARTS: [(StatusPart, u8); 10] = [
+/// stage, the time left and the links always stay; the version running before goes before the
+/// release's name.
+pub const STATUS_PARTS: [(StatusPart, u8); 11] = [
     (StatusPart::Release, 6),
     (StatusPart::Environment, 3),
+    (StatusPart::Previous, 6),
     (StatusPart::Version, 5),
     (StatusPart::Stage, 0),
     (StatusPart::TimeLeft, 0),
@@ -139,6 +143,7 @@ fn status_parts(
                     format!(" {} ", plan.environment.to_uppercase()),
                     theme.environment(plan.production),
                 ),
+                StatusPart::Previous => (previous(release)?, Style::new()),
                 StatusPart::Version => (format!(" {}", plan.version.as_ref()?), Style::new()),
                 StatusPart::Stage => stage(release, theme)?,
                 StatusPart::TimeLeft => match release.stage {
@@ -171,6 +176,13 @@ fn status_parts(
             Some((what, part))
         })
         .collect()
+}
+
+/// The versions the hosts run before the release (` v1.4.2 →`), once found and while a version
+/// to deploy is said beside them.
+fn previous(release: &Release) -> Option<String> {
+    release.plan.version.as_ref()?;
+    Some(format!(" {} →", super::ships::before_said(release)?))
 }
 
 /// Where the release is: connecting, the step it is at, the watch, the rollback, the outcome.

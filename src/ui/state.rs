@@ -132,6 +132,8 @@ pub struct OpenAnswer {
     pub editing: bool,
     pub hidden: bool,
     pub refusal: Option<Cow<'static, str>>,
+    /// The first gate's What ships list: its rows scrolled past (↑↓ PgUp PgDn).
+    pub scroll: usize,
 }
 
 impl OpenAnswer {
@@ -144,6 +146,7 @@ impl OpenAnswer {
             editing: false,
             hidden: false,
             refusal: None,
+            scroll: 0,
         }
     }
 

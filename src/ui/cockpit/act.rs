@@ -2,6 +2,7 @@
 //! the watch and rollback, the cockpit's yes / no, leaving. Answering is in `answer.rs`.
 
 use ratatui::backend::Backend;
+use ratatui::layout::Rect;
 use ratatui_textarea::TextArea;
 
 use super::Cockpit;
@@ -27,6 +28,11 @@ impl<B: Backend> Cockpit<B> {
             A::Help => self.ui.modal = Modal::help(&self.ui.modal),
             A::Up | A::Down | A::Close if matches!(self.ui.modal, Modal::Help { .. }) => {
                 self.act_help(action);
+            }
+            A::Up | A::Down | A::PageUp | A::PageDown
+                if self.ui.mode() == crate::ui::keymap::Mode::Answer =>
+            {
+                self.scroll_ships(action, release);
             }
             A::Close => self.hide_question(),
             A::Shell => return self.shell(release),
@@ -125,6 +131,23 @@ impl<B: Backend> Cockpit<B> {
             // The other families' actions: `act` does not send them here.
             _ => {}
         }
+    }
+
+    /// The first gate's What ships list scrolls, as far as its last row.
+    fn scroll_ships(&mut self, action: Action, release: &Release) {
+        let area = self.terminal.size().map(Rect::from).unwrap_or_default();
+        let room = crate::ui::modal::ships_scroll_room(area, release, &self.ui);
+        let page = (self.page() / 2).max(1);
+        let Some(a) = self.ui.answer.as_mut() else {
+            return;
+        };
+        a.scroll = match action {
+            Action::Down => a.scroll + 1,
+            Action::Up => a.scroll.saturating_sub(1),
+            Action::PageDown => a.scroll + page,
+            _ => a.scroll.saturating_sub(page),
+        }
+        .min(room);
     }
 
     /// Help scrolls, and closes back to the confirmation it was opened from, if any.

@@ -136,6 +136,16 @@ fn health_rows(release: &Release, theme: &Theme, now: u64, width: usize) -> VecD
             .filter(|t| t.link != LinkState::Up)
             .map(|t| rows::link_down(release, t, theme, now)),
     );
+    // Each host's version before the release: with what fails when the fleet disagrees.
+    let versions = rows::versions(release, theme);
+    let mixed =
+        release.version_groups().len() > 1 || release.ships.found.iter().any(|f| f.1.is_err());
+    let (versions_first, versions_last) = if mixed {
+        (versions, None)
+    } else {
+        (None, versions)
+    };
+    out.extend(versions_first);
     let checks = checks_in_order(release);
     let (passing, failing): (Vec<&HealthSeries>, Vec<&HealthSeries>) = checks
         .iter()
@@ -149,6 +159,7 @@ fn health_rows(release: &Release, theme: &Theme, now: u64, width: usize) -> VecD
     };
     out.extend(metric::rows(&metrics_in_order(release), base, theme, width));
     out.extend(passing_rows(&checks, &passing, theme, now));
+    out.extend(versions_last);
     out.extend(rows::links_up(release, theme));
     out
 }

@@ -287,3 +287,34 @@ fn rule_stand_look(stand: RuleStand, theme: &Theme) -> (&'static str, String, St
         RuleStand::NotWatching { .. } => ("– ", words, theme.dim()),
     }
 }
+
+/// Each host's version before the release, in one row: `now: web-1 v1.4.2, web-2 v1.4.2`
+/// (`before:` once a step changed a host). A fleet that disagrees is said first and stands out,
+/// with the reason it was let go on (`mixed: allowed: REASON`); a host that could not say, red.
+pub(super) fn versions(release: &Release, theme: &Theme) -> Option<HealthRow> {
+    let hosts = crate::ui::ships::versions_said(release)?;
+    let changed = (release.plan.steps.iter().zip(&release.steps)).any(|(p, s)| {
+        p.kind == crate::engine::plan::StepKind::Run
+            && (s.targets.iter()).any(|t| t.status != crate::engine::RunStatus::Pending)
+    });
+    let when = if changed { "before" } else { "now" };
+    let unknown = release.ships.found.iter().any(|(_, v)| v.is_err());
+    if unknown {
+        let red = theme.fg(Color::Red);
+        return Some(HealthRow::new(("✗ ", red), format!("{when}: {hosts}"), red));
+    }
+    if release.version_groups().len() > 1 {
+        let why = match &release.plan.ships.allow_mixed {
+            Some(reason) => format!("allowed: {}", crate::text::printable(reason)),
+            None => "not allowed".to_string(),
+        };
+        let warn = crate::ui::ships::warn(theme);
+        let text = format!("mixed: {why} · {when}: {hosts}");
+        return Some(HealthRow::new(("! ", warn), text, warn));
+    }
+    Some(HealthRow::new(
+        ("· ", Style::new()),
+        format!("{when}: {hosts}"),
+        Style::new(),
+    ))
+}
