@@ -269,6 +269,7 @@ impl Release {
     /// interrupts shows as cancelled. True when some run must confirm it stopped.
     fn cancel_all(&mut self, fx: &mut Vec<Effect>) -> bool {
         self.question = None;
+        let now = self.now;
         let mut stopping = false;
         for list in [StepList::Main, StepList::Rollback] {
             for (index, state) in self.states_mut(list).iter_mut().enumerate() {
@@ -303,6 +304,8 @@ impl Release {
                 }
                 if matches!(state.status, StepStatus::Running | StepStatus::Waiting) {
                     state.status = StepStatus::Cancelled;
+                    // A step with no run of its own (an analysis) ends here, not with a run.
+                    state.finished_at.get_or_insert(now);
                 }
             }
         }

@@ -52,7 +52,7 @@ impl Release {
                 })
                 .collect(),
             Signal::LogErrors | Signal::NewErrors => {
-                let Some(measured) = self.signal_now(rule.signal) else {
+                let Some(mut measured) = self.signal_now(rule.signal) else {
                     return Vec::new();
                 };
                 let mut targets: Vec<&str> = self
@@ -61,6 +61,13 @@ impl Release {
                     .iter()
                     .flat_map(|f| f.targets.iter().map(String::as_str))
                     .collect();
+                // During a batch's analysis, log errors count on the changed hosts alone.
+                if let (Signal::LogErrors, Some(batch)) = (rule.signal, self.analysing()) {
+                    targets.retain(|t| batch.changed.iter().any(|c| c == t));
+                    measured = (targets.iter())
+                        .map(|t| self.log_errors_per_min(Some(t), now))
+                        .sum();
+                }
                 targets.sort_unstable();
                 targets.dedup();
                 let from = if targets.is_empty() {

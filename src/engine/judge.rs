@@ -69,6 +69,8 @@ pub enum RuleStand {
         why: CannotJudge,
         since_ms: u64,
     },
+    /// A rule against the control, outside a batch's analysis: it judges nothing now.
+    AnalysisOnly,
 }
 
 impl RuleStand {
@@ -100,6 +102,7 @@ impl RuleStand {
                 format!("holding {} of {}{over}", secs(*held_ms), secs(*of_ms))
             }
             RuleStand::Breached => "breached: rollback proposed".into(),
+            RuleStand::AnalysisOnly => "judged during a batch's analysis only".into(),
             RuleStand::CannotJudge { why, since_ms } => {
                 format!("cannot judge: {} for {}", why.words(), secs(*since_ms))
             }
@@ -279,6 +282,9 @@ impl Release {
         let watching = self.judging();
         if state.fired_at.is_some() {
             return RuleStand::Breached;
+        }
+        if rule.against_control() && self.analysing().is_none() {
+            return RuleStand::AnalysisOnly;
         }
         // Judged now, not only when a sample came: a source that went quiet is no data.
         let live = match self.judge_rule(rule) {

@@ -284,7 +284,7 @@ fn rule_stand_look(stand: RuleStand, theme: &Theme) -> (&'static str, String, St
             words,
             theme.fg(Color::LightYellow).add_modifier(Modifier::BOLD),
         ),
-        RuleStand::NotWatching { .. } => ("– ", words, theme.dim()),
+        RuleStand::NotWatching { .. } | RuleStand::AnalysisOnly => ("– ", words, theme.dim()),
     }
 }
 
