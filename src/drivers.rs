@@ -51,10 +51,11 @@ pub struct Session {
     pub operator: String,
     pub plan: ReleasePlan,
     /// What each check and run step does on a target: its real command (secrets included,
-    /// never put in an event), or one of gonogo's own probes.
+    /// never put in an event), or one of gonogo's own probes. Keyed by the plan's step index
+    /// (batched phases unrolled), not the profile's.
     pub work: HashMap<(StepList, usize), Work>,
     /// Where the rollback's steps come from: each `run` step's real `undo` command by its
-    /// index, and each `[[rollback]]` step's work by its index in the profile. The rollback's
+    /// plan index, and each `[[rollback]]` step's work by its index in the profile. The rollback's
     /// own indices are known once it begins (`Effect::RollbackPlanned`).
     pub undo_work: HashMap<usize, Work>,
     pub rollback_work: HashMap<usize, Work>,
