@@ -54,14 +54,11 @@ impl Scenario {
         let what = match self {
             Scenario::Happy => "a clean release; sit through the watch, then release it",
             Scenario::BadRelease => {
-                "the canary passes, 500s come later; spot them in the watch, roll back"
+                "passes the canary, then 500s: spot them in the watch, roll back"
             }
             Scenario::FlakyHost => "one host fails a check once; retry it",
             Scenario::FailedMigration => "migration fails; what can rollback undo?",
-            Scenario::Canary => {
-                "the bad build lands on web-1 first; the analysis catches it against \
-                 web-2 and web-3; only web-1 rolls back"
-            }
+            Scenario::Canary => "bad build caught on web-1; web-2/3 never get it",
         };
         format!("DEMO {}, simulated hosts: {what}", self.name())
     }
