@@ -109,7 +109,8 @@ fn step_lines(release: &Release) -> Vec<String> {
     out
 }
 
-/// The shells opened on hosts, the irreversible steps done, and where each host stands.
+/// The shells opened on hosts, the irreversible steps done, where a rollout stopped, and where
+/// each host stands.
 fn host_lines(release: &Release) -> Vec<String> {
     let mut out = Vec::new();
     for shell in &release.shells {
@@ -126,6 +127,10 @@ fn host_lines(release: &Release) -> Vec<String> {
             printable(&done.targets.join(", ")),
             printable(&done.step)
         ));
+    }
+    // A rollout stopped before its last batch: the hosts it never reached, said once.
+    if let Some(said) = release.rollout_said() {
+        out.push(format!("   {}", printable(&said)));
     }
     for target in &release.targets {
         out.push(format!(

@@ -102,6 +102,11 @@ fn happy_releases_and_leaves_nothing_in_home_and_nothing_running() {
         all.contains("[web-1:gunicorn] "),
         "log lines followed: {all}"
     );
+    // The canary's analysis was clean: batch 2 promoted by gonogo, and it really ran.
+    assert!(
+        all.contains("[web-3] gunicorn active (running) on v1.5.0"),
+        "{all}"
+    );
     assert!(all.contains("==> watch window: 4s"), "{all}");
     assert!(all.contains("?? FINAL GATE"), "{all}");
     assert!(all.contains("gonogo: released; locks released"), "{all}");
@@ -116,6 +121,13 @@ fn happy_releases_and_leaves_nothing_in_home_and_nothing_running() {
     );
     let dir = demo.dir();
     assert!(dir.join("session.jsonl").is_file(), "the journal stays");
+    let journal = std::fs::read_to_string(dir.join("session.jsonl")).expect("journal");
+    assert!(
+        journal.contains(
+            r#""type":"batch_promoted","data":{"phase":"Deploy","batch":2,"of":2,"by":"gonogo"}"#
+        ),
+        "the analysis promoted batch 2 by itself"
+    );
     assert!(!dir.join("hosts").exists(), "the simulated hosts are gone");
     let shown = dir.join("session.jsonl").display().to_string();
     assert!(all.contains(&format!("gonogo replay {shown}")), "{all}");
@@ -129,6 +141,12 @@ fn bad_release_is_rolled_back_by_auto_rollback_with_the_evidence() {
     let out = demo.run(&["--scenario", "bad-release"]);
     let all = text(&out);
     assert_eq!(out.status.code(), Some(3), "{all}");
+    // Its bug shows only after the canary's analysis: batch 2 ran, then the watch caught it.
+    assert!(
+        all.contains("[web-3] gunicorn active (running) on v1.5.0"),
+        "the canary passed: {all}"
+    );
+    assert!(!all.contains("never received"), "{all}");
     // The 5xx ratio's rule holds first as a rule; the error lines' rate may beat it on a slow
     // machine: either is the evidence of the same bug.
     assert!(
@@ -148,6 +166,81 @@ fn bad_release_is_rolled_back_by_auto_rollback_with_the_evidence() {
         "{all}"
     );
     assert!(all.contains("gonogo: rolled back; locks released"), "{all}");
+}
+
+/// Each (list, plan step, target) the journal shows a run of, with the plan's steps.
+fn runs(journal: &Path) -> (Vec<serde_json::Value>, Vec<(String, usize, String)>) {
+    let text = std::fs::read_to_string(journal).expect("journal");
+    let mut steps = Vec::new();
+    let mut runs = Vec::new();
+    for line in text.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+        if event["type"] == "started" {
+            steps = event["data"]["plan"]["steps"]
+                .as_array()
+                .expect("steps")
+                .clone();
+        }
+        let run = &event["data"]["run"];
+        if let (Some(list), Some(step), Some(target)) = (
+            run["list"].as_str(),
+            run["step"].as_u64(),
+            run["target"].as_str(),
+        ) {
+            let seen = (list.to_string(), step as usize, target.to_string());
+            if !runs.contains(&seen) {
+                runs.push(seen);
+            }
+        }
+    }
+    (steps, runs)
+}
+
+#[test]
+fn canary_catches_the_bad_build_on_web_1_and_rolls_back_web_1_alone() {
+    let demo = Demo::new();
+    let out = demo.run(&["--scenario", "canary"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(
+        all.contains("gonogo: DEMO canary, simulated hosts:"),
+        "{all}"
+    );
+    // The analysis of batch 1 compares web-1 with the control, and that is what catches it.
+    assert!(
+        all.contains("?? ROLLBACK PROPOSED: error_ratio > control + 2% for 10s held"),
+        "{all}"
+    );
+    assert!(
+        all.contains(" web-2 (control) "),
+        "the control's values: {all}"
+    );
+    assert!(all.contains("KeyError: 'currency'"), "{all}");
+    assert!(all.contains("auto_rollback at rollback proposal"), "{all}");
+    assert!(
+        all.contains("caught on web-1 (batch 1 of 2); web-2, web-3 never received v1.5.0"),
+        "{all}"
+    );
+    assert!(
+        all.contains("[web-1] gunicorn active (running) on v1.4.2"),
+        "{all}"
+    );
+    assert!(all.contains("   web-2: nothing changed"), "{all}");
+    assert!(all.contains("   web-3: nothing changed"), "{all}");
+    assert!(all.contains("gonogo: rolled back; locks released"), "{all}");
+    // The journal: no Deploy step ran on web-2 or web-3, and the rollback touched web-1 only.
+    let (steps, runs) = runs(&demo.dir().join("session.jsonl"));
+    let deploy: Vec<&(String, usize, String)> = (runs.iter())
+        .filter(|(list, step, _)| list == "main" && steps[*step]["phase"] == "Deploy")
+        .collect();
+    assert!(!deploy.is_empty(), "{runs:?}");
+    assert!(deploy.iter().all(|(_, _, t)| t == "web-1"), "{runs:?}");
+    let rollback: Vec<&(String, usize, String)> = runs
+        .iter()
+        .filter(|(list, _, _)| list == "rollback")
+        .collect();
+    assert!(!rollback.is_empty(), "{runs:?}");
+    assert!(rollback.iter().all(|(_, _, t)| t == "web-1"), "{runs:?}");
 }
 
 #[test]
@@ -186,10 +279,16 @@ fn failed_migration_rolls_back_and_says_what_it_cannot_undo() {
         ),
         "{all}"
     );
-    // Nothing after the migration ran, so nothing is undone: the rollback checks the host it
-    // changed, and says the migration stays.
+    // Nothing after the migration ran, so nothing is undone, and the rollback says the
+    // migration stays; the [[rollback]] check runs on web-1, which the migration changed
+    // (web-2 and web-3, which no Deploy batch reached, are left alone).
     assert!(all.contains("web-1: Every web host runs v1.4.2\n"), "{all}");
-    assert!(all.contains("[web-1] runs v1.4.2"), "{all}");
+    assert!(
+        all.contains("MANUAL [Rollback] The schema stays migrated"),
+        "{all}"
+    );
+    assert!(all.contains("web-2: nothing changed"), "{all}");
+    assert!(!all.contains("never received"), "no batch began: {all}");
     assert!(
         all.contains("undo: alembic upgrade head: failed, not undone (irreversible) on web-1"),
         "{all}"

@@ -15,8 +15,16 @@ use super::host::NEXT;
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5];
 /// How long a restart keeps the app down.
 const RESTART: Duration = Duration::from_millis(1500);
-/// How long after a restart onto the bad release its bug shows (real traffic reaches the path).
-const BUG_AFTER: Duration = Duration::from_secs(8);
+/// bad-release: how long after a restart onto the bad release its bug shows: once the carts
+/// v1.4.2 cached (with their currency) have expired, longer than the canary's 30 s analysis,
+/// so the bad build passes it and the watch window catches the bug.
+const BUG_LATE: Duration = Duration::from_secs(45);
+/// canary: how soon the bug shows on a host that runs the bad release, and how its share of
+/// requests climbs (in hundredths of a percent): from 2% by 1% a second, up to 20%.
+const BUG_SOON: Duration = Duration::from_secs(2);
+const CLIMB_FROM: u64 = 200;
+const CLIMB_BY_SECOND: u64 = 100;
+const CLIMB_TO: u64 = 2_000;
 
 /// One simulated host's app.
 pub struct App {
@@ -163,9 +171,8 @@ impl App {
 
     /// About 30 requests a second; one in eight is written to the access log.
     fn traffic(&mut self, now: Instant, log: &mut Vec<String>) {
-        let buggy = self.scenario == Scenario::BadRelease
-            && self.running == NEXT
-            && now.duration_since(self.running_since) >= BUG_AFTER;
+        let failing = self.bug_share(now);
+        let buggy = failing > 0;
         if now >= self.next_old_error {
             self.next_old_error = now + Duration::from_millis(15_000 + self.below(20_000));
             self.count_request(500, 10.0);
@@ -175,7 +182,7 @@ impl App {
         for _ in 0..requests {
             let roll = self.below(10_000);
             let (status, path) = match roll {
-                _ if buggy && roll < 900 => (500, "/checkout/confirm"),
+                _ if roll < failing => (500, "/checkout/confirm"),
                 0..150 => (404, "/products/discontinued-mug"),
                 150..2_000 => (200, "/api/cart"),
                 2_000..3_000 => (302, "/login"),
@@ -194,6 +201,23 @@ impl App {
             } else if self.below(8) == 0 {
                 log.push(self.access_line(status, path, latency));
             }
+        }
+    }
+
+    /// The share of requests the bad release's bug fails now, in hundredths of a percent:
+    /// none on the previous release, nor before the scenario's bug shows.
+    fn bug_share(&self, now: Instant) -> u64 {
+        if self.running != NEXT {
+            return 0;
+        }
+        let up = now.duration_since(self.running_since);
+        match self.scenario {
+            Scenario::BadRelease if up >= BUG_LATE => 900,
+            Scenario::Canary if up >= BUG_SOON => {
+                let climbed = (up - BUG_SOON).as_millis() as u64 * CLIMB_BY_SECOND / 1000;
+                (CLIMB_FROM + climbed).min(CLIMB_TO)
+            }
+            _ => 0,
         }
     }
 

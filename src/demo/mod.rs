@@ -26,12 +26,16 @@ pub const HOSTS: [&str; 3] = ["web-1", "web-2", "web-3"];
 pub enum Scenario {
     /// A clean release, through the watch window to the final gate.
     Happy,
-    /// The new release raises the 5xx ratio and a new error during the watch.
+    /// The new release passes its canary, then raises the 5xx ratio and a new error during
+    /// the watch.
     BadRelease,
     /// One host's preflight check fails once; its retry passes.
     FlakyHost,
     /// The irreversible migration fails halfway.
     FailedMigration,
+    /// The new release's 5xx ratio climbs on the first batch (web-1) while the control
+    /// (web-2, web-3, still on the previous release) stays clean: only web-1 rolls back.
+    Canary,
 }
 
 impl Scenario {
@@ -41,6 +45,7 @@ impl Scenario {
             Scenario::BadRelease => "bad-release",
             Scenario::FlakyHost => "flaky-host",
             Scenario::FailedMigration => "failed-migration",
+            Scenario::Canary => "canary",
         }
     }
 
@@ -48,9 +53,12 @@ impl Scenario {
     pub fn line(self) -> String {
         let what = match self {
             Scenario::Happy => "a clean release; sit through the watch, then release it",
-            Scenario::BadRelease => "500s after the deploy; spot them, roll back",
+            Scenario::BadRelease => {
+                "passes the canary, then 500s: spot them in the watch, roll back"
+            }
             Scenario::FlakyHost => "one host fails a check once; retry it",
             Scenario::FailedMigration => "migration fails; what can rollback undo?",
+            Scenario::Canary => "bad build caught on web-1; web-2/3 never get it",
         };
         format!("DEMO {}, simulated hosts: {what}", self.name())
     }
@@ -59,7 +67,9 @@ impl Scenario {
     /// never gives. Said on screen and recorded as the demo's.
     fn rehearse(self) -> Option<fn() -> Rehearsal> {
         match self {
-            Scenario::Happy | Scenario::BadRelease => None,
+            // A breach is answered by the profile's auto_rollback, as an unanswered proposal
+            // is in a real release: `--yes` never answers one.
+            Scenario::Happy | Scenario::BadRelease | Scenario::Canary => None,
             Scenario::FlakyHost => Some(|| {
                 let mut retries = 1;
                 Box::new(move |release: &Release| match release.question {

@@ -455,6 +455,42 @@ fn plan_with(mut plan: ReleasePlan, flags: &RunFlags) -> ReleasePlan {
 
 #[cfg(test)]
 mod tests {
+    use crate::engine::StepList;
+    use crate::engine::plan::StepKind;
+    use crate::probe::check::Work;
+    use crate::profile::{self, Purpose, Source};
+
+    /// A batched phase runs its steps once per batch: each run finds its own command, and
+    /// none falls back to an empty one (which would pass without running anything).
+    #[test]
+    fn batched_steps_find_their_commands_by_plan_index() {
+        let (p, mut diags) = profile::load(&Source::new("demo.toml", crate::demo::PROFILE));
+        let p = p.expect("the demo profile loads");
+        let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut diags);
+        let plan = profile::release_plan(&p, &vars);
+        assert!(plan.steps.iter().any(|s| s.kind == StepKind::Analysis));
+        let work = super::step_work(&p, &vars);
+        let mut batched = 0;
+        for (i, step) in plan.steps.iter().enumerate() {
+            if step.kind != StepKind::Run {
+                continue;
+            }
+            batched += usize::from(step.batch.is_some());
+            for target in &step.targets {
+                match work
+                    .work
+                    .get(&(StepList::Main, i))
+                    .and_then(|w| w.get(target))
+                {
+                    Some(Work::Command(c)) => assert_eq!(c, &step.text, "step {i}"),
+                    other => panic!("step {i} ({}) on {target}: {other:?}", step.name),
+                }
+            }
+            assert_eq!(work.undo_work.contains_key(&i), step.undo.is_some(), "{i}");
+        }
+        assert_eq!(batched, 4, "unpack and restart, in each of two batches");
+    }
+
     #[test]
     fn session_ids_made_in_the_same_second_differ() {
         let now = chrono::Utc::now();
