@@ -189,8 +189,13 @@ fn what_ships_reaches_the_start_notification_and_the_report_with_secrets_masked(
     }
     let journal_text = std::fs::read_to_string(&journal).expect("the journal");
     assert!(!journal_text.contains(SECRET), "{journal_text}");
+    the_report_says_what_shipped(&g, &journal);
+}
 
-    let md = report(&g, &journal, false);
+/// The report of that journal, in Markdown and JSON: the previous version, the rollback target,
+/// the change list, the status message's Changes, no secret.
+fn the_report_says_what_shipped(g: &Gonogo, journal: &Path) {
+    let md = report(g, journal, false);
     assert!(!md.contains(SECRET), "{md}");
     assert!(md.contains("| Previous version | v1.4.2 |"), "{md}");
     assert!(md.contains("| Rollback target | v1.4.2 |"), "{md}");
@@ -212,7 +217,7 @@ fn what_ships_reaches_the_start_notification_and_the_report_with_secrets_masked(
         "{status}"
     );
 
-    let json = report(&g, &journal, true);
+    let json = report(g, journal, true);
     assert!(!json.contains(SECRET), "{json}");
     let v: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(v["ships"]["said"], "v1.4.2 → v1.5.0 · 13 changes", "{json}");
@@ -220,6 +225,14 @@ fn what_ships_reaches_the_start_notification_and_the_report_with_secrets_masked(
     assert_eq!(v["ships"]["previous"][0]["version"], "v1.4.2", "{json}");
     assert_eq!(v["record"]["previous_version"], "v1.4.2", "{json}");
     assert_eq!(v["record"]["rollback_target"], "v1.4.2", "{json}");
+    // The record's rollback runs each host's undo with its own version.
+    let script = v["record"]["rollback"]["script"]
+        .as_str()
+        .expect("a script");
+    assert!(
+        script.contains("# on web-1\n# Undo Deploy\necho back to v1.4.2\n"),
+        "{script}"
+    );
 }
 
 #[test]
