@@ -60,6 +60,8 @@ pub struct Herald {
     first_at: Option<Millis>,
     /// The release as it stood after the last event: what the narrator compares with.
     seen: Option<Seen>,
+    /// The release started and the start message waits for what ships ([`start_due`]).
+    start_held: bool,
 }
 
 /// Samples kept for the end message; older ones go first (the report has them all).
@@ -74,6 +76,10 @@ impl Herald {
         let mut out = Vec::new();
         let say = |kind, title: String, text: String| message(release, kind, title, text, at);
         if let EventKind::Started { .. } = &event.kind {
+            self.start_held = true;
+        }
+        if self.start_held && start_due(release) {
+            self.start_held = false;
             out.push(say(
                 MessageKind::Started,
                 "release started".into(),
@@ -331,6 +337,35 @@ fn rolling_back(release: &Release) -> bool {
     ) || release.outcome == Some(Outcome::RolledBack)
 }
 
+/// Whether the start message goes now. A plan that finds what ships (`[release] current`)
+/// learns it only after the release started: the versions once the locks are held, the change
+/// and migration lists a moment later. A start message sent at once would tell the team
+/// nothing of what ships, and a second message would say it apart from the start. So the
+/// start is held until what ships is known (every host's version, and the change and
+/// migration lists when the plan has them, found or failed), but never past the first thing
+/// the team must hear after it: a question asked (a gate, a failure), a step that changes a
+/// host (a `run`, the rollback, the watch; read-only checks may run meanwhile), or the end (a
+/// refused mixed fleet is told as started, then refused, with the versions it found).
+fn start_due(release: &Release) -> bool {
+    let ships = &release.plan.ships;
+    if ships.current.is_none() || release.outcome.is_some() || release.question.is_some() {
+        return true;
+    }
+    let known = release.ships.found.len() == release.targets.len()
+        && (ships.changes.is_none() || release.ships.changes.is_some())
+        && (ships.pending.is_none() || release.ships.pending.is_some());
+    let only_looking = match release.stage {
+        Stage::Idle | Stage::Connecting | Stage::Locking | Stage::Finding => true,
+        Stage::Running {
+            list: StepList::Main,
+            step,
+        } => (release.plan.steps.get(step))
+            .is_some_and(|s| s.kind == crate::engine::plan::StepKind::Check),
+        _ => false,
+    };
+    known || !only_looking
+}
+
 fn started_text(release: &Release) -> String {
     let plan = &release.plan;
     let gates = plan
@@ -358,6 +393,16 @@ fn started_text(release: &Release) -> String {
     }
     if let Some(rehearsal) = &plan.rehearsal {
         text.push_str(&format!("\nRehearsal on simulated hosts: {rehearsal}"));
+    }
+    if let Some(said) = release.ships_said() {
+        text.push_str(&format!("\nWhat ships: {}", printable(&said)));
+    }
+    let changes = crate::report::ships::change_list_lines(release);
+    if !changes.is_empty() {
+        text.push_str("\nChanges:");
+        for line in changes {
+            text.push_str(&format!("\n{line}"));
+        }
     }
     text
 }

@@ -365,3 +365,87 @@ fn a_resume_tells_the_team_what_was_lost() {
         resumed.text
     );
 }
+
+/// The profile with `current` and `changes` (what ships is found after the start), and a
+/// read-only check before the gate.
+fn ships_profile(first: &str) -> String {
+    PROFILE
+        .replace(
+            "version = \"v1.2.1\"",
+            "version = \"v1.2.1\"\ncurrent = \"cat VERSION\"\nchanges = \"git log --oneline {{previous}}..v1.2.1\"",
+        )
+        .replacen("[[step]]", &format!("[[step]]\nname = \"First\"\n{first} = \"true\"\non = \"web-1\"\n\n[[step]]"), 1)
+}
+
+fn locked_with_ships(first: &str) -> Told {
+    let mut told = Told::with(&ships_profile(first));
+    told.send(EventKind::Connected {
+        target: "web-1".into(),
+    });
+    told.send(EventKind::LockTaken {
+        target: "web-1".into(),
+    });
+    told
+}
+
+#[test]
+fn the_start_waits_for_what_ships_and_carries_the_first_ten_changes() {
+    let mut told = locked_with_ships("check");
+    assert!(told.said.is_empty(), "held: {:#?}", told.said);
+    told.send(EventKind::VersionFound {
+        target: "web-1".into(),
+        version: Some("v1.2.0".into()),
+        error: None,
+    });
+    assert!(
+        told.said.is_empty(),
+        "the changes come next: {:#?}",
+        told.said
+    );
+    let lines: Vec<String> = (1..=12).map(|n| format!("c{n:02} change {n}")).collect();
+    told.send(EventKind::ChangesFound {
+        found: crate::engine::ships::Found {
+            lines,
+            total: 12,
+            error: None,
+        },
+    });
+    assert_eq!(told.kinds(), [MessageKind::Started]);
+    let text = &told.said[0].text;
+    assert!(
+        text.contains("\nWhat ships: v1.2.0 → v1.2.1 · 12 changes\nChanges:\n- c01 change 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("\n- c10 change 10\n… 2 more"), "{text}");
+    assert!(!text.contains("c11"), "{text}");
+}
+
+#[test]
+fn a_held_start_goes_before_a_question_or_the_end() {
+    // The change list is slow: a step that changes a host starts first, and the start goes
+    // with what is known.
+    let mut told = locked_with_ships("run");
+    told.send(EventKind::VersionFound {
+        target: "web-1".into(),
+        version: Some("v1.2.0".into()),
+        error: None,
+    });
+    assert_eq!(
+        told.kinds(),
+        [MessageKind::Started],
+        "a run changes the host"
+    );
+    assert!(
+        told.said[0].text.contains("What ships: v1.2.0 → v1.2.1"),
+        "{:#?}",
+        told.said
+    );
+    // A host that cannot say: started, then refused.
+    let mut told = locked_with_ships("check");
+    told.send(EventKind::VersionFound {
+        target: "web-1".into(),
+        version: None,
+        error: Some("`current` exited 1".into()),
+    });
+    assert_eq!(told.kinds(), [MessageKind::Started, MessageKind::Ended]);
+}

@@ -490,7 +490,10 @@ impl<'s> Loader<'s> {
                 continue;
             }
             let at = start.map_or(value.span(), |s| s + offset..s + offset + name.len() + 4);
-            let help = match did_you_mean(name, self.var_names.iter().map(String::as_str)) {
+            let near = did_you_mean(name, self.var_names.iter().map(String::as_str));
+            let help = match near {
+                // `{{previous}}` exists once `current` says how to find it.
+                _ if name == super::ships::PREVIOUS => super::ships::PREVIOUS_HELP.to_string(),
                 Some(near) => format!("did you mean `{{{{{near}}}}}`?"),
                 None => format!(
                     "declare it in [vars], e.g. {name} = {{ required = true, description = \"…\" }}"

@@ -11,6 +11,9 @@ use super::schema::Profile;
 /// The variable `[release] current` fills with each host's version before the release.
 pub const PREVIOUS: &str = "previous";
 
+/// What `gonogo check` says of a `{{previous}}` with no `current` to find it.
+pub const PREVIOUS_HELP: &str = "set [release] current = \"COMMAND\" (it prints the version running on each host): {{previous}} is what it found";
+
 impl Loader<'_> {
     /// `{{previous}}` becomes usable; declared in `[vars]` too, it would have two sources.
     pub(crate) fn previous_var(&mut self, at: Option<std::ops::Range<usize>>) {

@@ -69,6 +69,9 @@ fn ms_of(rfc3339: &Option<String>) -> Option<u64> {
 pub fn to_markdown(r: &Report) -> String {
     let mut md = String::new();
     summary(&mut md, r);
+    if let Some(ships) = &r.ships {
+        super::ships::to_markdown(&mut md, ships);
+    }
     checklist(&mut md, "Checklist", &r.checklist);
     if !r.rollback.is_empty() {
         checklist(&mut md, "Rollback", &r.rollback);
@@ -117,6 +120,10 @@ fn summary(md: &mut String, r: &Report) {
     };
     row("Release", text(&s.release));
     row("Version", s.version.as_deref().map_or("none".into(), text));
+    if let Some(ships) = &r.ships {
+        row("Previous version", text(&ships.previous_said));
+        row("Rollback target", text(&ships.rollback_target));
+    }
     let production = if s.production && s.environment != "production" {
         " (production)"
     } else {
@@ -477,6 +484,14 @@ fn record(md: &mut String, r: &Report) {
         (None, o) => format!("not deployed ({})", o.words()),
     };
     let _ = writeln!(md, "| Deployed | {deployed} |");
+    for (k, v) in [
+        ("Previous version", &rec.previous_version),
+        ("Rollback target", &rec.rollback_target),
+    ] {
+        if let Some(v) = v {
+            let _ = writeln!(md, "| {k} | {} |", text(v));
+        }
+    }
     let _ = writeln!(md, "| Deployed by | {} |", text(&rec.deployed_by));
     if !rec.approved_by.is_empty() {
         let names: Vec<String> = rec.approved_by.iter().map(|n| text(n)).collect();

@@ -13,6 +13,7 @@ pub mod history;
 mod markdown;
 pub mod plan;
 mod record;
+pub mod ships;
 pub mod stats;
 mod summary;
 pub(crate) use summary::step_label;
@@ -44,6 +45,10 @@ pub struct Report {
     /// Error lines whose signature was not kept (the table was full).
     pub errors_not_kept: u64,
     pub record: ReleaseRecord,
+    /// What shipped: each host's version before, the changes, the migrations to run (when the
+    /// profile asked to find them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ships: Option<ships::ShipsReport>,
     /// The message for the team's channel, ready to paste.
     pub status_message: String,
     /// What the journal reader said: a cut-off end, damaged lines, records of a newer gonogo.
@@ -107,6 +112,7 @@ pub fn build(journal: &Journal) -> Report {
         new_errors,
         errors_not_kept: release.signatures.dropped(),
         record,
+        ships: ships::ships(release),
         status_message,
         journal_warnings,
         summary,

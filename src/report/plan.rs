@@ -28,6 +28,7 @@ pub fn to_markdown(plan: &ReleasePlan) -> String {
         printable(&plan.environment)
     );
     write_targets(&mut out, plan);
+    write_ships(&mut out, &plan.ships);
     let mut phase: Option<&str> = None;
     for step in plan.steps.iter().filter(|s| !s.after_watch) {
         if phase != Some(step.phase.as_str()) {
@@ -145,6 +146,62 @@ fn write_targets(out: &mut String, plan: &ReleasePlan) {
     }
 }
 
+/// `## What ships`: the commands that find it before the first step, and the reasons given
+/// to go on with a mixed fleet or a redeploy.
+fn write_ships(out: &mut String, ships: &crate::engine::plan::PlannedShips) {
+    if ships.current.is_none() && ships.changes.is_none() && ships.pending.is_none() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## What ships
+"
+    );
+    let _ = writeln!(
+        out,
+        "Found before the first step:
+"
+    );
+    if let Some(current) = &ships.current {
+        let _ = writeln!(
+            out,
+            "- The version running now, on every target (its first line; hosts that disagree stop the release; `{{{{previous}}}}` in the commands is each host's): {}",
+            code(current)
+        );
+    }
+    if let Some(changes) = &ships.changes {
+        let _ = writeln!(
+            out,
+            "- The changes to ship, here (in the profile's directory): {}",
+            code(changes)
+        );
+    }
+    if let Some(pending) = &ships.pending {
+        let on = ships.pending_on.as_deref().unwrap_or("its target");
+        let _ = writeln!(
+            out,
+            "- The migrations to run, on {}: {}",
+            printable(on),
+            code(pending)
+        );
+    }
+    if let Some(why) = &ships.allow_mixed {
+        let _ = writeln!(
+            out,
+            "- Hosts may run different versions: {}",
+            printable(why)
+        );
+    }
+    if let Some(why) = &ships.redeploy {
+        let _ = writeln!(
+            out,
+            "- The version may be running already (redeploy): {}",
+            printable(why)
+        );
+    }
+    out.push('\n');
+}
+
 /// `## Watch window`: how long, what happens when a rule holds, each rule to tick.
 fn write_watch(out: &mut String, watch: &crate::engine::plan::PlannedWatch) {
     let duration = humantime::format_duration(std::time::Duration::from_millis(watch.duration_ms));
@@ -253,7 +310,7 @@ fn write_item(out: &mut String, step: &PlannedStep, main: bool) {
 
 /// Inline code that survives backticks in the command; a block when it spans lines, each line
 /// printable and indented under its item.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     if text.contains('\n') {
         let lines: Vec<_> = text.trim_end().split('\n').map(printable).collect();
         let body = lines.join("\n  ");

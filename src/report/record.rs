@@ -18,6 +18,13 @@ pub struct ReleaseRecord {
     pub release: String,
     pub environment: String,
     pub version: Option<String>,
+    /// The version the hosts ran before (`[release] current`), in words; `None` when the
+    /// profile does not find it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_version: Option<String>,
+    /// What a rollback returns the hosts to (`{{previous}}` on each), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_target: Option<String>,
     pub outcome: ReportOutcome,
     /// When it was released (`None` unless it was).
     pub deployed_at: Option<String>,
@@ -93,6 +100,10 @@ pub(super) fn record(header: Option<&Header>, h: &History, summary: &Summary) ->
         release: summary.release.clone(),
         environment: summary.environment.clone(),
         version: summary.version.clone(),
+        previous_version: (release.plan.ships.current.is_some())
+            .then(|| super::ships::previous_said(release)),
+        rollback_target: (release.plan.ships.current.is_some())
+            .then(|| super::ships::rollback_target(release)),
         outcome: summary.outcome,
         deployed_at: (summary.outcome == ReportOutcome::Released)
             .then(|| h.outcome_at.map(crate::journal::timestamp))
@@ -138,11 +149,19 @@ pub(super) fn status_message(s: &Summary, h: &History, health: &HealthReport) ->
 /// A release that went out: what changed, how it was validated, and the watch window.
 fn released_lines(what: &str, env: &str, h: &History, health: &HealthReport) -> Vec<String> {
     let release = &h.release;
-    let mut out = vec![
-        format!("✅ {what} deployed to {env} successfully"),
-        String::new(),
-        "Changes:".into(),
-    ];
+    let mut out = vec![format!("✅ {what} deployed to {env} successfully")];
+    if let Some(said) = release.ships_said() {
+        out.push(format!("What shipped: {}", printable(&said)));
+    }
+    out.push(String::new());
+    out.push("Changes:".into());
+    // The change list (`[release] changes`) when there is one, then what ran on the hosts.
+    let listed = super::ships::change_list_lines(release);
+    if !listed.is_empty() {
+        out.extend(listed);
+        out.push(String::new());
+        out.push("On the hosts:".into());
+    }
     out.extend(change_lines(release));
     out.push(String::new());
     out.push("Validation:".into());
@@ -178,6 +197,10 @@ fn rolled_back_lines(
     let mut out = vec![format!("⚠️ {env} rollback executed: {what}"), String::new()];
     if let Some(reason) = s.reason.as_deref() {
         out.push(format!("Reason: {}", printable(reason)));
+    }
+    if release.plan.ships.current.is_some() {
+        let target = super::ships::rollback_target(release);
+        out.push(format!("Back to: {}", printable(&target)));
     }
     let steps = rollback_steps(release);
     if !steps.is_empty() {
@@ -384,7 +407,7 @@ pub(super) fn rollback_script(release: &crate::engine::Release) -> RollbackScrip
                 command: match step.builtin {
                     // A built-in check is gonogo's own: no shell command to copy.
                     Some(_) => String::new(),
-                    None => step.text.clone(),
+                    None => with_previous(release, &host, &step.text),
                 },
                 ran: state
                     .targets
@@ -414,6 +437,17 @@ pub(super) fn rollback_script(release: &crate::engine::Release) -> RollbackScrip
         .collect();
     out.script = script(&out, plan);
     out
+}
+
+/// A command as shown with `{{previous}}` as the host's version before the release
+/// (shell-quoted, as the drivers put it), once `[release] current` found it.
+fn with_previous(release: &crate::engine::Release, host: &str, command: &str) -> String {
+    match release.previous_on(host) {
+        Some(previous) if release.plan.ships.current.is_some() => {
+            command.replace("{{previous}}", &crate::shell::shell_word(previous))
+        }
+        _ => command.to_string(),
+    }
 }
 
 /// The rollback as a script: a reader can run it by hand, a shell can parse it (`sh -n`).
