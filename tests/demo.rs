@@ -227,7 +227,10 @@ fn canary_catches_the_bad_build_on_web_1_and_rolls_back_web_1_alone() {
     );
     assert!(all.contains("   web-2: nothing changed"), "{all}");
     assert!(all.contains("   web-3: nothing changed"), "{all}");
-    assert!(all.contains("gonogo: rolled back; locks released"), "{all}");
+    assert!(
+        all.contains("gonogo: rolled back: caught on web-1 (batch 1 of 2); web-2, web-3 never received v1.5.0; locks released"),
+        "{all}"
+    );
     // The journal: no Deploy step ran on web-2 or web-3, and the rollback touched web-1 only.
     let (steps, runs) = runs(&demo.dir().join("session.jsonl"));
     let deploy: Vec<&(String, usize, String)> = (runs.iter())
