@@ -132,14 +132,19 @@ impl Release {
     /// pending lists are looked for, and the first step begins.
     fn ships_go_on(&mut self, fx: &mut Vec<Effect>) {
         self.previous_told(fx);
+        self.find_lists(fx);
+        self.stage = Stage::Locking;
+        self.begin(fx);
+    }
+
+    /// The change and pending lists are looked for (beside the first steps: they only read).
+    pub(super) fn find_lists(&self, fx: &mut Vec<Effect>) {
         if self.plan.ships.changes.is_some() {
             fx.push(Effect::FindChanges);
         }
         if self.plan.ships.pending.is_some() {
             fx.push(Effect::FindPending);
         }
-        self.stage = Stage::Locking;
-        self.begin(fx);
     }
 
     /// Each host's version running before the release, for the drivers' `{{previous}}`.

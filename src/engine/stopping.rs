@@ -170,6 +170,7 @@ impl Release {
         if self.targets.iter().all(|t| t.lock == LockState::Held) {
             // What runs now is found first, when the plan asks; then the first step.
             if !self.find_versions(fx) {
+                self.find_lists(fx);
                 self.begin(fx);
             }
         } else {
