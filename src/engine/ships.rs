@@ -15,9 +15,37 @@ pub const LIST_KEPT: usize = 200;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ships {
     /// Each target's answer to `current`: its version, or why none.
-    pub found: Vec<(String, Result<String, String>)>,
+    pub found: Vec<(String, Running)>,
     pub changes: Option<Found>,
     pub pending: Option<Found>,
+}
+
+/// What a host said runs on it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Running {
+    Version(String),
+    /// It could not say: why.
+    Unknown(String),
+}
+
+impl Running {
+    pub fn version(&self) -> Option<&String> {
+        match self {
+            Running::Version(v) => Some(v),
+            Running::Unknown(_) => None,
+        }
+    }
+
+    pub fn why(&self) -> Option<&String> {
+        match self {
+            Running::Unknown(why) => Some(why),
+            Running::Version(_) => None,
+        }
+    }
+
+    pub fn is_known(&self) -> bool {
+        matches!(self, Running::Version(_))
+    }
 }
 
 /// A list a command printed (its first lines and how many in all), or why it has none.
@@ -69,9 +97,9 @@ impl Release {
             return;
         }
         let said = match (version, error) {
-            (Some(v), None) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-            (_, Some(e)) => Err(e.clone()),
-            _ => Err("`current` printed no version".to_string()),
+            (Some(v), None) if !v.trim().is_empty() => Running::Version(v.trim().to_string()),
+            (_, Some(e)) => Running::Unknown(e.clone()),
+            _ => Running::Unknown("`current` printed no version".to_string()),
         };
         self.ships.found.push((target.to_string(), said));
         if self.ships.found.len() == self.targets.len() {
@@ -82,7 +110,7 @@ impl Release {
     /// Every host answered: refuse a fleet that disagrees (or could not say), else go on.
     fn versions_known(&mut self, fx: &mut Vec<Effect>) {
         let failed: Vec<String> = (self.ships.found.iter())
-            .filter_map(|(t, v)| v.as_ref().err().map(|e| format!("{t}: {e}")))
+            .filter_map(|(t, v)| v.why().map(|e| format!("{t}: {e}")))
             .collect();
         if !failed.is_empty() {
             self.refusals.push(format!(
@@ -119,7 +147,9 @@ impl Release {
     pub fn version_groups(&self) -> Vec<(String, Vec<String>)> {
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
         for (target, found) in &self.ships.found {
-            let Ok(version) = found else { continue };
+            let Some(version) = found.version() else {
+                continue;
+            };
             match groups.iter_mut().find(|(v, _)| v == version) {
                 Some((_, hosts)) => hosts.push(target.clone()),
                 None => groups.push((version.clone(), vec![target.clone()])),
@@ -150,7 +180,7 @@ impl Release {
     /// Each host's version running before the release, for the drivers' `{{previous}}`.
     pub(super) fn previous_told(&self, fx: &mut Vec<Effect>) {
         let previous: Vec<(String, String)> = (self.ships.found.iter())
-            .filter_map(|(t, v)| Some((t.clone(), v.as_ref().ok()?.clone())))
+            .filter_map(|(t, v)| Some((t.clone(), v.version()?.clone())))
             .collect();
         if !previous.is_empty() {
             fx.push(Effect::UsePrevious { previous });
@@ -161,7 +191,7 @@ impl Release {
     pub fn previous_on(&self, target: &str) -> Option<&str> {
         (self.ships.found.iter())
             .find(|(t, _)| t == target)
-            .and_then(|(_, v)| v.as_deref().ok())
+            .and_then(|(_, v)| v.version().map(String::as_str))
     }
 
     /// "v1.4.2 → v1.5.0" (several previous versions joined with "/"), once found.

@@ -73,8 +73,8 @@ pub fn ships(release: &Release) -> Option<ShipsReport> {
     let previous = (release.ships.found.iter())
         .map(|(target, found)| HostVersion {
             target: target.clone(),
-            version: found.as_ref().ok().cloned(),
-            error: found.as_ref().err().cloned(),
+            version: found.version().cloned(),
+            error: found.why().cloned(),
         })
         .collect();
     Some(ShipsReport {
@@ -111,7 +111,7 @@ pub fn previous_said(release: &Release) -> String {
             .collect(),
     };
     for (target, found) in &release.ships.found {
-        if let Err(why) = found {
+        if let Some(why) = found.why() {
             parts.push(format!("{target}: unknown ({why})"));
         }
     }
@@ -147,13 +147,13 @@ pub fn rollback_target(release: &Release) -> String {
     }
     let groups = release.version_groups();
     let complete = release.ships.found.len() == release.targets.len()
-        && release.ships.found.iter().all(|(_, v)| v.is_ok());
+        && release.ships.found.iter().all(|(_, v)| v.is_known());
     match groups.as_slice() {
         [] => "unknown: the version running before was not found".into(),
         [(version, _)] if complete => version.clone(),
         _ if complete => {
             let each: Vec<String> = (release.ships.found.iter())
-                .filter_map(|(t, v)| Some(format!("{t} to {}", v.as_ref().ok()?)))
+                .filter_map(|(t, v)| Some(format!("{t} to {}", v.version()?)))
                 .collect();
             format!("each host to its own: {}", each.join(", "))
         }

@@ -179,12 +179,13 @@ pub fn versions_said(release: &Release) -> Option<String> {
         return None;
     }
     // In the profile's order of the targets, whatever order they answered in.
-    let mut found: Vec<&(String, Result<String, String>)> = release.ships.found.iter().collect();
+    let mut found: Vec<&(String, crate::engine::ships::Running)> =
+        release.ships.found.iter().collect();
     found.sort_by_key(|(t, _)| (release.targets.iter()).position(|s| s.name == *t));
     let said: Vec<String> = (found.into_iter())
-        .map(|(t, v)| match v {
-            Ok(version) => format!("{t} {version}"),
-            Err(_) => format!("{t} ?"),
+        .map(|(t, v)| match v.version() {
+            Some(version) => format!("{t} {version}"),
+            None => format!("{t} ?"),
         })
         .collect();
     Some(printable(&said.join(", ")).into_owned())

@@ -139,7 +139,7 @@ fn health_rows(release: &Release, theme: &Theme, now: u64, width: usize) -> VecD
     // Each host's version before the release: with what fails when the fleet disagrees.
     let versions = rows::versions(release, theme);
     let mixed =
-        release.version_groups().len() > 1 || release.ships.found.iter().any(|f| f.1.is_err());
+        release.version_groups().len() > 1 || release.ships.found.iter().any(|f| !f.1.is_known());
     let (versions_first, versions_last) = if mixed {
         (versions, None)
     } else {

@@ -298,7 +298,7 @@ pub(super) fn versions(release: &Release, theme: &Theme) -> Option<HealthRow> {
             && (s.targets.iter()).any(|t| t.status != crate::engine::RunStatus::Pending)
     });
     let when = if changed { "before" } else { "now" };
-    let unknown = release.ships.found.iter().any(|(_, v)| v.is_err());
+    let unknown = release.ships.found.iter().any(|(_, v)| !v.is_known());
     if unknown {
         let red = theme.fg(Color::Red);
         return Some(HealthRow::new(("✗ ", red), format!("{when}: {hosts}"), red));
