@@ -51,36 +51,7 @@ impl Release {
                     value: if s.failing_since.is_some() { 1.0 } else { 0.0 },
                 })
                 .collect(),
-            Signal::LogErrors | Signal::NewErrors => {
-                let Some(mut measured) = self.signal_now(rule.signal) else {
-                    return Vec::new();
-                };
-                let mut targets: Vec<&str> = self
-                    .plan
-                    .logs
-                    .iter()
-                    .flat_map(|f| f.targets.iter().map(String::as_str))
-                    .collect();
-                // During a batch's analysis, log errors count on the changed hosts alone.
-                if let (Signal::LogErrors, Some(batch)) = (rule.signal, self.analysing()) {
-                    targets.retain(|t| batch.changed.iter().any(|c| c == t));
-                    measured = (targets.iter())
-                        .map(|t| self.log_errors_per_min(Some(t), now))
-                        .sum();
-                }
-                targets.sort_unstable();
-                targets.dedup();
-                let from = if targets.is_empty() {
-                    "logs".to_string()
-                } else {
-                    targets.join("+")
-                };
-                vec![Evidence {
-                    at: now,
-                    from,
-                    value: rule.compared(measured),
-                }]
-            }
+            Signal::LogErrors | Signal::NewErrors => self.log_readings(rule),
             Signal::RequestRate => {
                 let Some(measured) = self.signal_now(rule.signal) else {
                     return Vec::new();
@@ -116,6 +87,36 @@ impl Release {
                 })
                 .collect(),
         }
+    }
+
+    /// A log signal's total, naming the hosts it spans; during a batch's analysis, log errors
+    /// count on the changed hosts alone.
+    fn log_readings(&self, rule: &WatchRule) -> Vec<Evidence> {
+        let now = self.now;
+        let Some(mut measured) = self.signal_now(rule.signal) else {
+            return Vec::new();
+        };
+        let mut targets: Vec<&str> = (self.plan.logs.iter())
+            .flat_map(|f| f.targets.iter().map(String::as_str))
+            .collect();
+        targets.sort_unstable();
+        targets.dedup();
+        if let (Signal::LogErrors, Some(batch)) = (rule.signal, self.analysing()) {
+            targets.retain(|t| batch.changed.iter().any(|c| c == t));
+            measured = (targets.iter())
+                .map(|t| self.log_errors_per_min(Some(t), now))
+                .sum();
+        }
+        let from = if targets.is_empty() {
+            "logs".to_string()
+        } else {
+            targets.join("+")
+        };
+        vec![Evidence {
+            at: now,
+            from,
+            value: rule.compared(measured),
+        }]
     }
 }
 
