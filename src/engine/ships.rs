@@ -143,10 +143,12 @@ impl Release {
         self.ships_go_on(fx);
     }
 
-    /// The versions found, each with its hosts, in the order first seen.
+    /// The versions found, each with its hosts, in the profile's order of the hosts.
     pub fn version_groups(&self) -> Vec<(String, Vec<String>)> {
         let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-        for (target, found) in &self.ships.found {
+        let in_order = (self.plan.targets.iter())
+            .filter_map(|t| self.ships.found.iter().find(|(f, _)| *f == t.name));
+        for (target, found) in in_order {
             let Some(version) = found.version() else {
                 continue;
             };
