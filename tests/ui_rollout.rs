@@ -2,6 +2,8 @@
 //! checklist grouped by batch, the analysis's time left in the status bar, the batch's hosts
 //! against the control in the health pane, the promote gate, and `R` during an analysis.
 
+mod support;
+
 use gonogo::engine::watch::MetricsReading;
 use gonogo::engine::{Decision, Event, EventKind, Question, Release, RunId, StepList, Timer};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
@@ -11,6 +13,7 @@ use gonogo::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::screen::{screen, ui_for};
 
 const PROFILE: &str = r#"version = 1
 [release]
@@ -196,22 +199,6 @@ impl Scene {
         assert_eq!(s.release.question, Some(Question::Gate { step: 3 }));
         s
     }
-}
-
-fn screen(release: &Release, ui: &UiState, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    let theme = Theme { color: true };
-    terminal
-        .draw(|f| gonogo::ui::draw(f, release, ui, &theme, release.now + 700))
-        .expect("draw");
-    terminal.backend().to_string()
-}
-
-fn ui_for(release: &Release) -> UiState {
-    let mut ui = UiState::default();
-    ui.sync_question(release);
-    ui.sync_cursor(release);
-    ui
 }
 
 fn snapshots(name: &str, release: &Release, ui: &UiState) {

@@ -3,16 +3,18 @@
 //! status bar's `v1.4.2 → v1.5.0`, each host's version in the health pane, a mixed fleet let go
 //! on with its reason, a list that could not be made, and presenter mode's masks on the changes.
 
+mod support;
+
 use gonogo::engine::ships::Found;
 use gonogo::engine::{Event, EventKind, Question, Release, RunId, StepList};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
 use gonogo::ui::cockpit::Cockpit;
 use gonogo::ui::present::Presenter;
-use gonogo::ui::state::UiState;
 use gonogo::ui::theme::Theme;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use support::screen::{screen, ui_for};
 
 const PROFILE: &str = r#"version = 1
 [release]
@@ -149,22 +151,6 @@ impl Scene {
         assert_eq!(s.release.question, Some(Question::Gate { step: 1 }));
         s
     }
-}
-
-fn screen(release: &Release, ui: &UiState, width: u16, height: u16) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
-    let theme = Theme { color: true };
-    terminal
-        .draw(|f| gonogo::ui::draw(f, release, ui, &theme, release.now + 700))
-        .expect("draw");
-    terminal.backend().to_string()
-}
-
-fn ui_for(release: &Release) -> UiState {
-    let mut ui = UiState::default();
-    ui.sync_question(release);
-    ui.sync_cursor(release);
-    ui
 }
 
 fn key(code: KeyCode) -> KeyEvent {

@@ -9,4 +9,5 @@ pub mod app;
 pub mod gonogo;
 pub mod https;
 pub mod pty;
+pub mod screen;
 pub mod sshd;
