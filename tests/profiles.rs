@@ -217,7 +217,11 @@ fn every_profile_plans_a_complete_checklist() {
         // One section per phase, in the profile's order, each with a `- [ ]` item per step.
         let doc = Doc::read(&path);
         let phases = doc.phases();
-        let found = headings(md);
+        let mut found = headings(md);
+        // A profile with `[release] current` opens with what ships, before its phases.
+        if found.first() == Some(&"What ships") {
+            found.remove(0);
+        }
         let names: Vec<&str> = phases.iter().map(|(name, _)| name.as_str()).collect();
         assert!(
             found.len() > names.len() && found[..names.len()] == names[..],
