@@ -98,6 +98,12 @@ fn happy_releases_and_leaves_nothing_in_home_and_nothing_running() {
         "{all}"
     );
     assert!(all.contains("ok   health app via web-2: 200"), "{all}");
+    // What ships, at the first gate: the version each host runs now, and the changes.
+    assert!(all.contains("web-1 runs v1.4.2 now"), "{all}");
+    assert!(
+        all.contains("what ships: v1.4.2 → v1.5.0 · 6 changes"),
+        "{all}"
+    );
     assert!(
         all.contains("[web-1:gunicorn] "),
         "log lines followed: {all}"
@@ -285,7 +291,10 @@ fn failed_migration_rolls_back_and_says_what_it_cannot_undo() {
     // Nothing after the migration ran, so nothing is undone, and the rollback says the
     // migration stays; the [[rollback]] check runs on web-1, which the migration changed
     // (web-2 and web-3, which no Deploy batch reached, are left alone).
-    assert!(all.contains("web-1: Every web host runs v1.4.2\n"), "{all}");
+    assert!(
+        all.contains("web-1: Every changed host runs its previous release again\n"),
+        "{all}"
+    );
     assert!(
         all.contains("MANUAL [Rollback] The schema stays migrated"),
         "{all}"
@@ -297,6 +306,37 @@ fn failed_migration_rolls_back_and_says_what_it_cannot_undo() {
         "{all}"
     );
     assert!(all.contains("gonogo: rolled back; locks released"), "{all}");
+}
+
+#[test]
+fn mixed_fleet_stops_before_anything_runs_and_names_each_version() {
+    let demo = Demo::new();
+    let out = demo.run(&["--scenario", "mixed-fleet"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "{all}");
+    assert!(all.contains("web-3 runs v1.4.1 now"), "{all}");
+    assert!(all.contains("web-1 runs v1.4.2 now"), "{all}");
+    // The refusal names each version and its hosts (in whichever order they answered).
+    let refusal = (all.lines())
+        .find(|l| l.contains("refused to start: the hosts run different versions ("))
+        .unwrap_or_else(|| panic!("the refusal: {all}"));
+    assert!(refusal.contains("web-3 on v1.4.1"), "{refusal}");
+    assert!(refusal.contains(" on v1.4.2"), "{refusal}");
+    assert!(
+        refusal.contains("web-1") && refusal.contains("web-2"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("--allow-mixed \"REASON\""), "{refusal}");
+    assert!(
+        all.contains("gonogo: refused to start: nothing ran"),
+        "{all}"
+    );
+    for host in ["web-1", "web-2", "web-3"] {
+        assert!(all.contains(&format!("{host}: nothing changed")), "{all}");
+    }
+    // The journal: not one step ran, on any host.
+    let (_, runs) = runs(&demo.dir().join("session.jsonl"));
+    assert!(runs.is_empty(), "nothing ran: {runs:?}");
 }
 
 #[test]

@@ -11,6 +11,26 @@ use super::Scenario;
 /// The release running when the demo starts, and the one it deploys.
 pub const PREVIOUS: &str = "v1.4.2";
 pub const NEXT: &str = "v1.5.0";
+/// The release web-3 was left on in the mixed-fleet scenario (its last deploy never finished).
+pub const OLDER: &str = "v1.4.1";
+
+/// What ships from PREVIOUS to NEXT: the log `git log --oneline` would print, newest first.
+const CHANGES: &str = "\
+9d4e1a7 Make orders.currency NOT NULL after the backfill
+5b27c90 Backfill orders.currency from the shop's default
+e3f0a12 Add orders.currency (nullable)
+c81b6d4 Show prices in the customer's currency at checkout
+a1b2c3d Fix the cart total rounding on discounts over 100%
+70fe2b9 Sign outgoing webhooks with the rotated key
+";
+
+/// Writes what ships where the profile's `changes` reads it (`changes/PREVIOUS..NEXT` in
+/// `dir`): the demo has no repository to run `git log` in.
+pub fn write_changes(dir: &Path) -> std::io::Result<()> {
+    let changes = dir.join("changes");
+    std::fs::create_dir_all(&changes)?;
+    std::fs::write(changes.join(format!("{PREVIOUS}..{NEXT}")), CHANGES)
+}
 
 /// The schema revisions: now, after the first migration, and head.
 const REV_NOW: &str = "3f2a9c1e0b7d";
@@ -30,7 +50,13 @@ pub fn make(root: &Path, name: &str, scenario: Scenario) -> std::io::Result<Path
             scenario.name()
         ),
     )?;
-    for version in [PREVIOUS, NEXT] {
+    // The release this host runs now: web-3 is behind the others in the mixed fleet.
+    let running = if scenario == Scenario::MixedFleet && name == "web-3" {
+        OLDER
+    } else {
+        PREVIOUS
+    };
+    for version in [running, PREVIOUS, NEXT] {
         let release = home.join("releases").join(version);
         std::fs::create_dir_all(&release)?;
         std::fs::write(release.join("SHA256SUMS"), sums(version))?;
@@ -42,7 +68,7 @@ pub fn make(root: &Path, name: &str, scenario: Scenario) -> std::io::Result<Path
             "212 of 230 MB",
         )?;
     }
-    std::fs::write(home.join("app/running"), format!("{PREVIOUS}\n"))?;
+    std::fs::write(home.join("app/running"), format!("{running}\n"))?;
     std::fs::write(home.join("db/revision"), format!("{REV_NOW}\n"))?;
     // A nightly report query holds a lock on `orders` right when the migration needs it.
     if scenario == Scenario::FailedMigration {
@@ -77,7 +103,8 @@ fn sums(version: &str) -> String {
 }
 
 /// The service manager: stage a release, restart on one (the app follows `~/app/wanted`),
-/// roll back to the release staged over, say which one runs.
+/// roll back to the release it ran before (the one `current` found, else the one staged over),
+/// say which one runs.
 const APPCTL: &str = r#"#!/bin/sh
 # appctl: systemctl and the release directory of a host simulated by gonogo demo.
 app="$HOME/app"
@@ -110,14 +137,14 @@ case "$1" in
       echo "nothing to roll back: this host still runs $(running), the release was never staged here"
       exit 0
     fi
-    prev=$(cat "$app/previous")
+    prev=${2:-$(cat "$app/previous")}
     if [ "$(running)" = "$prev" ]; then echo "already on $prev"; exit 0; fi
     restart "$prev"
     ;;
   running)
     if [ "$(running)" = "$2" ]; then echo "runs $2"; else echo "runs $(running), not $2" >&2; exit 1; fi
     ;;
-  *) echo "usage: appctl stage|unstage|restart VERSION | rollback | running VERSION" >&2; exit 2 ;;
+  *) echo "usage: appctl stage|unstage|restart VERSION | rollback [VERSION] | running VERSION" >&2; exit 2 ;;
 esac
 "#;
 

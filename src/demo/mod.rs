@@ -36,6 +36,9 @@ pub enum Scenario {
     /// The new release's 5xx ratio climbs on the first batch (web-1) while the control
     /// (web-2, web-3, still on the previous release) stays clean: only web-1 rolls back.
     Canary,
+    /// web-3 still runs an older release than web-1 and web-2: the release stops before
+    /// anything runs, naming each version and its hosts.
+    MixedFleet,
 }
 
 impl Scenario {
@@ -46,6 +49,7 @@ impl Scenario {
             Scenario::FlakyHost => "flaky-host",
             Scenario::FailedMigration => "failed-migration",
             Scenario::Canary => "canary",
+            Scenario::MixedFleet => "mixed-fleet",
         }
     }
 
@@ -59,6 +63,7 @@ impl Scenario {
             Scenario::FlakyHost => "one host fails a check once; retry it",
             Scenario::FailedMigration => "migration fails; what can rollback undo?",
             Scenario::Canary => "bad build caught on web-1; web-2/3 never get it",
+            Scenario::MixedFleet => "web-3 runs an older release; nothing runs until they agree",
         };
         format!("DEMO {}, simulated hosts: {what}", self.name())
     }
@@ -69,7 +74,10 @@ impl Scenario {
         match self {
             // A breach is answered by the profile's auto_rollback, as an unanswered proposal
             // is in a real release: `--yes` never answers one.
-            Scenario::Happy | Scenario::BadRelease | Scenario::Canary => None,
+            // A mixed fleet stops before anything runs: there is nothing to answer.
+            Scenario::Happy | Scenario::BadRelease | Scenario::Canary | Scenario::MixedFleet => {
+                None
+            }
             Scenario::FlakyHost => Some(|| {
                 let mut retries = 1;
                 Box::new(move |release: &Release| match release.question {
@@ -170,12 +178,11 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, DemoError> {
         .map_err(DemoError::Dir)?
         .keep();
     let shown = crate::text::printable(&dir.display().to_string()).into_owned();
-    let hosts =
-        hosts::Hosts::start(&dir.join("hosts"), &HOSTS, args.scenario).map_err(|source| {
-            DemoError::Hosts {
-                dir: shown.clone(),
-                source,
-            }
+    let hosts = host::write_changes(&dir)
+        .and_then(|()| hosts::Hosts::start(&dir.join("hosts"), &HOSTS, args.scenario))
+        .map_err(|source| DemoError::Hosts {
+            dir: shown.clone(),
+            source,
         })?;
     eprintln!("gonogo demo: {}", args.scenario.line());
     eprintln!(
@@ -195,6 +202,8 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, DemoError> {
         profile_sha256: crate::profile::sha256_hex(PROFILE.as_bytes()),
         github_actions: args.headless && crate::headless::ci::github_actions(),
         places: hosts.places.clone(),
+        // `changes` reads the log the demo wrote in its directory, wherever it was started.
+        changes_dir: Some(dir.clone()),
         rehearsal: Some(args.scenario.line()),
         rehearse: args.yes.then(|| args.scenario.rehearse()).flatten(),
         present: args.present.clone(),
@@ -208,7 +217,8 @@ fn prepare(args: &DemoArgs) -> Result<ExitCode, DemoError> {
         log.as_ref(),
     );
     drop(hosts);
-    // The hosts go; the journal and the run's log stay, to replay and read.
+    // The hosts and what ships go; the journal and the run's log stay, to replay and read.
     let _ = std::fs::remove_dir_all(dir.join("hosts"));
+    let _ = std::fs::remove_dir_all(dir.join("changes"));
     Ok(code)
 }

@@ -50,6 +50,9 @@ pub struct RunFlags {
     pub resume: Option<Box<crate::launch::resume::ResumeFrom>>,
     /// Local targets that are simulated hosts (`gonogo demo`), by target name.
     pub places: HashMap<String, Arc<LocalPlace>>,
+    /// `gonogo demo`: where `[release] changes` runs instead of the profile's directory (the
+    /// demo's own, where it wrote what ships).
+    pub changes_dir: Option<std::path::PathBuf>,
     /// `gonogo demo`: its scenario in one line, for the plan (and so the journal).
     pub rehearsal: Option<String>,
     /// `gonogo demo --headless --yes`: the scenario answers the failures it stages.

@@ -228,13 +228,15 @@ fn with_previous_token(profile: &Profile, vars: &VarValues) -> VarValues {
 fn ships_work(profile: &Profile, vars: &VarValues, flags: &RunFlags) -> crate::drivers::ShipsWork {
     let on = target_values(profile, vars);
     let release = &profile.release;
-    let dir = std::path::Path::new(&flags.profile_path)
-        .parent()
-        .filter(|d| d.is_dir())
-        .map_or_else(
-            || std::path::PathBuf::from("."),
-            std::path::Path::to_path_buf,
-        );
+    let dir = flags.changes_dir.clone().unwrap_or_else(|| {
+        std::path::Path::new(&flags.profile_path)
+            .parent()
+            .filter(|d| d.is_dir())
+            .map_or_else(
+                || std::path::PathBuf::from("."),
+                std::path::Path::to_path_buf,
+            )
+    });
     crate::drivers::ShipsWork {
         current: release.current.as_ref().map_or_else(HashMap::new, |c| {
             (on.iter())
