@@ -405,6 +405,8 @@ impl Release {
         }
         let step = &self.list(run.list)[run.step];
         let (kind, retries, delay) = (step.kind, step.retries, step.retry_delay_ms);
+        // While the release is stopping (an abort, a lock taken over), nothing new starts.
+        let stopping = self.after_stop.is_some();
         if failure.is_none()
             && let Some(pattern) = &step.expect
             && !self.run_state(run).is_some_and(|t| t.expect_matched)
@@ -416,7 +418,7 @@ impl Release {
         };
         t.status = match &failure {
             None => RunStatus::Passed,
-            Some(_) if kind == StepKind::Check && t.attempt <= retries => {
+            Some(_) if kind == StepKind::Check && t.attempt <= retries && !stopping => {
                 let next = RunId {
                     attempt: t.attempt + 1,
                     ..run.clone()

@@ -27,7 +27,8 @@ impl Release {
                     .states(run.list)
                     .get(run.step)
                     .and_then(|s| s.targets.iter().position(|t| t.target == run.target));
-                if let (true, Some(t)) = (due, t) {
+                // Nothing new starts while the release is stopping.
+                if let (true, Some(t), None) = (due, t, self.after_stop) {
                     self.start_run(run.list, run.step, t, fx);
                 }
             }

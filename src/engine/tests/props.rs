@@ -538,3 +538,36 @@ fn a_lock_confirmed_after_the_end_never_brings_the_release_back() {
     assert!(release.is_finished());
     assert_eq!(release.outcome, Some(Outcome::Aborted));
 }
+
+/// A check failed while the release was stopping (its lock taken over elsewhere): its retry
+/// never starts, and the release ends with nothing in flight (proptest found it).
+#[test]
+fn a_check_failing_while_the_release_stops_is_not_retried() {
+    let run = |target: &str, attempt| RunId {
+        list: StepList::Main,
+        step: 0,
+        target: target.into(),
+        attempt,
+    };
+    let kinds = vec![
+        EventKind::LockLost {
+            run: run("b", 1),
+            holder: String::new(),
+        },
+        EventKind::Exited {
+            run: run("a", 1),
+            status: 1,
+        },
+        EventKind::TimerFired {
+            timer: Timer::Retry { run: run("a", 2) },
+        },
+        EventKind::LocksReleased {
+            released: vec![],
+            kept: vec![],
+        },
+    ];
+    let toml = TWO_HOSTS.replace("check = \"true\"", "check = \"true\"\nretries = 2");
+    let release = replay(&toml, &kinds);
+    assert!(release.is_finished());
+    assert_eq!(release.outcome, Some(Outcome::Aborted));
+}
