@@ -9,6 +9,18 @@ use super::run;
 
 /// One of each event type, with values that are easy to get wrong (escapes, unicode, None).
 pub(super) fn every_kind() -> Vec<EventKind> {
+    [
+        started_links_locks(),
+        runs(),
+        timers_probes_people(),
+        logs_followers(),
+        asides_and_records(),
+    ]
+    .concat()
+}
+
+/// The start, links and locks.
+fn started_links_locks() -> Vec<EventKind> {
     let t = || "web-1".to_string();
     vec![
         EventKind::Started {
@@ -57,6 +69,13 @@ pub(super) fn every_kind() -> Vec<EventKind> {
             reason: "bo is away".into(),
             leftovers: vec!["step-1".into()],
         },
+    ]
+}
+
+/// Runs on the hosts and the locks' end.
+fn runs() -> Vec<EventKind> {
+    let t = || "web-1".to_string();
+    vec![
         EventKind::Output {
             run: run(),
             stream: Stream::Stderr,
@@ -94,6 +113,13 @@ pub(super) fn every_kind() -> Vec<EventKind> {
                 remove: "rm -r x".into(),
             }],
         },
+    ]
+}
+
+/// Timers, health and metrics, shells and decisions.
+fn timers_probes_people() -> Vec<EventKind> {
+    let t = || "web-1".to_string();
+    vec![
         EventKind::TimerFired {
             timer: Timer::Retry { run: run() },
         },
@@ -133,6 +159,13 @@ pub(super) fn every_kind() -> Vec<EventKind> {
             note: Some("n".into()),
             actor: Actor::Person,
         },
+    ]
+}
+
+/// Log tails and followers.
+fn logs_followers() -> Vec<EventKind> {
+    let t = || "web-1".to_string();
+    vec![
         EventKind::LogLines {
             target: t(),
             tail: "app".into(),
@@ -171,6 +204,13 @@ pub(super) fn every_kind() -> Vec<EventKind> {
             note: Some("dashboards green".into()),
             counted: None,
         },
+    ]
+}
+
+/// What changes nothing (notifications, the journal), what the engine states, what ships.
+fn asides_and_records() -> Vec<EventKind> {
+    let t = || "web-1".to_string();
+    vec![
         EventKind::NotifyFailed {
             message: "gate: go at \"Deploy?\"".into(),
             error: "webhook answered 500 Internal Server Error".into(),
