@@ -146,13 +146,14 @@ impl LiveDrivers {
         self.spawn(Task::Chore(self.chores), task);
     }
 
-    fn work(&self, run: &RunId) -> Work {
+    /// What a run does; `None` when the session holds nothing for it (never an empty
+    /// command that would pass having run nothing).
+    fn work(&self, run: &RunId) -> Option<Work> {
         self.session
             .work
             .get(&(run.list, run.step))
             .and_then(|on| on.get(&run.target))
             .cloned()
-            .unwrap_or_else(|| Work::Command(String::new()))
     }
 
     fn link(&self, target: &str) -> Arc<Link> {
@@ -323,7 +324,16 @@ impl LiveDrivers {
     fn start_run(&mut self, run: RunId, started: bool, events: mpsc::Sender<EventKind>) {
         let link = self.link(&run.target);
         let redactor = self.session.redactor.clone();
-        match self.work(&run) {
+        let Some(work) = self.work(&run) else {
+            let error = format!(
+                "gonogo holds no command for this step on {}: nothing was run",
+                run.target
+            );
+            return self.chore(async move {
+                let _ = events.send(EventKind::RunFailed { run, error }).await;
+            });
+        };
+        match work {
             Work::Command(command) => {
                 let previous = self.previous.get(&run.target).map(String::as_str);
                 let Some(command) = ships::with_previous(&command, previous) else {
@@ -377,7 +387,7 @@ impl Drivers for LiveDrivers {
             Effect::ReleaseLocks { targets } => self.release_locks(&targets, events),
             Effect::StartRun { run, started } => self.start_run(run, started, events),
             // gonogo's own probe runs nothing on the host: stopping it here is the whole stop.
-            Effect::CancelRun { run } if matches!(self.work(&run), Work::Probe(_)) => {
+            Effect::CancelRun { run } if matches!(self.work(&run), Some(Work::Probe(_))) => {
                 if let Some(task) = self.tasks.remove(&Task::Run(run.clone())) {
                     task.abort();
                 }
