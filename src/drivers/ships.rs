@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 
 use crate::engine::EventKind;
 use crate::engine::ships::{Found, LIST_KEPT};
-use crate::transport::Link;
 use crate::transport::lines::Redactor;
 use crate::transport::ssh::ExecEnd;
+use crate::transport::{Link, script};
 
 /// What `{{previous}}` reads in a command until each host's version is known: the drivers
 /// put that host's version, shell-quoted, in its place before running it.
@@ -45,7 +45,7 @@ pub async fn find_version(
     events: mpsc::Sender<EventKind>,
 ) {
     let target = link.target.clone();
-    let said = match link.answer(&command).await {
+    let said = match link.answer(&script::contained(&command)).await {
         Ok((ExecEnd::Exited(0), out, err)) => {
             let first = out.lines().map(str::trim).find(|l| !l.is_empty());
             match first {
@@ -146,7 +146,7 @@ pub async fn find_pending(
     events: mpsc::Sender<EventKind>,
 ) {
     let target = link.target.clone();
-    let found = match link.answer(&command).await {
+    let found = match link.answer(&script::contained(&command)).await {
         Ok((ExecEnd::Exited(0), out, _)) => listed(&out, &redactor),
         Ok((end, _, err)) => failed(format!("`pending` {}", ended(&end)), &err, &redactor),
         Err(e) => failed(e.to_string(), "", &redactor),

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod follow;
+pub mod frame;
 pub mod known_hosts;
 pub mod lines;
 pub mod local;
@@ -121,18 +122,18 @@ impl Link {
     /// chunks to `chunks`; what the account's shell printed before the script started is not
     /// passed on. A script that never started is an error that quotes the shell's words.
     pub async fn exec(&self, body: &str, chunks: Chunks) -> Result<ExecEnd, LinkError> {
-        let text = script::wrap(body);
         let (raw_tx, mut raw) = mpsc::channel::<(Stream, Vec<u8>)>(16);
         let running = async {
             match &self.kind {
                 LinkKind::Local { place } => {
+                    let text = script::wrap(body);
                     local::exec(place.as_deref(), text.as_bytes(), raw_tx).await
                 }
                 LinkKind::Ssh { session, .. } => {
                     let current = session.lock().await.clone();
                     match current {
                         Some(s) if !s.is_closed() => {
-                            let end = s.exec(script::SHELL, text.as_bytes(), raw_tx).await;
+                            let end = s.script(body, raw_tx).await;
                             if matches!(end, Ok(ExecEnd::Lost)) {
                                 // A frozen connection is dropped, so the link reconnects.
                                 let mut slot = session.lock().await;

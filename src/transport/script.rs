@@ -19,6 +19,12 @@ pub fn wrap(body: &str) -> String {
     )
 }
 
+/// A profile's own command as the body of one of gonogo's scripts: in a subshell of its own,
+/// so its `exit`, its traps and its `cd` stay its own.
+pub fn contained(command: &str) -> String {
+    format!("(\n{command}\n)")
+}
+
 /// `members`: the pids of the processes in the session or process group `$pid` (zombies left
 /// out), read from /proc so that nothing beyond a POSIX shell is needed. A process that ends
 /// during the scan is skipped silently: the redirect's failure is inside the braces whose

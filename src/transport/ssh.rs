@@ -3,6 +3,7 @@
 
 mod auth;
 mod host_key;
+mod shell;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -262,6 +263,8 @@ pub struct Connection {
     address: String,
     /// How long opening a command's channel may take before the connection counts as stalled.
     answer_timeout: Duration,
+    /// The long-lived shells gonogo's scripts are sent to (see [`Connection::script`]).
+    shells: shell::Shells,
     _jump: Option<Box<Connection>>,
 }
 
@@ -365,6 +368,7 @@ impl Connection {
             host_key: trusted.lock().expect("not poisoned").take(),
             address: format!("{}:{}", ep.host, ep.port),
             answer_timeout: timeout,
+            shells: shell::Shells::default(),
             _jump: jump,
         };
         let authenticating = auth::authenticate(&mut session.handle, ep, opts);
