@@ -166,20 +166,25 @@ impl Release {
         }
     }
 
+    /// A target reached: its deploy lock is taken at once, so a host that answers slowly does
+    /// not hold up the others'. Nothing runs before every lock is held.
     pub(super) fn connected(&mut self, target: &str, fx: &mut Vec<Effect>) {
         self.set_link(target, LinkState::Up);
+        if self.stage == Stage::Connecting {
+            fx.push(Effect::TakeLock {
+                target: target.to_string(),
+            });
+        }
         self.connected_all(fx);
     }
 
-    /// Every target reached: take the deploy locks, before anything runs.
+    /// Every target reached: once every lock is answered, the release starts (or refuses and
+    /// releases what it took).
     fn connected_all(&mut self, fx: &mut Vec<Effect>) {
         if self.stage != Stage::Connecting || self.targets.iter().any(|t| t.link != LinkState::Up) {
             return;
         }
         self.stage = Stage::Locking;
-        fx.extend(self.targets.iter().map(|t| Effect::TakeLock {
-            target: t.name.clone(),
-        }));
         self.locks_settled(fx);
     }
 

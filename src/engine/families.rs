@@ -18,7 +18,9 @@ impl Release {
             }
             EventKind::Connected { target } => self.connected(target, fx),
             EventKind::ConnectFailed { target, error } => {
-                if self.stage == Stage::Locking {
+                let reached =
+                    (self.targets.iter()).any(|t| t.name == *target && t.link == LinkState::Up);
+                if self.stage == Stage::Locking && reached {
                     let why = format!("cannot take the lock on {target}: {error}");
                     self.lock_answer(target, LockState::Failed, Some(why), fx);
                 } else if self.stage == Stage::Connecting {
@@ -30,8 +32,9 @@ impl Release {
                             error: error.clone(),
                         },
                     );
-                    // No lock is taken before every target is reached: nothing to wait for.
-                    self.finish(super::event::Outcome::Refused, fx);
+                    // The locks already asked for are answered, then released.
+                    self.stage = Stage::Locking;
+                    self.locks_settled(fx);
                 }
             }
             EventKind::ConnectionLost { target, error } => {

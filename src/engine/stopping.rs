@@ -2,7 +2,9 @@
 //! is said to have stopped, ended or been released before a driver confirmed it.
 
 use super::event::{Effect, KeptLock, Outcome, RunId, StepList, Timer};
-use super::release::{AfterStop, LinkState, LockState, Release, RunStatus, Stage, TargetRun};
+use super::release::{
+    AfterStop, LinkState, LockState, Release, RunStatus, Stage, TargetRun, TargetState,
+};
 
 impl Release {
     /// A run has ended, one way or another: its timeout must not fire, and it ended now.
@@ -149,7 +151,7 @@ impl Release {
         refusal: Option<String>,
         fx: &mut Vec<Effect>,
     ) {
-        if self.stage != Stage::Locking {
+        if !matches!(self.stage, Stage::Connecting | Stage::Locking) {
             return;
         }
         if let Some(t) = self.targets.iter_mut().find(|t| t.name == target)
@@ -163,8 +165,10 @@ impl Release {
 
     /// Once every target has answered the lock take: start, or refuse and release what was
     /// taken.
+    /// A target that was never reached has no lock to wait for.
     pub(super) fn locks_settled(&mut self, fx: &mut Vec<Effect>) {
-        if self.stage != Stage::Locking || self.targets.iter().any(|t| t.lock == LockState::None) {
+        let waiting = |t: &&TargetState| t.lock == LockState::None && t.link == LinkState::Up;
+        if self.stage != Stage::Locking || self.targets.iter().any(|t| waiting(&t)) {
             return;
         }
         if self.targets.iter().all(|t| t.lock == LockState::Held) {

@@ -229,24 +229,58 @@ pub(super) fn finished(fx: &[Effect]) -> Option<Outcome> {
 }
 
 #[test]
-fn nothing_runs_before_every_target_is_connected_and_locked() {
+fn each_lock_is_taken_as_its_target_answers_and_nothing_runs_before_every_one_is_held() {
     let mut run = Run::new(TWO_HOSTS);
     assert_eq!(run.release.stage, Stage::Connecting);
-    assert!(started(&run.send(EventKind::Connected { target: "a".into() })).is_empty());
-    let fx = run.send(EventKind::Connected { target: "b".into() });
+    let fx = run.send(EventKind::Connected { target: "a".into() });
     assert_eq!(
         fx,
-        vec![
-            Effect::TakeLock { target: "a".into() },
-            Effect::TakeLock { target: "b".into() }
-        ]
+        vec![Effect::TakeLock { target: "a".into() }],
+        "a slow b does not hold up a"
     );
     assert!(started(&run.send(EventKind::LockTaken { target: "a".into() })).is_empty());
+    let fx = run.send(EventKind::Connected { target: "b".into() });
+    assert_eq!(fx, vec![Effect::TakeLock { target: "b".into() }]);
     let fx = run.send(EventKind::LockTaken { target: "b".into() });
     assert_eq!(
         started(&fx),
         vec![main_run(0, "a", 1), main_run(0, "b", 1)],
         "checks fan out in parallel"
+    );
+}
+
+#[test]
+fn a_target_found_unreachable_after_another_was_locked_refuses_and_releases_that_lock() {
+    let mut run = Run::new(TWO_HOSTS);
+    run.send(EventKind::Connected { target: "a".into() });
+    let error = "connection refused".to_string();
+    let fx = run.send(EventKind::ConnectFailed {
+        target: "b".into(),
+        error,
+    });
+    assert!(
+        finished(&fx).is_none(),
+        "a's lock is still being taken: {fx:?}"
+    );
+    let fx = run.send(EventKind::LockTaken { target: "a".into() });
+    assert!(started(&fx).is_empty());
+    assert!(
+        fx.contains(&Effect::ReleaseLocks {
+            targets: vec!["a".into()]
+        }),
+        "{fx:?}"
+    );
+    assert!(
+        run.release
+            .refusals
+            .iter()
+            .any(|r| r.contains("cannot reach b"))
+    );
+    // b answering late takes no lock.
+    let fx = run.send(EventKind::Connected { target: "b".into() });
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::TakeLock { .. })),
+        "{fx:?}"
     );
 }
 
