@@ -12,22 +12,37 @@
 //! prints `listening ADDR` on stdout. On SIGTERM or SIGINT it writes its log (to `--log`, else to
 //! stderr) and exits.
 //!
+//! The kernel completes the client's TCP handshake at once, so a link's first round trip would be
+//! lost; unless `--no-handshake`, the proxy stands in for it: it connects to the server 3 N ms
+//! after it accepted (SYN, SYN-ACK, ACK have crossed), so the server's first byte reaches the
+//! client 4 N after its `connect` as on a real link, and what the client sent meanwhile reaches
+//! the server then (its bytes are read and timed as they come).
+//!
 //! The log, per connection, in the order read:
-//! - `burst conn=C t_ms=T dir=c>s|s>c bytes=B reads=R`: a burst is a run of reads in one
-//!   direction not interrupted by a read in the other; T is when its first byte was read, in
-//!   milliseconds since the proxy started (the first line gives that start as Unix time);
+//! - `burst conn=C t_ms=T end_ms=E dir=c>s|s>c bytes=B reads=R`: a burst is a run of reads in
+//!   one direction not interrupted by a read in the other; T and E are when its first and last
+//!   reads came, in milliseconds since the proxy started (the first line gives that start as
+//!   Unix time);
 //! - `conn conn=C listen=ADDR ...` its totals, and at the end `total ...` for all connections.
 //!
 //! Round trips, counted two ways on each connection:
+//! - `round_trips`: the longest chain of reads in which each one could be a reaction to the one
+//!   before it, counted in client→server links. A read can react to a read in the other
+//!   direction only if it came at least N ms after it (the time that one took to cross the
+//!   proxy; 1 ms of timer slack allowed when N > 0; at N = 0, any earlier read). A client→server
+//!   read's depth is one more than that of the latest server→client read it can react to (0 if
+//!   none); a server→client read's depth is that of the latest client→server read it can answer.
+//!   The connection's round trips are its deepest client→server read: the number of times the
+//!   client can have waited a whole round trip for the server. Messages that only cross on the
+//!   wire (a keepalive, a second request sent before the first answer arrived) do not lengthen
+//!   it; at 0 ms nothing can be told apart, so every alternation counts (an upper bound). One is
+//!   added for the TCP handshake (a real one or the proxy's stand-in): a connection costs a
+//!   round trip before its first byte.
 //! - `turns`: the client→server bursts that follow a server→client burst (a request after a
-//!   reply). Cheap and exact about what the proxy saw, but at 0 ms it also counts traffic that
-//!   merely interleaves without waiting (a message that would have been sent anyway).
-//! - `waits`: the turns that could only happen after a full round trip, judged by the delay: a
-//!   client→server burst counts when a server→client burst began at least N ms after the
-//!   previous client→server burst began (so it can be an answer to it) and this burst began at
-//!   least N ms after that server→client burst (so it can be a reaction to the answer), 1 ms of
-//!   timer slack allowed on each. At N = 0 it equals `turns`; with a delay it leaves out what
-//!   crossed on the wire without waiting.
+//!   reply), the delay not considered. At 0 ms it equals `round_trips` up to how reads group.
+//!
+//! Either count for a whole run includes the connection's set-up and end; `round_trips.sh`
+//! subtracts a one-step run of the same release to get a step's share.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -36,10 +51,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep_until};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, sleep, sleep_until};
 
-/// Timer slack allowed when judging whether a burst can be an answer (see `waits`).
+/// Timer slack allowed when judging whether a read can react to another (see `round_trips`).
 const SLACK: Duration = Duration::from_millis(1);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -57,6 +72,7 @@ impl Dir {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Read {
     at: Duration,
     dir: Dir,
@@ -73,6 +89,7 @@ struct Conn {
 
 struct Burst {
     at: Duration,
+    end: Duration,
     dir: Dir,
     bytes: usize,
     reads: usize,
@@ -80,8 +97,8 @@ struct Burst {
 
 #[derive(Default)]
 struct Counts {
+    round_trips: usize,
     turns: usize,
-    waits: usize,
     c2s_bytes: usize,
     s2c_bytes: usize,
     c2s_bursts: usize,
@@ -93,10 +110,13 @@ struct Options {
     delay: Duration,
     listen: Vec<SocketAddr>,
     log: Option<String>,
+    handshake: bool,
 }
 
 fn usage() -> ! {
-    eprintln!("usage: delay_proxy --to HOST:PORT --delay-ms N [--listen ADDR]... [--log FILE]");
+    eprintln!(
+        "usage: delay_proxy --to HOST:PORT --delay-ms N [--listen ADDR]... [--log FILE] [--no-handshake]"
+    );
     std::process::exit(2)
 }
 
@@ -105,8 +125,13 @@ fn parse_args() -> Options {
     let mut delay = None;
     let mut listen = Vec::new();
     let mut log = None;
+    let mut handshake = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--no-handshake" {
+            handshake = false;
+            continue;
+        }
         let value = args.next().unwrap_or_else(|| usage());
         match arg.as_str() {
             "--to" => to = Some(value.parse().unwrap_or_else(|_| usage())),
@@ -127,6 +152,7 @@ fn parse_args() -> Options {
         delay: delay.unwrap_or_else(|| usage()),
         listen,
         log,
+        handshake,
     }
 }
 
@@ -148,8 +174,8 @@ async fn run(options: Options) -> std::io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
         println!("listening {}", listener.local_addr()?);
         let conns = Arc::clone(&conns);
-        let (to, delay) = (options.to, options.delay);
-        tokio::spawn(accept_loop(listener, to, delay, start, conns));
+        let (to, delay, handshake) = (options.to, options.delay, options.handshake);
+        tokio::spawn(accept_loop(listener, to, delay, handshake, start, conns));
     }
     use std::io::Write as _;
     std::io::stdout().flush()?;
@@ -160,7 +186,13 @@ async fn run(options: Options) -> std::io::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     let mut out = String::new();
-    write_log(&mut out, &options, unix_start, start, &conns.lock().unwrap());
+    write_log(
+        &mut out,
+        &options,
+        unix_start,
+        start,
+        &conns.lock().unwrap(),
+    );
     match &options.log {
         Some(path) => std::fs::write(path, out)?,
         None => eprint!("{out}"),
@@ -172,10 +204,13 @@ async fn accept_loop(
     listener: TcpListener,
     to: SocketAddr,
     delay: Duration,
+    handshake: bool,
     start: Instant,
     conns: Arc<Mutex<Vec<Arc<Mutex<Conn>>>>>,
 ) {
-    let listen = listener.local_addr().expect("bound listener has an address");
+    let listen = listener
+        .local_addr()
+        .expect("bound listener has an address");
     loop {
         let Ok((client, _)) = listener.accept().await else {
             continue;
@@ -193,28 +228,55 @@ async fn accept_loop(
             conn
         };
         tokio::spawn(async move {
-            let Ok(server) = TcpStream::connect(to).await else {
-                conn.lock().unwrap().ended = Some(start.elapsed());
-                return;
-            };
             let _ = client.set_nodelay(true);
-            let _ = server.set_nodelay(true);
             let (client_rd, client_wr) = client.into_split();
-            let (server_rd, server_wr) = server.into_split();
-            tokio::join!(
-                pump(client_rd, server_wr, Dir::ClientToServer, delay, start, &conn),
-                pump(server_rd, client_wr, Dir::ServerToClient, delay, start, &conn),
+            let (server_wr_tx, server_wr_rx) = oneshot::channel();
+            // The client's bytes are read (and timed) from the start; they wait for the server.
+            let upstream = async {
+                if handshake && !delay.is_zero() {
+                    sleep(delay * 3).await;
+                }
+                let server = TcpStream::connect(to).await.ok()?;
+                let _ = server.set_nodelay(true);
+                let (server_rd, server_wr) = server.into_split();
+                server_wr_tx.send(server_wr).ok()?;
+                Some(server_rd)
+            };
+            let c2s = pump(
+                client_rd,
+                async { server_wr_rx.await.ok() },
+                Dir::ClientToServer,
+                delay,
+                start,
+                &conn,
             );
+            let s2c = async {
+                if let Some(server_rd) = upstream.await {
+                    let client_wr = async { Some(client_wr) };
+                    pump(
+                        server_rd,
+                        client_wr,
+                        Dir::ServerToClient,
+                        delay,
+                        start,
+                        &conn,
+                    )
+                    .await;
+                }
+                // Else the client's write half is dropped here, which ends the connection.
+            };
+            tokio::join!(c2s, s2c);
             conn.lock().unwrap().ended = Some(start.elapsed());
         });
     }
 }
 
-/// Reads one direction and writes each chunk `delay` after it was read, in order; an end of
-/// stream (or a read error) is passed on as a shutdown of the write side, delayed the same.
+/// Reads one direction and writes each chunk `delay` after it was read, in order, once `wr`
+/// is there (a chunk already due then is written at once); an end of stream (or a read error)
+/// is passed on as a shutdown of the write side, delayed the same.
 async fn pump(
     mut rd: OwnedReadHalf,
-    mut wr: OwnedWriteHalf,
+    wr: impl Future<Output = Option<OwnedWriteHalf>>,
     dir: Dir,
     delay: Duration,
     start: Instant,
@@ -222,6 +284,7 @@ async fn pump(
 ) {
     let (tx, mut rx) = mpsc::channel::<(Instant, Option<Vec<u8>>)>(4096);
     let writer = async move {
+        let Some(mut wr) = wr.await else { return };
         while let Some((due, chunk)) = rx.recv().await {
             if !delay.is_zero() {
                 sleep_until(due).await;
@@ -253,7 +316,11 @@ async fn pump(
                 dir,
                 bytes: n,
             });
-            if tx.send((now + delay, Some(buf[..n].to_vec()))).await.is_err() {
+            if tx
+                .send((now + delay, Some(buf[..n].to_vec())))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -266,11 +333,13 @@ fn bursts(reads: &[Read]) -> Vec<Burst> {
     for read in reads {
         match out.last_mut() {
             Some(last) if last.dir == read.dir => {
+                last.end = read.at;
                 last.bytes += read.bytes;
                 last.reads += 1;
             }
             _ => out.push(Burst {
                 at: read.at,
+                end: read.at,
                 dir: read.dir,
                 bytes: read.bytes,
                 reads: 1,
@@ -280,12 +349,8 @@ fn bursts(reads: &[Read]) -> Vec<Burst> {
     out
 }
 
-fn count(bursts: &[Burst], delay: Duration) -> Counts {
+fn count(reads: &[Read], bursts: &[Burst], delay: Duration) -> Counts {
     let mut counts = Counts::default();
-    // When the previous client→server burst began, and the first server→client burst since
-    // that could be an answer to it.
-    let mut last_request: Option<Duration> = None;
-    let mut answer: Option<Duration> = None;
     let mut seen_reply = false;
     for burst in bursts {
         match burst.dir {
@@ -293,10 +358,6 @@ fn count(bursts: &[Burst], delay: Duration) -> Counts {
                 counts.s2c_bursts += 1;
                 counts.s2c_bytes += burst.bytes;
                 seen_reply = true;
-                let can_answer = last_request.is_none_or(|req| burst.at + SLACK >= req + delay);
-                if answer.is_none() && can_answer {
-                    answer = Some(burst.at);
-                }
             }
             Dir::ClientToServer => {
                 counts.c2s_bursts += 1;
@@ -304,16 +365,50 @@ fn count(bursts: &[Burst], delay: Duration) -> Counts {
                 if seen_reply {
                     counts.turns += 1;
                 }
-                if answer.is_some_and(|ans| burst.at + SLACK >= ans + delay) {
-                    counts.waits += 1;
-                }
-                last_request = Some(burst.at);
-                answer = None;
                 seen_reply = false;
             }
         }
     }
+    counts.round_trips = 1 + chain(reads, delay);
     counts
+}
+
+/// The depth of the longest chain of possible reactions, in client→server links (see the
+/// module's `round_trips`). `reads` is in the order read. Depths only grow with time in each
+/// direction, so "the latest read of the other direction old enough to react to" is found with
+/// one cursor per direction.
+fn chain(reads: &[Read], delay: Duration) -> usize {
+    let slack = if delay.is_zero() {
+        Duration::ZERO
+    } else {
+        SLACK
+    };
+    // (time, depth) of every read so far, per direction, and a cursor to the first one too
+    // recent to react to.
+    let mut seen: [Vec<(Duration, usize)>; 2] = [Vec::new(), Vec::new()];
+    let mut cursor = [0usize; 2];
+    let mut deepest = 0;
+    for read in reads {
+        let (mine, other) = match read.dir {
+            Dir::ClientToServer => (0, 1),
+            Dir::ServerToClient => (1, 0),
+        };
+        while cursor[other] < seen[other].len()
+            && seen[other][cursor[other]].0 + delay <= read.at + slack
+        {
+            cursor[other] += 1;
+        }
+        let reacts_to = cursor[other].checked_sub(1).map(|i| seen[other][i].1);
+        let depth = match read.dir {
+            Dir::ClientToServer => reacts_to.map_or(0, |d| d + 1),
+            Dir::ServerToClient => reacts_to.unwrap_or(0),
+        };
+        if read.dir == Dir::ClientToServer {
+            deepest = deepest.max(depth);
+        }
+        seen[mine].push((read.at, depth));
+    }
+    deepest
 }
 
 fn ms(d: Duration) -> String {
@@ -330,31 +425,36 @@ fn write_log(
     use std::fmt::Write as _;
     let _ = writeln!(
         out,
-        "delay_proxy to={} delay_ms={} start_unix_ms={} ran_ms={}",
+        "delay_proxy to={} delay_ms={} handshake={} start_unix_ms={} ran_ms={}",
         options.to,
         ms(options.delay),
+        options.handshake,
         unix_start.as_millis(),
         ms(start.elapsed())
     );
     let mut total = Counts::default();
     for conn in conns {
         let conn = conn.lock().unwrap();
-        let bursts = bursts(&conn.reads);
+        // Two directions record their reads under one lock, a hair out of time order at most.
+        let mut reads = conn.reads.clone();
+        reads.sort_by_key(|r| r.at);
+        let bursts = bursts(&reads);
         for b in &bursts {
             let _ = writeln!(
                 out,
-                "burst conn={} t_ms={} dir={} bytes={} reads={}",
+                "burst conn={} t_ms={} end_ms={} dir={} bytes={} reads={}",
                 conn.id,
                 ms(b.at),
+                ms(b.end),
                 b.dir.label(),
                 b.bytes,
                 b.reads
             );
         }
-        let c = count(&bursts, options.delay);
+        let c = count(&reads, &bursts, options.delay);
         let _ = writeln!(
             out,
-            "conn conn={} listen={} accepted_ms={} ended_ms={} bursts_c2s={} bursts_s2c={} bytes_c2s={} bytes_s2c={} turns={} waits={}",
+            "conn conn={} listen={} accepted_ms={} ended_ms={} bursts_c2s={} bursts_s2c={} bytes_c2s={} bytes_s2c={} round_trips={} turns={}",
             conn.id,
             conn.listen,
             ms(conn.accepted),
@@ -363,11 +463,11 @@ fn write_log(
             c.s2c_bursts,
             c.c2s_bytes,
             c.s2c_bytes,
-            c.turns,
-            c.waits
+            c.round_trips,
+            c.turns
         );
+        total.round_trips += c.round_trips;
         total.turns += c.turns;
-        total.waits += c.waits;
         total.c2s_bytes += c.c2s_bytes;
         total.s2c_bytes += c.s2c_bytes;
         total.c2s_bursts += c.c2s_bursts;
@@ -375,13 +475,13 @@ fn write_log(
     }
     let _ = writeln!(
         out,
-        "total conns={} bursts_c2s={} bursts_s2c={} bytes_c2s={} bytes_s2c={} turns={} waits={}",
+        "total conns={} bursts_c2s={} bursts_s2c={} bytes_c2s={} bytes_s2c={} round_trips={} turns={}",
         conns.len(),
         total.c2s_bursts,
         total.s2c_bursts,
         total.c2s_bytes,
         total.s2c_bytes,
-        total.turns,
-        total.waits
+        total.round_trips,
+        total.turns
     );
 }
