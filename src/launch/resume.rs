@@ -213,11 +213,15 @@ pub fn check(
             sha256: from.profile_sha256.clone(),
         });
     }
-    let plan = crate::profile::release_plan(profile, vars);
+    // The session's words had `{{previous}}` filled in once each host's version was found.
+    let mut plan = crate::profile::release_plan(profile, vars);
+    from.release.previous_in(&mut plan);
     let mut then = crate::engine::ReleasePlan {
         window_override: None,
         ..from.release.plan.clone()
     };
+    // Reasons given on the command line, or typed at the redeploy question: the journal
+    // carries them on.
     then.ships.allow_mixed = None;
     then.ships.redeploy = None;
     if plan != then {
