@@ -374,7 +374,7 @@ pub const BINDINGS: &[Binding] = &[
         K::Char('e'),
         "e",
         A::Arm(Choice::Redeploy),
-        "arm deploy again (every host runs the version already): type the reason (required)",
+        "arm deploy again (already deployed): type the reason (required)",
     ),
     bind(
         M::Answer,
