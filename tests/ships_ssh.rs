@@ -185,6 +185,10 @@ fn a_fleet_already_on_the_version_is_refused_headless_unless_redeploy_gives_a_re
     assert_eq!(out.status.code(), Some(4), "refused: {all}");
     let said = "every host already runs v1.5.0: nothing to ship; run with --redeploy \"REASON\" to deploy it again";
     assert!(all.contains(&format!("refused to start: {said}")), "{all}");
+    assert!(
+        all.contains(&format!("   refused: {said}")),
+        "the summary says why: {all}"
+    );
     assert!(!all.contains("==> "), "no step ran: {all}");
     let recorded = journal(dir);
     assert!(recorded.contains(r#""type":"refused""#), "{recorded}");
