@@ -15,6 +15,11 @@ use crate::text::printable;
 /// The summary's lines, without a trailing newline each.
 pub fn lines(release: &Release, log: Option<&std::path::Path>) -> Vec<String> {
     let mut out = vec![headline(release)];
+    // Why it did not start, in the words the screen and the journal have.
+    if release.outcome == Some(crate::engine::Outcome::Refused) {
+        let why = release.refusals.iter();
+        out.extend(why.map(|why| format!("   refused: {}", printable(why))));
+    }
     out.extend(decision_lines(release));
     out.extend(step_lines(release));
     out.extend(host_lines(release));

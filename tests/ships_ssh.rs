@@ -165,6 +165,56 @@ fn hosts_that_disagree_are_refused_before_anything_runs() {
     assert!(all.contains("--allow-mixed"), "{all}");
     assert!(!all.contains("==> "), "no step ran: {all}");
     assert_eq!(running(&fleet), ["v1.4.2", "v1.4.1"]);
+    let recorded = journal(dir);
+    assert!(
+        recorded.contains(r#""type":"refused""#)
+            && recorded.contains("web-1 on v1.4.2; web-2 on v1.4.1"),
+        "the journal holds why: {recorded}"
+    );
+}
+
+#[test]
+fn a_fleet_already_on_the_version_is_refused_headless_unless_redeploy_gives_a_reason() {
+    let g = Gonogo::new("");
+    let dir = g.dir.path();
+    let fleet = fleet(dir, ["v1.5.0", "v1.5.0"], "", false);
+    // `--yes` answers gates, never whether to deploy again; and a person typing ahead is not
+    // asked either.
+    let out = g.run(&["--yes"], &["redeploy because"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(4), "refused: {all}");
+    let said = "every host already runs v1.5.0: nothing to ship; run with --redeploy \"REASON\" to deploy it again";
+    assert!(all.contains(&format!("refused to start: {said}")), "{all}");
+    assert!(
+        all.contains(&format!("   refused: {said}")),
+        "the summary says why: {all}"
+    );
+    assert!(!all.contains("==> "), "no step ran: {all}");
+    let recorded = journal(dir);
+    assert!(recorded.contains(r#""type":"refused""#), "{recorded}");
+    assert!(recorded.contains(r#""decision":"abort""#), "{recorded}");
+    let journal_path = (std::fs::read_dir(dir.join("data/gonogo/sessions")).expect("sessions"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a journal");
+    let report = Command::new(env!("CARGO_BIN_EXE_gonogo"))
+        .arg("report")
+        .arg(&journal_path)
+        .output()
+        .expect("gonogo report");
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("every host already runs v1.5.0"),
+        "{report}"
+    );
+    std::fs::remove_dir_all(dir.join("data/gonogo/sessions")).expect("start afresh");
+
+    let out = g.run(&["--yes", "--redeploy", "the config changed"], &[]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "released: {all}");
+    assert_eq!(running(&fleet), ["v1.5.0", "v1.5.0"]);
+    assert!(!journal(dir).contains(r#""type":"refused""#));
 }
 
 #[test]

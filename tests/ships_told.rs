@@ -255,6 +255,11 @@ fn plan_prints_the_commands_that_find_what_ships() {
         "{md}"
     );
     assert!(!md.contains(SECRET), "{md}");
+    // The plan cannot know a host's previous version: it says when it is filled in.
+    assert!(
+        md.contains("undo on the hosts where it ran: `echo back to {{previous}}`\n  `{{previous}}`: filled in per host when the release runs, with the version `[release] current` finds there (not known before)"),
+        "{md}"
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_gonogo"))
         .current_dir(g.dir.path())
         .args(["plan", "release.toml", "--format", "json"])

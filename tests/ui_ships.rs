@@ -280,3 +280,55 @@ fn presenting_masks_the_change_lines() {
         assert!(!shown.contains("acme.io"), "{shown}");
     }
 }
+
+/// Every host runs the version already: the cockpit asks, in a modal of its own, whether to
+/// deploy it again (a reason typed, recorded) or stop; nothing ran yet.
+#[test]
+fn a_version_already_running_asks_to_deploy_it_again_or_stop() {
+    let mut s = Scene::new(PROFILE, None);
+    for t in HOSTS {
+        s.send(EventKind::VersionFound {
+            target: t.to_string(),
+            version: Some("v1.5.0".into()),
+            error: None,
+        });
+    }
+    assert_eq!(
+        s.release.question,
+        Some(Question::Redeploy {
+            version: "v1.5.0".into()
+        })
+    );
+    let ui = ui_for(&s.release);
+    insta::assert_snapshot!("redeploy_80x24", screen(&s.release, &ui, 80, 24));
+    let small = screen(&s.release, &ui, 80, 24);
+    assert!(small.contains("ALREADY DEPLOYED"), "{small}");
+    assert!(small.contains("Every host runs v1.5.0 already"), "{small}");
+    assert!(small.contains("[e] DEPLOY AGAIN"), "{small}");
+    assert!(small.contains("[x] STOP"), "{small}");
+    let mut c = Cockpit::new(
+        Terminal::new(TestBackend::new(80, 24)).expect("terminal"),
+        "ana",
+        Theme { color: false },
+    );
+    c.refresh(&s.release);
+    c.set_now(s.at + 1000);
+    c.key(key(KeyCode::Char('e')), &s.release);
+    assert_eq!(
+        c.key(key(KeyCode::Enter), &s.release),
+        None,
+        "no reason yet"
+    );
+    let armed = screen(&s.release, &c.ui, 80, 24);
+    assert!(armed.contains("reason (required)"), "{armed}");
+    for ch in "config only".chars() {
+        c.key(key(KeyCode::Char(ch)), &s.release);
+    }
+    match c.key(key(KeyCode::Enter), &s.release) {
+        Some(EventKind::Decided {
+            decision: gonogo::engine::Decision::Redeploy { reason },
+            ..
+        }) => assert_eq!(reason, "config only"),
+        other => panic!("expected a redeploy with its reason, got {other:?}"),
+    }
+}

@@ -19,6 +19,9 @@ pub enum Answer {
     Cancel,
     /// In a rollback proposal: keep watching; the reason is required and recorded.
     Keep,
+    /// Every host already runs the version: deploy it again; the reason is required and
+    /// recorded.
+    Redeploy,
 }
 
 impl Answer {
@@ -35,7 +38,13 @@ impl Answer {
             Answer::RollbackAnyway => "confirm",
             Answer::Cancel => "cancel",
             Answer::Keep => "keep REASON",
+            Answer::Redeploy => "redeploy REASON",
         }
+    }
+
+    /// Whether it is given only with a reason, typed.
+    pub fn needs_reason(self) -> bool {
+        matches!(self, Answer::Skip | Answer::Keep | Answer::Redeploy)
     }
 
     /// The decision it makes in `release`; a skip carries its reason, a rollback confirmation
@@ -57,6 +66,7 @@ impl Answer {
             },
             Answer::Cancel => Decision::Cancel,
             Answer::Keep => Decision::KeepWatching { reason },
+            Answer::Redeploy => Decision::Redeploy { reason },
         }
     }
 }
@@ -76,6 +86,8 @@ impl Release {
             Some(Question::RollbackProposal { .. }) => {
                 return vec![Answer::Rollback, Answer::Keep];
             }
+            // Stopping ends it refused: nothing ran.
+            Some(Question::Redeploy { .. }) => return vec![Answer::Redeploy, Answer::Abort],
             Some(Question::FinalGate) if rollback => return vec![Answer::Go, Answer::Rollback],
             Some(Question::FinalGate) => return vec![Answer::Go],
         };
@@ -105,6 +117,13 @@ impl Release {
         let policy = self.plan.unattended;
         let setting = format!("[policy] unattended = \"{}\"", policy.word());
         let asked = crate::engine::answer::question_words(self, question);
+        // Deploying again takes a person's reason (or `--redeploy`): nothing ran, refused.
+        if let Question::Redeploy { version } = question {
+            let note = format!(
+                "deploying {version} again takes a reason (a person's, or --redeploy \"REASON\"): refusing"
+            );
+            return Some((Decision::Abort, note));
+        }
         let changed = self.changed_hosts();
         let rolling_back = self.rollback_begun;
         if policy == super::plan::Unattended::Rollback
@@ -194,5 +213,6 @@ pub(crate) fn question_words(release: &Release, question: &Question) -> String {
             format!("the rollback proposal ({text})")
         }
         Question::ConfirmRollback { .. } => "the rollback confirmation".into(),
+        Question::Redeploy { version } => format!("whether to deploy {version} again"),
     }
 }

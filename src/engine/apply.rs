@@ -68,6 +68,7 @@ impl Release {
             // What the engine stated for the record: told, it changes nothing.
             EventKind::NotifyFailed { .. }
             | EventKind::JournalFailed { .. }
+            | EventKind::Refused { .. }
             | EventKind::BatchStarted { .. }
             | EventKind::BatchJudged { .. }
             | EventKind::BatchPromoted { .. } => {}

@@ -47,6 +47,10 @@ impl Release {
         }
         let question = self.question.clone();
         match (question, decision) {
+            (Some(Question::Redeploy { .. }), Decision::Abort) => self.redeploy_answered(None, fx),
+            (Some(Question::Redeploy { .. }), Decision::Redeploy { reason }) => {
+                self.redeploy_answered(Some(reason), fx)
+            }
             (_, Decision::Abort) => self.abort(fx),
             // Confirmed from the question or straight from the cockpit's rollback key: it counts
             // only for the irreversible steps the person was shown.

@@ -273,6 +273,12 @@ pub enum EventKind {
         target: String,
         found: super::ships::Found,
     },
+    /// The release refused to start over what `[release] current` found (hosts that cannot say,
+    /// a mixed fleet, the version already running): why, in the words shown. Stated by the
+    /// engine (`Effect::Record`) for the record; it changes nothing.
+    Refused {
+        why: Vec<String>,
+    },
     /// A batch of a phase rolled out in batches began: its new hosts. Stated by the engine
     /// (`Effect::Record`) for the record; it changes nothing.
     BatchStarted {
@@ -444,6 +450,8 @@ pub enum Decision {
     SkipBaseline { reason: String },
     /// Five more minutes of watch.
     ExtendWatch,
+    /// Every host already runs the version: deploy it again anyway, for this reason.
+    Redeploy { reason: String },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -266,9 +266,8 @@ impl Release {
                 Some(Question::Manual { .. } | Question::Failure { .. }),
                 Decision::Skip { reason },
             )
-            | (Some(Question::RollbackProposal { .. }), Decision::KeepWatching { reason }) => {
-                reasoned(reason)
-            }
+            | (Some(Question::RollbackProposal { .. }), Decision::KeepWatching { reason })
+            | (Some(Question::Redeploy { .. }), Decision::Redeploy { reason }) => reasoned(reason),
             (None, Decision::EndWatch) if watching => Ok(()),
             (_, Decision::SkipBaseline { reason }) if self.baseline_wait.is_some() => {
                 reasoned(reason)

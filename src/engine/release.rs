@@ -264,6 +264,11 @@ pub enum Question {
         irreversible: Vec<IrreversibleDone>,
         then: Option<Box<Question>>,
     },
+    /// Every host already runs the version to deploy: deploy it again (with a reason), or
+    /// stop before anything runs.
+    Redeploy {
+        version: String,
+    },
 }
 
 /// A `run` step that started on a target, and how it stands.

@@ -155,7 +155,7 @@ impl Release {
         // The drivers of this process have not heard each host's previous version; a resume
         // while it was being found asks again (`current` only reads).
         self.previous_told(fx);
-        if self.stage == Stage::Finding {
+        if self.stage == Stage::Finding && self.ships.found.len() < self.targets.len() {
             fx.push(Effect::FindVersions);
         }
         if self.rollback_begun {

@@ -5,8 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Effect, Outcome, StepList};
-use super::release::{Release, Stage};
+use super::event::{Effect, EventKind, Outcome, StepList};
+use super::plan::StepKind;
+use super::release::{Question, Release, Stage};
 
 /// Lines of a change or pending list kept; the count says how many there were.
 pub const LIST_KEPT: usize = 200;
@@ -18,7 +19,14 @@ pub struct Ships {
     pub found: Vec<(String, Running)>,
     pub changes: Option<Found>,
     pub pending: Option<Found>,
+    /// The target the pending list came from (`pending_on`).
+    pub pending_on: Option<String>,
+    /// `{{previous}}` in the plan's words (step names, manual items, questions) was filled in.
+    pub previous_filled: bool,
 }
+
+/// `{{previous}}` as the plan shows it until each host's version is known.
+pub const PREVIOUS_SHOWN: &str = "{{previous}}";
 
 /// What a host said runs on it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,8 +67,7 @@ pub struct Found {
 
 impl Release {
     /// What was found of what ships.
-    pub(super) fn ships_event(&mut self, kind: &super::event::EventKind, fx: &mut Vec<Effect>) {
-        use super::event::EventKind;
+    pub(super) fn ships_event(&mut self, kind: &EventKind, fx: &mut Vec<Effect>) {
         match kind {
             EventKind::VersionFound {
                 target,
@@ -68,7 +75,10 @@ impl Release {
                 error,
             } => self.version_found(target, version, error, fx),
             EventKind::ChangesFound { found } => self.ships.changes = Some(found.clone()),
-            EventKind::PendingFound { found, .. } => self.ships.pending = Some(found.clone()),
+            EventKind::PendingFound { target, found } => {
+                self.ships.pending = Some(found.clone());
+                self.ships.pending_on = Some(target.clone());
+            }
             _ => {}
         }
     }
@@ -107,17 +117,18 @@ impl Release {
         }
     }
 
-    /// Every host answered: refuse a fleet that disagrees (or could not say), else go on.
+    /// Every host answered: refuse a fleet that disagrees (or could not say), ask before
+    /// deploying a version every host runs already, else go on.
     fn versions_known(&mut self, fx: &mut Vec<Effect>) {
         let failed: Vec<String> = (self.ships.found.iter())
             .filter_map(|(t, v)| v.why().map(|e| format!("{t}: {e}")))
             .collect();
         if !failed.is_empty() {
-            self.refusals.push(format!(
+            let why = format!(
                 "the version running now is unknown ({}): fix `[release] current`, or the host",
                 failed.join("; ")
-            ));
-            return self.finish(Outcome::Refused, fx);
+            );
+            return self.refuse(why, fx);
         }
         let groups = self.version_groups();
         if groups.len() > 1 && self.plan.ships.allow_mixed.is_none() {
@@ -125,22 +136,55 @@ impl Release {
                 .iter()
                 .map(|(v, hosts)| format!("{} on {v}", hosts.join(", ")))
                 .collect();
-            self.refusals.push(format!(
+            let why = format!(
                 "the hosts run different versions ({}): a rollback to \"the previous version\" is ambiguous; run with --allow-mixed \"REASON\" to go on (each host rolls back to its own)",
                 said.join("; ")
-            ));
-            return self.finish(Outcome::Refused, fx);
+            );
+            return self.refuse(why, fx);
         }
         let already =
             groups.len() == 1 && self.plan.version.as_deref() == Some(groups[0].0.as_str());
         if already && self.plan.ships.redeploy.is_none() {
-            let version = groups[0].0.clone();
-            self.refusals.push(format!(
-                "every host already runs {version}: nothing to ship; run with --redeploy \"REASON\" to deploy it again"
-            ));
-            return self.finish(Outcome::Refused, fx);
+            // A person decides; nobody there (headless, the policy) is a refusal.
+            self.question = Some(Question::Redeploy {
+                version: groups[0].0.clone(),
+            });
+            fx.push(Effect::Ask);
+            return;
         }
         self.ships_go_on(fx);
+    }
+
+    /// The refusal when every host runs `version` already and nobody said to deploy it again.
+    pub fn already_running_said(version: &str) -> String {
+        format!(
+            "every host already runs {version}: nothing to ship; run with --redeploy \"REASON\" to deploy it again"
+        )
+    }
+
+    /// The redeploy question answered: deploy again (the reason kept where `--redeploy`
+    /// keeps its own, so every surface tells it alike), or stop before anything runs.
+    pub(super) fn redeploy_answered(&mut self, reason: Option<&str>, fx: &mut Vec<Effect>) {
+        let Some(Question::Redeploy { version }) = self.question.take() else {
+            return;
+        };
+        match reason {
+            Some(reason) => {
+                self.plan.ships.redeploy = Some(reason.to_string());
+                self.ships_go_on(fx);
+            }
+            None => self.refuse(Release::already_running_said(&version), fx),
+        }
+    }
+
+    /// The release does not start, for `why`: said for the record (the journal holds the
+    /// words), the locks released.
+    fn refuse(&mut self, why: String, fx: &mut Vec<Effect>) {
+        self.refusals.push(why.clone());
+        fx.push(Effect::Record {
+            event: Box::new(EventKind::Refused { why: vec![why] }),
+        });
+        self.finish(Outcome::Refused, fx);
     }
 
     /// The versions found, each with its hosts, in the profile's order of the hosts.
@@ -164,6 +208,7 @@ impl Release {
     /// pending lists are looked for, and the first step begins.
     fn ships_go_on(&mut self, fx: &mut Vec<Effect>) {
         self.previous_told(fx);
+        self.fill_previous();
         self.find_lists(fx);
         self.stage = Stage::Locking;
         self.begin(fx);
@@ -187,6 +232,80 @@ impl Release {
         if !previous.is_empty() {
             fx.push(Effect::UsePrevious { previous });
         }
+    }
+
+    /// `{{previous}}` in what people read of the plan becomes the version found: every surface
+    /// shows the plan's words, so each says it alike (commands keep it: the drivers fill it in
+    /// per host, shell-quoted).
+    fn fill_previous(&mut self) {
+        self.ships.previous_filled = true;
+        let mut plan = self.plan.clone();
+        self.previous_in(&mut plan);
+        self.plan = plan;
+        self.refresh_rollback();
+    }
+
+    /// `plan`'s words with `{{previous}}` filled in as this release filled its own, once it
+    /// did (a resume compares the profile's plan with the session's this way).
+    pub fn previous_in(&self, plan: &mut super::plan::ReleasePlan) {
+        if !self.ships.previous_filled {
+            return;
+        }
+        for step in plan.steps.iter_mut().chain(plan.rollback.iter_mut()) {
+            let Some(words) = self.previous_words(&step.targets) else {
+                continue;
+            };
+            step.name = step.name.replace(PREVIOUS_SHOWN, &words);
+            // A manual item's or a gate's words; a command keeps it for the drivers.
+            if matches!(step.kind, StepKind::Manual | StepKind::Gate) {
+                step.text = step.text.replace(PREVIOUS_SHOWN, &words);
+            }
+        }
+    }
+
+    /// The version `targets` ran before the release, in words: the one version they agree on,
+    /// else each with its hosts (`v1.4.1 on web-1, v1.4.2 on web-2 and web-3`). Targets the
+    /// plan does not name (a gate's none) read as the whole fleet. Control characters a host
+    /// printed are left out.
+    pub fn previous_words(&self, targets: &[String]) -> Option<String> {
+        let mut groups = self.version_groups();
+        let named = |t: &String| targets.contains(t);
+        if groups.iter().any(|(_, hosts)| hosts.iter().any(named)) {
+            for (_, hosts) in &mut groups {
+                hosts.retain(named);
+            }
+            groups.retain(|(_, hosts)| !hosts.is_empty());
+        }
+        let clean = |v: &str| v.chars().filter(|c| !c.is_control()).collect::<String>();
+        match groups.as_slice() {
+            [] => None,
+            [(version, _)] => Some(clean(version)),
+            _ => Some(
+                (groups.iter())
+                    .map(|(v, hosts)| format!("{} on {}", clean(v), hosts.join(" and ")))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        }
+    }
+
+    /// Where the change list starts when the hosts disagree: `changes since v1.4.1 (web-1);
+    /// web-2 runs v1.4.2` (the drivers fill `changes`' `{{previous}}` with the first host's
+    /// version). `None` when the fleet agrees.
+    pub fn changes_from_said(&self) -> Option<String> {
+        let groups = self.version_groups();
+        let [(first, hosts), rest @ ..] = groups.as_slice() else {
+            return None;
+        };
+        if rest.is_empty() {
+            return None;
+        }
+        let mut said = format!("changes since {first} ({})", hosts.join(", "));
+        for (version, hosts) in rest {
+            let runs = if hosts.len() == 1 { "runs" } else { "run" };
+            said.push_str(&format!("; {} {runs} {version}", hosts.join(", ")));
+        }
+        Some(said)
     }
 
     /// The version a host ran before the release, once found.

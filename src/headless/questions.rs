@@ -17,6 +17,10 @@ impl Headless {
     pub(super) fn asked(&mut self, release: &Release) -> Option<EventKind> {
         let question = release.question.clone()?;
         self.show_question(release, &question);
+        // Headless deploys a version already running only on `--redeploy "REASON"`.
+        if let Question::Redeploy { .. } = question {
+            return self.unattended(release, "headless asks nobody to deploy it again");
+        }
         let choices = release.choices();
         self.line(format!("   answer: {}", choices.join(" / ")));
         let _ = self.out.flush();
@@ -195,6 +199,10 @@ impl Headless {
                     ));
                 }
             }
+            Question::Redeploy { version } => self.line(format!(
+                "?? ALREADY DEPLOYED: every host runs {} already; deploy it again?",
+                printable(version)
+            )),
         }
     }
 

@@ -264,5 +264,8 @@ fn asides_and_records() -> Vec<EventKind> {
                 error: Some("`pending` exited 1: no such revision".into()),
             },
         },
+        EventKind::Refused {
+            why: vec!["every host already runs v1.5.0: nothing to ship".into()],
+        },
     ]
 }

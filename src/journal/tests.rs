@@ -66,9 +66,10 @@ fn index(kind: &EventKind) -> usize {
         EventKind::VersionFound { .. } => 37,
         EventKind::ChangesFound { .. } => 38,
         EventKind::PendingFound { .. } => 39,
+        EventKind::Refused { .. } => 40,
     }
 }
-const KINDS: usize = 40;
+const KINDS: usize = 41;
 
 fn header() -> Header {
     Header {

@@ -213,11 +213,15 @@ pub fn check(
             sha256: from.profile_sha256.clone(),
         });
     }
-    let plan = crate::profile::release_plan(profile, vars);
+    // The session's words had `{{previous}}` filled in once each host's version was found.
+    let mut plan = crate::profile::release_plan(profile, vars);
+    from.release.previous_in(&mut plan);
     let mut then = crate::engine::ReleasePlan {
         window_override: None,
         ..from.release.plan.clone()
     };
+    // Reasons given on the command line, or typed at the redeploy question: the journal
+    // carries them on.
     then.ships.allow_mixed = None;
     then.ships.redeploy = None;
     if plan != then {
@@ -228,4 +232,89 @@ pub fn check(
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Actor, Decision, Event, EventKind, Question};
+    use crate::profile::{self, Purpose, Source};
+
+    const PROFILE: &str = r#"version = 1
+[release]
+name = "shop"
+environment = "staging"
+version = "v2"
+current = "cat VERSION"
+
+[targets.web-1]
+transport = "local"
+
+[[step]]
+manual = "Tell support we leave {{previous}}"
+
+[[step]]
+name = "Deploy over {{previous}}"
+run = "deploy"
+on = "web-1"
+"#;
+
+    /// A session that found v2 running, was told to deploy it again, then died at the
+    /// manual item: the profile still plans it, and the answer is carried on.
+    #[test]
+    fn a_session_deployed_again_resumes_with_its_answer_and_previous_filled_in() {
+        let (p, diags) = profile::load(&Source::new("t.toml", PROFILE));
+        let p = p.unwrap_or_else(|| panic!("{diags:?}"));
+        let mut diags = profile::Diagnostics::default();
+        let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut diags);
+        let kinds = [
+            EventKind::Started {
+                session: "s1".into(),
+                operator: "ana".into(),
+                plan: Box::new(profile::release_plan(&p, &vars)),
+            },
+            EventKind::Connected {
+                target: "web-1".into(),
+            },
+            EventKind::LockTaken {
+                target: "web-1".into(),
+            },
+            EventKind::VersionFound {
+                target: "web-1".into(),
+                version: Some("v2".into()),
+                error: None,
+            },
+            EventKind::Decided {
+                by: "ana".into(),
+                decision: Decision::Redeploy {
+                    reason: "config only".into(),
+                },
+                note: None,
+                actor: Actor::Person,
+            },
+        ];
+        let events: Vec<Event> = (kinds.into_iter().enumerate())
+            .map(|(i, kind)| Event::new(1_790_000_000_000 + i as u64 * 1000, kind))
+            .collect();
+        let release = rebuild(events.iter());
+        assert_eq!(
+            release.question,
+            Some(Question::Manual {
+                list: crate::engine::StepList::Main,
+                step: 0
+            })
+        );
+        assert_eq!(release.plan.steps[0].text, "Tell support we leave v2");
+        assert_eq!(release.plan.ships.redeploy.as_deref(), Some("config only"));
+        let from = ResumeFrom {
+            release,
+            path: PathBuf::from("s1.jsonl"),
+            last: (5, 5),
+            stopped: (1_790_000_004_000, 5),
+            profile: PathBuf::from("t.toml"),
+            profile_sha256: String::new(),
+            started: String::new(),
+        };
+        assert!(check(&from, &p, &vars, "").is_ok(), "the same release");
+    }
 }

@@ -53,7 +53,8 @@ pub(super) fn said(event: &Event, before: &Seen, after: &Release) -> Vec<Told> {
         } => vec![notify_failed(message, error, *attempts)],
         kind @ (EventKind::VersionFound { .. }
         | EventKind::ChangesFound { .. }
-        | EventKind::PendingFound { .. }) => super::ships::said(kind, after),
+        | EventKind::PendingFound { .. }
+        | EventKind::Refused { .. }) => super::ships::said(kind, after),
         kind @ (EventKind::BatchStarted { .. }
         | EventKind::BatchJudged { .. }
         | EventKind::BatchPromoted { .. }) => {

@@ -3,27 +3,24 @@
 
 use super::{Severity, Told, Topic};
 use crate::engine::ships::Found;
-use crate::engine::{EventKind, Release, Stage};
+use crate::engine::{EventKind, Release};
 use crate::text::printable;
 
 /// Lines of a list told under its sentence; the rest are counted.
 const SHOWN: usize = 10;
 
-/// What an event of what ships says; the answer that completed the versions says too why the
-/// release was refused, when it was.
+/// What an event of what ships says: a host's version, a list found, or why the release was
+/// refused over them (in the words the engine recorded).
 pub(super) fn said(kind: &EventKind, after: &Release) -> Vec<Told> {
-    let mut told: Vec<Told> = found_said(kind, after).into_iter().collect();
-    let refused = after.outcome == Some(crate::engine::Outcome::Refused);
-    if refused && matches!(kind, EventKind::VersionFound { .. }) && after.stage != Stage::Finding {
-        for why in &after.refusals {
-            told.push(Told::new(
-                Severity::Bad,
-                Topic::Ships,
-                format!("refused to start: {}", printable(why)),
-            ));
-        }
+    if let EventKind::Refused { why } = kind {
+        return (why.iter())
+            .map(|why| {
+                let text = format!("refused to start: {}", printable(why));
+                Told::new(Severity::Bad, Topic::Ships, text)
+            })
+            .collect();
     }
-    told
+    found_said(kind, after).into_iter().collect()
 }
 
 fn found_said(kind: &EventKind, after: &Release) -> Option<Told> {
@@ -56,7 +53,17 @@ fn found_said(kind: &EventKind, after: &Release) -> Option<Told> {
                 p(error.as_deref().unwrap_or("no answer"))
             ),
         ),
-        EventKind::ChangesFound { found } => listed(found, "change", "to ship", None),
+        EventKind::ChangesFound { found } => {
+            let told = listed(found, "change", "to ship", None);
+            // A mixed fleet's list starts from one host's version: which, first.
+            match after.changes_from_said() {
+                Some(since) if found.error.is_none() => Told {
+                    text: format!("{} ({})", told.text, printable(&since)),
+                    ..told
+                },
+                _ => told,
+            }
+        }
         EventKind::PendingFound { target, found } => {
             listed(found, "migration", "to run", Some(target))
         }

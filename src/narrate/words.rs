@@ -88,6 +88,7 @@ pub fn decision_words(decision: &Decision) -> String {
         Decision::KeepWatching { reason } => format!("keep watching: {reason}"),
         Decision::ExtendWatch => "extend the watch by 5m".into(),
         Decision::SkipBaseline { reason } => format!("start without a baseline: {reason}"),
+        Decision::Redeploy { reason } => format!("deploy it again: {reason}"),
     }
 }
 
@@ -124,6 +125,9 @@ pub fn question_subject(
         Question::Manual { list, step } | Question::Failure { list, step } => (*list, *step),
         Question::ConfirmRollback { .. } => return None,
         Question::FinalGate => return Some("the final gate".into()),
+        Question::Redeploy { version } => {
+            return Some(format!("the question whether to deploy {version} again"));
+        }
         Question::RollbackProposal { rule } => {
             let rule = release.plan.watch.as_ref()?.rollback_on.get(*rule)?;
             return Some(format!("rollback proposal \"{}\"", rule.text));

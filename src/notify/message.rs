@@ -415,7 +415,10 @@ fn gate_decision(
 ) -> Option<(MessageKind, String, String)> {
     if !matches!(
         question,
-        Question::Gate { .. } | Question::FinalGate | Question::RollbackProposal { .. }
+        Question::Gate { .. }
+            | Question::FinalGate
+            | Question::RollbackProposal { .. }
+            | Question::Redeploy { .. }
     ) {
         return None;
     }

@@ -133,7 +133,9 @@ fn mark_of(told: Told, t: u64) -> Option<Mark> {
         (Topic::Decision { rolls_back: true }, _) => MarkKind::Rollback,
         (
             Topic::Decision { .. },
-            Some(Subject::Question(Question::Gate { .. } | Question::FinalGate)),
+            Some(Subject::Question(
+                Question::Gate { .. } | Question::FinalGate | Question::Redeploy { .. },
+            )),
         ) => MarkKind::Gate,
         (Topic::RunFailed | Topic::RunRetrying | Topic::RunUnknown, _) => MarkKind::Failure,
         (Topic::RollbackProposed | Topic::AutoRollback, _) => MarkKind::Proposal,

@@ -33,9 +33,9 @@ impl History {
                     self.first_rollback_at.get_or_insert(at);
                 }
                 match told.subject {
-                    Some(Subject::Question(Question::Gate { .. } | Question::FinalGate)) => {
-                        MomentKind::Gate
-                    }
+                    Some(Subject::Question(
+                        Question::Gate { .. } | Question::FinalGate | Question::Redeploy { .. },
+                    )) => MomentKind::Gate,
                     _ => MomentKind::Decision,
                 }
             }

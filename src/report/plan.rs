@@ -229,8 +229,22 @@ fn write_watch(out: &mut String, watch: &crate::engine::plan::PlannedWatch) {
     out.push('\n');
 }
 
-/// One item; `main`: a step of the checklist (whose undo is said), not a rollback step.
+/// One item, and what its `{{previous}}` will be: the plan cannot know it.
 fn write_item(out: &mut String, step: &PlannedStep, main: bool) {
+    write_step(out, step, main);
+    let shown = crate::engine::ships::PREVIOUS_SHOWN;
+    let undo = step.undo.as_deref().unwrap_or_default();
+    if [&step.name, &step.text].iter().any(|t| t.contains(shown)) || undo.contains(shown) {
+        let _ = writeln!(
+            out,
+            "  {}: filled in per host when the release runs, with the version `[release] current` finds there (not known before)",
+            code(shown)
+        );
+    }
+}
+
+/// One item; `main`: a step of the checklist (whose undo is said), not a rollback step.
+fn write_step(out: &mut String, step: &PlannedStep, main: bool) {
     match step.kind {
         StepKind::Manual => {
             let _ = writeln!(out, "- [ ] {}", printable(&step.text));

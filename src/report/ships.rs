@@ -39,6 +39,13 @@ pub struct ShipsReport {
     pub commands: ShipsCommands,
     /// The change list (`changes`), when it was made or failed.
     pub changes: Option<Found>,
+    /// Where the change list starts when the hosts disagreed: "changes since v1.4.1 (web-1);
+    /// web-2 runs v1.4.2".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes_since: Option<String>,
+    /// The target the migrations to run were listed on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_on: Option<String>,
     /// The migrations to run (`pending`), when they were looked for.
     pub pending: Option<Found>,
 }
@@ -91,6 +98,8 @@ pub fn ships(release: &Release) -> Option<ShipsReport> {
             pending_on: planned.pending_on.clone(),
         },
         changes: release.ships.changes.clone(),
+        changes_since: release.changes_from_said(),
+        pending_on: release.ships.pending_on.clone(),
         pending: release.ships.pending.clone(),
     })
 }
@@ -182,10 +191,17 @@ pub(super) fn to_markdown(md: &mut String, s: &ShipsReport) {
                 "No change list: the release did not get as far as making it.\n"
             );
         }
-        (Some(command), Some(found)) => list(md, found, "change", command),
+        (Some(command), Some(found)) => {
+            if let Some(since) = &s.changes_since {
+                let _ = writeln!(md, "{}.\n", text(&upper_first(since)));
+            }
+            list(md, found, "change", command)
+        }
     }
     if let Some(command) = &s.commands.pending {
-        let on = s.commands.pending_on.as_deref().unwrap_or("its target");
+        let on = (s.pending_on.as_deref())
+            .or(s.commands.pending_on.as_deref())
+            .unwrap_or("its target");
         let _ = writeln!(md, "### Migrations to run (on {})\n", text(on));
         match &s.pending {
             Some(found) => list(md, found, "migration", command),
@@ -194,6 +210,14 @@ pub(super) fn to_markdown(md: &mut String, s: &ShipsReport) {
             }
         }
     }
+}
+
+/// "Changes since …" from "changes since …".
+fn upper_first(said: &str) -> String {
+    let mut chars = said.chars();
+    chars.next().map_or(String::new(), |c| {
+        c.to_uppercase().chain(chars).collect::<String>()
+    })
 }
 
 /// A list with its count and the command that made it, or why there is none.
@@ -241,6 +265,10 @@ pub fn change_list_lines(release: &Release) -> Vec<String> {
     let shown = out.len();
     if found.total > shown {
         out.push(format!("… {} more", found.total - shown));
+    }
+    // A mixed fleet's list starts from one host's version: which, first.
+    if let Some(since) = release.changes_from_said() {
+        out.insert(0, format!("{}:", printable(&since)));
     }
     out
 }
@@ -342,6 +370,47 @@ on = "web-1"
         assert_eq!(
             md,
             "## Changes\n\nNo change list: the profile has no [release] changes.\n\n"
+        );
+    }
+
+    #[test]
+    fn a_mixed_fleets_change_list_says_where_it_starts_and_migrations_where_they_were_listed() {
+        let mut r = answered(
+            Some("web-2 was hotfixed"),
+            &[("web-1", Ok("v1.1")), ("web-2", Ok("v1.2"))],
+        );
+        let found = Found {
+            lines: vec!["abc fix".into()],
+            total: 1,
+            error: None,
+        };
+        for (i, kind) in [
+            EventKind::ChangesFound {
+                found: found.clone(),
+            },
+            EventKind::PendingFound {
+                target: "web-2".into(),
+                found,
+            },
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            r.apply(&Event::new(1_790_000_100_000 + i as u64, kind));
+        }
+        let mut report = ships(&r).expect("planned");
+        report.commands.changes = Some("git log".into());
+        report.commands.pending = Some("alembic history".into());
+        let mut md = String::new();
+        to_markdown(&mut md, &report);
+        assert!(
+            md.contains("Changes since v1.1 (web-1); web-2 runs v1.2.\n"),
+            "{md}"
+        );
+        assert!(md.contains("### Migrations to run (on web-2)"), "{md}");
+        assert_eq!(
+            change_list_lines(&r),
+            ["changes since v1.1 (web-1); web-2 runs v1.2:", "- abc fix"]
         );
     }
 }

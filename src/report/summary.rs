@@ -226,6 +226,9 @@ fn unknown(h: &History) -> String {
         (_, Stage::Idle) => "before the release started".to_string(),
         (_, Stage::Connecting) => "while connecting to the targets".to_string(),
         (_, Stage::Locking) => "while taking the deploy locks".to_string(),
+        (Some(Question::Redeploy { version }), _) => {
+            format!("while asking whether to deploy {version} again, every host running it")
+        }
         (_, Stage::Finding) => "while finding the version each host runs".to_string(),
         (Some(Question::Gate { step }), _) => {
             let text = release

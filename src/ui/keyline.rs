@@ -177,6 +177,7 @@ fn waiting_banner(release: &Release, ui: &UiState) -> Option<&'static str> {
             Question::ConfirmRollback { .. } => " ROLLBACK to confirm: a ",
             Question::RollbackProposal { .. } => " ROLLBACK PROPOSED: a decides ",
             Question::FinalGate => " FINAL GATE waits: a answers ",
+            Question::Redeploy { .. } => " ALREADY DEPLOYED: a answers ",
         }),
         _ => None,
     };

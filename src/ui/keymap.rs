@@ -371,6 +371,13 @@ pub const BINDINGS: &[Binding] = &[
     ),
     bind(
         M::Answer,
+        K::Char('e'),
+        "e",
+        A::Arm(Choice::Redeploy),
+        "arm deploy again (already deployed): type the reason (required)",
+    ),
+    bind(
+        M::Answer,
         K::Enter,
         "Enter",
         A::Confirm,

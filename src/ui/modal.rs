@@ -39,6 +39,15 @@ fn choice_label(choice: Choice) -> (&'static str, &'static str) {
         Choice::RollbackAnyway => ("y", "ROLL BACK ANYWAY"),
         Choice::Cancel => ("c", "CANCEL"),
         Choice::Keep => ("k", "KEEP WATCHING"),
+        Choice::Redeploy => ("e", "DEPLOY AGAIN"),
+    }
+}
+
+/// An answer's key and label at `question`: abort, where nothing ran yet, stops.
+fn label_at(question: &Question, choice: Choice) -> (&'static str, &'static str) {
+    match (question, choice) {
+        (Question::Redeploy { .. }, Choice::Abort) => ("x", "STOP"),
+        _ => choice_label(choice),
     }
 }
 
@@ -166,7 +175,7 @@ pub fn answer(
 
 /// The note (or a skip's reason) under the controls.
 fn note_box(frame: &mut Frame, area: Rect, a: &OpenAnswer, theme: &Theme) {
-    let label = if matches!(a.armed, Some(Choice::Skip | Choice::Keep)) {
+    let label = if a.armed.is_some_and(Choice::needs_reason) {
         " reason (required) "
     } else {
         " note (optional, recorded) "
@@ -231,6 +240,10 @@ fn question_lines(
             (proposal_lines(release, *rule, theme), " ROLLBACK PROPOSED ")
         }
         Question::ConfirmRollback { .. } => (rollback_lines(release, theme), " CONFIRM ROLLBACK "),
+        Question::Redeploy { version } => (
+            super::ships::redeploy_lines(release, version, theme),
+            " ALREADY DEPLOYED ",
+        ),
     }
 }
 
@@ -421,7 +434,7 @@ fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'stati
         if go_in && choice == Choice::Go {
             continue;
         }
-        let (key, label) = choice_label(choice);
+        let (key, label) = label_at(&a.question, choice);
         // Armed: reversed, and a mark that reads without colour or attributes too.
         let (mark, style) = if a.armed == Some(choice) {
             ("▶", theme.selected().add_modifier(Modifier::BOLD))
@@ -445,9 +458,13 @@ fn controls(release: &Release, a: &OpenAnswer, theme: &Theme) -> Vec<Line<'stati
             "Type the reason below (Tab), then Enter: a skip is recorded with its reason."
                 .to_string()
         }
+        Some(Choice::Redeploy) => {
+            "Type the reason below (Tab), then Enter: deploying again is recorded with it."
+                .to_string()
+        }
         Some(choice) => format!(
             "Enter confirms {}. Another letter changes it; Esc hides it, unarmed.",
-            choice_label(choice).1
+            label_at(&a.question, choice).1
         ),
     };
     controls.push(Line::from(Span::styled(hint, theme.fg(Color::Yellow))));

@@ -201,6 +201,7 @@ fn stage(release: &Release, theme: &Theme) -> Option<(String, Style)> {
         Stage::Idle => return None,
         Stage::Connecting => "connecting".to_string(),
         Stage::Locking => "locking".to_string(),
+        Stage::Finding if release.question.is_some() => "already deployed?".to_string(),
         Stage::Finding => "finding what runs now".to_string(),
         Stage::Running { list, step } => {
             let word = match list {

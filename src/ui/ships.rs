@@ -108,13 +108,18 @@ pub fn list_lines(
         lines.extend(found_lines(found, (title, what), width, present, theme));
     };
     let changes = ships.changes.as_ref().map_or(0, |f| f.total);
+    // A mixed fleet's list starts from one host's version: which, and what the others run.
+    let since = (release.changes_from_said()).map_or(String::new(), |s| {
+        s.trim_start_matches("changes").to_string()
+    });
     list(
         plan.changes.is_some(),
         &ships.changes,
-        format!("Changes ({changes}):"),
+        format!("Changes ({changes}){since}:"),
         "changes",
     );
-    let on = (plan.pending_on.as_deref()).map_or(String::new(), |t| format!(" on {t}"));
+    let pending_on = ships.pending_on.as_deref().or(plan.pending_on.as_deref());
+    let on = pending_on.map_or(String::new(), |t| format!(" on {t}"));
     let pending = ships.pending.as_ref().map_or(0, |f| f.total);
     list(
         plan.pending.is_some(),
@@ -189,6 +194,24 @@ pub fn versions_said(release: &Release) -> Option<String> {
         })
         .collect();
     Some(printable(&said.join(", ")).into_owned())
+}
+
+/// The question when every host already runs the version: what was found, and what each
+/// answer does.
+pub fn redeploy_lines(release: &Release, version: &str, theme: &Theme) -> Vec<Line<'static>> {
+    let version = printable(version).into_owned();
+    let mut lines = vec![Line::from(Span::styled(
+        format!("Every host runs {version} already: nothing new to ship."),
+        theme.bold(),
+    ))];
+    if let Some(hosts) = versions_said(release) {
+        lines.push(Line::from(format!("Running now: {hosts}")));
+    }
+    lines.push(Line::from(format!(
+        "Deploy {version} again (a reason is required, and recorded), or stop: the release \
+         ends refused, nothing run on the hosts."
+    )));
+    lines
 }
 
 /// A style that stands out for what a person must notice (a mixed fleet).

@@ -44,6 +44,7 @@ fn decision() -> impl Strategy<Value = Decision> {
         "[a-z ]{0,3}".prop_map(|reason| Decision::KeepWatching { reason }),
         "[a-z ]{0,3}".prop_map(|reason| Decision::SkipBaseline { reason }),
         Just(Decision::ExtendWatch),
+        "[a-z ]{0,3}".prop_map(|reason| Decision::Redeploy { reason }),
     ]
 }
 
@@ -355,6 +356,7 @@ fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::VersionFound { .. } => "version_found",
         EventKind::ChangesFound { .. } => "changes_found",
         EventKind::PendingFound { .. } => "pending_found",
+        EventKind::Refused { .. } => "refused",
     }
 }
 
@@ -384,13 +386,14 @@ fn timer_or_decision(kind: &EventKind) -> Option<&'static str> {
             Decision::KeepWatching { .. } => "decision:keep_watching",
             Decision::SkipBaseline { .. } => "decision:skip_baseline",
             Decision::ExtendWatch => "decision:extend_watch",
+            Decision::Redeploy { .. } => "decision:redeploy",
         }),
         _ => None,
     }
 }
 
-/// 40 kinds, 7 timers, 13 decisions.
-const EVERY: usize = 40 + 7 + 13;
+/// 41 kinds, 7 timers, 14 decisions.
+const EVERY: usize = 41 + 7 + 14;
 
 #[test]
 fn the_generator_makes_every_event_kind_timer_and_decision() {

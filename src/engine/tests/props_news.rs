@@ -76,5 +76,6 @@ pub(super) fn ships_found() -> impl Strategy<Value = EventKind> {
             .clone()
             .prop_map(|found| EventKind::ChangesFound { found }),
         (target(), found).prop_map(|(target, found)| EventKind::PendingFound { target, found }),
+        prop::collection::vec("[a-z ]{0,6}", 0..2).prop_map(|why| EventKind::Refused { why }),
     ]
 }

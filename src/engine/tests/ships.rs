@@ -92,10 +92,10 @@ fn allow_mixed_goes_on_and_each_host_keeps_its_own_previous() {
 }
 
 #[test]
-fn a_host_that_cannot_say_or_a_fleet_already_on_the_version_is_refused() {
+fn a_host_that_cannot_say_is_refused_and_the_refusal_is_recorded_in_its_words() {
     let mut run = finding(|_| {});
     found(&mut run, "a", "v1");
-    run.send(EventKind::VersionFound {
+    let fx = run.send(EventKind::VersionFound {
         target: "b".into(),
         version: None,
         error: Some("`current` exited 1: cat: VERSION: No such file".into()),
@@ -106,15 +106,156 @@ fn a_host_that_cannot_say_or_a_fleet_already_on_the_version_is_refused() {
         "{:?}",
         run.release.refusals
     );
+    assert!(
+        fx.contains(&Effect::Record {
+            event: Box::new(EventKind::Refused {
+                why: run.release.refusals.clone()
+            })
+        }),
+        "the journal gets the words: {fx:?}"
+    );
+}
 
+/// Every host runs the version: the redeploy question is open, nothing started.
+fn already_running() -> Run {
     let mut run = finding(|_| {});
     found(&mut run, "a", "v2");
-    found(&mut run, "b", "v2");
-    assert_eq!(run.release.outcome, Some(Outcome::Refused));
-    assert!(run.release.refusals[0].starts_with("every host already runs v2"));
+    let fx = found(&mut run, "b", "v2");
+    assert!(fx.contains(&Effect::Ask), "{fx:?}");
+    assert!(started(&fx).is_empty());
+    assert!(!fx.iter().any(|e| matches!(e, Effect::UsePrevious { .. })));
+    assert_eq!(
+        run.release.question,
+        Some(Question::Redeploy {
+            version: "v2".into()
+        })
+    );
+    assert_eq!(run.release.answers(), vec![Answer::Redeploy, Answer::Abort]);
+    assert_eq!(run.release.outcome, None);
+    run
+}
 
+#[test]
+fn a_fleet_already_on_the_version_asks_and_deploys_again_with_a_reason() {
+    let mut run = already_running();
+    let operator = crate::engine::Answerer::operator("ana");
+    let blank = Decision::Redeploy { reason: " ".into() };
+    assert_eq!(
+        run.release.may_answer(&blank, &operator),
+        Err(crate::engine::Refusal::NeedsReason)
+    );
+    assert!(
+        run.decide("ana", blank).is_empty(),
+        "no reason, no redeploy"
+    );
+    let reason = "the config changed, not the code";
+    let fx = run.decide(
+        "ana",
+        Decision::Redeploy {
+            reason: reason.into(),
+        },
+    );
+    assert_eq!(run.release.question, None);
+    assert!(fx.iter().any(|e| matches!(e, Effect::UsePrevious { .. })));
+    assert_eq!(started(&fx), vec![main_run(0, "a", 1), main_run(0, "b", 1)]);
+    assert_eq!(run.release.plan.ships.redeploy.as_deref(), Some(reason));
+    let record = run.release.decisions.last().expect("recorded");
+    assert_eq!(
+        record.question,
+        Some(Question::Redeploy {
+            version: "v2".into()
+        })
+    );
+}
+
+#[test]
+fn stopping_at_the_redeploy_question_refuses_before_anything_ran() {
+    let mut run = already_running();
+    let fx = run.decide("ana", Decision::Abort);
+    assert_eq!(run.release.outcome, Some(Outcome::Refused));
+    assert!(started(&fx).is_empty());
+    let said = Release::already_running_said("v2");
+    assert_eq!(run.release.refusals, vec![said.clone()]);
+    assert!(said.starts_with("every host already runs v2: nothing to ship; run with --redeploy"));
+    assert!(fx.contains(&Effect::Record {
+        event: Box::new(EventKind::Refused { why: vec![said] })
+    }));
+    assert!(fx.iter().any(|e| matches!(e, Effect::ReleaseLocks { .. })));
+}
+
+#[test]
+fn nobody_to_ask_refuses_to_deploy_again_whatever_the_policy() {
+    for policy in [Unattended::Rollback, Unattended::Abort] {
+        let mut run = already_running();
+        run.release.plan.unattended = policy;
+        let (decision, note) = run.release.unattended_decision().expect("decided");
+        assert_eq!(decision, Decision::Abort);
+        assert!(note.contains("deploying v2 again takes a reason"), "{note}");
+        run.send(EventKind::Decided {
+            by: "policy".into(),
+            decision,
+            note: Some(note),
+            actor: Actor::Policy,
+        });
+        assert_eq!(run.release.outcome, Some(Outcome::Refused));
+    }
     let mut run = finding(|plan| plan.ships.redeploy = Some("config changed".into()));
     found(&mut run, "a", "v2");
     let fx = found(&mut run, "b", "v2");
-    assert_eq!(started(&fx).len(), 2, "--redeploy goes on");
+    assert_eq!(started(&fx).len(), 2, "--redeploy goes on without asking");
+    assert_eq!(run.release.question, None);
+}
+
+#[test]
+fn previous_fills_names_and_manual_items_per_host_commands_keep_it() {
+    let toml = profile()
+        .replace(
+            "manual = \"Tell support\"",
+            "manual = \"Tell support we leave {{previous}}\"",
+        )
+        .replace("name = \"restart\"", "name = \"restart over {{previous}}\"")
+        .replace("run = \"restart\"", "run = \"restart {{previous}}\"");
+    let mut run = Run::new(&toml);
+    run.release.plan.ships.allow_mixed = Some("b lagged".into());
+    for t in run.target_names() {
+        run.send(EventKind::Connected { target: t });
+    }
+    for t in run.target_names() {
+        run.send(EventKind::LockTaken { target: t });
+    }
+    assert_eq!(run.release.plan.steps[3].name, "restart over {{previous}}");
+    found(&mut run, "a", "v1");
+    found(&mut run, "b", "v0\u{1b}[2J");
+    let steps = &run.release.plan.steps;
+    assert_eq!(steps[2].text, "Tell support we leave v1 on a, v0[2J on b");
+    assert_eq!(steps[3].name, "restart over v1 on a, v0[2J on b");
+    assert_eq!(
+        steps[3].text, "restart {{previous}}",
+        "the drivers fill it per host"
+    );
+    assert_eq!(
+        run.release.changes_from_said().as_deref(),
+        Some("changes since v1 (a); b runs v0\u{1b}[2J")
+    );
+    assert_eq!(
+        run.release.previous_words(&["b".into()]).as_deref(),
+        Some("v0[2J")
+    );
+}
+
+#[test]
+fn the_pending_list_says_which_host_it_came_from() {
+    let mut run = finding(|_| {});
+    found(&mut run, "a", "v1");
+    found(&mut run, "b", "v1");
+    run.send(EventKind::PendingFound {
+        target: "b".into(),
+        found: crate::engine::ships::Found {
+            lines: vec!["0042 add index".into()],
+            total: 1,
+            error: None,
+        },
+    });
+    assert_eq!(run.release.ships.pending_on.as_deref(), Some("b"));
+    assert_eq!(run.release.changes_from_said(), None, "the fleet agrees");
 }

@@ -57,7 +57,7 @@ impl<B: Backend> Cockpit<B> {
                 a.armed = Some(choice);
                 a.typed.clear();
                 a.refusal = None;
-                a.editing = matches!(choice, Choice::Skip | Choice::Keep);
+                a.editing = choice.needs_reason();
             }
             Action::EditText => a.editing = !a.editing,
             Action::Confirm => return self.confirm_answer(release),
@@ -115,7 +115,7 @@ impl<B: Backend> Cockpit<B> {
         }
         let text = a.text();
         let note = (!text.is_empty()).then(|| text.clone());
-        if matches!(choice, Choice::Skip | Choice::Keep) {
+        if choice.needs_reason() {
             if text.is_empty() {
                 a.refusal = Some("This answer needs a reason: type it in the box.".into());
                 a.editing = true;
