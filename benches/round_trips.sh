@@ -24,6 +24,8 @@
 # if none can be had, its column says so and the rest runs. Honors CARGO_TARGET_DIR.
 # KEEP=1 keeps the work directory (profiles, playbook, every proxy log); LOGS=DIR copies the
 # proxy logs there.
+# shellcheck source=benches/sshd.sh
+. "$(dirname "$0")/sshd.sh"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
@@ -84,23 +86,7 @@ if [ "$(id -u)" = 0 ]; then
     > "$slow_home/.bashrc"
   chown "$slow:" "$slow_home/.bashrc"
 fi
-cat > "$work/sshd_config" <<CONF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $work/host_key
-AuthorizedKeysFile $work/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-StrictModes no
-UsePAM no
-PidFile $work/sshd.pid
-MaxStartups 100
-MaxSessions 100
-CONF
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
-sshd_pid=$!
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.1; done
+start_sshd "$work" "$port"
 for p in "$port" "${pports[@]}"; do
   echo "[127.0.0.1]:$p $(cat "$work/host_key.pub")"
 done > "$work/known_hosts"

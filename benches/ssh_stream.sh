@@ -11,10 +11,12 @@
 # missing), like a deploy account: root's bash on a dev machine may source a heavy ~/.bashrc on
 # every command (pyenv init here: ~100 processes, ~130 ms per exec), which would measure the
 # dev machine's shell setup, not the transport. Both tools log in as the same user.
+# shellcheck source=benches/sshd.sh
+. "$(dirname "$0")/sshd.sh"
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked -q
-bin=$PWD/target/release/gonogo
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/gonogo
 work=$(mktemp -d)
 chmod 755 "$work"
 sshd_pid=
@@ -33,23 +35,7 @@ if [ "$(id -u)" = 0 ]; then
   id "$user" >/dev/null 2>&1 || useradd -m -s /bin/sh "$user"
   usermod -p '*' "$user" # unlocked for key logins, no password
 fi
-cat > "$work/sshd_config" <<CONF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $work/host_key
-AuthorizedKeysFile $work/authorized_keys
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-StrictModes no
-UsePAM no
-PidFile $work/sshd.pid
-MaxStartups 100
-MaxSessions 100
-CONF
-/usr/sbin/sshd -D -e -f "$work/sshd_config" 2>"$work/sshd.log" &
-sshd_pid=$!
-for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+start_sshd "$work" "$port"
 echo "[127.0.0.1]:$port $(cat "$work/host_key.pub")" > "$work/known_hosts"
 
 # 1,000,000 lines of ~120 bytes.
