@@ -470,6 +470,8 @@ impl<D: Drivers> Loop<'_, D> {
     /// All of the journal on disk at the end; a failure then is still said.
     fn journal_end(&mut self) {
         if let Some(journal) = &mut self.journal {
+            // The release as it ended, for the index: a report or a resume starts here.
+            journal.snapshot(&self.fold);
             journal.sync();
         }
         if self.journal_failure() {
@@ -517,6 +519,9 @@ impl<D: Drivers> Loop<'_, D> {
     /// its effects to the drivers, the team told.
     fn apply(&mut self, event: &Event) {
         let effects = self.fold.apply(event);
+        if let Some(journal) = &mut self.journal {
+            journal.applied(&self.fold);
+        }
         self.frontend.show(event, &self.fold);
         self.record_view();
         for effect in effects {

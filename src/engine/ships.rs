@@ -12,7 +12,7 @@ use super::release::{Release, Stage};
 pub const LIST_KEPT: usize = 200;
 
 /// What was found, as the engine holds it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ships {
     /// Each target's answer to `current`: its version, or why none.
     pub found: Vec<(String, Running)>,
@@ -21,7 +21,7 @@ pub struct Ships {
 }
 
 /// What a host said runs on it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Running {
     Version(String),
     /// It could not say: why.
