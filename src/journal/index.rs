@@ -100,21 +100,65 @@ pub(super) fn parse_snapshot(line: &str) -> Option<Snapshot> {
 /// journal. It never stops the recording: the first error ends the index, not the journal.
 #[derive(Debug)]
 pub(super) struct IndexWriter {
-    file: File,
     /// A snapshot when the journal has grown this many bytes since the last one.
     every: u64,
     /// The journal's length at the last snapshot.
     since: u64,
+    /// Snapshots to the index's own thread, in order: writing a release's 10,000 output lines
+    /// as JSON takes milliseconds the loop does not wait for.
+    queue: Option<std::sync::mpsc::SyncSender<Snapshot>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl IndexWriter {
+    fn start(mut file: File, since: u64) -> Self {
+        let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (queue, snapshots) = std::sync::mpsc::sync_channel::<Snapshot>(2);
+        let failing = failed.clone();
+        let thread = std::thread::Builder::new()
+            .name("journal-index".into())
+            .spawn(move || {
+                for snapshot in snapshots {
+                    let Some(line) = snapshot_line(&snapshot) else {
+                        continue;
+                    };
+                    if file.write_all(format!("{line}\n").as_bytes()).is_err() {
+                        failing.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return;
+                    }
+                }
+            })
+            .ok();
+        IndexWriter {
+            every: SNAPSHOT_EVERY,
+            since,
+            queue: thread.is_some().then_some(queue),
+            thread,
+            failed,
+        }
+    }
+}
+
+impl Drop for IndexWriter {
+    /// Every snapshot handed over is in the file when the writer is gone.
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl IndexWriter {
     /// A new index for a new journal (over an index left by an earlier journal of that name).
     pub fn create(journal: &Path, offset: u64) -> Option<Self> {
         let path = index_path(journal);
+        // Made anew, never through what is there (a link left in its place).
+        let _ = std::fs::remove_file(&path);
         let file = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
             .open(&path);
         let mut file = file
@@ -122,31 +166,25 @@ impl IndexWriter {
             .ok()?;
         let header = serde_json::to_string(&IndexHeader::current()).expect("plain data");
         file.write_all(format!("{header}\n").as_bytes()).ok()?;
-        Some(IndexWriter {
-            file,
-            every: SNAPSHOT_EVERY,
-            since: offset,
-        })
+        Some(IndexWriter::start(file, offset))
     }
 
     /// The index of a journal a resume appends to: its snapshots kept when it is one of this
     /// version, else a new one.
     pub fn append(journal: &Path, offset: u64) -> Option<Self> {
         let path = index_path(journal);
-        let current = std::fs::read(&path).ok().is_some_and(|bytes| {
-            let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-            serde_json::from_slice::<IndexHeader>(first).ok() == Some(IndexHeader::current())
-                && bytes.ends_with(b"\n")
-        });
+        let file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        let current = file
+            && std::fs::read(&path).ok().is_some_and(|bytes| {
+                let first = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+                serde_json::from_slice::<IndexHeader>(first).ok() == Some(IndexHeader::current())
+                    && bytes.ends_with(b"\n")
+            });
         if !current {
             return IndexWriter::create(journal, offset);
         }
         let file = OpenOptions::new().append(true).open(&path).ok()?;
-        Some(IndexWriter {
-            file,
-            every: SNAPSHOT_EVERY,
-            since: offset,
-        })
+        Some(IndexWriter::start(file, offset))
     }
 
     pub fn every(&mut self, bytes: u64) {
@@ -158,12 +196,15 @@ impl IndexWriter {
         offset.saturating_sub(self.since) >= self.every
     }
 
-    /// Writes `snapshot`; false when the index could not be written (it is given up).
-    pub fn write(&mut self, snapshot: &Snapshot) -> bool {
+    /// Hands `snapshot` to the index's thread; false when the index could not be written (it
+    /// is given up).
+    pub fn write(&mut self, snapshot: Snapshot) -> bool {
         self.since = snapshot.offset;
-        let Some(line) = snapshot_line(snapshot) else {
-            return true;
-        };
-        self.file.write_all(format!("{line}\n").as_bytes()).is_ok()
+        let failed = self.failed.load(std::sync::atomic::Ordering::Relaxed);
+        !failed
+            && self
+                .queue
+                .as_ref()
+                .is_some_and(|q| q.send(snapshot).is_ok())
     }
 }

@@ -238,10 +238,10 @@ fn write_index(path: &Path, snapshots: &[String]) {
     let mut temporary = index.clone().into_os_string();
     temporary.push(format!(".{}", std::process::id()));
     let header = serde_json::to_string(&IndexHeader::current()).expect("plain data");
+    let _ = std::fs::remove_file(&temporary);
     let written = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
         .open(&temporary)
         .and_then(|mut file| {

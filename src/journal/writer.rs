@@ -305,7 +305,7 @@ impl Writer {
             unknown: 0,
         };
         if let Some(index) = &mut self.index
-            && !index.write(&snapshot)
+            && !index.write(snapshot)
         {
             tracing::warn!(path = %self.path.display(), "the index cannot be written: given up");
             self.index = None;
