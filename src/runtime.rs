@@ -357,6 +357,11 @@ impl<D: Drivers> Loop<'_, D> {
                 self.fold = Fold::from(release);
                 self.view = view;
                 self.asked.clear();
+                // A question open there was asked before it: the front end is told, as the
+                // events that opened it would have told it (a follower joining at a gate).
+                if self.fold.question.is_some() {
+                    self.asked.push_back(Input::Asked);
+                }
                 if let Some(at) = at {
                     self.clock.read_at(at);
                 }
