@@ -1,13 +1,16 @@
-//! Opening and seeking a 1,000,000-event journal (targets: open under 1 s, any seek under
-//! 200 ms). The journal is written by gonogo's own writer: a release whose one step prints a
-//! million batches of output on two targets, with a gate, as a long session would.
+//! Opening and seeking a 1,000,000-event journal (targets: open to the last frame ≤ 300 ms, any
+//! seek under 1 ms). The journal is written by gonogo's own writer as the run loop drives it
+//! (each event written, applied, the index told): a release whose one step prints a million
+//! batches of output on two targets, with a gate, as a long session would.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use gonogo::engine::{Event, EventKind, RunId, StepList, Stream};
+use gonogo::engine::{Event, EventKind, Fold, RunId, StepList, Stream};
 use gonogo::journal::{FORMAT, Header, VERSION, Writer};
 use gonogo::profile::{self, Diagnostics, Purpose, Source};
-use gonogo::replay::Player;
+use gonogo::replay::{Player, Replaying};
+use gonogo::runtime::{Record, Rewind};
+use ratatui::backend::TestBackend;
 
 const EVENTS: u64 = 1_000_000;
 
@@ -30,6 +33,36 @@ gate = "Go?"
 fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("big.jsonl");
+    write(&path);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let indexed = open_to_last_frame(&rt, &path);
+    let index = gonogo::journal::index_path(&path);
+    let index_size = std::fs::metadata(&index).expect("index").len();
+    println!(
+        "open to the last frame from the index ({:.0} MB): {:.0} ms",
+        index_size as f64 / 1e6,
+        indexed.as_secs_f64() * 1e3
+    );
+    std::fs::remove_file(&index).expect("index removed");
+    let rebuilt = open_to_last_frame(&rt, &path);
+    println!(
+        "open to the last frame with no index (read whole, index rebuilt): {:.0} ms",
+        rebuilt.as_secs_f64() * 1e3
+    );
+    let again = open_to_last_frame(&rt, &path);
+    println!(
+        "open to the last frame from the rebuilt index (a snapshot at the end): {:.0} ms",
+        again.as_secs_f64() * 1e3
+    );
+    let mut replay = open_whole(&rt, &path);
+    seek(&rt, &mut replay);
+}
+
+/// A release of one step flooding output on two targets, recorded as the loop records it.
+fn write(path: &std::path::Path) {
     let (p, _) = profile::load(&Source::new("t.toml", PROFILE));
     let p = p.expect("profile");
     let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
@@ -50,9 +83,17 @@ fn main() {
         present: None,
     };
     let written = Instant::now();
-    let mut writer = Writer::create(&path, &header).expect("journal");
-    let at = |i: u64| 1_800_000_000_000 + i;
-    let mut event = |i: u64, kind: EventKind| writer.event(&Event::new(at(i), kind));
+    let mut writer = Writer::create(path, &header).expect("journal");
+    let mut fold = Fold::default();
+    let mut indexing = Duration::ZERO;
+    let mut event = |i: u64, kind: EventKind| {
+        let event = Event::new(1_800_000_000_000 + i, kind);
+        writer.event(&event);
+        fold.apply(&event);
+        let told = Instant::now();
+        writer.applied(&fold);
+        indexing += told.elapsed();
+    };
     event(
         0,
         EventKind::Started {
@@ -61,64 +102,115 @@ fn main() {
             plan: Box::new(profile::release_plan(&p, &vars)),
         },
     );
+    // Both reached, then both locked: the step starts and its output is the release's.
     for (i, t) in ["a", "b"].into_iter().enumerate() {
-        event(1 + i as u64 * 2, EventKind::Connected { target: t.into() });
-        event(2 + i as u64 * 2, EventKind::LockTaken { target: t.into() });
+        event(1 + i as u64, EventKind::Connected { target: t.into() });
+    }
+    for (i, t) in ["a", "b"].into_iter().enumerate() {
+        event(3 + i as u64, EventKind::LockTaken { target: t.into() });
     }
     for i in 5..EVENTS {
         let target = if i % 2 == 0 { "a" } else { "b" };
-        event(
-            i,
-            EventKind::Output {
-                run: RunId {
-                    list: StepList::Main,
-                    step: 0,
-                    target: target.into(),
-                    attempt: 1,
-                },
-                stream: Stream::Stdout,
-                lines: vec![format!("line {i} of the flood, as a service would log it")],
-            },
-        );
+        let run = RunId {
+            list: StepList::Main,
+            step: 0,
+            target: target.into(),
+            attempt: 1,
+        };
+        let lines = vec![format!("line {i} of the flood, as a service would log it")];
+        let stream = Stream::Stdout;
+        event(i, EventKind::Output { run, stream, lines });
     }
     drop(writer);
-    let size = std::fs::metadata(&path).expect("size").len();
+    let size = std::fs::metadata(path).expect("size").len();
     println!(
-        "wrote {EVENTS} events ({:.0} MB) in {:.2} s",
+        "wrote {EVENTS} events ({:.0} MB) in {:.2} s, of which the index's snapshots {:.0} ms \
+         (the loop's apply not counted)",
         size as f64 / 1e6,
-        written.elapsed().as_secs_f64()
+        written.elapsed().as_secs_f64(),
+        indexing.as_secs_f64() * 1e3
     );
+}
 
+/// A replay's cockpit on a 120×36 test terminal, playing `player`.
+fn replaying(player: Player) -> Replaying<TestBackend> {
+    Replaying::new(
+        ratatui::Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
+        std::sync::Arc::new(std::sync::Mutex::new(player)),
+        gonogo::ui::theme::Theme { color: true },
+    )
+}
+
+/// Opens the journal through its index (rebuilding it when it is missing) and draws its last
+/// frame: the snapshot's release and view as the loop's rewind, the records after it through
+/// the loop, the frame drawn at the beat.
+fn open_to_last_frame(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Duration {
     let open = Instant::now();
-    let journal = gonogo::journal::read(&path).expect("read");
+    let opened = gonogo::journal::open(path).expect("open");
+    let parsed = open.elapsed();
+    let mut records = vec![Record::Rewind(Box::new(Rewind {
+        release: opened.from.release.clone(),
+        view: opened.from.view.clone(),
+        at: opened.from.last.map(|(_, at)| at),
+    }))];
+    let after = opened.journal.lines.len();
+    let beat = opened.last_event().map_or(0, |(_, at)| at);
+    records.extend(
+        opened
+            .journal
+            .lines
+            .into_iter()
+            .map(|l| Record::Line(l.into())),
+    );
+    records.push(Record::Beat(beat));
+    let mut replay = replaying(Player::read(gonogo::journal::Journal::default()));
+    let release = rt.block_on(gonogo::replay::play_records(&mut replay, records));
+    let shown = open.elapsed();
+    println!(
+        "  opened: {} records after the snapshot, read and restored in {:.0} ms, {} output lines on screen",
+        after,
+        parsed.as_secs_f64() * 1e3,
+        release.output.len()
+    );
+    shown
+}
+
+/// Opens the journal as `gonogo replay` does: read whole, through the loop once for marks and
+/// keyframes; then to its last frame.
+fn open_whole(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Replaying<TestBackend> {
+    let open = Instant::now();
+    let journal = gonogo::journal::read(path).expect("read");
     let read = open.elapsed();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let player = rt.block_on(Player::index(journal));
     let opened = open.elapsed();
     println!(
-        "open: {:.0} ms (read and parse {:.0} ms, read through the loop for marks and keyframes {:.0} ms)",
+        "replay's open, the journal read whole: {:.0} ms (read and parse {:.0} ms, read through the loop for marks and keyframes {:.0} ms)",
         opened.as_secs_f64() * 1e3,
         read.as_secs_f64() * 1e3,
         (opened - read).as_secs_f64() * 1e3
     );
     let end = player.end();
-    let mut replay = gonogo::replay::Replaying::new(
-        ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 36)).expect("terminal"),
-        std::sync::Arc::new(std::sync::Mutex::new(player)),
-        gonogo::ui::theme::Theme { color: true },
+    let mut replay = replaying(player);
+    replay.player().seek(end);
+    let records = replay.player().take();
+    rt.block_on(gonogo::replay::play_records(&mut replay, records));
+    println!(
+        "  and to its last frame: {:.0} ms",
+        open.elapsed().as_secs_f64() * 1e3
     );
+    replay
+}
+
+/// Ten seeks back and forth, each its records through the loop and the frame drawn.
+fn seek(rt: &tokio::runtime::Runtime, replay: &mut Replaying<TestBackend>) {
+    let end = replay.player().end();
     let mut worst = 0f64;
     for k in [9u64, 1, 7, 3, 5, 0, 8, 2, 6, 4] {
         let to = end / 10 * k + end / 17;
         let seek = Instant::now();
-        // The seek's records (a rewind to a keyframe, the records from there) through the
-        // loop, and the frame drawn at its beat.
         replay.player().seek(to);
         let records = replay.player().take();
-        rt.block_on(gonogo::replay::play_records(&mut replay, records));
+        rt.block_on(gonogo::replay::play_records(replay, records));
         worst = worst.max(seek.elapsed().as_secs_f64() * 1e3);
     }
     println!("seek (10 positions, back and forth): worst {worst:.1} ms");

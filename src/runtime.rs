@@ -357,6 +357,11 @@ impl<D: Drivers> Loop<'_, D> {
                 self.fold = Fold::from(release);
                 self.view = view;
                 self.asked.clear();
+                // A question open there was asked before it: the front end is told, as the
+                // events that opened it would have told it (a follower joining at a gate).
+                if self.fold.question.is_some() {
+                    self.asked.push_back(Input::Asked);
+                }
                 if let Some(at) = at {
                     self.clock.read_at(at);
                 }
@@ -470,6 +475,8 @@ impl<D: Drivers> Loop<'_, D> {
     /// All of the journal on disk at the end; a failure then is still said.
     fn journal_end(&mut self) {
         if let Some(journal) = &mut self.journal {
+            // The release as it ended, for the index: a report or a resume starts here.
+            journal.snapshot(&self.fold);
             journal.sync();
         }
         if self.journal_failure() {
@@ -517,6 +524,9 @@ impl<D: Drivers> Loop<'_, D> {
     /// its effects to the drivers, the team told.
     fn apply(&mut self, event: &Event) {
         let effects = self.fold.apply(event);
+        if let Some(journal) = &mut self.journal {
+            journal.applied(&self.fold);
+        }
         self.frontend.show(event, &self.fold);
         self.record_view();
         for effect in effects {

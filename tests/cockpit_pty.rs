@@ -190,10 +190,10 @@ fn a_recorded_session_replays_in_the_cockpit_with_no_host_left() {
     let sessions = work.path().join("data/gonogo/sessions");
     let journal = std::fs::read_dir(&sessions)
         .expect("sessions")
-        .next()
-        .expect("a journal")
-        .expect("entry")
-        .path();
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a journal");
     let mut pty = Pty::spawn(
         work.path(),
         &format!("replay {}", journal.display()),

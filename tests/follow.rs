@@ -75,10 +75,10 @@ fn operator_screen(g: &Gonogo) -> Vec<String> {
     let sessions = g.dir.path().join("data/gonogo/sessions");
     let path = std::fs::read_dir(&sessions)
         .expect("sessions")
-        .next()
-        .expect("one journal")
-        .expect("entry")
-        .path();
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("one journal");
     let journal = gonogo::journal::read(&path).expect("journal");
     let mut release = gonogo::engine::Release::default();
     for event in journal.events() {
@@ -348,10 +348,10 @@ fn a_two_person_gate_passes_with_the_operator_and_an_approver_over_ssh() {
     // The report says who followed and whose GO counted.
     let journal = std::fs::read_dir(g.dir.path().join("data/gonogo/sessions"))
         .expect("sessions")
-        .next()
-        .expect("a journal")
-        .expect("entry")
-        .path();
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a journal");
     let report = std::process::Command::new(env!("CARGO_BIN_EXE_gonogo"))
         .arg("report")
         .arg(&journal)

@@ -51,9 +51,15 @@ fn a_session_killed_mid_step_resumes_and_the_step_runs_exactly_once() {
 
     // One journal, numbered on from where the killed session stopped, the resume in it.
     let sessions = g.dir.path().join("data/gonogo/sessions");
-    let journals: Vec<_> = std::fs::read_dir(&sessions).unwrap().collect();
+    // The journal, and its index next to it.
+    let journals: Vec<_> = std::fs::read_dir(&sessions)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
     assert_eq!(journals.len(), 1);
-    let path = journals[0].as_ref().unwrap().path();
+    let path = journals[0].clone();
     let journal = gonogo::journal::read(&path).expect("read");
     assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
     let kinds: Vec<String> = journal
@@ -185,10 +191,10 @@ fn two_resumes_of_one_session_never_both_go_on() {
     let sessions = g.dir.path().join("data/gonogo/sessions");
     let path = std::fs::read_dir(&sessions)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
     let journal = gonogo::journal::read(&path).expect("read");
     assert!(journal.warnings.is_empty(), "{:?}", journal.warnings);
 }
@@ -324,9 +330,9 @@ fn a_step_whose_run_directory_is_gone_is_never_run_again_its_outcome_is_unknown(
     let journal = std::fs::read_dir(g.dir.path().join("data/gonogo/sessions"))
         .expect("sessions")
         .flatten()
-        .next()
-        .expect("journal")
-        .path();
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("journal");
     let header = std::fs::read_to_string(&journal).expect("journal");
     let session = header
         .split("\"session\":\"")

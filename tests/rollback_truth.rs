@@ -307,9 +307,9 @@ fn in_ci_with_nobody_to_answer_a_bad_release_is_rolled_back_and_serves_the_previ
     let journal = std::fs::read_dir(g.dir.path().join("data/gonogo/sessions"))
         .expect("sessions")
         .flatten()
-        .next()
-        .expect("a journal")
-        .path();
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a journal");
     let recorded = std::fs::read_to_string(journal).expect("journal");
     assert!(
         recorded

@@ -15,7 +15,7 @@ pub const BASELINE_READINGS: usize = 2;
 pub const BASELINE_WAIT_MS: Millis = 60_000;
 
 /// The first change waiting for its baseline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaselineWait {
     pub step: usize,
     pub since: Millis,
@@ -23,7 +23,7 @@ pub struct BaselineWait {
 
 /// How far the baseline is: readings had and needed, and the time they span against the time
 /// asked for (`[watch] baseline`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaselineProgress {
     pub readings: usize,
     pub needed: usize,

@@ -11,7 +11,7 @@ use super::watch_rule::{Condition, Op, Signal, Threshold, WatchRule};
 pub const STALE_MS: Millis = 30_000;
 
 /// Why a rule cannot judge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CannotJudge {
     /// An `x baseline` rule with no sample from before the first change.
     NoBaseline,

@@ -28,7 +28,7 @@ const SECOND_MS: Millis = 1_000;
 const WINDOW_S: u64 = 60;
 
 /// Everything the release knows about its log tails.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Logs {
     /// The last [`LOG_LINES_KEPT`] lines of every tail, with the tails' own marks
     /// (drops, gaps) between them, oldest first.
@@ -42,7 +42,9 @@ pub struct Logs {
     /// Error lines per target, per second since the epoch: `(second, count)`, oldest first,
     /// for the last two minutes.
     errors: BTreeMap<String, VecDeque<(u64, u64)>>,
-    /// Each tail's `errors` pattern, compiled once, in plan order.
+    /// Each tail's `errors` pattern, compiled once, in plan order (again from the plan when a
+    /// snapshot is read back: [`Logs::compile`]).
+    #[serde(skip)]
     patterns: Vec<Option<Regex>>,
     /// One per entry of `tails`: the lines it holds until it knows whether they are a
     /// stack trace.
@@ -54,7 +56,7 @@ pub struct Logs {
 }
 
 /// One line of the logs pane.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LogLine {
     pub at: Millis,
     /// Shared by the lines of one event.
@@ -67,7 +69,7 @@ pub struct LogLine {
 }
 
 /// What a line of the logs pane is: read from a host, or the release's word about a tail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LogMark {
     Read,
     /// Lines were dropped here because the tail outran gonogo.
@@ -78,7 +80,7 @@ pub enum LogMark {
     Up,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TailState {
     pub name: String,
     pub target: String,
@@ -91,7 +93,7 @@ pub struct TailState {
     pub drops: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum TailStatus {
     /// Not started yet (the locks are being taken).
     #[default]
@@ -137,6 +139,15 @@ impl Logs {
                 .collect(),
             ..Logs::default()
         }
+    }
+
+    /// Compiles the tails' patterns of `plan` again (a release read back from a snapshot).
+    pub(super) fn compile(&mut self, plan: &ReleasePlan) {
+        self.patterns = plan
+            .logs
+            .iter()
+            .map(|f| f.errors.as_deref().and_then(|p| Regex::new(p).ok()))
+            .collect();
     }
 
     /// Keeps `line`; once the pane is full, the oldest goes and hands back its text's buffer.

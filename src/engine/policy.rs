@@ -122,7 +122,7 @@ impl<'a> Answerer<'a> {
 }
 
 /// Why an answer is not taken, in the words a person is told.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum Refusal {
     #[error("Ignored: keys right after a question opens do not count. Press again.")]
     TooSoon,

@@ -11,7 +11,7 @@ use super::plan::{PlannedStep, ReleasePlan};
 /// Output lines kept for the cockpit; older lines are dropped (the journal keeps them all).
 pub const OUTPUT_LINES_KEPT: usize = 10_000;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Release {
     pub session: String,
     pub operator: String,
@@ -83,7 +83,10 @@ pub struct Release {
     pub rollout: super::rollout::Rollout,
     /// What ships: each host's version now, the changes, the pending migrations.
     pub ships: super::ships::Ships,
+    /// Compiled from the plan, and again when a snapshot is read back ([`Release::restored`]).
+    #[serde(skip)]
     pub(crate) expect: Vec<Option<Regex>>,
+    #[serde(skip)]
     pub(crate) rollback_expect: Vec<Option<Regex>>,
 }
 
@@ -134,7 +137,7 @@ pub enum StepStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct StepState {
     pub status: StepStatus,
     pub targets: Vec<TargetRun>,
@@ -164,7 +167,7 @@ pub enum RunStatus {
     Unknown,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TargetRun {
     pub target: String,
     pub status: RunStatus,
@@ -183,7 +186,7 @@ pub struct TargetRun {
 }
 
 /// An attempt of a run that failed before the one now on the target.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EarlierAttempt {
     pub attempt: u32,
     /// Why it failed, in words, as the run's `failure` said.
@@ -192,7 +195,7 @@ pub struct EarlierAttempt {
     pub at: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct TargetState {
     pub name: String,
     pub link: LinkState,
@@ -219,7 +222,7 @@ pub enum LockState {
     Kept,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum LinkState {
     #[default]
     Connecting,
@@ -272,7 +275,7 @@ pub enum Question {
 }
 
 /// A `run` step that started on a target, and how it stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Change {
     pub step: String,
     pub target: String,
@@ -287,7 +290,7 @@ pub struct IrreversibleDone {
     pub targets: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutputLine {
     pub at: Millis,
     /// Shared by the lines of one output event.
@@ -299,7 +302,7 @@ pub struct OutputLine {
 
 /// What an output line is: printed by a step, or one of the release's own marks between the
 /// steps' lines (their run's target is empty when they are about the whole step).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Mark {
     /// A line the step printed on its stream.
     Printed,
@@ -320,7 +323,7 @@ pub enum Mark {
 }
 
 /// A person following the session live.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Follower {
     pub name: String,
     /// How they reached it: this machine, or SSH from an address.
@@ -342,7 +345,7 @@ impl Follower {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ShellRecord {
     pub at: Millis,
     pub by: String,
@@ -350,7 +353,7 @@ pub struct ShellRecord {
 }
 
 /// A `[notify]` message that was not delivered: the release went on without it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NotifyFailure {
     pub at: Millis,
     pub message: String,
@@ -359,7 +362,7 @@ pub struct NotifyFailure {
 }
 
 /// The journal could not be written from `at` on: the session is no longer recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct JournalFailure {
     pub at: Millis,
     pub path: String,
@@ -379,7 +382,7 @@ impl JournalFailure {
 /// Notification failures kept in the state (all are in the journal).
 pub const NOTIFY_FAILURES_KEPT: usize = 20;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DecisionRecord {
     pub at: Millis,
     pub by: String,
@@ -390,6 +393,16 @@ pub struct DecisionRecord {
 }
 
 impl Release {
+    /// A release read back from a snapshot (`journal::index`): the patterns it compiled from
+    /// its plan, which a snapshot does not hold, compiled again.
+    pub fn restored(mut self) -> Release {
+        let compile = |s: &PlannedStep| s.expect.as_deref().and_then(|p| Regex::new(p).ok());
+        self.expect = self.plan.steps.iter().map(compile).collect();
+        self.rollback_expect = self.rollback_plan.iter().map(compile).collect();
+        self.logs.compile(&self.plan);
+        self
+    }
+
     pub fn list(&self, list: StepList) -> &[PlannedStep] {
         match list {
             StepList::Main => &self.plan.steps,

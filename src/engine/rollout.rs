@@ -8,7 +8,7 @@ use super::plan::{Batch, Promote, StepKind};
 use super::release::{Question, Release, Stage, StepStatus};
 
 /// Where the batches stand.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Rollout {
     /// The analysis under way: when it began and when it ends.
     pub analysis_from: Option<Millis>,

@@ -13,7 +13,7 @@ use super::release::{Question, Release, Stage};
 pub const LIST_KEPT: usize = 200;
 
 /// What was found, as the engine holds it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Ships {
     /// Each target's answer to `current`: its version, or why none.
     pub found: Vec<(String, Running)>,
@@ -29,7 +29,7 @@ pub struct Ships {
 pub const PREVIOUS_SHOWN: &str = "{{previous}}";
 
 /// What a host said runs on it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Running {
     Version(String),
     /// It could not say: why.

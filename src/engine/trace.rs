@@ -40,7 +40,7 @@ const MESSAGE_LINES_MAX: usize = 3;
 const ASIDES_MAX: usize = 3;
 
 /// One line as the grouper knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LineRef {
     /// Its number in the logs pane (`Logs::seen` before it was kept).
     pub seq: u64,
@@ -52,7 +52,7 @@ pub struct LineRef {
 }
 
 /// What the grouper decided about lines it held.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Judged {
     /// An error line that belongs to no trace.
     Line { line: LineRef, text: String },
@@ -61,7 +61,7 @@ pub enum Judged {
 }
 
 /// A stack trace read as one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Trace {
     /// Its first line: the error line just before it (a logger's `ERROR in app: …`) when there
     /// is one, else the trace's own first line.
@@ -79,7 +79,7 @@ pub struct Trace {
 }
 
 /// Groups one tail's lines on one target into traces.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Grouper {
     /// Lines that may still become the start of a trace (an error line that may head it, an
     /// exception line, its message lines, Node's source excerpt), oldest first.
@@ -89,7 +89,7 @@ pub struct Grouper {
     last_at: Option<Millis>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Held {
     line: LineRef,
     kind: Kind,
@@ -98,7 +98,7 @@ struct Held {
     text: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Family {
     Python,
     /// JVM and Node frames: `at …`.
@@ -107,7 +107,7 @@ enum Family {
     Go,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum Phase {
     /// Python: frames, until the exception line.
     Frames,
@@ -117,7 +117,7 @@ enum Phase {
     Chained,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Open {
     family: Family,
     phase: Phase,

@@ -11,7 +11,7 @@ use super::policy::{Answerer, Refusal, Via};
 use super::release::{LinkState, LockState, Question, Release, StepStatus};
 
 /// A follower's GO, as the follow socket hands it to the run loop.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Vote {
     pub name: String,
     /// How they came, as the session established it.
@@ -40,7 +40,7 @@ impl Vote {
 }
 
 /// A follower's vote as the engine judged it, in order, for every surface to tell.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VoteRecord {
     pub at: Millis,
     pub name: String,

@@ -43,7 +43,7 @@ pub struct MetricsReading {
 }
 
 /// A health check as reached through one target (`via`), or from the laptop (`None`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HealthSeries {
     pub check: String,
     pub via: Option<String>,
@@ -54,7 +54,7 @@ pub struct HealthSeries {
     pub history: VecDeque<(Millis, bool, u64)>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MetricSeries {
     pub source: String,
     pub via: Option<String>,
@@ -62,7 +62,7 @@ pub struct MetricSeries {
 }
 
 /// Where a rule stands.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RuleState {
     /// The signal's value at the last sample, in the rule's unit (%, s, /min, ×baseline's base).
     pub value: Option<f64>,
@@ -105,7 +105,7 @@ impl Fresh {
 }
 
 /// One value a rule's signal had on one host (or source) while the rule held.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evidence {
     /// When it was measured: the sample's time; for log counts, when they were counted.
     pub at: Millis,
@@ -116,7 +116,7 @@ pub struct Evidence {
     pub value: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct WatchState {
     pub health: Vec<HealthSeries>,
     pub metrics: Vec<MetricSeries>,

@@ -8,7 +8,7 @@ use crate::engine::{Actor, EventKind, ReleasePlan};
 use super::run;
 
 /// One of each event type, with values that are easy to get wrong (escapes, unicode, None).
-pub(super) fn every_kind() -> Vec<EventKind> {
+pub(in crate::journal) fn every_kind() -> Vec<EventKind> {
     [
         started_links_locks(),
         runs(),

@@ -5,11 +5,15 @@
 //! name) or a view change of the operator's screen (`type` starts with `ui.`). A reader skips
 //! types it does not know, and reads a file cut off mid-line up to its last whole line.
 
+pub mod index;
+mod open;
 mod reader;
 mod view;
 mod writeback;
 mod writer;
 
+pub use index::{Snapshot, index_path, is_index};
+pub use open::{Opened, open, open_every, view_after};
 pub use reader::{Journal, Line, NotAJournal, ReadError, parse_line, read, read_str};
 pub use view::RecordedView;
 pub use writer::{HoldError, JournalError, Writer, default_path, sessions_dir};
@@ -169,5 +173,7 @@ pub fn parse_timestamp(ts: &str) -> Option<u64> {
     u64::try_from(at.timestamp_millis()).ok()
 }
 
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod tests;

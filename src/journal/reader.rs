@@ -85,12 +85,19 @@ pub fn read(path: &Path) -> Result<Journal, ReadError> {
 
 /// Reads a journal's text. Only the header must be whole: every later problem is a warning.
 pub fn read_str(text: &str) -> Result<Journal, NotAJournal> {
-    let mut journal = Journal::default();
-    let cut_off = !text.is_empty() && !text.ends_with('\n');
-    let mut lines = text.split_terminator('\n').enumerate();
-    let Some((_, first)) = lines.next() else {
-        return Err(NotAJournal::Empty);
+    let first = text.split_terminator('\n').next();
+    let mut journal = Journal {
+        header: Some(header(first)?),
+        ..Journal::default()
     };
+    let start = first.map_or(0, |f| f.len() + 1).min(text.len());
+    records(&mut journal, &text[start..], (2, 1));
+    Ok(journal)
+}
+
+/// The header of a journal whose first line is `first`.
+pub(super) fn header(first: Option<&str>) -> Result<Header, NotAJournal> {
+    let first = first.ok_or(NotAJournal::Empty)?;
     let header: Header = serde_json::from_str(first).map_err(NotAJournal::NoHeader)?;
     if header.format != FORMAT {
         return Err(NotAJournal::Format(header.format));
@@ -98,12 +105,25 @@ pub fn read_str(text: &str) -> Result<Journal, NotAJournal> {
     if header.version > VERSION {
         return Err(NotAJournal::Newer(header.version));
     }
-    journal.header = Some(header);
-    let rest: Vec<(usize, &str)> = lines.collect();
+    Ok(header)
+}
+
+/// Reads the records of `text` (whole lines after the header, or after a snapshot of the
+/// index) into `journal`; `line` is the first one's line number (1-based), `seq` its
+/// expected number.
+/// Returns where each record read ends in `text` (the byte after its newline).
+pub(super) fn records(journal: &mut Journal, text: &str, (line, seq): (usize, u64)) -> Vec<usize> {
+    let cut_off = !text.is_empty() && !text.ends_with('\n');
+    let rest: Vec<(usize, &str)> = text
+        .split_terminator('\n')
+        .enumerate()
+        .map(|(i, l)| (i + line - 1, l))
+        .collect();
+    let mut ends = Vec::with_capacity(rest.len());
     // Parsing is most of the time a long journal takes to open: on every core.
     let parsed = parse_all(&rest);
     let mut damaged = Vec::new();
-    let mut expected_seq = 1;
+    let mut expected_seq = seq;
     let last = rest.len().saturating_sub(1);
     for (k, ((i, _), parsed)) in rest.iter().zip(parsed).enumerate() {
         let (seq, t, actor, entry) = match parsed {
@@ -135,12 +155,16 @@ pub fn read_str(text: &str) -> Result<Journal, NotAJournal> {
         }
         expected_seq = seq + 1;
         match entry {
-            Some(entry) => journal.lines.push(Line {
-                seq,
-                t,
-                actor,
-                entry,
-            }),
+            Some(entry) => {
+                let whole = rest[k].1;
+                ends.push(whole.as_ptr() as usize - text.as_ptr() as usize + whole.len() + 1);
+                journal.lines.push(Line {
+                    seq,
+                    t,
+                    actor,
+                    entry,
+                });
+            }
             None => journal.unknown += 1,
         }
     }
@@ -153,7 +177,7 @@ pub fn read_str(text: &str) -> Result<Journal, NotAJournal> {
             shown.join(", ")
         ));
     }
-    Ok(journal)
+    ends
 }
 
 /// One line after the header, parsed: a record (whose entry is `None` for an unknown type), or

@@ -11,7 +11,7 @@ use crate::engine::{Event, EventKind};
 
 #[path = "every_kind.rs"]
 mod every_kind;
-use every_kind::every_kind;
+pub(super) use every_kind::every_kind;
 
 pub(super) fn run() -> RunId {
     RunId {

@@ -4,7 +4,7 @@
 use super::ViewChange;
 
 /// What the operator had on screen, as the view records say.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RecordedView {
     /// `checklist`, `output` or `health`, and what the right side shows: `output`, `logs`,
     /// `summary`.

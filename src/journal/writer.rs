@@ -9,9 +9,10 @@ use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use super::index::{IndexWriter, Snapshot};
 use super::writeback::Writeback;
-use super::{Header, Record, ViewChange, actor_name, split, timestamp};
-use crate::engine::{Event, EventKind, RunId, Stream};
+use super::{Header, Record, RecordedView, ViewChange, actor_name, split, timestamp};
+use crate::engine::{Event, EventKind, Millis, Release, RunId, Stream};
 
 /// How long a written event may wait in memory before it is on disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -34,6 +35,14 @@ pub struct Writer {
     /// The last output record's text, its buffer kept for the next one.
     scratch: String,
     writeback: Option<Writeback>,
+    /// What the index's next snapshot needs: the journal's length and CRC-32 so far, the
+    /// last record (`seq`, `t`), the last event (`t`, engine time), the view as recorded.
+    written: u64,
+    crc: crc32fast::Hasher,
+    last_t: u64,
+    last_event: Option<(u64, Millis)>,
+    view: RecordedView,
+    index: Option<IndexWriter>,
 }
 
 /// `$XDG_DATA_HOME/gonogo/sessions/<UTC time>-<release>-<environment>.jsonl` (`~/.local/share`
@@ -193,10 +202,17 @@ impl Writer {
             tap: None,
             scratch: String::new(),
             writeback,
+            written: 0,
+            crc: crc32fast::Hasher::new(),
+            last_t: 0,
+            last_event: None,
+            view: RecordedView::default(),
+            index: None,
         };
         let line = serde_json::to_string(header).expect("a header is plain data");
         writer.line(&line);
         writer.sync();
+        writer.index = IndexWriter::create(path, writer.written);
         match writer.error.take() {
             Some(source) => Err(JournalError::Write {
                 path: path.to_path_buf(),
@@ -207,7 +223,7 @@ impl Writer {
     }
 
     /// Appends to a journal read back for a resume: numbering and time go on from its last
-    /// record.
+    /// record. Its index goes on with [`Writer::index_from`].
     pub fn append(path: &Path, last_seq: u64, last_t: u64) -> Result<Self, JournalError> {
         let file = OpenOptions::new()
             .append(true)
@@ -233,7 +249,67 @@ impl Writer {
             tap: None,
             scratch: String::new(),
             writeback,
+            written: 0,
+            crc: crc32fast::Hasher::new(),
+            last_t,
+            last_event: None,
+            view: RecordedView::default(),
+            index: None,
         })
+    }
+
+    /// The index of an appended journal goes on: `end` is the journal as read before this
+    /// writer (its length, CRC-32, view and last event), the records after it written here.
+    pub fn index_from(&mut self, end: &Snapshot) {
+        self.written = end.offset;
+        self.crc = crc32fast::Hasher::new_with_initial_len(end.crc, end.offset);
+        self.view = end.view.clone();
+        self.last_event = end.last;
+        self.index = IndexWriter::append(&self.path, end.offset);
+    }
+
+    /// A snapshot every this many bytes of journal (tests and benches; the default is
+    /// [`super::index::SNAPSHOT_EVERY`]).
+    pub fn snapshots_every(&mut self, bytes: u64) {
+        if let Some(index) = &mut self.index {
+            index.every(bytes);
+        }
+    }
+
+    /// The release after the last event written was applied: a snapshot into the index when
+    /// one is due. The loop calls it after each event.
+    pub fn applied(&mut self, release: &Release) {
+        if self.index.as_ref().is_some_and(|i| i.due(self.written)) {
+            self.snapshot(release);
+        }
+    }
+
+    /// A snapshot of `release` (the state after every event written) into the index now.
+    pub fn snapshot(&mut self, release: &Release) {
+        if self.error.is_some() || self.index.is_none() {
+            return;
+        }
+        // Readers check the snapshot against the journal's bytes: they are in the file first.
+        if let Err(e) = self.file.flush() {
+            return self.fail(e);
+        }
+        let snapshot = Snapshot {
+            seq: self.seq,
+            t: self.last_t,
+            offset: self.written,
+            crc: self.crc.clone().finalize(),
+            last: self.last_event,
+            view: self.view.clone(),
+            release: release.clone(),
+            warnings: Vec::new(),
+            unknown: 0,
+        };
+        if let Some(index) = &mut self.index
+            && !index.write(snapshot)
+        {
+            tracing::warn!(path = %self.path.display(), "the index cannot be written: given up");
+            self.index = None;
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -275,7 +351,7 @@ impl Writer {
             output_line(&mut line, (seq, t, &ts), run, *stream, lines);
             self.line(&line);
             self.scratch = line;
-            return self.after(&event.kind);
+            return self.after(event);
         }
         // One serialization, no JSON tree: the event's own text is `{"event":"TYPE",…}`
         // (serde writes an internal tag first); the record takes the type from it and the
@@ -292,15 +368,17 @@ impl Writer {
                 data,
             };
             self.record(&record);
-            return self.after(&event.kind);
+            return self.after(event);
         };
         let (seq, t, ts) = (self.next_seq(), self.t(), timestamp(event.at));
         let line = tagged_line((seq, t, &ts), name, &data, &event.kind);
         self.line(&line);
-        self.after(&event.kind);
+        self.after(event);
     }
 
-    fn after(&mut self, kind: &EventKind) {
+    fn after(&mut self, event: &Event) {
+        self.last_event = Some((self.last_t, event.at));
+        let kind = &event.kind;
         if must_sync(kind) {
             self.sync();
         } else {
@@ -320,6 +398,7 @@ impl Writer {
             data: value.get("data").cloned().unwrap_or_default(),
         };
         self.record(&record);
+        self.view.apply(change);
         self.tick();
     }
 
@@ -354,8 +433,11 @@ impl Writer {
         self.seq
     }
 
-    fn t(&self) -> u64 {
-        self.offset_us + u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    fn t(&mut self) -> u64 {
+        let t =
+            self.offset_us + u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.last_t = t;
+        t
     }
 
     fn record(&mut self, record: &Record) {
@@ -372,7 +454,12 @@ impl Writer {
             .write_all(line.as_bytes())
             .and_then(|()| self.file.write_all(b"\n"));
         match written {
-            Ok(()) => self.dirty = true,
+            Ok(()) => {
+                self.dirty = true;
+                self.written += line.len() as u64 + 1;
+                self.crc.update(line.as_bytes());
+                self.crc.update(b"\n");
+            }
             Err(e) => return self.fail(e),
         }
         if let Some(writeback) = &mut self.writeback

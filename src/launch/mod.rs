@@ -339,8 +339,11 @@ async fn reopen(
                 source: Box::new(source),
             })?;
     }
-    let writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)
+    let mut writer = crate::journal::Writer::append(&from.path, from.last.0, from.last.1)
         .map_err(LaunchError::Reopen)?;
+    if let Some(end) = &from.end {
+        writer.index_from(end);
+    }
     eprintln!(
         "gonogo: recording to {}",
         crate::text::printable(&from.path.display().to_string())

@@ -22,6 +22,8 @@ pub struct ResumeFrom {
     pub profile_sha256: String,
     /// When the session started (RFC 3339), for its lock's record.
     pub started: String,
+    /// Where the journal ends, for its index to go on with the records appended.
+    pub end: Option<journal::Snapshot>,
 }
 
 /// The release the events make.
@@ -36,34 +38,30 @@ pub fn find(path: Option<&Path>) -> Result<ResumeFrom, ResumeError> {
         Some(p) => p.to_path_buf(),
         None => own_unfinished(&journal::sessions_dir())?,
     };
-    let read = journal::read(&path)?;
-    for warning in &read.warnings {
+    // From the nearest snapshot of the index: only the records after it are parsed.
+    let opened = journal::open(&path)?;
+    for warning in &opened.journal.warnings {
         eprintln!("gonogo: {}: {warning}", path.display());
     }
-    let release = rebuild(read.events());
+    let release = opened.release();
     if release.started_at.is_none() {
         return Err(ResumeError::NeverStarted { path });
     }
     if let Some(outcome) = release.outcome {
         return Err(ResumeError::Ended { path, outcome });
     }
-    let header = read.header().clone();
+    let header = opened.journal.header().clone();
     Ok(ResumeFrom {
-        stopped: last_event(&read).unwrap_or((release.now, read.last().1)),
+        stopped: opened
+            .last_event()
+            .map_or((release.now, opened.last().1), |(t, at)| (at, t)),
         release,
-        last: read.last(),
+        last: opened.last(),
+        end: opened.end(),
         path,
         profile: PathBuf::from(&header.profile),
         profile_sha256: header.profile_sha256,
         started: header.started,
-    })
-}
-
-/// The last event's wall time and `t`.
-fn last_event(read: &Journal) -> Option<(crate::engine::Millis, u64)> {
-    read.lines.iter().rev().find_map(|l| match &l.entry {
-        journal::Entry::Event(e) => Some((e.at, l.t)),
-        journal::Entry::View(_) => None,
     })
 }
 

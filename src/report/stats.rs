@@ -117,7 +117,7 @@ pub fn gather(dir: &Path) -> Result<(Stats, Vec<String>), NoDirectory> {
     let mut paths: Vec<std::path::PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file())
+        .filter(|p| p.is_file() && !crate::journal::is_index(p))
         .collect();
     paths.sort();
     let mut warnings = Vec::new();

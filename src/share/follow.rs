@@ -98,13 +98,24 @@ pub struct Sequence {
 }
 
 impl Sequence {
-    /// The journal at `path` as it stands: every record in it, and where that leaves off.
+    /// The journal at `path` as it stands, from the nearest snapshot of its index: a rewind
+    /// to it, then every record after it, and where that leaves off.
     pub fn load(path: &Path) -> Result<(Self, Vec<Record>), FollowError> {
+        let opened = crate::journal::open(path)?;
         let mut sequence = Sequence {
-            seq: 0,
+            seq: opened.from.seq,
             path: path.to_path_buf(),
         };
-        let records = sequence.catch_up(u64::MAX)?;
+        let from = opened.from;
+        let mut records = vec![Record::Rewind(Box::new(Rewind {
+            release: from.release,
+            view: from.view,
+            at: from.last.map(|(_, at)| at),
+        }))];
+        for line in opened.journal.lines {
+            sequence.seq = sequence.seq.max(line.seq);
+            records.push(Record::Line(std::sync::Arc::new(line)));
+        }
         Ok((sequence, records))
     }
 
@@ -117,9 +128,10 @@ impl Sequence {
     /// the file; a resync starts over from the file.
     pub fn record(&mut self, text: &str) -> Result<Vec<Record>, FollowError> {
         if text == RESYNC {
+            // The records start with a rewind: the state is rebuilt from the file.
             let (fresh, records) = Sequence::load(&self.path)?;
             *self = fresh;
-            return Ok(std::iter::once(Rewind::start()).chain(records).collect());
+            return Ok(records);
         }
         let Some(line) = crate::journal::parse_line(text) else {
             // A type this gonogo does not know: its number still counts.
@@ -246,7 +258,12 @@ fn planned(records: &[Record]) -> Option<&crate::engine::ReleasePlan> {
             },
             Entry::View(_) => None,
         },
-        Record::Rewind(_) | Record::Beat(_) => None,
+        Record::Rewind(rewind) => rewind
+            .release
+            .started_at
+            .is_some()
+            .then_some(&rewind.release.plan),
+        Record::Beat(_) => None,
     })
 }
 
