@@ -312,6 +312,7 @@ on = "web-1"
             profile: PathBuf::from("t.toml"),
             profile_sha256: String::new(),
             started: String::new(),
+            end: None,
         };
         assert!(check(&from, &p, &vars, "").is_ok(), "the same release");
     }
