@@ -142,6 +142,8 @@ impl Release {
             );
             return self.refuse(why, fx);
         }
+        // What people read shows the versions found, the question below included.
+        self.fill_previous();
         let already =
             groups.len() == 1 && self.plan.version.as_deref() == Some(groups[0].0.as_str());
         if already && self.plan.ships.redeploy.is_none() {
@@ -238,6 +240,9 @@ impl Release {
     /// shows the plan's words, so each says it alike (commands keep it: the drivers fill it in
     /// per host, shell-quoted).
     fn fill_previous(&mut self) {
+        if self.ships.previous_filled {
+            return;
+        }
         self.ships.previous_filled = true;
         let mut plan = self.plan.clone();
         self.previous_in(&mut plan);

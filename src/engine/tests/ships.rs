@@ -169,6 +169,18 @@ fn a_fleet_already_on_the_version_asks_and_deploys_again_with_a_reason() {
 }
 
 #[test]
+fn the_redeploy_question_is_asked_over_names_that_show_the_version_found() {
+    let mut run = finding(|plan| plan.steps[3].name = "restart over {{previous}}".into());
+    found(&mut run, "a", "v2");
+    found(&mut run, "b", "v2");
+    assert!(matches!(
+        run.release.question,
+        Some(Question::Redeploy { .. })
+    ));
+    assert_eq!(run.release.plan.steps[3].name, "restart over v2");
+}
+
+#[test]
 fn stopping_at_the_redeploy_question_refuses_before_anything_ran() {
     let mut run = already_running();
     let fx = run.decide("ana", Decision::Abort);
