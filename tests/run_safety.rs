@@ -175,6 +175,44 @@ fn a_link_lost_past_its_budget_leaves_the_outcome_unknown_and_retry_reattaches_w
 }
 
 #[test]
+fn gonogos_shells_killed_on_the_host_mid_step_neither_fail_the_step_nor_run_it_again() {
+    // A deploy account whose login shell is dash, as `useradd` makes on Debian: its `sh -c`
+    // outlives the killed shell and ends with status 137, not a signal.
+    let sshd = Sshd::start_with(SshdOptions {
+        extra_config: "ForceCommand /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+        ..SshdOptions::default()
+    });
+    let work = tempfile::tempdir().expect("work dir");
+    let kh = known_hosts(work.path(), &[&sshd]);
+    let counter = work.path().join("counter");
+    let body = format!(
+        "[vars]\ncounter = \"{}\"\n\n{}\n[[step]]\nname = \"Migrate\"\nrun = \"n=$(cat {{{{counter}}}} 2>/dev/null || echo 0); echo $((n + 1)) > {{{{counter}}}}; echo started; sleep 2; echo finished\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        counter.display(),
+        target("web-1", &sshd, &[])
+    );
+    let g = Gonogo::new(&release("shells-killed", &kh, &body));
+    let mut live = Live::start(&g, &[]);
+    live.wait_for("[web-1] started");
+    assert!(sshd.kill_shells() > 0, "the step's shell was found");
+    live.wait_for("gonogo: released");
+    let (code, t) = live.finish();
+    assert_eq!(
+        code,
+        Some(0),
+        "the step's own status, not its watcher's: {t}"
+    );
+    assert!(
+        t.contains("[web-1] finished"),
+        "re-attached to the run: {t}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&counter).expect("counter").trim(),
+        "1",
+        "the step ran exactly once: {t}"
+    );
+}
+
+#[test]
 fn a_secret_is_never_in_a_process_list_nor_left_on_the_host() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");

@@ -313,6 +313,27 @@ impl Sshd {
         children_of(self.pid())
     }
 
+    /// Kills (SIGKILL) every `sh -s` running under the connections being served:
+    /// gonogo's long-lived shells and the scripts they run, not the steps those
+    /// started in sessions of their own. Returns how many were killed.
+    pub fn kill_shells(&self) -> usize {
+        let mut under = self.session_pids();
+        let mut shells = Vec::new();
+        while let Some(pid) = under.pop() {
+            under.extend(children_of(pid));
+            let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmdline == b"sh\0-s\0" {
+                shells.push(pid);
+            }
+        }
+        for pid in &shells {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+        shells.len()
+    }
+
     /// Kills every connection being served, as if the network had dropped,
     /// and leaves the listener running for new ones. Returns how many
     /// connections were cut.

@@ -151,7 +151,9 @@ impl Connection {
                 Sent::ShellEnded(_) | Sent::ShellGone if self.is_closed() => {
                     return Ok(ExecEnd::Lost);
                 }
-                Sent::ShellEnded(end) => return Ok(end),
+                // The shell died under the script (killed on the host): the script's own end
+                // is unknown, never the shell's status (`sh -c` says 137 for its killed child).
+                Sent::ShellEnded(end) => return Ok(ExecEnd::Signalled(shell_ended(end))),
                 Sent::ShellGone => continue,
             }
         }
@@ -207,5 +209,14 @@ impl Shell {
             return Sent::ShellGone;
         }
         Sent::ShellEnded(said.unwrap_or(ExecEnd::Lost))
+    }
+}
+
+/// What a shell that ended under a script said of its own end.
+fn shell_ended(end: ExecEnd) -> String {
+    match end {
+        ExecEnd::Signalled(signal) => format!("its shell on the host was killed ({signal})"),
+        ExecEnd::Exited(status) => format!("its shell on the host ended (status {status})"),
+        ExecEnd::Lost => "its shell on the host ended".into(),
     }
 }
