@@ -138,17 +138,37 @@ fn a_step_result_is_reported_once_even_after_its_timeout_would_have_fired() {
     );
 }
 
+/// A `Migrate` step on web-1 that counts its runs in the file `counter`, says `started`, sleeps
+/// `seconds`, then says `finished`; a rollback that does nothing.
+fn counted_migrate(sshd: &Sshd, counter: &Path, seconds: u32) -> String {
+    format!(
+        "[vars]\ncounter = \"{}\"\n\n{}\n[[step]]\nname = \"Migrate\"\nrun = \"n=$(cat {{{{counter}}}} 2>/dev/null || echo 0); echo $((n + 1)) > {{{{counter}}}}; echo started; sleep {seconds}; echo finished\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
+        counter.display(),
+        target("web-1", sshd, &[])
+    )
+}
+
+/// The release ended well, its step re-attached to and run exactly once.
+fn released_once(code: Option<i32>, t: &str, counter: &Path) {
+    assert_eq!(code, Some(0), "the step's own status: {t}");
+    assert!(
+        t.contains("[web-1] finished"),
+        "re-attached to the run: {t}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(counter).expect("counter").trim(),
+        "1",
+        "the step ran exactly once: {t}"
+    );
+}
+
 #[test]
 fn a_link_lost_past_its_budget_leaves_the_outcome_unknown_and_retry_reattaches_without_rerunning() {
     let sshd = Sshd::start();
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
     let counter = work.path().join("counter");
-    let body = format!(
-        "[vars]\ncounter = \"{}\"\n\n{}\n[[step]]\nname = \"Migrate\"\nrun = \"n=$(cat {{{{counter}}}} 2>/dev/null || echo 0); echo $((n + 1)) > {{{{counter}}}}; echo started; sleep 5; echo finished\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
-        counter.display(),
-        target("web-1", &sshd, &[])
-    );
+    let body = counted_migrate(&sshd, &counter, 5);
     let g = Gonogo::new(&impatient(release("unknown", &kh, &body)));
     let mut live = Live::start(&g, &[]);
     live.wait_for("[web-1] started");
@@ -161,17 +181,8 @@ fn a_link_lost_past_its_budget_leaves_the_outcome_unknown_and_retry_reattaches_w
     live.say("retry");
     live.wait_for("gonogo: released");
     let (code, t) = live.finish();
-    assert_eq!(code, Some(0), "{t}");
     assert!(t.contains("the step may still be running"), "{t}");
-    assert!(
-        t.contains("[web-1] finished"),
-        "re-attached to the run: {t}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&counter).expect("counter").trim(),
-        "1",
-        "the step ran exactly once: {t}"
-    );
+    released_once(code, &t, &counter);
 }
 
 #[test]
@@ -185,31 +196,14 @@ fn gonogos_shells_killed_on_the_host_mid_step_neither_fail_the_step_nor_run_it_a
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
     let counter = work.path().join("counter");
-    let body = format!(
-        "[vars]\ncounter = \"{}\"\n\n{}\n[[step]]\nname = \"Migrate\"\nrun = \"n=$(cat {{{{counter}}}} 2>/dev/null || echo 0); echo $((n + 1)) > {{{{counter}}}}; echo started; sleep 2; echo finished\"\non = \"web-1\"\n\n[[rollback]]\nrun = \"true\"\non = \"web-1\"\n",
-        counter.display(),
-        target("web-1", &sshd, &[])
-    );
+    let body = counted_migrate(&sshd, &counter, 2);
     let g = Gonogo::new(&release("shells-killed", &kh, &body));
     let mut live = Live::start(&g, &[]);
     live.wait_for("[web-1] started");
     assert!(sshd.kill_shells() > 0, "the step's shell was found");
     live.wait_for("gonogo: released");
     let (code, t) = live.finish();
-    assert_eq!(
-        code,
-        Some(0),
-        "the step's own status, not its watcher's: {t}"
-    );
-    assert!(
-        t.contains("[web-1] finished"),
-        "re-attached to the run: {t}"
-    );
-    assert_eq!(
-        std::fs::read_to_string(&counter).expect("counter").trim(),
-        "1",
-        "the step ran exactly once: {t}"
-    );
+    released_once(code, &t, &counter);
 }
 
 #[test]
