@@ -25,20 +25,7 @@ type Bodies = Arc<Mutex<Vec<String>>>;
 fn webhook() -> (String, Bodies) {
     let bodies = Bodies::default();
     let state = bodies.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let app = Router::new().fallback(hook).with_state(state);
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr").port())
-                .expect("port");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    let port = rx.recv().expect("the webhook started");
+    let port = support::http::serve(Router::new().fallback(hook).with_state(state));
     (format!("http://127.0.0.1:{port}/hook"), bodies)
 }
 

@@ -58,23 +58,11 @@ async fn metrics_page(State(s): State<Shared>) -> String {
 fn service() -> (u16, Shared) {
     let shared = Shared::default();
     let state = shared.clone();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
-        runtime.block_on(async move {
-            let app = Router::new()
-                .route("/health", get(health_page))
-                .route("/metrics", get(metrics_page))
-                .with_state(state);
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr").port())
-                .expect("port");
-            axum::serve(listener, app).await.expect("serve");
-        });
-    });
-    (rx.recv().expect("the service started"), shared)
+    let app = Router::new()
+        .route("/health", get(health_page))
+        .route("/metrics", get(metrics_page))
+        .with_state(state);
+    (support::http::serve(app), shared)
 }
 
 fn profile(port: u16, watch: &str, rules: &str) -> String {

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod gonogo;
+pub mod http;
 pub mod https;
 pub mod pty;
 pub mod screen;
