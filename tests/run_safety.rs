@@ -230,6 +230,12 @@ fn a_secret_is_never_in_a_process_list_nor_left_on_the_host() {
         }
     }
     assert!(shown.is_empty(), "the secret shows in ps: {shown:?}");
+    // The step has read its command: no file on the host holds it while the step runs on.
+    let leaks = files_holding(&token);
+    assert!(
+        leaks.is_empty(),
+        "while the step runs, files hold the secret: {leaks:?}"
+    );
     let start = live.line_with("(session ").expect("start line");
     let id = start
         .split("(session ")
@@ -259,13 +265,19 @@ fn a_secret_is_never_in_a_process_list_nor_left_on_the_host() {
     let (code, t) = live.finish();
     assert_eq!(code, Some(0), "{t}");
     assert!(!session.exists(), "the run directory is removed: {t}");
+    let leaks = files_holding(&token);
+    assert!(leaks.is_empty(), "files still hold the secret: {leaks:?}");
+}
+
+/// The files under ~/.gonogo that hold `secret`.
+fn files_holding(secret: &str) -> Vec<std::path::PathBuf> {
     let mut leaks = Vec::new();
     walk(&home().join(".gonogo"), &mut |p| {
-        if std::fs::read(p).is_ok_and(|b| String::from_utf8_lossy(&b).contains(&token)) {
+        if std::fs::read(p).is_ok_and(|b| String::from_utf8_lossy(&b).contains(secret)) {
             leaks.push(p.to_path_buf());
         }
     });
-    assert!(leaks.is_empty(), "files still hold the secret: {leaks:?}");
+    leaks
 }
 
 fn home() -> std::path::PathBuf {

@@ -3,7 +3,7 @@
 //! every step start checks), and why it was taken over if it was.
 
 use super::Link;
-use super::script::{MEMBERS_FN, STOP_FN};
+use super::script::{MEMBERS_FN, OWNER_FN, STOP_FN};
 use super::ssh::ExecEnd;
 use crate::shell::shell_word;
 
@@ -167,17 +167,21 @@ l={dir}
 s={session}
 info={info}
 t="$l.new.$$"
-mkdir -p {place} || exit 111
-rm -f "$t.leftovers"
-{breaking}rm -rf "$t"; mkdir "$t" && printf '%s' "$info" > "$t/info" || exit 111
+{OWNER_FN}
+[ -d {place} ] || mkdir -p {place} || exit 111
+[ -e "$t.leftovers" ] && rm -f "$t.leftovers"
+{breaking}[ -e "$t" ] && rm -rf "$t"
+mkdir "$t" && printf '%s' "$info" > "$t/info" || exit 111
 if mv -T "$t" "$l" 2>/dev/null; then
   if [ -n "$prev" ]; then echo broken; cat "$t.leftovers" 2>/dev/null; printf '%s\n' "$prev"; else echo taken; fi
 else
   rm -rf "$t"
-  if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = "$s" ]; then echo taken
+  owner
+  if [ "$o" = "$s" ]; then echo taken
   else echo held; cat "$l/info" 2>/dev/null; fi
 fi
-rm -f "$t.leftovers""#,
+[ -e "$t.leftovers" ] && rm -f "$t.leftovers"
+:"#,
         dir = holder.lock_dir(),
         // A shared lock_dir is read by the other accounts (who holds it, since when, why); the
         // default one is private, like everything else gonogo writes on a host.
@@ -260,22 +264,27 @@ fn release_script(holder: &Holder) -> String {
         r#"l={dir}
 r={runs}
 {MEMBERS_FN}
+{OWNER_FN}
 kept=
 set --
 for d in "$r"/*/; do
   [ -d "$d" ] || continue
   d=${{d%/}}
-  if [ ! -f "$d/status" ] && [ -f "$d/pid" ]; then
-    pid=$(cat "$d/pid" 2>/dev/null)
+  if [ ! -s "$d/status" ] && [ -f "$d/pid" ]; then
+    pid=; {{ read -r pid < "$d/pid"; }} 2>/dev/null
     if [ -n "$pid" ] && [ -n "$(members)" ]; then kept="$kept ${{d##*/}}(pid $pid)"; continue; fi
   fi
   set -- "$@" "$d"
 done
+owner
+if [ -z "$kept" ] && [ "$o" = {session} ]; then
+  # Every run directory is in "$@": one `rm` for them, the session's directory and the lock.
+  rm -rf "$r" "$l" && echo released; exit 0
+fi
 [ $# -eq 0 ] || rm -rf "$@"
 rmdir "$r" 2>/dev/null
 if [ -n "$kept" ]; then echo "running$kept"; exit 0; fi
-if [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {session} ]; then rm -rf "$l" && echo released
-elif [ -d "$l" ]; then echo "taken-over"; cat "$l/info" 2>/dev/null
+if [ -d "$l" ]; then echo "taken-over"; cat "$l/info" 2>/dev/null
 else echo released; fi"#,
         dir = holder.lock_dir(),
         runs = holder.session_dir(),

@@ -2,10 +2,12 @@
 //! `~/.gonogo/runs/SESSION/RUN/` (mode 0700); gonogo streams from there and re-attaches after a
 //! drop, so a lost connection neither kills a step nor runs it twice.
 //!
-//! On the host a run directory holds `cmd` (the command, removed once it ends: it may hold a
-//! secret), `pid` (the step's session leader, written by itself before the command starts),
-//! `out`, `err` and, once it ended, `status`. Needs a POSIX `sh`, `setsid`, GNU `tail` (`--pid`)
-//! and /proc, as on any Linux.
+//! On the host a run directory holds `cmd` (the command, emptied as soon as the step has read
+//! it: it may hold a secret), `pid` (the step's session leader, written by itself before the
+//! command starts), `out`, `err` and, once it ended, `status`. `pid` and `status` are written
+//! in one `write` each by a process that is alive until they are whole: a reader that finds one
+//! empty knows its writer is at work. Needs a POSIX `sh`, `setsid`, GNU `tail` (`--pid`) and
+//! /proc, as on any Linux.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +17,7 @@ use tokio::sync::mpsc;
 use super::Link;
 use super::lines::{MaskedLines, Redactor};
 use super::lock::Holder;
-use super::script::{MEMBERS_FN, STOP_FN};
+use super::script::{MEMBERS_FN, OWNER_FN, STOP_FN};
 use super::ssh::ExecEnd;
 use crate::engine::{EventKind, RunId, StepList, Stream};
 use crate::shell::shell_word;
@@ -36,6 +38,10 @@ fn run_dir(holder: &Holder, run: &RunId) -> String {
     format!("{}/{}", holder.session_dir(), shell_word(&name))
 }
 
+/// How often `tail` looks for more output and for the step's end, in seconds: an end is seen
+/// 2.5 ms later on average, for about 1% of a core per stream while a step runs.
+const TAIL_EVERY: &str = "0.005";
+
 /// The attach script's exit code when it has something to say beyond the step's own status;
 /// a step may exit with it too, so it is confirmed with [`status_script`].
 const ASK_STATUS: u32 = 255;
@@ -45,15 +51,20 @@ const ASK_STATUS: u32 = 255;
 /// stderr from byte offsets until the step has ended, and exit with the step's status.
 ///
 /// A new run starts only while the deploy lock is still this session's. The step writes its own
-/// pid before its command starts, so a run that started can always be found and stopped.
+/// pid before its command starts, so a run that started can always be found and stopped; it
+/// reads its command into memory and empties `cmd` before running it, so the command (which may
+/// hold a secret) is on the host's disk only until the step has started.
 ///
-/// Its start is seen within 10 ms. Its end too: `tail` itself checks every 10 ms whether the
-/// step's session leader (which writes the status before it exits) is gone, then reads to the
-/// end of the file and exits; no `sleep` is forked while a step runs (a watcher loop forked 100
-/// a second, 20 after the first half second, on the host the output comes from). Followed only
-/// while that pid is still a live session leader of its own session, as the step's is: a step
-/// that had ended (or died) before this attach is read to the end, never followed through a pid
-/// reused since.
+/// The host forks little beyond the step (see docs/architecture.md, "How a step travels"): the
+/// attach that starts the step follows it by the pid it started, with nothing to wait for. An
+/// attach to a step that started earlier follows it only while its pid is still a live session
+/// leader of its own session, as the step's is; a step that had ended (or died) before this
+/// attach is read to the end, never followed through a pid reused since.
+///
+/// `tail` looks at the files and the pid every [`TAIL_EVERY`] seconds and reads to the end once
+/// the step's session leader (which writes the status before it exits) is gone. Not inotify:
+/// closing an inotify instance waits for the kernel's SRCU grace period, 15-20 ms measured on a
+/// 2-core VM, paid by each step's end.
 pub fn attach_script(
     holder: &Holder,
     run: &RunId,
@@ -64,37 +75,47 @@ pub fn attach_script(
     format!(
         r#"d={dir}
 l={lock}
+{OWNER_FN}
+pid=
 if [ ! -d "$d" ] && [ {may_start} = no ]; then exit {ASK_STATUS}; fi
 if [ ! -d "$d" ]; then
-  [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" = {sid} ] || exit {ASK_STATUS}
-  mkdir -p {session} || {{ echo "gonogo: cannot make its run directory under ~/.gonogo" >&2; exit {ASK_STATUS}; }}
+  owner; [ "$o" = {sid} ] || exit {ASK_STATUS}
+  [ -d {session} ] || mkdir -p {session} || {{ echo "gonogo: cannot make its run directory under ~/.gonogo" >&2; exit {ASK_STATUS}; }}
   if mkdir "$d" 2>/dev/null; then
     printf '%s\n' {command} > "$d/cmd"
     : > "$d/out"; : > "$d/err"
     setsid sh -c '
-      echo $$ > "$1/pid.new" && mv "$1/pid.new" "$1/pid" || exit 1
-      sh "$1/cmd" >"$1/out" 2>"$1/err" </dev/null
-      echo $? >"$1/status.new"; rm -f "$1/cmd"; mv "$1/status.new" "$1/status"
+      gonogo_run=$1; set --
+      echo $$ > "$gonogo_run/pid" || exit 1
+      gonogo_cmd=
+      while IFS= read -r gonogo_line || [ -n "$gonogo_line" ]; do gonogo_cmd="$gonogo_cmd$gonogo_line
+"; done < "$gonogo_run/cmd"
+      : > "$gonogo_run/cmd"
+      ( unset gonogo_run gonogo_line; eval "$gonogo_cmd" ) >"$gonogo_run/out" 2>"$gonogo_run/err" </dev/null
+      echo $? >"$gonogo_run/status"
     ' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
+    pid=$!
   fi
 fi
-i=0
-while [ ! -f "$d/pid" ] && [ ! -f "$d/status" ]; do
-  i=$((i + 1)); [ $i -gt 1000 ] && exit {ASK_STATUS}
-  sleep 0.01
-done
-pid=$(cat "$d/pid" 2>/dev/null)
-follow=
-if [ ! -f "$d/status" ] && {{ read -r st < "/proc/$pid/stat"; }} 2>/dev/null; then
-  set -- ${{st##*) }}
-  [ "$1" != Z ] && [ "$4" = "$pid" ] && follow=yes
+if [ -z "$pid" ]; then
+  i=0
+  while [ ! -s "$d/pid" ] && [ ! -s "$d/status" ]; do
+    i=$((i + 1)); [ $i -gt 1000 ] && exit {ASK_STATUS}
+    sleep 0.01
+  done
+  {{ read -r pid < "$d/pid"; }} 2>/dev/null
+  if [ ! -s "$d/status" ] && {{ read -r st < "/proc/$pid/stat"; }} 2>/dev/null; then
+    set -- ${{st##*) }}
+    [ "$1" != Z ] && [ "$4" = "$pid" ] || pid=
+  else pid=
+  fi
 fi
 set --
-[ -n "$follow" ] && set -- --pid="$pid" -s 0.01 -f
+[ -n "$pid" ] && set -- --pid="$pid" -s {TAIL_EVERY} ---disable-inotify -f
 tail -c +{out} "$@" "$d/out" &
 tail -c +{err} "$@" "$d/err" >&2 &
 wait
-[ -f "$d/status" ] && exit "$(cat "$d/status")"
+[ -s "$d/status" ] && {{ read -r st < "$d/status"; exit "$st"; }}
 exit {ASK_STATUS}"#,
         dir = run_dir(holder, run),
         lock = holder.lock_dir(),
@@ -115,10 +136,17 @@ fn status_script(holder: &Holder, run: &RunId) -> String {
         r#"d={dir}
 l={lock}
 {MEMBERS_FN}
-if [ -f "$d/status" ]; then echo "ended $(cat "$d/status")"
-elif [ -f "$d/pid" ]; then pid=$(cat "$d/pid"); if [ -n "$(members)" ]; then echo running; else echo gone; fi
+{OWNER_FN}
+i=0
+while [ -f "$d/pid" ] && [ ! -s "$d/pid" ] && [ $i -lt 100 ]; do sleep 0.01; i=$((i + 1)); done
+if [ -s "$d/status" ]; then read -r st < "$d/status"; echo "ended $st"
+elif [ -s "$d/pid" ]; then
+  read -r pid < "$d/pid"
+  if [ -n "$(members)" ]; then echo running
+  elif [ -s "$d/status" ]; then read -r st < "$d/status"; echo "ended $st"
+  else echo gone; fi
 elif [ -d "$d" ]; then echo unstarted
-elif [ "$(sed -n 's/^session=//p' "$l/info" 2>/dev/null)" != {sid} ]; then echo lock-lost; cat "$l/info" 2>/dev/null
+elif owner; [ "$o" != {sid} ]; then echo lock-lost; cat "$l/info" 2>/dev/null
 else echo no-run; fi"#,
         dir = run_dir(holder, run),
         lock = holder.lock_dir(),
@@ -138,10 +166,13 @@ pub fn cancel_script(holder: &Holder, run: &RunId) -> String {
 {STOP_FN}
 [ -d "$d" ] || {{ echo no-dir; exit 0; }}
 i=0
-while [ ! -f "$d/pid" ] && [ ! -f "$d/status" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-pid=$(cat "$d/pid" 2>/dev/null)
+while [ ! -s "$d/pid" ] && [ ! -s "$d/status" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+pid=; {{ read -r pid < "$d/pid"; }} 2>/dev/null
 if [ -z "$pid" ]; then rm -f "$d/cmd"; echo unstarted; exit 0; fi
-if [ -z "$(members)" ]; then rm -f "$d/cmd"; echo "ended $(cat "$d/status" 2>/dev/null || echo none)"; exit 0; fi
+if [ -z "$(members)" ]; then
+  rm -f "$d/cmd"; st=none; [ -s "$d/status" ] && read -r st < "$d/status"
+  echo "ended $st"; exit 0
+fi
 stop {ticks} || {{ echo alive $(members); exit 0; }}
 rm -f "$d/cmd"
 echo "stopped $how""#,

@@ -38,6 +38,13 @@ pub const MEMBERS_FN: &str = r#"members() {
   done
 }"#;
 
+/// `owner`: sets `o` to the session that holds the lock `$l` (empty when none), read with the
+/// shell's own `read`: no process is forked for it, as a `sed` was on every step's start.
+pub const OWNER_FN: &str = r#"owner() {
+  o=
+  { while IFS= read -r x || [ -n "$x" ]; do case $x in session=*) o=${x#session=} ;; esac; done < "$l/info"; } 2>/dev/null
+}"#;
+
 /// `stop TICKS`: stops every process of the session or group `$pid` (needs `members`): TERM,
 /// up to TICKS tenths of a second, then KILL and up to 5 s more. Sets `how` to `TERM` or `KILL`;
 /// fails if something is still alive.
