@@ -212,6 +212,9 @@ impl Release {
             StepKind::Analysis => self.pass_waiting(list, index, StepStatus::Passed, fx),
             StepKind::Gate | StepKind::Manual => {
                 state.status = StepStatus::Waiting;
+                if kind == StepKind::Gate && list == StepList::Main && self.hold_gate(index) {
+                    return;
+                }
                 self.question = Some(match kind {
                     StepKind::Gate => Question::Gate { step: index },
                     _ => Question::Manual { list, step: index },

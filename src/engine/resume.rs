@@ -158,6 +158,11 @@ impl Release {
         if self.stage == Stage::Finding && self.ships.found.len() < self.targets.len() {
             fx.push(Effect::FindVersions);
         }
+        // A gate that waited for a list when gonogo died: the list is looked for again (it only
+        // reads).
+        if self.ships.gate_held.is_some() {
+            self.find_lists(fx);
+        }
         if self.rollback_begun {
             // The drivers of this process have not heard where the rollback's steps come from.
             fx.push(Effect::RollbackPlanned {

@@ -23,6 +23,9 @@ pub struct Ships {
     pub pending_on: Option<String>,
     /// `{{previous}}` in the plan's words (step names, manual items, questions) was filled in.
     pub previous_filled: bool,
+    /// The gate (a main step) that waits for the change and pending lists before it is asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_held: Option<usize>,
 }
 
 /// `{{previous}}` as the plan shows it until each host's version is known.
@@ -74,13 +77,52 @@ impl Release {
                 version,
                 error,
             } => self.version_found(target, version, error, fx),
-            EventKind::ChangesFound { found } => self.ships.changes = Some(found.clone()),
+            EventKind::ChangesFound { found } => {
+                self.ships.changes = Some(found.clone());
+                self.ask_held_gate(fx);
+            }
             EventKind::PendingFound { target, found } => {
                 self.ships.pending = Some(found.clone());
                 self.ships.pending_on = Some(target.clone());
+                self.ask_held_gate(fx);
             }
             _ => {}
         }
+    }
+
+    /// The change or pending list being looked for is not there yet (nor why not).
+    pub(super) fn lists_awaited(&self) -> bool {
+        (self.plan.ships.changes.is_some() && self.ships.changes.is_none())
+            || (self.plan.ships.pending.is_some() && self.ships.pending.is_none())
+    }
+
+    /// A gate is asked with what ships in view: while a list is still looked for (`changes`
+    /// answers within 60 s, `pending` within the link's own limits), it waits. True when it
+    /// waits.
+    pub(super) fn hold_gate(&mut self, step: usize) -> bool {
+        if !self.lists_awaited() {
+            return false;
+        }
+        self.ships.gate_held = Some(step);
+        true
+    }
+
+    /// The lists are there: the gate that waited for them is asked.
+    fn ask_held_gate(&mut self, fx: &mut Vec<Effect>) {
+        let Some(step) = self.ships.gate_held else {
+            return;
+        };
+        let here = self.stage
+            == Stage::Running {
+                list: StepList::Main,
+                step,
+            };
+        if self.lists_awaited() || !here || self.question.is_some() {
+            return;
+        }
+        self.ships.gate_held = None;
+        self.question = Some(Question::Gate { step });
+        fx.push(Effect::Ask);
     }
 
     /// Every lock is held: find what runs now before the first step, when the plan asks.
@@ -218,10 +260,10 @@ impl Release {
 
     /// The change and pending lists are looked for (beside the first steps: they only read).
     pub(super) fn find_lists(&self, fx: &mut Vec<Effect>) {
-        if self.plan.ships.changes.is_some() {
+        if self.plan.ships.changes.is_some() && self.ships.changes.is_none() {
             fx.push(Effect::FindChanges);
         }
-        if self.plan.ships.pending.is_some() {
+        if self.plan.ships.pending.is_some() && self.ships.pending.is_none() {
             fx.push(Effect::FindPending);
         }
     }

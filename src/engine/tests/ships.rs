@@ -271,3 +271,81 @@ fn the_pending_list_says_which_host_it_came_from() {
     assert_eq!(run.release.ships.pending_on.as_deref(), Some("b"));
     assert_eq!(run.release.changes_from_said(), None, "the fleet agrees");
 }
+
+fn listed(lines: &[&str]) -> crate::engine::ships::Found {
+    crate::engine::ships::Found {
+        lines: lines.iter().map(|l| l.to_string()).collect(),
+        total: lines.len(),
+        error: None,
+    }
+}
+
+/// The first step ended before `changes` answered: the gate waits for the list, then asks with
+/// it in view (an unattended `--yes` would otherwise decide it unseen).
+#[test]
+fn a_gate_waits_for_the_change_list_before_it_is_asked() {
+    let mut run = finding(|_| {});
+    found(&mut run, "a", "v1");
+    found(&mut run, "b", "v1");
+    run.exit(0, "a", 1, 0);
+    let fx = run.exit(0, "b", 1, 0);
+    assert!(
+        !fx.contains(&Effect::Ask),
+        "asked before the list came: {fx:?}"
+    );
+    assert_eq!(run.release.question, None);
+    assert_eq!(run.status(1), StepStatus::Waiting);
+    let fx = run.send(EventKind::ChangesFound {
+        found: listed(&["abc one", "def two"]),
+    });
+    assert!(fx.contains(&Effect::Ask), "{fx:?}");
+    assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
+    assert_eq!(
+        run.release.ships_said().as_deref(),
+        Some("v1 → v2 · 2 changes")
+    );
+}
+
+/// A list that came (or failed) before the gate: the gate is asked at once; a failed list
+/// holds nothing up.
+#[test]
+fn a_gate_is_asked_at_once_when_the_list_came_or_failed_first() {
+    let mut run = finding(|_| {});
+    found(&mut run, "a", "v1");
+    found(&mut run, "b", "v1");
+    run.send(EventKind::ChangesFound {
+        found: crate::engine::ships::Found {
+            error: Some("`changes` exited 128".into()),
+            ..Default::default()
+        },
+    });
+    run.exit(0, "a", 1, 0);
+    let fx = run.exit(0, "b", 1, 0);
+    assert!(fx.contains(&Effect::Ask), "{fx:?}");
+    assert_eq!(run.release.question, Some(Question::Gate { step: 1 }));
+}
+
+/// gonogo died while its gate waited for the list: the resume looks for it again, then asks.
+#[test]
+fn a_resume_at_a_gate_that_waited_looks_for_the_list_again() {
+    let mut run = finding(|_| {});
+    found(&mut run, "a", "v1");
+    found(&mut run, "b", "v1");
+    run.exit(0, "a", 1, 0);
+    run.exit(0, "b", 1, 0);
+    let mut fx = run.send(EventKind::Resumed {
+        by: "ana@laptop".into(),
+        unattended: None,
+        stopped_at: None,
+        stopped_t: None,
+    });
+    for t in run.target_names() {
+        fx.extend(run.send(EventKind::LockTaken { target: t }));
+    }
+    assert!(fx.contains(&Effect::FindChanges), "{fx:?}");
+    assert_eq!(run.release.question, None);
+    let fx = run.send(EventKind::ChangesFound {
+        found: listed(&["abc one"]),
+    });
+    assert!(fx.contains(&Effect::Ask), "{fx:?}");
+}
