@@ -1,7 +1,8 @@
 //! What ships, on a TestBackend (insta snapshots at 80×24 and 120×40): the first gate's What
 //! ships part (the versions, the change list and the migrations to run, scrolled with ↑↓), the
 //! status bar's `v1.4.2 → v1.5.0`, each host's version in the health pane, a mixed fleet let go
-//! on with its reason, a list that could not be made, and presenter mode's masks on the changes.
+//! on with its reason, a list that could not be made, presenter mode's masks on the changes, and
+//! a gate that waits for the lists before it is asked.
 
 mod support;
 
@@ -331,4 +332,47 @@ fn a_version_already_running_asks_to_deploy_it_again_or_stop() {
         }) => assert_eq!(reason, "config only"),
         other => panic!("expected a redeploy with its reason, got {other:?}"),
     }
+}
+
+/// The preflight passed before the lists came: no question yet, the status bar says the gate
+/// waits for what ships; once the lists come, the gate opens with them.
+#[test]
+fn a_gate_waiting_for_the_lists_says_so_then_opens_with_them() {
+    let mut s = Scene::new(PROFILE, None);
+    for t in HOSTS {
+        s.send(EventKind::VersionFound {
+            target: t.to_string(),
+            version: Some("v1.4.2".into()),
+            error: None,
+        });
+    }
+    for t in HOSTS {
+        let run = RunId {
+            list: StepList::Main,
+            step: 0,
+            target: t.into(),
+            attempt: 1,
+        };
+        s.send(EventKind::Exited { run, status: 0 });
+    }
+    assert_eq!(s.release.question, None);
+    let ui = ui_for(&s.release);
+    let waiting = screen(&s.release, &ui, 80, 24);
+    assert!(waiting.contains("listing what ships"), "{waiting}");
+    assert!(!waiting.contains("[g] GO"), "{waiting}");
+    s.send(EventKind::ChangesFound { found: changes() });
+    assert_eq!(
+        s.release.question, None,
+        "the pending list is still looked for"
+    );
+    s.send(EventKind::PendingFound {
+        target: "web-1".into(),
+        found: pending(),
+    });
+    assert_eq!(s.release.question, Some(Question::Gate { step: 1 }));
+    let asked = screen(&s.release, &ui_for(&s.release), 80, 24);
+    assert!(
+        asked.contains("What ships: v1.4.2 → v1.5.0 · 14 changes · 2 migrations"),
+        "{asked}"
+    );
 }

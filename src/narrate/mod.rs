@@ -157,6 +157,7 @@ pub struct Seen {
     runs: HashMap<RunKey, (RunStatus, u32)>,
     overtime: Option<String>,
     baseline_waited: bool,
+    gate_held: Option<usize>,
     resuming: bool,
     halted: bool,
 }
@@ -181,6 +182,7 @@ impl Seen {
             runs,
             overtime: release.watch.overtime.clone(),
             baseline_waited: release.baseline_waited,
+            gate_held: release.ships.gate_held,
             resuming: release.resuming,
             halted: release.halted.is_some(),
         }

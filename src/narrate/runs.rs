@@ -36,9 +36,30 @@ pub(super) fn changed(before: &Seen, after: &Release, told: &mut Vec<Told>) {
         let text = format!("baseline incomplete: {}", printable(why));
         told.push(Told::new(Severity::Warn, Topic::Baseline, text));
     }
+    if let (Some(step), None) = (now.gate_held, before.gate_held) {
+        told.push(gate_held(after, step));
+    }
     if let (Some(outcome), None) = (now.outcome, before.outcome) {
         told.push(ended(after, outcome));
     }
+}
+
+/// A gate waits to be asked until what ships is listed.
+fn gate_held(after: &Release, step: usize) -> Told {
+    let ships = &after.plan.ships;
+    let lists: Vec<&str> = [
+        (ships.changes.is_some() && after.ships.changes.is_none()).then_some("the change list"),
+        (ships.pending.is_some() && after.ships.pending.is_none()).then_some("the pending list"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let text = format!(
+        "{} waits for {} before it is asked",
+        step_label(after, StepList::Main, step),
+        lists.join(" and ")
+    );
+    Told::new(Severity::Info, Topic::Ships, text)
 }
 
 /// The watch began or ended; the rollback began.

@@ -30,6 +30,9 @@ fn waiting_on(release: &Release, now: u64, who: &str) -> Option<String> {
         };
         return Some(format!("waiting on {who} · {}", since(at)));
     }
+    if release.ships.gate_held == Some(step) {
+        return Some(format!("listing what ships · {}", since(state.started_at)));
+    }
     let running: Vec<&str> = state
         .targets
         .iter()
