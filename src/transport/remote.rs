@@ -6,8 +6,9 @@
 //! it: it may hold a secret), `pid` (the step's session leader, written by itself before the
 //! command starts), `out`, `err` and, once it ended, `status`. `pid` and `status` are written
 //! in one `write` each by a process that is alive until they are whole: a reader that finds one
-//! empty knows its writer is at work. Needs a POSIX `sh`, `setsid`, GNU `tail` (`--pid`) and
-//! /proc, as on any Linux.
+//! empty knows its writer is at work. Needs a POSIX `sh`, `setsid`, GNU `tail` (`--pid`, and
+//! `---disable-inotify`, its switch to polling, there since it learned inotify) and /proc, as on
+//! any Linux.
 
 use std::sync::Arc;
 use std::time::Duration;
