@@ -1,7 +1,8 @@
-//! Opening and seeking a 1,000,000-event journal (targets: open to the last frame ≤ 300 ms, any
-//! seek under 1 ms). The journal is written by gonogo's own writer as the run loop drives it
-//! (each event written, applied, the index told): a release whose one step prints a million
-//! batches of output on two targets, with a gate, as a long session would.
+//! Opening and seeking a 1,000,000-event journal (targets: open to the last frame ≤ 300 ms, a
+//! replay's first frame ≤ 300 ms, any seek under 1 ms). The journal is written by gonogo's own
+//! writer as the run loop drives it (each event written, applied, the index told): a release
+//! whose one step prints a million batches of output on two targets, with a gate, as a long
+//! session would.
 
 use std::time::{Duration, Instant};
 
@@ -57,7 +58,8 @@ fn main() {
         "open to the last frame from the rebuilt index (a snapshot at the end): {:.0} ms",
         again.as_secs_f64() * 1e3
     );
-    let mut replay = open_whole(&rt, &path);
+    drop(open_whole(&rt, &path));
+    let mut replay = replay_first_frame(&rt, &path);
     seek(&rt, &mut replay);
 }
 
@@ -175,8 +177,8 @@ fn open_to_last_frame(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> D
     shown
 }
 
-/// Opens the journal as `gonogo replay` does: read whole, through the loop once for marks and
-/// keyframes; then to its last frame.
+/// Opens the journal as `gonogo replay` did before it read in the background: read whole,
+/// through the loop once for marks and keyframes; then to its last frame.
 fn open_whole(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Replaying<TestBackend> {
     let open = Instant::now();
     let journal = gonogo::journal::read(path).expect("read");
@@ -201,17 +203,74 @@ fn open_whole(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Replaying
     replay
 }
 
-/// Ten seeks back and forth, each its records through the loop and the frame drawn.
+/// Opens the journal as `gonogo replay` does: its header, end and first piece read, the frame
+/// at the session's start drawn while the rest is read (and through the loop) on the reading
+/// thread; then waits for the whole timeline.
+fn replay_first_frame(
+    rt: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+) -> Replaying<TestBackend> {
+    let open = Instant::now();
+    let opening = gonogo::replay::open(path, None).expect("open");
+    let mut replay = Replaying::new(
+        ratatui::Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
+        opening.player,
+        gonogo::ui::theme::Theme { color: true },
+    );
+    let records = {
+        let mut player = replay.player();
+        let at = player.position;
+        player.play_to(at);
+        player.take()
+    };
+    let shown = records.len();
+    rt.block_on(gonogo::replay::play_records(&mut replay, records));
+    let first = open.elapsed();
+    opening.reading.join().expect("read whole");
+    let whole = open.elapsed();
+    println!(
+        "replay's first frame (the session's start, {shown} records; the rest read in the background): {:.0} ms",
+        first.as_secs_f64() * 1e3
+    );
+    println!(
+        "  its timeline read whole (every record parsed and through the loop for marks and keyframes) after {:.0} ms",
+        whole.as_secs_f64() * 1e3
+    );
+    replay
+}
+
+/// Ten seeks back and forth, five times over, each its records through the loop and the frame
+/// drawn: the median and the worst, and where the time of the worst went.
 fn seek(rt: &tokio::runtime::Runtime, replay: &mut Replaying<TestBackend>) {
     let end = replay.player().end();
-    let mut worst = 0f64;
-    for k in [9u64, 1, 7, 3, 5, 0, 8, 2, 6, 4] {
-        let to = end / 10 * k + end / 17;
-        let seek = Instant::now();
-        replay.player().seek(to);
-        let records = replay.player().take();
-        rt.block_on(gonogo::replay::play_records(replay, records));
-        worst = worst.max(seek.elapsed().as_secs_f64() * 1e3);
+    let rounds: usize = std::env::var("SEEK_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
+    let mut seeks = Vec::new();
+    for _ in 0..rounds {
+        for k in [9u64, 1, 7, 3, 5, 0, 8, 2, 6, 4] {
+            let to = end / 10 * k + end / 17;
+            let seek = Instant::now();
+            replay.player().seek(to);
+            let records = replay.player().take();
+            let moved = seek.elapsed();
+            let count = records.len();
+            rt.block_on(gonogo::replay::play_records(replay, records));
+            seeks.push((seek.elapsed(), moved, count));
+        }
     }
-    println!("seek (10 positions, back and forth): worst {worst:.1} ms");
+    seeks.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (median, worst) = (seeks[seeks.len() / 2], seeks[seeks.len() - 1]);
+    println!(
+        "seek ({} seeks: 10 positions back and forth, {rounds} times): median {:.2} ms, worst {:.2} ms \
+         (the player {:.2} ms, {} records through the loop and the frame {:.2} ms)",
+        seeks.len(),
+        ms(median.0),
+        ms(worst.0),
+        ms(worst.1),
+        worst.2,
+        ms(worst.0 - worst.1)
+    );
 }

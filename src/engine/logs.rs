@@ -32,7 +32,7 @@ const WINDOW_S: u64 = 60;
 pub struct Logs {
     /// The last [`LOG_LINES_KEPT`] lines of every tail, with the tails' own marks
     /// (drops, gaps) between them, oldest first.
-    pub lines: VecDeque<LogLine>,
+    pub lines: super::scrollback::Scrollback<LogLine>,
     /// Lines dropped from `lines` so far, so views can number lines stably.
     pub dropped: u64,
     /// One per tail per target, in plan order.
@@ -154,7 +154,8 @@ impl Logs {
     fn push(&mut self, line: LogLine) -> Option<String> {
         let mut spare = None;
         if self.lines.len() == LOG_LINES_KEPT {
-            spare = self.lines.pop_front().map(|oldest| oldest.line);
+            self.lines
+                .drop_oldest(|oldest| spare = Some(std::mem::take(&mut oldest.line)));
             self.dropped += 1;
         }
         self.lines.push_back(line);

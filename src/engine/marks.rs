@@ -11,7 +11,8 @@ impl Release {
     pub(super) fn push_line(&mut self, run: Arc<RunId>, stream: Stream, mark: Mark, line: &str) {
         let mut spare = None;
         if self.output.len() == OUTPUT_LINES_KEPT {
-            spare = self.output.pop_front().map(|oldest| oldest.line);
+            self.output
+                .drop_oldest(|oldest| spare = Some(std::mem::take(&mut oldest.line)));
             self.output_dropped += 1;
         }
         self.output.push_back(OutputLine {

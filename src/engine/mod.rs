@@ -17,6 +17,7 @@ mod policy;
 pub mod release;
 mod resume;
 pub mod rollout;
+pub mod scrollback;
 pub mod ships;
 pub mod signature;
 mod stopping;

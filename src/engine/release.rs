@@ -1,7 +1,5 @@
 //! The state of one release, derived from its events alone.
 
-use std::collections::VecDeque;
-
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -41,7 +39,7 @@ pub struct Release {
     /// within the stray-key guard after it are not answers (`Release::too_soon`).
     pub question_opened_at: Millis,
     pub outcome: Option<Outcome>,
-    pub output: VecDeque<OutputLine>,
+    pub output: super::scrollback::Scrollback<OutputLine>,
     /// Lines dropped from `output` so far, so views can number lines stably.
     pub output_dropped: u64,
     /// Every decision with who took it and why, for the report.

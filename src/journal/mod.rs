@@ -7,6 +7,7 @@
 
 pub mod index;
 mod open;
+mod pieces;
 mod reader;
 mod view;
 mod writeback;
@@ -14,6 +15,7 @@ mod writer;
 
 pub use index::{Snapshot, index_path, is_index};
 pub use open::{Opened, open, open_every, view_after};
+pub use pieces::{FIRST_PIECE, PIECE, Pieces};
 pub use reader::{Journal, Line, NotAJournal, ReadError, parse_line, read, read_str};
 pub use view::RecordedView;
 pub use writer::{HoldError, JournalError, Writer, default_path, sessions_dir};

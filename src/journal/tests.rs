@@ -255,6 +255,49 @@ fn unknown_types_are_skipped_and_damaged_lines_said() {
     );
 }
 
+/// Read a piece at a time, of any size, a journal gives the records and warnings a read of the
+/// whole gives (damaged lines told per piece), and its end before any piece: a damaged line, an unknown type and a cut-off
+/// end included.
+#[test]
+fn a_journal_read_in_pieces_is_the_journal_read_whole() {
+    let (dir, _, text) = written(&events(), &[ViewChange::Filter { text: "x".into() }]);
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[5] = "{not json".into();
+    lines[9] = lines[9].replace(r#""type":"#, r#""type":"from_a_newer_gonogo","was":"#);
+    let text = lines.join("\n") + "\n";
+    let cut = &text[..text.len() - 20];
+    for (case, text) in [("whole", text.as_str()), ("cut off", cut)] {
+        let path = dir.path().join("pieces.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let whole = read_str(text).unwrap();
+        for sizes in [(1, 7), (100, 300), (4096, 4096), (FIRST_PIECE, PIECE)] {
+            let pieces = Pieces::open_with(&path, sizes).unwrap();
+            assert_eq!(pieces.header(), whole.header());
+            assert_eq!(pieces.end(), whole.last().1, "{case} {sizes:?}");
+            let mut read = Journal::default();
+            for piece in pieces {
+                read.lines.extend(piece.lines);
+                read.warnings.extend(piece.warnings);
+                read.unknown += piece.unknown;
+            }
+            assert_eq!(read.lines, whole.lines, "{case} {sizes:?}");
+            // Each piece tells its own damaged lines, after what else it read.
+            let sorted = |mut w: Vec<String>| {
+                w.sort();
+                w
+            };
+            assert_eq!(
+                sorted(read.warnings),
+                sorted(whole.warnings.clone()),
+                "{case} {sizes:?}"
+            );
+            assert_eq!(read.unknown, whole.unknown, "{case} {sizes:?}");
+        }
+        assert_eq!(whole.unknown, 1);
+        assert!(!whole.warnings.is_empty());
+    }
+}
+
 /// Log tails were called followers: their records keep that name, both ways, so older
 /// journals read and newer ones are read by older gonogos.
 #[test]

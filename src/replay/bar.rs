@@ -24,8 +24,14 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, theme: &Theme) {
     } else {
         format!("{speed:.2}×").replace(".50", ".5")
     };
+    // The journal is still being read: marks and records further on are still to come.
+    let reading = if player.read_whole() {
+        ""
+    } else {
+        " reading…"
+    };
     let head = format!(
-        " REPLAY {state} {speed} {} / {} ",
+        " REPLAY {state} {speed} {} / {}{reading} ",
         clock(player.position),
         clock(player.end())
     );

@@ -1,9 +1,9 @@
-//! Reading a journal once, through the run loop with the drivers off, before it is played:
+//! Reading a journal once, through the run loop with the drivers off, as it is played:
 //! the marks on the timeline (what the narrator tells of gates, failures, rollbacks and
 //! resumes) and a keyframe every so many records (the release as the loop had it there, taken
 //! as the loop shows an event).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -18,30 +18,10 @@ impl Player {
     /// Reads `journal` through the loop once (marks and keyframes); playback then starts at the
     /// beginning.
     pub async fn index(journal: Journal) -> Player {
-        let lines: Vec<Arc<Line>> = journal.lines.into_iter().map(Arc::new).collect();
-        let mut indexing = Indexing::new(&lines);
-        let (records_tx, records) = mpsc::channel(1024);
-        let (_viewer, inputs) = mpsc::channel(1);
-        let feed = async {
-            for line in &lines {
-                if records_tx.send(Record::Line(line.clone())).await.is_err() {
-                    return;
-                }
-            }
-            drop(records_tx);
-        };
-        let source = Source::Recorded { records, inputs };
-        let play = runtime::play(
-            DriversOff::default(),
-            &mut indexing,
-            source,
-            Clock::manual(0),
-        );
-        tokio::join!(feed, play);
-        let Indexing {
-            keyframes, marks, ..
-        } = indexing;
-        Player::new(lines, keyframes, marks)
+        let player = Arc::new(Mutex::new(Player::opening(0)));
+        read_through(&player, std::iter::once(journal), || {}).await;
+        let player = Arc::try_unwrap(player).unwrap_or_else(|_| unreachable!("read through"));
+        player.into_inner().unwrap_or_else(|e| e.into_inner())
     }
 
     /// [`Player::index`], for a caller outside any runtime.
@@ -54,55 +34,87 @@ impl Player {
     }
 }
 
+/// Reads a journal's `pieces` into `player`, in order, and through the loop once: each piece's
+/// records go to the player (it can play them at once), then through the loop, whose front end
+/// hands the player a keyframe every so many records and the timeline's marks. `piece_read` is
+/// told after each piece is in the player; the player is whole at the end.
+pub(super) async fn read_through(
+    player: &Arc<Mutex<Player>>,
+    pieces: impl Iterator<Item = Journal>,
+    mut piece_read: impl FnMut(),
+) {
+    let lock = || player.lock().unwrap_or_else(|e| e.into_inner());
+    let mut indexing = Indexing::new(player);
+    let (records_tx, records) = mpsc::channel(1024);
+    let (_viewer, inputs) = mpsc::channel(1);
+    let feed = async {
+        for piece in pieces {
+            let lines: Vec<Arc<Line>> = piece.lines.into_iter().map(Arc::new).collect();
+            {
+                let mut player = lock();
+                player.read_more(lines.iter().cloned());
+                player.warnings.extend(piece.warnings);
+                player.unknown += piece.unknown;
+            }
+            piece_read();
+            for line in lines {
+                if records_tx.send(Record::Line(line)).await.is_err() {
+                    return;
+                }
+            }
+        }
+        drop(records_tx);
+    };
+    let source = Source::Recorded { records, inputs };
+    let play = runtime::play(
+        DriversOff::default(),
+        &mut indexing,
+        source,
+        Clock::manual(0),
+    );
+    tokio::join!(feed, play);
+    lock().read_all();
+}
+
 /// The index's front end: told each event and view record as the loop handles it.
 struct Indexing<'a> {
-    lines: &'a [Arc<Line>],
+    player: &'a Mutex<Player>,
     /// How many records the loop has handled.
     read: usize,
     view: RecordedView,
     /// The release as the last change of state left it, for the narrator.
     before: Seen,
     last: Option<(u64, Millis)>,
-    keyframes: Vec<Keyframe>,
-    marks: Vec<Mark>,
 }
 
 impl<'a> Indexing<'a> {
-    fn new(lines: &'a [Arc<Line>]) -> Self {
+    fn new(player: &'a Mutex<Player>) -> Self {
         Indexing {
-            lines,
+            player,
             read: 0,
             view: RecordedView::default(),
             before: Seen::of(&Release::default()),
             last: None,
-            keyframes: vec![Keyframe {
-                next: 0,
-                rewind: Rewind::default(),
-                last: None,
-            }],
-            marks: Vec::new(),
         }
     }
 }
 
 impl Frontend for Indexing<'_> {
     fn show(&mut self, event: &Event, release: &Release) {
-        let t = self.lines.get(self.read).map_or(0, |l| l.t);
+        let mut player = self.player.lock().unwrap_or_else(|e| e.into_inner());
+        let t = player.time_of(self.read).unwrap_or(0);
         self.read += 1;
         self.last = Some((t, event.at));
         if narrate::changes_state(event) {
             let told = narrate::tell(event, &self.before, release);
-            self.marks
+            player
+                .marks
                 .extend(told.into_iter().filter_map(|told| mark_of(told, t)));
             self.before = Seen::of(release);
         }
         // A keyframe when one is due: the release as it stands before the next record.
-        if self
-            .keyframes
-            .last()
-            .is_none_or(|k| self.read - k.next >= KEYFRAME_EVERY)
-        {
-            self.keyframes.push(Keyframe {
+        if self.read - player.last_keyframe() >= KEYFRAME_EVERY {
+            player.keyframe(Keyframe {
                 next: self.read,
                 rewind: Rewind {
                     release: release.clone(),

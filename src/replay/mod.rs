@@ -201,30 +201,92 @@ pub enum ReplayError {
 /// Replays the journal at `path` on this terminal until the viewer leaves; `present`: masked
 /// for a screen share (a session recorded with `--present` is, whatever is asked).
 pub fn run(path: &Path, speed: f64, present: Option<Vec<String>>) -> Result<(), ReplayError> {
-    let journal = crate::journal::read(path)?;
-    for warning in &journal.warnings {
-        eprintln!("gonogo: {}: {warning}", path.display());
-    }
-    if journal.unknown > 0 {
-        eprintln!(
-            "gonogo: {}: {} records of types this gonogo does not know were skipped (written by a newer gonogo?)",
-            path.display(),
-            journal.unknown
-        );
-    }
-    let presenter = crate::ui::present::Presenter::of_recording(&journal, present.as_deref())?;
+    let opening = open(path, present.as_deref())?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let mut player = rt.block_on(Player::index(journal));
-    player.speed = speed;
+    lock(&opening.player).speed = speed;
     let (terminal, screen) = crate::ui::screen::Screen::take();
-    let mut replaying = Replaying::new(terminal, Arc::new(Mutex::new(player)), Theme::from_env());
-    replaying.ui.present = presenter;
+    let mut replaying = Replaying::new(terminal, opening.player.clone(), Theme::from_env());
+    replaying.ui.present = opening.presenter;
     rt.block_on(play(&mut replaying));
     drop(replaying);
     screen.give_back();
+    // What reading warned of, as far as it got: a viewer who leaves early does not wait for it.
+    let player = lock(&opening.player);
+    for warning in &player.warnings {
+        eprintln!("gonogo: {}: {warning}", path.display());
+    }
+    if player.unknown > 0 {
+        eprintln!(
+            "gonogo: {}: {} records of types this gonogo does not know were skipped (written by a newer gonogo?)",
+            path.display(),
+            player.unknown
+        );
+    }
     Ok(())
+}
+
+/// A journal opened for a replay: a player that plays what has been read (its first piece at
+/// least), while a thread of its own reads the rest through the loop.
+pub struct Opening {
+    pub player: Arc<Mutex<Player>>,
+    /// Masks for a screen share, from the header and the plan (`None`: not presented).
+    pub presenter: Option<crate::ui::present::Presenter>,
+    /// Reading the rest: the player holds every record, keyframe and mark once it has ended.
+    pub reading: std::thread::JoinHandle<()>,
+}
+
+/// Opens the journal at `path` for a replay: its header, its end and its first piece read,
+/// the rest read in the background (a 1,000,000-record journal shows its first frame long
+/// before it is all parsed). Seeks and steps are exact over what has been read; playback that
+/// reaches further plays the records as they come.
+pub fn open(path: &Path, present: Option<&[String]>) -> Result<Opening, ReplayError> {
+    let pieces = (crate::journal::FIRST_PIECE, crate::journal::PIECE);
+    open_with(path, present, pieces)
+}
+
+/// [`open`], the journal read in pieces of these sizes: the first, and every later one.
+pub fn open_with(
+    path: &Path,
+    present: Option<&[String]>,
+    sizes: (usize, usize),
+) -> Result<Opening, ReplayError> {
+    let mut pieces = crate::journal::Pieces::open_with(path, sizes)?;
+    let piece = pieces.next().unwrap_or_default();
+    // The masks need the plan, which the first event carries.
+    let head = crate::journal::Journal {
+        header: Some(pieces.header().clone()),
+        lines: piece.lines.clone(),
+        ..crate::journal::Journal::default()
+    };
+    let presenter = crate::ui::present::Presenter::of_recording(&head, present)?;
+    let player = Arc::new(Mutex::new(Player::opening(pieces.end())));
+    let (told, first_read) = std::sync::mpsc::channel();
+    let reader = player.clone();
+    let reading = std::thread::Builder::new()
+        .name("replay-read".into())
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for reading the journal");
+            let pieces = std::iter::once(piece).chain(pieces);
+            rt.block_on(index::read_through(&reader, pieces, || {
+                let _ = told.send(());
+            }));
+        })?;
+    // The first frame waits for the first piece, and for nothing more.
+    let _ = first_read.recv();
+    Ok(Opening {
+        player,
+        presenter,
+        reading,
+    })
+}
+
+fn lock(player: &Mutex<Player>) -> MutexGuard<'_, Player> {
+    player.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The replay through the run loop: the player's feed and the viewer's terminal are its
@@ -320,5 +382,7 @@ async fn read_keys(inputs: mpsc::Sender<Input>) {
     }
 }
 
+#[cfg(test)]
+mod open_tests;
 #[cfg(test)]
 mod tests;

@@ -12,8 +12,9 @@ use crate::engine::Millis;
 use crate::journal::{Entry, Line};
 use crate::runtime::{Record, Rewind};
 
-/// A keyframe every this many records.
-pub(super) const KEYFRAME_EVERY: usize = 5_000;
+/// A keyframe every this many records: a seek plays at most this many. A keyframe costs little
+/// (the release's kept lines are shared with it, not copied).
+pub(super) const KEYFRAME_EVERY: usize = 1_000;
 
 pub const SPEEDS: [f64; 9] = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
@@ -47,10 +48,28 @@ pub(super) struct Keyframe {
     pub last: Option<(u64, Millis)>,
 }
 
+impl Keyframe {
+    /// The recording's beginning.
+    pub(super) fn start() -> Self {
+        Keyframe {
+            next: 0,
+            rewind: Rewind::default(),
+            last: None,
+        }
+    }
+}
+
 pub struct Player {
     lines: Vec<Arc<Line>>,
     keyframes: Vec<Keyframe>,
     pub marks: Vec<Mark>,
+    /// Every record of the journal is in `lines` (a replay reads them in the background).
+    complete: bool,
+    /// Where the session ends, known before its records are all read.
+    ends: u64,
+    /// What reading the journal warned of, and the records of unknown types skipped, so far.
+    pub warnings: Vec<String>,
+    pub unknown: usize,
     /// The first record not yet handed to the loop.
     next: usize,
     /// The last event handed to the loop: its `t` and its engine time.
@@ -71,6 +90,10 @@ impl Player {
             lines,
             keyframes,
             marks,
+            complete: true,
+            ends: 0,
+            warnings: Vec::new(),
+            unknown: 0,
             next: 0,
             last: None,
             position: 0,
@@ -80,6 +103,46 @@ impl Player {
         }
     }
 
+    /// A player whose records are still to come ([`Player::read_more`]), of a session that
+    /// ends at `ends`: it plays what has come, and plays on as more does.
+    pub(super) fn opening(ends: u64) -> Self {
+        Player {
+            complete: false,
+            ends,
+            ..Player::new(Vec::new(), vec![Keyframe::start()], Vec::new())
+        }
+    }
+
+    /// More of the journal's records, in order, as they are read.
+    pub(super) fn read_more(&mut self, lines: impl IntoIterator<Item = Arc<Line>>) {
+        self.lines.extend(lines);
+    }
+
+    /// A keyframe the reading found: the release as the loop had it before record `next`.
+    pub(super) fn keyframe(&mut self, keyframe: Keyframe) {
+        self.keyframes.push(keyframe);
+    }
+
+    /// Every record has been read.
+    pub(super) fn read_all(&mut self) {
+        self.complete = true;
+    }
+
+    /// Whether every record of the journal has been read.
+    pub fn read_whole(&self) -> bool {
+        self.complete
+    }
+
+    /// When the record handed to the loop as record `index` happened.
+    pub(super) fn time_of(&self, index: usize) -> Option<u64> {
+        self.lines.get(index).map(|l| l.t)
+    }
+
+    /// The last keyframe's record (where the next is due after).
+    pub(super) fn last_keyframe(&self) -> usize {
+        self.keyframes.last().map_or(0, |k| k.next)
+    }
+
     /// The records for the loop since last taken, in order.
     pub fn take(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.outbox)
@@ -87,7 +150,7 @@ impl Player {
 
     /// The session's length, in microseconds.
     pub fn end(&self) -> u64 {
-        self.lines.last().map_or(0, |l| l.t)
+        self.lines.last().map_or(0, |l| l.t).max(self.ends)
     }
 
     /// When each record happened, in order (microseconds since the start).
@@ -96,7 +159,7 @@ impl Player {
     }
 
     pub fn at_end(&self) -> bool {
-        self.next >= self.lines.len()
+        self.complete && self.next >= self.lines.len()
     }
 
     /// The engine's clock at the playback position: the last event's time plus the time
@@ -115,10 +178,18 @@ impl Player {
         }
     }
 
-    /// Plays `elapsed` of real time at the current speed. True if anything changed.
+    /// Plays `elapsed` of real time at the current speed. True if anything changed. Paused,
+    /// the records read since that are due at the position are played.
     pub fn advance(&mut self, elapsed: Duration) -> bool {
         if self.paused || self.at_end() {
-            return false;
+            let due = self
+                .lines
+                .get(self.next)
+                .is_some_and(|l| l.t <= self.position);
+            if due {
+                self.play_to(self.position);
+            }
+            return due;
         }
         let played = (elapsed.as_micros() as f64 * self.speed) as u64;
         let to = (self.position + played).min(self.end());
@@ -138,11 +209,7 @@ impl Player {
         let ahead = nearest.is_some_and(|k| k.next > self.next);
         if to < self.position || ahead {
             let key = nearest.or(self.keyframes.first()).cloned();
-            let key = key.unwrap_or(Keyframe {
-                next: 0,
-                rewind: Rewind::default(),
-                last: None,
-            });
+            let key = key.unwrap_or_else(Keyframe::start);
             self.outbox.push(Record::Rewind(Box::new(key.rewind)));
             self.next = key.next;
             self.last = key.last;

@@ -2,8 +2,6 @@
 //! a target's prefix in the target's colour, then a text in its style; both follow the end until
 //! scrolled, wrap under their prefix, and pass the same target and regex filters.
 
-use std::collections::VecDeque;
-
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -95,10 +93,10 @@ pub(super) fn screen_rows<'a, L: PaneLine>(
 
 /// The page of `lines` the pane shows (following the end, or where it was scrolled to), drawn
 /// in `block`; `None` when no line passes the filters, for the pane to say why.
-pub(super) fn render<L: PaneLine>(
+pub(super) fn render<'a, L: PaneLine + 'a>(
     frame: &mut Frame,
     (area, block): (Rect, &Block),
-    lines: &VecDeque<L>,
+    lines: impl Scrollback<'a, L>,
     release: &Release,
     ui: &UiState,
     theme: &Theme,
@@ -127,10 +125,10 @@ pub(super) struct View {
 
 /// The page of the `lines` that pass `shown`, at `view`'s position, drawn in `block`; `None`
 /// when no line passes.
-pub(super) fn render_at<L: PaneLine>(
+pub(super) fn render_at<'a, L: PaneLine + 'a>(
     frame: &mut Frame,
     (area, block): (Rect, &Block),
-    lines: &VecDeque<L>,
+    lines: impl Scrollback<'a, L>,
     shown: impl Fn(&L) -> bool,
     release: &Release,
     view: View,
@@ -152,6 +150,18 @@ pub(super) fn render_at<L: PaneLine>(
     Some(())
 }
 
+/// A pane's lines, oldest first, walked from either end: a `VecDeque`'s or the release's
+/// [`crate::engine::scrollback::Scrollback`].
+pub trait Scrollback<'a, T: 'a>:
+    IntoIterator<Item = &'a T, IntoIter: DoubleEndedIterator> + Copy
+{
+}
+
+impl<'a, T: 'a, S> Scrollback<'a, T> for S where
+    S: IntoIterator<Item = &'a T, IntoIter: DoubleEndedIterator> + Copy
+{
+}
+
 /// Which page of its lines a pane shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Position {
@@ -165,25 +175,25 @@ pub enum Position {
 /// skipped, or forward from the top, `down` rows skipped (clamped so a short, filtered list
 /// shows its oldest page rather than nothing), until `height` rows are full. From the end the
 /// cost is the screen, not the scrollback.
-pub fn page<T>(
-    lines: &std::collections::VecDeque<T>,
+pub fn page<'a, T: 'a>(
+    lines: impl Scrollback<'a, T>,
     shown: impl Fn(&T) -> bool,
     rows: impl Fn(&T) -> usize,
     at: Position,
     height: usize,
-) -> Vec<&T> {
-    let total = || -> usize { lines.iter().filter(|l| shown(l)).map(&rows).sum() };
+) -> Vec<&'a T> {
+    let total = || -> usize { lines.into_iter().filter(|l| shown(l)).map(&rows).sum() };
     let (skip, from_end) = match at {
         Position::Back(0) => (0, true),
         Position::Back(back) => (back.min(total().saturating_sub(height)), true),
         Position::Down(down) => (down.min(total().saturating_sub(height)), false),
     };
-    let walk: Box<dyn Iterator<Item = &T>> = if from_end {
-        Box::new(lines.iter().rev())
+    let walk: Box<dyn Iterator<Item = &'a T>> = if from_end {
+        Box::new(lines.into_iter().rev())
     } else {
-        Box::new(lines.iter())
+        Box::new(lines.into_iter())
     };
-    let mut picked: Vec<&T> = Vec::with_capacity(height);
+    let mut picked: Vec<&'a T> = Vec::with_capacity(height);
     let (mut skipped, mut filled) = (0, 0);
     for line in walk.filter(|l| shown(l)) {
         let r = rows(line);
