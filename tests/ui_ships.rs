@@ -128,18 +128,30 @@ impl Scene {
     /// Each host said its version, the lists were found, the preflight passed: the first gate.
     fn at_first_gate(versions: [&str; 2], changes: Found, allow_mixed: Option<&str>) -> Scene {
         let mut s = Scene::new(PROFILE, allow_mixed);
-        for (t, v) in HOSTS.iter().zip(versions) {
-            s.send(EventKind::VersionFound {
-                target: t.to_string(),
-                version: Some(v.into()),
-                error: None,
-            });
-        }
+        s.versions(versions);
         s.send(EventKind::ChangesFound { found: changes });
         s.send(EventKind::PendingFound {
             target: "web-1".into(),
             found: pending(),
         });
+        s.preflight_passed();
+        assert_eq!(s.release.question, Some(Question::Gate { step: 1 }));
+        s
+    }
+
+    /// Each host says the version it runs.
+    fn versions(&mut self, versions: [&str; 2]) {
+        for (t, v) in HOSTS.iter().zip(versions) {
+            self.send(EventKind::VersionFound {
+                target: t.to_string(),
+                version: Some(v.into()),
+                error: None,
+            });
+        }
+    }
+
+    /// The preflight check passed on both hosts.
+    fn preflight_passed(&mut self) {
         for t in HOSTS {
             let run = RunId {
                 list: StepList::Main,
@@ -147,10 +159,8 @@ impl Scene {
                 target: t.into(),
                 attempt: 1,
             };
-            s.send(EventKind::Exited { run, status: 0 });
+            self.send(EventKind::Exited { run, status: 0 });
         }
-        assert_eq!(s.release.question, Some(Question::Gate { step: 1 }));
-        s
     }
 }
 
@@ -287,13 +297,7 @@ fn presenting_masks_the_change_lines() {
 #[test]
 fn a_version_already_running_asks_to_deploy_it_again_or_stop() {
     let mut s = Scene::new(PROFILE, None);
-    for t in HOSTS {
-        s.send(EventKind::VersionFound {
-            target: t.to_string(),
-            version: Some("v1.5.0".into()),
-            error: None,
-        });
-    }
+    s.versions(["v1.5.0", "v1.5.0"]);
     assert_eq!(
         s.release.question,
         Some(Question::Redeploy {
@@ -339,22 +343,8 @@ fn a_version_already_running_asks_to_deploy_it_again_or_stop() {
 #[test]
 fn a_gate_waiting_for_the_lists_says_so_then_opens_with_them() {
     let mut s = Scene::new(PROFILE, None);
-    for t in HOSTS {
-        s.send(EventKind::VersionFound {
-            target: t.to_string(),
-            version: Some("v1.4.2".into()),
-            error: None,
-        });
-    }
-    for t in HOSTS {
-        let run = RunId {
-            list: StepList::Main,
-            step: 0,
-            target: t.into(),
-            attempt: 1,
-        };
-        s.send(EventKind::Exited { run, status: 0 });
-    }
+    s.versions(["v1.4.2", "v1.4.2"]);
+    s.preflight_passed();
     assert_eq!(s.release.question, None);
     let ui = ui_for(&s.release);
     let waiting = screen(&s.release, &ui, 80, 24);

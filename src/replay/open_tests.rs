@@ -270,3 +270,53 @@ fn the_first_frame_waits_for_the_first_piece_only_and_play_goes_on_as_the_rest_c
     assert!(opening.player().at_end());
     assert_eq!(opening.shown(), whole.at(end));
 }
+
+/// Playback reached all that had been read, then the reading ended: one more beat shows it (the
+/// bar's "reading…" goes and "■ end" shows), though no record is left to play. Without it the
+/// screen kept "reading…" until the viewer pressed a key.
+#[test]
+fn the_reading_that_ends_after_playback_caught_up_is_shown() {
+    let (_dir, path) = recorded();
+    let mut pieces = Pieces::open_with(&path, (1 << 30, 1 << 30)).unwrap();
+    let player = Arc::new(Mutex::new(Player::opening(pieces.end())));
+    let (more, rest) = std::sync::mpsc::channel();
+    let (told, first_read) = std::sync::mpsc::channel();
+    let reader = player.clone();
+    let reading = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(super::index::read_through(
+            &reader,
+            rest.into_iter(),
+            || {
+                let _ = told.send(());
+            },
+        ));
+    });
+    more.send(pieces.next().expect("the whole journal"))
+        .unwrap();
+    first_read.recv().unwrap();
+    let mut viewer = Viewer::of(player);
+    let end = viewer.player().end();
+    let caught_up = viewer.at(end);
+    assert!(caught_up.contains("reading…"), "{caught_up}");
+    drop(more);
+    reading.join().unwrap();
+    assert!(
+        viewer
+            .player()
+            .advance(std::time::Duration::from_millis(33))
+    );
+    let shown = viewer.shown();
+    assert!(
+        shown.contains("■ end") && !shown.contains("reading…"),
+        "{shown}"
+    );
+    assert!(
+        !viewer
+            .player()
+            .advance(std::time::Duration::from_millis(33))
+    );
+}

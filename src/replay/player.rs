@@ -80,6 +80,9 @@ pub struct Player {
     pub paused: bool,
     /// Records for the loop, in order, not yet taken.
     outbox: Vec<Record>,
+    /// Whether the journal was all read at the last beat handed to the loop: the reading that
+    /// ends after playback reached what had been read is shown by one more beat.
+    complete_shown: bool,
 }
 
 impl Player {
@@ -91,6 +94,7 @@ impl Player {
             keyframes,
             marks,
             complete: true,
+            complete_shown: false,
             ends: 0,
             warnings: Vec::new(),
             unknown: 0,
@@ -186,10 +190,12 @@ impl Player {
                 .lines
                 .get(self.next)
                 .is_some_and(|l| l.t <= self.position);
-            if due {
+            // The reading ended since the last beat: the bar's "reading…" goes, "■ end" shows.
+            if due || self.complete != self.complete_shown {
                 self.play_to(self.position);
+                return true;
             }
-            return due;
+            return false;
         }
         let played = (elapsed.as_micros() as f64 * self.speed) as u64;
         let to = (self.position + played).min(self.end());
@@ -301,5 +307,6 @@ impl Player {
         }
         self.position = self.position.max(to);
         self.outbox.push(Record::Beat(self.now()));
+        self.complete_shown = self.complete;
     }
 }

@@ -51,11 +51,7 @@ fn hosts_that_agree_give_previous_then_the_first_step_starts() {
     assert_eq!(run.release.previous_on("b"), Some("v1"));
     assert_eq!(run.release.ships_said().as_deref(), Some("v1 → v2"));
     run.send(EventKind::ChangesFound {
-        found: crate::engine::ships::Found {
-            lines: vec!["abc one".into(), "def two".into()],
-            total: 2,
-            error: None,
-        },
+        found: listed(&["abc one", "def two"]),
     });
     assert_eq!(
         run.release.ships_said().as_deref(),
@@ -262,11 +258,7 @@ fn the_pending_list_says_which_host_it_came_from() {
     found(&mut run, "b", "v1");
     run.send(EventKind::PendingFound {
         target: "b".into(),
-        found: crate::engine::ships::Found {
-            lines: vec!["0042 add index".into()],
-            total: 1,
-            error: None,
-        },
+        found: listed(&["0042 add index"]),
     });
     assert_eq!(run.release.ships.pending_on.as_deref(), Some("b"));
     assert_eq!(run.release.changes_from_said(), None, "the fleet agrees");
