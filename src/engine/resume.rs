@@ -149,20 +149,23 @@ impl Release {
         true
     }
 
-    /// Every thread of the release picked up where the journal left it.
-    fn carry_on(&mut self, fx: &mut Vec<Effect>) {
-        let now = self.now;
-        // The drivers of this process have not heard each host's previous version; a resume
-        // while it was being found asks again (`current` only reads).
+    /// What ships, for the drivers of this process: each host's previous version (they have
+    /// not heard it); the versions again if they were being found, and the lists if a gate
+    /// waited for them (both only read).
+    fn ships_again(&self, fx: &mut Vec<Effect>) {
         self.previous_told(fx);
         if self.stage == Stage::Finding && self.ships.found.len() < self.targets.len() {
             fx.push(Effect::FindVersions);
         }
-        // A gate that waited for a list when gonogo died: the list is looked for again (it only
-        // reads).
         if self.ships.gate_held.is_some() {
             self.find_lists(fx);
         }
+    }
+
+    /// Every thread of the release picked up where the journal left it.
+    fn carry_on(&mut self, fx: &mut Vec<Effect>) {
+        let now = self.now;
+        self.ships_again(fx);
         if self.rollback_begun {
             // The drivers of this process have not heard where the rollback's steps come from.
             fx.push(Effect::RollbackPlanned {
