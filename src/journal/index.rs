@@ -78,8 +78,13 @@ pub struct Snapshot {
 pub(super) fn snapshot_line(snapshot: &Snapshot) -> Option<String> {
     // A state serde_json cannot write (a NaN sample) gets no snapshot: readers go on from an
     // earlier one.
-    let json = serde_json::to_string(snapshot).ok()?;
-    Some(format!("{:08x} {json}", crc32fast::hash(json.as_bytes())))
+    // Written once into the line's own buffer: a snapshot's JSON is megabytes, and each copy
+    // made on the index's thread stayed in that thread's malloc arena.
+    let mut line = b"00000000 ".to_vec();
+    serde_json::to_writer(&mut line, snapshot).ok()?;
+    let crc = format!("{:08x}", crc32fast::hash(&line[9..]));
+    line[..8].copy_from_slice(crc.as_bytes());
+    String::from_utf8(line).ok()
 }
 
 /// A snapshot's line read back: `None` when its CRC does not match or it does not parse.
@@ -120,10 +125,11 @@ impl IndexWriter {
             .name("journal-index".into())
             .spawn(move || {
                 for snapshot in snapshots {
-                    let Some(line) = snapshot_line(&snapshot) else {
+                    let Some(mut line) = snapshot_line(&snapshot) else {
                         continue;
                     };
-                    if file.write_all(format!("{line}\n").as_bytes()).is_err() {
+                    line.push('\n');
+                    if file.write_all(line.as_bytes()).is_err() {
                         failing.store(true, std::sync::atomic::Ordering::Relaxed);
                         return;
                     }
