@@ -179,7 +179,10 @@ impl LiveDrivers {
     /// `[release] changes` here, `{{previous}}` the version found (the first, on a mixed fleet).
     fn find_changes(&mut self) {
         let Some((command, dir)) = self.session.ships.changes.clone() else {
-            return;
+            // Asked, so a gate may wait for the answer: it is told there is none.
+            return self.no_list(EventKind::ChangesFound {
+                found: nothing_to_run("changes"),
+            });
         };
         let first = (self.session.plan.targets.iter())
             .find_map(|t| self.previous.get(&t.name))
@@ -200,13 +203,31 @@ impl LiveDrivers {
     /// `[release] pending` on its target.
     fn find_pending(&mut self) {
         let Some((target, command)) = self.session.ships.pending.clone() else {
-            return;
+            let target = self
+                .session
+                .plan
+                .ships
+                .pending_on
+                .clone()
+                .unwrap_or_default();
+            return self.no_list(EventKind::PendingFound {
+                target,
+                found: nothing_to_run("pending"),
+            });
         };
         let previous = self.previous.get(&target).map(String::as_str);
         let command = ships::with_previous(&command, previous).unwrap_or(command);
         let link = self.link(&target);
         let (redactor, events) = (self.session.redactor.clone(), self.events.clone());
         self.chore(ships::find_pending(link, command, redactor, events));
+    }
+
+    /// A list the engine asked for that this session has no command for: said at once.
+    fn no_list(&mut self, kind: EventKind) {
+        let events = self.events.clone();
+        self.chore(async move {
+            let _ = events.send(kind).await;
+        });
     }
 
     /// The rollback's steps, as the engine planned them from what ran: each one's real command.
@@ -524,4 +545,12 @@ async fn release_lock(link: &Link, holder: &Holder) -> Result<(), LockKept> {
 async fn fire(timer: Timer, after_ms: u64, events: mpsc::Sender<EventKind>) {
     tokio::time::sleep(Duration::from_millis(after_ms)).await;
     let _ = events.send(EventKind::TimerFired { timer }).await;
+}
+
+/// The answer for a list whose command this session does not have.
+fn nothing_to_run(what: &str) -> crate::engine::ships::Found {
+    crate::engine::ships::Found {
+        error: Some(format!("`{what}` has no command to run here")),
+        ..Default::default()
+    }
 }
