@@ -224,22 +224,7 @@ fn the_first_frame_waits_for_the_first_piece_only_and_play_goes_on_as_the_rest_c
     let end = whole.player().end();
     let mut pieces = Pieces::open_with(&path, (4096, 64 * 1024)).unwrap();
     let player = Arc::new(Mutex::new(Player::opening(pieces.end())));
-    let (more, rest) = std::sync::mpsc::channel();
-    let (told, first_read) = std::sync::mpsc::channel();
-    let reader = player.clone();
-    let reading = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(super::index::read_through(
-            &reader,
-            rest.into_iter(),
-            || {
-                let _ = told.send(());
-            },
-        ));
-    });
+    let (more, first_read, reading) = reading_in_background(player.clone());
     more.send(pieces.next().expect("a first piece")).unwrap();
     first_read.recv().unwrap();
     let mut opening = Viewer::of(player);
@@ -279,22 +264,7 @@ fn the_reading_that_ends_after_playback_caught_up_is_shown() {
     let (_dir, path) = recorded();
     let mut pieces = Pieces::open_with(&path, (1 << 30, 1 << 30)).unwrap();
     let player = Arc::new(Mutex::new(Player::opening(pieces.end())));
-    let (more, rest) = std::sync::mpsc::channel();
-    let (told, first_read) = std::sync::mpsc::channel();
-    let reader = player.clone();
-    let reading = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(super::index::read_through(
-            &reader,
-            rest.into_iter(),
-            || {
-                let _ = told.send(());
-            },
-        ));
-    });
+    let (more, first_read, reading) = reading_in_background(player.clone());
     more.send(pieces.next().expect("the whole journal"))
         .unwrap();
     first_read.recv().unwrap();
@@ -319,4 +289,31 @@ fn the_reading_that_ends_after_playback_caught_up_is_shown() {
             .player()
             .advance(std::time::Duration::from_millis(33))
     );
+}
+
+/// A thread that reads the pieces sent to it into `player`, as a replay's reading does: the
+/// sender of pieces, a receiver told when each piece is in the player, and the thread.
+fn reading_in_background(
+    player: Arc<Mutex<Player>>,
+) -> (
+    std::sync::mpsc::Sender<crate::journal::Journal>,
+    std::sync::mpsc::Receiver<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (more, rest) = std::sync::mpsc::channel();
+    let (told, first_read) = std::sync::mpsc::channel();
+    let reading = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(super::index::read_through(
+            &player,
+            rest.into_iter(),
+            || {
+                let _ = told.send(());
+            },
+        ));
+    });
+    (more, first_read, reading)
 }
