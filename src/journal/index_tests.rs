@@ -53,7 +53,8 @@ run = "restart"
 on = "web-1"
 "#;
 
-fn header() -> Header {
+/// The header of the journals these tests write (the replay's tests write them too).
+pub(crate) fn header() -> Header {
     Header {
         format: FORMAT.into(),
         version: VERSION,

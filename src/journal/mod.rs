@@ -176,6 +176,6 @@ pub fn parse_timestamp(ts: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod index_tests;
+pub(crate) mod index_tests;
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,7 @@ use ratatui::backend::TestBackend;
 use super::{Player, Replaying, open_with, play_records};
 use crate::engine::event::{Decision, RunId, StepList, Stream};
 use crate::engine::{Actor, Event, EventKind, Fold};
-use crate::journal::{FORMAT, Header, Pieces, VERSION, ViewChange, Writer};
+use crate::journal::{Pieces, ViewChange, Writer};
 use crate::profile::{self, Diagnostics, Purpose, Source};
 use crate::runtime::Record;
 use crate::ui::theme::Theme;
@@ -36,25 +36,6 @@ gate = "Go?"
 /// More output lines than a release keeps, so the oldest roll off between keyframes.
 const OUTPUTS: u64 = 12_500;
 
-fn header() -> Header {
-    Header {
-        format: FORMAT.into(),
-        version: VERSION,
-        gonogo: "0.1.0".into(),
-        session: "s1".into(),
-        profile: "t.toml".into(),
-        profile_sha256: String::new(),
-        release: "shop".into(),
-        environment: "staging".into(),
-        operator: "ana@laptop".into(),
-        login: String::new(),
-        terminal: Some((100, 30)),
-        started: "2026-12-07T12:00:00.000Z".into(),
-        targets: Vec::new(),
-        present: None,
-    }
-}
-
 /// A session recorded by the writer as the loop records it: both targets reached and locked,
 /// a flood of output with the operator's filter changing on the way, the step's end, the gate
 /// answered.
@@ -64,7 +45,7 @@ fn recorded() -> (tempfile::TempDir, PathBuf) {
     let vars = profile::resolve(&p, &[], |_| None, Purpose::Run, &mut Diagnostics::default());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
-    let mut writer = Writer::create(&path, &header()).unwrap();
+    let mut writer = Writer::create(&path, &crate::journal::index_tests::header()).unwrap();
     let mut fold = Fold::default();
     let mut at = 1_800_000_000_000;
     let mut event = |kind: EventKind, writer: &mut Writer| {
