@@ -320,7 +320,8 @@ fn values_stay_literal_and_secrets_never_show() {
 }
 
 /// A step's command runs whole, as written, in a shell of its own: its `exit` is its status, its
-/// EXIT trap runs, it sees no arguments and none of gonogo's own variables, and its `cd` does not
+/// EXIT trap runs, it sees no arguments and none of gonogo's own variables (nor its own text in
+/// one), and its `cd` does not
 /// follow the next step. The last line has no newline. A long command (the host reads it another
 /// way) runs whole too.
 #[test]
@@ -329,7 +330,7 @@ fn a_steps_command_runs_whole_in_a_shell_of_its_own() {
     let work = tempfile::tempdir().expect("work dir");
     let kh = known_hosts(work.path(), &[&sshd]);
     let long = format!("n=0\n{}echo \"counted $n\"", "n=$((n + 1))\n".repeat(40));
-    let run = "trap 'echo \"trap ran in $PWD\"' EXIT\necho \"args:$#:${gonogo_run-}:${gonogo_line-}:\"\ncd /\nexit 7";
+    let run = "trap 'echo \"trap ran in $PWD\"' EXIT\necho \"args:$#:${gonogo_run-}:${gonogo_line-}:${gonogo_n-}:${gonogo_cmd-}:\"\ncd /\nexit 7";
     let body = format!(
         "{}\n[[step]]\nname = \"Long\"\nrun = '''\n{long}'''\non = \"web-1\"\n\n[[step]]\nname = \"Own shell\"\nrun = '''\n{run}'''\non = \"web-1\"\n\n[[rollback]]\nname = \"Put back\"\nrun = \"echo put back in $PWD\"\non = \"web-1\"\n",
         target("web-1", &sshd, &[])
@@ -339,7 +340,7 @@ fn a_steps_command_runs_whole_in_a_shell_of_its_own() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("[web-1] counted 40\n"), "{t}");
-    assert!(t.contains("[web-1] args:0:::"), "{t}");
+    assert!(t.contains("[web-1] args:0:::::\n"), "{t}");
     assert!(t.contains("[web-1] trap ran in /\n"), "{t}");
     assert!(t.contains("FAILED step Own shell: web-1 (exit 7)"), "{t}");
     let home = std::env::var("HOME").expect("HOME");

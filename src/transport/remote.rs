@@ -59,7 +59,9 @@ const ASK_STATUS: u32 = 255;
 /// A new run starts only while the deploy lock is still this session's. The step writes its own
 /// pid before its command starts, so a run that started can always be found and stopped; it
 /// reads its command into memory and empties `cmd` before running it, so the command (which may
-/// hold a secret) is on the host's disk only until the step has started.
+/// hold a secret) is on the host's disk only until the step has started; the command's first
+/// line begins by unsetting the variable that held it (on that line: the command's line numbers
+/// stay its own), so the step cannot read its text.
 ///
 /// The host forks little beyond the step (see docs/architecture.md, "How a step travels"): the
 /// attach that starts the step follows it by the pid it started, with nothing to wait for. An
@@ -101,7 +103,7 @@ if [ ! -d "$d" ]; then
       done < "$gonogo_run/cmd"
       [ $gonogo_n -gt {READ_LINES} ] && gonogo_cmd=$(cat "$gonogo_run/cmd")
       : > "$gonogo_run/cmd"
-      ( unset gonogo_run gonogo_line gonogo_n; eval "$gonogo_cmd" ) >"$gonogo_run/out" 2>"$gonogo_run/err" </dev/null
+      ( unset gonogo_run gonogo_line gonogo_n; eval "unset gonogo_cmd; $gonogo_cmd" ) >"$gonogo_run/out" 2>"$gonogo_run/err" </dev/null
       echo $? >"$gonogo_run/status"
     ' gonogo-step "$d" >/dev/null 2>&1 </dev/null &
     pid=$!
