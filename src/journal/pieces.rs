@@ -89,6 +89,16 @@ impl Pieces {
     pub fn end(&self) -> u64 {
         self.end
     }
+
+    /// Goes on from where `snapshot` stands instead (its offset, after its record).
+    pub fn start_after(&mut self, snapshot: &super::Snapshot) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(snapshot.offset))?;
+        self.carry.clear();
+        self.size = self.every;
+        self.line = usize::try_from(snapshot.seq).unwrap_or(usize::MAX - 2) + 2;
+        self.seq = snapshot.seq + 1;
+        Ok(())
+    }
 }
 
 impl Iterator for Pieces {
