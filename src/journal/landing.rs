@@ -50,18 +50,28 @@ pub fn land(path: &Path, to: u64, read: u64) -> Result<Landing, NoLanding> {
         return Err(NoLanding::NoIndex);
     }
     let lines: Vec<&str> = lines.collect();
-    // Snapshots are in the journal's order: the latest at or before `to`, and those before it.
-    let places: Vec<(Place, &str)> = lines
+    // Snapshots are in the journal's order: the latest at or before `to` is looked for from the
+    // end (each place read costs a scan of its snapshot's JSON).
+    let (latest, last) = lines
         .iter()
-        .filter_map(|line| Some((place(line)?, *line)))
-        .take_while(|(place, _)| place.t <= to)
-        .collect();
+        .enumerate()
+        .rev()
+        .find_map(|(i, line)| Some((i, place(line).filter(|p| p.t <= to)?)))
+        .ok_or(NoLanding::NoIndex)?;
+    let last = [(last, lines[latest])];
     // The reading is nearer than any snapshot: no pass over the journal for it.
-    if places.last().is_some_and(|(place, _)| place.seq <= read) {
+    if last.iter().any(|(place, _)| place.seq <= read) {
         return Err(NoLanding::Behind);
     }
-    let trusted = trusted(path, &places[places.len().saturating_sub(1)..])
-        .or_else(|| trusted(path, &places))
+    // Only when the journal changed before the latest: the earlier ones, in one more pass.
+    let trusted = trusted(path, &last)
+        .or_else(|| {
+            let earlier: Vec<(Place, &str)> = lines[..latest]
+                .iter()
+                .filter_map(|line| Some((place(line)?, *line)))
+                .collect();
+            trusted(path, &earlier)
+        })
         .ok_or(NoLanding::NoIndex)?;
     let from = parse_snapshot(trusted).ok_or(NoLanding::NoIndex)?;
     if from.seq <= read {
