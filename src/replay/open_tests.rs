@@ -223,7 +223,8 @@ fn the_first_frame_waits_for_the_first_piece_only_and_play_goes_on_as_the_rest_c
     // shows the marks read so far.
     let (first, read_whole) = (opening.at(0), whole.at(0));
     assert_eq!(without_bar(&first), without_bar(&read_whole));
-    // To the end before it is read: what has been read is played, the rest as it comes.
+    // To the end before it is read, the index never answering: once the reading has caught up,
+    // the jump goes there as over what was read.
     opening.player().seek(end);
     opening.shown();
     assert!(!opening.player().at_end());
@@ -401,4 +402,42 @@ fn a_jump_through_a_stale_index_still_ends_on_the_journals_last_frame() {
         assert!(viewer.player().at_end());
         assert_eq!(viewer.shown(), whole.at(end), "changed at {at}");
     }
+}
+
+/// A seek past what has been read, between two snapshots, lands on the earlier one and shows
+/// the whole read's screen there; playing on goes through the landing's records, and once the
+/// reading ends, on through what it read, as the whole read does.
+#[test]
+fn a_seek_past_what_has_been_read_lands_on_the_snapshot_before_it_and_plays_on() {
+    let (_dir, path) = recorded();
+    let taken = crate::journal::index_tests::snapshots(&path);
+    let mut whole = Viewer::read_whole(&path);
+    whole.at(0);
+    let (mut viewer, player, pieces, more, reading) = first_piece_read(&path);
+    let to = (taken[1].t + taken[2].t) / 2;
+    viewer.player().seek(to);
+    assert!(super::jump(&player, &path));
+    let landed = viewer.shown();
+    assert!(viewer.player().landed(), "{landed}");
+    assert_eq!(without_bar(&landed), without_bar(&whole.at(to)));
+    for viewer in [&mut whole, &mut viewer] {
+        let mut player = viewer.player();
+        player.paused = false;
+        player.advance(std::time::Duration::from_millis(150));
+    }
+    assert_eq!(without_bar(&viewer.shown()), without_bar(&whole.shown()));
+    for piece in pieces {
+        more.send(piece).unwrap();
+    }
+    drop(more);
+    reading.join().unwrap();
+    for viewer in [&mut whole, &mut viewer] {
+        viewer
+            .player()
+            .advance(std::time::Duration::from_millis(2_000));
+    }
+    assert!(!viewer.player().landed());
+    assert_eq!(viewer.shown(), whole.shown());
+    let back = taken[0].t / 2;
+    assert_eq!(viewer.at(back), whole.at(back));
 }
