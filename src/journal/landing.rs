@@ -127,7 +127,7 @@ fn records_after(path: &Path, from: &Snapshot, to: u64) -> Option<(Vec<Line>, bo
     for piece in pieces.by_ref() {
         lines.extend(piece.lines);
         if lines.last().is_some_and(|l: &Line| l.t > to) {
-            return Some((lines, false));
+            return Some((lines, pieces.read_out()));
         }
     }
     Some((lines, true))
