@@ -1,5 +1,5 @@
 //! Opening and seeking a 1,000,000-event journal (targets: open to the last frame ≤ 300 ms, a
-//! replay's first frame ≤ 300 ms, any seek under 1 ms). The journal is written by gonogo's own
+//! replay's first frame ≤ 300 ms, `G` before the reading ends ≤ 300 ms, any seek under 1 ms). The journal is written by gonogo's own
 //! writer as the run loop drives it (each event written, applied, the index told): a release
 //! whose one step prints a million batches of output on two targets, with a gate, as a long
 //! session would.
@@ -35,10 +35,19 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("big.jsonl");
     write(&path);
+    // A copy to try by hand (`gonogo replay COPY`), its index as the recording wrote it.
+    if let Some(keep) = std::env::var_os("JOURNAL_SEEK_KEEP") {
+        let keep = std::path::PathBuf::from(keep);
+        std::fs::copy(&path, &keep).expect("journal kept");
+        let index = gonogo::journal::index_path(&path);
+        std::fs::copy(index, gonogo::journal::index_path(&keep)).expect("index kept");
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
+    // The index as the recording wrote it (no snapshot at the end), before it is rebuilt.
+    jump_before_the_read_ends(&rt, &path);
     let indexed = open_to_last_frame(&rt, &path);
     let index = gonogo::journal::index_path(&path);
     let index_size = std::fs::metadata(&index).expect("index").len();
@@ -237,6 +246,49 @@ fn replay_first_frame(
         whole.as_secs_f64() * 1e3
     );
     replay
+}
+
+/// `gonogo replay` opened, its first frame drawn, then `G` pressed while the rest is read: the
+/// key to the last frame drawn (the index's nearest snapshot checked against the journal and
+/// read back, the records after it parsed, all through the loop), the reading thread going on
+/// beside it.
+fn jump_before_the_read_ends(rt: &tokio::runtime::Runtime, path: &std::path::Path) {
+    let opening = gonogo::replay::open(path, None).expect("open");
+    let player = opening.player.clone();
+    let mut replay = Replaying::new(
+        ratatui::Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
+        opening.player,
+        gonogo::ui::theme::Theme { color: true },
+    );
+    let first = {
+        let mut player = replay.player();
+        let at = player.position;
+        player.play_to(at);
+        player.take()
+    };
+    rt.block_on(gonogo::replay::play_records(&mut replay, first));
+    let pressed = Instant::now();
+    replay.player().act(gonogo::ui::keymap::Action::ToEnd);
+    let asked = gonogo::replay::jump(&player, path);
+    let landed_in = pressed.elapsed();
+    let records = replay.player().take();
+    let count = records.len();
+    let release = rt.block_on(gonogo::replay::play_records(&mut replay, records));
+    let shown = pressed.elapsed();
+    let (landed, still_reading) = {
+        let player = replay.player();
+        (player.landed(), !player.read_whole())
+    };
+    opening.reading.join().expect("read whole");
+    println!(
+        "G before the read ends: key press to the last frame drawn: {:.0} ms (through the index: {}, \
+         the snapshot checked, read back and the records after it read in {:.0} ms; \
+         {count} records to the loop, the reading still going: {still_reading}, {} output lines on screen)",
+        shown.as_secs_f64() * 1e3,
+        asked && landed,
+        landed_in.as_secs_f64() * 1e3,
+        release.output.len()
+    );
 }
 
 /// Ten seeks back and forth, five times over, each its records through the loop and the frame

@@ -217,7 +217,7 @@ fn opens_as_read_whole(path: &Path) -> Opened {
 }
 
 /// Snapshots in the index, and whether each is at a record's end.
-fn snapshots(path: &Path) -> Vec<Snapshot> {
+pub(crate) fn snapshots(path: &Path) -> Vec<Snapshot> {
     let index = std::fs::read_to_string(index_path(path)).unwrap();
     index
         .lines()

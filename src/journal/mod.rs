@@ -6,6 +6,7 @@
 //! types it does not know, and reads a file cut off mid-line up to its last whole line.
 
 pub mod index;
+mod landing;
 mod open;
 mod pieces;
 mod reader;
@@ -14,6 +15,7 @@ mod writeback;
 mod writer;
 
 pub use index::{Snapshot, index_path, is_index};
+pub use landing::{Landing, NoLanding, land};
 pub use open::{Opened, open, open_every, view_after};
 pub use pieces::{FIRST_PIECE, PIECE, Pieces};
 pub use reader::{Journal, Line, NotAJournal, ReadError, parse_line, read, read_str};

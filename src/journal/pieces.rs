@@ -89,6 +89,22 @@ impl Pieces {
     pub fn end(&self) -> u64 {
         self.end
     }
+
+    /// Whether every byte of the journal has been handed out in pieces.
+    pub fn read_out(&mut self) -> bool {
+        let length = self.file.metadata().map(|m| m.len()).ok();
+        self.done || (self.carry.is_empty() && self.file.stream_position().ok() == length)
+    }
+
+    /// Goes on from where `snapshot` stands instead (its offset, after its record).
+    pub fn start_after(&mut self, snapshot: &super::Snapshot) -> std::io::Result<()> {
+        self.file.seek(SeekFrom::Start(snapshot.offset))?;
+        self.carry.clear();
+        self.size = self.every;
+        self.line = usize::try_from(snapshot.seq).unwrap_or(usize::MAX - 2) + 2;
+        self.seq = snapshot.seq + 1;
+        Ok(())
+    }
 }
 
 impl Iterator for Pieces {

@@ -26,9 +26,15 @@ pub fn render(frame: &mut Frame, area: Rect, player: &Player, theme: &Theme) {
     };
     // The journal is still being read: marks and records further on are still to come.
     let reading = if player.read_whole() {
-        ""
+        String::new()
+    } else if let Some(to) = player.jumping() {
+        format!(" reading… to {} by the index", clock(to))
+    } else if player.landed() {
+        " reading… shown from the index".into()
+    } else if player.no_index() {
+        " reading… no usable index: plays as read".into()
     } else {
-        " reading…"
+        " reading…".into()
     };
     let head = format!(
         " REPLAY {state} {speed} {} / {}{reading} ",

@@ -9,7 +9,7 @@ pub mod export;
 mod index;
 mod player;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -25,6 +25,7 @@ pub use player::{Mark, MarkKind, Player, SPEEDS};
 
 use crate::drivers::DriversOff;
 use crate::engine::{Event, EventKind, Millis, Release};
+use crate::journal::NoLanding;
 use crate::runtime::{self, Clock, Frontend, Input, Record, Source};
 use crate::ui::state::{Modal, UiState};
 use crate::ui::theme::Theme;
@@ -45,6 +46,8 @@ pub struct Replaying<B: Backend> {
     zoom_flip: bool,
     /// Something changed since the last frame.
     dirty: bool,
+    /// The journal played, whose index a jump past what has been read goes through.
+    journal: Option<PathBuf>,
 }
 
 impl<B: Backend> Replaying<B> {
@@ -63,7 +66,13 @@ impl<B: Backend> Replaying<B> {
             theme,
             zoom_flip: false,
             dirty: true,
+            journal: None,
         }
+    }
+
+    /// Jumps past what has been read go through the index of the journal at `path`.
+    pub fn jumps_through(&mut self, path: &Path) {
+        self.journal = Some(path.to_path_buf());
     }
 
     pub fn backend(&self) -> &B {
@@ -209,6 +218,7 @@ pub fn run(path: &Path, speed: f64, present: Option<Vec<String>>) -> Result<(), 
     let (terminal, screen) = crate::ui::screen::Screen::take();
     let mut replaying = Replaying::new(terminal, opening.player.clone(), Theme::from_env());
     replaying.ui.present = opening.presenter;
+    replaying.jumps_through(path);
     rt.block_on(play(&mut replaying));
     drop(replaying);
     screen.give_back();
@@ -285,6 +295,17 @@ pub fn open_with(
     })
 }
 
+/// A jump past what has been read, through the index of the journal at `journal`: the player
+/// shows its landing (or plays as read). False when no jump was waiting.
+pub fn jump(player: &Mutex<Player>, journal: &Path) -> bool {
+    let Some((to, read)) = lock(player).ask_jump() else {
+        return false;
+    };
+    let found = crate::journal::land(journal, to, read);
+    lock(player).land(to, found);
+    true
+}
+
 fn lock(player: &Mutex<Player>) -> MutexGuard<'_, Player> {
     player.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -296,7 +317,7 @@ async fn play<B: Backend>(replaying: &mut Replaying<B>) -> Release {
     let (inputs_tx, inputs) = mpsc::channel(256);
     replaying.leave = Some(inputs_tx.clone());
     let feed = tokio::spawn(feed(
-        replaying.player.clone(),
+        (replaying.player.clone(), replaying.journal.clone()),
         replaying.moved.clone(),
         records_tx,
     ));
@@ -328,8 +349,12 @@ pub async fn play_records<B: Backend>(
 }
 
 /// The player's records into the loop: a frame's worth at each frame, and at once when the
-/// viewer moved it.
-async fn feed(player: Arc<Mutex<Player>>, moved: Arc<Notify>, records: mpsc::Sender<Record>) {
+/// viewer moved it (or a jump landed: the index is read off the loop's thread).
+async fn feed(
+    (player, journal): (Arc<Mutex<Player>>, Option<PathBuf>),
+    moved: Arc<Notify>,
+    records: mpsc::Sender<Record>,
+) {
     let mut frame = tokio::time::interval(Duration::from_millis(33));
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last = tokio::time::Instant::now();
@@ -351,11 +376,23 @@ async fn feed(player: Arc<Mutex<Player>>, moved: Arc<Notify>, records: mpsc::Sen
             () = moved.notified() => {}
         }
         let now = tokio::time::Instant::now();
-        let batch = {
+        let (batch, jump) = {
             let mut player = player.lock().unwrap_or_else(|e| e.into_inner());
             player.advance(now - last);
-            player.take()
+            (player.take(), player.ask_jump())
         };
+        if let Some((to, read)) = jump {
+            let (player, moved, journal) = (player.clone(), moved.clone(), journal.clone());
+            tokio::task::spawn_blocking(move || {
+                let found = journal
+                    .as_deref()
+                    .map_or(Err(NoLanding::NoIndex), |journal| {
+                        crate::journal::land(journal, to, read)
+                    });
+                lock(&player).land(to, found);
+                moved.notify_one();
+            });
+        }
         last = now;
         for record in batch {
             if records.send(record).await.is_err() {

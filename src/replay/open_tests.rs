@@ -1,7 +1,7 @@
 //! A replay opened from its first piece, the rest read in the background, shows the screens a
 //! replay of the journal read whole shows: its first frame before the rest is read, then every
 //! seek and step the same, on a session long enough that its kept lines roll over and its
-//! keyframes share them.
+//! keyframes share them. A jump past what has been read lands through the journal's index.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -38,7 +38,7 @@ const OUTPUTS: u64 = 12_500;
 
 /// A session recorded by the writer as the loop records it: both targets reached and locked,
 /// a flood of output with the operator's filter changing on the way, the step's end, the gate
-/// answered.
+/// answered; its index with a snapshot every 768 kB (three).
 fn recorded() -> (tempfile::TempDir, PathBuf) {
     let (p, _) = profile::load(&Source::new("t.toml", PROFILE));
     let p = p.expect("profile");
@@ -46,6 +46,7 @@ fn recorded() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j.jsonl");
     let mut writer = Writer::create(&path, &crate::journal::index_tests::header()).unwrap();
+    writer.snapshots_every(768 * 1024);
     let mut fold = Fold::default();
     let mut at = 1_800_000_000_000;
     let mut event = |kind: EventKind, writer: &mut Writer| {
@@ -222,7 +223,8 @@ fn the_first_frame_waits_for_the_first_piece_only_and_play_goes_on_as_the_rest_c
     // shows the marks read so far.
     let (first, read_whole) = (opening.at(0), whole.at(0));
     assert_eq!(without_bar(&first), without_bar(&read_whole));
-    // To the end before it is read: what has been read is played, the rest as it comes.
+    // To the end before it is read, the index never answering: once the reading has caught up,
+    // the jump goes there as over what was read.
     opening.player().seek(end);
     opening.shown();
     assert!(!opening.player().at_end());
@@ -297,4 +299,145 @@ fn reading_in_background(
         ));
     });
     (more, first_read, reading)
+}
+
+/// A replay whose first piece (4 kB) only is read, with the rest of the journal's pieces to
+/// send to its reading thread, and that thread.
+type Reading = (
+    Viewer,
+    Arc<Mutex<Player>>,
+    Pieces,
+    std::sync::mpsc::Sender<crate::journal::Journal>,
+    std::thread::JoinHandle<()>,
+);
+
+fn first_piece_read(path: &Path) -> Reading {
+    let mut pieces = Pieces::open_with(path, (4096, 64 * 1024)).unwrap();
+    let player = Arc::new(Mutex::new(Player::opening(pieces.end())));
+    let (more, first_read, reading) = reading_in_background(player.clone());
+    more.send(pieces.next().expect("a first piece")).unwrap();
+    first_read.recv().unwrap();
+    let mut viewer = Viewer::of(player.clone());
+    viewer.at(0);
+    (viewer, player, pieces, more, reading)
+}
+
+/// `G` before the reading is done: the index's last snapshot and the records after it show the
+/// last frame a whole read shows, at once; the reading goes on, and once it ends the end and
+/// every seek back are the whole read's. Without the index's landing the jump played what had
+/// been read (the first piece) and waited for the rest.
+#[test]
+fn a_jump_to_the_end_before_the_reading_is_done_lands_through_the_index() {
+    let (_dir, path) = recorded();
+    assert!(crate::journal::index_tests::snapshots(&path).len() >= 3);
+    let mut whole = Viewer::read_whole(&path);
+    let end = whole.player().end();
+    // The viewer's cursor is where the start put it, as on the replay's.
+    whole.at(0);
+    let (mut viewer, player, pieces, more, reading) = first_piece_read(&path);
+    viewer.player().act(crate::ui::keymap::Action::ToEnd);
+    assert!(super::jump(&player, &path), "the jump waited for the index");
+    let landed = viewer.shown();
+    {
+        let player = viewer.player();
+        assert!(!player.read_whole() && player.landed() && player.at_end());
+    }
+    assert!(landed.contains("shown from the index"), "{landed}");
+    assert_eq!(without_bar(&landed), without_bar(&whole.at(end)));
+    for piece in pieces {
+        more.send(piece).unwrap();
+    }
+    drop(more);
+    reading.join().unwrap();
+    assert!(viewer.player().advance(std::time::Duration::ZERO));
+    assert!(!viewer.player().landed(), "played on from what was read");
+    assert_eq!(viewer.shown(), whole.at(end));
+    for k in [3, 9, 0, 6, 10] {
+        let to = end / 10 * k + end / 41;
+        assert_eq!(viewer.at(to), whole.at(to), "at {to} of {end}");
+    }
+}
+
+/// A journal changed under its index: before every snapshot (none is trusted: the jump plays as
+/// read, and the bar says so), and between the first and the last (the jump lands on the first).
+/// Either way the end is the changed journal's own.
+#[test]
+fn a_jump_through_a_stale_index_still_ends_on_the_journals_last_frame() {
+    let (_dir, path) = recorded();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let taken = crate::journal::index_tests::snapshots(&path);
+    let (first, last) = (
+        taken[0].offset as usize,
+        taken[taken.len() - 1].offset as usize,
+    );
+    let index = std::fs::read(crate::journal::index_path(&path)).unwrap();
+    for (from, trusted) in [(0, false), (first + 100, true)] {
+        // A digit of a line's number changed: the same length, other bytes.
+        let at = from + text[from..].find("\"line ").unwrap() + 6;
+        assert!(at < last);
+        let digit = if &text[at..=at] == "7" { "3" } else { "7" };
+        let mut changed = text.clone();
+        changed.replace_range(at..=at, digit);
+        std::fs::write(&path, &changed).unwrap();
+        std::fs::write(crate::journal::index_path(&path), &index).unwrap();
+        let mut whole = Viewer::read_whole(&path);
+        let end = whole.player().end();
+        whole.at(0);
+        let (mut viewer, player, pieces, more, reading) = first_piece_read(&path);
+        viewer.player().act(crate::ui::keymap::Action::ToEnd);
+        assert!(super::jump(&player, &path));
+        let shown = viewer.shown();
+        assert_eq!(viewer.player().landed(), trusted, "{shown}");
+        if trusted {
+            assert_eq!(without_bar(&shown), without_bar(&whole.at(end)));
+        } else {
+            assert!(shown.contains("no usable index: plays as read"), "{shown}");
+        }
+        for piece in pieces {
+            more.send(piece).unwrap();
+        }
+        drop(more);
+        reading.join().unwrap();
+        viewer.player().advance(std::time::Duration::ZERO);
+        assert!(viewer.player().at_end());
+        assert_eq!(viewer.shown(), whole.at(end), "changed at {at}");
+    }
+}
+
+/// A seek past what has been read, between two snapshots, lands on the earlier one and shows
+/// the whole read's screen there; playing on goes through the landing's records, and once the
+/// reading ends, on through what it read, as the whole read does.
+#[test]
+fn a_seek_past_what_has_been_read_lands_on_the_snapshot_before_it_and_plays_on() {
+    let (_dir, path) = recorded();
+    let taken = crate::journal::index_tests::snapshots(&path);
+    let mut whole = Viewer::read_whole(&path);
+    whole.at(0);
+    let (mut viewer, player, pieces, more, reading) = first_piece_read(&path);
+    let to = (taken[1].t + taken[2].t) / 2;
+    viewer.player().seek(to);
+    assert!(super::jump(&player, &path));
+    let landed = viewer.shown();
+    assert!(viewer.player().landed(), "{landed}");
+    assert_eq!(without_bar(&landed), without_bar(&whole.at(to)));
+    for viewer in [&mut whole, &mut viewer] {
+        let mut player = viewer.player();
+        player.paused = false;
+        player.advance(std::time::Duration::from_millis(150));
+    }
+    assert_eq!(without_bar(&viewer.shown()), without_bar(&whole.shown()));
+    for piece in pieces {
+        more.send(piece).unwrap();
+    }
+    drop(more);
+    reading.join().unwrap();
+    for viewer in [&mut whole, &mut viewer] {
+        viewer
+            .player()
+            .advance(std::time::Duration::from_millis(2_000));
+    }
+    assert!(!viewer.player().landed());
+    assert_eq!(viewer.shown(), whole.shown());
+    let back = taken[0].t / 2;
+    assert_eq!(viewer.at(back), whole.at(back));
 }

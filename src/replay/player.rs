@@ -3,13 +3,14 @@
 //! loop the records up to the new position and a beat for its clock; seeking back hands it a
 //! rewind to the nearest keyframe (the release as the loop had it there, taken while the
 //! journal was indexed) and the records from there, so a seek anywhere costs at most one
-//! keyframe interval.
+//! keyframe interval. A jump past what has been read lands on the index's nearest snapshot
+//! and plays the records after it, read apart, until the reading catches up with them.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::Millis;
-use crate::journal::{Entry, Line};
+use crate::journal::{Entry, Landing, Line, NoLanding};
 use crate::runtime::{Record, Rewind};
 
 /// A keyframe every this many records: a seek plays at most this many. A keyframe costs little
@@ -59,6 +60,59 @@ impl Keyframe {
     }
 }
 
+/// A jump past what has been read, waiting for its landing; `asked`: the index was asked.
+#[derive(Debug, Clone, Copy)]
+struct Jump {
+    to: u64,
+    asked: bool,
+}
+
+/// Where a jump through the index landed: the snapshot's release as the loop's rewind, and the
+/// records after it, read apart from the timeline.
+struct Landed {
+    rewind: Rewind,
+    /// The last event before the snapshot, and the snapshot's own record and time.
+    last: Option<(u64, Millis)>,
+    seq: u64,
+    t: u64,
+    lines: Vec<Arc<Line>>,
+    /// The first of `lines` not yet handed to the loop.
+    next: usize,
+    /// `lines` go on to the journal's end.
+    to_end: bool,
+}
+
+impl Landed {
+    fn new(landing: Landing) -> Self {
+        let from = landing.from;
+        Landed {
+            rewind: Rewind {
+                release: from.release,
+                view: from.view,
+                at: from.last.map(|(_, at)| at),
+            },
+            last: from.last,
+            seq: from.seq,
+            t: from.t,
+            lines: landing.lines.into_iter().map(Arc::new).collect(),
+            next: 0,
+            to_end: landing.to_end,
+        }
+    }
+
+    fn covers(&self, to: u64) -> bool {
+        self.t <= to && (self.to_end || self.lines.last().is_some_and(|l| l.t >= to))
+    }
+
+    /// The last record handed to the loop (the snapshot's before any).
+    fn played(&self) -> u64 {
+        self.next
+            .checked_sub(1)
+            .and_then(|i| self.lines.get(i))
+            .map_or(self.seq, |l| l.seq)
+    }
+}
+
 pub struct Player {
     lines: Vec<Arc<Line>>,
     keyframes: Vec<Keyframe>,
@@ -80,6 +134,11 @@ pub struct Player {
     pub paused: bool,
     /// Records for the loop, in order, not yet taken.
     outbox: Vec<Record>,
+    jump: Option<Jump>,
+    /// Played from while the reading has not caught up with it.
+    landing: Option<Landed>,
+    /// The journal's index is missing, of another version or stale: jumps play as read.
+    no_index: bool,
     /// Whether the journal was all read at the last beat handed to the loop: the reading that
     /// ends after playback reached what had been read is shown by one more beat.
     complete_shown: bool,
@@ -104,6 +163,9 @@ impl Player {
             speed: 1.0,
             paused: false,
             outbox: Vec::new(),
+            jump: None,
+            landing: None,
+            no_index: false,
         }
     }
 
@@ -154,7 +216,9 @@ impl Player {
 
     /// The session's length, in microseconds.
     pub fn end(&self) -> u64 {
-        self.lines.last().map_or(0, |l| l.t).max(self.ends)
+        let landed = self.landing.as_ref().and_then(|l| l.lines.last());
+        let last = self.lines.last().into_iter().chain(landed);
+        last.map(|l| l.t).fold(self.ends, u64::max)
     }
 
     /// When each record happened, in order (microseconds since the start).
@@ -163,7 +227,10 @@ impl Player {
     }
 
     pub fn at_end(&self) -> bool {
-        self.complete && self.next >= self.lines.len()
+        match &self.landing {
+            Some(landed) => landed.to_end && landed.next >= landed.lines.len(),
+            None => self.complete && self.next >= self.lines.len(),
+        }
     }
 
     /// The engine's clock at the playback position: the last event's time plus the time
@@ -185,11 +252,20 @@ impl Player {
     /// Plays `elapsed` of real time at the current speed. True if anything changed. Paused,
     /// the records read since that are due at the position are played.
     pub fn advance(&mut self, elapsed: Duration) -> bool {
+        // A jump the reading caught up with before its landing came.
+        if let Some(jump) = self.jump
+            && !self.beyond_read(jump.to)
+        {
+            self.seek(jump.to);
+            return true;
+        }
+        self.hand_over();
         if self.paused || self.at_end() {
-            let due = self
-                .lines
-                .get(self.next)
-                .is_some_and(|l| l.t <= self.position);
+            let upcoming = match &self.landing {
+                Some(landed) => landed.lines.get(landed.next),
+                None => self.lines.get(self.next),
+            };
+            let due = upcoming.is_some_and(|l| l.t <= self.position);
             // The reading ended since the last beat: the bar's "reading…" goes, "■ end" shows.
             if due || self.complete != self.complete_shown {
                 self.play_to(self.position);
@@ -206,14 +282,31 @@ impl Player {
         true
     }
 
-    /// Goes to `to` (microseconds since the start), backwards through a keyframe.
+    /// Goes to `to` (microseconds since the start), backwards through a keyframe. Past what
+    /// has been read, through the index: the jump waits for its landing ([`Player::land`]).
     pub fn seek(&mut self, to: u64) {
         let to = to.min(self.end());
+        self.jump = None;
+        if self.beyond_read(to) {
+            if self.landing.as_ref().is_some_and(|l| l.covers(to)) {
+                return self.seek_landed(to, false);
+            }
+            if !self.no_index {
+                self.jump = Some(Jump { to, asked: false });
+                return;
+            }
+        }
+        self.seek_read(to);
+    }
+
+    /// [`Player::seek`] over what has been read; past it, the records play as they are read.
+    fn seek_read(&mut self, to: u64) {
+        let landed = self.landing.take().is_some();
         let first_after = self.lines.partition_point(|l| l.t <= to);
         // Back, or forward past a keyframe: from the nearest keyframe before `to`.
         let nearest = self.keyframes.iter().rev().find(|k| k.next <= first_after);
         let ahead = nearest.is_some_and(|k| k.next > self.next);
-        if to < self.position || ahead {
+        if landed || to < self.position || ahead {
             let key = nearest.or(self.keyframes.first()).cloned();
             let key = key.unwrap_or_else(Keyframe::start);
             self.outbox.push(Record::Rewind(Box::new(key.rewind)));
@@ -295,18 +388,123 @@ impl Player {
 
     /// Plays on to `to`: the records up to it for the loop, then a beat at its time.
     pub fn play_to(&mut self, to: u64) {
-        while let Some(line) = self.lines.get(self.next) {
-            if line.t > to {
-                break;
-            }
-            if let Entry::Event(event) = &line.entry {
-                self.last = Some((line.t, event.at));
-            }
-            self.outbox.push(Record::Line(line.clone()));
-            self.next += 1;
+        self.hand_over();
+        if let Some(landed) = &mut self.landing {
+            let (lines, next) = (&landed.lines, &mut landed.next);
+            play(lines, next, to, &mut self.last, &mut self.outbox);
+            self.hand_over();
+        }
+        if self.landing.is_none() {
+            play(
+                &self.lines,
+                &mut self.next,
+                to,
+                &mut self.last,
+                &mut self.outbox,
+            );
         }
         self.position = self.position.max(to);
         self.outbox.push(Record::Beat(self.now()));
         self.complete_shown = self.complete;
+    }
+}
+
+/// `lines` from `next` up to `to` for the loop; `last`: the last event handed over.
+fn play(
+    lines: &[Arc<Line>],
+    next: &mut usize,
+    to: u64,
+    last: &mut Option<(u64, Millis)>,
+    outbox: &mut Vec<Record>,
+) {
+    while let Some(line) = lines.get(*next) {
+        if line.t > to {
+            break;
+        }
+        if let Entry::Event(event) = &line.entry {
+            *last = Some((line.t, event.at));
+        }
+        outbox.push(Record::Line(line.clone()));
+        *next += 1;
+    }
+}
+
+/// Jumps through the journal's index, while it is still being read.
+impl Player {
+    /// Whether `to` is past what has been read.
+    fn beyond_read(&self, to: u64) -> bool {
+        !self.complete && self.lines.last().is_none_or(|l| l.t < to)
+    }
+
+    /// A jump for the index, asked once: where to, and the last record read (its `seq`).
+    pub fn ask_jump(&mut self) -> Option<(u64, u64)> {
+        let jump = self.jump.as_mut().filter(|j| !j.asked)?;
+        jump.asked = true;
+        Some((jump.to, self.lines.last().map_or(0, |l| l.seq)))
+    }
+
+    /// Where a jump waiting for its landing goes.
+    pub fn jumping(&self) -> Option<u64> {
+        self.jump.map(|j| j.to)
+    }
+
+    /// What is shown came through the index; the reading has not caught up with it.
+    pub fn landed(&self) -> bool {
+        self.landing.is_some()
+    }
+
+    /// The index could not be used: jumps play the records as they are read.
+    pub fn no_index(&self) -> bool {
+        self.no_index
+    }
+
+    /// What the index gave for a jump to `to`: shown at once, or played as read.
+    pub fn land(&mut self, to: u64, found: Result<Landing, NoLanding>) {
+        // The viewer went elsewhere since.
+        if self.jump.is_none_or(|j| j.to != to) {
+            return;
+        }
+        self.jump = None;
+        match found {
+            Ok(landing) if self.beyond_read(to) => {
+                self.landing = Some(Landed::new(landing));
+                self.seek_landed(to, true);
+            }
+            Err(NoLanding::NoIndex) => {
+                self.no_index = true;
+                self.seek_read(to);
+            }
+            _ => self.seek_read(to),
+        }
+    }
+
+    /// To `to` in the landing, from its snapshot when it is new to the loop or `to` is back.
+    fn seek_landed(&mut self, to: u64, fresh: bool) {
+        let Some(landed) = &mut self.landing else {
+            return;
+        };
+        if fresh || to < self.position {
+            self.outbox
+                .push(Record::Rewind(Box::new(landed.rewind.clone())));
+            landed.next = 0;
+            self.last = landed.last;
+        }
+        self.position = to;
+        self.play_to(to);
+    }
+
+    /// Once the reading holds every record the landing does, playback goes on in what has
+    /// been read (the loop's release is the same either way) and the landing is let go.
+    fn hand_over(&mut self) {
+        let Some(landed) = &self.landing else {
+            return;
+        };
+        let read = self.lines.last().map_or(0, |l| l.seq);
+        let holds = landed.lines.last().map_or(landed.seq, |l| l.seq);
+        if self.complete || read >= holds {
+            let played = landed.played();
+            self.next = self.lines.partition_point(|l| l.seq <= played);
+            self.landing = None;
+        }
     }
 }
