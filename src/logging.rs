@@ -8,6 +8,10 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
 use std::path::{Path, PathBuf};
 
+/// Lines waiting for the log's writing thread before new ones are dropped (the default,
+/// 128,000, is 4 MB of queue slots, all written to at start, in every run).
+const LOG_LINES_QUEUED: usize = 8 * 1024;
+
 /// The log of this run; keep it alive for the run (it flushes the file when dropped).
 pub struct RunLog {
     pub path: PathBuf,
@@ -61,7 +65,9 @@ pub fn start_in(dir: &Path) -> Option<RunLog> {
         }
     };
     let _ = writeln!(file, "gonogo {} log", env!("CARGO_PKG_VERSION"));
-    let (writer, flush) = tracing_appender::non_blocking(file);
+    let (writer, flush) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_LINES_QUEUED)
+        .finish(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("GONOGO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let installed = tracing_subscriber::fmt()

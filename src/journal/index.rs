@@ -8,7 +8,7 @@
 //! (8 hex digits, a space), then one [`Snapshot`] as JSON.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write as _;
+use std::io::{BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
@@ -74,17 +74,51 @@ pub struct Snapshot {
     pub unknown: usize,
 }
 
-/// A snapshot's line, without its newline.
+/// A snapshot's line, without its newline, for an index rebuilt whole (a recording streams
+/// its snapshots with [`write_snapshot`]).
 pub(super) fn snapshot_line(snapshot: &Snapshot) -> Option<String> {
     // A state serde_json cannot write (a NaN sample) gets no snapshot: readers go on from an
     // earlier one.
-    // Written once into the line's own buffer: a snapshot's JSON is megabytes, and each copy
-    // made on the index's thread stayed in that thread's malloc arena.
     let mut line = b"00000000 ".to_vec();
     serde_json::to_writer(&mut line, snapshot).ok()?;
     let crc = format!("{:08x}", crc32fast::hash(&line[9..]));
     line[..8].copy_from_slice(crc.as_bytes());
     String::from_utf8(line).ok()
+}
+
+/// Writes `snapshot`'s line, with its newline, to `out` as it is serialized: once to take its
+/// CRC-32, once to write it. A snapshot's JSON is megabytes, and a line built whole first stayed
+/// in the index thread's malloc arena, on top of everything the loop holds during a flood.
+/// Nothing is written when serde_json cannot write the state, as [`snapshot_line`] gives none.
+pub(super) fn write_snapshot(out: impl Write, snapshot: &Snapshot) -> std::io::Result<()> {
+    let mut hashed = BufWriter::with_capacity(64 * 1024, Crc(crc32fast::Hasher::new()));
+    if serde_json::to_writer(&mut hashed, snapshot).is_err() {
+        return Ok(());
+    }
+    let crc = hashed
+        .into_inner()
+        .map_err(|e| e.into_error())?
+        .0
+        .finalize();
+    let mut out = BufWriter::with_capacity(64 * 1024, out);
+    write!(out, "{crc:08x} ")?;
+    serde_json::to_writer(&mut out, snapshot)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The CRC-32 of what is written to it.
+struct Crc(crc32fast::Hasher);
+
+impl Write for Crc {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A snapshot's line read back: `None` when its CRC does not match or it does not parse.
@@ -125,11 +159,7 @@ impl IndexWriter {
             .name("journal-index".into())
             .spawn(move || {
                 for snapshot in snapshots {
-                    let Some(mut line) = snapshot_line(&snapshot) else {
-                        continue;
-                    };
-                    line.push('\n');
-                    if file.write_all(line.as_bytes()).is_err() {
+                    if write_snapshot(&mut file, &snapshot).is_err() {
                         failing.store(true, std::sync::atomic::Ordering::Relaxed);
                         return;
                     }

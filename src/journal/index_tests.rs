@@ -256,6 +256,33 @@ fn a_snapshot_read_back_is_the_release_it_was_taken_of_after_every_kind_of_event
 }
 
 #[test]
+fn a_snapshot_streamed_to_the_index_is_the_line_built_whole() {
+    let mut fold = Fold::default();
+    for entry in session() {
+        if let Entry::Event(event) = entry {
+            fold.apply(&event);
+        }
+    }
+    for kind in super::tests::every_kind() {
+        fold.apply(&Event::new(1_800_000_100_000, kind));
+    }
+    let snapshot = Snapshot {
+        seq: 42,
+        offset: 4096,
+        crc: 0xdead_beef,
+        release: fold.release().clone(),
+        ..Snapshot::default()
+    };
+    let mut streamed = Vec::new();
+    index::write_snapshot(&mut streamed, &snapshot).expect("written");
+    let whole = index::snapshot_line(&snapshot).expect("a snapshot line");
+    assert_eq!(
+        String::from_utf8(streamed).expect("utf-8"),
+        format!("{whole}\n")
+    );
+}
+
+#[test]
 fn a_recording_writes_snapshots_that_open_to_the_state_of_a_whole_read() {
     let (_dir, path) = recorded();
     let taken = snapshots(&path);

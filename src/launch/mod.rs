@@ -25,6 +25,10 @@ pub mod resume;
 mod session;
 use session::{endpoints, notify_settings, session, shell_commands, ssh_options};
 
+/// Events from the drivers waiting for the loop. During a flood most are output events of
+/// about 128 KB of lines each; a few keep the loop busy while the next ones are read.
+const EVENTS_QUEUED: usize = 8;
+
 #[derive(Debug, Clone, Default)]
 pub struct RunFlags {
     pub yes: bool,
@@ -134,8 +138,9 @@ async fn ready(
     config: Option<&ssh_config::ClientConfig>,
 ) -> Result<Ready, LaunchError> {
     // Bounded tight: a flood of output waits in the SSH window, not in memory (an event holds
-    // up to four chunks' lines, about 1,000 lines of a log: 32 of them, a few MB).
-    let (events, event_rx) = mpsc::channel(32);
+    // up to four chunks' lines, about 1,000 lines of a log). The loop takes every event queued
+    // at once and the queue fills again while it works through them: twice this many wait.
+    let (events, event_rx) = mpsc::channel(EVENTS_QUEUED);
     let (inputs, input_rx) = mpsc::channel(64);
     let operator = ssh_config::local_user();
     let (endpoints, warnings) = endpoints(profile, vars, config);
