@@ -212,18 +212,15 @@ fn open_whole(rt: &tokio::runtime::Runtime, path: &std::path::Path) -> Replaying
     replay
 }
 
-/// Opens the journal as `gonogo replay` does: its header, end and first piece read, the frame
-/// at the session's start drawn while the rest is read (and through the loop) on the reading
-/// thread; then waits for the whole timeline.
-fn replay_first_frame(
+/// A replay of `player` drawn at the session's start, as `gonogo replay` first shows it, and
+/// how many records that took.
+fn at_the_start(
     rt: &tokio::runtime::Runtime,
-    path: &std::path::Path,
-) -> Replaying<TestBackend> {
-    let open = Instant::now();
-    let opening = gonogo::replay::open(path, None).expect("open");
+    player: std::sync::Arc<std::sync::Mutex<Player>>,
+) -> (Replaying<TestBackend>, usize) {
     let mut replay = Replaying::new(
         ratatui::Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
-        opening.player,
+        player,
         gonogo::ui::theme::Theme { color: true },
     );
     let records = {
@@ -234,6 +231,19 @@ fn replay_first_frame(
     };
     let shown = records.len();
     rt.block_on(gonogo::replay::play_records(&mut replay, records));
+    (replay, shown)
+}
+
+/// Opens the journal as `gonogo replay` does: its header, end and first piece read, the frame
+/// at the session's start drawn while the rest is read (and through the loop) on the reading
+/// thread; then waits for the whole timeline.
+fn replay_first_frame(
+    rt: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+) -> Replaying<TestBackend> {
+    let open = Instant::now();
+    let opening = gonogo::replay::open(path, None).expect("open");
+    let (replay, shown) = at_the_start(rt, opening.player);
     let first = open.elapsed();
     opening.reading.join().expect("read whole");
     let whole = open.elapsed();
@@ -255,18 +265,7 @@ fn replay_first_frame(
 fn jump_before_the_read_ends(rt: &tokio::runtime::Runtime, path: &std::path::Path) {
     let opening = gonogo::replay::open(path, None).expect("open");
     let player = opening.player.clone();
-    let mut replay = Replaying::new(
-        ratatui::Terminal::new(TestBackend::new(120, 36)).expect("terminal"),
-        opening.player,
-        gonogo::ui::theme::Theme { color: true },
-    );
-    let first = {
-        let mut player = replay.player();
-        let at = player.position;
-        player.play_to(at);
-        player.take()
-    };
-    rt.block_on(gonogo::replay::play_records(&mut replay, first));
+    let (mut replay, _) = at_the_start(rt, opening.player);
     let pressed = Instant::now();
     replay.player().act(gonogo::ui::keymap::Action::ToEnd);
     let asked = gonogo::replay::jump(&player, path);
