@@ -298,12 +298,20 @@ pub fn open_with(
 /// A jump past what has been read, through the index of the journal at `journal`: the player
 /// shows its landing (or plays as read). False when no jump was waiting.
 pub fn jump(player: &Mutex<Player>, journal: &Path) -> bool {
-    let Some((to, read)) = lock(player).ask_jump() else {
+    let Some(jump) = lock(player).ask_jump() else {
         return false;
     };
-    let found = crate::journal::land(journal, to, read);
-    lock(player).land(to, found);
+    land(player, Some(journal), jump);
     true
+}
+
+/// Where the journal's index lands a jump `(to, read)` (see [`Player::ask_jump`]), handed to
+/// the player; with no journal to read, it plays as read.
+fn land(player: &Mutex<Player>, journal: Option<&Path>, (to, read): (u64, u64)) {
+    let found = journal.map_or(Err(NoLanding::NoIndex), |journal| {
+        crate::journal::land(journal, to, read)
+    });
+    lock(player).land(to, found);
 }
 
 fn lock(player: &Mutex<Player>) -> MutexGuard<'_, Player> {
@@ -381,15 +389,10 @@ async fn feed(
             player.advance(now - last);
             (player.take(), player.ask_jump())
         };
-        if let Some((to, read)) = jump {
+        if let Some(jump) = jump {
             let (player, moved, journal) = (player.clone(), moved.clone(), journal.clone());
             tokio::task::spawn_blocking(move || {
-                let found = journal
-                    .as_deref()
-                    .map_or(Err(NoLanding::NoIndex), |journal| {
-                        crate::journal::land(journal, to, read)
-                    });
-                lock(&player).land(to, found);
+                land(&player, journal.as_deref(), jump);
                 moved.notify_one();
             });
         }
