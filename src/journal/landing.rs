@@ -58,13 +58,12 @@ pub fn land(path: &Path, to: u64, read: u64) -> Result<Landing, NoLanding> {
         .rev()
         .find_map(|(i, line)| Some((i, place(line).filter(|p| p.t <= to)?)))
         .ok_or(NoLanding::NoIndex)?;
-    let last = [(last, lines[latest])];
     // The reading is nearer than any snapshot: no pass over the journal for it.
-    if last.iter().any(|(place, _)| place.seq <= read) {
+    if last.seq <= read {
         return Err(NoLanding::Behind);
     }
     // Only when the journal changed before the latest: the earlier ones, in one more pass.
-    let trusted = trusted(path, &last)
+    let trusted = trusted(path, &[(last, lines[latest])])
         .or_else(|| {
             let earlier: Vec<(Place, &str)> = lines[..latest]
                 .iter()

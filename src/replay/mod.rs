@@ -325,7 +325,8 @@ async fn play<B: Backend>(replaying: &mut Replaying<B>) -> Release {
     let (inputs_tx, inputs) = mpsc::channel(256);
     replaying.leave = Some(inputs_tx.clone());
     let feed = tokio::spawn(feed(
-        (replaying.player.clone(), replaying.journal.clone()),
+        replaying.player.clone(),
+        replaying.journal.clone(),
         replaying.moved.clone(),
         records_tx,
     ));
@@ -359,7 +360,8 @@ pub async fn play_records<B: Backend>(
 /// The player's records into the loop: a frame's worth at each frame, and at once when the
 /// viewer moved it (or a jump landed: the index is read off the loop's thread).
 async fn feed(
-    (player, journal): (Arc<Mutex<Player>>, Option<PathBuf>),
+    player: Arc<Mutex<Player>>,
+    journal: Option<PathBuf>,
     moved: Arc<Notify>,
     records: mpsc::Sender<Record>,
 ) {
